@@ -1,0 +1,91 @@
+#!/usr/bin/env pwsh
+# Glm.Onnx build entry point. Run through the repo's local tool manifest on any machine with the .NET SDK:
+#   dotnet tool restore && dotnet pwsh build.ps1 <target>
+# Targets:
+#   build  - build the solution (the .NET build also builds custom-ops with CMake)
+#   test   - build, then run every .NET test project and the custom-ops GoogleTest suite (CTest)
+#   demo   - the main job on the model bundled in models/
+#   cuda-check - compile-check the CUDA sources with the installed nvcc (no GPU needed)
+param(
+    [Parameter(Position = 0)]
+    [ValidateSet('build', 'test', 'demo', 'cuda-check')]
+    [string]$Target = 'build',
+    [ValidateSet('Debug', 'Release')]
+    [string]$Configuration = 'Release',
+    [ValidateSet('Cpu', 'Gpu')]
+    [string]$Ort = 'Cpu'
+)
+
+$ErrorActionPreference = 'Stop'
+Set-StrictMode -Version Latest
+$Root = $PSScriptRoot
+$Solution = Join-Path $Root 'Glm.Onnx.sln'
+$BundledModel = Join-Path $Root 'models/glm52-tiny'
+
+function Invoke-Checked([string]$What, [scriptblock]$Command) {
+    Write-Host "==> $What" -ForegroundColor Cyan
+    & $Command
+    if ($LASTEXITCODE -ne 0) { throw "$What failed (exit code $LASTEXITCODE)" }
+}
+
+function Invoke-Build {
+    Invoke-Checked 'dotnet build' { dotnet build $Solution -c $Configuration -p:OrtFlavor=$Ort --nologo -v minimal }
+}
+
+function Invoke-Tests {
+    Invoke-Build
+    $passed = 0; $failed = 0
+    $testProjects = Get-ChildItem (Join-Path $Root 'tests') -Recurse -Filter '*.Tests.csproj'
+    foreach ($project in $testProjects) {
+        Write-Host "==> dotnet test $($project.BaseName)" -ForegroundColor Cyan
+        $output = dotnet test $project.FullName -c $Configuration -p:OrtFlavor=$Ort --no-build --nologo 2>&1 |
+            Tee-Object -Variable lines | ForEach-Object { Write-Host $_; $_ }
+        $summary = $output | Select-String -Pattern 'Failed:\s+(\d+), Passed:\s+(\d+)' | Select-Object -Last 1
+        if ($summary) {
+            $failed += [int]$summary.Matches[0].Groups[1].Value
+            $passed += [int]$summary.Matches[0].Groups[2].Value
+        }
+        if ($LASTEXITCODE -ne 0 -and -not $summary) { $failed += 1 }
+    }
+    $nativeBuild = Join-Path $Root "custom-ops/build/$Configuration"
+    Write-Host '==> ctest (custom-ops)' -ForegroundColor Cyan
+    $ctest = ctest --test-dir $nativeBuild --output-on-failure -j 2 2>&1 | ForEach-Object { Write-Host $_; $_ }
+    $ctestSummary = $ctest | Select-String -Pattern 'tests passed, (\d+) tests failed out of (\d+)' | Select-Object -Last 1
+    if ($ctestSummary) {
+        $nativeFailed = [int]$ctestSummary.Matches[0].Groups[1].Value
+        $failed += $nativeFailed
+        $passed += [int]$ctestSummary.Matches[0].Groups[2].Value - $nativeFailed
+    } elseif ($LASTEXITCODE -ne 0) { $failed += 1 }
+    Write-Host "tests: $passed passed, $failed failed"
+    if ($failed -gt 0) { exit 1 }
+}
+
+function Invoke-Demo {
+    Invoke-Build
+    $convert = Join-Path $Root "converter/glm-convert/bin/$Configuration/net10.0/linux-x64/glm-convert.dll"
+    Invoke-Checked "glm-convert inspect $BundledModel" { dotnet $convert inspect $BundledModel }
+}
+
+function Invoke-CudaCheck {
+    $nvcc = Get-Command nvcc -ErrorAction SilentlyContinue
+    if (-not $nvcc) { throw 'nvcc not found: install nvidia-cuda-toolkit (Debian, non-free) or a CUDA toolkit' }
+    $buildDir = Join-Path $Root 'custom-ops/build/cuda-check'
+    $ortInclude = Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages/microsoft.ml.onnxruntime/1.31.1/build/native/include'
+    Invoke-Checked 'cmake configure (CUDA)' {
+        cmake -S (Join-Path $Root 'custom-ops') -B $buildDir -DCMAKE_BUILD_TYPE=Release "-DORT_INCLUDE_DIR=$ortInclude" `
+            -DGLM_OPS_BUILD_TESTS=OFF -DGLM_OPS_BUILD_BENCH=OFF -DCMAKE_CUDA_HOST_COMPILER=clang++-14
+    }
+    Invoke-Checked 'cmake build (CUDA)' { cmake --build $buildDir --parallel 2 }
+}
+
+Push-Location $Root
+try {
+    switch ($Target) {
+        'build' { Invoke-Build }
+        'test' { Invoke-Tests }
+        'demo' { Invoke-Demo }
+        'cuda-check' { Invoke-CudaCheck }
+    }
+} finally {
+    Pop-Location
+}

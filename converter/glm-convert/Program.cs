@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace Glm.Onnx.ConvertCli;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand("glm-convert: Hugging Face GLM-5.x checkpoints to ONNX artifacts");
+        return root.Parse(args).Invoke();
+    }
+}

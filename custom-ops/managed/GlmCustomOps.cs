@@ -1,0 +1,50 @@
+using System.Runtime.InteropServices;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Glm.Onnx.CustomOps;
+
+/// <summary>Locates and registers the native custom-op library (libglm_onnx_ops.so) shipped beside this assembly.</summary>
+public static class GlmCustomOps
+{
+    public const string LibraryFileName = "libglm_onnx_ops.so";
+
+    /// <summary>Full path of the library next to this assembly; the build copies it there.</summary>
+    public static string LibraryPath => Path.Combine(AppContext.BaseDirectory, LibraryFileName);
+
+    /// <summary>Registers the op domain with a session's options, failing clearly when the library is missing.</summary>
+    public static void Register(SessionOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.RegisterCustomOpLibrary(RequireLibrary());
+    }
+
+    /// <summary>What the loaded library says it registers: its domain, version and op names.</summary>
+    public static NativeOpDescription Describe()
+    {
+        var handle = NativeLibrary.Load(RequireLibrary());
+        var describe = NativeLibrary.GetExport(handle, "GlmOnnxOps_DescribeOps");
+        string text;
+        unsafe
+        {
+            var fn = (delegate* unmanaged<IntPtr>)describe;
+            text = Marshal.PtrToStringUTF8(fn()) ?? "";
+        }
+        var parts = text.Split(';');
+        if (parts.Length < 2 || !int.TryParse(parts[1], out var version))
+            throw new InvalidOperationException($"{LibraryPath}: unexpected op description '{text}'");
+        return new NativeOpDescription(parts[0], version, parts[2..]);
+    }
+
+    private static string RequireLibrary()
+    {
+        var path = LibraryPath;
+        if (!File.Exists(path))
+            throw new FileNotFoundException(
+                $"The GLM custom-op library was not found at '{path}'. Build the solution (dotnet build) so that " +
+                "custom-ops/ is compiled and copied beside the application.", path);
+        return path;
+    }
+}
+
+/// <summary>The op domain a native library registers.</summary>
+public sealed record NativeOpDescription(string Domain, int Version, IReadOnlyList<string> OpNames);

@@ -1,0 +1,9 @@
+#include "ort/op_registry.h"
+
+namespace glm_ops::ort {
+
+std::vector<const OrtCustomOp*> AllCpuOps() {
+  return {};
+}
+
+}  // namespace glm_ops::ort

@@ -1,0 +1,13 @@
+// The ops this library registers for the CPU execution provider (and, later, CUDA).
+#pragma once
+
+#include <vector>
+
+struct OrtCustomOp;
+
+namespace glm_ops::ort {
+
+// One static instance per op; ORT keeps the pointers for the life of every session that uses them.
+std::vector<const OrtCustomOp*> AllCpuOps();
+
+}  // namespace glm_ops::ort

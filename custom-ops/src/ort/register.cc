@@ -1,0 +1,53 @@
+// Registration entry point ONNX Runtime calls when a session loads this library
+// (SessionOptions.RegisterCustomOpLibrary / RegisterCustomOps).
+#define ORT_API_MANUAL_INIT
+#include <onnxruntime_cxx_api.h>
+#undef ORT_API_MANUAL_INIT
+
+#include <mutex>
+#include <string>
+
+#include "glm_ops/op_names.h"
+#include "ort/op_registry.h"
+
+namespace {
+
+std::string BuildDescription() {
+  std::string text = std::string(glm_ops::kDomain) + ";" + std::to_string(glm_ops::kDomainVersion);
+#define GLM_APPEND_NAME(id, name) text += std::string(";") + name;
+  GLM_OPS_LIST(GLM_APPEND_NAME)
+#undef GLM_APPEND_NAME
+  return text;
+}
+
+}  // namespace
+
+extern "C" {
+
+// "domain;version;OpA;OpB;..." : lets the managed side check its constants against the library it loaded.
+__attribute__((visibility("default"))) const char* GlmOnnxOps_DescribeOps() {
+  static const std::string description = BuildDescription();
+  return description.c_str();
+}
+
+__attribute__((visibility("default"))) OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options,
+                                                                                  const OrtApiBase* api_base) {
+  Ort::InitApi(api_base->GetApi(ORT_API_VERSION));
+  try {
+    static std::once_flag once;
+    static Ort::CustomOpDomain* domain = nullptr;
+    std::call_once(once, [] {
+      domain = new Ort::CustomOpDomain(glm_ops::kDomain);  // lives as long as the process: ORT keeps pointers to it
+      for (const OrtCustomOp* op : glm_ops::ort::AllCpuOps()) domain->Add(op);
+    });
+    Ort::UnownedSessionOptions session_options(options);
+    session_options.Add(*domain);
+    return nullptr;
+  } catch (const Ort::Exception& e) {
+    return Ort::GetApi().CreateStatus(e.GetOrtErrorCode(), e.what());
+  } catch (const std::exception& e) {
+    return Ort::GetApi().CreateStatus(ORT_FAIL, e.what());
+  }
+}
+
+}  // extern "C"

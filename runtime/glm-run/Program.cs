@@ -1,0 +1,12 @@
+using System.CommandLine;
+
+namespace Glm.Onnx.RunCli;
+
+public static class Program
+{
+    public static int Main(string[] args)
+    {
+        var root = new RootCommand("glm-run: run converted GLM-5.x models on ONNX Runtime");
+        return root.Parse(args).Invoke();
+    }
+}
