@@ -3,7 +3,7 @@
 namespace glm_ops::ort {
 
 std::vector<const OrtCustomOp*> AllCpuOps() {
-  return {MoeRoutingCpuOp()};
+  return {LightningIndexerCpuOp(), SparseMlaAttentionCpuOp(), MoeRoutingCpuOp()};
 }
 
 }  // namespace glm_ops::ort
