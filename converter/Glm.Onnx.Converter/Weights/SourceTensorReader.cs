@@ -67,12 +67,12 @@ public sealed class SourceTensorReader : IDisposable
     }
 
     /// <summary>
-    /// Rows [firstRow, firstRow + rowCount) of a 2-D (or 1-D, one "row" per element when cols = 1) tensor as
-    /// float32; FP8 rows are multiplied by their block scale.
+    /// Rows [firstRow, firstRow + rowCount) of a 2-D tensor (a 1-D tensor is one row) as float32; FP8 rows are
+    /// multiplied by their block scale.
     /// </summary>
     public void ReadRowsFloat32(TensorInfo info, long firstRow, int rowCount, Span<float> dest)
     {
-        long cols = info.Shape.Length >= 2 ? info.Shape[^1] : 1;
+        long cols = info.Shape.Length >= 2 ? info.Shape[^1] : info.Shape.Length == 1 ? info.Shape[0] : 1;
         long elements = rowCount * cols;
         if (dest.Length != elements) throw new ArgumentException($"dest holds {dest.Length} floats, expected {elements}");
         int elementSize = info.DType.ElementSize();
