@@ -3,7 +3,7 @@
 namespace glm_ops::ort {
 
 std::vector<const OrtCustomOp*> AllCpuOps() {
-  return {LightningIndexerCpuOp(), SparseMlaAttentionCpuOp(), MoeRoutingCpuOp()};
+  return {LightningIndexerCpuOp(), SparseMlaAttentionCpuOp(), MoeRoutingCpuOp(), MoeExpertsCpuOp()};
 }
 
 }  // namespace glm_ops::ort
