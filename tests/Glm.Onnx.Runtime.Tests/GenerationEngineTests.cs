@@ -101,20 +101,21 @@ public sealed class GenerationEngineTests
     {
         const int count = 10;
         var alone = await Isolated(count);
-        using var executor = new FakeModelExecutor { StepDelay = TimeSpan.FromMilliseconds(2) };
+        using var executor = new FakeModelExecutor { PauseAtCall = 4 };
         using var engine = new GenerationEngine(executor, new SchedulerOptions(MaxTokensPerStep: 32));
         var tasks = new List<Task<List<GeneratedToken>>>();
         for (int i = 0; i < 5; i++)
             tasks.Add(Collect(engine, MixedRequest(i)));
-        // The second half joins a batch that is already running.
-        while (engine.StepCount < 3)
-            await Task.Delay(1);
+        // The second half arrives while step 4 runs, so it joins a batch that is already decoding.
+        Assert.True(executor.Paused.Wait(Timeout));
         for (int i = 5; i < count; i++)
             tasks.Add(Collect(engine, MixedRequest(i)));
+        // GenerateAsync submits synchronously on its first MoveNextAsync, so all five are queued by now.
+        executor.Resume.Set();
         var together = await Task.WhenAll(tasks);
         for (int i = 0; i < count; i++)
             Assert.Equal(alone[i], together[i].Select(t => t.TokenId));
-        Assert.Contains(executor.ChunkSizes, sizes => sizes.Length >= 8); // requests really shared steps
+        Assert.Contains(executor.ChunkSizes, sizes => sizes.Length >= 6); // old and new requests really shared steps
         Assert.Equal(engine.Allocator.NumBlocks, engine.FreeBlockCount);
     }
 
@@ -124,9 +125,14 @@ public sealed class GenerationEngineTests
         const int count = 8;
         var alone = await Isolated(count);
         // 12 blocks of 4 tokens: the longest request needs 7 blocks, all 8 together need far more.
-        using var executor = new FakeModelExecutor(numBlocks: 12);
+        using var executor = new FakeModelExecutor(numBlocks: 12) { PauseAtCall = 1 };
         using var engine = new GenerationEngine(executor, new SchedulerOptions(MaxTokensPerStep: 64));
-        var together = await Task.WhenAll(Enumerable.Range(0, count).Select(i => Collect(engine, MixedRequest(i))));
+        // Hold the first step until every request is queued, so that they all compete for the pool.
+        var tasks = new List<Task<List<GeneratedToken>>> { Collect(engine, MixedRequest(0)) };
+        Assert.True(executor.Paused.Wait(Timeout));
+        tasks.AddRange(Enumerable.Range(1, count - 1).Select(i => Collect(engine, MixedRequest(i))));
+        executor.Resume.Set();
+        var together = await Task.WhenAll(tasks);
         for (int i = 0; i < count; i++)
             Assert.Equal(alone[i], together[i].Select(t => t.TokenId));
         Assert.True(engine.PreemptionCount > 0, "expected preemption with a 12-block pool");

@@ -28,8 +28,12 @@ public sealed class FakeModelExecutor : IModelExecutor
     /// <summary>Tokens per sequence of every call, in order (the chunking the scheduler chose).</summary>
     public List<int[]> ChunkSizes { get; } = new();
 
-    /// <summary>Sleep per step, so that concurrently submitted requests really overlap.</summary>
-    public TimeSpan StepDelay { get; set; }
+    /// <summary>Forward call number (1-based) that waits for <see cref="Resume"/> after signalling <see cref="Paused"/>.</summary>
+    public int PauseAtCall { get; set; }
+
+    public ManualResetEventSlim Paused { get; } = new();
+
+    public ManualResetEventSlim Resume { get; } = new();
 
     /// <summary>Makes the next Forward throw (to test failure handling).</summary>
     public Exception? FailNext { get; set; }
@@ -55,8 +59,11 @@ public sealed class FakeModelExecutor : IModelExecutor
             throw failure;
         }
         ForwardCalls++;
-        if (StepDelay > TimeSpan.Zero)
-            Thread.Sleep(StepDelay);
+        if (ForwardCalls == PauseAtCall)
+        {
+            Paused.Set();
+            Resume.Wait();
+        }
         int blockSize = Info.BlockSize;
         var ids = batch.InputIds.Span;
         var positions = batch.Positions.Span;
@@ -114,6 +121,8 @@ public sealed class FakeModelExecutor : IModelExecutor
 
     public void Dispose()
     {
+        Paused.Dispose();
+        Resume.Dispose();
     }
 
     private int BlockOf(ReadOnlySpan<int> table, int position, int sequence)
