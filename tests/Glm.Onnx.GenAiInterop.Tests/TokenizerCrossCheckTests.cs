@@ -10,7 +10,9 @@ namespace Glm.Onnx.Tests.GenAiInterop;
 /// </summary>
 public sealed class TokenizerCrossCheckTests
 {
-    public static TheoryData<string> Names() => new("qwen3", "deepseek_v3");
+    public static TheoryData<string> Names() => new("qwen3", "deepseek_v3", TinyGlm);
+
+    private const string TinyGlm = "tiny-glm";
 
     private static readonly string[] ExtraTexts =
     [
@@ -30,18 +32,27 @@ public sealed class TokenizerCrossCheckTests
         "",
     ];
 
+    // Prompt-shaped text with GLM control tokens (only the tiny GLM tokenizer knows them as added tokens).
+    private static readonly string[] GlmTexts =
+    [
+        "[gMASK]<sop><|system|>Reasoning Effort: Max<|user|>Hi there<|assistant|><think>",
+        "<|assistant|><think></think>Sure.<tool_call>f<arg_key>x</arg_key><arg_value>1</arg_value></tool_call><|observation|><tool_response>ok</tool_response>",
+    ];
+
     [Theory]
     [MemberData(nameof(Names))]
     public void EncodeAndDecodeAgreeWithGenAi(string name)
     {
-        var fixtureDir = Fixtures.TokenizerDir(name);
+        using var tinyDir = Fixtures.NewTempDir("tiny-glm");
+        TinyGlmTokenizerBuilder.Write(tinyDir.Path);
+        var fixtureDir = name == TinyGlm ? tinyDir.Path : Fixtures.TokenizerDir(name);
         var ours = GlmTokenizer.Load(fixtureDir);
         using var layout = new GenAiTokenizerDir(fixtureDir, ours.VocabularySize);
         using var theirs = new GenAi.Tokenizer(layout.DirectoryPath);
         theirs.UpdateOptions(new Dictionary<string, string> { ["skip_special_tokens"] = "false" });
 
         var failures = new List<string>();
-        foreach (var text in OracleTexts(fixtureDir).Concat(ExtraTexts))
+        foreach (var text in OracleTexts(Fixtures.TokenizerDir("qwen3")).Concat(ExtraTexts).Concat(GlmTexts))
         {
             var ourIds = ours.Encode(text);
             using var sequences = theirs.Encode(text);
