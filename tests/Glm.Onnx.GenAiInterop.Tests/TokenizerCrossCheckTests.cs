@@ -28,6 +28,8 @@ public sealed class TokenizerCrossCheckTests
         "1234567890123 12.5e-7 0x1F 1,000,000",
         "DON'T they'LL WE'RE it's I'D",
         "a" + new string('b', 300) + " " + new string(' ', 50) + "end",
+        // One 4000-char pre-token: exercises the long-piece merge path.
+        string.Concat(Enumerable.Range(0, 500).Select(i => i % 3 == 0 ? "internat" : i % 3 == 1 ? "ionaliza" : "tionwxyz")),
         "def f(x):\r\n\treturn {'k': [1, 2, 3]}  # comment\r\n",
         "",
     ];

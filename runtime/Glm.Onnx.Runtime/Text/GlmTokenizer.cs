@@ -1,4 +1,3 @@
-using System.Collections.Frozen;
 using System.Text;
 using Microsoft.ML.Tokenizers;
 
@@ -17,8 +16,12 @@ public sealed class GlmTokenizer
     public const string ConfigFileName = "tokenizer_config.json";
 
     private readonly BpeTokenizer _bpe;
-    private readonly FrozenDictionary<string, int> _vocabulary;
-    private readonly FrozenDictionary<string, int> _addedByContent;
+    // Pre-tokens longer than this many chars take the O(n log n) merge path instead of the library's.
+    internal const int LongPieceThreshold = 256;
+
+    private readonly Dictionary<string, int> _vocabulary;
+    private readonly Dictionary<string, int> _addedByContent;
+    private readonly Lazy<LongPieceBpe?> _longPieceBpe;
     private readonly byte[]?[] _tokenBytes;
     private readonly string?[] _tokenStrings;
     private readonly bool[] _isSpecial;
@@ -34,10 +37,11 @@ public sealed class GlmTokenizer
         _normalizer = json.Normalizer;
         _preTokenizer = json.PreTokenizer;
         _ignoreMerges = json.IgnoreMerges;
-        _vocabulary = json.Vocabulary.ToFrozenDictionary(StringComparer.Ordinal);
+        _vocabulary = json.Vocabulary;
         AddedTokens = json.AddedTokens;
         _addedByContent = json.AddedTokens.GroupBy(t => t.Content)
-            .ToFrozenDictionary(g => g.Key, g => g.Last().Id, StringComparer.Ordinal);
+            .ToDictionary(g => g.Key, g => g.Last().Id, StringComparer.Ordinal);
+        _longPieceBpe = new Lazy<LongPieceBpe?>(() => LongPieceBpe.Create(json.Vocabulary, json.Merges));
         _rawSplitter = new AddedTokenSplitter(json.AddedTokens.Where(t => !t.Normalized));
         _normalizedSplitter = new AddedTokenSplitter(json.AddedTokens.Where(t => t.Normalized));
 
@@ -66,7 +70,7 @@ public sealed class GlmTokenizer
         }
 
         SpecialTokens = json.AddedTokens.Where(t => t.Special)
-            .ToFrozenDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
+            .ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
         BosTokenId = IdOf(config.BosToken);
         EosTokenId = IdOf(config.EosToken);
         PadTokenId = IdOf(config.PadToken);
@@ -194,7 +198,7 @@ public sealed class GlmTokenizer
     public ReadOnlySpan<byte> TokenBytes(int id)
     {
         if ((uint)id >= (uint)VocabularySize || _tokenBytes[id] is not { } bytes)
-            throw new ArgumentOutOfRangeException(nameof(id), id,
+            throw new ArgumentOutOfRangeException(nameof(id),
                 $"token id {id} is not in the vocabulary (ids 0..{VocabularySize - 1}, with gaps where no token is defined)");
         return bytes;
     }
@@ -225,6 +229,20 @@ public sealed class GlmTokenizer
             }
         }
 
+        if (piece.Length > LongPieceThreshold && _longPieceBpe.Value is { } longPiece)
+            longPiece.Encode(piece, ids);
+        else
+            EncodeWithLibraryBpe(piece, ids);
+    }
+
+    internal void EncodeWithLibraryBpe(ReadOnlySpan<char> piece, List<int> ids) =>
         ids.AddRange(_bpe.EncodeToIds(piece, considerPreTokenization: false, considerNormalization: false));
+
+    internal bool TryEncodeWithLongPieceBpe(ReadOnlySpan<char> piece, List<int> ids)
+    {
+        if (_longPieceBpe.Value is not { } longPiece)
+            return false;
+        longPiece.Encode(piece, ids);
+        return true;
     }
 }
