@@ -62,7 +62,7 @@ internal sealed class LongPieceBpe
             alive[i] = true;
         }
 
-        var queue = new PriorityQueue<(int Pos, int Id), (int Rank, int Pos)>();
+        var queue = new PriorityQueue<(int Pos, int Id), long>();
         for (var i = 0; i + 1 < n; i++)
             Enqueue(queue, ids, i, i + 1);
 
@@ -91,10 +91,10 @@ internal sealed class LongPieceBpe
             output.Add(ids[i]);
     }
 
-    private void Enqueue(PriorityQueue<(int Pos, int Id), (int Rank, int Pos)> queue, int[] ids, int left, int right)
+    private void Enqueue(PriorityQueue<(int Pos, int Id), long> queue, int[] ids, int left, int right)
     {
         if (_merges.TryGetValue(Key(ids[left], ids[right]), out var merge))
-            queue.Enqueue((left, merge.Id), (merge.Rank, left));
+            queue.Enqueue((left, merge.Id), ((long)merge.Rank << 32) | (uint)left); // rank, then position
     }
 
     private static long Key(int left, int right) => ((long)left << 32) | (uint)right;
