@@ -6,9 +6,10 @@
 #   test   - build, then run every .NET test project and the custom-ops GoogleTest suite (CTest)
 #   demo   - the main job on the model bundled in models/
 #   cuda-check - compile-check the CUDA sources with the installed nvcc (no GPU needed)
+#   bench-tokenizer - encode 1 MB and 2 MB of text with the fixture tokenizers (medians, tokens/s, linearity ratio)
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'cuda-check')]
+    [ValidateSet('build', 'test', 'demo', 'cuda-check', 'bench-tokenizer')]
     [string]$Target = 'build',
     [ValidateSet('Debug', 'Release')]
     [string]$Configuration = 'Release',
@@ -78,6 +79,15 @@ function Invoke-CudaCheck {
     Invoke-Checked 'cmake build (CUDA)' { cmake --build $buildDir --parallel 2 }
 }
 
+function Invoke-BenchTokenizer {
+    $project = Join-Path $Root 'bench/Glm.Onnx.TokenizerBench/Glm.Onnx.TokenizerBench.csproj'
+    Invoke-Checked 'dotnet build (tokenizer bench)' { dotnet build $project -c Release --nologo -v minimal }
+    $tokenizers = Join-Path $Root '../shared/fixtures/tokenizers'
+    Invoke-Checked 'tokenizer bench' {
+        dotnet run --project $project -c Release --no-build -- (Join-Path $tokenizers 'qwen3') (Join-Path $tokenizers 'deepseek_v3')
+    }
+}
+
 Push-Location $Root
 try {
     switch ($Target) {
@@ -85,6 +95,7 @@ try {
         'test' { Invoke-Tests }
         'demo' { Invoke-Demo }
         'cuda-check' { Invoke-CudaCheck }
+        'bench-tokenizer' { Invoke-BenchTokenizer }
     }
 } finally {
     Pop-Location
