@@ -7,9 +7,10 @@
 #   demo   - the main job on the model bundled in models/
 #   cuda-check - compile-check the CUDA sources with the installed nvcc (no GPU needed)
 #   bench-ops - build the custom-ops benchmarks (Release) and run them; figures in docs/benchmarks.md
+#   bench-tokenizer - encode 1 MB and 2 MB of text with the fixture tokenizers (medians, tokens/s, linearity ratio)
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'cuda-check', 'bench-ops')]
+    [ValidateSet('build', 'test', 'demo', 'cuda-check', 'bench-ops', 'bench-tokenizer')]
     [string]$Target = 'build',
     [ValidateSet('Debug', 'Release')]
     [string]$Configuration = 'Release',
@@ -91,6 +92,15 @@ function Invoke-BenchOps {
     Invoke-Checked 'bench_moe_experts' { & (Join-Path $buildDir 'bench_moe_experts') }
 }
 
+function Invoke-BenchTokenizer {
+    $project = Join-Path $Root 'bench/Glm.Onnx.TokenizerBench/Glm.Onnx.TokenizerBench.csproj'
+    Invoke-Checked 'dotnet build (tokenizer bench)' { dotnet build $project -c Release --nologo -v minimal }
+    $tokenizers = Join-Path $Root '../shared/fixtures/tokenizers'
+    Invoke-Checked 'tokenizer bench' {
+        dotnet run --project $project -c Release --no-build -- (Join-Path $tokenizers 'qwen3') (Join-Path $tokenizers 'deepseek_v3')
+    }
+}
+
 Push-Location $Root
 try {
     switch ($Target) {
@@ -99,6 +109,7 @@ try {
         'demo' { Invoke-Demo }
         'cuda-check' { Invoke-CudaCheck }
         'bench-ops' { Invoke-BenchOps }
+        'bench-tokenizer' { Invoke-BenchTokenizer }
     }
 } finally {
     Pop-Location

@@ -10,6 +10,8 @@ public static class Program
         root.Subcommands.Add(GenerateCommand.Create());
         root.Subcommands.Add(LogitsCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(TokenizeCommand.Create());
+        root.Subcommands.Add(DetokenizeCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
