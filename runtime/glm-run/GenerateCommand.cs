@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
+using Glm.Onnx.Runtime.Chat;
 using Glm.Onnx.Runtime.Engine;
 using Glm.Onnx.Runtime.Sampling;
 
@@ -12,7 +13,10 @@ public static class GenerateCommand
     public static Command Create()
     {
         var model = new ModelArguments();
-        var prompt = new Option<string?>("--prompt") { Description = "prompt text (needs the tokenizer)" };
+        var prompt = new Option<string?>("--prompt") { Description = "prompt text (needs the model's tokenizer); raw unless --chat" };
+        var chat = new Option<bool>("--chat") { Description = "wrap --prompt as one user turn in the GLM chat format" };
+        var noThinking = new Option<bool>("--no-thinking") { Description = "with --chat: answer without a reasoning block" };
+        var stopStrings = new Option<string[]>("--stop") { Description = "texts that end generation", AllowMultipleArgumentsPerToken = true };
         var inputIds = new Option<string?>("--input-ids") { Description = "comma-separated prompt token ids" };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "tokens to generate at most", DefaultValueFactory = _ => 32 };
         var temperature = new Option<float>("--temperature") { Description = "0 = greedy" };
@@ -28,28 +32,44 @@ public static class GenerateCommand
         var json = new Option<bool>("--json") { Description = "print one JSON object: output_ids, finish_reason, usage and timings" };
         var command = new Command("generate", "Generate tokens from a prompt")
         {
-            prompt, inputIds, maxNew, temperature, topK, topP, minP, repetition, presence, frequency, seed, stopIds, ignoreEos, json,
+            prompt, chat, noThinking, stopStrings, inputIds, maxNew, temperature, topK, topP, minP, repetition, presence, frequency, seed, stopIds, ignoreEos, json,
         };
         model.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             try
             {
-                if (parse.GetValue(prompt) is not null)
-                    throw new ArgumentException("--prompt needs the tokenizer, which this build of glm-run does not include yet; pass --input-ids.");
+                if (parse.GetValue(prompt) is not null && parse.GetValue(inputIds) is not null)
+                    throw new ArgumentException("give --prompt or --input-ids, not both.");
+                if (parse.GetValue(chat) && parse.GetValue(prompt) is null)
+                    throw new ArgumentException("--chat wraps --prompt: give --prompt.");
                 using var loaded = model.Load(parse);
-                var ids = parse.GetValue(inputIds) is { } text
-                    ? ModelArguments.ParseIds(text, "--input-ids")
-                    : [loaded.Manifest.Generation.BosTokenId ?? 0];
+                int[] ids;
+                if (parse.GetValue(prompt) is { } promptText)
+                {
+                    var tokenizer = loaded.RequireTokenizer();
+                    if (parse.GetValue(chat))
+                        promptText = GlmChatFormatter.Format([ChatMessage.User(promptText)], null,
+                            GlmChatFormatOptions.Default with { EnableThinking = !parse.GetValue(noThinking) });
+                    ids = tokenizer.Encode(promptText, addSpecialTokens: false);
+                    if (ids.Length == 0)
+                        throw new ArgumentException("--prompt encodes to no tokens.");
+                }
+                else
+                    ids = parse.GetValue(inputIds) is { } text
+                        ? ModelArguments.ParseIds(text, "--input-ids")
+                        : [loaded.Manifest.Generation.BosTokenId ?? 0];
                 var request = new GenerationRequest(ids)
                 {
                     MaxNewTokens = parse.GetValue(maxNew),
                     IgnoreEos = parse.GetValue(ignoreEos),
                     StopTokenIds = parse.GetValue(stopIds) is { } stops ? ModelArguments.ParseIds(stops, "--stop-token-ids") : [],
+                    StopStrings = parse.GetValue(stopStrings) ?? [],
                     Sampling = new SamplingOptions(parse.GetValue(temperature), parse.GetValue(topK), parse.GetValue(topP), parse.GetValue(minP),
                         parse.GetValue(repetition), parse.GetValue(presence), parse.GetValue(frequency), parse.GetValue(seed)),
                 };
                 using var engine = loaded.CreateEngine();
+                bool streamText = loaded.Tokenizer is not null; // text when the model has a tokenizer, else ids
                 var output = new List<int>();
                 GeneratedToken? last = null;
                 bool asJson = parse.GetValue(json);
@@ -57,7 +77,9 @@ public static class GenerateCommand
                 {
                     output.Add(token.TokenId);
                     last = token;
-                    if (!asJson)
+                    if (!asJson && streamText)
+                        Console.Out.Write(token.TextDelta);
+                    else if (!asJson)
                         Console.Out.Write(output.Count == 1 ? token.TokenId.ToString(CultureInfo.InvariantCulture) : " " + token.TokenId.ToString(CultureInfo.InvariantCulture));
                 }
                 var usage = last!.Usage!;

@@ -12,6 +12,8 @@ public static class Program
         root.Subcommands.Add(BenchCommand.Create());
         root.Subcommands.Add(TokenizeCommand.Create());
         root.Subcommands.Add(DetokenizeCommand.Create());
+        root.Subcommands.Add(ChatCommand.Create());
+        root.Subcommands.Add(ServeCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

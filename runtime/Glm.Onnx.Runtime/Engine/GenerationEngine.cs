@@ -64,6 +64,12 @@ public sealed class GenerationEngine : IDisposable
 
     public long PreemptionCount => Interlocked.Read(ref _preemptions);
 
+    /// <summary>Most tokens one sequence may hold (prompt + output): the model's maximum length or the cache capacity.</summary>
+    public int MaxSequenceTokens => Math.Min(_info.MaxSequenceLength, _scheduler.CapacityTokens);
+
+    /// <summary>The token decoder text deltas come from (null: the engine streams ids only).</summary>
+    public ITokenDecoder? Decoder => _decoder;
+
     /// <summary>
     /// Generates tokens for one request, streaming each as it is sampled. Cancelling (or abandoning the enumeration)
     /// removes the request and returns its cache blocks before the enumeration ends.

@@ -5,6 +5,7 @@ using Glm.Onnx.Runtime.Cache;
 using Glm.Onnx.Runtime.Engine;
 using Glm.Onnx.Runtime.Execution;
 using Glm.Onnx.Runtime.Scheduling;
+using Glm.Onnx.Runtime.Text;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Glm.Onnx.Runtime;
@@ -18,12 +19,13 @@ public sealed class GlmModel : IDisposable
     private readonly PagedKvCache _cache;
     private readonly OrtModelExecutor _executor;
 
-    private GlmModel(string directory, ModelManifest manifest, PagedKvCache cache, OrtModelExecutor executor)
+    private GlmModel(string directory, ModelManifest manifest, PagedKvCache cache, OrtModelExecutor executor, GlmTokenizer? tokenizer)
     {
         Directory = directory;
         Manifest = manifest;
         _cache = cache;
         _executor = executor;
+        Tokenizer = tokenizer;
     }
 
     public string Directory { get; }
@@ -33,6 +35,14 @@ public sealed class GlmModel : IDisposable
     public PagedKvCache Cache => _cache;
 
     public IModelExecutor Executor => _executor;
+
+    /// <summary>The tokenizer the converter copied into the artifacts (null when the manifest lists none).</summary>
+    public GlmTokenizer? Tokenizer { get; }
+
+    /// <summary>The tokenizer, or a clear error naming the directory when the artifacts have none.</summary>
+    public GlmTokenizer RequireTokenizer() => Tokenizer ?? throw new InvalidDataException(
+        $"Model directory '{Directory}' has no {GlmTokenizer.TokenizerFileName} listed in {ModelManifest.FileName}: text input and " +
+        "output need the tokenizer (convert a checkpoint that has one, or pass token ids).");
 
     public static GlmModel Load(string directory, GlmModelOptions? options = null)
     {
@@ -47,6 +57,7 @@ public sealed class GlmModel : IDisposable
             throw new InvalidDataException(
                 $"{ModelManifest.FileName} requires custom ops {string.Join(", ", missingOps)}, which this build's library does not provide.");
         var devices = ResolveDevices(manifest, options.Devices);
+        var tokenizer = LoadTokenizer(directory, manifest);
 
         var cache = PagedKvCache.Create(manifest.Cache, manifest.Dimensions.NumHiddenLayers, options.Cache ?? new KvCacheOptions());
         var stages = new List<StageSession>();
@@ -61,7 +72,7 @@ public sealed class GlmModel : IDisposable
             var eos = manifest.Generation.EosTokenIds;
             var info = new ModelExecutorInfo(
                 manifest.Dimensions.VocabSize, cache.BlockSize, cache.NumBlocks, manifest.Dimensions.MaxPositionEmbeddings, eos);
-            return new GlmModel(directory, manifest, cache, new OrtModelExecutor(stages, info));
+            return new GlmModel(directory, manifest, cache, new OrtModelExecutor(stages, info), tokenizer);
         }
         catch
         {
@@ -72,9 +83,23 @@ public sealed class GlmModel : IDisposable
         }
     }
 
-    /// <summary>A generation engine over this model (the engine borrows the executor; dispose it before the model).</summary>
+    /// <summary>
+    /// A generation engine over this model (the engine borrows the executor; dispose it before the model). Without an
+    /// explicit decoder the engine decodes text with the model's tokenizer, when it has one.
+    /// </summary>
     public GenerationEngine CreateEngine(SchedulerOptions? scheduling = null, ITokenDecoder? decoder = null) =>
-        new(_executor, scheduling, decoder);
+        new(_executor, scheduling, decoder ?? (Tokenizer is { } tokenizer ? new GlmTokenDecoder(tokenizer) : null));
+
+    // The manifest lists the tokenizer files the converter copied; tokenizer_config.json is optional.
+    private static GlmTokenizer? LoadTokenizer(string directory, ModelManifest manifest)
+    {
+        if (!manifest.Tokenizer.Files.Contains(GlmTokenizer.TokenizerFileName))
+            return null;
+        var config = manifest.Tokenizer.Files.Contains(GlmTokenizer.ConfigFileName)
+            ? Path.Combine(directory, GlmTokenizer.ConfigFileName)
+            : null;
+        return GlmTokenizer.Load(Path.Combine(directory, GlmTokenizer.TokenizerFileName), config);
+    }
 
     public void Dispose()
     {

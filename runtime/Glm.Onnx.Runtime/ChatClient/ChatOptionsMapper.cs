@@ -1,0 +1,209 @@
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Glm.Onnx.Runtime.Chat;
+using Glm.Onnx.Runtime.Sampling;
+using Microsoft.Extensions.AI;
+using AI = Microsoft.Extensions.AI;
+using G = Glm.Onnx.Runtime.Chat;
+
+namespace Glm.Onnx.Runtime.ChatClient;
+
+/// <summary>
+/// Maps Microsoft.Extensions.AI messages and <see cref="ChatOptions"/> to a <see cref="GlmChatRequest"/>. Options:
+/// temperature, top-p, top-k, frequency / presence penalty, seed, max output tokens, stop sequences, tools and tool
+/// mode, reasoning effort (None turns thinking off; Low/Medium/High map to GLM's "High", ExtraHigh to "Max"), and
+/// the GLM template kwargs as additional properties: "enable_thinking" (bool), "reasoning_effort" ("high" / "max"),
+/// "clear_thinking" (bool).
+/// </summary>
+public static class ChatOptionsMapper
+{
+    public const string EnableThinkingProperty = "enable_thinking";
+    public const string ReasoningEffortProperty = "reasoning_effort";
+    public const string ClearThinkingProperty = "clear_thinking";
+
+    public static GlmChatRequest ToRequest(IEnumerable<AI.ChatMessage> messages, ChatOptions? options, GlmChatClientOptions defaults)
+    {
+        ArgumentNullException.ThrowIfNull(messages);
+        var glm = new List<G.ChatMessage>();
+        if (options?.Instructions is { Length: > 0 } instructions)
+            glm.Add(G.ChatMessage.System(instructions));
+        int index = 0;
+        foreach (var message in messages)
+            AddMessage(glm, message ?? throw new ArgumentException($"messages[{index}] is null."), index++);
+
+        var tools = new List<ToolDefinition>();
+        foreach (var tool in options?.Tools ?? [])
+            tools.Add(tool is AIFunctionDeclaration function
+                ? ToToolDefinition(function)
+                : throw new NotSupportedException($"Tool '{tool.Name}' is a {tool.GetType().Name}; GLM models take function tools only."));
+
+        string? required = null;
+        switch (options?.ToolMode)
+        {
+            case NoneChatToolMode:
+                tools.Clear();
+                break;
+            case RequiredChatToolMode mode:
+                required = mode.RequiredFunctionName ?? "";
+                break;
+        }
+
+        return new GlmChatRequest(glm)
+        {
+            Tools = tools,
+            RequiredTool = required,
+            Format = FormatOptions(options, defaults.Format ?? GlmChatFormatOptions.Default),
+            Sampling = Sampling(options),
+            MaxNewTokens = options?.MaxOutputTokens ?? defaults.MaxOutputTokens,
+            StopStrings = options?.StopSequences is { Count: > 0 } stops ? [.. stops] : [],
+        };
+    }
+
+    public static SamplingOptions Sampling(ChatOptions? options)
+    {
+        if (options is null)
+            return SamplingOptions.Greedy;
+        return new SamplingOptions(
+            Temperature: options.Temperature ?? 0f,
+            TopK: options.TopK ?? 0,
+            TopP: options.TopP ?? 1f,
+            PresencePenalty: options.PresencePenalty ?? 0f,
+            FrequencyPenalty: options.FrequencyPenalty ?? 0f,
+            Seed: options.Seed is { } seed ? unchecked((ulong)seed) : null);
+    }
+
+    public static GlmChatFormatOptions FormatOptions(ChatOptions? options, GlmChatFormatOptions defaults)
+    {
+        var format = defaults;
+        switch (options?.Reasoning?.Effort)
+        {
+            case null:
+                break;
+            case ReasoningEffort.None:
+                format = format with { EnableThinking = false };
+                break;
+            case ReasoningEffort.ExtraHigh:
+                format = format with { EnableThinking = true, ReasoningEffort = GlmReasoningEffort.Max };
+                break;
+            default:
+                format = format with { EnableThinking = true, ReasoningEffort = GlmReasoningEffort.High };
+                break;
+        }
+        var extra = options?.AdditionalProperties;
+        if (extra is null)
+            return format;
+        if (extra.TryGetValue(EnableThinkingProperty, out var thinking) && thinking is not null)
+            format = format with { EnableThinking = ToBool(thinking, EnableThinkingProperty) };
+        if (extra.TryGetValue(ClearThinkingProperty, out var clear) && clear is not null)
+            format = format with { ClearThinking = ToBool(clear, ClearThinkingProperty) };
+        if (extra.TryGetValue(ReasoningEffortProperty, out var effort) && effort is not null)
+            format = format with { ReasoningEffort = ParseEffort(ToText(effort), ReasoningEffortProperty) };
+        return format;
+    }
+
+    /// <summary>"high" or "max" (case-insensitive), as the GLM template's reasoning_effort kwarg.</summary>
+    public static GlmReasoningEffort ParseEffort(string text, string what) => text.ToLowerInvariant() switch
+    {
+        "high" => GlmReasoningEffort.High,
+        "max" => GlmReasoningEffort.Max,
+        _ => throw new ArgumentException($"{what} must be \"high\" or \"max\", got \"{text}\"."),
+    };
+
+    /// <summary>A function tool's name, description and JSON-schema parameters.</summary>
+    public static ToolDefinition ToToolDefinition(AIFunctionDeclaration function)
+    {
+        JsonObject? parameters = null;
+        if (function.JsonSchema.ValueKind == JsonValueKind.Object)
+            parameters = JsonNode.Parse(function.JsonSchema.GetRawText()) as JsonObject;
+        return new ToolDefinition(function.Name, string.IsNullOrEmpty(function.Description) ? null : function.Description, parameters);
+    }
+
+    /// <summary>A tool call's arguments as JSON (each value serialised with the AI JSON defaults).</summary>
+    public static JsonObject ToJsonArguments(IDictionary<string, object?>? arguments)
+    {
+        var json = new JsonObject();
+        foreach (var (key, value) in arguments ?? new Dictionary<string, object?>())
+            json[key] = value is null ? null : JsonSerializer.SerializeToNode(value, AIJsonUtilities.DefaultOptions.GetTypeInfo(value.GetType()));
+        return json;
+    }
+
+    /// <summary>A tool result as the text GLM sees: strings raw, everything else as JSON.</summary>
+    public static string ResultText(object? result) => result switch
+    {
+        null => "",
+        string text => text,
+        JsonElement { ValueKind: JsonValueKind.String } element => element.GetString()!,
+        JsonElement element => element.GetRawText(),
+        JsonNode node => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : node.ToJsonString(),
+        _ => JsonSerializer.Serialize(result, AIJsonUtilities.DefaultOptions.GetTypeInfo(result.GetType())),
+    };
+
+    private static void AddMessage(List<G.ChatMessage> glm, AI.ChatMessage message, int index)
+    {
+        var text = new System.Text.StringBuilder();
+        var reasoning = new System.Text.StringBuilder();
+        var calls = new List<ToolCall>();
+        var results = new List<string>();
+        foreach (var content in message.Contents)
+        {
+            switch (content)
+            {
+                case TextReasoningContent r:
+                    reasoning.Append(r.Text);
+                    break;
+                case TextContent t:
+                    text.Append(t.Text);
+                    break;
+                case FunctionCallContent call:
+                    calls.Add(new ToolCall(call.Name, ToJsonArguments(call.Arguments)));
+                    break;
+                case FunctionResultContent result:
+                    results.Add(ResultText(result.Result));
+                    break;
+                case UsageContent:
+                    break;
+                default:
+                    throw new NotSupportedException(
+                        $"messages[{index}] has {content.GetType().Name} content; GLM models take text, reasoning, function calls and function results.");
+            }
+        }
+
+        var role = message.Role;
+        if (role == AI.ChatRole.Tool || results.Count > 0)
+        {
+            if (results.Count == 0)
+                results.Add(text.ToString()); // a tool message given as plain text
+            foreach (var result in results)
+                glm.Add(G.ChatMessage.ToolResult(result));
+            return;
+        }
+        if (role == AI.ChatRole.System)
+            glm.Add(G.ChatMessage.System(text.ToString()));
+        else if (role == AI.ChatRole.User)
+            glm.Add(G.ChatMessage.User(text.ToString()));
+        else if (role == AI.ChatRole.Assistant)
+            glm.Add(new G.ChatMessage(G.ChatRole.Assistant, text.ToString())
+            {
+                ReasoningContent = reasoning.Length > 0 ? reasoning.ToString() : null,
+                ToolCalls = calls,
+            });
+        else
+            throw new ArgumentException($"messages[{index}] has role '{role.Value}'; expected system, user, assistant or tool.");
+    }
+
+    private static bool ToBool(object value, string what) => value switch
+    {
+        bool b => b,
+        JsonElement { ValueKind: JsonValueKind.True } => true,
+        JsonElement { ValueKind: JsonValueKind.False } => false,
+        string s when bool.TryParse(s, out var parsed) => parsed,
+        _ => throw new ArgumentException($"{what} must be a boolean, got {Convert.ToString(value, CultureInfo.InvariantCulture)}."),
+    };
+
+    private static string ToText(object value) => value switch
+    {
+        JsonElement { ValueKind: JsonValueKind.String } element => element.GetString()!,
+        _ => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "",
+    };
+}

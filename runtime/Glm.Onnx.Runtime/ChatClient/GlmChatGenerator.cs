@@ -1,0 +1,121 @@
+using System.Runtime.CompilerServices;
+using Glm.Onnx.Runtime.Chat;
+using Glm.Onnx.Runtime.Engine;
+using Glm.Onnx.Runtime.Text;
+
+namespace Glm.Onnx.Runtime.ChatClient;
+
+/// <summary>
+/// Chat on top of the engine: renders the conversation with <see cref="GlmChatFormatter"/>, tokenises it, streams the
+/// reply through <see cref="GlmOutputParser"/> and ends with a <see cref="ChatFinished"/> event. Shared by the
+/// <c>IChatClient</c>, the HTTP server and <c>glm-run chat</c>. Borrows the engine; thread-safe (one parser per call).
+/// </summary>
+public sealed class GlmChatGenerator
+{
+    private readonly int[] _turnEndIds;
+
+    /// <param name="engine">An engine whose decoder keeps control tokens (the parser needs them).</param>
+    /// <param name="tokenizer">The model's tokenizer (must define the GLM control tokens).</param>
+    public GlmChatGenerator(GenerationEngine engine, GlmTokenizer tokenizer)
+    {
+        ArgumentNullException.ThrowIfNull(engine);
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        if (engine.Decoder is null)
+            throw new ArgumentException("The engine has no token decoder; chat needs text output.", nameof(engine));
+        foreach (var token in GlmSpecialTokens.All)
+            GlmSpecialTokens.RequireId(tokenizer, token); // a clear error now rather than a garbled prompt later
+        Engine = engine;
+        Tokenizer = tokenizer;
+        // The tokens that end an assistant turn stop generation even if the manifest's eos list lacks them.
+        _turnEndIds = [.. GlmSpecialTokens.StopTokenIds(tokenizer)];
+    }
+
+    public GenerationEngine Engine { get; }
+
+    public GlmTokenizer Tokenizer { get; }
+
+    /// <summary>Renders and tokenises a request; throws <see cref="ContextLengthExceededException"/> when it cannot fit.</summary>
+    public PreparedChat Prepare(GlmChatRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.Messages.Count == 0)
+            throw new ArgumentException("The conversation has no messages.", nameof(request));
+        if (request.MaxNewTokens <= 0)
+            throw new ArgumentException($"The maximum number of new tokens must be positive, got {request.MaxNewTokens}.", nameof(request));
+        request.Sampling.Validate();
+        string forced = "";
+        var format = request.Format;
+        if (request.RequiredTool is { } required)
+        {
+            if (required.Length > 0 && !request.Tools.Any(t => t.Name == required))
+                throw new ArgumentException($"The required tool '{required}' is not among the tools offered.", nameof(request));
+            if (request.Tools.Count == 0)
+                throw new ArgumentException("A tool call is required but no tools are offered.", nameof(request));
+            format = format with { EnableThinking = false, AddGenerationPrompt = true };
+            forced = GlmSpecialTokens.ToolCallStart + required;
+        }
+        var prompt = GlmChatFormatter.Format(request.Messages, request.Tools, format) + forced;
+        var ids = Tokenizer.Encode(prompt, addSpecialTokens: false);
+        int limit = Engine.MaxSequenceTokens;
+        if (ids.Length >= limit)
+            throw new ContextLengthExceededException(ids.Length, limit);
+        bool reasoning = format.AddGenerationPrompt && format.EnableThinking && forced.Length == 0;
+        return new PreparedChat(request, prompt, ids, forced, reasoning);
+    }
+
+    public IAsyncEnumerable<ChatOutputEvent> GenerateAsync(GlmChatRequest request, CancellationToken cancellationToken = default) =>
+        GenerateAsync(Prepare(request), cancellationToken);
+
+    /// <summary>
+    /// Streams reasoning, content and tool-call events, then one <see cref="ChatFinished"/>. Malformed tool-call markup
+    /// is passed on as content text so nothing the model wrote is lost. Cancelling frees the request's cache blocks.
+    /// </summary>
+    public async IAsyncEnumerable<ChatOutputEvent> GenerateAsync(
+        PreparedChat prepared, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(prepared);
+        var request = prepared.Request;
+        var parser = new GlmOutputParser(prepared.StartsInReasoning, request.Tools);
+        var generation = new GenerationRequest(prepared.PromptIds)
+        {
+            Sampling = request.Sampling,
+            MaxNewTokens = request.MaxNewTokens,
+            StopTokenIds = _turnEndIds,
+            StopStrings = request.StopStrings,
+        };
+        bool toolCalls = false;
+        IEnumerable<ChatOutputEvent> Accept(IReadOnlyList<ChatOutputEvent> events)
+        {
+            foreach (var e in events)
+            {
+                if (e is ToolCallEvent { IsWellFormed: true })
+                {
+                    toolCalls = true;
+                    yield return e;
+                }
+                else if (e is ToolCallEvent broken)
+                    yield return new ContentDelta(GlmSpecialTokens.ToolCallStart + broken.RawText);
+                else
+                    yield return e;
+            }
+        }
+
+        foreach (var e in Accept(parser.Push(prepared.ForcedPrefix)))
+            yield return e;
+        await foreach (var token in Engine.GenerateAsync(generation, cancellationToken).ConfigureAwait(false))
+        {
+            if (token.TextDelta.Length > 0)
+                foreach (var e in Accept(parser.Push(token.TextDelta)))
+                    yield return e;
+            if (token.FinishReason is { } reason)
+            {
+                foreach (var e in Accept(parser.Finish()))
+                    yield return e;
+                var finish = reason == FinishReason.Length ? GlmChatFinishReason.Length
+                    : toolCalls ? GlmChatFinishReason.ToolCalls : GlmChatFinishReason.Stop;
+                yield return new ChatFinished(finish, token.Usage!);
+                yield break;
+            }
+        }
+    }
+}

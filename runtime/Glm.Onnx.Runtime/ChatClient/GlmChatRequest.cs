@@ -1,0 +1,29 @@
+using Glm.Onnx.Runtime.Chat;
+using Glm.Onnx.Runtime.Sampling;
+
+namespace Glm.Onnx.Runtime.ChatClient;
+
+/// <summary>One chat turn to generate: the conversation, the tools offered, the template switches and sampling.</summary>
+/// <param name="Messages">The conversation so far (GLM roles).</param>
+public sealed record GlmChatRequest(IReadOnlyList<ChatMessage> Messages)
+{
+    /// <summary>Tools rendered into the prompt (and whose schemas type the parsed arguments).</summary>
+    public IReadOnlyList<ToolDefinition> Tools { get; init; } = [];
+
+    public GlmChatFormatOptions Format { get; init; } = GlmChatFormatOptions.Default;
+
+    public SamplingOptions Sampling { get; init; } = SamplingOptions.Greedy;
+
+    /// <summary>Most tokens to generate (reasoning included); the context may stop it earlier.</summary>
+    public int MaxNewTokens { get; init; } = 1024;
+
+    /// <summary>Texts that end the reply; the matched text is not emitted.</summary>
+    public IReadOnlyList<string> StopStrings { get; init; } = [];
+
+    /// <summary>
+    /// Forces a tool call: null lets the model decide, "" requires some tool, a name requires that tool. GLM has no
+    /// constrained decoding, so the reply is started for the model: thinking off and "&lt;tool_call&gt;" (plus the
+    /// name) written at the start of the assistant turn.
+    /// </summary>
+    public string? RequiredTool { get; init; }
+}

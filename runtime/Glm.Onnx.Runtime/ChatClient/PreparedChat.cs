@@ -1,0 +1,9 @@
+namespace Glm.Onnx.Runtime.ChatClient;
+
+/// <summary>A chat request rendered and tokenised, checked against the context, ready to generate.</summary>
+/// <param name="Request">The request it came from.</param>
+/// <param name="Prompt">The rendered prompt text (control tokens written as text).</param>
+/// <param name="PromptIds">The prompt's token ids.</param>
+/// <param name="ForcedPrefix">Text written at the start of the reply for the model (a forced tool call), or "".</param>
+/// <param name="StartsInReasoning">True when the prompt ends inside the think block.</param>
+public sealed record PreparedChat(GlmChatRequest Request, string Prompt, int[] PromptIds, string ForcedPrefix, bool StartsInReasoning);

@@ -1,0 +1,49 @@
+using System.CommandLine;
+using Glm.Onnx.Runtime.ChatClient;
+using Glm.Onnx.Server;
+using Microsoft.Extensions.Hosting;
+
+namespace Glm.Onnx.RunCli;
+
+/// <summary><c>glm-run serve --model DIR [--urls URL...] [--api-key KEY]</c>: the OpenAI-compatible HTTP server.</summary>
+public static class ServeCommand
+{
+    public static Command Create()
+    {
+        var model = new ModelArguments();
+        var urls = new Option<string[]>("--urls") { Description = $"listen addresses (default {GlmServerOptions.DefaultUrl}; port 0 picks a free port)", AllowMultipleArgumentsPerToken = true };
+        var apiKey = new Option<string?>("--api-key") { Description = "require 'Authorization: Bearer KEY' on /v1 (default: the GLM_API_KEY environment variable, if set)" };
+        var modelId = new Option<string?>("--model-id") { Description = "the model id clients send (default: the model directory's name)" };
+        var maxTokens = new Option<int>("--default-max-tokens") { Description = "chat completion tokens when a request gives no max_tokens", DefaultValueFactory = _ => 1024 };
+        var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API") { urls, apiKey, modelId, maxTokens };
+        model.AddTo(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            try
+            {
+                var key = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("GLM_API_KEY");
+                var listen = parse.GetValue(urls) is { Length: > 0 } given ? given : [GlmServerOptions.DefaultUrl];
+                if (!GlmServer.IsLoopbackOnly(listen) && string.IsNullOrEmpty(key))
+                    Console.Error.WriteLine("warning: listening beyond loopback without an API key: anyone who can reach this port can use the model.");
+                var id = parse.GetValue(modelId) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(parse.GetValue(model.Model)!)));
+                using var loaded = LoadedChatModel.From(model.Load(parse));
+                var options = new GlmServerOptions(id, listen, key, parse.GetValue(maxTokens));
+                var (app, addresses) = await GlmServer.StartAsync(loaded.Generator, options, ct);
+                await using (app)
+                {
+                    // Tests and scripts read this line to find the port when they pass port 0.
+                    Console.Out.WriteLine($"glm-run serve: model '{id}' listening on {string.Join(", ", addresses)}");
+                    Console.Out.Flush();
+                    await app.WaitForShutdownAsync(ct);
+                }
+                return 0;
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or NotSupportedException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+        });
+        return command;
+    }
+}

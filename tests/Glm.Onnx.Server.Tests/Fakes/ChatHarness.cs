@@ -1,0 +1,47 @@
+using Glm.Onnx.Runtime.ChatClient;
+using Glm.Onnx.Runtime.Engine;
+using Glm.Onnx.Runtime.Text;
+
+namespace Glm.Onnx.Tests.Fakes;
+
+/// <summary>
+/// A chat stack over the scripted executor with real tokens: the tiny GLM tokenizer (GLM control tokens included),
+/// the engine decoding with it, and the chat generator.
+/// </summary>
+public sealed class ChatHarness : IDisposable
+{
+    private static readonly Lazy<GlmTokenizer> SharedTokenizer = new(() =>
+    {
+        using var dir = Fixtures.NewTempDir("glm-tiny-tok");
+        TinyGlmTokenizerBuilder.Write(dir.Path);
+        return GlmTokenizer.Load(dir.Path);
+    });
+
+    public ChatHarness(Func<ChatScripts, Func<IReadOnlyList<int>, int>> policy, int numBlocks = 2048, int maxSequenceLength = 4096)
+    {
+        Tokenizer = SharedTokenizer.Value;
+        Scripts = new ChatScripts(Tokenizer);
+        Executor = new ScriptedExecutor(Tokenizer.VocabularySize, policy(Scripts),
+            [Scripts.Id(GlmSpecialTokens.EndOfText)], numBlocks: numBlocks, maxSequenceLength: maxSequenceLength);
+        Engine = new GenerationEngine(Executor, decoder: new GlmTokenDecoder(Tokenizer));
+        Generator = new GlmChatGenerator(Engine, Tokenizer);
+    }
+
+    public GlmTokenizer Tokenizer { get; }
+
+    public ChatScripts Scripts { get; }
+
+    public ScriptedExecutor Executor { get; }
+
+    public GenerationEngine Engine { get; }
+
+    public GlmChatGenerator Generator { get; }
+
+    public int TotalBlocks => Executor.Info.NumBlocks;
+
+    public void Dispose()
+    {
+        Engine.Dispose();
+        Executor.Dispose();
+    }
+}

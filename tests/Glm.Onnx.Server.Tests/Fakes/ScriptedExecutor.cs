@@ -1,0 +1,81 @@
+using Glm.Onnx.Runtime.Execution;
+
+namespace Glm.Onnx.Tests.Fakes;
+
+/// <summary>
+/// A stand-in model whose next token is chosen by a policy over the sequence's full history. The history is read
+/// back from a token pool addressed by the batch's block table, exactly like the real KV cache, so a packing or
+/// block-table bug changes the output. Logits are one-hot (10 at the chosen id, 0 elsewhere), so greedy sampling
+/// follows the policy exactly.
+/// </summary>
+public sealed class ScriptedExecutor : IModelExecutor
+{
+    private readonly Func<IReadOnlyList<int>, int> _policy;
+    private readonly int[] _pool;
+    private float[] _logits = [];
+    private int _maxBatch;
+    private long _forwardCalls;
+
+    public ScriptedExecutor(int vocab, Func<IReadOnlyList<int>, int> policy, int[] eos, int blockSize = 4, int numBlocks = 2048, int maxSequenceLength = 4096)
+    {
+        _policy = policy;
+        Info = new ModelExecutorInfo(vocab, blockSize, numBlocks, maxSequenceLength, eos);
+        _pool = new int[numBlocks * blockSize];
+    }
+
+    public ModelExecutorInfo Info { get; }
+
+    /// <summary>Sleep this long in every forward call (keeps a generation running while a test disconnects).</summary>
+    public int StepDelayMilliseconds { get; set; }
+
+    /// <summary>Most sequences seen in one forward call (above 1 shows that concurrent requests were batched).</summary>
+    public int MaxBatch => Volatile.Read(ref _maxBatch);
+
+    public long ForwardCalls => Interlocked.Read(ref _forwardCalls);
+
+    public LogitsBuffer Forward(ForwardBatch batch)
+    {
+        Interlocked.Increment(ref _forwardCalls);
+        if (StepDelayMilliseconds > 0)
+            Thread.Sleep(StepDelayMilliseconds);
+        if (batch.SequenceCount > _maxBatch)
+            Volatile.Write(ref _maxBatch, batch.SequenceCount);
+        int blockSize = Info.BlockSize;
+        var ids = batch.InputIds.Span;
+        var cu = batch.CumulativeSequenceLengths.Span;
+        var past = batch.PastSequenceLengths.Span;
+        for (int b = 0; b < batch.SequenceCount; b++)
+        {
+            var table = batch.BlockTableRow(b);
+            for (int j = 0; j < cu[b + 1] - cu[b]; j++)
+            {
+                int p = past[b] + j;
+                _pool[table[p / blockSize] * blockSize + p % blockSize] = checked((int)ids[cu[b] + j]);
+            }
+        }
+        int vocab = Info.VocabSize;
+        int rows = batch.LogitsCount;
+        if (_logits.Length < rows * vocab)
+            _logits = new float[rows * vocab];
+        Array.Clear(_logits, 0, rows * vocab);
+        var indices = batch.LogitsIndices.Span;
+        for (int r = 0; r < rows; r++)
+        {
+            int row = (int)indices[r];
+            int b = 0;
+            while (cu[b + 1] <= row) b++;
+            int p = past[b] + row - cu[b];
+            var table = batch.BlockTableRow(b);
+            var history = new int[p + 1];
+            for (int t = 0; t <= p; t++)
+                history[t] = _pool[table[t / blockSize] * blockSize + t % blockSize];
+            int next = _policy(history);
+            _logits[r * vocab + next] = 10f;
+        }
+        return new LogitsBuffer(_logits, rows, vocab);
+    }
+
+    public void Dispose()
+    {
+    }
+}
