@@ -22,6 +22,9 @@ public static class ChatOptionsMapper
     public const string ReasoningEffortProperty = "reasoning_effort";
     public const string ClearThinkingProperty = "clear_thinking";
 
+    // The AI defaults indent; a tool result goes into the prompt as compact JSON, as json.dumps-style servers send it.
+    private static readonly JsonSerializerOptions CompactJson = new(AIJsonUtilities.DefaultOptions) { WriteIndented = false };
+
     public static GlmChatRequest ToRequest(IEnumerable<AI.ChatMessage> messages, ChatOptions? options, GlmChatClientOptions defaults)
     {
         ArgumentNullException.ThrowIfNull(messages);
@@ -136,7 +139,7 @@ public static class ChatOptionsMapper
         JsonElement { ValueKind: JsonValueKind.String } element => element.GetString()!,
         JsonElement element => element.GetRawText(),
         JsonNode node => node is JsonValue v && v.TryGetValue<string>(out var s) ? s : node.ToJsonString(),
-        _ => JsonSerializer.Serialize(result, AIJsonUtilities.DefaultOptions.GetTypeInfo(result.GetType())),
+        _ => JsonSerializer.Serialize(result, CompactJson.GetTypeInfo(result.GetType())),
     };
 
     private static void AddMessage(List<G.ChatMessage> glm, AI.ChatMessage message, int index)

@@ -161,6 +161,7 @@ public sealed class GenerationEngine : IDisposable
                 {
                     _scheduler.Finish(cancelled.Sequence);
                     cancelled.Writer.TryComplete(new OperationCanceledException("The generation request was cancelled."));
+                    Publish(); // before the release, so a caller that saw its request end also sees the freed blocks
                     cancelled.MarkReleased();
                 }
             Publish();
@@ -296,6 +297,7 @@ public sealed class GenerationEngine : IDisposable
             _active.Remove(sequence.Id);
             _scheduler.Finish(sequence);
             active.Writer.TryComplete();
+            Publish();
             active.MarkReleased();
         }
     }

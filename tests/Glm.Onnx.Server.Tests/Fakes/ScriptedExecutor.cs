@@ -5,8 +5,8 @@ namespace Glm.Onnx.Tests.Fakes;
 /// <summary>
 /// A stand-in model whose next token is chosen by a policy over the sequence's full history. The history is read
 /// back from a token pool addressed by the batch's block table, exactly like the real KV cache, so a packing or
-/// block-table bug changes the output. Logits are one-hot (10 at the chosen id, 0 elsewhere), so greedy sampling
-/// follows the policy exactly.
+/// block-table bug changes the output. Logits are 100 at the chosen id and 0 elsewhere: every other token's
+/// probability underflows to 0 even at temperature 1 (the OpenAI default), so any sampling follows the policy.
 /// </summary>
 public sealed class ScriptedExecutor : IModelExecutor
 {
@@ -70,7 +70,7 @@ public sealed class ScriptedExecutor : IModelExecutor
             for (int t = 0; t <= p; t++)
                 history[t] = _pool[table[t / blockSize] * blockSize + t % blockSize];
             int next = _policy(history);
-            _logits[r * vocab + next] = 10f;
+            _logits[r * vocab + next] = 100f;
         }
         return new LogitsBuffer(_logits, rows, vocab);
     }

@@ -1,0 +1,55 @@
+using System.Text.Json;
+using Glm.Onnx.Tests.Fakes;
+
+namespace Glm.Onnx.Tests;
+
+/// <summary>/v1/completions, /v1/models and /health over real HTTP.</summary>
+public sealed class ServerCompletionTests
+{
+    // Raw continuation: after "Once" the model writes " upon a time" and ends the text.
+    private static Func<IReadOnlyList<int>, int> Continuation(ChatScripts s)
+    {
+        var prompt = s.Tokens("Once");
+        var script = s.Tokens(" upon a time").Append(s.Id("<|endoftext|>")).ToArray();
+        return h => h.Count >= prompt.Length && h.Count - prompt.Length < script.Length ? script[h.Count - prompt.Length] : s.Id("<|endoftext|>");
+    }
+
+    [Fact]
+    public async Task CompletionReturnsTheContinuationWithoutTheEndToken()
+    {
+        await using var server = await ServerHarness.StartAsync(Continuation);
+        var (status, body) = await server.PostAsync("/v1/completions", """{"model":"glm-tiny-chat","prompt":"Once","max_tokens":50,"temperature":0}""");
+        Assert.Equal(200, status);
+        Assert.Equal("text_completion", body.GetProperty("object").GetString());
+        var choice = body.GetProperty("choices")[0];
+        Assert.Equal(" upon a time", choice.GetProperty("text").GetString());
+        Assert.Equal("stop", choice.GetProperty("finish_reason").GetString());
+        Assert.Equal(server.Chat.Tokenizer.Encode("Once").Length, body.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+
+        var (events, done, _) = await server.PostStreamAsync("/v1/completions", """{"model":"glm-tiny-chat","prompt":["Once"],"max_tokens":2,"stream":true}""");
+        Assert.True(done);
+        Assert.Equal(string.Concat(server.Chat.Tokenizer.Decode(server.Chat.Tokenizer.Encode(" upon a time")[..2])),
+            string.Concat(events.Select(e => e.GetProperty("choices")[0].GetProperty("text").GetString())));
+        Assert.Equal("length", events[^1].GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+
+        var ids = JsonSerializer.Serialize(server.Chat.Tokenizer.Encode("Once"));
+        (status, body) = await server.PostAsync("/v1/completions", $$"""{"model":"glm-tiny-chat","prompt":{{ids}}}""");
+        Assert.Equal((200, " upon a time"), (status, body.GetProperty("choices")[0].GetProperty("text").GetString()));
+        (status, body) = await server.PostAsync("/v1/completions", """{"model":"glm-tiny-chat","prompt":[1, 99999]}""");
+        Assert.Equal((400, "prompt"), (status, body.GetProperty("error").GetProperty("param").GetString()));
+        (status, _) = await server.PostAsync("/v1/completions", """{"model":"glm-tiny-chat","prompt":"Once","echo":true}""");
+        Assert.Equal(400, status);
+    }
+
+    [Fact]
+    public async Task ModelsAndHealth()
+    {
+        await using var server = await ServerHarness.StartAsync(Continuation);
+        using var models = JsonDocument.Parse(await server.Http.GetStringAsync("/v1/models"));
+        Assert.Equal("list", models.RootElement.GetProperty("object").GetString());
+        Assert.Equal("glm-tiny-chat", Assert.Single(models.RootElement.GetProperty("data").EnumerateArray()).GetProperty("id").GetString());
+        Assert.Equal(404, (int)(await server.Http.GetAsync("/v1/models/other")).StatusCode);
+        using var health = JsonDocument.Parse(await server.Http.GetStringAsync("/health"));
+        Assert.Equal("ok", health.RootElement.GetProperty("status").GetString());
+    }
+}
