@@ -7,6 +7,7 @@ using Glm.Onnx.Runtime.Engine;
 using Glm.Onnx.Runtime.Text;
 using Glm.Onnx.Server;
 using Microsoft.Extensions.AI;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Glm.Onnx.Tests;
 
@@ -98,5 +99,24 @@ public sealed class TinyChatModelTests : IClassFixture<TinyChatModelTests.Conver
             await app.StopAsync();
         }
         Assert.Equal(loaded.Engine.ModelInfo.NumBlocks, loaded.Engine.FreeBlockCount);
+    }
+
+    [Fact]
+    public async Task DependencyInjectionRegistersTheClientEngineAndGeneratorAndDisposesTheModel()
+    {
+        var services = new ServiceCollection();
+        services.AddGlmChatClient(_converted.Directory, clientOptions: new GlmChatClientOptions("tiny", MaxOutputTokens: 8));
+        LoadedChatModel loaded;
+        await using (var provider = services.BuildServiceProvider())
+        {
+            var client = provider.GetRequiredService<IChatClient>();
+            loaded = provider.GetRequiredService<LoadedChatModel>();
+            Assert.Same(loaded.Engine, provider.GetRequiredService<GenerationEngine>());
+            Assert.Same(loaded.Generator, provider.GetRequiredService<GlmChatGenerator>());
+            Assert.Same(loaded.Engine, client.GetService<GenerationEngine>());
+            var response = await client.GetResponseAsync("Hi");
+            Assert.InRange((int)response.Usage!.OutputTokenCount!, 1, 8);
+        }
+        Assert.Throws<ObjectDisposedException>(() => loaded.Engine.GenerateAsync(new GenerationRequest([1])).GetAsyncEnumerator().MoveNextAsync().AsTask().GetAwaiter().GetResult());
     }
 }
