@@ -18,6 +18,7 @@ public sealed record ChatCompletionRequest(GlmChatRequest Chat, bool Stream, boo
     public static ChatCompletionRequest Parse(JsonElement body, GlmServerOptions options)
     {
         SamplingParameters.RequireSingleChoice(body);
+        RejectUnsupported(body);
         var (stream, usage) = SamplingParameters.Streaming(body);
         var messagesJson = RequestJson.Array(body, "messages") ?? throw ApiError.BadRequest("'messages' is required.", "messages");
         var messages = new List<ChatMessage>();
@@ -66,6 +67,18 @@ public sealed record ChatCompletionRequest(GlmChatRequest Chat, bool Stream, boo
             StopStrings = RequestJson.StopStrings(body),
         };
         return new ChatCompletionRequest(request, stream, usage);
+    }
+
+    // Fields that would change the answer's shape are refused rather than silently ignored.
+    private static void RejectUnsupported(JsonElement body)
+    {
+        if (RequestJson.Bool(body, "logprobs") == true)
+            throw ApiError.BadRequest("'logprobs' is not supported by this server.", "logprobs");
+        if (RequestJson.Field(body, "top_logprobs") is not null)
+            throw ApiError.BadRequest("'top_logprobs' is not supported by this server.", "top_logprobs");
+        if (RequestJson.Object(body, "response_format") is { } format
+            && RequestJson.String(format, "type", "response_format.type") is { } type && type != "text")
+            throw ApiError.BadRequest($"'response_format.type' \"{type}\" is not supported (no constrained decoding); use \"text\".", "response_format.type");
     }
 
     private static GlmChatFormatOptions Format(JsonElement body)

@@ -35,6 +35,8 @@ public sealed class ServerErrorTests
     [InlineData("""{"model":"glm-tiny-chat","messages":[{"role":"user","content":"hi"}],"stop":[""]}""", "stop", null)]
     [InlineData("""{"model":"glm-tiny-chat","messages":[{"role":"user","content":"hi"}],"tool_choice":"required"}""", "tool_choice", null)]
     [InlineData("""{"model":"glm-tiny-chat","messages":[{"role":"user","content":"hi"}],"reasoning_effort":"extreme"}""", "reasoning_effort", null)]
+    [InlineData("""{"model":"glm-tiny-chat","messages":[{"role":"user","content":"hi"}],"logprobs":true}""", "logprobs", null)]
+    [InlineData("""{"model":"glm-tiny-chat","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema"}}""", "response_format.type", null)]
     [InlineData("""{"model":"glm-tiny-chat","messages":[{"role":"assistant","content":null,"tool_calls":[{"function":{"name":"f","arguments":"{bad"}}]}]}""", "messages[0].tool_calls[0].function.arguments", null)]
     public async Task BadRequestsGet400NamingTheField(string body, string? param, string? code)
     {
