@@ -8,6 +8,7 @@ public static class Program
     {
         var root = new RootCommand("glm-convert: Hugging Face GLM-5.x checkpoints to ONNX artifacts");
         root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(SynthCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
