@@ -1,3 +1,4 @@
+using System.Runtime.Intrinsics;
 using System.Text;
 
 namespace Glm.Onnx.Checkpoint;
@@ -5,7 +6,8 @@ namespace Glm.Onnx.Checkpoint;
 /// <summary>
 /// Deterministic normal(0, std) values addressed by (stream seed, element index): element i of a stream is the same
 /// however the tensor is split into windows or threads, so synthesised checkpoints are byte-identical for a seed.
-/// Elements come in chunks of <see cref="ChunkSize"/>, each from its own SplitMix64 sequence through Box-Muller.
+/// Elements come in chunks of <see cref="ChunkSize"/>, each from its own SplitMix64 sequence through Box-Muller
+/// (vectorised; the bytes are reproducible on one platform, not promised across CPU architectures).
 /// </summary>
 public static class NormalGenerator
 {
@@ -50,16 +52,36 @@ public static class NormalGenerator
 
     private static void GenerateChunk(ulong streamSeed, long chunkIndex, Span<float> chunk)
     {
+        // Box-Muller over half-chunks: the first half gets r cos(theta), the second half r sin(theta), vectorised.
+        const int half = ChunkSize / 2;
         ulong state = Mix(streamSeed ^ Mix((ulong)chunkIndex + 0x632BE59BD9B4E019UL));
-        for (int i = 0; i < chunk.Length; i += 2)
+        Span<float> u1 = stackalloc float[half];
+        Span<float> u2 = stackalloc float[half];
+        for (int i = 0; i < half; i++)
         {
             // u1 in (0, 1] so the log is finite; 24-bit uniforms are plenty for weights.
-            float u1 = ((Next(ref state) >> 40) + 1) * (1f / 16777216f);
-            float u2 = (Next(ref state) >> 40) * (1f / 16777216f);
-            float r = MathF.Sqrt(-2f * MathF.Log(u1));
-            var (sin, cos) = MathF.SinCos(2f * MathF.PI * u2);
-            chunk[i] = r * cos;
-            chunk[i + 1] = r * sin;
+            u1[i] = ((Next(ref state) >> 40) + 1) * (1f / 16777216f);
+            u2[i] = (Next(ref state) >> 40) * (1f / 16777216f);
+        }
+        var cosOut = chunk[..half];
+        var sinOut = chunk[half..];
+        int v = Vector256<float>.Count;
+        int n = half - half % v;
+        var minusTwo = Vector256.Create(-2f);
+        var twoPi = Vector256.Create(2f * MathF.PI);
+        for (int i = 0; i < n; i += v)
+        {
+            var r = Vector256.Sqrt(minusTwo * Vector256.Log(Vector256.Create(u1[i..])));
+            var (sin, cos) = Vector256.SinCos(twoPi * Vector256.Create(u2[i..]));
+            (r * cos).CopyTo(cosOut[i..]);
+            (r * sin).CopyTo(sinOut[i..]);
+        }
+        for (int i = n; i < half; i++)
+        {
+            float r = MathF.Sqrt(-2f * MathF.Log(u1[i]));
+            var (sin, cos) = MathF.SinCos(2f * MathF.PI * u2[i]);
+            cosOut[i] = r * cos;
+            sinOut[i] = r * sin;
         }
     }
 
