@@ -112,6 +112,42 @@ public sealed class SynthTests
     }
 
     [Fact]
+    public void Fp8_scales_cover_cropped_edge_blocks()
+    {
+        // hidden 160: o_proj [160, 64] spans two row blocks (128 + a cropped 32); gate_proj [32, 160] two column blocks.
+        var bf16Config = SynthPresets.Get("tiny") with { HiddenSize = 160 };
+        var fp8Config = bf16Config with { Quantization = new QuantizationConfig("fp8", "e4m3", "dynamic", 128, 128, null) };
+        using var bdir = Fixtures.NewTempDir();
+        using var fdir = Fixtures.NewTempDir();
+        CheckpointSynthesizer.Write(new SynthOptions(bdir.Path, bf16Config, 11));
+        CheckpointSynthesizer.Write(new SynthOptions(fdir.Path, fp8Config, 11));
+        Assert.True(CheckpointInspector.Inspect(fdir.Path).IsComplete);
+        using var bf = GlmCheckpoint.Open(bdir.Path);
+        using var f8 = GlmCheckpoint.Open(fdir.Path);
+        foreach (var name in new[] { "model.layers.0.self_attn.o_proj.weight", "model.layers.1.mlp.experts.0.gate_proj.weight" })
+        {
+            var shape = f8.GetInfo(name).Shape;
+            int rows = (int)shape[0], cols = (int)shape[1];
+            var scaleInfo = f8.GetInfo(name + "_scale_inv");
+            Assert.Equal(new long[] { (rows + 127) / 128, (cols + 127) / 128 }, scaleInfo.Shape);
+            var scales = f8.ReadFloat32(name + "_scale_inv");
+            var codes = f8.GetBytes(name).ToArray();
+            var reference = bf.ReadFloat32(name);
+            var blockMax = new float[scales.Length];
+            for (int r = 0; r < rows; r++)
+                for (int c = 0; c < cols; c++)
+                {
+                    int b = r / 128 * (int)scaleInfo.Shape[1] + c / 128;
+                    float deq = FixtureReaderTests.ReferenceE4M3(codes[r * cols + c]) * scales[b];
+                    blockMax[b] = Math.Max(blockMax[b], Math.Abs(deq));
+                    Assert.True(Math.Abs(deq - reference[r * cols + c]) <= Math.Abs(reference[r * cols + c]) * (1.0 / 16 + 1.0 / 128) + scales[b] * Math.Pow(2, -10) + 1e-9,
+                        $"{name}[{r},{c}]");
+                }
+            for (int b = 0; b < scales.Length; b++) Assert.Equal(448f * scales[b], blockMax[b], 1e-6f);
+        }
+    }
+
+    [Fact]
     public void Presets_have_the_intended_size_and_structure()
     {
         var small = SynthPresets.Get("small");
