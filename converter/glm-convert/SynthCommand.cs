@@ -5,8 +5,8 @@ using Glm.Onnx.Checkpoint;
 namespace Glm.Onnx.ConvertCli;
 
 /// <summary>
-/// <c>glm-convert synth &lt;output-dir&gt; --preset tiny|small|glm52 [--dtype bf16|fp8] [--seed N] [--layers N]
-/// [--shard-size 5GB] [--overwrite]</c>: a deterministic random-weight checkpoint in the Hugging Face layout.
+/// <c>glm-convert synth &lt;output-dir&gt; (--preset tiny|small|glm52 | --config config.json) [--dtype bf16|fp8] [--seed N]
+/// [--layers N] [--shard-size 5GB] [--overwrite]</c>: a deterministic random-weight checkpoint in the Hugging Face layout.
 /// </summary>
 public static class SynthCommand
 {
@@ -17,10 +17,10 @@ public static class SynthCommand
         var preset = new Option<string>("--preset")
         {
             Description = "tiny (fixture-sized), small (~0.5B, CPU benchmarks), glm52 (real GLM-5.2 dimensions, use --layers)",
-            Required = true,
         };
         preset.AcceptOnlyFromAmong([.. SynthPresets.Names]);
-        var dtype = new Option<string>("--dtype") { Description = "bf16 or fp8 (block 128x128 e4m3 with weight_scale_inv)", DefaultValueFactory = _ => "bf16" };
+        var configFile = new Option<string>("--config") { Description = "any GLM config.json instead of a preset (its quantization_config is kept unless --dtype says otherwise)" };
+        var dtype = new Option<string>("--dtype") { Description = "bf16 or fp8 (block 128x128 e4m3 with weight_scale_inv); default bf16 for presets" };
         dtype.AcceptOnlyFromAmong("bf16", "fp8");
         var seed = new Option<ulong>("--seed") { Description = "random seed (same seed, same bytes)", DefaultValueFactory = _ => 0 };
         var layers = new Option<int?>("--layers") { Description = "number of main decoder layers (default: tiny 8, small 12, glm52 4)" };
@@ -28,13 +28,21 @@ public static class SynthCommand
         var overwrite = new Option<bool>("--overwrite") { Description = "replace weights already in output-dir" };
         var command = new Command("synth", "Write a random-weight GLM checkpoint (deterministic, streaming)")
         {
-            output, preset, dtype, seed, layers, shardSize, overwrite,
+            output, preset, configFile, dtype, seed, layers, shardSize, overwrite,
         };
+        command.Validators.Add(result =>
+        {
+            if ((result.GetValue(preset) is null) == (result.GetValue(configFile) is null))
+                result.AddError("give exactly one of --preset or --config");
+        });
         command.SetAction(parse =>
         {
             try
             {
-                var config = SynthPresets.Get(parse.GetValue(preset)!, parse.GetValue(layers), parse.GetValue(dtype) == "fp8");
+                string? dtypeText = parse.GetValue(dtype);
+                var config = parse.GetValue(preset) is { } name
+                    ? SynthPresets.Get(name, parse.GetValue(layers), dtypeText == "fp8")
+                    : SynthPresets.Adapt(GlmConfig.Load(parse.GetValue(configFile)!), parse.GetValue(layers), dtypeText is null ? null : dtypeText == "fp8");
                 var options = new SynthOptions(parse.GetValue(output)!, config, parse.GetValue(seed),
                     ParseBytes(parse.GetValue(shardSize)!), parse.GetValue(overwrite));
                 var started = DateTime.UtcNow;

@@ -168,6 +168,23 @@ public sealed class SynthTests
     }
 
     [Fact]
+    public void Any_config_can_be_adapted_and_synthesised()
+    {
+        var grouped = GlmConfig.Load(Path.Combine(Fixtures.GlmDir("glm52-grouped"), "config.json"));
+        var five = SynthPresets.Adapt(grouped, layers: 5, fp8: true);
+        Assert.Equal(grouped.IndexerTypes.Take(5), five.IndexerTypes);
+        Assert.Equal(grouped.MlpLayerTypes.Take(5), five.MlpLayerTypes);
+        Assert.Equal(SynthPresets.DefaultFp8, five.Quantization);
+        Assert.Null(SynthPresets.Adapt(five, fp8: false).Quantization);
+        Assert.Throws<ArgumentOutOfRangeException>(() => SynthPresets.Adapt(grouped, layers: 7));
+        using var dir = Fixtures.NewTempDir();
+        CheckpointSynthesizer.Write(new SynthOptions(dir.Path, five, 4));
+        var report = CheckpointInspector.Inspect(dir.Path);
+        Assert.True(report.IsComplete);
+        Assert.Equal(ExpectedTensors.ParameterCount(ExpectedTensors.For(five)), report.TotalParameters);
+    }
+
+    [Fact]
     public void Refuses_to_overwrite_weights_unless_asked()
     {
         using var dir = Fixtures.NewTempDir();

@@ -28,8 +28,36 @@ public static class SynthPresets
             "glm52" => Glm52(layers ?? 4),
             _ => throw new ArgumentException($"unknown preset '{name}': expected one of {string.Join(", ", Names)}", nameof(name)),
         };
-        if (fp8) config = config with { Quantization = new QuantizationConfig("fp8", "e4m3", "dynamic", 128, 128, null) };
+        if (fp8) config = config with { Quantization = DefaultFp8 };
         config.Validate($"preset '{name}'");
+        return config;
+    }
+
+    /// <summary>The block-FP8 quantization the official checkpoints use: e4m3, dynamic activations, 128 x 128 blocks.</summary>
+    public static QuantizationConfig DefaultFp8 { get; } = new("fp8", "e4m3", "dynamic", 128, 128, null);
+
+    /// <summary>
+    /// Adapts any config for synthesis: <paramref name="layers"/> keeps the first N main layers (their indexer and MLP
+    /// types unchanged; more layers than the config has is an error), <paramref name="fp8"/> true adds
+    /// <see cref="DefaultFp8"/> unless the config already quantises, false removes quantization, null keeps it.
+    /// </summary>
+    public static GlmConfig Adapt(GlmConfig config, int? layers = null, bool? fp8 = null)
+    {
+        if (layers is int n)
+        {
+            if (n < 1 || n > config.NumHiddenLayers)
+                throw new ArgumentOutOfRangeException(nameof(layers), n, $"expected 1..{config.NumHiddenLayers} (the config's num_hidden_layers)");
+            config = config with
+            {
+                NumHiddenLayers = n,
+                IndexerTypes = config.IndexerTypes.Take(n).ToArray(),
+                MlpLayerTypes = config.MlpLayerTypes.Take(n).ToArray(),
+                FirstKDenseReplace = config.FirstKDenseReplace is int k ? Math.Min(k, n) : null,
+            };
+        }
+        if (fp8 == true && config.Quantization is null) config = config with { Quantization = DefaultFp8 };
+        if (fp8 == false) config = config with { Quantization = null };
+        config.Validate("synth config");
         return config;
     }
 
