@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 
 namespace Glm.Onnx.Checkpoint;
@@ -16,6 +17,8 @@ public static class DTypeConversion
 
     /// <summary>Converts <c>dest.Length</c> elements of <paramref name="dtype"/> from <paramref name="source"/> to float32.</summary>
     /// <exception cref="ArgumentException">source holds fewer than dest.Length elements.</exception>
+    // Hot loop: skip tier-0 code, which is many times slower for vector intrinsics.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ToFloat32(DType dtype, ReadOnlySpan<byte> source, Span<float> dest)
     {
         long need = (long)dest.Length * dtype.ElementSize();
@@ -98,6 +101,8 @@ public static class DTypeConversion
     public static ushort SingleToHalfBits(float value) => BitConverter.HalfToUInt16Bits((Half)value);
 
     /// <summary>Encodes float32 values as BF16 bytes into <paramref name="dest"/> (2 bytes per value).</summary>
+    // Hot loop: skip tier-0 code, which is many times slower for vector intrinsics.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     public static void ToBFloat16(ReadOnlySpan<float> source, Span<byte> dest)
     {
         if (dest.Length < source.Length * 2) throw new ArgumentException("destination too small", nameof(dest));

@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 
@@ -92,6 +93,8 @@ public static class CheckpointSynthesizer
     }
 
     /// <summary>Writes a block-FP8 weight window by window (whole row blocks) and returns its scales [rowBlocks, colBlocks].</summary>
+    // Hot loop: skip tier-0 code, which is many times slower for vector intrinsics.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static float[] WriteFp8(SafetensorsWriter writer, ExpectedTensor t, GlmConfig config, ulong seed)
     {
         var q = config.Quantization!;

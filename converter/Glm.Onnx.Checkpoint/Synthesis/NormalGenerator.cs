@@ -1,3 +1,4 @@
+using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using System.Text;
 
@@ -50,6 +51,8 @@ public static class NormalGenerator
         });
     }
 
+    // Hot loop: skip tier-0 code, which is many times slower for vector intrinsics.
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     private static void GenerateChunk(ulong streamSeed, long chunkIndex, Span<float> chunk)
     {
         // Box-Muller over half-chunks: the first half gets r cos(theta), the second half r sin(theta), vectorised.
