@@ -6,9 +6,11 @@
 #   test   - build, then run every .NET test project and the custom-ops GoogleTest suite (CTest)
 #   demo   - the main job on the model bundled in models/
 #   cuda-check - compile-check the CUDA sources with the installed nvcc (no GPU needed)
+#   bench-ops - build the custom-ops benchmarks (Release) and run them; figures in docs/benchmarks.md
+#   bench-tokenizer - encode 1 MB and 2 MB of text with the fixture tokenizers (medians, tokens/s, linearity ratio)
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'cuda-check')]
+    [ValidateSet('build', 'test', 'demo', 'cuda-check', 'bench-ops', 'bench-tokenizer')]
     [string]$Target = 'build',
     [ValidateSet('Debug', 'Release')]
     [string]$Configuration = 'Release',
@@ -78,6 +80,27 @@ function Invoke-CudaCheck {
     Invoke-Checked 'cmake build (CUDA)' { cmake --build $buildDir --parallel 2 }
 }
 
+function Invoke-BenchOps {
+    $buildDir = Join-Path $Root 'custom-ops/build/bench'
+    $ortInclude = Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages/microsoft.ml.onnxruntime/1.31.1/build/native/include'
+    Invoke-Checked 'cmake configure (bench)' {
+        cmake -S (Join-Path $Root 'custom-ops') -B $buildDir -DCMAKE_BUILD_TYPE=Release "-DORT_INCLUDE_DIR=$ortInclude" `
+            -DGLM_OPS_BUILD_TESTS=OFF -DGLM_OPS_BUILD_BENCH=ON
+    }
+    Invoke-Checked 'cmake build (bench)' { cmake --build $buildDir --parallel 2 --target bench_attention bench_moe_experts }
+    Invoke-Checked 'bench_attention' { & (Join-Path $buildDir 'bench_attention') }
+    Invoke-Checked 'bench_moe_experts' { & (Join-Path $buildDir 'bench_moe_experts') }
+}
+
+function Invoke-BenchTokenizer {
+    $project = Join-Path $Root 'bench/Glm.Onnx.TokenizerBench/Glm.Onnx.TokenizerBench.csproj'
+    Invoke-Checked 'dotnet build (tokenizer bench)' { dotnet build $project -c Release --nologo -v minimal }
+    $tokenizers = Join-Path $Root '../shared/fixtures/tokenizers'
+    Invoke-Checked 'tokenizer bench' {
+        dotnet run --project $project -c Release --no-build -- (Join-Path $tokenizers 'qwen3') (Join-Path $tokenizers 'deepseek_v3')
+    }
+}
+
 Push-Location $Root
 try {
     switch ($Target) {
@@ -85,6 +108,8 @@ try {
         'test' { Invoke-Tests }
         'demo' { Invoke-Demo }
         'cuda-check' { Invoke-CudaCheck }
+        'bench-ops' { Invoke-BenchOps }
+        'bench-tokenizer' { Invoke-BenchTokenizer }
     }
 } finally {
     Pop-Location

@@ -7,6 +7,11 @@ public static class Program
     public static int Main(string[] args)
     {
         var root = new RootCommand("glm-run: run converted GLM-5.x models on ONNX Runtime");
+        root.Subcommands.Add(GenerateCommand.Create());
+        root.Subcommands.Add(LogitsCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
+        root.Subcommands.Add(TokenizeCommand.Create());
+        root.Subcommands.Add(DetokenizeCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

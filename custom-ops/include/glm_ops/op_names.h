@@ -14,4 +14,9 @@ inline constexpr int kDomainVersion = 1;
   GLM_OP(MoeRouting, "MoeRouting")           \
   GLM_OP(MoeExperts, "MoeExperts")
 
+// kLightningIndexerName, kSparseMlaAttentionName, ...: the wrappers name their ops from the same list.
+#define GLM_OPS_DECLARE_NAME(id, name) inline constexpr const char* k##id##Name = name;
+GLM_OPS_LIST(GLM_OPS_DECLARE_NAME)
+#undef GLM_OPS_DECLARE_NAME
+
 }  // namespace glm_ops

@@ -3,7 +3,7 @@
 namespace glm_ops::ort {
 
 std::vector<const OrtCustomOp*> AllCpuOps() {
-  return {};
+  return {LightningIndexerCpuOp(), SparseMlaAttentionCpuOp(), MoeRoutingCpuOp(), MoeExpertsCpuOp()};
 }
 
 }  // namespace glm_ops::ort

@@ -10,4 +10,9 @@ namespace glm_ops::ort {
 // One static instance per op; ORT keeps the pointers for the life of every session that uses them.
 std::vector<const OrtCustomOp*> AllCpuOps();
 
+const OrtCustomOp* LightningIndexerCpuOp();
+const OrtCustomOp* SparseMlaAttentionCpuOp();
+const OrtCustomOp* MoeRoutingCpuOp();
+const OrtCustomOp* MoeExpertsCpuOp();
+
 }  // namespace glm_ops::ort

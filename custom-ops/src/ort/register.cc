@@ -1,14 +1,11 @@
 // Registration entry point ONNX Runtime calls when a session loads this library
 // (SessionOptions.RegisterCustomOpLibrary / RegisterCustomOps).
-#define ORT_API_MANUAL_INIT
-#include <onnxruntime_cxx_api.h>
-#undef ORT_API_MANUAL_INIT
-
 #include <mutex>
 #include <string>
 
 #include "glm_ops/op_names.h"
 #include "ort/op_registry.h"
+#include "ort/ort_api.h"
 
 namespace {
 

@@ -1,0 +1,27 @@
+namespace Glm.Onnx.Converter.Conversion;
+
+/// <summary>What <c>glm-convert convert</c> was asked to do.</summary>
+/// <param name="CheckpointDir">Hugging Face checkpoint directory (config.json + safetensors, single or sharded).</param>
+/// <param name="OutputDir">Artifacts directory to create; written as <c>{OutputDir}.partial</c> and renamed on success.</param>
+public sealed record ConvertOptions(string CheckpointDir, string OutputDir)
+{
+    public TargetPrecision Precision { get; init; } = TargetPrecision.Fp32;
+
+    /// <summary>Decoder layers per stage; null puts every layer in one stage.</summary>
+    public int? LayersPerStage { get; init; }
+
+    /// <summary>Explicit layer counts per stage (must sum to num_hidden_layers); overrides <see cref="LayersPerStage"/>.</summary>
+    public IReadOnlyList<int>? StageLayers { get; init; }
+
+    /// <summary>Cap on one external-data shard; a single larger tensor gets a shard of its own.</summary>
+    public long MaxShardBytes { get; init; } = 2L << 30;
+
+    /// <summary>Suggested cache block size recorded in the manifest.</summary>
+    public int BlockSize { get; init; } = 64;
+
+    /// <summary>Replace an existing output directory.</summary>
+    public bool Force { get; init; }
+
+    /// <summary>Test hook: sleep this long after each tensor (lets a test interrupt a tiny conversion mid-way).</summary>
+    public int DelayPerTensorMs { get; init; }
+}

@@ -1,0 +1,109 @@
+using System.Text.Json;
+using Glm.Onnx.Checkpoint;
+using Glm.Onnx.Contracts;
+using Glm.Onnx.Contracts.Manifest;
+using Glm.Onnx.Converter.Graph;
+
+namespace Glm.Onnx.Converter.Conversion;
+
+/// <summary>Assembles glm-model.json from the config, the stage split and the written files.</summary>
+public static class ManifestFactory
+{
+    public static ModelManifest Create(GlmCheckpoint checkpoint, ConvertOptions options, IReadOnlyList<StageSpec> stages,
+        IReadOnlyList<CompletedStage> written, ExtraFiles extras)
+    {
+        var c = checkpoint.Config;
+        using var configDoc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(checkpoint.Directory, GlmCheckpoint.ConfigFileName)));
+        var files = written.OrderBy(s => s.Index).SelectMany(s => s.Files).Concat(extras.All)
+            .Select(f => new DataFileEntry { Path = f.Path, Bytes = f.Bytes, Sha256 = f.Sha256 }).ToArray();
+        string matrix = options.Precision switch
+        {
+            TargetPrecision.Fp32 => "float32",
+            TargetPrecision.Bf16 => "bfloat16",
+            _ => c.Quantization is null ? "bfloat16" : "float8e4m3fn+bfloat16",
+        };
+        return new ModelManifest
+        {
+            Format = ModelManifest.FormatName,
+            FormatVersion = ModelManifest.CurrentFormatVersion,
+            Producer = ConverterInfo.Producer,
+            ModelType = c.ModelType,
+            SourceConfig = configDoc.RootElement.Clone(),
+            Dimensions = new ModelDimensions
+            {
+                VocabSize = c.VocabSize,
+                HiddenSize = c.HiddenSize,
+                NumHiddenLayers = c.NumHiddenLayers,
+                IndexTopK = c.IndexTopK,
+                MaxPositionEmbeddings = (int)Math.Min(int.MaxValue, c.MaxPositionEmbeddings),
+            },
+            Precision = new PrecisionInfo
+            {
+                Target = options.Precision.Name(),
+                Embedding = options.Precision == TargetPrecision.Fp32 ? "float32" : "bfloat16",
+                Linear = matrix,
+                Experts = options.Precision == TargetPrecision.Fp8 && c.Quantization is not null ? "float8e4m3fn" : matrix,
+                LmHead = options.Precision == TargetPrecision.Fp32 ? "float32" : "bfloat16",
+                Norms = "float32",
+            },
+            Stages = stages.Select(s => new StageManifest
+            {
+                Index = s.Index,
+                File = s.FileName,
+                DataFiles = written.First(w => w.Index == s.Index).Files.Where(f => f.Path != s.FileName).Select(f => f.Path).ToArray(),
+                FirstLayer = s.FirstLayer,
+                LayerCount = s.LayerCount,
+                EmbedsTokens = s.IsFirst,
+                ProducesLogits = s.IsLast,
+                TakesPrevTopk = s.TakesPrevTopk,
+                EmitsTopk = s.EmitsTopk,
+                IndexLayers = Enumerable.Range(s.FirstLayer, s.LayerCount).Where(l => c.IndexerTypes[l] == IndexerType.Full).ToArray(),
+                DeviceHint = options.Precision == TargetPrecision.Fp32 ? "cpu" : "cuda",
+            }).ToArray(),
+            Cache = new CacheLayout
+            {
+                BlockSize = options.BlockSize,
+                LatentWidth = c.LatentCacheWidth,
+                KvLoraRank = c.KvLoraRank,
+                QkRopeHeadDim = c.QkRopeHeadDim,
+                IndexWidth = c.IndexHeadDim,
+                DType = "float32",
+                IndexLayers = c.FullIndexerLayers,
+            },
+            CustomOps = new CustomOpRequirement { Domain = CustomOpNames.Domain, Version = CustomOpNames.DomainVersion, Ops = CustomOpNames.All },
+            Tokenizer = new TokenizerFiles { Files = extras.Tokenizer.Select(f => f.Path).ToArray(), ChatTemplate = extras.ChatTemplate },
+            Generation = Generation(c, checkpoint.Directory),
+            Files = files,
+        };
+    }
+
+    private static GenerationDefaults Generation(GlmConfig c, string dir)
+    {
+        var eos = c.EosTokenIds.Select(i => (int)i).ToList();
+        double? temperature = null, topP = null;
+        int? topK = null;
+        var path = Path.Combine(dir, ArtifactExtras.GenerationConfigFile);
+        if (File.Exists(path))
+        {
+            using var doc = JsonDocument.Parse(File.ReadAllBytes(path));
+            var root = doc.RootElement;
+            if (root.TryGetProperty("temperature", out var t) && t.ValueKind == JsonValueKind.Number) temperature = t.GetDouble();
+            if (root.TryGetProperty("top_p", out var p) && p.ValueKind == JsonValueKind.Number) topP = p.GetDouble();
+            if (root.TryGetProperty("top_k", out var k) && k.ValueKind == JsonValueKind.Number) topK = k.GetInt32();
+            if (root.TryGetProperty("eos_token_id", out var e))
+            {
+                if (e.ValueKind == JsonValueKind.Number) eos = [e.GetInt32()];
+                else if (e.ValueKind == JsonValueKind.Array) eos = e.EnumerateArray().Select(x => x.GetInt32()).ToList();
+            }
+        }
+        return new GenerationDefaults
+        {
+            EosTokenIds = eos,
+            PadTokenId = c.PadTokenId is { } pad ? (int)pad : null,
+            BosTokenId = c.BosTokenId is { } bos ? (int)bos : null,
+            Temperature = temperature,
+            TopP = topP,
+            TopK = topK,
+        };
+    }
+}

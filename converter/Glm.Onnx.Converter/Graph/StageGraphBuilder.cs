@@ -1,0 +1,241 @@
+using Glm.Onnx.Checkpoint;
+using Glm.Onnx.Contracts;
+using Glm.Onnx.Converter.Onnx;
+using Glm.Onnx.Converter.Weights;
+
+namespace Glm.Onnx.Converter.Graph;
+
+/// <summary>
+/// Builds one stage graph of a GLM-5.x (glm_moe_dsa) model: the one place that knows the architecture (tensor names,
+/// shapes, the order of operations). Follows docs/onnx-contract.md "Stage graphs"; intermediates are named
+/// <c>layers.{i}.{block}.{what}</c>. Weights stream through <see cref="WeightWriter"/> as nodes are added.
+/// </summary>
+public sealed class StageGraphBuilder
+{
+    // Symbolic dimensions of the packed variable-length contract.
+    private const string Tokens = "num_tokens", Batch = "batch", BatchPlus1 = "batch_plus_1", MaxBlocks = "max_blocks",
+        NumBlocks = "num_blocks", BlockSize = "block_size", NumLogits = "num_logits";
+
+    /// <summary>q_a_layernorm / kv_a_layernorm are built without eps in transformers: the RMSNorm default 1e-6.</summary>
+    private const float LatentNormEps = 1e-6f;
+
+    /// <summary>The indexer's k_norm is a LayerNorm (with bias) at eps 1e-6.</summary>
+    private const float IndexerNormEps = 1e-6f;
+
+    private readonly GlmConfig _c;
+    private readonly WeightWriter _w;
+    private readonly StageSpec _s;
+    private readonly GraphBuilder _g;
+    private string _cu = "", _past = "", _blockTable = "";
+    private string _cosQ = "", _sinQ = "", _cosK = "", _sinK = "";
+    private string? _embeddingTable;
+    private OnnxDataType _embeddingType;
+
+    public StageGraphBuilder(GlmConfig config, WeightWriter weights, StageSpec stage)
+    {
+        if (config.Rope.RopeType != "default")
+            throw new NotSupportedException($"config.json rope_parameters.rope_type '{config.Rope.RopeType}' is not supported (GLM-5.x uses 'default')");
+        _c = config;
+        _w = weights;
+        _s = stage;
+        _g = new GraphBuilder($"glm-stage-{stage.Index}");
+    }
+
+    public OnnxModel Build()
+    {
+        var h = DeclareInputs();
+        BuildRope();
+        string? topk = _s.TakesPrevTopk ? GraphNames.PrevTopkIndices : null;
+        for (int layer = _s.FirstLayer; layer < _s.EndLayer; layer++)
+            h = Layer(layer, h, ref topk);
+
+        if (_s.IsLast) Head(h);
+        else
+        {
+            _g.Op("Identity", GraphNames.HiddenStatesOut, [h]);
+            _g.Output(GraphNames.HiddenStatesOut, OnnxDataType.Float, Tokens, _c.HiddenSize);
+        }
+        if (_s.EmitsTopk)
+        {
+            if (topk is null) throw new InvalidOperationException($"stage {_s.Index} must emit top-k indices but has no indexer selection");
+            _g.Op("Identity", GraphNames.TopkIndicesOut, [topk]);
+            _g.Output(GraphNames.TopkIndicesOut, OnnxDataType.Int32, Tokens, _c.IndexTopK);
+        }
+        return new OnnxModel(_g.Build(), [new OnnxOpset("", 19), new OnnxOpset(CustomOpNames.Domain, CustomOpNames.DomainVersion)],
+            "glm-convert", ConverterInfo.Version);
+    }
+
+    private string DeclareInputs()
+    {
+        string h;
+        if (_s.IsFirst)
+        {
+            var ids = _g.Input(GraphNames.InputIds, OnnxDataType.Int64, Tokens);
+            (_embeddingTable, _embeddingType) = _w.Table(_g, "model.embed_tokens.weight", _c.VocabSize, _c.HiddenSize);
+            h = _g.Op("Gather", "embed.rows", [_embeddingTable, ids], OnnxAttribute.Int("axis", 0));
+            if (_embeddingType != OnnxDataType.Float)
+                h = _g.Op("Cast", "embed.out", [h], OnnxAttribute.Int("to", (long)OnnxDataType.Float));
+        }
+        else
+        {
+            h = _g.Input(GraphNames.HiddenStates, OnnxDataType.Float, Tokens, _c.HiddenSize);
+        }
+        _g.Input(GraphNames.Positions, OnnxDataType.Int64, Tokens);
+        _cu = _g.Input(GraphNames.CumulativeSequenceLengths, OnnxDataType.Int32, BatchPlus1);
+        _past = _g.Input(GraphNames.PastSequenceLengths, OnnxDataType.Int32, Batch);
+        _blockTable = _g.Input(GraphNames.BlockTable, OnnxDataType.Int32, Batch, MaxBlocks);
+        if (_s.IsLast) _g.Input(GraphNames.LogitsIndices, OnnxDataType.Int64, NumLogits);
+        if (_s.TakesPrevTopk) _g.Input(GraphNames.PrevTopkIndices, OnnxDataType.Int32, Tokens, _c.IndexTopK);
+        for (int layer = _s.FirstLayer; layer < _s.EndLayer; layer++)
+        {
+            _g.Input(GraphNames.LatentPool(layer), OnnxDataType.Float, NumBlocks, BlockSize, _c.LatentCacheWidth);
+            if (_c.IndexerTypes[layer] == IndexerType.Full)
+                _g.Input(GraphNames.IndexPool(layer), OnnxDataType.Float, NumBlocks, BlockSize, _c.IndexHeadDim);
+        }
+        return h;
+    }
+
+    /// <summary>cos / sin of pos * inv_freq, shaped to broadcast over per-head queries and single keys.</summary>
+    private void BuildRope()
+    {
+        int half = _c.QkRopeHeadDim / 2;
+        var invFreq = new float[half];
+        float theta = (float)_c.Rope.RopeTheta;
+        // float32 arithmetic as transformers: 1 / theta^(2i / dim).
+        for (int i = 0; i < half; i++) invFreq[i] = 1f / MathF.Pow(theta, (2f * i) / _c.QkRopeHeadDim);
+        var inv = _g.Initializer(OnnxTensor.Float("rope.inv_freq", [half], invFreq));
+        var posF = _g.Op("Cast", "rope.positions_f32", [GraphNames.Positions], OnnxAttribute.Int("to", (long)OnnxDataType.Float));
+        var posCol = _g.Op("Unsqueeze", "rope.positions_col", [posF, _g.Int64s(1)]);
+        var angles = _g.Op("Mul", "rope.angles", [posCol, inv]);
+        var cos = _g.Op("Cos", "rope.cos", [angles]);
+        var sin = _g.Op("Sin", "rope.sin", [angles]);
+        _cosK = _g.Op("Unsqueeze", "rope.cos_k", [cos, _g.Int64s(2)]);
+        _sinK = _g.Op("Unsqueeze", "rope.sin_k", [sin, _g.Int64s(2)]);
+        _cosQ = _g.Op("Unsqueeze", "rope.cos_q", [cos, _g.Int64s(1, 3)]);
+        _sinQ = _g.Op("Unsqueeze", "rope.sin_q", [sin, _g.Int64s(1, 3)]);
+    }
+
+    private string Layer(int layer, string h, ref string? topk)
+    {
+        string L = $"layers.{layer}", src = $"model.layers.{layer}.";
+        float eps = (float)_c.RmsNormEps;
+        int H = _c.HiddenSize, nh = _c.NumAttentionHeads, dn = _c.QkNopeHeadDim, dr = _c.QkRopeHeadDim, dv = _c.VHeadDim;
+        int qk = _c.QkHeadDim, qr = _c.QLoraRank, r = _c.KvLoraRank;
+
+        var x = GraphOps.RmsNorm(_g, h, _w.Vector(_g, src + "input_layernorm.weight", H), eps, L + ".attn_norm");
+
+        // MLA projections. q_resid also feeds the indexer.
+        var qA = GraphOps.Linear(_g, x, _w.Matrix(_g, src + "self_attn.q_a_proj.weight", qr, H), L + ".attn.q_a");
+        var qResid = GraphOps.RmsNorm(_g, qA, _w.Vector(_g, src + "self_attn.q_a_layernorm.weight", qr), LatentNormEps, L + ".attn.q_resid");
+        var q = GraphOps.Linear(_g, qResid, _w.Matrix(_g, src + "self_attn.q_b_proj.weight", (long)nh * qk, qr), L + ".attn.q");
+        var qHeads = _g.Op("Reshape", L + ".attn.q_heads", [q, _g.Int64s(0, nh, qk)]);
+        var qParts = _g.Node("Split", [L + ".attn.q_nope", L + ".attn.q_rot"], [qHeads, _g.Int64s(dn, dr)], "", OnnxAttribute.Int("axis", 2));
+        var qRope = GraphOps.Rope(_g, qParts[1], [0, nh], dr, _cosQ, _sinQ, L + ".attn.q_rope");
+
+        var ckv = GraphOps.Linear(_g, x, _w.Matrix(_g, src + "self_attn.kv_a_proj_with_mqa.weight", r + dr, H), L + ".attn.ckv");
+        var kvParts = _g.Node("Split", [L + ".attn.kv_raw", L + ".attn.k_rot"], [ckv, _g.Int64s(r, dr)], "", OnnxAttribute.Int("axis", 1));
+        var latent = GraphOps.RmsNorm(_g, kvParts[0], _w.Vector(_g, src + "self_attn.kv_a_layernorm.weight", r), LatentNormEps, L + ".attn.kv_latent");
+        var kRope = GraphOps.Rope(_g, kvParts[1], [0], dr, _cosK, _sinK, L + ".attn.k_rope");
+
+        // Absorbed MLA: q_latent[t, h] = W_UK[h]^T q_nope[t, h].
+        var (wUk, wUv) = _w.AbsorbedKvB(_g, src + "self_attn.kv_b_proj.weight", L + ".attn.kv_b", nh, dn, dv, r);
+        var qNopeT = _g.Op("Transpose", L + ".attn.q_nope_by_head", [qParts[0]], OnnxAttribute.Ints("perm", 1, 0, 2));
+        var qLatT = _g.Op("MatMul", L + ".attn.q_latent_by_head", [qNopeT, wUk]);
+        var qLatent = _g.Op("Transpose", L + ".attn.q_latent", [qLatT], OnnxAttribute.Ints("perm", 1, 0, 2));
+
+        if (_c.IndexerTypes[layer] == IndexerType.Full)
+            topk = Indexer(layer, x, qResid);
+        else if (topk is null)
+            throw new InvalidOperationException($"layer {layer} is an IndexShare 'shared' layer but no full indexer layer precedes it");
+
+        var attn = _g.Node(CustomOpNames.SparseMlaAttention, [L + ".attn.latent_out"],
+            [qLatent, qRope, latent, kRope, GraphNames.LatentPool(layer), _cu, _past, _blockTable, topk],
+            CustomOpNames.Domain, OnnxAttribute.Float("softmax_scale", 1f / MathF.Sqrt(qk)))[0];
+        // o[t, h] = W_UV[h] o_latent[t, h], computed as [heads, v, rank] @ [heads, rank, tokens].
+        var attnT = _g.Op("Transpose", L + ".attn.latent_by_head", [attn], OnnxAttribute.Ints("perm", 1, 2, 0));
+        var oHeads = _g.Op("MatMul", L + ".attn.v_by_head", [wUv, attnT]);
+        var oT = _g.Op("Transpose", L + ".attn.v", [oHeads], OnnxAttribute.Ints("perm", 2, 0, 1));
+        var oFlat = _g.Op("Reshape", L + ".attn.v_flat", [oT, _g.Int64s(0, (long)nh * dv)]);
+        var o = GraphOps.Linear(_g, oFlat, _w.Matrix(_g, src + "self_attn.o_proj.weight", H, (long)nh * dv), L + ".attn.out");
+        var h1 = _g.Op("Add", L + ".attn_residual", [h, o]);
+
+        var x2 = GraphOps.RmsNorm(_g, h1, _w.Vector(_g, src + "post_attention_layernorm.weight", H), eps, L + ".mlp_norm");
+        var m = _c.MlpLayerTypes[layer] == MlpLayerType.Dense
+            ? GraphOps.SwiGlu(_g, x2,
+                _w.Matrix(_g, src + "mlp.gate_proj.weight", _c.IntermediateSize, H),
+                _w.Matrix(_g, src + "mlp.up_proj.weight", _c.IntermediateSize, H),
+                _w.Matrix(_g, src + "mlp.down_proj.weight", H, _c.IntermediateSize), L + ".mlp")
+            : Moe(layer, x2);
+        return _g.Op("Add", L + ".out", [h1, m]);
+    }
+
+    /// <summary>DSA lightning indexer of a full layer: returns the top-k selection tensor.</summary>
+    private string Indexer(int layer, string x, string qResid)
+    {
+        string L = $"layers.{layer}.indexer", src = $"model.layers.{layer}.self_attn.indexer.";
+        int n = _c.IndexNHeads, d = _c.IndexHeadDim, dr = _c.QkRopeHeadDim, H = _c.HiddenSize;
+        var q = GraphOps.Linear(_g, qResid, _w.Matrix(_g, src + "wq_b.weight", (long)n * d, _c.QLoraRank), L + ".q");
+        var qHeads = _g.Op("Reshape", L + ".q_heads", [q, _g.Int64s(0, n, d)]);
+        // The indexer's rope slice is the FIRST qk_rope_head_dim dims (MLA's is the last).
+        var qParts = _g.Node("Split", [L + ".q_rot", L + ".q_pass"], [qHeads, _g.Int64s(dr, d - dr)], "", OnnxAttribute.Int("axis", 2));
+        var qRope = GraphOps.Rope(_g, qParts[0], [0, n], dr, _cosQ, _sinQ, L + ".q_rope");
+        var indexQ = _g.Op("Concat", L + ".index_q", [qRope, qParts[1]], OnnxAttribute.Int("axis", 2));
+
+        var k = GraphOps.Linear(_g, x, _w.Matrix(_g, src + "wk.weight", d, H), L + ".k");
+        var kNorm = _g.Op("LayerNormalization", L + ".k_norm", [k, _w.Vector(_g, src + "k_norm.weight", d), _w.Vector(_g, src + "k_norm.bias", d)],
+            OnnxAttribute.Int("axis", -1), OnnxAttribute.Float("epsilon", IndexerNormEps));
+        var kParts = _g.Node("Split", [L + ".k_rot", L + ".k_pass"], [kNorm, _g.Int64s(dr, d - dr)], "", OnnxAttribute.Int("axis", 1));
+        var kRope = GraphOps.Rope(_g, kParts[0], [0], dr, _cosK, _sinK, L + ".k_rope");
+        var indexK = _g.Op("Concat", L + ".index_k", [kRope, kParts[1]], OnnxAttribute.Int("axis", 1));
+
+        var wRaw = GraphOps.Linear(_g, x, _w.Matrix(_g, src + "weights_proj.weight", n, H), L + ".head_weights_raw");
+        var weights = _g.Op("Mul", L + ".head_weights", [wRaw, _g.Scalar(1f / MathF.Sqrt(n))]);
+        return _g.Node(CustomOpNames.LightningIndexer, [L + ".topk"],
+            [indexQ, indexK, weights, GraphNames.IndexPool(layer), _cu, _past, _blockTable], CustomOpNames.Domain,
+            OnnxAttribute.Int("index_topk", _c.IndexTopK), OnnxAttribute.Float("scale", 1f / MathF.Sqrt(d)))[0];
+    }
+
+    private string Moe(int layer, string x)
+    {
+        string L = $"layers.{layer}.moe", src = $"model.layers.{layer}.mlp.";
+        int H = _c.HiddenSize, E = _c.NRoutedExperts, I = _c.MoeIntermediateSize;
+        var logits = GraphOps.Linear(_g, x, _w.Matrix(_g, src + "gate.weight", E, H, forceFloat32: true), L + ".router_logits");
+        var bias = _w.Vector(_g, src + "gate.e_score_correction_bias", E);
+        var routing = _g.Node(CustomOpNames.MoeRouting, [L + ".expert_ids", L + ".expert_weights"], [logits, bias], CustomOpNames.Domain,
+            OnnxAttribute.Int("top_k", _c.NumExpertsPerTok), OnnxAttribute.Int("n_group", _c.NGroup),
+            OnnxAttribute.Int("topk_group", _c.TopkGroup), OnnxAttribute.Int("norm_topk_prob", _c.NormTopkProb ? 1 : 0),
+            OnnxAttribute.Float("routed_scaling_factor", (float)_c.RoutedScalingFactor));
+
+        string[] Names(string proj) => Enumerable.Range(0, E).Select(e => $"{src}experts.{e}.{proj}.weight").ToArray();
+        var gate = _w.Experts(_g, Names("gate_proj"), L + ".experts.gate", I, H);
+        var up = _w.Experts(_g, Names("up_proj"), L + ".experts.up", I, H);
+        var down = _w.Experts(_g, Names("down_proj"), L + ".experts.down", H, I);
+        string[] inputs = gate.Scales is null
+            ? [x, routing[0], routing[1], gate.Weights, up.Weights, down.Weights]
+            : [x, routing[0], routing[1], gate.Weights, up.Weights, down.Weights, gate.Scales, up.Scales!, down.Scales!];
+        var routed = _g.Node(CustomOpNames.MoeExperts, [L + ".routed"], inputs, CustomOpNames.Domain)[0];
+        if (_c.NSharedExperts == 0) return routed;
+
+        int shared = I * _c.NSharedExperts;
+        var sharedOut = GraphOps.SwiGlu(_g, x,
+            _w.Matrix(_g, src + "shared_experts.gate_proj.weight", shared, H),
+            _w.Matrix(_g, src + "shared_experts.up_proj.weight", shared, H),
+            _w.Matrix(_g, src + "shared_experts.down_proj.weight", H, shared), L + ".shared");
+        return _g.Op("Add", L + ".out", [routed, sharedOut]);
+    }
+
+    /// <summary>Final norm and lm_head on the rows the runtime asks for (logits_indices).</summary>
+    private void Head(string h)
+    {
+        var selected = _g.Op("Gather", "final.selected", [h, GraphNames.LogitsIndices], OnnxAttribute.Int("axis", 0));
+        var normed = GraphOps.RmsNorm(_g, selected, _w.Vector(_g, "model.norm.weight", _c.HiddenSize), (float)_c.RmsNormEps, "final.norm");
+        string head;
+        if (_c.TieWordEmbeddings && _embeddingTable is not null)
+            head = _embeddingType == OnnxDataType.Float ? _embeddingTable
+                : _g.Op("Cast", _embeddingTable + ".f32", [_embeddingTable], OnnxAttribute.Int("to", (long)OnnxDataType.Float));
+        else
+            head = _w.Matrix(_g, _c.TieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight", _c.VocabSize, _c.HiddenSize);
+        GraphOps.Linear(_g, normed, head, GraphNames.Logits);
+        _g.Output(GraphNames.Logits, OnnxDataType.Float, NumLogits, _c.VocabSize);
+    }
+}

@@ -1,0 +1,244 @@
+using System.Runtime.InteropServices;
+using Glm.Onnx.Checkpoint;
+using Glm.Onnx.Converter.Onnx;
+
+namespace Glm.Onnx.Converter.Weights;
+
+/// <summary>
+/// Turns checkpoint tensors into stage-graph initializers, one tensor at a time and in bounded row chunks, applying
+/// the precision policy of <see cref="TargetPrecision"/>. Each method returns the name of a float32 value the graph
+/// can use directly: the initializer itself, or the output of the Cast / dequantisation nodes it adds.
+/// </summary>
+public sealed class WeightWriter
+{
+    /// <summary>Elements converted per chunk: bounds the converter's working memory (~3 x 32 MB).</summary>
+    public const int ChunkElements = 8 << 20;
+
+    private readonly SourceTensorReader _reader;
+    private readonly ExternalDataWriter _data;
+    private readonly TargetPrecision _precision;
+    private readonly Action<string, long> _onTensor;
+    private float[] _floats = [];
+    private byte[] _bytes = [];
+
+    public WeightWriter(SourceTensorReader reader, ExternalDataWriter data, TargetPrecision precision, Action<string, long> onTensor)
+    {
+        _reader = reader;
+        _data = data;
+        _precision = precision;
+        _onTensor = onTensor;
+    }
+
+    public TargetPrecision Precision => _precision;
+
+    /// <summary>A float32 vector (norm weight, bias, router correction bias).</summary>
+    public string Vector(GraphBuilder g, string source, long length)
+    {
+        var info = _reader.Require(source, length);
+        WriteTensor(g, info, source, OnnxDataType.Float, [length], [(0, 1)], length);
+        return source;
+    }
+
+    /// <summary>A [rows, cols] linear weight kept in the checkpoint's [out, in] layout (the graph uses Gemm transB).</summary>
+    public string Matrix(GraphBuilder g, string source, long rows, long cols, bool forceFloat32 = false)
+    {
+        var info = _reader.Require(source, rows, cols);
+        var scale = _reader.ScaleOf(info);
+        if (_precision == TargetPrecision.Fp8 && scale is not null && !forceFloat32)
+            return Fp8Matrix(g, info, scale, rows, cols);
+        var type = forceFloat32 ? OnnxDataType.Float : MatrixType(info);
+        WriteTensor(g, info, source, type, [rows, cols], [(0, rows)], cols);
+        return ToFloat(g, source, type);
+    }
+
+    /// <summary>The embedding table as stored (float32 or bf16): the graph gathers rows first and casts after.</summary>
+    public (string Name, OnnxDataType Type) Table(GraphBuilder g, string source, long rows, long cols)
+    {
+        var info = _reader.Require(source, rows, cols);
+        var type = MatrixType(info) == OnnxDataType.Float8E4M3FN ? OnnxDataType.BFloat16 : MatrixType(info);
+        WriteTensor(g, info, source, type, [rows, cols], [(0, rows)], cols);
+        return (source, type);
+    }
+
+    /// <summary>
+    /// W_UK [heads, qk_nope, kv_lora_rank] and W_UV [heads, v_head_dim, kv_lora_rank] cut from kv_b_proj, whose rows
+    /// are head-major blocks of (qk_nope + v_head_dim): the absorbed MLA matrices, computed at conversion.
+    /// </summary>
+    public (string WUk, string WUv) AbsorbedKvB(GraphBuilder g, string source, string prefix, int heads, int nope, int v, int rank)
+    {
+        var info = _reader.Require(source, (long)heads * (nope + v), rank);
+        // FP8 row blocks of 128 do not line up with the per-head split, so the derived matrices are never FP8.
+        var type = _precision == TargetPrecision.Fp32 ? OnnxDataType.Float : OnnxDataType.BFloat16;
+        var uk = Enumerable.Range(0, heads).Select(h => ((long)h * (nope + v), (long)nope)).ToArray();
+        var uv = Enumerable.Range(0, heads).Select(h => ((long)h * (nope + v) + nope, (long)v)).ToArray();
+        string ukName = prefix + ".w_uk", uvName = prefix + ".w_uv";
+        WriteTensor(g, info, ukName, type, [heads, nope, rank], uk, rank);
+        WriteTensor(g, info, uvName, type, [heads, v, rank], uv, rank);
+        return (ToFloat(g, ukName, type), ToFloat(g, uvName, type));
+    }
+
+    /// <summary>
+    /// Per-expert [rows, cols] weights stacked into one [experts, rows, cols] initializer for MoeExperts (kept in
+    /// bf16 / FP8 there: the op reads them directly). FP8 adds the stacked block scales.
+    /// </summary>
+    public (string Weights, string? Scales) Experts(GraphBuilder g, IReadOnlyList<string> sources, string name, long rows, long cols)
+    {
+        var infos = sources.Select(s => _reader.Require(s, rows, cols)).ToArray();
+        var scales = infos.Select(_reader.ScaleOf).ToArray();
+        bool keepFp8 = _precision == TargetPrecision.Fp8 && scales.All(s => s is not null);
+        var type = keepFp8 ? OnnxDataType.Float8E4M3FN : _precision == TargetPrecision.Fp32 ? OnnxDataType.Float : OnnxDataType.BFloat16;
+        long perExpert = rows * cols * type.ElementSize();
+        var location = _data.Begin(perExpert * infos.Length);
+        foreach (var info in infos)
+        {
+            if (keepFp8) CopyRaw(info);
+            else Encode(info, type, [(0, rows)], cols);
+            _onTensor(info.Name, info.ByteLength);
+        }
+        g.Initializer(OnnxTensor.ExternalData(name, type, [infos.Length, rows, cols], location));
+        if (!keepFp8) return (name, null);
+
+        var scaleInfos = scales.Select(s => _reader.Checkpoint.GetInfo(s!)).ToArray();
+        long[] scaleShape = scaleInfos[0].Shape;
+        var scaleName = name + ".scales";
+        var scaleLocation = _data.Begin(ShapeMath.ElementCount(scaleShape) * 4 * infos.Length);
+        foreach (var si in scaleInfos)
+        {
+            if (si.DType != DType.F32 || !si.Shape.AsSpan().SequenceEqual(scaleShape))
+                throw new InvalidDataException($"{si.FilePath}: '{si.Name}' is {si.DType} {si.ShapeText}, expected F32 {ShapeMath.Format(scaleShape)}");
+            CopyRaw(si);
+        }
+        g.Initializer(OnnxTensor.ExternalData(scaleName, OnnxDataType.Float, [infos.Length, scaleShape[0], scaleShape[1]], scaleLocation));
+        return (name, scaleName);
+    }
+
+    private OnnxDataType MatrixType(TensorInfo info) => _precision switch
+    {
+        TargetPrecision.Fp32 => OnnxDataType.Float,
+        TargetPrecision.Bf16 => OnnxDataType.BFloat16,
+        _ => info.DType == DType.F8_E4M3 ? OnnxDataType.Float8E4M3FN : OnnxDataType.BFloat16,
+    };
+
+    /// <summary>
+    /// An FP8 linear weight kept as float8e4m3fn plus its [ceil(rows/128), ceil(cols/128)] scales, dequantised by
+    /// standard ops: Cast to float times the scale gathered per row block and column block (cropped edge blocks
+    /// need no padding this way). On CPU, ONNX Runtime folds this at load into a float32 matrix.
+    /// </summary>
+    private string Fp8Matrix(GraphBuilder g, TensorInfo info, string scaleName, long rows, long cols)
+    {
+        var location = _data.Begin(info.ByteLength);
+        CopyRaw(info);
+        _onTensor(info.Name, info.ByteLength);
+        g.Initializer(OnnxTensor.ExternalData(info.Name, OnnxDataType.Float8E4M3FN, [rows, cols], location));
+
+        var scaleInfo = _reader.Checkpoint.GetInfo(scaleName);
+        if (scaleInfo.DType != DType.F32 || scaleInfo.Shape.Length != 2)
+            throw new InvalidDataException($"{scaleInfo.FilePath}: '{scaleName}' is {scaleInfo.DType} {scaleInfo.ShapeText}, expected a 2-D F32 tensor");
+        var scaleLocation = _data.Begin(scaleInfo.ByteLength);
+        CopyRaw(scaleInfo);
+        g.Initializer(OnnxTensor.ExternalData(scaleName, OnnxDataType.Float, scaleInfo.Shape, scaleLocation));
+
+        long blockRows = _reader.Checkpoint.Config.Quantization?.BlockRows ?? 128;
+        long blockCols = _reader.Checkpoint.Config.Quantization?.BlockCols ?? 128;
+        var rowIndex = BlockIndex(g, rows, blockRows);
+        var colIndex = BlockIndex(g, cols, blockCols);
+        var asFloat = g.Op("Cast", info.Name + ".f32q", [info.Name], OnnxAttribute.Int("to", (long)OnnxDataType.Float));
+        var scaleRows = g.Op("Gather", info.Name + ".scale_rows", [scaleName, rowIndex], OnnxAttribute.Int("axis", 0));
+        var scaleFull = g.Op("Gather", info.Name + ".scale_full", [scaleRows, colIndex], OnnxAttribute.Int("axis", 1));
+        return g.Op("Mul", info.Name + ".f32", [asFloat, scaleFull]);
+    }
+
+    private static string BlockIndex(GraphBuilder g, long length, long block)
+    {
+        var name = $"const.block_index.{length}.{block}";
+        if (g.Has(name)) return name;
+        var values = new long[length];
+        for (long i = 0; i < length; i++) values[i] = i / block;
+        return g.Initializer(OnnxTensor.Int64(name, [length], values));
+    }
+
+    private static string ToFloat(GraphBuilder g, string name, OnnxDataType type) =>
+        type == OnnxDataType.Float ? name : g.Op("Cast", name + ".f32", [name], OnnxAttribute.Int("to", (long)OnnxDataType.Float));
+
+    private void WriteTensor(GraphBuilder g, TensorInfo info, string name, OnnxDataType type, long[] dims,
+        IReadOnlyList<(long Start, long Count)> rowRanges, long cols)
+    {
+        long elements = ShapeMath.ElementCount(dims);
+        var location = _data.Begin(elements * type.ElementSize());
+        Encode(info, type, rowRanges, cols);
+        _onTensor(info.Name, info.ByteLength);
+        g.Initializer(OnnxTensor.ExternalData(name, type, dims, location));
+    }
+
+    /// <summary>Writes row ranges of a source tensor as <paramref name="type"/>, chunk by chunk.</summary>
+    private void Encode(TensorInfo info, OnnxDataType type, IReadOnlyList<(long Start, long Count)> rowRanges, long cols)
+    {
+        if (_data.DryRun)
+        {
+            _data.Skip(rowRanges.Sum(r => r.Count) * cols * type.ElementSize());
+            return;
+        }
+        bool passthrough = _reader.ScaleOf(info) is null &&
+            ((info.DType == DType.F32 && type == OnnxDataType.Float) || (info.DType == DType.BF16 && type == OnnxDataType.BFloat16));
+        int rowsPerChunk = (int)Math.Max(1, Math.Min(ChunkElements / cols, int.MaxValue));
+        foreach (var (start, count) in rowRanges)
+        {
+            for (long r = start; r < start + count; r += rowsPerChunk)
+            {
+                int n = (int)Math.Min(rowsPerChunk, start + count - r);
+                int elements = checked((int)(n * cols));
+                if (passthrough)
+                {
+                    var raw = Bytes(elements * type.ElementSize());
+                    _reader.ReadBytes(info, r * cols * type.ElementSize(), raw);
+                    _data.Write(raw);
+                    continue;
+                }
+                var floats = Floats(elements);
+                _reader.ReadRowsFloat32(info, r, n, floats);
+                if (type == OnnxDataType.Float)
+                {
+                    _data.Write(MemoryMarshal.AsBytes(floats));
+                }
+                else if (type == OnnxDataType.BFloat16)
+                {
+                    var bf = Bytes(elements * 2);
+                    DTypeConversion.ToBFloat16(floats, bf);
+                    _data.Write(bf);
+                }
+                else
+                {
+                    throw new InvalidOperationException($"tensor '{info.Name}': cannot encode to {type.OnnxName()}");
+                }
+            }
+        }
+    }
+
+    /// <summary>Copies a tensor's bytes unchanged (FP8 weights and their float32 scales).</summary>
+    private void CopyRaw(TensorInfo info)
+    {
+        if (_data.DryRun)
+        {
+            _data.Skip(info.ByteLength);
+            return;
+        }
+        for (long offset = 0; offset < info.ByteLength; offset += ChunkElements * 4L)
+        {
+            var chunk = Bytes((int)Math.Min(ChunkElements * 4L, info.ByteLength - offset));
+            _reader.ReadBytes(info, offset, chunk);
+            _data.Write(chunk);
+        }
+    }
+
+    private Span<float> Floats(int count)
+    {
+        if (_floats.Length < count) _floats = new float[count];
+        return _floats.AsSpan(0, count);
+    }
+
+    private Span<byte> Bytes(int count)
+    {
+        if (_bytes.Length < count) _bytes = new byte[count];
+        return _bytes.AsSpan(0, count);
+    }
+}

@@ -1,0 +1,268 @@
+// MoeExperts against a plain reference (dequantise every weight with the formula, then triple loops in double) for
+// float32, bf16 and block-FP8 weights, with widths that are not multiples of 8 or of the quant block (cropped edge
+// blocks), and several token counts and routings.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "cpu/moe_experts.h"
+#include "test_support.h"
+
+namespace glm_ops {
+namespace {
+
+// e4m3fn written out from its definition: (-1)^s * 2^(e-7) * (1 + m/8), or 2^-6 * m/8 when e = 0.
+double ReferenceE4M3(uint8_t bits) {
+  const int sign = bits >> 7, exponent = (bits >> 3) & 0xF, mantissa = bits & 7;
+  const double magnitude =
+      exponent == 0 ? std::pow(2.0, -6) * mantissa / 8.0 : std::pow(2.0, exponent - 7) * (1.0 + mantissa / 8.0);
+  return sign ? -magnitude : magnitude;
+}
+
+double ReferenceBf16(uint16_t bits) {
+  const uint32_t wide = uint32_t{bits} << 16;
+  float f;
+  std::memcpy(&f, &wide, 4);
+  return f;
+}
+
+// One stacked weight tensor [E, rows, cols] in some format, plus its dequantised double copy for the reference.
+struct Stacked {
+  std::vector<float> f32;
+  std::vector<uint16_t> bf16;
+  std::vector<uint8_t> fp8;
+  std::vector<float> scales;
+  std::vector<double> dense;  // [E, rows, cols]
+
+  const void* Data(ExpertWeightFormat f) const {
+    return f == ExpertWeightFormat::kFloat32 ? static_cast<const void*>(f32.data())
+           : f == ExpertWeightFormat::kBFloat16 ? static_cast<const void*>(bf16.data())
+                                                : static_cast<const void*>(fp8.data());
+  }
+};
+
+Stacked MakeStacked(std::mt19937& rng, ExpertWeightFormat format, int64_t experts, int64_t rows, int64_t cols,
+                    int64_t qb) {
+  Stacked s;
+  const int64_t count = experts * rows * cols;
+  s.dense.resize(static_cast<size_t>(count));
+  if (format == ExpertWeightFormat::kFloat32) {
+    s.f32 = test::RandomFloats(rng, count, -0.2f, 0.2f);
+    for (int64_t i = 0; i < count; ++i) s.dense[i] = s.f32[i];
+  } else if (format == ExpertWeightFormat::kBFloat16) {
+    const auto values = test::RandomFloats(rng, count, -0.2f, 0.2f);
+    for (int64_t i = 0; i < count; ++i) {
+      uint32_t bits;
+      std::memcpy(&bits, &values[i], 4);
+      s.bf16.push_back(static_cast<uint16_t>(bits >> 16));
+      s.dense[i] = ReferenceBf16(s.bf16.back());
+    }
+  } else {
+    std::uniform_int_distribution<int> byte(0, 255);
+    const int64_t srows = (rows + qb - 1) / qb, scols = (cols + qb - 1) / qb;
+    s.scales = test::RandomFloats(rng, experts * srows * scols, 0.001f, 0.02f);
+    for (int64_t i = 0; i < count; ++i) {
+      uint8_t bits;
+      // Exponent field <= 7 (|value| < 2, subnormals included) keeps sums well conditioned so float32 rounding
+      // stays far below the tolerance; DecodesEveryE4M3Code covers the remaining codes.
+      do bits = static_cast<uint8_t>(byte(rng));
+      while (((bits >> 3) & 0xF) > 7);
+      s.fp8.push_back(bits);
+    }
+    for (int64_t e = 0; e < experts; ++e)
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t c = 0; c < cols; ++c) {
+          const int64_t i = (e * rows + r) * cols + c;
+          s.dense[i] = ReferenceE4M3(s.fp8[i]) * s.scales[(e * srows + r / qb) * scols + c / qb];
+        }
+  }
+  return s;
+}
+
+std::vector<double> ReferenceExperts(const std::vector<float>& x, const std::vector<int32_t>& ids,
+                                     const std::vector<float>& w, const Stacked& gate, const Stacked& up,
+                                     const Stacked& down, int64_t tokens, int64_t hidden, int64_t inter,
+                                     int64_t top_k) {
+  std::vector<double> out(static_cast<size_t>(tokens * hidden), 0.0);
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t k = 0; k < top_k; ++k) {
+      const int64_t e = ids[t * top_k + k];
+      std::vector<double> h(static_cast<size_t>(inter));
+      for (int64_t r = 0; r < inter; ++r) {
+        double g = 0, u = 0;
+        for (int64_t c = 0; c < hidden; ++c) {
+          g += gate.dense[(e * inter + r) * hidden + c] * x[t * hidden + c];
+          u += up.dense[(e * inter + r) * hidden + c] * x[t * hidden + c];
+        }
+        h[r] = g / (1.0 + std::exp(-g)) * u;
+      }
+      for (int64_t r = 0; r < hidden; ++r) {
+        double y = 0;
+        for (int64_t c = 0; c < inter; ++c) y += down.dense[(e * hidden + r) * inter + c] * h[c];
+        out[t * hidden + r] += w[t * top_k + k] * y;
+      }
+    }
+  return out;
+}
+
+void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t experts, int64_t hidden, int64_t inter,
+             int64_t tokens, int64_t top_k, int64_t qb) {
+  SCOPED_TRACE("format " + std::to_string(static_cast<int>(format)) + " hidden " + std::to_string(hidden) +
+               " inter " + std::to_string(inter) + " tokens " + std::to_string(tokens) + " qb " + std::to_string(qb));
+  const Stacked gate = MakeStacked(rng, format, experts, inter, hidden, qb);
+  const Stacked up = MakeStacked(rng, format, experts, inter, hidden, qb);
+  const Stacked down = MakeStacked(rng, format, experts, hidden, inter, qb);
+  const auto x = test::RandomFloats(rng, tokens * hidden);
+  std::vector<int32_t> ids;
+  std::uniform_int_distribution<int32_t> pick(0, static_cast<int32_t>(experts - 1));
+  for (int64_t i = 0; i < tokens * top_k; ++i) ids.push_back(pick(rng));
+  const auto w = test::RandomFloats(rng, tokens * top_k, 0.0f, 2.0f);
+
+  const DType dtype = format == ExpertWeightFormat::kFloat32    ? DType::kFloat32
+                      : format == ExpertWeightFormat::kBFloat16 ? DType::kBFloat16
+                                                                : DType::kFloat8E4M3FN;
+  const bool fp8 = format == ExpertWeightFormat::kFloat8E4M3;
+  MoeExpertsInputs in;
+  in.hidden = {DType::kFloat32, {tokens, hidden}};
+  in.expert_ids = {DType::kInt32, {tokens, top_k}};
+  in.expert_weights = {DType::kFloat32, {tokens, top_k}};
+  in.gate_weights = {dtype, {experts, inter, hidden}};
+  in.up_weights = {dtype, {experts, inter, hidden}};
+  in.down_weights = {dtype, {experts, hidden, inter}};
+  in.has_gate_scales = in.has_up_scales = in.has_down_scales = fp8;
+  const int64_t ih = (inter + qb - 1) / qb, hh = (hidden + qb - 1) / qb;
+  in.gate_scales = {DType::kFloat32, {experts, ih, hh}};
+  in.up_scales = {DType::kFloat32, {experts, ih, hh}};
+  in.down_scales = {DType::kFloat32, {experts, hh, ih}};
+  const MoeExpertsShape shape = ValidateMoeExperts(in, {qb});
+  CheckExpertIds(shape, ids.data());
+
+  cpu::ExpertWeights ew{gate.Data(format), up.Data(format), down.Data(format),
+                        fp8 ? gate.scales.data() : nullptr, fp8 ? up.scales.data() : nullptr,
+                        fp8 ? down.scales.data() : nullptr};
+  std::vector<float> out(static_cast<size_t>(tokens * hidden), -5.0f);
+  cpu::MoeExperts(shape, x.data(), ids.data(), w.data(), ew, out.data());
+  const auto expected = ReferenceExperts(x, ids, w, gate, up, down, tokens, hidden, inter, top_k);
+  for (size_t i = 0; i < out.size(); ++i)
+    ASSERT_NEAR(out[i], expected[i], 1e-5 + 1e-4 * std::abs(expected[i])) << "element " << i;
+}
+
+TEST(MoeExperts, Float32MatchesReference) {
+  std::mt19937 rng(31);
+  for (int64_t tokens : {1, 2, 7}) RunCase(rng, ExpertWeightFormat::kFloat32, 4, 40, 24, tokens, 2, 128);
+  RunCase(rng, ExpertWeightFormat::kFloat32, 3, 37, 13, 5, 3, 128);  // widths not multiples of 8
+  RunCase(rng, ExpertWeightFormat::kFloat32, 2, 600, 530, 3, 1, 128);  // more than one column block
+}
+
+TEST(MoeExperts, BFloat16MatchesReference) {
+  std::mt19937 rng(32);
+  for (int64_t tokens : {1, 4, 9}) RunCase(rng, ExpertWeightFormat::kBFloat16, 5, 48, 32, tokens, 2, 128);
+  RunCase(rng, ExpertWeightFormat::kBFloat16, 3, 29, 19, 6, 2, 128);
+  RunCase(rng, ExpertWeightFormat::kBFloat16, 2, 520, 70, 2, 2, 128);
+}
+
+TEST(MoeExperts, BlockFp8WithCroppedEdgeBlocksMatchesReference) {
+  std::mt19937 rng(33);
+  // 200 and 136 are not multiples of 128: the last scale block in each direction is cropped.
+  for (int64_t tokens : {1, 3, 10}) RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 4, 200, 136, tokens, 2, 128);
+  // Small blocks: many scales per row, edge blocks of 4 (37 = 2*16 + 5, 21 = 16 + 5) and widths not multiples of 8.
+  RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 3, 37, 21, 5, 3, 16);  // >2 tokens per expert: decoded-tile path
+  RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 6, 37, 21, 1, 2, 16);  // 1 token per expert: in-register path
+  RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 4, 37, 21, 2, 1, 16);  // up to 2 tokens per expert
+  RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 2, 600, 260, 2, 2, 128);
+}
+
+TEST(MoeExperts, DecodesEveryE4M3Code) {
+  // All 254 non-NaN codes through the vector decoder (as a 1x1 expert row against unit activations), compared with
+  // the definition.
+  std::vector<uint8_t> codes;
+  for (int b = 0; b < 256; ++b)
+    if ((b & 0x7F) != 0x7F) codes.push_back(static_cast<uint8_t>(b));
+  const int64_t hidden = static_cast<int64_t>(codes.size());
+  // gate row = the codes (scale 1); up row = code 0x38 (1.0) everywhere; down = 1.0; x = one-hot per column.
+  // Checking one column at a time isolates each code: gate . x = decode(code).
+  std::vector<uint8_t> up(codes.size(), 0x38), down(static_cast<size_t>(hidden), 0x38);
+  std::vector<float> gate_scales{1.0f, 1.0f}, up_scales{1.0f, 1.0f}, down_scales{1.0f, 1.0f};
+  MoeExpertsInputs in;
+  in.hidden = {DType::kFloat32, {1, hidden}};
+  in.expert_ids = {DType::kInt32, {1, 1}};
+  in.expert_weights = {DType::kFloat32, {1, 1}};
+  in.gate_weights = {DType::kUInt8, {1, 1, hidden}};
+  in.up_weights = {DType::kUInt8, {1, 1, hidden}};
+  in.down_weights = {DType::kUInt8, {1, hidden, 1}};
+  in.has_gate_scales = in.has_up_scales = in.has_down_scales = true;
+  in.gate_scales = {DType::kFloat32, {1, 1, 2}};
+  in.up_scales = {DType::kFloat32, {1, 1, 2}};
+  in.down_scales = {DType::kFloat32, {1, 2, 1}};
+  const MoeExpertsShape shape = ValidateMoeExperts(in, {128});
+  const int32_t id = 0;
+  const float weight = 1.0f;
+  for (int64_t c = 0; c < hidden; ++c) {
+    std::vector<float> x(static_cast<size_t>(hidden), 0.0f);
+    x[c] = 1.0f;
+    std::vector<float> out(static_cast<size_t>(hidden));
+    cpu::MoeExperts(shape, x.data(), &id, &weight, {codes.data(), up.data(), down.data(), gate_scales.data(),
+                                                    up_scales.data(), down_scales.data()},
+                    out.data());
+    const double g = ReferenceE4M3(codes[c]);
+    const double expected = g / (1.0 + std::exp(-g)) * 1.0;  // up . x = 1, down = 1
+    ASSERT_NEAR(out[0], expected, 1e-6 * (1.0 + std::abs(expected))) << "code " << int(codes[c]);
+  }
+}
+
+TEST(MoeExpertsValidation, RejectsBadTypesShapesAndIds) {
+  MoeExpertsInputs in;
+  in.hidden = {DType::kFloat32, {3, 64}};
+  in.expert_ids = {DType::kInt32, {3, 2}};
+  in.expert_weights = {DType::kFloat32, {3, 2}};
+  in.gate_weights = {DType::kFloat8E4M3FN, {4, 200, 64}};
+  in.up_weights = {DType::kFloat8E4M3FN, {4, 200, 64}};
+  in.down_weights = {DType::kFloat8E4M3FN, {4, 64, 200}};
+  in.has_gate_scales = in.has_up_scales = in.has_down_scales = true;
+  in.gate_scales = {DType::kFloat32, {4, 2, 1}};
+  in.up_scales = {DType::kFloat32, {4, 2, 1}};
+  in.down_scales = {DType::kFloat32, {4, 1, 2}};
+  const MoeExpertsShape ok = ValidateMoeExperts(in, {128});
+  EXPECT_EQ(ok.inter, 200);
+  using test::ExpectInputError;
+
+  auto bad = in;
+  bad.up_weights.dtype = DType::kBFloat16;
+  ExpectInputError([&] { ValidateMoeExperts(bad, {128}); },
+                   {"MoeExperts: input 'up_weights' has a different element type from gate_weights",
+                    "expected float8e4m3fn", "got bfloat16"});
+  bad = in;
+  bad.has_down_scales = false;
+  ExpectInputError([&] { ValidateMoeExperts(bad, {128}); }, {"input 'down_scales' is missing", "got no input"});
+  bad = in;
+  bad.gate_scales.shape = {4, 1, 1};
+  ExpectInputError([&] { ValidateMoeExperts(bad, {128}); },
+                   {"'gate_scales' has the wrong shape", "expected [4, 2, 1]", "got [4, 1, 1]"});
+  bad = in;
+  for (TensorDesc* d : {&bad.gate_weights, &bad.up_weights, &bad.down_weights}) d->dtype = DType::kBFloat16;
+  ExpectInputError([&] { ValidateMoeExperts(bad, {128}); }, {"'gate_scales' is given for non-FP8 weights"});
+  bad = in;
+  for (TensorDesc* d : {&bad.gate_weights, &bad.up_weights, &bad.down_weights}) d->dtype = DType::kFloat16;
+  ExpectInputError([&] { ValidateMoeExperts(bad, {128}); }, {"'gate_weights' has an unsupported element type", "got float16"});
+  bad = in;
+  bad.down_weights.shape = {4, 200, 64};
+  ExpectInputError([&] { ValidateMoeExperts(bad, {128}); },
+                   {"'down_weights' has the wrong shape", "expected [4, 64, 200]", "got [4, 200, 64]"});
+  bad = in;
+  bad.gate_weights.shape = {4, 200, 63};
+  ExpectInputError([&] { ValidateMoeExperts(bad, {128}); }, {"'gate_weights'", "dimension 2 = 64 (hidden_size"});
+  bad = in;
+  bad.expert_weights.shape = {3, 1};
+  ExpectInputError([&] { ValidateMoeExperts(bad, {128}); }, {"'expert_weights'", "dimension 1 = 2 (top_k"});
+  bad = in;
+  bad.expert_ids.dtype = DType::kInt64;
+  ExpectInputError([&] { ValidateMoeExperts(bad, {128}); }, {"'expert_ids'", "expected int32", "got int64"});
+  ExpectInputError([&] { ValidateMoeExperts(in, {100}); }, {"attribute 'quant_block_size'", "got 100"});
+  const std::vector<int32_t> ids{0, 1, 2, 3, 4, 0};
+  ExpectInputError([&] { CheckExpertIds(ok, ids.data()); },
+                   {"'expert_ids' holds an id outside the experts", "[0, 4)", "expert_ids[2, 0] = 4"});
+}
+
+}  // namespace
+}  // namespace glm_ops

@@ -1,0 +1,304 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Runtime.CompilerServices;
+using Glm.Onnx.Runtime.Cache;
+using Glm.Onnx.Runtime.Execution;
+using Glm.Onnx.Runtime.Sampling;
+using Glm.Onnx.Runtime.Scheduling;
+
+namespace Glm.Onnx.Runtime.Engine;
+
+/// <summary>
+/// Serves many concurrent generation requests through one model executor. One background thread drives the steps
+/// (schedule, forward, sample, stop checks, free blocks); callers get their tokens from a channel through
+/// <see cref="GenerateAsync"/>. The executor is borrowed, not owned.
+/// </summary>
+public sealed class GenerationEngine : IDisposable
+{
+    private readonly IModelExecutor _executor;
+    private readonly ModelExecutorInfo _info;
+    private readonly BlockAllocator _allocator;
+    private readonly Scheduler _scheduler;
+    private readonly Sampler _sampler = new();
+    private readonly ITokenDecoder? _decoder;
+    private readonly HashSet<int> _eos;
+    private readonly ConcurrentQueue<ActiveRequest> _incoming = new();
+    private readonly ConcurrentQueue<ActiveRequest> _cancellations = new();
+    private readonly Dictionary<long, ActiveRequest> _active = new();
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly Thread _thread;
+    private long _nextId;
+    private long _steps;
+    private long _reusedTokens;
+    private int _freeBlocks;
+    private long _preemptions;
+    private volatile bool _stopping;
+
+    public GenerationEngine(IModelExecutor executor, SchedulerOptions? scheduling = null, ITokenDecoder? decoder = null)
+    {
+        ArgumentNullException.ThrowIfNull(executor);
+        _executor = executor;
+        _info = executor.Info;
+        _info.Validate();
+        _allocator = new BlockAllocator(_info.NumBlocks, _info.BlockSize);
+        _scheduler = new Scheduler(_allocator, scheduling ?? new SchedulerOptions());
+        _decoder = decoder;
+        _eos = [.. _info.EosTokenIds];
+        _freeBlocks = _allocator.FreeBlockCount;
+        _thread = new Thread(Run) { IsBackground = true, Name = "glm-engine-steps" };
+        _thread.Start();
+    }
+
+    public ModelExecutorInfo ModelInfo => _info;
+
+    /// <summary>The block allocator; read it only while no request is in flight (the step thread owns it).</summary>
+    public BlockAllocator Allocator => _allocator;
+
+    /// <summary>Free blocks as of the last change the step thread published.</summary>
+    public int FreeBlockCount => Volatile.Read(ref _freeBlocks);
+
+    public long StepCount => Interlocked.Read(ref _steps);
+
+    /// <summary>Prompt tokens served from the prefix cache since the engine started.</summary>
+    public long ReusedPromptTokens => Interlocked.Read(ref _reusedTokens);
+
+    public long PreemptionCount => Interlocked.Read(ref _preemptions);
+
+    /// <summary>
+    /// Generates tokens for one request, streaming each as it is sampled. Cancelling (or abandoning the enumeration)
+    /// removes the request and returns its cache blocks before the enumeration ends.
+    /// </summary>
+    public async IAsyncEnumerable<GeneratedToken> GenerateAsync(
+        GenerationRequest request, [EnumeratorCancellation] CancellationToken cancellationToken = default)
+    {
+        var active = Submit(request);
+        try
+        {
+            await foreach (var token in active.Reader.ReadAllAsync(cancellationToken).ConfigureAwait(false))
+                yield return token;
+        }
+        finally
+        {
+            if (!active.Released.IsCompleted)
+            {
+                _cancellations.Enqueue(active);
+                _wake.Release();
+                await active.Released.ConfigureAwait(false);
+            }
+        }
+    }
+
+    /// <summary>The logits of every prompt position, row-major [prompt, vocab], through the normal prefill path.</summary>
+    public async Task<float[]> ComputePromptLogitsAsync(IReadOnlyList<int> promptIds, CancellationToken cancellationToken = default)
+    {
+        var request = new GenerationRequest(promptIds) { MaxNewTokens = 1, IgnoreEos = true, ReturnPromptLogits = true };
+        await foreach (var token in GenerateAsync(request, cancellationToken).ConfigureAwait(false))
+            if (token.PromptLogits is { } logits)
+                return logits;
+        throw new InvalidOperationException("The engine finished the request without prompt logits.");
+    }
+
+    public void Dispose()
+    {
+        if (_stopping)
+            return;
+        _stopping = true;
+        _wake.Release();
+        _thread.Join();
+        var error = new ObjectDisposedException(nameof(GenerationEngine));
+        foreach (var active in _active.Values)
+            Fail(active, error);
+        _active.Clear();
+        while (_incoming.TryDequeue(out var pending))
+            Fail(pending, error);
+        _wake.Dispose();
+    }
+
+    private ActiveRequest Submit(GenerationRequest request)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        ObjectDisposedException.ThrowIf(_stopping, this);
+        if (request.PromptIds is null || request.PromptIds.Count == 0)
+            throw new ArgumentException("The request has no prompt tokens.", nameof(request));
+        foreach (var id in request.PromptIds)
+            if ((uint)id >= (uint)_info.VocabSize)
+                throw new ArgumentException($"Prompt token id {id} is outside the vocabulary [0, {_info.VocabSize}).", nameof(request));
+        if (request.MaxNewTokens <= 0)
+            throw new ArgumentException($"MaxNewTokens must be positive, got {request.MaxNewTokens}.", nameof(request));
+        if (request.StopStrings.Count > 0 && _decoder is null)
+            throw new ArgumentException("Stop strings need a token decoder, and this engine has none.", nameof(request));
+        request.Sampling.Validate();
+
+        int prompt = request.PromptIds.Count;
+        int limit = Math.Min(_info.MaxSequenceLength, _scheduler.CapacityTokens);
+        if (prompt >= limit)
+            throw new ArgumentException(
+                $"The prompt has {prompt} tokens, leaving no room to generate: the model accepts {_info.MaxSequenceLength} " +
+                $"tokens and the KV cache holds {_scheduler.CapacityTokens}.", nameof(request));
+        var active = new ActiveRequest(Interlocked.Increment(ref _nextId), request, Math.Min(request.MaxNewTokens, limit - prompt), _decoder);
+        _incoming.Enqueue(active);
+        _wake.Release();
+        return active;
+    }
+
+    private void Run()
+    {
+        while (!_stopping)
+        {
+            while (_incoming.TryDequeue(out var incoming))
+            {
+                _active[incoming.Sequence.Id] = incoming;
+                _scheduler.Add(incoming.Sequence);
+            }
+            while (_cancellations.TryDequeue(out var cancelled))
+                if (_active.Remove(cancelled.Sequence.Id))
+                {
+                    _scheduler.Finish(cancelled.Sequence);
+                    cancelled.Writer.TryComplete(new OperationCanceledException("The generation request was cancelled."));
+                    cancelled.MarkReleased();
+                }
+            Publish();
+
+            var step = _scheduler.Schedule();
+            if (step is null)
+            {
+                _wake.Wait();
+                continue;
+            }
+            RunStep(step);
+            Publish();
+        }
+    }
+
+    private void RunStep(ScheduledStep step)
+    {
+        StepPlan plan;
+        LogitsBuffer logits;
+        try
+        {
+            plan = StepPlan.Build(step, s => _active[s.Id]);
+            logits = _executor.Forward(plan.Batch);
+            if (logits.Rows != plan.Batch.LogitsCount || logits.Vocab != _info.VocabSize)
+                throw new InvalidOperationException(
+                    $"The model executor returned logits [{logits.Rows}, {logits.Vocab}], expected [{plan.Batch.LogitsCount}, {_info.VocabSize}].");
+        }
+        catch (Exception error)
+        {
+            // The cache rows of this step are in an unknown state: fail every request that took part.
+            foreach (var chunk in step.Chunks)
+                if (_active.Remove(chunk.Sequence.Id, out var failed))
+                {
+                    _scheduler.Finish(chunk.Sequence);
+                    Fail(failed, error);
+                }
+            return;
+        }
+        Interlocked.Increment(ref _steps);
+        _scheduler.Complete(step);
+
+        for (int b = 0; b < step.Chunks.Count; b++)
+        {
+            var sequence = step.Chunks[b].Sequence;
+            if (!_active.TryGetValue(sequence.Id, out var active))
+                continue;
+            try
+            {
+                if (plan.PromptRowCount[b] > 0)
+                    CollectPromptLogits(active, logits, plan.PromptRowStart[b], plan.PromptPositionStart[b], plan.PromptRowCount[b]);
+                if (plan.SamplingRow[b] >= 0)
+                    Emit(active, logits.Row(plan.SamplingRow[b]));
+            }
+            catch (Exception error)
+            {
+                _active.Remove(sequence.Id);
+                _scheduler.Finish(sequence);
+                Fail(active, error);
+            }
+        }
+        Interlocked.Exchange(ref _preemptions, _scheduler.PreemptionCount);
+    }
+
+    private void CollectPromptLogits(ActiveRequest active, LogitsBuffer logits, int row, int position, int count)
+    {
+        int vocab = logits.Vocab;
+        active.PromptLogits ??= new float[active.Sequence.PromptLength * vocab];
+        for (int i = 0; i < count; i++)
+            logits.Row(row + i).CopyTo(active.PromptLogits.AsSpan((position + i) * vocab, vocab));
+        active.PromptLogitsCollected = position + count;
+    }
+
+    private void Emit(ActiveRequest active, ReadOnlySpan<float> row)
+    {
+        var sequence = active.Sequence;
+        int token = _sampler.Sample(row, active.Sampling);
+        active.Sampling.Accept(token);
+        sequence.AppendToken(token);
+        bool first = active.FirstTokenAt == 0;
+        if (first)
+        {
+            active.FirstTokenAt = Stopwatch.GetTimestamp();
+            Interlocked.Add(ref _reusedTokens, sequence.ReusedPromptTokens);
+        }
+
+        FinishReason? reason = null;
+        if ((!active.Request.IgnoreEos && _eos.Contains(token)) || active.StopTokenIds.Contains(token))
+            reason = FinishReason.Stop;
+        string text = active.Text?.Append(token) ?? "";
+        bool stoppedByString = false;
+        if (active.Stops is { } stops)
+        {
+            (text, stoppedByString) = stops.Push(text);
+            if (stoppedByString)
+                reason = FinishReason.Stop;
+        }
+        if (reason is null && sequence.OutputLength >= active.MaxNewTokens)
+            reason = FinishReason.Length;
+        if (reason is not null && !stoppedByString && active.Text is not null)
+        {
+            // The output ends here: emit what the decoder and the stop matcher still hold (a stop string in that
+            // tail still ends the text there).
+            string tail = active.Text.Flush();
+            if (active.Stops is { } matcher)
+            {
+                var (emit, stopped) = matcher.Push(tail);
+                text += stopped ? emit : emit + matcher.Flush();
+            }
+            else
+                text += tail;
+        }
+
+        GenerationUsage? usage = null;
+        if (reason is not null)
+        {
+            long now = Stopwatch.GetTimestamp();
+            usage = new GenerationUsage(
+                sequence.PromptLength,
+                sequence.ReusedPromptTokens,
+                sequence.OutputLength,
+                sequence.Preemptions,
+                Stopwatch.GetElapsedTime(active.SubmittedAt, active.FirstTokenAt),
+                Stopwatch.GetElapsedTime(active.FirstTokenAt, now));
+        }
+        var generated = new GeneratedToken(token, text, reason, usage)
+        {
+            Logits = active.Request.ReturnLogits ? row.ToArray() : null,
+            PromptLogits = first ? active.PromptLogits : null,
+        };
+        active.Writer.TryWrite(generated);
+        if (reason is not null)
+        {
+            _active.Remove(sequence.Id);
+            _scheduler.Finish(sequence);
+            active.Writer.TryComplete();
+            active.MarkReleased();
+        }
+    }
+
+    private static void Fail(ActiveRequest active, Exception error)
+    {
+        active.Writer.TryComplete(error);
+        active.MarkReleased();
+    }
+
+    private void Publish() => Volatile.Write(ref _freeBlocks, _allocator.FreeBlockCount);
+}

@@ -1,0 +1,39 @@
+namespace Glm.Onnx.Runtime.Execution;
+
+/// <summary>
+/// Runs one forward step of the model over the paged cache it owns. This is the only part of the engine that touches
+/// ONNX Runtime; a fake implementation lets the scheduler, allocator and sampler be tested without a model.
+/// </summary>
+public interface IModelExecutor : IDisposable
+{
+    /// <summary>Vocabulary size (width of a logits row) and cache geometry the engine schedules against.</summary>
+    ModelExecutorInfo Info { get; }
+
+    /// <summary>
+    /// Writes the new tokens into the cache and returns one logits row per entry of
+    /// <see cref="ForwardBatch.LogitsIndices"/>. The returned buffer stays valid until the next call.
+    /// </summary>
+    LogitsBuffer Forward(ForwardBatch batch);
+}
+
+/// <summary>What the engine needs to know about an executor's model and cache.</summary>
+/// <param name="VocabSize">Width of a logits row.</param>
+/// <param name="BlockSize">Tokens per cache block (rows of a pool block).</param>
+/// <param name="NumBlocks">Blocks in every pool (latent and indexer pools share block ids).</param>
+/// <param name="MaxSequenceLength">Longest sequence (prompt + output) the model accepts.</param>
+/// <param name="EosTokenIds">The model's end-of-sequence ids (generation defaults).</param>
+public sealed record ModelExecutorInfo(
+    int VocabSize,
+    int BlockSize,
+    int NumBlocks,
+    int MaxSequenceLength,
+    IReadOnlyList<int> EosTokenIds)
+{
+    public void Validate()
+    {
+        if (VocabSize <= 0) throw new ArgumentException($"VocabSize must be positive, got {VocabSize}.");
+        if (BlockSize <= 0) throw new ArgumentException($"BlockSize must be positive, got {BlockSize}.");
+        if (NumBlocks <= 0) throw new ArgumentException($"NumBlocks must be positive, got {NumBlocks}.");
+        if (MaxSequenceLength <= 0) throw new ArgumentException($"MaxSequenceLength must be positive, got {MaxSequenceLength}.");
+    }
+}

@@ -1,0 +1,110 @@
+using Glm.Onnx.Contracts;
+using Glm.Onnx.Contracts.Manifest;
+using Glm.Onnx.Runtime.Cache;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Glm.Onnx.Runtime.Execution;
+
+/// <summary>
+/// Runs a step through the stage sessions in order: the batch description is bound to every stage, the first stage
+/// takes the token ids, each later one the previous stage's hidden states (and top-k indices across an IndexShare
+/// boundary), and the last stage writes its logits straight into a reused managed buffer.
+/// </summary>
+public sealed class OrtModelExecutor : IModelExecutor
+{
+    private readonly IReadOnlyList<StageSession> _stages;
+    private readonly RunOptions _runOptions = new();
+    private float[] _logits = [];
+
+    internal OrtModelExecutor(IReadOnlyList<StageSession> stages, ModelExecutorInfo info)
+    {
+        _stages = stages;
+        Info = info;
+    }
+
+    public ModelExecutorInfo Info { get; }
+
+    public LogitsBuffer Forward(ForwardBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        int vocab = Info.VocabSize;
+        int rows = batch.LogitsCount;
+        // At least one row, so that a step without logits (a prefill chunk) still binds a non-null buffer of [0, vocab].
+        if (_logits.Length < Math.Max(rows, 1) * vocab)
+            _logits = new float[Math.Max(rows, 1) * vocab];
+
+        var owned = new List<OrtValue>();
+        try
+        {
+            var ids = Own(owned, OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, AsMemory(batch.InputIds), [batch.TokenCount]));
+            var positions = Own(owned, OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, AsMemory(batch.Positions), [batch.TokenCount]));
+            var cu = Own(owned, OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, AsMemory(batch.CumulativeSequenceLengths), [batch.SequenceCount + 1]));
+            var past = Own(owned, OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, AsMemory(batch.PastSequenceLengths), [batch.SequenceCount]));
+            var table = Own(owned, OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, AsMemory(batch.BlockTable), [batch.SequenceCount, batch.MaxBlocks]));
+            var indices = Own(owned, OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, AsMemory(batch.LogitsIndices), [rows]));
+            var logits = Own(owned, OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _logits.AsMemory(0, rows * vocab), [rows, vocab]));
+
+            OrtValue? hidden = null, topk = null;
+            foreach (var stage in _stages)
+            {
+                var s = stage.Stage;
+                var binding = stage.Binding;
+                if (s.EmbedsTokens) binding.BindInput(GraphNames.InputIds, ids);
+                else binding.BindInput(GraphNames.HiddenStates, hidden!);
+                stage.BindIfDeclared(GraphNames.Positions, positions);
+                binding.BindInput(GraphNames.CumulativeSequenceLengths, cu);
+                binding.BindInput(GraphNames.PastSequenceLengths, past);
+                binding.BindInput(GraphNames.BlockTable, table);
+                if (s.TakesPrevTopk)
+                    binding.BindInput(GraphNames.PrevTopkIndices, topk ?? throw new InvalidDataException(
+                        $"Stage {s.Index} takes prev_topk_indices but the previous stage emits none."));
+                binding.ClearBoundOutputs();
+                if (s.ProducesLogits)
+                {
+                    binding.BindInput(GraphNames.LogitsIndices, indices);
+                    binding.BindOutput(GraphNames.Logits, logits);
+                }
+                else
+                {
+                    binding.BindOutputToDevice(GraphNames.HiddenStatesOut, OrtMemoryInfo.DefaultInstance);
+                    if (s.EmitsTopk)
+                        binding.BindOutputToDevice(GraphNames.TopkIndicesOut, OrtMemoryInfo.DefaultInstance);
+                }
+                stage.Run(_runOptions);
+                if (!s.ProducesLogits)
+                {
+                    var names = binding.GetOutputNames();
+                    var values = binding.GetOutputValues();
+                    for (int i = 0; i < names.Length; i++)
+                    {
+                        Own(owned, values[i]);
+                        if (names[i] == GraphNames.HiddenStatesOut) hidden = values[i];
+                        else if (names[i] == GraphNames.TopkIndicesOut) topk = values[i];
+                    }
+                }
+            }
+        }
+        finally
+        {
+            foreach (var value in owned)
+                value.Dispose();
+        }
+        return new LogitsBuffer(_logits, rows, vocab);
+    }
+
+    public void Dispose()
+    {
+        foreach (var stage in _stages)
+            stage.Dispose();
+        _runOptions.Dispose();
+    }
+
+    private static OrtValue Own(List<OrtValue> owned, OrtValue value)
+    {
+        owned.Add(value);
+        return value;
+    }
+
+    // The batch arrays are private to the ForwardBatch and never written by ORT (they are inputs).
+    private static Memory<T> AsMemory<T>(ReadOnlyMemory<T> memory) => System.Runtime.InteropServices.MemoryMarshal.AsMemory(memory);
+}

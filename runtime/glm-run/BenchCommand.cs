@@ -1,0 +1,108 @@
+using System.CommandLine;
+using System.Diagnostics;
+using System.Globalization;
+using Glm.Onnx.Runtime.Engine;
+using Glm.Onnx.Runtime.Scheduling;
+
+namespace Glm.Onnx.RunCli;
+
+/// <summary>
+/// <c>glm-run bench --model DIR [--prompt-length N] [--output-length N] [--concurrency N] [--repeats N]
+/// [--pool-blocks 64,640]</c>: prefill and decode throughput medians, TTFT and decode step time; with several pool
+/// sizes, the decode step time per pool size (a pool copied per step would grow it).
+/// </summary>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var model = new ModelArguments();
+        var promptLength = new Option<int>("--prompt-length") { DefaultValueFactory = _ => 32 };
+        var outputLength = new Option<int>("--output-length") { DefaultValueFactory = _ => 32 };
+        var concurrency = new Option<int>("--concurrency") { DefaultValueFactory = _ => 1 };
+        var repeats = new Option<int>("--repeats") { DefaultValueFactory = _ => 5 };
+        var poolBlocks = new Option<string?>("--pool-blocks") { Description = "comma-separated pool sizes (blocks) to compare" };
+        var command = new Command("bench", "Measure prefill / decode throughput and TTFT") { promptLength, outputLength, concurrency, repeats, poolBlocks };
+        model.AddTo(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            try
+            {
+                var pools = parse.GetValue(poolBlocks) is { } list ? ModelArguments.ParseIds(list, "--pool-blocks").Select(b => (int?)b).ToArray() : [null];
+                int prompt = parse.GetValue(promptLength), output = parse.GetValue(outputLength), n = parse.GetValue(concurrency), r = parse.GetValue(repeats);
+                if (prompt <= 0 || output <= 1 || n <= 0 || r <= 0)
+                    throw new ArgumentException("--prompt-length, --concurrency and --repeats must be positive and --output-length at least 2.");
+                Console.Out.WriteLine("pool_blocks  pool_MiB  prompt  output  conc  prefill_tok/s  decode_tok/s  ttft_ms  decode_step_ms  (medians of " + r + ")");
+                foreach (var blocks in pools)
+                {
+                    using var loaded = model.Load(parse, blocks);
+                    using var engine = loaded.CreateEngine(new SchedulerOptions(MaxTokensPerStep: Math.Max(512, prompt), MaxSequences: Math.Max(64, n), EnablePrefixCaching: false));
+                    int vocab = loaded.Executor.Info.VocabSize;
+                    await RunOnce(engine, prompt, Math.Min(output, 4), n, vocab, 0, ct); // warm-up
+                    var runs = new List<Result>();
+                    for (int i = 0; i < r; i++)
+                        runs.Add(await RunOnce(engine, prompt, output, n, vocab, i + 1, ct));
+                    Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"{loaded.Cache.NumBlocks,11}  {loaded.Cache.TotalBytes / (1 << 20),8}  {prompt,6}  {output,6}  {n,4}  " +
+                        $"{Median(runs.Select(x => x.PrefillTps)),13:F1}  {Median(runs.Select(x => x.DecodeTps)),12:F1}  " +
+                        $"{Median(runs.Select(x => x.TtftMs)),7:F2}  {Median(runs.Select(x => x.StepMs)),14:F3}"));
+                }
+                return 0;
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or NotSupportedException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+        });
+        return command;
+    }
+
+    private sealed record Result(double PrefillTps, double DecodeTps, double TtftMs, double StepMs);
+
+    /// <summary>
+    /// n requests submitted together. Prefill rate = all prompt tokens / time to the last first token; decode rate =
+    /// tokens after each request's first / time from the last first token to the end (the decode-only phase when the
+    /// prompts are prefilled in one step); step time = that phase's wall time / its steps.
+    /// </summary>
+    private static async Task<Result> RunOnce(GenerationEngine engine, int prompt, int output, int n, int vocab, int round, CancellationToken ct)
+    {
+        var start = Stopwatch.GetTimestamp();
+        long steps0 = engine.StepCount;
+        var firstTokenAt = new long[n];
+        var stepsAtFirst = new long[n];
+        var usages = await Task.WhenAll(Enumerable.Range(0, n).Select(async i =>
+        {
+            // Distinct prompts per request and round: nothing is served from a cache.
+            var ids = Enumerable.Range(0, prompt).Select(t => (t * 31 + i * 7 + round * 13 + 1) % vocab).ToArray();
+            var request = new GenerationRequest(ids) { MaxNewTokens = output, IgnoreEos = true };
+            GenerationUsage? usage = null;
+            await foreach (var token in engine.GenerateAsync(request, ct))
+            {
+                if (firstTokenAt[i] == 0)
+                {
+                    firstTokenAt[i] = Stopwatch.GetTimestamp();
+                    stepsAtFirst[i] = engine.StepCount;
+                }
+                usage = token.Usage ?? usage;
+            }
+            return usage!;
+        }));
+        var end = Stopwatch.GetTimestamp();
+        long lastFirst = firstTokenAt.Max();
+        double prefillSeconds = Stopwatch.GetElapsedTime(start, lastFirst).TotalSeconds;
+        double decodeSeconds = Stopwatch.GetElapsedTime(lastFirst, end).TotalSeconds;
+        long decodeSteps = engine.StepCount - stepsAtFirst.Max();
+        int decoded = usages.Sum(u => u.CompletionTokens - 1);
+        return new Result(
+            n * prompt / prefillSeconds,
+            decoded / decodeSeconds,
+            usages.Select(u => u.TimeToFirstToken.TotalMilliseconds).Order().ElementAt(n / 2),
+            decodeSteps > 0 ? decodeSeconds * 1000 / decodeSteps : 0);
+    }
+
+    private static double Median(IEnumerable<double> values)
+    {
+        var sorted = values.Order().ToArray();
+        return sorted.Length % 2 == 1 ? sorted[sorted.Length / 2] : (sorted[sorted.Length / 2 - 1] + sorted[sorted.Length / 2]) / 2;
+    }
+}

@@ -1,0 +1,95 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using Glm.Onnx.Runtime.Engine;
+using Glm.Onnx.Runtime.Sampling;
+
+namespace Glm.Onnx.RunCli;
+
+/// <summary><c>glm-run generate --model DIR (--input-ids 1,2,3 | --prompt TEXT) ...</c>: one generation, streamed.</summary>
+public static class GenerateCommand
+{
+    public static Command Create()
+    {
+        var model = new ModelArguments();
+        var prompt = new Option<string?>("--prompt") { Description = "prompt text (needs the tokenizer)" };
+        var inputIds = new Option<string?>("--input-ids") { Description = "comma-separated prompt token ids" };
+        var maxNew = new Option<int>("--max-new-tokens") { Description = "tokens to generate at most", DefaultValueFactory = _ => 32 };
+        var temperature = new Option<float>("--temperature") { Description = "0 = greedy" };
+        var topK = new Option<int>("--top-k") { Description = "0 = off" };
+        var topP = new Option<float>("--top-p") { Description = "1 = off", DefaultValueFactory = _ => 1f };
+        var minP = new Option<float>("--min-p") { Description = "0 = off" };
+        var repetition = new Option<float>("--repetition-penalty") { DefaultValueFactory = _ => 1f };
+        var presence = new Option<float>("--presence-penalty");
+        var frequency = new Option<float>("--frequency-penalty");
+        var seed = new Option<ulong?>("--seed");
+        var stopIds = new Option<string?>("--stop-token-ids") { Description = "comma-separated ids that end generation" };
+        var ignoreEos = new Option<bool>("--ignore-eos") { Description = "keep generating through the model's eos ids" };
+        var json = new Option<bool>("--json") { Description = "print one JSON object: output_ids, finish_reason, usage and timings" };
+        var command = new Command("generate", "Generate tokens from a prompt")
+        {
+            prompt, inputIds, maxNew, temperature, topK, topP, minP, repetition, presence, frequency, seed, stopIds, ignoreEos, json,
+        };
+        model.AddTo(command);
+        command.SetAction(async (parse, ct) =>
+        {
+            try
+            {
+                if (parse.GetValue(prompt) is not null)
+                    throw new ArgumentException("--prompt needs the tokenizer, which this build of glm-run does not include yet; pass --input-ids.");
+                using var loaded = model.Load(parse);
+                var ids = parse.GetValue(inputIds) is { } text
+                    ? ModelArguments.ParseIds(text, "--input-ids")
+                    : [loaded.Manifest.Generation.BosTokenId ?? 0];
+                var request = new GenerationRequest(ids)
+                {
+                    MaxNewTokens = parse.GetValue(maxNew),
+                    IgnoreEos = parse.GetValue(ignoreEos),
+                    StopTokenIds = parse.GetValue(stopIds) is { } stops ? ModelArguments.ParseIds(stops, "--stop-token-ids") : [],
+                    Sampling = new SamplingOptions(parse.GetValue(temperature), parse.GetValue(topK), parse.GetValue(topP), parse.GetValue(minP),
+                        parse.GetValue(repetition), parse.GetValue(presence), parse.GetValue(frequency), parse.GetValue(seed)),
+                };
+                using var engine = loaded.CreateEngine();
+                var output = new List<int>();
+                GeneratedToken? last = null;
+                bool asJson = parse.GetValue(json);
+                await foreach (var token in engine.GenerateAsync(request, ct))
+                {
+                    output.Add(token.TokenId);
+                    last = token;
+                    if (!asJson)
+                        Console.Out.Write(output.Count == 1 ? token.TokenId.ToString(CultureInfo.InvariantCulture) : " " + token.TokenId.ToString(CultureInfo.InvariantCulture));
+                }
+                var usage = last!.Usage!;
+                if (asJson)
+                {
+                    var result = new
+                    {
+                        output_ids = output,
+                        finish_reason = last.FinishReason == FinishReason.Stop ? "stop" : "length",
+                        prompt_tokens = usage.PromptTokens,
+                        completion_tokens = usage.CompletionTokens,
+                        time_to_first_token_ms = usage.TimeToFirstToken.TotalMilliseconds,
+                        prefill_tokens_per_second = usage.PrefillTokensPerSecond,
+                        decode_tokens_per_second = usage.DecodeTokensPerSecond,
+                    };
+                    Console.Out.WriteLine(JsonSerializer.Serialize(result));
+                }
+                else
+                {
+                    Console.Out.WriteLine();
+                    Console.Error.WriteLine(
+                        $"finish: {last.FinishReason}, {usage.PromptTokens} prompt + {usage.CompletionTokens} generated tokens, " +
+                        $"prefill {usage.PrefillTokensPerSecond:F1} tok/s, decode {usage.DecodeTokensPerSecond:F1} tok/s");
+                }
+                return 0;
+            }
+            catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or NotSupportedException)
+            {
+                Console.Error.WriteLine($"error: {e.Message}");
+                return 2;
+            }
+        });
+        return command;
+    }
+}

@@ -1,0 +1,77 @@
+using System.CommandLine;
+using System.Globalization;
+using Glm.Onnx.Contracts.Manifest;
+using Glm.Onnx.Converter;
+using Glm.Onnx.Converter.Conversion;
+using Glm.Onnx.Runtime;
+using Glm.Onnx.Runtime.Cache;
+
+namespace Glm.Onnx.RunCli;
+
+/// <summary>The options every glm-run command shares to load a model, and the loading itself.</summary>
+internal sealed class ModelArguments
+{
+    public Option<string> Model { get; } = new("--model") { Description = "artifacts directory (glm-model.json), or a Hugging Face checkpoint directory, converted at fp32 on first use", Required = true };
+    public Option<string[]> Device { get; } = new("--device") { Description = "cpu (default), or one device per stage", AllowMultipleArgumentsPerToken = true };
+    public Option<long> CacheMb { get; } = new("--cache-mb") { Description = "KV cache budget in MiB (all pools)", DefaultValueFactory = _ => KvCacheOptions.DefaultBudget >> 20 };
+    public Option<int?> Blocks { get; } = new("--blocks") { Description = "KV cache blocks (overrides --cache-mb)" };
+    public Option<int?> BlockSize { get; } = new("--block-size") { Description = "tokens per cache block (default: the manifest's)" };
+    public Option<int> Threads { get; } = new("--threads") { Description = "ONNX Runtime intra-op threads (0 = default)" };
+    public Option<bool> VerifyChecksums { get; } = new("--verify-checksums") { Description = "hash every artifact file against the manifest" };
+
+    public void AddTo(Command command)
+    {
+        command.Options.Add(Model);
+        command.Options.Add(Device);
+        command.Options.Add(CacheMb);
+        command.Options.Add(Blocks);
+        command.Options.Add(BlockSize);
+        command.Options.Add(Threads);
+        command.Options.Add(VerifyChecksums);
+    }
+
+    public GlmModel Load(ParseResult parse, int? blocksOverride = null)
+    {
+        var directory = ArtifactsFor(parse.GetValue(Model)!);
+        var options = new GlmModelOptions(
+            parse.GetValue(Device) is { Length: > 0 } devices ? devices : null,
+            parse.GetValue(VerifyChecksums),
+            new KvCacheOptions(blocksOverride ?? parse.GetValue(Blocks), parse.GetValue(CacheMb) << 20, parse.GetValue(BlockSize)),
+            parse.GetValue(Threads));
+        return GlmModel.Load(directory, options);
+    }
+
+    /// <summary>
+    /// An artifacts directory as given, or for a checkpoint directory (config.json, no manifest) a cached fp32
+    /// conversion under the temp folder, keyed by the checkpoint's path and modification time.
+    /// </summary>
+    private static string ArtifactsFor(string model)
+    {
+        if (File.Exists(Path.Combine(model, ModelManifest.FileName)) || !File.Exists(Path.Combine(model, "config.json")))
+            return model; // GlmModel.Load reports a missing manifest clearly
+        var full = Path.GetFullPath(model);
+        var stamp = Directory.GetFiles(full).Max(File.GetLastWriteTimeUtc).Ticks.ToString(CultureInfo.InvariantCulture);
+        var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(full + "|" + stamp)))[..16];
+        var output = Path.Combine(Path.GetTempPath(), "glm-run-artifacts", key);
+        if (!File.Exists(Path.Combine(output, ModelManifest.FileName)))
+        {
+            Console.Error.WriteLine($"note: '{model}' is a checkpoint; converting it at fp32 into {output}");
+            if (Directory.Exists(output))
+                Directory.Delete(output, recursive: true);
+            ModelConverter.Convert(new ConvertOptions(full, output) { Precision = TargetPrecision.Fp32 }, SilentProgress.Instance);
+        }
+        return output;
+    }
+
+    public static int[] ParseIds(string text, string option)
+    {
+        var parts = text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var ids = new int[parts.Length];
+        for (int i = 0; i < parts.Length; i++)
+            if (!int.TryParse(parts[i], NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out ids[i]) || ids[i] < 0)
+                throw new ArgumentException($"{option}: '{parts[i]}' is not a token id (expected comma-separated non-negative integers).");
+        if (ids.Length == 0)
+            throw new ArgumentException($"{option}: no token ids given.");
+        return ids;
+    }
+}
