@@ -17,6 +17,11 @@ get_filename_component(GLM_OPS_ROOT "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
 
 if(NOT GLM_OPS_ENABLE_CUDA STREQUAL "OFF")
   include(CheckLanguage)
+  # check_language() configures a probe project that does not see -DCMAKE_CUDA_HOST_COMPILER; the environment
+  # variable reaches it.
+  if(CMAKE_CUDA_HOST_COMPILER AND NOT DEFINED ENV{CUDAHOSTCXX})
+    set(ENV{CUDAHOSTCXX} "${CMAKE_CUDA_HOST_COMPILER}")
+  endif()
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
     set(GLM_OPS_CUDA_ENABLED ON)
@@ -70,9 +75,11 @@ if(GLM_OPS_BUILD_GPU_TOOLS)
   target_link_libraries(glm_ops_gpu_parity PRIVATE glm_ops_cuda)
   target_compile_options(glm_ops_gpu_parity PRIVATE -O2 -Wall -Wextra -Werror)
 
-  file(GLOB GLM_OPS_GPU_BENCH_SOURCES CONFIGURE_DEPENDS "${GLM_OPS_ROOT}/gpu-bench/*.cc")
+  file(GLOB GLM_OPS_GPU_BENCH_SOURCES CONFIGURE_DEPENDS "${GLM_OPS_ROOT}/gpu-bench/*.cc" "${GLM_OPS_ROOT}/gpu-bench/*.cu")
   add_executable(glm_ops_gpu_bench ${GLM_OPS_GPU_BENCH_SOURCES})
-  target_include_directories(glm_ops_gpu_bench PRIVATE "${GLM_OPS_ROOT}/gpu-bench")
+  target_include_directories(glm_ops_gpu_bench PRIVATE "${GLM_OPS_ROOT}/gpu-bench" "${GLM_OPS_ROOT}/gpu-tests")
   target_link_libraries(glm_ops_gpu_bench PRIVATE glm_ops_cuda)
-  target_compile_options(glm_ops_gpu_bench PRIVATE -O2 -Wall -Wextra -Werror)
+  target_compile_options(glm_ops_gpu_bench PRIVATE $<$<COMPILE_LANGUAGE:CXX>:-O2 -Wall -Wextra -Werror>
+                                                   $<$<COMPILE_LANGUAGE:CUDA>:${GLM_OPS_CUDA_FLAGS}>)
+  set_target_properties(glm_ops_gpu_bench PROPERTIES CUDA_ARCHITECTURES "${GLM_OPS_CUDA_ARCHITECTURES}")
 endif()
