@@ -12,6 +12,8 @@
 set(GLM_OPS_ENABLE_CUDA AUTO CACHE STRING "Build the CUDA kernels: AUTO, ON or OFF")
 set_property(CACHE GLM_OPS_ENABLE_CUDA PROPERTY STRINGS AUTO ON OFF)
 option(GLM_OPS_BUILD_GPU_TOOLS "Build the GPU parity harness and benchmark programs with the CUDA kernels" ON)
+# OFF only for the one-shot device script: a new toolkit's new warning must not cost the scarce GPU run.
+option(GLM_OPS_CUDA_WERROR "Treat nvcc warnings as errors" ON)
 set(GLM_OPS_CUDA_ENABLED OFF)
 get_filename_component(GLM_OPS_ROOT "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
 
@@ -49,7 +51,11 @@ endif()
 message(STATUS "glm_onnx_ops: CUDA kernels enabled (nvcc ${CMAKE_CUDA_COMPILER_VERSION}, "
                "architectures ${GLM_OPS_CUDA_ARCHITECTURES})")
 
-set(GLM_OPS_CUDA_FLAGS -Xcompiler=-Wall,-Wextra,-Werror --Werror all-warnings -lineinfo)
+if(GLM_OPS_CUDA_WERROR)
+  set(GLM_OPS_CUDA_FLAGS -Xcompiler=-Wall,-Wextra,-Werror --Werror all-warnings -lineinfo)
+else()
+  set(GLM_OPS_CUDA_FLAGS -Xcompiler=-Wall,-Wextra -lineinfo)
+endif()
 
 # Kernels + host launchers: plain CUDA over device pointers, no ONNX Runtime headers.
 file(GLOB GLM_OPS_CUDA_SOURCES CONFIGURE_DEPENDS "${GLM_OPS_ROOT}/src/cuda/*.cu")
