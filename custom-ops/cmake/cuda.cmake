@@ -64,7 +64,8 @@ target_include_directories(glm_ops_cuda PUBLIC "${GLM_OPS_ROOT}/include" "${GLM_
 target_link_libraries(glm_ops_cuda PUBLIC glm_ops_kernels CUDA::cudart_static)
 target_compile_options(glm_ops_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:${GLM_OPS_CUDA_FLAGS}>)
 set_target_properties(glm_ops_cuda PROPERTIES CUDA_ARCHITECTURES "${GLM_OPS_CUDA_ARCHITECTURES}"
-                                              POSITION_INDEPENDENT_CODE ON CUDA_SEPARABLE_COMPILATION OFF)
+                                              POSITION_INDEPENDENT_CODE ON CUDA_SEPARABLE_COMPILATION OFF
+                                              CUDA_VISIBILITY_PRESET hidden CXX_VISIBILITY_PRESET hidden)
 
 # CUDA-EP wrappers: only where the ONNX Runtime headers are (the main project).
 if(GLM_OPS_HAVE_ORT)
@@ -81,7 +82,8 @@ if(GLM_OPS_BUILD_GPU_TOOLS)
   target_link_libraries(glm_ops_gpu_parity PRIVATE glm_ops_cuda)
   target_compile_options(glm_ops_gpu_parity PRIVATE -O2 -Wall -Wextra -Werror)
 
-  file(GLOB GLM_OPS_GPU_BENCH_SOURCES CONFIGURE_DEPENDS "${GLM_OPS_ROOT}/gpu-bench/*.cc" "${GLM_OPS_ROOT}/gpu-bench/*.cu")
+  file(GLOB GLM_OPS_GPU_BENCH_SOURCES CONFIGURE_DEPENDS "${GLM_OPS_ROOT}/gpu-bench/*.cc"
+       "${GLM_OPS_ROOT}/gpu-bench/*.cu")
   add_executable(glm_ops_gpu_bench ${GLM_OPS_GPU_BENCH_SOURCES})
   target_include_directories(glm_ops_gpu_bench PRIVATE "${GLM_OPS_ROOT}/gpu-bench" "${GLM_OPS_ROOT}/gpu-tests")
   target_link_libraries(glm_ops_gpu_bench PRIVATE glm_ops_cuda)

@@ -187,7 +187,8 @@ void RunExpertsParity(const ParityOptions& options, ParityReport& report) {
     }
     if (options.real) {
       cases.push_back({"real T1 6144x2048 E16 top8", 1, 6144, 2048, 16, 8, 128, f});
-      if (f != ExpertWeightFormat::kFloat32) cases.push_back({"real T64 6144x2048 E16 top8", 64, 6144, 2048, 16, 8, 128, f});
+      if (f != ExpertWeightFormat::kFloat32)
+        cases.push_back({"real T64 6144x2048 E16 top8", 64, 6144, 2048, 16, 8, 128, f});
     }
   }
   uint32_t seed = 4000;

@@ -107,10 +107,9 @@ __global__ void TrivialRowsKernel(DeviceBatch batch, int32_t topk, int32_t* out)
 // (scale > 0 is folded into w). A register tile of 4 heads x 4 keys per thread over 128-bit shared-memory loads;
 // also builds the query's first radix histogram so no extra pass over the scores is needed.
 template <typename T, int kGroupsPerWarp>
-__global__ void __launch_bounds__(kScoreThreads) ScoreKernel(DeviceBatch batch, const Query* queries, const T* q,
-                                                              const T* w, const T* pool, int heads, int dim, int dim_pad,
-                                                              float scale, int tiles_per_block, float* scores,
-                                                              uint32_t* histograms) {
+__global__ void __launch_bounds__(kScoreThreads)
+    ScoreKernel(DeviceBatch batch, const Query* queries, const T* q, const T* w, const T* pool, int heads, int dim,
+                int dim_pad, float scale, int tiles_per_block, float* scores, uint32_t* histograms) {
   constexpr int kHeadsPad = 32 * kGroupsPerWarp;
   extern __shared__ __align__(16) unsigned char smem_raw[];
   float* qs = reinterpret_cast<float*>(smem_raw);           // [kHeadsPad][dim_pad]
