@@ -6,9 +6,10 @@
 #   test   - build, then run every .NET test project and the custom-ops GoogleTest suite (CTest)
 #   demo   - the main job on the model bundled in models/
 #   cuda-check - compile-check the CUDA sources with the installed nvcc (no GPU needed)
+#   bench-ops - build the custom-ops benchmarks (Release) and run them; figures in docs/benchmarks.md
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'cuda-check')]
+    [ValidateSet('build', 'test', 'demo', 'cuda-check', 'bench-ops')]
     [string]$Target = 'build',
     [ValidateSet('Debug', 'Release')]
     [string]$Configuration = 'Release',
@@ -84,6 +85,18 @@ function Invoke-CudaCheck {
     Invoke-Checked 'GPU parity harness, CPU-only dry run' { & (Join-Path $buildDir 'glm_ops_gpu_parity') --dry-run }
 }
 
+function Invoke-BenchOps {
+    $buildDir = Join-Path $Root 'custom-ops/build/bench'
+    $ortInclude = Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages/microsoft.ml.onnxruntime/1.31.1/build/native/include'
+    Invoke-Checked 'cmake configure (bench)' {
+        cmake -S (Join-Path $Root 'custom-ops') -B $buildDir -DCMAKE_BUILD_TYPE=Release "-DORT_INCLUDE_DIR=$ortInclude" `
+            -DGLM_OPS_BUILD_TESTS=OFF -DGLM_OPS_BUILD_BENCH=ON
+    }
+    Invoke-Checked 'cmake build (bench)' { cmake --build $buildDir --parallel 2 --target bench_attention bench_moe_experts }
+    Invoke-Checked 'bench_attention' { & (Join-Path $buildDir 'bench_attention') }
+    Invoke-Checked 'bench_moe_experts' { & (Join-Path $buildDir 'bench_moe_experts') }
+}
+
 Push-Location $Root
 try {
     switch ($Target) {
@@ -91,6 +104,7 @@ try {
         'test' { Invoke-Tests }
         'demo' { Invoke-Demo }
         'cuda-check' { Invoke-CudaCheck }
+        'bench-ops' { Invoke-BenchOps }
     }
 } finally {
     Pop-Location

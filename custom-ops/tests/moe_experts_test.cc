@@ -167,7 +167,9 @@ TEST(MoeExperts, BlockFp8WithCroppedEdgeBlocksMatchesReference) {
   // 200 and 136 are not multiples of 128: the last scale block in each direction is cropped.
   for (int64_t tokens : {1, 3, 10}) RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 4, 200, 136, tokens, 2, 128);
   // Small blocks: many scales per row, edge blocks of 4 (37 = 2*16 + 5, 21 = 16 + 5) and widths not multiples of 8.
-  RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 3, 37, 21, 5, 3, 16);
+  RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 3, 37, 21, 5, 3, 16);  // >2 tokens per expert: decoded-tile path
+  RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 6, 37, 21, 1, 2, 16);  // 1 token per expert: in-register path
+  RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 4, 37, 21, 2, 1, 16);  // up to 2 tokens per expert
   RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 2, 600, 260, 2, 2, 128);
 }
 

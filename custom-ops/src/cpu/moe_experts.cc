@@ -57,16 +57,117 @@ void DecodeRowSegment(const WeightMatrix& w, int64_t r, int64_t c0, int64_t coun
   }
   const uint8_t* src = static_cast<const uint8_t*>(w.data) + r * w.cols + c0;
   const float* scale_row = w.scales + (r / w.quant_block) * w.scale_cols;
-  // quant_block is a multiple of 8 and c0 a multiple of 8, so each 8-vector lies inside one scale block.
-  for (int64_t c = 0; c < count8; c += 8)
-    _mm256_storeu_ps(dst + c, _mm256_mul_ps(DecodeE4M3x8(src + c), _mm256_set1_ps(scale_row[(c0 + c) / w.quant_block])));
-  for (int64_t c = count8; c < count; ++c) dst[c] = DecodeE4M3(src[c]) * scale_row[(c0 + c) / w.quant_block];
+  // Walk the row one scale block at a time (no division per vector). quant_block and c0 are multiples of 8, so
+  // each 8-vector lies inside one block.
+  int64_t block = c0 / w.quant_block;
+  for (int64_t c = 0; c < count; ++block) {
+    const int64_t end = std::min(count, (block + 1) * w.quant_block - c0);
+    const __m256 scale = _mm256_set1_ps(scale_row[block]);
+    for (; c + 8 <= end; c += 8) _mm256_storeu_ps(dst + c, _mm256_mul_ps(DecodeE4M3x8(src + c), scale));
+    for (; c < end; ++c) dst[c] = DecodeE4M3(src[c]) * scale_row[block];
+  }
+}
+
+template <ExpertWeightFormat F>
+inline __m256 LoadDecoded(const uint8_t* row, int64_t c);
+template <>
+inline __m256 LoadDecoded<ExpertWeightFormat::kFloat32>(const uint8_t* row, int64_t c) {
+  return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + c);
+}
+template <>
+inline __m256 LoadDecoded<ExpertWeightFormat::kBFloat16>(const uint8_t* row, int64_t c) {
+  return DecodeBf16x8(reinterpret_cast<const uint16_t*>(row) + c);
+}
+template <>
+inline __m256 LoadDecoded<ExpertWeightFormat::kFloat8E4M3>(const uint8_t* row, int64_t c) {
+  return DecodeE4M3x8(row + c);
+}
+
+template <ExpertWeightFormat F>
+inline float LoadDecodedScalar(const uint8_t* row, int64_t c) {
+  if constexpr (F == ExpertWeightFormat::kFloat32) return reinterpret_cast<const float*>(row)[c];
+  if constexpr (F == ExpertWeightFormat::kBFloat16) return DecodeBf16(reinterpret_cast<const uint16_t*>(row)[c]);
+  return DecodeE4M3(row[c]);
+}
+
+// The decode-time path (one or two tokens on this expert): weights are decoded in registers and used at once, so
+// each weight byte is read once and never stored. FP8 dot products run per scale block and are scaled afterwards.
+template <ExpertWeightFormat F, int N>
+void ProjectRowsDirect(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, float* y, int64_t ldy) {
+  constexpr int64_t kElement = F == ExpertWeightFormat::kFloat32 ? 4 : F == ExpertWeightFormat::kBFloat16 ? 2 : 1;
+  const int64_t segment = F == ExpertWeightFormat::kFloat8E4M3 ? w.quant_block : w.cols;
+  for (int64_t rq = r0; rq < r1; rq += kRows) {
+    const int rows = static_cast<int>(std::min<int64_t>(kRows, r1 - rq));
+    const uint8_t* rp[kRows];
+    for (int j = 0; j < kRows; ++j)
+      rp[j] = static_cast<const uint8_t*>(w.data) + (rq + std::min(j, rows - 1)) * w.cols * kElement;
+    __m256 total[N][kRows];
+    float tail_total[N][kRows];
+    for (int t = 0; t < N; ++t)
+      for (int j = 0; j < kRows; ++j) {
+        total[t][j] = _mm256_setzero_ps();
+        tail_total[t][j] = 0.0f;
+      }
+    for (int64_t s0 = 0, block = 0; s0 < w.cols; s0 += segment, ++block) {
+      const int64_t s1 = std::min(w.cols, s0 + segment);
+      const int64_t s8 = s0 + ((s1 - s0) & ~int64_t{7});
+      __m256 acc[N][kRows];
+      float tail[N][kRows];
+      for (int t = 0; t < N; ++t)
+        for (int j = 0; j < kRows; ++j) {
+          acc[t][j] = _mm256_setzero_ps();
+          tail[t][j] = 0.0f;
+        }
+      for (int64_t c = s0; c < s8; c += 8) {
+        __m256 xv[N];
+        for (int t = 0; t < N; ++t) xv[t] = _mm256_loadu_ps(x[t] + c);
+        for (int j = 0; j < kRows; ++j) {
+          const __m256 wv = LoadDecoded<F>(rp[j], c);
+          for (int t = 0; t < N; ++t) acc[t][j] = _mm256_fmadd_ps(wv, xv[t], acc[t][j]);
+        }
+      }
+      for (int64_t c = s8; c < s1; ++c)
+        for (int j = 0; j < kRows; ++j) {
+          const float wf = LoadDecodedScalar<F>(rp[j], c);
+          for (int t = 0; t < N; ++t) tail[t][j] += wf * x[t][c];
+        }
+      for (int j = 0; j < kRows; ++j) {
+        float scale = 1.0f;
+        if constexpr (F == ExpertWeightFormat::kFloat8E4M3)
+          scale = w.scales[((rq + std::min(j, rows - 1)) / w.quant_block) * w.scale_cols + block];
+        for (int t = 0; t < N; ++t) {
+          total[t][j] = _mm256_fmadd_ps(acc[t][j], _mm256_set1_ps(scale), total[t][j]);
+          tail_total[t][j] += tail[t][j] * scale;
+        }
+      }
+    }
+    for (int t = 0; t < N; ++t)
+      for (int j = 0; j < rows; ++j) y[t * ldy + (rq - r0) + j] = simd::HorizontalSum(total[t][j]) + tail_total[t][j];
+  }
+}
+
+template <ExpertWeightFormat F>
+void ProjectRowsDirectAny(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, int64_t n, float* y,
+                          int64_t ldy) {
+  if (n == 1)
+    ProjectRowsDirect<F, 1>(w, r0, r1, x, y, ldy);
+  else
+    ProjectRowsDirect<F, 2>(w, r0, r1, x, y, ldy);
 }
 
 // y[t * ldy + (r - r0)] = W[r, :] . x[t] for r in [r0, r1), t < n. Rows go kRows at a time, tokens two at a time:
 // 8 accumulators, 4 weight vectors and 2 activation vectors per step, all in registers.
 void ProjectRows(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, int64_t n, float* y,
                  int64_t ldy, Scratch& s) {
+  if (n <= 2) {
+    switch (w.format) {
+      case ExpertWeightFormat::kFloat32: return ProjectRowsDirectAny<ExpertWeightFormat::kFloat32>(w, r0, r1, x, n, y, ldy);
+      case ExpertWeightFormat::kBFloat16: return ProjectRowsDirectAny<ExpertWeightFormat::kBFloat16>(w, r0, r1, x, n, y, ldy);
+      case ExpertWeightFormat::kFloat8E4M3:
+        return ProjectRowsDirectAny<ExpertWeightFormat::kFloat8E4M3>(w, r0, r1, x, n, y, ldy);
+    }
+  }
+  // Three or more tokens: decode a kRows x kColBlock tile once and reuse it for every token.
   s.tile.resize(static_cast<size_t>(kRows * kColBlock));
   s.partial.resize(static_cast<size_t>(n * kRows * 8));
   s.tail.resize(static_cast<size_t>(n * kRows));

@@ -1,0 +1,115 @@
+// Decode benchmark of LightningIndexer and SparseMlaAttention at GLM-5.2 widths: one new token per sequence,
+// contexts 4K / 32K / 128K, batch 1 and 8. Prints median time per call, bytes read per second and GFLOP/s.
+//   bench_attention [max_context] [repeats]
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <vector>
+
+#include "bench_util.h"
+#include "cpu/lightning_indexer.h"
+#include "cpu/sparse_mla_attention.h"
+
+namespace glm_ops::bench {
+namespace {
+
+constexpr int64_t kIndexHeads = 32, kIndexDim = 128, kTopK = 2048;
+constexpr int64_t kHeads = 64, kRank = 512, kRope = 64, kBlock = 64;
+
+struct Batch {
+  std::vector<int32_t> cu, past, table;
+  int64_t max_blocks = 0, num_blocks = 0;
+};
+
+// `batch` sequences each holding `context - 1` cached tokens plus one new token; blocks laid out sequence-major.
+Batch MakeBatch(int64_t batch, int64_t context) {
+  Batch b;
+  b.max_blocks = (context + kBlock - 1) / kBlock;
+  b.num_blocks = batch * b.max_blocks;
+  for (int64_t s = 0; s <= batch; ++s) b.cu.push_back(static_cast<int32_t>(s));
+  for (int64_t s = 0; s < batch; ++s) b.past.push_back(static_cast<int32_t>(context - 1));
+  for (int64_t i = 0; i < b.num_blocks; ++i) b.table.push_back(static_cast<int32_t>(i));
+  return b;
+}
+
+PagedBatchInputs Inputs(const Batch& b, int64_t batch) {
+  return {{DType::kInt32, {batch + 1}}, b.cu.data(), {DType::kInt32, {batch}}, b.past.data(),
+          {DType::kInt32, {batch, b.max_blocks}}, b.table.data()};
+}
+
+void Run(int64_t batch, int64_t context, int repeats) {
+  const Batch b = MakeBatch(batch, context);
+  std::vector<float> index_pool(static_cast<size_t>(b.num_blocks * kBlock * kIndexDim));
+  std::vector<float> latent_pool(static_cast<size_t>(b.num_blocks * kBlock * (kRank + kRope)));
+  FillUniform(index_pool.data(), static_cast<int64_t>(index_pool.size()), 1);
+  FillUniform(latent_pool.data(), static_cast<int64_t>(latent_pool.size()), 2);
+  std::vector<float> q(static_cast<size_t>(batch * kIndexHeads * kIndexDim)), k(static_cast<size_t>(batch * kIndexDim));
+  std::vector<float> w(static_cast<size_t>(batch * kIndexHeads));
+  FillUniform(q.data(), static_cast<int64_t>(q.size()), 3);
+  FillUniform(k.data(), static_cast<int64_t>(k.size()), 4);
+  FillUniform(w.data(), static_cast<int64_t>(w.size()), 5);
+
+  LightningIndexerInputs li;
+  li.index_q = {DType::kFloat32, {batch, kIndexHeads, kIndexDim}};
+  li.index_k = {DType::kFloat32, {batch, kIndexDim}};
+  li.head_weights = {DType::kFloat32, {batch, kIndexHeads}};
+  li.index_pool = {DType::kFloat32, {b.num_blocks, kBlock, kIndexDim}};
+  li.batch = Inputs(b, batch);
+  const LightningIndexerShape ishape = ValidateLightningIndexer(li, {kTopK, std::nullopt});
+  std::vector<int32_t> topk(static_cast<size_t>(batch * kTopK));
+  const Timing index_t = Measure(repeats, [&] {
+    cpu::LightningIndexer(ishape, q.data(), k.data(), w.data(), index_pool.data(), topk.data());
+  });
+  const double index_bytes = static_cast<double>(batch * context * kIndexDim * 4);
+  const double index_flops = 2.0 * batch * context * kIndexHeads * kIndexDim;
+
+  std::vector<float> ql(static_cast<size_t>(batch * kHeads * kRank)), qr(static_cast<size_t>(batch * kHeads * kRope));
+  std::vector<float> kv(static_cast<size_t>(batch * kRank)), kr(static_cast<size_t>(batch * kRope));
+  std::vector<float> out(ql.size());
+  FillUniform(ql.data(), static_cast<int64_t>(ql.size()), 6);
+  FillUniform(qr.data(), static_cast<int64_t>(qr.size()), 7);
+  FillUniform(kv.data(), static_cast<int64_t>(kv.size()), 8);
+  FillUniform(kr.data(), static_cast<int64_t>(kr.size()), 9);
+  SparseMlaInputs mi;
+  mi.q_latent = {DType::kFloat32, {batch, kHeads, kRank}};
+  mi.q_rope = {DType::kFloat32, {batch, kHeads, kRope}};
+  mi.kv_latent = {DType::kFloat32, {batch, kRank}};
+  mi.k_rope = {DType::kFloat32, {batch, kRope}};
+  mi.latent_pool = {DType::kFloat32, {b.num_blocks, kBlock, kRank + kRope}};
+  mi.batch = Inputs(b, batch);
+  mi.has_topk = true;
+  mi.topk_indices = {DType::kInt32, {batch, kTopK}};
+  const SparseMlaShape mshape = ValidateSparseMla(mi, {1.0f / 16.0f});
+  const Timing mla_t = Measure(repeats, [&] {
+    cpu::SparseMlaAttention(mshape, ql.data(), qr.data(), kv.data(), kr.data(), latent_pool.data(), topk.data(),
+                            out.data());
+  });
+  const int64_t attended = std::min(context, kTopK);
+  const double mla_bytes = static_cast<double>(batch * attended * (kRank + kRope) * 4);
+  const double mla_flops = 2.0 * batch * attended * kHeads * (kRank + kRope + kRank);
+
+  const double index_s = index_t.wall, mla_s = mla_t.wall;
+  std::printf("%-8lld %-6lld | indexer %9.3f ms (cpu %9.3f ms) %7.2f GB/s %7.1f GFLOP/s | sparse MLA %9.3f ms "
+              "(cpu %9.3f ms) %7.2f GB/s %7.1f GFLOP/s\n",
+              static_cast<long long>(context), static_cast<long long>(batch), index_s * 1e3, index_t.cpu * 1e3,
+              index_bytes / index_s / 1e9, index_flops / index_s / 1e9, mla_s * 1e3, mla_t.cpu * 1e3,
+              mla_bytes / mla_s / 1e9, mla_flops / mla_s / 1e9);
+  std::fflush(stdout);
+}
+
+}  // namespace
+}  // namespace glm_ops::bench
+
+int main(int argc, char** argv) {
+  const long long max_context = argc > 1 ? std::atoll(argv[1]) : 131072;
+  const int repeats = argc > 2 ? std::atoi(argv[2]) : 7;
+  std::printf("GLM-5.2 decode widths: indexer 32 heads x 128, top-k 2048; MLA 64 heads, latent 512 + rope 64; "
+              "block 64; threads %d; median of %d\n",
+              glm_ops::cpu::ThreadCount(), repeats);
+  std::printf("context  batch  | bytes = keys scanned (indexer), selected latent rows (MLA)\n");
+  for (long long context : {4096LL, 32768LL, 131072LL}) {
+    if (context > max_context) continue;
+    for (long long batch : {1LL, 8LL}) glm_ops::bench::Run(batch, context, repeats);
+  }
+  return 0;
+}

@@ -1,0 +1,82 @@
+// Timing helpers for the benchmark programs: medians over repeats, cheap deterministic fills, a read-bandwidth probe.
+#pragma once
+
+#include <immintrin.h>
+
+#include <algorithm>
+#include <chrono>
+#include <ctime>
+#include <cstdint>
+#include <cstdio>
+#include <functional>
+#include <vector>
+
+#include "cpu/thread_pool.h"
+
+namespace glm_ops::bench {
+
+struct Timing {
+  double wall = 0;  // median wall seconds per call
+  double cpu = 0;   // median process CPU seconds per call (all threads): shows the cost when the machine is shared
+};
+
+inline double ProcessCpuSeconds() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + 1e-9 * static_cast<double>(ts.tv_nsec);
+}
+
+// Medians of `repeats` calls (after one warm-up call).
+inline Timing Measure(int repeats, const std::function<void()>& call) {
+  call();
+  std::vector<double> walls, cpus;
+  for (int i = 0; i < repeats; ++i) {
+    const double cpu_start = ProcessCpuSeconds();
+    const auto start = std::chrono::steady_clock::now();
+    call();
+    walls.push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+    cpus.push_back(ProcessCpuSeconds() - cpu_start);
+  }
+  std::sort(walls.begin(), walls.end());
+  std::sort(cpus.begin(), cpus.end());
+  return {walls[walls.size() / 2], cpus[cpus.size() / 2]};
+}
+
+inline double MedianSeconds(int repeats, const std::function<void()>& call) { return Measure(repeats, call).wall; }
+
+// Fills with values in [-1, 1) from a 64-bit LCG, in parallel (gigabyte pools fill in well under a second).
+inline void FillUniform(float* data, int64_t count, uint64_t seed) {
+  cpu::ParallelFor(count, [&](int64_t begin, int64_t end) {
+    uint64_t state = seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(begin) * 0xD1B54A32D192ED03ull;
+    for (int64_t i = begin; i < end; ++i) {
+      state = state * 6364136223846793005ull + 1442695040888963407ull;
+      data[i] = static_cast<float>(static_cast<int64_t>(state >> 40) - (int64_t{1} << 23)) / static_cast<float>(1 << 23);
+    }
+  }, 1 << 16);
+}
+
+// Plain memory read bandwidth on this machine with the kernels' own thread pool: AVX2 sums over a buffer much
+// larger than the caches, median of repeats, in bytes per second.
+inline double MeasureReadBandwidth(int64_t bytes, int repeats) {
+  const int64_t count = bytes / static_cast<int64_t>(sizeof(float));
+  std::vector<float> buffer(static_cast<size_t>(count));
+  FillUniform(buffer.data(), count, 99);
+  const double seconds = MedianSeconds(repeats, [&] {
+    cpu::ParallelFor(count / 32, [&](int64_t begin, int64_t end) {
+      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      for (int64_t i = begin * 32; i < end * 32; i += 32) {
+        a0 = _mm256_add_ps(a0, _mm256_loadu_ps(&buffer[i]));
+        a1 = _mm256_add_ps(a1, _mm256_loadu_ps(&buffer[i + 8]));
+        a2 = _mm256_add_ps(a2, _mm256_loadu_ps(&buffer[i + 16]));
+        a3 = _mm256_add_ps(a3, _mm256_loadu_ps(&buffer[i + 24]));
+      }
+      alignas(32) float lanes[8];
+      _mm256_store_ps(lanes, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+      static thread_local volatile float keep;  // keeps the loads from being optimised away
+      keep = lanes[0];
+    }, 1 << 14);
+  });
+  return static_cast<double>(count * sizeof(float)) / seconds;
+}
+
+}  // namespace glm_ops::bench
