@@ -73,15 +73,23 @@ StoredWeights MakeWeights(uint64_t seed, ExpertWeightFormat format, int64_t expe
   return w;
 }
 
-void RunCase(const ExpertsCase& c, cuda::Activation type, const ParityOptions& options, ParityReport& report,
-             uint32_t seed) {
+struct CaseWeights {
+  StoredWeights gate, up, down;
+};
+
+// Generated once per case and shared by the float32 and bf16 activation runs (GBs at real widths).
+CaseWeights MakeCaseWeights(const ExpertsCase& c, uint32_t seed, bool need_decoded) {
+  return {MakeWeights(seed + 10, c.format, c.experts, c.inter, c.hidden, c.quant_block, need_decoded),
+          MakeWeights(seed + 20, c.format, c.experts, c.inter, c.hidden, c.quant_block, need_decoded),
+          MakeWeights(seed + 30, c.format, c.experts, c.hidden, c.inter, c.quant_block, need_decoded)};
+}
+
+void RunCase(const ExpertsCase& c, const CaseWeights& weights, cuda::Activation type, const ParityOptions& options,
+             ParityReport& report, uint32_t seed) {
   const bool naive_candidate = options.candidate == Candidate::kNaive;
-  const StoredWeights gate = MakeWeights(seed + 10, c.format, c.experts, c.inter, c.hidden, c.quant_block,
-                                         naive_candidate);
-  const StoredWeights up = MakeWeights(seed + 20, c.format, c.experts, c.inter, c.hidden, c.quant_block,
-                                       naive_candidate);
-  const StoredWeights down = MakeWeights(seed + 30, c.format, c.experts, c.hidden, c.inter, c.quant_block,
-                                         naive_candidate);
+  const StoredWeights& gate = weights.gate;
+  const StoredWeights& up = weights.up;
+  const StoredWeights& down = weights.down;
   std::vector<float> hidden = FastUniform(seed + 1, c.tokens * c.hidden, -1.f, 1.f);
   const bool bf16 = type == cuda::Activation::kBFloat16;
   std::vector<uint16_t> hidden16;
@@ -192,9 +200,11 @@ void RunExpertsParity(const ParityOptions& options, ParityReport& report) {
     }
   }
   uint32_t seed = 4000;
-  for (const ExpertsCase& c : cases)
+  for (const ExpertsCase& c : cases) {
+    const CaseWeights weights = MakeCaseWeights(c, seed, options.candidate == Candidate::kNaive);
     for (cuda::Activation type : {cuda::Activation::kFloat32, cuda::Activation::kBFloat16})
-      RunCase(c, type, options, report, ++seed);
+      RunCase(c, weights, type, options, report, ++seed);
+  }
 }
 
 }  // namespace glm_ops::gpu

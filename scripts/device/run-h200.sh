@@ -27,6 +27,7 @@ phase_result() {  # name, exit code, seconds
   if [ "$2" -eq 124 ] || [ "$2" -eq 137 ]; then verdict="TIMED OUT"; elif [ "$2" -ne 0 ]; then verdict="FAILED ($2)"; fi
   echo "| $1 | $verdict | $3 s |" >> "$SUMMARY"
   log "phase $1: $verdict after $3 s"
+  if [ "$2" -ne 0 ]; then grep -iE "error|FAIL" "$LOG" | tail -5 | sed 's/^/    /' >> "$SUMMARY"; fi
   [ "$2" -eq 0 ] || status=1
 }
 
