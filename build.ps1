@@ -79,7 +79,7 @@ function Invoke-CudaCheck {
     if (Get-Command clang++-14 -ErrorAction SilentlyContinue) { $extra += '-DCMAKE_CUDA_HOST_COMPILER=clang++-14' }
     Invoke-Checked 'cmake configure (CUDA)' {
         cmake -S (Join-Path $Root 'custom-ops') -B $buildDir -DCMAKE_BUILD_TYPE=Release "-DORT_INCLUDE_DIR=$ortInclude" `
-            -DGLM_OPS_BUILD_TESTS=OFF -DGLM_OPS_BUILD_BENCH=OFF -DGLM_OPS_ENABLE_CUDA=ON -DGLM_OPS_BUILD_GPU_TOOLS=ON @extra
+            -DGLM_OPS_BUILD_TESTS=OFF -DGLM_OPS_BUILD_BENCH=OFF -DGLM_OPS_CUDA=ON -DGLM_OPS_BUILD_GPU_TOOLS=ON @extra
     }
     Invoke-Checked 'cmake build (CUDA)' { cmake --build $buildDir --parallel 2 }
     Invoke-Checked 'GPU parity harness, CPU-only dry run' { & (Join-Path $buildDir 'glm_ops_gpu_parity') --dry-run }

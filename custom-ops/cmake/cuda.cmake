@@ -5,19 +5,20 @@
 # stand-alone device build: kernels and programs, no ONNX Runtime). Expects the target glm_ops_kernels (CPU
 # reference kernels + shared validation) to exist; GLM_OPS_HAVE_ORT says whether glm_onnx_ops exists.
 #
-# GLM_OPS_ENABLE_CUDA: AUTO (default) builds CUDA when CMake finds a working CUDA compiler, ON requires one,
+# GLM_OPS_CUDA: AUTO (default) builds CUDA when CMake finds a working CUDA compiler, ON requires one,
 # OFF never builds CUDA. Without nvcc nothing CUDA is configured or built, so the CPU build is unchanged.
 # Debian's nvcc 11.8 only works with an older host compiler: pass -DCMAKE_CUDA_HOST_COMPILER=clang++-14.
 
-set(GLM_OPS_ENABLE_CUDA AUTO CACHE STRING "Build the CUDA kernels: AUTO, ON or OFF")
-set_property(CACHE GLM_OPS_ENABLE_CUDA PROPERTY STRINGS AUTO ON OFF)
+# (Not named GLM_OPS_ENABLE_CUDA: older build trees cached that as a BOOL ON, which would now mean "require nvcc".)
+set(GLM_OPS_CUDA AUTO CACHE STRING "Build the CUDA kernels: AUTO, ON or OFF")
+set_property(CACHE GLM_OPS_CUDA PROPERTY STRINGS AUTO ON OFF)
 option(GLM_OPS_BUILD_GPU_TOOLS "Build the GPU parity harness and benchmark programs with the CUDA kernels" ON)
 # OFF only for the one-shot device script: a new toolkit's new warning must not cost the scarce GPU run.
 option(GLM_OPS_CUDA_WERROR "Treat nvcc warnings as errors" ON)
 set(GLM_OPS_CUDA_ENABLED OFF)
 get_filename_component(GLM_OPS_ROOT "${CMAKE_CURRENT_LIST_DIR}/.." ABSOLUTE)
 
-if(NOT GLM_OPS_ENABLE_CUDA STREQUAL "OFF")
+if(NOT GLM_OPS_CUDA STREQUAL "OFF")
   include(CheckLanguage)
   # check_language() configures a probe project that does not see -DCMAKE_CUDA_HOST_COMPILER; the environment
   # variable reaches it.
@@ -27,14 +28,14 @@ if(NOT GLM_OPS_ENABLE_CUDA STREQUAL "OFF")
   check_language(CUDA)
   if(CMAKE_CUDA_COMPILER)
     set(GLM_OPS_CUDA_ENABLED ON)
-  elseif(GLM_OPS_ENABLE_CUDA STREQUAL "ON")
-    message(FATAL_ERROR "GLM_OPS_ENABLE_CUDA=ON but no working CUDA compiler was found (nvcc on PATH? with "
+  elseif(GLM_OPS_CUDA STREQUAL "ON")
+    message(FATAL_ERROR "GLM_OPS_CUDA=ON but no working CUDA compiler was found (nvcc on PATH? with "
                         "Debian's nvcc 11.8 pass -DCMAKE_CUDA_HOST_COMPILER=clang++-14)")
   endif()
 endif()
 
 if(NOT GLM_OPS_CUDA_ENABLED)
-  message(STATUS "glm_onnx_ops: no working nvcc (or GLM_OPS_ENABLE_CUDA=OFF): CPU kernels only")
+  message(STATUS "glm_onnx_ops: no working nvcc (or GLM_OPS_CUDA=OFF): CPU kernels only")
   return()
 endif()
 
