@@ -69,15 +69,21 @@ function Invoke-Demo {
 }
 
 function Invoke-CudaCheck {
+    # Compile-checks every CUDA source (kernels, CUDA-EP wrappers, GPU parity + benchmark programs) with the nvcc
+    # on PATH (no GPU needed), then runs the parity harness's CPU-only dry run. docs/cuda.md has the details.
     $nvcc = Get-Command nvcc -ErrorAction SilentlyContinue
     if (-not $nvcc) { throw 'nvcc not found: install nvidia-cuda-toolkit (Debian, non-free) or a CUDA toolkit' }
     $buildDir = Join-Path $Root 'custom-ops/build/cuda-check'
     $ortInclude = Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages/microsoft.ml.onnxruntime/1.31.1/build/native/include'
+    $extra = @()
+    # Debian's nvcc 11.8 rejects its gcc 12; clang 14 is the host compiler it accepts.
+    if (Get-Command clang++-14 -ErrorAction SilentlyContinue) { $extra += '-DCMAKE_CUDA_HOST_COMPILER=clang++-14' }
     Invoke-Checked 'cmake configure (CUDA)' {
         cmake -S (Join-Path $Root 'custom-ops') -B $buildDir -DCMAKE_BUILD_TYPE=Release "-DORT_INCLUDE_DIR=$ortInclude" `
-            -DGLM_OPS_BUILD_TESTS=OFF -DGLM_OPS_BUILD_BENCH=OFF -DCMAKE_CUDA_HOST_COMPILER=clang++-14
+            -DGLM_OPS_BUILD_TESTS=OFF -DGLM_OPS_BUILD_BENCH=OFF -DGLM_OPS_CUDA=ON -DGLM_OPS_BUILD_GPU_TOOLS=ON @extra
     }
     Invoke-Checked 'cmake build (CUDA)' { cmake --build $buildDir --parallel 2 }
+    Invoke-Checked 'GPU parity harness, CPU-only dry run' { & (Join-Path $buildDir 'glm_ops_gpu_parity') --dry-run }
 }
 
 function Invoke-BenchOps {

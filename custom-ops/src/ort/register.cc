@@ -6,6 +6,9 @@
 #include "glm_ops/op_names.h"
 #include "ort/op_registry.h"
 #include "ort/ort_api.h"
+#ifdef GLM_OPS_WITH_CUDA
+#include "cuda/ort/cuda_op_registry.h"  // CUDA-EP kernels of the same ops (cmake/cuda.cmake)
+#endif
 
 namespace {
 
@@ -36,6 +39,9 @@ __attribute__((visibility("default"))) OrtStatus* ORT_API_CALL RegisterCustomOps
     std::call_once(once, [] {
       domain = new Ort::CustomOpDomain(glm_ops::kDomain);  // lives as long as the process: ORT keeps pointers to it
       for (const OrtCustomOp* op : glm_ops::ort::AllCpuOps()) domain->Add(op);
+#ifdef GLM_OPS_WITH_CUDA
+      for (const OrtCustomOp* op : glm_ops::ort::AllCudaOps()) domain->Add(op);
+#endif
     });
     Ort::UnownedSessionOptions session_options(options);
     session_options.Add(*domain);
