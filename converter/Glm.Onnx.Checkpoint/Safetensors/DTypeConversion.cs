@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using System.Runtime.InteropServices;
 
 namespace Glm.Onnx.Checkpoint;
@@ -102,8 +101,14 @@ public static class DTypeConversion
     public static void ToBFloat16(ReadOnlySpan<float> source, Span<byte> dest)
     {
         if (dest.Length < source.Length * 2) throw new ArgumentException("destination too small", nameof(dest));
-        for (int i = 0; i < source.Length; i++)
-            BinaryPrimitives.WriteUInt16LittleEndian(dest.Slice(2 * i, 2), SingleToBFloat16(source[i]));
+        var bits = MemoryMarshal.Cast<float, uint>(source);
+        var output = MemoryMarshal.Cast<byte, ushort>(dest);
+        for (int i = 0; i < bits.Length; i++)
+        {
+            uint b = bits[i];
+            // Round to nearest even on the dropped 16 bits; NaN (exponent all ones, mantissa non-zero) stays quiet NaN.
+            output[i] = (b & 0x7FFFFFFF) > 0x7F800000 ? (ushort)((b >> 16) | 0x0040) : (ushort)((b + 0x7FFF + ((b >> 16) & 1)) >> 16);
+        }
     }
 
     private static float[] BuildE4M3Table()
