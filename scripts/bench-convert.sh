@@ -22,6 +22,10 @@ cat "$ckpt"/*.safetensors > /dev/null
 t0=$(date +%s.%N); cat "$ckpt"/*.safetensors > /dev/null; t1=$(date +%s.%N)
 raw=$(echo "$src_bytes / ($t1 - $t0) / 1000000" | bc -l)
 printf 'raw read: %.0f MB/s\n' "$raw"
+# Raw write speed to the same disk (fsync'd like the converter's shards): the other bound on conversion speed.
+t0=$(date +%s.%N); dd if=/dev/zero of="$work/dd.tmp" bs=1M count=2000 conv=fsync status=none; t1=$(date +%s.%N)
+rm -f "$work/dd.tmp"
+printf 'raw write: %.0f MB/s\n' "$(echo "2097152000 / ($t1 - $t0) / 1000000" | bc -l)"
 
 for precision in fp32 bf16; do
   rm -rf "$work/out" "$work/out.partial"
