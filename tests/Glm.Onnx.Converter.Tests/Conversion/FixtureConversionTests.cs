@@ -46,6 +46,23 @@ public sealed class FixtureConversionTests(ITestOutputHelper log)
         }
     }
 
+    /// <summary>A small shard cap splits each stage's weights over several data files; results are unchanged.</summary>
+    [Fact]
+    public void ShardCapSplitsExternalDataAndResultsMatch()
+    {
+        using var dir = Fixtures.NewTempDir("glm-conv");
+        ModelConverter.Convert(new ConvertOptions(Fixtures.GlmDir("glm52-tiny"), dir.File("out")) { MaxShardBytes = 256 * 1024 },
+            SilentProgress.Instance);
+        using var runner = ArtifactRunner.Open(dir.File("out"), new RunnerOptions(VerifyChecksums: true));
+        Assert.True(runner.Manifest.Stages[0].DataFiles.Count >= 5, $"{runner.Manifest.Stages[0].DataFiles.Count} shards");
+        Assert.All(runner.Manifest.Stages[0].DataFiles, f => Assert.True(new FileInfo(Path.Combine(dir.File("out"), f)).Length <= 256 * 1024));
+        var prompt = ReferencePrompts.Load(Path.Combine(Fixtures.GlmDir("glm52-tiny"), "reference.safetensors"), runner.VocabSize)[0];
+        using var cache = runner.NewSequence(prompt.InputIds.Length);
+        var (err, agree) = Compare(runner.Forward(cache, prompt.InputIds, allPositions: true), prompt.PrefillLogits, runner.VocabSize);
+        Assert.True(err <= 1e-3, $"max abs error {err}");
+        Assert.Equal(prompt.InputIds.Length, agree);
+    }
+
     [Theory]
     [MemberData(nameof(AllFixtures))]
     public void Bf16KeepsArgmaxOnAtLeast95PercentOfPositions(string fixture) =>
