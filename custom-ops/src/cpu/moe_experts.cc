@@ -11,7 +11,7 @@ namespace glm_ops::cpu {
 
 namespace {
 
-// Rows of one work item: two 12-row tiles (kProjectionRowQuantum), or six 4-row register-decoded groups.
+// Rows of one work item: two 12-row tiles (kProjectionRowQuantum), or 2- / 4-row register-decoded steps.
 constexpr int64_t kRowsPerItem = 2 * kProjectionRowQuantum;
 
 // Tokens routed to each expert, grouped: assignments [begin[e], begin[e+1]) belong to expert e.
