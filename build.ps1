@@ -74,6 +74,12 @@ function Invoke-Demo {
         Invoke-Checked "glm-convert convert $BundledModel (fp32)" { dotnet $convert convert $BundledModel $artifacts --precision fp32 --force }
         $reference = Join-Path $BundledModel 'reference.safetensors'
         Invoke-Checked "glm-convert verify $artifacts" { dotnet $convert verify $artifacts --reference $reference --checksums }
+        # Then generate through the runtime engine (paged KV cache, scheduler, sampler) from the fixture's short prompt;
+        # transformers' greedy continuation is 224,125,125,224,125,35,183,125,224,237,167,23.
+        $run = Join-Path $Root "runtime/glm-run/bin/$Configuration/net10.0/linux-x64/glm-run.dll"
+        Invoke-Checked "glm-run generate --model $artifacts" {
+            dotnet $run generate --model $artifacts --input-ids 247,80,101,222,215,127 --max-new-tokens 12 --json
+        }
     } finally {
         if (Test-Path $artifacts) { Remove-Item -Recurse -Force $artifacts }
     }
