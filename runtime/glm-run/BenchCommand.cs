@@ -9,7 +9,8 @@ namespace Glm.Onnx.RunCli;
 /// <summary>
 /// <c>glm-run bench --model DIR [--prompt-length N] [--output-length N] [--concurrency N] [--repeats N]
 /// [--pool-blocks 64,640]</c>: prefill and decode throughput medians, TTFT and decode step time; with several pool
-/// sizes, the decode step time per pool size (a pool copied per step would grow it).
+/// sizes, the decode step time per pool size (a pool copied per step would grow it). <c>--profile PREFIX</c> turns on
+/// ONNX Runtime profiling and prints the profile files written (one per stage and pool size).
 /// </summary>
 public static class BenchCommand
 {
@@ -21,7 +22,8 @@ public static class BenchCommand
         var concurrency = new Option<int>("--concurrency") { DefaultValueFactory = _ => 1 };
         var repeats = new Option<int>("--repeats") { DefaultValueFactory = _ => 5 };
         var poolBlocks = new Option<string?>("--pool-blocks") { Description = "comma-separated pool sizes (blocks) to compare" };
-        var command = new Command("bench", "Measure prefill / decode throughput and TTFT") { promptLength, outputLength, concurrency, repeats, poolBlocks };
+        var profile = new Option<string?>("--profile") { Description = "ONNX Runtime profile file prefix (profiles every run, warm-up included)" };
+        var command = new Command("bench", "Measure prefill / decode throughput and TTFT") { promptLength, outputLength, concurrency, repeats, poolBlocks, profile };
         model.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -32,9 +34,11 @@ public static class BenchCommand
                 if (prompt <= 0 || output <= 1 || n <= 0 || r <= 0)
                     throw new ArgumentException("--prompt-length, --concurrency and --repeats must be positive and --output-length at least 2.");
                 Console.Out.WriteLine("pool_blocks  pool_MiB  prompt  output  conc  prefill_tok/s  decode_tok/s  ttft_ms  decode_step_ms  (medians of " + r + ")");
-                foreach (var blocks in pools)
+                var profilePrefix = parse.GetValue(profile);
+                for (int p = 0; p < pools.Length; p++)
                 {
-                    using var loaded = model.Load(parse, blocks);
+                    var blocks = pools[p];
+                    using var loaded = model.Load(parse, blocks, profilePrefix is null ? null : pools.Length > 1 ? $"{profilePrefix}.pool{p}" : profilePrefix);
                     using var engine = loaded.CreateEngine(new SchedulerOptions(MaxTokensPerStep: Math.Max(512, prompt), MaxSequences: Math.Max(64, n), EnablePrefixCaching: false));
                     int vocab = loaded.Executor.Info.VocabSize;
                     await RunOnce(engine, prompt, Math.Min(output, 4), n, vocab, 0, ct); // warm-up
@@ -45,6 +49,9 @@ public static class BenchCommand
                         $"{loaded.Cache.NumBlocks,11}  {loaded.Cache.TotalBytes / (1 << 20),8}  {prompt,6}  {output,6}  {n,4}  " +
                         $"{Median(runs.Select(x => x.PrefillTps)),13:F1}  {Median(runs.Select(x => x.DecodeTps)),12:F1}  " +
                         $"{Median(runs.Select(x => x.TtftMs)),7:F2}  {Median(runs.Select(x => x.StepMs)),14:F3}"));
+                    engine.Dispose(); // no step may run while the profiles are written
+                    foreach (var file in loaded.EndProfiling())
+                        Console.Out.WriteLine($"profile: {file}");
                 }
                 return 0;
             }

@@ -17,6 +17,7 @@ internal sealed class StageSession : IDisposable
     public StageSession(StageManifest stage, string path, SessionOptions options, PagedKvCache cache)
     {
         Stage = stage;
+        Profiling = options.EnableProfiling;
         try
         {
             _session = new InferenceSession(path, options);
@@ -66,6 +67,9 @@ internal sealed class StageSession : IDisposable
 
     public OrtIoBinding Binding { get; }
 
+    /// <summary>Whether the session was created with profiling on.</summary>
+    public bool Profiling { get; }
+
     /// <summary>Binds an optional contract input (e.g. positions) only when the graph declares it.</summary>
     public void BindIfDeclared(string name, OrtValue value)
     {
@@ -74,6 +78,9 @@ internal sealed class StageSession : IDisposable
     }
 
     public void Run(RunOptions options) => _session.RunWithBinding(options, Binding);
+
+    /// <summary>Ends ONNX Runtime profiling and returns the profile file (only when the options enabled it).</summary>
+    public string EndProfiling() => _session.EndProfiling();
 
     public void Dispose()
     {
