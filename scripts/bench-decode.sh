@@ -54,7 +54,7 @@ BW=$(echo "$BW_LINE" | awk '{print $2}')
 echo "$BW_LINE   [$(load)]"
 
 # 5. Decode throughput: glm-run bench prints one data line per pool size; its last line is the one we want.
-declare -A TPS STEP
+declare -A TPS STEP CPU
 for precision in fp32 bf16; do
     for conc in 1 8; do
         line=$(dotnet "$RUN" bench --model "$WORK/small-$precision.onnx" --prompt-length "$PROMPT" --output-length "$OUTPUT" \
@@ -62,6 +62,7 @@ for precision in fp32 bf16; do
         echo "bench $precision conc $conc: $line   [$(load)]"
         TPS[$precision,$conc]=$(echo "$line" | awk '{print $7}')
         STEP[$precision,$conc]=$(echo "$line" | awk '{print $9}')
+        CPU[$precision,$conc]=$(echo "$line" | awk '{print $10}')
     done
 done
 
@@ -83,13 +84,13 @@ dotnet "$HELPER" profile "$PROFILE_DIR"/fp32*.json
 # (a fraction above 1 is possible and means weight reuse, not an error).
 echo
 echo "decode on CPU, small preset ($ACTIVE active parameters/token), read bandwidth $BW GB/s   [$(load)]"
-printf '%-6s %5s %14s %16s %22s %18s %10s\n' precision conc decode_tok/s decode_step_ms active_weight_MB/tok bandwidth_floor_tok/s fraction
+printf '%-6s %5s %14s %16s %15s %22s %18s %10s\n' precision conc decode_tok/s decode_step_ms step_cpu_ms active_weight_MB/tok bandwidth_floor_tok/s fraction
 for precision in fp32 bf16; do
     bytes=$([[ $precision == fp32 ]] && echo 4 || echo 2)
     for conc in 1 8; do
-        awk -v p="$precision" -v c="$conc" -v tps="${TPS[$precision,$conc]}" -v step="${STEP[$precision,$conc]}" \
+        awk -v p="$precision" -v c="$conc" -v tps="${TPS[$precision,$conc]}" -v step="${STEP[$precision,$conc]}" -v cpu="${CPU[$precision,$conc]}" \
             -v active="$ACTIVE" -v b="$bytes" -v bw="$BW" 'BEGIN {
                 mb = active * b / 1e6; floor = bw * 1e9 / (active * b);
-                printf "%-9s %5d %14.1f %16.1f %22.1f %18.1f %10.2f\n", p, c, tps, step, mb, floor, tps / floor }'
+                printf "%-9s %5d %14.1f %16.1f %15.1f %22.1f %18.1f %10.2f\n", p, c, tps, step, cpu, mb, floor, tps / floor }'
     done
 done

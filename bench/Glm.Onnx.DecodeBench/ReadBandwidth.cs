@@ -6,7 +6,7 @@ using System.Runtime.Intrinsics;
 namespace Glm.Onnx.DecodeBench;
 
 /// <summary>
-/// Plain memory-read bandwidth: every thread sums its slice of one large native float array with 256-bit loads
+/// Plain memory-read bandwidth: the threads sum one large native float array with 256-bit loads
 /// (four independent accumulators, so the adds never limit the loads); the figure is bytes / wall time, median of
 /// repeats. The array is far larger than the caches, as the model weights are.
 /// </summary>
@@ -48,26 +48,36 @@ internal static unsafe class ReadBandwidth
         }
     }
 
+    /// <summary>
+    /// Threads take 4 MiB chunks from a shared counter (as the custom ops' pool hands out work), so one thread
+    /// descheduled on a busy machine delays the sum by a chunk, not by its whole half of the array.
+    /// </summary>
     private static double Sum(float* data, long floats, int threads)
     {
+        const long Chunk = 1 << 20; // floats
+        long next = 0;
         var partial = new double[threads];
-        long per = floats / threads / 32 * 32;
         Parallel.For(0, threads, new ParallelOptions { MaxDegreeOfParallelism = threads }, t =>
         {
-            float* p = data + t * per;
-            long n = t == threads - 1 ? floats - t * per : per;
-            Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
-            long i = 0;
-            for (; i + 32 <= n; i += 32)
+            double total = 0;
+            for (long begin; (begin = Interlocked.Add(ref next, Chunk) - Chunk) < floats;)
             {
-                a0 += Vector256.Load(p + i);
-                a1 += Vector256.Load(p + i + 8);
-                a2 += Vector256.Load(p + i + 16);
-                a3 += Vector256.Load(p + i + 24);
+                float* p = data + begin;
+                long n = Math.Min(Chunk, floats - begin);
+                Vector256<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                long i = 0;
+                for (; i + 32 <= n; i += 32)
+                {
+                    a0 += Vector256.Load(p + i);
+                    a1 += Vector256.Load(p + i + 8);
+                    a2 += Vector256.Load(p + i + 16);
+                    a3 += Vector256.Load(p + i + 24);
+                }
+                float s = Vector256.Sum(a0 + a1 + a2 + a3);
+                for (; i < n; i++) s += p[i];
+                total += s;
             }
-            float s = Vector256.Sum(a0 + a1 + a2 + a3);
-            for (; i < n; i++) s += p[i];
-            partial[t] = s;
+            partial[t] = total;
         });
         return partial.Sum();
     }
