@@ -8,9 +8,10 @@
 #   cuda-check - compile-check the CUDA sources with the installed nvcc (no GPU needed)
 #   bench-ops - build the custom-ops benchmarks (Release) and run them; figures in docs/benchmarks.md
 #   bench-tokenizer - encode 1 MB and 2 MB of text with the fixture tokenizers (medians, tokens/s, linearity ratio)
+#   bench-convert - conversion throughput and peak memory on a >= 4 GB synthetic checkpoint (needs ~20 GB disk)
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'cuda-check', 'bench-ops', 'bench-tokenizer')]
+    [ValidateSet('build', 'test', 'demo', 'cuda-check', 'bench-ops', 'bench-tokenizer', 'bench-convert')]
     [string]$Target = 'build',
     [ValidateSet('Debug', 'Release')]
     [string]$Configuration = 'Release',
@@ -66,6 +67,20 @@ function Invoke-Demo {
     Invoke-Build
     $convert = Join-Path $Root "converter/glm-convert/bin/$Configuration/net10.0/linux-x64/glm-convert.dll"
     Invoke-Checked "glm-convert inspect $BundledModel" { dotnet $convert inspect $BundledModel }
+    # Convert the bundled checkpoint to fp32 ONNX artifacts in a temp folder, then run them on CPU against the
+    # transformers reference logits (per-position max abs error, argmax agreement, greedy decode through the cache).
+    $artifacts = Join-Path ([System.IO.Path]::GetTempPath()) "glm52-tiny-onnx-$PID"
+    try {
+        Invoke-Checked "glm-convert convert $BundledModel (fp32)" { dotnet $convert convert $BundledModel $artifacts --precision fp32 --force }
+        $reference = Join-Path $BundledModel 'reference.safetensors'
+        Invoke-Checked "glm-convert verify $artifacts" { dotnet $convert verify $artifacts --reference $reference --checksums }
+    } finally {
+        if (Test-Path $artifacts) { Remove-Item -Recurse -Force $artifacts }
+    }
+}
+
+function Invoke-BenchConvert {
+    Invoke-Checked 'scripts/bench-convert.sh' { bash (Join-Path $Root 'scripts/bench-convert.sh') }
 }
 
 function Invoke-CudaCheck {
@@ -116,6 +131,7 @@ try {
         'cuda-check' { Invoke-CudaCheck }
         'bench-ops' { Invoke-BenchOps }
         'bench-tokenizer' { Invoke-BenchTokenizer }
+        'bench-convert' { Invoke-BenchConvert }
     }
 } finally {
     Pop-Location

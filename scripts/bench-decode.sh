@@ -39,9 +39,13 @@ else
     dotnet "$CONVERT" synth "$CHECKPOINT" --preset small --dtype bf16 --seed "$SEED" --overwrite
 fi
 
-# 2. Artifacts at both precisions (the helper skips a directory that already holds a manifest).
+# 2. Artifacts at both precisions, reused when a finished conversion (its manifest) is there.
 for precision in fp32 bf16; do
-    dotnet "$HELPER" convert "$CHECKPOINT" "$WORK/small-$precision.onnx" "$precision"
+    if [[ -f "$WORK/small-$precision.onnx/glm-model.json" ]]; then
+        echo "reusing $WORK/small-$precision.onnx"
+    else
+        dotnet "$CONVERT" convert "$CHECKPOINT" "$WORK/small-$precision.onnx" --precision "$precision" --force
+    fi
 done
 
 # 3. Active parameters per token, from the checkpoint's headers.

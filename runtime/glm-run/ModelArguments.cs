@@ -12,7 +12,7 @@ namespace Glm.Onnx.RunCli;
 internal sealed class ModelArguments
 {
     public Option<string> Model { get; } = new("--model") { Description = "artifacts directory (glm-model.json), or a Hugging Face checkpoint directory, converted at fp32 on first use", Required = true };
-    public Option<string[]> Device { get; } = new("--device") { Description = "cpu (default), or one device per stage", AllowMultipleArgumentsPerToken = true };
+    public Option<string[]> Device { get; } = new("--device", "--devices") { Description = "cpu (default), cuda:N, or one device per stage (cuda:0,cuda:1 or cpu cuda:0); CUDA needs the Gpu build (docs/cuda.md)", AllowMultipleArgumentsPerToken = true };
     public Option<long> CacheMb { get; } = new("--cache-mb") { Description = "KV cache budget in MiB (all pools)", DefaultValueFactory = _ => KvCacheOptions.DefaultBudget >> 20 };
     public Option<int?> Blocks { get; } = new("--blocks") { Description = "KV cache blocks (overrides --cache-mb)" };
     public Option<int?> BlockSize { get; } = new("--block-size") { Description = "tokens per cache block (default: the manifest's)" };

@@ -30,6 +30,16 @@ __attribute__((visibility("default"))) const char* GlmOnnxOps_DescribeOps() {
   return description.c_str();
 }
 
+// 1 when this build registers the CUDA-EP kernels as well (built with nvcc), else 0. The runtime refuses to place a
+// stage on CUDA without them: ORT would run the CPU kernels on host copies of the device pools and lose every write.
+__attribute__((visibility("default"))) int GlmOnnxOps_HasCudaKernels() {
+#ifdef GLM_OPS_WITH_CUDA
+  return 1;
+#else
+  return 0;
+#endif
+}
+
 __attribute__((visibility("default"))) OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options,
                                                                                   const OrtApiBase* api_base) {
   Ort::InitApi(api_base->GetApi(ORT_API_VERSION));

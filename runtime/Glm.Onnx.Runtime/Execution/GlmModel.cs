@@ -34,9 +34,14 @@ public sealed class GlmModel : IDisposable
 
     public IModelExecutor Executor => _executor;
 
-    public static GlmModel Load(string directory, GlmModelOptions? options = null)
+    public static GlmModel Load(string directory, GlmModelOptions? options = null) =>
+        Load(directory, options, SystemCudaEnvironment.Instance);
+
+    /// <summary>Loading with the CUDA environment injectable (tests check CUDA refusals on a machine without a GPU).</summary>
+    internal static GlmModel Load(string directory, GlmModelOptions? options, ICudaEnvironment cuda)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(cuda);
         options ??= new GlmModelOptions();
         if (!System.IO.Directory.Exists(directory))
             throw new DirectoryNotFoundException($"Model directory '{directory}' does not exist.");
@@ -46,18 +51,30 @@ public sealed class GlmModel : IDisposable
         if (missingOps.Count > 0)
             throw new InvalidDataException(
                 $"{ModelManifest.FileName} requires custom ops {string.Join(", ", missingOps)}, which this build's library does not provide.");
-        var devices = ResolveDevices(manifest, options.Devices);
+        var devices = StageDevices.Resolve(options.Devices, manifest.Stages.Count);
+        for (int i = 0; i < devices.Length; i++)
+            CudaPlacement.Verify(devices[i], manifest.Stages[i].Index, cuda);
 
-        var cache = PagedKvCache.Create(manifest.Cache, manifest.Dimensions.NumHiddenLayers, options.Cache ?? new KvCacheOptions());
+        // Sessions first: a CUDA stage's pools come from its session's allocator. The cache is disposed before the
+        // sessions (device pools are freed through those allocators).
         var stages = new List<StageSession>();
+        PagedKvCache? cache = null;
         try
         {
             for (int i = 0; i < manifest.Stages.Count; i++)
             {
                 var stage = manifest.Stages[i];
                 using var sessionOptions = CreateSessionOptions(devices[i], options, stage.Index);
-                stages.Add(new StageSession(stage, Path.Combine(directory, stage.File), sessionOptions, cache));
+                stages.Add(new StageSession(stage, Path.Combine(directory, stage.File), sessionOptions, devices[i]));
             }
+            cache = PagedKvCache.Create(
+                manifest.Cache, manifest.Dimensions.NumHiddenLayers, options.Cache ?? new KvCacheOptions(),
+                (layer, name, numBlocks, blockSize, width) =>
+                    (stages.FirstOrDefault(s => s.OwnsLayer(layer)) is { } owner
+                        ? owner.AllocatePool(name, numBlocks, blockSize, width)
+                        : new CachePool(name, numBlocks, blockSize, width)));
+            foreach (var stage in stages)
+                stage.BindPools(cache);
             var eos = manifest.Generation.EosTokenIds;
             var info = new ModelExecutorInfo(
                 manifest.Dimensions.VocabSize, cache.BlockSize, cache.NumBlocks, manifest.Dimensions.MaxPositionEmbeddings, eos);
@@ -65,9 +82,9 @@ public sealed class GlmModel : IDisposable
         }
         catch
         {
+            cache?.Dispose();
             foreach (var stage in stages)
                 stage.Dispose();
-            cache.Dispose();
             throw;
         }
     }
@@ -84,18 +101,9 @@ public sealed class GlmModel : IDisposable
 
     public void Dispose()
     {
-        _executor.Dispose();
+        // Pools first: device pools are freed through their stage session's allocator.
         _cache.Dispose();
-    }
-
-    private static StageDevice[] ResolveDevices(ModelManifest manifest, IReadOnlyList<string>? devices)
-    {
-        int count = manifest.Stages.Count;
-        if (devices is null || devices.Count == 0)
-            return Enumerable.Repeat(StageDevice.Cpu, count).ToArray();
-        if (devices.Count != 1 && devices.Count != count)
-            throw new ArgumentException($"{devices.Count} devices given for {count} stages: give one for all stages or one per stage.");
-        return Enumerable.Range(0, count).Select(i => StageDevice.Parse(devices[devices.Count == 1 ? 0 : i])).ToArray();
+        _executor.Dispose();
     }
 
     private static SessionOptions CreateSessionOptions(StageDevice device, GlmModelOptions model, int stage)
@@ -113,15 +121,10 @@ public sealed class GlmModel : IDisposable
                 options.EnableProfiling = true;
             }
             GlmCustomOps.Register(options);
+            // The custom-op library registers CUDA kernels for this provider too (checked by CudaPlacement.Verify);
+            // nodes it cannot take (none in a converted stage) fall back to the CPU.
             if (device.IsCuda)
-            {
-                // Pools live in host memory; a CUDA stage bound to them would have ORT copy every pool to the device
-                // on every Run (the silent full-pool copy design.md warns about). Device-resident pools are not built
-                // yet, so refuse rather than run at a fraction of the speed.
-                throw new NotSupportedException(
-                    $"Stage {stage} on {device}: CUDA placement needs device-resident cache pools, which this runtime does not " +
-                    "allocate yet. Run on cpu.");
-            }
+                CudaPlacement.AppendProvider(options, device, stage);
             return options;
         }
         catch
