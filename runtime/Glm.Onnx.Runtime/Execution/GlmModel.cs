@@ -64,7 +64,7 @@ public sealed class GlmModel : IDisposable
             for (int i = 0; i < manifest.Stages.Count; i++)
             {
                 var stage = manifest.Stages[i];
-                using var sessionOptions = CreateSessionOptions(devices[i], options.IntraOpThreads, stage.Index);
+                using var sessionOptions = CreateSessionOptions(devices[i], options, stage.Index);
                 stages.Add(new StageSession(stage, Path.Combine(directory, stage.File), sessionOptions, devices[i]));
             }
             cache = PagedKvCache.Create(
@@ -93,6 +93,12 @@ public sealed class GlmModel : IDisposable
     public GenerationEngine CreateEngine(SchedulerOptions? scheduling = null, ITokenDecoder? decoder = null) =>
         new(_executor, scheduling, decoder);
 
+    /// <summary>
+    /// Ends ONNX Runtime profiling (<see cref="GlmModelOptions.ProfilePrefix"/>) and returns the profile file of every
+    /// stage; empty when the model was loaded without profiling. Call it while no step runs.
+    /// </summary>
+    public IReadOnlyList<string> EndProfiling() => _executor.EndProfiling();
+
     public void Dispose()
     {
         // Pools first: device pools are freed through their stage session's allocator.
@@ -100,13 +106,20 @@ public sealed class GlmModel : IDisposable
         _executor.Dispose();
     }
 
-    private static SessionOptions CreateSessionOptions(StageDevice device, int intraOpThreads, int stage)
+    private static SessionOptions CreateSessionOptions(StageDevice device, GlmModelOptions model, int stage)
     {
         var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         try
         {
-            if (intraOpThreads > 0)
-                options.IntraOpNumThreads = intraOpThreads;
+            if (model.IntraOpThreads > 0)
+                options.IntraOpNumThreads = model.IntraOpThreads;
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", model.IntraOpSpinning ? "1" : "0");
+            if (model.ProfilePrefix is { } prefix)
+            {
+                // The prefix first: setting EnableProfiling hands ONNX Runtime the prefix current at that moment.
+                options.ProfileOutputPathPrefix = $"{prefix}.stage{stage}";
+                options.EnableProfiling = true;
+            }
             GlmCustomOps.Register(options);
             // The custom-op library registers CUDA kernels for this provider too (checked by CudaPlacement.Verify);
             // nodes it cannot take (none in a converted stage) fall back to the CPU.

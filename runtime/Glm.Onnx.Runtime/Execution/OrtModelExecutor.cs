@@ -96,6 +96,9 @@ public sealed class OrtModelExecutor : IModelExecutor
         return new LogitsBuffer(_logits, rows, vocab);
     }
 
+    internal IReadOnlyList<string> EndProfiling() =>
+        _stages.Where(s => s.Profiling).Select(s => s.EndProfiling()).ToArray();
+
     public void Dispose()
     {
         foreach (var stage in _stages)

@@ -20,6 +20,7 @@ internal sealed class StageSession : IDisposable
     public StageSession(StageManifest stage, string path, SessionOptions options, StageDevice device = default)
     {
         Stage = stage;
+        Profiling = options.EnableProfiling;
         Device = device;
         try
         {
@@ -113,6 +114,9 @@ internal sealed class StageSession : IDisposable
 
     public OrtIoBinding Binding { get; }
 
+    /// <summary>Whether the session was created with profiling on.</summary>
+    public bool Profiling { get; }
+
     /// <summary>Binds an optional contract input (e.g. positions) only when the graph declares it.</summary>
     public void BindIfDeclared(string name, OrtValue value)
     {
@@ -128,6 +132,9 @@ internal sealed class StageSession : IDisposable
         if (Device.IsCuda)
             Binding.SynchronizeBoundOutputs();
     }
+
+    /// <summary>Ends ONNX Runtime profiling and returns the profile file (only when the options enabled it).</summary>
+    public string EndProfiling() => _session.EndProfiling();
 
     public void Dispose()
     {
