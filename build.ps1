@@ -8,9 +8,10 @@
 #   cuda-check - compile-check the CUDA sources with the installed nvcc (no GPU needed)
 #   bench-ops - build the custom-ops benchmarks (Release) and run them; figures in docs/benchmarks.md
 #   bench-tokenizer - encode 1 MB and 2 MB of text with the fixture tokenizers (medians, tokens/s, linearity ratio)
+#   bench-convert - conversion throughput and peak memory on a >= 4 GB synthetic checkpoint (needs ~20 GB disk)
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'cuda-check', 'bench-ops', 'bench-tokenizer')]
+    [ValidateSet('build', 'test', 'demo', 'cuda-check', 'bench-ops', 'bench-tokenizer', 'bench-convert')]
     [string]$Target = 'build',
     [ValidateSet('Debug', 'Release')]
     [string]$Configuration = 'Release',
@@ -66,18 +67,44 @@ function Invoke-Demo {
     Invoke-Build
     $convert = Join-Path $Root "converter/glm-convert/bin/$Configuration/net10.0/linux-x64/glm-convert.dll"
     Invoke-Checked "glm-convert inspect $BundledModel" { dotnet $convert inspect $BundledModel }
+    # Convert the bundled checkpoint to fp32 ONNX artifacts in a temp folder, then run them on CPU against the
+    # transformers reference logits (per-position max abs error, argmax agreement, greedy decode through the cache).
+    $artifacts = Join-Path ([System.IO.Path]::GetTempPath()) "glm52-tiny-onnx-$PID"
+    try {
+        Invoke-Checked "glm-convert convert $BundledModel (fp32)" { dotnet $convert convert $BundledModel $artifacts --precision fp32 --force }
+        $reference = Join-Path $BundledModel 'reference.safetensors'
+        Invoke-Checked "glm-convert verify $artifacts" { dotnet $convert verify $artifacts --reference $reference --checksums }
+        # Then generate through the runtime engine (paged KV cache, scheduler, sampler) from the fixture's short prompt;
+        # transformers' greedy continuation is 224,125,125,224,125,35,183,125,224,237,167,23.
+        $run = Join-Path $Root "runtime/glm-run/bin/$Configuration/net10.0/linux-x64/glm-run.dll"
+        Invoke-Checked "glm-run generate --model $artifacts" {
+            dotnet $run generate --model $artifacts --input-ids 247,80,101,222,215,127 --max-new-tokens 12 --json
+        }
+    } finally {
+        if (Test-Path $artifacts) { Remove-Item -Recurse -Force $artifacts }
+    }
+}
+
+function Invoke-BenchConvert {
+    Invoke-Checked 'scripts/bench-convert.sh' { bash (Join-Path $Root 'scripts/bench-convert.sh') }
 }
 
 function Invoke-CudaCheck {
+    # Compile-checks every CUDA source (kernels, CUDA-EP wrappers, GPU parity + benchmark programs) with the nvcc
+    # on PATH (no GPU needed), then runs the parity harness's CPU-only dry run. docs/cuda.md has the details.
     $nvcc = Get-Command nvcc -ErrorAction SilentlyContinue
     if (-not $nvcc) { throw 'nvcc not found: install nvidia-cuda-toolkit (Debian, non-free) or a CUDA toolkit' }
     $buildDir = Join-Path $Root 'custom-ops/build/cuda-check'
     $ortInclude = Join-Path ([Environment]::GetFolderPath('UserProfile')) '.nuget/packages/microsoft.ml.onnxruntime/1.31.1/build/native/include'
+    $extra = @()
+    # Debian's nvcc 11.8 rejects its gcc 12; clang 14 is the host compiler it accepts.
+    if (Get-Command clang++-14 -ErrorAction SilentlyContinue) { $extra += '-DCMAKE_CUDA_HOST_COMPILER=clang++-14' }
     Invoke-Checked 'cmake configure (CUDA)' {
         cmake -S (Join-Path $Root 'custom-ops') -B $buildDir -DCMAKE_BUILD_TYPE=Release "-DORT_INCLUDE_DIR=$ortInclude" `
-            -DGLM_OPS_BUILD_TESTS=OFF -DGLM_OPS_BUILD_BENCH=OFF -DCMAKE_CUDA_HOST_COMPILER=clang++-14
+            -DGLM_OPS_BUILD_TESTS=OFF -DGLM_OPS_BUILD_BENCH=OFF -DGLM_OPS_CUDA=ON -DGLM_OPS_BUILD_GPU_TOOLS=ON @extra
     }
     Invoke-Checked 'cmake build (CUDA)' { cmake --build $buildDir --parallel 2 }
+    Invoke-Checked 'GPU parity harness, CPU-only dry run' { & (Join-Path $buildDir 'glm_ops_gpu_parity') --dry-run }
 }
 
 function Invoke-BenchOps {
@@ -110,6 +137,7 @@ try {
         'cuda-check' { Invoke-CudaCheck }
         'bench-ops' { Invoke-BenchOps }
         'bench-tokenizer' { Invoke-BenchTokenizer }
+        'bench-convert' { Invoke-BenchConvert }
     }
 } finally {
     Pop-Location

@@ -4,8 +4,10 @@ namespace Glm.Onnx.Converter;
 /// How weights are stored in the artifacts. Activations are float32 in every case.
 /// <list type="bullet">
 /// <item><c>Fp32</c>: every weight float32 (FP8 sources dequantised); the CPU / verification target.</item>
-/// <item><c>Bf16</c>: matrices bfloat16 (FP8 sources dequantised then rounded), norms and biases float32.</item>
-/// <item><c>Fp8</c>: the checkpoint's block-FP8 tensors kept as float8e4m3fn + float32 block scales; everything else bf16.</item>
+/// <item><c>Bf16</c>: bf16 source matrices stay bf16 (exact); norms, biases and the router float32; block-FP8 source
+/// weights are kept as FP8 + scales (rounding them to bf16 would double their size and lose precision).</item>
+/// <item><c>Fp8</c>: the checkpoint's block-FP8 tensors kept as float8e4m3fn + float32 block scales; everything else
+/// as in Bf16. The converter does not quantise: for a bf16 source, fp8 equals bf16.</item>
 /// </list>
 /// </summary>
 public enum TargetPrecision

@@ -8,6 +8,9 @@ public static class Program
     {
         var root = new RootCommand("glm-convert: Hugging Face GLM-5.x checkpoints to ONNX artifacts");
         root.Subcommands.Add(InspectCommand.Create());
+        root.Subcommands.Add(SynthCommand.Create());
+        root.Subcommands.Add(ConvertCommand.Create());
+        root.Subcommands.Add(VerifyCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

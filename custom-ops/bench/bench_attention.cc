@@ -1,5 +1,6 @@
 // Decode benchmark of LightningIndexer and SparseMlaAttention at GLM-5.2 widths: one new token per sequence,
-// contexts 4K / 32K / 128K, batch 1 and 8. Prints median time per call, bytes read per second and GFLOP/s.
+// contexts 4K / 32K / 128K, batch 1 and 8. Prints median time per call, bytes read per second and GFLOP/s, and
+// their ratios to the plain read bandwidth and FMA peak this program measures first (wall and per CPU second).
 //   bench_attention [max_context] [repeats]
 #include <cmath>
 #include <cstdio>
@@ -37,7 +38,7 @@ PagedBatchInputs Inputs(const Batch& b, int64_t batch) {
           {DType::kInt32, {batch, b.max_blocks}}, b.table.data()};
 }
 
-void Run(int64_t batch, int64_t context, int repeats) {
+void Run(int64_t batch, int64_t context, int repeats, Rate read, Rate peak) {
   const Batch b = MakeBatch(batch, context);
   std::vector<float> index_pool(static_cast<size_t>(b.num_blocks * kBlock * kIndexDim));
   std::vector<float> latent_pool(static_cast<size_t>(b.num_blocks * kBlock * (kRank + kRope)));
@@ -88,12 +89,14 @@ void Run(int64_t batch, int64_t context, int repeats) {
   const double mla_bytes = static_cast<double>(batch * attended * (kRank + kRope) * 4);
   const double mla_flops = 2.0 * batch * attended * kHeads * (kRank + kRope + kRank);
 
-  const double index_s = index_t.wall, mla_s = mla_t.wall;
-  std::printf("%-8lld %-6lld | indexer %9.3f ms (cpu %9.3f ms) %7.2f GB/s %7.1f GFLOP/s | sparse MLA %9.3f ms "
-              "(cpu %9.3f ms) %7.2f GB/s %7.1f GFLOP/s\n",
-              static_cast<long long>(context), static_cast<long long>(batch), index_s * 1e3, index_t.cpu * 1e3,
-              index_bytes / index_s / 1e9, index_flops / index_s / 1e9, mla_s * 1e3, mla_t.cpu * 1e3,
-              mla_bytes / mla_s / 1e9, mla_flops / mla_s / 1e9);
+  const Rate index_bw = RateOf(index_bytes, index_t), index_fl = RateOf(index_flops, index_t);
+  const Rate mla_bw = RateOf(mla_bytes, mla_t), mla_fl = RateOf(mla_flops, mla_t);
+  std::printf("%-7lld %-5lld | indexer %8.2f ms (cpu %8.2f) %6.2f GB/s %4.2fx rd, %5.1f GFLOP/cpu-s %4.2fx pk | "
+              "MLA %7.2f ms (cpu %7.2f) %6.2f GB/s %4.2fx rd, %5.1f GFLOP/cpu-s %4.2fx pk\n",
+              static_cast<long long>(context), static_cast<long long>(batch), index_t.wall * 1e3, index_t.cpu * 1e3,
+              index_bw.wall / 1e9, index_bw.wall / read.wall, index_fl.cpu / 1e9, index_fl.cpu / peak.cpu,
+              mla_t.wall * 1e3, mla_t.cpu * 1e3, mla_bw.wall / 1e9, mla_bw.wall / read.wall, mla_fl.cpu / 1e9,
+              mla_fl.cpu / peak.cpu);
   std::fflush(stdout);
 }
 
@@ -106,10 +109,15 @@ int main(int argc, char** argv) {
   std::printf("GLM-5.2 decode widths: indexer 32 heads x 128, top-k 2048; MLA 64 heads, latent 512 + rope 64; "
               "block 64; threads %d; median of %d\n",
               glm_ops::cpu::ThreadCount(), repeats);
-  std::printf("context  batch  | bytes = keys scanned (indexer), selected latent rows (MLA)\n");
+  const glm_ops::bench::Rate read = glm_ops::bench::MeasureReadBandwidth(int64_t{1} << 30, repeats);
+  const glm_ops::bench::Rate peak = glm_ops::bench::MeasureFmaPeak(repeats);
+  std::printf("plain read bandwidth %.2f GB/s (per CPU-s %.2f); FMA peak %.1f GFLOP/s (per CPU-s %.1f)\n",
+              read.wall / 1e9, read.cpu / 1e9, peak.wall / 1e9, peak.cpu / 1e9);
+  std::printf("context batch | bytes = keys scanned (indexer), selected latent rows (MLA); x rd = wall GB/s / read "
+              "bandwidth; x pk = GFLOP per CPU-s / FMA peak per CPU-s\n");
   for (long long context : {4096LL, 32768LL, 131072LL}) {
     if (context > max_context) continue;
-    for (long long batch : {1LL, 8LL}) glm_ops::bench::Run(batch, context, repeats);
+    for (long long batch : {1LL, 8LL}) glm_ops::bench::Run(batch, context, repeats, read, peak);
   }
   return 0;
 }

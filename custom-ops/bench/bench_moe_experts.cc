@@ -1,7 +1,9 @@
 // MoeExperts benchmark at GLM-5.2 widths (hidden 6144, expert width 2048, top-8) over 16 stacked experts, for 1, 8
 // and 64 tokens with bf16 and block-FP8 weights. Effective weight bandwidth = bytes of the distinct experts a call
 // touches / median time, compared with a plain read bandwidth measured by this program on this machine.
-//   bench_moe_experts [repeats] [experts]
+// Also measures, on one thread over an L2-resident buffer, the e4m3 decoders considered for the kernel.
+//   bench_moe_experts [repeats] [experts] [bf16|fp8|decode]
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -12,6 +14,7 @@
 
 #include "bench_util.h"
 #include "cpu/moe_experts.h"
+#include "cpu/weight_decode.h"
 
 namespace glm_ops::bench {
 namespace {
@@ -55,7 +58,64 @@ Weights MakeWeights(ExpertWeightFormat format, int64_t experts) {
   return w;
 }
 
-void Run(ExpertWeightFormat format, const char* name, int64_t experts, int repeats, double read_bandwidth) {
+// The e4m3 decoder the kernel used before F16C (integer placement, blends for subnormals and NaN); kept here only
+// as the baseline of the decoder comparison.
+inline __m256 DecodeE4M3x8Integer(const uint8_t* p) {
+  const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  const __m256i mag = _mm256_and_si256(v, _mm256_set1_epi32(0x7F));
+  const __m256i sign = _mm256_slli_epi32(_mm256_and_si256(v, _mm256_set1_epi32(0x80)), 24);
+  const __m256i normal = _mm256_add_epi32(_mm256_slli_epi32(mag, 20), _mm256_set1_epi32(120 << 23));
+  const __m256 subnormal = _mm256_mul_ps(_mm256_cvtepi32_ps(mag), _mm256_set1_ps(1.0f / 512.0f));
+  const __m256 is_subnormal = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(8), mag));
+  const __m256 is_nan = _mm256_castsi256_ps(_mm256_cmpeq_epi32(mag, _mm256_set1_epi32(0x7F)));
+  __m256 value = _mm256_blendv_ps(_mm256_castsi256_ps(normal), subnormal, is_subnormal);
+  value = _mm256_blendv_ps(value, _mm256_set1_ps(NAN), is_nan);
+  return _mm256_or_ps(value, _mm256_castsi256_ps(sign));
+}
+
+// Decode + dot product with an activation vector over a 96 KiB FP8 buffer (L2-resident), one thread, for each
+// decoder: weights decoded per CPU second. The kernel's 1-token path is this loop plus memory traffic.
+void BenchFp8Decoders(int repeats) {
+  constexpr int64_t kCount = 96 * 1024, kPasses = 64;
+  std::vector<uint8_t> codes(static_cast<size_t>(kCount));
+  for (int64_t i = 0; i < kCount; ++i) {
+    const int code = static_cast<int>((i * 37 + 11) % 256);
+    codes[i] = static_cast<uint8_t>((code & 0x7F) == 0x7F ? code - 1 : code);  // every code but NaN
+  }
+  std::vector<float> x(static_cast<size_t>(kCount), 0.5f);
+  float table[256];
+  for (int b = 0; b < 256; ++b) table[b] = cpu::DecodeE4M3(static_cast<uint8_t>(b));
+  auto run = [&](const char* name, auto decode, bool nan_scan) {
+    volatile float sink = 0;
+    const Timing t = Measure(repeats, [&] {
+      __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+      for (int64_t pass = 0; pass < kPasses; ++pass) {
+        if (nan_scan && cpu::HasE4M3Nan(codes.data(), kCount)) sink = sink + 1.0f;
+        for (int64_t i = 0; i < kCount; i += 32) {
+          a0 = _mm256_fmadd_ps(decode(codes.data() + i), _mm256_loadu_ps(x.data() + i), a0);
+          a1 = _mm256_fmadd_ps(decode(codes.data() + i + 8), _mm256_loadu_ps(x.data() + i + 8), a1);
+          a2 = _mm256_fmadd_ps(decode(codes.data() + i + 16), _mm256_loadu_ps(x.data() + i + 16), a2);
+          a3 = _mm256_fmadd_ps(decode(codes.data() + i + 24), _mm256_loadu_ps(x.data() + i + 24), a3);
+        }
+      }
+      alignas(32) float lanes[8];
+      _mm256_store_ps(lanes, _mm256_add_ps(_mm256_add_ps(a0, a1), _mm256_add_ps(a2, a3)));
+      sink = sink + lanes[0];
+    });
+    const double weights = static_cast<double>(kCount * kPasses);
+    std::printf("  %-34s %6.2f G weights per CPU-s (%5.2f GB/s of FP8 per core)\n", name, weights / t.cpu / 1e9,
+                weights / t.cpu / 1e9);
+  };
+  std::printf("FP8 e4m3 decode + FMA, one thread, 96 KiB L2-resident, median of %d:\n", repeats);
+  run("integer placement + blends (before)", [](const uint8_t* p) { return DecodeE4M3x8Integer(p); }, false);
+  run("256-entry table + gather", [&](const uint8_t* p) {
+    return _mm256_i32gather_ps(table, _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p))), 4);
+  }, false);
+  run("float16 placement + F16C", [](const uint8_t* p) { return cpu::DecodeE4M3x8Half(p); }, false);
+  run("float16 placement + F16C + NaN scan", [](const uint8_t* p) { return cpu::DecodeE4M3x8Half(p); }, true);
+}
+
+void Run(ExpertWeightFormat format, const char* name, int64_t experts, int repeats, Rate read, Rate peak) {
   const Weights w = MakeWeights(format, experts);
   const bool fp8 = format == ExpertWeightFormat::kFloat8E4M3;
   const double expert_bytes = 3.0 * kInter * kHidden * (format == ExpertWeightFormat::kBFloat16 ? 2 : 1) +
@@ -95,13 +155,13 @@ void Run(ExpertWeightFormat format, const char* name, int64_t experts, int repea
     const Timing t = Measure(repeats, [&] {
       cpu::MoeExperts(shape, hidden.data(), ids.data(), weights.data(), ew, out.data());
     });
-    const double bytes = expert_bytes * static_cast<double>(touched.size());
-    const double bandwidth = bytes / t.wall;
-    const double flops = 2.0 * 3.0 * kInter * kHidden * static_cast<double>(tokens * top_k);
-    std::printf("%-5s tokens %3lld experts touched %3zu | %9.3f ms (cpu %9.3f ms) | weights %7.2f GB/s = %5.2f x read "
-                "bandwidth | %7.1f GFLOP/s\n",
-                name, static_cast<long long>(tokens), touched.size(), t.wall * 1e3, t.cpu * 1e3, bandwidth / 1e9,
-                bandwidth / read_bandwidth, flops / t.wall / 1e9);
+    const Rate bandwidth = RateOf(expert_bytes * static_cast<double>(touched.size()), t);
+    const Rate flops = RateOf(2.0 * 3.0 * kInter * kHidden * static_cast<double>(tokens * top_k), t);
+    std::printf("%-5s tokens %3lld experts %3zu | %9.3f ms (cpu %9.3f ms) | weights %6.2f GB/s = %4.2f x read bw "
+                "(per CPU-s %6.2f = %4.2f x) | %6.1f GFLOP/s, per CPU-s %6.1f = %4.2f x FMA peak\n",
+                name, static_cast<long long>(tokens), touched.size(), t.wall * 1e3, t.cpu * 1e3, bandwidth.wall / 1e9,
+                bandwidth.wall / read.wall, bandwidth.cpu / 1e9, bandwidth.cpu / read.cpu, flops.wall / 1e9,
+                flops.cpu / 1e9, flops.cpu / peak.cpu);
     std::fflush(stdout);
   }
 }
@@ -112,11 +172,21 @@ void Run(ExpertWeightFormat format, const char* name, int64_t experts, int repea
 int main(int argc, char** argv) {
   const int repeats = argc > 1 ? std::atoi(argv[1]) : 7;
   const int64_t experts = argc > 2 ? std::atoll(argv[2]) : 16;
-  const double read = glm_ops::bench::MeasureReadBandwidth(int64_t{1} << 30, repeats);
+  const char* only = argc > 3 ? argv[3] : "";  // "bf16", "fp8" or "decode": run just that part
+  using glm_ops::bench::Rate;
   std::printf("MoeExperts: hidden 6144, inter 2048, top-8 of %lld experts; threads %d; median of %d\n",
               static_cast<long long>(experts), glm_ops::cpu::ThreadCount(), repeats);
-  std::printf("plain read bandwidth (1 GiB, AVX2 sum, same thread pool): %.2f GB/s\n", read / 1e9);
-  glm_ops::bench::Run(glm_ops::ExpertWeightFormat::kBFloat16, "bf16", experts, repeats, read);
-  glm_ops::bench::Run(glm_ops::ExpertWeightFormat::kFloat8E4M3, "fp8", experts, repeats, read);
+  if (!*only || std::strcmp(only, "decode") == 0) glm_ops::bench::BenchFp8Decoders(repeats);
+  if (std::strcmp(only, "decode") == 0) return 0;
+  const Rate read = glm_ops::bench::MeasureReadBandwidth(int64_t{1} << 30, repeats);
+  const Rate peak = glm_ops::bench::MeasureFmaPeak(repeats);
+  std::printf("plain read bandwidth (1 GiB, AVX2 sum, same thread pool): %.2f GB/s, per CPU-s %.2f GB/s\n",
+              read.wall / 1e9, read.cpu / 1e9);
+  std::printf("FMA peak (12 chains of 8-lane FMAs per thread): %.1f GFLOP/s, per CPU-s %.1f GFLOP/s\n",
+              peak.wall / 1e9, peak.cpu / 1e9);
+  if (!*only || std::strcmp(only, "bf16") == 0)
+    glm_ops::bench::Run(glm_ops::ExpertWeightFormat::kBFloat16, "bf16", experts, repeats, read, peak);
+  if (!*only || std::strcmp(only, "fp8") == 0)
+    glm_ops::bench::Run(glm_ops::ExpertWeightFormat::kFloat8E4M3, "fp8", experts, repeats, read, peak);
   return 0;
 }

@@ -55,13 +55,22 @@ inline void FillUniform(float* data, int64_t count, uint64_t seed) {
   }, 1 << 16);
 }
 
+// A rate measured both ways: per wall second (what a caller sees) and per CPU second of all threads (the cost,
+// steadier when other processes share the cores).
+struct Rate {
+  double wall = 0;
+  double cpu = 0;
+};
+
+inline Rate RateOf(double amount, const Timing& t) { return {amount / t.wall, amount / t.cpu}; }
+
 // Plain memory read bandwidth on this machine with the kernels' own thread pool: AVX2 sums over a buffer much
 // larger than the caches, median of repeats, in bytes per second.
-inline double MeasureReadBandwidth(int64_t bytes, int repeats) {
+inline Rate MeasureReadBandwidth(int64_t bytes, int repeats) {
   const int64_t count = bytes / static_cast<int64_t>(sizeof(float));
   std::vector<float> buffer(static_cast<size_t>(count));
   FillUniform(buffer.data(), count, 99);
-  const double seconds = MedianSeconds(repeats, [&] {
+  const Timing t = Measure(repeats, [&] {
     cpu::ParallelFor(count / 32, [&](int64_t begin, int64_t end) {
       __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
       for (int64_t i = begin * 32; i < end * 32; i += 32) {
@@ -76,7 +85,30 @@ inline double MeasureReadBandwidth(int64_t bytes, int repeats) {
       keep = lanes[0];
     }, 1 << 14);
   });
-  return static_cast<double>(count * sizeof(float)) / seconds;
+  return RateOf(static_cast<double>(count * sizeof(float)), t);
+}
+
+// Peak float32 FMA rate with the kernels' thread pool, in FLOP per second (2 per lane): 12 independent chains of
+// 8-lane FMAs per thread (enough to cover the FMA latency on both FMA pipes), registers only.
+inline Rate MeasureFmaPeak(int repeats) {
+  constexpr int64_t kItems = 64, kSteps = 1 << 17, kChains = 12;
+  const Timing t = Measure(repeats, [&] {
+    cpu::ParallelFor(kItems, [&](int64_t begin, int64_t end) {
+      __m256 acc[kChains];
+      for (int k = 0; k < kChains; ++k) acc[k] = _mm256_set1_ps(static_cast<float>(k));
+      const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);
+      for (int64_t i = 0; i < (end - begin) * kSteps; ++i) {
+        for (int k = 0; k < kChains; ++k) acc[k] = _mm256_fmadd_ps(acc[k], m, c);
+        __asm__ volatile("" : "+x"(acc[0]), "+x"(acc[1]), "+x"(acc[2]), "+x"(acc[3]), "+x"(acc[4]), "+x"(acc[5]),
+                         "+x"(acc[6]), "+x"(acc[7]), "+x"(acc[8]), "+x"(acc[9]), "+x"(acc[10]), "+x"(acc[11]));
+      }
+      alignas(32) float lanes[8];
+      _mm256_store_ps(lanes, acc[0]);
+      static thread_local volatile float keep;
+      keep = lanes[0];
+    });
+  });
+  return RateOf(2.0 * 8 * kChains * kSteps * kItems, t);
 }
 
 }  // namespace glm_ops::bench

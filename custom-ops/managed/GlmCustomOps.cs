@@ -35,6 +35,21 @@ public static class GlmCustomOps
         return new NativeOpDescription(parts[0], version, parts[2..]);
     }
 
+    /// <summary>
+    /// Whether the library was built with nvcc and registers CUDA-EP kernels too. A library from before this export
+    /// existed reads as false.
+    /// </summary>
+    public static bool HasCudaKernels()
+    {
+        var handle = NativeLibrary.Load(RequireLibrary());
+        if (!NativeLibrary.TryGetExport(handle, "GlmOnnxOps_HasCudaKernels", out var export))
+            return false;
+        unsafe
+        {
+            return ((delegate* unmanaged<int>)export)() != 0;
+        }
+    }
+
     private static string RequireLibrary()
     {
         var path = LibraryPath;

@@ -125,7 +125,10 @@ TEST(LightningIndexer, MatchesReferenceOverGrid) {
   struct Case {
     int64_t heads, dim;
   };
-  for (Case c : {Case{1, 8}, Case{3, 12}, Case{4, 16}, Case{32, 128}, Case{6, 5}}) {
+  // Heads run in vectors of 8 (padded), four vectors per pass: 1-3 leftover vectors (12, 20 heads) and a full pass
+  // plus one (40 heads) besides the single-vector and exact cases.
+  for (Case c : {Case{1, 8}, Case{3, 12}, Case{4, 16}, Case{32, 128}, Case{6, 5}, Case{12, 8}, Case{20, 16},
+                 Case{40, 8}}) {
     for (int64_t block_size : {1, 4, 16, 64}) {
       for (int64_t topk : {1, 7, 64, 2000}) {
         const IndexerProblem p = MakeProblem(rng, c.heads, c.dim, {0, 9, 130, 3}, {5, 1, 3, 40});

@@ -3,6 +3,8 @@
 // blocks), and several token counts and routings.
 #include <gtest/gtest.h>
 
+#include <xmmintrin.h>
+
 #include <cmath>
 #include <cstring>
 
@@ -12,9 +14,10 @@
 namespace glm_ops {
 namespace {
 
-// e4m3fn written out from its definition: (-1)^s * 2^(e-7) * (1 + m/8), or 2^-6 * m/8 when e = 0.
+// e4m3fn written out from its definition: (-1)^s * 2^(e-7) * (1 + m/8), or 2^-6 * m/8 when e = 0; S.1111.111 is NaN.
 double ReferenceE4M3(uint8_t bits) {
   const int sign = bits >> 7, exponent = (bits >> 3) & 0xF, mantissa = bits & 7;
+  if (exponent == 15 && mantissa == 7) return std::nan("");
   const double magnitude =
       exponent == 0 ? std::pow(2.0, -6) * mantissa / 8.0 : std::pow(2.0, exponent - 7) * (1.0 + mantissa / 8.0);
   return sign ? -magnitude : magnitude;
@@ -106,11 +109,16 @@ std::vector<double> ReferenceExperts(const std::vector<float>& x, const std::vec
   return out;
 }
 
+// nan_codes: FP8 codes (0x7F / 0xFF) planted at these flat indices of the gate weights.
 void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t experts, int64_t hidden, int64_t inter,
-             int64_t tokens, int64_t top_k, int64_t qb) {
+             int64_t tokens, int64_t top_k, int64_t qb, const std::vector<int64_t>& nan_codes = {}) {
   SCOPED_TRACE("format " + std::to_string(static_cast<int>(format)) + " hidden " + std::to_string(hidden) +
                " inter " + std::to_string(inter) + " tokens " + std::to_string(tokens) + " qb " + std::to_string(qb));
-  const Stacked gate = MakeStacked(rng, format, experts, inter, hidden, qb);
+  Stacked gate = MakeStacked(rng, format, experts, inter, hidden, qb);
+  for (size_t i = 0; i < nan_codes.size(); ++i) {
+    gate.fp8[nan_codes[i]] = i % 2 ? 0xFF : 0x7F;
+    gate.dense[nan_codes[i]] = std::nan("");
+  }
   const Stacked up = MakeStacked(rng, format, experts, inter, hidden, qb);
   const Stacked down = MakeStacked(rng, format, experts, hidden, inter, qb);
   const auto x = test::RandomFloats(rng, tokens * hidden);
@@ -144,8 +152,13 @@ void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t experts, int6
   std::vector<float> out(static_cast<size_t>(tokens * hidden), -5.0f);
   cpu::MoeExperts(shape, x.data(), ids.data(), w.data(), ew, out.data());
   const auto expected = ReferenceExperts(x, ids, w, gate, up, down, tokens, hidden, inter, top_k);
-  for (size_t i = 0; i < out.size(); ++i)
+  for (size_t i = 0; i < out.size(); ++i) {
+    if (std::isnan(expected[i])) {
+      ASSERT_TRUE(std::isnan(out[i])) << "element " << i << " should be NaN, got " << out[i];
+      continue;
+    }
     ASSERT_NEAR(out[i], expected[i], 1e-5 + 1e-4 * std::abs(expected[i])) << "element " << i;
+  }
 }
 
 TEST(MoeExperts, Float32MatchesReference) {
@@ -173,6 +186,42 @@ TEST(MoeExperts, BlockFp8WithCroppedEdgeBlocksMatchesReference) {
   RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 2, 600, 260, 2, 2, 128);
 }
 
+TEST(MoeExperts, TokenCountsAroundTheBlockingEdgesMatchReference) {
+  // One expert, so every token lands on it: 1-4 tokens take the register-decoded path, 5 and more the 12-row tile
+  // with token blocks of 4 and 3 (and 2 for 5). 30 rows and 44 inner rows leave short tiles; widths not multiples
+  // of 8 exercise the scalar tails of both paths.
+  std::mt19937 rng(35);
+  for (int64_t tokens : {3, 4, 5, 6, 7, 9, 13}) {
+    RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 1, 30, 44, tokens, 1, 16);
+    RunCase(rng, ExpertWeightFormat::kBFloat16, 1, 30, 44, tokens, 1, 128);
+    RunCase(rng, ExpertWeightFormat::kFloat32, 1, 37, 21, tokens, 1, 128);
+  }
+  // More than one 256-column tile segment, with a ragged last one and cropped scale blocks.
+  RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 2, 300, 100, 11, 2, 128);
+}
+
+TEST(MoeExperts, Fp8NanCodesGiveNanOutputsLikeTheDequantisedProduct) {
+  // A NaN code in a gate row makes that inter unit NaN for every token on the expert, and through the down
+  // projection every output of those tokens. Planted in the vector part (column 40), the scalar tail (column 36 of
+  // a 37-wide row) and late in a row (column 96 of 100), for the register-decoded (1-4 tokens) and tiled paths.
+  std::mt19937 rng(36);
+  const int64_t hidden = 37, inter = 21;
+  RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 3, hidden, inter, 1, 1, 16, {0 * inter * hidden + 5 * hidden + 30});
+  RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 3, hidden, inter, 2, 1, 16, {1 * inter * hidden + 7 * hidden + 36});
+  RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 3, hidden, inter, 9, 1, 16, {2 * inter * hidden + 3 * hidden + 8});
+  RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 1, 100, 24, 6, 1, 32, {10 * 100 + 96, 23 * 100 + 40});
+  RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 1, 100, 24, 3, 1, 32, {10 * 100 + 96, 23 * 100 + 40});
+}
+
+// Runs body with the MXCSR flush-to-zero and denormals-are-zero bits set (as a host process may), restoring them.
+template <typename Body>
+void WithFlushToZero(Body&& body) {
+  const unsigned saved = _mm_getcsr();
+  _mm_setcsr(saved | 0x8040u);  // FTZ (bit 15) | DAZ (bit 6)
+  body();
+  _mm_setcsr(saved);
+}
+
 TEST(MoeExperts, DecodesEveryE4M3Code) {
   // All 254 non-NaN codes through the vector decoder (as a 1x1 expert row against unit activations), compared with
   // the definition.
@@ -198,7 +247,7 @@ TEST(MoeExperts, DecodesEveryE4M3Code) {
   const MoeExpertsShape shape = ValidateMoeExperts(in, {128});
   const int32_t id = 0;
   const float weight = 1.0f;
-  for (int64_t c = 0; c < hidden; ++c) {
+  auto check = [&](int64_t c) {
     std::vector<float> x(static_cast<size_t>(hidden), 0.0f);
     x[c] = 1.0f;
     std::vector<float> out(static_cast<size_t>(hidden));
@@ -208,7 +257,14 @@ TEST(MoeExperts, DecodesEveryE4M3Code) {
     const double g = ReferenceE4M3(codes[c]);
     const double expected = g / (1.0 + std::exp(-g)) * 1.0;  // up . x = 1, down = 1
     ASSERT_NEAR(out[0], expected, 1e-6 * (1.0 + std::abs(expected))) << "code " << int(codes[c]);
-  }
+  };
+  for (int64_t c = 0; c < hidden; ++c) check(c);
+  // Subnormal codes (exponent field 0) must survive a host that flushes float32 denormals: the decoder never
+  // produces a float32 denormal for them.
+  WithFlushToZero([&] {
+    for (int64_t c = 0; c < hidden; ++c)
+      if ((codes[c] & 0x78) == 0) check(c);
+  });
 }
 
 TEST(MoeExpertsValidation, RejectsBadTypesShapesAndIds) {

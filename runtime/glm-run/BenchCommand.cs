@@ -9,7 +9,8 @@ namespace Glm.Onnx.RunCli;
 /// <summary>
 /// <c>glm-run bench --model DIR [--prompt-length N] [--output-length N] [--concurrency N] [--repeats N]
 /// [--pool-blocks 64,640]</c>: prefill and decode throughput medians, TTFT and decode step time; with several pool
-/// sizes, the decode step time per pool size (a pool copied per step would grow it).
+/// sizes, the decode step time per pool size (a pool copied per step would grow it). <c>--profile PREFIX</c> turns on
+/// ONNX Runtime profiling and prints the profile files written (one per stage and pool size).
 /// </summary>
 public static class BenchCommand
 {
@@ -21,7 +22,8 @@ public static class BenchCommand
         var concurrency = new Option<int>("--concurrency") { DefaultValueFactory = _ => 1 };
         var repeats = new Option<int>("--repeats") { DefaultValueFactory = _ => 5 };
         var poolBlocks = new Option<string?>("--pool-blocks") { Description = "comma-separated pool sizes (blocks) to compare" };
-        var command = new Command("bench", "Measure prefill / decode throughput and TTFT") { promptLength, outputLength, concurrency, repeats, poolBlocks };
+        var profile = new Option<string?>("--profile") { Description = "ONNX Runtime profile file prefix (profiles every run, warm-up included)" };
+        var command = new Command("bench", "Measure prefill / decode throughput and TTFT") { promptLength, outputLength, concurrency, repeats, poolBlocks, profile };
         model.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -31,10 +33,12 @@ public static class BenchCommand
                 int prompt = parse.GetValue(promptLength), output = parse.GetValue(outputLength), n = parse.GetValue(concurrency), r = parse.GetValue(repeats);
                 if (prompt <= 0 || output <= 1 || n <= 0 || r <= 0)
                     throw new ArgumentException("--prompt-length, --concurrency and --repeats must be positive and --output-length at least 2.");
-                Console.Out.WriteLine("pool_blocks  pool_MiB  prompt  output  conc  prefill_tok/s  decode_tok/s  ttft_ms  decode_step_ms  (medians of " + r + ")");
-                foreach (var blocks in pools)
+                Console.Out.WriteLine("pool_blocks  pool_MiB  prompt  output  conc  prefill_tok/s  decode_tok/s  ttft_ms  decode_step_ms  decode_cpu_ms  (medians of " + r + ")");
+                var profilePrefix = parse.GetValue(profile);
+                for (int p = 0; p < pools.Length; p++)
                 {
-                    using var loaded = model.Load(parse, blocks);
+                    var blocks = pools[p];
+                    using var loaded = model.Load(parse, blocks, profilePrefix is null ? null : pools.Length > 1 ? $"{profilePrefix}.pool{p}" : profilePrefix);
                     using var engine = loaded.CreateEngine(new SchedulerOptions(MaxTokensPerStep: Math.Max(512, prompt), MaxSequences: Math.Max(64, n), EnablePrefixCaching: false));
                     int vocab = loaded.Executor.Info.VocabSize;
                     await RunOnce(engine, prompt, Math.Min(output, 4), n, vocab, 0, ct); // warm-up
@@ -44,7 +48,10 @@ public static class BenchCommand
                     Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{loaded.Cache.NumBlocks,11}  {loaded.Cache.TotalBytes / (1 << 20),8}  {prompt,6}  {output,6}  {n,4}  " +
                         $"{Median(runs.Select(x => x.PrefillTps)),13:F1}  {Median(runs.Select(x => x.DecodeTps)),12:F1}  " +
-                        $"{Median(runs.Select(x => x.TtftMs)),7:F2}  {Median(runs.Select(x => x.StepMs)),14:F3}"));
+                        $"{Median(runs.Select(x => x.TtftMs)),7:F2}  {Median(runs.Select(x => x.StepMs)),14:F3}  {Median(runs.Select(x => x.StepCpuMs)),13:F3}"));
+                    engine.Dispose(); // no step may run while the profiles are written
+                    foreach (var file in loaded.EndProfiling())
+                        Console.Out.WriteLine($"profile: {file}");
                 }
                 return 0;
             }
@@ -57,12 +64,13 @@ public static class BenchCommand
         return command;
     }
 
-    private sealed record Result(double PrefillTps, double DecodeTps, double TtftMs, double StepMs);
+    private sealed record Result(double PrefillTps, double DecodeTps, double TtftMs, double StepMs, double StepCpuMs);
 
     /// <summary>
     /// n requests submitted together. Prefill rate = all prompt tokens / time to the last first token; decode rate =
     /// tokens after each request's first / time from the last first token to the end (the decode-only phase when the
-    /// prompts are prefilled in one step); step time = that phase's wall time / its steps.
+    /// prompts are prefilled in one step); step time = that phase's wall time / its steps; step CPU time = the
+    /// process's CPU time (all threads) over that phase / its steps, which other processes' load barely moves.
     /// </summary>
     private static async Task<Result> RunOnce(GenerationEngine engine, int prompt, int output, int n, int vocab, int round, CancellationToken ct)
     {
@@ -70,6 +78,8 @@ public static class BenchCommand
         long steps0 = engine.StepCount;
         var firstTokenAt = new long[n];
         var stepsAtFirst = new long[n];
+        var cpuAtFirst = new TimeSpan[n];
+        using var process = Process.GetCurrentProcess();
         var usages = await Task.WhenAll(Enumerable.Range(0, n).Select(async i =>
         {
             // Distinct prompts per request and round: nothing is served from a cache.
@@ -82,22 +92,32 @@ public static class BenchCommand
                 {
                     firstTokenAt[i] = Stopwatch.GetTimestamp();
                     stepsAtFirst[i] = engine.StepCount;
+                    cpuAtFirst[i] = CpuTime(process);
                 }
                 usage = token.Usage ?? usage;
             }
             return usage!;
         }));
         var end = Stopwatch.GetTimestamp();
+        var cpuEnd = CpuTime(process);
         long lastFirst = firstTokenAt.Max();
         double prefillSeconds = Stopwatch.GetElapsedTime(start, lastFirst).TotalSeconds;
         double decodeSeconds = Stopwatch.GetElapsedTime(lastFirst, end).TotalSeconds;
         long decodeSteps = engine.StepCount - stepsAtFirst.Max();
         int decoded = usages.Sum(u => u.CompletionTokens - 1);
+        int last = Array.IndexOf(firstTokenAt, lastFirst);
         return new Result(
             n * prompt / prefillSeconds,
             decoded / decodeSeconds,
             usages.Select(u => u.TimeToFirstToken.TotalMilliseconds).Order().ElementAt(n / 2),
-            decodeSteps > 0 ? decodeSeconds * 1000 / decodeSteps : 0);
+            decodeSteps > 0 ? decodeSeconds * 1000 / decodeSteps : 0,
+            decodeSteps > 0 ? (cpuEnd - cpuAtFirst[last]).TotalMilliseconds / decodeSteps : 0);
+    }
+
+    private static TimeSpan CpuTime(Process process)
+    {
+        process.Refresh();
+        return process.TotalProcessorTime;
     }
 
     private static double Median(IEnumerable<double> values)

@@ -12,11 +12,12 @@ namespace Glm.Onnx.RunCli;
 internal sealed class ModelArguments
 {
     public Option<string> Model { get; } = new("--model") { Description = "artifacts directory (glm-model.json), or a Hugging Face checkpoint directory, converted at fp32 on first use", Required = true };
-    public Option<string[]> Device { get; } = new("--device") { Description = "cpu (default), or one device per stage", AllowMultipleArgumentsPerToken = true };
+    public Option<string[]> Device { get; } = new("--device", "--devices") { Description = "cpu (default), cuda:N, or one device per stage (cuda:0,cuda:1 or cpu cuda:0); CUDA needs the Gpu build (docs/cuda.md)", AllowMultipleArgumentsPerToken = true };
     public Option<long> CacheMb { get; } = new("--cache-mb") { Description = "KV cache budget in MiB (all pools)", DefaultValueFactory = _ => KvCacheOptions.DefaultBudget >> 20 };
     public Option<int?> Blocks { get; } = new("--blocks") { Description = "KV cache blocks (overrides --cache-mb)" };
     public Option<int?> BlockSize { get; } = new("--block-size") { Description = "tokens per cache block (default: the manifest's)" };
     public Option<int> Threads { get; } = new("--threads") { Description = "ONNX Runtime intra-op threads (0 = default)" };
+    public Option<bool> Spin { get; } = new("--spin") { Description = "let ONNX Runtime intra-op threads spin-wait (off by default)" };
     public Option<bool> VerifyChecksums { get; } = new("--verify-checksums") { Description = "hash every artifact file against the manifest" };
 
     public void AddTo(Command command)
@@ -27,17 +28,20 @@ internal sealed class ModelArguments
         command.Options.Add(Blocks);
         command.Options.Add(BlockSize);
         command.Options.Add(Threads);
+        command.Options.Add(Spin);
         command.Options.Add(VerifyChecksums);
     }
 
-    public GlmModel Load(ParseResult parse, int? blocksOverride = null)
+    public GlmModel Load(ParseResult parse, int? blocksOverride = null, string? profilePrefix = null)
     {
         var directory = ArtifactsFor(parse.GetValue(Model)!);
         var options = new GlmModelOptions(
             parse.GetValue(Device) is { Length: > 0 } devices ? devices : null,
             parse.GetValue(VerifyChecksums),
             new KvCacheOptions(blocksOverride ?? parse.GetValue(Blocks), parse.GetValue(CacheMb) << 20, parse.GetValue(BlockSize)),
-            parse.GetValue(Threads));
+            parse.GetValue(Threads),
+            profilePrefix,
+            parse.GetValue(Spin));
         return GlmModel.Load(directory, options);
     }
 

@@ -152,7 +152,7 @@ public sealed class OrtEngineTests : IDisposable
         using (var empty = Fixtures.NewTempDir())
             Assert.Contains("glm-model.json is missing", Assert.Throws<FileNotFoundException>(() => GlmModel.Load(empty.Path)).Message);
         Assert.Contains("does not exist", Assert.Throws<DirectoryNotFoundException>(() => GlmModel.Load(_dir.File("nope"))).Message);
-        Assert.Contains("cuda:0", Assert.Throws<NotSupportedException>(() => GlmModel.Load(_dir.Path, new GlmModelOptions(Devices: ["cuda:0"]))).Message);
+        Assert.Contains("cuda:0", Assert.ThrowsAny<NotSupportedException>(() => GlmModel.Load(_dir.Path, new GlmModelOptions(Devices: ["cuda:0"]))).Message);
         Assert.Contains("not recognised", Assert.Throws<ArgumentException>(() => GlmModel.Load(_dir.Path, new GlmModelOptions(Devices: ["tpu"]))).Message);
 
         File.AppendAllText(_dir.File("stage-0.onnx"), "x");

@@ -53,7 +53,8 @@ public static class CheckpointInspector
             Directory = directory,
             Config = config,
             Errors = errors,
-            Files = files.Select(f => new FileSummary(Path.GetFileName(f.FilePath), f.Tensors.Count, new FileInfo(f.FilePath).Length)).ToList(),
+            Files = files.Select(f => new FileSummary(Path.GetFileName(f.FilePath), f.Tensors.Count, new FileInfo(f.FilePath).Length))
+                .OrderBy(f => f.Name, StringComparer.Ordinal).ToList(),
             TotalParameters = total,
             MtpParameters = mtp,
             ScaleElements = scales,

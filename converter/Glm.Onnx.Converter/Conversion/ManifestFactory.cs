@@ -22,6 +22,7 @@ public static class ManifestFactory
             TargetPrecision.Bf16 => "bfloat16",
             _ => c.Quantization is null ? "bfloat16" : "float8e4m3fn+bfloat16",
         };
+        if (options.Precision == TargetPrecision.Bf16 && c.Quantization is not null) matrix = "float8e4m3fn+bfloat16";
         return new ModelManifest
         {
             Format = ModelManifest.FormatName,
@@ -42,7 +43,7 @@ public static class ManifestFactory
                 Target = options.Precision.Name(),
                 Embedding = options.Precision == TargetPrecision.Fp32 ? "float32" : "bfloat16",
                 Linear = matrix,
-                Experts = options.Precision == TargetPrecision.Fp8 && c.Quantization is not null ? "float8e4m3fn" : matrix,
+                Experts = options.Precision != TargetPrecision.Fp32 && c.Quantization is not null ? "float8e4m3fn" : matrix,
                 LmHead = options.Precision == TargetPrecision.Fp32 ? "float32" : "bfloat16",
                 Norms = "float32",
             },

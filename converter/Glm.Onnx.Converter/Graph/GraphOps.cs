@@ -9,16 +9,28 @@ public static class GraphOps
     public static string Linear(GraphBuilder g, string x, string weight, string output) =>
         g.Op("Gemm", output, [x, weight], OnnxAttribute.Int("transB", 1));
 
-    /// <summary>RMSNorm over the last axis: x * rsqrt(mean(x^2) + eps) * w, in float32 as the reference does.</summary>
-    public static string RmsNorm(GraphBuilder g, string x, string weight, float eps, string prefix)
+    /// <summary>ONNX Runtime's contrib-op domain (fused RotaryEmbedding, SkipSimplifiedLayerNormalization).</summary>
+    public const string MicrosoftDomain = "com.microsoft";
+
+    /// <summary>
+    /// RMSNorm over the last axis: x * rsqrt(mean(x^2) + eps) * w, as ONNX Runtime's fused
+    /// SimplifiedLayerNormalization (registered in the standard domain, since version 1, float32 on CPU and CUDA)
+    /// instead of seven elementwise nodes.
+    /// </summary>
+    public static string RmsNorm(GraphBuilder g, string x, string weight, float eps, string prefix) =>
+        g.Op("SimplifiedLayerNormalization", prefix, [x, weight],
+            OnnxAttribute.Int("axis", -1), OnnxAttribute.Float("epsilon", eps), OnnxAttribute.Int("stash_type", 1));
+
+    /// <summary>
+    /// The residual add followed by RMSNorm in one com.microsoft.SkipSimplifiedLayerNormalization node:
+    /// returns (norm(x + skip) * w, x + skip). The sum is the op's fourth output, so the residual stream needs no Add.
+    /// </summary>
+    public static (string Normed, string Sum) AddRmsNorm(GraphBuilder g, string x, string skip, string weight, float eps,
+        string prefix, string sumName)
     {
-        var sq = g.Op("Mul", prefix + ".sq", [x, x]);
-        var mean = g.Op("ReduceMean", prefix + ".mean_sq", [sq, g.Int64s(-1)], OnnxAttribute.Int("keepdims", 1));
-        var plus = g.Op("Add", prefix + ".mean_sq_eps", [mean, g.Scalar(eps)]);
-        var root = g.Op("Sqrt", prefix + ".rms", [plus]);
-        var inv = g.Op("Reciprocal", prefix + ".inv_rms", [root]);
-        var normed = g.Op("Mul", prefix + ".normed", [x, inv]);
-        return g.Op("Mul", prefix, [normed, weight]);
+        var outs = g.Node("SkipSimplifiedLayerNormalization", [prefix, "", "", sumName], [x, skip, weight], MicrosoftDomain,
+            OnnxAttribute.Float("epsilon", eps));
+        return (outs[0], outs[3]);
     }
 
     /// <summary>SiLU(gate) * up, then down: the SwiGLU MLP of dense layers and the shared expert.</summary>
@@ -33,23 +45,23 @@ public static class GraphOps
     }
 
     /// <summary>
-    /// Interleaved (GPT-J) rotary embedding on the last axis of <paramref name="x"/>, whose leading dims are given by
-    /// <paramref name="leading"/> (0 copies a dim in Reshape): pairs (2i, 2i+1) rotate by angle pos * inv_freq[i].
+    /// Interleaved (GPT-J) rotary embedding of <paramref name="x"/> [tokens, heads * headSize] (or any shape whose
+    /// rows are tokens, given by <paramref name="outShape"/>): per head, pairs (2i, 2i+1) of the first
+    /// <paramref name="ropeDim"/> dims rotate by angle pos * inv_freq[i]; the rest of the head passes through.
+    /// One com.microsoft.RotaryEmbedding node over [1, tokens, heads * headSize]: the cos / sin caches hold one row per
+    /// token of this call (see <see cref="RopeTables"/>), so position_ids is the offset form [0] (token t reads row t).
     /// The output stays interleaved; q and k get the same layout, so dot products equal the reference's.
-    /// <paramref name="cos"/> / <paramref name="sin"/> must broadcast to [..., rope_dim / 2, 1].
     /// </summary>
-    public static string Rope(GraphBuilder g, string x, long[] leading, int ropeDim, string cos, string sin, string prefix)
+    public static string Rope(GraphBuilder g, string x, int heads, int headSize, int ropeDim, long[] outShape, RopeTables rope,
+        string prefix)
     {
-        var pairs = g.Op("Reshape", prefix + ".pairs", [x, g.Int64s([.. leading, ropeDim / 2, 2])]);
-        var halves = g.Node("Split", [prefix + ".even", prefix + ".odd"], [pairs, g.Int64s(1, 1)], "", OnnxAttribute.Int("axis", -1));
-        string even = halves[0], odd = halves[1];
-        var ec = g.Op("Mul", prefix + ".even_cos", [even, cos]);
-        var os = g.Op("Mul", prefix + ".odd_sin", [odd, sin]);
-        var oc = g.Op("Mul", prefix + ".odd_cos", [odd, cos]);
-        var es = g.Op("Mul", prefix + ".even_sin", [even, sin]);
-        var newEven = g.Op("Sub", prefix + ".even_rot", [ec, os]);
-        var newOdd = g.Op("Add", prefix + ".odd_rot", [oc, es]);
-        var joined = g.Op("Concat", prefix + ".pairs_rot", [newEven, newOdd], OnnxAttribute.Int("axis", -1));
-        return g.Op("Reshape", prefix, [joined, g.Int64s([.. leading, ropeDim])]);
+        var seq = g.Op("Reshape", prefix + ".seq", [x, g.Int64s(1, -1, (long)heads * headSize)]);
+        var rotated = g.Node("RotaryEmbedding", [prefix + ".seq_rot"], [seq, rope.PositionOffset, rope.Cos, rope.Sin],
+            MicrosoftDomain, OnnxAttribute.Int("interleaved", 1), OnnxAttribute.Int("num_heads", heads),
+            OnnxAttribute.Int("rotary_embedding_dim", ropeDim))[0];
+        return g.Op("Reshape", prefix, [rotated, g.Int64s(outShape)]);
     }
 }
+
+/// <summary>Per-token cos / sin rows [tokens, rope_dim / 2] shared by every RoPE of a stage, and the position offset 0.</summary>
+public sealed record RopeTables(string Cos, string Sin, string PositionOffset);

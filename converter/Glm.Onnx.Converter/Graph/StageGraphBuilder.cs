@@ -27,7 +27,7 @@ public sealed class StageGraphBuilder
     private readonly StageSpec _s;
     private readonly GraphBuilder _g;
     private string _cu = "", _past = "", _blockTable = "";
-    private string _cosQ = "", _sinQ = "", _cosK = "", _sinK = "";
+    private RopeTables _rope = new("", "", "");
     private string? _embeddingTable;
     private OnnxDataType _embeddingType;
 
@@ -46,8 +46,11 @@ public sealed class StageGraphBuilder
         var h = DeclareInputs();
         BuildRope();
         string? topk = _s.TakesPrevTopk ? GraphNames.PrevTopkIndices : null;
+        // The residual stream is carried as (resid, delta) = resid + delta so that each add fuses into the next norm.
+        string? delta = null;
         for (int layer = _s.FirstLayer; layer < _s.EndLayer; layer++)
-            h = Layer(layer, h, ref topk);
+            (h, delta) = Layer(layer, h, delta, ref topk);
+        if (delta is not null) h = _g.Op("Add", $"layers.{_s.EndLayer - 1}.out", [h, delta]);
 
         if (_s.IsLast) Head(h);
         else
@@ -61,7 +64,8 @@ public sealed class StageGraphBuilder
             _g.Op("Identity", GraphNames.TopkIndicesOut, [topk]);
             _g.Output(GraphNames.TopkIndicesOut, OnnxDataType.Int32, Tokens, _c.IndexTopK);
         }
-        return new OnnxModel(_g.Build(), [new OnnxOpset("", 19), new OnnxOpset(CustomOpNames.Domain, CustomOpNames.DomainVersion)],
+        return new OnnxModel(_g.Build(), [new OnnxOpset("", 19), new OnnxOpset(CustomOpNames.Domain, CustomOpNames.DomainVersion),
+                new OnnxOpset(GraphOps.MicrosoftDomain, 1)],
             "glm-convert", ConverterInfo.Version);
     }
 
@@ -95,7 +99,7 @@ public sealed class StageGraphBuilder
         return h;
     }
 
-    /// <summary>cos / sin of pos * inv_freq, shaped to broadcast over per-head queries and single keys.</summary>
+    /// <summary>cos / sin of pos * inv_freq, one row per token [T, rope_dim / 2], computed once for every RoPE of the stage.</summary>
     private void BuildRope()
     {
         int half = _c.QkRopeHeadDim / 2;
@@ -107,22 +111,21 @@ public sealed class StageGraphBuilder
         var posF = _g.Op("Cast", "rope.positions_f32", [GraphNames.Positions], OnnxAttribute.Int("to", (long)OnnxDataType.Float));
         var posCol = _g.Op("Unsqueeze", "rope.positions_col", [posF, _g.Int64s(1)]);
         var angles = _g.Op("Mul", "rope.angles", [posCol, inv]);
-        var cos = _g.Op("Cos", "rope.cos", [angles]);
-        var sin = _g.Op("Sin", "rope.sin", [angles]);
-        _cosK = _g.Op("Unsqueeze", "rope.cos_k", [cos, _g.Int64s(2)]);
-        _sinK = _g.Op("Unsqueeze", "rope.sin_k", [sin, _g.Int64s(2)]);
-        _cosQ = _g.Op("Unsqueeze", "rope.cos_q", [cos, _g.Int64s(1, 3)]);
-        _sinQ = _g.Op("Unsqueeze", "rope.sin_q", [sin, _g.Int64s(1, 3)]);
+        _rope = new RopeTables(_g.Op("Cos", "rope.cos", [angles]), _g.Op("Sin", "rope.sin", [angles]), _g.Int64s(0));
     }
 
-    private string Layer(int layer, string h, ref string? topk)
+    /// <summary>One decoder layer on the stream resid + delta (delta null: the stream is resid); returns the new pair.</summary>
+    private (string Resid, string Delta) Layer(int layer, string resid, string? delta, ref string? topk)
     {
         string L = $"layers.{layer}", src = $"model.layers.{layer}.";
         float eps = (float)_c.RmsNormEps;
         int H = _c.HiddenSize, nh = _c.NumAttentionHeads, dn = _c.QkNopeHeadDim, dr = _c.QkRopeHeadDim, dv = _c.VHeadDim;
         int qk = _c.QkHeadDim, qr = _c.QLoraRank, r = _c.KvLoraRank;
 
-        var x = GraphOps.RmsNorm(_g, h, _w.Vector(_g, src + "input_layernorm.weight", H), eps, L + ".attn_norm");
+        var attnNormW = _w.Vector(_g, src + "input_layernorm.weight", H);
+        string h, x;
+        if (delta is null) (h, x) = (resid, GraphOps.RmsNorm(_g, resid, attnNormW, eps, L + ".attn_norm"));
+        else (x, h) = GraphOps.AddRmsNorm(_g, delta, resid, attnNormW, eps, L + ".attn_norm", $"layers.{layer - 1}.out");
 
         // MLA projections. q_resid also feeds the indexer.
         var qA = GraphOps.Linear(_g, x, _w.Matrix(_g, src + "self_attn.q_a_proj.weight", qr, H), L + ".attn.q_a");
@@ -130,12 +133,12 @@ public sealed class StageGraphBuilder
         var q = GraphOps.Linear(_g, qResid, _w.Matrix(_g, src + "self_attn.q_b_proj.weight", (long)nh * qk, qr), L + ".attn.q");
         var qHeads = _g.Op("Reshape", L + ".attn.q_heads", [q, _g.Int64s(0, nh, qk)]);
         var qParts = _g.Node("Split", [L + ".attn.q_nope", L + ".attn.q_rot"], [qHeads, _g.Int64s(dn, dr)], "", OnnxAttribute.Int("axis", 2));
-        var qRope = GraphOps.Rope(_g, qParts[1], [0, nh], dr, _cosQ, _sinQ, L + ".attn.q_rope");
+        var qRope = GraphOps.Rope(_g, qParts[1], nh, dr, dr, [-1, nh, dr], _rope, L + ".attn.q_rope");
 
         var ckv = GraphOps.Linear(_g, x, _w.Matrix(_g, src + "self_attn.kv_a_proj_with_mqa.weight", r + dr, H), L + ".attn.ckv");
         var kvParts = _g.Node("Split", [L + ".attn.kv_raw", L + ".attn.k_rot"], [ckv, _g.Int64s(r, dr)], "", OnnxAttribute.Int("axis", 1));
         var latent = GraphOps.RmsNorm(_g, kvParts[0], _w.Vector(_g, src + "self_attn.kv_a_layernorm.weight", r), LatentNormEps, L + ".attn.kv_latent");
-        var kRope = GraphOps.Rope(_g, kvParts[1], [0], dr, _cosK, _sinK, L + ".attn.k_rope");
+        var kRope = GraphOps.Rope(_g, kvParts[1], 1, dr, dr, [-1, dr], _rope, L + ".attn.k_rope");
 
         // Absorbed MLA: q_latent[t, h] = W_UK[h]^T q_nope[t, h].
         var (wUk, wUv) = _w.AbsorbedKvB(_g, src + "self_attn.kv_b_proj.weight", L + ".attn.kv_b", nh, dn, dv, r);
@@ -157,16 +160,15 @@ public sealed class StageGraphBuilder
         var oT = _g.Op("Transpose", L + ".attn.v", [oHeads], OnnxAttribute.Ints("perm", 2, 0, 1));
         var oFlat = _g.Op("Reshape", L + ".attn.v_flat", [oT, _g.Int64s(0, (long)nh * dv)]);
         var o = GraphOps.Linear(_g, oFlat, _w.Matrix(_g, src + "self_attn.o_proj.weight", H, (long)nh * dv), L + ".attn.out");
-        var h1 = _g.Op("Add", L + ".attn_residual", [h, o]);
-
-        var x2 = GraphOps.RmsNorm(_g, h1, _w.Vector(_g, src + "post_attention_layernorm.weight", H), eps, L + ".mlp_norm");
+        var (x2, h1) = GraphOps.AddRmsNorm(_g, o, h, _w.Vector(_g, src + "post_attention_layernorm.weight", H), eps,
+            L + ".mlp_norm", L + ".attn_residual");
         var m = _c.MlpLayerTypes[layer] == MlpLayerType.Dense
             ? GraphOps.SwiGlu(_g, x2,
                 _w.Matrix(_g, src + "mlp.gate_proj.weight", _c.IntermediateSize, H),
                 _w.Matrix(_g, src + "mlp.up_proj.weight", _c.IntermediateSize, H),
                 _w.Matrix(_g, src + "mlp.down_proj.weight", H, _c.IntermediateSize), L + ".mlp")
             : Moe(layer, x2);
-        return _g.Op("Add", L + ".out", [h1, m]);
+        return (h1, m);
     }
 
     /// <summary>DSA lightning indexer of a full layer: returns the top-k selection tensor.</summary>
@@ -175,18 +177,14 @@ public sealed class StageGraphBuilder
         string L = $"layers.{layer}.indexer", src = $"model.layers.{layer}.self_attn.indexer.";
         int n = _c.IndexNHeads, d = _c.IndexHeadDim, dr = _c.QkRopeHeadDim, H = _c.HiddenSize;
         var q = GraphOps.Linear(_g, qResid, _w.Matrix(_g, src + "wq_b.weight", (long)n * d, _c.QLoraRank), L + ".q");
-        var qHeads = _g.Op("Reshape", L + ".q_heads", [q, _g.Int64s(0, n, d)]);
-        // The indexer's rope slice is the FIRST qk_rope_head_dim dims (MLA's is the last).
-        var qParts = _g.Node("Split", [L + ".q_rot", L + ".q_pass"], [qHeads, _g.Int64s(dr, d - dr)], "", OnnxAttribute.Int("axis", 2));
-        var qRope = GraphOps.Rope(_g, qParts[0], [0, n], dr, _cosQ, _sinQ, L + ".q_rope");
-        var indexQ = _g.Op("Concat", L + ".index_q", [qRope, qParts[1]], OnnxAttribute.Int("axis", 2));
+        // The indexer's rope slice is the FIRST qk_rope_head_dim dims of each head (MLA's is the last): exactly
+        // RotaryEmbedding's partial rotation, so the pass-through dims need no Split / Concat.
+        var indexQ = GraphOps.Rope(_g, q, n, d, dr, [-1, n, d], _rope, L + ".index_q");
 
         var k = GraphOps.Linear(_g, x, _w.Matrix(_g, src + "wk.weight", d, H), L + ".k");
         var kNorm = _g.Op("LayerNormalization", L + ".k_norm", [k, _w.Vector(_g, src + "k_norm.weight", d), _w.Vector(_g, src + "k_norm.bias", d)],
             OnnxAttribute.Int("axis", -1), OnnxAttribute.Float("epsilon", IndexerNormEps));
-        var kParts = _g.Node("Split", [L + ".k_rot", L + ".k_pass"], [kNorm, _g.Int64s(dr, d - dr)], "", OnnxAttribute.Int("axis", 1));
-        var kRope = GraphOps.Rope(_g, kParts[0], [0], dr, _cosK, _sinK, L + ".k_rope");
-        var indexK = _g.Op("Concat", L + ".index_k", [kRope, kParts[1]], OnnxAttribute.Int("axis", 1));
+        var indexK = GraphOps.Rope(_g, kNorm, 1, d, dr, [-1, d], _rope, L + ".index_k");
 
         var wRaw = GraphOps.Linear(_g, x, _w.Matrix(_g, src + "weights_proj.weight", n, H), L + ".head_weights_raw");
         var weights = _g.Op("Mul", L + ".head_weights", [wRaw, _g.Scalar(1f / MathF.Sqrt(n))]);

@@ -72,7 +72,10 @@ public sealed class GraphBuilder
     {
         foreach (var input in inputs)
             if (input.Length > 0) Require(input, $"input of {opType} -> {outputs.FirstOrDefault()}");
-        foreach (var output in outputs) Define(output);
+        // An empty output name leaves an optional output unused (ONNX convention); only the first must be named.
+        if (outputs.Length == 0 || outputs[0].Length == 0) throw new ArgumentException($"{opType}: the first output must be named");
+        foreach (var output in outputs)
+            if (output.Length > 0) Define(output);
         _nodes.Add(new OnnxNode("n:" + outputs[0], opType, inputs, outputs, attributes, domain));
         return outputs;
     }

@@ -14,6 +14,8 @@ namespace {
 
 // Keys scored per work item: large enough to amortise scheduling, small enough to balance a single decode token.
 constexpr int64_t kKeysPerItem = 512;
+// Keys ahead of the one being scored whose rows are prefetched (the next three-key step: measured best of 3 / 6 / 12).
+constexpr int64_t kPrefetchKeys = 3;
 // Scores kept in flight at once (floats): bounds scratch for long prefill chunks at long contexts.
 constexpr int64_t kScoreBudget = int64_t{1} << 23;
 
@@ -25,67 +27,88 @@ struct IndexerQuery {
   int64_t first_item;     // first work item of this query within its group
 };
 
-// Scores of two keys for one query: sum over heads of w_h * ReLU(scale * q_h . k). Heads go four at a time so that
-// eight dot products (4 heads x 2 keys) share one horizontal reduction.
-inline void ScoreKeyPair(const float* q, const float* w, int64_t heads, int64_t dim, float scale, const float* k0,
-                         const float* k1, float* s0, float* s1) {
-  const int64_t dim8 = dim & ~int64_t{7};
-  const __m256 vscale = _mm256_set1_ps(scale);
+// One query laid out for key-blocked scoring: qt[d * padded + h] = q[h, d] (heads along the vector lanes), heads
+// padded to a multiple of 8 with zero queries and zero weights, which add nothing to any score.
+struct QueryPanel {
+  std::vector<float> qt, w;
+  int64_t padded = 0;
+
+  void Load(const float* q, const float* weights, int64_t heads, int64_t dim) {
+    padded = (heads + 7) & ~int64_t{7};
+    qt.assign(static_cast<size_t>(padded * dim), 0.0f);
+    w.assign(static_cast<size_t>(padded), 0.0f);
+    for (int64_t h = 0; h < heads; ++h) {
+      w[h] = weights[h];
+      for (int64_t d = 0; d < dim; ++d) qt[d * padded + h] = q[h * dim + d];
+    }
+  }
+};
+
+// HV vectors of 8 heads against NK keys, accumulating sum_h w_h * ReLU(scale * q_h . k_j) into total[j] lanes. Per
+// dimension: NK key broadcasts and HV query loads feed HV * NK FMAs (12 accumulators at HV = 4, NK = 3), and the
+// dot products come out with heads in lanes, so no horizontal reduction is needed until the final per-key sum.
+template <int HV, int NK>
+inline void ScoreHeadChunk(const float* qt, int64_t padded, int64_t dim, const float* w, __m256 scale,
+                           const float* const* keys, __m256* total) {
+  __m256 acc[HV][NK];
+  for (int v = 0; v < HV; ++v)
+    for (int j = 0; j < NK; ++j) acc[v][j] = _mm256_setzero_ps();
+  for (int64_t d = 0; d < dim; ++d) {
+    __m256 k[NK];
+    for (int j = 0; j < NK; ++j) k[j] = _mm256_broadcast_ss(keys[j] + d);
+    const float* qd = qt + d * padded;
+    for (int v = 0; v < HV; ++v) {
+      const __m256 q = _mm256_loadu_ps(qd + 8 * v);
+      for (int j = 0; j < NK; ++j) acc[v][j] = _mm256_fmadd_ps(q, k[j], acc[v][j]);
+    }
+  }
   const __m256 zero = _mm256_setzero_ps();
-  __m256 total = _mm256_setzero_ps();  // lanes: (head, key) pairs, key = lane & 1
-  int64_t h = 0;
-  for (; h + 4 <= heads; h += 4) {
-    __m256 acc[8] = {zero, zero, zero, zero, zero, zero, zero, zero};
-    const float* q0 = q + h * dim;
-    for (int64_t d = 0; d < dim8; d += 8) {
-      const __m256 a = _mm256_loadu_ps(k0 + d);
-      const __m256 b = _mm256_loadu_ps(k1 + d);
-      for (int j = 0; j < 4; ++j) {
-        const __m256 qv = _mm256_loadu_ps(q0 + j * dim + d);
-        acc[2 * j] = _mm256_fmadd_ps(qv, a, acc[2 * j]);
-        acc[2 * j + 1] = _mm256_fmadd_ps(qv, b, acc[2 * j + 1]);
-      }
-    }
-    __m256 dots = simd::ReduceEight(acc);
-    if (dim8 != dim) {
-      alignas(32) float tail[8] = {};
-      for (int j = 0; j < 4; ++j)
-        for (int64_t d = dim8; d < dim; ++d) {
-          tail[2 * j] += q0[j * dim + d] * k0[d];
-          tail[2 * j + 1] += q0[j * dim + d] * k1[d];
-        }
-      dots = _mm256_add_ps(dots, _mm256_load_ps(tail));
-    }
-    const __m256 weights = _mm256_setr_ps(w[h], w[h], w[h + 1], w[h + 1], w[h + 2], w[h + 2], w[h + 3], w[h + 3]);
-    total = _mm256_fmadd_ps(_mm256_max_ps(_mm256_mul_ps(dots, vscale), zero), weights, total);
+  for (int v = 0; v < HV; ++v) {
+    const __m256 wv = _mm256_loadu_ps(w + 8 * v);
+    for (int j = 0; j < NK; ++j)
+      total[j] = _mm256_fmadd_ps(_mm256_max_ps(_mm256_mul_ps(acc[v][j], scale), zero), wv, total[j]);
   }
-  alignas(32) float lanes[8];
-  _mm256_store_ps(lanes, total);
-  float r0 = lanes[0] + lanes[2] + lanes[4] + lanes[6];
-  float r1 = lanes[1] + lanes[3] + lanes[5] + lanes[7];
-  for (; h < heads; ++h) {
-    r0 += w[h] * std::max(0.0f, scale * simd::Dot(q + h * dim, k0, dim));
-    r1 += w[h] * std::max(0.0f, scale * simd::Dot(q + h * dim, k1, dim));
-  }
-  *s0 = r0;
-  *s1 = r1;
 }
 
-// Scores keys [begin, end) of one query's sequence into scores[begin..end).
-void ScoreRange(const LightningIndexerShape& s, const float* q, const float* w, const float* pool, int64_t sequence,
+// Scores of NK keys for one query: head vectors four at a time, then the 1-3 left over.
+template <int NK>
+inline void ScoreKeys(const QueryPanel& panel, int64_t dim, float scale, const float* const* keys, float* scores) {
+  __m256 total[NK];
+  for (int j = 0; j < NK; ++j) total[j] = _mm256_setzero_ps();
+  const __m256 vscale = _mm256_set1_ps(scale);
+  const int64_t vectors = panel.padded / 8;
+  const float* qt = panel.qt.data();
+  const float* w = panel.w.data();
+  int64_t v = 0;
+  for (; v + 4 <= vectors; v += 4) ScoreHeadChunk<4, NK>(qt + 8 * v, panel.padded, dim, w + 8 * v, vscale, keys, total);
+  switch (vectors - v) {
+    case 3: ScoreHeadChunk<3, NK>(qt + 8 * v, panel.padded, dim, w + 8 * v, vscale, keys, total); break;
+    case 2: ScoreHeadChunk<2, NK>(qt + 8 * v, panel.padded, dim, w + 8 * v, vscale, keys, total); break;
+    case 1: ScoreHeadChunk<1, NK>(qt + 8 * v, panel.padded, dim, w + 8 * v, vscale, keys, total); break;
+    default: break;
+  }
+  for (int j = 0; j < NK; ++j) scores[j] = simd::HorizontalSum(total[j]);
+}
+
+// Scores keys [begin, end) of one query's sequence into scores[begin..end), three keys at a time.
+void ScoreRange(const LightningIndexerShape& s, const QueryPanel& panel, const float* pool, int64_t sequence,
                 int64_t begin, int64_t end, float* scores) {
   const int64_t dim = s.head_dim;
+  const float* keys[3];
   int64_t t = begin;
-  for (; t + 2 <= end; t += 2) {
-    const float* k0 = pool + s.batch.PoolRow(sequence, t) * dim;
-    const float* k1 = pool + s.batch.PoolRow(sequence, t + 1) * dim;
-    ScoreKeyPair(q, w, s.n_heads, dim, s.scale, k0, k1, scores + t, scores + t + 1);
+  for (; t + 3 <= end; t += 3) {
+    for (int j = 0; j < 3; ++j) keys[j] = pool + s.batch.PoolRow(sequence, t + j) * dim;
+    // The kernel reads a key one float per step, too slowly for the hardware prefetcher to run ahead of it: fetch
+    // the keys kPrefetchKeys ahead explicitly.
+    for (int64_t a = t + kPrefetchKeys; a < std::min(end, t + kPrefetchKeys + 3); ++a) {
+      const char* row = reinterpret_cast<const char*>(pool + s.batch.PoolRow(sequence, a) * dim);
+      for (int64_t b = 0; b < dim * static_cast<int64_t>(sizeof(float)); b += 64) _mm_prefetch(row + b, _MM_HINT_T0);
+    }
+    ScoreKeys<3>(panel, dim, s.scale, keys, scores + t);
   }
-  if (t < end) {
-    const float* k0 = pool + s.batch.PoolRow(sequence, t) * dim;
-    float unused;
-    ScoreKeyPair(q, w, s.n_heads, dim, s.scale, k0, k0, scores + t, &unused);
-  }
+  for (int j = 0; t + j < end; ++j) keys[j] = pool + s.batch.PoolRow(sequence, t + j) * dim;
+  if (end - t == 2) ScoreKeys<2>(panel, dim, s.scale, keys, scores + t);
+  if (end - t == 1) ScoreKeys<1>(panel, dim, s.scale, keys, scores + t);
 }
 
 void WriteNewKeys(const LightningIndexerShape& s, const float* index_k, float* pool) {
@@ -108,13 +131,19 @@ void RunGroup(const LightningIndexerShape& s, const float* index_q, const float*
                                                     }) -
                                    group.begin()) -
                1;
+    QueryPanel panel;  // a local, not thread_local: TLS lookups in the scoring loop cost more than the allocation
+    size_t loaded = group.size();  // the query whose panel is loaded (none yet)
     for (int64_t item = item_begin; item < item_end; ++item) {
       while (g + 1 < group.size() && group[g + 1].first_item <= item) ++g;
       const IndexerQuery& query = group[g];
+      if (loaded != g) {
+        panel.Load(index_q + query.token * s.n_heads * s.head_dim, head_weights + query.token * s.n_heads, s.n_heads,
+                   s.head_dim);
+        loaded = g;
+      }
       const int64_t begin = (item - query.first_item) * kKeysPerItem;
       const int64_t end = std::min(query.keys, begin + kKeysPerItem);
-      ScoreRange(s, index_q + query.token * s.n_heads * s.head_dim, head_weights + query.token * s.n_heads, pool,
-                 query.sequence, begin, end, scores.data() + query.score_offset);
+      ScoreRange(s, panel, pool, query.sequence, begin, end, scores.data() + query.score_offset);
     }
   });
   ParallelFor(static_cast<int64_t>(group.size()), [&](int64_t begin, int64_t end) {

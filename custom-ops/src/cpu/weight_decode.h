@@ -1,5 +1,5 @@
 // Weight element decoding for the expert kernels (bf16 and float8 e4m3fn to float32), in registers. Internal to
-// the kernels library (AVX2); the formats are described in docs/onnx-contract.md.
+// the kernels library (AVX2 + F16C); the formats are described in docs/onnx-contract.md.
 #pragma once
 
 #include <immintrin.h>
@@ -17,7 +17,8 @@ inline float DecodeBf16(uint16_t bits) {
   return value;
 }
 
-// e4m3fn: sign, 4 exponent bits (bias 7), 3 mantissa bits; no infinities; S.1111.111 is NaN.
+// e4m3fn: sign, 4 exponent bits (bias 7), 3 mantissa bits; no infinities; S.1111.111 is NaN. Exact, scalar: the
+// reference the vector decoder is tested against, and the fallback for segments that hold NaN codes.
 inline float DecodeE4M3(uint8_t bits) {
   const int mag = bits & 0x7F;
   float value;
@@ -36,20 +37,52 @@ inline __m256 DecodeBf16x8(const uint16_t* p) {
   return _mm256_castsi256_ps(_mm256_slli_epi32(wide, 16));
 }
 
-// Eight e4m3fn values to float32, exactly, without tables: a normal number's exponent and mantissa bits move to
-// their float32 places and the exponent is rebased (+120); subnormals (exponent 0) are m * 2^-9; 0x7F is NaN.
-// Integer-only for normals, so no reliance on float32 denormal support (ORT may set flush-to-zero).
-inline __m256 DecodeE4M3x8(const uint8_t* p) {
-  const __m256i v = _mm256_cvtepu8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
-  const __m256i mag = _mm256_and_si256(v, _mm256_set1_epi32(0x7F));
-  const __m256i sign = _mm256_slli_epi32(_mm256_and_si256(v, _mm256_set1_epi32(0x80)), 24);
-  const __m256i normal = _mm256_add_epi32(_mm256_slli_epi32(mag, 20), _mm256_set1_epi32(120 << 23));
-  const __m256 subnormal = _mm256_mul_ps(_mm256_cvtepi32_ps(mag), _mm256_set1_ps(1.0f / 512.0f));
-  const __m256 is_subnormal = _mm256_castsi256_ps(_mm256_cmpgt_epi32(_mm256_set1_epi32(8), mag));
-  const __m256 is_nan = _mm256_castsi256_ps(_mm256_cmpeq_epi32(mag, _mm256_set1_epi32(0x7F)));
-  __m256 value = _mm256_blendv_ps(_mm256_castsi256_ps(normal), subnormal, is_subnormal);
-  value = _mm256_blendv_ps(value, _mm256_set1_ps(NAN), is_nan);
-  return _mm256_or_ps(value, _mm256_castsi256_ps(sign));
+// The vector e4m3 decoder yields value * 2^-8; callers fold this factor back into their FP8 block scale.
+constexpr float kE4M3HalfRescale = 256.0f;
+
+// Eight e4m3fn values, times 2^-8, via float16: the 7 exponent+mantissa bits move to float16 bits 7..13 and the
+// sign to bit 15, which makes a float16 of exactly value * 2^-8 (exponent bias 15 vs 7; e4m3 subnormals m/8 * 2^-6
+// land on float16 subnormals m/8 * 2^-14), then F16C widens it exactly. Sign-extending the byte to 16 bits puts the
+// sign in bits 8..15, so one shift by 7 and one mask (0xBF80) place everything. F16C converts float16 subnormals to
+// normal float32 whatever MXCSR's DAZ/FTZ say. NaN codes come out as +-1.875 * 2^-8 (480 * 2^-8): callers look
+// for them with E4M3NanScan / HasE4M3Nan and fall back to DecodeE4M3 or NaN results.
+inline __m256 DecodeE4M3x8Half(const uint8_t* p) {
+  const __m128i wide = _mm_cvtepi8_epi16(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  const __m128i half = _mm_and_si128(_mm_slli_epi16(wide, 7), _mm_set1_epi16(static_cast<int16_t>(0xBF80)));
+  return _mm256_cvtph_ps(half);
+}
+
+// Finds e4m3fn NaN codes (0x7F, 0xFF) in bytes folded in as they stream past a decoder. Adding a byte to itself
+// drops the sign, which turns the NaN codes into 0xFE, the largest possible sum: a running unsigned max is all the
+// loop carries (two cheap ops per 32 bytes), and the question is asked once at the end.
+class E4M3NanScan {
+ public:
+  void Add32(const uint8_t* p) {
+    const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+    top_ = _mm256_max_epu8(top_, _mm256_add_epi8(v, v));
+  }
+  void Add8(const uint8_t* p) {
+    const __m256i v = _mm256_zextsi128_si256(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+    top_ = _mm256_max_epu8(top_, _mm256_add_epi8(v, v));
+  }
+  bool Found() const {
+    return _mm256_movemask_epi8(_mm256_cmpeq_epi8(top_, _mm256_set1_epi8(static_cast<char>(0xFE)))) != 0;
+  }
+
+ private:
+  __m256i top_ = _mm256_setzero_si256();
+};
+
+// Whether any of p[0..count) is an e4m3fn NaN code.
+inline bool HasE4M3Nan(const uint8_t* p, int64_t count) {
+  E4M3NanScan scan;
+  int64_t i = 0;
+  for (; i + 32 <= count; i += 32) scan.Add32(p + i);
+  for (; i + 8 <= count; i += 8) scan.Add8(p + i);
+  if (scan.Found()) return true;
+  for (; i < count; ++i)
+    if ((p[i] & 0x7F) == 0x7F) return true;
+  return false;
 }
 
 }  // namespace glm_ops::cpu

@@ -6,6 +6,9 @@
 #include "glm_ops/op_names.h"
 #include "ort/op_registry.h"
 #include "ort/ort_api.h"
+#ifdef GLM_OPS_WITH_CUDA
+#include "cuda/ort/cuda_op_registry.h"  // CUDA-EP kernels of the same ops (cmake/cuda.cmake)
+#endif
 
 namespace {
 
@@ -27,6 +30,16 @@ __attribute__((visibility("default"))) const char* GlmOnnxOps_DescribeOps() {
   return description.c_str();
 }
 
+// 1 when this build registers the CUDA-EP kernels as well (built with nvcc), else 0. The runtime refuses to place a
+// stage on CUDA without them: ORT would run the CPU kernels on host copies of the device pools and lose every write.
+__attribute__((visibility("default"))) int GlmOnnxOps_HasCudaKernels() {
+#ifdef GLM_OPS_WITH_CUDA
+  return 1;
+#else
+  return 0;
+#endif
+}
+
 __attribute__((visibility("default"))) OrtStatus* ORT_API_CALL RegisterCustomOps(OrtSessionOptions* options,
                                                                                   const OrtApiBase* api_base) {
   Ort::InitApi(api_base->GetApi(ORT_API_VERSION));
@@ -36,6 +49,9 @@ __attribute__((visibility("default"))) OrtStatus* ORT_API_CALL RegisterCustomOps
     std::call_once(once, [] {
       domain = new Ort::CustomOpDomain(glm_ops::kDomain);  // lives as long as the process: ORT keeps pointers to it
       for (const OrtCustomOp* op : glm_ops::ort::AllCpuOps()) domain->Add(op);
+#ifdef GLM_OPS_WITH_CUDA
+      for (const OrtCustomOp* op : glm_ops::ort::AllCudaOps()) domain->Add(op);
+#endif
     });
     Ort::UnownedSessionOptions session_options(options);
     session_options.Add(*domain);

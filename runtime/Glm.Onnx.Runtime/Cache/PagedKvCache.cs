@@ -39,8 +39,13 @@ public sealed class PagedKvCache : IDisposable
     public static long BytesPerBlock(CacheLayout layout, int numLayers, int blockSize) =>
         (long)blockSize * sizeof(float) * ((long)numLayers * layout.LatentWidth + (long)layout.IndexLayers.Count * layout.IndexWidth);
 
-    public static PagedKvCache Create(CacheLayout layout, int numLayers, KvCacheOptions options)
+    /// <summary>
+    /// Allocates every pool; <paramref name="allocate"/> decides where each layer's pools live (default: host memory,
+    /// see <see cref="CachePool(string, int, int, int)"/>).
+    /// </summary>
+    public static PagedKvCache Create(CacheLayout layout, int numLayers, KvCacheOptions options, CachePoolFactory? allocate = null)
     {
+        allocate ??= static (_, name, numBlocks, blockSize, width) => new CachePool(name, numBlocks, blockSize, width);
         ArgumentNullException.ThrowIfNull(layout);
         ArgumentNullException.ThrowIfNull(options);
         if (layout.DType != "float32")
@@ -62,9 +67,9 @@ public sealed class PagedKvCache : IDisposable
         try
         {
             for (int layer = 0; layer < numLayers; layer++)
-                latent[layer] = new CachePool(GraphNames.LatentPool(layer), numBlocks, blockSize, layout.LatentWidth);
+                latent[layer] = allocate(layer, GraphNames.LatentPool(layer), numBlocks, blockSize, layout.LatentWidth);
             foreach (var layer in layout.IndexLayers)
-                index[layer] = new CachePool(GraphNames.IndexPool(layer), numBlocks, blockSize, layout.IndexWidth);
+                index[layer] = allocate(layer, GraphNames.IndexPool(layer), numBlocks, blockSize, layout.IndexWidth);
         }
         catch
         {

@@ -44,9 +44,14 @@ public sealed class GlmModel : IDisposable
         $"Model directory '{Directory}' has no {GlmTokenizer.TokenizerFileName} listed in {ModelManifest.FileName}: text input and " +
         "output need the tokenizer (convert a checkpoint that has one, or pass token ids).");
 
-    public static GlmModel Load(string directory, GlmModelOptions? options = null)
+    public static GlmModel Load(string directory, GlmModelOptions? options = null) =>
+        Load(directory, options, SystemCudaEnvironment.Instance);
+
+    /// <summary>Loading with the CUDA environment injectable (tests check CUDA refusals on a machine without a GPU).</summary>
+    internal static GlmModel Load(string directory, GlmModelOptions? options, ICudaEnvironment cuda)
     {
         ArgumentNullException.ThrowIfNull(directory);
+        ArgumentNullException.ThrowIfNull(cuda);
         options ??= new GlmModelOptions();
         if (!System.IO.Directory.Exists(directory))
             throw new DirectoryNotFoundException($"Model directory '{directory}' does not exist.");
@@ -56,19 +61,31 @@ public sealed class GlmModel : IDisposable
         if (missingOps.Count > 0)
             throw new InvalidDataException(
                 $"{ModelManifest.FileName} requires custom ops {string.Join(", ", missingOps)}, which this build's library does not provide.");
-        var devices = ResolveDevices(manifest, options.Devices);
+        var devices = StageDevices.Resolve(options.Devices, manifest.Stages.Count);
+        for (int i = 0; i < devices.Length; i++)
+            CudaPlacement.Verify(devices[i], manifest.Stages[i].Index, cuda);
         var tokenizer = LoadTokenizer(directory, manifest);
 
-        var cache = PagedKvCache.Create(manifest.Cache, manifest.Dimensions.NumHiddenLayers, options.Cache ?? new KvCacheOptions());
+        // Sessions first: a CUDA stage's pools come from its session's allocator. The cache is disposed before the
+        // sessions (device pools are freed through those allocators).
         var stages = new List<StageSession>();
+        PagedKvCache? cache = null;
         try
         {
             for (int i = 0; i < manifest.Stages.Count; i++)
             {
                 var stage = manifest.Stages[i];
-                using var sessionOptions = CreateSessionOptions(devices[i], options.IntraOpThreads, stage.Index);
-                stages.Add(new StageSession(stage, Path.Combine(directory, stage.File), sessionOptions, cache));
+                using var sessionOptions = CreateSessionOptions(devices[i], options, stage.Index);
+                stages.Add(new StageSession(stage, Path.Combine(directory, stage.File), sessionOptions, devices[i]));
             }
+            cache = PagedKvCache.Create(
+                manifest.Cache, manifest.Dimensions.NumHiddenLayers, options.Cache ?? new KvCacheOptions(),
+                (layer, name, numBlocks, blockSize, width) =>
+                    (stages.FirstOrDefault(s => s.OwnsLayer(layer)) is { } owner
+                        ? owner.AllocatePool(name, numBlocks, blockSize, width)
+                        : new CachePool(name, numBlocks, blockSize, width)));
+            foreach (var stage in stages)
+                stage.BindPools(cache);
             var eos = manifest.Generation.EosTokenIds;
             var info = new ModelExecutorInfo(
                 manifest.Dimensions.VocabSize, cache.BlockSize, cache.NumBlocks, manifest.Dimensions.MaxPositionEmbeddings, eos);
@@ -76,9 +93,9 @@ public sealed class GlmModel : IDisposable
         }
         catch
         {
+            cache?.Dispose();
             foreach (var stage in stages)
                 stage.Dispose();
-            cache.Dispose();
             throw;
         }
     }
@@ -101,39 +118,38 @@ public sealed class GlmModel : IDisposable
         return GlmTokenizer.Load(Path.Combine(directory, GlmTokenizer.TokenizerFileName), config);
     }
 
+    /// <summary>
+    /// Ends ONNX Runtime profiling (<see cref="GlmModelOptions.ProfilePrefix"/>) and returns the profile file of every
+    /// stage; empty when the model was loaded without profiling. Call it while no step runs.
+    /// </summary>
+    public IReadOnlyList<string> EndProfiling() => _executor.EndProfiling();
+
     public void Dispose()
     {
-        _executor.Dispose();
+        // Pools first: device pools are freed through their stage session's allocator.
         _cache.Dispose();
+        _executor.Dispose();
     }
 
-    private static StageDevice[] ResolveDevices(ModelManifest manifest, IReadOnlyList<string>? devices)
-    {
-        int count = manifest.Stages.Count;
-        if (devices is null || devices.Count == 0)
-            return Enumerable.Repeat(StageDevice.Cpu, count).ToArray();
-        if (devices.Count != 1 && devices.Count != count)
-            throw new ArgumentException($"{devices.Count} devices given for {count} stages: give one for all stages or one per stage.");
-        return Enumerable.Range(0, count).Select(i => StageDevice.Parse(devices[devices.Count == 1 ? 0 : i])).ToArray();
-    }
-
-    private static SessionOptions CreateSessionOptions(StageDevice device, int intraOpThreads, int stage)
+    private static SessionOptions CreateSessionOptions(StageDevice device, GlmModelOptions model, int stage)
     {
         var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         try
         {
-            if (intraOpThreads > 0)
-                options.IntraOpNumThreads = intraOpThreads;
-            GlmCustomOps.Register(options);
-            if (device.IsCuda)
+            if (model.IntraOpThreads > 0)
+                options.IntraOpNumThreads = model.IntraOpThreads;
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", model.IntraOpSpinning ? "1" : "0");
+            if (model.ProfilePrefix is { } prefix)
             {
-                // Pools live in host memory; a CUDA stage bound to them would have ORT copy every pool to the device
-                // on every Run (the silent full-pool copy design.md warns about). Device-resident pools are not built
-                // yet, so refuse rather than run at a fraction of the speed.
-                throw new NotSupportedException(
-                    $"Stage {stage} on {device}: CUDA placement needs device-resident cache pools, which this runtime does not " +
-                    "allocate yet. Run on cpu.");
+                // The prefix first: setting EnableProfiling hands ONNX Runtime the prefix current at that moment.
+                options.ProfileOutputPathPrefix = $"{prefix}.stage{stage}";
+                options.EnableProfiling = true;
             }
+            GlmCustomOps.Register(options);
+            // The custom-op library registers CUDA kernels for this provider too (checked by CudaPlacement.Verify);
+            // nodes it cannot take (none in a converted stage) fall back to the CPU.
+            if (device.IsCuda)
+                CudaPlacement.AppendProvider(options, device, stage);
             return options;
         }
         catch

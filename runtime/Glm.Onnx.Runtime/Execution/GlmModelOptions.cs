@@ -7,8 +7,15 @@ namespace Glm.Onnx.Runtime;
 /// <param name="VerifyChecksums">Hash every artifact file against the manifest's SHA-256 (reads every byte).</param>
 /// <param name="Cache">Paged cache size.</param>
 /// <param name="IntraOpThreads">ONNX Runtime intra-op threads per session; 0 = ONNX Runtime's default.</param>
+/// <param name="ProfilePrefix">When set, ONNX Runtime profiles every stage session into
+/// <c>{ProfilePrefix}.stage{i}_{timestamp}.json</c>; <see cref="GlmModel.EndProfiling"/> writes the files.</param>
+/// <param name="IntraOpSpinning">Let ONNX Runtime's intra-op threads spin-wait between parallel sections. Off by
+/// default: the custom ops (most of a decode step) run on their own thread pool, and ORT workers spinning beside it
+/// take cores the kernels need (docs/benchmarks.md, "Decode on CPU").</param>
 public sealed record GlmModelOptions(
     IReadOnlyList<string>? Devices = null,
     bool VerifyChecksums = false,
     KvCacheOptions? Cache = null,
-    int IntraOpThreads = 0);
+    int IntraOpThreads = 0,
+    string? ProfilePrefix = null,
+    bool IntraOpSpinning = false);

@@ -45,8 +45,9 @@ public sealed class OrtModelExecutor : IModelExecutor
             var logits = Own(owned, OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _logits.AsMemory(0, rows * vocab), [rows, vocab]));
 
             OrtValue? hidden = null, topk = null;
-            foreach (var stage in _stages)
+            for (int k = 0; k < _stages.Count; k++)
             {
+                var stage = _stages[k];
                 var s = stage.Stage;
                 var binding = stage.Binding;
                 if (s.EmbedsTokens) binding.BindInput(GraphNames.InputIds, ids);
@@ -66,9 +67,12 @@ public sealed class OrtModelExecutor : IModelExecutor
                 }
                 else
                 {
-                    binding.BindOutputToDevice(GraphNames.HiddenStatesOut, OrtMemoryInfo.DefaultInstance);
+                    // Produced where the next stage runs (host, or its CUDA device): ORT copies across devices once,
+                    // at the end of this Run, and the next stage takes the value as is.
+                    var next = k + 1 < _stages.Count ? _stages[k + 1].InputMemory : OrtMemoryInfo.DefaultInstance;
+                    binding.BindOutputToDevice(GraphNames.HiddenStatesOut, next);
                     if (s.EmitsTopk)
-                        binding.BindOutputToDevice(GraphNames.TopkIndicesOut, OrtMemoryInfo.DefaultInstance);
+                        binding.BindOutputToDevice(GraphNames.TopkIndicesOut, next);
                 }
                 stage.Run(_runOptions);
                 if (!s.ProducesLogits)
@@ -91,6 +95,9 @@ public sealed class OrtModelExecutor : IModelExecutor
         }
         return new LogitsBuffer(_logits, rows, vocab);
     }
+
+    internal IReadOnlyList<string> EndProfiling() =>
+        _stages.Where(s => s.Profiling).Select(s => s.EndProfiling()).ToArray();
 
     public void Dispose()
     {

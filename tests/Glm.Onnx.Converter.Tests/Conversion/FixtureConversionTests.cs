@@ -46,6 +46,74 @@ public sealed class FixtureConversionTests(ITestOutputHelper log)
         }
     }
 
+    /// <summary>A small shard cap splits each stage's weights over several data files; results are unchanged.</summary>
+    [Fact]
+    public void ShardCapSplitsExternalDataAndResultsMatch()
+    {
+        using var dir = Fixtures.NewTempDir("glm-conv");
+        ModelConverter.Convert(new ConvertOptions(Fixtures.GlmDir("glm52-tiny"), dir.File("out")) { MaxShardBytes = 256 * 1024 },
+            SilentProgress.Instance);
+        using var runner = ArtifactRunner.Open(dir.File("out"), new RunnerOptions(VerifyChecksums: true));
+        Assert.True(runner.Manifest.Stages[0].DataFiles.Count >= 5, $"{runner.Manifest.Stages[0].DataFiles.Count} shards");
+        Assert.All(runner.Manifest.Stages[0].DataFiles, f => Assert.True(new FileInfo(Path.Combine(dir.File("out"), f)).Length <= 256 * 1024));
+        var prompt = ReferencePrompts.Load(Path.Combine(Fixtures.GlmDir("glm52-tiny"), "reference.safetensors"), runner.VocabSize)[0];
+        using var cache = runner.NewSequence(prompt.InputIds.Length);
+        var (err, agree) = Compare(runner.Forward(cache, prompt.InputIds, allPositions: true), prompt.PrefillLogits, runner.VocabSize);
+        Assert.True(err <= 1e-3, $"max abs error {err}");
+        Assert.Equal(prompt.InputIds.Length, agree);
+    }
+
+    [Theory]
+    [MemberData(nameof(AllFixtures))]
+    public void Bf16KeepsArgmaxOnAtLeast95PercentOfPositions(string fixture) =>
+        CheckLowPrecision(fixture, TargetPrecision.Bf16);
+
+    /// <summary>fp8 keeps the FP8 fixture's block-FP8 weights (dequantised in-graph / by MoeExperts); bf16 sources store bf16.</summary>
+    [Theory]
+    [MemberData(nameof(AllFixtures))]
+    public void Fp8KeepsArgmaxOnAtLeast95PercentOfPositions(string fixture) =>
+        CheckLowPrecision(fixture, TargetPrecision.Fp8);
+
+    private void CheckLowPrecision(string fixture, TargetPrecision precision)
+    {
+        using var dir = Fixtures.NewTempDir("glm-conv");
+        ModelConverter.Convert(new ConvertOptions(Fixtures.GlmDir(fixture), dir.File("out")) { Precision = precision, LayersPerStage = 3 },
+            SilentProgress.Instance);
+        using var runner = ArtifactRunner.Open(dir.File("out"));
+        int positions = 0, agree = 0;
+        double maxErr = 0;
+        foreach (var prompt in ReferencePrompts.Load(Path.Combine(Fixtures.GlmDir(fixture), "reference.safetensors"), runner.VocabSize))
+        {
+            using var cache = runner.NewSequence(prompt.InputIds.Length);
+            var (err, a) = Compare(runner.Forward(cache, prompt.InputIds, allPositions: true), prompt.PrefillLogits, runner.VocabSize);
+            positions += prompt.InputIds.Length;
+            agree += a;
+            maxErr = Math.Max(maxErr, err);
+        }
+        log.WriteLine($"{fixture} {precision}: argmax {agree}/{positions} ({100.0 * agree / positions:F1} %), max abs err {maxErr:E2}");
+        Assert.True(agree >= 0.95 * positions, $"{fixture} {precision}: argmax agreement {agree}/{positions} below 95 %");
+    }
+
+    /// <summary>Prefill of the prompt, then 12 greedy tokens one at a time through the paged pools (block size 4).</summary>
+    [Theory]
+    [MemberData(nameof(AllFixtures))]
+    public void DecodeThroughPagedCacheReproducesGreedyIds(string fixture)
+    {
+        using var dir = Fixtures.NewTempDir("glm-conv");
+        ModelConverter.Convert(new ConvertOptions(Fixtures.GlmDir(fixture), dir.File("out")) { StageLayers = SplitInsideIndexShareGroup(fixture) },
+            SilentProgress.Instance);
+        using var runner = ArtifactRunner.Open(dir.File("out"), new RunnerOptions(BlockSize: 4));
+        foreach (var prompt in ReferencePrompts.Load(Path.Combine(Fixtures.GlmDir(fixture), "reference.safetensors"), runner.VocabSize))
+        {
+            Assert.NotNull(prompt.GreedyIds);
+            var (ids, steps) = runner.Greedy(prompt.InputIds, prompt.GreedyIds!.Length - prompt.InputIds.Length);
+            Assert.Equal(prompt.GreedyIds, ids);
+            var (err, _) = Compare(steps.SelectMany(s => s).ToArray(), prompt.GreedyLogits!, runner.VocabSize);
+            log.WriteLine($"{fixture} {prompt.Name}: greedy ids match, step logits max abs err {err:E2}");
+            Assert.True(err <= 1e-3, $"{fixture}/{prompt.Name}: greedy step logits max abs error {err}");
+        }
+    }
+
     /// <summary>
     /// Stage sizes that put a cut between two layers of the same IndexShare group (shared layer after the cut), so
     /// the top-k hand-over between stages is exercised; GLM-5 fixtures (all full) are cut in the middle.

@@ -1,0 +1,210 @@
+// MoeExperts parity: CUDA (or the naive reference in a dry run) against cpu::MoeExperts for float32, bf16 and
+// block-FP8 weights, float32 and bf16 activations, vector and scalar load paths, several tokens per expert.
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "compare.h"
+#include "cpu/moe_experts.h"
+#include "cuda/moe_experts_cuda.h"
+#include "device_buffer.h"
+#include "host_types.h"
+#include "naive_reference.h"
+#include "parity_options.h"
+
+namespace glm_ops::gpu {
+
+namespace {
+
+struct ExpertsCase {
+  std::string name;
+  int64_t tokens, hidden, inter, experts, top_k, quant_block;
+  ExpertWeightFormat format;
+};
+
+const char* FormatName(ExpertWeightFormat f) {
+  return f == ExpertWeightFormat::kFloat32 ? "w=f32" : f == ExpertWeightFormat::kBFloat16 ? "w=bf16" : "w=fp8";
+}
+
+// One stacked weight tensor in its stored bytes plus the float32 values it decodes to (for the naive reference).
+struct StoredWeights {
+  std::vector<uint8_t> bytes;
+  std::vector<float> scales;
+  std::vector<float> decoded;
+};
+
+StoredWeights MakeWeights(uint64_t seed, ExpertWeightFormat format, int64_t experts, int64_t rows, int64_t cols,
+                          int64_t qb, bool need_decoded) {
+  StoredWeights w;
+  const size_t count = static_cast<size_t>(experts * rows * cols);
+  if (format == ExpertWeightFormat::kFloat8E4M3) {
+    std::vector<float> u = FastUniform(seed, count, 0.f, 1.f);
+    w.bytes.resize(count);
+    for (size_t i = 0; i < count; ++i) {
+      uint8_t b = static_cast<uint8_t>(u[i] * 255.99f);
+      if ((b & 0x7F) == 0x7F) b ^= 0x01;  // no NaN weights
+      w.bytes[i] = b;
+    }
+    const int64_t sr = (rows + qb - 1) / qb, sc = (cols + qb - 1) / qb;
+    w.scales = FastUniform(seed + 7, static_cast<size_t>(experts * sr * sc), 0.5e-4f, 1.5e-4f);
+    if (need_decoded) {
+      w.decoded.resize(count);
+      for (int64_t e = 0; e < experts; ++e)
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t c = 0; c < cols; ++c) {
+            const size_t i = static_cast<size_t>((e * rows + r) * cols + c);
+            w.decoded[i] = DecodeE4M3(w.bytes[i]) * w.scales[(e * sr + r / qb) * sc + c / qb];
+          }
+    }
+    return w;
+  }
+  std::vector<float> values = FastUniform(seed, count, -0.05f, 0.05f);
+  if (format == ExpertWeightFormat::kBFloat16) {
+    const std::vector<uint16_t> bits = RoundToBf16(values);
+    w.bytes.resize(count * 2);
+    std::memcpy(w.bytes.data(), bits.data(), count * 2);
+  } else {
+    w.bytes.resize(count * 4);
+    std::memcpy(w.bytes.data(), values.data(), count * 4);
+  }
+  if (need_decoded) w.decoded = std::move(values);
+  return w;
+}
+
+struct CaseWeights {
+  StoredWeights gate, up, down;
+};
+
+// Generated once per case and shared by the float32 and bf16 activation runs (GBs at real widths).
+CaseWeights MakeCaseWeights(const ExpertsCase& c, uint32_t seed, bool need_decoded) {
+  return {MakeWeights(seed + 10, c.format, c.experts, c.inter, c.hidden, c.quant_block, need_decoded),
+          MakeWeights(seed + 20, c.format, c.experts, c.inter, c.hidden, c.quant_block, need_decoded),
+          MakeWeights(seed + 30, c.format, c.experts, c.hidden, c.inter, c.quant_block, need_decoded)};
+}
+
+void RunCase(const ExpertsCase& c, const CaseWeights& weights, cuda::Activation type, const ParityOptions& options,
+             ParityReport& report, uint32_t seed) {
+  const bool naive_candidate = options.candidate == Candidate::kNaive;
+  const StoredWeights& gate = weights.gate;
+  const StoredWeights& up = weights.up;
+  const StoredWeights& down = weights.down;
+  std::vector<float> hidden = FastUniform(seed + 1, c.tokens * c.hidden, -1.f, 1.f);
+  const bool bf16 = type == cuda::Activation::kBFloat16;
+  std::vector<uint16_t> hidden16;
+  if (bf16) hidden16 = RoundToBf16(hidden);
+  std::mt19937 rng(seed);
+  std::vector<int32_t> ids(static_cast<size_t>(c.tokens * c.top_k));
+  std::vector<int32_t> all(static_cast<size_t>(c.experts));
+  for (int64_t e = 0; e < c.experts; ++e) all[e] = static_cast<int32_t>(e);
+  for (int64_t t = 0; t < c.tokens; ++t) {
+    std::shuffle(all.begin(), all.end(), rng);
+    std::copy(all.begin(), all.begin() + c.top_k, ids.begin() + t * c.top_k);
+  }
+  std::vector<float> routing = FastUniform(seed + 2, ids.size(), 0.05f, 0.5f);
+
+  const bool fp8 = c.format == ExpertWeightFormat::kFloat8E4M3;
+  const DType wtype = fp8 ? DType::kFloat8E4M3FN : c.format == ExpertWeightFormat::kBFloat16 ? DType::kBFloat16
+                                                                                           : DType::kFloat32;
+  MoeExpertsInputs in;
+  in.hidden = {DType::kFloat32, {c.tokens, c.hidden}};
+  in.expert_ids = {DType::kInt32, {c.tokens, c.top_k}};
+  in.expert_weights = {DType::kFloat32, {c.tokens, c.top_k}};
+  in.gate_weights = {wtype, {c.experts, c.inter, c.hidden}};
+  in.up_weights = {wtype, {c.experts, c.inter, c.hidden}};
+  in.down_weights = {wtype, {c.experts, c.hidden, c.inter}};
+  if (fp8) {
+    const int64_t qb = c.quant_block;
+    in.has_gate_scales = in.has_up_scales = in.has_down_scales = true;
+    in.gate_scales = {DType::kFloat32, {c.experts, (c.inter + qb - 1) / qb, (c.hidden + qb - 1) / qb}};
+    in.up_scales = in.gate_scales;
+    in.down_scales = {DType::kFloat32, {c.experts, (c.hidden + qb - 1) / qb, (c.inter + qb - 1) / qb}};
+  }
+  MoeExpertsAttributes attributes;
+  attributes.quant_block_size = c.quant_block;
+  const MoeExpertsShape shape = ValidateMoeExperts(in, attributes);
+  CheckExpertIds(shape, ids.data());
+
+  std::vector<float> ref_out(static_cast<size_t>(c.tokens * c.hidden)), cand_out(ref_out.size());
+  const cpu::ExpertWeights cpu_w{gate.bytes.data(), up.bytes.data(), down.bytes.data(),
+                                 fp8 ? gate.scales.data() : nullptr, fp8 ? up.scales.data() : nullptr,
+                                 fp8 ? down.scales.data() : nullptr};
+  auto start = std::chrono::steady_clock::now();
+  cpu::MoeExperts(shape, hidden.data(), ids.data(), routing.data(), cpu_w, ref_out.data());
+  const double cpu_ms = MillisecondsSince(start);
+
+  double cand_ms = 0;
+  if (!naive_candidate) {
+    DeviceBuffer dh = bf16 ? DeviceBuffer::From(hidden16) : DeviceBuffer::From(hidden);
+    DeviceBuffer di = DeviceBuffer::From(ids), dr = DeviceBuffer::From(routing);
+    DeviceBuffer dg = DeviceBuffer::From(gate.bytes), du = DeviceBuffer::From(up.bytes);
+    DeviceBuffer dd = DeviceBuffer::From(down.bytes);
+    DeviceBuffer dgs = DeviceBuffer::From(gate.scales), dus = DeviceBuffer::From(up.scales);
+    DeviceBuffer dds = DeviceBuffer::From(down.scales);
+    DeviceBuffer dout(ref_out.size() * (bf16 ? 2 : 4));
+    DeviceBuffer workspace(cuda::MoeExpertsWorkspaceBytes(shape));
+    const cuda::DeviceExpertWeights w{dg.get(), du.get(), dd.get(), fp8 ? dgs.as<float>() : nullptr,
+                                      fp8 ? dus.as<float>() : nullptr, fp8 ? dds.as<float>() : nullptr};
+    GLM_CUDA_CHECK(cudaDeviceSynchronize());
+    start = std::chrono::steady_clock::now();
+    cuda::MoeExperts(shape, type, dh.get(), di.as<int32_t>(), dr.as<float>(), w, dout.get(), workspace.get(),
+                     workspace.bytes(), nullptr);
+    GLM_CUDA_CHECK(cudaDeviceSynchronize());
+    cand_ms = MillisecondsSince(start);
+    cand_out = bf16 ? Bf16ToFloat(dout.Download<uint16_t>()) : dout.Download<float>();
+    uint32_t invalid = 0;
+    GLM_CUDA_CHECK(cudaMemcpy(&invalid, cuda::MoeExpertsInvalidIdCount(shape, workspace.get()), sizeof invalid,
+                              cudaMemcpyDeviceToHost));
+    if (invalid) throw std::runtime_error("MoeExperts (CUDA) reported invalid expert ids for valid input");
+  } else {
+    start = std::chrono::steady_clock::now();
+    naive::MoeExperts(shape, hidden.data(), ids.data(), routing.data(), gate.decoded, up.decoded, down.decoded,
+                      cand_out.data());
+    cand_ms = MillisecondsSince(start);
+    if (bf16)
+      for (float& v : cand_out) v = FromBf16(ToBf16(v));
+  }
+
+  const FloatError err = CompareFloats(cand_out, ref_out);
+  ParityRow row;
+  row.op = "MoeExperts";
+  row.name = c.name + " " + FormatName(c.format);
+  row.dtype = DtypeLabel(type);
+  row.tokens = c.tokens;
+  row.max_abs = err.max_abs;
+  row.max_rel = err.max_rel;
+  row.tolerance = (bf16 ? 8e-3 : 1e-4) * err.ref_max + 1e-9;  // relative to the largest output
+  row.cpu_ms = cpu_ms;
+  row.candidate_ms = cand_ms;
+  row.pass = err.non_finite == 0 && err.max_abs <= row.tolerance;
+  report.Add(row);
+}
+
+}  // namespace
+
+void RunExpertsParity(const ParityOptions& options, ParityReport& report) {
+  std::vector<ExpertsCase> cases;
+  const ExpertWeightFormat formats[] = {ExpertWeightFormat::kFloat32, ExpertWeightFormat::kBFloat16,
+                                        ExpertWeightFormat::kFloat8E4M3};
+  for (ExpertWeightFormat f : formats) {
+    if (options.tiny) {
+      cases.push_back({"tiny T5 64x32 E8 top2", 5, 64, 32, 8, 2, 16, f});
+      cases.push_back({"tiny T40 64x48 E4 top3 (tiles)", 40, 64, 48, 4, 3, 16, f});
+      cases.push_back({"tiny odd 40x24 qb8 (scalar path)", 7, 40, 24, 6, 2, 8, f});
+    }
+    if (options.real) {
+      cases.push_back({"real T1 6144x2048 E16 top8", 1, 6144, 2048, 16, 8, 128, f});
+      if (f != ExpertWeightFormat::kFloat32)
+        cases.push_back({"real T64 6144x2048 E16 top8", 64, 6144, 2048, 16, 8, 128, f});
+    }
+  }
+  uint32_t seed = 4000;
+  for (const ExpertsCase& c : cases) {
+    const CaseWeights weights = MakeCaseWeights(c, seed, options.candidate == Candidate::kNaive);
+    for (cuda::Activation type : {cuda::Activation::kFloat32, cuda::Activation::kBFloat16})
+      RunCase(c, weights, type, options, report, ++seed);
+  }
+}
+
+}  // namespace glm_ops::gpu

@@ -1,0 +1,85 @@
+// CUDA-EP wrapper of SparseMlaAttention: the CPU wrapper's inputs and validation; batch inputs in CPU memory,
+// topk_indices (produced by the indexer on the GPU) stays on the device.
+#include <vector>
+
+#include "common/sparse_mla_validation.h"
+#include "cuda/ort/cuda_kernel_support.h"
+#include "cuda/ort/cuda_op_registry.h"
+#include "cuda/sparse_mla_attention_cuda.h"
+#include "glm_ops/op_names.h"
+
+namespace glm_ops::ort::cuda_ep {
+
+namespace {
+
+constexpr const char* kOp = kSparseMlaAttentionName;
+constexpr size_t kTopkInput = 8;
+
+struct SparseMlaCudaKernel {
+  SparseMlaAttributes attributes;
+
+  OrtStatusPtr ComputeV2(OrtKernelContext* raw_context) {
+    return Guarded([&] {
+      Ort::KernelContext context(raw_context);
+      Ort::ConstValue ql = context.GetInput(0), qr = context.GetInput(1), kv = context.GetInput(2);
+      Ort::ConstValue kr = context.GetInput(3), pool = context.GetInput(4), cu = context.GetInput(5);
+      Ort::ConstValue past = context.GetInput(6), table = context.GetInput(7);
+      Ort::ConstValue topk = OptionalInput(context, kTopkInput);
+      SparseMlaInputs in;
+      in.q_latent = Describe(ql);
+      in.q_rope = Describe(qr);
+      in.kv_latent = Describe(kv);
+      in.k_rope = Describe(kr);
+      in.latent_pool = Describe(pool);
+      in.batch = {Describe(cu), cu.GetTensorData<int32_t>(), Describe(past), past.GetTensorData<int32_t>(),
+                  Describe(table), table.GetTensorData<int32_t>()};
+      in.has_topk = topk != nullptr;
+      if (in.has_topk) in.topk_indices = Describe(topk);
+      const SparseMlaShape shape = ValidateSparseMla(in, attributes);
+      auto out = context.GetOutput(0, std::vector<int64_t>{shape.tokens, shape.n_heads, shape.kv_lora_rank});
+      if (shape.tokens == 0) return;
+      CheckPoolOnDevice(kOp, "latent_pool", pool);
+      Scratch scratch(context, pool, cuda::SparseMlaAttentionWorkspaceBytes(shape));
+      cuda::SparseMlaAttention(shape, cuda::Activation::kFloat32, ql.GetTensorRawData(), qr.GetTensorRawData(),
+                               kv.GetTensorRawData(), kr.GetTensorRawData(), const_cast<void*>(pool.GetTensorRawData()),
+                               in.has_topk ? topk.GetTensorData<int32_t>() : nullptr,
+                               out.GetTensorMutableData<float>(), scratch.data(), scratch.bytes(),
+                               ComputeStream(context));
+    });
+  }
+};
+
+struct SparseMlaCudaOp : Ort::CustomOpBase<SparseMlaCudaOp, SparseMlaCudaKernel, true> {
+  OrtStatusPtr CreateKernelV2(const OrtApi&, const OrtKernelInfo* info, void** kernel) const {
+    return Guarded([&] {
+      SparseMlaAttributes a;
+      a.softmax_scale = RequiredFloatAttribute(info, kOp, "softmax_scale");
+      ValidateSparseMlaAttributes(a);
+      *kernel = new SparseMlaCudaKernel{a};
+    });
+  }
+  const char* GetName() const { return kOp; }
+  const char* GetExecutionProviderType() const { return kProvider; }
+  size_t GetInputTypeCount() const { return 9; }
+  ONNXTensorElementDataType GetInputType(size_t index) const {
+    return index < 5 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT : ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
+  }
+  OrtMemType GetInputMemoryType(size_t index) const {
+    return index >= 5 && index < kTopkInput ? OrtMemTypeCPUInput : OrtMemTypeDefault;
+  }
+  OrtCustomOpInputOutputCharacteristic GetInputCharacteristic(size_t index) const {
+    return index == kTopkInput ? OrtCustomOpInputOutputCharacteristic::INPUT_OUTPUT_OPTIONAL
+                               : OrtCustomOpInputOutputCharacteristic::INPUT_OUTPUT_REQUIRED;
+  }
+  size_t GetOutputTypeCount() const { return 1; }
+  ONNXTensorElementDataType GetOutputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
+};
+
+}  // namespace
+
+const OrtCustomOp* SparseMlaAttentionCudaOp() {
+  static const SparseMlaCudaOp op;
+  return &op;
+}
+
+}  // namespace glm_ops::ort::cuda_ep

@@ -1,0 +1,144 @@
+using Glm.Onnx.Contracts;
+using Glm.Onnx.Converter.Onnx;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Glm.Onnx.Tests.CustomOps;
+
+/// <summary>
+/// LightningIndexer and SparseMlaAttention as single-node graphs over paged pools (two sequences with different past
+/// lengths, block size 4, a scrambled block table) against plain C# loops over contiguous per-sequence caches.
+/// </summary>
+public sealed class AttentionOpTests
+{
+    private const int BlockSize = 4, NumBlocks = 8;
+    private static readonly int[] Past = [5, 2];
+    private static readonly int[] NewTokens = [3, 1];
+    private static readonly int[,] Table = { { 6, 1, 3 }, { 0, 7, 2 } };
+
+    [Fact]
+    public void SparseMlaAttentionMatchesDenseCausalReference()
+    {
+        const int heads = 2, rank = 8, rope = 4, width = rank + rope;
+        const float scale = 0.3f;
+        var rng = new Random(3);
+        int T = NewTokens.Sum();
+        var pool = SingleNodeGraph.RandomFloats(rng, NumBlocks * BlockSize * width);
+        var qLat = SingleNodeGraph.RandomFloats(rng, T * heads * rank);
+        var qRope = SingleNodeGraph.RandomFloats(rng, T * heads * rope);
+        var kvLat = SingleNodeGraph.RandomFloats(rng, T * rank);
+        var kRope = SingleNodeGraph.RandomFloats(rng, T * rope);
+        // Per-sequence contiguous caches: past rows from the pool, new rows from the inputs.
+        var caches = BuildCaches(pool, width, (tok, row) => { kvLat.AsSpan(tok * rank, rank).CopyTo(row); kRope.AsSpan(tok * rope, rope).CopyTo(row[rank..]); });
+
+        using var poolV = OrtValue.CreateTensorValueFromMemory(pool, [NumBlocks, BlockSize, width]);
+        var output = Run(CustomOpNames.SparseMlaAttention,
+            [("q_latent", OnnxDataType.Float, Value(qLat, T, heads, rank)), ("q_rope", OnnxDataType.Float, Value(qRope, T, heads, rope)),
+             ("kv_latent", OnnxDataType.Float, Value(kvLat, T, rank)), ("k_rope", OnnxDataType.Float, Value(kRope, T, rope)),
+             ("latent_pool", OnnxDataType.Float, poolV)],
+            [("attn_latent", OnnxDataType.Float)], OnnxAttribute.Float("softmax_scale", scale))[0].GetTensorDataAsSpan<float>().ToArray();
+
+        int tok = 0;
+        for (int b = 0; b < Past.Length; b++)
+            for (int j = 0; j < NewTokens[b]; j++, tok++)
+            {
+                int p = Past[b] + j;
+                for (int h = 0; h < heads; h++)
+                {
+                    var scores = new double[p + 1];
+                    for (int t = 0; t <= p; t++)
+                    {
+                        double s = 0;
+                        for (int d = 0; d < rank; d++) s += qLat[(tok * heads + h) * rank + d] * caches[b][t][d];
+                        for (int d = 0; d < rope; d++) s += qRope[(tok * heads + h) * rope + d] * caches[b][t][rank + d];
+                        scores[t] = s * scale;
+                    }
+                    double max = scores.Max(), sum = scores.Sum(s => Math.Exp(s - max));
+                    for (int d = 0; d < rank; d++)
+                    {
+                        double o = 0;
+                        for (int t = 0; t <= p; t++) o += Math.Exp(scores[t] - max) / sum * caches[b][t][d];
+                        Assert.Equal(o, output[(tok * heads + h) * rank + d], 4);
+                    }
+                }
+            }
+        // The new rows were written into the caller's pool in place.
+        var written = poolV.GetTensorDataAsSpan<float>();
+        Assert.Equal(kvLat[0], written[(Table[0, 1] * BlockSize + 1) * width]); // sequence 0, position 5 = block 1 row 1
+    }
+
+    [Fact]
+    public void LightningIndexerSelectsTheTopScoringCausalKeys()
+    {
+        const int heads = 3, dim = 8, topK = 3;
+        float scale = 1f / MathF.Sqrt(dim);
+        var rng = new Random(5);
+        int T = NewTokens.Sum();
+        var pool = SingleNodeGraph.RandomFloats(rng, NumBlocks * BlockSize * dim);
+        var q = SingleNodeGraph.RandomFloats(rng, T * heads * dim);
+        var k = SingleNodeGraph.RandomFloats(rng, T * dim);
+        var w = SingleNodeGraph.RandomFloats(rng, T * heads);
+        var caches = BuildCaches(pool, dim, (tok, row) => k.AsSpan(tok * dim, dim).CopyTo(row));
+
+        using var poolV = OrtValue.CreateTensorValueFromMemory(pool, [NumBlocks, BlockSize, dim]);
+        var output = Run(CustomOpNames.LightningIndexer,
+            [("index_q", OnnxDataType.Float, Value(q, T, heads, dim)), ("index_k", OnnxDataType.Float, Value(k, T, dim)),
+             ("head_weights", OnnxDataType.Float, Value(w, T, heads)), ("index_pool", OnnxDataType.Float, poolV)],
+            [("topk_indices", OnnxDataType.Int32)], OnnxAttribute.Int("index_topk", topK), OnnxAttribute.Float("scale", scale))[0]
+            .GetTensorDataAsSpan<int>().ToArray();
+
+        int tok = 0;
+        for (int b = 0; b < Past.Length; b++)
+            for (int j = 0; j < NewTokens[b]; j++, tok++)
+            {
+                int p = Past[b] + j;
+                var score = new double[p + 1];
+                for (int t = 0; t <= p; t++)
+                    for (int h = 0; h < heads; h++)
+                    {
+                        double dot = 0;
+                        for (int d = 0; d < dim; d++) dot += q[(tok * heads + h) * dim + d] * caches[b][t][d];
+                        score[t] += w[tok * heads + h] * Math.Max(0, dot * scale);
+                    }
+                var expected = Enumerable.Range(0, p + 1).OrderByDescending(t => score[t]).ThenBy(t => t).Take(topK).Order().ToArray();
+                var row = output.AsSpan(tok * topK, topK).ToArray();
+                Assert.Equal(expected, row.Where(i => i >= 0).Order().ToArray());
+                Assert.All(row, i => Assert.True(i <= p, $"token at position {p} selected future key {i}"));
+            }
+    }
+
+    /// <summary>Per sequence, rows 0..past+new-1 as the op must see them after writing the new tokens.</summary>
+    private static float[][][] BuildCaches(float[] pool, int width, Action<int, Span<float>> newRow)
+    {
+        var caches = new float[Past.Length][][];
+        int tok = 0;
+        for (int b = 0; b < Past.Length; b++)
+        {
+            caches[b] = new float[Past[b] + NewTokens[b]][];
+            for (int t = 0; t < Past[b]; t++)
+                caches[b][t] = pool.AsSpan((Table[b, t / BlockSize] * BlockSize + t % BlockSize) * width, width).ToArray();
+            for (int j = 0; j < NewTokens[b]; j++, tok++)
+            {
+                caches[b][Past[b] + j] = new float[width];
+                newRow(tok, caches[b][Past[b] + j]);
+            }
+        }
+        return caches;
+    }
+
+    private static OrtValue Value(float[] data, params long[] shape) => OrtValue.CreateTensorValueFromMemory(data, shape);
+
+    private static OrtValue[] Run(string op, (string, OnnxDataType, OrtValue)[] inputs, (string, OnnxDataType)[] outputs, params OnnxAttribute[] attrs)
+    {
+        int batch = Past.Length;
+        var cu = new int[batch + 1];
+        for (int b = 0; b < batch; b++) cu[b + 1] = cu[b] + NewTokens[b];
+        var table = new int[Table.Length];
+        Buffer.BlockCopy(Table, 0, table, 0, table.Length * 4);
+        using var cuV = OrtValue.CreateTensorValueFromMemory(cu, [batch + 1]);
+        using var pastV = OrtValue.CreateTensorValueFromMemory(Past.ToArray(), [batch]);
+        using var tableV = OrtValue.CreateTensorValueFromMemory(table, [batch, Table.GetLength(1)]);
+        var all = inputs.Concat([("cumulative_sequence_lengths", OnnxDataType.Int32, cuV), ("past_sequence_lengths", OnnxDataType.Int32, pastV),
+            ("block_table", OnnxDataType.Int32, tableV)]).ToArray();
+        return SingleNodeGraph.Run(op, all, outputs, attrs);
+    }
+}
