@@ -7,6 +7,7 @@
 #include "common/lightning_indexer_validation.h"
 #include "cpu/lightning_indexer.h"
 #include "glm_ops/op_names.h"
+#include "ort/op_inputs.h"
 #include "ort/kernel_support.h"
 #include "ort/op_registry.h"
 
@@ -22,16 +23,7 @@ struct LightningIndexerKernel {
   OrtStatusPtr ComputeV2(OrtKernelContext* raw_context) {
     return Guarded([&] {
       Ort::KernelContext context(raw_context);
-      Ort::ConstValue q = context.GetInput(0), k = context.GetInput(1), w = context.GetInput(2);
-      Ort::ConstValue pool = context.GetInput(3), cu = context.GetInput(4), past = context.GetInput(5);
-      Ort::ConstValue table = context.GetInput(6);
-      LightningIndexerInputs in;
-      in.index_q = Describe(q);
-      in.index_k = Describe(k);
-      in.head_weights = Describe(w);
-      in.index_pool = Describe(pool);
-      in.batch = {Describe(cu), cu.GetTensorData<int32_t>(), Describe(past), past.GetTensorData<int32_t>(),
-                  Describe(table), table.GetTensorData<int32_t>()};
+      const auto [q, k, w, pool, in] = ReadLightningIndexerInputs(context);
       const LightningIndexerShape shape = ValidateLightningIndexer(in, attributes);
       auto out = context.GetOutput(0, std::vector<int64_t>{shape.tokens, shape.index_topk});
       if (shape.tokens == 0) return;

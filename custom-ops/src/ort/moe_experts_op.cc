@@ -6,6 +6,7 @@
 #include "common/moe_experts_validation.h"
 #include "cpu/moe_experts.h"
 #include "glm_ops/op_names.h"
+#include "ort/op_inputs.h"
 #include "ort/kernel_support.h"
 #include "ort/op_registry.h"
 
@@ -21,23 +22,8 @@ struct MoeExpertsKernel {
   OrtStatusPtr ComputeV2(OrtKernelContext* raw_context) {
     return Guarded([&] {
       Ort::KernelContext context(raw_context);
-      Ort::ConstValue hidden = context.GetInput(0), ids = context.GetInput(1), weights = context.GetInput(2);
-      Ort::ConstValue gate = context.GetInput(3), up = context.GetInput(4), down = context.GetInput(5);
-      Ort::ConstValue gate_scales = OptionalInput(context, 6), up_scales = OptionalInput(context, 7);
-      Ort::ConstValue down_scales = OptionalInput(context, 8);
-      MoeExpertsInputs in;
-      in.hidden = Describe(hidden);
-      in.expert_ids = Describe(ids);
-      in.expert_weights = Describe(weights);
-      in.gate_weights = Describe(gate);
-      in.up_weights = Describe(up);
-      in.down_weights = Describe(down);
-      in.has_gate_scales = gate_scales != nullptr;
-      in.has_up_scales = up_scales != nullptr;
-      in.has_down_scales = down_scales != nullptr;
-      if (in.has_gate_scales) in.gate_scales = Describe(gate_scales);
-      if (in.has_up_scales) in.up_scales = Describe(up_scales);
-      if (in.has_down_scales) in.down_scales = Describe(down_scales);
+      const auto [hidden, ids, weights, gate, up, down, gate_scales, up_scales, down_scales, in] =
+          ReadMoeExpertsInputs(context);
       const MoeExpertsShape shape = ValidateMoeExperts(in, attributes);
       auto out = context.GetOutput(0, std::vector<int64_t>{shape.tokens, shape.hidden});
       if (shape.tokens == 0) return;
@@ -58,10 +44,7 @@ struct MoeExpertsKernel {
 struct MoeExpertsOp : Ort::CustomOpBase<MoeExpertsOp, MoeExpertsKernel, true> {
   OrtStatusPtr CreateKernelV2(const OrtApi&, const OrtKernelInfo* info, void** kernel) const {
     return Guarded([&] {
-      MoeExpertsAttributes a;
-      a.quant_block_size = IntAttribute(info, "quant_block_size", 128);
-      ValidateMoeExpertsAttributes(a);
-      *kernel = new MoeExpertsKernel{a};
+      *kernel = new MoeExpertsKernel{ReadMoeExpertsAttributes(info)};
     });
   }
   const char* GetName() const { return kOp; }

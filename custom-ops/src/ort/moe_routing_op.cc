@@ -4,6 +4,7 @@
 #include "common/moe_routing_validation.h"
 #include "cpu/moe_routing.h"
 #include "glm_ops/op_names.h"
+#include "ort/op_inputs.h"
 #include "ort/kernel_support.h"
 #include "ort/op_registry.h"
 
@@ -33,14 +34,7 @@ struct MoeRoutingKernel {
 struct MoeRoutingOp : Ort::CustomOpBase<MoeRoutingOp, MoeRoutingKernel, true> {
   OrtStatusPtr CreateKernelV2(const OrtApi&, const OrtKernelInfo* info, void** kernel) const {
     return Guarded([&] {
-      MoeRoutingAttributes a;
-      a.top_k = RequiredIntAttribute(info, "MoeRouting", "top_k");
-      a.n_group = IntAttribute(info, "n_group", 1);
-      a.topk_group = IntAttribute(info, "topk_group", 1);
-      a.norm_topk_prob = IntAttribute(info, "norm_topk_prob", 1) != 0;
-      a.routed_scaling_factor = FloatAttribute(info, "routed_scaling_factor", 1.0f);
-      ValidateMoeRoutingAttributes(a);
-      *kernel = new MoeRoutingKernel{a};
+      *kernel = new MoeRoutingKernel{ReadMoeRoutingAttributes(info)};
     });
   }
   const char* GetName() const { return kMoeRoutingName; }

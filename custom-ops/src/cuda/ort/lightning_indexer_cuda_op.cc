@@ -10,6 +10,7 @@
 #include "cuda/ort/cuda_kernel_support.h"
 #include "cuda/ort/cuda_op_registry.h"
 #include "glm_ops/op_names.h"
+#include "ort/op_inputs.h"
 
 namespace glm_ops::ort::cuda_ep {
 
@@ -23,16 +24,7 @@ struct LightningIndexerCudaKernel {
   OrtStatusPtr ComputeV2(OrtKernelContext* raw_context) {
     return Guarded([&] {
       Ort::KernelContext context(raw_context);
-      Ort::ConstValue q = context.GetInput(0), k = context.GetInput(1), w = context.GetInput(2);
-      Ort::ConstValue pool = context.GetInput(3), cu = context.GetInput(4), past = context.GetInput(5);
-      Ort::ConstValue table = context.GetInput(6);
-      LightningIndexerInputs in;
-      in.index_q = Describe(q);
-      in.index_k = Describe(k);
-      in.head_weights = Describe(w);
-      in.index_pool = Describe(pool);
-      in.batch = {Describe(cu), cu.GetTensorData<int32_t>(), Describe(past), past.GetTensorData<int32_t>(),
-                  Describe(table), table.GetTensorData<int32_t>()};
+      const auto [q, k, w, pool, in] = ReadLightningIndexerInputs(context);
       const LightningIndexerShape shape = ValidateLightningIndexer(in, attributes);
       auto out = context.GetOutput(0, std::vector<int64_t>{shape.tokens, shape.index_topk});
       if (shape.tokens == 0) return;

@@ -6,6 +6,7 @@
 #include "cuda/ort/cuda_kernel_support.h"
 #include "cuda/ort/cuda_op_registry.h"
 #include "glm_ops/op_names.h"
+#include "ort/op_inputs.h"
 
 namespace glm_ops::ort::cuda_ep {
 
@@ -33,14 +34,7 @@ struct MoeRoutingCudaKernel {
 struct MoeRoutingCudaOpDef : Ort::CustomOpBase<MoeRoutingCudaOpDef, MoeRoutingCudaKernel, true> {
   OrtStatusPtr CreateKernelV2(const OrtApi&, const OrtKernelInfo* info, void** kernel) const {
     return Guarded([&] {
-      MoeRoutingAttributes a;
-      a.top_k = RequiredIntAttribute(info, kMoeRoutingName, "top_k");
-      a.n_group = IntAttribute(info, "n_group", 1);
-      a.topk_group = IntAttribute(info, "topk_group", 1);
-      a.norm_topk_prob = IntAttribute(info, "norm_topk_prob", 1) != 0;
-      a.routed_scaling_factor = FloatAttribute(info, "routed_scaling_factor", 1.0f);
-      ValidateMoeRoutingAttributes(a);
-      *kernel = new MoeRoutingCudaKernel{a};
+      *kernel = new MoeRoutingCudaKernel{ReadMoeRoutingAttributes(info)};
     });
   }
   const char* GetName() const { return kMoeRoutingName; }

@@ -7,6 +7,7 @@
 #include "cuda/ort/cuda_op_registry.h"
 #include "cuda/sparse_mla_attention_cuda.h"
 #include "glm_ops/op_names.h"
+#include "ort/op_inputs.h"
 
 namespace glm_ops::ort::cuda_ep {
 
@@ -21,20 +22,7 @@ struct SparseMlaCudaKernel {
   OrtStatusPtr ComputeV2(OrtKernelContext* raw_context) {
     return Guarded([&] {
       Ort::KernelContext context(raw_context);
-      Ort::ConstValue ql = context.GetInput(0), qr = context.GetInput(1), kv = context.GetInput(2);
-      Ort::ConstValue kr = context.GetInput(3), pool = context.GetInput(4), cu = context.GetInput(5);
-      Ort::ConstValue past = context.GetInput(6), table = context.GetInput(7);
-      Ort::ConstValue topk = OptionalInput(context, kTopkInput);
-      SparseMlaInputs in;
-      in.q_latent = Describe(ql);
-      in.q_rope = Describe(qr);
-      in.kv_latent = Describe(kv);
-      in.k_rope = Describe(kr);
-      in.latent_pool = Describe(pool);
-      in.batch = {Describe(cu), cu.GetTensorData<int32_t>(), Describe(past), past.GetTensorData<int32_t>(),
-                  Describe(table), table.GetTensorData<int32_t>()};
-      in.has_topk = topk != nullptr;
-      if (in.has_topk) in.topk_indices = Describe(topk);
+      const auto [ql, qr, kv, kr, pool, topk, in] = ReadSparseMlaInputs(context);
       const SparseMlaShape shape = ValidateSparseMla(in, attributes);
       auto out = context.GetOutput(0, std::vector<int64_t>{shape.tokens, shape.n_heads, shape.kv_lora_rank});
       if (shape.tokens == 0) return;

@@ -1,0 +1,37 @@
+// Reads each op's inputs and attributes from ONNX Runtime into the ORT-free structs the shared validation checks.
+// One reader per op, used by the CPU wrappers (src/ort) and the CUDA-EP wrappers (src/cuda/ort) alike, so both
+// flavours describe, validate and name their inputs identically.
+#pragma once
+
+#include "common/lightning_indexer_validation.h"
+#include "common/moe_experts_validation.h"
+#include "common/moe_routing_validation.h"
+#include "common/sparse_mla_validation.h"
+#include "ort/ort_api.h"
+
+namespace glm_ops::ort {
+
+struct LightningIndexerValues {
+  Ort::ConstValue q, k, w, pool;
+  LightningIndexerInputs in;
+};
+LightningIndexerValues ReadLightningIndexerInputs(const Ort::KernelContext& context);
+
+struct SparseMlaValues {
+  Ort::ConstValue q_latent, q_rope, kv_latent, k_rope, pool;
+  Ort::ConstValue topk;  // empty when the optional selection is absent (dense causal attention)
+  SparseMlaInputs in;
+};
+SparseMlaValues ReadSparseMlaInputs(const Ort::KernelContext& context);
+
+struct MoeExpertsValues {
+  Ort::ConstValue hidden, ids, weights, gate, up, down;
+  Ort::ConstValue gate_scales, up_scales, down_scales;  // empty unless the weights are block-FP8
+  MoeExpertsInputs in;
+};
+MoeExpertsValues ReadMoeExpertsInputs(const Ort::KernelContext& context);
+
+MoeRoutingAttributes ReadMoeRoutingAttributes(const OrtKernelInfo* info);
+MoeExpertsAttributes ReadMoeExpertsAttributes(const OrtKernelInfo* info);
+
+}  // namespace glm_ops::ort
