@@ -1,7 +1,5 @@
 // ORT wrapper of LightningIndexer (docs/onnx-contract.md). index_pool is written in place through the pointer ORT
 // hands us for the graph input; it is not an output.
-#include <cmath>
-#include <limits>
 #include <vector>
 
 #include "common/lightning_indexer_validation.h"
@@ -38,12 +36,7 @@ struct LightningIndexerKernel {
 struct LightningIndexerOp : Ort::CustomOpBase<LightningIndexerOp, LightningIndexerKernel, true> {
   OrtStatusPtr CreateKernelV2(const OrtApi&, const OrtKernelInfo* info, void** kernel) const {
     return Guarded([&] {
-      LightningIndexerAttributes a;
-      a.index_topk = RequiredIntAttribute(info, kOp, "index_topk");
-      const float scale = FloatAttribute(info, "scale", std::numeric_limits<float>::quiet_NaN());
-      if (!std::isnan(scale)) a.scale = scale;  // absent: head_dim^-0.5, resolved per call from the input shape
-      ValidateLightningIndexerAttributes(a);
-      *kernel = new LightningIndexerKernel{a};
+      *kernel = new LightningIndexerKernel{ReadLightningIndexerAttributes(info)};
     });
   }
   const char* GetName() const { return kOp; }

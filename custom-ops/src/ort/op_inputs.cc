@@ -1,6 +1,8 @@
 #include "ort/op_inputs.h"
 
+#include <cmath>
 #include <cstdint>
+#include <limits>
 
 #include "glm_ops/op_names.h"
 #include "ort/kernel_support.h"
@@ -76,6 +78,22 @@ MoeExpertsValues ReadMoeExpertsInputs(const Ort::KernelContext& context) {
   if (v.in.has_up_scales) v.in.up_scales = Describe(v.up_scales);
   if (v.in.has_down_scales) v.in.down_scales = Describe(v.down_scales);
   return v;
+}
+
+LightningIndexerAttributes ReadLightningIndexerAttributes(const OrtKernelInfo* info) {
+  LightningIndexerAttributes a;
+  a.index_topk = RequiredIntAttribute(info, kLightningIndexerName, "index_topk");
+  const float scale = FloatAttribute(info, "scale", std::numeric_limits<float>::quiet_NaN());
+  if (!std::isnan(scale)) a.scale = scale;  // absent: head_dim^-0.5, resolved per call from the input shape
+  ValidateLightningIndexerAttributes(a);
+  return a;
+}
+
+SparseMlaAttributes ReadSparseMlaAttributes(const OrtKernelInfo* info) {
+  SparseMlaAttributes a;
+  a.softmax_scale = RequiredFloatAttribute(info, kSparseMlaAttentionName, "softmax_scale");
+  ValidateSparseMlaAttributes(a);
+  return a;
 }
 
 MoeRoutingAttributes ReadMoeRoutingAttributes(const OrtKernelInfo* info) {

@@ -31,6 +31,8 @@ struct MoeExpertsValues {
 };
 MoeExpertsValues ReadMoeExpertsInputs(const Ort::KernelContext& context);
 
+LightningIndexerAttributes ReadLightningIndexerAttributes(const OrtKernelInfo* info);
+SparseMlaAttributes ReadSparseMlaAttributes(const OrtKernelInfo* info);
 MoeRoutingAttributes ReadMoeRoutingAttributes(const OrtKernelInfo* info);
 MoeExpertsAttributes ReadMoeExpertsAttributes(const OrtKernelInfo* info);
 

@@ -38,10 +38,7 @@ struct SparseMlaKernel {
 struct SparseMlaOp : Ort::CustomOpBase<SparseMlaOp, SparseMlaKernel, true> {
   OrtStatusPtr CreateKernelV2(const OrtApi&, const OrtKernelInfo* info, void** kernel) const {
     return Guarded([&] {
-      SparseMlaAttributes a;
-      a.softmax_scale = RequiredFloatAttribute(info, kOp, "softmax_scale");
-      ValidateSparseMlaAttributes(a);
-      *kernel = new SparseMlaKernel{a};
+      *kernel = new SparseMlaKernel{ReadSparseMlaAttributes(info)};
     });
   }
   const char* GetName() const { return kOp; }

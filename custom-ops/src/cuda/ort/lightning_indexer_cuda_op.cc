@@ -1,8 +1,6 @@
 // CUDA-EP wrapper of LightningIndexer: same op name, inputs and validation as the CPU wrapper; the batch inputs
 // (cumulative_sequence_lengths, past_sequence_lengths, block_table) are requested in CPU memory because validation
 // reads them and the scheduler produces them on the host anyway; the kernel uploads them on the compute stream.
-#include <cmath>
-#include <limits>
 #include <vector>
 
 #include "common/lightning_indexer_validation.h"
@@ -41,12 +39,7 @@ struct LightningIndexerCudaKernel {
 struct LightningIndexerCudaOpDef : Ort::CustomOpBase<LightningIndexerCudaOpDef, LightningIndexerCudaKernel, true> {
   OrtStatusPtr CreateKernelV2(const OrtApi&, const OrtKernelInfo* info, void** kernel) const {
     return Guarded([&] {
-      LightningIndexerAttributes a;
-      a.index_topk = RequiredIntAttribute(info, kOp, "index_topk");
-      const float scale = FloatAttribute(info, "scale", std::numeric_limits<float>::quiet_NaN());
-      if (!std::isnan(scale)) a.scale = scale;
-      ValidateLightningIndexerAttributes(a);
-      *kernel = new LightningIndexerCudaKernel{a};
+      *kernel = new LightningIndexerCudaKernel{ReadLightningIndexerAttributes(info)};
     });
   }
   const char* GetName() const { return kOp; }

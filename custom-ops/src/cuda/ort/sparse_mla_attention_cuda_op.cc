@@ -40,10 +40,7 @@ struct SparseMlaCudaKernel {
 struct SparseMlaCudaOp : Ort::CustomOpBase<SparseMlaCudaOp, SparseMlaCudaKernel, true> {
   OrtStatusPtr CreateKernelV2(const OrtApi&, const OrtKernelInfo* info, void** kernel) const {
     return Guarded([&] {
-      SparseMlaAttributes a;
-      a.softmax_scale = RequiredFloatAttribute(info, kOp, "softmax_scale");
-      ValidateSparseMlaAttributes(a);
-      *kernel = new SparseMlaCudaKernel{a};
+      *kernel = new SparseMlaCudaKernel{ReadSparseMlaAttributes(info)};
     });
   }
   const char* GetName() const { return kOp; }
