@@ -13,23 +13,21 @@ namespace Glm.Onnx.Runtime.Scheduling;
 /// </summary>
 public sealed class Scheduler
 {
-    private readonly BlockAllocator _allocator;
+    private readonly BlockManager _blocks;
     private readonly SchedulerOptions _options;
     private readonly List<Sequence> _running = new();
     private readonly LinkedList<Sequence> _waiting = new();
 
+    /// <param name="allocator">The block pool (borrowed); the scheduler's block manager works on it.</param>
+    /// <param name="options">Step limits, and whether the block manager reuses cached prefixes.</param>
     public Scheduler(BlockAllocator allocator, SchedulerOptions options)
     {
         ArgumentNullException.ThrowIfNull(allocator);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
-        _allocator = allocator;
+        _blocks = new BlockManager(allocator, options.EnablePrefixCaching);
         _options = options;
     }
-
-    public BlockAllocator Allocator => _allocator;
-
-    public IReadOnlyList<Sequence> Running => _running;
 
     public int WaitingCount => _waiting.Count;
 
@@ -38,7 +36,7 @@ public sealed class Scheduler
     public long PreemptionCount { get; private set; }
 
     /// <summary>Tokens the whole pool can hold: the longest sequence that can ever run.</summary>
-    public int CapacityTokens => _allocator.NumBlocks * _allocator.BlockSize;
+    public int CapacityTokens => _blocks.CapacityTokens;
 
     public void Add(Sequence sequence)
     {
@@ -48,7 +46,7 @@ public sealed class Scheduler
         if (sequence.Tokens.Count > CapacityTokens)
             throw new ArgumentException(
                 $"Sequence {sequence.Id} has {sequence.Tokens.Count} tokens but the KV cache pool holds at most {CapacityTokens} " +
-                $"({_allocator.NumBlocks} blocks of {_allocator.BlockSize}).");
+                $"({_blocks.NumBlocks} blocks of {_blocks.BlockSize}).");
         _waiting.AddLast(sequence);
     }
 
@@ -65,8 +63,8 @@ public sealed class Scheduler
             int count = Math.Min(sequence.Tokens.Count - sequence.ComputedLength, budget);
             if (count <= 0)
                 continue;
-            int needed = BlocksFor(sequence.ComputedLength + count) - sequence.Blocks.Count;
-            while (_allocator.FreeBlockCount < needed)
+            int tokens = sequence.ComputedLength + count;
+            while (_blocks.FreeBlockCount < _blocks.BlocksMissing(sequence.BlockTable, tokens))
             {
                 var victim = _running[^1];
                 Preempt(victim);
@@ -76,8 +74,7 @@ public sealed class Scheduler
             }
             if (sequence.Status != SequenceStatus.Running)
                 break;
-            for (int b = 0; b < needed; b++)
-                sequence.MutableBlocks.Add(_allocator.Allocate());
+            _blocks.Grow(sequence.BlockTable, tokens);
             chunks.Add(new ScheduledChunk(sequence, sequence.ComputedLength, count));
             budget -= count;
         }
@@ -86,19 +83,17 @@ public sealed class Scheduler
         while (!preempted && budget > 0 && _waiting.First is { } node && _running.Count < _options.MaxSequences)
         {
             var sequence = node.Value;
-            if (!sequence.Admitted && _options.EnablePrefixCaching)
-                sequence.ReusedPromptTokens = ReuseCachedPrefix(sequence);
-            else if (_options.EnablePrefixCaching)
-                ReuseCachedPrefix(sequence);
+            sequence.ComputedLength = _blocks.ReuseCachedPrefix(sequence.BlockTable, sequence.TokenSpan(0, sequence.Tokens.Count));
+            if (!sequence.Admitted)
+                sequence.ReusedPromptTokens = sequence.ComputedLength; // a recompute after preemption is not a reuse
             int count = Math.Min(sequence.Tokens.Count - sequence.ComputedLength, budget);
-            int needed = BlocksFor(sequence.ComputedLength + count) - sequence.Blocks.Count;
-            if (_allocator.FreeBlockCount < needed)
+            int tokens = sequence.ComputedLength + count;
+            if (_blocks.FreeBlockCount < _blocks.BlocksMissing(sequence.BlockTable, tokens))
             {
                 ReleaseBlocks(sequence);
                 break;
             }
-            for (int b = 0; b < needed; b++)
-                sequence.MutableBlocks.Add(_allocator.Allocate());
+            _blocks.Grow(sequence.BlockTable, tokens);
             _waiting.RemoveFirst();
             sequence.Admitted = true;
             sequence.Status = SequenceStatus.Running;
@@ -123,8 +118,7 @@ public sealed class Scheduler
             if (sequence.Status != SequenceStatus.Running || sequence.ComputedLength != chunk.Start)
                 continue; // finished or preempted meanwhile
             sequence.ComputedLength += chunk.Count;
-            if (_options.EnablePrefixCaching)
-                CacheFullBlocks(sequence);
+            _blocks.RegisterFullBlocks(sequence.BlockTable, sequence.TokenSpan(0, sequence.ComputedLength));
         }
     }
 
@@ -142,8 +136,6 @@ public sealed class Scheduler
         sequence.Status = SequenceStatus.Finished;
     }
 
-    private int BlocksFor(int tokens) => (tokens + _allocator.BlockSize - 1) / _allocator.BlockSize;
-
     private void Preempt(Sequence sequence)
     {
         _running.Remove(sequence);
@@ -156,45 +148,7 @@ public sealed class Scheduler
 
     private void ReleaseBlocks(Sequence sequence)
     {
-        // Last block first: the allocator evicts earlier-released cached blocks first, so a prefix outlives its tail.
-        for (int j = sequence.MutableBlocks.Count - 1; j >= 0; j--)
-            _allocator.Release(sequence.MutableBlocks[j]);
-        sequence.MutableBlocks.Clear();
-        sequence.BlockHashes.Clear();
+        _blocks.Release(sequence.BlockTable);
         sequence.ComputedLength = 0;
-    }
-
-    /// <summary>
-    /// Takes references on the cached blocks that hold this sequence's leading full blocks and counts them as
-    /// computed. At least one token is always left to compute, because its logits choose the next token.
-    /// </summary>
-    private int ReuseCachedPrefix(Sequence sequence)
-    {
-        int blockSize = _allocator.BlockSize;
-        int reusable = (sequence.Tokens.Count - 1) / blockSize;
-        ulong parent = PrefixHash.Root;
-        for (int j = 0; j < reusable; j++)
-        {
-            var tokens = sequence.TokenSpan(j * blockSize, blockSize);
-            int block = _allocator.TryReuse(parent, tokens);
-            if (block < 0)
-                break;
-            parent = PrefixHash.Of(parent, tokens);
-            sequence.MutableBlocks.Add(block);
-            sequence.BlockHashes.Add(parent);
-        }
-        sequence.ComputedLength = sequence.Blocks.Count * blockSize;
-        return sequence.ComputedLength;
-    }
-
-    private void CacheFullBlocks(Sequence sequence)
-    {
-        int blockSize = _allocator.BlockSize;
-        while ((sequence.BlockHashes.Count + 1) * blockSize <= sequence.ComputedLength)
-        {
-            int j = sequence.BlockHashes.Count;
-            ulong parent = j == 0 ? PrefixHash.Root : sequence.BlockHashes[j - 1];
-            sequence.BlockHashes.Add(_allocator.MarkFull(sequence.Blocks[j], parent, sequence.TokenSpan(j * blockSize, blockSize)));
-        }
     }
 }

@@ -1,3 +1,5 @@
+using Glm.Onnx.Runtime.Cache;
+
 namespace Glm.Onnx.Runtime.Scheduling;
 
 public enum SequenceStatus
@@ -14,8 +16,6 @@ public enum SequenceStatus
 public sealed class Sequence
 {
     private readonly List<int> _tokens;
-    private readonly List<int> _blocks = new();
-    private readonly List<ulong> _blockHashes = new();
 
     public Sequence(long id, ReadOnlySpan<int> prompt)
     {
@@ -49,12 +49,10 @@ public sealed class Sequence
     public int Preemptions { get; internal set; }
 
     /// <summary>The sequence's block table: block j holds positions [j * block_size, (j + 1) * block_size).</summary>
-    public IReadOnlyList<int> Blocks => _blocks;
+    public IReadOnlyList<int> Blocks => BlockTable.Blocks;
 
-    internal List<int> MutableBlocks => _blocks;
-
-    /// <summary>Prefix hash of each full, computed block (the chain the allocator caches).</summary>
-    internal List<ulong> BlockHashes => _blockHashes;
+    /// <summary>Its blocks and their prefix hashes, kept by the <see cref="BlockManager"/>.</summary>
+    internal BlockTable BlockTable { get; } = new();
 
     internal bool Admitted { get; set; }
 
