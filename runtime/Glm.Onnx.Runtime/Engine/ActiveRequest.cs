@@ -1,6 +1,4 @@
-using System.Diagnostics;
 using System.Threading.Channels;
-using Glm.Onnx.Runtime.Sampling;
 using Glm.Onnx.Runtime.Scheduling;
 
 namespace Glm.Onnx.Runtime.Engine;
@@ -12,36 +10,19 @@ internal sealed class ActiveRequest
         Channel.CreateUnbounded<GeneratedToken>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public ActiveRequest(long id, GenerationRequest request, int maxNewTokens, ITokenDecoder? decoder)
+    public ActiveRequest(long id, GenerationRequest request, int maxNewTokens, IEnumerable<int> eosTokenIds, ITokenDecoder? decoder)
     {
         Request = request;
-        MaxNewTokens = maxNewTokens;
-        var prompt = request.PromptIds.ToArray();
-        Sequence = new Sequence(id, prompt);
-        Sampling = new SamplingState(request.Sampling, prompt);
-        Text = decoder?.CreateStream();
-        Stops = request.StopStrings.Count > 0 ? new StopStringMatcher(request.StopStrings) : null;
-        StopTokenIds = [.. request.StopTokenIds];
-        SubmittedAt = Stopwatch.GetTimestamp();
+        Sequence = new Sequence(id, request.PromptIds.ToArray());
+        Emitter = new TokenEmitter(Sequence, request, maxNewTokens, eosTokenIds, decoder);
     }
 
     public GenerationRequest Request { get; }
 
-    public int MaxNewTokens { get; }
-
     public Sequence Sequence { get; }
 
-    public SamplingState Sampling { get; }
-
-    public ITokenTextStream? Text { get; }
-
-    public StopStringMatcher? Stops { get; }
-
-    public HashSet<int> StopTokenIds { get; }
-
-    public long SubmittedAt { get; }
-
-    public long FirstTokenAt { get; set; }
+    /// <summary>The per-token steps from a logits row to a streamed token.</summary>
+    public TokenEmitter Emitter { get; }
 
     /// <summary>Prompt rows whose logits were already collected (survives preemption and recompute).</summary>
     public int PromptLogitsCollected { get; set; }
@@ -50,10 +31,19 @@ internal sealed class ActiveRequest
 
     public ChannelReader<GeneratedToken> Reader => _channel.Reader;
 
-    public ChannelWriter<GeneratedToken> Writer => _channel.Writer;
-
     /// <summary>Completes once the request's blocks are back in the allocator (finished, failed or cancelled).</summary>
     public Task Released => _released.Task;
+
+    /// <summary>Streams one token to the caller, with the logits the request asked for.</summary>
+    public void Publish(TokenOutcome outcome, ReadOnlySpan<float> row) =>
+        _channel.Writer.TryWrite(new GeneratedToken(outcome.TokenId, outcome.Text, outcome.FinishReason, outcome.Usage)
+        {
+            Logits = Request.ReturnLogits ? row.ToArray() : null,
+            PromptLogits = outcome.IsFirst ? PromptLogits : null,
+        });
+
+    /// <summary>Ends the caller's stream: normally (null) or with the error the caller sees.</summary>
+    public void Close(Exception? error) => _channel.Writer.TryComplete(error);
 
     public void MarkReleased() => _released.TrySetResult();
 }

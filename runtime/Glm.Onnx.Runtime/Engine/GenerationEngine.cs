@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Glm.Onnx.Runtime.Cache;
 using Glm.Onnx.Runtime.Execution;
@@ -21,7 +20,7 @@ public sealed class GenerationEngine : IDisposable
     private readonly Scheduler _scheduler;
     private readonly Sampler _sampler = new();
     private readonly ITokenDecoder? _decoder;
-    private readonly HashSet<int> _eos;
+    private readonly int[] _eos;
     private readonly ConcurrentQueue<ActiveRequest> _incoming = new();
     private readonly ConcurrentQueue<ActiveRequest> _cancellations = new();
     private readonly Dictionary<long, ActiveRequest> _active = new();
@@ -111,12 +110,13 @@ public sealed class GenerationEngine : IDisposable
         _stopping = true;
         _wake.Release();
         _thread.Join();
+        // The step thread has stopped: no block can be in use by a step any more, so the streams just end.
         var error = new ObjectDisposedException(nameof(GenerationEngine));
         foreach (var active in _active.Values)
-            Fail(active, error);
+            Abandon(active, error);
         _active.Clear();
         while (_incoming.TryDequeue(out var pending))
-            Fail(pending, error);
+            Abandon(pending, error);
         _wake.Dispose();
     }
 
@@ -141,7 +141,7 @@ public sealed class GenerationEngine : IDisposable
             throw new ArgumentException(
                 $"The prompt has {prompt} tokens, leaving no room to generate: the model accepts {_info.MaxSequenceLength} " +
                 $"tokens and the KV cache holds {_scheduler.CapacityTokens}.", nameof(request));
-        var active = new ActiveRequest(Interlocked.Increment(ref _nextId), request, Math.Min(request.MaxNewTokens, limit - prompt), _decoder);
+        var active = new ActiveRequest(Interlocked.Increment(ref _nextId), request, Math.Min(request.MaxNewTokens, limit - prompt), _eos, _decoder);
         _incoming.Enqueue(active);
         _wake.Release();
         return active;
@@ -157,14 +157,9 @@ public sealed class GenerationEngine : IDisposable
                 _scheduler.Add(incoming.Sequence);
             }
             while (_cancellations.TryDequeue(out var cancelled))
-                if (_active.Remove(cancelled.Sequence.Id))
-                {
-                    _scheduler.Finish(cancelled.Sequence);
-                    cancelled.Writer.TryComplete(new OperationCanceledException("The generation request was cancelled."));
-                    Publish(); // before the release, so a caller that saw its request end also sees the freed blocks
-                    cancelled.MarkReleased();
-                }
-            Publish();
+                if (_active.ContainsKey(cancelled.Sequence.Id))
+                    Release(cancelled, new OperationCanceledException("The generation request was cancelled."));
+            PublishFreeBlocks();
 
             var step = _scheduler.Schedule();
             if (step is null)
@@ -173,7 +168,7 @@ public sealed class GenerationEngine : IDisposable
                 continue;
             }
             RunStep(step);
-            Publish();
+            PublishFreeBlocks();
         }
     }
 
@@ -193,11 +188,8 @@ public sealed class GenerationEngine : IDisposable
         {
             // The cache rows of this step are in an unknown state: fail every request that took part.
             foreach (var chunk in step.Chunks)
-                if (_active.Remove(chunk.Sequence.Id, out var failed))
-                {
-                    _scheduler.Finish(chunk.Sequence);
-                    Fail(failed, error);
-                }
+                if (_active.TryGetValue(chunk.Sequence.Id, out var failed))
+                    Release(failed, error);
             return;
         }
         Interlocked.Increment(ref _steps);
@@ -217,9 +209,7 @@ public sealed class GenerationEngine : IDisposable
             }
             catch (Exception error)
             {
-                _active.Remove(sequence.Id);
-                _scheduler.Finish(sequence);
-                Fail(active, error);
+                Release(active, error);
             }
         }
         Interlocked.Exchange(ref _preemptions, _scheduler.PreemptionCount);
@@ -234,79 +224,37 @@ public sealed class GenerationEngine : IDisposable
         active.PromptLogitsCollected = position + count;
     }
 
+    /// <summary>The per-token path: the request's emitter steps, then publish, then release when it ended.</summary>
     private void Emit(ActiveRequest active, ReadOnlySpan<float> row)
     {
-        var sequence = active.Sequence;
-        int token = _sampler.Sample(row, active.Sampling);
-        active.Sampling.Accept(token);
-        sequence.AppendToken(token);
-        bool first = active.FirstTokenAt == 0;
-        if (first)
-        {
-            active.FirstTokenAt = Stopwatch.GetTimestamp();
-            Interlocked.Add(ref _reusedTokens, sequence.ReusedPromptTokens);
-        }
-
-        FinishReason? reason = null;
-        if ((!active.Request.IgnoreEos && _eos.Contains(token)) || active.StopTokenIds.Contains(token))
-            reason = FinishReason.Stop;
-        string text = active.Text?.Append(token) ?? "";
-        bool stoppedByString = false;
-        if (active.Stops is { } stops)
-        {
-            (text, stoppedByString) = stops.Push(text);
-            if (stoppedByString)
-                reason = FinishReason.Stop;
-        }
-        if (reason is null && sequence.OutputLength >= active.MaxNewTokens)
-            reason = FinishReason.Length;
-        if (reason is not null && !stoppedByString && active.Text is not null)
-        {
-            // The output ends here: emit what the decoder and the stop matcher still hold (a stop string in that
-            // tail still ends the text there).
-            string tail = active.Text.Flush();
-            if (active.Stops is { } matcher)
-            {
-                var (emit, stopped) = matcher.Push(tail);
-                text += stopped ? emit : emit + matcher.Flush();
-            }
-            else
-                text += tail;
-        }
-
-        GenerationUsage? usage = null;
-        if (reason is not null)
-        {
-            long now = Stopwatch.GetTimestamp();
-            usage = new GenerationUsage(
-                sequence.PromptLength,
-                sequence.ReusedPromptTokens,
-                sequence.OutputLength,
-                sequence.Preemptions,
-                Stopwatch.GetElapsedTime(active.SubmittedAt, active.FirstTokenAt),
-                Stopwatch.GetElapsedTime(active.FirstTokenAt, now));
-        }
-        var generated = new GeneratedToken(token, text, reason, usage)
-        {
-            Logits = active.Request.ReturnLogits ? row.ToArray() : null,
-            PromptLogits = first ? active.PromptLogits : null,
-        };
-        active.Writer.TryWrite(generated);
-        if (reason is not null)
-        {
-            _active.Remove(sequence.Id);
-            _scheduler.Finish(sequence);
-            active.Writer.TryComplete();
-            Publish();
-            active.MarkReleased();
-        }
+        var emitter = active.Emitter;
+        var outcome = emitter.Accept(emitter.Sample(_sampler, row));
+        if (outcome.IsFirst)
+            Interlocked.Add(ref _reusedTokens, active.Sequence.ReusedPromptTokens);
+        active.Publish(outcome, row);
+        if (outcome.FinishReason is not null)
+            Release(active, error: null);
     }
 
-    private static void Fail(ActiveRequest active, Exception error)
+    /// <summary>
+    /// Removes a request (finished: <paramref name="error"/> null; failed or cancelled: the error its caller sees),
+    /// returns its blocks, ends its stream and then signals the release, so a caller that saw its request end also
+    /// sees the freed blocks.
+    /// </summary>
+    private void Release(ActiveRequest active, Exception? error)
     {
-        active.Writer.TryComplete(error);
+        _active.Remove(active.Sequence.Id);
+        _scheduler.Finish(active.Sequence);
+        active.Close(error);
+        PublishFreeBlocks();
         active.MarkReleased();
     }
 
-    private void Publish() => Volatile.Write(ref _freeBlocks, _allocator.FreeBlockCount);
+    private static void Abandon(ActiveRequest active, Exception error)
+    {
+        active.Close(error);
+        active.MarkReleased();
+    }
+
+    private void PublishFreeBlocks() => Volatile.Write(ref _freeBlocks, _allocator.FreeBlockCount);
 }

@@ -53,6 +53,16 @@ public sealed class StopStringMatcher
     /// <summary>Everything held back (the output ended without a match).</summary>
     public string Flush() => Take(_pending.Length);
 
+    /// <summary>
+    /// The output ends with <paramref name="tail"/>: returns everything still to emit, cut before a stop string if
+    /// the tail completes one.
+    /// </summary>
+    public string End(string tail)
+    {
+        var (emit, stopped) = Push(tail);
+        return stopped ? emit : emit + Flush();
+    }
+
     private string Take(int count)
     {
         var text = _pending.ToString(0, count);

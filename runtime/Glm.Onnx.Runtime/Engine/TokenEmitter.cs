@@ -1,0 +1,106 @@
+using Glm.Onnx.Runtime.Sampling;
+using Glm.Onnx.Runtime.Scheduling;
+
+namespace Glm.Onnx.Runtime.Engine;
+
+/// <summary>
+/// One request's per-token path, as named steps in their order: <see cref="Sample"/> chooses a token from a logits
+/// row; <see cref="Accept"/> records it, checks the stop ids, detokenizes, matches stop strings, checks the length,
+/// flushes the held-back text when the output ends and measures the usage. The engine then publishes the
+/// <see cref="TokenOutcome"/> and, when it ends the request, releases it. A constraint on the choice (e.g. a grammar
+/// mask) belongs in <see cref="Sample"/>; several tokens accepted in one step (e.g. verified draft tokens) each go
+/// through <see cref="Accept"/>, which stops at the first that ends the request.
+/// Not thread-safe: the engine's step thread owns it.
+/// </summary>
+internal sealed class TokenEmitter
+{
+    private readonly Sequence _sequence;
+    private readonly SamplingState _sampling;
+    private readonly StopTokenSet _stopTokens;
+    private readonly ITokenTextStream? _text;
+    private readonly StopStringMatcher? _stops;
+    private readonly UsageMeter _usage = new();
+    private readonly int _maxNewTokens;
+    private bool _finished;
+
+    /// <param name="sequence">The request's tokens (sampled tokens are appended to it).</param>
+    /// <param name="request">The request: sampling, stop ids and strings, eos handling.</param>
+    /// <param name="maxNewTokens">The request's limit, already capped by the model and the cache.</param>
+    /// <param name="eosTokenIds">The model's eos ids.</param>
+    /// <param name="decoder">Turns ids into text, or null (no text; the request then has no stop strings).</param>
+    public TokenEmitter(Sequence sequence, GenerationRequest request, int maxNewTokens, IEnumerable<int> eosTokenIds, ITokenDecoder? decoder)
+    {
+        ArgumentNullException.ThrowIfNull(sequence);
+        ArgumentNullException.ThrowIfNull(request);
+        if (request.StopStrings.Count > 0 && decoder is null)
+            throw new ArgumentException("Stop strings need a token decoder.", nameof(decoder));
+        _sequence = sequence;
+        _sampling = new SamplingState(request.Sampling, sequence.TokenSpan(0, sequence.PromptLength));
+        _stopTokens = new StopTokenSet(eosTokenIds, request);
+        _text = decoder?.CreateStream();
+        _stops = request.StopStrings.Count > 0 ? new StopStringMatcher(request.StopStrings) : null;
+        _maxNewTokens = maxNewTokens;
+    }
+
+    /// <summary>Step 1: the token this logits row chooses under the request's sampling options.</summary>
+    public int Sample(Sampler sampler, ReadOnlySpan<float> row)
+    {
+        ArgumentNullException.ThrowIfNull(sampler);
+        return sampler.Sample(row, _sampling);
+    }
+
+    /// <summary>Steps 2 to 7 for a chosen token; the outcome says what to stream and whether the request ended.</summary>
+    public TokenOutcome Accept(int token)
+    {
+        if (_finished)
+            throw new InvalidOperationException($"Sequence {_sequence.Id} already ended; no token can be accepted.");
+        bool first = Record(token);
+        FinishReason? reason = CheckStopIds(token);
+        string text = Detokenize(token);
+        bool stoppedByString = MatchStopStrings(ref text);
+        if (stoppedByString)
+            reason = FinishReason.Stop;
+        reason ??= CheckLength();
+        if (reason is not null && !stoppedByString)
+            text += FlushTail();
+        GenerationUsage? usage = null;
+        if (reason is not null)
+        {
+            _finished = true;
+            usage = _usage.Finish(_sequence);
+        }
+        return new TokenOutcome(token, text, reason, usage, first);
+    }
+
+    // The token becomes part of the sequence and of the penalties' history; true for the first token.
+    private bool Record(int token)
+    {
+        _sampling.Accept(token);
+        _sequence.AppendToken(token);
+        return _usage.MarkToken();
+    }
+
+    private FinishReason? CheckStopIds(int token) => _stopTokens.Ends(token) ? FinishReason.Stop : null;
+
+    private string Detokenize(int token) => _text?.Append(token) ?? "";
+
+    // Holds back text that may still become a stop string; true when one matched (the text is cut before it).
+    private bool MatchStopStrings(ref string text)
+    {
+        if (_stops is null)
+            return false;
+        (text, bool stopped) = _stops.Push(text);
+        return stopped;
+    }
+
+    private FinishReason? CheckLength() => _sequence.OutputLength >= _maxNewTokens ? FinishReason.Length : null;
+
+    // The output ends here: what the decoder and the stop matcher still hold (a stop string in it still cuts it).
+    private string FlushTail()
+    {
+        if (_text is null)
+            return "";
+        string tail = _text.Flush();
+        return _stops is null ? tail : _stops.End(tail);
+    }
+}

@@ -1,0 +1,125 @@
+using Glm.Onnx.Runtime.Engine;
+using Glm.Onnx.Runtime.Sampling;
+using Glm.Onnx.Runtime.Scheduling;
+using Glm.Onnx.Tests.Fakes;
+
+namespace Glm.Onnx.Tests;
+
+/// <summary>The per-token steps of one request, without an engine: tokens in, outcomes out.</summary>
+public sealed class TokenEmitterTests
+{
+    private const int Eos = 25; // 'z' for the letter decoder
+
+    private static (TokenEmitter Emitter, Sequence Sequence) Emitter(GenerationRequest request, int maxNewTokens = 100, ITokenDecoder? decoder = null)
+    {
+        var sequence = new Sequence(1, request.PromptIds.ToArray());
+        return (new TokenEmitter(sequence, request, maxNewTokens, [Eos], decoder ?? new LetterDecoder()), sequence);
+    }
+
+    [Fact]
+    public void SampleChoosesUnderTheRequestsSamplingAndAcceptRecordsTheToken()
+    {
+        var (emitter, sequence) = Emitter(new GenerationRequest([3, 4]) { Sampling = SamplingOptions.Greedy });
+        var row = new float[26];
+        row[7] = 5f;
+        row[2] = 4f;
+        int token = emitter.Sample(new Sampler(), row);
+        Assert.Equal(7, token);
+        Assert.Equal([3, 4], sequence.Tokens); // choosing does not change the sequence
+        var outcome = emitter.Accept(token);
+        Assert.Equal(new TokenOutcome(7, "h", null, null, IsFirst: true), outcome);
+        Assert.Equal([3, 4, 7], sequence.Tokens);
+        Assert.False(emitter.Accept(0).IsFirst);
+    }
+
+    [Fact]
+    public void EosAndStopIdsEndWithStopAndTheirTextIsStreamed()
+    {
+        var (emitter, _) = Emitter(new GenerationRequest([1]) { StopTokenIds = [9] });
+        Assert.Null(emitter.Accept(0).FinishReason);
+        var end = emitter.Accept(9);
+        Assert.Equal((FinishReason.Stop, "j"), (end.FinishReason, end.Text));
+
+        var (eos, _) = Emitter(new GenerationRequest([1]));
+        Assert.Equal(FinishReason.Stop, eos.Accept(Eos).FinishReason);
+
+        var (ignoring, _) = Emitter(new GenerationRequest([1]) { IgnoreEos = true, StopTokenIds = [9] });
+        Assert.Null(ignoring.Accept(Eos).FinishReason);
+        Assert.Equal(FinishReason.Stop, ignoring.Accept(9).FinishReason); // its own stop ids still count
+    }
+
+    [Fact]
+    public void AStopStringIsHeldBackThenCutAndEndsTheRequest()
+    {
+        var (emitter, _) = Emitter(new GenerationRequest([1]) { StopStrings = ["cd"] });
+        Assert.Equal("a", emitter.Accept(0).Text); // "a"
+        Assert.Equal("", emitter.Accept(2).Text); // "c" may start "cd"
+        var end = emitter.Accept(3); // "d" completes it
+        Assert.Equal(("", FinishReason.Stop), (end.Text, end.FinishReason));
+        Assert.NotNull(end.Usage);
+    }
+
+    [Fact]
+    public void TheLengthLimitEndsWithLengthAndReleasesHeldBackText()
+    {
+        var (emitter, _) = Emitter(new GenerationRequest([1]) { StopStrings = ["bz"] }, maxNewTokens: 2);
+        Assert.Equal("a", emitter.Accept(0).Text);
+        var end = emitter.Accept(1); // "b" is held back as a possible "bz", then released: the output ends
+        Assert.Equal(("b", FinishReason.Length), (end.Text, end.FinishReason));
+    }
+
+    [Fact]
+    public void TheDecodersTailIsFlushedThroughTheStopMatcherWhenTheOutputEnds()
+    {
+        // The decoder holds every letter back until Flush (as an unfinished UTF-8 sequence would be held).
+        var (open, _) = Emitter(new GenerationRequest([1]) { StopTokenIds = [4] }, decoder: new HoldingDecoder());
+        Assert.Equal("", open.Accept(0).Text);
+        Assert.Equal(("abce", FinishReason.Stop), Pick(open.Accept(1), open.Accept(2), open.Accept(4)));
+
+        var (cut, _) = Emitter(new GenerationRequest([1]) { StopTokenIds = [4], StopStrings = ["bc"] }, decoder: new HoldingDecoder());
+        cut.Accept(0);
+        cut.Accept(1);
+        cut.Accept(2);
+        var end = cut.Accept(4);
+        Assert.Equal(("a", FinishReason.Stop), (end.Text, end.FinishReason)); // the stop string in the tail still cuts it
+    }
+
+    [Fact]
+    public void UsageCountsTheSequenceAndNoTokenIsAcceptedAfterTheEnd()
+    {
+        var (emitter, sequence) = Emitter(new GenerationRequest([1, 2, 3]), maxNewTokens: 3);
+        sequence.ReusedPromptTokens = 2;
+        emitter.Accept(0);
+        emitter.Accept(1);
+        var usage = emitter.Accept(2).Usage!;
+        Assert.Equal((3, 2, 3, 0), (usage.PromptTokens, usage.ReusedPromptTokens, usage.CompletionTokens, usage.Preemptions));
+        Assert.True(usage.TimeToFirstToken >= TimeSpan.Zero && usage.DecodeTime >= TimeSpan.Zero);
+        Assert.Throws<InvalidOperationException>(() => emitter.Accept(3));
+    }
+
+    private static (string Text, FinishReason? Reason) Pick(params TokenOutcome[] outcomes) =>
+        (string.Concat(outcomes.Select(o => o.Text)), outcomes[^1].FinishReason);
+
+    private sealed class HoldingDecoder : ITokenDecoder
+    {
+        public ITokenTextStream CreateStream() => new Stream();
+
+        private sealed class Stream : ITokenTextStream
+        {
+            private readonly System.Text.StringBuilder _held = new();
+
+            public string Append(int tokenId)
+            {
+                _held.Append((char)('a' + tokenId % 26));
+                return "";
+            }
+
+            public string Flush()
+            {
+                var text = _held.ToString();
+                _held.Clear();
+                return text;
+            }
+        }
+    }
+}
