@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Glm.Onnx.Runtime.Chat;
+using Glm.Onnx.Runtime.Chat.Protocol;
 using Glm.Onnx.Runtime.ChatClient;
 
 namespace Glm.Onnx.Server;
@@ -28,34 +29,9 @@ public sealed record ChatCompletionRequest(GlmChatRequest Chat, bool Stream, boo
         if (messages.Count == 0)
             throw ApiError.BadRequest("'messages' must hold at least one message.", "messages");
 
-        var tools = Tools(body);
-        string? required = null;
-        switch (RequestJson.Field(body, "tool_choice"))
-        {
-            case null:
-                break;
-            case { ValueKind: JsonValueKind.String } choice when choice.GetString() == "none":
-                tools = [];
-                break;
-            case { ValueKind: JsonValueKind.String } choice when choice.GetString() == "auto":
-                break;
-            case { ValueKind: JsonValueKind.String } choice when choice.GetString() == "required":
-                required = "";
-                break;
-            case { ValueKind: JsonValueKind.Object } choice:
-                var function = RequestJson.Object(choice, "function", "tool_choice.function")
-                    ?? throw ApiError.BadRequest("'tool_choice.function' is required.", "tool_choice");
-                required = RequestJson.RequireString(function, "name", "tool_choice.function.name");
-                if (!tools.Any(t => t.Name == required))
-                    throw ApiError.BadRequest($"'tool_choice' names the function '{required}', which is not in 'tools'.", "tool_choice");
-                break;
-            case { } other:
-                throw ApiError.BadRequest(
-                    $"'tool_choice' must be \"none\", \"auto\", \"required\" or {{\"type\": \"function\", \"function\": {{\"name\": ...}}}}, got {other.GetRawText()}.",
-                    "tool_choice");
-        }
-        if (required is not null && tools.Count == 0)
-            throw ApiError.BadRequest("'tool_choice' requires a tool call but 'tools' is empty.", "tool_choice");
+        var offered = Tools(body);
+        var choice = ToolChoiceOf(body);
+        var (tools, required) = Mapped(() => choice.Apply(offered, "tool_choice"), "tool_choice");
 
         var request = new GlmChatRequest(messages)
         {
@@ -81,47 +57,68 @@ public sealed record ChatCompletionRequest(GlmChatRequest Chat, bool Stream, boo
             throw ApiError.BadRequest($"'response_format.type' \"{type}\" is not supported (no constrained decoding); use \"text\".", "response_format.type");
     }
 
+    // "tool_choice": "none", "auto", "required" or {"type": "function", "function": {"name": ...}}.
+    private static ToolChoice ToolChoiceOf(JsonElement body)
+    {
+        switch (RequestJson.Field(body, "tool_choice"))
+        {
+            case null:
+                return ToolChoice.Auto;
+            case { ValueKind: JsonValueKind.String } choice when choice.GetString() == "none":
+                return ToolChoice.None;
+            case { ValueKind: JsonValueKind.String } choice when choice.GetString() == "auto":
+                return ToolChoice.Auto;
+            case { ValueKind: JsonValueKind.String } choice when choice.GetString() == "required":
+                return ToolChoice.RequiredAny;
+            case { ValueKind: JsonValueKind.Object } choice:
+                var function = RequestJson.Object(choice, "function", "tool_choice.function")
+                    ?? throw ApiError.BadRequest("'tool_choice.function' is required.", "tool_choice");
+                return ToolChoice.Function(RequestJson.RequireString(function, "name", "tool_choice.function.name"));
+            case { } other:
+                throw ApiError.BadRequest(
+                    $"'tool_choice' must be \"none\", \"auto\", \"required\" or {{\"type\": \"function\", \"function\": {{\"name\": ...}}}}, got {other.GetRawText()}.",
+                    "tool_choice");
+        }
+    }
+
+    // The reasoning fields as read from JSON; ReasoningMapping decides what they do to the template.
     private static GlmChatFormatOptions Format(JsonElement body)
     {
-        var format = GlmChatFormatOptions.Default;
-        if (RequestJson.String(body, "reasoning_effort") is { } effort)
-        {
-            format = effort.ToLowerInvariant() switch
-            {
-                "none" => format with { EnableThinking = false },
-                "low" or "medium" or "high" => format with { EnableThinking = true, ReasoningEffort = GlmReasoningEffort.High },
-                "max" => format with { EnableThinking = true, ReasoningEffort = GlmReasoningEffort.Max },
-                _ => throw ApiError.BadRequest($"'reasoning_effort' must be none, low, medium, high or max, got \"{effort}\".", "reasoning_effort"),
-            };
-        }
+        ReasoningLevel? level = RequestJson.String(body, "reasoning_effort") is { } effort
+            ? Mapped(() => ReasoningMapping.ParseLevel(effort, "reasoning_effort"), "reasoning_effort")
+            : null;
+        bool? enable = null, clear = null;
+        GlmReasoningEffort? templateEffort = null;
         if (RequestJson.Object(body, "thinking") is { } thinking)
         {
-            format = RequestJson.String(thinking, "type", "thinking.type") switch
+            enable = RequestJson.String(thinking, "type", "thinking.type") switch
             {
-                "enabled" => format with { EnableThinking = true },
-                "disabled" => format with { EnableThinking = false },
+                "enabled" => true,
+                "disabled" => false,
                 var other => throw ApiError.BadRequest($"'thinking.type' must be \"enabled\" or \"disabled\", got \"{other}\".", "thinking.type"),
             };
         }
         if (RequestJson.Object(body, "chat_template_kwargs") is { } kwargs)
         {
-            if (RequestJson.Bool(kwargs, "enable_thinking", "chat_template_kwargs.enable_thinking") is { } enable)
-                format = format with { EnableThinking = enable };
-            if (RequestJson.Bool(kwargs, "clear_thinking", "chat_template_kwargs.clear_thinking") is { } clear)
-                format = format with { ClearThinking = clear };
-            if (RequestJson.String(kwargs, "reasoning_effort", "chat_template_kwargs.reasoning_effort") is { } level)
-            {
-                try
-                {
-                    format = format with { ReasoningEffort = ChatOptionsMapper.ParseEffort(level, "chat_template_kwargs.reasoning_effort") };
-                }
-                catch (ArgumentException e)
-                {
-                    throw ApiError.BadRequest(e.Message, "chat_template_kwargs.reasoning_effort");
-                }
-            }
+            enable = RequestJson.Bool(kwargs, "enable_thinking", "chat_template_kwargs.enable_thinking") ?? enable;
+            clear = RequestJson.Bool(kwargs, "clear_thinking", "chat_template_kwargs.clear_thinking");
+            const string effortField = "chat_template_kwargs.reasoning_effort";
+            if (RequestJson.String(kwargs, "reasoning_effort", effortField) is { } text)
+                templateEffort = Mapped(() => ReasoningMapping.ParseTemplateEffort(text, effortField), effortField);
         }
-        return format;
+        return ReasoningMapping.Apply(GlmChatFormatOptions.Default, level, enable, clear, templateEffort);
+    }
+
+    private static T Mapped<T>(Func<T> map, string field)
+    {
+        try
+        {
+            return map();
+        }
+        catch (ArgumentException e)
+        {
+            throw ApiError.BadRequest(e.Message, field);
+        }
     }
 
     private static List<ToolDefinition> Tools(JsonElement body)

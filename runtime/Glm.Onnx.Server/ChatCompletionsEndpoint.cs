@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Glm.Onnx.Runtime.Chat;
+using Glm.Onnx.Runtime.Chat.Protocol;
 using Glm.Onnx.Runtime.ChatClient;
 using Microsoft.AspNetCore.Http;
 
@@ -32,7 +33,7 @@ internal static class ChatCompletionsEndpoint
         {
             throw ApiError.BadRequest(e.Message);
         }
-        var id = "chatcmpl-" + Guid.NewGuid().ToString("N");
+        var id = ResponseIds.NewChatCompletionId();
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         if (parsed.Stream)
             await StreamAsync(context, generator, prepared, parsed.IncludeUsage, id, created, model).ConfigureAwait(false);
@@ -77,11 +78,11 @@ internal static class ChatCompletionsEndpoint
             {
                 w.WriteStartArray("tool_calls");
                 for (int i = 0; i < calls.Count; i++)
-                    WriteToolCall(w, calls[i], $"call_{id[9..25]}_{i}", index: null);
+                    WriteToolCall(w, calls[i], ResponseIds.ToolCallId(id, i), index: null);
                 w.WriteEndArray();
             }
             w.WriteEndObject();
-            w.WriteString("finish_reason", FinishText(end.Reason));
+            w.WriteString("finish_reason", FinishReasons.Text(end.Reason));
             w.WriteEndObject();
             w.WriteEndArray();
             JsonOutput.WriteUsage(w, end.Usage);
@@ -129,7 +130,7 @@ internal static class ChatCompletionsEndpoint
                     ReasoningDelta r => w => Chunk(w, d => d.WriteString("reasoning_content", r.Text), null),
                     ContentDelta c => w => Chunk(w, d => d.WriteString("content", c.Text), null),
                     ToolCallEvent t => ToolCallChunk(t.Call, calls++),
-                    ChatFinished f => w => Chunk(w, _ => { }, FinishText(f.Reason)),
+                    ChatFinished f => w => Chunk(w, _ => { }, FinishReasons.Text(f.Reason)),
                     _ => _ => { },
                 };
                 await JsonOutput.WriteEventAsync(response, write, cancel).ConfigureAwait(false);
@@ -159,7 +160,7 @@ internal static class ChatCompletionsEndpoint
         Action<Utf8JsonWriter> ToolCallChunk(ToolCall call, int index) => w => Chunk(w, d =>
         {
             d.WriteStartArray("tool_calls");
-            WriteToolCall(d, call, $"call_{id[9..25]}_{index}", index);
+            WriteToolCall(d, call, ResponseIds.ToolCallId(id, index), index);
             d.WriteEndArray();
         }, null);
     }
@@ -177,11 +178,4 @@ internal static class ChatCompletionsEndpoint
         w.WriteEndObject();
         w.WriteEndObject();
     }
-
-    private static string FinishText(GlmChatFinishReason reason) => reason switch
-    {
-        GlmChatFinishReason.Length => "length",
-        GlmChatFinishReason.ToolCalls => "tool_calls",
-        _ => "stop",
-    };
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Glm.Onnx.Runtime.Chat.Protocol;
 using Glm.Onnx.Runtime.ChatClient;
 using Glm.Onnx.Runtime.Engine;
 using Microsoft.AspNetCore.Http;
@@ -42,7 +43,7 @@ internal static class CompletionsEndpoint
         {
             throw ApiError.BadRequest(e.Message);
         }
-        var id = "cmpl-" + Guid.NewGuid().ToString("N");
+        var id = ResponseIds.NewTextCompletionId();
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         var response = context.Response;
 
@@ -78,7 +79,7 @@ internal static class CompletionsEndpoint
             if (token.FinishReason == FinishReason.Stop && generator.Tokenizer.IsSpecial(token.TokenId)
                 && generator.Tokenizer.IdToToken(token.TokenId) is { } special && text.EndsWith(special, StringComparison.Ordinal))
                 text = text[..^special.Length];
-            string? finish = token.FinishReason switch { FinishReason.Stop => "stop", FinishReason.Length => "length", _ => null };
+            string? finish = token.FinishReason is { } reason ? FinishReasons.Text(reason) : null;
             if (!stream)
             {
                 all.Append(text);

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using Glm.Onnx.Runtime.Chat;
+using Glm.Onnx.Runtime.Chat.Protocol;
 using Glm.Onnx.Runtime.ChatClient;
 using Glm.Onnx.Runtime.Sampling;
 using Glm.Onnx.Server;
@@ -39,7 +40,7 @@ public static class ChatCommand
                 var format = GlmChatFormatOptions.Default with
                 {
                     EnableThinking = !parse.GetValue(noThinking),
-                    ReasoningEffort = ChatOptionsMapper.ParseEffort(parse.GetValue(effort)!, "--reasoning-effort"),
+                    ReasoningEffort = ReasoningMapping.ParseTemplateEffort(parse.GetValue(effort)!, "--reasoning-effort"),
                 };
                 var sampling = new SamplingOptions(parse.GetValue(temperature), parse.GetValue(topK), parse.GetValue(topP), Seed: parse.GetValue(seed));
                 sampling.Validate();
@@ -115,12 +116,7 @@ public static class ChatCommand
                 w.WriteEndObject();
             }
             w.WriteEndArray();
-            w.WriteString("finish_reason", finished!.Reason switch
-            {
-                GlmChatFinishReason.Length => "length",
-                GlmChatFinishReason.ToolCalls => "tool_calls",
-                _ => "stop",
-            });
+            w.WriteString("finish_reason", FinishReasons.Text(finished!.Reason));
             w.WriteNumber("prompt_tokens", finished.Usage.PromptTokens);
             w.WriteNumber("completion_tokens", finished.Usage.CompletionTokens);
             w.WriteEndObject();

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Globalization;
 using System.Text.Json;
 using Glm.Onnx.Runtime.Chat;
+using Glm.Onnx.Runtime.Chat.Protocol;
 using Glm.Onnx.Runtime.Engine;
 using Glm.Onnx.Runtime.Sampling;
 
@@ -88,7 +89,7 @@ public static class GenerateCommand
                     var result = new
                     {
                         output_ids = output,
-                        finish_reason = last.FinishReason == FinishReason.Stop ? "stop" : "length",
+                        finish_reason = FinishReasons.Text(last.FinishReason!.Value),
                         prompt_tokens = usage.PromptTokens,
                         completion_tokens = usage.CompletionTokens,
                         time_to_first_token_ms = usage.TimeToFirstToken.TotalMilliseconds,

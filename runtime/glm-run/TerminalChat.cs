@@ -1,5 +1,6 @@
 using System.Text;
 using Glm.Onnx.Runtime.Chat;
+using Glm.Onnx.Runtime.Chat.Protocol;
 using Glm.Onnx.Runtime.ChatClient;
 using Glm.Onnx.Runtime.Sampling;
 

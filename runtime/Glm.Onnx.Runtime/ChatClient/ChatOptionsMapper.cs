@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Glm.Onnx.Runtime.Chat;
+using Glm.Onnx.Runtime.Chat.Protocol;
 using Glm.Onnx.Runtime.Sampling;
 using Microsoft.Extensions.AI;
 using AI = Microsoft.Extensions.AI;
@@ -12,9 +13,9 @@ namespace Glm.Onnx.Runtime.ChatClient;
 /// <summary>
 /// Maps Microsoft.Extensions.AI messages and <see cref="ChatOptions"/> to a <see cref="GlmChatRequest"/>. Options:
 /// temperature, top-p, top-k, frequency / presence penalty, seed, max output tokens, stop sequences, tools and tool
-/// mode, reasoning effort (None turns thinking off; Low/Medium/High map to GLM's "High", ExtraHigh to "Max"), and
-/// the GLM template kwargs as additional properties: "enable_thinking" (bool), "reasoning_effort" ("high" / "max"),
-/// "clear_thinking" (bool).
+/// mode (<see cref="ToolChoice"/>), reasoning effort (ExtraHigh is Max; <see cref="ReasoningMapping"/> maps it as the
+/// server does), and the GLM template kwargs as additional properties: "enable_thinking" (bool), "reasoning_effort"
+/// ("high" / "max"), "clear_thinking" (bool).
 /// </summary>
 public static class ChatOptionsMapper
 {
@@ -41,20 +42,11 @@ public static class ChatOptionsMapper
                 ? ToToolDefinition(function)
                 : throw new NotSupportedException($"Tool '{tool.Name}' is a {tool.GetType().Name}; GLM models take function tools only."));
 
-        string? required = null;
-        switch (options?.ToolMode)
-        {
-            case NoneChatToolMode:
-                tools.Clear();
-                break;
-            case RequiredChatToolMode mode:
-                required = mode.RequiredFunctionName ?? "";
-                break;
-        }
+        var (offered, required) = ToolChoiceOf(options?.ToolMode).Apply(tools, "ChatOptions.ToolMode");
 
         return new GlmChatRequest(glm)
         {
-            Tools = tools,
+            Tools = offered,
             RequiredTool = required,
             Format = FormatOptions(options, defaults.Format ?? GlmChatFormatOptions.Default),
             Sampling = Sampling(options),
@@ -78,39 +70,37 @@ public static class ChatOptionsMapper
 
     public static GlmChatFormatOptions FormatOptions(ChatOptions? options, GlmChatFormatOptions defaults)
     {
-        var format = defaults;
-        switch (options?.Reasoning?.Effort)
+        ReasoningLevel? level = options?.Reasoning?.Effort switch
         {
-            case null:
-                break;
-            case ReasoningEffort.None:
-                format = format with { EnableThinking = false };
-                break;
-            case ReasoningEffort.ExtraHigh:
-                format = format with { EnableThinking = true, ReasoningEffort = GlmReasoningEffort.Max };
-                break;
-            default:
-                format = format with { EnableThinking = true, ReasoningEffort = GlmReasoningEffort.High };
-                break;
-        }
+            null => null,
+            ReasoningEffort.None => ReasoningLevel.None,
+            ReasoningEffort.Low => ReasoningLevel.Low,
+            ReasoningEffort.Medium => ReasoningLevel.Medium,
+            ReasoningEffort.ExtraHigh => ReasoningLevel.Max,
+            _ => ReasoningLevel.High, // High, and levels newer than this mapping: thinking on at GLM's "High"
+        };
         var extra = options?.AdditionalProperties;
-        if (extra is null)
-            return format;
-        if (extra.TryGetValue(EnableThinkingProperty, out var thinking) && thinking is not null)
-            format = format with { EnableThinking = ToBool(thinking, EnableThinkingProperty) };
-        if (extra.TryGetValue(ClearThinkingProperty, out var clear) && clear is not null)
-            format = format with { ClearThinking = ToBool(clear, ClearThinkingProperty) };
-        if (extra.TryGetValue(ReasoningEffortProperty, out var effort) && effort is not null)
-            format = format with { ReasoningEffort = ParseEffort(ToText(effort), ReasoningEffortProperty) };
-        return format;
+        bool? enable = null, clear = null;
+        GlmReasoningEffort? effort = null;
+        if (extra is not null)
+        {
+            if (extra.TryGetValue(EnableThinkingProperty, out var thinking) && thinking is not null)
+                enable = ToBool(thinking, EnableThinkingProperty);
+            if (extra.TryGetValue(ClearThinkingProperty, out var clearing) && clearing is not null)
+                clear = ToBool(clearing, ClearThinkingProperty);
+            if (extra.TryGetValue(ReasoningEffortProperty, out var kwarg) && kwarg is not null)
+                effort = ReasoningMapping.ParseTemplateEffort(ToText(kwarg), ReasoningEffortProperty);
+        }
+        return ReasoningMapping.Apply(defaults, level, enable, clear, effort);
     }
 
-    /// <summary>"high" or "max" (case-insensitive), as the GLM template's reasoning_effort kwarg.</summary>
-    public static GlmReasoningEffort ParseEffort(string text, string what) => text.ToLowerInvariant() switch
+    /// <summary>Microsoft.Extensions.AI's tool mode as the protocol's tool choice (no mode: auto).</summary>
+    public static ToolChoice ToolChoiceOf(ChatToolMode? mode) => mode switch
     {
-        "high" => GlmReasoningEffort.High,
-        "max" => GlmReasoningEffort.Max,
-        _ => throw new ArgumentException($"{what} must be \"high\" or \"max\", got \"{text}\"."),
+        NoneChatToolMode => ToolChoice.None,
+        RequiredChatToolMode { RequiredFunctionName: { } name } => ToolChoice.Function(name),
+        RequiredChatToolMode => ToolChoice.RequiredAny,
+        _ => ToolChoice.Auto,
     };
 
     /// <summary>A function tool's name, description and JSON-schema parameters.</summary>

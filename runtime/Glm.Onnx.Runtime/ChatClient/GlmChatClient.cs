@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json;
 using Glm.Onnx.Runtime.Chat;
+using Glm.Onnx.Runtime.Chat.Protocol;
 using Glm.Onnx.Runtime.Engine;
 using Glm.Onnx.Runtime.Text;
 using Microsoft.Extensions.AI;
@@ -87,7 +88,7 @@ public sealed class GlmChatClient : IChatClient
     {
         var request = ChatOptionsMapper.ToRequest(messages, options, _options);
         var prepared = Generator.Prepare(request);
-        string responseId = "chatcmpl-" + Guid.NewGuid().ToString("N");
+        string responseId = ResponseIds.NewChatCompletionId();
         var created = DateTimeOffset.UtcNow;
         int callIndex = 0;
         ChatResponseUpdate Update(AIContent content) => new(AI.ChatRole.Assistant, [content])
@@ -109,17 +110,12 @@ public sealed class GlmChatClient : IChatClient
                     yield return Update(new TextContent(c.Text));
                     break;
                 case ToolCallEvent call:
-                    yield return Update(ToFunctionCall(call.Call, $"call_{responseId[9..21]}_{callIndex++}"));
+                    yield return Update(ToFunctionCall(call.Call, ResponseIds.ToolCallId(responseId, callIndex++)));
                     break;
                 case ChatFinished finished:
                     var usage = Usage(finished.Usage);
                     var update = Update(new UsageContent(usage));
-                    update.FinishReason = finished.Reason switch
-                    {
-                        GlmChatFinishReason.Length => ChatFinishReason.Length,
-                        GlmChatFinishReason.ToolCalls => ChatFinishReason.ToolCalls,
-                        _ => ChatFinishReason.Stop,
-                    };
+                    update.FinishReason = new ChatFinishReason(FinishReasons.Text(finished.Reason));
                     yield return update;
                     break;
             }

@@ -1,5 +1,6 @@
 using System.Runtime.CompilerServices;
 using Glm.Onnx.Runtime.Chat;
+using Glm.Onnx.Runtime.Chat.Protocol;
 using Glm.Onnx.Runtime.Engine;
 using Glm.Onnx.Runtime.Text;
 
@@ -111,9 +112,7 @@ public sealed class GlmChatGenerator
             {
                 foreach (var e in Accept(parser.Finish()))
                     yield return e;
-                var finish = reason == FinishReason.Length ? GlmChatFinishReason.Length
-                    : toolCalls ? GlmChatFinishReason.ToolCalls : GlmChatFinishReason.Stop;
-                yield return new ChatFinished(finish, token.Usage!);
+                yield return new ChatFinished(FinishReasons.ForChat(reason, toolCalls), token.Usage!);
                 yield break;
             }
         }
