@@ -61,11 +61,7 @@ internal static class ChatCompletionsEndpoint
         var end = finished ?? throw new InvalidOperationException("The chat generator ended without a finish event.");
         await JsonOutput.WriteAsync(context.Response, 200, w =>
         {
-            w.WriteStartObject();
-            w.WriteString("id", id);
-            w.WriteString("object", "chat.completion");
-            w.WriteNumber("created", created);
-            w.WriteString("model", model);
+            JsonOutput.StartResponse(w, id, "chat.completion", created, model);
             w.WriteStartArray("choices");
             w.WriteStartObject();
             w.WriteNumber("index", 0);
@@ -97,11 +93,7 @@ internal static class ChatCompletionsEndpoint
         var cancel = context.RequestAborted;
         void Chunk(Utf8JsonWriter w, Action<Utf8JsonWriter>? delta, string? finish)
         {
-            w.WriteStartObject();
-            w.WriteString("id", id);
-            w.WriteString("object", "chat.completion.chunk");
-            w.WriteNumber("created", created);
-            w.WriteString("model", model);
+            JsonOutput.StartResponse(w, id, "chat.completion.chunk", created, model);
             w.WriteStartArray("choices");
             if (delta is not null)
             {
@@ -137,11 +129,7 @@ internal static class ChatCompletionsEndpoint
                 if (e is ChatFinished done && includeUsage)
                     await JsonOutput.WriteEventAsync(response, w =>
                     {
-                        w.WriteStartObject();
-                        w.WriteString("id", id);
-                        w.WriteString("object", "chat.completion.chunk");
-                        w.WriteNumber("created", created);
-                        w.WriteString("model", model);
+                        JsonOutput.StartResponse(w, id, "chat.completion.chunk", created, model);
                         w.WriteStartArray("choices");
                         w.WriteEndArray();
                         JsonOutput.WriteUsage(w, done.Usage);

@@ -49,11 +49,7 @@ internal static class CompletionsEndpoint
 
         void Body(Utf8JsonWriter w, string text, string? finish, GenerationUsage? usage, bool withChoice = true)
         {
-            w.WriteStartObject();
-            w.WriteString("id", id);
-            w.WriteString("object", "text_completion");
-            w.WriteNumber("created", created);
-            w.WriteString("model", model);
+            JsonOutput.StartResponse(w, id, "text_completion", created, model);
             w.WriteStartArray("choices");
             if (withChoice)
             {

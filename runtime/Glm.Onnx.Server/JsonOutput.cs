@@ -52,6 +52,19 @@ internal static class JsonOutput
         await response.Body.FlushAsync(cancellationToken).ConfigureAwait(false);
     }
 
+    /// <summary>
+    /// Opens a completion response or chunk with the fields all of them start with: id, object, created, model.
+    /// The caller writes "choices" (and "usage") and closes the object.
+    /// </summary>
+    public static void StartResponse(Utf8JsonWriter w, string id, string objectType, long created, string model)
+    {
+        w.WriteStartObject();
+        w.WriteString("id", id);
+        w.WriteString("object", objectType);
+        w.WriteNumber("created", created);
+        w.WriteString("model", model);
+    }
+
     public static void WriteUsage(Utf8JsonWriter w, Glm.Onnx.Runtime.Engine.GenerationUsage usage)
     {
         w.WriteStartObject("usage");
