@@ -72,11 +72,19 @@ public sealed class StageGraphBuilder
         foreach (var input in _contract.Inputs)
             _g.Input(input.Name, (OnnxDataType)input.ElementType, Dims(input));
         (_cu, _past, _blockTable) = (GraphNames.CumulativeSequenceLengths, GraphNames.PastSequenceLengths, GraphNames.BlockTable);
-        if (!_s.IsFirst) return GraphNames.HiddenStates;
-        (_embeddingTable, _embeddingType) = _w.Table(_g, "model.embed_tokens.weight", _c.VocabSize, _c.HiddenSize);
-        var h = _g.Op("Gather", "embed.rows", [_embeddingTable, GraphNames.InputIds], OnnxAttribute.Int("axis", 0));
-        if (_embeddingType != OnnxDataType.Float)
-            h = _g.Op("Cast", "embed.out", [h], OnnxAttribute.Int("to", (long)OnnxDataType.Float));
+        string h;
+        if (_s.IsFirst)
+        {
+            var ids = GraphNames.InputIds;
+            (_embeddingTable, _embeddingType) = _w.Table(_g, "model.embed_tokens.weight", _c.VocabSize, _c.HiddenSize);
+            h = _g.Op("Gather", "embed.rows", [_embeddingTable, ids], OnnxAttribute.Int("axis", 0));
+            if (_embeddingType != OnnxDataType.Float)
+                h = _g.Op("Cast", "embed.out", [h], OnnxAttribute.Int("to", (long)OnnxDataType.Float));
+        }
+        else
+        {
+            h = GraphNames.HiddenStates;
+        }
         return h;
     }
 

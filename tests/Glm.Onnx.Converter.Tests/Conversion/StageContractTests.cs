@@ -1,6 +1,7 @@
 using Glm.Onnx.Contracts.Manifest;
 using Glm.Onnx.Contracts.Stages;
 using Glm.Onnx.Converter.Conversion;
+using Glm.Onnx.CustomOps;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Glm.Onnx.Tests.Conversion;
@@ -66,7 +67,9 @@ public sealed class StageContractTests
         foreach (var stage in manifest.Stages)
         {
             var contract = StageContract.For(stage, manifest.Dimensions, manifest.Cache);
-            using var session = new InferenceSession(dir.File("out/" + stage.File));
+            using var options = new SessionOptions();
+            GlmCustomOps.Register(options);
+            using var session = new InferenceSession(dir.File("out/" + stage.File), options);
             Assert.Equal(contract.Inputs.Select(t => t.Name), session.InputNames);
             Assert.Equal(contract.Outputs.Select(t => t.Name), session.OutputNames);
             foreach (var tensor in contract.Inputs.Select(t => (t, session.InputMetadata[t.Name]))
