@@ -1,13 +1,14 @@
 using System.CommandLine;
 using System.Globalization;
 using Glm.Onnx.Checkpoint;
-using Glm.Onnx.Converter.Verification;
+using Glm.Onnx.Verification;
 
 namespace Glm.Onnx.ConvertCli;
 
 /// <summary>
-/// <c>glm-convert verify &lt;artifacts&gt; --reference &lt;file.safetensors&gt;</c>: runs the artifacts on CPU and compares
-/// with reference logits, printing max abs error and argmax agreement per position, and the greedy decode check.
+/// <c>glm-convert verify &lt;artifacts&gt; --reference &lt;file.safetensors&gt;</c>: runs the artifacts on CPU through the
+/// runtime and compares with reference logits, printing max abs error and argmax agreement per position, and the
+/// greedy decode check.
 /// </summary>
 public static class VerifyCommand
 {
@@ -24,17 +25,17 @@ public static class VerifyCommand
         {
             artifacts, reference, tolerance, minAgree, checksums, noDecode, blockSize,
         };
-        command.SetAction(parse =>
+        command.SetAction(async (parse, cancellationToken) =>
         {
             try
             {
-                using var runner = ArtifactRunner.Open(parse.GetValue(artifacts)!,
-                    new RunnerOptions(VerifyChecksums: parse.GetValue(checksums), BlockSize: parse.GetValue(blockSize)));
-                var results = ReferenceVerifier.Run(runner, parse.GetValue(reference)!, decode: !parse.GetValue(noDecode));
+                var results = await ReferenceVerifier.RunAsync(parse.GetValue(artifacts)!, parse.GetValue(reference)!,
+                    new VerificationOptions(VerifyChecksums: parse.GetValue(checksums), BlockSize: parse.GetValue(blockSize)),
+                    decode: !parse.GetValue(noDecode), cancellationToken);
                 return Report(results, parse.GetValue(tolerance), parse.GetValue(minAgree));
             }
             catch (Exception e) when (e is InvalidDataException or CheckpointFormatException or IOException or ArgumentException
-                                           or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
+                                           or NotSupportedException or Microsoft.ML.OnnxRuntime.OnnxRuntimeException)
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;

@@ -1,11 +1,11 @@
 using Glm.Onnx.Converter;
 using Glm.Onnx.Converter.Conversion;
-using Glm.Onnx.Converter.Verification;
 using Glm.Onnx.Runtime;
 using Glm.Onnx.Runtime.Cache;
 using Glm.Onnx.Runtime.Engine;
 using Glm.Onnx.Runtime.Sampling;
 using Glm.Onnx.Runtime.Scheduling;
+using Glm.Onnx.Verification;
 
 namespace Glm.Onnx.Tests;
 

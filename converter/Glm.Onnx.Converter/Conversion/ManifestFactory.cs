@@ -2,6 +2,7 @@ using System.Text.Json;
 using Glm.Onnx.Checkpoint;
 using Glm.Onnx.Contracts;
 using Glm.Onnx.Contracts.Manifest;
+using Glm.Onnx.Contracts.Stages;
 using Glm.Onnx.Converter.Graph;
 
 namespace Glm.Onnx.Converter.Conversion;
@@ -30,14 +31,7 @@ public static class ManifestFactory
             Producer = ConverterInfo.Producer,
             ModelType = c.ModelType,
             SourceConfig = configDoc.RootElement.Clone(),
-            Dimensions = new ModelDimensions
-            {
-                VocabSize = c.VocabSize,
-                HiddenSize = c.HiddenSize,
-                NumHiddenLayers = c.NumHiddenLayers,
-                IndexTopK = c.IndexTopK,
-                MaxPositionEmbeddings = (int)Math.Min(int.MaxValue, c.MaxPositionEmbeddings),
-            },
+            Dimensions = Dimensions(c),
             Precision = new PrecisionInfo
             {
                 Target = options.Precision.Name(),
@@ -47,36 +41,57 @@ public static class ManifestFactory
                 LmHead = options.Precision == TargetPrecision.Fp32 ? "float32" : "bfloat16",
                 Norms = "float32",
             },
-            Stages = stages.Select(s => new StageManifest
-            {
-                Index = s.Index,
-                File = s.FileName,
-                DataFiles = written.First(w => w.Index == s.Index).Files.Where(f => f.Path != s.FileName).Select(f => f.Path).ToArray(),
-                FirstLayer = s.FirstLayer,
-                LayerCount = s.LayerCount,
-                EmbedsTokens = s.IsFirst,
-                ProducesLogits = s.IsLast,
-                TakesPrevTopk = s.TakesPrevTopk,
-                EmitsTopk = s.EmitsTopk,
-                IndexLayers = Enumerable.Range(s.FirstLayer, s.LayerCount).Where(l => c.IndexerTypes[l] == IndexerType.Full).ToArray(),
-                DeviceHint = options.Precision == TargetPrecision.Fp32 ? "cpu" : "cuda",
-            }).ToArray(),
-            Cache = new CacheLayout
-            {
-                BlockSize = options.BlockSize,
-                LatentWidth = c.LatentCacheWidth,
-                KvLoraRank = c.KvLoraRank,
-                QkRopeHeadDim = c.QkRopeHeadDim,
-                IndexWidth = c.IndexHeadDim,
-                DType = "float32",
-                IndexLayers = c.FullIndexerLayers,
-            },
+            Stages = stages.Select(s => Stage(c, options, s,
+                written.First(w => w.Index == s.Index).Files.Where(f => f.Path != s.FileName).Select(f => f.Path).ToArray())).ToArray(),
+            Cache = Cache(c, options),
             CustomOps = new CustomOpRequirement { Domain = CustomOpNames.Domain, Version = CustomOpNames.DomainVersion, Ops = CustomOpNames.All },
             Tokenizer = new TokenizerFiles { Files = extras.Tokenizer.Select(f => f.Path).ToArray(), ChatTemplate = extras.ChatTemplate },
             Generation = Generation(c, checkpoint.Directory),
             Files = files,
         };
     }
+
+    /// <summary>
+    /// The graph inputs and outputs of <paramref name="stage"/>, from the same manifest entries the runtime will read
+    /// (its data files are not known yet and do not enter the contract).
+    /// </summary>
+    public static StageContract Contract(GlmConfig c, ConvertOptions options, StageSpec stage) =>
+        StageContract.For(Stage(c, options, stage, []), Dimensions(c), Cache(c, options));
+
+    private static ModelDimensions Dimensions(GlmConfig c) => new()
+    {
+        VocabSize = c.VocabSize,
+        HiddenSize = c.HiddenSize,
+        NumHiddenLayers = c.NumHiddenLayers,
+        IndexTopK = c.IndexTopK,
+        MaxPositionEmbeddings = (int)Math.Min(int.MaxValue, c.MaxPositionEmbeddings),
+    };
+
+    private static CacheLayout Cache(GlmConfig c, ConvertOptions options) => new()
+    {
+        BlockSize = options.BlockSize,
+        LatentWidth = c.LatentCacheWidth,
+        KvLoraRank = c.KvLoraRank,
+        QkRopeHeadDim = c.QkRopeHeadDim,
+        IndexWidth = c.IndexHeadDim,
+        DType = "float32",
+        IndexLayers = c.FullIndexerLayers,
+    };
+
+    private static StageManifest Stage(GlmConfig c, ConvertOptions options, StageSpec s, IReadOnlyList<string> dataFiles) => new()
+    {
+        Index = s.Index,
+        File = s.FileName,
+        DataFiles = dataFiles,
+        FirstLayer = s.FirstLayer,
+        LayerCount = s.LayerCount,
+        EmbedsTokens = s.IsFirst,
+        ProducesLogits = s.IsLast,
+        TakesPrevTopk = s.TakesPrevTopk,
+        EmitsTopk = s.EmitsTopk,
+        IndexLayers = Enumerable.Range(s.FirstLayer, s.LayerCount).Where(l => c.IndexerTypes[l] == IndexerType.Full).ToArray(),
+        DeviceHint = options.Precision == TargetPrecision.Fp32 ? "cpu" : "cuda",
+    };
 
     private static GenerationDefaults Generation(GlmConfig c, string dir)
     {

@@ -23,7 +23,7 @@ public static class StageWriter
             tensors++;
             onTensor(name, bytes);
         });
-        var model = new StageGraphBuilder(config, weights, stage).Build();
+        var model = new StageGraphBuilder(config, weights, stage, ManifestFactory.Contract(config, options, stage)).Build();
         var shards = data.Finish();
         var bytes = model.ToBytes();
         var files = new List<WrittenFile>(shards);

@@ -1,5 +1,6 @@
 using Glm.Onnx.Checkpoint;
 using Glm.Onnx.Contracts;
+using Glm.Onnx.Contracts.Stages;
 using Glm.Onnx.Converter.Onnx;
 using Glm.Onnx.Converter.Weights;
 
@@ -12,10 +13,6 @@ namespace Glm.Onnx.Converter.Graph;
 /// </summary>
 public sealed class StageGraphBuilder
 {
-    // Symbolic dimensions of the packed variable-length contract.
-    private const string Tokens = "num_tokens", Batch = "batch", BatchPlus1 = "batch_plus_1", MaxBlocks = "max_blocks",
-        NumBlocks = "num_blocks", BlockSize = "block_size", NumLogits = "num_logits";
-
     /// <summary>q_a_layernorm / kv_a_layernorm are built without eps in transformers: the RMSNorm default 1e-6.</summary>
     private const float LatentNormEps = 1e-6f;
 
@@ -25,19 +22,22 @@ public sealed class StageGraphBuilder
     private readonly GlmConfig _c;
     private readonly WeightWriter _w;
     private readonly StageSpec _s;
+    private readonly StageContract _contract;
     private readonly GraphBuilder _g;
     private string _cu = "", _past = "", _blockTable = "";
     private RopeTables _rope = new("", "", "");
     private string? _embeddingTable;
     private OnnxDataType _embeddingType;
 
-    public StageGraphBuilder(GlmConfig config, WeightWriter weights, StageSpec stage)
+    /// <param name="contract">The stage's graph inputs and outputs (<see cref="StageContract.For"/> of its manifest entry).</param>
+    public StageGraphBuilder(GlmConfig config, WeightWriter weights, StageSpec stage, StageContract contract)
     {
         if (config.Rope.RopeType != "default")
             throw new NotSupportedException($"config.json rope_parameters.rope_type '{config.Rope.RopeType}' is not supported (GLM-5.x uses 'default')");
         _c = config;
         _w = weights;
         _s = stage;
+        _contract = contract;
         _g = new GraphBuilder($"glm-stage-{stage.Index}");
     }
 
@@ -53,28 +53,29 @@ public sealed class StageGraphBuilder
         if (delta is not null) h = _g.Op("Add", $"layers.{_s.EndLayer - 1}.out", [h, delta]);
 
         if (_s.IsLast) Head(h);
-        else
-        {
-            _g.Op("Identity", GraphNames.HiddenStatesOut, [h]);
-            _g.Output(GraphNames.HiddenStatesOut, OnnxDataType.Float, Tokens, _c.HiddenSize);
-        }
+        else _g.Op("Identity", GraphNames.HiddenStatesOut, [h]);
         if (_s.EmitsTopk)
         {
             if (topk is null) throw new InvalidOperationException($"stage {_s.Index} must emit top-k indices but has no indexer selection");
             _g.Op("Identity", GraphNames.TopkIndicesOut, [topk]);
-            _g.Output(GraphNames.TopkIndicesOut, OnnxDataType.Int32, Tokens, _c.IndexTopK);
         }
+        foreach (var output in _contract.Outputs)
+            _g.Output(output.Name, (OnnxDataType)output.ElementType, Dims(output));
         return new OnnxModel(_g.Build(), [new OnnxOpset("", 19), new OnnxOpset(CustomOpNames.Domain, CustomOpNames.DomainVersion),
                 new OnnxOpset(GraphOps.MicrosoftDomain, 1)],
             "glm-convert", ConverterInfo.Version);
     }
 
+    /// <summary>Declares the contract's inputs, in its order; returns the stream entering the first layer.</summary>
     private string DeclareInputs()
     {
+        foreach (var input in _contract.Inputs)
+            _g.Input(input.Name, (OnnxDataType)input.ElementType, Dims(input));
+        (_cu, _past, _blockTable) = (GraphNames.CumulativeSequenceLengths, GraphNames.PastSequenceLengths, GraphNames.BlockTable);
         string h;
         if (_s.IsFirst)
         {
-            var ids = _g.Input(GraphNames.InputIds, OnnxDataType.Int64, Tokens);
+            var ids = GraphNames.InputIds;
             (_embeddingTable, _embeddingType) = _w.Table(_g, "model.embed_tokens.weight", _c.VocabSize, _c.HiddenSize);
             h = _g.Op("Gather", "embed.rows", [_embeddingTable, ids], OnnxAttribute.Int("axis", 0));
             if (_embeddingType != OnnxDataType.Float)
@@ -82,22 +83,13 @@ public sealed class StageGraphBuilder
         }
         else
         {
-            h = _g.Input(GraphNames.HiddenStates, OnnxDataType.Float, Tokens, _c.HiddenSize);
-        }
-        _g.Input(GraphNames.Positions, OnnxDataType.Int64, Tokens);
-        _cu = _g.Input(GraphNames.CumulativeSequenceLengths, OnnxDataType.Int32, BatchPlus1);
-        _past = _g.Input(GraphNames.PastSequenceLengths, OnnxDataType.Int32, Batch);
-        _blockTable = _g.Input(GraphNames.BlockTable, OnnxDataType.Int32, Batch, MaxBlocks);
-        if (_s.IsLast) _g.Input(GraphNames.LogitsIndices, OnnxDataType.Int64, NumLogits);
-        if (_s.TakesPrevTopk) _g.Input(GraphNames.PrevTopkIndices, OnnxDataType.Int32, Tokens, _c.IndexTopK);
-        for (int layer = _s.FirstLayer; layer < _s.EndLayer; layer++)
-        {
-            _g.Input(GraphNames.LatentPool(layer), OnnxDataType.Float, NumBlocks, BlockSize, _c.LatentCacheWidth);
-            if (_c.IndexerTypes[layer] == IndexerType.Full)
-                _g.Input(GraphNames.IndexPool(layer), OnnxDataType.Float, NumBlocks, BlockSize, _c.IndexHeadDim);
+            h = GraphNames.HiddenStates;
         }
         return h;
     }
+
+    private static OnnxDim[] Dims(StageTensor tensor) =>
+        tensor.Shape.Select(d => d.Symbol is { } symbol ? (OnnxDim)symbol : d.Value).ToArray();
 
     /// <summary>cos / sin of pos * inv_freq, one row per token [T, rope_dim / 2], computed once for every RoPE of the stage.</summary>
     private void BuildRope()
@@ -234,6 +226,5 @@ public sealed class StageGraphBuilder
         else
             head = _w.Matrix(_g, _c.TieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight", _c.VocabSize, _c.HiddenSize);
         GraphOps.Linear(_g, normed, head, GraphNames.Logits);
-        _g.Output(GraphNames.Logits, OnnxDataType.Float, NumLogits, _c.VocabSize);
     }
 }

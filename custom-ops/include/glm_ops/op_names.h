@@ -1,5 +1,5 @@
 // The one list of op names, the domain and its version. C# reads the same facts back through
-// GlmOnnxOps_DescribeOps() (see runtime/Glm.Onnx.Contracts/CustomOpNames.cs and its test), so the two never drift.
+// GlmOnnxOps_DescribeOps() (see contracts/Glm.Onnx.Contracts/CustomOpNames.cs and its test), so the two never drift.
 #pragma once
 
 namespace glm_ops {

@@ -24,7 +24,7 @@ public sealed class BlockAllocator
     private int _head = None;
     private int _tail = None;
 
-    public BlockAllocator(int numBlocks, int blockSize)
+    public BlockAllocator(int numBlocks, int blockSize, BlockOrder order = BlockOrder.Ascending)
     {
         if (numBlocks <= 0) throw new ArgumentOutOfRangeException(nameof(numBlocks), numBlocks, "needs at least one block");
         if (blockSize <= 0) throw new ArgumentOutOfRangeException(nameof(blockSize), blockSize, "must be positive");
@@ -39,7 +39,7 @@ public sealed class BlockAllocator
         _hasHash = new bool[numBlocks];
         _tokens = new int[(long)numBlocks * blockSize <= int.MaxValue ? numBlocks * blockSize : throw new ArgumentOutOfRangeException(nameof(numBlocks))];
         for (int b = 0; b < numBlocks; b++)
-            PushTail(b);
+            PushTail(order == BlockOrder.Reversed ? numBlocks - 1 - b : b);
     }
 
     public int NumBlocks { get; }

@@ -39,7 +39,7 @@ public sealed class GenerationEngine : IDisposable
         _executor = executor;
         _info = executor.Info;
         _info.Validate();
-        _allocator = new BlockAllocator(_info.NumBlocks, _info.BlockSize);
+        _allocator = new BlockAllocator(_info.NumBlocks, _info.BlockSize, _info.BlockOrder);
         _scheduler = new Scheduler(_allocator, scheduling ?? new SchedulerOptions());
         _decoder = decoder;
         _eos = [.. _info.EosTokenIds];

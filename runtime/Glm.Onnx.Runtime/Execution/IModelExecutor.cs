@@ -1,3 +1,5 @@
+using Glm.Onnx.Runtime.Cache;
+
 namespace Glm.Onnx.Runtime.Execution;
 
 /// <summary>
@@ -22,12 +24,14 @@ public interface IModelExecutor : IDisposable
 /// <param name="NumBlocks">Blocks in every pool (latent and indexer pools share block ids).</param>
 /// <param name="MaxSequenceLength">Longest sequence (prompt + output) the model accepts.</param>
 /// <param name="EosTokenIds">The model's end-of-sequence ids (generation defaults).</param>
+/// <param name="BlockOrder">The order in which the engine's allocator hands out the blocks.</param>
 public sealed record ModelExecutorInfo(
     int VocabSize,
     int BlockSize,
     int NumBlocks,
     int MaxSequenceLength,
-    IReadOnlyList<int> EosTokenIds)
+    IReadOnlyList<int> EosTokenIds,
+    BlockOrder BlockOrder = BlockOrder.Ascending)
 {
     public void Validate()
     {

@@ -1,14 +1,13 @@
 using Glm.Onnx.Contracts;
-using Glm.Onnx.Contracts.Manifest;
-using Glm.Onnx.Runtime.Cache;
+using Glm.Onnx.Contracts.Stages;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Glm.Onnx.Runtime.Execution;
 
 /// <summary>
-/// Runs a step through the stage sessions in order: the batch description is bound to every stage, the first stage
-/// takes the token ids, each later one the previous stage's hidden states (and top-k indices across an IndexShare
-/// boundary), and the last stage writes its logits straight into a reused managed buffer.
+/// Runs a step through the stage sessions in order, binding what each stage's contract lists: the batch description
+/// to every stage, the token ids to the first, the previous stage's hidden states (and top-k indices across an
+/// IndexShare boundary) to each later one; the last stage writes its logits straight into a reused managed buffer.
 /// </summary>
 public sealed class OrtModelExecutor : IModelExecutor
 {
@@ -48,34 +47,38 @@ public sealed class OrtModelExecutor : IModelExecutor
             for (int k = 0; k < _stages.Count; k++)
             {
                 var stage = _stages[k];
-                var s = stage.Stage;
                 var binding = stage.Binding;
-                if (s.EmbedsTokens) binding.BindInput(GraphNames.InputIds, ids);
-                else binding.BindInput(GraphNames.HiddenStates, hidden!);
-                stage.BindIfDeclared(GraphNames.Positions, positions);
-                binding.BindInput(GraphNames.CumulativeSequenceLengths, cu);
-                binding.BindInput(GraphNames.PastSequenceLengths, past);
-                binding.BindInput(GraphNames.BlockTable, table);
-                if (s.TakesPrevTopk)
-                    binding.BindInput(GraphNames.PrevTopkIndices, topk ?? throw new InvalidDataException(
-                        $"Stage {s.Index} takes prev_topk_indices but the previous stage emits none."));
-                binding.ClearBoundOutputs();
-                if (s.ProducesLogits)
+                foreach (var input in stage.Contract.Inputs)
                 {
-                    binding.BindInput(GraphNames.LogitsIndices, indices);
-                    binding.BindOutput(GraphNames.Logits, logits);
+                    if (input.IsPool)
+                        continue; // bound once at load
+                    stage.Bind(input, input.Kind switch
+                    {
+                        StageTensorKind.InputIds => ids,
+                        StageTensorKind.HiddenStates => hidden!,
+                        StageTensorKind.Positions => positions,
+                        StageTensorKind.CumulativeSequenceLengths => cu,
+                        StageTensorKind.PastSequenceLengths => past,
+                        StageTensorKind.BlockTable => table,
+                        StageTensorKind.LogitsIndices => indices,
+                        StageTensorKind.PrevTopkIndices => topk ?? throw new InvalidDataException(
+                            $"Stage {stage.Stage.Index} takes {input.Name} but the previous stage emits none."),
+                        _ => throw new InvalidOperationException($"Stage {stage.Stage.Index}: the contract input '{input.Name}' ({input.Kind}) has no source."),
+                    });
                 }
-                else
+                binding.ClearBoundOutputs();
+                // Device outputs are produced where the next stage runs (host, or its CUDA device): ORT copies across
+                // devices once, at the end of this Run, and the next stage takes the value as is.
+                var next = k + 1 < _stages.Count ? _stages[k + 1].InputMemory : OrtMemoryInfo.DefaultInstance;
+                foreach (var output in stage.Contract.Outputs)
                 {
-                    // Produced where the next stage runs (host, or its CUDA device): ORT copies across devices once,
-                    // at the end of this Run, and the next stage takes the value as is.
-                    var next = k + 1 < _stages.Count ? _stages[k + 1].InputMemory : OrtMemoryInfo.DefaultInstance;
-                    binding.BindOutputToDevice(GraphNames.HiddenStatesOut, next);
-                    if (s.EmitsTopk)
-                        binding.BindOutputToDevice(GraphNames.TopkIndicesOut, next);
+                    if (output.Kind == StageTensorKind.Logits)
+                        binding.BindOutput(output.Name, logits); // straight into the reused host buffer
+                    else
+                        binding.BindOutputToDevice(output.Name, output.Memory == StageMemory.Device ? next : OrtMemoryInfo.DefaultInstance);
                 }
                 stage.Run(_runOptions);
-                if (!s.ProducesLogits)
+                if (!stage.Stage.ProducesLogits)
                 {
                     var names = binding.GetOutputNames();
                     var values = binding.GetOutputValues();

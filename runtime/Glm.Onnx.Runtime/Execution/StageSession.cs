@@ -1,59 +1,42 @@
-using Glm.Onnx.Contracts;
 using Glm.Onnx.Contracts.Manifest;
-using Glm.Onnx.Runtime.Cache;
+using Glm.Onnx.Contracts.Stages;
+using Glm.Onnx.Runtime.Execution.Pools;
 using Microsoft.ML.OnnxRuntime;
 
 namespace Glm.Onnx.Runtime.Execution;
 
 /// <summary>
-/// One stage graph's ONNX Runtime session with its IOBinding. The stage's cache pools are bound once
-/// (<see cref="BindPools"/>); per step only the small batch-description tensors and the stage-to-stage activations are
-/// rebound. On a CUDA device the session also owns the allocator its device pools come from.
+/// One stage graph's ONNX Runtime session with its IOBinding, checked against the stage's contract at load. The
+/// stage's cache pools are bound once (<see cref="BindPools"/>); per step only the small batch-description tensors and
+/// the stage-to-stage activations are rebound. On a CUDA device the session also owns the allocator its device pools
+/// come from.
 /// </summary>
 internal sealed class StageSession : IDisposable
 {
     private readonly InferenceSession _session;
-    private readonly HashSet<string> _inputs;
     private readonly OrtMemoryInfo? _deviceMemory;
     private OrtAllocator? _deviceAllocator;
 
-    public StageSession(StageManifest stage, string path, SessionOptions options, StageDevice device = default)
+    public StageSession(StageManifest stage, StageContract contract, string path, SessionSettings settings, StageDevice device)
     {
         Stage = stage;
-        Profiling = options.EnableProfiling;
+        Contract = contract;
+        Profiling = settings.ProfilePrefix is not null;
         Device = device;
-        try
+        using (var options = settings.Create(device, stage.Index))
         {
-            _session = new InferenceSession(path, options);
-        }
-        catch (OnnxRuntimeException e)
-        {
-            throw new InvalidDataException($"Stage {stage.Index} ('{path}') could not be loaded by ONNX Runtime: {e.Message}", e);
-        }
-        try
-        {
-            _inputs = [.. _session.InputMetadata.Keys];
-            var required = new List<string>
+            try
             {
-                stage.EmbedsTokens ? GraphNames.InputIds : GraphNames.HiddenStates,
-                GraphNames.CumulativeSequenceLengths, GraphNames.PastSequenceLengths, GraphNames.BlockTable,
-            };
-            if (stage.ProducesLogits) required.Add(GraphNames.LogitsIndices);
-            if (stage.TakesPrevTopk) required.Add(GraphNames.PrevTopkIndices);
-            for (int layer = stage.FirstLayer; layer < stage.EndLayer; layer++)
-                required.Add(GraphNames.LatentPool(layer));
-            required.AddRange(stage.IndexLayers.Select(GraphNames.IndexPool));
-            var missing = required.Where(n => !_inputs.Contains(n)).ToList();
-            if (missing.Count > 0)
-                throw new InvalidDataException(
-                    $"Stage {stage.Index} ('{path}') lacks the contract inputs {string.Join(", ", missing)} (docs/onnx-contract.md, Stage graphs); " +
-                    $"it declares {string.Join(", ", _inputs)}.");
-            var output = stage.ProducesLogits ? GraphNames.Logits : GraphNames.HiddenStatesOut;
-            if (!_session.OutputMetadata.ContainsKey(output))
-                throw new InvalidDataException($"Stage {stage.Index} ('{path}') has no output '{output}'.");
-            if (stage.EmitsTopk && !_session.OutputMetadata.ContainsKey(GraphNames.TopkIndicesOut))
-                throw new InvalidDataException($"Stage {stage.Index} ('{path}') has no output '{GraphNames.TopkIndicesOut}'.");
-
+                _session = new InferenceSession(path, options);
+            }
+            catch (OnnxRuntimeException e)
+            {
+                throw new InvalidDataException($"Stage {stage.Index} ('{path}') could not be loaded by ONNX Runtime: {e.Message}", e);
+            }
+        }
+        try
+        {
+            StageGraphCheck.Check(contract, _session, stage.Index, path);
             Binding = _session.CreateIoBinding();
             if (device.IsCuda)
                 _deviceMemory = CudaPlacement.DeviceMemory(device);
@@ -68,14 +51,16 @@ internal sealed class StageSession : IDisposable
 
     public StageManifest Stage { get; }
 
+    /// <summary>The graph inputs and outputs this session was checked against, and the executor binds.</summary>
+    public StageContract Contract { get; }
+
     public StageDevice Device { get; }
 
-    /// <summary>Where this stage's inputs should live: host memory, or its CUDA device's memory.</summary>
+    /// <summary>Where this stage's device inputs should live: host memory, or its CUDA device's memory.</summary>
     public OrtMemoryInfo InputMemory => _deviceMemory ?? OrtMemoryInfo.DefaultInstance;
 
     /// <summary>Whether <paramref name="layer"/>'s pools are inputs of this stage.</summary>
-    public bool OwnsLayer(int layer) =>
-        (layer >= Stage.FirstLayer && layer < Stage.EndLayer) || Stage.IndexLayers.Contains(layer);
+    public bool OwnsLayer(int layer) => Contract.Pools.Any(p => p.Layer == layer);
 
     /// <summary>
     /// A pool for this stage: host memory on the CPU, else device memory from this session's CUDA allocator (so the
@@ -99,17 +84,13 @@ internal sealed class StageSession : IDisposable
     /// <summary>Binds the stage's pools once, with their own memory info, so ORT hands the kernels their memory as is.</summary>
     public void BindPools(PagedKvCache cache)
     {
-        for (int layer = Stage.FirstLayer; layer < Stage.EndLayer; layer++)
-            BindPool(cache.LatentPool(layer));
-        foreach (var layer in Stage.IndexLayers)
-            BindPool(cache.IndexPool(layer));
-    }
-
-    private void BindPool(CachePool pool)
-    {
-        if (pool.Device != Device)
-            throw new InvalidOperationException($"Pool '{pool.Name}' lives on {pool.Device} but stage {Stage.Index} runs on {Device}.");
-        Binding.BindInput(pool.Name, pool.Value);
+        foreach (var tensor in Contract.Pools)
+        {
+            var pool = tensor.Kind == StageTensorKind.LatentPool ? cache.LatentPool(tensor.Layer) : cache.IndexPool(tensor.Layer);
+            if (pool.Device != Device)
+                throw new InvalidOperationException($"Pool '{pool.Name}' lives on {pool.Device} but stage {Stage.Index} runs on {Device}.");
+            Bind(tensor, pool.Value);
+        }
     }
 
     public OrtIoBinding Binding { get; }
@@ -117,11 +98,11 @@ internal sealed class StageSession : IDisposable
     /// <summary>Whether the session was created with profiling on.</summary>
     public bool Profiling { get; }
 
-    /// <summary>Binds an optional contract input (e.g. positions) only when the graph declares it.</summary>
-    public void BindIfDeclared(string name, OrtValue value)
+    /// <summary>Binds a contract input; an optional one only when the graph declares it.</summary>
+    public void Bind(StageTensor input, OrtValue value)
     {
-        if (_inputs.Contains(name))
-            Binding.BindInput(name, value);
+        if (!input.Optional || _session.InputMetadata.ContainsKey(input.Name))
+            Binding.BindInput(input.Name, value);
     }
 
     public void Run(RunOptions options)

@@ -1,6 +1,7 @@
+using Glm.Onnx.Contracts.Manifest;
 using Glm.Onnx.Converter;
 using Glm.Onnx.Converter.Conversion;
-using Glm.Onnx.Converter.Verification;
+using Glm.Onnx.Verification;
 using Xunit.Abstractions;
 
 namespace Glm.Onnx.Tests.Conversion;
@@ -8,7 +9,8 @@ namespace Glm.Onnx.Tests.Conversion;
 /// <summary>
 /// Every fixture converted and run through the ONNX graphs must reproduce transformers' logits: fp32 within 1e-3 with
 /// identical argmax everywhere (one stage, and stages cut inside an IndexShare group), bf16 with >= 95 % argmax
-/// agreement, and greedy decode through the paged cache must reproduce greedy_ids.
+/// agreement, and greedy decode through the paged cache must reproduce greedy_ids. The artifacts run through the
+/// runtime (<see cref="VerificationModel"/>: GlmModel and the engine, blocks handed out in reverse order).
 /// </summary>
 public sealed class FixtureConversionTests(ITestOutputHelper log)
 {
@@ -27,19 +29,19 @@ public sealed class FixtureConversionTests(ITestOutputHelper log)
 
     [Theory]
     [MemberData(nameof(Fp32Cases))]
-    public void Fp32PrefillMatchesReferenceLogits(string fixture, string split)
+    public async Task Fp32PrefillMatchesReferenceLogits(string fixture, string split)
     {
         using var dir = Fixtures.NewTempDir("glm-conv");
         var options = new ConvertOptions(Fixtures.GlmDir(fixture), dir.File("out")) { Precision = TargetPrecision.Fp32 };
         if (split == "split") options = options with { StageLayers = SplitInsideIndexShareGroup(fixture) };
         ModelConverter.Convert(options, SilentProgress.Instance);
 
-        using var runner = ArtifactRunner.Open(dir.File("out"), new RunnerOptions(VerifyChecksums: true, BlockSize: 4));
-        foreach (var prompt in ReferencePrompts.Load(Path.Combine(Fixtures.GlmDir(fixture), "reference.safetensors"), runner.VocabSize))
+        var prompts = Prompts(fixture, dir.File("out"));
+        using var model = VerificationModel.Open(dir.File("out"), PrefillRoom(prompts), new VerificationOptions(VerifyChecksums: true, BlockSize: 4));
+        foreach (var prompt in prompts)
         {
-            using var cache = runner.NewSequence(prompt.InputIds.Length);
-            var logits = runner.Forward(cache, prompt.InputIds, allPositions: true);
-            var (maxErr, agree) = Compare(logits, prompt.PrefillLogits, runner.VocabSize);
+            var logits = await model.PromptLogitsAsync(prompt.InputIds);
+            var (maxErr, agree) = Compare(logits, prompt.PrefillLogits, model.VocabSize);
             log.WriteLine($"{fixture} {split} {prompt.Name}: max abs err {maxErr:E2}, argmax {agree}/{prompt.InputIds.Length}");
             Assert.True(maxErr <= 1e-3, $"{fixture}/{prompt.Name}: max abs error {maxErr} > 1e-3");
             Assert.Equal(prompt.InputIds.Length, agree);
@@ -48,44 +50,43 @@ public sealed class FixtureConversionTests(ITestOutputHelper log)
 
     /// <summary>A small shard cap splits each stage's weights over several data files; results are unchanged.</summary>
     [Fact]
-    public void ShardCapSplitsExternalDataAndResultsMatch()
+    public async Task ShardCapSplitsExternalDataAndResultsMatch()
     {
         using var dir = Fixtures.NewTempDir("glm-conv");
         ModelConverter.Convert(new ConvertOptions(Fixtures.GlmDir("glm52-tiny"), dir.File("out")) { MaxShardBytes = 256 * 1024 },
             SilentProgress.Instance);
-        using var runner = ArtifactRunner.Open(dir.File("out"), new RunnerOptions(VerifyChecksums: true));
-        Assert.True(runner.Manifest.Stages[0].DataFiles.Count >= 5, $"{runner.Manifest.Stages[0].DataFiles.Count} shards");
-        Assert.All(runner.Manifest.Stages[0].DataFiles, f => Assert.True(new FileInfo(Path.Combine(dir.File("out"), f)).Length <= 256 * 1024));
-        var prompt = ReferencePrompts.Load(Path.Combine(Fixtures.GlmDir("glm52-tiny"), "reference.safetensors"), runner.VocabSize)[0];
-        using var cache = runner.NewSequence(prompt.InputIds.Length);
-        var (err, agree) = Compare(runner.Forward(cache, prompt.InputIds, allPositions: true), prompt.PrefillLogits, runner.VocabSize);
+        var prompt = Prompts("glm52-tiny", dir.File("out"))[0];
+        using var model = VerificationModel.Open(dir.File("out"), PrefillRoom([prompt]), new VerificationOptions(VerifyChecksums: true));
+        Assert.True(model.Manifest.Stages[0].DataFiles.Count >= 5, $"{model.Manifest.Stages[0].DataFiles.Count} shards");
+        Assert.All(model.Manifest.Stages[0].DataFiles, f => Assert.True(new FileInfo(Path.Combine(dir.File("out"), f)).Length <= 256 * 1024));
+        var (err, agree) = Compare(await model.PromptLogitsAsync(prompt.InputIds), prompt.PrefillLogits, model.VocabSize);
         Assert.True(err <= 1e-3, $"max abs error {err}");
         Assert.Equal(prompt.InputIds.Length, agree);
     }
 
     [Theory]
     [MemberData(nameof(AllFixtures))]
-    public void Bf16KeepsArgmaxOnAtLeast95PercentOfPositions(string fixture) =>
+    public Task Bf16KeepsArgmaxOnAtLeast95PercentOfPositions(string fixture) =>
         CheckLowPrecision(fixture, TargetPrecision.Bf16);
 
     /// <summary>fp8 keeps the FP8 fixture's block-FP8 weights (dequantised in-graph / by MoeExperts); bf16 sources store bf16.</summary>
     [Theory]
     [MemberData(nameof(AllFixtures))]
-    public void Fp8KeepsArgmaxOnAtLeast95PercentOfPositions(string fixture) =>
+    public Task Fp8KeepsArgmaxOnAtLeast95PercentOfPositions(string fixture) =>
         CheckLowPrecision(fixture, TargetPrecision.Fp8);
 
-    private void CheckLowPrecision(string fixture, TargetPrecision precision)
+    private async Task CheckLowPrecision(string fixture, TargetPrecision precision)
     {
         using var dir = Fixtures.NewTempDir("glm-conv");
         ModelConverter.Convert(new ConvertOptions(Fixtures.GlmDir(fixture), dir.File("out")) { Precision = precision, LayersPerStage = 3 },
             SilentProgress.Instance);
-        using var runner = ArtifactRunner.Open(dir.File("out"));
+        var prompts = Prompts(fixture, dir.File("out"));
+        using var model = VerificationModel.Open(dir.File("out"), PrefillRoom(prompts));
         int positions = 0, agree = 0;
         double maxErr = 0;
-        foreach (var prompt in ReferencePrompts.Load(Path.Combine(Fixtures.GlmDir(fixture), "reference.safetensors"), runner.VocabSize))
+        foreach (var prompt in prompts)
         {
-            using var cache = runner.NewSequence(prompt.InputIds.Length);
-            var (err, a) = Compare(runner.Forward(cache, prompt.InputIds, allPositions: true), prompt.PrefillLogits, runner.VocabSize);
+            var (err, a) = Compare(await model.PromptLogitsAsync(prompt.InputIds), prompt.PrefillLogits, model.VocabSize);
             positions += prompt.InputIds.Length;
             agree += a;
             maxErr = Math.Max(maxErr, err);
@@ -97,22 +98,30 @@ public sealed class FixtureConversionTests(ITestOutputHelper log)
     /// <summary>Prefill of the prompt, then 12 greedy tokens one at a time through the paged pools (block size 4).</summary>
     [Theory]
     [MemberData(nameof(AllFixtures))]
-    public void DecodeThroughPagedCacheReproducesGreedyIds(string fixture)
+    public async Task DecodeThroughPagedCacheReproducesGreedyIds(string fixture)
     {
         using var dir = Fixtures.NewTempDir("glm-conv");
         ModelConverter.Convert(new ConvertOptions(Fixtures.GlmDir(fixture), dir.File("out")) { StageLayers = SplitInsideIndexShareGroup(fixture) },
             SilentProgress.Instance);
-        using var runner = ArtifactRunner.Open(dir.File("out"), new RunnerOptions(BlockSize: 4));
-        foreach (var prompt in ReferencePrompts.Load(Path.Combine(Fixtures.GlmDir(fixture), "reference.safetensors"), runner.VocabSize))
+        var prompts = Prompts(fixture, dir.File("out"));
+        Assert.All(prompts, p => Assert.NotNull(p.GreedyIds));
+        using var model = VerificationModel.Open(dir.File("out"), prompts.Max(p => p.GreedyIds!.Length), new VerificationOptions(BlockSize: 4));
+        foreach (var prompt in prompts)
         {
-            Assert.NotNull(prompt.GreedyIds);
-            var (ids, steps) = runner.Greedy(prompt.InputIds, prompt.GreedyIds!.Length - prompt.InputIds.Length);
-            Assert.Equal(prompt.GreedyIds, ids);
-            var (err, _) = Compare(steps.SelectMany(s => s).ToArray(), prompt.GreedyLogits!, runner.VocabSize);
+            var run = await model.GreedyAsync(prompt.InputIds, prompt.GreedyIds!.Length - prompt.InputIds.Length);
+            Assert.Equal(prompt.GreedyIds, run.Ids);
+            var (err, _) = Compare(run.StepLogits.SelectMany(s => s).ToArray(), prompt.GreedyLogits!, model.VocabSize);
             log.WriteLine($"{fixture} {prompt.Name}: greedy ids match, step logits max abs err {err:E2}");
             Assert.True(err <= 1e-3, $"{fixture}/{prompt.Name}: greedy step logits max abs error {err}");
         }
     }
+
+    private static IReadOnlyList<ReferencePrompt> Prompts(string fixture, string artifacts) =>
+        ReferencePrompts.Load(Path.Combine(Fixtures.GlmDir(fixture), "reference.safetensors"),
+            ModelManifestJson.Load(artifacts).Dimensions.VocabSize);
+
+    /// <summary>Cache room for prefilling the longest prompt (the engine samples one token after it).</summary>
+    private static int PrefillRoom(IReadOnlyList<ReferencePrompt> prompts) => prompts.Max(p => p.InputIds.Length) + 1;
 
     /// <summary>
     /// Stage sizes that put a cut between two layers of the same IndexShare group (shared layer after the cut), so

@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using Glm.Onnx.Contracts.Manifest;
 using Glm.Onnx.Converter.Conversion;
-using Glm.Onnx.Converter.Verification;
+using Glm.Onnx.Runtime;
 
 namespace Glm.Onnx.Tests.Conversion;
 
@@ -57,7 +57,7 @@ public sealed class ResumeAndCorruptionTests
         bytes[bytes.Length / 2] ^= 0x40;
         File.WriteAllBytes(data, bytes);
 
-        var e = Assert.Throws<InvalidDataException>(() => ArtifactRunner.Open(dir.File("out"), new RunnerOptions(VerifyChecksums: true)));
+        var e = Assert.Throws<InvalidDataException>(() => GlmModel.Load(dir.File("out"), new GlmModelOptions(VerifyChecksums: true)));
         Assert.Contains("stage-00.00.onnx.data", e.Message);
         Assert.Contains("SHA-256", e.Message);
     }
@@ -70,7 +70,7 @@ public sealed class ResumeAndCorruptionTests
         var data = dir.File("out/stage-00.00.onnx.data");
         using (var f = new FileStream(data, FileMode.Open)) f.SetLength(f.Length - 100);
 
-        var e = Assert.Throws<InvalidDataException>(() => ArtifactRunner.Open(dir.File("out")));
+        var e = Assert.Throws<InvalidDataException>(() => GlmModel.Load(dir.File("out")));
         Assert.Contains("stage-00.00.onnx.data", e.Message);
         Assert.Contains("truncated", e.Message);
     }
@@ -79,7 +79,7 @@ public sealed class ResumeAndCorruptionTests
     public void MissingManifestIsNotAModel()
     {
         using var dir = Fixtures.NewTempDir("glm-nomanifest");
-        var e = Assert.Throws<FileNotFoundException>(() => ArtifactRunner.Open(dir.Path));
+        var e = Assert.Throws<FileNotFoundException>(() => GlmModel.Load(dir.Path));
         Assert.Contains("glm-model.json", e.Message);
     }
 

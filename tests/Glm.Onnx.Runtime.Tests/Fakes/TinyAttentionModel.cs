@@ -81,11 +81,13 @@ public sealed class TinyAttentionModel
     }
 
     /// <summary>Writes stage-0.onnx and glm-model.json into <paramref name="directory"/>.</summary>
-    public void Write(string directory, int[]? eos = null)
+    /// <param name="declarePositions">False writes a graph that breaks the contract by leaving out <c>positions</c>.</param>
+    public void Write(string directory, int[]? eos = null, bool declarePositions = true)
     {
         var g = new GraphBuilder("tiny-attention");
         var ids = g.Input(GraphNames.InputIds, OnnxDataType.Int64, "T");
-        g.Input(GraphNames.Positions, OnnxDataType.Int64, "T");
+        if (declarePositions)
+            g.Input(GraphNames.Positions, OnnxDataType.Int64, "T");
         var cu = g.Input(GraphNames.CumulativeSequenceLengths, OnnxDataType.Int32, "B1");
         var past = g.Input(GraphNames.PastSequenceLengths, OnnxDataType.Int32, "B");
         var table = g.Input(GraphNames.BlockTable, OnnxDataType.Int32, "B", "M");

@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using Glm.Onnx.Checkpoint;
 
-namespace Glm.Onnx.Converter.Verification;
+namespace Glm.Onnx.Verification;
 
 /// <summary>One prompt of a reference file: ids, logits at every prompt position, and optional greedy continuation.</summary>
 public sealed record ReferencePrompt(string Name, long[] InputIds, float[] PrefillLogits, long[]? GreedyIds, float[]? GreedyLogits);

@@ -1,6 +1,6 @@
 using Microsoft.ML.OnnxRuntime;
 
-namespace Glm.Onnx.Runtime.Cache;
+namespace Glm.Onnx.Runtime.Execution.Pools;
 
 /// <summary>
 /// Device memory for one cache pool, allocated once through the CUDA allocator of the session that uses the pool

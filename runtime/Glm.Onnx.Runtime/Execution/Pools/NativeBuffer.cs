@@ -1,6 +1,6 @@
 using System.Runtime.InteropServices;
 
-namespace Glm.Onnx.Runtime.Cache;
+namespace Glm.Onnx.Runtime.Execution.Pools;
 
 /// <summary>
 /// One native, 64-byte-aligned allocation with a single owner. Cache pools live here rather than in managed arrays:

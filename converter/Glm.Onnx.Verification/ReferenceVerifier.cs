@@ -1,4 +1,6 @@
-namespace Glm.Onnx.Converter.Verification;
+using Glm.Onnx.Runtime.Sampling;
+
+namespace Glm.Onnx.Verification;
 
 /// <summary>Per-position comparison of one prompt's prefill logits, plus the greedy decode check.</summary>
 public sealed record PromptVerification(
@@ -15,21 +17,26 @@ public sealed record PromptVerification(
 }
 
 /// <summary>
-/// Runs artifacts against a reference file: prefill over every prompt position (logits at all positions through
-/// <c>logits_indices</c>), then greedy decode one token at a time through the paged caches.
+/// Runs artifacts against a reference file through the runtime: prefill over every prompt position (the engine's
+/// prompt logits), then greedy decode one token at a time through the paged caches (the engine's greedy path).
 /// </summary>
 public static class ReferenceVerifier
 {
-    public static IReadOnlyList<PromptVerification> Run(ArtifactRunner runner, string referencePath, bool decode = true)
+    public static async Task<IReadOnlyList<PromptVerification>> RunAsync(string artifactsDir, string referencePath,
+        VerificationOptions? options = null, bool decode = true, CancellationToken cancellationToken = default)
     {
+        var manifest = Glm.Onnx.Contracts.Manifest.ModelManifestJson.Load(artifactsDir);
+        int vocab = manifest.Dimensions.VocabSize;
+        var prompts = ReferencePrompts.Load(referencePath, vocab);
+        // Room for the longest prompt with its greedy continuation (at least one generated token: the prefill samples one).
+        int longest = prompts.Max(p => Math.Max(p.InputIds.Length + 1, decode && p.GreedyIds is { } g ? g.Length : 0));
+        using var model = VerificationModel.Open(artifactsDir, longest, options);
+
         var results = new List<PromptVerification>();
-        int vocab = runner.VocabSize;
-        foreach (var prompt in ReferencePrompts.Load(referencePath, vocab))
+        foreach (var prompt in prompts)
         {
             int s = prompt.InputIds.Length;
-            float[] logits;
-            using (var cache = runner.NewSequence(s))
-                logits = runner.Forward(cache, prompt.InputIds, allPositions: true);
+            var logits = await model.PromptLogitsAsync(prompt.InputIds, cancellationToken).ConfigureAwait(false);
             var err = new double[s];
             var agree = new bool[s];
             for (int p = 0; p < s; p++)
@@ -39,7 +46,7 @@ public static class ReferenceVerifier
                 double m = 0;
                 for (int v = 0; v < vocab; v++) m = Math.Max(m, Math.Abs(a[v] - e[v]));
                 err[p] = m;
-                agree[p] = ArtifactRunner.ArgMax(a) == ArtifactRunner.ArgMax(e);
+                agree[p] = Sampler.ArgMax(a) == Sampler.ArgMax(e);
             }
 
             long[]? greedy = null;
@@ -47,13 +54,13 @@ public static class ReferenceVerifier
             if (decode && prompt.GreedyIds is { } expected)
             {
                 int newTokens = expected.Length - s;
-                var (ids, steps) = runner.Greedy(prompt.InputIds, newTokens);
-                greedy = ids;
-                if (prompt.GreedyLogits is { } gl && gl.Length == newTokens * vocab)
+                var run = await model.GreedyAsync(prompt.InputIds, newTokens, cancellationToken).ConfigureAwait(false);
+                greedy = run.Ids;
+                if (prompt.GreedyLogits is { } gl && gl.Length == newTokens * vocab && run.StepLogits.Length == newTokens)
                 {
                     double m = 0;
                     for (int i = 0; i < newTokens; i++)
-                        for (int v = 0; v < vocab; v++) m = Math.Max(m, Math.Abs(steps[i][v] - gl[i * vocab + v]));
+                        for (int v = 0; v < vocab; v++) m = Math.Max(m, Math.Abs(run.StepLogits[i][v] - gl[i * vocab + v]));
                     greedyErr = m;
                 }
             }

@@ -1,18 +1,20 @@
 using Glm.Onnx.Contracts;
 using Glm.Onnx.Contracts.Manifest;
-using Glm.Onnx.CustomOps;
+using Glm.Onnx.Contracts.Stages;
 using Glm.Onnx.Runtime.Cache;
 using Glm.Onnx.Runtime.Engine;
 using Glm.Onnx.Runtime.Execution;
+using Glm.Onnx.Runtime.Execution.Pools;
 using Glm.Onnx.Runtime.Scheduling;
 using Glm.Onnx.Runtime.Text;
-using Microsoft.ML.OnnxRuntime;
 
 namespace Glm.Onnx.Runtime;
 
 /// <summary>
 /// A loaded artifacts directory: the validated manifest, the paged cache (allocated once) and one ONNX Runtime
-/// session per stage with the custom-op library registered. Owns all of them.
+/// session per stage with the custom-op library registered. Owns all of them. This is the composition root: it checks
+/// the manifest, resolves devices, has the execution layer open sessions and pools, loads the tokenizer and builds
+/// engines; it runs nothing itself.
 /// </summary>
 public sealed class GlmModel : IDisposable
 {
@@ -65,6 +67,9 @@ public sealed class GlmModel : IDisposable
         for (int i = 0; i < devices.Length; i++)
             CudaPlacement.Verify(devices[i], manifest.Stages[i].Index, cuda);
         var tokenizer = LoadTokenizer(directory, manifest);
+        var cacheOptions = options.Cache ?? new KvCacheOptions();
+        var geometry = CacheGeometry.Plan(manifest.Cache, manifest.Dimensions.NumHiddenLayers, cacheOptions);
+        var settings = new SessionSettings(options.IntraOpThreads, options.IntraOpSpinning, options.ProfilePrefix);
 
         // Sessions first: a CUDA stage's pools come from its session's allocator. The cache is disposed before the
         // sessions (device pools are freed through those allocators).
@@ -75,20 +80,18 @@ public sealed class GlmModel : IDisposable
             for (int i = 0; i < manifest.Stages.Count; i++)
             {
                 var stage = manifest.Stages[i];
-                using var sessionOptions = CreateSessionOptions(devices[i], options, stage.Index);
-                stages.Add(new StageSession(stage, Path.Combine(directory, stage.File), sessionOptions, devices[i]));
+                var contract = StageContract.For(stage, manifest.Dimensions, manifest.Cache);
+                stages.Add(new StageSession(stage, contract, Path.Combine(directory, stage.File), settings, devices[i]));
             }
-            cache = PagedKvCache.Create(
-                manifest.Cache, manifest.Dimensions.NumHiddenLayers, options.Cache ?? new KvCacheOptions(),
-                (layer, name, numBlocks, blockSize, width) =>
-                    (stages.FirstOrDefault(s => s.OwnsLayer(layer)) is { } owner
-                        ? owner.AllocatePool(name, numBlocks, blockSize, width)
-                        : new CachePool(name, numBlocks, blockSize, width)));
+            cache = PagedKvCache.Create(geometry, (layer, name, numBlocks, blockSize, width) =>
+                stages.FirstOrDefault(s => s.OwnsLayer(layer)) is { } owner
+                    ? owner.AllocatePool(name, numBlocks, blockSize, width)
+                    : new CachePool(name, numBlocks, blockSize, width));
             foreach (var stage in stages)
                 stage.BindPools(cache);
-            var eos = manifest.Generation.EosTokenIds;
             var info = new ModelExecutorInfo(
-                manifest.Dimensions.VocabSize, cache.BlockSize, cache.NumBlocks, manifest.Dimensions.MaxPositionEmbeddings, eos);
+                manifest.Dimensions.VocabSize, cache.BlockSize, cache.NumBlocks, manifest.Dimensions.MaxPositionEmbeddings,
+                manifest.Generation.EosTokenIds, cacheOptions.BlockOrder);
             return new GlmModel(directory, manifest, cache, new OrtModelExecutor(stages, info), tokenizer);
         }
         catch
@@ -129,33 +132,5 @@ public sealed class GlmModel : IDisposable
         // Pools first: device pools are freed through their stage session's allocator.
         _cache.Dispose();
         _executor.Dispose();
-    }
-
-    private static SessionOptions CreateSessionOptions(StageDevice device, GlmModelOptions model, int stage)
-    {
-        var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
-        try
-        {
-            if (model.IntraOpThreads > 0)
-                options.IntraOpNumThreads = model.IntraOpThreads;
-            options.AddSessionConfigEntry("session.intra_op.allow_spinning", model.IntraOpSpinning ? "1" : "0");
-            if (model.ProfilePrefix is { } prefix)
-            {
-                // The prefix first: setting EnableProfiling hands ONNX Runtime the prefix current at that moment.
-                options.ProfileOutputPathPrefix = $"{prefix}.stage{stage}";
-                options.EnableProfiling = true;
-            }
-            GlmCustomOps.Register(options);
-            // The custom-op library registers CUDA kernels for this provider too (checked by CudaPlacement.Verify);
-            // nodes it cannot take (none in a converted stage) fall back to the CPU.
-            if (device.IsCuda)
-                CudaPlacement.AppendProvider(options, device, stage);
-            return options;
-        }
-        catch
-        {
-            options.Dispose();
-            throw;
-        }
     }
 }

@@ -1,7 +1,7 @@
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
-namespace Glm.Onnx.Runtime.Cache;
+namespace Glm.Onnx.Runtime.Execution.Pools;
 
 /// <summary>
 /// One float32 pool [num_blocks, block_size, width] in host memory or in a CUDA device's memory, with the OrtValue

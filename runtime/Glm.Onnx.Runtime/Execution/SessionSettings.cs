@@ -1,0 +1,40 @@
+using Glm.Onnx.CustomOps;
+using Microsoft.ML.OnnxRuntime;
+
+namespace Glm.Onnx.Runtime.Execution;
+
+/// <summary>ONNX Runtime settings every stage session shares (the loader maps its options onto these).</summary>
+/// <param name="IntraOpThreads">ONNX Runtime intra-op threads per session; 0 = ONNX Runtime's default.</param>
+/// <param name="IntraOpSpinning">Let ORT's intra-op threads spin-wait between parallel sections.</param>
+/// <param name="ProfilePrefix">When set, each session profiles into <c>{ProfilePrefix}.stage{i}_{timestamp}.json</c>.</param>
+internal sealed record SessionSettings(int IntraOpThreads, bool IntraOpSpinning, string? ProfilePrefix)
+{
+    /// <summary>Session options for stage <paramref name="stage"/> on <paramref name="device"/>; the caller disposes them.</summary>
+    public SessionOptions Create(StageDevice device, int stage)
+    {
+        var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
+        try
+        {
+            if (IntraOpThreads > 0)
+                options.IntraOpNumThreads = IntraOpThreads;
+            options.AddSessionConfigEntry("session.intra_op.allow_spinning", IntraOpSpinning ? "1" : "0");
+            if (ProfilePrefix is { } prefix)
+            {
+                // The prefix first: setting EnableProfiling hands ONNX Runtime the prefix current at that moment.
+                options.ProfileOutputPathPrefix = $"{prefix}.stage{stage}";
+                options.EnableProfiling = true;
+            }
+            GlmCustomOps.Register(options);
+            // The custom-op library registers CUDA kernels for this provider too (checked by CudaPlacement.Verify);
+            // nodes it cannot take (none in a converted stage) fall back to the CPU.
+            if (device.IsCuda)
+                CudaPlacement.AppendProvider(options, device, stage);
+            return options;
+        }
+        catch
+        {
+            options.Dispose();
+            throw;
+        }
+    }
+}
