@@ -55,6 +55,27 @@ public sealed class ExpectedTensorsTests
     }
 
     [Fact]
+    public void Real_glm52_description_counts_without_listing_the_experts()
+    {
+        var (config, shapes, _) = RealLayout();
+        var model = ModelTensors.For(config);
+        Assert.Equal(shapes.Count, model.TensorCount);
+        Assert.Equal(743_377_019_904L, model.ParameterCount);
+        // Typed access: layer 3 is the first MoE layer and a shared-indexer layer; layer 2 is dense with an indexer.
+        var moe = model.Layer(3);
+        Assert.Null(moe.Indexer);
+        Assert.Null(moe.Mlp);
+        Assert.Equal("model.layers.3.mlp.experts.255.up_proj.weight", moe.Moe!.Experts[255].UpProj.Name);
+        Assert.Equal(shapes["model.layers.3.mlp.experts.255.up_proj.weight"], moe.Moe.Experts[255].UpProj.Shape);
+        Assert.Equal(shapes["model.layers.3.self_attn.kv_b_proj.weight"], moe.Attention.KvBProj.Shape);
+        var dense = model.Layer(2);
+        Assert.Null(dense.Moe);
+        Assert.Equal(shapes["model.layers.2.self_attn.indexer.wq_b.weight"], dense.Indexer!.WqB.Shape);
+        Assert.Equal(shapes["model.layers.2.mlp.down_proj.weight"], dense.Mlp!.DownProj.Shape);
+        Assert.Equal("lm_head.weight", model.OutputProjection.Name);
+    }
+
+    [Fact]
     public void Real_glm52_active_parameters_follow_the_definition()
     {
         var (config, _, _) = RealLayout();
