@@ -80,7 +80,7 @@ public sealed class ExpectedTensorsTests
     {
         var (config, _, _) = RealLayout();
         var expected = ExpectedTensors.For(config);
-        // Independent sum from the architecture notes' per-block formulas.
+        // Independent sum from per-block formulas (docs/architecture.md "Tensor names" lists the shapes).
         long h = 6144, qr = 2048, kvr = 512, heads = 64;
         long mla = qr * h + qr + heads * 256 * qr + 576 * h + kvr + heads * 448 * kvr + h * heads * 256 + 2 * h;
         long dense = 3 * 12288 * h;
@@ -89,7 +89,7 @@ public sealed class ExpectedTensorsTests
         long indexer = 4096 * qr + 128 * h + 2 * 128 + 32 * h;
         long active = 78 * mla + 3 * dense + 75 * moe + 21 * indexer + h + 154880 * h;
         Assert.Equal(active, ExpectedTensors.ActiveParameterCount(config, expected));
-        Assert.InRange(active, 40_200_000_000L, 40_400_000_000L); // the notes' ~40.3 B
+        Assert.InRange(active, 40_200_000_000L, 40_400_000_000L); // docs/architecture.md: about 40.3 B
     }
 
     [Fact]
@@ -102,7 +102,7 @@ public sealed class ExpectedTensorsTests
         Assert.Contains(mtp, t => t.Name == "model.layers.78.self_attn.indexer.wq_b.weight");
         Assert.Contains(mtp, t => t.Name == "model.layers.78.mlp.experts.255.down_proj.weight");
         Assert.DoesNotContain(mtp, t => t.Name.Contains("embed_tokens") || t.Name.Contains("shared_head.head"));
-        // The notes: MTP layer 9.95 B on top of the 743.4 B main model.
+        // docs/architecture.md "Tensor names": the MTP layer adds about 9.95 B to the 743.4 B main model.
         Assert.InRange(ExpectedTensors.ParameterCount(mtp), 9_900_000_000L, 10_000_000_000L);
         // Active parameters exclude MTP.
         Assert.Equal(ExpectedTensors.ActiveParameterCount(config, ExpectedTensors.For(config)), ExpectedTensors.ActiveParameterCount(config, withMtp));
