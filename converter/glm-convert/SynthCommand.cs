@@ -6,7 +6,9 @@ namespace Glm.Onnx.ConvertCli;
 
 /// <summary>
 /// <c>glm-convert synth &lt;output-dir&gt; (--preset tiny|small|glm52 | --config config.json) [--dtype bf16|fp8] [--seed N]
-/// [--layers N] [--shard-size 5GB] [--overwrite]</c>: a deterministic random-weight checkpoint in the Hugging Face layout.
+/// [--layers N] [--shard-size 5GB] [--tokenizer tiny-glm] [--overwrite]</c>: a deterministic random-weight checkpoint in
+/// the Hugging Face layout, optionally with a tokenizer (models/glm-tiny-chat is
+/// <c>synth models/glm-tiny-chat --config models/glm-tiny-chat/config.json --tokenizer tiny-glm --seed 52 --overwrite</c>).
 /// </summary>
 public static class SynthCommand
 {
@@ -26,9 +28,15 @@ public static class SynthCommand
         var layers = new Option<int?>("--layers") { Description = "number of main decoder layers (default: tiny 8, small 12, glm52 4)" };
         var shardSize = new Option<string>("--shard-size") { Description = "shard cap, bytes or with KB/MB/GB suffix", DefaultValueFactory = _ => "5GB" };
         var overwrite = new Option<bool>("--overwrite") { Description = "replace weights already in output-dir" };
+        var tokenizer = new Option<string>("--tokenizer")
+        {
+            Description = $"also write a tokenizer: {TinyGlmTokenizer.Name} ({TinyGlmTokenizer.VocabularySize} tokens: the 256 bytes, a few merges, " +
+                "the GLM control tokens); sets the config's vocab_size and bos / eos / pad ids from it",
+        };
+        tokenizer.AcceptOnlyFromAmong([.. SynthOptions.TokenizerNames]);
         var command = new Command("synth", "Write a random-weight GLM checkpoint (deterministic, streaming)")
         {
-            output, preset, configFile, dtype, seed, layers, shardSize, overwrite,
+            output, preset, configFile, dtype, seed, layers, shardSize, tokenizer, overwrite,
         };
         command.Validators.Add(result =>
         {
@@ -44,7 +52,7 @@ public static class SynthCommand
                     ? SynthPresets.Get(name, parse.GetValue(layers), dtypeText == "fp8")
                     : SynthPresets.Adapt(GlmConfig.Load(parse.GetValue(configFile)!), parse.GetValue(layers), dtypeText is null ? null : dtypeText == "fp8");
                 var options = new SynthOptions(parse.GetValue(output)!, config, parse.GetValue(seed),
-                    ParseBytes(parse.GetValue(shardSize)!), parse.GetValue(overwrite));
+                    ParseBytes(parse.GetValue(shardSize)!), parse.GetValue(overwrite), parse.GetValue(tokenizer));
                 var started = DateTime.UtcNow;
                 var result = CheckpointSynthesizer.Write(options);
                 Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,

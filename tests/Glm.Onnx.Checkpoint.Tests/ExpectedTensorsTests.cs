@@ -55,11 +55,32 @@ public sealed class ExpectedTensorsTests
     }
 
     [Fact]
+    public void Real_glm52_description_counts_without_listing_the_experts()
+    {
+        var (config, shapes, _) = RealLayout();
+        var model = ModelTensors.For(config);
+        Assert.Equal(shapes.Count, model.TensorCount);
+        Assert.Equal(743_377_019_904L, model.ParameterCount);
+        // Typed access: layer 3 is the first MoE layer and a shared-indexer layer; layer 2 is dense with an indexer.
+        var moe = model.Layer(3);
+        Assert.Null(moe.Indexer);
+        Assert.Null(moe.Mlp);
+        Assert.Equal("model.layers.3.mlp.experts.255.up_proj.weight", moe.Moe!.Experts[255].UpProj.Name);
+        Assert.Equal(shapes["model.layers.3.mlp.experts.255.up_proj.weight"], moe.Moe.Experts[255].UpProj.Shape);
+        Assert.Equal(shapes["model.layers.3.self_attn.kv_b_proj.weight"], moe.Attention.KvBProj.Shape);
+        var dense = model.Layer(2);
+        Assert.Null(dense.Moe);
+        Assert.Equal(shapes["model.layers.2.self_attn.indexer.wq_b.weight"], dense.Indexer!.WqB.Shape);
+        Assert.Equal(shapes["model.layers.2.mlp.down_proj.weight"], dense.Mlp!.DownProj.Shape);
+        Assert.Equal("lm_head.weight", model.OutputProjection.Name);
+    }
+
+    [Fact]
     public void Real_glm52_active_parameters_follow_the_definition()
     {
         var (config, _, _) = RealLayout();
         var expected = ExpectedTensors.For(config);
-        // Independent sum from the architecture notes' per-block formulas.
+        // Independent sum from per-block formulas (docs/architecture.md "Tensor names" lists the shapes).
         long h = 6144, qr = 2048, kvr = 512, heads = 64;
         long mla = qr * h + qr + heads * 256 * qr + 576 * h + kvr + heads * 448 * kvr + h * heads * 256 + 2 * h;
         long dense = 3 * 12288 * h;
@@ -68,7 +89,7 @@ public sealed class ExpectedTensorsTests
         long indexer = 4096 * qr + 128 * h + 2 * 128 + 32 * h;
         long active = 78 * mla + 3 * dense + 75 * moe + 21 * indexer + h + 154880 * h;
         Assert.Equal(active, ExpectedTensors.ActiveParameterCount(config, expected));
-        Assert.InRange(active, 40_200_000_000L, 40_400_000_000L); // the notes' ~40.3 B
+        Assert.InRange(active, 40_200_000_000L, 40_400_000_000L); // docs/architecture.md: about 40.3 B
     }
 
     [Fact]
@@ -81,7 +102,7 @@ public sealed class ExpectedTensorsTests
         Assert.Contains(mtp, t => t.Name == "model.layers.78.self_attn.indexer.wq_b.weight");
         Assert.Contains(mtp, t => t.Name == "model.layers.78.mlp.experts.255.down_proj.weight");
         Assert.DoesNotContain(mtp, t => t.Name.Contains("embed_tokens") || t.Name.Contains("shared_head.head"));
-        // The notes: MTP layer 9.95 B on top of the 743.4 B main model.
+        // docs/architecture.md "Tensor names": the MTP layer adds about 9.95 B to the 743.4 B main model.
         Assert.InRange(ExpectedTensors.ParameterCount(mtp), 9_900_000_000L, 10_000_000_000L);
         // Active parameters exclude MTP.
         Assert.Equal(ExpectedTensors.ActiveParameterCount(config, ExpectedTensors.For(config)), ExpectedTensors.ActiveParameterCount(config, withMtp));

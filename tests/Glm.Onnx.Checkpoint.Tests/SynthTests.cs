@@ -194,4 +194,45 @@ public sealed class SynthTests
         CheckpointSynthesizer.Write(new SynthOptions(dir.Path, SynthPresets.Get("tiny"), 2, Overwrite: true));
         Assert.True(CheckpointInspector.Inspect(dir.Path).IsComplete);
     }
+
+    [Fact]
+    public void Synth_with_the_tiny_glm_tokenizer_regenerates_the_bundled_chat_model_byte_for_byte()
+    {
+        // models/glm-tiny-chat is `glm-convert synth models/glm-tiny-chat --config models/glm-tiny-chat/config.json
+        // --tokenizer tiny-glm --seed 52`: the same call must reproduce every file it holds.
+        string bundled = Path.Combine(Fixtures.RepoRoot, "models", "glm-tiny-chat");
+        using var dir = Fixtures.NewTempDir();
+        var config = GlmConfig.Load(Path.Combine(bundled, "config.json"));
+        CheckpointSynthesizer.Write(new SynthOptions(dir.Path, config, Seed: 52, Tokenizer: TinyGlmTokenizer.Name));
+        var names = Directory.EnumerateFiles(bundled).Select(Path.GetFileName).Order(StringComparer.Ordinal).ToList();
+        Assert.Equal(["config.json", "generation_config.json", "model.safetensors", "tokenizer.json", "tokenizer_config.json"], names);
+        Assert.Equal(names, Directory.EnumerateFiles(dir.Path).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        foreach (var name in names)
+            Assert.True(File.ReadAllBytes(Path.Combine(bundled, name!)).AsSpan().SequenceEqual(File.ReadAllBytes(dir.File(name!))),
+                $"{name} differs from models/glm-tiny-chat");
+    }
+
+    [Fact]
+    public void Tiny_glm_tokenizer_sets_the_vocabulary_and_the_glm_control_token_ids()
+    {
+        using var dir = Fixtures.NewTempDir();
+        var result = CheckpointSynthesizer.Write(new SynthOptions(dir.Path, SynthPresets.Get("tiny", layers: 2), Tokenizer: "tiny-glm"));
+        var config = GlmConfig.Load(dir.File("config.json"));
+        // 256 byte tokens + 23 merges + 20 control tokens; [gMASK] is the 3rd control token, <|user|> the 8th,
+        // <|observation|> the 10th (the GLM vocabulary order).
+        Assert.Equal(299, config.VocabSize);
+        Assert.Equal(281, config.BosTokenId);
+        Assert.Equal([279L, 286L, 288L], config.EosTokenIds);
+        Assert.Equal(279, config.PadTokenId);
+        Assert.True(File.Exists(dir.File("tokenizer.json")));
+        Assert.True(File.Exists(dir.File("tokenizer_config.json")));
+        Assert.True(CheckpointInspector.Inspect(dir.Path).IsComplete);
+        using (var ckpt = GlmCheckpoint.Open(dir.Path))
+            Assert.Equal(299L * 64, ckpt.Tensors["model.embed_tokens.weight"].ElementCount);
+        Assert.True(result.Parameters > 0);
+
+        var unknown = Assert.Throws<ArgumentException>(() =>
+            CheckpointSynthesizer.Write(new SynthOptions(dir.File("other"), SynthPresets.Get("tiny", layers: 2), Tokenizer: "llama")));
+        Assert.Contains("unknown tokenizer 'llama'", unknown.Message);
+    }
 }

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Glm.Onnx.Checkpoint;
 using Glm.Onnx.Runtime.Text;
 using GenAi = Microsoft.ML.OnnxRuntimeGenAI;
 
@@ -46,7 +47,7 @@ public sealed class TokenizerCrossCheckTests
     public void EncodeAndDecodeAgreeWithGenAi(string name)
     {
         using var tinyDir = Fixtures.NewTempDir("tiny-glm");
-        TinyGlmTokenizerBuilder.Write(tinyDir.Path);
+        TinyGlmTokenizer.Write(tinyDir.Path);
         var fixtureDir = name == TinyGlm ? tinyDir.Path : Fixtures.TokenizerDir(name);
         var ours = GlmTokenizer.Load(fixtureDir);
         using var layout = new GenAiTokenizerDir(fixtureDir, ours.VocabularySize);

@@ -3,9 +3,19 @@ namespace Glm.Onnx.Checkpoint;
 /// <summary>
 /// Builds an <see cref="InspectionReport"/> from config.json and the safetensors headers only: parameters, bytes per
 /// dtype, layer maps, KV-cache size, and completeness against <see cref="ExpectedTensors.ForCheckpoint"/>.
+/// Sizes that multiply the number of tensors are checked against the headers before the expected list is built, as
+/// <c>convert</c> checks each router before its experts: a config.json that calls for millions of tensors the
+/// weights do not hold is reported, never enumerated.
 /// </summary>
 public static class CheckpointInspector
 {
+    /// <summary>
+    /// Most tensors the config may call for beyond those stored before the name-by-name comparison is skipped: a
+    /// checkpoint missing a few shards still gets its full missing list, a config that disagrees with its weights by
+    /// orders of magnitude gets one error.
+    /// </summary>
+    public const long MaxMissingTensors = 100_000;
+
     /// <summary>Inspects <paramref name="directory"/>. Never throws for a malformed checkpoint: problems land in <see cref="InspectionReport.Errors"/>.</summary>
     /// <exception cref="DirectoryNotFoundException">The directory does not exist.</exception>
     public static InspectionReport Inspect(string directory)
@@ -44,9 +54,9 @@ public static class CheckpointInspector
         foreach (var t in stored.Values)
         {
             bytes[t.DType] = bytes.GetValueOrDefault(t.DType) + t.ByteLength;
-            if (t.Name.EndsWith("_scale_inv", StringComparison.Ordinal)) { scales += t.ElementCount; continue; }
+            if (t.Name.EndsWith(ModelTensors.ScaleSuffix, StringComparison.Ordinal)) { scales += t.ElementCount; continue; }
             total += t.ElementCount;
-            if (config is not null && LayerOf(t.Name) >= config.NumHiddenLayers) mtp += t.ElementCount;
+            if (config is not null && ModelTensors.LayerOf(t.Name) >= config.NumHiddenLayers) mtp += t.ElementCount;
         }
         var report = new InspectionReport
         {
@@ -62,6 +72,18 @@ public static class CheckpointInspector
         };
         if (config is null) return report;
 
+        var model = ModelTensors.For(config);
+        var cache = report with
+        {
+            LatentCacheBytesPerToken = 2L * config.NumHiddenLayers * config.LatentCacheWidth,
+            IndexerCacheBytesPerToken = 2L * config.FullIndexerLayers.Count * config.IndexHeadDim,
+        };
+        if (SizeDisagreement(model, stored) is { } disagreement)
+        {
+            errors.Add(disagreement);
+            return cache with { ExpectedParameters = model.ParameterCount };
+        }
+
         var expected = ExpectedTensors.ForCheckpoint(config, stored);
         var expectedNames = expected.Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
         var missing = expected.Where(t => !stored.ContainsKey(t.Name)).Select(t => t.Name).ToList();
@@ -75,12 +97,10 @@ public static class CheckpointInspector
             if (!t.AcceptsDType(s.DType))
                 wrongDType.Add(new TensorMismatch(t.Name, t.DType == DType.F8_E4M3 || t.Group == TensorGroup.QuantScale ? t.DType.HeaderName() : "F32, F16 or BF16", s.DType.HeaderName()));
         }
-        return report with
+        return cache with
         {
             ExpectedParameters = ExpectedTensors.ParameterCount(expected),
             ActiveParametersPerToken = ExpectedTensors.ActiveParameterCount(config, expected),
-            LatentCacheBytesPerToken = 2L * config.NumHiddenLayers * config.LatentCacheWidth,
-            IndexerCacheBytesPerToken = 2L * config.FullIndexerLayers.Count * config.IndexHeadDim,
             MissingTensors = missing,
             UnexpectedTensors = unexpected,
             WrongShape = wrongShape,
@@ -88,12 +108,26 @@ public static class CheckpointInspector
         };
     }
 
-    /// <summary>The layer index of <c>model.layers.N.*</c>, else -1.</summary>
-    private static int LayerOf(string name)
+    /// <summary>
+    /// The first size of config.json that the headers contradict in a way that multiplies the tensor count, or null:
+    /// each stored router weight must have n_routed_experts rows, and the config may not call for more than
+    /// <see cref="MaxMissingTensors"/> tensors beyond those stored. Reads the description without its routed experts.
+    /// </summary>
+    private static string? SizeDisagreement(ModelTensors model, IReadOnlyDictionary<string, TensorInfo> stored)
     {
-        const string prefix = "model.layers.";
-        if (!name.StartsWith(prefix, StringComparison.Ordinal)) return -1;
-        int end = name.IndexOf('.', prefix.Length);
-        return end > 0 && int.TryParse(name.AsSpan(prefix.Length, end - prefix.Length), out int layer) ? layer : -1;
+        for (int i = 0; i < model.LayerCount; i++)
+        {
+            if (model.Layer(i).Moe is not { } moe || !stored.TryGetValue(moe.Gate.Name, out var router)) continue;
+            if (router.Shape.Length != 2 || router.Shape[0] != moe.Experts.Count)
+                return $"{router.FilePath}: tensor '{router.Name}' is {router.ShapeText} in the header, but config.json " +
+                       $"n_routed_experts = {moe.Experts.Count} calls for {ShapeMath.Format(moe.Gate.Shape)}: the config does not " +
+                       "describe these weights (expected tensors not listed)";
+        }
+        long storedWeights = stored.Keys.Count(n => !n.EndsWith(ModelTensors.ScaleSuffix, StringComparison.Ordinal));
+        long implied = model.TensorCount;
+        if (implied - storedWeights > MaxMissingTensors)
+            return $"config.json implies {implied:N0} tensors (num_hidden_layers, num_nextn_predict_layers, n_routed_experts), " +
+                   $"but the safetensors headers hold {storedWeights:N0}: the config does not describe these weights (expected tensors not listed)";
+        return null;
     }
 }

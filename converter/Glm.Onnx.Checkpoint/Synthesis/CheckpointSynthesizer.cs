@@ -10,7 +10,14 @@ namespace Glm.Onnx.Checkpoint;
 /// <param name="Seed">Same seed, same bytes.</param>
 /// <param name="MaxShardBytes">Shard cap; above it the weights are split into model-XXXXX-of-YYYYY.safetensors with an index.</param>
 /// <param name="Overwrite">Replace existing weights in the directory instead of refusing.</param>
-public sealed record SynthOptions(string OutputDirectory, GlmConfig Config, ulong Seed = 0, long MaxShardBytes = 5_000_000_000, bool Overwrite = false);
+/// <param name="Tokenizer">A tokenizer to write beside the weights, or null: <see cref="TinyGlmTokenizer.Name"/> writes
+/// the tiny GLM tokenizer and sets the config's vocab_size and bos / eos / pad ids from it.</param>
+public sealed record SynthOptions(string OutputDirectory, GlmConfig Config, ulong Seed = 0, long MaxShardBytes = 5_000_000_000,
+    bool Overwrite = false, string? Tokenizer = null)
+{
+    /// <summary>Tokenizers <see cref="Tokenizer"/> may name.</summary>
+    public static IReadOnlyList<string> TokenizerNames { get; } = [TinyGlmTokenizer.Name];
+}
 
 /// <summary>What <see cref="CheckpointSynthesizer.Write"/> produced.</summary>
 public sealed record SynthResult(IReadOnlyList<string> WeightFiles, long Parameters, long DataBytes);
@@ -18,7 +25,8 @@ public sealed record SynthResult(IReadOnlyList<string> WeightFiles, long Paramet
 /// <summary>
 /// Writes a random-weight checkpoint in the Hugging Face layout: config.json, generation_config.json, and the
 /// <see cref="ExpectedTensors"/> of the config in bf16 (or block FP8 with weight_scale_inv when the config is quantised),
-/// sharded with model.safetensors.index.json when larger than the shard cap. Initialisation follows transformers:
+/// sharded with model.safetensors.index.json when larger than the shard cap, plus the tokenizer files when
+/// <see cref="SynthOptions.Tokenizer"/> names one. Initialisation follows transformers:
 /// normal(0, initializer_range) for projections, embeddings and lm_head; norms 1; biases 0. Streaming: one window of
 /// one tensor in memory at a time (at most a few tens of MB whatever the model size).
 /// </summary>
@@ -29,7 +37,13 @@ public static class CheckpointSynthesizer
     /// <summary>Writes the checkpoint; <paramref name="progress"/> receives each tensor name before it is written.</summary>
     public static SynthResult Write(SynthOptions options, IProgress<string>? progress = null)
     {
-        var config = options.Config;
+        var config = options.Tokenizer switch
+        {
+            null => options.Config,
+            TinyGlmTokenizer.Name => TinyGlmTokenizer.ApplyTo(options.Config),
+            var other => throw new ArgumentException(
+                $"unknown tokenizer '{other}': expected one of {string.Join(", ", SynthOptions.TokenizerNames)}", nameof(options)),
+        };
         config.Validate("synth config");
         if (options.MaxShardBytes <= 0) throw new ArgumentOutOfRangeException(nameof(options), "MaxShardBytes must be positive");
         string dir = Path.GetFullPath(options.OutputDirectory);
@@ -68,6 +82,7 @@ public static class CheckpointSynthesizer
         if (shards.Count > 1) WriteIndex(Path.Combine(dir, GlmCheckpoint.IndexFileName), dataBytes, weightMap);
         File.WriteAllText(Path.Combine(dir, GlmCheckpoint.ConfigFileName), config.ToJson());
         File.WriteAllText(Path.Combine(dir, "generation_config.json"), GenerationConfigJson(config));
+        if (options.Tokenizer == TinyGlmTokenizer.Name) TinyGlmTokenizer.Write(dir);
         return new SynthResult(files, ExpectedTensors.ParameterCount(tensors), dataBytes);
     }
 

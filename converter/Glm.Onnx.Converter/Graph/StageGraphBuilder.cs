@@ -7,9 +7,10 @@ using Glm.Onnx.Converter.Weights;
 namespace Glm.Onnx.Converter.Graph;
 
 /// <summary>
-/// Builds one stage graph of a GLM-5.x (glm_moe_dsa) model: the one place that knows the architecture (tensor names,
-/// shapes, the order of operations). Follows docs/onnx-contract.md "Stage graphs"; intermediates are named
-/// <c>layers.{i}.{block}.{what}</c>. Weights stream through <see cref="WeightWriter"/> as nodes are added.
+/// Builds one stage graph of a GLM-5.x (glm_moe_dsa) model: the order of operations (docs/architecture.md). Weight
+/// names and shapes come from the config's <see cref="ModelTensors"/> description. Follows docs/onnx-contract.md
+/// "Stage graphs"; intermediates are named <c>layers.{i}.{block}.{what}</c>. Weights stream through
+/// <see cref="WeightWriter"/> as nodes are added.
 /// </summary>
 public sealed class StageGraphBuilder
 {
@@ -20,6 +21,7 @@ public sealed class StageGraphBuilder
     private const float IndexerNormEps = 1e-6f;
 
     private readonly GlmConfig _c;
+    private readonly ModelTensors _t;
     private readonly WeightWriter _w;
     private readonly StageSpec _s;
     private readonly StageContract _contract;
@@ -35,6 +37,7 @@ public sealed class StageGraphBuilder
         if (config.Rope.RopeType != "default")
             throw new NotSupportedException($"config.json rope_parameters.rope_type '{config.Rope.RopeType}' is not supported (GLM-5.x uses 'default')");
         _c = config;
+        _t = ModelTensors.For(config);
         _w = weights;
         _s = stage;
         _contract = contract;
@@ -76,7 +79,7 @@ public sealed class StageGraphBuilder
         if (_s.IsFirst)
         {
             var ids = GraphNames.InputIds;
-            (_embeddingTable, _embeddingType) = _w.Table(_g, "model.embed_tokens.weight", _c.VocabSize, _c.HiddenSize);
+            (_embeddingTable, _embeddingType) = _w.Table(_g, _t.EmbedTokens);
             h = _g.Op("Gather", "embed.rows", [_embeddingTable, ids], OnnxAttribute.Int("axis", 0));
             if (_embeddingType != OnnxDataType.Float)
                 h = _g.Op("Cast", "embed.out", [h], OnnxAttribute.Int("to", (long)OnnxDataType.Float));
@@ -109,37 +112,39 @@ public sealed class StageGraphBuilder
     /// <summary>One decoder layer on the stream resid + delta (delta null: the stream is resid); returns the new pair.</summary>
     private (string Resid, string Delta) Layer(int layer, string resid, string? delta, ref string? topk)
     {
-        string L = $"layers.{layer}", src = $"model.layers.{layer}.";
+        string L = $"layers.{layer}";
+        var w = _t.Layer(layer);
+        var a = w.Attention;
         float eps = (float)_c.RmsNormEps;
-        int H = _c.HiddenSize, nh = _c.NumAttentionHeads, dn = _c.QkNopeHeadDim, dr = _c.QkRopeHeadDim, dv = _c.VHeadDim;
-        int qk = _c.QkHeadDim, qr = _c.QLoraRank, r = _c.KvLoraRank;
+        int nh = _c.NumAttentionHeads, dn = _c.QkNopeHeadDim, dr = _c.QkRopeHeadDim, dv = _c.VHeadDim;
+        int qk = _c.QkHeadDim, r = _c.KvLoraRank;
 
-        var attnNormW = _w.Vector(_g, src + "input_layernorm.weight", H);
+        var attnNormW = _w.Vector(_g, w.InputLayerNorm);
         string h, x;
         if (delta is null) (h, x) = (resid, GraphOps.RmsNorm(_g, resid, attnNormW, eps, L + ".attn_norm"));
         else (x, h) = GraphOps.AddRmsNorm(_g, delta, resid, attnNormW, eps, L + ".attn_norm", $"layers.{layer - 1}.out");
 
         // MLA projections. q_resid also feeds the indexer.
-        var qA = GraphOps.Linear(_g, x, _w.Matrix(_g, src + "self_attn.q_a_proj.weight", qr, H), L + ".attn.q_a");
-        var qResid = GraphOps.RmsNorm(_g, qA, _w.Vector(_g, src + "self_attn.q_a_layernorm.weight", qr), LatentNormEps, L + ".attn.q_resid");
-        var q = GraphOps.Linear(_g, qResid, _w.Matrix(_g, src + "self_attn.q_b_proj.weight", (long)nh * qk, qr), L + ".attn.q");
+        var qA = GraphOps.Linear(_g, x, _w.Matrix(_g, a.QAProj), L + ".attn.q_a");
+        var qResid = GraphOps.RmsNorm(_g, qA, _w.Vector(_g, a.QALayerNorm), LatentNormEps, L + ".attn.q_resid");
+        var q = GraphOps.Linear(_g, qResid, _w.Matrix(_g, a.QBProj), L + ".attn.q");
         var qHeads = _g.Op("Reshape", L + ".attn.q_heads", [q, _g.Int64s(0, nh, qk)]);
         var qParts = _g.Node("Split", [L + ".attn.q_nope", L + ".attn.q_rot"], [qHeads, _g.Int64s(dn, dr)], "", OnnxAttribute.Int("axis", 2));
         var qRope = GraphOps.Rope(_g, qParts[1], nh, dr, dr, [-1, nh, dr], _rope, L + ".attn.q_rope");
 
-        var ckv = GraphOps.Linear(_g, x, _w.Matrix(_g, src + "self_attn.kv_a_proj_with_mqa.weight", r + dr, H), L + ".attn.ckv");
+        var ckv = GraphOps.Linear(_g, x, _w.Matrix(_g, a.KvAProjWithMqa), L + ".attn.ckv");
         var kvParts = _g.Node("Split", [L + ".attn.kv_raw", L + ".attn.k_rot"], [ckv, _g.Int64s(r, dr)], "", OnnxAttribute.Int("axis", 1));
-        var latent = GraphOps.RmsNorm(_g, kvParts[0], _w.Vector(_g, src + "self_attn.kv_a_layernorm.weight", r), LatentNormEps, L + ".attn.kv_latent");
+        var latent = GraphOps.RmsNorm(_g, kvParts[0], _w.Vector(_g, a.KvALayerNorm), LatentNormEps, L + ".attn.kv_latent");
         var kRope = GraphOps.Rope(_g, kvParts[1], 1, dr, dr, [-1, dr], _rope, L + ".attn.k_rope");
 
         // Absorbed MLA: q_latent[t, h] = W_UK[h]^T q_nope[t, h].
-        var (wUk, wUv) = _w.AbsorbedKvB(_g, src + "self_attn.kv_b_proj.weight", L + ".attn.kv_b", nh, dn, dv, r);
+        var (wUk, wUv) = _w.AbsorbedKvB(_g, a.KvBProj, L + ".attn.kv_b", nh, dn, dv);
         var qNopeT = _g.Op("Transpose", L + ".attn.q_nope_by_head", [qParts[0]], OnnxAttribute.Ints("perm", 1, 0, 2));
         var qLatT = _g.Op("MatMul", L + ".attn.q_latent_by_head", [qNopeT, wUk]);
         var qLatent = _g.Op("Transpose", L + ".attn.q_latent", [qLatT], OnnxAttribute.Ints("perm", 1, 0, 2));
 
-        if (_c.IndexerTypes[layer] == IndexerType.Full)
-            topk = Indexer(layer, x, qResid);
+        if (w.Indexer is { } indexer)
+            topk = Indexer(layer, indexer, x, qResid);
         else if (topk is null)
             throw new InvalidOperationException($"layer {layer} is an IndexShare 'shared' layer but no full indexer layer precedes it");
 
@@ -151,66 +156,59 @@ public sealed class StageGraphBuilder
         var oHeads = _g.Op("MatMul", L + ".attn.v_by_head", [wUv, attnT]);
         var oT = _g.Op("Transpose", L + ".attn.v", [oHeads], OnnxAttribute.Ints("perm", 2, 0, 1));
         var oFlat = _g.Op("Reshape", L + ".attn.v_flat", [oT, _g.Int64s(0, (long)nh * dv)]);
-        var o = GraphOps.Linear(_g, oFlat, _w.Matrix(_g, src + "self_attn.o_proj.weight", H, (long)nh * dv), L + ".attn.out");
-        var (x2, h1) = GraphOps.AddRmsNorm(_g, o, h, _w.Vector(_g, src + "post_attention_layernorm.weight", H), eps,
+        var o = GraphOps.Linear(_g, oFlat, _w.Matrix(_g, a.OProj), L + ".attn.out");
+        var (x2, h1) = GraphOps.AddRmsNorm(_g, o, h, _w.Vector(_g, w.PostAttentionLayerNorm), eps,
             L + ".mlp_norm", L + ".attn_residual");
-        var m = _c.MlpLayerTypes[layer] == MlpLayerType.Dense
-            ? GraphOps.SwiGlu(_g, x2,
-                _w.Matrix(_g, src + "mlp.gate_proj.weight", _c.IntermediateSize, H),
-                _w.Matrix(_g, src + "mlp.up_proj.weight", _c.IntermediateSize, H),
-                _w.Matrix(_g, src + "mlp.down_proj.weight", H, _c.IntermediateSize), L + ".mlp")
-            : Moe(layer, x2);
+        var m = w.Mlp is { } dense
+            ? GraphOps.SwiGlu(_g, x2, _w.Matrix(_g, dense.GateProj), _w.Matrix(_g, dense.UpProj), _w.Matrix(_g, dense.DownProj), L + ".mlp")
+            : Moe(layer, w.Moe!, x2);
         return (h1, m);
     }
 
     /// <summary>DSA lightning indexer of a full layer: returns the top-k selection tensor.</summary>
-    private string Indexer(int layer, string x, string qResid)
+    private string Indexer(int layer, IndexerTensors w, string x, string qResid)
     {
-        string L = $"layers.{layer}.indexer", src = $"model.layers.{layer}.self_attn.indexer.";
-        int n = _c.IndexNHeads, d = _c.IndexHeadDim, dr = _c.QkRopeHeadDim, H = _c.HiddenSize;
-        var q = GraphOps.Linear(_g, qResid, _w.Matrix(_g, src + "wq_b.weight", (long)n * d, _c.QLoraRank), L + ".q");
+        string L = $"layers.{layer}.indexer";
+        int n = _c.IndexNHeads, d = _c.IndexHeadDim, dr = _c.QkRopeHeadDim;
+        var q = GraphOps.Linear(_g, qResid, _w.Matrix(_g, w.WqB), L + ".q");
         // The indexer's rope slice is the FIRST qk_rope_head_dim dims of each head (MLA's is the last): exactly
         // RotaryEmbedding's partial rotation, so the pass-through dims need no Split / Concat.
         var indexQ = GraphOps.Rope(_g, q, n, d, dr, [-1, n, d], _rope, L + ".index_q");
 
-        var k = GraphOps.Linear(_g, x, _w.Matrix(_g, src + "wk.weight", d, H), L + ".k");
-        var kNorm = _g.Op("LayerNormalization", L + ".k_norm", [k, _w.Vector(_g, src + "k_norm.weight", d), _w.Vector(_g, src + "k_norm.bias", d)],
+        var k = GraphOps.Linear(_g, x, _w.Matrix(_g, w.Wk), L + ".k");
+        var kNorm = _g.Op("LayerNormalization", L + ".k_norm", [k, _w.Vector(_g, w.KNorm), _w.Vector(_g, w.KNormBias)],
             OnnxAttribute.Int("axis", -1), OnnxAttribute.Float("epsilon", IndexerNormEps));
         var indexK = GraphOps.Rope(_g, kNorm, 1, d, dr, [-1, d], _rope, L + ".index_k");
 
-        var wRaw = GraphOps.Linear(_g, x, _w.Matrix(_g, src + "weights_proj.weight", n, H), L + ".head_weights_raw");
+        var wRaw = GraphOps.Linear(_g, x, _w.Matrix(_g, w.WeightsProj), L + ".head_weights_raw");
         var weights = _g.Op("Mul", L + ".head_weights", [wRaw, _g.Scalar(1f / MathF.Sqrt(n))]);
         return _g.Node(CustomOpNames.LightningIndexer, [L + ".topk"],
             [indexQ, indexK, weights, GraphNames.IndexPool(layer), _cu, _past, _blockTable], CustomOpNames.Domain,
             OnnxAttribute.Int("index_topk", _c.IndexTopK), OnnxAttribute.Float("scale", 1f / MathF.Sqrt(d)))[0];
     }
 
-    private string Moe(int layer, string x)
+    private string Moe(int layer, MoeTensors w, string x)
     {
-        string L = $"layers.{layer}.moe", src = $"model.layers.{layer}.mlp.";
-        int H = _c.HiddenSize, E = _c.NRoutedExperts, I = _c.MoeIntermediateSize;
-        var logits = GraphOps.Linear(_g, x, _w.Matrix(_g, src + "gate.weight", E, H, forceFloat32: true), L + ".router_logits");
-        var bias = _w.Vector(_g, src + "gate.e_score_correction_bias", E);
+        string L = $"layers.{layer}.moe";
+        var logits = GraphOps.Linear(_g, x, _w.Matrix(_g, w.Gate, forceFloat32: true), L + ".router_logits");
+        var bias = _w.Vector(_g, w.EScoreCorrectionBias);
         var routing = _g.Node(CustomOpNames.MoeRouting, [L + ".expert_ids", L + ".expert_weights"], [logits, bias], CustomOpNames.Domain,
             OnnxAttribute.Int("top_k", _c.NumExpertsPerTok), OnnxAttribute.Int("n_group", _c.NGroup),
             OnnxAttribute.Int("topk_group", _c.TopkGroup), OnnxAttribute.Int("norm_topk_prob", _c.NormTopkProb ? 1 : 0),
             OnnxAttribute.Float("routed_scaling_factor", (float)_c.RoutedScalingFactor));
 
-        string[] Names(string proj) => Enumerable.Range(0, E).Select(e => $"{src}experts.{e}.{proj}.weight").ToArray();
-        var gate = _w.Experts(_g, Names("gate_proj"), L + ".experts.gate", I, H);
-        var up = _w.Experts(_g, Names("up_proj"), L + ".experts.up", I, H);
-        var down = _w.Experts(_g, Names("down_proj"), L + ".experts.down", H, I);
+        ModelTensor[] Stack(Func<MlpTensors, ModelTensor> proj) => w.Experts.All().Select(proj).ToArray();
+        var gate = _w.Experts(_g, Stack(e => e.GateProj), L + ".experts.gate");
+        var up = _w.Experts(_g, Stack(e => e.UpProj), L + ".experts.up");
+        var down = _w.Experts(_g, Stack(e => e.DownProj), L + ".experts.down");
         string[] inputs = gate.Scales is null
             ? [x, routing[0], routing[1], gate.Weights, up.Weights, down.Weights]
             : [x, routing[0], routing[1], gate.Weights, up.Weights, down.Weights, gate.Scales, up.Scales!, down.Scales!];
         var routed = _g.Node(CustomOpNames.MoeExperts, [L + ".routed"], inputs, CustomOpNames.Domain)[0];
-        if (_c.NSharedExperts == 0) return routed;
+        if (w.SharedExperts is not { } shared) return routed;
 
-        int shared = I * _c.NSharedExperts;
         var sharedOut = GraphOps.SwiGlu(_g, x,
-            _w.Matrix(_g, src + "shared_experts.gate_proj.weight", shared, H),
-            _w.Matrix(_g, src + "shared_experts.up_proj.weight", shared, H),
-            _w.Matrix(_g, src + "shared_experts.down_proj.weight", H, shared), L + ".shared");
+            _w.Matrix(_g, shared.GateProj), _w.Matrix(_g, shared.UpProj), _w.Matrix(_g, shared.DownProj), L + ".shared");
         return _g.Op("Add", L + ".out", [routed, sharedOut]);
     }
 
@@ -218,13 +216,13 @@ public sealed class StageGraphBuilder
     private void Head(string h)
     {
         var selected = _g.Op("Gather", "final.selected", [h, GraphNames.LogitsIndices], OnnxAttribute.Int("axis", 0));
-        var normed = GraphOps.RmsNorm(_g, selected, _w.Vector(_g, "model.norm.weight", _c.HiddenSize), (float)_c.RmsNormEps, "final.norm");
+        var normed = GraphOps.RmsNorm(_g, selected, _w.Vector(_g, _t.Norm), (float)_c.RmsNormEps, "final.norm");
         string head;
         if (_c.TieWordEmbeddings && _embeddingTable is not null)
             head = _embeddingType == OnnxDataType.Float ? _embeddingTable
                 : _g.Op("Cast", _embeddingTable + ".f32", [_embeddingTable], OnnxAttribute.Int("to", (long)OnnxDataType.Float));
         else
-            head = _w.Matrix(_g, _c.TieWordEmbeddings ? "model.embed_tokens.weight" : "lm_head.weight", _c.VocabSize, _c.HiddenSize);
+            head = _w.Matrix(_g, _t.OutputProjection);
         GraphOps.Linear(_g, normed, head, GraphNames.Logits);
     }
 }

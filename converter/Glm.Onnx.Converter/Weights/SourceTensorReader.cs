@@ -22,6 +22,9 @@ public sealed class SourceTensorReader : IDisposable
     /// <summary>Bytes read from the checkpoint so far (for progress and throughput).</summary>
     public long BytesRead { get; private set; }
 
+    /// <summary>The header entry of a described tensor, checked against the shape the model config implies.</summary>
+    public TensorInfo Require(ModelTensor tensor) => Require(tensor.Name, tensor.Shape);
+
     /// <summary>The header entry, checked against the shape the model config implies.</summary>
     public TensorInfo Require(string name, params long[] expectedShape)
     {
@@ -41,7 +44,7 @@ public sealed class SourceTensorReader : IDisposable
     public string? ScaleOf(TensorInfo info)
     {
         if (info.DType != DType.F8_E4M3) return null;
-        var scale = info.Name + "_scale_inv";
+        var scale = ExpectedTensors.ScaleName(info.Name);
         if (!_checkpoint.Contains(scale))
             throw new InvalidDataException($"{info.FilePath}: FP8 tensor '{info.Name}' has no '{scale}' (block scales) in the checkpoint");
         return scale;

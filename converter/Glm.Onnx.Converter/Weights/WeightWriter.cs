@@ -31,42 +31,48 @@ public sealed class WeightWriter
 
     public TargetPrecision Precision => _precision;
 
-    /// <summary>A float32 vector (norm weight, bias, router correction bias).</summary>
-    public string Vector(GraphBuilder g, string source, long length)
+    /// <summary>A float32 vector (norm weight, bias, router correction bias); the initializer keeps the checkpoint name.</summary>
+    public string Vector(GraphBuilder g, ModelTensor tensor)
     {
-        var info = _reader.Require(source, length);
-        WriteTensor(g, info, source, OnnxDataType.Float, [length], [(0, 1)], length);
-        return source;
+        var info = _reader.Require(tensor);
+        long length = tensor.Rows;
+        WriteTensor(g, info, tensor.Name, OnnxDataType.Float, [length], [(0, 1)], length);
+        return tensor.Name;
     }
 
     /// <summary>A [rows, cols] linear weight kept in the checkpoint's [out, in] layout (the graph uses Gemm transB).</summary>
-    public string Matrix(GraphBuilder g, string source, long rows, long cols, bool forceFloat32 = false)
+    public string Matrix(GraphBuilder g, ModelTensor tensor, bool forceFloat32 = false)
     {
-        var info = _reader.Require(source, rows, cols);
+        var info = _reader.Require(tensor);
+        long rows = tensor.Rows, cols = tensor.Cols;
         var scale = _reader.ScaleOf(info);
         if (_precision != TargetPrecision.Fp32 && scale is not null && !forceFloat32)
             return Fp8Matrix(g, info, scale, rows, cols);
         var type = forceFloat32 ? OnnxDataType.Float : MatrixType(info);
-        WriteTensor(g, info, source, type, [rows, cols], [(0, rows)], cols);
-        return ToFloat(g, source, type);
+        WriteTensor(g, info, tensor.Name, type, [rows, cols], [(0, rows)], cols);
+        return ToFloat(g, tensor.Name, type);
     }
 
     /// <summary>The embedding table as stored (float32 or bf16): the graph gathers rows first and casts after.</summary>
-    public (string Name, OnnxDataType Type) Table(GraphBuilder g, string source, long rows, long cols)
+    public (string Name, OnnxDataType Type) Table(GraphBuilder g, ModelTensor tensor)
     {
-        var info = _reader.Require(source, rows, cols);
+        var info = _reader.Require(tensor);
+        long rows = tensor.Rows, cols = tensor.Cols;
         var type = MatrixType(info);
-        WriteTensor(g, info, source, type, [rows, cols], [(0, rows)], cols);
-        return (source, type);
+        WriteTensor(g, info, tensor.Name, type, [rows, cols], [(0, rows)], cols);
+        return (tensor.Name, type);
     }
 
     /// <summary>
     /// W_UK [heads, qk_nope, kv_lora_rank] and W_UV [heads, v_head_dim, kv_lora_rank] cut from kv_b_proj, whose rows
     /// are head-major blocks of (qk_nope + v_head_dim): the absorbed MLA matrices, computed at conversion.
     /// </summary>
-    public (string WUk, string WUv) AbsorbedKvB(GraphBuilder g, string source, string prefix, int heads, int nope, int v, int rank)
+    public (string WUk, string WUv) AbsorbedKvB(GraphBuilder g, ModelTensor kvBProj, string prefix, int heads, int nope, int v)
     {
-        var info = _reader.Require(source, (long)heads * (nope + v), rank);
+        long rank = kvBProj.Cols;
+        if (kvBProj.Rows != (long)heads * (nope + v))
+            throw new ArgumentException($"'{kvBProj.Name}' is described as {ShapeMath.Format(kvBProj.Shape)}, not {heads} heads x ({nope} + {v}) rows", nameof(kvBProj));
+        var info = _reader.Require(kvBProj);
         // FP8 row blocks of 128 do not line up with the per-head split, so the derived matrices are never FP8. They
         // are bf16 only when that is exact (a bf16 source): dequantised FP8 values (fp8 x float scale) need more
         // mantissa than bf16, and rounding W_UK / W_UV moved the FP8 fixture's logits by up to 1.4 (argmax 91 %),
@@ -84,9 +90,11 @@ public sealed class WeightWriter
     /// Per-expert [rows, cols] weights stacked into one [experts, rows, cols] initializer for MoeExperts (kept in
     /// bf16 / FP8 there: the op reads them directly). FP8 adds the stacked block scales.
     /// </summary>
-    public (string Weights, string? Scales) Experts(GraphBuilder g, IReadOnlyList<string> sources, string name, long rows, long cols)
+    public (string Weights, string? Scales) Experts(GraphBuilder g, IReadOnlyList<ModelTensor> sources, string name)
     {
-        var infos = sources.Select(s => _reader.Require(s, rows, cols)).ToArray();
+        if (sources.Count == 0) throw new ArgumentException($"'{name}': no experts to stack", nameof(sources));
+        long rows = sources[0].Rows, cols = sources[0].Cols;
+        var infos = sources.Select(s => _reader.Require(s.Name, rows, cols)).ToArray();
         var scales = infos.Select(_reader.ScaleOf).ToArray();
         bool keepFp8 = _precision != TargetPrecision.Fp32 && scales.All(s => s is not null);
         var type = keepFp8 ? OnnxDataType.Float8E4M3FN : _precision == TargetPrecision.Fp32 ? OnnxDataType.Float : OnnxDataType.BFloat16;

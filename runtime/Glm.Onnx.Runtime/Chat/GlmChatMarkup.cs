@@ -5,7 +5,7 @@ namespace Glm.Onnx.Runtime.Chat;
 /// <summary>
 /// Every literal piece of the GLM-5.x prompt format, in one place so it is easy to correct against the real
 /// chat_template.jinja. The verbatim template was not available when this was written (see
-/// docs/glm52-architecture.md section 9); the text follows the architecture notes and published GLM-5.2
+/// docs/architecture.md "Tokenizer and chat format"); the text follows that section and published GLM-5.2
 /// renderers: no newlines between role tokens and content, tools declared in a system turn.
 /// </summary>
 public static class GlmChatMarkup

@@ -1,43 +1,40 @@
+using Glm.Onnx.Contracts.Text;
+
 namespace Glm.Onnx.Runtime.Text;
 
 /// <summary>
-/// The GLM-5.x control tokens by name, and their ids in a loaded tokenizer. The texts are the vocabulary
-/// entries of the GLM-4.5 / GLM-5 family (ids in the real 154880-token vocabulary are listed in
-/// docs/glm52-architecture.md section 9; always resolve them from the tokenizer, never hard-code ids).
+/// The GLM-5.x control tokens by name (their texts live once, in <see cref="GlmControlTokens"/>, shared with the
+/// converter), and their ids in a loaded tokenizer. Ids in the real 154880-token vocabulary are listed in
+/// docs/architecture.md "Tokenizer and chat format"; always resolve them from the tokenizer, never hard-code ids.
 /// </summary>
 public static class GlmSpecialTokens
 {
-    public const string EndOfText = "<|endoftext|>";
-    public const string Mask = "[MASK]";
-    public const string GMask = "[gMASK]";
-    public const string SMask = "[sMASK]";
-    public const string StartOfPiece = "<sop>";
-    public const string EndOfPiece = "<eop>";
-    public const string System = "<|system|>";
-    public const string User = "<|user|>";
-    public const string Assistant = "<|assistant|>";
-    public const string Observation = "<|observation|>";
-    public const string ThinkStart = "<think>";
-    public const string ThinkEnd = "</think>";
-    public const string ToolCallStart = "<tool_call>";
-    public const string ToolCallEnd = "</tool_call>";
-    public const string ToolResponseStart = "<tool_response>";
-    public const string ToolResponseEnd = "</tool_response>";
-    public const string ArgKeyStart = "<arg_key>";
-    public const string ArgKeyEnd = "</arg_key>";
-    public const string ArgValueStart = "<arg_value>";
-    public const string ArgValueEnd = "</arg_value>";
+    public const string EndOfText = GlmControlTokens.EndOfText;
+    public const string Mask = GlmControlTokens.Mask;
+    public const string GMask = GlmControlTokens.GMask;
+    public const string SMask = GlmControlTokens.SMask;
+    public const string StartOfPiece = GlmControlTokens.StartOfPiece;
+    public const string EndOfPiece = GlmControlTokens.EndOfPiece;
+    public const string System = GlmControlTokens.System;
+    public const string User = GlmControlTokens.User;
+    public const string Assistant = GlmControlTokens.Assistant;
+    public const string Observation = GlmControlTokens.Observation;
+    public const string ThinkStart = GlmControlTokens.ThinkStart;
+    public const string ThinkEnd = GlmControlTokens.ThinkEnd;
+    public const string ToolCallStart = GlmControlTokens.ToolCallStart;
+    public const string ToolCallEnd = GlmControlTokens.ToolCallEnd;
+    public const string ToolResponseStart = GlmControlTokens.ToolResponseStart;
+    public const string ToolResponseEnd = GlmControlTokens.ToolResponseEnd;
+    public const string ArgKeyStart = GlmControlTokens.ArgKeyStart;
+    public const string ArgKeyEnd = GlmControlTokens.ArgKeyEnd;
+    public const string ArgValueStart = GlmControlTokens.ArgValueStart;
+    public const string ArgValueEnd = GlmControlTokens.ArgValueEnd;
 
     /// <summary>Every GLM control token, in the order the GLM vocabulary assigns their ids.</summary>
-    public static IReadOnlyList<string> All { get; } =
-    [
-        EndOfText, Mask, GMask, SMask, StartOfPiece, EndOfPiece, System, User, Assistant, Observation,
-        ThinkStart, ThinkEnd, ToolCallStart, ToolCallEnd, ToolResponseStart, ToolResponseEnd,
-        ArgKeyStart, ArgKeyEnd, ArgValueStart, ArgValueEnd,
-    ];
+    public static IReadOnlyList<string> All => GlmControlTokens.All;
 
     /// <summary>Tokens that end an assistant turn (generation_config eos_token_id of GLM-5.x).</summary>
-    public static IReadOnlyList<string> StopTokens { get; } = [EndOfText, User, Observation];
+    public static IReadOnlyList<string> StopTokens => GlmControlTokens.StopTokens;
 
     /// <summary>The id of a GLM control token, failing with a clear message if the tokenizer lacks it.</summary>
     public static int RequireId(GlmTokenizer tokenizer, string token) =>

@@ -1,4 +1,5 @@
 using System.Text;
+using Glm.Onnx.Contracts.Text;
 using Microsoft.ML.Tokenizers;
 
 namespace Glm.Onnx.Runtime.Text;

@@ -5,7 +5,7 @@ using Glm.Onnx.Tests.Text;
 
 namespace Glm.Onnx.Tests.Chat;
 
-/// <summary>Pins the exact prompt text of the GLM-5.2 format (docs/glm52-architecture.md section 9).</summary>
+/// <summary>Pins the exact prompt text of the GLM-5.2 format (docs/architecture.md "Tokenizer and chat format").</summary>
 public sealed class GlmChatFormatterTests
 {
     private const string ToolsBlock =

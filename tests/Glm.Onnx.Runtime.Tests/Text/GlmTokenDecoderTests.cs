@@ -1,3 +1,4 @@
+using Glm.Onnx.Checkpoint;
 using Glm.Onnx.Runtime.Engine;
 using Glm.Onnx.Runtime.Text;
 
@@ -9,7 +10,7 @@ public sealed class GlmTokenDecoderTests
     private static GlmTokenizer TinyTokenizer()
     {
         using var dir = Fixtures.NewTempDir("glm-decoder");
-        TinyGlmTokenizerBuilder.Write(dir.Path);
+        TinyGlmTokenizer.Write(dir.Path);
         return GlmTokenizer.Load(dir.Path);
     }
 

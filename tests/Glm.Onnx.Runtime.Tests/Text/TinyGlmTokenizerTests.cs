@@ -1,4 +1,5 @@
 using System.Text;
+using Glm.Onnx.Checkpoint;
 using Glm.Onnx.Runtime.Text;
 
 namespace Glm.Onnx.Tests.Text;
@@ -8,7 +9,7 @@ public sealed class TinyGlmTokenizerTests
     private static readonly Lazy<GlmTokenizer> Tiny = new(() =>
     {
         using var dir = Fixtures.NewTempDir("tiny-tok");
-        TinyGlmTokenizerBuilder.Write(dir.Path);
+        TinyGlmTokenizer.Write(dir.Path);
         return GlmTokenizer.Load(dir.Path);
     });
 
@@ -18,11 +19,11 @@ public sealed class TinyGlmTokenizerTests
     public void LoadsWithEveryGlmControlTokenAsOneSpecialId()
     {
         var tokenizer = Tokenizer;
-        Assert.Equal(TinyGlmTokenizerBuilder.VocabularySize, tokenizer.VocabularySize);
+        Assert.Equal(TinyGlmTokenizer.VocabularySize, tokenizer.VocabularySize);
         for (var i = 0; i < GlmSpecialTokens.All.Count; i++)
         {
             var token = GlmSpecialTokens.All[i];
-            var expectedId = TinyGlmTokenizerBuilder.VocabularySize - GlmSpecialTokens.All.Count + i;
+            var expectedId = TinyGlmTokenizer.VocabularySize - GlmSpecialTokens.All.Count + i;
             Assert.Equal([expectedId], tokenizer.Encode(token));
             Assert.True(tokenizer.IsSpecial(expectedId));
             Assert.Equal(token, tokenizer.Decode([expectedId]));

@@ -1,3 +1,4 @@
+using Glm.Onnx.Checkpoint;
 using Glm.Onnx.Runtime.ChatClient;
 using Glm.Onnx.Runtime.Engine;
 using Glm.Onnx.Runtime.Text;
@@ -13,7 +14,7 @@ public sealed class ChatHarness : IDisposable
     private static readonly Lazy<GlmTokenizer> SharedTokenizer = new(() =>
     {
         using var dir = Fixtures.NewTempDir("glm-tiny-tok");
-        TinyGlmTokenizerBuilder.Write(dir.Path);
+        TinyGlmTokenizer.Write(dir.Path);
         return GlmTokenizer.Load(dir.Path);
     });
 

@@ -1,16 +1,27 @@
 using System.Text;
 using System.Text.Json;
+using Glm.Onnx.Contracts.Text;
 
-namespace Glm.Onnx.Runtime.Text;
+namespace Glm.Onnx.Checkpoint;
 
 /// <summary>
 /// Writes a tiny GLM-style byte-level BPE tokenizer (tokenizer.json + tokenizer_config.json) so that a small
-/// random-weight model can be driven end to end with real tokens: ids 0-255 are the 256 byte tokens (byte b has
-/// id b), then one token per merge, then the GLM control tokens of <see cref="GlmSpecialTokens.All"/>. Any
-/// UTF-8 text encodes (bytes are always in the vocabulary); the merges only make common English shorter.
+/// random-weight model can be driven end to end with real tokens (<c>glm-convert synth --tokenizer tiny-glm</c>):
+/// ids 0-255 are the 256 byte tokens (byte b has id b), then one token per merge, then the GLM control tokens of
+/// <see cref="GlmControlTokens.All"/>. Any UTF-8 text encodes (bytes are always in the vocabulary); the merges only
+/// make common English shorter.
 /// </summary>
-public static class TinyGlmTokenizerBuilder
+public static class TinyGlmTokenizer
 {
+    /// <summary>The name <c>glm-convert synth --tokenizer</c> takes.</summary>
+    public const string Name = "tiny-glm";
+
+    /// <summary>tokenizer.json, as Hugging Face names it.</summary>
+    public const string TokenizerFileName = "tokenizer.json";
+
+    /// <summary>tokenizer_config.json, as Hugging Face names it.</summary>
+    public const string ConfigFileName = "tokenizer_config.json";
+
     // The GLM-4 family's split pattern (cl100k-style, digits in groups of up to three).
     public const string SplitRegex =
         @"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+";
@@ -26,14 +37,35 @@ public static class TinyGlmTokenizerBuilder
     ];
 
     /// <summary>Number of tokens the written tokenizer defines (byte tokens + merges + control tokens).</summary>
-    public static int VocabularySize => 256 + DefaultMerges.Length + GlmSpecialTokens.All.Count;
+    public static int VocabularySize => 256 + DefaultMerges.Length + GlmControlTokens.All.Count;
+
+    /// <summary>The id of a GLM control token: the control tokens follow the bytes and merges, in vocabulary order.</summary>
+    public static int ControlTokenId(string token)
+    {
+        int index = IndexOf(GlmControlTokens.All, token);
+        return index >= 0
+            ? 256 + DefaultMerges.Length + index
+            : throw new ArgumentException($"'{token}' is not a GLM control token (GlmControlTokens.All)", nameof(token));
+    }
+
+    /// <summary>
+    /// <paramref name="config"/> with this tokenizer's vocabulary: vocab_size, bos_token_id [gMASK] (every GLM prompt
+    /// starts with it), eos_token_id the GLM stop tokens, pad_token_id &lt;|endoftext|&gt;.
+    /// </summary>
+    public static GlmConfig ApplyTo(GlmConfig config) => config with
+    {
+        VocabSize = VocabularySize,
+        BosTokenId = ControlTokenId(GlmControlTokens.GMask),
+        EosTokenIds = GlmControlTokens.StopTokens.Select(t => (long)ControlTokenId(t)).ToArray(),
+        PadTokenId = ControlTokenId(GlmControlTokens.EndOfText),
+    };
 
     /// <summary>Writes tokenizer.json and tokenizer_config.json into <paramref name="directory"/> (created if needed).</summary>
     public static void Write(string directory)
     {
         Directory.CreateDirectory(directory);
-        File.WriteAllBytes(Path.Combine(directory, GlmTokenizer.TokenizerFileName), BuildTokenizerJson());
-        File.WriteAllBytes(Path.Combine(directory, GlmTokenizer.ConfigFileName), BuildConfigJson());
+        File.WriteAllBytes(Path.Combine(directory, TokenizerFileName), BuildTokenizerJson());
+        File.WriteAllBytes(Path.Combine(directory, ConfigFileName), BuildConfigJson());
     }
 
     public static byte[] BuildTokenizerJson()
@@ -61,7 +93,7 @@ public static class TinyGlmTokenizerBuilder
             w.WriteNull("padding");
             w.WriteStartArray("added_tokens");
             var id = vocabulary.Count;
-            foreach (var token in GlmSpecialTokens.All)
+            foreach (var token in GlmControlTokens.All)
             {
                 w.WriteStartObject();
                 w.WriteNumber("id", id++);
@@ -129,8 +161,8 @@ public static class TinyGlmTokenizerBuilder
         {
             w.WriteStartObject();
             w.WriteString("tokenizer_class", "PreTrainedTokenizerFast");
-            w.WriteString("eos_token", GlmSpecialTokens.EndOfText);
-            w.WriteString("pad_token", GlmSpecialTokens.EndOfText);
+            w.WriteString("eos_token", GlmControlTokens.EndOfText);
+            w.WriteString("pad_token", GlmControlTokens.EndOfText);
             w.WriteString("padding_side", "left");
             w.WriteNumber("model_max_length", 4096);
             w.WriteBoolean("clean_up_tokenization_spaces", false);
@@ -154,4 +186,11 @@ public static class TinyGlmTokenizerBuilder
     }
 
     private static string ToByteLevel(string text) => ByteLevelAlphabet.Encode(Encoding.UTF8.GetBytes(text));
+
+    private static int IndexOf(IReadOnlyList<string> list, string item)
+    {
+        for (int i = 0; i < list.Count; i++)
+            if (list[i] == item) return i;
+        return -1;
+    }
 }

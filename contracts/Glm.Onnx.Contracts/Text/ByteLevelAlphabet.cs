@@ -1,9 +1,10 @@
-namespace Glm.Onnx.Runtime.Text;
+namespace Glm.Onnx.Contracts.Text;
 
 /// <summary>
 /// The GPT-2 byte-level alphabet used by byte-level BPE vocabularies: every byte value maps to one printable
 /// character so that vocabulary entries are plain strings. Printable Latin-1 bytes map to themselves; the other
 /// 68 bytes (controls, space, DEL, NBSP, soft hyphen) map, in byte order, to U+0100 onward (space becomes 'Ġ').
+/// Shared because the converter writes byte-level vocabularies (glm-convert synth --tokenizer) that the runtime reads.
 /// </summary>
 public static class ByteLevelAlphabet
 {

@@ -1,0 +1,63 @@
+using System.Diagnostics;
+using System.Text.Json.Nodes;
+
+namespace Glm.Onnx.Tests.Cli;
+
+/// <summary>The real glm-convert program: synth with the tiny GLM tokenizer, and inspect's size guard (issue #11 fix 5).</summary>
+public sealed class GlmConvertCliTests
+{
+    private static (int ExitCode, string Output, TimeSpan Elapsed) Run(params string[] arguments)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "glm-convert.dll"));
+        foreach (var a in arguments) start.ArgumentList.Add(a);
+        var clock = Stopwatch.StartNew();
+        using var process = Process.Start(start)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(120)))
+        {
+            process.Kill(entireProcessTree: true);
+            throw new TimeoutException($"glm-convert {string.Join(' ', arguments)} did not finish in 120 s");
+        }
+        return (process.ExitCode, stdout.Result + stderr.Result, clock.Elapsed);
+    }
+
+    [Fact]
+    public void Synth_with_tiny_glm_writes_the_tokenizer_and_its_ids_into_the_config()
+    {
+        using var dir = Fixtures.NewTempDir();
+        var (code, output, _) = Run("synth", dir.Path, "--preset", "tiny", "--layers", "2", "--tokenizer", "tiny-glm");
+        Assert.True(code == 0, output);
+        Assert.True(File.Exists(dir.File("tokenizer.json")), output);
+        Assert.True(File.Exists(dir.File("tokenizer_config.json")), output);
+        var config = JsonNode.Parse(File.ReadAllText(dir.File("config.json")))!;
+        // 256 bytes + 23 merges + 20 control tokens; <|endoftext|> is the first control token (id 279).
+        Assert.Equal(299, config["vocab_size"]!.GetValue<int>());
+        Assert.Equal(279, config["pad_token_id"]!.GetValue<int>());
+
+        (code, output, _) = Run("synth", dir.File("other"), "--preset", "tiny", "--tokenizer", "llama");
+        Assert.NotEqual(0, code);
+        Assert.Contains("--tokenizer", output);
+    }
+
+    [Fact]
+    public void Inspect_of_a_million_expert_config_fails_fast_naming_the_field()
+    {
+        using var dir = Fixtures.NewTempDir();
+        var config = JsonNode.Parse(File.ReadAllText(Path.Combine(Fixtures.GlmDir("glm52-tiny"), "config.json")))!.AsObject();
+        config["n_routed_experts"] = 1_000_000;
+        File.WriteAllText(dir.File("config.json"), config.ToJsonString());
+        File.Copy(Path.Combine(Fixtures.GlmDir("glm52-tiny"), "model.safetensors"), dir.File("model.safetensors"));
+
+        var (code, output, elapsed) = Run("inspect", dir.Path, "--json");
+        Assert.Equal(1, code);
+        var report = JsonNode.Parse(output[output.IndexOf('{')..])!;
+        Assert.False(report["complete"]!.GetValue<bool>());
+        var error = report["errors"]!.AsArray().Single()!.GetValue<string>();
+        Assert.Contains("n_routed_experts = 1000000", error);
+        Assert.Contains("model.layers.1.mlp.gate.weight", error);
+        Assert.Empty(report["missing_tensors"]!.AsArray());
+        Assert.True(elapsed < TimeSpan.FromSeconds(60), $"took {elapsed}");
+    }
+}
