@@ -78,7 +78,7 @@ public sealed class PackedFeed : IAsyncLifetime
 
     /// <summary>id -> version range of every dependency of the package's net10.0 group.</summary>
     public static IReadOnlyDictionary<string, string> Dependencies(string package) =>
-        Nuspec(package).Descendants("group")
+        Nuspec(package).Descendants("dependencies").Elements("group")
             .Single(g => (string?)g.Attribute("targetFramework") is "net10.0")
             .Elements("dependency")
             .ToDictionary(d => (string)d.Attribute("id")!, d => (string)d.Attribute("version")!);
