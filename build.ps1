@@ -80,8 +80,8 @@ function Invoke-Pack {
     Invoke-Checked 'dotnet pack (libraries)' {
         dotnet pack $libraries -c $Configuration -p:GlmPackRestore=true --no-build --no-restore --nologo -v minimal -o $output
     }
-    foreach ($tool in 'runtime/glm-run/glm-run.csproj', 'converter/glm-convert/glm-convert.csproj') {
-        Invoke-Checked "dotnet pack $tool" { dotnet pack (Join-Path $Root $tool) -c $Configuration --no-build --nologo -v minimal -o $output }
+    Invoke-Checked 'dotnet pack (tools)' {
+        dotnet pack (Join-Path $Root 'packaging/tools.slnf') -c $Configuration --no-build --nologo -v minimal -o $output
     }
     Get-ChildItem $output -Filter '*.*nupkg' | Sort-Object Name | ForEach-Object { Write-Host "  $($_.Name)" }
 }

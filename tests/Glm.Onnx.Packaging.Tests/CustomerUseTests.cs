@@ -67,6 +67,31 @@ public sealed class CustomerUseTests(PackedFeed feed)
     }
 
     [Fact]
+    public async Task ReferencingTheRuntimeWithoutAnOnnxRuntimeFlavourWarns()
+    {
+        var app = Path.Combine(feed.Root, "no-flavour-app");
+        Directory.CreateDirectory(app);
+        WriteNuGetConfig(app);
+        File.WriteAllText(Path.Combine(app, "NoFlavourApp.csproj"), $"""
+            <Project Sdk="Microsoft.NET.Sdk">
+              <PropertyGroup>
+                <OutputType>Exe</OutputType>
+                <TargetFramework>net10.0</TargetFramework>
+              </PropertyGroup>
+              <ItemGroup>
+                <PackageReference Include="Glm.Onnx.Runtime" Version="{feed.Version}" />
+              </ItemGroup>
+            </Project>
+            """);
+        // Restore and resolve the package assets only: the check runs right after them, no compile needed.
+        var (code, output) = await ChildProcess.RunAsync(ChildProcess.Dotnet,
+            ["msbuild", "-restore", "-t:ResolvePackageAssets", "-nologo", "-v:minimal"], app, timeoutSeconds: 180);
+        Assert.True(code == 0, output);
+        Assert.Contains("warning GLMONNX001", output);
+        Assert.Contains("Glm.Onnx.Runtime.Cpu", output);
+    }
+
+    [Fact]
     public async Task GlmRunInstalledAsAToolGenerates()
     {
         var tools = Path.Combine(feed.Root, "tools");
@@ -83,6 +108,25 @@ public sealed class CustomerUseTests(PackedFeed feed)
         var result = JsonDocument.Parse(output.Split('\n').Single(line => line.StartsWith('{'))).RootElement;
         Assert.Equal(5, result.GetProperty("output_ids").GetArrayLength());
         Assert.Equal("length", result.GetProperty("finish_reason").GetString());
+    }
+
+    [Fact]
+    public async Task GlmConvertInstalledAsAToolInspects()
+    {
+        var tools = Path.Combine(feed.Root, "convert-tool");
+        var config = WriteNuGetConfig(feed.Root);
+        var (code, output) = await ChildProcess.RunAsync(ChildProcess.Dotnet,
+            ["tool", "install", "glm-convert", "--version", feed.Version, "--tool-path", tools, "--configfile", config],
+            feed.Root, timeoutSeconds: 180);
+        Assert.True(code == 0, output);
+
+        (code, output) = await ChildProcess.RunAsync(Path.Combine(tools, "glm-convert"), ["inspect", TinyChatModel, "--json"],
+            feed.Root, timeoutSeconds: 60);
+        Assert.True(code == 0, output);
+        var report = JsonDocument.Parse(output[output.IndexOf('{')..(output.LastIndexOf('}') + 1)]).RootElement;
+        Assert.True(report.GetProperty("complete").GetBoolean(), output);
+        Assert.Empty(report.GetProperty("missing_tensors").EnumerateArray());
+        Assert.True(report.GetProperty("parameters").GetProperty("total").GetInt64() > 0);
     }
 
     // Glm.Onnx packages (and the tools) from the packed feed only; everything else from nuget.org. Packages are
