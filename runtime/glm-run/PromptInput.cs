@@ -43,7 +43,7 @@ internal sealed record PromptInput(int[]? Ids, string? Text)
         else
         {
             RequireFile(path, "--prompt-file");
-            text = File.ReadAllText(path);
+            text = Readable(path, "--prompt-file", () => File.ReadAllText(path));
         }
         if (text.Length == 0)
             throw new ArgumentException(path == StdinName ? "--prompt-file -: standard input is empty." : $"--prompt-file: '{path}' is empty.");
@@ -58,7 +58,7 @@ internal sealed record PromptInput(int[]? Ids, string? Text)
         RequireFile(path, "--input-ids");
         var ids = new List<int>();
         int lineNumber = 0;
-        foreach (var line in File.ReadLines(path))
+        foreach (var line in Readable(path, "--input-ids", () => File.ReadAllLines(path)))
         {
             lineNumber++;
             foreach (var part in line.Split([',', ' ', '\t', '\r', '\v', '\f'], StringSplitOptions.RemoveEmptyEntries))
@@ -81,6 +81,19 @@ internal sealed record PromptInput(int[]? Ids, string? Text)
             throw new ArgumentException($"{option}: '{path}' is a directory, not a file.");
         if (!File.Exists(path))
             throw new ArgumentException($"{option}: file '{path}' not found.");
+    }
+
+    // Unreadable files (permissions, I/O errors) become the same one-line error as a missing one.
+    private static T Readable<T>(string path, string option, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ArgumentException($"{option}: cannot read '{path}': {e.Message}", e);
+        }
     }
 
     private static string Shorten(string token) => token.Length <= 32 ? token : token[..32] + "...";
