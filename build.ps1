@@ -5,18 +5,22 @@
 #   build  - build the solution (the .NET build also builds custom-ops with CMake)
 #   test   - build, then run every .NET test project and the custom-ops GoogleTest suite (CTest)
 #   demo   - the main job on the model bundled in models/
+#   pack   - NuGet packages and .NET tools into -PackageOutput (default artifacts/packages); docs/packaging.md
 #   cuda-check - compile-check the CUDA sources with the installed nvcc (no GPU needed)
 #   bench-ops - build the custom-ops benchmarks (Release) and run them; figures in docs/benchmarks.md
 #   bench-tokenizer - encode 1 MB and 2 MB of text with the fixture tokenizers (medians, tokens/s, linearity ratio)
 #   bench-convert - conversion throughput and peak memory on a >= 4 GB synthetic checkpoint (needs ~20 GB disk)
 param(
     [Parameter(Position = 0)]
-    [ValidateSet('build', 'test', 'demo', 'cuda-check', 'bench-ops', 'bench-tokenizer', 'bench-convert')]
+    [ValidateSet('build', 'test', 'demo', 'pack', 'cuda-check', 'bench-ops', 'bench-tokenizer', 'bench-convert')]
     [string]$Target = 'build',
     [ValidateSet('Debug', 'Release')]
     [string]$Configuration = 'Release',
     [ValidateSet('Cpu', 'Gpu')]
-    [string]$Ort = 'Cpu'
+    [string]$Ort = 'Cpu',
+    # pack: where the .nupkg / .snupkg files go, and whether to reuse the current build instead of building first.
+    [string]$PackageOutput = '',
+    [switch]$NoBuild
 )
 
 $ErrorActionPreference = 'Stop'
@@ -61,6 +65,25 @@ function Invoke-Tests {
     } elseif ($LASTEXITCODE -ne 0) { $failed += 1 }
     Write-Host "tests: $passed passed, $failed failed"
     if ($failed -gt 0) { exit 1 }
+}
+
+function Invoke-Pack {
+    # Packages are always the CPU build's outputs: the ONNX Runtime flavour is the consumer's choice of meta-package.
+    if ($Ort -ne 'Cpu') { throw 'pack: packages are built from the Cpu build (-Ort Cpu); consumers pick the flavour' }
+    if (-not $NoBuild) { Invoke-Build }
+    $output = if ($PackageOutput) { [System.IO.Path]::GetFullPath($PackageOutput) } else { Join-Path $Root 'artifacts/packages' }
+    # Libraries: a separate restore (obj/pack/) in which bundled project references are private, then pack from the
+    # existing build outputs (packaging/pack.props explains why). Tools: the build's own restore, since a tool
+    # bundles its whole dependency closure.
+    $libraries = Join-Path $Root 'packaging/libraries.slnf'
+    Invoke-Checked 'dotnet restore (pack mode)' { dotnet restore $libraries -p:GlmPackRestore=true --nologo -v minimal }
+    Invoke-Checked 'dotnet pack (libraries)' {
+        dotnet pack $libraries -c $Configuration -p:GlmPackRestore=true --no-build --no-restore --nologo -v minimal -o $output
+    }
+    Invoke-Checked 'dotnet pack (tools)' {
+        dotnet pack (Join-Path $Root 'packaging/tools.slnf') -c $Configuration --no-build --nologo -v minimal -o $output
+    }
+    Get-ChildItem $output -Filter '*.*nupkg' | Sort-Object Name | ForEach-Object { Write-Host "  $($_.Name)" }
 }
 
 function Invoke-Demo {
@@ -134,6 +157,7 @@ try {
         'build' { Invoke-Build }
         'test' { Invoke-Tests }
         'demo' { Invoke-Demo }
+        'pack' { Invoke-Pack }
         'cuda-check' { Invoke-CudaCheck }
         'bench-ops' { Invoke-BenchOps }
         'bench-tokenizer' { Invoke-BenchTokenizer }

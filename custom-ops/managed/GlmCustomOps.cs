@@ -3,13 +3,18 @@ using Microsoft.ML.OnnxRuntime;
 
 namespace Glm.Onnx.CustomOps;
 
-/// <summary>Locates and registers the native custom-op library (libglm_onnx_ops.so) shipped beside this assembly.</summary>
+/// <summary>Locates and registers the native custom-op library (libglm_onnx_ops.so) shipped with the application.</summary>
 public static class GlmCustomOps
 {
     public const string LibraryFileName = "libglm_onnx_ops.so";
 
-    /// <summary>Full path of the library next to this assembly; the build copies it there.</summary>
-    public static string LibraryPath => Path.Combine(AppContext.BaseDirectory, LibraryFileName);
+    /// <summary>
+    /// Full path of the library: beside the application (the repository build copies it there) or, for an app built
+    /// against the Glm.Onnx.Runtime package, in its runtimes/linux-x64/native/ folder. The first place searched
+    /// when it is nowhere.
+    /// </summary>
+    public static string LibraryPath =>
+        NativeLibraryLocation.Find(LibraryFileName) ?? NativeLibraryLocation.Candidates(LibraryFileName)[0];
 
     /// <summary>Registers the op domain with a session's options, failing clearly when the library is missing.</summary>
     public static void Register(SessionOptions options)
@@ -52,12 +57,13 @@ public static class GlmCustomOps
 
     private static string RequireLibrary()
     {
-        var path = LibraryPath;
-        if (!File.Exists(path))
-            throw new FileNotFoundException(
-                $"The GLM custom-op library was not found at '{path}'. Build the solution (dotnet build) so that " +
-                "custom-ops/ is compiled and copied beside the application.", path);
-        return path;
+        if (NativeLibraryLocation.Find(LibraryFileName) is { } path)
+            return path;
+        var searched = NativeLibraryLocation.Candidates(LibraryFileName);
+        throw new FileNotFoundException(
+            $"The GLM custom-op library was not found at '{string.Join("', '", searched)}'. Build the solution " +
+            "(dotnet build) so that custom-ops/ is compiled and copied beside the application, or reference the " +
+            "Glm.Onnx.Runtime package, which ships it under runtimes/linux-x64/native/.", searched[0]);
     }
 }
 

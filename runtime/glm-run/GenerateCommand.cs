@@ -8,17 +8,21 @@ using Glm.Onnx.Runtime.Sampling;
 
 namespace Glm.Onnx.RunCli;
 
-/// <summary><c>glm-run generate --model DIR (--input-ids 1,2,3 | --prompt TEXT) ...</c>: one generation, streamed.</summary>
+/// <summary>
+/// <c>glm-run generate --model DIR (--input-ids 1,2,3 | --input-ids @FILE | --prompt TEXT | --prompt-file FILE|-) ...</c>:
+/// one generation, streamed.
+/// </summary>
 public static class GenerateCommand
 {
     public static Command Create()
     {
         var model = new ModelArguments();
         var prompt = new Option<string?>("--prompt") { Description = "prompt text (needs the model's tokenizer); raw unless --chat" };
-        var chat = new Option<bool>("--chat") { Description = "wrap --prompt as one user turn in the GLM chat format" };
+        var promptFile = new Option<string?>("--prompt-file") { Description = "read the prompt text from a file, verbatim ('-' reads stdin); like --prompt" };
+        var chat = new Option<bool>("--chat") { Description = "wrap the prompt text as one user turn in the GLM chat format" };
         var noThinking = new Option<bool>("--no-thinking") { Description = "with --chat: answer without a reasoning block" };
         var stopStrings = new Option<string[]>("--stop") { Description = "texts that end generation", AllowMultipleArgumentsPerToken = true };
-        var inputIds = new Option<string?>("--input-ids") { Description = "comma-separated prompt token ids" };
+        var inputIds = new Option<string?>("--input-ids") { Description = "comma-separated prompt token ids, or @FILE: ids separated by whitespace or commas" };
         var maxNew = new Option<int>("--max-new-tokens") { Description = "tokens to generate at most", DefaultValueFactory = _ => 32 };
         var temperature = new Option<float>("--temperature") { Description = "0 = greedy" };
         var topK = new Option<int>("--top-k") { Description = "0 = off" };
@@ -33,20 +37,19 @@ public static class GenerateCommand
         var json = new Option<bool>("--json") { Description = "print one JSON object: output_ids, finish_reason, usage and timings" };
         var command = new Command("generate", "Generate tokens from a prompt")
         {
-            prompt, chat, noThinking, stopStrings, inputIds, maxNew, temperature, topK, topP, minP, repetition, presence, frequency, seed, stopIds, ignoreEos, json,
+            prompt, promptFile, chat, noThinking, stopStrings, inputIds, maxNew, temperature, topK, topP, minP, repetition, presence, frequency, seed, stopIds, ignoreEos, json,
         };
         model.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             try
             {
-                if (parse.GetValue(prompt) is not null && parse.GetValue(inputIds) is not null)
-                    throw new ArgumentException("give --prompt or --input-ids, not both.");
-                if (parse.GetValue(chat) && parse.GetValue(prompt) is null)
-                    throw new ArgumentException("--chat wraps --prompt: give --prompt.");
+                var input = PromptInput.Read(parse.GetValue(inputIds), parse.GetValue(prompt), parse.GetValue(promptFile), () => Console.In);
+                if (parse.GetValue(chat) && input?.Text is null)
+                    throw new ArgumentException("--chat wraps the prompt text: give --prompt or --prompt-file.");
                 using var loaded = model.Load(parse);
                 int[] ids;
-                if (parse.GetValue(prompt) is { } promptText)
+                if (input?.Text is { } promptText)
                 {
                     var tokenizer = loaded.RequireTokenizer();
                     if (parse.GetValue(chat))
@@ -54,12 +57,10 @@ public static class GenerateCommand
                             GlmChatFormatOptions.Default with { EnableThinking = !parse.GetValue(noThinking) });
                     ids = tokenizer.Encode(promptText, addSpecialTokens: false);
                     if (ids.Length == 0)
-                        throw new ArgumentException("--prompt encodes to no tokens.");
+                        throw new ArgumentException("the prompt encodes to no tokens.");
                 }
                 else
-                    ids = parse.GetValue(inputIds) is { } text
-                        ? ModelArguments.ParseIds(text, "--input-ids")
-                        : [loaded.Manifest.Generation.BosTokenId ?? 0];
+                    ids = input?.Ids ?? [loaded.Manifest.Generation.BosTokenId ?? 0];
                 var request = new GenerationRequest(ids)
                 {
                     MaxNewTokens = parse.GetValue(maxNew),

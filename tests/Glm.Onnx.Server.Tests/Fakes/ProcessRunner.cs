@@ -13,13 +13,16 @@ public static class ProcessRunner
         $"'{name}' is not on PATH: this test needs it (CI installs node/npm and curl; see README 'Tests').");
 
     public static async Task<(int ExitCode, string Output)> RunAsync(
-        string program, IEnumerable<string> arguments, string workingDirectory, IDictionary<string, string>? environment = null, int timeoutSeconds = 180)
+        string program, IEnumerable<string> arguments, string workingDirectory, IDictionary<string, string>? environment = null, int timeoutSeconds = 180,
+        string? standardInput = null)
     {
         var start = new ProcessStartInfo(program)
         {
             WorkingDirectory = workingDirectory,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
+            RedirectStandardInput = standardInput is not null,
+            StandardInputEncoding = standardInput is not null ? new System.Text.UTF8Encoding(false) : null,
             UseShellExecute = false,
         };
         foreach (var argument in arguments)
@@ -29,6 +32,12 @@ public static class ProcessRunner
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {program}");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
+        // After the readers start, so a child that answers while still reading input cannot block on a full pipe.
+        if (standardInput is not null)
+        {
+            await process.StandardInput.WriteAsync(standardInput);
+            process.StandardInput.Close();
+        }
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(timeoutSeconds));
         try
         {
