@@ -7,7 +7,15 @@
 #include <cstring>
 #include <vector>
 
+#include "cpu/spawned_threads.h"
+
 namespace glm_ops::gpu {
+
+// The CPU kernels' loops in the harness: one thread per core, started per loop.
+inline const cpu::Parallel& HostThreads() {
+  static const cpu::SpawnedThreads threads;
+  return threads;
+}
 
 inline uint16_t ToBf16(float v) {
   uint32_t bits;

@@ -131,7 +131,7 @@ void RunCase(const ExpertsCase& c, const CaseWeights& weights, cuda::Activation 
                                  fp8 ? gate.scales.data() : nullptr, fp8 ? up.scales.data() : nullptr,
                                  fp8 ? down.scales.data() : nullptr};
   auto start = std::chrono::steady_clock::now();
-  cpu::MoeExperts(shape, hidden.data(), ids.data(), routing.data(), cpu_w, ref_out.data());
+  cpu::MoeExperts(HostThreads(), shape, hidden.data(), ids.data(), routing.data(), cpu_w, ref_out.data());
   const double cpu_ms = MillisecondsSince(start);
 
   double cand_ms = 0;

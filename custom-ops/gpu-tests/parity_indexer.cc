@@ -53,7 +53,7 @@ void RunCase(const IndexerCase& c, cuda::Activation type, const ParityOptions& o
   std::vector<float> ref_pool = pool;
   std::vector<int32_t> ref_out(static_cast<size_t>(T * K));
   auto start = std::chrono::steady_clock::now();
-  cpu::LightningIndexer(shape, q.data(), k.data(), w.data(), ref_pool.data(), ref_out.data());
+  cpu::LightningIndexer(HostThreads(), shape, q.data(), k.data(), w.data(), ref_pool.data(), ref_out.data());
   const double cpu_ms = MillisecondsSince(start);
 
   std::vector<float> cand_pool;

@@ -41,7 +41,7 @@ void RunCase(const RoutingCase& c, cuda::Activation type, const ParityOptions& o
   std::vector<int32_t> ref_ids(n), cand_ids(n);
   std::vector<float> ref_w(n), cand_w(n);
   auto start = std::chrono::steady_clock::now();
-  cpu::MoeRouting(shape, logits.data(), bias.data(), ref_ids.data(), ref_w.data());
+  cpu::MoeRouting(HostThreads(), shape, logits.data(), bias.data(), ref_ids.data(), ref_w.data());
   const double cpu_ms = MillisecondsSince(start);
   double cand_ms = 0;
   if (options.candidate == Candidate::kCuda) {

@@ -60,7 +60,7 @@ IndexerRun RunKernel(std::mt19937& rng, const IndexerProblem& p, int64_t block_s
   in.batch = L.Inputs();
   const LightningIndexerShape shape = ValidateLightningIndexer(in, {topk, std::nullopt});
   run.topk.assign(static_cast<size_t>(L.tokens * topk), -7);
-  cpu::LightningIndexer(shape, p.q.data(), k_new.data(), p.w.data(), run.pool.data(), run.topk.data());
+  cpu::LightningIndexer(test::Threads(), shape, p.q.data(), k_new.data(), p.w.data(), run.pool.data(), run.topk.data());
   return run;
 }
 

@@ -150,7 +150,7 @@ void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t experts, int6
                         fp8 ? gate.scales.data() : nullptr, fp8 ? up.scales.data() : nullptr,
                         fp8 ? down.scales.data() : nullptr};
   std::vector<float> out(static_cast<size_t>(tokens * hidden), -5.0f);
-  cpu::MoeExperts(shape, x.data(), ids.data(), w.data(), ew, out.data());
+  cpu::MoeExperts(test::Threads(), shape, x.data(), ids.data(), w.data(), ew, out.data());
   const auto expected = ReferenceExperts(x, ids, w, gate, up, down, tokens, hidden, inter, top_k);
   for (size_t i = 0; i < out.size(); ++i) {
     if (std::isnan(expected[i])) {
@@ -251,7 +251,7 @@ TEST(MoeExperts, DecodesEveryE4M3Code) {
     std::vector<float> x(static_cast<size_t>(hidden), 0.0f);
     x[c] = 1.0f;
     std::vector<float> out(static_cast<size_t>(hidden));
-    cpu::MoeExperts(shape, x.data(), &id, &weight, {codes.data(), up.data(), down.data(), gate_scales.data(),
+    cpu::MoeExperts(test::Threads(), shape, x.data(), &id, &weight, {codes.data(), up.data(), down.data(), gate_scales.data(),
                                                     up_scales.data(), down_scales.data()},
                     out.data());
     const double g = ReferenceE4M3(codes[c]);

@@ -77,7 +77,7 @@ TEST(MoeRouting, MatchesReferenceOverConfigurations) {
           ValidateMoeRouting({DType::kFloat32, {tokens, c.experts}}, {DType::kFloat32, {c.experts}}, a);
       std::vector<int32_t> ids(tokens * c.top_k);
       std::vector<float> weights(ids.size());
-      cpu::MoeRouting(shape, logits.data(), bias.data(), ids.data(), weights.data());
+      cpu::MoeRouting(test::Threads(), shape, logits.data(), bias.data(), ids.data(), weights.data());
       const Routed expected = ReferenceRouting(logits, bias, tokens, c.experts, a);
       ASSERT_EQ(ids, expected.ids) << "experts " << c.experts << " groups " << c.n_group << " tokens " << tokens;
       for (size_t i = 0; i < weights.size(); ++i) EXPECT_NEAR(weights[i], expected.weights[i], 1e-6f);
@@ -93,7 +93,7 @@ TEST(MoeRouting, BiasChoosesButDoesNotWeigh) {
   const MoeRoutingShape shape = ValidateMoeRouting({DType::kFloat32, {1, 4}}, {DType::kFloat32, {4}}, a);
   std::vector<int32_t> ids(2);
   std::vector<float> weights(2);
-  cpu::MoeRouting(shape, logits.data(), bias.data(), ids.data(), weights.data());
+  cpu::MoeRouting(test::Threads(), shape, logits.data(), bias.data(), ids.data(), weights.data());
   EXPECT_EQ(ids, (std::vector<int32_t>{0, 1}));
   const float s0 = 1.0f / (1.0f + std::exp(2.0f)), s1 = 1.0f / (1.0f + std::exp(-1.0f));
   EXPECT_NEAR(weights[0], s0 / (s0 + s1), 1e-6f);

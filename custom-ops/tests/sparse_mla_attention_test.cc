@@ -64,7 +64,7 @@ MlaRun RunMla(std::mt19937& rng, const MlaProblem& p, int64_t block_size, const 
   if (topk) in.topk_indices = {DType::kInt32, {L.tokens, k}};
   const SparseMlaShape shape = ValidateSparseMla(in, {scale});
   run.out.assign(static_cast<size_t>(L.tokens * p.heads * p.rank), -9.0f);
-  cpu::SparseMlaAttention(shape, p.q_latent.data(), p.q_rope.data(), kv.data(), kr.data(), run.pool.data(),
+  cpu::SparseMlaAttention(test::Threads(), shape, p.q_latent.data(), p.q_rope.data(), kv.data(), kr.data(), run.pool.data(),
                           topk ? topk->data() : nullptr, run.out.data());
   return run;
 }

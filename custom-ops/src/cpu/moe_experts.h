@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "common/moe_experts_validation.h"
+#include "cpu/parallel.h"
 
 namespace glm_ops::cpu {
 
@@ -21,7 +22,7 @@ struct ExpertWeights {
 
 // out[i] = sum_k expert_weights[i,k] * down_e(SiLU(gate_e(x_i)) * up_e(x_i)), e = expert_ids[i,k].
 // Expects validated shapes and ids (CheckExpertIds).
-void MoeExperts(const MoeExpertsShape& shape, const float* hidden, const int32_t* expert_ids,
+void MoeExperts(const Parallel& parallel, const MoeExpertsShape& shape, const float* hidden, const int32_t* expert_ids,
                 const float* expert_weights, const ExpertWeights& weights, float* out);
 
 }  // namespace glm_ops::cpu

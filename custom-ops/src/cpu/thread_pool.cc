@@ -109,4 +109,19 @@ void ParallelFor(int64_t count, const std::function<void(int64_t, int64_t)>& fn,
   Instance().Run(count, fn, min_grain);
 }
 
+namespace {
+
+class OwnPoolParallel final : public Parallel {
+ public:
+  int Threads() const override { return ThreadCount(); }
+  void For(int64_t count, const Range& fn, int64_t min_grain) const override { ParallelFor(count, fn, min_grain); }
+};
+
+}  // namespace
+
+const Parallel& OwnPool() {
+  static const OwnPoolParallel instance;
+  return instance;
+}
+
 }  // namespace glm_ops::cpu

@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <functional>
 
+#include "cpu/parallel.h"
+
 namespace glm_ops::cpu {
 
 // Threads a parallel region uses (>= 1), the calling thread included.
@@ -15,5 +17,8 @@ int ThreadCount();
 // `min_grain`. A call made while another region is running (a nested call, or a second session running at the same
 // time) runs inline on its own thread instead of waiting. `fn` must not throw.
 void ParallelFor(int64_t count, const std::function<void(int64_t begin, int64_t end)>& fn, int64_t min_grain = 1);
+
+// The pool above as a Parallel.
+const Parallel& OwnPool();
 
 }  // namespace glm_ops::cpu

@@ -1,5 +1,5 @@
-// Reads each op's inputs and attributes from ONNX Runtime into the ORT-free structs the shared validation checks.
-// One reader per op, used by the CPU wrappers (src/ort) and the CUDA-EP wrappers (src/cuda/ort) alike, so both
+// Reads each op's inputs and attributes from ONNX Runtime into the ORT-free structs the shared validation checks,
+// at the positions and with the defaults of the op's table (common/op_specs.h). One reader per op, used by the CPU wrappers (src/ort) and the CUDA-EP wrappers (src/cuda/ort) alike, so both
 // flavours describe, validate and name their inputs identically.
 #pragma once
 
@@ -23,6 +23,12 @@ struct SparseMlaValues {
   SparseMlaInputs in;
 };
 SparseMlaValues ReadSparseMlaInputs(const Ort::KernelContext& context);
+
+struct MoeRoutingValues {
+  Ort::ConstValue logits, bias;
+  TensorDesc logits_desc, bias_desc;
+};
+MoeRoutingValues ReadMoeRoutingInputs(const Ort::KernelContext& context);
 
 struct MoeExpertsValues {
   Ort::ConstValue hidden, ids, weights, gate, up, down;

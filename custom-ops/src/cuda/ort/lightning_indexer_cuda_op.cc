@@ -7,8 +7,8 @@
 #include "cuda/lightning_indexer_cuda.h"
 #include "cuda/ort/cuda_kernel_support.h"
 #include "cuda/ort/cuda_op_registry.h"
-#include "glm_ops/op_names.h"
 #include "ort/op_inputs.h"
+#include "ort/spec_custom_op.h"
 
 namespace glm_ops::ort::cuda_ep {
 
@@ -17,6 +17,7 @@ namespace {
 constexpr const char* kOp = kLightningIndexerName;
 
 struct LightningIndexerCudaKernel {
+  explicit LightningIndexerCudaKernel(const OrtKernelInfo* info) : attributes(ReadLightningIndexerAttributes(info)) {}
   LightningIndexerAttributes attributes;
 
   OrtStatusPtr ComputeV2(OrtKernelContext* raw_context) {
@@ -36,27 +37,10 @@ struct LightningIndexerCudaKernel {
   }
 };
 
-struct LightningIndexerCudaOpDef : Ort::CustomOpBase<LightningIndexerCudaOpDef, LightningIndexerCudaKernel, true> {
-  OrtStatusPtr CreateKernelV2(const OrtApi&, const OrtKernelInfo* info, void** kernel) const {
-    return Guarded([&] {
-      *kernel = new LightningIndexerCudaKernel{ReadLightningIndexerAttributes(info)};
-    });
-  }
-  const char* GetName() const { return kOp; }
-  const char* GetExecutionProviderType() const { return kProvider; }
-  size_t GetInputTypeCount() const { return 7; }
-  ONNXTensorElementDataType GetInputType(size_t index) const {
-    return index < 4 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT : ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
-  }
-  OrtMemType GetInputMemoryType(size_t index) const { return index >= 4 ? OrtMemTypeCPUInput : OrtMemTypeDefault; }
-  size_t GetOutputTypeCount() const { return 1; }
-  ONNXTensorElementDataType GetOutputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32; }
-};
-
 }  // namespace
 
 const OrtCustomOp* LightningIndexerCudaOp() {
-  static const LightningIndexerCudaOpDef op;
+  static const SpecCustomOp<LightningIndexerCudaKernel> op(kLightningIndexerSpec, kProvider);
   return &op;
 }
 

@@ -8,8 +8,8 @@
 #include "cuda/moe_experts_cuda.h"
 #include "cuda/ort/cuda_kernel_support.h"
 #include "cuda/ort/cuda_op_registry.h"
-#include "glm_ops/op_names.h"
 #include "ort/op_inputs.h"
+#include "ort/spec_custom_op.h"
 
 namespace glm_ops::ort::cuda_ep {
 
@@ -18,6 +18,7 @@ namespace {
 constexpr const char* kOp = kMoeExpertsName;
 
 struct MoeExpertsCudaKernel {
+  explicit MoeExpertsCudaKernel(const OrtKernelInfo* info) : attributes(ReadMoeExpertsAttributes(info)) {}
   MoeExpertsAttributes attributes;
 
   OrtStatusPtr ComputeV2(OrtKernelContext* raw_context) {
@@ -51,32 +52,10 @@ struct MoeExpertsCudaKernel {
   }
 };
 
-struct MoeExpertsCudaOpDef : Ort::CustomOpBase<MoeExpertsCudaOpDef, MoeExpertsCudaKernel, true> {
-  OrtStatusPtr CreateKernelV2(const OrtApi&, const OrtKernelInfo* info, void** kernel) const {
-    return Guarded([&] {
-      *kernel = new MoeExpertsCudaKernel{ReadMoeExpertsAttributes(info)};
-    });
-  }
-  const char* GetName() const { return kOp; }
-  const char* GetExecutionProviderType() const { return kProvider; }
-  size_t GetInputTypeCount() const { return 9; }
-  ONNXTensorElementDataType GetInputType(size_t index) const {
-    if (index == 1) return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
-    if (index >= 3 && index <= 5) return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
-    return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
-  }
-  OrtCustomOpInputOutputCharacteristic GetInputCharacteristic(size_t index) const {
-    return index >= 6 ? OrtCustomOpInputOutputCharacteristic::INPUT_OUTPUT_OPTIONAL
-                      : OrtCustomOpInputOutputCharacteristic::INPUT_OUTPUT_REQUIRED;
-  }
-  size_t GetOutputTypeCount() const { return 1; }
-  ONNXTensorElementDataType GetOutputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
-};
-
 }  // namespace
 
 const OrtCustomOp* MoeExpertsCudaOp() {
-  static const MoeExpertsCudaOpDef op;
+  static const SpecCustomOp<MoeExpertsCudaKernel> op(kMoeExpertsSpec, kProvider);
   return &op;
 }
 

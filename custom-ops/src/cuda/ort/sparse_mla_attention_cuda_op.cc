@@ -6,17 +6,17 @@
 #include "cuda/ort/cuda_kernel_support.h"
 #include "cuda/ort/cuda_op_registry.h"
 #include "cuda/sparse_mla_attention_cuda.h"
-#include "glm_ops/op_names.h"
 #include "ort/op_inputs.h"
+#include "ort/spec_custom_op.h"
 
 namespace glm_ops::ort::cuda_ep {
 
 namespace {
 
 constexpr const char* kOp = kSparseMlaAttentionName;
-constexpr size_t kTopkInput = 8;
 
 struct SparseMlaCudaKernel {
+  explicit SparseMlaCudaKernel(const OrtKernelInfo* info) : attributes(ReadSparseMlaAttributes(info)) {}
   SparseMlaAttributes attributes;
 
   OrtStatusPtr ComputeV2(OrtKernelContext* raw_context) {
@@ -37,33 +37,10 @@ struct SparseMlaCudaKernel {
   }
 };
 
-struct SparseMlaCudaOp : Ort::CustomOpBase<SparseMlaCudaOp, SparseMlaCudaKernel, true> {
-  OrtStatusPtr CreateKernelV2(const OrtApi&, const OrtKernelInfo* info, void** kernel) const {
-    return Guarded([&] {
-      *kernel = new SparseMlaCudaKernel{ReadSparseMlaAttributes(info)};
-    });
-  }
-  const char* GetName() const { return kOp; }
-  const char* GetExecutionProviderType() const { return kProvider; }
-  size_t GetInputTypeCount() const { return 9; }
-  ONNXTensorElementDataType GetInputType(size_t index) const {
-    return index < 5 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT : ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
-  }
-  OrtMemType GetInputMemoryType(size_t index) const {
-    return index >= 5 && index < kTopkInput ? OrtMemTypeCPUInput : OrtMemTypeDefault;
-  }
-  OrtCustomOpInputOutputCharacteristic GetInputCharacteristic(size_t index) const {
-    return index == kTopkInput ? OrtCustomOpInputOutputCharacteristic::INPUT_OUTPUT_OPTIONAL
-                               : OrtCustomOpInputOutputCharacteristic::INPUT_OUTPUT_REQUIRED;
-  }
-  size_t GetOutputTypeCount() const { return 1; }
-  ONNXTensorElementDataType GetOutputType(size_t) const { return ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT; }
-};
-
 }  // namespace
 
 const OrtCustomOp* SparseMlaAttentionCudaOp() {
-  static const SparseMlaCudaOp op;
+  static const SpecCustomOp<SparseMlaCudaKernel> op(kSparseMlaAttentionSpec, kProvider);
   return &op;
 }
 
