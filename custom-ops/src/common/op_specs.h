@@ -23,6 +23,11 @@ class TypeSet {
   constexpr TypeSet(std::initializer_list<DType> types) {
     for (DType t : types) bits_ |= Bit(t);
   }
+  constexpr TypeSet With(DType type) const {
+    TypeSet out = *this;
+    out.bits_ |= Bit(type);
+    return out;
+  }
   constexpr bool Contains(DType type) const { return (bits_ & Bit(type)) != 0; }
   constexpr bool IsSingle() const { return bits_ != 0 && (bits_ & (bits_ - 1)) == 0; }
   constexpr uint32_t bits() const { return bits_; }
