@@ -9,16 +9,7 @@
 
 namespace glm_ops::cpu {
 
-// Raw stacked expert weights, in the element type `shape.format` names (uint8 bits for FP8). Scales are null unless
-// the format is FP8.
-struct ExpertWeights {
-  const void* gate = nullptr;  // [E, inter, hidden]
-  const void* up = nullptr;    // [E, inter, hidden]
-  const void* down = nullptr;  // [E, hidden, inter]
-  const float* gate_scales = nullptr;
-  const float* up_scales = nullptr;
-  const float* down_scales = nullptr;
-};
+using glm_ops::ExpertWeights;  // host pointers here
 
 // out[i] = sum_k expert_weights[i,k] * down_e(SiLU(gate_e(x_i)) * up_e(x_i)), e = expert_ids[i,k].
 // Expects validated shapes and ids (CheckExpertIds).

@@ -13,31 +13,23 @@ namespace glm_ops::ort {
 
 namespace {
 
-struct LightningIndexerKernel {
-  explicit LightningIndexerKernel(const OrtKernelInfo* info) : attributes(ReadLightningIndexerAttributes(info)) {}
-  LightningIndexerAttributes attributes;
-
-  OrtStatusPtr ComputeV2(OrtKernelContext* raw_context) {
-    return Guarded([&] {
-      Ort::KernelContext context(raw_context);
-      const auto [q, k, w, pool, in] = ReadLightningIndexerInputs(context);
-      const LightningIndexerShape shape = ValidateLightningIndexer(in, attributes);
-      auto out = context.GetOutput(0, std::vector<int64_t>{shape.tokens, shape.index_topk});
-      if (shape.tokens == 0) return;
-      // The pool is a graph input the runtime owns and binds once; the contract makes this op its writer.
-      float* pool_data = const_cast<float*>(pool.GetTensorData<float>());
-      cpu::LightningIndexer(KernelParallel(OrtParallel(context)), shape, q.GetTensorData<float>(),
-                            k.GetTensorData<float>(), w.GetTensorData<float>(), pool_data,
-                            out.GetTensorMutableData<int32_t>());
-    });
-  }
-};
+void Compute(const LightningIndexerAttributes& attributes, Ort::KernelContext& context) {
+  const auto [q, k, w, pool, in] = ReadLightningIndexerInputs(context);
+  const LightningIndexerShape shape = ValidateLightningIndexer(in, attributes);
+  auto out = context.GetOutput(0, std::vector<int64_t>{shape.tokens, shape.index_topk});
+  if (shape.tokens == 0) return;
+  // The pool is a graph input the runtime owns and binds once; the contract makes this op its writer.
+  float* pool_data = const_cast<float*>(pool.GetTensorData<float>());
+  cpu::LightningIndexer(KernelParallel(OrtParallel(context)), shape, q.GetTensorData<float>(),
+                        k.GetTensorData<float>(), w.GetTensorData<float>(), pool_data,
+                        out.GetTensorMutableData<int32_t>());
+}
 
 }  // namespace
 
 const OrtCustomOp* LightningIndexerCpuOp() {
-  static const SpecCustomOp<LightningIndexerKernel> op(kLightningIndexerSpec, nullptr);
-  return &op;
+  return DeclareOp<LightningIndexerAttributes, ReadLightningIndexerAttributes, Compute>(kLightningIndexerSpec,
+                                                                                        nullptr);
 }
 
 }  // namespace glm_ops::ort

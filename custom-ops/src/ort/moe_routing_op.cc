@@ -1,5 +1,4 @@
-// ORT wrapper of MoeRouting (docs/onnx-contract.md; declared from common/op_specs.h): reads attributes once,
-// validates each call, runs the kernel.
+// ORT wrapper of MoeRouting (docs/onnx-contract.md; declared from common/op_specs.h).
 #include <vector>
 
 #include "common/moe_routing_validation.h"
@@ -13,31 +12,22 @@ namespace glm_ops::ort {
 
 namespace {
 
-struct MoeRoutingKernel {
-  explicit MoeRoutingKernel(const OrtKernelInfo* info) : attributes(ReadMoeRoutingAttributes(info)) {}
-  MoeRoutingAttributes attributes;
-
-  OrtStatusPtr ComputeV2(OrtKernelContext* raw_context) {
-    return Guarded([&] {
-      Ort::KernelContext context(raw_context);
-      const MoeRoutingValues in = ReadMoeRoutingInputs(context);
-      const MoeRoutingShape shape = ValidateMoeRouting(in.logits_desc, in.bias_desc, attributes);
-      const std::vector<int64_t> out_shape{shape.tokens, attributes.top_k};
-      auto ids = context.GetOutput(0, out_shape);
-      auto weights = context.GetOutput(1, out_shape);
-      if (shape.tokens == 0) return;
-      cpu::MoeRouting(KernelParallel(OrtParallel(context)), shape, in.logits.GetTensorData<float>(),
-                      in.bias.GetTensorData<float>(), ids.GetTensorMutableData<int32_t>(),
-                      weights.GetTensorMutableData<float>());
-    });
-  }
-};
+void Compute(const MoeRoutingAttributes& attributes, Ort::KernelContext& context) {
+  const auto [logits, bias, logits_desc, bias_desc] = ReadMoeRoutingInputs(context);
+  const MoeRoutingShape shape = ValidateMoeRouting(logits_desc, bias_desc, attributes);
+  const std::vector<int64_t> out_shape{shape.tokens, attributes.top_k};
+  auto ids = context.GetOutput(0, out_shape);
+  auto weights = context.GetOutput(1, out_shape);
+  if (shape.tokens == 0) return;
+  cpu::MoeRouting(KernelParallel(OrtParallel(context)), shape, logits.GetTensorData<float>(),
+                  bias.GetTensorData<float>(), ids.GetTensorMutableData<int32_t>(),
+                  weights.GetTensorMutableData<float>());
+}
 
 }  // namespace
 
 const OrtCustomOp* MoeRoutingCpuOp() {
-  static const SpecCustomOp<MoeRoutingKernel> op(kMoeRoutingSpec, nullptr);
-  return &op;
+  return DeclareOp<MoeRoutingAttributes, ReadMoeRoutingAttributes, Compute>(kMoeRoutingSpec, nullptr);
 }
 
 }  // namespace glm_ops::ort

@@ -47,19 +47,30 @@ PagedBatchInputs ReadBatch(const Ort::KernelContext& context, size_t first) {
           Describe(table), table.GetTensorData<int32_t>()};
 }
 
+// The input at `index`, described into `desc`.
+Ort::ConstValue Take(const Ort::KernelContext& context, size_t index, TensorDesc& desc) {
+  Ort::ConstValue value = context.GetInput(index);
+  desc = Describe(value);
+  return value;
+}
+
+// An optional input: empty (and `present` false) when the node leaves it out.
+Ort::ConstValue TakeOptional(const Ort::KernelContext& context, size_t index, TensorDesc& desc, bool& present) {
+  Ort::ConstValue value = OptionalInput(context, index);
+  present = value != nullptr;
+  if (present) desc = Describe(value);
+  return value;
+}
+
 }  // namespace
 
 LightningIndexerValues ReadLightningIndexerInputs(const Ort::KernelContext& context) {
   using namespace indexer;
   LightningIndexerValues v;
-  v.q = context.GetInput(kQ);
-  v.k = context.GetInput(kK);
-  v.w = context.GetInput(kW);
-  v.pool = context.GetInput(kPool);
-  v.in.index_q = Describe(v.q);
-  v.in.index_k = Describe(v.k);
-  v.in.head_weights = Describe(v.w);
-  v.in.index_pool = Describe(v.pool);
+  v.q = Take(context, kQ, v.in.index_q);
+  v.k = Take(context, kK, v.in.index_k);
+  v.w = Take(context, kW, v.in.head_weights);
+  v.pool = Take(context, kPool, v.in.index_pool);
   v.in.batch = ReadBatch(context, kBatch);
   return v;
 }
@@ -67,58 +78,47 @@ LightningIndexerValues ReadLightningIndexerInputs(const Ort::KernelContext& cont
 SparseMlaValues ReadSparseMlaInputs(const Ort::KernelContext& context) {
   using namespace mla;
   SparseMlaValues v;
-  v.q_latent = context.GetInput(kQLatent);
-  v.q_rope = context.GetInput(kQRope);
-  v.kv_latent = context.GetInput(kKvLatent);
-  v.k_rope = context.GetInput(kKRope);
-  v.pool = context.GetInput(kPool);
-  v.topk = OptionalInput(context, kTopk);
-  v.in.q_latent = Describe(v.q_latent);
-  v.in.q_rope = Describe(v.q_rope);
-  v.in.kv_latent = Describe(v.kv_latent);
-  v.in.k_rope = Describe(v.k_rope);
-  v.in.latent_pool = Describe(v.pool);
+  v.q_latent = Take(context, kQLatent, v.in.q_latent);
+  v.q_rope = Take(context, kQRope, v.in.q_rope);
+  v.kv_latent = Take(context, kKvLatent, v.in.kv_latent);
+  v.k_rope = Take(context, kKRope, v.in.k_rope);
+  v.pool = Take(context, kPool, v.in.latent_pool);
   v.in.batch = ReadBatch(context, kBatch);
-  v.in.has_topk = v.topk != nullptr;
-  if (v.in.has_topk) v.in.topk_indices = Describe(v.topk);
+  v.topk = TakeOptional(context, kTopk, v.in.topk_indices, v.in.has_topk);
   return v;
 }
 
 MoeRoutingValues ReadMoeRoutingInputs(const Ort::KernelContext& context) {
   using namespace routing;
   MoeRoutingValues v;
-  v.logits = context.GetInput(kLogits);
-  v.bias = context.GetInput(kBias);
-  v.logits_desc = Describe(v.logits);
-  v.bias_desc = Describe(v.bias);
+  v.logits = Take(context, kLogits, v.logits_desc);
+  v.bias = Take(context, kBias, v.bias_desc);
   return v;
 }
 
 MoeExpertsValues ReadMoeExpertsInputs(const Ort::KernelContext& context) {
   using namespace experts;
   MoeExpertsValues v;
-  v.hidden = context.GetInput(kHidden);
-  v.ids = context.GetInput(kIds);
-  v.weights = context.GetInput(kWeights);
-  v.gate = context.GetInput(kGate);
-  v.up = context.GetInput(kUp);
-  v.down = context.GetInput(kDown);
-  v.gate_scales = OptionalInput(context, kGateScales);
-  v.up_scales = OptionalInput(context, kUpScales);
-  v.down_scales = OptionalInput(context, kDownScales);
-  v.in.hidden = Describe(v.hidden);
-  v.in.expert_ids = Describe(v.ids);
-  v.in.expert_weights = Describe(v.weights);
-  v.in.gate_weights = Describe(v.gate);
-  v.in.up_weights = Describe(v.up);
-  v.in.down_weights = Describe(v.down);
-  v.in.has_gate_scales = v.gate_scales != nullptr;
-  v.in.has_up_scales = v.up_scales != nullptr;
-  v.in.has_down_scales = v.down_scales != nullptr;
-  if (v.in.has_gate_scales) v.in.gate_scales = Describe(v.gate_scales);
-  if (v.in.has_up_scales) v.in.up_scales = Describe(v.up_scales);
-  if (v.in.has_down_scales) v.in.down_scales = Describe(v.down_scales);
+  v.hidden = Take(context, kHidden, v.in.hidden);
+  v.ids = Take(context, kIds, v.in.expert_ids);
+  v.weights = Take(context, kWeights, v.in.expert_weights);
+  v.gate = Take(context, kGate, v.in.gate_weights);
+  v.up = Take(context, kUp, v.in.up_weights);
+  v.down = Take(context, kDown, v.in.down_weights);
+  v.gate_scales = TakeOptional(context, kGateScales, v.in.gate_scales, v.in.has_gate_scales);
+  v.up_scales = TakeOptional(context, kUpScales, v.in.up_scales, v.in.has_up_scales);
+  v.down_scales = TakeOptional(context, kDownScales, v.in.down_scales, v.in.has_down_scales);
   return v;
+}
+
+ExpertWeights ExpertWeightPointers(const MoeExpertsValues& v, const MoeExpertsShape& shape) {
+  const bool fp8 = shape.format == ExpertWeightFormat::kFloat8E4M3;
+  return {v.gate.GetTensorRawData(),
+          v.up.GetTensorRawData(),
+          v.down.GetTensorRawData(),
+          fp8 ? v.gate_scales.GetTensorData<float>() : nullptr,
+          fp8 ? v.up_scales.GetTensorData<float>() : nullptr,
+          fp8 ? v.down_scales.GetTensorData<float>() : nullptr};
 }
 
 LightningIndexerAttributes ReadLightningIndexerAttributes(const OrtKernelInfo* info) {

@@ -36,6 +36,8 @@ struct MoeExpertsValues {
   MoeExpertsInputs in;
 };
 MoeExpertsValues ReadMoeExpertsInputs(const Ort::KernelContext& context);
+// The weight and scale pointers of validated inputs, in whatever memory they arrived (scales only for FP8).
+ExpertWeights ExpertWeightPointers(const MoeExpertsValues& values, const MoeExpertsShape& shape);
 
 LightningIndexerAttributes ReadLightningIndexerAttributes(const OrtKernelInfo* info);
 SparseMlaAttributes ReadSparseMlaAttributes(const OrtKernelInfo* info);

@@ -13,31 +13,21 @@ namespace glm_ops::ort {
 
 namespace {
 
-struct SparseMlaKernel {
-  explicit SparseMlaKernel(const OrtKernelInfo* info) : attributes(ReadSparseMlaAttributes(info)) {}
-  SparseMlaAttributes attributes;
-
-  OrtStatusPtr ComputeV2(OrtKernelContext* raw_context) {
-    return Guarded([&] {
-      Ort::KernelContext context(raw_context);
-      const auto [ql, qr, kv, kr, pool, topk, in] = ReadSparseMlaInputs(context);
-      const SparseMlaShape shape = ValidateSparseMla(in, attributes);
-      auto out = context.GetOutput(0, std::vector<int64_t>{shape.tokens, shape.n_heads, shape.kv_lora_rank});
-      if (shape.tokens == 0) return;
-      float* pool_data = const_cast<float*>(pool.GetTensorData<float>());  // in-place by contract
-      cpu::SparseMlaAttention(KernelParallel(OrtParallel(context)), shape, ql.GetTensorData<float>(),
-                              qr.GetTensorData<float>(), kv.GetTensorData<float>(), kr.GetTensorData<float>(),
-                              pool_data, in.has_topk ? topk.GetTensorData<int32_t>() : nullptr,
-                              out.GetTensorMutableData<float>());
-    });
-  }
-};
+void Compute(const SparseMlaAttributes& attributes, Ort::KernelContext& context) {
+  const auto [ql, qr, kv, kr, pool, topk, in] = ReadSparseMlaInputs(context);
+  const SparseMlaShape shape = ValidateSparseMla(in, attributes);
+  auto out = context.GetOutput(0, std::vector<int64_t>{shape.tokens, shape.n_heads, shape.kv_lora_rank});
+  if (shape.tokens == 0) return;
+  float* pool_data = const_cast<float*>(pool.GetTensorData<float>());  // in-place by contract
+  cpu::SparseMlaAttention(KernelParallel(OrtParallel(context)), shape, ql.GetTensorData<float>(),
+                          qr.GetTensorData<float>(), kv.GetTensorData<float>(), kr.GetTensorData<float>(), pool_data,
+                          in.has_topk ? topk.GetTensorData<int32_t>() : nullptr, out.GetTensorMutableData<float>());
+}
 
 }  // namespace
 
 const OrtCustomOp* SparseMlaAttentionCpuOp() {
-  static const SpecCustomOp<SparseMlaKernel> op(kSparseMlaAttentionSpec, nullptr);
-  return &op;
+  return DeclareOp<SparseMlaAttributes, ReadSparseMlaAttributes, Compute>(kSparseMlaAttentionSpec, nullptr);
 }
 
 }  // namespace glm_ops::ort

@@ -1,7 +1,7 @@
 // One OrtCustomOp filler for every op and both execution providers: name, input/output types, optional flags and
 // (on CUDA) host-memory inputs all come from the op's table in common/op_specs.h, so the CPU wrappers (src/ort) and
-// the CUDA-EP wrappers (src/cuda/ort) cannot declare an op differently. `Kernel` is constructed from the
-// OrtKernelInfo (reading its attributes) and provides ComputeV2.
+// the CUDA-EP wrappers (src/cuda/ort) cannot declare an op differently. A wrapper supplies only its attribute reader
+// and its compute function: DeclareOp<Attributes, Read, Compute>(spec, provider).
 #pragma once
 
 #include "common/op_specs.h"
@@ -48,5 +48,30 @@ class SpecCustomOp : public Ort::CustomOpBase<SpecCustomOp<Kernel>, Kernel, true
   const OpSpec& spec_;
   const char* provider_;
 };
+
+// A kernel instance: the attributes, read once when the session creates the kernel, and the compute function;
+// exceptions from either become an OrtStatus (InputError -> ORT_INVALID_ARGUMENT).
+template <typename Attributes, Attributes (*Read)(const OrtKernelInfo*),
+          void (*Compute)(const Attributes&, Ort::KernelContext&)>
+struct SpecKernel {
+  explicit SpecKernel(const OrtKernelInfo* info) : attributes(Read(info)) {}
+
+  OrtStatusPtr ComputeV2(OrtKernelContext* raw_context) {
+    return Guarded([&] {
+      Ort::KernelContext context(raw_context);
+      Compute(attributes, context);
+    });
+  }
+
+  const Attributes attributes;
+};
+
+// The op's one instance for `provider` (nullptr: CPU); ORT keeps the pointer for the life of every session.
+template <typename Attributes, Attributes (*Read)(const OrtKernelInfo*),
+          void (*Compute)(const Attributes&, Ort::KernelContext&)>
+const OrtCustomOp* DeclareOp(const OpSpec& spec, const char* provider) {
+  static const SpecCustomOp<SpecKernel<Attributes, Read, Compute>> op(spec, provider);
+  return &op;
+}
 
 }  // namespace glm_ops::ort

@@ -1,6 +1,7 @@
-// CUDA-EP wrapper of LightningIndexer: same op name, inputs and validation as the CPU wrapper; the batch inputs
-// (cumulative_sequence_lengths, past_sequence_lengths, block_table) are requested in CPU memory because validation
-// reads them and the scheduler produces them on the host anyway; the kernel uploads them on the compute stream.
+// CUDA-EP wrapper of LightningIndexer: the CPU wrapper's spec (common/op_specs.h), inputs and validation; the batch
+// inputs (cumulative_sequence_lengths, past_sequence_lengths, block_table) arrive in CPU memory, as the spec says,
+// because validation reads them and the scheduler produces them on the host anyway; the kernel uploads them on the
+// compute stream.
 #include <vector>
 
 #include "common/lightning_indexer_validation.h"
@@ -14,34 +15,23 @@ namespace glm_ops::ort::cuda_ep {
 
 namespace {
 
-constexpr const char* kOp = kLightningIndexerName;
-
-struct LightningIndexerCudaKernel {
-  explicit LightningIndexerCudaKernel(const OrtKernelInfo* info) : attributes(ReadLightningIndexerAttributes(info)) {}
-  LightningIndexerAttributes attributes;
-
-  OrtStatusPtr ComputeV2(OrtKernelContext* raw_context) {
-    return Guarded([&] {
-      Ort::KernelContext context(raw_context);
-      const auto [q, k, w, pool, in] = ReadLightningIndexerInputs(context);
-      const LightningIndexerShape shape = ValidateLightningIndexer(in, attributes);
-      auto out = context.GetOutput(0, std::vector<int64_t>{shape.tokens, shape.index_topk});
-      if (shape.tokens == 0) return;
-      CheckPoolOnDevice(kOp, "index_pool", pool);
-      Scratch scratch(context, pool, cuda::LightningIndexerWorkspaceBytes(shape));
-      cuda::LightningIndexer(shape, cuda::Activation::kFloat32, q.GetTensorRawData(), k.GetTensorRawData(),
-                             w.GetTensorRawData(), const_cast<void*>(pool.GetTensorRawData()),
-                             out.GetTensorMutableData<int32_t>(), scratch.data(), scratch.bytes(),
-                             ComputeStream(context));
-    });
-  }
-};
+void Compute(const LightningIndexerAttributes& attributes, Ort::KernelContext& context) {
+  const auto [q, k, w, pool, in] = ReadLightningIndexerInputs(context);
+  const LightningIndexerShape shape = ValidateLightningIndexer(in, attributes);
+  auto out = context.GetOutput(0, std::vector<int64_t>{shape.tokens, shape.index_topk});
+  if (shape.tokens == 0) return;
+  CheckPoolOnDevice(kLightningIndexerName, "index_pool", pool);
+  Scratch scratch(context, pool, cuda::LightningIndexerWorkspaceBytes(shape));
+  cuda::LightningIndexer(shape, cuda::Activation::kFloat32, q.GetTensorRawData(), k.GetTensorRawData(),
+                         w.GetTensorRawData(), const_cast<void*>(pool.GetTensorRawData()),
+                         out.GetTensorMutableData<int32_t>(), scratch.data(), scratch.bytes(), ComputeStream(context));
+}
 
 }  // namespace
 
 const OrtCustomOp* LightningIndexerCudaOp() {
-  static const SpecCustomOp<LightningIndexerCudaKernel> op(kLightningIndexerSpec, kProvider);
-  return &op;
+  return DeclareOp<LightningIndexerAttributes, ReadLightningIndexerAttributes, Compute>(kLightningIndexerSpec,
+                                                                                        kProvider);
 }
 
 }  // namespace glm_ops::ort::cuda_ep

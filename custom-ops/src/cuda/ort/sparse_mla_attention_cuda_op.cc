@@ -1,5 +1,5 @@
-// CUDA-EP wrapper of SparseMlaAttention: the CPU wrapper's inputs and validation; batch inputs in CPU memory,
-// topk_indices (produced by the indexer on the GPU) stays on the device.
+// CUDA-EP wrapper of SparseMlaAttention: the CPU wrapper's spec (common/op_specs.h), inputs and validation; batch
+// inputs in CPU memory, topk_indices (produced by the indexer on the GPU) stays on the device.
 #include <vector>
 
 #include "common/sparse_mla_validation.h"
@@ -13,35 +13,23 @@ namespace glm_ops::ort::cuda_ep {
 
 namespace {
 
-constexpr const char* kOp = kSparseMlaAttentionName;
-
-struct SparseMlaCudaKernel {
-  explicit SparseMlaCudaKernel(const OrtKernelInfo* info) : attributes(ReadSparseMlaAttributes(info)) {}
-  SparseMlaAttributes attributes;
-
-  OrtStatusPtr ComputeV2(OrtKernelContext* raw_context) {
-    return Guarded([&] {
-      Ort::KernelContext context(raw_context);
-      const auto [ql, qr, kv, kr, pool, topk, in] = ReadSparseMlaInputs(context);
-      const SparseMlaShape shape = ValidateSparseMla(in, attributes);
-      auto out = context.GetOutput(0, std::vector<int64_t>{shape.tokens, shape.n_heads, shape.kv_lora_rank});
-      if (shape.tokens == 0) return;
-      CheckPoolOnDevice(kOp, "latent_pool", pool);
-      Scratch scratch(context, pool, cuda::SparseMlaAttentionWorkspaceBytes(shape));
-      cuda::SparseMlaAttention(shape, cuda::Activation::kFloat32, ql.GetTensorRawData(), qr.GetTensorRawData(),
-                               kv.GetTensorRawData(), kr.GetTensorRawData(), const_cast<void*>(pool.GetTensorRawData()),
-                               in.has_topk ? topk.GetTensorData<int32_t>() : nullptr,
-                               out.GetTensorMutableData<float>(), scratch.data(), scratch.bytes(),
-                               ComputeStream(context));
-    });
-  }
-};
+void Compute(const SparseMlaAttributes& attributes, Ort::KernelContext& context) {
+  const auto [ql, qr, kv, kr, pool, topk, in] = ReadSparseMlaInputs(context);
+  const SparseMlaShape shape = ValidateSparseMla(in, attributes);
+  auto out = context.GetOutput(0, std::vector<int64_t>{shape.tokens, shape.n_heads, shape.kv_lora_rank});
+  if (shape.tokens == 0) return;
+  CheckPoolOnDevice(kSparseMlaAttentionName, "latent_pool", pool);
+  Scratch scratch(context, pool, cuda::SparseMlaAttentionWorkspaceBytes(shape));
+  cuda::SparseMlaAttention(shape, cuda::Activation::kFloat32, ql.GetTensorRawData(), qr.GetTensorRawData(),
+                           kv.GetTensorRawData(), kr.GetTensorRawData(), const_cast<void*>(pool.GetTensorRawData()),
+                           in.has_topk ? topk.GetTensorData<int32_t>() : nullptr, out.GetTensorMutableData<float>(),
+                           scratch.data(), scratch.bytes(), ComputeStream(context));
+}
 
 }  // namespace
 
 const OrtCustomOp* SparseMlaAttentionCudaOp() {
-  static const SpecCustomOp<SparseMlaCudaKernel> op(kSparseMlaAttentionSpec, kProvider);
-  return &op;
+  return DeclareOp<SparseMlaAttributes, ReadSparseMlaAttributes, Compute>(kSparseMlaAttentionSpec, kProvider);
 }
 
 }  // namespace glm_ops::ort::cuda_ep
