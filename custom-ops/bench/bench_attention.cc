@@ -82,8 +82,8 @@ void Run(int64_t batch, int64_t context, int repeats, Rate read, Rate peak) {
   mi.topk_indices = {DType::kInt32, {batch, kTopK}};
   const SparseMlaShape mshape = ValidateSparseMla(mi, {1.0f / 16.0f});
   const Timing mla_t = Measure(repeats, [&] {
-    cpu::SparseMlaAttention(Threads(), mshape, ql.data(), qr.data(), kv.data(), kr.data(), latent_pool.data(), topk.data(),
-                            out.data());
+    cpu::SparseMlaAttention(Threads(), mshape, ql.data(), qr.data(), kv.data(), kr.data(), latent_pool.data(),
+                            topk.data(), out.data());
   });
   const int64_t attended = std::min(context, kTopK);
   const double mla_bytes = static_cast<double>(batch * attended * (kRank + kRope) * 4);

@@ -3,7 +3,8 @@
 # Included by custom-ops/CMakeLists.txt (with ONNX Runtime headers: the kernels, the CUDA-EP wrappers inside
 # libglm_onnx_ops.so, the GPU parity and benchmark programs) and by custom-ops/gpu-tests/CMakeLists.txt (the
 # stand-alone device build: kernels and programs, no ONNX Runtime). Expects the targets glm_ops_kernels (CPU
-# kernels + shared validation) and glm_ops_reference (scalar references) to exist; GLM_OPS_HAVE_ORT says whether glm_onnx_ops exists.
+# kernels + shared validation) and glm_ops_reference (scalar references) to exist; GLM_OPS_HAVE_ORT says whether
+# glm_onnx_ops exists.
 #
 # GLM_OPS_CUDA: AUTO (default) builds CUDA when CMake finds a working CUDA compiler, ON requires one,
 # OFF never builds CUDA. Without nvcc nothing CUDA is configured or built, so the CPU build is unchanged.

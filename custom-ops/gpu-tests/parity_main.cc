@@ -1,6 +1,7 @@
 // glm_ops_gpu_parity: runs every CUDA kernel and the CPU reference kernel on the same random inputs and reports
 // max abs / relative error, top-k overlap and in-place pool writes (docs/cuda.md). Exit code 1 when a case fails.
-//   --dry-run         no GPU: the scalar references (src/reference) stand in for the CUDA kernels (tiny shapes by default)
+//   --dry-run         no GPU: the scalar references (src/reference) stand in for the CUDA kernels (tiny shapes
+//                     by default)
 //   --sizes LIST      comma list of tiny,real,huge (default: all with a GPU, tiny in a dry run)
 //   --ops LIST        comma list of indexer,mla,routing,experts (default: all)
 //   --csv PATH / --md PATH   write the results

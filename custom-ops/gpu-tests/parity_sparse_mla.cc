@@ -84,7 +84,8 @@ void RunCase(const MlaCase& c, cuda::Activation type, const ParityOptions& optio
 
   std::vector<float> ref_pool = pool, ref_out(static_cast<size_t>(T * H * R));
   auto start = std::chrono::steady_clock::now();
-  cpu::SparseMlaAttention(HostThreads(), shape, ql.data(), qr.data(), kv.data(), kr.data(), ref_pool.data(), sel, ref_out.data());
+  cpu::SparseMlaAttention(HostThreads(), shape, ql.data(), qr.data(), kv.data(), kr.data(), ref_pool.data(), sel,
+                          ref_out.data());
   const double cpu_ms = MillisecondsSince(start);
 
   std::vector<float> cand_pool, cand_out(ref_out.size());

@@ -137,7 +137,8 @@ void CompareTensors(const std::string& op, const char* kind, const std::vector<R
     const std::string at = where + "row " + std::to_string(i) + " ";
     if (row["#"] != std::to_string(i)) diffs.push_back(at + "is numbered '" + row["#"] + "'");
     const NameCell name = ParseName(row[kind]);
-    if (name.name != s.name) diffs.push_back(at + "is '" + name.name + "' on the page, '" + std::string(s.name) + "' in the spec");
+    if (name.name != s.name)
+      diffs.push_back(at + "is '" + name.name + "' on the page, '" + std::string(s.name) + "' in the spec");
     if (name.optional != s.optional)
       diffs.push_back(at + "'" + std::string(s.name) + "' optional: page " + (name.optional ? "yes" : "no") +
                       ", spec " + (s.optional ? "yes" : "no"));
@@ -151,7 +152,8 @@ void CompareTensors(const std::string& op, const char* kind, const std::vector<R
       const std::string memory = row["CUDA memory"];
       const std::string expected = s.cuda_memory == Memory::kHost ? "host" : "device";
       if (memory != expected)
-        diffs.push_back(at + "'" + std::string(s.name) + "' CUDA memory: page '" + memory + "', spec '" + expected + "'");
+        diffs.push_back(at + "'" + std::string(s.name) + "' CUDA memory: page '" + memory + "', spec '" + expected +
+                        "'");
     }
   }
 }

@@ -200,8 +200,8 @@ TEST(MoeExperts, DecodesEveryE4M3Code) {
     std::vector<float> x(static_cast<size_t>(hidden), 0.0f);
     x[c] = 1.0f;
     std::vector<float> out(static_cast<size_t>(hidden));
-    cpu::MoeExperts(test::Threads(), shape, x.data(), &id, &weight, {codes.data(), up.data(), down.data(), gate_scales.data(),
-                                                    up_scales.data(), down_scales.data()},
+    cpu::MoeExperts(test::Threads(), shape, x.data(), &id, &weight,
+                    {codes.data(), up.data(), down.data(), gate_scales.data(), up_scales.data(), down_scales.data()},
                     out.data());
     const double g = reference::E4M3(codes[c]);
     const double expected = g / (1.0 + std::exp(-g)) * 1.0;  // up . x = 1, down = 1

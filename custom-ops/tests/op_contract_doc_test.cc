@@ -55,7 +55,8 @@ TEST(OpContractDoc, ComparisonReportsASpecThatDrifted) {
   const std::string page = ReadContract();
   std::array<TensorSpec, 9> inputs = spec::kSparseMlaInputs;
   std::swap(inputs[0], inputs[1]);
-  std::array<AttributeSpec, 2> attributes{{spec::kSparseMlaAttributes[0], {"window", AttributeKind::kInt, false, true, 4}}};
+  std::array<AttributeSpec, 2> attributes{
+      {spec::kSparseMlaAttributes[0], {"window", AttributeKind::kInt, false, true, 4}}};
   const OpSpec drifted{kSparseMlaAttentionName, ListOf(inputs), ListOf(spec::kSparseMlaOutputs), ListOf(attributes)};
   const std::vector<std::string> diffs = test::CompareContractWithSpec(page, drifted);
   EXPECT_EQ(diffs.size(), 3u) << Join(diffs);  // two swapped rows, one extra attribute

@@ -1,5 +1,5 @@
-// SparseMlaAttention against the reference (src/reference: double precision, explicit softmax) with and without a selection,
-// over head counts, widths (including ones that are not multiples of 8), block sizes and mixed batches.
+// SparseMlaAttention against the reference (src/reference: double precision, explicit softmax) with and without a
+// selection, over head counts, widths (including ones that are not multiples of 8), block sizes and mixed batches.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -69,8 +69,8 @@ MlaRun RunMla(std::mt19937& rng, const MlaProblem& p, int64_t block_size, const 
   std::vector<float> reference_pool = run.pool;
   run.expected = reference::SparseMlaAttention(shape, p.q_latent.data(), p.q_rope.data(), kv.data(), kr.data(),
                                                reference_pool.data(), topk ? topk->data() : nullptr);
-  cpu::SparseMlaAttention(test::Threads(), shape, p.q_latent.data(), p.q_rope.data(), kv.data(), kr.data(), run.pool.data(),
-                          topk ? topk->data() : nullptr, run.out.data());
+  cpu::SparseMlaAttention(test::Threads(), shape, p.q_latent.data(), p.q_rope.data(), kv.data(), kr.data(),
+                          run.pool.data(), topk ? topk->data() : nullptr, run.out.data());
   return run;
 }
 

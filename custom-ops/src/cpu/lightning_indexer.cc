@@ -119,8 +119,8 @@ void WriteNewKeys(const LightningIndexerShape& s, const float* index_k, float* p
 }
 
 // Scores and selects for one group of queries whose scores fit the budget together.
-void RunGroup(const Parallel& parallel, const LightningIndexerShape& s, const float* index_q, const float* head_weights, const float* pool,
-              const std::vector<IndexerQuery>& group, int64_t items, std::vector<float>& scores,
+void RunGroup(const Parallel& parallel, const LightningIndexerShape& s, const float* index_q, const float* head_weights,
+              const float* pool, const std::vector<IndexerQuery>& group, int64_t items, std::vector<float>& scores,
               int32_t* topk_indices) {
   parallel.For(items, [&](int64_t item_begin, int64_t item_end) {
     // The query owning item_begin: the last one whose first item is <= it.
@@ -157,8 +157,8 @@ void RunGroup(const Parallel& parallel, const LightningIndexerShape& s, const fl
 
 }  // namespace
 
-void LightningIndexer(const Parallel& parallel, const LightningIndexerShape& s, const float* index_q, const float* index_k,
-                      const float* head_weights, float* index_pool, int32_t* topk_indices) {
+void LightningIndexer(const Parallel& parallel, const LightningIndexerShape& s, const float* index_q,
+                      const float* index_k, const float* head_weights, float* index_pool, int32_t* topk_indices) {
   WriteNewKeys(s, index_k, index_pool);
 
   thread_local std::vector<float> scores;

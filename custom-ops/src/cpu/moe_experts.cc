@@ -43,8 +43,8 @@ Routing GroupByExpert(const MoeExpertsShape& s, const int32_t* ids, const float*
 
 }  // namespace
 
-void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float* hidden, const int32_t* expert_ids, const float* expert_weights,
-                const ExpertWeights& weights, float* out) {
+void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float* hidden, const int32_t* expert_ids,
+                const float* expert_weights, const ExpertWeights& weights, float* out) {
   const Routing routing = GroupByExpert(s, expert_ids, expert_weights);
   const int64_t assignments = s.tokens * s.top_k;
   thread_local std::vector<float> activations;  // [assignments, inter]: SiLU(gate) * up per routed token

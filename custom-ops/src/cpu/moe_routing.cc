@@ -74,8 +74,8 @@ void RouteToken(const MoeRoutingShape& shape, const float* logits, const float* 
 
 }  // namespace
 
-void MoeRouting(const Parallel& parallel, const MoeRoutingShape& shape, const float* logits, const float* bias, int32_t* expert_ids,
-                float* expert_weights) {
+void MoeRouting(const Parallel& parallel, const MoeRoutingShape& shape, const float* logits, const float* bias,
+                int32_t* expert_ids, float* expert_weights) {
   const int64_t top_k = shape.attributes.top_k;
   // Routing is tiny next to the experts; only big prefill batches are worth splitting across threads.
   constexpr int64_t kGrain = 64;

@@ -9,7 +9,7 @@
 namespace glm_ops::cpu {
 
 // logits [T, E], bias [E] -> expert_ids [T, top_k] (by descending biased score, ties: lower id), weights [T, top_k].
-void MoeRouting(const Parallel& parallel, const MoeRoutingShape& shape, const float* logits, const float* bias, int32_t* expert_ids,
-                float* expert_weights);
+void MoeRouting(const Parallel& parallel, const MoeRoutingShape& shape, const float* logits, const float* bias,
+                int32_t* expert_ids, float* expert_weights);
 
 }  // namespace glm_ops::cpu

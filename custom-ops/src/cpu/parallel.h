@@ -1,7 +1,7 @@
 // How a CPU kernel runs its parallel loops. Inside a session the loops run on ONNX Runtime's intra-op thread pool,
 // reached through the kernel context (src/ort/ort_parallel.h), so the ops share the session's threads instead of
-// competing with them; tests, benchmarks and the GPU parity harness pass Inline() or SpawnedThreads
-// (src/cpu/spawned_threads.h). The kernels stay free of ONNX Runtime types.
+// competing with them; tests, benchmarks and the GPU parity harness pass SpawnedThreads (src/cpu/spawned_threads.h).
+// The kernels stay free of ONNX Runtime types.
 #pragma once
 
 #include <cstdint>
@@ -22,9 +22,6 @@ class Parallel {
   // shorter), and returns when all are done. `fn` must not throw.
   virtual void For(int64_t count, const Range& fn, int64_t min_grain = 1) const = 0;
 };
-
-// Runs every loop on the calling thread, in one range.
-const Parallel& Inline();
 
 // The piece size the runners hand out: about count / (4 * threads) so that uneven items balance, at least min_grain.
 int64_t PieceSize(int64_t count, int threads, int64_t min_grain);

@@ -152,8 +152,9 @@ void WriteNewRows(const SparseMlaShape& s, const float* kv_latent, const float* 
 
 }  // namespace
 
-void SparseMlaAttention(const Parallel& parallel, const SparseMlaShape& s, const float* q_latent, const float* q_rope, const float* kv_latent,
-                        const float* k_rope, float* latent_pool, const int32_t* topk_indices, float* out) {
+void SparseMlaAttention(const Parallel& parallel, const SparseMlaShape& s, const float* q_latent, const float* q_rope,
+                        const float* kv_latent, const float* k_rope, float* latent_pool, const int32_t* topk_indices,
+                        float* out) {
   WriteNewRows(s, kv_latent, k_rope, latent_pool);
 
   std::vector<int64_t> token_sequence(static_cast<size_t>(s.tokens));

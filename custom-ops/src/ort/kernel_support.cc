@@ -54,7 +54,8 @@ bool TryRead(const OrtKernelInfo* info, const AttributeSpec& spec, float* value)
 template <typename T>
 T Attribute(const OrtKernelInfo* info, const OpSpec& op, std::string_view name, AttributeKind kind, const char* what) {
   const AttributeSpec& spec = FindAttribute(op, name);
-  if (spec.kind != kind) throw std::logic_error(std::string(op.name) + ": attribute '" + std::string(name) + "' is not " + what);
+  if (spec.kind != kind)
+    throw std::logic_error(std::string(op.name) + ": attribute '" + std::string(name) + "' is not " + what);
   T value{};
   if (TryRead(info, spec, &value)) return value;
   if (spec.required || !spec.has_default)
@@ -75,7 +76,8 @@ float FloatAttribute(const OrtKernelInfo* info, const OpSpec& op, std::string_vi
 std::optional<float> OptionalFloatAttribute(const OrtKernelInfo* info, const OpSpec& op, std::string_view name) {
   const AttributeSpec& spec = FindAttribute(op, name);
   if (spec.kind != AttributeKind::kFloat || spec.required || spec.has_default)
-    throw std::logic_error(std::string(op.name) + ": attribute '" + std::string(name) + "' is not an optional float without default");
+    throw std::logic_error(std::string(op.name) + ": attribute '" + std::string(name) +
+                           "' is not an optional float without a default");
   float value = 0;
   if (TryRead(info, spec, &value)) return value;
   return std::nullopt;

@@ -20,7 +20,7 @@ void Compute(const LightningIndexerAttributes& attributes, Ort::KernelContext& c
   if (shape.tokens == 0) return;
   // The pool is a graph input the runtime owns and binds once; the contract makes this op its writer.
   float* pool_data = const_cast<float*>(pool.GetTensorData<float>());
-  cpu::LightningIndexer(KernelParallel(OrtParallel(context)), shape, q.GetTensorData<float>(),
+  cpu::LightningIndexer(OrtParallel(context), shape, q.GetTensorData<float>(),
                         k.GetTensorData<float>(), w.GetTensorData<float>(), pool_data,
                         out.GetTensorMutableData<int32_t>());
 }

@@ -20,7 +20,7 @@ void Compute(const MoeExpertsAttributes& attributes, Ort::KernelContext& context
   auto out = context.GetOutput(0, std::vector<int64_t>{shape.tokens, shape.hidden});
   if (shape.tokens == 0) return;
   CheckExpertIds(shape, v.ids.GetTensorData<int32_t>());
-  cpu::MoeExperts(KernelParallel(OrtParallel(context)), shape, v.hidden.GetTensorData<float>(),
+  cpu::MoeExperts(OrtParallel(context), shape, v.hidden.GetTensorData<float>(),
                   v.ids.GetTensorData<int32_t>(), v.weights.GetTensorData<float>(), ExpertWeightPointers(v, shape),
                   out.GetTensorMutableData<float>());
 }

@@ -19,7 +19,7 @@ void Compute(const MoeRoutingAttributes& attributes, Ort::KernelContext& context
   auto ids = context.GetOutput(0, out_shape);
   auto weights = context.GetOutput(1, out_shape);
   if (shape.tokens == 0) return;
-  cpu::MoeRouting(KernelParallel(OrtParallel(context)), shape, logits.GetTensorData<float>(),
+  cpu::MoeRouting(OrtParallel(context), shape, logits.GetTensorData<float>(),
                   bias.GetTensorData<float>(), ids.GetTensorMutableData<int32_t>(),
                   weights.GetTensorMutableData<float>());
 }

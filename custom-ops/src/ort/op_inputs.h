@@ -1,6 +1,7 @@
 // Reads each op's inputs and attributes from ONNX Runtime into the ORT-free structs the shared validation checks,
-// at the positions and with the defaults of the op's table (common/op_specs.h). One reader per op, used by the CPU wrappers (src/ort) and the CUDA-EP wrappers (src/cuda/ort) alike, so both
-// flavours describe, validate and name their inputs identically.
+// at the positions and with the defaults of the op's table (common/op_specs.h). One reader per op, used by the CPU
+// wrappers (src/ort) and the CUDA-EP wrappers (src/cuda/ort) alike, so both flavours describe, validate and name their
+// inputs identically.
 #pragma once
 
 #include "common/lightning_indexer_validation.h"

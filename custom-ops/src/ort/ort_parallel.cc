@@ -1,11 +1,7 @@
 #include "ort/ort_parallel.h"
 
 #include <algorithm>
-#include <cstdlib>
-#include <cstring>
 #include <thread>
-
-#include "cpu/thread_pool.h"
 
 namespace glm_ops::ort {
 
@@ -26,8 +22,8 @@ void RunPiece(void* data, size_t index) {
 }  // namespace
 
 int OrtParallel::Threads() const {
-  // The kernel context does not report the pool's size; ORT's default is one thread per core, which is also what
-  // the kernels' work-item sizing wants to cover.
+  // The kernel context does not report the pool's size; the runtime sizes it one thread per core
+  // (GlmModel.CreateSessionOptions), which is also what the kernels' work-item sizing wants to cover.
   static const int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   return threads;
 }
@@ -43,16 +39,6 @@ void OrtParallel::For(int64_t count, const Range& fn, int64_t min_grain) const {
   Job job{&fn, count, piece};
   // num_batch 0: ORT hands the pieces out one at a time to whichever thread is free (the caller's included).
   context_.ParallelFor(&RunPiece, static_cast<size_t>(pieces), 0, &job);
-}
-
-const cpu::Parallel& KernelParallel(const OrtParallel& ort_pool) {
-  // A/B switch for docs/benchmarks.md: GLM_OPS_PARALLEL=own runs the kernels on the library's own worker pool.
-  static const bool own = [] {
-    const char* value = std::getenv("GLM_OPS_PARALLEL");
-    return value && std::strcmp(value, "own") == 0;
-  }();
-  if (own) return cpu::OwnPool();
-  return ort_pool;
 }
 
 }  // namespace glm_ops::ort

@@ -1,5 +1,6 @@
 // The CPU kernels' parallel loops on ONNX Runtime's intra-op thread pool (OrtApi::KernelContext_ParallelFor, since
-// ORT 1.17): the ops share the session's threads (IntraOpNumThreads) instead of running a second pool beside them.
+// ORT 1.17): the ops share the session's threads (IntraOpNumThreads) with ORT's own kernels instead of running a
+// second pool beside them. Measured against the library's former own pool in docs/benchmarks.md.
 #pragma once
 
 #include "cpu/parallel.h"
@@ -16,8 +17,5 @@ class OrtParallel final : public cpu::Parallel {
  private:
   const Ort::KernelContext& context_;
 };
-
-// The runner a CPU kernel uses in this call (see ort_parallel.cc).
-const cpu::Parallel& KernelParallel(const OrtParallel& ort_pool);
 
 }  // namespace glm_ops::ort

@@ -19,7 +19,7 @@ void Compute(const SparseMlaAttributes& attributes, Ort::KernelContext& context)
   auto out = context.GetOutput(0, std::vector<int64_t>{shape.tokens, shape.n_heads, shape.kv_lora_rank});
   if (shape.tokens == 0) return;
   float* pool_data = const_cast<float*>(pool.GetTensorData<float>());  // in-place by contract
-  cpu::SparseMlaAttention(KernelParallel(OrtParallel(context)), shape, ql.GetTensorData<float>(),
+  cpu::SparseMlaAttention(OrtParallel(context), shape, ql.GetTensorData<float>(),
                           qr.GetTensorData<float>(), kv.GetTensorData<float>(), kr.GetTensorData<float>(), pool_data,
                           in.has_topk ? topk.GetTensorData<int32_t>() : nullptr, out.GetTensorMutableData<float>());
 }

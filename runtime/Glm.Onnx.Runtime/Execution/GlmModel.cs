@@ -136,8 +136,9 @@ public sealed class GlmModel : IDisposable
         var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         try
         {
-            if (model.IntraOpThreads > 0)
-                options.IntraOpNumThreads = model.IntraOpThreads;
+            // Always an explicit count: left at 0, ONNX Runtime pins its intra-op threads to cores, and the custom ops
+            // run on that pool too, so a pinned thread waiting for a busy core stalls them (docs/benchmarks.md).
+            options.IntraOpNumThreads = model.IntraOpThreads > 0 ? model.IntraOpThreads : Environment.ProcessorCount;
             options.AddSessionConfigEntry("session.intra_op.allow_spinning", model.IntraOpSpinning ? "1" : "0");
             if (model.ProfilePrefix is { } prefix)
             {
