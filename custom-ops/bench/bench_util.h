@@ -70,7 +70,7 @@ struct Rate {
 
 inline Rate RateOf(double amount, const Timing& t) { return {amount / t.wall, amount / t.cpu}; }
 
-// Plain memory read bandwidth on this machine with the kernels' own thread pool: AVX2 sums over a buffer much
+// Plain memory read bandwidth on this machine with the benchmarks' threads: AVX2 sums over a buffer much
 // larger than the caches, median of repeats, in bytes per second.
 inline Rate MeasureReadBandwidth(int64_t bytes, int repeats) {
   const int64_t count = bytes / static_cast<int64_t>(sizeof(float));
@@ -94,7 +94,7 @@ inline Rate MeasureReadBandwidth(int64_t bytes, int repeats) {
   return RateOf(static_cast<double>(count * sizeof(float)), t);
 }
 
-// Peak float32 FMA rate with the kernels' thread pool, in FLOP per second (2 per lane): 12 independent chains of
+// Peak float32 FMA rate with the benchmarks' threads, in FLOP per second (2 per lane): 12 independent chains of
 // 8-lane FMAs per thread (enough to cover the FMA latency on both FMA pipes), registers only.
 inline Rate MeasureFmaPeak(int repeats) {
   constexpr int64_t kItems = 64, kSteps = 1 << 17, kChains = 12;
