@@ -59,7 +59,7 @@ void Run(int64_t batch, int64_t context, int repeats, Rate read, Rate peak) {
   const LightningIndexerShape ishape = ValidateLightningIndexer(li, {kTopK, std::nullopt});
   std::vector<int32_t> topk(static_cast<size_t>(batch * kTopK));
   const Timing index_t = Measure(repeats, [&] {
-    cpu::LightningIndexer(ishape, q.data(), k.data(), w.data(), index_pool.data(), topk.data());
+    cpu::LightningIndexer(Threads(), ishape, q.data(), k.data(), w.data(), index_pool.data(), topk.data());
   });
   const double index_bytes = static_cast<double>(batch * context * kIndexDim * 4);
   const double index_flops = 2.0 * batch * context * kIndexHeads * kIndexDim;
@@ -82,8 +82,8 @@ void Run(int64_t batch, int64_t context, int repeats, Rate read, Rate peak) {
   mi.topk_indices = {DType::kInt32, {batch, kTopK}};
   const SparseMlaShape mshape = ValidateSparseMla(mi, {1.0f / 16.0f});
   const Timing mla_t = Measure(repeats, [&] {
-    cpu::SparseMlaAttention(mshape, ql.data(), qr.data(), kv.data(), kr.data(), latent_pool.data(), topk.data(),
-                            out.data());
+    cpu::SparseMlaAttention(Threads(), mshape, ql.data(), qr.data(), kv.data(), kr.data(), latent_pool.data(),
+                            topk.data(), out.data());
   });
   const int64_t attended = std::min(context, kTopK);
   const double mla_bytes = static_cast<double>(batch * attended * (kRank + kRope) * 4);
@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
   const int repeats = argc > 2 ? std::atoi(argv[2]) : 7;
   std::printf("GLM-5.2 decode widths: indexer 32 heads x 128, top-k 2048; MLA 64 heads, latent 512 + rope 64; "
               "block 64; threads %d; median of %d\n",
-              glm_ops::cpu::ThreadCount(), repeats);
+              glm_ops::bench::Threads().Threads(), repeats);
   const glm_ops::bench::Rate read = glm_ops::bench::MeasureReadBandwidth(int64_t{1} << 30, repeats);
   const glm_ops::bench::Rate peak = glm_ops::bench::MeasureFmaPeak(repeats);
   std::printf("plain read bandwidth %.2f GB/s (per CPU-s %.2f); FMA peak %.1f GFLOP/s (per CPU-s %.1f)\n",

@@ -153,7 +153,7 @@ void Run(ExpertWeightFormat format, const char* name, int64_t experts, int repea
                                 fp8 ? w.gate_scales.data() : nullptr, fp8 ? w.up_scales.data() : nullptr,
                                 fp8 ? w.down_scales.data() : nullptr};
     const Timing t = Measure(repeats, [&] {
-      cpu::MoeExperts(shape, hidden.data(), ids.data(), weights.data(), ew, out.data());
+      cpu::MoeExperts(Threads(), shape, hidden.data(), ids.data(), weights.data(), ew, out.data());
     });
     const Rate bandwidth = RateOf(expert_bytes * static_cast<double>(touched.size()), t);
     const Rate flops = RateOf(2.0 * 3.0 * kInter * kHidden * static_cast<double>(tokens * top_k), t);
@@ -175,7 +175,7 @@ int main(int argc, char** argv) {
   const char* only = argc > 3 ? argv[3] : "";  // "bf16", "fp8" or "decode": run just that part
   using glm_ops::bench::Rate;
   std::printf("MoeExperts: hidden 6144, inter 2048, top-8 of %lld experts; threads %d; median of %d\n",
-              static_cast<long long>(experts), glm_ops::cpu::ThreadCount(), repeats);
+              static_cast<long long>(experts), glm_ops::bench::Threads().Threads(), repeats);
   if (!*only || std::strcmp(only, "decode") == 0) glm_ops::bench::BenchFp8Decoders(repeats);
   if (std::strcmp(only, "decode") == 0) return 0;
   const Rate read = glm_ops::bench::MeasureReadBandwidth(int64_t{1} << 30, repeats);

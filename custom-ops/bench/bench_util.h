@@ -11,9 +11,15 @@
 #include <functional>
 #include <vector>
 
-#include "cpu/thread_pool.h"
+#include "cpu/spawned_threads.h"
 
 namespace glm_ops::bench {
+
+// The kernels' loops in the benchmarks: one thread per core (or GLM_OPS_THREADS), started per loop.
+inline const cpu::Parallel& Threads() {
+  static const cpu::SpawnedThreads threads;
+  return threads;
+}
 
 struct Timing {
   double wall = 0;  // median wall seconds per call
@@ -46,7 +52,7 @@ inline double MedianSeconds(int repeats, const std::function<void()>& call) { re
 
 // Fills with values in [-1, 1) from a 64-bit LCG, in parallel (gigabyte pools fill in well under a second).
 inline void FillUniform(float* data, int64_t count, uint64_t seed) {
-  cpu::ParallelFor(count, [&](int64_t begin, int64_t end) {
+  Threads().For(count, [&](int64_t begin, int64_t end) {
     uint64_t state = seed * 0x9E3779B97F4A7C15ull + static_cast<uint64_t>(begin) * 0xD1B54A32D192ED03ull;
     for (int64_t i = begin; i < end; ++i) {
       state = state * 6364136223846793005ull + 1442695040888963407ull;
@@ -64,14 +70,14 @@ struct Rate {
 
 inline Rate RateOf(double amount, const Timing& t) { return {amount / t.wall, amount / t.cpu}; }
 
-// Plain memory read bandwidth on this machine with the kernels' own thread pool: AVX2 sums over a buffer much
+// Plain memory read bandwidth on this machine with the benchmarks' threads: AVX2 sums over a buffer much
 // larger than the caches, median of repeats, in bytes per second.
 inline Rate MeasureReadBandwidth(int64_t bytes, int repeats) {
   const int64_t count = bytes / static_cast<int64_t>(sizeof(float));
   std::vector<float> buffer(static_cast<size_t>(count));
   FillUniform(buffer.data(), count, 99);
   const Timing t = Measure(repeats, [&] {
-    cpu::ParallelFor(count / 32, [&](int64_t begin, int64_t end) {
+    Threads().For(count / 32, [&](int64_t begin, int64_t end) {
       __m256 a0 = _mm256_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
       for (int64_t i = begin * 32; i < end * 32; i += 32) {
         a0 = _mm256_add_ps(a0, _mm256_loadu_ps(&buffer[i]));
@@ -88,12 +94,12 @@ inline Rate MeasureReadBandwidth(int64_t bytes, int repeats) {
   return RateOf(static_cast<double>(count * sizeof(float)), t);
 }
 
-// Peak float32 FMA rate with the kernels' thread pool, in FLOP per second (2 per lane): 12 independent chains of
+// Peak float32 FMA rate with the benchmarks' threads, in FLOP per second (2 per lane): 12 independent chains of
 // 8-lane FMAs per thread (enough to cover the FMA latency on both FMA pipes), registers only.
 inline Rate MeasureFmaPeak(int repeats) {
   constexpr int64_t kItems = 64, kSteps = 1 << 17, kChains = 12;
   const Timing t = Measure(repeats, [&] {
-    cpu::ParallelFor(kItems, [&](int64_t begin, int64_t end) {
+    Threads().For(kItems, [&](int64_t begin, int64_t end) {
       __m256 acc[kChains];
       for (int k = 0; k < kChains; ++k) acc[k] = _mm256_set1_ps(static_cast<float>(k));
       const __m256 m = _mm256_set1_ps(0.999999f), c = _mm256_set1_ps(1e-7f);

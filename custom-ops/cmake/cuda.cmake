@@ -2,8 +2,9 @@
 #
 # Included by custom-ops/CMakeLists.txt (with ONNX Runtime headers: the kernels, the CUDA-EP wrappers inside
 # libglm_onnx_ops.so, the GPU parity and benchmark programs) and by custom-ops/gpu-tests/CMakeLists.txt (the
-# stand-alone device build: kernels and programs, no ONNX Runtime). Expects the target glm_ops_kernels (CPU
-# reference kernels + shared validation) to exist; GLM_OPS_HAVE_ORT says whether glm_onnx_ops exists.
+# stand-alone device build: kernels and programs, no ONNX Runtime). Expects the targets glm_ops_kernels (CPU
+# kernels + shared validation) and glm_ops_reference (scalar references) to exist; GLM_OPS_HAVE_ORT says whether
+# glm_onnx_ops exists.
 #
 # GLM_OPS_CUDA: AUTO (default) builds CUDA when CMake finds a working CUDA compiler, ON requires one,
 # OFF never builds CUDA. Without nvcc nothing CUDA is configured or built, so the CPU build is unchanged.
@@ -80,7 +81,7 @@ if(GLM_OPS_BUILD_GPU_TOOLS)
   file(GLOB GLM_OPS_GPU_TEST_SOURCES CONFIGURE_DEPENDS "${GLM_OPS_ROOT}/gpu-tests/*.cc")
   add_executable(glm_ops_gpu_parity ${GLM_OPS_GPU_TEST_SOURCES})
   target_include_directories(glm_ops_gpu_parity PRIVATE "${GLM_OPS_ROOT}/gpu-tests")
-  target_link_libraries(glm_ops_gpu_parity PRIVATE glm_ops_cuda)
+  target_link_libraries(glm_ops_gpu_parity PRIVATE glm_ops_cuda glm_ops_reference)
   target_compile_options(glm_ops_gpu_parity PRIVATE -O2 -Wall -Wextra -Werror)
 
   file(GLOB GLM_OPS_GPU_BENCH_SOURCES CONFIGURE_DEPENDS "${GLM_OPS_ROOT}/gpu-bench/*.cc"

@@ -7,7 +7,15 @@
 #include <cstring>
 #include <vector>
 
+#include "cpu/spawned_threads.h"
+
 namespace glm_ops::gpu {
+
+// The CPU kernels' loops in the harness: one thread per core, started per loop.
+inline const cpu::Parallel& HostThreads() {
+  static const cpu::SpawnedThreads threads;
+  return threads;
+}
 
 inline uint16_t ToBf16(float v) {
   uint32_t bits;
@@ -41,16 +49,9 @@ inline std::vector<float> Bf16ToFloat(const std::vector<uint16_t>& bits) {
   return out;
 }
 
-inline float DecodeE4M3(uint8_t bits) {
-  const int mag = bits & 0x7F;
-  float value;
-  if (mag == 0x7F)
-    value = NAN;
-  else if (mag < 8)
-    value = std::ldexp(static_cast<float>(mag), -9);
-  else
-    value = std::ldexp(1.0f + static_cast<float>(mag & 7) / 8.0f, (mag >> 3) - 7);
-  return (bits & 0x80) ? -value : value;
+// A reference's double output as the float32 the kernels produce.
+inline std::vector<float> ToFloats(const std::vector<double>& values) {
+  return std::vector<float>(values.begin(), values.end());
 }
 
 }  // namespace glm_ops::gpu

@@ -1,5 +1,6 @@
-// MoeExperts parity: CUDA (or the naive reference in a dry run) against cpu::MoeExperts for float32, bf16 and
-// block-FP8 weights, float32 and bf16 activations, vector and scalar load paths, several tokens per expert.
+// MoeExperts parity: CUDA (or, in a dry run, the scalar reference of src/reference) against cpu::MoeExperts for
+// float32, bf16 and block-FP8 weights, float32 and bf16 activations, vector and scalar load paths, several tokens per
+// expert.
 #include <algorithm>
 #include <cstring>
 #include <stdexcept>
@@ -11,7 +12,7 @@
 #include "cuda/moe_experts_cuda.h"
 #include "device_buffer.h"
 #include "host_types.h"
-#include "naive_reference.h"
+#include "reference/moe_experts.h"
 #include "parity_options.h"
 
 namespace glm_ops::gpu {
@@ -28,15 +29,14 @@ const char* FormatName(ExpertWeightFormat f) {
   return f == ExpertWeightFormat::kFloat32 ? "w=f32" : f == ExpertWeightFormat::kBFloat16 ? "w=bf16" : "w=fp8";
 }
 
-// One stacked weight tensor in its stored bytes plus the float32 values it decodes to (for the naive reference).
+// One stacked weight tensor in its stored bytes (FP8 with its block scales).
 struct StoredWeights {
   std::vector<uint8_t> bytes;
   std::vector<float> scales;
-  std::vector<float> decoded;
 };
 
 StoredWeights MakeWeights(uint64_t seed, ExpertWeightFormat format, int64_t experts, int64_t rows, int64_t cols,
-                          int64_t qb, bool need_decoded) {
+                          int64_t qb) {
   StoredWeights w;
   const size_t count = static_cast<size_t>(experts * rows * cols);
   if (format == ExpertWeightFormat::kFloat8E4M3) {
@@ -49,15 +49,6 @@ StoredWeights MakeWeights(uint64_t seed, ExpertWeightFormat format, int64_t expe
     }
     const int64_t sr = (rows + qb - 1) / qb, sc = (cols + qb - 1) / qb;
     w.scales = FastUniform(seed + 7, static_cast<size_t>(experts * sr * sc), 0.5e-4f, 1.5e-4f);
-    if (need_decoded) {
-      w.decoded.resize(count);
-      for (int64_t e = 0; e < experts; ++e)
-        for (int64_t r = 0; r < rows; ++r)
-          for (int64_t c = 0; c < cols; ++c) {
-            const size_t i = static_cast<size_t>((e * rows + r) * cols + c);
-            w.decoded[i] = DecodeE4M3(w.bytes[i]) * w.scales[(e * sr + r / qb) * sc + c / qb];
-          }
-    }
     return w;
   }
   std::vector<float> values = FastUniform(seed, count, -0.05f, 0.05f);
@@ -69,7 +60,6 @@ StoredWeights MakeWeights(uint64_t seed, ExpertWeightFormat format, int64_t expe
     w.bytes.resize(count * 4);
     std::memcpy(w.bytes.data(), values.data(), count * 4);
   }
-  if (need_decoded) w.decoded = std::move(values);
   return w;
 }
 
@@ -78,15 +68,15 @@ struct CaseWeights {
 };
 
 // Generated once per case and shared by the float32 and bf16 activation runs (GBs at real widths).
-CaseWeights MakeCaseWeights(const ExpertsCase& c, uint32_t seed, bool need_decoded) {
-  return {MakeWeights(seed + 10, c.format, c.experts, c.inter, c.hidden, c.quant_block, need_decoded),
-          MakeWeights(seed + 20, c.format, c.experts, c.inter, c.hidden, c.quant_block, need_decoded),
-          MakeWeights(seed + 30, c.format, c.experts, c.hidden, c.inter, c.quant_block, need_decoded)};
+CaseWeights MakeCaseWeights(const ExpertsCase& c, uint32_t seed) {
+  return {MakeWeights(seed + 10, c.format, c.experts, c.inter, c.hidden, c.quant_block),
+          MakeWeights(seed + 20, c.format, c.experts, c.inter, c.hidden, c.quant_block),
+          MakeWeights(seed + 30, c.format, c.experts, c.hidden, c.inter, c.quant_block)};
 }
 
 void RunCase(const ExpertsCase& c, const CaseWeights& weights, cuda::Activation type, const ParityOptions& options,
              ParityReport& report, uint32_t seed) {
-  const bool naive_candidate = options.candidate == Candidate::kNaive;
+  const bool reference_candidate = options.candidate == Candidate::kReference;
   const StoredWeights& gate = weights.gate;
   const StoredWeights& up = weights.up;
   const StoredWeights& down = weights.down;
@@ -131,11 +121,11 @@ void RunCase(const ExpertsCase& c, const CaseWeights& weights, cuda::Activation 
                                  fp8 ? gate.scales.data() : nullptr, fp8 ? up.scales.data() : nullptr,
                                  fp8 ? down.scales.data() : nullptr};
   auto start = std::chrono::steady_clock::now();
-  cpu::MoeExperts(shape, hidden.data(), ids.data(), routing.data(), cpu_w, ref_out.data());
+  cpu::MoeExperts(HostThreads(), shape, hidden.data(), ids.data(), routing.data(), cpu_w, ref_out.data());
   const double cpu_ms = MillisecondsSince(start);
 
   double cand_ms = 0;
-  if (!naive_candidate) {
+  if (!reference_candidate) {
     DeviceBuffer dh = bf16 ? DeviceBuffer::From(hidden16) : DeviceBuffer::From(hidden);
     DeviceBuffer di = DeviceBuffer::From(ids), dr = DeviceBuffer::From(routing);
     DeviceBuffer dg = DeviceBuffer::From(gate.bytes), du = DeviceBuffer::From(up.bytes);
@@ -159,8 +149,7 @@ void RunCase(const ExpertsCase& c, const CaseWeights& weights, cuda::Activation 
     if (invalid) throw std::runtime_error("MoeExperts (CUDA) reported invalid expert ids for valid input");
   } else {
     start = std::chrono::steady_clock::now();
-    naive::MoeExperts(shape, hidden.data(), ids.data(), routing.data(), gate.decoded, up.decoded, down.decoded,
-                      cand_out.data());
+    cand_out = ToFloats(reference::MoeExperts(shape, hidden.data(), ids.data(), routing.data(), cpu_w));
     cand_ms = MillisecondsSince(start);
     if (bf16)
       for (float& v : cand_out) v = FromBf16(ToBf16(v));
@@ -201,7 +190,7 @@ void RunExpertsParity(const ParityOptions& options, ParityReport& report) {
   }
   uint32_t seed = 4000;
   for (const ExpertsCase& c : cases) {
-    const CaseWeights weights = MakeCaseWeights(c, seed, options.candidate == Candidate::kNaive);
+    const CaseWeights weights = MakeCaseWeights(c, seed);
     for (cuda::Activation type : {cuda::Activation::kFloat32, cuda::Activation::kBFloat16})
       RunCase(c, weights, type, options, report, ++seed);
   }

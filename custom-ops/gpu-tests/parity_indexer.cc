@@ -1,5 +1,6 @@
-// LightningIndexer parity: CUDA (or, in a dry run, the naive reference) against cpu::LightningIndexer on the same
-// random paged inputs; reports the overlap of the selected sets and checks the in-place key writes.
+// LightningIndexer parity: CUDA (or, in a dry run, the scalar reference of src/reference) against
+// cpu::LightningIndexer on the same random paged inputs; reports the overlap of the selected sets and checks the
+// in-place key writes.
 #include <string>
 #include <vector>
 
@@ -8,7 +9,7 @@
 #include "cuda/lightning_indexer_cuda.h"
 #include "device_buffer.h"
 #include "host_types.h"
-#include "naive_reference.h"
+#include "reference/lightning_indexer.h"
 #include "paged_inputs.h"
 #include "parity_options.h"
 
@@ -53,7 +54,7 @@ void RunCase(const IndexerCase& c, cuda::Activation type, const ParityOptions& o
   std::vector<float> ref_pool = pool;
   std::vector<int32_t> ref_out(static_cast<size_t>(T * K));
   auto start = std::chrono::steady_clock::now();
-  cpu::LightningIndexer(shape, q.data(), k.data(), w.data(), ref_pool.data(), ref_out.data());
+  cpu::LightningIndexer(HostThreads(), shape, q.data(), k.data(), w.data(), ref_pool.data(), ref_out.data());
   const double cpu_ms = MillisecondsSince(start);
 
   std::vector<float> cand_pool;
@@ -77,7 +78,7 @@ void RunCase(const IndexerCase& c, cuda::Activation type, const ParityOptions& o
   } else {
     cand_pool = pool;
     start = std::chrono::steady_clock::now();
-    naive::LightningIndexer(shape, q.data(), k.data(), w.data(), cand_pool.data(), cand_out.data());
+    reference::LightningIndexer(shape, q.data(), k.data(), w.data(), cand_pool.data(), cand_out.data());
     cand_ms = MillisecondsSince(start);
   }
 

@@ -1,6 +1,7 @@
 // glm_ops_gpu_parity: runs every CUDA kernel and the CPU reference kernel on the same random inputs and reports
 // max abs / relative error, top-k overlap and in-place pool writes (docs/cuda.md). Exit code 1 when a case fails.
-//   --dry-run         no GPU: the naive scalar references stand in for the CUDA kernels (tiny shapes by default)
+//   --dry-run         no GPU: the scalar references (src/reference) stand in for the CUDA kernels (tiny shapes
+//                     by default)
 //   --sizes LIST      comma list of tiny,real,huge (default: all with a GPU, tiny in a dry run)
 //   --ops LIST        comma list of indexer,mla,routing,experts (default: all)
 //   --csv PATH / --md PATH   write the results
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
       }
       return argv[++i];
     };
-    if (arg == "--dry-run") options.candidate = Candidate::kNaive;
+    if (arg == "--dry-run") options.candidate = Candidate::kReference;
     else if (arg == "--sizes") sizes = value();
     else if (arg == "--ops") ops = value();
     else if (arg == "--csv") csv = value();
@@ -42,12 +43,12 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  if (sizes.empty()) sizes = options.candidate == Candidate::kNaive ? "tiny" : "tiny,real,huge";
+  if (sizes.empty()) sizes = options.candidate == Candidate::kReference ? "tiny" : "tiny,real,huge";
   options.tiny = Has(sizes, "tiny");
   options.real = Has(sizes, "real");
   options.huge = Has(sizes, "huge");
   std::printf("glm_ops_gpu_parity: candidate=%s sizes=%s ops=%s\n",
-              options.candidate == Candidate::kCuda ? "cuda" : "naive (dry run)", sizes.c_str(), ops.c_str());
+              options.candidate == Candidate::kCuda ? "cuda" : "reference (dry run)", sizes.c_str(), ops.c_str());
   ParityReport report;
   try {
     if (Has(ops, "routing")) RunRoutingParity(options, report);
@@ -65,6 +66,6 @@ int main(int argc, char** argv) {
   if (!csv.empty()) report.WriteCsv(csv);
   if (!md.empty())
     report.WriteMarkdown(md, options.candidate == Candidate::kCuda ? "GPU parity: CUDA vs CPU kernels"
-                                                                    : "Dry-run parity: naive reference vs CPU kernels");
+                                                                    : "Dry-run parity: reference vs CPU kernels");
   return report.Failures() == 0 ? 0 : 1;
 }

@@ -9,7 +9,7 @@ namespace glm_ops::gpu {
 
 enum class Candidate {
   kCuda,   // the CUDA kernel (needs a GPU)
-  kNaive,  // --dry-run: the harness's plain scalar reference stands in for the GPU
+  kReference,  // --dry-run: the scalar references of src/reference stand in for the GPU
 };
 
 struct ParityRow {

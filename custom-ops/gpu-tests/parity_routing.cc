@@ -1,5 +1,5 @@
-// MoeRouting parity: CUDA (or the naive reference in a dry run) against cpu::MoeRouting: chosen ids must match in
-// order, weights to float rounding.
+// MoeRouting parity: CUDA (or, in a dry run, the scalar reference of src/reference) against cpu::MoeRouting: chosen
+// ids must match in order, weights to float rounding.
 #include <string>
 #include <vector>
 
@@ -8,7 +8,7 @@
 #include "cuda/moe_routing_cuda.h"
 #include "device_buffer.h"
 #include "host_types.h"
-#include "naive_reference.h"
+#include "reference/moe_routing.h"
 #include "parity_options.h"
 
 namespace glm_ops::gpu {
@@ -41,7 +41,7 @@ void RunCase(const RoutingCase& c, cuda::Activation type, const ParityOptions& o
   std::vector<int32_t> ref_ids(n), cand_ids(n);
   std::vector<float> ref_w(n), cand_w(n);
   auto start = std::chrono::steady_clock::now();
-  cpu::MoeRouting(shape, logits.data(), bias.data(), ref_ids.data(), ref_w.data());
+  cpu::MoeRouting(HostThreads(), shape, logits.data(), bias.data(), ref_ids.data(), ref_w.data());
   const double cpu_ms = MillisecondsSince(start);
   double cand_ms = 0;
   if (options.candidate == Candidate::kCuda) {
@@ -57,7 +57,7 @@ void RunCase(const RoutingCase& c, cuda::Activation type, const ParityOptions& o
     cand_w = dw.Download<float>();
   } else {
     start = std::chrono::steady_clock::now();
-    naive::MoeRouting(shape, logits.data(), bias.data(), cand_ids.data(), cand_w.data());
+    reference::MoeRouting(shape, logits.data(), bias.data(), cand_ids.data(), cand_w.data());
     cand_ms = MillisecondsSince(start);
   }
   int64_t same = 0;

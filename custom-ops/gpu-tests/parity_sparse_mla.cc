@@ -1,5 +1,6 @@
-// SparseMlaAttention parity: CUDA (or the naive reference in a dry run) against cpu::SparseMlaAttention, with and
-// without a top-k selection (including -1 padding and future positions that must be ignored).
+// SparseMlaAttention parity: CUDA (or, in a dry run, the scalar reference of src/reference) against
+// cpu::SparseMlaAttention, with and without a top-k selection (including -1 padding and future positions that must
+// be ignored).
 #include <algorithm>
 #include <cmath>
 #include <string>
@@ -10,7 +11,7 @@
 #include "cuda/sparse_mla_attention_cuda.h"
 #include "device_buffer.h"
 #include "host_types.h"
-#include "naive_reference.h"
+#include "reference/sparse_mla_attention.h"
 #include "paged_inputs.h"
 #include "parity_options.h"
 
@@ -83,7 +84,8 @@ void RunCase(const MlaCase& c, cuda::Activation type, const ParityOptions& optio
 
   std::vector<float> ref_pool = pool, ref_out(static_cast<size_t>(T * H * R));
   auto start = std::chrono::steady_clock::now();
-  cpu::SparseMlaAttention(shape, ql.data(), qr.data(), kv.data(), kr.data(), ref_pool.data(), sel, ref_out.data());
+  cpu::SparseMlaAttention(HostThreads(), shape, ql.data(), qr.data(), kv.data(), kr.data(), ref_pool.data(), sel,
+                          ref_out.data());
   const double cpu_ms = MillisecondsSince(start);
 
   std::vector<float> cand_pool, cand_out(ref_out.size());
@@ -109,8 +111,8 @@ void RunCase(const MlaCase& c, cuda::Activation type, const ParityOptions& optio
   } else {
     cand_pool = pool;
     start = std::chrono::steady_clock::now();
-    naive::SparseMlaAttention(shape, ql.data(), qr.data(), kv.data(), kr.data(), cand_pool.data(), sel,
-                              cand_out.data());
+    cand_out = ToFloats(
+        reference::SparseMlaAttention(shape, ql.data(), qr.data(), kv.data(), kr.data(), cand_pool.data(), sel));
     cand_ms = MillisecondsSince(start);
     if (bf16)
       for (float& v : cand_out) v = FromBf16(ToBf16(v));

@@ -1,4 +1,4 @@
-// LightningIndexer against a plain reference (double-precision scores, full sort) over a grid of head counts, widths,
+// LightningIndexer against the reference scores (src/reference: double precision) over a grid of head counts, widths,
 // block sizes, batches of sequences with different past lengths, and index_topk below and above the context.
 #include <gtest/gtest.h>
 
@@ -8,6 +8,7 @@
 
 #include "cpu/lightning_indexer.h"
 #include "paged_layout.h"
+#include "reference/lightning_indexer.h"
 #include "test_support.h"
 
 namespace glm_ops {
@@ -38,6 +39,7 @@ struct IndexerRun {
   std::vector<int32_t> topk;
   std::vector<float> pool;
   test::PagedLayout layout;
+  std::vector<std::vector<double>> scores;  // reference scores per new token, over its causal positions
 };
 
 // Lays the problem out in a paged pool (past rows pre-filled, new rows garbage) and runs the kernel.
@@ -60,36 +62,22 @@ IndexerRun RunKernel(std::mt19937& rng, const IndexerProblem& p, int64_t block_s
   in.batch = L.Inputs();
   const LightningIndexerShape shape = ValidateLightningIndexer(in, {topk, std::nullopt});
   run.topk.assign(static_cast<size_t>(L.tokens * topk), -7);
-  cpu::LightningIndexer(shape, p.q.data(), k_new.data(), p.w.data(), run.pool.data(), run.topk.data());
+  std::vector<float> reference_pool = run.pool;
+  reference::WriteIndexerKeys(shape, k_new.data(), reference_pool.data());
+  for (int64_t t = 0; t < L.tokens; ++t)
+    run.scores.push_back(reference::IndexerScores(shape, p.q.data(), p.w.data(), reference_pool.data(), t));
+  cpu::LightningIndexer(test::Threads(), shape, p.q.data(), k_new.data(), p.w.data(), run.pool.data(), run.topk.data());
   return run;
-}
-
-std::vector<double> ReferenceScores(const IndexerProblem& p, int64_t b, int64_t token, int64_t position) {
-  const double scale = 1.0 / std::sqrt(static_cast<double>(p.dim));
-  std::vector<double> scores;
-  for (int64_t t = 0; t <= position; ++t) {
-    double total = 0;
-    for (int64_t h = 0; h < p.heads; ++h) {
-      double dot = 0;
-      for (int64_t d = 0; d < p.dim; ++d)
-        dot += static_cast<double>(p.q[(token * p.heads + h) * p.dim + d]) * p.keys[b][t * p.dim + d];
-      total += p.w[token * p.heads + h] * std::max(0.0, dot * scale);
-    }
-    scores.push_back(total);
-  }
-  return scores;
 }
 
 // Checks one token's row: causal, distinct, the right count, -1 padding, and the same set as the reference up to
 // near-ties at the cut (float vs double scores), in descending reference-score order.
-void CheckRow(const IndexerProblem& p, const int32_t* row, int64_t topk, int64_t b, int64_t token,
-              int64_t position) {
+void CheckRow(const std::vector<double>& ref, const int32_t* row, int64_t topk, int64_t token, int64_t position) {
   const int64_t keys = position + 1;
   if (keys <= topk) {
     for (int64_t t = 0; t < topk; ++t) ASSERT_EQ(row[t], t < keys ? t : -1) << "token " << token;
     return;
   }
-  const std::vector<double> ref = ReferenceScores(p, b, token, position);
   std::vector<int64_t> order(ref.size());
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(), [&](int64_t x, int64_t y) { return ref[x] > ref[y]; });
@@ -113,7 +101,7 @@ void CheckAll(const IndexerProblem& p, const IndexerRun& run, int64_t topk) {
   for (int64_t b = 0; b < L.Sequences(); ++b)
     for (int64_t j = 0; j < p.fresh[b]; ++j) {
       const int64_t token = L.cu[b] + j;
-      CheckRow(p, &run.topk[token * topk], topk, b, token, p.past[b] + j);
+      CheckRow(run.scores[token], &run.topk[token * topk], topk, token, p.past[b] + j);
       // The new key landed in its pool row.
       for (int64_t d = 0; d < p.dim; ++d)
         ASSERT_EQ(run.pool[L.Row(b, p.past[b] + j) * p.dim + d], p.keys[b][(p.past[b] + j) * p.dim + d]);

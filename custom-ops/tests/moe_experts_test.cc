@@ -1,6 +1,6 @@
-// MoeExperts against a plain reference (dequantise every weight with the formula, then triple loops in double) for
-// float32, bf16 and block-FP8 weights, with widths that are not multiples of 8 or of the quant block (cropped edge
-// blocks), and several token counts and routings.
+// MoeExperts against the reference (src/reference: every weight dequantised by its formula, triple loops in
+// double) for float32, bf16 and block-FP8 weights, with widths that are not multiples of 8 or of the quant block
+// (cropped edge blocks), and several token counts and routings.
 #include <gtest/gtest.h>
 
 #include <xmmintrin.h>
@@ -9,34 +9,19 @@
 #include <cstring>
 
 #include "cpu/moe_experts.h"
+#include "reference/moe_experts.h"
+#include "reference/weight_decode.h"
 #include "test_support.h"
 
 namespace glm_ops {
 namespace {
 
-// e4m3fn written out from its definition: (-1)^s * 2^(e-7) * (1 + m/8), or 2^-6 * m/8 when e = 0; S.1111.111 is NaN.
-double ReferenceE4M3(uint8_t bits) {
-  const int sign = bits >> 7, exponent = (bits >> 3) & 0xF, mantissa = bits & 7;
-  if (exponent == 15 && mantissa == 7) return std::nan("");
-  const double magnitude =
-      exponent == 0 ? std::pow(2.0, -6) * mantissa / 8.0 : std::pow(2.0, exponent - 7) * (1.0 + mantissa / 8.0);
-  return sign ? -magnitude : magnitude;
-}
-
-double ReferenceBf16(uint16_t bits) {
-  const uint32_t wide = uint32_t{bits} << 16;
-  float f;
-  std::memcpy(&f, &wide, 4);
-  return f;
-}
-
-// One stacked weight tensor [E, rows, cols] in some format, plus its dequantised double copy for the reference.
+// One stacked weight tensor [E, rows, cols] in some format (FP8 with its block scales).
 struct Stacked {
   std::vector<float> f32;
   std::vector<uint16_t> bf16;
   std::vector<uint8_t> fp8;
   std::vector<float> scales;
-  std::vector<double> dense;  // [E, rows, cols]
 
   const void* Data(ExpertWeightFormat f) const {
     return f == ExpertWeightFormat::kFloat32 ? static_cast<const void*>(f32.data())
@@ -49,17 +34,14 @@ Stacked MakeStacked(std::mt19937& rng, ExpertWeightFormat format, int64_t expert
                     int64_t qb) {
   Stacked s;
   const int64_t count = experts * rows * cols;
-  s.dense.resize(static_cast<size_t>(count));
   if (format == ExpertWeightFormat::kFloat32) {
     s.f32 = test::RandomFloats(rng, count, -0.2f, 0.2f);
-    for (int64_t i = 0; i < count; ++i) s.dense[i] = s.f32[i];
   } else if (format == ExpertWeightFormat::kBFloat16) {
     const auto values = test::RandomFloats(rng, count, -0.2f, 0.2f);
     for (int64_t i = 0; i < count; ++i) {
       uint32_t bits;
       std::memcpy(&bits, &values[i], 4);
       s.bf16.push_back(static_cast<uint16_t>(bits >> 16));
-      s.dense[i] = ReferenceBf16(s.bf16.back());
     }
   } else {
     std::uniform_int_distribution<int> byte(0, 255);
@@ -73,40 +55,8 @@ Stacked MakeStacked(std::mt19937& rng, ExpertWeightFormat format, int64_t expert
       while (((bits >> 3) & 0xF) > 7);
       s.fp8.push_back(bits);
     }
-    for (int64_t e = 0; e < experts; ++e)
-      for (int64_t r = 0; r < rows; ++r)
-        for (int64_t c = 0; c < cols; ++c) {
-          const int64_t i = (e * rows + r) * cols + c;
-          s.dense[i] = ReferenceE4M3(s.fp8[i]) * s.scales[(e * srows + r / qb) * scols + c / qb];
-        }
   }
   return s;
-}
-
-std::vector<double> ReferenceExperts(const std::vector<float>& x, const std::vector<int32_t>& ids,
-                                     const std::vector<float>& w, const Stacked& gate, const Stacked& up,
-                                     const Stacked& down, int64_t tokens, int64_t hidden, int64_t inter,
-                                     int64_t top_k) {
-  std::vector<double> out(static_cast<size_t>(tokens * hidden), 0.0);
-  for (int64_t t = 0; t < tokens; ++t)
-    for (int64_t k = 0; k < top_k; ++k) {
-      const int64_t e = ids[t * top_k + k];
-      std::vector<double> h(static_cast<size_t>(inter));
-      for (int64_t r = 0; r < inter; ++r) {
-        double g = 0, u = 0;
-        for (int64_t c = 0; c < hidden; ++c) {
-          g += gate.dense[(e * inter + r) * hidden + c] * x[t * hidden + c];
-          u += up.dense[(e * inter + r) * hidden + c] * x[t * hidden + c];
-        }
-        h[r] = g / (1.0 + std::exp(-g)) * u;
-      }
-      for (int64_t r = 0; r < hidden; ++r) {
-        double y = 0;
-        for (int64_t c = 0; c < inter; ++c) y += down.dense[(e * hidden + r) * inter + c] * h[c];
-        out[t * hidden + r] += w[t * top_k + k] * y;
-      }
-    }
-  return out;
 }
 
 // nan_codes: FP8 codes (0x7F / 0xFF) planted at these flat indices of the gate weights.
@@ -116,8 +66,7 @@ void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t experts, int6
                " inter " + std::to_string(inter) + " tokens " + std::to_string(tokens) + " qb " + std::to_string(qb));
   Stacked gate = MakeStacked(rng, format, experts, inter, hidden, qb);
   for (size_t i = 0; i < nan_codes.size(); ++i) {
-    gate.fp8[nan_codes[i]] = i % 2 ? 0xFF : 0x7F;
-    gate.dense[nan_codes[i]] = std::nan("");
+    gate.fp8[nan_codes[i]] = i % 2 ? 0xFF : 0x7F;  // the reference decodes both to NaN
   }
   const Stacked up = MakeStacked(rng, format, experts, inter, hidden, qb);
   const Stacked down = MakeStacked(rng, format, experts, hidden, inter, qb);
@@ -150,8 +99,8 @@ void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t experts, int6
                         fp8 ? gate.scales.data() : nullptr, fp8 ? up.scales.data() : nullptr,
                         fp8 ? down.scales.data() : nullptr};
   std::vector<float> out(static_cast<size_t>(tokens * hidden), -5.0f);
-  cpu::MoeExperts(shape, x.data(), ids.data(), w.data(), ew, out.data());
-  const auto expected = ReferenceExperts(x, ids, w, gate, up, down, tokens, hidden, inter, top_k);
+  cpu::MoeExperts(test::Threads(), shape, x.data(), ids.data(), w.data(), ew, out.data());
+  const auto expected = reference::MoeExperts(shape, x.data(), ids.data(), w.data(), ew);
   for (size_t i = 0; i < out.size(); ++i) {
     if (std::isnan(expected[i])) {
       ASSERT_TRUE(std::isnan(out[i])) << "element " << i << " should be NaN, got " << out[i];
@@ -251,10 +200,10 @@ TEST(MoeExperts, DecodesEveryE4M3Code) {
     std::vector<float> x(static_cast<size_t>(hidden), 0.0f);
     x[c] = 1.0f;
     std::vector<float> out(static_cast<size_t>(hidden));
-    cpu::MoeExperts(shape, x.data(), &id, &weight, {codes.data(), up.data(), down.data(), gate_scales.data(),
-                                                    up_scales.data(), down_scales.data()},
+    cpu::MoeExperts(test::Threads(), shape, x.data(), &id, &weight,
+                    {codes.data(), up.data(), down.data(), gate_scales.data(), up_scales.data(), down_scales.data()},
                     out.data());
-    const double g = ReferenceE4M3(codes[c]);
+    const double g = reference::E4M3(codes[c]);
     const double expected = g / (1.0 + std::exp(-g)) * 1.0;  // up . x = 1, down = 1
     ASSERT_NEAR(out[0], expected, 1e-6 * (1.0 + std::abs(expected))) << "code " << int(codes[c]);
   };

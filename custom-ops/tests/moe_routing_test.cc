@@ -1,4 +1,4 @@
-// MoeRouting against a plain reference (full sorts, no tricks) over a grid of expert/group configurations.
+// MoeRouting against the reference (src/reference: full sorts, no tricks) over a grid of expert/group configurations.
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -6,55 +6,11 @@
 #include <numeric>
 
 #include "cpu/moe_routing.h"
+#include "reference/moe_routing.h"
 #include "test_support.h"
 
 namespace glm_ops {
 namespace {
-
-struct Routed {
-  std::vector<int32_t> ids;
-  std::vector<float> weights;
-};
-
-// Straight from the contract: sigmoid, biased choice, group score = top-2 sum, kept groups, top-k, unbiased weights.
-Routed ReferenceRouting(const std::vector<float>& logits, const std::vector<float>& bias, int64_t tokens,
-                        int64_t experts, const MoeRoutingAttributes& a) {
-  Routed out;
-  const int64_t group_size = experts / a.n_group;
-  for (int64_t t = 0; t < tokens; ++t) {
-    std::vector<float> s(experts), b(experts);
-    for (int64_t e = 0; e < experts; ++e) {
-      s[e] = 1.0f / (1.0f + std::exp(-logits[t * experts + e]));
-      b[e] = s[e] + bias[e];
-    }
-    std::vector<std::pair<float, int64_t>> groups;
-    for (int64_t g = 0; g < a.n_group; ++g) {
-      std::vector<float> members(b.begin() + g * group_size, b.begin() + (g + 1) * group_size);
-      std::sort(members.rbegin(), members.rend());
-      float score = 0;
-      for (size_t i = 0; i < std::min<size_t>(2, members.size()); ++i) score += members[i];
-      groups.push_back({-score, g});
-    }
-    std::sort(groups.begin(), groups.end());
-    std::vector<bool> kept(experts, false);
-    for (int64_t k = 0; k < a.topk_group; ++k)
-      for (int64_t e = 0; e < group_size; ++e) kept[groups[k].second * group_size + e] = true;
-    std::vector<std::pair<float, int64_t>> candidates;
-    for (int64_t e = 0; e < experts; ++e)
-      if (kept[e]) candidates.push_back({-b[e], e});
-    std::sort(candidates.begin(), candidates.end());
-    float sum = 0;
-    for (int64_t k = 0; k < a.top_k; ++k) sum += s[candidates[k].second];
-    for (int64_t k = 0; k < a.top_k; ++k) {
-      const int64_t e = candidates[k].second;
-      out.ids.push_back(static_cast<int32_t>(e));
-      float w = s[e];
-      if (a.norm_topk_prob) w /= (sum + 1e-20f);
-      out.weights.push_back(w * a.routed_scaling_factor);
-    }
-  }
-  return out;
-}
 
 struct RoutingCase {
   int64_t experts, top_k, n_group, topk_group;
@@ -77,10 +33,12 @@ TEST(MoeRouting, MatchesReferenceOverConfigurations) {
           ValidateMoeRouting({DType::kFloat32, {tokens, c.experts}}, {DType::kFloat32, {c.experts}}, a);
       std::vector<int32_t> ids(tokens * c.top_k);
       std::vector<float> weights(ids.size());
-      cpu::MoeRouting(shape, logits.data(), bias.data(), ids.data(), weights.data());
-      const Routed expected = ReferenceRouting(logits, bias, tokens, c.experts, a);
-      ASSERT_EQ(ids, expected.ids) << "experts " << c.experts << " groups " << c.n_group << " tokens " << tokens;
-      for (size_t i = 0; i < weights.size(); ++i) EXPECT_NEAR(weights[i], expected.weights[i], 1e-6f);
+      cpu::MoeRouting(test::Threads(), shape, logits.data(), bias.data(), ids.data(), weights.data());
+      std::vector<int32_t> expected_ids(ids.size());
+      std::vector<float> expected_weights(ids.size());
+      reference::MoeRouting(shape, logits.data(), bias.data(), expected_ids.data(), expected_weights.data());
+      ASSERT_EQ(ids, expected_ids) << "experts " << c.experts << " groups " << c.n_group << " tokens " << tokens;
+      for (size_t i = 0; i < weights.size(); ++i) EXPECT_NEAR(weights[i], expected_weights[i], 1e-6f);
     }
   }
 }
@@ -93,7 +51,7 @@ TEST(MoeRouting, BiasChoosesButDoesNotWeigh) {
   const MoeRoutingShape shape = ValidateMoeRouting({DType::kFloat32, {1, 4}}, {DType::kFloat32, {4}}, a);
   std::vector<int32_t> ids(2);
   std::vector<float> weights(2);
-  cpu::MoeRouting(shape, logits.data(), bias.data(), ids.data(), weights.data());
+  cpu::MoeRouting(test::Threads(), shape, logits.data(), bias.data(), ids.data(), weights.data());
   EXPECT_EQ(ids, (std::vector<int32_t>{0, 1}));
   const float s0 = 1.0f / (1.0f + std::exp(2.0f)), s1 = 1.0f / (1.0f + std::exp(-1.0f));
   EXPECT_NEAR(weights[0], s0 / (s0 + s1), 1e-6f);

@@ -9,8 +9,15 @@
 #include <vector>
 
 #include "common/input_error.h"
+#include "cpu/spawned_threads.h"
 
 namespace glm_ops::test {
+
+// The kernels' loops in tests: four threads even on a smaller machine, so the work splitting is exercised.
+inline const cpu::Parallel& Threads() {
+  static const cpu::SpawnedThreads threads(4);
+  return threads;
+}
 
 inline std::vector<float> RandomFloats(std::mt19937& rng, size_t count, float low = -1.0f, float high = 1.0f) {
   std::uniform_real_distribution<float> dist(low, high);

@@ -16,7 +16,7 @@ internal sealed class ModelArguments
     public Option<long> CacheMb { get; } = new("--cache-mb") { Description = "KV cache budget in MiB (all pools)", DefaultValueFactory = _ => KvCacheOptions.DefaultBudget >> 20 };
     public Option<int?> Blocks { get; } = new("--blocks") { Description = "KV cache blocks (overrides --cache-mb)" };
     public Option<int?> BlockSize { get; } = new("--block-size") { Description = "tokens per cache block (default: the manifest's)" };
-    public Option<int> Threads { get; } = new("--threads") { Description = "ONNX Runtime intra-op threads (0 = default)" };
+    public Option<int> Threads { get; } = new("--threads") { Description = "ONNX Runtime intra-op threads, shared with the custom ops (0 = one per logical processor)" };
     public Option<bool> Spin { get; } = new("--spin") { Description = "let ONNX Runtime intra-op threads spin-wait (off by default)" };
     public Option<bool> VerifyChecksums { get; } = new("--verify-checksums") { Description = "hash every artifact file against the manifest" };
 

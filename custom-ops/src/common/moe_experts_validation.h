@@ -28,6 +28,17 @@ struct MoeExpertsInputs {
   TensorDesc gate_scales, up_scales, down_scales;  // float [E, ceil(out/qb), ceil(in/qb)]
 };
 
+// Raw stacked expert weights in the element type `format` names (uint8 e4m3 bits for FP8), in host memory for the
+// CPU kernel and device memory for the CUDA kernel. Scales are null unless the format is FP8.
+struct ExpertWeights {
+  const void* gate = nullptr;  // [E, inter, hidden]
+  const void* up = nullptr;    // [E, inter, hidden]
+  const void* down = nullptr;  // [E, hidden, inter]
+  const float* gate_scales = nullptr;
+  const float* up_scales = nullptr;
+  const float* down_scales = nullptr;
+};
+
 struct MoeExpertsShape {
   int64_t tokens = 0;
   int64_t hidden = 0;

@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "cpu/simd.h"
-#include "cpu/thread_pool.h"
 #include "cpu/top_k.h"
 
 namespace glm_ops::cpu {
@@ -120,10 +119,10 @@ void WriteNewKeys(const LightningIndexerShape& s, const float* index_k, float* p
 }
 
 // Scores and selects for one group of queries whose scores fit the budget together.
-void RunGroup(const LightningIndexerShape& s, const float* index_q, const float* head_weights, const float* pool,
-              const std::vector<IndexerQuery>& group, int64_t items, std::vector<float>& scores,
+void RunGroup(const Parallel& parallel, const LightningIndexerShape& s, const float* index_q, const float* head_weights,
+              const float* pool, const std::vector<IndexerQuery>& group, int64_t items, std::vector<float>& scores,
               int32_t* topk_indices) {
-  ParallelFor(items, [&](int64_t item_begin, int64_t item_end) {
+  parallel.For(items, [&](int64_t item_begin, int64_t item_end) {
     // The query owning item_begin: the last one whose first item is <= it.
     size_t g = static_cast<size_t>(std::upper_bound(group.begin(), group.end(), item_begin,
                                                     [](int64_t item, const IndexerQuery& q) {
@@ -146,7 +145,7 @@ void RunGroup(const LightningIndexerShape& s, const float* index_q, const float*
       ScoreRange(s, panel, pool, query.sequence, begin, end, scores.data() + query.score_offset);
     }
   });
-  ParallelFor(static_cast<int64_t>(group.size()), [&](int64_t begin, int64_t end) {
+  parallel.For(static_cast<int64_t>(group.size()), [&](int64_t begin, int64_t end) {
     std::vector<uint32_t> scratch;
     for (int64_t g = begin; g < end; ++g) {
       const IndexerQuery& query = group[g];
@@ -158,8 +157,8 @@ void RunGroup(const LightningIndexerShape& s, const float* index_q, const float*
 
 }  // namespace
 
-void LightningIndexer(const LightningIndexerShape& s, const float* index_q, const float* index_k,
-                      const float* head_weights, float* index_pool, int32_t* topk_indices) {
+void LightningIndexer(const Parallel& parallel, const LightningIndexerShape& s, const float* index_q,
+                      const float* index_k, const float* head_weights, float* index_pool, int32_t* topk_indices) {
   WriteNewKeys(s, index_k, index_pool);
 
   thread_local std::vector<float> scores;
@@ -168,7 +167,7 @@ void LightningIndexer(const LightningIndexerShape& s, const float* index_q, cons
   auto flush = [&] {
     if (group.empty()) return;
     if (scores.size() < static_cast<size_t>(group_scores)) scores.resize(static_cast<size_t>(group_scores));
-    RunGroup(s, index_q, head_weights, index_pool, group, group_items, scores, topk_indices);
+    RunGroup(parallel, s, index_q, head_weights, index_pool, group, group_items, scores, topk_indices);
     group.clear();
     group_scores = group_items = 0;
   };

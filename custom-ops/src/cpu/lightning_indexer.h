@@ -5,12 +5,13 @@
 #include <cstdint>
 
 #include "common/lightning_indexer_validation.h"
+#include "cpu/parallel.h"
 
 namespace glm_ops::cpu {
 
 // index_q [T, H, D], index_k [T, D], head_weights [T, H], index_pool [blocks, block_size, D] (written in place),
 // topk_indices [T, index_topk] (descending score, ties: lower position; -1 padding).
-void LightningIndexer(const LightningIndexerShape& shape, const float* index_q, const float* index_k,
-                      const float* head_weights, float* index_pool, int32_t* topk_indices);
+void LightningIndexer(const Parallel& parallel, const LightningIndexerShape& shape, const float* index_q,
+                      const float* index_k, const float* head_weights, float* index_pool, int32_t* topk_indices);
 
 }  // namespace glm_ops::cpu

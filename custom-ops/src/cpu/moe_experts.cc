@@ -5,7 +5,6 @@
 #include <vector>
 
 #include "cpu/expert_projection.h"
-#include "cpu/thread_pool.h"
 
 namespace glm_ops::cpu {
 
@@ -44,8 +43,8 @@ Routing GroupByExpert(const MoeExpertsShape& s, const int32_t* ids, const float*
 
 }  // namespace
 
-void MoeExperts(const MoeExpertsShape& s, const float* hidden, const int32_t* expert_ids, const float* expert_weights,
-                const ExpertWeights& weights, float* out) {
+void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float* hidden, const int32_t* expert_ids,
+                const float* expert_weights, const ExpertWeights& weights, float* out) {
   const Routing routing = GroupByExpert(s, expert_ids, expert_weights);
   const int64_t assignments = s.tokens * s.top_k;
   thread_local std::vector<float> activations;  // [assignments, inter]: SiLU(gate) * up per routed token
@@ -54,7 +53,7 @@ void MoeExperts(const MoeExpertsShape& s, const float* hidden, const int32_t* ex
 
   // Phase 1: gate and up projections, item = (active expert, kRowsPerItem rows of inter).
   const int64_t up_tiles = (s.inter + kRowsPerItem - 1) / kRowsPerItem;
-  ParallelFor(static_cast<int64_t>(routing.active.size()) * up_tiles, [&](int64_t begin, int64_t end) {
+  parallel.For(static_cast<int64_t>(routing.active.size()) * up_tiles, [&](int64_t begin, int64_t end) {
     thread_local ProjectionScratch scratch;
     thread_local std::vector<float> gate_out, up_out;
     std::vector<const float*> rows;
@@ -81,7 +80,7 @@ void MoeExperts(const MoeExpertsShape& s, const float* hidden, const int32_t* ex
   // Phase 2: down projection and weighted sum, item = kRowsPerItem output columns across all experts, so every
   // item owns its slice of `out` and no two threads add into the same element.
   const int64_t down_tiles = (s.hidden + kRowsPerItem - 1) / kRowsPerItem;
-  ParallelFor(down_tiles, [&](int64_t begin, int64_t end) {
+  parallel.For(down_tiles, [&](int64_t begin, int64_t end) {
     thread_local ProjectionScratch scratch;
     thread_local std::vector<float> down_out;
     std::vector<const float*> rows;

@@ -5,7 +5,6 @@
 #include <numeric>
 #include <vector>
 
-#include "cpu/thread_pool.h"
 
 namespace glm_ops::cpu {
 
@@ -75,12 +74,12 @@ void RouteToken(const MoeRoutingShape& shape, const float* logits, const float* 
 
 }  // namespace
 
-void MoeRouting(const MoeRoutingShape& shape, const float* logits, const float* bias, int32_t* expert_ids,
-                float* expert_weights) {
+void MoeRouting(const Parallel& parallel, const MoeRoutingShape& shape, const float* logits, const float* bias,
+                int32_t* expert_ids, float* expert_weights) {
   const int64_t top_k = shape.attributes.top_k;
   // Routing is tiny next to the experts; only big prefill batches are worth splitting across threads.
   constexpr int64_t kGrain = 64;
-  ParallelFor((shape.tokens + kGrain - 1) / kGrain, [&](int64_t chunk_begin, int64_t chunk_end) {
+  parallel.For((shape.tokens + kGrain - 1) / kGrain, [&](int64_t chunk_begin, int64_t chunk_end) {
     RoutingScratch s;
     s.sig.resize(static_cast<size_t>(shape.experts));
     s.biased.resize(s.sig.size());

@@ -7,7 +7,6 @@
 #include <vector>
 
 #include "cpu/simd.h"
-#include "cpu/thread_pool.h"
 
 namespace glm_ops::cpu {
 
@@ -153,8 +152,9 @@ void WriteNewRows(const SparseMlaShape& s, const float* kv_latent, const float* 
 
 }  // namespace
 
-void SparseMlaAttention(const SparseMlaShape& s, const float* q_latent, const float* q_rope, const float* kv_latent,
-                        const float* k_rope, float* latent_pool, const int32_t* topk_indices, float* out) {
+void SparseMlaAttention(const Parallel& parallel, const SparseMlaShape& s, const float* q_latent, const float* q_rope,
+                        const float* kv_latent, const float* k_rope, float* latent_pool, const int32_t* topk_indices,
+                        float* out) {
   WriteNewRows(s, kv_latent, k_rope, latent_pool);
 
   std::vector<int64_t> token_sequence(static_cast<size_t>(s.tokens));
@@ -163,12 +163,12 @@ void SparseMlaAttention(const SparseMlaShape& s, const float* q_latent, const fl
 
   // Work item = (token, group of heads). A group shares each loaded cache row between its heads; enough groups
   // keep every thread busy on a single decode token.
-  const int64_t threads = ThreadCount();
+  const int64_t threads = parallel.Threads();
   int64_t group = s.n_heads;
   while (group > 4 && s.tokens * ((s.n_heads + group - 1) / group) < 4 * threads) group = (group + 1) / 2;
   const int64_t groups_per_token = (s.n_heads + group - 1) / group;
 
-  ParallelFor(s.tokens * groups_per_token, [&](int64_t begin, int64_t end) {
+  parallel.For(s.tokens * groups_per_token, [&](int64_t begin, int64_t end) {
     for (int64_t item = begin; item < end; ++item) {
       const int64_t token = item / groups_per_token;
       const int64_t head_begin = (item % groups_per_token) * group;

@@ -5,6 +5,7 @@
 #include <cstdint>
 
 #include "common/sparse_mla_validation.h"
+#include "cpu/parallel.h"
 
 namespace glm_ops::cpu {
 
@@ -12,8 +13,8 @@ namespace glm_ops::cpu {
 // out[i, h] = sum_t softmax_t(scale * (q_latent[i,h] . c_t + q_rope[i,h] . r_t)) * c_t.
 // topk_indices may be null (attend to positions 0..p). out: [T, n_heads, kv_lora_rank]; a token with no valid
 // position gets zeros.
-void SparseMlaAttention(const SparseMlaShape& shape, const float* q_latent, const float* q_rope,
-                        const float* kv_latent, const float* k_rope, float* latent_pool, const int32_t* topk_indices,
-                        float* out);
+void SparseMlaAttention(const Parallel& parallel, const SparseMlaShape& shape, const float* q_latent,
+                        const float* q_rope, const float* kv_latent, const float* k_rope, float* latent_pool,
+                        const int32_t* topk_indices, float* out);
 
 }  // namespace glm_ops::cpu

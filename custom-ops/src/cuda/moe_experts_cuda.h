@@ -13,16 +13,7 @@
 
 namespace glm_ops::cuda {
 
-// Stacked expert weights on the device in the format shape.format names (uint8 e4m3 bits for FP8); scales are
-// null unless FP8.
-struct DeviceExpertWeights {
-  const void* gate = nullptr;  // [E, inter, hidden]
-  const void* up = nullptr;    // [E, inter, hidden]
-  const void* down = nullptr;  // [E, hidden, inter]
-  const float* gate_scales = nullptr;
-  const float* up_scales = nullptr;
-  const float* down_scales = nullptr;
-};
+using DeviceExpertWeights = ExpertWeights;  // device pointers here (common/moe_experts_validation.h)
 
 size_t MoeExpertsWorkspaceBytes(const MoeExpertsShape& shape);
 

@@ -1,6 +1,8 @@
 #include "ort/kernel_support.h"
 
 #include <exception>
+#include <stdexcept>
+#include <string>
 
 #include "common/input_error.h"
 
@@ -30,40 +32,55 @@ Ort::ConstValue OptionalInput(const Ort::KernelContext& context, size_t index) {
   return context.GetInput(index);
 }
 
-int64_t RequiredIntAttribute(const OrtKernelInfo* info, const char* op, const char* name) {
-  int64_t value = 0;
-  if (OrtStatus* status = Ort::GetApi().KernelInfoGetAttribute_int64(info, name, &value)) {
-    Ort::GetApi().ReleaseStatus(status);
-    FailAttribute(op, name, "is missing", "an int attribute", "none");
-  }
-  return value;
+namespace {
+
+// Reads the attribute into `value`; false when the node does not carry it.
+bool TryRead(const OrtKernelInfo* info, const AttributeSpec& spec, int64_t* value) {
+  const std::string name(spec.name);
+  OrtStatus* status = Ort::GetApi().KernelInfoGetAttribute_int64(info, name.c_str(), value);
+  if (!status) return true;
+  Ort::GetApi().ReleaseStatus(status);
+  return false;
 }
 
-int64_t IntAttribute(const OrtKernelInfo* info, const char* name, int64_t fallback) {
-  int64_t value = 0;
-  if (OrtStatus* status = Ort::GetApi().KernelInfoGetAttribute_int64(info, name, &value)) {
-    Ort::GetApi().ReleaseStatus(status);
-    return fallback;
-  }
-  return value;
+bool TryRead(const OrtKernelInfo* info, const AttributeSpec& spec, float* value) {
+  const std::string name(spec.name);
+  OrtStatus* status = Ort::GetApi().KernelInfoGetAttribute_float(info, name.c_str(), value);
+  if (!status) return true;
+  Ort::GetApi().ReleaseStatus(status);
+  return false;
 }
 
-float RequiredFloatAttribute(const OrtKernelInfo* info, const char* op, const char* name) {
+template <typename T>
+T Attribute(const OrtKernelInfo* info, const OpSpec& op, std::string_view name, AttributeKind kind, const char* what) {
+  const AttributeSpec& spec = FindAttribute(op, name);
+  if (spec.kind != kind)
+    throw std::logic_error(std::string(op.name) + ": attribute '" + std::string(name) + "' is not " + what);
+  T value{};
+  if (TryRead(info, spec, &value)) return value;
+  if (spec.required || !spec.has_default)
+    FailAttribute(std::string(op.name).c_str(), std::string(name).c_str(), "is missing", what, "none");
+  return static_cast<T>(spec.default_value);
+}
+
+}  // namespace
+
+int64_t IntAttribute(const OrtKernelInfo* info, const OpSpec& op, std::string_view name) {
+  return Attribute<int64_t>(info, op, name, AttributeKind::kInt, "an int attribute");
+}
+
+float FloatAttribute(const OrtKernelInfo* info, const OpSpec& op, std::string_view name) {
+  return Attribute<float>(info, op, name, AttributeKind::kFloat, "a float attribute");
+}
+
+std::optional<float> OptionalFloatAttribute(const OrtKernelInfo* info, const OpSpec& op, std::string_view name) {
+  const AttributeSpec& spec = FindAttribute(op, name);
+  if (spec.kind != AttributeKind::kFloat || spec.required || spec.has_default)
+    throw std::logic_error(std::string(op.name) + ": attribute '" + std::string(name) +
+                           "' is not an optional float without a default");
   float value = 0;
-  if (OrtStatus* status = Ort::GetApi().KernelInfoGetAttribute_float(info, name, &value)) {
-    Ort::GetApi().ReleaseStatus(status);
-    FailAttribute(op, name, "is missing", "a float attribute", "none");
-  }
-  return value;
-}
-
-float FloatAttribute(const OrtKernelInfo* info, const char* name, float fallback) {
-  float value = 0;
-  if (OrtStatus* status = Ort::GetApi().KernelInfoGetAttribute_float(info, name, &value)) {
-    Ort::GetApi().ReleaseStatus(status);
-    return fallback;
-  }
-  return value;
+  if (TryRead(info, spec, &value)) return value;
+  return std::nullopt;
 }
 
 OrtStatusPtr StatusFromCurrentException() noexcept {

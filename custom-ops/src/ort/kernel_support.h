@@ -3,8 +3,11 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
+#include <string_view>
 
+#include "common/op_specs.h"
 #include "common/tensor_desc.h"
 #include "ort/ort_api.h"
 
@@ -18,10 +21,12 @@ TensorDesc Describe(const Ort::ConstValue& value);
 // The input at `index`, or an empty value when an optional input is absent (or beyond the node's input count).
 Ort::ConstValue OptionalInput(const Ort::KernelContext& context, size_t index);
 
-int64_t RequiredIntAttribute(const OrtKernelInfo* info, const char* op, const char* name);
-int64_t IntAttribute(const OrtKernelInfo* info, const char* name, int64_t fallback);
-float RequiredFloatAttribute(const OrtKernelInfo* info, const char* op, const char* name);
-float FloatAttribute(const OrtKernelInfo* info, const char* name, float fallback);
+// Attribute `name` of `op` as its spec (common/op_specs.h) declares it: a required one that is missing fails with an
+// InputError naming op and attribute; an absent optional one yields the spec's default.
+int64_t IntAttribute(const OrtKernelInfo* info, const OpSpec& op, std::string_view name);
+float FloatAttribute(const OrtKernelInfo* info, const OpSpec& op, std::string_view name);
+// An optional attribute without a default (the op derives the value per call when it is absent).
+std::optional<float> OptionalFloatAttribute(const OrtKernelInfo* info, const OpSpec& op, std::string_view name);
 
 // Runs `body`, converting exceptions into an OrtStatus (nullptr on success).
 template <typename Body>

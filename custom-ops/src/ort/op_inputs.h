@@ -1,6 +1,7 @@
-// Reads each op's inputs and attributes from ONNX Runtime into the ORT-free structs the shared validation checks.
-// One reader per op, used by the CPU wrappers (src/ort) and the CUDA-EP wrappers (src/cuda/ort) alike, so both
-// flavours describe, validate and name their inputs identically.
+// Reads each op's inputs and attributes from ONNX Runtime into the ORT-free structs the shared validation checks,
+// at the positions and with the defaults of the op's table (common/op_specs.h). One reader per op, used by the CPU
+// wrappers (src/ort) and the CUDA-EP wrappers (src/cuda/ort) alike, so both flavours describe, validate and name their
+// inputs identically.
 #pragma once
 
 #include "common/lightning_indexer_validation.h"
@@ -24,12 +25,20 @@ struct SparseMlaValues {
 };
 SparseMlaValues ReadSparseMlaInputs(const Ort::KernelContext& context);
 
+struct MoeRoutingValues {
+  Ort::ConstValue logits, bias;
+  TensorDesc logits_desc, bias_desc;
+};
+MoeRoutingValues ReadMoeRoutingInputs(const Ort::KernelContext& context);
+
 struct MoeExpertsValues {
   Ort::ConstValue hidden, ids, weights, gate, up, down;
   Ort::ConstValue gate_scales, up_scales, down_scales;  // empty unless the weights are block-FP8
   MoeExpertsInputs in;
 };
 MoeExpertsValues ReadMoeExpertsInputs(const Ort::KernelContext& context);
+// The weight and scale pointers of validated inputs, in whatever memory they arrived (scales only for FP8).
+ExpertWeights ExpertWeightPointers(const MoeExpertsValues& values, const MoeExpertsShape& shape);
 
 LightningIndexerAttributes ReadLightningIndexerAttributes(const OrtKernelInfo* info);
 SparseMlaAttributes ReadSparseMlaAttributes(const OrtKernelInfo* info);

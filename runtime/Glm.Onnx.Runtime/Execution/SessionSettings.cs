@@ -4,7 +4,7 @@ using Microsoft.ML.OnnxRuntime;
 namespace Glm.Onnx.Runtime.Execution;
 
 /// <summary>ONNX Runtime settings every stage session shares (the loader maps its options onto these).</summary>
-/// <param name="IntraOpThreads">ONNX Runtime intra-op threads per session; 0 = ONNX Runtime's default.</param>
+/// <param name="IntraOpThreads">ONNX Runtime intra-op threads per session; 0 = one per processor (always set explicitly).</param>
 /// <param name="IntraOpSpinning">Let ORT's intra-op threads spin-wait between parallel sections.</param>
 /// <param name="ProfilePrefix">When set, each session profiles into <c>{ProfilePrefix}.stage{i}_{timestamp}.json</c>.</param>
 internal sealed record SessionSettings(int IntraOpThreads, bool IntraOpSpinning, string? ProfilePrefix)
@@ -15,8 +15,9 @@ internal sealed record SessionSettings(int IntraOpThreads, bool IntraOpSpinning,
         var options = new SessionOptions { GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL };
         try
         {
-            if (IntraOpThreads > 0)
-                options.IntraOpNumThreads = IntraOpThreads;
+            // Always an explicit count: left at 0, ONNX Runtime pins its intra-op threads to cores, and the custom ops
+            // run on that pool too, so a pinned thread waiting for a busy core stalls them (docs/benchmarks.md).
+            options.IntraOpNumThreads = IntraOpThreads > 0 ? IntraOpThreads : Environment.ProcessorCount;
             options.AddSessionConfigEntry("session.intra_op.allow_spinning", IntraOpSpinning ? "1" : "0");
             if (ProfilePrefix is { } prefix)
             {

@@ -6,12 +6,13 @@ namespace Glm.Onnx.Runtime;
 /// <param name="Devices">Device per stage ("cpu" or "cuda:N"); one entry applies to every stage; null = all CPU.</param>
 /// <param name="VerifyChecksums">Hash every artifact file against the manifest's SHA-256 (reads every byte).</param>
 /// <param name="Cache">Paged cache size.</param>
-/// <param name="IntraOpThreads">ONNX Runtime intra-op threads per session; 0 = ONNX Runtime's default.</param>
+/// <param name="IntraOpThreads">ONNX Runtime intra-op threads per session (the custom ops run on them too); 0 = one
+/// per logical processor.</param>
 /// <param name="ProfilePrefix">When set, ONNX Runtime profiles every stage session into
 /// <c>{ProfilePrefix}.stage{i}_{timestamp}.json</c>; <see cref="GlmModel.EndProfiling"/> writes the files.</param>
 /// <param name="IntraOpSpinning">Let ONNX Runtime's intra-op threads spin-wait between parallel sections. Off by
-/// default: the custom ops (most of a decode step) run on their own thread pool, and ORT workers spinning beside it
-/// take cores the kernels need (docs/benchmarks.md, "Decode on CPU").</param>
+/// default: measured with the custom ops on the same pool, spinning nearly doubled the CPU time of a decode step
+/// and slowed it (docs/benchmarks.md, "Custom ops on ONNX Runtime's thread pool").</param>
 public sealed record GlmModelOptions(
     IReadOnlyList<string>? Devices = null,
     bool VerifyChecksums = false,
