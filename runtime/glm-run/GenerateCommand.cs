@@ -48,10 +48,11 @@ public static class GenerateCommand
                 if (parse.GetValue(prompt) is { } promptText)
                 {
                     var tokenizer = loaded.RequireTokenizer();
-                    if (parse.GetValue(chat))
-                        promptText = GlmChatFormatter.Format([ChatMessage.User(promptText)], null,
-                            GlmChatFormatOptions.Default with { EnableThinking = !parse.GetValue(noThinking) });
-                    ids = tokenizer.Encode(promptText, addSpecialTokens: false);
+                    // With --chat the prompt is a user message: its text stays text, as in chat and serve.
+                    ids = parse.GetValue(chat)
+                        ? GlmChatFormatter.Render([ChatMessage.User(promptText)], null,
+                            GlmChatFormatOptions.Default with { EnableThinking = !parse.GetValue(noThinking) }).Encode(tokenizer)
+                        : tokenizer.Encode(promptText, addSpecialTokens: false);
                     if (ids.Length == 0)
                         throw new ArgumentException("--prompt encodes to no tokens.");
                 }
