@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Glm.Onnx.Runtime.Text.Unicode;
 
 namespace Glm.Onnx.Runtime.Text;
 
@@ -42,17 +43,18 @@ internal sealed class TextNormalizer
                 foreach (var (item, itemPath) in JsonFields.Items(spec, "normalizers", file, path))
                     Add(item, itemPath, file, steps);
                 break;
+            // Our own tables, not string.Normalize: that is a no-op under InvariantGlobalization (docs/hardening.md).
             case "NFC":
-                steps.Add(static s => s.IsNormalized(NormalizationForm.FormC) ? s : s.Normalize(NormalizationForm.FormC));
+                steps.Add(static s => UnicodeNormalizer.Normalize(s, NormalizationForm.FormC));
                 break;
             case "NFD":
-                steps.Add(static s => s.Normalize(NormalizationForm.FormD));
+                steps.Add(static s => UnicodeNormalizer.Normalize(s, NormalizationForm.FormD));
                 break;
             case "NFKC":
-                steps.Add(static s => s.Normalize(NormalizationForm.FormKC));
+                steps.Add(static s => UnicodeNormalizer.Normalize(s, NormalizationForm.FormKC));
                 break;
             case "NFKD":
-                steps.Add(static s => s.Normalize(NormalizationForm.FormKD));
+                steps.Add(static s => UnicodeNormalizer.Normalize(s, NormalizationForm.FormKD));
                 break;
             case "Lowercase":
                 steps.Add(static s => s.ToLowerInvariant());
