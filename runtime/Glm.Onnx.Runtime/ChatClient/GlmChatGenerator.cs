@@ -61,8 +61,11 @@ public sealed class GlmChatGenerator
         var contentSpans = forced.Length > GlmSpecialTokens.ToolCallStart.Length
             ? [.. rendered.ContentSpans, new LiteralSpan(rendered.Text.Length + GlmSpecialTokens.ToolCallStart.Length, forced.Length - GlmSpecialTokens.ToolCallStart.Length)]
             : rendered.ContentSpans;
-        var ids = Tokenizer.Encode(prompt, contentSpans, addSpecialTokens: false);
         int limit = Engine.MaxSequenceTokens;
+        // A prompt too long to fit is refused from its length alone: tokenizing megabytes first costs CPU and memory.
+        if (Tokenizer.TokenCountLowerBound(prompt) is var atLeast && atLeast >= limit)
+            throw new ContextLengthExceededException((int)Math.Min(atLeast, int.MaxValue), limit, atLeast: true);
+        var ids = Tokenizer.Encode(prompt, contentSpans, addSpecialTokens: false);
         if (ids.Length >= limit)
             throw new ContextLengthExceededException(ids.Length, limit);
         bool reasoning = format.AddGenerationPrompt && format.EnableThinking && forced.Length == 0;

@@ -30,6 +30,8 @@ public sealed class GlmTokenizer
     private readonly AddedTokenSplitter _rawSplitter;
     private readonly AddedTokenSplitter _normalizedSplitter;
     private readonly bool _ignoreMerges;
+    // Bytes per token at most, times the normalizer's shrink: 0 when no bound holds (see TokenCountLowerBound).
+    private readonly double _maxBytesPerToken;
 
     private GlmTokenizer(TokenizerJson json, TokenizerConfig config)
     {
@@ -68,6 +70,14 @@ public sealed class GlmTokenizer
             ByteLevelAlphabet.AppendBytes(token, scratch);
             _tokenBytes[id] = [.. scratch];
         }
+
+        // An added token covers its own text; one that strips neighbouring whitespace, or a fused unknown token,
+        // can cover any amount, and then no bound holds.
+        var maxTokenBytes = Math.Max(
+            _tokenBytes.Max(b => b?.Length ?? 0),
+            json.AddedTokens.Count == 0 ? 0 : json.AddedTokens.Max(t => Encoding.UTF8.GetByteCount(t.Content)));
+        bool unbounded = json.AddedTokens.Any(t => t.LStrip || t.RStrip) || (json.UnknownToken is not null && json.FuseUnknown);
+        _maxBytesPerToken = unbounded || json.Normalizer.MaxShrink is not { } shrink ? 0 : maxTokenBytes * shrink;
 
         SpecialTokens = json.AddedTokens.Where(t => t.Special)
             .ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
@@ -227,6 +237,17 @@ public sealed class GlmTokenizer
         }
 
         return lo < spans.Count && spans[lo].Start < end;
+    }
+
+    /// <summary>
+    /// A cheap lower bound on how many tokens <paramref name="text"/> encodes to, from its UTF-8 length and the
+    /// longest token's bytes (0 when the tokenizer allows no bound): lets a server refuse a prompt that cannot fit
+    /// the context without tokenizing all of it.
+    /// </summary>
+    public long TokenCountLowerBound(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return _maxBytesPerToken <= 0 ? 0 : (long)(Encoding.UTF8.GetByteCount(text) / _maxBytesPerToken);
     }
 
     /// <summary>Decodes ids to text; invalid UTF-8 (e.g. half of a multi-byte character) becomes U+FFFD.</summary>
