@@ -57,6 +57,13 @@ internal sealed class ModelArguments
         var stamp = Directory.GetFiles(full).Max(File.GetLastWriteTimeUtc).Ticks.ToString(CultureInfo.InvariantCulture);
         var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(full + "|" + stamp)))[..16];
         var output = Path.Combine(Path.GetTempPath(), "glm-run-artifacts", key);
+        if (File.Exists(Path.Combine(output, ModelManifest.FileName)))
+            return output;
+        // Several glm-run processes may start on one checkpoint at once: the first converts, the others wait for it
+        // and then find the manifest (the converter's own lock, {output}.lock, is a different file).
+        using var cacheLock = OutputLock.Acquire(output, TimeSpan.FromHours(2),
+            () => Console.Error.WriteLine($"note: waiting for another glm-run to finish converting '{model}' into {output}"),
+            suffix: ".glm-run.lock");
         if (!File.Exists(Path.Combine(output, ModelManifest.FileName)))
         {
             Console.Error.WriteLine($"note: '{model}' is a checkpoint; converting it at fp32 into {output}");
