@@ -34,6 +34,7 @@ internal sealed class ModelArguments
 
     public GlmModel Load(ParseResult parse, int? blocksOverride = null, string? profilePrefix = null)
     {
+        CheckCacheBudget(parse);
         var directory = ArtifactsFor(parse.GetValue(Model)!);
         var options = new GlmModelOptions(
             parse.GetValue(Device) is { Length: > 0 } devices ? devices : null,
@@ -43,6 +44,19 @@ internal sealed class ModelArguments
             profilePrefix,
             parse.GetValue(Spin));
         return GlmModel.Load(directory, options);
+    }
+
+    // A CPU cache larger than the machine's memory is refused before anything loads (Linux overcommit would otherwise
+    // let the allocation succeed and the process die later when the pages are touched). CUDA pools live in device
+    // memory, which the allocation itself checks.
+    private void CheckCacheBudget(ParseResult parse)
+    {
+        long mb = parse.GetValue(CacheMb);
+        if (parse.GetValue(Blocks) is not null || parse.GetValue(Device) is { Length: > 0 } devices && devices.Any(d => !d.Equals("cpu", StringComparison.OrdinalIgnoreCase)))
+            return;
+        long total = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (total > 0 && mb > total >> 20)
+            throw new ArgumentException($"--cache-mb {mb} is more than this machine's memory ({total >> 20} MiB); lower it.");
     }
 
     /// <summary>

@@ -78,6 +78,7 @@ public sealed class GlmModel : IDisposable
                 using var sessionOptions = CreateSessionOptions(devices[i], options, stage.Index);
                 stages.Add(new StageSession(stage, Path.Combine(directory, stage.File), sessionOptions, devices[i]));
             }
+            StageShapeCheck.Verify(stages, manifest.Dimensions, directory);
             cache = PagedKvCache.Create(
                 manifest.Cache, manifest.Dimensions.NumHiddenLayers, options.Cache ?? new KvCacheOptions(),
                 (layer, name, numBlocks, blockSize, width) =>

@@ -68,6 +68,14 @@ internal sealed class StageSession : IDisposable
 
     public StageManifest Stage { get; }
 
+    /// <summary>The fixed size the graph declares for one axis of an input or output, or null when it is symbolic.</summary>
+    internal long? DeclaredDimension(string name, int axis)
+    {
+        var metadata = _session.InputMetadata.TryGetValue(name, out var input) ? input
+            : _session.OutputMetadata.TryGetValue(name, out var output) ? output : null;
+        return metadata is { Dimensions: var dims } && axis < dims.Length && dims[axis] > 0 ? dims[axis] : null;
+    }
+
     public StageDevice Device { get; }
 
     /// <summary>Where this stage's inputs should live: host memory, or its CUDA device's memory.</summary>
