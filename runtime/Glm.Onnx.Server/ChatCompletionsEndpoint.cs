@@ -17,7 +17,7 @@ internal static class ChatCompletionsEndpoint
     public static async Task HandleAsync(HttpContext context, GlmChatGenerator generator, GlmServerOptions options)
     {
         var cancel = context.RequestAborted;
-        var body = await RequestJson.ReadObjectAsync(context.Request.Body, cancel).ConfigureAwait(false);
+        var body = await RequestJson.ReadObjectAsync(context.Request, options, cancel).ConfigureAwait(false);
         string model = ModelCheck.Require(body, options);
         var parsed = ChatCompletionRequest.Parse(body, options);
         PreparedChat prepared;

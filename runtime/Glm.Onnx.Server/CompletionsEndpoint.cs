@@ -16,7 +16,7 @@ internal static class CompletionsEndpoint
     public static async Task HandleAsync(HttpContext context, GlmChatGenerator generator, GlmServerOptions options)
     {
         var cancel = context.RequestAborted;
-        var body = await RequestJson.ReadObjectAsync(context.Request.Body, cancel).ConfigureAwait(false);
+        var body = await RequestJson.ReadObjectAsync(context.Request, options, cancel).ConfigureAwait(false);
         string model = ModelCheck.Require(body, options);
         SamplingParameters.RequireSingleChoice(body);
         foreach (var unsupported in new[] { "echo", "logprobs", "suffix" })
@@ -117,6 +117,11 @@ internal static class CompletionsEndpoint
     {
         if (text.Length == 0)
             throw ApiError.BadRequest("'prompt' must not be empty.", "prompt");
+        // Refuse a prompt that cannot fit from its length alone, before tokenizing megabytes of it.
+        int limit = generator.Engine.MaxSequenceTokens;
+        if (generator.Tokenizer.TokenCountLowerBound(text) is var atLeast && atLeast >= limit)
+            throw ApiError.BadRequest(new ContextLengthExceededException((int)Math.Min(atLeast, int.MaxValue), limit, atLeast: true).Message,
+                "prompt", "context_length_exceeded");
         return generator.Tokenizer.Encode(text, addSpecialTokens: false);
     }
 }

@@ -24,10 +24,13 @@ public static class GlmServer
     {
         ArgumentNullException.ThrowIfNull(generator);
         ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "glm-run" });
         builder.Logging.ClearProviders();
         logging?.Invoke(builder.Logging);
         builder.WebHost.UseUrls([.. options.ListenUrls]);
+        // Kestrel enforces the body cap too (chunked bodies, and any endpoint that reads the body another way).
+        builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
         var app = builder.Build();
         app.MapGlmEndpoints(generator, options);
         return app;
@@ -53,6 +56,9 @@ public static class GlmServer
 
     public static void MapGlmEndpoints(this WebApplication app, GlmChatGenerator generator, GlmServerOptions options)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var admission = new Admission(options.MaxConcurrentRequests);
         app.Use(async (context, next) =>
         {
             if (options.ApiKey is { Length: > 0 } key && context.Request.Path.StartsWithSegments("/v1") && !Authorized(context, key))
@@ -62,8 +68,8 @@ public static class GlmServer
             }
             await next(context);
         });
-        app.MapPost("/v1/chat/completions", context => Guard(context, () => ChatCompletionsEndpoint.HandleAsync(context, generator, options)));
-        app.MapPost("/v1/completions", context => Guard(context, () => CompletionsEndpoint.HandleAsync(context, generator, options)));
+        app.MapPost("/v1/chat/completions", context => Guard(context, () => admission.RunAsync(() => ChatCompletionsEndpoint.HandleAsync(context, generator, options))));
+        app.MapPost("/v1/completions", context => Guard(context, () => admission.RunAsync(() => CompletionsEndpoint.HandleAsync(context, generator, options))));
         app.MapGet("/v1/models", context => Guard(context, () => JsonOutput.WriteAsync(context.Response, 200, w =>
         {
             w.WriteStartObject();
@@ -123,6 +129,10 @@ public static class GlmServer
         {
             await Fail(context, error);
         }
+        catch (BadHttpRequestException error)
+        {
+            await Fail(context, RequestBody.FromKestrel(error));
+        }
         catch (Exception error) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
         {
             await Fail(context, new ApiError(500, $"Generation failed: {error.Message}", type: "server_error"));
@@ -135,6 +145,8 @@ public static class GlmServer
             return;
         try
         {
+            if (error.Status == 429)
+                context.Response.Headers.RetryAfter = "1";
             await JsonOutput.WriteAsync(context.Response, error.Status, error.Write, context.RequestAborted);
         }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)

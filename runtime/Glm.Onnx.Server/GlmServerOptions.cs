@@ -15,5 +15,45 @@ public sealed record GlmServerOptions(
 {
     public const string DefaultUrl = "http://127.0.0.1:8000";
 
+    /// <summary>Largest request body accepted; a larger one gets 413 before it is read (docs/hardening.md).</summary>
+    public long MaxRequestBodyBytes { get; init; } = 8L << 20;
+
+    /// <summary>Time allowed to receive a whole request body; a slower client gets 408.</summary>
+    public TimeSpan RequestBodyTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>Completions requests in flight at once (reading, tokenizing or generating); more get 429 at once.</summary>
+    public int MaxConcurrentRequests { get; init; } = 64;
+
+    private static bool IsListenUrl(string url)
+    {
+        // Kestrel accepts "*" and "+" as any-address hosts; Uri does not parse them.
+        var normalized = url.Replace("://*", "://0.0.0.0", StringComparison.Ordinal).Replace("://+", "://0.0.0.0", StringComparison.Ordinal);
+        return Uri.TryCreate(normalized, UriKind.Absolute, out var uri)
+            && (uri.Scheme == Uri.UriSchemeHttp || uri.Scheme == Uri.UriSchemeHttps)
+            && uri.Host.Length > 0 && uri.AbsolutePath == "/" && uri.Query.Length == 0 && uri.UserInfo.Length == 0;
+    }
+
+    /// <summary>Throws <see cref="ArgumentException"/> naming the first option that cannot work.</summary>
+    public void Validate()
+    {
+        if (string.IsNullOrWhiteSpace(ModelId))
+            throw new ArgumentException("The model id must not be empty.");
+        // An empty key must not silently mean "no authentication": the caller asked for a key and gave none.
+        if (ApiKey is not null && string.IsNullOrWhiteSpace(ApiKey))
+            throw new ArgumentException("The API key is empty; give a non-empty key, or none to serve without authentication.");
+        foreach (var url in ListenUrls)
+            if (!IsListenUrl(url))
+                throw new ArgumentException(
+                    $"'{url}' is not a listen address; expected http://HOST:PORT or https://HOST:PORT (HOST an IP address, localhost, * or +).");
+        if (MaxRequestBodyBytes <= 0)
+            throw new ArgumentException($"The maximum request body size must be positive, got {MaxRequestBodyBytes}.");
+        if (RequestBodyTimeout <= TimeSpan.Zero)
+            throw new ArgumentException($"The request body timeout must be positive, got {RequestBodyTimeout}.");
+        if (MaxConcurrentRequests <= 0)
+            throw new ArgumentException($"The concurrent request limit must be positive, got {MaxConcurrentRequests}.");
+        if (DefaultMaxTokens <= 0 || DefaultCompletionMaxTokens <= 0)
+            throw new ArgumentException("The default max tokens must be positive.");
+    }
+
     public IReadOnlyList<string> ListenUrls => Urls is { Count: > 0 } urls ? urls : [DefaultUrl];
 }

@@ -1,16 +1,28 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Http;
 
 namespace Glm.Onnx.Server;
 
 /// <summary>Typed reads of request JSON fields; a wrong type is a 400 naming the field and what was expected.</summary>
 internal static class RequestJson
 {
-    public static async Task<JsonElement> ReadObjectAsync(Stream body, CancellationToken cancellationToken)
+    /// <summary>
+    /// Reads the body under the server's size and time limits (413, 408), parses it as a JSON object and checks that
+    /// every string in it is valid Unicode (400 naming the field).
+    /// </summary>
+    public static async Task<JsonElement> ReadObjectAsync(HttpRequest request, GlmServerOptions options, CancellationToken cancellationToken)
+    {
+        var body = await RequestBody.ReadAsync(request, options, cancellationToken).ConfigureAwait(false);
+        return ParseObject(body);
+    }
+
+    /// <summary>Parses a request body (400 for anything but a JSON object of valid strings).</summary>
+    public static JsonElement ParseObject(ReadOnlyMemory<byte> body)
     {
         JsonDocument document;
         try
         {
-            document = await JsonDocument.ParseAsync(body, default, cancellationToken).ConfigureAwait(false);
+            document = JsonDocument.Parse(body, new JsonDocumentOptions { MaxDepth = 64 });
         }
         catch (JsonException e)
         {
@@ -20,6 +32,7 @@ internal static class RequestJson
         {
             if (document.RootElement.ValueKind != JsonValueKind.Object)
                 throw ApiError.BadRequest($"The request body must be a JSON object, got {Kind(document.RootElement)}.", code: "invalid_json");
+            RequestStrings.Validate(document.RootElement);
             return document.RootElement.Clone();
         }
     }

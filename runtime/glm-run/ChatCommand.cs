@@ -62,7 +62,7 @@ public static class ChatCommand
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;
             }
-            catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or NotSupportedException)
+            catch (Exception e) when (CliErrors.IsExpected(e))
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;

@@ -52,10 +52,11 @@ public static class GenerateCommand
                 if (input?.Text is { } promptText)
                 {
                     var tokenizer = loaded.RequireTokenizer();
-                    if (parse.GetValue(chat))
-                        promptText = GlmChatFormatter.Format([ChatMessage.User(promptText)], null,
-                            GlmChatFormatOptions.Default with { EnableThinking = !parse.GetValue(noThinking) });
-                    ids = tokenizer.Encode(promptText, addSpecialTokens: false);
+                    // With --chat the prompt is a user message: its text stays text, as in chat and serve.
+                    ids = parse.GetValue(chat)
+                        ? GlmChatFormatter.Render([ChatMessage.User(promptText)], null,
+                            GlmChatFormatOptions.Default with { EnableThinking = !parse.GetValue(noThinking) }).Encode(tokenizer)
+                        : tokenizer.Encode(promptText, addSpecialTokens: false);
                     if (ids.Length == 0)
                         throw new ArgumentException("the prompt encodes to no tokens.");
                 }
@@ -108,7 +109,7 @@ public static class GenerateCommand
                 }
                 return 0;
             }
-            catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or NotSupportedException)
+            catch (Exception e) when (CliErrors.IsExpected(e))
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;

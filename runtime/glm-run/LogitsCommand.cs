@@ -31,7 +31,7 @@ public static class LogitsCommand
                 Console.Error.WriteLine($"wrote logits [{ids.Length}, {loaded.Executor.Info.VocabSize}] to {parse.GetValue(output)}");
                 return 0;
             }
-            catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or NotSupportedException)
+            catch (Exception e) when (CliErrors.IsExpected(e))
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;

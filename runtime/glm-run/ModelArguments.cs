@@ -34,6 +34,7 @@ internal sealed class ModelArguments
 
     public GlmModel Load(ParseResult parse, int? blocksOverride = null, string? profilePrefix = null)
     {
+        CheckCacheBudget(parse);
         var directory = ArtifactsFor(parse.GetValue(Model)!);
         var options = new GlmModelOptions(
             parse.GetValue(Device) is { Length: > 0 } devices ? devices : null,
@@ -43,6 +44,19 @@ internal sealed class ModelArguments
             profilePrefix,
             parse.GetValue(Spin));
         return GlmModel.Load(directory, options);
+    }
+
+    // A CPU cache larger than the machine's memory is refused before anything loads (Linux overcommit would otherwise
+    // let the allocation succeed and the process die later when the pages are touched). CUDA pools live in device
+    // memory, which the allocation itself checks.
+    private void CheckCacheBudget(ParseResult parse)
+    {
+        long mb = parse.GetValue(CacheMb);
+        if (parse.GetValue(Blocks) is not null || parse.GetValue(Device) is { Length: > 0 } devices && devices.Any(d => !d.Equals("cpu", StringComparison.OrdinalIgnoreCase)))
+            return;
+        long total = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes;
+        if (total > 0 && mb > total >> 20)
+            throw new ArgumentException($"--cache-mb {mb} is more than this machine's memory ({total >> 20} MiB); lower it.");
     }
 
     /// <summary>
@@ -57,6 +71,13 @@ internal sealed class ModelArguments
         var stamp = Directory.GetFiles(full).Max(File.GetLastWriteTimeUtc).Ticks.ToString(CultureInfo.InvariantCulture);
         var key = Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(full + "|" + stamp)))[..16];
         var output = Path.Combine(Path.GetTempPath(), "glm-run-artifacts", key);
+        if (File.Exists(Path.Combine(output, ModelManifest.FileName)))
+            return output;
+        // Several glm-run processes may start on one checkpoint at once: the first converts, the others wait for it
+        // and then find the manifest (the converter's own lock, {output}.lock, is a different file).
+        using var cacheLock = OutputLock.Acquire(output, TimeSpan.FromHours(2),
+            () => Console.Error.WriteLine($"note: waiting for another glm-run to finish converting '{model}' into {output}"),
+            suffix: ".glm-run.lock");
         if (!File.Exists(Path.Combine(output, ModelManifest.FileName)))
         {
             Console.Error.WriteLine($"note: '{model}' is a checkpoint; converting it at fp32 into {output}");

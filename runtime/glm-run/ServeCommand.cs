@@ -21,13 +21,16 @@ public static class ServeCommand
         {
             try
             {
-                var key = parse.GetValue(apiKey) ?? Environment.GetEnvironmentVariable("GLM_API_KEY");
+                // An explicit --api-key "" is refused (GlmServerOptions.Validate), never read as "no authentication";
+                // an empty GLM_API_KEY counts as unset, as environment variables usually do.
+                var key = parse.GetValue(apiKey) ?? (Environment.GetEnvironmentVariable("GLM_API_KEY") is { Length: > 0 } env ? env : null);
                 var listen = parse.GetValue(urls) is { Length: > 0 } given ? given : [GlmServerOptions.DefaultUrl];
-                if (!GlmServer.IsLoopbackOnly(listen) && string.IsNullOrEmpty(key))
-                    Console.Error.WriteLine("warning: listening beyond loopback without an API key: anyone who can reach this port can use the model.");
                 var id = parse.GetValue(modelId) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(parse.GetValue(model.Model)!)));
-                using var loaded = LoadedChatModel.From(model.Load(parse));
                 var options = new GlmServerOptions(id, listen, key, parse.GetValue(maxTokens));
+                options.Validate(); // bad URLs or key: one line now, not after loading the model
+                if (!GlmServer.IsLoopbackOnly(listen) && key is null)
+                    Console.Error.WriteLine("warning: listening beyond loopback without an API key: anyone who can reach this port can use the model.");
+                using var loaded = LoadedChatModel.From(model.Load(parse));
                 var (app, addresses) = await GlmServer.StartAsync(loaded.Generator, options, ct);
                 await using (app)
                 {
@@ -38,7 +41,7 @@ public static class ServeCommand
                 }
                 return 0;
             }
-            catch (Exception e) when (e is ArgumentException or IOException or InvalidDataException or NotSupportedException)
+            catch (Exception e) when (CliErrors.IsExpected(e))
             {
                 Console.Error.WriteLine($"error: {e.Message}");
                 return 2;

@@ -215,4 +215,23 @@ public sealed class BadInputTests
         var e = Assert.Throws<KeyNotFoundException>(() => ckpt.GetInfo("model.layers.99.nope"));
         Assert.Contains("model.layers.99.nope", e.Message);
     }
+
+    [Fact]
+    public void Tensor_name_that_is_not_utf8_is_a_named_error()
+    {
+        // {"a\xFF": {...}}: 0xFF never occurs in UTF-8.
+        byte[] header = [.. "{\"a"u8, 0xFF, .. "\":{\"dtype\":\"F32\",\"shape\":[1],\"data_offsets\":[0,4]}}"u8];
+        using var dir = Fixtures.NewTempDir();
+        var path = dir.File("t.safetensors");
+        using (var f = File.Create(path))
+        {
+            f.Write(BitConverter.GetBytes((ulong)header.Length));
+            f.Write(header);
+            f.Write(new byte[4]);
+        }
+
+        var e = OpenFails(path);
+        Assert.Contains(path, e.Message);
+        Assert.Contains("not valid UTF-8", e.Message);
+    }
 }

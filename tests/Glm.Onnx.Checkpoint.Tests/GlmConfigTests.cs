@@ -121,6 +121,8 @@ public sealed class GlmConfigTests
         { """{"hidden_act": "gelu"}""", "hidden_act", "silu" },
         { """{"q_lora_rank": null}""", "q_lora_rank", "not supported" },
         { """{"vocab_size": "big"}""", "vocab_size", "expected an integer" },
+        { """{"layer_types": ["deepseek_sparse_attention", "deepseek_sparse_attention"]}""", "layer_types", "expected 78 entries" },
+        { """{"max_position_embeddings": 1000000000000000}""", "max_position_embeddings", "at most 16777216" },
     };
 
     [Theory]
@@ -152,5 +154,15 @@ public sealed class GlmConfigTests
     {
         var e = Assert.Throws<CheckpointFormatException>(() => GlmConfig.Parse("{ not json", "/x/config.json"));
         Assert.StartsWith("/x/config.json: malformed config JSON", e.Message);
+    }
+
+    [Fact]
+    public void Layer_type_other_than_sparse_attention_is_rejected()
+    {
+        var json = RealConfigJson();
+        json["layer_types"] = new JsonArray([.. Enumerable.Range(0, 78).Select(i => (JsonNode?)JsonValue.Create(i == 5 ? "sliding_attention" : "deepseek_sparse_attention"))]);
+        var e = Assert.Throws<CheckpointFormatException>(() => GlmConfig.Parse(json.ToJsonString(), "cfg"));
+        Assert.Equal("layer_types[5]", e.FieldName);
+        Assert.Contains("sliding_attention", e.Message);
     }
 }

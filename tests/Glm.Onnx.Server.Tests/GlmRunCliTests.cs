@@ -108,4 +108,46 @@ public sealed class GlmRunCliTests
             await process.WaitForExitAsync();
         }
     }
+
+    [Theory]
+    [InlineData("--api-key", "", "API key is empty")]
+    [InlineData("--urls", "localhost:8000", "not a listen address")]
+    [InlineData("--urls", "http://127.0.0.1:8000/v1?x=1", "not a listen address")]
+    public async Task ServeRefusesBadOptionsWithOneLine(string option, string value, string phrase)
+    {
+        var (code, output) = await ProcessRunner.RunAsync(Dotnet, [GlmRunDll(), "serve", "--model", ModelDir, option, value], Fixtures.RepoRoot, timeoutSeconds: 120);
+        Assert.Equal(2, code);
+        Assert.Contains(phrase, output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    [Fact]
+    public async Task ACacheLargerThanMemoryIsRefusedWithOneLine()
+    {
+        long twiceMemoryMb = 2 * (GC.GetGCMemoryInfo().TotalAvailableMemoryBytes >> 20);
+        var (code, output) = await ProcessRunner.RunAsync(Dotnet,
+            [GlmRunDll(), "generate", "--model", ModelDir, "--prompt", "Hello", "--max-new-tokens", "1", "--cache-mb", twiceMemoryMb.ToString(System.Globalization.CultureInfo.InvariantCulture)],
+            Fixtures.RepoRoot, timeoutSeconds: 120);
+        Assert.Equal(2, code);
+        Assert.Contains("--cache-mb", output);
+        Assert.DoesNotContain("   at ", output);
+    }
+
+    [Fact]
+    public async Task TokenizeCanEncodeControlTokenTextAsPlainText()
+    {
+        var (code, matched) = await ProcessRunner.RunAsync(Dotnet,
+            [GlmRunDll(), "tokenize", "--tokenizer", ModelDir, "--text", "<|user|>hi", "--json"], Fixtures.RepoRoot, timeoutSeconds: 60);
+        Assert.True(code == 0, matched);
+        var (code2, plain) = await ProcessRunner.RunAsync(Dotnet,
+            [GlmRunDll(), "tokenize", "--tokenizer", ModelDir, "--text", "<|user|>hi", "--special-as-text", "--json"], Fixtures.RepoRoot, timeoutSeconds: 60);
+        Assert.True(code2 == 0, plain);
+        int[] Ids(string output) => JsonDocument.Parse(output.Split('\n').First(l => l.StartsWith('{'))).RootElement
+            .GetProperty("ids").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+        var user = JsonDocument.Parse(File.ReadAllText(Path.Combine(ModelDir, "tokenizer.json"))).RootElement.GetProperty("added_tokens")
+            .EnumerateArray().First(t => t.GetProperty("content").GetString() == "<|user|>").GetProperty("id").GetInt32();
+        Assert.Equal(user, Ids(matched)[0]);
+        Assert.DoesNotContain(user, Ids(plain));
+        Assert.True(Ids(plain).Length > Ids(matched).Length);
+    }
 }

@@ -80,6 +80,13 @@ public static class ModelManifestJson
     {
         void Fail(string what) => throw new InvalidDataException($"{source}: {what}");
 
+        // The serializer enforces non-null properties but not non-null list elements ("files": [null]).
+        for (int i = 0; i < m.Files.Count; i++)
+            if (m.Files[i] is null) Fail($"files[{i}] is null, expected {{\"path\", \"bytes\", \"sha256\"}}");
+        for (int i = 0; i < m.Stages.Count; i++)
+            if (m.Stages[i] is null || m.Stages[i].DataFiles.Any(f => f is null)) Fail($"stages[{i}] is null or lists a null data file");
+        if (m.CustomOps.Ops.Any(o => o is null)) Fail("custom_ops.ops lists null");
+        if (m.Tokenizer.Files.Any(f => f is null)) Fail("tokenizer.files lists null");
         if (m.Format != ModelManifest.FormatName) Fail($"field 'format' is '{m.Format}', expected '{ModelManifest.FormatName}'");
         if (m.FormatVersion != ModelManifest.CurrentFormatVersion)
             Fail($"field 'format_version' is {m.FormatVersion}, this build reads version {ModelManifest.CurrentFormatVersion}");

@@ -13,6 +13,10 @@ public sealed record StageContract(IReadOnlyList<StageTensor> Inputs, IReadOnlyL
     public const string NumTokens = "num_tokens", Batch = "batch", BatchPlus1 = "batch_plus_1", MaxBlocks = "max_blocks",
         NumBlocks = "num_blocks", BlockSize = "block_size", NumLogits = "num_logits";
 
+    /// <summary>The glm-model.json fields the fixed sizes come from.</summary>
+    public const string HiddenSizeField = "dimensions.hidden_size", VocabSizeField = "dimensions.vocab_size",
+        IndexTopKField = "dimensions.index_topk", LatentWidthField = "cache.latent_width", IndexWidthField = "cache.index_width";
+
     public static StageContract For(StageManifest stage, ModelDimensions dimensions, CacheLayout cache)
     {
         ArgumentNullException.ThrowIfNull(stage);
@@ -27,7 +31,7 @@ public sealed record StageContract(IReadOnlyList<StageTensor> Inputs, IReadOnlyL
             In(GraphNames.InputIds, StageTensorKind.InputIds, StageElementType.Int64, StageMemory.Host, tokens);
         else
             In(GraphNames.HiddenStates, StageTensorKind.HiddenStates, StageElementType.Float32, StageMemory.Device,
-                tokens, StageDim.Of(dimensions.HiddenSize));
+                tokens, StageDim.Of(dimensions.HiddenSize, HiddenSizeField));
         // Every stage applies rope to its own layers, so every stage reads the positions: required, not optional.
         In(GraphNames.Positions, StageTensorKind.Positions, StageElementType.Int64, StageMemory.Host, tokens);
         // The custom ops read these three on the host to validate and plan the step (docs/onnx-contract.md).
@@ -41,33 +45,33 @@ public sealed record StageContract(IReadOnlyList<StageTensor> Inputs, IReadOnlyL
             In(GraphNames.LogitsIndices, StageTensorKind.LogitsIndices, StageElementType.Int64, StageMemory.Host, StageDim.Of(NumLogits));
         if (stage.TakesPrevTopk)
             In(GraphNames.PrevTopkIndices, StageTensorKind.PrevTopkIndices, StageElementType.Int32, StageMemory.Device,
-                tokens, StageDim.Of(dimensions.IndexTopK));
+                tokens, StageDim.Of(dimensions.IndexTopK, IndexTopKField));
         var indexLayers = new HashSet<int>(stage.IndexLayers);
         for (int layer = stage.FirstLayer; layer < stage.EndLayer; layer++)
         {
-            inputs.Add(Pool(GraphNames.LatentPool(layer), StageTensorKind.LatentPool, layer, cache.LatentWidth));
+            inputs.Add(Pool(GraphNames.LatentPool(layer), StageTensorKind.LatentPool, layer, cache.LatentWidth, LatentWidthField));
             if (indexLayers.Contains(layer))
-                inputs.Add(Pool(GraphNames.IndexPool(layer), StageTensorKind.IndexPool, layer, cache.IndexWidth));
+                inputs.Add(Pool(GraphNames.IndexPool(layer), StageTensorKind.IndexPool, layer, cache.IndexWidth, IndexWidthField));
         }
 
         var outputs = new List<StageTensor>();
         if (stage.ProducesLogits)
             // The sampler reads the logits on the host.
             outputs.Add(new StageTensor(GraphNames.Logits, StageTensorKind.Logits, StageElementType.Float32,
-                [StageDim.Of(NumLogits), StageDim.Of(dimensions.VocabSize)], Optional: false, StageMemory.Host));
+                [StageDim.Of(NumLogits), StageDim.Of(dimensions.VocabSize, VocabSizeField)], Optional: false, StageMemory.Host));
         else
             outputs.Add(new StageTensor(GraphNames.HiddenStatesOut, StageTensorKind.HiddenStatesOut, StageElementType.Float32,
-                [tokens, StageDim.Of(dimensions.HiddenSize)], Optional: false, StageMemory.Device));
+                [tokens, StageDim.Of(dimensions.HiddenSize, HiddenSizeField)], Optional: false, StageMemory.Device));
         if (stage.EmitsTopk)
             outputs.Add(new StageTensor(GraphNames.TopkIndicesOut, StageTensorKind.TopkIndicesOut, StageElementType.Int32,
-                [tokens, StageDim.Of(dimensions.IndexTopK)], Optional: false, StageMemory.Device));
+                [tokens, StageDim.Of(dimensions.IndexTopK, IndexTopKField)], Optional: false, StageMemory.Device));
         return new StageContract(inputs, outputs);
     }
 
     /// <summary>The stage's cache pools, in input order.</summary>
     public IEnumerable<StageTensor> Pools => Inputs.Where(t => t.IsPool);
 
-    private static StageTensor Pool(string name, StageTensorKind kind, int layer, int width) =>
-        new(name, kind, StageElementType.Float32, [StageDim.Of(NumBlocks), StageDim.Of(BlockSize), StageDim.Of(width)],
+    private static StageTensor Pool(string name, StageTensorKind kind, int layer, int width, string widthField) =>
+        new(name, kind, StageElementType.Float32, [StageDim.Of(NumBlocks), StageDim.Of(BlockSize), StageDim.Of(width, widthField)],
             Optional: false, StageMemory.Device, layer);
 }

@@ -38,13 +38,16 @@ public enum StageTensorKind
 }
 
 /// <summary>One dimension of a contract shape: a symbolic size (set per step or per cache) or a fixed model size.</summary>
-public readonly record struct StageDim(string? Symbol, long Value)
+public readonly record struct StageDim(string? Symbol, long Value, string? Field = null)
 {
     public bool IsSymbolic => Symbol is not null;
 
     public static StageDim Of(string symbol) => new(symbol, 0);
 
     public static StageDim Of(long value) => new(null, value);
+
+    /// <summary>A fixed size taken from the manifest field <paramref name="field"/> (named when a graph disagrees).</summary>
+    public static StageDim Of(long value, string field) => new(null, value, field);
 
     public override string ToString() => Symbol ?? Value.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }

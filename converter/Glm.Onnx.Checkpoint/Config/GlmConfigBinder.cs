@@ -91,9 +91,25 @@ internal static class GlmConfigBinder
                 throw CheckpointFormatException.ForField(source, "qk_head_dim",
                     $"expected qk_nope_head_dim + qk_rope_head_dim = {config.QkNopeHeadDim} + {config.QkRopeHeadDim} = {config.QkHeadDim}, found {qkHead}");
 
+            CheckLayerTypes(r, source, layers);
             config.Validate(source);
             return config;
         }
+    }
+
+    // layer_types only names each layer's attention class (every GLM-5.x layer is MLA + DSA); a list of
+    // the wrong length or another class would be a different model that we would convert wrongly without a word.
+    private static void CheckLayerTypes(FieldReader r, string source, int layers)
+    {
+        if (r.OptionalStringList("layer_types") is not { } types)
+            return;
+        if (types.Count != layers)
+            throw CheckpointFormatException.ForField(source, "layer_types",
+                $"expected {layers} entries (num_hidden_layers), found {types.Count}");
+        for (int i = 0; i < types.Count; i++)
+            if (types[i] != "deepseek_sparse_attention")
+                throw CheckpointFormatException.ForField(source, $"layer_types[{i}]",
+                    $"expected \"deepseek_sparse_attention\" (every GLM-5.x layer is MLA with the sparse indexer), found \"{types[i]}\"");
     }
 
     private static IReadOnlyList<MlpLayerType> BindMlpLayerTypes(FieldReader r, string source, int layers, int? firstKDense)

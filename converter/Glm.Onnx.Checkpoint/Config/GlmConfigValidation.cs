@@ -3,6 +3,8 @@ namespace Glm.Onnx.Checkpoint;
 /// <summary>Consistency rules for <see cref="GlmConfig"/>; each failure names the field and the expected vs. found value.</summary>
 internal static class GlmConfigValidation
 {
+    public const long MaxPositions = 1L << 24;
+
     public static void Validate(GlmConfig c, string source)
     {
         Positive(source, "vocab_size", c.VocabSize);
@@ -18,6 +20,12 @@ internal static class GlmConfigValidation
         Positive(source, "index_head_dim", c.IndexHeadDim);
         Positive(source, "index_n_heads", c.IndexNHeads);
         Positive(source, "max_position_embeddings", c.MaxPositionEmbeddings);
+        // Positions are int32 in the runtime's tables and GLM-5.2 uses 2^20: anything past 2^24 is a broken config.
+        if (c.MaxPositionEmbeddings > MaxPositions)
+            Fail(source, "max_position_embeddings", $"expected at most {MaxPositions} (2^24), found {c.MaxPositionEmbeddings}");
+        if (c.Rope.OriginalMaxPositionEmbeddings is long original && (original <= 0 || original > c.MaxPositionEmbeddings))
+            Fail(source, "rope_parameters.original_max_position_embeddings",
+                $"expected 1..max_position_embeddings ({c.MaxPositionEmbeddings}), found {original}");
         if (c.NumNextnPredictLayers < 0) Fail(source, "num_nextn_predict_layers", $"expected >= 0, found {c.NumNextnPredictLayers}");
         if (!(c.RmsNormEps > 0)) Fail(source, "rms_norm_eps", $"expected > 0, found {c.RmsNormEps}");
         if (!(c.InitializerRange >= 0)) Fail(source, "initializer_range", $"expected >= 0, found {c.InitializerRange}");

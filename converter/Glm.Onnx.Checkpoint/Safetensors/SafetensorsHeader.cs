@@ -97,6 +97,11 @@ public sealed class SafetensorsHeader
         {
             throw new CheckpointFormatException(path, null, $"malformed header JSON: {e.Message}", e);
         }
+        catch (InvalidOperationException e)
+        {
+            // Utf8JsonReader checks UTF-8 only when a string is read (GetString), and reports it this way.
+            throw new CheckpointFormatException(path, null, $"the header holds a tensor name or string that is not valid UTF-8: {e.Message}", e);
+        }
 
         var ordered = tensors.Values.OrderBy(t => t.DataOffset).ThenBy(t => t.ByteLength).ToList();
         for (int i = 1; i < ordered.Count; i++)

@@ -27,6 +27,10 @@ public static class ModelConverter
     public static ConversionPlan Convert(ConvertOptions options, IConversionProgress progress, CancellationToken cancel = default)
     {
         var output = Path.GetFullPath(options.OutputDir);
+        // One writer per output: a second run refuses at once rather than interleaving stage files with the first.
+        using var outputLock = OutputLock.TryAcquire(output) ?? throw new IOException(
+            $"output '{output}' is being written by another conversion (lock file {OutputLock.PathFor(output)} is held); " +
+            "wait for it to finish, then rerun");
         if (Directory.Exists(output))
         {
             if (!options.Force)
@@ -89,6 +93,7 @@ public static class ModelConverter
 
     private static ConversionPlan PlanFor(GlmCheckpoint checkpoint, SourceTensorReader reader, ConvertOptions options)
     {
+        RefuseUnexpectedTensors(checkpoint);
         var specs = StagePlanner.Split(checkpoint.Config, options);
         long largest = 0;
         var outputs = specs.Select(s => StageWriter.Write(checkpoint.Config, reader, s, "", options, dryRun: true,
@@ -98,6 +103,20 @@ public static class ModelConverter
         long chunk = (long)WeightWriter.ChunkElements * (4 + 4 + 4);
         long peak = chunk + 2 * outputs.Max(o => o.GraphBytes) + FixedOverheadBytes;
         return new ConversionPlan(checkpoint.Directory, options.Precision, outputs, outputs.Sum(o => o.SourceBytes), largest, peak);
+    }
+
+    // inspect reports a checkpoint with tensors the config does not explain as incomplete (exit 1); convert refuses it
+    // too, rather than silently dropping weights that may mean the config describes a different model.
+    private static void RefuseUnexpectedTensors(GlmCheckpoint checkpoint)
+    {
+        var expected = ExpectedTensors.ForCheckpoint(checkpoint.Config, checkpoint.Tensors).Select(t => t.Name).ToHashSet(StringComparer.Ordinal);
+        var unexpected = checkpoint.Tensors.Keys.Where(n => !expected.Contains(n)).Order(StringComparer.Ordinal).ToList();
+        if (unexpected.Count == 0)
+            return;
+        var first = checkpoint.Tensors[unexpected[0]];
+        throw new CheckpointFormatException(first.FilePath, unexpected[0],
+            $"not expected for this config.json ({unexpected.Count} unexpected tensor(s): " +
+            $"{string.Join(", ", unexpected.Take(5))}{(unexpected.Count > 5 ? ", ..." : "")}); `glm-convert inspect` lists them all");
     }
 
     /// <summary>Identity of the inputs and options: a partial output from a different run is never reused.</summary>

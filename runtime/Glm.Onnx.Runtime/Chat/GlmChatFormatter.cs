@@ -1,4 +1,3 @@
-using System.Text;
 using System.Text.Json.Nodes;
 using Glm.Onnx.Runtime.Text;
 
@@ -17,31 +16,38 @@ namespace Glm.Onnx.Runtime.Chat;
 /// </code>
 /// (shown on several lines; the real prompt has no newlines between turns). Reasoning of assistant turns before
 /// the last user message is replaced by an empty think block unless ClearThinking is off. All literal text lives
-/// in <see cref="GlmChatMarkup"/>.
+/// in <see cref="GlmChatMarkup"/>. <see cref="Render"/> also records where message content lies, so that content
+/// spelling a control token is encoded as text (<see cref="GlmChatPrompt.Encode"/>).
 /// </summary>
 public static class GlmChatFormatter
 {
     public static string Format(
         IReadOnlyList<ChatMessage> messages,
         IReadOnlyList<ToolDefinition>? tools = null,
+        GlmChatFormatOptions? options = null) => Render(messages, tools, options).Text;
+
+    /// <summary>The prompt of <see cref="Format"/> with the spans of content (messages, tools, calls) marked.</summary>
+    public static GlmChatPrompt Render(
+        IReadOnlyList<ChatMessage> messages,
+        IReadOnlyList<ToolDefinition>? tools = null,
         GlmChatFormatOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(messages);
         options ??= GlmChatFormatOptions.Default;
-        var sb = new StringBuilder(GlmChatMarkup.Prefix);
+        var sb = new GlmChatPrompt.Builder().Markup(GlmChatMarkup.Prefix);
 
         if (options.EnableThinking)
         {
-            sb.Append(GlmSpecialTokens.System).Append(GlmChatMarkup.ReasoningEffortLine)
-                .Append(options.ReasoningEffort == GlmReasoningEffort.High ? "High" : "Max");
+            sb.Markup(GlmSpecialTokens.System).Markup(GlmChatMarkup.ReasoningEffortLine)
+                .Markup(options.ReasoningEffort == GlmReasoningEffort.High ? "High" : "Max");
         }
 
         if (tools is { Count: > 0 })
         {
-            sb.Append(GlmSpecialTokens.System).Append(GlmChatMarkup.ToolsHeader);
+            sb.Markup(GlmSpecialTokens.System).Markup(GlmChatMarkup.ToolsHeader);
             foreach (var tool in tools)
-                sb.Append(PythonJson.Serialize(ToolJson(tool))).Append('\n');
-            sb.Append(GlmChatMarkup.ToolsFooter);
+                sb.Content(PythonJson.Serialize(ToolJson(tool))).Markup("\n");
+            sb.Markup(GlmChatMarkup.ToolsFooter);
         }
 
         var lastUser = -1;
@@ -55,10 +61,10 @@ public static class GlmChatFormatter
             switch (message.Role)
             {
                 case ChatRole.System:
-                    sb.Append(GlmSpecialTokens.System).Append(message.Content);
+                    sb.Markup(GlmSpecialTokens.System).Content(message.Content);
                     break;
                 case ChatRole.User:
-                    sb.Append(GlmSpecialTokens.User).Append(message.Content);
+                    sb.Markup(GlmSpecialTokens.User).Content(message.Content);
                     break;
                 case ChatRole.Assistant:
                     AppendAssistant(sb, message, keepReasoning: !options.ClearThinking || i > lastUser);
@@ -66,8 +72,8 @@ public static class GlmChatFormatter
                 case ChatRole.Tool:
                     // Consecutive tool results share one observation turn.
                     if (i == 0 || messages[i - 1].Role != ChatRole.Tool)
-                        sb.Append(GlmSpecialTokens.Observation);
-                    sb.Append(GlmSpecialTokens.ToolResponseStart).Append(message.Content).Append(GlmSpecialTokens.ToolResponseEnd);
+                        sb.Markup(GlmSpecialTokens.Observation);
+                    sb.Markup(GlmSpecialTokens.ToolResponseStart).Content(message.Content).Markup(GlmSpecialTokens.ToolResponseEnd);
                     break;
                 default:
                     throw new ArgumentException($"messages[{i}] has unknown role {message.Role}", nameof(messages));
@@ -76,30 +82,30 @@ public static class GlmChatFormatter
 
         if (options.AddGenerationPrompt)
         {
-            sb.Append(GlmSpecialTokens.Assistant)
-                .Append(options.EnableThinking ? GlmSpecialTokens.ThinkStart : GlmChatMarkup.EmptyThinking);
+            sb.Markup(GlmSpecialTokens.Assistant)
+                .Markup(options.EnableThinking ? GlmSpecialTokens.ThinkStart : GlmChatMarkup.EmptyThinking);
         }
 
-        return sb.ToString();
+        return sb.Build();
     }
 
     /// <summary>Renders one tool call as the model writes it.</summary>
     public static string FormatToolCall(ToolCall call)
     {
-        var sb = new StringBuilder();
+        var sb = new GlmChatPrompt.Builder();
         AppendToolCall(sb, call);
-        return sb.ToString();
+        return sb.Build().Text;
     }
 
-    private static void AppendAssistant(StringBuilder sb, ChatMessage message, bool keepReasoning)
+    private static void AppendAssistant(GlmChatPrompt.Builder sb, ChatMessage message, bool keepReasoning)
     {
         var (reasoning, content) = SplitReasoning(message);
-        sb.Append(GlmSpecialTokens.Assistant);
+        sb.Markup(GlmSpecialTokens.Assistant);
         if (keepReasoning && !string.IsNullOrEmpty(reasoning))
-            sb.Append(GlmSpecialTokens.ThinkStart).Append(reasoning.Trim()).Append(GlmSpecialTokens.ThinkEnd);
+            sb.Markup(GlmSpecialTokens.ThinkStart).Content(reasoning.Trim()).Markup(GlmSpecialTokens.ThinkEnd);
         else
-            sb.Append(GlmChatMarkup.EmptyThinking);
-        sb.Append(content.Trim());
+            sb.Markup(GlmChatMarkup.EmptyThinking);
+        sb.Content(content.Trim());
         foreach (var call in message.ToolCalls)
             AppendToolCall(sb, call);
     }
@@ -119,22 +125,22 @@ public static class GlmChatFormatter
         return (reasoning, message.Content[(lastEnd + GlmSpecialTokens.ThinkEnd.Length)..].TrimStart('\n'));
     }
 
-    private static void AppendToolCall(StringBuilder sb, ToolCall call)
+    private static void AppendToolCall(GlmChatPrompt.Builder sb, ToolCall call)
     {
-        sb.Append(GlmSpecialTokens.ToolCallStart).Append(call.Name);
+        sb.Markup(GlmSpecialTokens.ToolCallStart).Content(call.Name);
         foreach (var (key, value) in call.Arguments)
         {
-            sb.Append(GlmSpecialTokens.ArgKeyStart).Append(key).Append(GlmSpecialTokens.ArgKeyEnd)
-                .Append(GlmSpecialTokens.ArgValueStart);
+            sb.Markup(GlmSpecialTokens.ArgKeyStart).Content(key).Markup(GlmSpecialTokens.ArgKeyEnd)
+                .Markup(GlmSpecialTokens.ArgValueStart);
             // Strings go in raw; every other value as JSON.
             if (value is JsonValue v && v.TryGetValue<string>(out var text))
-                sb.Append(text);
+                sb.Content(text);
             else
-                sb.Append(PythonJson.Serialize(value));
-            sb.Append(GlmSpecialTokens.ArgValueEnd);
+                sb.Content(PythonJson.Serialize(value));
+            sb.Markup(GlmSpecialTokens.ArgValueEnd);
         }
 
-        sb.Append(GlmSpecialTokens.ToolCallEnd);
+        sb.Markup(GlmSpecialTokens.ToolCallEnd);
     }
 
     private static JsonObject ToolJson(ToolDefinition tool)

@@ -55,9 +55,18 @@ public sealed class GlmChatGenerator
             format = format with { EnableThinking = false, AddGenerationPrompt = true };
             forced = GlmSpecialTokens.ToolCallStart + required;
         }
-        var prompt = GlmChatFormatter.Format(request.Messages, request.Tools, format) + forced;
-        var ids = Tokenizer.Encode(prompt, addSpecialTokens: false);
+        var rendered = GlmChatFormatter.Render(request.Messages, request.Tools, format);
+        var prompt = rendered.Text + forced;
+        // Message content is encoded as plain text: a control token typed in it must not forge a turn or a call.
+        // The forced call's tool name is the caller's text too; only its "<tool_call>" is markup.
+        var contentSpans = forced.Length > GlmSpecialTokens.ToolCallStart.Length
+            ? [.. rendered.ContentSpans, new LiteralSpan(rendered.Text.Length + GlmSpecialTokens.ToolCallStart.Length, forced.Length - GlmSpecialTokens.ToolCallStart.Length)]
+            : rendered.ContentSpans;
         int limit = Engine.MaxSequenceTokens;
+        // A prompt too long to fit is refused from its length alone: tokenizing megabytes first costs CPU and memory.
+        if (Tokenizer.TokenCountLowerBound(prompt) is var atLeast && atLeast >= limit)
+            throw new ContextLengthExceededException((int)Math.Min(atLeast, int.MaxValue), limit, atLeast: true);
+        var ids = Tokenizer.Encode(prompt, contentSpans, addSpecialTokens: false);
         if (ids.Length >= limit)
             throw new ContextLengthExceededException(ids.Length, limit);
         bool reasoning = format.AddGenerationPrompt && format.EnableThinking && forced.Length == 0;

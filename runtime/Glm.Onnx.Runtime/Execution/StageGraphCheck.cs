@@ -37,14 +37,19 @@ internal static class StageGraphCheck
                 $"the contract says {expected} (docs/onnx-contract.md, Stage graphs).");
         var dims = actual.Dimensions;
         bool matches = dims.Length == expected.Shape.Count;
-        for (int i = 0; matches && i < dims.Length; i++)
-            matches = expected.Shape[i].IsSymbolic || dims[i] < 0 || dims[i] == expected.Shape[i].Value;
+        int axis = 0;
+        for (; matches && axis < dims.Length; axis++)
+            matches = expected.Shape[axis].IsSymbolic || dims[axis] < 0 || dims[axis] == expected.Shape[axis].Value;
         if (!matches)
         {
+            // A fixed size that disagrees came from a manifest field: name it, since the manifest is what is wrong
+            // when it was edited or belongs to other graphs.
+            var cause = dims.Length == expected.Shape.Count && expected.Shape[axis - 1] is { Field: { } field } dim
+                ? $"glm-model.json's {field} is {dim.Value}, but " : "";
             var shape = dims.Select((d, i) => d >= 0 ? d.ToString(System.Globalization.CultureInfo.InvariantCulture)
                 : actual.SymbolicDimensions.ElementAtOrDefault(i) is { Length: > 0 } s ? s : "?");
             throw new InvalidDataException(
-                $"{where} '{expected.Name}' has shape [{string.Join(", ", shape)}], the contract says {expected.ShapeText} " +
+                $"{cause}{where} '{expected.Name}' has shape [{string.Join(", ", shape)}], the contract says {expected.ShapeText} " +
                 "(from glm-model.json's dimensions and cache layout; docs/onnx-contract.md, Stage graphs).");
         }
     }

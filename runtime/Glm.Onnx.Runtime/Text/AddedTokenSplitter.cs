@@ -30,18 +30,26 @@ internal sealed class AddedTokenSplitter
 
     public bool IsEmpty { get; }
 
-    public void Split(string text, int start, int length, List<TextSegment> output)
+    public void Split(string text, int start, int length, List<TextSegment> output) =>
+        Split(text, start, length, [], output);
+
+    /// <summary>
+    /// Splits like <see cref="Split(string, int, int, List{TextSegment})"/>, but a token whose text overlaps one of
+    /// <paramref name="literals"/> (sorted, non-overlapping) is not matched: those characters stay plain text.
+    /// </summary>
+    public void Split(string text, int start, int length, IReadOnlyList<LiteralSpan> literals, List<TextSegment> output)
     {
         var end = start + length;
         var plainStart = start;
         var i = start;
+        var literal = 0;
         while (i < end)
         {
             var next = IsEmpty ? -1 : text.AsSpan(i, end - i).IndexOfAny(_firstChars);
             if (next < 0)
                 break;
             i += next;
-            if (!TryMatchAt(text, i, end, out var token))
+            if (!TryMatchAt(text, i, end, out var token) || OverlapsLiteral(literals, ref literal, i, i + token.Content.Length))
             {
                 i++;
                 continue;
@@ -69,6 +77,14 @@ internal sealed class AddedTokenSplitter
 
         if (end > plainStart)
             output.Add(new TextSegment(-1, plainStart, end - plainStart));
+    }
+
+    // Positions only grow during one scan, so the cursor into the sorted literal spans only moves forward.
+    private static bool OverlapsLiteral(IReadOnlyList<LiteralSpan> literals, ref int cursor, int start, int end)
+    {
+        while (cursor < literals.Count && literals[cursor].End <= start)
+            cursor++;
+        return cursor < literals.Count && literals[cursor].Start < end;
     }
 
     private bool TryMatchAt(string text, int position, int end, out AddedToken token)

@@ -31,6 +31,8 @@ public sealed class GlmTokenizer
     private readonly AddedTokenSplitter _rawSplitter;
     private readonly AddedTokenSplitter _normalizedSplitter;
     private readonly bool _ignoreMerges;
+    // Bytes per token at most, times the normalizer's shrink: 0 when no bound holds (see TokenCountLowerBound).
+    private readonly double _maxBytesPerToken;
 
     private GlmTokenizer(TokenizerJson json, TokenizerConfig config)
     {
@@ -69,6 +71,14 @@ public sealed class GlmTokenizer
             ByteLevelAlphabet.AppendBytes(token, scratch);
             _tokenBytes[id] = [.. scratch];
         }
+
+        // An added token covers its own text; one that strips neighbouring whitespace, or a fused unknown token,
+        // can cover any amount, and then no bound holds.
+        var maxTokenBytes = Math.Max(
+            _tokenBytes.Max(b => b?.Length ?? 0),
+            json.AddedTokens.Count == 0 ? 0 : json.AddedTokens.Max(t => Encoding.UTF8.GetByteCount(t.Content)));
+        bool unbounded = json.AddedTokens.Any(t => t.LStrip || t.RStrip) || (json.UnknownToken is not null && json.FuseUnknown);
+        _maxBytesPerToken = unbounded || json.Normalizer.MaxShrink is not { } shrink ? 0 : maxTokenBytes * shrink;
 
         SpecialTokens = json.AddedTokens.Where(t => t.Special)
             .ToDictionary(t => t.Content, t => t.Id, StringComparer.Ordinal);
@@ -135,9 +145,39 @@ public sealed class GlmTokenizer
     /// Encodes text. Added tokens written in the text (e.g. "[gMASK]", "&lt;think&gt;") become their ids;
     /// <paramref name="addSpecialTokens"/> adds the template's BOS / EOS ids around the result.
     /// </summary>
-    public int[] Encode(string text, bool addSpecialTokens = false)
+    public int[] Encode(string text, bool addSpecialTokens = false) => Encode(text, [], addSpecialTokens);
+
+    /// <summary>
+    /// Encodes text with every added / special token written in it treated as plain text (the characters of
+    /// "&lt;|user|&gt;" are BPE-encoded like any other text), as untrusted message content must be.
+    /// </summary>
+    public int[] EncodeAsPlainText(string text, bool addSpecialTokens = false)
     {
         ArgumentNullException.ThrowIfNull(text);
+        return Encode(text, text.Length == 0 ? [] : [new LiteralSpan(0, text.Length)], addSpecialTokens);
+    }
+
+    /// <summary>
+    /// Encodes text in which added tokens are matched everywhere except inside <paramref name="literalSpans"/>
+    /// (sorted, non-overlapping): a rendered chat prompt whose markup yields control tokens while the messages'
+    /// content stays plain text. Text on both sides of a span boundary is pre-tokenized together, so the ids equal
+    /// <see cref="Encode(string, bool)"/>'s whenever the content spells no added token. Added tokens matched after
+    /// normalization (tokenizer.json "normalized": true) are not matched in a run of text that touches a literal
+    /// span (the GLM control tokens are all matched on the raw text).
+    /// </summary>
+    public int[] Encode(string text, IReadOnlyList<LiteralSpan> literalSpans, bool addSpecialTokens = false)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        ArgumentNullException.ThrowIfNull(literalSpans);
+        for (var k = 0; k < literalSpans.Count; k++)
+        {
+            var span = literalSpans[k];
+            if (span.Start < 0 || span.Length < 0 || span.End > text.Length || (k > 0 && span.Start < literalSpans[k - 1].End))
+                throw new ArgumentException(
+                    $"literal span {k} [{span.Start}, {span.End}) is outside the {text.Length}-char text or not sorted after the previous one",
+                    nameof(literalSpans));
+        }
+
         var ids = new List<int>(text.Length / 3 + 4);
         if (addSpecialTokens)
             ids.AddRange(Template.Prefix);
@@ -145,7 +185,7 @@ public sealed class GlmTokenizer
         var segments = new List<TextSegment>();
         var normalizedSegments = new List<TextSegment>();
         var pieces = new List<TextPiece>();
-        _rawSplitter.Split(text, 0, text.Length, segments);
+        _rawSplitter.Split(text, 0, text.Length, literalSpans, segments);
         foreach (var segment in segments)
         {
             if (segment.IsToken)
@@ -157,7 +197,10 @@ public sealed class GlmTokenizer
             var plain = text.Substring(segment.Start, segment.Length);
             var normalized = _normalizer.Normalize(plain);
             normalizedSegments.Clear();
-            _normalizedSplitter.Split(normalized, 0, normalized.Length, normalizedSegments);
+            if (TouchesLiteral(literalSpans, segment.Start, segment.Start + segment.Length))
+                normalizedSegments.Add(new TextSegment(-1, 0, normalized.Length));
+            else
+                _normalizedSplitter.Split(normalized, 0, normalized.Length, normalizedSegments);
             foreach (var inner in normalizedSegments)
             {
                 if (inner.IsToken)
@@ -179,6 +222,33 @@ public sealed class GlmTokenizer
         if (addSpecialTokens)
             ids.AddRange(Template.Suffix);
         return [.. ids];
+    }
+
+    // Binary search for the first span ending after start: a prompt can hold thousands of messages.
+    private static bool TouchesLiteral(IReadOnlyList<LiteralSpan> spans, int start, int end)
+    {
+        int lo = 0, hi = spans.Count;
+        while (lo < hi)
+        {
+            var mid = (lo + hi) >>> 1;
+            if (spans[mid].End <= start)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+
+        return lo < spans.Count && spans[lo].Start < end;
+    }
+
+    /// <summary>
+    /// A cheap lower bound on how many tokens <paramref name="text"/> encodes to, from its UTF-8 length and the
+    /// longest token's bytes (0 when the tokenizer allows no bound): lets a server refuse a prompt that cannot fit
+    /// the context without tokenizing all of it.
+    /// </summary>
+    public long TokenCountLowerBound(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        return _maxBytesPerToken <= 0 ? 0 : (long)(Encoding.UTF8.GetByteCount(text) / _maxBytesPerToken);
     }
 
     /// <summary>Decodes ids to text; invalid UTF-8 (e.g. half of a multi-byte character) becomes U+FFFD.</summary>

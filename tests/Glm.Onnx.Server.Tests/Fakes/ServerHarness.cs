@@ -29,10 +29,11 @@ public sealed class ServerHarness : IAsyncDisposable
     public HttpClient Http { get; }
 
     public static async Task<ServerHarness> StartAsync(Func<ChatScripts, Func<IReadOnlyList<int>, int>> policy, string? apiKey = null,
-        int numBlocks = 2048, int maxSequenceLength = 4096)
+        int numBlocks = 2048, int maxSequenceLength = 4096, Func<GlmServerOptions, GlmServerOptions>? configure = null)
     {
         var chat = new ChatHarness(policy, numBlocks, maxSequenceLength);
-        var (app, addresses) = await GlmServer.StartAsync(chat.Generator, new GlmServerOptions(ModelId, ["http://127.0.0.1:0"], apiKey));
+        var options = new GlmServerOptions(ModelId, ["http://127.0.0.1:0"], apiKey);
+        var (app, addresses) = await GlmServer.StartAsync(chat.Generator, configure is null ? options : configure(options));
         return new ServerHarness(chat, app, addresses.Single());
     }
 
