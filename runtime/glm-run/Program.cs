@@ -14,6 +14,7 @@ public static class Program
         root.Subcommands.Add(DetokenizeCommand.Create());
         root.Subcommands.Add(ChatCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(MaskbenchCommand.Create());
         return root.Parse(args).Invoke();
     }
 }
