@@ -70,7 +70,7 @@ public sealed class GrammarState
             if (acc.Length == 0)
                 return false;
             var rows = _chart.RowCount;
-            if (!_chart.Scan(acc))
+            if (!_chart.Scan(acc, _lex))
                 return false;
             var accepting = _chart.CurrentAccepting;
             _chart.Truncate(rows);
@@ -150,7 +150,7 @@ public sealed class GrammarState
     private int EndLexemeAndStep(int s, byte b)
     {
         var acc = _dfa.Accepting(s);
-        if (acc.Length == 0 || !_chart.Scan(acc))
+        if (acc.Length == 0 || !_chart.Scan(acc, s))
             return LexerDfa.Dead;
         var s0 = _dfa.StartState(_chart.CurrentSet);
         return s0 == LexerDfa.Dead ? LexerDfa.Dead : _dfa.Next(s0, b);

@@ -20,7 +20,17 @@ internal sealed class EarleyChart
     private int[] _rowSet;
     private bool[] _rowAccepting;
     private int _rowCount;
+    private int[] _rowSerial;
+    private int _nextSerial = 1;
+    private readonly Dictionary<long, CachedRow> _scanCache = new();
     private readonly HashSet<long> _seen = new();
+
+    /// <summary>A row as scanning lexemes of one lexer state from one parent row produced it: rows are a function of
+    /// (parent row, lexer state), so the mask walk, which ends the same lexeme under many trie branches, copies the
+    /// row instead of recomputing its closure (docs/structured-output.md: rows reused when scanned again).</summary>
+    private sealed record CachedRow(long[]? Items, int Set, bool Accepting, int Serial);
+
+    private const int MaxCachedRows = 100_000;
     private readonly List<int> _lexemes = new();
 
     public EarleyChart(Grammar g, LexerDfa dfa)
@@ -31,6 +41,7 @@ internal sealed class EarleyChart
         _rowStart = new int[64];
         _rowSet = new int[64];
         _rowAccepting = new bool[64];
+        _rowSerial = new int[64];
         _rowStart[0] = 0;
         _rowCount = 0;
         BeginRow();
@@ -48,7 +59,9 @@ internal sealed class EarleyChart
         _rowStart = other._rowStart[..(other._rowCount + 1)];
         _rowSet = other._rowSet[..Math.Max(other._rowCount, 1)];
         _rowAccepting = other._rowAccepting[..Math.Max(other._rowCount, 1)];
+        _rowSerial = other._rowSerial[..Math.Max(other._rowCount, 1)];
         _rowCount = other._rowCount;
+        _nextSerial = other._nextSerial;
     }
 
     public EarleyChart Clone() => new(this);
@@ -69,7 +82,42 @@ internal sealed class EarleyChart
 
     /// <summary>Adds a row for a scanned lexeme that is any of <paramref name="lexemes"/> (sorted); false, with no row
     /// added, when no item expects them.</summary>
-    public bool Scan(int[] lexemes)
+    public bool Scan(int[] lexemes, int lexerState)
+    {
+        var key = ((long)_rowSerial[_rowCount - 1] << 32) | (uint)lexerState;
+        if (_scanCache.TryGetValue(key, out var cached))
+        {
+            if (cached.Items is null)
+                return false;
+            BeginRow();
+            var n = cached.Items.Length;
+            while (_itemCount + n > _items.Length)
+                Array.Resize(ref _items, _items.Length * 2);
+            cached.Items.CopyTo(_items, _itemCount);
+            _itemCount += n;
+            var k = _rowCount - 1;
+            _rowStart[k + 1] = _itemCount;
+            _rowSet[k] = cached.Set;
+            _rowAccepting[k] = cached.Accepting;
+            _rowSerial[k] = cached.Serial;
+            return true;
+        }
+        if (_scanCache.Count >= MaxCachedRows)
+            _scanCache.Clear();
+        var ok = ScanUncached(lexemes);
+        if (!ok)
+        {
+            _scanCache[key] = new CachedRow(null, 0, false, 0);
+            return false;
+        }
+        var row = _rowCount - 1;
+        var serial = _nextSerial++;
+        _rowSerial[row] = serial;
+        _scanCache[key] = new CachedRow(_items[_rowStart[row].._itemCount], _rowSet[row], _rowAccepting[row], serial);
+        return true;
+    }
+
+    private bool ScanUncached(int[] lexemes)
     {
         var prevStart = _rowStart[_rowCount - 1];
         var prevEnd = _itemCount;
@@ -103,6 +151,7 @@ internal sealed class EarleyChart
             Array.Resize(ref _rowStart, _rowStart.Length * 2);
             Array.Resize(ref _rowSet, _rowStart.Length);
             Array.Resize(ref _rowAccepting, _rowStart.Length);
+            Array.Resize(ref _rowSerial, _rowStart.Length);
         }
         _rowStart[_rowCount] = _itemCount;
         _rowCount++;

@@ -198,19 +198,17 @@ internal sealed class RegexBuilder
     {
         var cls = new int[256];
         var classes = 1;
+        var map = new int[512];
         foreach (var set in _byteSets)
         {
-            var map = new Dictionary<(int, bool), int>();
+            Array.Fill(map, -1, 0, 2 * classes);
             var next = 0;
             for (var b = 0; b < 256; b++)
             {
-                var key = (cls[b], (set[b >> 6] & (1UL << (b & 63))) != 0);
-                if (!map.TryGetValue(key, out var id))
-                {
-                    id = next++;
-                    map[key] = id;
-                }
-                cls[b] = id;
+                var key = 2 * cls[b] + (int)((set[b >> 6] >> (b & 63)) & 1);
+                if (map[key] < 0)
+                    map[key] = next++;
+                cls[b] = map[key];
             }
             classes = next;
         }
