@@ -76,7 +76,12 @@ public sealed class CompiledGrammar
 
     private bool SearchSlice(int state, int sliceRegex)
     {
-        const int Budget = 4096;
+        const int Budget = 512;
+        // Every slice has one-character tokens such as "a", " " or "0": a state that refuses one of them is not inside
+        // a free string, and this answers without the search.
+        foreach (var b in "a 0Z"u8)
+            if (Dfa.Next(state, b) == LexerDfa.Dead)
+                return false;
         var rx = Dfa.Regexes;
         var seen = new HashSet<long> { ((long)state << 32) | (uint)sliceRegex };
         var queue = new Queue<(int, int)>();

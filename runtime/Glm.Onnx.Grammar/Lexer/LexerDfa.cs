@@ -21,7 +21,7 @@ internal sealed class LexerDfa
     private readonly List<int[]> _sets = new();
     private readonly Dictionary<int, List<int>> _setIdsByHash = new();
     private readonly List<int> _setStart = new();
-    private readonly Dictionary<string, int> _stateIds = new();
+    private readonly Dictionary<int[], int> _stateIds = new(PairsComparer.Instance);
     private readonly List<int[]> _statePairs = new();
     private int[][] _trans = new int[64][];
     private int[][] _accepting = new int[64][];
@@ -132,8 +132,7 @@ internal sealed class LexerDfa
 
     private int StateFor(int[] pairs)
     {
-        var key = string.Join(',', pairs);
-        if (_stateIds.TryGetValue(key, out var id))
+        if (_stateIds.TryGetValue(pairs, out var id))
             return id;
         if (_stateCount >= MaxStates)
             throw new GrammarException($"the lexer grew past {MaxStates} states (regexes too large to run)");
@@ -156,8 +155,23 @@ internal sealed class LexerDfa
         _accepting[id] = accepting.ToArray();
         _trans[id] = row;
         _statePairs.Add(pairs);
-        _stateIds[key] = id;
+        _stateIds[pairs] = id;
         _stateCount = id + 1;
         return id;
+    }
+
+    /// <summary>Structural equality for (lexeme, regex) pair vectors, the identity of a lexer state.</summary>
+    private sealed class PairsComparer : IEqualityComparer<int[]>
+    {
+        public static readonly PairsComparer Instance = new();
+
+        public bool Equals(int[]? x, int[]? y) => x.AsSpan().SequenceEqual(y);
+
+        public int GetHashCode(int[] obj)
+        {
+            var h = new HashCode();
+            h.AddBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(obj.AsSpan()));
+            return h.ToHashCode();
+        }
     }
 }
