@@ -193,6 +193,7 @@ internal sealed partial class JsonSchemaCompiler
         var additionalForbidden = false;
         SchemaPart? additionalSchema = null;
         JsonElement? itemsArray = null;
+        (string, string, SchemaPart)? patternProperty = null;
         foreach (var kw in s.EnumerateObject())
         {
             var ptr = part.Pointer + "/" + Escape(kw.Name);
@@ -353,6 +354,20 @@ internal sealed partial class JsonSchemaCompiler
                     m.Constrained = true;
                     IntersectEnum(m, [v], ptr);
                     break;
+                case "patternProperties":
+                {
+                    if (v.ValueKind != JsonValueKind.Object)
+                        throw Error(ptr, "patternProperties must be an object");
+                    var entries = v.EnumerateObject().ToList();
+                    if (entries.Count == 0)
+                        break;
+                    if (entries.Count > 1)
+                        throw Error(ptr, "keyword \"patternProperties\" is supported with one pattern only");
+                    m.Constrained = true;
+                    objectNames ??= new HashSet<string>();
+                    patternProperty = (entries[0].Name, ptr, new SchemaPart(entries[0].Value, ptr + "/" + Escape(entries[0].Name)));
+                    break;
+                }
                 case "multipleOf":
                     m.Constrained = true;
                     m.MultipleOf = (Number(v, ptr), ptr);
@@ -364,7 +379,11 @@ internal sealed partial class JsonSchemaCompiler
             }
         }
         if (objectNames is not null)
-            m.ObjectParts.Add(new ObjectPart(objectNames, additionalForbidden, additionalSchema));
+        {
+            if (patternProperty is not null && m.ObjectParts.Any(op => op.PatternProperty is not null))
+                throw Error(part.Pointer, "keyword \"patternProperties\" in more than one allOf branch is not supported");
+            m.ObjectParts.Add(new ObjectPart(objectNames, additionalForbidden, additionalSchema, patternProperty));
+        }
     }
 
     private static bool IsTrivial(string keyword, JsonElement v) => keyword switch

@@ -94,8 +94,8 @@ internal sealed partial class JsonSchemaCompiler
             return _rx.Star(JsonStringRegex.AnyChar(_rx));
         if (m.MaxLength is { } max && max < m.MinLength)
             return RegexBuilder.Nothing;
-        if (m.MinLength > 10000 || m.MaxLength is > 10000 and < long.MaxValue)
-            throw Error("", "minLength/maxLength above 10000 are not supported");
+        if (m.MinLength > 1_000_000 || m.MaxLength is > 1_000_000 and < long.MaxValue)
+            throw Error("", "minLength/maxLength above 1000000 are not supported");
         var ch = JsonStringRegex.Char(_rx, CodePointSet.All);
         var body = _rx.Repeat(ch, (int)m.MinLength, m.MaxLength is { } mx && mx < long.MaxValue ? (int)mx : -1);
         foreach (var (pattern, pptr) in m.Patterns)
@@ -111,9 +111,11 @@ internal sealed partial class JsonSchemaCompiler
         }
         foreach (var (format, fptr) in m.Formats)
         {
-            var f = StringFormats.Compile(_rx, format)
-                ?? throw Error(fptr, $"format \"{format}\" is not supported (supported: {string.Join(", ", StringFormats.Supported)})");
-            body = _rx.And(body, f);
+            if (StringFormats.Compile(_rx, format) is { } f)
+                body = _rx.And(body, f);
+            else if (StringFormats.IsStandard(format))
+                throw Error(fptr, $"format \"{format}\" is not supported (supported: {string.Join(", ", StringFormats.Supported)})");
+            // else: a format name no JSON Schema draft defines asserts nothing (docs/structured-output.md).
         }
         return body;
     }
@@ -212,7 +214,23 @@ internal sealed partial class JsonSchemaCompiler
         }
         var extrasAllowed = m.ObjectParts.All(op => !op.AdditionalForbidden);
         var extraParts = m.ObjectParts.Where(op => op.AdditionalSchema is not null).Select(op => op.AdditionalSchema!.Value).ToList();
-
+        var patternOwner = m.ObjectParts.FirstOrDefault(op => op.PatternProperty is not null);
+        int patternBody = RegexBuilder.Nothing;
+        if (patternOwner?.PatternProperty is { } pp)
+        {
+            try
+            {
+                patternBody = EcmaPattern.Compile(_rx, pp.Pattern);
+            }
+            catch (GrammarException e)
+            {
+                throw Error(pp.Pointer, e.Message);
+            }
+            // A named property whose name matches the pattern must satisfy the pattern's schema too.
+            for (var i = 0; i < props.Count; i++)
+                if (MatchesBody(patternBody, props[i].Name))
+                    props[i].Parts.Add(pp.Schema);
+        }
         var n = props.Count;
         var first = new int[n + 1];
         var rest = new int[n + 1];
@@ -236,20 +254,52 @@ internal sealed partial class JsonSchemaCompiler
         }
         _gb.AddRule(first[n]);
         _gb.AddRule(rest[n]);
-        if (extrasAllowed)
+        // Additional properties come after the named ones; their keys are any string but the named keys. Keys matching
+        // patternProperties take the pattern's schema (and whatever other conjuncts say about unnamed keys).
+        var anyKey = JsonStringRegex.Quoted(_rx, _rx.Star(JsonStringRegex.AnyChar(_rx)));
+        var notNamed = _rx.Not(_rx.Or(names.Select(name => _rx.Literal("\"" + JsonStringRegex.Escape(name) + "\""))));
+        var pairs = new List<(int Key, int Value)>();
+        if (patternOwner?.PatternProperty is { } pat)
         {
-            // Additional properties come after the named ones; their keys are any string but the named keys.
-            var anyKey = JsonStringRegex.Quoted(_rx, _rx.Star(JsonStringRegex.AnyChar(_rx)));
-            var named = _rx.Or(names.Select(name => _rx.Literal("\"" + JsonStringRegex.Escape(name) + "\"")));
-            var key = Lex(_rx.And(anyKey, _rx.Not(named)), "additional key");
+            var patternKey = JsonStringRegex.Quoted(_rx, _rx.And(_rx.Star(JsonStringRegex.AnyChar(_rx)), patternBody));
+            var others = m.ObjectParts.Where(op => !ReferenceEquals(op, patternOwner)).ToList();
+            if (others.All(op => !op.AdditionalForbidden))
+            {
+                var parts = new List<SchemaPart> { pat.Schema };
+                parts.AddRange(others.Where(op => op.AdditionalSchema is not null).Select(op => op.AdditionalSchema!.Value));
+                pairs.Add((Lex(_rx.And(_rx.And(anyKey, notNamed), patternKey), "pattern key"), CompileParts(parts)));
+            }
+            if (extrasAllowed)
+            {
+                var value = extraParts.Count == 0 ? AnyValue() : CompileParts(extraParts);
+                pairs.Add((Lex(_rx.And(_rx.And(anyKey, notNamed), _rx.Not(patternKey)), "additional key"), value));
+            }
+        }
+        else if (extrasAllowed)
+        {
             var value = extraParts.Count == 0 ? AnyValue() : CompileParts(extraParts);
+            pairs.Add((Lex(_rx.And(anyKey, notNamed), "additional key"), value));
+        }
+        if (pairs.Count > 0)
+        {
             var more = _gb.NewNonterminal($"{ptr}<additional>");
             _gb.AddRule(more);
-            _gb.AddRule(more, more, _comma, key, _colon, value);
-            _gb.AddRule(first[n], key, _colon, value, more);
-            _gb.AddRule(rest[n], _comma, key, _colon, value, more);
+            foreach (var (key, value) in pairs)
+            {
+                _gb.AddRule(more, more, _comma, key, _colon, value);
+                _gb.AddRule(first[n], key, _colon, value, more);
+                _gb.AddRule(rest[n], _comma, key, _colon, value, more);
+            }
         }
         _gb.AddRule(nt, _lBrace, first[0], _rBrace);
+    }
+
+    private bool MatchesBody(int body, string value)
+    {
+        var node = body;
+        foreach (var b in System.Text.Encoding.UTF8.GetBytes(JsonStringRegex.Escape(value)))
+            node = _rx.Derive(node, b);
+        return _rx.IsNullable(node);
     }
 
     private void GenerateEnum(int nt, MergedSchema m, HashSet<string> types)
@@ -330,6 +380,7 @@ internal sealed partial class JsonSchemaCompiler
     private void CheckDisjoint(List<SchemaPart> branches, string ptr, MergedSchema context)
     {
         var infos = new List<(HashSet<string> Types, HashSet<string>? Literals, Dictionary<string, HashSet<string>> Tags)>();
+        var objectShapes = new List<(HashSet<string> Required, Func<string, bool> Allows)>();
         foreach (var b in branches)
         {
             var m = new MergedSchema();
@@ -355,6 +406,8 @@ internal sealed partial class JsonSchemaCompiler
                     tags[name] = pm.Enum.Select(JsonCompact.Serialize).ToHashSet();
             }
             infos.Add((types, literals, tags));
+            var closed = m.ObjectParts.Where(op => op.AdditionalForbidden && op.PatternProperty is null).ToList();
+            objectShapes.Add((new HashSet<string>(m.Required), name => closed.All(op => op.Names.Contains(name))));
         }
         for (var i = 0; i < infos.Count; i++)
             for (var j = i + 1; j < infos.Count; j++)
@@ -371,6 +424,10 @@ internal sealed partial class JsonSchemaCompiler
                     continue;
                 var onlyObjects = ti.All(t => t == "object") || tj.All(t => t == "object");
                 if (onlyObjects && gi.Any(kv => gj.TryGetValue(kv.Key, out var other) && !kv.Value.Overlaps(other)))
+                    continue;
+                // A property one branch requires and the other forbids (additionalProperties: false).
+                if (onlyObjects && (objectShapes[i].Required.Any(r => !objectShapes[j].Allows(r)) ||
+                                    objectShapes[j].Required.Any(r => !objectShapes[i].Allows(r))))
                     continue;
                 throw Error(ptr, $"keyword \"oneOf\": branches {i} and {j} may both match (exclusivity is not enforced)");
             }

@@ -8,7 +8,8 @@ namespace Glm.Onnx.Grammar.Json;
 internal readonly record struct SchemaPart(JsonElement Schema, string Pointer, bool NoCombinators = false);
 
 /// <summary>What an object-constraining part says about properties it does not name.</summary>
-internal sealed record ObjectPart(HashSet<string> Names, bool AdditionalForbidden, SchemaPart? AdditionalSchema);
+internal sealed record ObjectPart(HashSet<string> Names, bool AdditionalForbidden, SchemaPart? AdditionalSchema,
+    (string Pattern, string Pointer, SchemaPart Schema)? PatternProperty = null);
 
 /// <summary>
 /// The conjunction (allOf, $ref siblings, anyOf branch plus its parent) of several schema objects, keyword by keyword:

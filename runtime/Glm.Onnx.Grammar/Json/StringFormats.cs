@@ -42,6 +42,13 @@ internal static class StringFormats
 
     public static IEnumerable<string> Supported => Patterns.Keys;
 
+    /// <summary>Formats some JSON Schema draft defines: those not supported are a compile error; any other name is an
+    /// annotation no validator checks, so it constrains nothing.</summary>
+    public static bool IsStandard(string format) => format is "date-time" or "date" or "time" or "duration" or "email"
+        or "idn-email" or "hostname" or "idn-hostname" or "ipv4" or "ipv6" or "uri" or "uri-reference" or "iri"
+        or "iri-reference" or "uuid" or "uri-template" or "json-pointer" or "relative-json-pointer" or "regex"
+        or "color" or "host-name" or "ip-address" or "utc-millisec" or "style" or "phone";
+
     /// <summary>The body regex for a format, or null when the format is not supported.</summary>
     public static int? Compile(RegexBuilder rx, string format) =>
         Patterns.TryGetValue(format, out var p) ? EcmaPattern.CompileAnchored(rx, p) : null;
