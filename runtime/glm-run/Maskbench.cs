@@ -117,6 +117,7 @@ internal static class Maskbench
         TimeSpan limit, ulong[] mask, MaskbenchSummary summary)
     {
         var clock = Stopwatch.StartNew();
+        var cpu0 = ThreadCpuClock.NowUs();
         CompiledGrammar grammar;
         double ttfm;
         try
@@ -124,6 +125,7 @@ internal static class Maskbench
             grammar = GrammarCompiler.CompileJsonSchema(schemaText, vocab, new JsonSchemaOptions { CompileTimeout = limit });
             grammar.NewState().ComputeMask(mask);
             ttfm = clock.Elapsed.TotalMicroseconds;
+            summary.TtfmCpu.Add(ThreadCpuClock.NowUs() - cpu0);
         }
         catch (GrammarException e)
         {
@@ -132,6 +134,7 @@ internal static class Maskbench
         summary.Ttfm.Add(ttfm);
         string? validation = null, invalidation = null;
         var tbm = new List<double>();
+        var tbmCpu = new List<double>();
         foreach (var test in tests.EnumerateArray())
         {
             var valid = test.GetProperty("valid").GetBoolean();
@@ -139,18 +142,22 @@ internal static class Maskbench
             var ids = tok.Encode(text, addSpecialTokens: false);
             var state = grammar.NewState();
             var accepted = true;
+            var consumed = 0;
             try
             {
                 foreach (var id in ids)
                 {
+                    var c0 = ThreadCpuClock.NowUs();
                     var t0 = Stopwatch.GetTimestamp();
                     state.ComputeMask(mask);
                     tbm.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
+                    tbmCpu.Add(ThreadCpuClock.NowUs() - c0);
                     if (!MaskOps.IsAllowed(mask, id))
                     {
                         accepted = false;
                         break;
                     }
+                    consumed++;
                     if (!state.Advance(id))
                         return new SchemaResult("engine_error", ttfm, $"token {id} in the mask but refused by Advance ({text})");
                     if (clock.Elapsed > limit)
@@ -163,12 +170,13 @@ internal static class Maskbench
                 return new SchemaResult("compile_error", ttfm, e.Message);
             }
             if (valid && !accepted)
-                validation ??= text;
+                validation ??= $"{text} (refused after: {tok.Decode(ids.AsSpan(0, Math.Max(consumed - 1, 0)))})";
             if (!valid && accepted)
                 invalidation ??= text;
         }
         summary.Tokens += tbm.Count;
         summary.Tbm.AddRange(tbm);
+        summary.TbmCpu.AddRange(tbmCpu);
         var tbmMax = tbm.Count == 0 ? 0 : tbm.Max();
         if (invalidation is not null)
             return new SchemaResult("invalidation_error", ttfm, invalidation) { TbmMaxUs = tbmMax };
@@ -185,6 +193,8 @@ internal sealed class MaskbenchSummary
     public long Tokens;
     public readonly List<double> Tbm = new();
     public readonly List<double> Ttfm = new();
+    public readonly List<double> TbmCpu = new();
+    public readonly List<double> TtfmCpu = new();
 
     public void Count(string status)
     {
@@ -225,6 +235,8 @@ internal sealed class MaskbenchSummary
         ["tokens"] = Tokens,
         ["tbm_us"] = Percentiles(Tbm, [25, 50, 75, 90, 95, 99]),
         ["ttfm_us"] = Percentiles(Ttfm, [50, 75, 90, 99]),
+        ["tbm_cpu_us"] = Percentiles(TbmCpu, [25, 50, 75, 90, 95, 99]),
+        ["ttfm_cpu_us"] = Percentiles(TtfmCpu, [50, 75, 90, 99]),
     });
 
     public string ToText()
@@ -234,6 +246,8 @@ internal sealed class MaskbenchSummary
         return $"schemas {Schemas}: passing {Passing}, compile_error {CompileError}, validation_error {ValidationError}, " +
                $"invalidation_error {InvalidationError}, timeout {Timeout}, engine_error {EngineError}\n" +
                $"tokens {Tokens}; TBM us: {string.Join(", ", tbm.Select(kv => $"{kv.Key} {kv.Value}"))}\n" +
-               $"TTFM us: {string.Join(", ", ttfm.Select(kv => $"{kv.Key} {kv.Value}"))}";
+               $"TTFM us: {string.Join(", ", ttfm.Select(kv => $"{kv.Key} {kv.Value}"))}\n" +
+               $"thread CPU time: TBM us {string.Join(", ", Percentiles(TbmCpu, [25, 50, 75, 90, 95, 99]).Select(kv => $"{kv.Key} {kv.Value}"))}; " +
+               $"TTFM us {string.Join(", ", Percentiles(TtfmCpu, [50, 75, 90, 99]).Select(kv => $"{kv.Key} {kv.Value}"))}";
     }
 }

@@ -8,7 +8,7 @@ public sealed class BadInputTests
     [Theory]
     [InlineData("{\"type\":\"array\",\"uniqueItems\":true}", "uniqueItems", "#/uniqueItems")]
     [InlineData("{\"properties\":{\"a\":{\"not\":{\"type\":\"string\"}}}}", "not", "#/properties/a/not")]
-    [InlineData("{\"patternProperties\":{\"^x\":{}}}", "patternProperties", "#/patternProperties")]
+    [InlineData("{\"patternProperties\":{\"^x\":{},\"^y\":{}}}", "patternProperties", "#/patternProperties")]
     [InlineData("{\"type\":\"number\",\"multipleOf\":0.5}", "multipleOf", "#/multipleOf")]
     [InlineData("{\"$ref\":\"other.json#/a\"}", "$ref", "#/$ref")]
     [InlineData("{\"$ref\":\"#/definitions/missing\"}", "does not resolve", "#/$ref")]

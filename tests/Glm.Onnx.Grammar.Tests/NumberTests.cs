@@ -66,4 +66,25 @@ public sealed class NumberTests
         Assert.True(Accepts(g, "2"));
         Assert.False(Accepts(g, "3"));
     }
+
+    [Theory]
+    [InlineData("0.5", true)]
+    [InlineData("0.49", false)]
+    [InlineData("0.5000", true)]
+    [InlineData("1", true)]
+    [InlineData("2.25", true)]
+    [InlineData("2.251", false)]
+    [InlineData("2.3", false)]
+    [InlineData("-0.1", false)]
+    public void FractionalBoundsInclusive(string text, bool expected) =>
+        Assert.Equal(expected, Accepts(Schema("{\"type\":\"number\",\"minimum\":0.5,\"maximum\":2.25}"), text));
+
+    [Theory]
+    [InlineData("-1.5", false)]
+    [InlineData("-1.49", true)]
+    [InlineData("0", true)]
+    [InlineData("0.1", true)]
+    [InlineData("0.2", false)]
+    public void FractionalBoundsExclusiveAcrossZero(string text, bool expected) =>
+        Assert.Equal(expected, Accepts(Schema("{\"type\":\"number\",\"exclusiveMinimum\":-1.5,\"exclusiveMaximum\":0.2}"), text));
 }

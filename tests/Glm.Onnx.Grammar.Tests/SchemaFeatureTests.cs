@@ -180,4 +180,46 @@ public sealed class SchemaFeatureTests
         Assert.Contains("format \"color\"", e.Message);
         Assert.Contains("#/format", e.Message);
     }
+
+    [Theory]
+    [InlineData("{}", false)]
+    [InlineData("{\"a\":1}", true)]
+    [InlineData("{\"zz\":true}", true)]
+    [InlineData("{\"a\":1,\"zz\":true}", true)]
+    public void MinPropertiesOneMeansNonEmpty(string text, bool expected) =>
+        Assert.Equal(expected, Accepts(Schema("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"}},\"minProperties\":1}"), text));
+
+    [Fact]
+    public void MaxPropertiesThatCanBeExceededIsACompileError()
+    {
+        var e = Assert.Throws<GrammarException>(() => Schema("{\"type\":\"object\",\"maxProperties\":2}"));
+        Assert.Contains("maxProperties", e.Message);
+        Assert.True(Accepts(Schema("{\"type\":\"object\",\"properties\":{\"a\":{}},\"additionalProperties\":false,\"maxProperties\":1}"), "{\"a\":2}"));
+    }
+
+    [Theory]
+    [InlineData("{\"x1\":1,\"x2\":2}", true)]
+    [InlineData("{\"x1\":\"s\"}", false)]
+    [InlineData("{\"y\":\"s\"}", true)]
+    [InlineData("{\"y\":1}", false)]
+    [InlineData("{\"x\":3}", true)]
+    [InlineData("{\"x\":\"3\"}", false)]
+    public void PatternProperties(string text, bool expected) =>
+        Assert.Equal(expected, Accepts(Schema("{\"type\":\"object\",\"properties\":{\"x\":{}},\"patternProperties\":{\"^x\":{\"type\":\"integer\"}},\"additionalProperties\":{\"type\":\"string\"}}"), text));
+
+    [Theory]
+    [InlineData("{\"name\":\"x\",\"age\":1}", true)]
+    [InlineData("{\"age\":1,\"name\":\"x\"}", true)]
+    [InlineData("{\"age\":1,\"name\":\"x\",\"age\":2}", false)]
+    [InlineData("{\"age\":1}", false)]
+    public void RequiredPropertiesMayAlsoComeFirst(string text, bool expected) =>
+        Assert.Equal(expected, Accepts(Schema("{\"type\":\"object\",\"properties\":{\"age\":{\"type\":\"integer\"},\"name\":{\"type\":\"string\"}},\"required\":[\"name\"],\"additionalProperties\":false}"), text));
+
+    [Fact]
+    public void Draft7RefIgnoresSiblingKeywords()
+    {
+        const string defs = "\"definitions\":{\"n\":{\"type\":\"integer\"}}";
+        Assert.True(Accepts(Schema("{\"$schema\":\"http://json-schema.org/draft-07/schema#\"," + defs + ",\"$ref\":\"#/definitions/n\",\"minimum\":5}"), "1"));
+        Assert.False(Accepts(Schema("{" + defs + ",\"$ref\":\"#/definitions/n\",\"minimum\":5}"), "1"));
+    }
 }

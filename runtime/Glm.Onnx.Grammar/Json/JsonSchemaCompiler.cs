@@ -26,6 +26,7 @@ internal sealed partial class JsonSchemaCompiler
     private readonly Dictionary<string, int> _memo = new();
     private readonly int _ws;
     private int _depth;
+    private readonly bool _refOverridesSiblings;
     private int _anyValue = -1;
     private readonly int _lBrace, _rBrace, _lBrack, _rBrack, _comma, _colon;
 
@@ -38,6 +39,10 @@ internal sealed partial class JsonSchemaCompiler
         _ws = options.MaxWhitespace > 0
             ? rx.Repeat(rx.Or([rx.Byte(' '), rx.Byte('\t'), rx.Byte('\n'), rx.Byte('\r')]), 0, options.MaxWhitespace)
             : RegexBuilder.Epsilon;
+        // Up to draft 7, keywords next to $ref are ignored; from 2019-09 on they apply as well.
+        _refOverridesSiblings = root.ValueKind == JsonValueKind.Object && root.TryGetProperty("$schema", out var dialect) &&
+            dialect.ValueKind == JsonValueKind.String &&
+            dialect.GetString()! is var d && (d.Contains("draft-03") || d.Contains("draft-04") || d.Contains("draft-06") || d.Contains("draft-07"));
         _lBrace = Lex(rx.Byte('{'), "'{'");
         _rBrace = Lex(rx.Byte('}'), "'}'");
         _lBrack = Lex(rx.Byte('['), "'['");
@@ -189,6 +194,11 @@ internal sealed partial class JsonSchemaCompiler
         }
         if (s.ValueKind != JsonValueKind.Object)
             throw Error(part.Pointer, "a schema must be an object or a boolean");
+        if (_refOverridesSiblings && s.TryGetProperty("$ref", out var onlyRef) && onlyRef.ValueKind == JsonValueKind.String)
+        {
+            Collect(Resolve(onlyRef.GetString()!, part.Pointer + "/$ref") with { NoCombinators = noCombinators }, m, noCombinators, refDepth + 1);
+            return;
+        }
         HashSet<string>? objectNames = null;
         var additionalForbidden = false;
         SchemaPart? additionalSchema = null;
@@ -304,6 +314,25 @@ internal sealed partial class JsonSchemaCompiler
                     m.Constrained = true;
                     m.MaxItems = Math.Min(m.MaxItems ?? long.MaxValue, Count(v, ptr));
                     break;
+                case "minProperties":
+                {
+                    var n = Count(v, ptr);
+                    if (n > 0)
+                    {
+                        m.Constrained = true;
+                        if (m.MinProperties is null || n > m.MinProperties.Value.Value)
+                            m.MinProperties = (n, ptr);
+                    }
+                    break;
+                }
+                case "maxProperties":
+                {
+                    m.Constrained = true;
+                    var n = Count(v, ptr);
+                    if (m.MaxProperties is null || n < m.MaxProperties.Value.Value)
+                        m.MaxProperties = (n, ptr);
+                    break;
+                }
                 case "minLength":
                     m.Constrained = true;
                     m.MinLength = Math.Max(m.MinLength, Count(v, ptr));
@@ -389,7 +418,7 @@ internal sealed partial class JsonSchemaCompiler
     private static bool IsTrivial(string keyword, JsonElement v) => keyword switch
     {
         "uniqueItems" => v.ValueKind == JsonValueKind.False,
-        "minProperties" or "minContains" => v.ValueKind == JsonValueKind.Number && v.GetDouble() == 0,
+        "minContains" => v.ValueKind == JsonValueKind.Number && v.GetDouble() == 0,
         "patternProperties" or "dependencies" or "dependentRequired" or "dependentSchemas" =>
             v.ValueKind == JsonValueKind.Object && !v.EnumerateObject().Any(),
         "propertyNames" or "unevaluatedProperties" or "unevaluatedItems" => v.ValueKind == JsonValueKind.True ||

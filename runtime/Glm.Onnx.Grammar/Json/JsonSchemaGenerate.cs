@@ -82,10 +82,7 @@ internal sealed partial class JsonSchemaCompiler
             BigInteger? hi = m.Maximum is { } mx ? (m.MaximumExclusive ? MergedSchema.Ceiling(mx) - 1 : MergedSchema.Floor(mx)) : null;
             return NumberRegex.IntegerRange(_rx, lo, hi);
         }
-        if ((m.Minimum is { } a && a != decimal.Floor(a)) || (m.Maximum is { } b && b != decimal.Floor(b)))
-            throw Error(ptr, "minimum/maximum on non-integer numbers must be whole numbers");
-        return NumberRegex.DecimalRange(_rx, m.Minimum is { } l ? new BigInteger(l) : null, m.MinimumExclusive,
-            m.Maximum is { } h ? new BigInteger(h) : null, m.MaximumExclusive);
+        return NumberRegex.DecimalRange(_rx, m.Minimum, m.MinimumExclusive, m.Maximum, m.MaximumExclusive);
     }
 
     private int StringBody(MergedSchema m)
@@ -231,29 +228,18 @@ internal sealed partial class JsonSchemaCompiler
                 if (MatchesBody(patternBody, props[i].Name))
                     props[i].Parts.Add(pp.Schema);
         }
-        var n = props.Count;
-        var first = new int[n + 1];
-        var rest = new int[n + 1];
-        for (var i = 0; i <= n; i++)
+        // minProperties/maxProperties: enforced when the required properties already satisfy them, when "at least one"
+        // can be spelled by the grammar, or when no more properties than the bound can ever be present.
+        var requiredCount = props.Count(p => p.Required);
+        var nonEmpty = false;
+        if (m.MinProperties is { } minP && minP.Value > requiredCount)
         {
-            first[i] = _gb.NewNonterminal($"{ptr}<first-{i}>");
-            rest[i] = _gb.NewNonterminal($"{ptr}<rest-{i}>");
+            if (minP.Value > 1)
+                throw Error(minP.Pointer, "keyword \"minProperties\" above 1 is supported only when required properties satisfy it");
+            nonEmpty = true;
         }
-        for (var i = 0; i < n; i++)
-        {
-            var (name, parts, required) = props[i];
-            var key = Lex(_rx.Literal("\"" + JsonStringRegex.Escape(name) + "\""), "key " + name);
-            var value = parts.Count == 0 ? AnyValue() : CompileParts(parts);
-            _gb.AddRule(first[i], key, _colon, value, rest[i + 1]);
-            _gb.AddRule(rest[i], _comma, key, _colon, value, rest[i + 1]);
-            if (!required)
-            {
-                _gb.AddRule(first[i], first[i + 1]);
-                _gb.AddRule(rest[i], rest[i + 1]);
-            }
-        }
-        _gb.AddRule(first[n]);
-        _gb.AddRule(rest[n]);
+        if (m.MaxProperties is { } maxP && (extrasAllowed || patternOwner is not null || maxP.Value < props.Count))
+            throw Error(maxP.Pointer, "keyword \"maxProperties\" is supported only when no more properties than it can be present");
         // Additional properties come after the named ones; their keys are any string but the named keys. Keys matching
         // patternProperties take the pattern's schema (and whatever other conjuncts say about unnamed keys).
         var anyKey = JsonStringRegex.Quoted(_rx, _rx.Star(JsonStringRegex.AnyChar(_rx)));
@@ -280,18 +266,77 @@ internal sealed partial class JsonSchemaCompiler
             var value = extraParts.Count == 0 ? AnyValue() : CompileParts(extraParts);
             pairs.Add((Lex(_rx.And(anyKey, notNamed), "additional key"), value));
         }
-        if (pairs.Count > 0)
+        // Definition order; when some required property follows an optional one, the order with the required
+        // properties first is offered as well (both keep every property at most once).
+        EmitObjectChain(nt, props, pairs, nonEmpty, ptr + "<def>");
+        var requiredFirst = props.Where(p => p.Required).Concat(props.Where(p => !p.Required)).ToList();
+        if (!requiredFirst.Select(p => p.Name).SequenceEqual(props.Select(p => p.Name)))
+            EmitObjectChain(nt, requiredFirst, pairs, nonEmpty, ptr + "<req>");
+    }
+
+    private void EmitObjectChain(int nt, List<(string Name, List<SchemaPart> Parts, bool Required)> props,
+        List<(int Key, int Value)> pairs, bool nonEmpty, string ptr)
+    {
+        var n = props.Count;
+        var first = new int[n + 1];
+        var rest = new int[n + 1];
+        for (var i = 0; i <= n; i++)
+        {
+            first[i] = _gb.NewNonterminal($"{ptr}<first-{i}>");
+            rest[i] = _gb.NewNonterminal($"{ptr}<rest-{i}>");
+        }
+        for (var i = 0; i < n; i++)
+        {
+            var (name, parts, required) = props[i];
+            var key = Lex(_rx.Literal("\"" + JsonStringRegex.Escape(name) + "\""), "key " + name);
+            var value = parts.Count == 0 ? AnyValue() : CompileParts(parts);
+            _gb.AddRule(first[i], key, _colon, value, rest[i + 1]);
+            _gb.AddRule(rest[i], _comma, key, _colon, value, rest[i + 1]);
+            if (!required)
+            {
+                _gb.AddRule(first[i], first[i + 1]);
+                _gb.AddRule(rest[i], rest[i + 1]);
+            }
+        }
+        _gb.AddRule(first[n]);
+        _gb.AddRule(rest[n]);
+        foreach (var (key, value) in pairs)
         {
             var more = _gb.NewNonterminal($"{ptr}<additional>");
             _gb.AddRule(more);
-            foreach (var (key, value) in pairs)
-            {
-                _gb.AddRule(more, more, _comma, key, _colon, value);
-                _gb.AddRule(first[n], key, _colon, value, more);
-                _gb.AddRule(rest[n], _comma, key, _colon, value, more);
-            }
+            foreach (var (k2, v2) in pairs)
+                _gb.AddRule(more, more, _comma, k2, _colon, v2);
+            _gb.AddRule(first[n], key, _colon, value, more);
+            _gb.AddRule(rest[n], _comma, key, _colon, value, more);
         }
-        _gb.AddRule(nt, _lBrace, first[0], _rBrace);
+        if (!nonEmpty)
+        {
+            _gb.AddRule(nt, _lBrace, first[0], _rBrace);
+            return;
+        }
+        // At least one property: like first[], but the all-absent path is missing.
+        var some = new int[n + 1];
+        for (var i = 0; i <= n; i++)
+            some[i] = _gb.NewNonterminal($"{ptr}<some-{i}>");
+        for (var i = 0; i < n; i++)
+        {
+            var (name, parts, required) = props[i];
+            var key = Lex(_rx.Literal("\"" + JsonStringRegex.Escape(name) + "\""), "key " + name);
+            var value = parts.Count == 0 ? AnyValue() : CompileParts(parts);
+            _gb.AddRule(some[i], key, _colon, value, rest[i + 1]);
+            if (!required)
+                _gb.AddRule(some[i], some[i + 1]);
+        }
+        // some[n]: only additional properties remain, and there must be one: first[n] minus its empty rule.
+        foreach (var (key, value) in pairs)
+        {
+            var more = _gb.NewNonterminal($"{ptr}<some-additional>");
+            _gb.AddRule(more);
+            foreach (var (k2, v2) in pairs)
+                _gb.AddRule(more, more, _comma, k2, _colon, v2);
+            _gb.AddRule(some[n], key, _colon, value, more);
+        }
+        _gb.AddRule(nt, _lBrace, some[0], _rBrace);
     }
 
     private bool MatchesBody(int body, string value)

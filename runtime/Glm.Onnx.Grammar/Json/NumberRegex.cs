@@ -43,55 +43,103 @@ internal static class NumberRegex
         return rx.Or(parts);
     }
 
-    /// <summary>Numbers v with lo (&lt;|&lt;=) v (&lt;|&lt;=) hi, integer-valued bounds, no exponent.</summary>
-    public static int DecimalRange(RegexBuilder rx, BigInteger? lo, bool loExcl, BigInteger? hi, bool hiExcl)
+    /// <summary>Numbers v with lo (&lt;|&lt;=) v (&lt;|&lt;=) hi (null = unbounded), written without an exponent.</summary>
+    public static int DecimalRange(RegexBuilder rx, decimal? lo, bool loExcl, decimal? hi, bool hiExcl)
     {
+        if (lo is { } l0 && hi is { } h0 && (l0 > h0 || (l0 == h0 && (loExcl || hiExcl))))
+            return RegexBuilder.Nothing;
         var parts = new List<int>();
-        // v >= 0 part.
+        // v >= 0: magnitude within [max(lo, 0), hi].
         if (hi is null || hi > 0 || (hi == 0 && !hiExcl))
         {
-            if (lo is { } l && l >= 0)
-                parts.Add(Magnitude(rx, l, loExcl, hi, hiExcl));
-            else
-                parts.Add(Magnitude(rx, 0, false, hi, hiExcl));
+            var nonNegLo = lo is { } l && l >= 0 ? l : 0m;
+            var nonNegExcl = lo is { } l2 && l2 >= 0 && loExcl;
+            parts.Add(Magnitude(rx, nonNegLo, nonNegExcl, hi, hiExcl));
         }
-        // v < 0 part: magnitude m = -v > 0.
+        // v < 0: magnitude m = -v > 0 within [-hi, -lo].
         if (lo is null || lo < 0)
         {
-            BigInteger mlo;
-            bool mloExcl;
-            if (hi is { } h && h < 0)
-            {
-                mlo = -h;
-                mloExcl = hiExcl;
-            }
-            else
-            {
-                mlo = 0;
-                mloExcl = true;
-            }
-            BigInteger? mhi = lo is { } ll ? -ll : null;
-            parts.Add(rx.Concat(rx.Byte('-'), Magnitude(rx, mlo, mloExcl, mhi, loExcl)));
+            var mlo = hi is { } h && h < 0 ? -h : 0m;
+            var mloExcl = hi is { } h2 && h2 < 0 ? hiExcl : true;
+            parts.Add(rx.Concat(rx.Byte('-'), Magnitude(rx, mlo, mloExcl, lo is { } ll ? -ll : null, loExcl)));
         }
         return rx.Or(parts);
     }
 
-    private static int Magnitude(RegexBuilder rx, BigInteger lo, bool loExcl, BigInteger? hi, bool hiExcl)
+    /// <summary>Unsigned decimals m (digits, optional fraction) with lo (&lt;|&lt;=) m and m (&lt;|&lt;=) hi: the
+    /// intersection of a lower-bound and an upper-bound regex, each split into integer part and fraction digits.</summary>
+    private static int Magnitude(RegexBuilder rx, decimal lo, bool loExcl, decimal? hi, bool hiExcl)
     {
         var digit = Digit(rx);
         var anyFrac = rx.Optional(rx.Concat(rx.Byte('.'), rx.Plus(digit)));
-        var nonZeroFrac = rx.Seq(rx.Byte('.'), rx.Star(digit), rx.ByteRange('1', '9'), rx.Star(digit));
-        var zeroFrac = rx.Optional(rx.Concat(rx.Byte('.'), rx.Plus(rx.Byte('0'))));
-        var parts = new List<int>();
-        var a = loExcl ? lo + 1 : lo;
-        BigInteger? b = hi is { } h ? h - 1 : null;
-        if (b is null || a <= b)
-            parts.Add(rx.Concat(NonNegRange(rx, a, b), anyFrac));
-        if (loExcl && (hi is null || lo < hi))
-            parts.Add(rx.Concat(NonNegRange(rx, lo, lo), nonZeroFrac));
-        if (hi is { } hv && !hiExcl && (loExcl ? hv > lo : hv >= lo))
-            parts.Add(rx.Concat(NonNegRange(rx, hv, hv), zeroFrac));
-        return rx.Or(parts);
+        var any = rx.Concat(NonNegRange(rx, 0, null), anyFrac);
+        var lower = lo == 0 && !loExcl ? any : Lower(rx, lo, loExcl, anyFrac);
+        var upper = hi is { } h ? Upper(rx, h, hiExcl, anyFrac) : any;
+        return rx.And(lower, upper);
+    }
+
+    private static (BigInteger Int, string Frac) Split(decimal d)
+    {
+        var text = d.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        var dot = text.IndexOf('.');
+        return dot < 0 ? (BigInteger.Parse(text), "") : (BigInteger.Parse(text[..dot]), text[(dot + 1)..].TrimEnd('0'));
+    }
+
+    private static int Lower(RegexBuilder rx, decimal bound, bool exclusive, int anyFrac)
+    {
+        var (a, b) = Split(bound);
+        var frac = exclusive ? FracGreater(rx, b) : FracAtLeast(rx, b);
+        return rx.Or(rx.Concat(NonNegRange(rx, a + 1, null), anyFrac), rx.Concat(NonNegRange(rx, a, a), FractionPart(rx, frac)));
+    }
+
+    private static int Upper(RegexBuilder rx, decimal bound, bool exclusive, int anyFrac)
+    {
+        var (c, d) = Split(bound);
+        var frac = exclusive ? FracLess(rx, d) : FracAtMost(rx, d);
+        var below = c >= 1 ? rx.Concat(NonNegRange(rx, 0, c - 1), anyFrac) : RegexBuilder.Nothing;
+        return rx.Or(below, rx.Concat(NonNegRange(rx, c, c), FractionPart(rx, frac)));
+    }
+
+    /// <summary>"" or "." + digits, for a set of fraction digit strings (the empty string meaning no fraction).</summary>
+    private static int FractionPart(RegexBuilder rx, int digits) =>
+        rx.Or(rx.IsNullable(digits) ? RegexBuilder.Epsilon : RegexBuilder.Nothing,
+            rx.Concat(rx.Byte('.'), rx.And(digits, rx.Plus(Digit(rx)))));
+
+    // Fraction digit strings s compared as 0.s against 0.b (b without trailing zeros).
+    private static int FracAtLeast(RegexBuilder rx, string b)
+    {
+        if (b.Length == 0)
+            return rx.Star(Digit(rx));
+        var d = b[0];
+        var higher = d < '9' ? rx.Concat(rx.ByteRange(d + 1, '9'), rx.Star(Digit(rx))) : RegexBuilder.Nothing;
+        return rx.Or(higher, rx.Concat(rx.Byte(d), FracAtLeast(rx, b[1..])));
+    }
+
+    private static int FracGreater(RegexBuilder rx, string b)
+    {
+        if (b.Length == 0)
+            return rx.Seq(rx.Star(Digit(rx)), rx.ByteRange('1', '9'), rx.Star(Digit(rx)));
+        var d = b[0];
+        var higher = d < '9' ? rx.Concat(rx.ByteRange(d + 1, '9'), rx.Star(Digit(rx))) : RegexBuilder.Nothing;
+        return rx.Or(higher, rx.Concat(rx.Byte(d), FracGreater(rx, b[1..])));
+    }
+
+    private static int FracAtMost(RegexBuilder rx, string b)
+    {
+        if (b.Length == 0)
+            return rx.Star(rx.Byte('0'));
+        var d = b[0];
+        var lower = d > '0' ? rx.Concat(rx.ByteRange('0', d - 1), rx.Star(Digit(rx))) : RegexBuilder.Nothing;
+        return rx.Or([RegexBuilder.Epsilon, lower, rx.Concat(rx.Byte(d), FracAtMost(rx, b[1..]))]);
+    }
+
+    private static int FracLess(RegexBuilder rx, string b)
+    {
+        if (b.Length == 0)
+            return RegexBuilder.Nothing;
+        var d = b[0];
+        var lower = d > '0' ? rx.Concat(rx.ByteRange('0', d - 1), rx.Star(Digit(rx))) : RegexBuilder.Nothing;
+        return rx.Or([RegexBuilder.Epsilon, lower, rx.Concat(rx.Byte(d), FracLess(rx, b[1..]))]);
     }
 
     /// <summary>Canonical digit strings of the integers in [lo, hi], lo &gt;= 0, hi null = unbounded.</summary>

@@ -9,7 +9,7 @@ internal static class SchemaKeywords
     [
         "uniqueItems", "multipleOf", "patternProperties", "propertyNames", "dependencies", "dependentRequired",
         "dependentSchemas", "if", "then", "else", "not", "contains", "minContains", "maxContains",
-        "unevaluatedProperties", "unevaluatedItems", "minProperties", "maxProperties", "$dynamicRef", "$recursiveRef",
+        "unevaluatedProperties", "unevaluatedItems", "$dynamicRef", "$recursiveRef",
         "$dynamicAnchor", "$recursiveAnchor",
     ];
 }

@@ -30,6 +30,8 @@ internal sealed class MergedSchema
     public List<List<SchemaPart>>? Prefix;
     public long MinItems;
     public long? MaxItems;
+    public (long Value, string Pointer)? MinProperties;
+    public (long Value, string Pointer)? MaxProperties;
     public long MinLength;
     public long? MaxLength;
     public readonly List<(string Pattern, string Pointer)> Patterns = new();
