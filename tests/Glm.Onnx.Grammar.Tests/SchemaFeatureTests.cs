@@ -222,4 +222,13 @@ public sealed class SchemaFeatureTests
         Assert.True(Accepts(Schema("{\"$schema\":\"http://json-schema.org/draft-07/schema#\"," + defs + ",\"$ref\":\"#/definitions/n\",\"minimum\":5}"), "1"));
         Assert.False(Accepts(Schema("{" + defs + ",\"$ref\":\"#/definitions/n\",\"minimum\":5}"), "1"));
     }
+
+    [Theory]
+    [InlineData("{\"a\":1,\"b\":2,\"c\":3}", true)]
+    [InlineData("{\"c\":3,\"a\":1,\"b\":2}", true)]
+    [InlineData("{\"c\":3,\"a\":1}", true)]
+    [InlineData("{\"a\":1,\"c\":3,\"b\":2}", false)]
+    [InlineData("{\"b\":2,\"c\":3,\"a\":1}", false)]
+    public void RequiredListOrderIsTheSecondAcceptedOrder(string text, bool expected) =>
+        Assert.Equal(expected, Accepts(Schema("{\"type\":\"object\",\"properties\":{\"a\":{},\"b\":{},\"c\":{}},\"required\":[\"c\",\"a\"],\"additionalProperties\":false}"), text));
 }

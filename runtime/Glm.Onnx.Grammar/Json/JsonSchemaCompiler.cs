@@ -271,7 +271,8 @@ internal sealed partial class JsonSchemaCompiler
                 case "required":
                     m.Constrained = true;
                     foreach (var r in Array(v, ptr))
-                        m.Required.Add(r.ValueKind == JsonValueKind.String ? r.GetString()! : throw Error(ptr, "required entries must be strings"));
+                        if (m.Required.Add(r.ValueKind == JsonValueKind.String ? r.GetString()! : throw Error(ptr, "required entries must be strings")))
+                            m.RequiredOrder.Add(r.GetString()!);
                     break;
                 case "additionalProperties":
                     m.Constrained = true;

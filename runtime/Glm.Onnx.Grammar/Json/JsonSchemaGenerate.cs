@@ -184,7 +184,7 @@ internal sealed partial class JsonSchemaCompiler
     {
         // Properties in definition order; a name another conjunct forbids (additionalProperties: false) is dropped.
         var names = new List<string>(m.PropertyOrder);
-        foreach (var r in m.Required)
+        foreach (var r in m.RequiredOrder)
             if (!m.Properties.ContainsKey(r))
                 names.Add(r);
         var props = new List<(string Name, List<SchemaPart> Parts, bool Required)>();
@@ -266,10 +266,12 @@ internal sealed partial class JsonSchemaCompiler
             var value = extraParts.Count == 0 ? AnyValue() : CompileParts(extraParts);
             pairs.Add((Lex(_rx.And(anyKey, notNamed), "additional key"), value));
         }
-        // Definition order; when some required property follows an optional one, the order with the required
-        // properties first is offered as well (both keep every property at most once).
+        // Definition order; when it differs, the order "required properties as the required list names them, then the
+        // others in definition order" is offered as well (both keep every property at most once).
         EmitObjectChain(nt, props, pairs, nonEmpty, ptr + "<def>");
-        var requiredFirst = props.Where(p => p.Required).Concat(props.Where(p => !p.Required)).ToList();
+        var byName = props.ToDictionary(p => p.Name);
+        var requiredFirst = m.RequiredOrder.Where(byName.ContainsKey).Select(r => byName[r])
+            .Concat(props.Where(p => !p.Required)).ToList();
         if (!requiredFirst.Select(p => p.Name).SequenceEqual(props.Select(p => p.Name)))
             EmitObjectChain(nt, requiredFirst, pairs, nonEmpty, ptr + "<req>");
     }

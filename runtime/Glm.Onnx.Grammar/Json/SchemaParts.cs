@@ -24,6 +24,7 @@ internal sealed class MergedSchema
     public readonly List<string> PropertyOrder = new();
     public readonly Dictionary<string, List<SchemaPart>> Properties = new();
     public readonly HashSet<string> Required = new();
+    public readonly List<string> RequiredOrder = new();
     public readonly List<ObjectPart> ObjectParts = new();
     public readonly List<SchemaPart> Items = new();
     public bool ItemsForbidden;
