@@ -170,7 +170,7 @@ internal static class Maskbench
                 return new SchemaResult("compile_error", ttfm, e.Message);
             }
             if (valid && !accepted)
-                validation ??= $"{text} (refused after: {tok.Decode(ids.AsSpan(0, Math.Max(consumed - 1, 0)))})";
+                validation ??= $"{text} (refused after: {tok.Decode(ids.AsSpan(0, consumed))})";
             if (!valid && accepted)
                 invalidation ??= text;
         }
