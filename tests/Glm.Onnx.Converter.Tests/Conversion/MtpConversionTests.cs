@@ -55,6 +55,38 @@ public sealed class MtpConversionTests(ITestOutputHelper log)
         }
     }
 
+    /// <summary>
+    /// prev_topk_indices (index_share_for_mtp_iteration): handing the MTP layer its own selection back changes nothing,
+    /// handing it another selection changes the rows whose attention it narrows, and no rows keeps the layer's own.
+    /// </summary>
+    [Fact]
+    public void PrevTopkReplacesTheMtpLayersOwnSelection()
+    {
+        using var dir = Fixtures.NewTempDir("glm-mtp");
+        ModelConverter.Convert(new ConvertOptions(Fixtures.GlmDir(Fixture), dir.File("out")) { Precision = TargetPrecision.Fp32 }, SilentProgress.Instance);
+        var prompt = MtpReference.Load(Fixture).Single(p => p.Name == "long");
+        using var model = Load(dir.File("out"), prompt.InputIds.Length);
+        var first = RunReversedBlocks(model, prompt.InputIds);
+        int t = prompt.InputIds.Length - 1, k = first.IndexTopK, h = first.HiddenSize, vocab = first.VocabSize;
+        var table = Enumerable.Range(0, (prompt.InputIds.Length + 3) / 4).Select(b => model.Executor.Info.NumBlocks - 1 - b).ToArray();
+        var rows = Enumerable.Range(0, t).Select(i => (long)i).ToArray();
+        var tokens = new Glm.Onnx.Runtime.Execution.ForwardBatch(prompt.InputIds.Skip(1).ToArray(), rows, [0, t], [0], table, table.Length, rows);
+        float[] Draft(int[]? prev)
+        {
+            var output = model.Executor.ForwardDraft(new Glm.Onnx.Runtime.Execution.DraftBatch(tokens, first.Hidden.AsMemory(0, t * h), prev ?? default(ReadOnlyMemory<int>)));
+            return Enumerable.Range(0, t).SelectMany(r => output.Logits.Row(r).ToArray()).ToArray();
+        }
+
+        Assert.Equal(first.DraftLogits, Draft(null));
+        Assert.Equal(first.DraftLogits, Draft(first.DraftTopk));
+        // Every row attends to position 0 only: rows 1.. differ from the layer's own causal / top-k attention.
+        var onlyFirst = Enumerable.Range(0, t * k).Select(i => i % k == 0 ? 0 : -1).ToArray();
+        var narrowed = Draft(onlyFirst);
+        Assert.Equal(first.DraftLogits.AsSpan(0, vocab).ToArray(), narrowed.AsSpan(0, vocab).ToArray());
+        for (int r = 1; r < t; r++)
+            Assert.NotEqual(first.DraftLogits.AsSpan(r * vocab, vocab).ToArray(), narrowed.AsSpan(r * vocab, vocab).ToArray());
+    }
+
     /// <summary>The glm52-tiny main-model references (byte-identical weights) hold when the MTP stage is converted too.</summary>
     [Fact]
     public async Task MainModelReferencesStillHoldWithTheMtpStage()
