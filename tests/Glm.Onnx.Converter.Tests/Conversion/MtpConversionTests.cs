@@ -171,6 +171,37 @@ public sealed class MtpConversionTests(ITestOutputHelper log)
         Assert.True(difference < layerBytes + tableBytes, $"artifacts grew by {difference} bytes");
     }
 
+    /// <summary>
+    /// Bad input is refused with the field or tensor named: a manifest whose last stage does not hand out final_hidden,
+    /// draft hidden rows of the wrong width, and a draft call on a model converted without the MTP layer.
+    /// </summary>
+    [Fact]
+    public void BadMtpInputsAreRefusedClearly()
+    {
+        using var dir = Fixtures.NewTempDir("glm-mtp");
+        ModelConverter.Convert(new ConvertOptions(Fixtures.GlmDir(Fixture), dir.File("out")) { Precision = TargetPrecision.Fp32 }, SilentProgress.Instance);
+        var path = Path.Combine(dir.File("out"), ModelManifest.FileName);
+        var json = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!;
+        json["stages"]![0]!.AsObject().Remove("emits_final_hidden");
+        var error = Assert.Throws<InvalidDataException>(() => ModelManifestJson.Parse(json.ToJsonString(), path));
+        Assert.Contains("emits_final_hidden", error.Message);
+
+        using (var model = Load(dir.File("out"), 8))
+        {
+            long[] ids = [3, 4, 5];
+            var batch = new Glm.Onnx.Runtime.Execution.ForwardBatch(ids, [0, 1, 2], [0, 3], [0], [0], 1, [2]);
+            var wrong = Assert.Throws<ArgumentException>(() =>
+                model.Executor.ForwardDraft(new Glm.Onnx.Runtime.Execution.DraftBatch(batch, new float[3 * 63])));
+            Assert.Contains("3 x 64", wrong.Message);
+        }
+
+        ModelConverter.Convert(new ConvertOptions(Fixtures.GlmDir("glm52-tiny"), dir.File("main")) { Precision = TargetPrecision.Fp32 }, SilentProgress.Instance);
+        using var plain = Load(dir.File("main"), 8);
+        Assert.False(plain.Executor.Info.HasDraftStage);
+        var refused = Assert.Throws<NotSupportedException>(() => TeacherForcedDraft.Run(plain.Executor, [3, 4, 5], [0, 1]));
+        Assert.Contains("no MTP draft stage", refused.Message);
+    }
+
     /// <summary>glm-convert synth with num_nextn_predict_layers 1 writes the MTP layer; it converts and its draft stage runs.</summary>
     [Fact]
     public void SynthWithOneMtpLayerConvertsAndRuns()
