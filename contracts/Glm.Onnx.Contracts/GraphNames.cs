@@ -15,6 +15,7 @@ public static class GraphNames
     public const string Logits = "logits";
     public const string HiddenStatesOut = "hidden_states_out";
     public const string TopkIndicesOut = "topk_indices_out";
+    public const string FinalHidden = "final_hidden";
 
     public static string LatentPool(int layer) => $"latent_pool.{layer}";
     public static string IndexPool(int layer) => $"index_pool.{layer}";

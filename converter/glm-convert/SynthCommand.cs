@@ -6,8 +6,9 @@ namespace Glm.Onnx.ConvertCli;
 
 /// <summary>
 /// <c>glm-convert synth &lt;output-dir&gt; (--preset tiny|small|glm52 | --config config.json) [--dtype bf16|fp8] [--seed N]
-/// [--layers N] [--shard-size 5GB] [--tokenizer tiny-glm] [--overwrite]</c>: a deterministic random-weight checkpoint in
-/// the Hugging Face layout, optionally with a tokenizer (models/glm-tiny-chat is
+/// [--layers N] [--mtp-layers N] [--shard-size 5GB] [--tokenizer tiny-glm] [--overwrite]</c>: a deterministic
+/// random-weight checkpoint in the Hugging Face layout (with the MTP layer when the config's num_nextn_predict_layers,
+/// or --mtp-layers, asks for it), optionally with a tokenizer (models/glm-tiny-chat is
 /// <c>synth models/glm-tiny-chat --config models/glm-tiny-chat/config.json --tokenizer tiny-glm --seed 52 --overwrite</c>).
 /// </summary>
 public static class SynthCommand
@@ -26,6 +27,10 @@ public static class SynthCommand
         dtype.AcceptOnlyFromAmong("bf16", "fp8");
         var seed = new Option<ulong>("--seed") { Description = "random seed (same seed, same bytes)", DefaultValueFactory = _ => 0 };
         var layers = new Option<int?>("--layers") { Description = "number of main decoder layers (default: tiny 8, small 12, glm52 4)" };
+        var mtpLayers = new Option<int?>("--mtp-layers")
+        {
+            Description = "num_nextn_predict_layers: MTP layers written after the main ones (default: the preset's 0, or the config's)",
+        };
         var shardSize = new Option<string>("--shard-size") { Description = "shard cap, bytes or with KB/MB/GB suffix", DefaultValueFactory = _ => "5GB" };
         var overwrite = new Option<bool>("--overwrite") { Description = "replace weights already in output-dir" };
         var tokenizer = new Option<string>("--tokenizer")
@@ -36,7 +41,7 @@ public static class SynthCommand
         tokenizer.AcceptOnlyFromAmong([.. SynthOptions.TokenizerNames]);
         var command = new Command("synth", "Write a random-weight GLM checkpoint (deterministic, streaming)")
         {
-            output, preset, configFile, dtype, seed, layers, shardSize, tokenizer, overwrite,
+            output, preset, configFile, dtype, seed, layers, mtpLayers, shardSize, tokenizer, overwrite,
         };
         command.Validators.Add(result =>
         {
@@ -51,6 +56,8 @@ public static class SynthCommand
                 var config = parse.GetValue(preset) is { } name
                     ? SynthPresets.Get(name, parse.GetValue(layers), dtypeText == "fp8")
                     : SynthPresets.Adapt(GlmConfig.Load(parse.GetValue(configFile)!), parse.GetValue(layers), dtypeText is null ? null : dtypeText == "fp8");
+                if (parse.GetValue(mtpLayers) is { } nextn)
+                    config = config with { NumNextnPredictLayers = nextn };
                 var options = new SynthOptions(parse.GetValue(output)!, config, parse.GetValue(seed),
                     ParseBytes(parse.GetValue(shardSize)!), parse.GetValue(overwrite), parse.GetValue(tokenizer));
                 var started = DateTime.UtcNow;

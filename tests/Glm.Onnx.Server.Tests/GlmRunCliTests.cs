@@ -40,6 +40,48 @@ public sealed class GlmRunCliTests
         Assert.Contains("not both", output);
     }
 
+    /// <summary>
+    /// <c>glm-run logits --mtp</c> on glm52-tiny-mtp (converted at fp32 here) writes the teacher-forced MTP draft logits
+    /// of the fixture's reference (within 1e-4, same argmax on every row) beside the prompt logits.
+    /// </summary>
+    [Fact]
+    public async Task LogitsWithMtpWritesTheTeacherForcedDraftLogits()
+    {
+        using var dir = Fixtures.NewTempDir("glm-run-mtp");
+        var fixture = Fixtures.GlmDir("glm52-tiny-mtp");
+        Glm.Onnx.Converter.Conversion.ModelConverter.Convert(
+            new Glm.Onnx.Converter.Conversion.ConvertOptions(fixture, dir.File("model")) { Precision = Glm.Onnx.Converter.TargetPrecision.Fp32 },
+            Glm.Onnx.Converter.Conversion.SilentProgress.Instance);
+        using var reference = Glm.Onnx.Checkpoint.SafetensorsFile.Open(Path.Combine(fixture, "reference.safetensors"));
+        var ids = System.Runtime.InteropServices.MemoryMarshal.Cast<byte, long>(reference.GetBytes("long.input_ids")).ToArray();
+        var (code, output) = await ProcessRunner.RunAsync(Dotnet,
+            [GlmRunDll(), "logits", "--model", dir.File("model"), "--input-ids", string.Join(',', ids), "--output", dir.File("out.safetensors"), "--mtp"],
+            Fixtures.RepoRoot, timeoutSeconds: 120);
+        Assert.True(code == 0, output);
+
+        using var written = Glm.Onnx.Checkpoint.SafetensorsFile.Open(dir.File("out.safetensors"));
+        var expected = reference.ReadFloat32("long.mtp_logits");
+        var actual = written.ReadFloat32("mtp_logits");
+        Assert.Equal(expected.Length, actual.Length);
+        const int vocab = 256;
+        for (int row = 0; row < expected.Length / vocab; row++)
+        {
+            var e = expected.AsSpan(row * vocab, vocab);
+            var a = actual.AsSpan(row * vocab, vocab);
+            for (int v = 0; v < vocab; v++)
+                Assert.True(Math.Abs(e[v] - a[v]) <= 1e-4, $"mtp_logits[{row}, {v}] = {a[v]}, reference {e[v]}");
+            Assert.Equal(e.IndexOf(RowMax(e)), a.IndexOf(RowMax(a)));
+        }
+        Assert.Equal(ids.Length * vocab, written.ReadFloat32("logits").Length);
+    }
+
+    private static float RowMax(ReadOnlySpan<float> row)
+    {
+        float max = float.NegativeInfinity;
+        foreach (var v in row) max = Math.Max(max, v);
+        return max;
+    }
+
     [Fact]
     public async Task ChatAnswersAConversationJson()
     {

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 
 namespace Glm.Onnx.Contracts.Manifest;
 
@@ -33,6 +34,12 @@ public sealed record ModelManifest
 
     /// <summary>Stages in execution order; their layer ranges are contiguous and cover every decoder layer.</summary>
     public required IReadOnlyList<StageManifest> Stages { get; init; }
+
+    /// <summary>
+    /// The MTP (NextN) draft stage: layer <c>num_hidden_layers</c> with its own pools, reading the main model's
+    /// embedding and lm_head bytes from the main stages' shards (docs/architecture.md, "MTP"). Absent: no MTP layer.
+    /// </summary>
+    public StageManifest? MtpStage { get; init; }
 
     public required CacheLayout Cache { get; init; }
 
@@ -103,6 +110,20 @@ public sealed record StageManifest
     /// <summary>A placement suggestion ("cpu" or "cuda"); the runtime decides.</summary>
     public required string DeviceHint { get; init; }
 
+    /// <summary>
+    /// True for the MTP draft stage (<see cref="ModelManifest.MtpStage"/>): it takes <c>input_ids</c> and the main
+    /// model's <c>hidden_states</c> and returns logits, <c>final_hidden</c> and its top-k selection. Omitted when false.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool IsMtp { get; init; }
+
+    /// <summary>
+    /// True when the (last) stage also returns <c>final_hidden</c>: the hidden state after the final norm of its
+    /// logits rows, the MTP stage's hidden input. Set when the model has an MTP stage; omitted when false.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingDefault)]
+    public bool EmitsFinalHidden { get; init; }
+
     public int EndLayer => FirstLayer + LayerCount;
 }
 
@@ -123,8 +144,17 @@ public sealed record CacheLayout
     /// <summary>Element type of both pools ("float32").</summary>
     public required string DType { get; init; }
 
-    /// <summary>Every decoder layer that owns an indexer-key pool (the "full" indexer layers).</summary>
+    /// <summary>Every decoder layer that owns an indexer-key pool (the "full" indexer layers, and the MTP layers).</summary>
     public required IReadOnlyList<int> IndexLayers { get; init; }
+
+    /// <summary>
+    /// MTP layers (num_hidden_layers, ...) that own a latent pool (and an indexer-key pool) after the main layers'.
+    /// Absent: none.
+    /// </summary>
+    public IReadOnlyList<int>? MtpLayers { get; init; }
+
+    /// <summary>Decoder layers with a latent pool: the main layers, then the MTP layers.</summary>
+    public int PoolLayerCount(int numHiddenLayers) => numHiddenLayers + (MtpLayers?.Count ?? 0);
 }
 
 public sealed record CustomOpRequirement

@@ -109,6 +109,23 @@ public static class ModelManifestJson
         }
         if (next != m.Dimensions.NumHiddenLayers)
             Fail($"stages cover layers [0, {next}), expected [0, {m.Dimensions.NumHiddenLayers})");
+        if (m.Stages.Any(s => s.IsMtp)) Fail("field 'stages' lists an MTP stage: it belongs in 'mtp_stage'");
+        if (m.MtpStage is { } mtp)
+        {
+            if (!mtp.IsMtp) Fail("mtp_stage.is_mtp must be true");
+            if (mtp.FirstLayer != m.Dimensions.NumHiddenLayers || mtp.LayerCount != 1)
+                Fail($"mtp_stage covers layers [{mtp.FirstLayer}, {mtp.EndLayer}), expected [{m.Dimensions.NumHiddenLayers}, {m.Dimensions.NumHiddenLayers + 1})");
+            if (m.Cache.MtpLayers is not { Count: 1 } || m.Cache.MtpLayers[0] != mtp.FirstLayer)
+                Fail($"cache.mtp_layers must be [{mtp.FirstLayer}] when mtp_stage is present");
+            if (!m.Stages[^1].EmitsFinalHidden)
+                Fail("the last stage must have emits_final_hidden: the MTP stage reads the main model's final hidden state");
+            foreach (var f in mtp.DataFiles.Prepend(mtp.File))
+                if (!m.Files.Any(e => e.Path == f)) Fail($"mtp_stage file '{f}' is not listed in 'files' (no checksum)");
+        }
+        else if (m.Cache.MtpLayers is { Count: > 0 })
+        {
+            Fail("cache.mtp_layers is set but there is no mtp_stage");
+        }
         if (m.Cache.LatentWidth != m.Cache.KvLoraRank + m.Cache.QkRopeHeadDim)
             Fail($"cache.latent_width is {m.Cache.LatentWidth}, expected kv_lora_rank + qk_rope_head_dim = {m.Cache.KvLoraRank + m.Cache.QkRopeHeadDim}");
         if (m.Cache.BlockSize <= 0) Fail($"cache.block_size is {m.Cache.BlockSize}, expected > 0");

@@ -11,7 +11,7 @@ public sealed record StageContract(IReadOnlyList<StageTensor> Inputs, IReadOnlyL
 {
     /// <summary>Symbolic dimensions of the packed variable-length layout.</summary>
     public const string NumTokens = "num_tokens", Batch = "batch", BatchPlus1 = "batch_plus_1", MaxBlocks = "max_blocks",
-        NumBlocks = "num_blocks", BlockSize = "block_size", NumLogits = "num_logits";
+        NumBlocks = "num_blocks", BlockSize = "block_size", NumLogits = "num_logits", PrevTopkRows = "prev_topk_rows";
 
     /// <summary>The glm-model.json fields the fixed sizes come from.</summary>
     public const string HiddenSizeField = "dimensions.hidden_size", VocabSizeField = "dimensions.vocab_size",
@@ -29,7 +29,8 @@ public sealed record StageContract(IReadOnlyList<StageTensor> Inputs, IReadOnlyL
 
         if (stage.EmbedsTokens)
             In(GraphNames.InputIds, StageTensorKind.InputIds, StageElementType.Int64, StageMemory.Host, tokens);
-        else
+        // The MTP stage takes both: token t+1's embedding and the main model's final hidden state of row t.
+        if (!stage.EmbedsTokens || stage.IsMtp)
             In(GraphNames.HiddenStates, StageTensorKind.HiddenStates, StageElementType.Float32, StageMemory.Device,
                 tokens, StageDim.Of(dimensions.HiddenSize, HiddenSizeField));
         // Every stage applies rope to its own layers, so every stage reads the positions: required, not optional.
@@ -46,6 +47,11 @@ public sealed record StageContract(IReadOnlyList<StageTensor> Inputs, IReadOnlyL
         if (stage.TakesPrevTopk)
             In(GraphNames.PrevTopkIndices, StageTensorKind.PrevTopkIndices, StageElementType.Int32, StageMemory.Device,
                 tokens, StageDim.Of(dimensions.IndexTopK, IndexTopKField));
+        else if (stage.IsMtp)
+            // IndexShare across draft steps (index_share_for_mtp_iteration): T rows replace the MTP layer's own
+            // selection, 0 rows keep it. Always bound, so that no stale binding survives a step.
+            In(GraphNames.PrevTopkIndices, StageTensorKind.PrevTopkIndices, StageElementType.Int32, StageMemory.Device,
+                StageDim.Of(PrevTopkRows), StageDim.Of(dimensions.IndexTopK, IndexTopKField));
         var indexLayers = new HashSet<int>(stage.IndexLayers);
         for (int layer = stage.FirstLayer; layer < stage.EndLayer; layer++)
         {
@@ -62,9 +68,15 @@ public sealed record StageContract(IReadOnlyList<StageTensor> Inputs, IReadOnlyL
         else
             outputs.Add(new StageTensor(GraphNames.HiddenStatesOut, StageTensorKind.HiddenStatesOut, StageElementType.Float32,
                 [tokens, StageDim.Of(dimensions.HiddenSize, HiddenSizeField)], Optional: false, StageMemory.Device));
-        if (stage.EmitsTopk)
+        if (stage.ProducesLogits && (stage.EmitsFinalHidden || stage.IsMtp))
+            // The hidden state after the final norm (main stage) or shared_head.norm (MTP stage) of the logits rows:
+            // the next draft step's hidden input, read on the host like the logits.
+            outputs.Add(new StageTensor(GraphNames.FinalHidden, StageTensorKind.FinalHidden, StageElementType.Float32,
+                [StageDim.Of(NumLogits), StageDim.Of(dimensions.HiddenSize, HiddenSizeField)], Optional: false, StageMemory.Host));
+        if (stage.EmitsTopk || stage.IsMtp)
+            // The MTP stage hands its selection to the caller (host), which may feed it back as prev_topk_indices.
             outputs.Add(new StageTensor(GraphNames.TopkIndicesOut, StageTensorKind.TopkIndicesOut, StageElementType.Int32,
-                [tokens, StageDim.Of(dimensions.IndexTopK, IndexTopKField)], Optional: false, StageMemory.Device));
+                [tokens, StageDim.Of(dimensions.IndexTopK, IndexTopKField)], Optional: false, stage.IsMtp ? StageMemory.Host : StageMemory.Device));
         return new StageContract(inputs, outputs);
     }
 

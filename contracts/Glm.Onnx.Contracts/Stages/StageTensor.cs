@@ -35,6 +35,7 @@ public enum StageTensorKind
     Logits,
     HiddenStatesOut,
     TopkIndicesOut,
+    FinalHidden,
 }
 
 /// <summary>One dimension of a contract shape: a symbolic size (set per step or per cache) or a fixed model size.</summary>

@@ -32,5 +32,9 @@ public sealed record ConversionState(string Fingerprint, IReadOnlyList<Completed
     }
 }
 
-/// <summary>A finished stage: its files (graph and shards) and the source bytes / tensors it consumed.</summary>
-public sealed record CompletedStage(int Index, IReadOnlyList<WrittenFile> Files, long SourceBytes, int Tensors);
+/// <summary>
+/// A finished stage: its files (graph and shards), the source bytes / tensors it consumed, and the other stages'
+/// shards its shared initializers point into (the MTP stage's embedding and lm_head).
+/// </summary>
+public sealed record CompletedStage(int Index, IReadOnlyList<WrittenFile> Files, long SourceBytes, int Tensors,
+    IReadOnlyList<string>? SharedDataFiles = null);

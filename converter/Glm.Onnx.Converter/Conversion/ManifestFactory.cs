@@ -41,14 +41,24 @@ public static class ManifestFactory
                 LmHead = options.Precision == TargetPrecision.Fp32 ? "float32" : "bfloat16",
                 Norms = "float32",
             },
-            Stages = stages.Select(s => Stage(c, options, s,
-                written.First(w => w.Index == s.Index).Files.Where(f => f.Path != s.FileName).Select(f => f.Path).ToArray())).ToArray(),
+            Stages = stages.Where(s => !s.IsMtp).Select(s => Stage(c, options, s, DataFiles(s, written))).ToArray(),
+            MtpStage = stages.FirstOrDefault(s => s.IsMtp) is { } mtp ? Stage(c, options, mtp, DataFiles(mtp, written)) : null,
             Cache = Cache(c, options),
             CustomOps = new CustomOpRequirement { Domain = CustomOpNames.Domain, Version = CustomOpNames.DomainVersion, Ops = CustomOpNames.All },
             Tokenizer = new TokenizerFiles { Files = extras.Tokenizer.Select(f => f.Path).ToArray(), ChatTemplate = extras.ChatTemplate },
             Generation = Generation(c, checkpoint.Directory),
             Files = files,
         };
+    }
+
+    /// <summary>
+    /// The stage's data shards: its own, then (MTP stage) the main stages' shards its shared embedding / lm_head
+    /// initializers point into.
+    /// </summary>
+    private static string[] DataFiles(StageSpec s, IReadOnlyList<CompletedStage> written)
+    {
+        var done = written.First(w => w.Index == s.Index);
+        return done.Files.Where(f => f.Path != s.FileName).Select(f => f.Path).Concat(done.SharedDataFiles ?? []).ToArray();
     }
 
     /// <summary>
@@ -75,8 +85,13 @@ public static class ManifestFactory
         QkRopeHeadDim = c.QkRopeHeadDim,
         IndexWidth = c.IndexHeadDim,
         DType = "float32",
-        IndexLayers = c.FullIndexerLayers,
+        // The MTP layer runs a full indexer over its own indexer-key pool (docs/architecture.md, "MTP").
+        IndexLayers = c.FullIndexerLayers.Concat(c.MtpLayers.Take(MtpLayerLimit)).ToArray(),
+        MtpLayers = c.NumNextnPredictLayers > 0 ? c.MtpLayers.Take(MtpLayerLimit).ToArray() : null,
     };
+
+    /// <summary>One MTP stage at most (StagePlanner refuses more).</summary>
+    private const int MtpLayerLimit = 1;
 
     private static StageManifest Stage(GlmConfig c, ConvertOptions options, StageSpec s, IReadOnlyList<string> dataFiles) => new()
     {
@@ -89,7 +104,10 @@ public static class ManifestFactory
         ProducesLogits = s.IsLast,
         TakesPrevTopk = s.TakesPrevTopk,
         EmitsTopk = s.EmitsTopk,
-        IndexLayers = Enumerable.Range(s.FirstLayer, s.LayerCount).Where(l => c.IndexerTypes[l] == IndexerType.Full).ToArray(),
+        EmitsFinalHidden = s.EmitsFinalHidden,
+        IsMtp = s.IsMtp,
+        IndexLayers = s.IsMtp ? [s.FirstLayer]
+            : Enumerable.Range(s.FirstLayer, s.LayerCount).Where(l => c.IndexerTypes[l] == IndexerType.Full).ToArray(),
         DeviceHint = options.Precision == TargetPrecision.Fp32 ? "cpu" : "cuda",
     };
 

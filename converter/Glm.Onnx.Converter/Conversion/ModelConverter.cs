@@ -69,13 +69,15 @@ public static class ModelConverter
             }
             DeleteStageFiles(partial, stage);
             progress.StageStarted(stage);
+            // The dry-run placements of the plan equal the written ones (same code, same order), so the MTP stage can
+            // point at the main stages' tables whether they were written now or kept from an interrupted run.
             var written = StageWriter.Write(checkpoint.Config, reader, stage, partial, options, dryRun: false, (name, bytes) =>
             {
                 progress.TensorDone(name, bytes);
                 if (options.DelayPerTensorMs > 0) Thread.Sleep(options.DelayPerTensorMs);
                 cancel.ThrowIfCancellationRequested();
-            });
-            completed.Add(new CompletedStage(stage.Index, written.Files, written.SourceBytes, written.Tensors));
+            }, plan.Stages);
+            completed.Add(new CompletedStage(stage.Index, written.Files, written.SourceBytes, written.Tensors, written.SharedDataFiles));
             state = new ConversionState(fingerprint, completed.ToArray());
             state.Save(partial);
             progress.StageFinished(stage, written.Files.Select(f => f.Path).ToArray());
@@ -96,13 +98,15 @@ public static class ModelConverter
         RefuseUnexpectedTensors(checkpoint);
         var specs = StagePlanner.Split(checkpoint.Config, options);
         long largest = 0;
-        var outputs = specs.Select(s => StageWriter.Write(checkpoint.Config, reader, s, "", options, dryRun: true,
-            (name, bytes) => largest = Math.Max(largest, bytes))).ToArray();
+        var outputs = new List<StageOutput>();
+        foreach (var s in specs)
+            outputs.Add(StageWriter.Write(checkpoint.Config, reader, s, "", options, dryRun: true,
+                (name, bytes) => largest = Math.Max(largest, bytes), outputs));
         // Chunk buffers: raw source bytes, float32 values and encoded output of one chunk each, plus the largest graph
         // protobuf twice (object model + serialised bytes).
         long chunk = (long)WeightWriter.ChunkElements * (4 + 4 + 4);
         long peak = chunk + 2 * outputs.Max(o => o.GraphBytes) + FixedOverheadBytes;
-        return new ConversionPlan(checkpoint.Directory, options.Precision, outputs, outputs.Sum(o => o.SourceBytes), largest, peak);
+        return new ConversionPlan(checkpoint.Directory, options.Precision, outputs.ToArray(), outputs.Sum(o => o.SourceBytes), largest, peak);
     }
 
     // inspect reports a checkpoint with tensors the config does not explain as incomplete (exit 1); convert refuses it

@@ -34,9 +34,16 @@ public static class StagePlanner
             if (takesPrev && start == 0)
                 throw new InvalidDataException("config.json: layer 0 is an IndexShare 'shared' layer, but no full indexer layer precedes it");
             bool emits = end < layers && config.IndexerTypes[end] == IndexerType.Shared;
-            stages.Add(new StageSpec(i, start, sizes[i], i == 0, i == sizes.Count - 1, takesPrev, emits));
+            bool last = i == sizes.Count - 1;
+            stages.Add(new StageSpec(i, start, sizes[i], i == 0, last, takesPrev, emits, EmitsFinalHidden: last && config.NumNextnPredictLayers > 0));
             start = end;
         }
+        if (config.NumNextnPredictLayers > 1)
+            throw new NotSupportedException(
+                $"config.json num_nextn_predict_layers is {config.NumNextnPredictLayers}: this converter builds one MTP stage (GLM-5.x has one MTP layer)");
+        if (config.NumNextnPredictLayers == 1)
+            // The MTP layer embeds its own tokens and produces its own logits (with the main model's tables).
+            stages.Add(new StageSpec(sizes.Count, layers, 1, IsFirst: true, IsLast: true, TakesPrevTopk: false, EmitsTopk: false, IsMtp: true));
         return stages;
     }
 }

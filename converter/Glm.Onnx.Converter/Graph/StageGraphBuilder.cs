@@ -55,9 +55,10 @@ public sealed class StageGraphBuilder
             (h, delta) = Layer(layer, h, delta, ref topk);
         if (delta is not null) h = _g.Op("Add", $"layers.{_s.EndLayer - 1}.out", [h, delta]);
 
-        if (_s.IsLast) Head(h);
+        if (_s.IsMtp) Head(h, _t.Layer(_s.FirstLayer).Mtp!.SharedHeadNorm, "mtp.shared_head");
+        else if (_s.IsLast) Head(h, _t.Norm, "final");
         else _g.Op("Identity", GraphNames.HiddenStatesOut, [h]);
-        if (_s.EmitsTopk)
+        if (_s.EmitsTopk || _s.IsMtp)
         {
             if (topk is null) throw new InvalidOperationException($"stage {_s.Index} must emit top-k indices but has no indexer selection");
             _g.Op("Identity", GraphNames.TopkIndicesOut, [topk]);
@@ -76,7 +77,11 @@ public sealed class StageGraphBuilder
             _g.Input(input.Name, (OnnxDataType)input.ElementType, Dims(input));
         (_cu, _past, _blockTable) = (GraphNames.CumulativeSequenceLengths, GraphNames.PastSequenceLengths, GraphNames.BlockTable);
         string h;
-        if (_s.IsFirst)
+        if (_s.IsMtp)
+        {
+            h = MtpInput();
+        }
+        else if (_s.IsFirst)
         {
             var ids = GraphNames.InputIds;
             (_embeddingTable, _embeddingType) = _w.Table(_g, _t.EmbedTokens);
@@ -89,6 +94,38 @@ public sealed class StageGraphBuilder
             h = GraphNames.HiddenStates;
         }
         return h;
+    }
+
+    /// <summary>
+    /// The MTP layer's input rows: eh_proj(concat[enorm(E[input_ids]), hnorm(hidden_states)]), embedding first
+    /// (docs/architecture.md, "MTP"). Row t takes token t+1 and the main model's h_t after the final norm. The
+    /// embedding table is the main model's (its bytes shared, not copied); no row's embedding is zeroed.
+    /// </summary>
+    private string MtpInput()
+    {
+        var m = _t.Layer(_s.FirstLayer).Mtp ?? throw new InvalidOperationException($"layer {_s.FirstLayer} is not an MTP layer");
+        float eps = (float)_c.RmsNormEps;
+        (_embeddingTable, _embeddingType) = _w.Table(_g, _t.EmbedTokens);
+        var e = _g.Op("Gather", "mtp.embed.rows", [_embeddingTable, GraphNames.InputIds], OnnxAttribute.Int("axis", 0));
+        if (_embeddingType != OnnxDataType.Float)
+            e = _g.Op("Cast", "mtp.embed.out", [e], OnnxAttribute.Int("to", (long)OnnxDataType.Float));
+        var eNorm = GraphOps.RmsNorm(_g, e, _w.Vector(_g, m.ENorm), eps, "mtp.enorm");
+        var hNorm = GraphOps.RmsNorm(_g, GraphNames.HiddenStates, _w.Vector(_g, m.HNorm), eps, "mtp.hnorm");
+        var both = _g.Op("Concat", "mtp.eh_in", [eNorm, hNorm], OnnxAttribute.Int("axis", 1));
+        return GraphOps.Linear(_g, both, _w.Matrix(_g, m.EhProj), "mtp.eh_proj");
+    }
+
+    /// <summary>
+    /// The selection the MTP layer attends with: prev_topk_indices when it has a row per token (a later draft step
+    /// reusing the first step's top-k, index_share_for_mtp_iteration), else the layer's own indexer selection
+    /// (prev_topk_indices with 0 rows). The first T rows of [prev; own] are exactly that, with no control flow.
+    /// </summary>
+    private string MtpSelection(int layer, string own)
+    {
+        string L = $"layers.{layer}.indexer";
+        var both = _g.Op("Concat", L + ".prev_then_own", [GraphNames.PrevTopkIndices, own], OnnxAttribute.Int("axis", 0));
+        var tokens = _g.Op("Shape", L + ".token_count", [own], OnnxAttribute.Int("end", 1));
+        return _g.Op("Slice", L + ".selection", [both, _g.Int64s(0), tokens, _g.Int64s(0)]);
     }
 
     private static OnnxDim[] Dims(StageTensor tensor) =>
@@ -144,7 +181,10 @@ public sealed class StageGraphBuilder
         var qLatent = _g.Op("Transpose", L + ".attn.q_latent", [qLatT], OnnxAttribute.Ints("perm", 1, 0, 2));
 
         if (w.Indexer is { } indexer)
+        {
             topk = Indexer(layer, indexer, x, qResid);
+            if (w.Mtp is not null) topk = MtpSelection(layer, topk);
+        }
         else if (topk is null)
             throw new InvalidOperationException($"layer {layer} is an IndexShare 'shared' layer but no full indexer layer precedes it");
 
@@ -212,11 +252,16 @@ public sealed class StageGraphBuilder
         return _g.Op("Add", L + ".out", [routed, sharedOut]);
     }
 
-    /// <summary>Final norm and lm_head on the rows the runtime asks for (logits_indices).</summary>
-    private void Head(string h)
+    /// <summary>
+    /// Final norm (the main model's, or the MTP layer's shared_head.norm) and lm_head on the rows the runtime asks for
+    /// (logits_indices); the normed rows are also final_hidden when the contract lists it.
+    /// </summary>
+    private void Head(string h, ModelTensor norm, string prefix)
     {
-        var selected = _g.Op("Gather", "final.selected", [h, GraphNames.LogitsIndices], OnnxAttribute.Int("axis", 0));
-        var normed = GraphOps.RmsNorm(_g, selected, _w.Vector(_g, _t.Norm), (float)_c.RmsNormEps, "final.norm");
+        var selected = _g.Op("Gather", prefix + ".selected", [h, GraphNames.LogitsIndices], OnnxAttribute.Int("axis", 0));
+        var normed = GraphOps.RmsNorm(_g, selected, _w.Vector(_g, norm), (float)_c.RmsNormEps, prefix + ".norm");
+        if (_contract.Outputs.Any(o => o.Kind == StageTensorKind.FinalHidden))
+            _g.Op("Identity", GraphNames.FinalHidden, [normed]);
         string head;
         if (_c.TieWordEmbeddings && _embeddingTable is not null)
             head = _embeddingType == OnnxDataType.Float ? _embeddingTable

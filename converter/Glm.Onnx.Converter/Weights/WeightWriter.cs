@@ -18,18 +18,40 @@ public sealed class WeightWriter
     private readonly ExternalDataWriter _data;
     private readonly TargetPrecision _precision;
     private readonly Action<string, long> _onTensor;
+    private readonly IReadOnlyDictionary<string, ExternalDataLocation> _shared;
+    private readonly Dictionary<string, ExternalDataLocation> _placed = new(StringComparer.Ordinal);
     private float[] _floats = [];
     private byte[] _bytes = [];
 
-    public WeightWriter(SourceTensorReader reader, ExternalDataWriter data, TargetPrecision precision, Action<string, long> onTensor)
+    /// <param name="shared">
+    /// Initializers another stage already wrote, by name: this stage's initializer of that name points at the same
+    /// bytes instead of writing a copy (the MTP stage's embedding and lm_head, docs/artifacts.md).
+    /// </param>
+    public WeightWriter(SourceTensorReader reader, ExternalDataWriter data, TargetPrecision precision, Action<string, long> onTensor,
+        IReadOnlyDictionary<string, ExternalDataLocation>? shared = null)
     {
         _reader = reader;
         _data = data;
         _precision = precision;
         _onTensor = onTensor;
+        _shared = shared ?? new Dictionary<string, ExternalDataLocation>();
     }
 
     public TargetPrecision Precision => _precision;
+
+    /// <summary>Where each embedding / linear initializer this writer placed lives (name -> shard, offset, length).</summary>
+    public IReadOnlyDictionary<string, ExternalDataLocation> Placed => _placed;
+
+    /// <summary>The other stage's location of <paramref name="name"/> when it is shared with this stage.</summary>
+    private bool TryShared(string name, OnnxDataType type, long[] dims, out ExternalDataLocation location)
+    {
+        if (!_shared.TryGetValue(name, out location!)) return false;
+        long bytes = ShapeMath.ElementCount(dims) * type.ElementSize();
+        if (location.Length != bytes)
+            throw new InvalidOperationException(
+                $"shared initializer '{name}' has {location.Length} bytes in {location.File}, this stage needs {bytes} ({type.OnnxName()} {ShapeMath.Format(dims)})");
+        return true;
+    }
 
     /// <summary>A float32 vector (norm weight, bias, router correction bias); the initializer keeps the checkpoint name.</summary>
     public string Vector(GraphBuilder g, ModelTensor tensor)
@@ -138,16 +160,24 @@ public sealed class WeightWriter
     /// </summary>
     private string Fp8Matrix(GraphBuilder g, TensorInfo info, string scaleName, long rows, long cols)
     {
-        var location = _data.Begin(info.ByteLength);
-        CopyRaw(info);
-        _onTensor(info.Name, info.ByteLength);
+        if (!TryShared(info.Name, OnnxDataType.Float8E4M3FN, [rows, cols], out var location))
+        {
+            location = _data.Begin(info.ByteLength);
+            CopyRaw(info);
+            _onTensor(info.Name, info.ByteLength);
+            _placed[info.Name] = location;
+        }
         g.Initializer(OnnxTensor.ExternalData(info.Name, OnnxDataType.Float8E4M3FN, [rows, cols], location));
 
         var scaleInfo = _reader.Checkpoint.GetInfo(scaleName);
         if (scaleInfo.DType != DType.F32 || scaleInfo.Shape.Length != 2)
             throw new InvalidDataException($"{scaleInfo.FilePath}: '{scaleName}' is {scaleInfo.DType} {scaleInfo.ShapeText}, expected a 2-D F32 tensor");
-        var scaleLocation = _data.Begin(scaleInfo.ByteLength);
-        CopyRaw(scaleInfo);
+        if (!TryShared(scaleName, OnnxDataType.Float, scaleInfo.Shape, out var scaleLocation))
+        {
+            scaleLocation = _data.Begin(scaleInfo.ByteLength);
+            CopyRaw(scaleInfo);
+            _placed[scaleName] = scaleLocation;
+        }
         g.Initializer(OnnxTensor.ExternalData(scaleName, OnnxDataType.Float, scaleInfo.Shape, scaleLocation));
 
         long blockRows = _reader.Checkpoint.Config.Quantization?.BlockRows ?? 128;
@@ -175,10 +205,13 @@ public sealed class WeightWriter
     private void WriteTensor(GraphBuilder g, TensorInfo info, string name, OnnxDataType type, long[] dims,
         IReadOnlyList<(long Start, long Count)> rowRanges, long cols)
     {
-        long elements = ShapeMath.ElementCount(dims);
-        var location = _data.Begin(elements * type.ElementSize());
-        Encode(info, type, rowRanges, cols);
-        _onTensor(info.Name, info.ByteLength);
+        if (!TryShared(name, type, dims, out var location))
+        {
+            location = _data.Begin(ShapeMath.ElementCount(dims) * type.ElementSize());
+            Encode(info, type, rowRanges, cols);
+            _onTensor(info.Name, info.ByteLength);
+            _placed[name] = location;
+        }
         g.Initializer(OnnxTensor.ExternalData(name, type, dims, location));
     }
 

@@ -16,6 +16,16 @@ public interface IModelExecutor : IDisposable
     /// <see cref="ForwardBatch.LogitsIndices"/>. The returned buffer stays valid until the next call.
     /// </summary>
     LogitsBuffer Forward(ForwardBatch batch);
+
+    /// <summary>
+    /// One pass of the MTP draft layer (docs/architecture.md, "MTP"): row t of <paramref name="batch"/> takes token
+    /// t+1 and the main model's final hidden state of row t, at the RoPE position of row t, over the MTP layer's own
+    /// pools addressed by the batch's block table. Returns the draft logits and the MTP final hidden state of the
+    /// logits rows, and the selection the MTP layer attended with. Buffers stay valid until the next draft call.
+    /// Executors of models without an MTP stage (<see cref="ModelExecutorInfo.HasDraftStage"/> false) refuse.
+    /// </summary>
+    DraftOutput ForwardDraft(DraftBatch batch) =>
+        throw new NotSupportedException("This model has no MTP draft stage (num_nextn_predict_layers is 0 or was not converted).");
 }
 
 /// <summary>What the engine needs to know about an executor's model and cache.</summary>
@@ -25,13 +35,19 @@ public interface IModelExecutor : IDisposable
 /// <param name="MaxSequenceLength">Longest sequence (prompt + output) the model accepts.</param>
 /// <param name="EosTokenIds">The model's end-of-sequence ids (generation defaults).</param>
 /// <param name="BlockOrder">The order in which the engine's allocator hands out the blocks.</param>
+/// <param name="HiddenSize">Width of a final hidden row; 0 when <see cref="IModelExecutor.Forward"/> hands out none.</param>
+/// <param name="HasDraftStage">Whether <see cref="IModelExecutor.ForwardDraft"/> runs an MTP draft stage.</param>
+/// <param name="IndexTopK">Width of a top-k selection row (the MTP layer's <see cref="DraftOutput.TopkIndices"/>).</param>
 public sealed record ModelExecutorInfo(
     int VocabSize,
     int BlockSize,
     int NumBlocks,
     int MaxSequenceLength,
     IReadOnlyList<int> EosTokenIds,
-    BlockOrder BlockOrder = BlockOrder.Ascending)
+    BlockOrder BlockOrder = BlockOrder.Ascending,
+    int HiddenSize = 0,
+    bool HasDraftStage = false,
+    int IndexTopK = 0)
 {
     public void Validate()
     {

@@ -1,23 +1,28 @@
 using Glm.Onnx.Contracts;
 using Glm.Onnx.Contracts.Stages;
 using Microsoft.ML.OnnxRuntime;
+using Microsoft.ML.OnnxRuntime.Tensors;
 
 namespace Glm.Onnx.Runtime.Execution;
 
 /// <summary>
 /// Runs a step through the stage sessions in order, binding what each stage's contract lists: the batch description
 /// to every stage, the token ids to the first, the previous stage's hidden states (and top-k indices across an
-/// IndexShare boundary) to each later one; the last stage writes its logits straight into a reused managed buffer.
+/// IndexShare boundary) to each later one; the last stage writes its logits (and final hidden states, when the model
+/// has an MTP stage) straight into reused managed buffers. The MTP draft stage runs through the same binding code
+/// (<see cref="ForwardDraft"/>), with its own host buffers.
 /// </summary>
 public sealed class OrtModelExecutor : IModelExecutor
 {
     private readonly IReadOnlyList<StageSession> _stages;
+    private readonly StageSession? _draft;
     private readonly RunOptions _runOptions = new();
-    private float[] _logits = [];
+    private readonly HostBuffers _main = new(), _drafted = new();
 
-    internal OrtModelExecutor(IReadOnlyList<StageSession> stages, ModelExecutorInfo info)
+    internal OrtModelExecutor(IReadOnlyList<StageSession> stages, StageSession? draft, ModelExecutorInfo info)
     {
         _stages = stages;
+        _draft = draft;
         Info = info;
     }
 
@@ -26,67 +31,30 @@ public sealed class OrtModelExecutor : IModelExecutor
     public LogitsBuffer Forward(ForwardBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
-        int vocab = Info.VocabSize;
-        int rows = batch.LogitsCount;
-        // At least one row, so that a step without logits (a prefill chunk) still binds a non-null buffer of [0, vocab].
-        if (_logits.Length < Math.Max(rows, 1) * vocab)
-            _logits = new float[Math.Max(rows, 1) * vocab];
-
+        int rows = batch.LogitsCount, hiddenSize = Info.HiddenSize;
         var owned = new List<OrtValue>();
         try
         {
-            var ids = Own(owned, OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, AsMemory(batch.InputIds), [batch.TokenCount]));
-            var positions = Own(owned, OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, AsMemory(batch.Positions), [batch.TokenCount]));
-            var cu = Own(owned, OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, AsMemory(batch.CumulativeSequenceLengths), [batch.SequenceCount + 1]));
-            var past = Own(owned, OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, AsMemory(batch.PastSequenceLengths), [batch.SequenceCount]));
-            var table = Own(owned, OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, AsMemory(batch.BlockTable), [batch.SequenceCount, batch.MaxBlocks]));
-            var indices = Own(owned, OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, AsMemory(batch.LogitsIndices), [rows]));
-            var logits = Own(owned, OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, _logits.AsMemory(0, rows * vocab), [rows, vocab]));
-
+            var values = BatchValues.Create(batch, owned);
+            var outputs = _main.Bind(owned, rows, Info.VocabSize, hiddenSize, tokens: 0, topk: 0);
             OrtValue? hidden = null, topk = null;
             for (int k = 0; k < _stages.Count; k++)
             {
                 var stage = _stages[k];
-                var binding = stage.Binding;
-                foreach (var input in stage.Contract.Inputs)
-                {
-                    if (input.IsPool)
-                        continue; // bound once at load
-                    stage.Bind(input, input.Kind switch
-                    {
-                        StageTensorKind.InputIds => ids,
-                        StageTensorKind.HiddenStates => hidden!,
-                        StageTensorKind.Positions => positions,
-                        StageTensorKind.CumulativeSequenceLengths => cu,
-                        StageTensorKind.PastSequenceLengths => past,
-                        StageTensorKind.BlockTable => table,
-                        StageTensorKind.LogitsIndices => indices,
-                        StageTensorKind.PrevTopkIndices => topk ?? throw new InvalidDataException(
-                            $"Stage {stage.Stage.Index} takes {input.Name} but the previous stage emits none."),
-                        _ => throw new InvalidOperationException($"Stage {stage.Stage.Index}: the contract input '{input.Name}' ({input.Kind}) has no source."),
-                    });
-                }
-                binding.ClearBoundOutputs();
+                BindInputs(stage, values, hidden, topk);
                 // Device outputs are produced where the next stage runs (host, or its CUDA device): ORT copies across
                 // devices once, at the end of this Run, and the next stage takes the value as is.
-                var next = k + 1 < _stages.Count ? _stages[k + 1].InputMemory : OrtMemoryInfo.DefaultInstance;
-                foreach (var output in stage.Contract.Outputs)
-                {
-                    if (output.Kind == StageTensorKind.Logits)
-                        binding.BindOutput(output.Name, logits); // straight into the reused host buffer
-                    else
-                        binding.BindOutputToDevice(output.Name, output.Memory == StageMemory.Device ? next : OrtMemoryInfo.DefaultInstance);
-                }
+                BindOutputs(stage, outputs, k + 1 < _stages.Count ? _stages[k + 1].InputMemory : OrtMemoryInfo.DefaultInstance);
                 stage.Run(_runOptions);
                 if (!stage.Stage.ProducesLogits)
                 {
-                    var names = binding.GetOutputNames();
-                    var values = binding.GetOutputValues();
+                    var names = stage.Binding.GetOutputNames();
+                    var results = stage.Binding.GetOutputValues();
                     for (int i = 0; i < names.Length; i++)
                     {
-                        Own(owned, values[i]);
-                        if (names[i] == GraphNames.HiddenStatesOut) hidden = values[i];
-                        else if (names[i] == GraphNames.TopkIndicesOut) topk = values[i];
+                        owned.Add(results[i]);
+                        if (names[i] == GraphNames.HiddenStatesOut) hidden = results[i];
+                        else if (names[i] == GraphNames.TopkIndicesOut) topk = results[i];
                     }
                 }
             }
@@ -96,16 +64,89 @@ public sealed class OrtModelExecutor : IModelExecutor
             foreach (var value in owned)
                 value.Dispose();
         }
-        return new LogitsBuffer(_logits, rows, vocab);
+        return new LogitsBuffer(_main.Logits, rows, Info.VocabSize, _main.Hidden, hiddenSize);
+    }
+
+    public DraftOutput ForwardDraft(DraftBatch batch)
+    {
+        ArgumentNullException.ThrowIfNull(batch);
+        if (_draft is null)
+            throw new NotSupportedException("This model has no MTP draft stage (glm-model.json has no mtp_stage).");
+        var tokens = batch.Tokens;
+        int t = tokens.TokenCount, rows = tokens.LogitsCount, hiddenSize = Info.HiddenSize, k = Info.IndexTopK;
+        if (batch.Hidden.Length != (long)t * hiddenSize)
+            throw new ArgumentException($"Draft hidden states: expected {t} x {hiddenSize} floats, got {batch.Hidden.Length}.", nameof(batch));
+        if (!batch.PrevTopk.IsEmpty && batch.PrevTopk.Length != (long)t * k)
+            throw new ArgumentException($"Draft prev_topk: expected {t} x {k} entries or none, got {batch.PrevTopk.Length}.", nameof(batch));
+        var owned = new List<OrtValue>();
+        try
+        {
+            var values = BatchValues.Create(tokens, owned);
+            var hidden = Own(owned, OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, AsMemory(batch.Hidden), [t, hiddenSize]));
+            // No previous selection: a [0, index_topk] tensor, so that the layer keeps its own (docs/onnx-contract.md).
+            var prev = Own(owned, batch.PrevTopk.IsEmpty
+                ? OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Int32, [0, k])
+                : OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, AsMemory(batch.PrevTopk), [t, k]));
+            var outputs = _drafted.Bind(owned, rows, Info.VocabSize, hiddenSize, t, k);
+            BindInputs(_draft, values, hidden, prev);
+            BindOutputs(_draft, outputs, OrtMemoryInfo.DefaultInstance);
+            _draft.Run(_runOptions);
+        }
+        finally
+        {
+            foreach (var value in owned)
+                value.Dispose();
+        }
+        return new DraftOutput(new LogitsBuffer(_drafted.Logits, rows, Info.VocabSize, _drafted.Hidden, hiddenSize),
+            _drafted.Topk.AsMemory(0, t * k), k);
+    }
+
+    /// <summary>Binds a stage's non-pool contract inputs (pools are bound once, at load).</summary>
+    private static void BindInputs(StageSession stage, BatchValues b, OrtValue? hidden, OrtValue? topk)
+    {
+        foreach (var input in stage.Contract.Inputs)
+        {
+            if (input.IsPool)
+                continue;
+            stage.Bind(input, input.Kind switch
+            {
+                StageTensorKind.InputIds => b.Ids,
+                StageTensorKind.HiddenStates => hidden ?? throw new InvalidOperationException(
+                    $"Stage {stage.Stage.Index} takes {input.Name} but nothing produced it."),
+                StageTensorKind.Positions => b.Positions,
+                StageTensorKind.CumulativeSequenceLengths => b.Cu,
+                StageTensorKind.PastSequenceLengths => b.Past,
+                StageTensorKind.BlockTable => b.Table,
+                StageTensorKind.LogitsIndices => b.Indices,
+                StageTensorKind.PrevTopkIndices => topk ?? throw new InvalidDataException(
+                    $"Stage {stage.Stage.Index} takes {input.Name} but the previous stage emits none."),
+                _ => throw new InvalidOperationException($"Stage {stage.Stage.Index}: the contract input '{input.Name}' ({input.Kind}) has no source."),
+            });
+        }
+    }
+
+    /// <summary>Binds host outputs into the executor's buffers, the rest to the memory of the stage that reads them.</summary>
+    private static void BindOutputs(StageSession stage, IReadOnlyDictionary<StageTensorKind, OrtValue> host, OrtMemoryInfo next)
+    {
+        var binding = stage.Binding;
+        binding.ClearBoundOutputs();
+        foreach (var output in stage.Contract.Outputs)
+        {
+            if (output.Memory == StageMemory.Host && host.TryGetValue(output.Kind, out var value))
+                binding.BindOutput(output.Name, value); // straight into the reused host buffer
+            else
+                binding.BindOutputToDevice(output.Name, output.Memory == StageMemory.Device ? next : OrtMemoryInfo.DefaultInstance);
+        }
     }
 
     internal IReadOnlyList<string> EndProfiling() =>
-        _stages.Where(s => s.Profiling).Select(s => s.EndProfiling()).ToArray();
+        _stages.Append(_draft).OfType<StageSession>().Where(s => s.Profiling).Select(s => s.EndProfiling()).ToArray();
 
     public void Dispose()
     {
         foreach (var stage in _stages)
             stage.Dispose();
+        _draft?.Dispose();
         _runOptions.Dispose();
     }
 
@@ -117,4 +158,49 @@ public sealed class OrtModelExecutor : IModelExecutor
 
     // The batch arrays are private to the ForwardBatch and never written by ORT (they are inputs).
     private static Memory<T> AsMemory<T>(ReadOnlyMemory<T> memory) => System.Runtime.InteropServices.MemoryMarshal.AsMemory(memory);
+
+    /// <summary>The batch description as host tensors over the batch's own arrays (no copy).</summary>
+    private sealed record BatchValues(OrtValue Ids, OrtValue Positions, OrtValue Cu, OrtValue Past, OrtValue Table, OrtValue Indices)
+    {
+        public static BatchValues Create(ForwardBatch batch, List<OrtValue> owned)
+        {
+            OrtValue Host<T>(ReadOnlyMemory<T> memory, params long[] shape) where T : unmanaged =>
+                Own(owned, OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, AsMemory(memory), shape));
+            return new BatchValues(
+                Host(batch.InputIds, batch.TokenCount),
+                Host(batch.Positions, batch.TokenCount),
+                Host(batch.CumulativeSequenceLengths, batch.SequenceCount + 1),
+                Host(batch.PastSequenceLengths, batch.SequenceCount),
+                Host(batch.BlockTable, batch.SequenceCount, batch.MaxBlocks),
+                Host(batch.LogitsIndices, batch.LogitsCount));
+        }
+    }
+
+    /// <summary>Reused managed output buffers (grown, never shrunk) for the logits, final hidden and top-k of a call.</summary>
+    private sealed class HostBuffers
+    {
+        public float[] Logits { get; private set; } = [];
+        public float[] Hidden { get; private set; } = [];
+        public int[] Topk { get; private set; } = [];
+
+        /// <summary>Wraps the first rows of each buffer as the call's host outputs, keyed by the contract's kinds.</summary>
+        public Dictionary<StageTensorKind, OrtValue> Bind(List<OrtValue> owned, int rows, int vocab, int hiddenSize, int tokens, int topk)
+        {
+            // At least one row, so that a step without logits (a prefill chunk) still binds a non-null buffer of [0, vocab].
+            if (Logits.Length < Math.Max(rows, 1) * vocab) Logits = new float[Math.Max(rows, 1) * vocab];
+            if (Hidden.Length < Math.Max(rows, 1) * hiddenSize) Hidden = new float[Math.Max(rows, 1) * hiddenSize];
+            if (Topk.Length < Math.Max(tokens, 1) * topk) Topk = new int[Math.Max(tokens, 1) * topk];
+            var values = new Dictionary<StageTensorKind, OrtValue>
+            {
+                [StageTensorKind.Logits] = Own(owned, OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, Logits.AsMemory(0, rows * vocab), [rows, vocab])),
+            };
+            if (hiddenSize > 0)
+                values[StageTensorKind.FinalHidden] = Own(owned,
+                    OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, Hidden.AsMemory(0, rows * hiddenSize), [rows, hiddenSize]));
+            if (topk > 0)
+                values[StageTensorKind.TopkIndicesOut] = Own(owned,
+                    OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, Topk.AsMemory(0, tokens * topk), [tokens, topk]));
+            return values;
+        }
+    }
 }

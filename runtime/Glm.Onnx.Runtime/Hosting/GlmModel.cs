@@ -68,37 +68,46 @@ public sealed class GlmModel : IDisposable
             CudaPlacement.Verify(devices[i], manifest.Stages[i].Index, cuda);
         var tokenizer = LoadTokenizer(directory, manifest);
         var cacheOptions = options.Cache ?? new KvCacheOptions();
-        var geometry = CacheGeometry.Plan(manifest.Cache, manifest.Dimensions.NumHiddenLayers, cacheOptions);
+        // The MTP layer's pools are part of the cache (same block ids), allocated with the main layers' pools.
+        var geometry = CacheGeometry.Plan(manifest.Cache, manifest.Cache.PoolLayerCount(manifest.Dimensions.NumHiddenLayers), cacheOptions);
         var settings = new SessionSettings(options.IntraOpThreads, options.IntraOpSpinning, options.ProfilePrefix);
 
         // Sessions first: a CUDA stage's pools come from its session's allocator. The cache is disposed before the
         // sessions (device pools are freed through those allocators).
         var stages = new List<StageSession>();
+        StageSession? draft = null;
         PagedKvCache? cache = null;
         try
         {
+            StageSession Open(StageManifest stage, StageDevice device) => new(stage,
+                StageContract.For(stage, manifest.Dimensions, manifest.Cache), Path.Combine(directory, stage.File), settings, device);
             for (int i = 0; i < manifest.Stages.Count; i++)
-            {
-                var stage = manifest.Stages[i];
-                var contract = StageContract.For(stage, manifest.Dimensions, manifest.Cache);
-                stages.Add(new StageSession(stage, contract, Path.Combine(directory, stage.File), settings, devices[i]));
-            }
+                stages.Add(Open(manifest.Stages[i], devices[i]));
+            // The MTP stage runs where the last stage runs: it reads that stage's final hidden states and shares the
+            // lm_head bytes on disk (docs/architecture.md, "MTP").
+            if (manifest.MtpStage is { } mtp)
+                draft = Open(mtp, devices[^1]);
+            var sessions = draft is null ? stages : [.. stages, draft];
             cache = PagedKvCache.Create(geometry, (layer, name, numBlocks, blockSize, width) =>
-                stages.FirstOrDefault(s => s.OwnsLayer(layer)) is { } owner
+                sessions.FirstOrDefault(s => s.OwnsLayer(layer)) is { } owner
                     ? owner.AllocatePool(name, numBlocks, blockSize, width)
                     : new CachePool(name, numBlocks, blockSize, width));
-            foreach (var stage in stages)
+            foreach (var stage in sessions)
                 stage.BindPools(cache);
             var info = new ModelExecutorInfo(
                 manifest.Dimensions.VocabSize, cache.BlockSize, cache.NumBlocks, manifest.Dimensions.MaxPositionEmbeddings,
-                manifest.Generation.EosTokenIds, cacheOptions.BlockOrder);
-            return new GlmModel(directory, manifest, cache, new OrtModelExecutor(stages, info), tokenizer);
+                manifest.Generation.EosTokenIds, cacheOptions.BlockOrder,
+                HiddenSize: manifest.Stages[^1].EmitsFinalHidden ? manifest.Dimensions.HiddenSize : 0,
+                HasDraftStage: draft is not null,
+                IndexTopK: manifest.Dimensions.IndexTopK);
+            return new GlmModel(directory, manifest, cache, new OrtModelExecutor(stages, draft, info), tokenizer);
         }
         catch
         {
             cache?.Dispose();
             foreach (var stage in stages)
                 stage.Dispose();
+            draft?.Dispose();
             throw;
         }
     }

@@ -42,6 +42,24 @@ public sealed class GlmConvertCliTests
     }
 
     [Fact]
+    public void Synth_with_mtp_layers_writes_the_mtp_layer_and_inspect_finds_it_complete()
+    {
+        using var dir = Fixtures.NewTempDir();
+        var (code, output, _) = Run("synth", dir.Path, "--preset", "tiny", "--layers", "2", "--mtp-layers", "1");
+        Assert.True(code == 0, output);
+        var config = JsonNode.Parse(File.ReadAllText(dir.File("config.json")))!;
+        Assert.Equal(1, config["num_nextn_predict_layers"]!.GetValue<int>());
+        using (var checkpoint = Glm.Onnx.Checkpoint.GlmCheckpoint.Open(dir.Path))
+            Assert.Contains("model.layers.2.eh_proj.weight", checkpoint.Tensors.Keys);
+
+        (code, output, _) = Run("inspect", dir.Path, "--json");
+        Assert.True(code == 0, output);
+        var report = JsonNode.Parse(output[output.IndexOf('{')..])!;
+        Assert.True(report["complete"]!.GetValue<bool>(), output);
+        Assert.Empty(report["missing_tensors"]!.AsArray());
+    }
+
+    [Fact]
     public void Inspect_of_a_million_expert_config_fails_fast_naming_the_field()
     {
         using var dir = Fixtures.NewTempDir();

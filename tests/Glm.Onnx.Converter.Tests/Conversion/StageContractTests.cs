@@ -56,15 +56,62 @@ public sealed class StageContractTests
         Assert.Equal(StageMemory.Host, logits.Memory);
     }
 
-    /// <summary>Every converted stage declares the contract of its manifest entry: same inputs and outputs, in order.</summary>
     [Fact]
-    public void ConvertedGraphsDeclareExactlyTheirContract()
+    public void TheMtpStageTakesTokensAndHiddenStatesAndReturnsLogitsHiddenAndItsSelection()
+    {
+        var stage = new StageManifest
+        {
+            Index = 2, File = "stage-mtp.onnx", DataFiles = [], FirstLayer = 8, LayerCount = 1, EmbedsTokens = true,
+            ProducesLogits = true, TakesPrevTopk = false, EmitsTopk = false, IndexLayers = [8], DeviceHint = "cpu", IsMtp = true,
+        };
+        var dimensions = new ModelDimensions { VocabSize = 300, HiddenSize = 64, NumHiddenLayers = 8, IndexTopK = 8, MaxPositionEmbeddings = 512 };
+        var cache = new CacheLayout
+        {
+            BlockSize = 16, LatentWidth = 40, KvLoraRank = 32, QkRopeHeadDim = 8, IndexWidth = 16, DType = "float32", IndexLayers = [0, 8], MtpLayers = [8],
+        };
+
+        var contract = StageContract.For(stage, dimensions, cache);
+
+        Assert.Equal(
+            ["input_ids int64 [num_tokens]", "hidden_states float [num_tokens, 64]", "positions int64 [num_tokens]",
+             "cumulative_sequence_lengths int32 [batch_plus_1]", "past_sequence_lengths int32 [batch]", "block_table int32 [batch, max_blocks]",
+             "logits_indices int64 [num_logits]", "prev_topk_indices int32 [prev_topk_rows, 8]",
+             "latent_pool.8 float [num_blocks, block_size, 40]", "index_pool.8 float [num_blocks, block_size, 16]"],
+            contract.Inputs.Select(t => t.ToString()));
+        Assert.Equal(["logits float [num_logits, 300]", "final_hidden float [num_logits, 64]", "topk_indices_out int32 [num_tokens, 8]"],
+            contract.Outputs.Select(t => t.ToString()));
+        Assert.All(contract.Outputs, t => Assert.Equal(StageMemory.Host, t.Memory));
+    }
+
+    [Fact]
+    public void TheLastStageOfAModelWithMtpAlsoReturnsFinalHidden()
+    {
+        var stage = new StageManifest
+        {
+            Index = 1, File = "stage-01.onnx", DataFiles = [], FirstLayer = 4, LayerCount = 4, EmbedsTokens = false,
+            ProducesLogits = true, TakesPrevTopk = false, EmitsTopk = false, IndexLayers = [6], DeviceHint = "cpu", EmitsFinalHidden = true,
+        };
+        var dimensions = new ModelDimensions { VocabSize = 300, HiddenSize = 64, NumHiddenLayers = 8, IndexTopK = 8, MaxPositionEmbeddings = 512 };
+        var cache = new CacheLayout { BlockSize = 16, LatentWidth = 40, KvLoraRank = 32, QkRopeHeadDim = 8, IndexWidth = 16, DType = "float32", IndexLayers = [0, 6, 8] };
+
+        var contract = StageContract.For(stage, dimensions, cache);
+
+        Assert.Equal(["logits float [num_logits, 300]", "final_hidden float [num_logits, 64]"], contract.Outputs.Select(t => t.ToString()));
+        Assert.Equal(StageMemory.Host, contract.Outputs[1].Memory);
+    }
+
+    /// <summary>Every converted stage (and the MTP stage) declares the contract of its manifest entry: same inputs and outputs, in order.</summary>
+    [Theory]
+    [InlineData("glm52-tiny")]
+    [InlineData("glm52-tiny-mtp")]
+    public void ConvertedGraphsDeclareExactlyTheirContract(string fixture)
     {
         using var dir = Fixtures.NewTempDir("glm-contract");
-        ModelConverter.Convert(new ConvertOptions(Fixtures.GlmDir("glm52-tiny"), dir.File("out")) { StageLayers = [1, 3, 4] }, SilentProgress.Instance);
+        ModelConverter.Convert(new ConvertOptions(Fixtures.GlmDir(fixture), dir.File("out")) { StageLayers = [1, 3, 4] }, SilentProgress.Instance);
         var manifest = ModelManifestJson.Load(dir.File("out"));
         Assert.Contains(manifest.Stages, s => s.TakesPrevTopk);
-        foreach (var stage in manifest.Stages)
+        Assert.Equal(fixture.EndsWith("-mtp", StringComparison.Ordinal), manifest.MtpStage is not null);
+        foreach (var stage in manifest.MtpStage is { } mtp ? [.. manifest.Stages, mtp] : manifest.Stages)
         {
             var contract = StageContract.For(stage, manifest.Dimensions, manifest.Cache);
             using var options = new SessionOptions();
