@@ -1,10 +1,13 @@
+using System.Diagnostics.Metrics;
 using Glm.Onnx.Runtime;
 using Glm.Onnx.Runtime.ChatClient;
 using Glm.Onnx.Runtime.Engine;
 using Glm.Onnx.Runtime.Scheduling;
+using Glm.Onnx.Runtime.Telemetry;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Glm.Onnx.Server;
 
@@ -16,6 +19,9 @@ namespace Glm.Onnx.Server;
 /// </summary>
 public static class GlmServiceCollectionExtensions
 {
+    /// <summary>The log category of the engine's per-request lines.</summary>
+    public const string EngineLogCategory = "Glm.Onnx.Runtime.Engine";
+
     public static IServiceCollection AddGlmChatClient(
         this IServiceCollection services,
         string modelDirectory,
@@ -25,8 +31,11 @@ public static class GlmServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrEmpty(modelDirectory);
-        services.AddSingleton(_ => LoadedChatModel.Load(modelDirectory, modelOptions, scheduling));
-        return services.AddGlmChatClientCore(clientOptions ?? new GlmChatClientOptions(Path.GetFileName(Path.TrimEndingDirectorySeparator(modelDirectory))));
+        clientOptions ??= new GlmChatClientOptions(Path.GetFileName(Path.TrimEndingDirectorySeparator(modelDirectory)));
+        // The engine measures on the container's meter factory and logs through its logger factory, when it has them.
+        services.AddSingleton(sp => LoadedChatModel.Load(modelDirectory, modelOptions, scheduling, new EngineTelemetryOptions(
+            clientOptions.ModelId, sp.GetService<IMeterFactory>(), sp.GetService<ILoggerFactory>()?.CreateLogger(EngineLogCategory))));
+        return services.AddGlmChatClientCore(clientOptions);
     }
 
     /// <summary>The same over a model the caller has loaded (the container takes ownership of it).</summary>

@@ -33,11 +33,16 @@ public sealed class ScriptedExecutor : IModelExecutor
 
     public long ForwardCalls => Interlocked.Read(ref _forwardCalls);
 
+    /// <summary>How the next forward calls break, to test failure reporting (health, 5xx logging).</summary>
+    public ScriptedFault Fault { get; set; }
+
     public LogitsBuffer Forward(ForwardBatch batch)
     {
         Interlocked.Increment(ref _forwardCalls);
         if (StepDelayMilliseconds > 0)
             Thread.Sleep(StepDelayMilliseconds);
+        if (Fault == ScriptedFault.Throw)
+            throw new InvalidOperationException("scripted executor failure");
         if (batch.SequenceCount > _maxBatch)
             Volatile.Write(ref _maxBatch, batch.SequenceCount);
         int blockSize = Info.BlockSize;
@@ -70,7 +75,7 @@ public sealed class ScriptedExecutor : IModelExecutor
             for (int t = 0; t <= p; t++)
                 history[t] = _pool[table[t / blockSize] * blockSize + t % blockSize];
             int next = _policy(history);
-            _logits[r * vocab + next] = 100f;
+            _logits[r * vocab + next] = Fault == ScriptedFault.NaN ? float.NaN : 100f;
         }
         return new LogitsBuffer(_logits, rows, vocab);
     }
@@ -78,4 +83,15 @@ public sealed class ScriptedExecutor : IModelExecutor
     public void Dispose()
     {
     }
+}
+
+public enum ScriptedFault
+{
+    None,
+
+    /// <summary>Forward throws, as an executor whose device failed.</summary>
+    Throw,
+
+    /// <summary>Forward returns NaN logits, as a model whose numbers went bad.</summary>
+    NaN,
 }

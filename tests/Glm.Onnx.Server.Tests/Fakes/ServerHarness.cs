@@ -28,10 +28,13 @@ public sealed class ServerHarness : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public static async Task<ServerHarness> StartAsync(Func<ChatScripts, Func<IReadOnlyList<int>, int>> policy, string? apiKey = null,
-        int numBlocks = 2048, int maxSequenceLength = 4096)
+    public static Task<ServerHarness> StartAsync(Func<ChatScripts, Func<IReadOnlyList<int>, int>> policy, string? apiKey = null,
+        int numBlocks = 2048, int maxSequenceLength = 4096) =>
+        StartAsync(new ChatHarness(policy, numBlocks, maxSequenceLength), apiKey);
+
+    /// <summary>The server over a chat stack the test built (its scheduler and telemetry options); takes ownership of it.</summary>
+    public static async Task<ServerHarness> StartAsync(ChatHarness chat, string? apiKey = null)
     {
-        var chat = new ChatHarness(policy, numBlocks, maxSequenceLength);
         var (app, addresses) = await GlmServer.StartAsync(chat.Generator, new GlmServerOptions(ModelId, ["http://127.0.0.1:0"], apiKey));
         return new ServerHarness(chat, app, addresses.Single());
     }
