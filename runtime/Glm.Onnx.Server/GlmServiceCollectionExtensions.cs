@@ -1,4 +1,3 @@
-using System.Diagnostics.Metrics;
 using Glm.Onnx.Runtime;
 using Glm.Onnx.Runtime.ChatClient;
 using Glm.Onnx.Runtime.Engine;
@@ -32,9 +31,9 @@ public static class GlmServiceCollectionExtensions
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrEmpty(modelDirectory);
         clientOptions ??= new GlmChatClientOptions(Path.GetFileName(Path.TrimEndingDirectorySeparator(modelDirectory)));
-        // The engine measures on the container's meter factory and logs through its logger factory, when it has them.
+        // The engine's metrics carry the model id; its per-request lines go to the container's logging, when it has one.
         services.AddSingleton(sp => LoadedChatModel.Load(modelDirectory, modelOptions, scheduling, new EngineTelemetryOptions(
-            clientOptions.ModelId, sp.GetService<IMeterFactory>(), sp.GetService<ILoggerFactory>()?.CreateLogger(EngineLogCategory))));
+            clientOptions.ModelId, sp.GetService<ILoggerFactory>()?.CreateLogger(EngineLogCategory))));
         return services.AddGlmChatClientCore(clientOptions);
     }
 

@@ -58,7 +58,7 @@ public sealed class GenerationEngine : IDisposable
         _decoder = decoder;
         _eos = [.. _info.EosTokenIds];
         _counters = new EngineCounters(_allocator.NumBlocks) { FreeBlocks = _allocator.FreeBlockCount };
-        _metrics = new EngineMetrics(_counters, telemetry);
+        _metrics = new EngineMetrics(_counters, telemetry.ModelName);
         _log = telemetry.Logger ?? NullLogger.Instance;
         _failedStepsBeforeUnhealthy = telemetry.FailedStepsBeforeUnhealthy;
         _thread = new Thread(Run) { IsBackground = true, Name = "glm-engine-steps" };
@@ -183,6 +183,8 @@ public sealed class GenerationEngine : IDisposable
         var active = new ActiveRequest(Interlocked.Increment(ref _nextId), request, Math.Min(request.MaxNewTokens, limit - prompt), _eos, _decoder);
         _incoming.Enqueue(active);
         _wake.Release();
+        if (_fault is { } late)
+            AbandonIncoming(late); // the loop faulted after the check above and will not drain the queue
         return active;
     }
 
@@ -201,9 +203,14 @@ public sealed class GenerationEngine : IDisposable
             foreach (var active in _active.Values)
                 Abandon(active, error);
             _active.Clear();
-            while (_incoming.TryDequeue(out var pending))
-                Abandon(pending, error);
+            AbandonIncoming(error);
         }
+    }
+
+    private void AbandonIncoming(Exception error)
+    {
+        while (_incoming.TryDequeue(out var pending))
+            Abandon(pending, error);
     }
 
     private void RunSteps()

@@ -23,9 +23,6 @@ internal sealed class EngineCounters
     public long Failed;
     public long Cancelled;
 
-    /// <summary>Share of the block pool held by requests, 0..1 (cached blocks nobody holds count as free: they can be evicted).</summary>
-    public double KvCacheUsage => 1.0 - (double)Volatile.Read(ref FreeBlocks) / TotalBlocks;
-
     /// <summary>Single-writer increment: only the step thread writes, readers see whole values.</summary>
     public static void Add(ref long field, long amount) => Volatile.Write(ref field, field + amount);
 }

@@ -1,11 +1,15 @@
+using System.Collections.Concurrent;
 using System.Diagnostics.Metrics;
 
 namespace Glm.Onnx.Runtime.Telemetry;
 
 /// <summary>
-/// The engine's instruments on the <see cref="GlmMetrics.MeterName"/> meter. Gauges and counters are observed from
-/// <see cref="EngineCounters"/> when a listener collects (nothing happens per token); the latency histograms are
-/// recorded as events happen, which costs nothing without a listener and allocates nothing with one.
+/// The engine's instruments on the process-wide <see cref="GlmMetrics.MeterName"/> meter. The instruments exist once
+/// per process and every live engine registers its <see cref="EngineCounters"/> with them: a listener (OpenTelemetry)
+/// that subscribed once keeps seeing every engine, and disposing one engine never disposes an instrument another still
+/// reports through. Gauges and counters are observed when a listener collects, summed over the live engines of each
+/// model name (nothing happens per token); the latency histograms are recorded as events happen, which costs nothing
+/// without a listener and allocates nothing with one.
 /// </summary>
 internal sealed class EngineMetrics : IDisposable
 {
@@ -19,76 +23,87 @@ internal sealed class EngineMetrics : IDisposable
     private static readonly double[] RequestBuckets =
         [0.3, 0.5, 0.8, 1, 1.5, 2, 2.5, 5, 10, 15, 20, 30, 40, 50, 60, 120, 240, 480, 960, 1920, 7680];
 
-    private readonly Meter _meter;
-    private readonly bool _ownsMeter;
+    private static readonly ConcurrentDictionary<EngineCounters, string> Live = new();
+    private static readonly Meter Meter = new(GlmMetrics.MeterName);
+    private static readonly Histogram<double> FirstToken;
+    private static readonly Histogram<double> TokenGap;
+    private static readonly Histogram<double> QueueTime;
+    private static readonly Histogram<double> RequestLatency;
+
+    private readonly EngineCounters _counters;
     private readonly KeyValuePair<string, object?> _model;
-    private readonly Histogram<double> _firstToken;
-    private readonly Histogram<double> _tokenGap;
-    private readonly Histogram<double> _queueTime;
-    private readonly Histogram<double> _requestLatency;
 
-    public EngineMetrics(EngineCounters counters, EngineTelemetryOptions options)
+    static EngineMetrics()
     {
-        ArgumentNullException.ThrowIfNull(counters);
-        ArgumentNullException.ThrowIfNull(options);
-        _ownsMeter = options.MeterFactory is null;
-        _meter = options.MeterFactory?.Create(new MeterOptions(GlmMetrics.MeterName)) ?? new Meter(GlmMetrics.MeterName);
-        _model = new(GlmMetrics.ModelNameTag, options.ModelName);
-        var c = counters;
-
-        _meter.CreateObservableGauge(GlmMetrics.RequestsRunning, () => Tagged(Volatile.Read(ref c.Running)),
+        Meter.CreateObservableGauge(GlmMetrics.RequestsRunning, () => Sum(c => Volatile.Read(ref c.Running)),
             description: "Requests in the running batch (holding cache blocks).");
-        _meter.CreateObservableGauge(GlmMetrics.RequestsWaiting, () => Tagged(Volatile.Read(ref c.Waiting)),
-            description: "Requests waiting to be admitted (queued or preempted).");
-        _meter.CreateObservableGauge(GlmMetrics.KvCacheUsage, () => Tagged(c.KvCacheUsage),
+        Meter.CreateObservableGauge(GlmMetrics.RequestsWaiting, () => Sum(c => Volatile.Read(ref c.Waiting)),
+            description: "Requests waiting to be admitted (queued, or preempted and waiting to be recomputed).");
+        Meter.CreateObservableGauge(GlmMetrics.KvCacheUsage, KvCacheUsage,
             description: "Fraction of KV cache blocks held by requests, 0 to 1.");
 
-        _meter.CreateObservableCounter(GlmMetrics.PrefixCacheQueries, () => Tagged(Volatile.Read(ref c.PrefixQueriedTokens)),
+        Meter.CreateObservableCounter(GlmMetrics.PrefixCacheQueries, () => Sum(c => Volatile.Read(ref c.PrefixQueriedTokens)),
             description: "Prompt tokens looked up in the prefix cache.");
-        _meter.CreateObservableCounter(GlmMetrics.PrefixCacheHits, () => Tagged(Volatile.Read(ref c.PrefixHitTokens)),
+        Meter.CreateObservableCounter(GlmMetrics.PrefixCacheHits, () => Sum(c => Volatile.Read(ref c.PrefixHitTokens)),
             description: "Prompt tokens served from the prefix cache.");
-        _meter.CreateObservableCounter(GlmMetrics.PromptTokens, () => Tagged(Volatile.Read(ref c.PromptTokens)),
+        Meter.CreateObservableCounter(GlmMetrics.PromptTokens, () => Sum(c => Volatile.Read(ref c.PromptTokens)),
             description: "Prompt tokens of requests that produced a first token.");
-        _meter.CreateObservableCounter(GlmMetrics.GenerationTokens, () => Tagged(Volatile.Read(ref c.GenerationTokens)),
+        Meter.CreateObservableCounter(GlmMetrics.GenerationTokens, () => Sum(c => Volatile.Read(ref c.GenerationTokens)),
             description: "Generated tokens.");
-        _meter.CreateObservableCounter(GlmMetrics.Preemptions, () => Tagged(Volatile.Read(ref c.Preemptions)),
+        Meter.CreateObservableCounter(GlmMetrics.Preemptions, () => Sum(c => Volatile.Read(ref c.Preemptions)),
             description: "Times a running request lost its cache blocks to an older one.");
-        _meter.CreateObservableCounter(GlmMetrics.RequestSuccess, () =>
-            [
-                new Measurement<long>(Volatile.Read(ref c.FinishedByStop), _model, new(GlmMetrics.FinishedReasonTag, "stop")),
-                new Measurement<long>(Volatile.Read(ref c.FinishedByLength), _model, new(GlmMetrics.FinishedReasonTag, "length")),
-            ],
+        Meter.CreateObservableCounter<long>(GlmMetrics.RequestSuccess, () =>
+            Sum(c => Volatile.Read(ref c.FinishedByStop), new(GlmMetrics.FinishedReasonTag, "stop"))
+                .Concat(Sum(c => Volatile.Read(ref c.FinishedByLength), new(GlmMetrics.FinishedReasonTag, "length"))),
             description: "Requests that finished, by finish reason.");
-        _meter.CreateObservableCounter(GlmMetrics.RequestFailures, () =>
-            [
-                new Measurement<long>(Volatile.Read(ref c.Failed), _model, new(GlmMetrics.FailureTag, "error")),
-                new Measurement<long>(Volatile.Read(ref c.Cancelled), _model, new(GlmMetrics.FailureTag, "cancelled")),
-            ],
+        Meter.CreateObservableCounter<long>(GlmMetrics.RequestFailures, () =>
+            Sum(c => Volatile.Read(ref c.Failed), new(GlmMetrics.FailureTag, "error"))
+                .Concat(Sum(c => Volatile.Read(ref c.Cancelled), new(GlmMetrics.FailureTag, "cancelled"))),
             description: "Requests that ended without finishing: a failed step, or cancelled by the caller.");
 
-        _firstToken = Seconds(GlmMetrics.TimeToFirstToken, FirstTokenBuckets, "From submission to the first generated token.");
-        _tokenGap = Seconds(GlmMetrics.InterTokenLatency, TokenGapBuckets, "Between consecutive generated tokens of a request.");
-        _queueTime = Seconds(GlmMetrics.RequestQueueTime, RequestBuckets, "From submission to the request's first scheduled step.");
-        _requestLatency = Seconds(GlmMetrics.RequestLatency, RequestBuckets, "From submission to the last token of a finished request.");
+        FirstToken = Seconds(GlmMetrics.TimeToFirstToken, FirstTokenBuckets, "From submission to the first generated token.");
+        TokenGap = Seconds(GlmMetrics.InterTokenLatency, TokenGapBuckets, "Between consecutive generated tokens of a request.");
+        QueueTime = Seconds(GlmMetrics.RequestQueueTime, RequestBuckets, "From submission to the request's first scheduled step.");
+        RequestLatency = Seconds(GlmMetrics.RequestLatency, RequestBuckets, "From submission to the last token of a finished request.");
     }
 
-    public void RecordTimeToFirstToken(double seconds) => _firstToken.Record(seconds, _model);
-
-    public void RecordInterTokenLatency(double seconds) => _tokenGap.Record(seconds, _model);
-
-    public void RecordQueueTime(double seconds) => _queueTime.Record(seconds, _model);
-
-    public void RecordRequestLatency(double seconds) => _requestLatency.Record(seconds, _model);
-
-    public void Dispose()
+    /// <summary>Starts reporting <paramref name="counters"/> under <paramref name="modelName"/> until disposed.</summary>
+    public EngineMetrics(EngineCounters counters, string modelName)
     {
-        // A factory's meter belongs to the factory (disposed with its container); ours ends with the engine.
-        if (_ownsMeter)
-            _meter.Dispose();
+        ArgumentNullException.ThrowIfNull(counters);
+        ArgumentException.ThrowIfNullOrEmpty(modelName);
+        _counters = counters;
+        _model = new(GlmMetrics.ModelNameTag, modelName);
+        Live[counters] = modelName;
     }
 
-    private Measurement<T> Tagged<T>(T value) where T : struct => new(value, _model);
+    public void RecordTimeToFirstToken(double seconds) => FirstToken.Record(seconds, _model);
 
-    private Histogram<double> Seconds(string name, double[] buckets, string description) =>
-        _meter.CreateHistogram(name, "s", description, tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = buckets });
+    public void RecordInterTokenLatency(double seconds) => TokenGap.Record(seconds, _model);
+
+    public void RecordQueueTime(double seconds) => QueueTime.Record(seconds, _model);
+
+    public void RecordRequestLatency(double seconds) => RequestLatency.Record(seconds, _model);
+
+    public void Dispose() => Live.TryRemove(_counters, out _);
+
+    // One measurement per model name: engines serving the same name add up (load and totals of that model).
+    private static IEnumerable<Measurement<long>> Sum(Func<EngineCounters, long> read, KeyValuePair<string, object?>? extra = null) =>
+        Live.GroupBy(e => e.Value).Select(g =>
+        {
+            long total = g.Sum(e => read(e.Key));
+            var model = new KeyValuePair<string, object?>(GlmMetrics.ModelNameTag, g.Key);
+            return extra is { } tag ? new Measurement<long>(total, model, tag) : new Measurement<long>(total, model);
+        }).ToList();
+
+    private static IEnumerable<Measurement<double>> KvCacheUsage() =>
+        Live.GroupBy(e => e.Value).Select(g =>
+        {
+            long free = g.Sum(e => (long)Volatile.Read(ref e.Key.FreeBlocks));
+            long total = g.Sum(e => (long)e.Key.TotalBlocks);
+            return new Measurement<double>(1.0 - (double)free / total, new KeyValuePair<string, object?>(GlmMetrics.ModelNameTag, g.Key));
+        }).ToList();
+
+    private static Histogram<double> Seconds(string name, double[] buckets, string description) =>
+        Meter.CreateHistogram(name, "s", description, tags: null, new InstrumentAdvice<double> { HistogramBucketBoundaries = buckets });
 }

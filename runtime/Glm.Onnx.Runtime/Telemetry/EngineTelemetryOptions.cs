@@ -1,18 +1,15 @@
-using System.Diagnostics.Metrics;
 using Microsoft.Extensions.Logging;
 
 namespace Glm.Onnx.Runtime.Telemetry;
 
 /// <summary>How a <see cref="Engine.GenerationEngine"/> reports: its metrics, its log and when it calls itself unhealthy.</summary>
-/// <param name="ModelName">The <see cref="GlmMetrics.ModelNameTag"/> of every measurement (the served model id).</param>
-/// <param name="MeterFactory">Creates the engine's <see cref="GlmMetrics.MeterName"/> meter (a DI container's factory);
-/// null: the engine creates and disposes its own.</param>
+/// <param name="ModelName">The <see cref="GlmMetrics.ModelNameTag"/> of every measurement (the served model id); engines
+/// that share a name are reported together.</param>
 /// <param name="Logger">One line per finished request, and every failed step; null: no log.</param>
 /// <param name="FailedStepsBeforeUnhealthy">Consecutive failed steps (executor error, NaN logits) after which
 /// <see cref="Engine.GenerationEngine.Health"/> reports the engine as failing; a successful step resets the count.</param>
 public sealed record EngineTelemetryOptions(
     string ModelName = "glm",
-    IMeterFactory? MeterFactory = null,
     ILogger? Logger = null,
     int FailedStepsBeforeUnhealthy = 3)
 {
