@@ -29,23 +29,32 @@ public sealed class ServerMetricsTests
         Assert.Equal((0.0, 0.0, 0.0), (idle.Value("glm_num_requests_running"), idle.Value("glm_num_requests_waiting"), idle.Value("glm_kv_cache_usage_perc")));
         Assert.Equal(0, idle.Value("glm_generation_tokens_total"));
 
-        // Three requests, one running at a time: the other two must show up as waiting.
-        var requests = Enumerable.Range(0, 3).Select(_ => server.PostAsync("/v1/chat/completions", Body)).ToList();
-        double maxRunning = 0, maxWaiting = 0, maxUsage = 0;
-        var all = Task.WhenAll(requests);
-        while (!all.IsCompleted)
+        // Three requests, one running at a time; the first step is held until the scrape shows the other two waiting.
+        // Between taking requests in and admitting one, the step thread briefly shows all three waiting: poll for the
+        // state that holds while the first step is held.
+        chat.Executor.Proceed.Reset();
+        var all = Task.WhenAll(Enumerable.Range(0, 3).Select(_ => server.PostAsync("/v1/chat/completions", Body)));
+        try
         {
-            var during = await Scrape.TakeAsync(server.Http, model);
-            maxRunning = Math.Max(maxRunning, during.Value("glm_num_requests_running"));
-            maxWaiting = Math.Max(maxWaiting, during.Value("glm_num_requests_waiting"));
-            maxUsage = Math.Max(maxUsage, during.Value("glm_kv_cache_usage_perc"));
-            await Task.Delay(10);
+            Scrape during;
+            var deadline = DateTime.UtcNow.AddSeconds(20);
+            do
+            {
+                await Task.Delay(10);
+                during = await Scrape.TakeAsync(server.Http, model);
+            }
+            while ((during.Value("glm_num_requests_running"), during.Value("glm_num_requests_waiting")) != (1.0, 2.0) && DateTime.UtcNow < deadline);
+            Assert.Equal((1.0, 2.0), (during.Value("glm_num_requests_running"), during.Value("glm_num_requests_waiting")));
+            // The running request holds the blocks of its prompt (out of 2048), nobody else holds any.
+            int promptBlocks = (chat.Tokenizer.Encode("[gMASK]<sop><|system|>Reasoning Effort: Max<|user|>Hi<|assistant|><think>").Length + BlockSize - 1) / BlockSize;
+            Assert.Equal(promptBlocks / (double)chat.TotalBlocks, during.Value("glm_kv_cache_usage_perc"), 1e-9);
+        }
+        finally
+        {
+            chat.Executor.Proceed.Set();
         }
         foreach (var (status, _) in await all)
             Assert.Equal(200, status);
-        Assert.Equal(1, maxRunning);
-        Assert.Equal(2, maxWaiting);
-        Assert.InRange(maxUsage, 1e-6, 1.0);
         await server.WaitForAllBlocksFreeAsync();
 
         var after = await Scrape.TakeAsync(server.Http, model);

@@ -77,7 +77,7 @@ public sealed class GenerationEngine : IDisposable
     public int RunningRequestCount => Volatile.Read(ref _counters.Running);
 
     /// <summary>Requests submitted but not running (queued, or preempted and waiting to be recomputed).</summary>
-    public int WaitingRequestCount => Volatile.Read(ref _counters.Waiting);
+    public int WaitingRequestCount => _counters.WaitingNow;
 
     /// <summary>Tokens generated since the engine started.</summary>
     public long GeneratedTokenCount => Volatile.Read(ref _counters.GenerationTokens);
@@ -152,7 +152,10 @@ public sealed class GenerationEngine : IDisposable
             Abandon(active, error);
         _active.Clear();
         while (_incoming.TryDequeue(out var pending))
+        {
+            Interlocked.Decrement(ref _counters.Incoming);
             Abandon(pending, error);
+        }
         _wake.Dispose();
         _metrics.Dispose();
     }
@@ -181,6 +184,7 @@ public sealed class GenerationEngine : IDisposable
                 $"The prompt has {prompt} tokens, leaving no room to generate: the model accepts {_info.MaxSequenceLength} " +
                 $"tokens and the KV cache holds {_scheduler.CapacityTokens}.", nameof(request));
         var active = new ActiveRequest(Interlocked.Increment(ref _nextId), request, Math.Min(request.MaxNewTokens, limit - prompt), _eos, _decoder);
+        Interlocked.Increment(ref _counters.Incoming);
         _incoming.Enqueue(active);
         _wake.Release();
         if (_fault is { } late)
@@ -210,7 +214,10 @@ public sealed class GenerationEngine : IDisposable
     private void AbandonIncoming(Exception error)
     {
         while (_incoming.TryDequeue(out var pending))
+        {
+            Interlocked.Decrement(ref _counters.Incoming);
             Abandon(pending, error);
+        }
     }
 
     private void RunSteps()
@@ -219,6 +226,7 @@ public sealed class GenerationEngine : IDisposable
         {
             while (_incoming.TryDequeue(out var incoming))
             {
+                Interlocked.Decrement(ref _counters.Incoming);
                 _active[incoming.Sequence.Id] = incoming;
                 _scheduler.Add(incoming.Sequence);
             }
@@ -400,6 +408,6 @@ public sealed class GenerationEngine : IDisposable
     {
         Volatile.Write(ref _counters.FreeBlocks, _allocator.FreeBlockCount);
         Volatile.Write(ref _counters.Running, _scheduler.RunningCount);
-        Volatile.Write(ref _counters.Waiting, _scheduler.WaitingCount + _incoming.Count);
+        Volatile.Write(ref _counters.Waiting, _scheduler.WaitingCount);
     }
 }

@@ -37,7 +37,7 @@ internal sealed class EngineMetrics : IDisposable
     {
         Meter.CreateObservableGauge(GlmMetrics.RequestsRunning, () => Sum(c => Volatile.Read(ref c.Running)),
             description: "Requests in the running batch (holding cache blocks).");
-        Meter.CreateObservableGauge(GlmMetrics.RequestsWaiting, () => Sum(c => Volatile.Read(ref c.Waiting)),
+        Meter.CreateObservableGauge(GlmMetrics.RequestsWaiting, () => Sum(c => c.WaitingNow),
             description: "Requests waiting to be admitted (queued, or preempted and waiting to be recomputed).");
         Meter.CreateObservableGauge(GlmMetrics.KvCacheUsage, KvCacheUsage,
             description: "Fraction of KV cache blocks held by requests, 0 to 1.");

@@ -33,12 +33,16 @@ public sealed class ScriptedExecutor : IModelExecutor
 
     public long ForwardCalls => Interlocked.Read(ref _forwardCalls);
 
+    /// <summary>Forward waits (up to 30 s) while this is reset: a test holds a step to look at the server mid-step.</summary>
+    public ManualResetEventSlim Proceed { get; } = new(initialState: true);
+
     /// <summary>How the next forward calls break, to test failure reporting (health, 5xx logging).</summary>
     public ScriptedFault Fault { get; set; }
 
     public LogitsBuffer Forward(ForwardBatch batch)
     {
         Interlocked.Increment(ref _forwardCalls);
+        Proceed.Wait(TimeSpan.FromSeconds(30));
         if (StepDelayMilliseconds > 0)
             Thread.Sleep(StepDelayMilliseconds);
         if (Fault == ScriptedFault.Throw)
@@ -80,9 +84,7 @@ public sealed class ScriptedExecutor : IModelExecutor
         return new LogitsBuffer(_logits, rows, vocab);
     }
 
-    public void Dispose()
-    {
-    }
+    public void Dispose() => Proceed.Dispose();
 }
 
 public enum ScriptedFault
