@@ -14,8 +14,10 @@ namespace Glm.Onnx.Server;
 
 /// <summary>
 /// The OpenAI-compatible server: POST /v1/chat/completions, POST /v1/completions, GET /v1/models (and
-/// /v1/models/{id}), GET /health. Errors are OpenAI-shaped JSON with a 4xx status. Every request is one engine
-/// request, so concurrent clients are batched by the engine.
+/// /v1/models/{id}), the probes GET /health, /health/live, /health/ready (<see cref="HealthEndpoints"/>) and GET /metrics
+/// (<see cref="MetricsEndpoint"/>). Errors are OpenAI-shaped JSON with a 4xx status (5xx when generation fails or the
+/// model is not loaded, each logged with its cause). Every request is one engine request, so concurrent clients are
+/// batched by the engine.
 /// </summary>
 public static class GlmServer
 {
@@ -23,6 +25,13 @@ public static class GlmServer
     public static WebApplication Build(GlmChatGenerator generator, GlmServerOptions options, Action<ILoggingBuilder>? logging = null)
     {
         ArgumentNullException.ThrowIfNull(generator);
+        return Build(ServedModel.Of(generator), options, logging);
+    }
+
+    /// <summary>A Kestrel application over a model that may still be loading (probes answer "loading" meanwhile).</summary>
+    public static WebApplication Build(ServedModel served, GlmServerOptions options, Action<ILoggingBuilder>? logging = null)
+    {
+        ArgumentNullException.ThrowIfNull(served);
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "glm-run" });
@@ -31,16 +40,25 @@ public static class GlmServer
         builder.WebHost.UseUrls([.. options.ListenUrls]);
         // Kestrel enforces the body cap too (chunked bodies, and any endpoint that reads the body another way).
         builder.WebHost.ConfigureKestrel(kestrel => kestrel.Limits.MaxRequestBodySize = options.MaxRequestBodyBytes);
+        builder.Services.AddGlmMetrics();
         var app = builder.Build();
-        app.MapGlmEndpoints(generator, options);
+        app.MapGlmEndpoints(served, options);
         return app;
     }
 
     /// <summary>Builds and starts the server; returns it with the addresses it actually listens on (port 0 resolved).</summary>
-    public static async Task<(WebApplication App, IReadOnlyList<string> Addresses)> StartAsync(
+    public static Task<(WebApplication App, IReadOnlyList<string> Addresses)> StartAsync(
         GlmChatGenerator generator, GlmServerOptions options, CancellationToken cancellationToken = default)
     {
-        var app = Build(generator, options);
+        ArgumentNullException.ThrowIfNull(generator);
+        return StartAsync(ServedModel.Of(generator), options, logging: null, cancellationToken);
+    }
+
+    /// <summary>The same over a model that may still be loading, with the given logging providers.</summary>
+    public static async Task<(WebApplication App, IReadOnlyList<string> Addresses)> StartAsync(
+        ServedModel served, GlmServerOptions options, Action<ILoggingBuilder>? logging, CancellationToken cancellationToken = default)
+    {
+        var app = Build(served, options, logging);
         await app.StartAsync(cancellationToken).ConfigureAwait(false);
         var addresses = app.Services.GetRequiredService<IServer>().Features.Get<IServerAddressesFeature>()?.Addresses.ToList() ?? [];
         return (app, addresses);
@@ -56,6 +74,13 @@ public static class GlmServer
 
     public static void MapGlmEndpoints(this WebApplication app, GlmChatGenerator generator, GlmServerOptions options)
     {
+        ArgumentNullException.ThrowIfNull(generator);
+        app.MapGlmEndpoints(ServedModel.Of(generator), options);
+    }
+
+    /// <summary>The endpoints over a model that may still be loading (generation requests get 503 until it is ready).</summary>
+    public static void MapGlmEndpoints(this WebApplication app, ServedModel served, GlmServerOptions options)
+    {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var admission = new Admission(options.MaxConcurrentRequests);
@@ -68,8 +93,8 @@ public static class GlmServer
             }
             await next(context);
         });
-        app.MapPost("/v1/chat/completions", context => Guard(context, () => admission.RunAsync(() => ChatCompletionsEndpoint.HandleAsync(context, generator, options))));
-        app.MapPost("/v1/completions", context => Guard(context, () => admission.RunAsync(() => CompletionsEndpoint.HandleAsync(context, generator, options))));
+        app.MapPost("/v1/chat/completions", context => Guard(context, () => admission.RunAsync(() => ChatCompletionsEndpoint.HandleAsync(context, served.RequireGenerator(), options))));
+        app.MapPost("/v1/completions", context => Guard(context, () => admission.RunAsync(() => CompletionsEndpoint.HandleAsync(context, served.RequireGenerator(), options))));
         app.MapGet("/v1/models", context => Guard(context, () => JsonOutput.WriteAsync(context.Response, 200, w =>
         {
             w.WriteStartObject();
@@ -86,14 +111,8 @@ public static class GlmServer
                 throw new ApiError(404, $"The model '{id}' does not exist; this server serves '{options.ModelId}'.", "model", "model_not_found");
             return JsonOutput.WriteAsync(context.Response, 200, w => WriteModel(w, id), context.RequestAborted);
         }));
-        app.MapGet("/health", context => JsonOutput.WriteAsync(context.Response, 200, w =>
-        {
-            w.WriteStartObject();
-            w.WriteString("status", "ok");
-            w.WriteString("model", options.ModelId);
-            w.WriteNumber("free_cache_blocks", generator.Engine.FreeBlockCount);
-            w.WriteEndObject();
-        }, context.RequestAborted));
+        HealthEndpoints.Map(app, served, options);
+        MetricsEndpoint.Map(app);
     }
 
     private static void WriteModel(System.Text.Json.Utf8JsonWriter w, string id)
@@ -127,6 +146,8 @@ public static class GlmServer
         }
         catch (ApiError error)
         {
+            if (error.Status >= 500)
+                ServerLog.Refused(context, error);
             await Fail(context, error);
         }
         catch (BadHttpRequestException error)
@@ -135,6 +156,7 @@ public static class GlmServer
         }
         catch (Exception error) when (!context.Response.HasStarted && !context.RequestAborted.IsCancellationRequested)
         {
+            ServerLog.Failed(context, error);
             await Fail(context, new ApiError(500, $"Generation failed: {error.Message}", type: "server_error"));
         }
     }

@@ -2,9 +2,11 @@ using Glm.Onnx.Runtime;
 using Glm.Onnx.Runtime.ChatClient;
 using Glm.Onnx.Runtime.Engine;
 using Glm.Onnx.Runtime.Scheduling;
+using Glm.Onnx.Runtime.Telemetry;
 using Microsoft.Extensions.AI;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Glm.Onnx.Server;
 
@@ -16,6 +18,9 @@ namespace Glm.Onnx.Server;
 /// </summary>
 public static class GlmServiceCollectionExtensions
 {
+    /// <summary>The log category of the engine's per-request lines.</summary>
+    public const string EngineLogCategory = "Glm.Onnx.Runtime.Engine";
+
     public static IServiceCollection AddGlmChatClient(
         this IServiceCollection services,
         string modelDirectory,
@@ -25,8 +30,11 @@ public static class GlmServiceCollectionExtensions
     {
         ArgumentNullException.ThrowIfNull(services);
         ArgumentException.ThrowIfNullOrEmpty(modelDirectory);
-        services.AddSingleton(_ => LoadedChatModel.Load(modelDirectory, modelOptions, scheduling));
-        return services.AddGlmChatClientCore(clientOptions ?? new GlmChatClientOptions(Path.GetFileName(Path.TrimEndingDirectorySeparator(modelDirectory))));
+        clientOptions ??= new GlmChatClientOptions(Path.GetFileName(Path.TrimEndingDirectorySeparator(modelDirectory)));
+        // The engine's metrics carry the model id; its per-request lines go to the container's logging, when it has one.
+        services.AddSingleton(sp => LoadedChatModel.Load(modelDirectory, modelOptions, scheduling, new EngineTelemetryOptions(
+            clientOptions.ModelId, sp.GetService<ILoggerFactory>()?.CreateLogger(EngineLogCategory))));
+        return services.AddGlmChatClientCore(clientOptions);
     }
 
     /// <summary>The same over a model the caller has loaded (the container takes ownership of it).</summary>

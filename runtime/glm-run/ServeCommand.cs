@@ -1,11 +1,18 @@
 using System.CommandLine;
 using Glm.Onnx.Runtime.ChatClient;
+using Glm.Onnx.Runtime.Telemetry;
 using Glm.Onnx.Server;
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 
 namespace Glm.Onnx.RunCli;
 
-/// <summary><c>glm-run serve --model DIR [--urls URL...] [--api-key KEY]</c>: the OpenAI-compatible HTTP server.</summary>
+/// <summary>
+/// <c>glm-run serve --model DIR [--urls URL...] [--api-key KEY]</c>: the OpenAI-compatible HTTP server. It listens
+/// before the model loads, so probes see "loading" (docs/deploy.md); the "listening on" line is printed once the
+/// model serves. Logs go to stderr (text, or JSON lines with --log-format json).
+/// </summary>
 public static class ServeCommand
 {
     public static Command Create()
@@ -15,7 +22,9 @@ public static class ServeCommand
         var apiKey = new Option<string?>("--api-key") { Description = "require 'Authorization: Bearer KEY' on /v1 (default: the GLM_API_KEY environment variable, if set)" };
         var modelId = new Option<string?>("--model-id") { Description = "the model id clients send (default: the model directory's name)" };
         var maxTokens = new Option<int>("--default-max-tokens") { Description = "chat completion tokens when a request gives no max_tokens", DefaultValueFactory = _ => 1024 };
-        var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API") { urls, apiKey, modelId, maxTokens };
+        var logFormat = new Option<string>("--log-format") { Description = "text or json (one JSON object per line), on stderr", DefaultValueFactory = _ => "text" };
+        logFormat.AcceptOnlyFromAmong("text", "json");
+        var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API") { urls, apiKey, modelId, maxTokens, logFormat };
         model.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -30,14 +39,34 @@ public static class ServeCommand
                 options.Validate(); // bad URLs or key: one line now, not after loading the model
                 if (!GlmServer.IsLoopbackOnly(listen) && key is null)
                     Console.Error.WriteLine("warning: listening beyond loopback without an API key: anyone who can reach this port can use the model.");
-                using var loaded = LoadedChatModel.From(model.Load(parse));
-                var (app, addresses) = await GlmServer.StartAsync(loaded.Generator, options, ct);
+                var served = new ServedModel();
+                var (app, addresses) = await GlmServer.StartAsync(served, options, ServeLogging.Configure(parse.GetValue(logFormat)!), ct);
                 await using (app)
                 {
-                    // Tests and scripts read this line to find the port when they pass port 0.
-                    Console.Out.WriteLine($"glm-run serve: model '{id}' listening on {string.Join(", ", addresses)}");
-                    Console.Out.Flush();
-                    await app.WaitForShutdownAsync(ct);
+                    var logs = app.Services.GetRequiredService<ILoggerFactory>();
+                    var log = logs.CreateLogger("glm-run.serve");
+                    LoadedChatModel loaded;
+                    try
+                    {
+                        ServeLogging.Loading(log, id, addresses);
+                        var telemetry = new EngineTelemetryOptions(id, Logger: logs.CreateLogger(GlmServiceCollectionExtensions.EngineLogCategory));
+                        // Off the request threads: probes keep answering "loading" while sessions are created.
+                        loaded = await Task.Run(() => LoadedChatModel.From(model.Load(parse), telemetry: telemetry), ct);
+                    }
+                    catch (Exception e)
+                    {
+                        served.SetFailed(e.Message);
+                        throw;
+                    }
+                    using (loaded)
+                    {
+                        served.SetReady(loaded.Generator);
+                        ServeLogging.Banner(log, id, loaded.Model, parse.GetValue(model.Device), parse.GetValue(model.Threads));
+                        // Tests and scripts read this line to find the port when they pass port 0.
+                        Console.Out.WriteLine($"glm-run serve: model '{id}' listening on {string.Join(", ", addresses)}");
+                        Console.Out.Flush();
+                        await app.WaitForShutdownAsync(ct);
+                    }
                 }
                 return 0;
             }

@@ -143,6 +143,16 @@ public sealed class GlmRunCliTests
             var body = await response.Content.ReadAsStringAsync();
             Assert.True(response.IsSuccessStatusCode, body);
             Assert.Equal("chat.completion", JsonDocument.Parse(body).RootElement.GetProperty("object").GetString());
+
+            // Operators' view: the startup banner and one line per request on stderr, the gauges on /metrics.
+            // The console logger writes from its own queue: wait (bounded) for the request's line.
+            for (int i = 0; i < 100 && !log.Any(l => l.Contains("request 1 finished (length)")); i++)
+                await Task.Delay(50);
+            Assert.Contains(log, l => l.Contains("serving 'tiny' from ") && l.Contains("precision fp32") && l.Contains("KV cache "));
+            Assert.Contains(log, l => l.Contains("request 1 finished (length)") && l.Contains("output 4 tokens") && l.Contains("queue ") && l.Contains("ttft "));
+            var metrics = await http.GetStringAsync("/metrics");
+            Assert.Contains("glm_generation_tokens_total{otel_scope_name=\"Glm.Onnx.Runtime\",model_name=\"tiny\"} 4", metrics);
+            Assert.Equal(200, (int)(await http.GetAsync("/health/ready")).StatusCode);
         }
         finally
         {

@@ -1,5 +1,6 @@
 using Glm.Onnx.Runtime.Engine;
 using Glm.Onnx.Runtime.Scheduling;
+using Glm.Onnx.Runtime.Telemetry;
 
 namespace Glm.Onnx.Runtime.ChatClient;
 
@@ -22,18 +23,19 @@ public sealed class LoadedChatModel : IDisposable
 
     public GlmChatGenerator Generator { get; }
 
-    public static LoadedChatModel Load(string directory, GlmModelOptions? options = null, SchedulerOptions? scheduling = null) =>
-        From(GlmModel.Load(directory, options), scheduling);
+    public static LoadedChatModel Load(string directory, GlmModelOptions? options = null, SchedulerOptions? scheduling = null,
+        EngineTelemetryOptions? telemetry = null) =>
+        From(GlmModel.Load(directory, options), scheduling, telemetry);
 
     /// <summary>Takes ownership of an already loaded model.</summary>
-    public static LoadedChatModel From(GlmModel model, SchedulerOptions? scheduling = null)
+    public static LoadedChatModel From(GlmModel model, SchedulerOptions? scheduling = null, EngineTelemetryOptions? telemetry = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         GenerationEngine? engine = null;
         try
         {
             var tokenizer = model.RequireTokenizer();
-            engine = model.CreateEngine(scheduling);
+            engine = model.CreateEngine(scheduling, telemetry: telemetry);
             return new LoadedChatModel(model, engine, new GlmChatGenerator(engine, tokenizer));
         }
         catch

@@ -24,6 +24,9 @@ internal sealed class ActiveRequest
     /// <summary>The per-token steps from a logits row to a streamed token.</summary>
     public TokenEmitter Emitter { get; }
 
+    /// <summary>When the request was first scheduled (a Stopwatch timestamp; 0 while it waits): its queue time ends there.</summary>
+    public long ScheduledAt { get; set; }
+
     /// <summary>Prompt rows whose logits were already collected (survives preemption and recompute).</summary>
     public int PromptLogitsCollected { get; set; }
 

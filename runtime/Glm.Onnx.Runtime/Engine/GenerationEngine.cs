@@ -1,16 +1,22 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Glm.Onnx.Runtime.Cache;
 using Glm.Onnx.Runtime.Execution;
 using Glm.Onnx.Runtime.Sampling;
 using Glm.Onnx.Runtime.Scheduling;
+using Glm.Onnx.Runtime.Telemetry;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
 
 namespace Glm.Onnx.Runtime.Engine;
 
 /// <summary>
 /// Serves many concurrent generation requests through one model executor. One background thread drives the steps
 /// (schedule, forward, sample, stop checks, free blocks); callers get their tokens from a channel through
-/// <see cref="GenerateAsync"/>. The executor is borrowed, not owned.
+/// <see cref="GenerateAsync"/>. The executor is borrowed, not owned. The engine reports load, cache use, token counts
+/// and latencies on the <see cref="GlmMetrics.MeterName"/> meter, logs one line per request, and tells through
+/// <see cref="Health"/> whether its steps are producing tokens.
 /// </summary>
 public sealed class GenerationEngine : IDisposable
 {
@@ -26,16 +32,24 @@ public sealed class GenerationEngine : IDisposable
     private readonly Dictionary<long, ActiveRequest> _active = new();
     private readonly SemaphoreSlim _wake = new(0);
     private readonly Thread _thread;
+    private readonly EngineCounters _counters;
+    private readonly EngineMetrics _metrics;
+    private readonly ILogger _log;
+    private readonly int _failedStepsBeforeUnhealthy;
     private long _nextId;
     private long _steps;
     private long _reusedTokens;
-    private int _freeBlocks;
-    private long _preemptions;
+    private int _consecutiveFailedSteps;
+    private volatile string? _lastProblem;
+    private volatile Exception? _fault;
     private volatile bool _stopping;
 
-    public GenerationEngine(IModelExecutor executor, SchedulerOptions? scheduling = null, ITokenDecoder? decoder = null)
+    public GenerationEngine(IModelExecutor executor, SchedulerOptions? scheduling = null, ITokenDecoder? decoder = null,
+        EngineTelemetryOptions? telemetry = null)
     {
         ArgumentNullException.ThrowIfNull(executor);
+        telemetry ??= new EngineTelemetryOptions();
+        telemetry.Validate();
         _executor = executor;
         _info = executor.Info;
         _info.Validate();
@@ -43,7 +57,10 @@ public sealed class GenerationEngine : IDisposable
         _scheduler = new Scheduler(_allocator, scheduling ?? new SchedulerOptions());
         _decoder = decoder;
         _eos = [.. _info.EosTokenIds];
-        _freeBlocks = _allocator.FreeBlockCount;
+        _counters = new EngineCounters(_allocator.NumBlocks) { FreeBlocks = _allocator.FreeBlockCount };
+        _metrics = new EngineMetrics(_counters, telemetry.ModelName);
+        _log = telemetry.Logger ?? NullLogger.Instance;
+        _failedStepsBeforeUnhealthy = telemetry.FailedStepsBeforeUnhealthy;
         _thread = new Thread(Run) { IsBackground = true, Name = "glm-engine-steps" };
         _thread.Start();
     }
@@ -54,14 +71,33 @@ public sealed class GenerationEngine : IDisposable
     public BlockAllocator Allocator => _allocator;
 
     /// <summary>Free blocks as of the last change the step thread published.</summary>
-    public int FreeBlockCount => Volatile.Read(ref _freeBlocks);
+    public int FreeBlockCount => Volatile.Read(ref _counters.FreeBlocks);
+
+    /// <summary>Requests in the running batch, as of the last change the step thread published.</summary>
+    public int RunningRequestCount => Volatile.Read(ref _counters.Running);
+
+    /// <summary>Requests submitted but not running (queued, or preempted and waiting to be recomputed).</summary>
+    public int WaitingRequestCount => _counters.WaitingNow;
+
+    /// <summary>Tokens generated since the engine started.</summary>
+    public long GeneratedTokenCount => Volatile.Read(ref _counters.GenerationTokens);
 
     public long StepCount => Interlocked.Read(ref _steps);
 
     /// <summary>Prompt tokens served from the prefix cache since the engine started.</summary>
     public long ReusedPromptTokens => Interlocked.Read(ref _reusedTokens);
 
-    public long PreemptionCount => Interlocked.Read(ref _preemptions);
+    public long PreemptionCount => Volatile.Read(ref _counters.Preemptions);
+
+    /// <summary>
+    /// Whether generation works: faulted once the step loop has stopped on an unexpected error, failing while the last
+    /// <see cref="EngineTelemetryOptions.FailedStepsBeforeUnhealthy"/> steps all failed (executor errors, NaN
+    /// logits), healthy otherwise. Safe to read from any thread.
+    /// </summary>
+    public EngineHealth Health =>
+        _fault is { } fault ? new EngineHealth(EngineHealthStatus.Faulted, fault.Message)
+        : Volatile.Read(ref _consecutiveFailedSteps) >= _failedStepsBeforeUnhealthy ? new EngineHealth(EngineHealthStatus.Failing, _lastProblem)
+        : new EngineHealth(EngineHealthStatus.Healthy, null);
 
     /// <summary>Most tokens one sequence may hold (prompt + output): the model's maximum length or the cache capacity.</summary>
     public int MaxSequenceTokens => Math.Min(_info.MaxSequenceLength, _scheduler.CapacityTokens);
@@ -116,14 +152,20 @@ public sealed class GenerationEngine : IDisposable
             Abandon(active, error);
         _active.Clear();
         while (_incoming.TryDequeue(out var pending))
+        {
+            Interlocked.Decrement(ref _counters.Incoming);
             Abandon(pending, error);
+        }
         _wake.Dispose();
+        _metrics.Dispose();
     }
 
     private ActiveRequest Submit(GenerationRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
         ObjectDisposedException.ThrowIf(_stopping, this);
+        if (_fault is { } fault)
+            throw new InvalidOperationException($"The generation engine stopped after an internal error: {fault.Message}", fault);
         if (request.PromptIds is null || request.PromptIds.Count == 0)
             throw new ArgumentException("The request has no prompt tokens.", nameof(request));
         foreach (var id in request.PromptIds)
@@ -142,33 +184,66 @@ public sealed class GenerationEngine : IDisposable
                 $"The prompt has {prompt} tokens, leaving no room to generate: the model accepts {_info.MaxSequenceLength} " +
                 $"tokens and the KV cache holds {_scheduler.CapacityTokens}.", nameof(request));
         var active = new ActiveRequest(Interlocked.Increment(ref _nextId), request, Math.Min(request.MaxNewTokens, limit - prompt), _eos, _decoder);
+        Interlocked.Increment(ref _counters.Incoming);
         _incoming.Enqueue(active);
         _wake.Release();
+        if (_fault is { } late)
+            AbandonIncoming(late); // the loop faulted after the check above and will not drain the queue
         return active;
     }
 
     private void Run()
     {
+        try
+        {
+            RunSteps();
+        }
+        catch (Exception error)
+        {
+            // A bug outside any one request's path (scheduler, block bookkeeping): the cache state can no longer be
+            // trusted, so every request ends with the error and the engine refuses new ones (Health says Faulted).
+            _fault = error;
+            EngineLog.LoopFaulted(_log, error.Message, error);
+            foreach (var active in _active.Values)
+                Abandon(active, error);
+            _active.Clear();
+            AbandonIncoming(error);
+        }
+    }
+
+    private void AbandonIncoming(Exception error)
+    {
+        while (_incoming.TryDequeue(out var pending))
+        {
+            Interlocked.Decrement(ref _counters.Incoming);
+            Abandon(pending, error);
+        }
+    }
+
+    private void RunSteps()
+    {
         while (!_stopping)
         {
             while (_incoming.TryDequeue(out var incoming))
             {
+                Interlocked.Decrement(ref _counters.Incoming);
                 _active[incoming.Sequence.Id] = incoming;
                 _scheduler.Add(incoming.Sequence);
             }
             while (_cancellations.TryDequeue(out var cancelled))
                 if (_active.ContainsKey(cancelled.Sequence.Id))
                     Release(cancelled, new OperationCanceledException("The generation request was cancelled."));
-            PublishFreeBlocks();
+            PublishLoad();
 
             var step = _scheduler.Schedule();
+            PublishLoad();
             if (step is null)
             {
                 _wake.Wait();
                 continue;
             }
             RunStep(step);
-            PublishFreeBlocks();
+            PublishLoad();
         }
     }
 
@@ -176,6 +251,7 @@ public sealed class GenerationEngine : IDisposable
     {
         StepPlan plan;
         LogitsBuffer logits;
+        MarkScheduled(step);
         try
         {
             plan = StepPlan.Build(step, s => _active[s.Id]);
@@ -187,6 +263,7 @@ public sealed class GenerationEngine : IDisposable
         catch (Exception error)
         {
             // The cache rows of this step are in an unknown state: fail every request that took part.
+            StepFailed(step, error);
             foreach (var chunk in step.Chunks)
                 if (_active.TryGetValue(chunk.Sequence.Id, out var failed))
                     Release(failed, error);
@@ -194,6 +271,7 @@ public sealed class GenerationEngine : IDisposable
         }
         Interlocked.Increment(ref _steps);
         _scheduler.Complete(step);
+        Exception? stepError = null;
 
         for (int b = 0; b < step.Chunks.Count; b++)
         {
@@ -209,10 +287,40 @@ public sealed class GenerationEngine : IDisposable
             }
             catch (Exception error)
             {
+                stepError ??= error;
                 Release(active, error);
             }
         }
-        Interlocked.Exchange(ref _preemptions, _scheduler.PreemptionCount);
+        if (stepError is not null)
+            StepFailed(step, stepError);
+        else
+            Volatile.Write(ref _consecutiveFailedSteps, 0);
+        Volatile.Write(ref _counters.Preemptions, _scheduler.PreemptionCount);
+        Volatile.Write(ref _counters.PrefixQueriedTokens, _scheduler.PrefixQueriedTokens);
+        Volatile.Write(ref _counters.PrefixHitTokens, _scheduler.PrefixHitTokens);
+    }
+
+    // Queue time ends at a request's first scheduled step (a recompute after preemption does not restart it).
+    private void MarkScheduled(ScheduledStep step)
+    {
+        long now = 0;
+        foreach (var chunk in step.Chunks)
+        {
+            if (!_active.TryGetValue(chunk.Sequence.Id, out var active) || active.ScheduledAt != 0)
+                continue;
+            if (now == 0)
+                now = Stopwatch.GetTimestamp();
+            active.ScheduledAt = now;
+            _metrics.RecordQueueTime(Stopwatch.GetElapsedTime(active.Emitter.SubmittedAt, now).TotalSeconds);
+        }
+    }
+
+    private void StepFailed(ScheduledStep step, Exception error)
+    {
+        int failures = Volatile.Read(ref _consecutiveFailedSteps) + 1;
+        _lastProblem = error.Message;
+        Volatile.Write(ref _consecutiveFailedSteps, failures);
+        EngineLog.StepFailed(_log, Interlocked.Read(ref _steps), step.Chunks.Count, failures, error.Message, error);
     }
 
     private void CollectPromptLogits(ActiveRequest active, LogitsBuffer logits, int row, int position, int count)
@@ -229,11 +337,40 @@ public sealed class GenerationEngine : IDisposable
     {
         var emitter = active.Emitter;
         var outcome = emitter.Accept(emitter.Sample(_sampler, row));
+        EngineCounters.Add(ref _counters.GenerationTokens, 1);
         if (outcome.IsFirst)
+        {
             Interlocked.Add(ref _reusedTokens, active.Sequence.ReusedPromptTokens);
+            EngineCounters.Add(ref _counters.PromptTokens, active.Sequence.PromptLength);
+            _metrics.RecordTimeToFirstToken(emitter.LastTokenLatencySeconds);
+        }
+        else
+        {
+            _metrics.RecordInterTokenLatency(emitter.LastTokenLatencySeconds);
+        }
         active.Publish(outcome, row);
-        if (outcome.FinishReason is not null)
+        if (outcome.FinishReason is { } reason)
+        {
+            if (reason == FinishReason.Stop)
+                EngineCounters.Add(ref _counters.FinishedByStop, 1);
+            else
+                EngineCounters.Add(ref _counters.FinishedByLength, 1);
+            LogFinished(active, reason, outcome.Usage!);
             Release(active, error: null);
+        }
+    }
+
+    private void LogFinished(ActiveRequest active, FinishReason reason, GenerationUsage usage)
+    {
+        long now = Stopwatch.GetTimestamp();
+        long submitted = active.Emitter.SubmittedAt;
+        _metrics.RecordRequestLatency(Stopwatch.GetElapsedTime(submitted, now).TotalSeconds);
+        if (!_log.IsEnabled(LogLevel.Information))
+            return;
+        double queueMs = Stopwatch.GetElapsedTime(submitted, active.ScheduledAt).TotalMilliseconds;
+        EngineLog.RequestFinished(_log, active.Sequence.Id, reason == FinishReason.Stop ? "stop" : "length", usage.PromptTokens,
+            usage.ReusedPromptTokens, usage.CompletionTokens, queueMs, usage.TimeToFirstToken.TotalMilliseconds,
+            usage.DecodeTime.TotalMilliseconds, usage.DecodeTokensPerSecond, usage.Preemptions);
     }
 
     /// <summary>
@@ -245,8 +382,18 @@ public sealed class GenerationEngine : IDisposable
     {
         _active.Remove(active.Sequence.Id);
         _scheduler.Finish(active.Sequence);
+        if (error is OperationCanceledException)
+        {
+            EngineCounters.Add(ref _counters.Cancelled, 1);
+            EngineLog.RequestCancelled(_log, active.Sequence.Id, active.Sequence.OutputLength);
+        }
+        else if (error is not null)
+        {
+            EngineCounters.Add(ref _counters.Failed, 1);
+            EngineLog.RequestFailed(_log, active.Sequence.Id, active.Sequence.OutputLength, error.Message, error);
+        }
         active.Close(error);
-        PublishFreeBlocks();
+        PublishLoad();
         active.MarkReleased();
     }
 
@@ -256,5 +403,11 @@ public sealed class GenerationEngine : IDisposable
         active.MarkReleased();
     }
 
-    private void PublishFreeBlocks() => Volatile.Write(ref _freeBlocks, _allocator.FreeBlockCount);
+    // What the gauges and FreeBlockCount read: the step thread's view after each change.
+    private void PublishLoad()
+    {
+        Volatile.Write(ref _counters.FreeBlocks, _allocator.FreeBlockCount);
+        Volatile.Write(ref _counters.Running, _scheduler.RunningCount);
+        Volatile.Write(ref _counters.Waiting, _scheduler.WaitingCount);
+    }
 }

@@ -42,6 +42,12 @@ internal sealed class TokenEmitter
         _maxNewTokens = maxNewTokens;
     }
 
+    /// <summary>When the request was submitted (a <see cref="System.Diagnostics.Stopwatch"/> timestamp).</summary>
+    public long SubmittedAt => _usage.SubmittedAt;
+
+    /// <summary>After <see cref="Accept"/>: seconds since submission for the first token, since the previous token after.</summary>
+    public double LastTokenLatencySeconds => _usage.LastTokenLatencySeconds;
+
     /// <summary>Step 1: the token this logits row chooses under the request's sampling options.</summary>
     public int Sample(Sampler sampler, ReadOnlySpan<float> row)
     {

@@ -8,13 +8,27 @@ internal sealed class UsageMeter
 {
     private readonly long _submittedAt = Stopwatch.GetTimestamp();
     private long _firstTokenAt;
+    private long _previousTokenAt;
+    private long _lastTokenAt;
+
+    /// <summary>When the request was submitted (a <see cref="Stopwatch"/> timestamp).</summary>
+    public long SubmittedAt => _submittedAt;
+
+    /// <summary>
+    /// For the first token the time since submission, for later ones the gap since the previous token, in seconds
+    /// (the time-to-first-token and inter-token-latency metrics).
+    /// </summary>
+    public double LastTokenLatencySeconds => Stopwatch.GetElapsedTime(_previousTokenAt, _lastTokenAt).TotalSeconds;
 
     /// <summary>Notes a sampled token; true for the request's first.</summary>
     public bool MarkToken()
     {
+        long now = Stopwatch.GetTimestamp();
+        _previousTokenAt = _lastTokenAt == 0 ? _submittedAt : _lastTokenAt;
+        _lastTokenAt = now;
         if (_firstTokenAt != 0)
             return false;
-        _firstTokenAt = Stopwatch.GetTimestamp();
+        _firstTokenAt = now;
         return true;
     }
 

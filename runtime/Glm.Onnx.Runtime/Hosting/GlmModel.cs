@@ -6,6 +6,7 @@ using Glm.Onnx.Runtime.Engine;
 using Glm.Onnx.Runtime.Execution;
 using Glm.Onnx.Runtime.Execution.Pools;
 using Glm.Onnx.Runtime.Scheduling;
+using Glm.Onnx.Runtime.Telemetry;
 using Glm.Onnx.Runtime.Text;
 
 namespace Glm.Onnx.Runtime;
@@ -116,8 +117,9 @@ public sealed class GlmModel : IDisposable
     /// A generation engine over this model (the engine borrows the executor; dispose it before the model). Without an
     /// explicit decoder the engine decodes text with the model's tokenizer, when it has one.
     /// </summary>
-    public GenerationEngine CreateEngine(SchedulerOptions? scheduling = null, ITokenDecoder? decoder = null) =>
-        new(_executor, scheduling, decoder ?? (Tokenizer is { } tokenizer ? new GlmTokenDecoder(tokenizer) : null));
+    public GenerationEngine CreateEngine(SchedulerOptions? scheduling = null, ITokenDecoder? decoder = null,
+        EngineTelemetryOptions? telemetry = null) =>
+        new(_executor, scheduling, decoder ?? (Tokenizer is { } tokenizer ? new GlmTokenDecoder(tokenizer) : null), telemetry);
 
     // The manifest lists the tokenizer files the converter copied; tokenizer_config.json is optional.
     private static GlmTokenizer? LoadTokenizer(string directory, ModelManifest manifest)

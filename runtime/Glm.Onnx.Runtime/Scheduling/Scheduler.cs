@@ -31,6 +31,15 @@ public sealed class Scheduler
 
     public int WaitingCount => _waiting.Count;
 
+    /// <summary>Sequences admitted and holding blocks (the running batch).</summary>
+    public int RunningCount => _running.Count;
+
+    /// <summary>Prompt tokens of admitted sequences looked up in the prefix cache (first admission only).</summary>
+    public long PrefixQueriedTokens { get; private set; }
+
+    /// <summary>Of <see cref="PrefixQueriedTokens"/>, those found cached (not recomputed).</summary>
+    public long PrefixHitTokens { get; private set; }
+
     public bool HasWork => _running.Count > 0 || _waiting.Count > 0;
 
     public long PreemptionCount { get; private set; }
@@ -95,6 +104,11 @@ public sealed class Scheduler
             }
             _blocks.Grow(sequence.BlockTable, tokens);
             _waiting.RemoveFirst();
+            if (!sequence.Admitted && _options.EnablePrefixCaching)
+            {
+                PrefixQueriedTokens += sequence.PromptLength;
+                PrefixHitTokens += sequence.ReusedPromptTokens;
+            }
             sequence.Admitted = true;
             sequence.Status = SequenceStatus.Running;
             _running.Add(sequence);

@@ -1,6 +1,8 @@
 using Glm.Onnx.Checkpoint;
 using Glm.Onnx.Runtime.ChatClient;
 using Glm.Onnx.Runtime.Engine;
+using Glm.Onnx.Runtime.Scheduling;
+using Glm.Onnx.Runtime.Telemetry;
 using Glm.Onnx.Runtime.Text;
 
 namespace Glm.Onnx.Tests.Fakes;
@@ -18,13 +20,14 @@ public sealed class ChatHarness : IDisposable
         return GlmTokenizer.Load(dir.Path);
     });
 
-    public ChatHarness(Func<ChatScripts, Func<IReadOnlyList<int>, int>> policy, int numBlocks = 2048, int maxSequenceLength = 4096)
+    public ChatHarness(Func<ChatScripts, Func<IReadOnlyList<int>, int>> policy, int numBlocks = 2048, int maxSequenceLength = 4096,
+        SchedulerOptions? scheduling = null, EngineTelemetryOptions? telemetry = null)
     {
         Tokenizer = SharedTokenizer.Value;
         Scripts = new ChatScripts(Tokenizer);
         Executor = new ScriptedExecutor(Tokenizer.VocabularySize, policy(Scripts),
             [Scripts.Id(GlmSpecialTokens.EndOfText)], numBlocks: numBlocks, maxSequenceLength: maxSequenceLength);
-        Engine = new GenerationEngine(Executor, decoder: new GlmTokenDecoder(Tokenizer));
+        Engine = new GenerationEngine(Executor, scheduling, new GlmTokenDecoder(Tokenizer), telemetry);
         Generator = new GlmChatGenerator(Engine, Tokenizer);
     }
 

@@ -33,11 +33,20 @@ public sealed class ScriptedExecutor : IModelExecutor
 
     public long ForwardCalls => Interlocked.Read(ref _forwardCalls);
 
+    /// <summary>Forward waits (up to 30 s) while this is reset: a test holds a step to look at the server mid-step.</summary>
+    public ManualResetEventSlim Proceed { get; } = new(initialState: true);
+
+    /// <summary>How the next forward calls break, to test failure reporting (health, 5xx logging).</summary>
+    public ScriptedFault Fault { get; set; }
+
     public LogitsBuffer Forward(ForwardBatch batch)
     {
         Interlocked.Increment(ref _forwardCalls);
+        Proceed.Wait(TimeSpan.FromSeconds(30));
         if (StepDelayMilliseconds > 0)
             Thread.Sleep(StepDelayMilliseconds);
+        if (Fault == ScriptedFault.Throw)
+            throw new InvalidOperationException("scripted executor failure");
         if (batch.SequenceCount > _maxBatch)
             Volatile.Write(ref _maxBatch, batch.SequenceCount);
         int blockSize = Info.BlockSize;
@@ -70,12 +79,21 @@ public sealed class ScriptedExecutor : IModelExecutor
             for (int t = 0; t <= p; t++)
                 history[t] = _pool[table[t / blockSize] * blockSize + t % blockSize];
             int next = _policy(history);
-            _logits[r * vocab + next] = 100f;
+            _logits[r * vocab + next] = Fault == ScriptedFault.NaN ? float.NaN : 100f;
         }
         return new LogitsBuffer(_logits, rows, vocab);
     }
 
-    public void Dispose()
-    {
-    }
+    public void Dispose() => Proceed.Dispose();
+}
+
+public enum ScriptedFault
+{
+    None,
+
+    /// <summary>Forward throws, as an executor whose device failed.</summary>
+    Throw,
+
+    /// <summary>Forward returns NaN logits, as a model whose numbers went bad.</summary>
+    NaN,
 }

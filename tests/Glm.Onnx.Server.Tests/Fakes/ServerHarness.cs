@@ -28,10 +28,14 @@ public sealed class ServerHarness : IAsyncDisposable
 
     public HttpClient Http { get; }
 
-    public static async Task<ServerHarness> StartAsync(Func<ChatScripts, Func<IReadOnlyList<int>, int>> policy, string? apiKey = null,
-        int numBlocks = 2048, int maxSequenceLength = 4096, Func<GlmServerOptions, GlmServerOptions>? configure = null)
+    public static Task<ServerHarness> StartAsync(Func<ChatScripts, Func<IReadOnlyList<int>, int>> policy, string? apiKey = null,
+        int numBlocks = 2048, int maxSequenceLength = 4096, Func<GlmServerOptions, GlmServerOptions>? configure = null) =>
+        StartAsync(new ChatHarness(policy, numBlocks, maxSequenceLength), apiKey, configure);
+
+    /// <summary>The server over a chat stack the test built (its scheduler and telemetry options); takes ownership of it.</summary>
+    public static async Task<ServerHarness> StartAsync(ChatHarness chat, string? apiKey = null,
+        Func<GlmServerOptions, GlmServerOptions>? configure = null)
     {
-        var chat = new ChatHarness(policy, numBlocks, maxSequenceLength);
         var options = new GlmServerOptions(ModelId, ["http://127.0.0.1:0"], apiKey);
         var (app, addresses) = await GlmServer.StartAsync(chat.Generator, configure is null ? options : configure(options));
         return new ServerHarness(chat, app, addresses.Single());
