@@ -14,6 +14,7 @@ public static class Program
         root.Subcommands.Add(DetokenizeCommand.Create());
         root.Subcommands.Add(ChatCommand.Create());
         root.Subcommands.Add(ServeCommand.Create());
+        root.Subcommands.Add(MaskbenchCommand.Create());
         // No response files: '@' is how --input-ids names a file of ids (PromptInput), which System.CommandLine would
         // otherwise expand into separate arguments before the command sees it.
         return root.Parse(args, new ParserConfiguration { ResponseFileTokenReplacer = null }).Invoke();

@@ -1,0 +1,230 @@
+using System.Runtime.CompilerServices;
+using Glm.Onnx.Grammar.Lexer;
+using Glm.Onnx.Grammar.Parser;
+using Glm.Onnx.Grammar.Vocabulary;
+
+namespace Glm.Onnx.Grammar;
+
+/// <summary>A point in a <see cref="GrammarState"/>'s history to roll back to (rejected draft tokens).</summary>
+public readonly record struct GrammarCheckpoint(int Rows, int Lexer, int LexemeBytes);
+
+/// <summary>
+/// The constraint state of one sequence: Earley chart plus the lexer state inside the current lexeme. Lexing is
+/// greedy: a lexeme ends only when the next byte cannot extend it (docs/structured-output.md). Not thread-safe; clone
+/// it for another sequence.
+/// </summary>
+public sealed class GrammarState
+{
+    private readonly CompiledGrammar _g;
+    private readonly LexerDfa _dfa;
+    private readonly EarleyChart _chart;
+    private int _lex;
+    private int _lexBytes;
+    private int[] _frameEnd = new int[64];
+    private int[] _frameState = new int[64];
+    private int[] _frameRows = new int[64];
+
+    internal GrammarState(CompiledGrammar g, EarleyChart chart)
+    {
+        _g = g;
+        _dfa = g.Dfa;
+        _chart = chart;
+        _lex = _dfa.StartState(chart.CurrentSet);
+    }
+
+    private GrammarState(GrammarState other)
+    {
+        _g = other._g;
+        _dfa = other._dfa;
+        _chart = other._chart.Clone();
+        _lex = other._lex;
+        _lexBytes = other._lexBytes;
+    }
+
+    public CompiledGrammar Grammar => _g;
+
+    public GrammarState Clone() => new(this);
+
+    public GrammarCheckpoint Checkpoint() => new(_chart.RowCount, _lex, _lexBytes);
+
+    /// <summary>Returns to a checkpoint taken earlier on this state (after tokens that were then rejected).</summary>
+    public void Rollback(GrammarCheckpoint checkpoint)
+    {
+        if (checkpoint.Rows > _chart.RowCount || checkpoint.Rows < 1)
+            throw new ArgumentException("checkpoint is not from this state's history", nameof(checkpoint));
+        _chart.Truncate(checkpoint.Rows);
+        _lex = checkpoint.Lexer;
+        _lexBytes = checkpoint.LexemeBytes;
+    }
+
+    /// <summary>True when the output may end here.</summary>
+    public bool IsAccepting
+    {
+        get
+        {
+            if (_lexBytes == 0)
+                return _chart.CurrentAccepting;
+            if (_lex == LexerDfa.Dead)
+                return false;
+            var acc = _dfa.Accepting(_lex);
+            if (acc.Length == 0)
+                return false;
+            var rows = _chart.RowCount;
+            if (!_chart.Scan(acc, _lex))
+                return false;
+            var accepting = _chart.CurrentAccepting;
+            _chart.Truncate(rows);
+            return accepting;
+        }
+    }
+
+    /// <summary>Feeds one token; false (state unchanged) when the grammar does not allow it.</summary>
+    public bool Advance(int tokenId)
+    {
+        var bytes = _g.Vocabulary.Bytes(tokenId);
+        return !bytes.IsEmpty && AdvanceBytes(bytes);
+    }
+
+    /// <summary>Feeds raw bytes; false (state unchanged) when they are not a valid continuation.</summary>
+    public bool AdvanceBytes(ReadOnlySpan<byte> bytes)
+    {
+        var save = Checkpoint();
+        foreach (var b in bytes)
+        {
+            var rows = _chart.RowCount;
+            var t = _lex == LexerDfa.Dead ? LexerDfa.Dead : Step(_lex, b);
+            if (t == LexerDfa.Dead)
+            {
+                Rollback(save);
+                return false;
+            }
+            _lexBytes = _chart.RowCount != rows ? 1 : _lexBytes + 1;
+            _lex = t;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// Bytes every valid continuation starts with (jump-forward): followed while exactly one byte is possible and the
+    /// output cannot end. Empty when there is a choice.
+    /// </summary>
+    public byte[] ForcedBytes(int limit = 1024)
+    {
+        var probe = Clone();
+        var forced = new List<byte>();
+        Span<byte> one = stackalloc byte[1];
+        while (forced.Count < limit && !probe.IsAccepting)
+        {
+            var only = -1;
+            for (var b = 0; b < 256; b++)
+            {
+                var cp = probe.Checkpoint();
+                one[0] = (byte)b;
+                if (!probe.AdvanceBytes(one))
+                    continue;
+                probe.Rollback(cp);
+                if (only >= 0)
+                {
+                    only = -2;
+                    break;
+                }
+                only = b;
+            }
+            if (only < 0)
+                break;
+            one[0] = (byte)only;
+            probe.AdvanceBytes(one);
+            forced.Add((byte)only);
+        }
+        return forced.ToArray();
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    private int Step(int s, byte b)
+    {
+        var t = _dfa.Next(s, b);
+        return t != LexerDfa.Dead ? t : EndLexemeAndStep(s, b);
+    }
+
+    /// <summary>The byte cannot extend the current lexeme: end it (if it may end) and start the next one with it.</summary>
+    private int EndLexemeAndStep(int s, byte b)
+    {
+        var acc = _dfa.Accepting(s);
+        if (acc.Length == 0 || !_chart.Scan(acc, s))
+            return LexerDfa.Dead;
+        var s0 = _dfa.StartState(_chart.CurrentSet);
+        return s0 == LexerDfa.Dead ? LexerDfa.Dead : _dfa.Next(s0, b);
+    }
+
+    /// <summary>
+    /// Sets bit i of <paramref name="mask"/> iff token i's bytes are a valid continuation (any tokenization, not just
+    /// the canonical one). Special tokens stay 0: the caller allows EOS when <see cref="IsAccepting"/>.
+    /// </summary>
+    public void ComputeMask(Span<ulong> mask)
+    {
+        var vocab = _g.Vocabulary;
+        if (mask.Length < vocab.MaskWords)
+            throw new ArgumentException($"mask needs {vocab.MaskWords} words for {vocab.Size} tokens", nameof(mask));
+        mask.Clear();
+        if (_lex == LexerDfa.Dead)
+            return;
+        for (var s = 0; s < vocab.Slices.Length; s++)
+        {
+            if (_g.SliceAlwaysAllowed(_lex, s))
+                MaskOps.Or(mask, vocab.SliceMasks[s]);
+            else
+                Walk(vocab.Slices[s], mask);
+        }
+        Walk(vocab.Rest, mask);
+    }
+
+    private void Walk(TokenTrie trie, Span<ulong> mask)
+    {
+        var n = trie.NodeCount;
+        if (n <= 1)
+            return;
+        var nodeByte = trie.Byte;
+        var nodeEnd = trie.End;
+        var tokStart = trie.TokenStart;
+        var tokIds = trie.TokenIds;
+        var baseRows = _chart.RowCount;
+        var top = 0;
+        _frameEnd[0] = n;
+        _frameState[0] = _lex;
+        _frameRows[0] = baseRows;
+        var i = 1;
+        while (i < n)
+        {
+            while (i >= _frameEnd[top])
+                top--;
+            if (_chart.RowCount != _frameRows[top])
+                _chart.Truncate(_frameRows[top]);
+            var t = Step(_frameState[top], nodeByte[i]);
+            if (t == LexerDfa.Dead)
+            {
+                i = nodeEnd[i];
+                continue;
+            }
+            for (var k = tokStart[i]; k < tokStart[i + 1]; k++)
+            {
+                var id = tokIds[k];
+                mask[id >> 6] |= 1UL << (id & 63);
+            }
+            if (nodeEnd[i] > i + 1)
+            {
+                top++;
+                if (top == _frameEnd.Length)
+                {
+                    Array.Resize(ref _frameEnd, top * 2);
+                    Array.Resize(ref _frameState, top * 2);
+                    Array.Resize(ref _frameRows, top * 2);
+                }
+                _frameEnd[top] = nodeEnd[i];
+                _frameState[top] = t;
+                _frameRows[top] = _chart.RowCount;
+            }
+            i++;
+        }
+        _chart.Truncate(baseRows);
+    }
+}
