@@ -1,4 +1,5 @@
 using System.Collections.Concurrent;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Glm.Onnx.Runtime.Cache;
 using Glm.Onnx.Runtime.Execution;
@@ -28,6 +29,7 @@ public sealed class GenerationEngine : IDisposable
     private readonly Thread _thread;
     private long _nextId;
     private long _steps;
+    private long _maskTicks;
     private long _reusedTokens;
     private int _freeBlocks;
     private long _preemptions;
@@ -57,6 +59,9 @@ public sealed class GenerationEngine : IDisposable
     public int FreeBlockCount => Volatile.Read(ref _freeBlocks);
 
     public long StepCount => Interlocked.Read(ref _steps);
+
+    /// <summary>Wall time the step thread spent computing grammar masks (all constrained sequences of a step at once).</summary>
+    public TimeSpan MaskTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _maskTicks));
 
     /// <summary>Prompt tokens served from the prefix cache since the engine started.</summary>
     public long ReusedPromptTokens => Interlocked.Read(ref _reusedTokens);
@@ -195,6 +200,7 @@ public sealed class GenerationEngine : IDisposable
         Interlocked.Increment(ref _steps);
         _scheduler.Complete(step);
 
+        PrepareMasks(step, plan);
         for (int b = 0; b < step.Chunks.Count; b++)
         {
             var sequence = step.Chunks[b].Sequence;
@@ -213,6 +219,39 @@ public sealed class GenerationEngine : IDisposable
             }
         }
         Interlocked.Exchange(ref _preemptions, _scheduler.PreemptionCount);
+    }
+
+    /// <summary>
+    /// Computes the grammar masks of this step's constrained sequences in parallel with each other, so that one
+    /// expensive mask does not serialize the batch; sampling then only applies them. A failure here is left for the
+    /// sequence's own <see cref="Emit"/>, which computes the mask again and fails only that request.
+    /// </summary>
+    private void PrepareMasks(ScheduledStep step, StepPlan plan)
+    {
+        List<TokenEmitter>? constrained = null;
+        for (int b = 0; b < step.Chunks.Count; b++)
+            if (plan.SamplingRow[b] >= 0 && _active.TryGetValue(step.Chunks[b].Sequence.Id, out var active) && active.Emitter.NeedsMask)
+                (constrained ??= []).Add(active.Emitter);
+        if (constrained is null)
+            return;
+        long start = Stopwatch.GetTimestamp();
+        if (constrained.Count == 1)
+            TryPrepare(constrained[0]);
+        else
+            Parallel.For(0, constrained.Count, i => TryPrepare(constrained[i]));
+        Interlocked.Add(ref _maskTicks, Stopwatch.GetTimestamp() - start);
+
+        static void TryPrepare(TokenEmitter emitter)
+        {
+            try
+            {
+                emitter.PrepareMask();
+            }
+            catch (Exception)
+            {
+                // Emit repeats the work on the step thread and releases the request with this error.
+            }
+        }
     }
 
     private void CollectPromptLogits(ActiveRequest active, LogitsBuffer logits, int row, int position, int count)
