@@ -39,7 +39,7 @@ internal sealed class ConstraintTracker
     /// <summary>Time spent computing masks for this sequence.</summary>
     public TimeSpan MaskTime => Stopwatch.GetElapsedTime(0, _maskTicks);
 
-    /// <summary>Steps in which exactly one token could follow, so the token was taken without sampling.</summary>
+    /// <summary>Steps in which exactly one token could follow (a stop id included), taken without sampling.</summary>
     public int ForcedTokens { get; private set; }
 
     /// <summary>Computes this step's mask unless it is ready or the output is free. Safe to call from any thread.</summary>
@@ -69,10 +69,10 @@ internal sealed class ConstraintTracker
         int stops = _accepting ? CountStops(row.Length) : 0;
         if (_allowed + stops == 0)
             throw new InvalidOperationException("The grammar allows no token here and cannot end; the output cannot continue.");
-        if (_allowed == 1 && stops == 0)
+        if (_allowed + stops == 1)
         {
             ForcedTokens++;
-            forced = FirstAllowed();
+            forced = _allowed == 1 ? FirstAllowed() : FirstStop(row.Length);
             return row;
         }
         if (_row.Length < row.Length)
@@ -112,6 +112,8 @@ internal sealed class ConstraintTracker
                 n++;
         return n;
     }
+
+    private int FirstStop(int vocab) => _stopIds.First(id => (uint)id < (uint)vocab);
 
     private int FirstAllowed()
     {
