@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Glm.Onnx.Runtime.ChatClient;
 using Glm.Onnx.Server;
+using Glm.Onnx.Tests.Fakes;
 using Json.Schema;
 using Microsoft.Extensions.AI;
 
@@ -127,6 +128,40 @@ public sealed class StructuredOutputTests : IClassFixture<TinyChatModelTests.Con
             await app.StopAsync();
         }
         Assert.Equal(0, loaded.Engine.StepCount); // refused before any generation
+    }
+
+    [Fact]
+    public async Task OfficialOpenAiNpmClientGetsSchemaValidAnswers()
+    {
+        const string schema = """{"type":"object","properties":{"color":{"enum":["red","green"]},"n":{"type":"integer","minimum":1,"maximum":3}},"required":["color"],"additionalProperties":false}""";
+        var npm = ProcessRunner.Require("npm");
+        var node = ProcessRunner.Require("node");
+        var clientDir = Path.Combine(Fixtures.RepoRoot, "tests", "openai-client");
+        var (code, output) = await ProcessRunner.RunAsync(npm, ["ci", "--no-audit", "--no-fund", "--loglevel=error"], clientDir);
+        Assert.True(code == 0, $"npm ci failed ({code}):\n{output}");
+
+        using var loaded = LoadedChatModel.Load(_converted.Directory);
+        var (app, addresses) = await GlmServer.StartAsync(loaded.Generator, new GlmServerOptions("glm-tiny-chat", ["http://127.0.0.1:0"], "test-key"));
+        await using (app)
+        {
+            (code, output) = await ProcessRunner.RunAsync(node, ["client.mjs"], clientDir, new Dictionary<string, string>
+            {
+                ["GLM_BASE_URL"] = addresses.Single() + "/v1",
+                ["GLM_API_KEY"] = "test-key",
+                ["GLM_MODEL"] = "glm-tiny-chat",
+                ["GLM_EXPECT_REASONING"] = "",
+                ["GLM_EXPECT_CONTENT"] = "",
+                ["GLM_SCHEMA"] = schema,
+            }, timeoutSeconds: 120);
+            Assert.True(code == 0, $"the openai client failed ({code}):\n{output}");
+            var answers = JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement.GetProperty("answers").EnumerateArray().ToList();
+            Assert.Equal(6, answers.Count);
+            var stopped = answers.Where(a => a.GetProperty("finish").GetString() == "stop").ToList();
+            Assert.True(stopped.Count >= 5, $"only {stopped.Count} of 6 answers finished with stop");
+            foreach (var answer in stopped)
+                AssertValid(schema, answer.GetProperty("content").GetString()!);
+            await app.StopAsync();
+        }
     }
 
     [Fact]
