@@ -72,11 +72,24 @@ public sealed class GlmChatGenerator
         if (ids.Length >= limit)
             throw new ContextLengthExceededException(ids.Length, limit);
         bool reasoning = format.AddGenerationPrompt && format.EnableThinking && forced.Length == 0;
-        // A forced tool call is the whole reply, so a response format has nothing to shape there (still checked).
+        // A forced tool call is the whole reply: it follows the tool-call grammar (arguments typed by the tools'
+        // schemas), and a response format has nothing to shape there (it is still checked).
         var grammar = request.ResponseFormat is { } output ? Grammars.Get(output) : null;
-        if (forced.Length > 0)
-            grammar = null;
+        if (request.RequiredTool is { } tool)
+            grammar = ToolCallGrammarFor(request.Tools, tool);
         return new PreparedChat(request, prompt, ids, forced, reasoning) { Grammar = grammar };
+    }
+
+    private Glm.Onnx.Grammar.CompiledGrammar ToolCallGrammarFor(IReadOnlyList<ToolDefinition> tools, string required)
+    {
+        try
+        {
+            return Grammars.GetToolCall(tools, required.Length == 0 ? null : required);
+        }
+        catch (Glm.Onnx.Grammar.GrammarException e)
+        {
+            throw new ArgumentException($"A tool's parameters cannot constrain the required tool call: {e.Message}", nameof(tools));
+        }
     }
 
     public IAsyncEnumerable<ChatOutputEvent> GenerateAsync(GlmChatRequest request, CancellationToken cancellationToken = default) =>

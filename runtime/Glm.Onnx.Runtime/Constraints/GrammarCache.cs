@@ -12,6 +12,7 @@ namespace Glm.Onnx.Runtime.Constraints;
 public sealed class GrammarCache
 {
     private readonly Lazy<TokenVocabulary> _vocabulary;
+    private readonly Lazy<TokenVocabulary> _markupVocabulary;
     private readonly int _capacity;
     private readonly Lock _gate = new();
     private readonly Dictionary<StructuredOutput, LinkedListNode<(StructuredOutput Key, CompiledGrammar Grammar)>> _entries = [];
@@ -24,11 +25,33 @@ public sealed class GrammarCache
         ArgumentNullException.ThrowIfNull(tokenizer);
         ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
         _capacity = capacity;
-        _vocabulary = new Lazy<TokenVocabulary>(() => BuildVocabulary(tokenizer), LazyThreadSafetyMode.ExecutionAndPublication);
+        _vocabulary = new Lazy<TokenVocabulary>(() => BuildVocabulary(tokenizer, []), LazyThreadSafetyMode.ExecutionAndPublication);
+        _markupVocabulary = new Lazy<TokenVocabulary>(() => BuildVocabulary(tokenizer, ToolCallMarkup), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>The tokenizer's tokens as byte strings (built on first use).</summary>
     public TokenVocabulary Vocabulary => _vocabulary.Value;
+
+    // The control tokens a tool call is written with: in the tool-call vocabulary, so the model can use them.
+    private static readonly string[] ToolCallMarkup =
+    [
+        GlmSpecialTokens.ToolCallEnd, GlmSpecialTokens.ArgKeyStart, GlmSpecialTokens.ArgKeyEnd,
+        GlmSpecialTokens.ArgValueStart, GlmSpecialTokens.ArgValueEnd,
+    ];
+
+    /// <summary>
+    /// The grammar of one tool call after "&lt;tool_call&gt;" (<see cref="ToolCallGrammar"/>): any offered tool
+    /// (<paramref name="name"/> null: its name comes first) or the named one (name already written), arguments typed
+    /// by each tool's parameter schema. Cached like the other grammars.
+    /// </summary>
+    public CompiledGrammar GetToolCall(IReadOnlyList<Chat.ToolDefinition> tools, string? name)
+    {
+        ArgumentNullException.ThrowIfNull(tools);
+        var list = tools.Select(t => (t.Name, t.Parameters?.ToJsonString())).ToList();
+        var key = new StructuredOutput(StructuredOutputKind.ToolCall,
+            (name ?? "") + "\n" + string.Join("\n", list.Select(t => t.Name + "\u0001" + t.Item2)));
+        return GetOrCompile(key, () => ToolCallGrammar.Compile(list, new ToolCallGrammarOptions(name), _markupVocabulary.Value));
+    }
 
     /// <summary>Grammars compiled so far that are still cached.</summary>
     public int Count
@@ -48,6 +71,17 @@ public sealed class GrammarCache
     public CompiledGrammar Get(StructuredOutput output)
     {
         ArgumentNullException.ThrowIfNull(output);
+        return GetOrCompile(output, () => output.Kind switch
+        {
+            StructuredOutputKind.JsonObject => GrammarCompiler.CompileJsonObject(Vocabulary),
+            StructuredOutputKind.JsonSchema => GrammarCompiler.CompileJsonSchema(output.Text, Vocabulary),
+            StructuredOutputKind.Gbnf => GrammarCompiler.CompileGbnf(output.Text, Vocabulary),
+            _ => throw new ArgumentOutOfRangeException(nameof(output), $"{output.Kind} is not a response format."),
+        });
+    }
+
+    private CompiledGrammar GetOrCompile(StructuredOutput output, Func<CompiledGrammar> compile)
+    {
         lock (_gate)
         {
             if (_entries.TryGetValue(output, out var node))
@@ -57,13 +91,7 @@ public sealed class GrammarCache
                 return node.Value.Grammar;
             }
         }
-        var grammar = output.Kind switch
-        {
-            StructuredOutputKind.JsonObject => GrammarCompiler.CompileJsonObject(Vocabulary),
-            StructuredOutputKind.JsonSchema => GrammarCompiler.CompileJsonSchema(output.Text, Vocabulary),
-            StructuredOutputKind.Gbnf => GrammarCompiler.CompileGbnf(output.Text, Vocabulary),
-            _ => throw new ArgumentOutOfRangeException(nameof(output), $"Unknown structured-output kind {output.Kind}."),
-        };
+        var grammar = compile();
         lock (_gate)
         {
             if (_entries.TryGetValue(output, out var raced))
@@ -79,11 +107,11 @@ public sealed class GrammarCache
         return grammar;
     }
 
-    // Added tokens (the GLM control markup and other special pieces) are left out: a grammar spells text, and the
-    // caller decides about stop tokens itself (docs/structured-output.md).
-    private static TokenVocabulary BuildVocabulary(GlmTokenizer tokenizer)
+    // Added tokens (the GLM control markup and other special pieces) are left out, but for those in keep: a grammar
+    // spells text, and the caller decides about stop tokens itself (docs/structured-output.md).
+    private static TokenVocabulary BuildVocabulary(GlmTokenizer tokenizer, string[] keep)
     {
-        var added = tokenizer.AddedTokens.Select(t => t.Id).ToHashSet();
+        var added = tokenizer.AddedTokens.Where(t => !keep.Contains(t.Content)).Select(t => t.Id).ToHashSet();
         return new TokenVocabulary(tokenizer.VocabularySize, id =>
         {
             if (added.Contains(id) || tokenizer.IdToToken(id) is null)

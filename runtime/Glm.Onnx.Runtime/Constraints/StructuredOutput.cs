@@ -6,6 +6,9 @@ public enum StructuredOutputKind
     JsonObject,
     JsonSchema,
     Gbnf,
+
+    /// <summary>A GLM tool call (internal: the chat generator asks for it when a tool call is required).</summary>
+    ToolCall,
 }
 
 /// <summary>A structured-output request (OpenAI's response_format, IChatClient's ChatResponseFormat, glm-run's flags).</summary>
