@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Glm.Onnx.Grammar.Lexer;
 using Glm.Onnx.Grammar.Regex;
 
@@ -86,14 +85,20 @@ internal sealed partial class JsonSchemaCompiler
         if (choices.Count > 0)
         {
             foreach (var choice in choices.Distinct())
-                _gb.AddRule(nt, Lex(_rx.Literal(choice), JsonNode.Parse(JsonSerializer.Serialize(choice))!.ToJsonString()));
+            {
+                if (choice.Length == 0)
+                    _gb.AddRule(nt); // a lexeme cannot match the empty string: the empty choice is an empty rule
+                else
+                    _gb.AddRule(nt, Lex(_rx.Literal(choice), JsonSerializer.Serialize(choice)));
+            }
             return nt;
         }
         foreach (var keyword in new[] { "pattern", "minLength", "maxLength", "format" })
             if (schema.TryGetProperty(keyword, out _))
                 throw Error(pointer + "/" + keyword, $"'{keyword}' on a raw string tool argument is not supported");
-        // Raw text: anything but '<', so the value cannot run into the closing markup.
-        _gb.AddRule(nt, Lex(_rx.Star(_rx.Or(_rx.ByteRange(0, '<' - 1), _rx.ByteRange('<' + 1, 255))), "raw-text"));
+        // Raw text: anything but '<', so the value cannot run into the closing markup; empty is an empty rule.
+        _gb.AddRule(nt, Lex(_rx.Plus(_rx.Or(_rx.ByteRange(0, '<' - 1), _rx.ByteRange('<' + 1, 255))), "raw-text"));
+        _gb.AddRule(nt);
         return nt;
     }
 }
