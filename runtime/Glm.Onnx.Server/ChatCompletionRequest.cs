@@ -41,6 +41,7 @@ public sealed record ChatCompletionRequest(GlmChatRequest Chat, bool Stream, boo
             Sampling = SamplingParameters.Read(body),
             MaxNewTokens = SamplingParameters.MaxTokens(body, options.DefaultMaxTokens),
             StopStrings = RequestJson.StopStrings(body),
+            ResponseFormat = ResponseFormatField.Read(body),
         };
         return new ChatCompletionRequest(request, stream, usage);
     }
@@ -52,9 +53,6 @@ public sealed record ChatCompletionRequest(GlmChatRequest Chat, bool Stream, boo
             throw ApiError.BadRequest("'logprobs' is not supported by this server.", "logprobs");
         if (RequestJson.Field(body, "top_logprobs") is not null)
             throw ApiError.BadRequest("'top_logprobs' is not supported by this server.", "top_logprobs");
-        if (RequestJson.Object(body, "response_format") is { } format
-            && RequestJson.String(format, "type", "response_format.type") is { } type && type != "text")
-            throw ApiError.BadRequest($"'response_format.type' \"{type}\" is not supported (no constrained decoding); use \"text\".", "response_format.type");
     }
 
     // "tool_choice": "none", "auto", "required" or {"type": "function", "function": {"name": ...}}.

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Glm.Onnx.Grammar;
 using Glm.Onnx.Runtime.Chat;
 using Glm.Onnx.Runtime.Chat.Protocol;
 using Glm.Onnx.Runtime.ChatClient;
@@ -32,6 +33,10 @@ internal static class ChatCompletionsEndpoint
         catch (ArgumentException e)
         {
             throw ApiError.BadRequest(e.Message);
+        }
+        catch (GrammarException e)
+        {
+            throw ResponseFormatField.Invalid(e);
         }
         var id = ResponseIds.NewChatCompletionId();
         long created = DateTimeOffset.UtcNow.ToUnixTimeSeconds();

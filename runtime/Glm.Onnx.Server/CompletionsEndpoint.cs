@@ -1,7 +1,9 @@
 using System.Text;
 using System.Text.Json;
+using Glm.Onnx.Grammar;
 using Glm.Onnx.Runtime.Chat.Protocol;
 using Glm.Onnx.Runtime.ChatClient;
+using Glm.Onnx.Runtime.Constraints;
 using Glm.Onnx.Runtime.Engine;
 using Microsoft.AspNetCore.Http;
 
@@ -34,6 +36,7 @@ internal static class CompletionsEndpoint
             Sampling = SamplingParameters.Read(body),
             MaxNewTokens = SamplingParameters.MaxTokens(body, options.DefaultCompletionMaxTokens),
             StopStrings = RequestJson.StopStrings(body),
+            Constraint = Constraint(ResponseFormatField.Read(body), generator),
         };
         try
         {
@@ -123,5 +126,20 @@ internal static class CompletionsEndpoint
             throw ApiError.BadRequest(new ContextLengthExceededException((int)Math.Min(atLeast, int.MaxValue), limit, atLeast: true).Message,
                 "prompt", "context_length_exceeded");
         return generator.Tokenizer.Encode(text, addSpecialTokens: false);
+    }
+
+    // A raw completion has no reasoning block: the grammar holds from the first generated token.
+    private static GrammarConstraint? Constraint(StructuredOutput? format, GlmChatGenerator generator)
+    {
+        if (format is null)
+            return null;
+        try
+        {
+            return new GrammarConstraint(generator.Grammars.Get(format));
+        }
+        catch (GrammarException e)
+        {
+            throw ResponseFormatField.Invalid(e);
+        }
     }
 }

@@ -74,6 +74,12 @@ internal static class JsonOutput
         w.WriteStartObject("prompt_tokens_details");
         w.WriteNumber("cached_tokens", usage.ReusedPromptTokens);
         w.WriteEndObject();
+        if (usage.MaskTime > TimeSpan.Zero || usage.ForcedTokens > 0)
+        {
+            // Structured output: time spent on grammar masks, and tokens the grammar forced (no sampling needed).
+            w.WriteNumber("mask_ms", Math.Round(usage.MaskTime.TotalMilliseconds, 3));
+            w.WriteNumber("forced_tokens", usage.ForcedTokens);
+        }
         w.WriteEndObject();
     }
 }

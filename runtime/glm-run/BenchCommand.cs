@@ -10,7 +10,9 @@ namespace Glm.Onnx.RunCli;
 /// <c>glm-run bench --model DIR [--prompt-length N] [--output-length N] [--concurrency N] [--repeats N]
 /// [--pool-blocks 64,640]</c>: prefill and decode throughput medians, TTFT and decode step time; with several pool
 /// sizes, the decode step time per pool size (a pool copied per step would grow it). <c>--profile PREFIX</c> turns on
-/// ONNX Runtime profiling and prints the profile files written (one per stage and pool size).
+/// ONNX Runtime profiling and prints the profile files written (one per stage and pool size). <c>--json-schema FILE</c>
+/// constrains every request to the schema (structured output) and reports the grammar-mask time per decode step
+/// (the step's masks computed in parallel) and per token.
 /// </summary>
 public static class BenchCommand
 {
@@ -23,7 +25,8 @@ public static class BenchCommand
         var repeats = new Option<int>("--repeats") { DefaultValueFactory = _ => 5 };
         var poolBlocks = new Option<string?>("--pool-blocks") { Description = "comma-separated pool sizes (blocks) to compare" };
         var profile = new Option<string?>("--profile") { Description = "ONNX Runtime profile file prefix (profiles every run, warm-up included)" };
-        var command = new Command("bench", "Measure prefill / decode throughput and TTFT") { promptLength, outputLength, concurrency, repeats, poolBlocks, profile };
+        var jsonSchema = new Option<string?>("--json-schema") { Description = "FILE: constrain every request to this JSON Schema and report mask time" };
+        var command = new Command("bench", "Measure prefill / decode throughput and TTFT") { promptLength, outputLength, concurrency, repeats, poolBlocks, profile, jsonSchema };
         model.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -33,7 +36,7 @@ public static class BenchCommand
                 int prompt = parse.GetValue(promptLength), output = parse.GetValue(outputLength), n = parse.GetValue(concurrency), r = parse.GetValue(repeats);
                 if (prompt <= 0 || output <= 1 || n <= 0 || r <= 0)
                     throw new ArgumentException("--prompt-length, --concurrency and --repeats must be positive and --output-length at least 2.");
-                Console.Out.WriteLine("pool_blocks  pool_MiB  prompt  output  conc  prefill_tok/s  decode_tok/s  ttft_ms  decode_step_ms  decode_cpu_ms  (medians of " + r + ")");
+                Console.Out.WriteLine("pool_blocks  pool_MiB  prompt  output  conc  prefill_tok/s  decode_tok/s  ttft_ms  decode_step_ms  decode_cpu_ms  mask_ms/step  mask_ms/token  (medians of " + r + ")");
                 var profilePrefix = parse.GetValue(profile);
                 for (int p = 0; p < pools.Length; p++)
                 {
@@ -41,14 +44,16 @@ public static class BenchCommand
                     using var loaded = model.Load(parse, blocks, profilePrefix is null ? null : pools.Length > 1 ? $"{profilePrefix}.pool{p}" : profilePrefix);
                     using var engine = loaded.CreateEngine(new SchedulerOptions(MaxTokensPerStep: Math.Max(512, prompt), MaxSequences: Math.Max(64, n), EnablePrefixCaching: false));
                     int vocab = loaded.Executor.Info.VocabSize;
-                    await RunOnce(engine, prompt, Math.Min(output, 4), n, vocab, 0, ct); // warm-up
+                    var constraint = ConstraintArguments.Read(parse.GetValue(jsonSchema), null, loaded.Tokenizer, [0]);
+                    await RunOnce(engine, prompt, Math.Min(output, 4), n, vocab, 0, constraint, ct); // warm-up
                     var runs = new List<Result>();
                     for (int i = 0; i < r; i++)
-                        runs.Add(await RunOnce(engine, prompt, output, n, vocab, i + 1, ct));
+                        runs.Add(await RunOnce(engine, prompt, output, n, vocab, i + 1, constraint, ct));
                     Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{loaded.Cache.NumBlocks,11}  {loaded.Cache.TotalBytes / (1 << 20),8}  {prompt,6}  {output,6}  {n,4}  " +
                         $"{Median(runs.Select(x => x.PrefillTps)),13:F1}  {Median(runs.Select(x => x.DecodeTps)),12:F1}  " +
-                        $"{Median(runs.Select(x => x.TtftMs)),7:F2}  {Median(runs.Select(x => x.StepMs)),14:F3}  {Median(runs.Select(x => x.StepCpuMs)),13:F3}"));
+                        $"{Median(runs.Select(x => x.TtftMs)),7:F2}  {Median(runs.Select(x => x.StepMs)),14:F3}  {Median(runs.Select(x => x.StepCpuMs)),13:F3}  " +
+                        $"{Median(runs.Select(x => x.MaskStepMs)),12:F3}  {Median(runs.Select(x => x.MaskTokenMs)),13:F3}"));
                     engine.Dispose(); // no step may run while the profiles are written
                     foreach (var file in loaded.EndProfiling())
                         Console.Out.WriteLine($"profile: {file}");
@@ -64,16 +69,20 @@ public static class BenchCommand
         return command;
     }
 
-    private sealed record Result(double PrefillTps, double DecodeTps, double TtftMs, double StepMs, double StepCpuMs);
+    private sealed record Result(double PrefillTps, double DecodeTps, double TtftMs, double StepMs, double StepCpuMs, double MaskStepMs, double MaskTokenMs);
 
     /// <summary>
     /// n requests submitted together. Prefill rate = all prompt tokens / time to the last first token; decode rate =
     /// tokens after each request's first / time from the last first token to the end (the decode-only phase when the
     /// prompts are prefilled in one step); step time = that phase's wall time / its steps; step CPU time = the
-    /// process's CPU time (all threads) over that phase / its steps, which other processes' load barely moves.
+    /// process's CPU time (all threads) over that phase / its steps, which other processes' load barely moves. Mask
+    /// time per step = the engine's mask wall time (all sequences' masks of a step in parallel) / all steps; per token
+    /// = the requests' own mask time / their tokens. Constrained requests stop at eos once the grammar ends.
     /// </summary>
-    private static async Task<Result> RunOnce(GenerationEngine engine, int prompt, int output, int n, int vocab, int round, CancellationToken ct)
+    private static async Task<Result> RunOnce(GenerationEngine engine, int prompt, int output, int n, int vocab, int round,
+        Glm.Onnx.Runtime.Constraints.GrammarConstraint? constraint, CancellationToken ct)
     {
+        var mask0 = engine.MaskTime;
         var start = Stopwatch.GetTimestamp();
         long steps0 = engine.StepCount;
         var firstTokenAt = new long[n];
@@ -84,7 +93,7 @@ public static class BenchCommand
         {
             // Distinct prompts per request and round: nothing is served from a cache.
             var ids = Enumerable.Range(0, prompt).Select(t => (t * 31 + i * 7 + round * 13 + 1) % vocab).ToArray();
-            var request = new GenerationRequest(ids) { MaxNewTokens = output, IgnoreEos = true };
+            var request = new GenerationRequest(ids) { MaxNewTokens = output, IgnoreEos = constraint is null, Constraint = constraint };
             GenerationUsage? usage = null;
             await foreach (var token in engine.GenerateAsync(request, ct))
             {
@@ -111,7 +120,9 @@ public static class BenchCommand
             decoded / decodeSeconds,
             usages.Select(u => u.TimeToFirstToken.TotalMilliseconds).Order().ElementAt(n / 2),
             decodeSteps > 0 ? decodeSeconds * 1000 / decodeSteps : 0,
-            decodeSteps > 0 ? (cpuEnd - cpuAtFirst[last]).TotalMilliseconds / decodeSteps : 0);
+            decodeSteps > 0 ? (cpuEnd - cpuAtFirst[last]).TotalMilliseconds / decodeSteps : 0,
+            (engine.MaskTime - mask0).TotalMilliseconds / Math.Max(1, engine.StepCount - steps0),
+            usages.Sum(u => u.MaskTime.TotalMilliseconds) / Math.Max(1, usages.Sum(u => u.CompletionTokens)));
     }
 
     private static TimeSpan CpuTime(Process process)

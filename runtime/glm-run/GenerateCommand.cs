@@ -34,10 +34,12 @@ public static class GenerateCommand
         var seed = new Option<ulong?>("--seed");
         var stopIds = new Option<string?>("--stop-token-ids") { Description = "comma-separated ids that end generation" };
         var ignoreEos = new Option<bool>("--ignore-eos") { Description = "keep generating through the model's eos ids" };
+        var jsonSchema = new Option<string?>("--json-schema") { Description = "FILE: the output follows this JSON Schema (after a reasoning block, if any)" };
+        var grammar = new Option<string?>("--grammar") { Description = "FILE: the output follows this GBNF grammar (llama.cpp syntax; start rule root)" };
         var json = new Option<bool>("--json") { Description = "print one JSON object: output_ids, finish_reason, usage and timings" };
         var command = new Command("generate", "Generate tokens from a prompt")
         {
-            prompt, promptFile, chat, noThinking, stopStrings, inputIds, maxNew, temperature, topK, topP, minP, repetition, presence, frequency, seed, stopIds, ignoreEos, json,
+            prompt, promptFile, chat, noThinking, stopStrings, inputIds, maxNew, temperature, topK, topP, minP, repetition, presence, frequency, seed, stopIds, ignoreEos, jsonSchema, grammar, json,
         };
         model.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -70,6 +72,7 @@ public static class GenerateCommand
                     StopStrings = parse.GetValue(stopStrings) ?? [],
                     Sampling = new SamplingOptions(parse.GetValue(temperature), parse.GetValue(topK), parse.GetValue(topP), parse.GetValue(minP),
                         parse.GetValue(repetition), parse.GetValue(presence), parse.GetValue(frequency), parse.GetValue(seed)),
+                    Constraint = ConstraintArguments.Read(parse.GetValue(jsonSchema), parse.GetValue(grammar), loaded.Tokenizer, ids),
                 };
                 using var engine = loaded.CreateEngine();
                 bool streamText = loaded.Tokenizer is not null; // text when the model has a tokenizer, else ids
@@ -97,6 +100,8 @@ public static class GenerateCommand
                         time_to_first_token_ms = usage.TimeToFirstToken.TotalMilliseconds,
                         prefill_tokens_per_second = usage.PrefillTokensPerSecond,
                         decode_tokens_per_second = usage.DecodeTokensPerSecond,
+                        mask_ms = usage.MaskTime.TotalMilliseconds,
+                        forced_tokens = usage.ForcedTokens,
                     };
                     Console.Out.WriteLine(JsonSerializer.Serialize(result));
                 }
@@ -105,7 +110,8 @@ public static class GenerateCommand
                     Console.Out.WriteLine();
                     Console.Error.WriteLine(
                         $"finish: {last.FinishReason}, {usage.PromptTokens} prompt + {usage.CompletionTokens} generated tokens, " +
-                        $"prefill {usage.PrefillTokensPerSecond:F1} tok/s, decode {usage.DecodeTokensPerSecond:F1} tok/s");
+                        $"prefill {usage.PrefillTokensPerSecond:F1} tok/s, decode {usage.DecodeTokensPerSecond:F1} tok/s" +
+                        (request.Constraint is null ? "" : $", grammar masks {usage.MaskTime.TotalMilliseconds:F1} ms, {usage.ForcedTokens} forced tokens"));
                 }
                 return 0;
             }

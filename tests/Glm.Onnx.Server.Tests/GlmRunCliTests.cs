@@ -83,6 +83,40 @@ public sealed class GlmRunCliTests
     }
 
     [Fact]
+    public async Task GenerateFollowsAJsonSchemaOrAGbnfGrammarFile()
+    {
+        using var dir = Fixtures.NewTempDir("glm-run-grammar");
+        File.WriteAllText(dir.File("schema.json"), """{"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"],"additionalProperties":false}""");
+        File.WriteAllText(dir.File("yes-no.gbnf"), "root ::= (\"yes\" | \"no\") \".\"\n");
+        File.WriteAllText(dir.File("bad.gbnf"), "root ::= missing\n");
+        var tokenizer = Glm.Onnx.Runtime.Text.GlmTokenizer.Load(ModelDir);
+        string Run(string flag, string file, out string finish, out JsonElement json)
+        {
+            var (code, output) = ProcessRunner.RunAsync(Dotnet,
+                [GlmRunDll(), "generate", "--model", ModelDir, "--prompt", "Hello", "--chat", "--no-thinking", "--max-new-tokens", "40",
+                 "--temperature", "1", "--seed", "5", flag, dir.File(file), "--json"], Fixtures.RepoRoot, timeoutSeconds: 120).GetAwaiter().GetResult();
+            Assert.True(code == 0, output);
+            json = JsonDocument.Parse(output.Split('\n').First(l => l.StartsWith('{'))).RootElement.Clone();
+            finish = json.GetProperty("finish_reason").GetString()!;
+            var ids = json.GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()).ToArray();
+            return tokenizer.Decode(ids, skipSpecialTokens: true);
+        }
+
+        var text = Run("--json-schema", "schema.json", out var finish, out var json);
+        Assert.Equal("stop", finish);
+        Assert.Contains(text, new[] { "{\"ok\":true}", "{\"ok\":false}" });
+        Assert.True(json.GetProperty("mask_ms").GetDouble() > 0);
+        text = Run("--grammar", "yes-no.gbnf", out finish, out _);
+        Assert.Equal("stop", finish);
+        Assert.Contains(text, new[] { "yes.", "no." });
+
+        var (badCode, badOutput) = await ProcessRunner.RunAsync(Dotnet,
+            [GlmRunDll(), "generate", "--model", ModelDir, "--prompt", "Hello", "--grammar", dir.File("bad.gbnf")], Fixtures.RepoRoot, timeoutSeconds: 120);
+        Assert.Equal(2, badCode);
+        Assert.Contains("bad.gbnf", badOutput);
+    }
+
+    [Fact]
     public async Task ChatAnswersAConversationJson()
     {
         using var dir = Fixtures.NewTempDir("glm-chat-input");

@@ -36,7 +36,10 @@ public sealed class ServerErrorTests
     [InlineData("""{"model":"glm-tiny-chat","messages":[{"role":"user","content":"hi"}],"tool_choice":"required"}""", "tool_choice", null)]
     [InlineData("""{"model":"glm-tiny-chat","messages":[{"role":"user","content":"hi"}],"reasoning_effort":"extreme"}""", "reasoning_effort", null)]
     [InlineData("""{"model":"glm-tiny-chat","messages":[{"role":"user","content":"hi"}],"logprobs":true}""", "logprobs", null)]
-    [InlineData("""{"model":"glm-tiny-chat","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema"}}""", "response_format.type", null)]
+    [InlineData("""{"model":"glm-tiny-chat","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"xml"}}""", "response_format.type", null)]
+    [InlineData("""{"model":"glm-tiny-chat","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema"}}""", "response_format.json_schema", null)]
+    [InlineData("""{"model":"glm-tiny-chat","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x"}}}""", "response_format.json_schema.schema", null)]
+    [InlineData("""{"model":"glm-tiny-chat","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"strin"}}}}""", "response_format.json_schema.schema", "invalid_response_format")]
     [InlineData("""{"model":"glm-tiny-chat","messages":[{"role":"assistant","content":null,"tool_calls":[{"function":{"name":"f","arguments":"{bad"}}]}]}""", "messages[0].tool_calls[0].function.arguments", null)]
     public async Task BadRequestsGet400NamingTheField(string body, string? param, string? code)
     {

@@ -3,6 +3,8 @@
 // delta.reasoning_content. The xUnit test OpenAiClientTests starts a server with a scripted model and passes:
 //   GLM_BASE_URL (http://127.0.0.1:PORT/v1), GLM_API_KEY, GLM_MODEL, GLM_EXPECT_REASONING, GLM_EXPECT_CONTENT.
 // Prints one JSON summary line; exits 1 with a message on the first mismatch.
+// With GLM_SCHEMA set (a JSON Schema), it instead asks for structured output (response_format json_schema, streamed
+// and not, several seeds) and prints the answers and finish reasons; the xUnit side validates them.
 import OpenAI from 'openai';
 
 const env = (name) => {
@@ -23,6 +25,29 @@ function check(what, actual, expected) {
 
 const messages = [{ role: 'user', content: 'Hi' }];
 const summary = {};
+
+if (process.env.GLM_SCHEMA) {
+  const schema = JSON.parse(process.env.GLM_SCHEMA);
+  const response_format = { type: 'json_schema', json_schema: { name: 'answer', strict: true, schema } };
+  const common = { model, messages, temperature: 1, max_tokens: 100, response_format, reasoning_effort: 'none' };
+  const answers = [];
+  for (let seed = 1; seed <= 3; seed++) {
+    const completion = await client.chat.completions.create({ ...common, seed });
+    answers.push({ content: completion.choices[0].message.content, finish: completion.choices[0].finish_reason });
+    const stream = await client.chat.completions.create({ ...common, seed, stream: true });
+    let content = '';
+    let finish = null;
+    for await (const chunk of stream) {
+      const choice = chunk.choices[0];
+      if (!choice) continue;
+      content += choice.delta.content ?? '';
+      if (choice.finish_reason) finish = choice.finish_reason;
+    }
+    answers.push({ content, finish });
+  }
+  console.log(JSON.stringify({ ok: true, answers }));
+  process.exit(0);
+}
 
 const models = await client.models.list();
 check('models.list ids', models.data.map((m) => m.id).join(','), model);

@@ -3,6 +3,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Glm.Onnx.Runtime.Chat;
 using Glm.Onnx.Runtime.Chat.Protocol;
+using Glm.Onnx.Runtime.Constraints;
 using Glm.Onnx.Runtime.Sampling;
 using Microsoft.Extensions.AI;
 using AI = Microsoft.Extensions.AI;
@@ -52,8 +53,17 @@ public static class ChatOptionsMapper
             Sampling = Sampling(options),
             MaxNewTokens = options?.MaxOutputTokens ?? defaults.MaxOutputTokens,
             StopStrings = options?.StopSequences is { Count: > 0 } stops ? [.. stops] : [],
+            ResponseFormat = ResponseFormat(options?.ResponseFormat),
         };
     }
+
+    // ChatResponseFormat.Json is JSON mode (any object) unless it carries a schema; Text is free text.
+    private static StructuredOutput? ResponseFormat(ChatResponseFormat? format) => format switch
+    {
+        ChatResponseFormatJson { Schema: { } schema } => StructuredOutput.ForJsonSchema(schema.GetRawText()),
+        ChatResponseFormatJson => StructuredOutput.JsonObject,
+        _ => null,
+    };
 
     public static SamplingOptions Sampling(ChatOptions? options)
     {

@@ -1,6 +1,7 @@
 using System.Runtime.CompilerServices;
 using Glm.Onnx.Runtime.Chat;
 using Glm.Onnx.Runtime.Chat.Protocol;
+using Glm.Onnx.Runtime.Constraints;
 using Glm.Onnx.Runtime.Engine;
 using Glm.Onnx.Runtime.Text;
 
@@ -14,6 +15,7 @@ namespace Glm.Onnx.Runtime.ChatClient;
 public sealed class GlmChatGenerator
 {
     private readonly int[] _turnEndIds;
+    private readonly int _thinkEndId;
 
     /// <param name="engine">An engine whose decoder keeps control tokens (the parser needs them).</param>
     /// <param name="tokenizer">The model's tokenizer (must define the GLM control tokens).</param>
@@ -29,13 +31,22 @@ public sealed class GlmChatGenerator
         Tokenizer = tokenizer;
         // The tokens that end an assistant turn stop generation even if the manifest's eos list lacks them.
         _turnEndIds = [.. GlmSpecialTokens.StopTokenIds(tokenizer)];
+        _thinkEndId = GlmSpecialTokens.RequireId(tokenizer, GlmSpecialTokens.ThinkEnd);
+        Grammars = new GrammarCache(tokenizer);
     }
+
+    /// <summary>Compiled response formats for this model's tokenizer (one vocabulary, bounded LRU).</summary>
+    public GrammarCache Grammars { get; }
 
     public GenerationEngine Engine { get; }
 
     public GlmTokenizer Tokenizer { get; }
 
-    /// <summary>Renders and tokenises a request; throws <see cref="ContextLengthExceededException"/> when it cannot fit.</summary>
+    /// <summary>
+    /// Renders and tokenises a request and compiles its response format; throws
+    /// <see cref="ContextLengthExceededException"/> when it cannot fit and <see cref="Glm.Onnx.Grammar.GrammarException"/>
+    /// (naming the keyword and path) for a schema or grammar that cannot be compiled, before anything is generated.
+    /// </summary>
     public PreparedChat Prepare(GlmChatRequest request)
     {
         ArgumentNullException.ThrowIfNull(request);
@@ -70,7 +81,24 @@ public sealed class GlmChatGenerator
         if (ids.Length >= limit)
             throw new ContextLengthExceededException(ids.Length, limit);
         bool reasoning = format.AddGenerationPrompt && format.EnableThinking && forced.Length == 0;
-        return new PreparedChat(request, prompt, ids, forced, reasoning);
+        // A forced tool call is the whole reply: it follows the tool-call grammar (arguments typed by the tools'
+        // schemas), and a response format has nothing to shape there (it is still checked).
+        var grammar = request.ResponseFormat is { } output ? Grammars.Get(output) : null;
+        if (request.RequiredTool is { } tool)
+            grammar = ToolCallGrammarFor(request.Tools, tool);
+        return new PreparedChat(request, prompt, ids, forced, reasoning) { Grammar = grammar };
+    }
+
+    private Glm.Onnx.Grammar.CompiledGrammar ToolCallGrammarFor(IReadOnlyList<ToolDefinition> tools, string required)
+    {
+        try
+        {
+            return Grammars.GetToolCall(tools, required.Length == 0 ? null : required);
+        }
+        catch (Glm.Onnx.Grammar.GrammarException e)
+        {
+            throw new ArgumentException($"A tool's parameters cannot constrain the required tool call: {e.Message}", nameof(tools));
+        }
     }
 
     public IAsyncEnumerable<ChatOutputEvent> GenerateAsync(GlmChatRequest request, CancellationToken cancellationToken = default) =>
@@ -92,6 +120,10 @@ public sealed class GlmChatGenerator
             MaxNewTokens = request.MaxNewTokens,
             StopTokenIds = _turnEndIds,
             StopStrings = request.StopStrings,
+            // With reasoning on, the answer after "</think>" follows the grammar; the reasoning stays free text.
+            Constraint = prepared.Grammar is { } grammar
+                ? new GrammarConstraint(grammar) { StartAfterTokenId = prepared.StartsInReasoning ? _thinkEndId : null }
+                : null,
         };
         bool toolCalls = false;
         IEnumerable<ChatOutputEvent> Accept(IReadOnlyList<ChatOutputEvent> events)

@@ -1,4 +1,5 @@
 using Glm.Onnx.Runtime.Chat;
+using Glm.Onnx.Runtime.Constraints;
 using Glm.Onnx.Runtime.Sampling;
 
 namespace Glm.Onnx.Runtime.ChatClient;
@@ -26,4 +27,10 @@ public sealed record GlmChatRequest(IReadOnlyList<ChatMessage> Messages)
     /// name) written at the start of the assistant turn.
     /// </summary>
     public string? RequiredTool { get; init; }
+
+    /// <summary>
+    /// Structured output: the answer (after the reasoning block, which stays free text) follows this JSON Schema,
+    /// JSON mode or GBNF grammar (docs/structured-output.md). Null: free text.
+    /// </summary>
+    public StructuredOutput? ResponseFormat { get; init; }
 }

@@ -6,4 +6,8 @@ namespace Glm.Onnx.Runtime.ChatClient;
 /// <param name="PromptIds">The prompt's token ids.</param>
 /// <param name="ForcedPrefix">Text written at the start of the reply for the model (a forced tool call), or "".</param>
 /// <param name="StartsInReasoning">True when the prompt ends inside the think block.</param>
-public sealed record PreparedChat(GlmChatRequest Request, string Prompt, int[] PromptIds, string ForcedPrefix, bool StartsInReasoning);
+public sealed record PreparedChat(GlmChatRequest Request, string Prompt, int[] PromptIds, string ForcedPrefix, bool StartsInReasoning)
+{
+    /// <summary>The request's compiled response format, or null for free text.</summary>
+    public Glm.Onnx.Grammar.CompiledGrammar? Grammar { get; init; }
+}

@@ -39,6 +39,12 @@ public sealed record GenerationUsage(
     TimeSpan TimeToFirstToken,
     TimeSpan DecodeTime)
 {
+    /// <summary>Time spent computing grammar masks for this request (zero without a constraint).</summary>
+    public TimeSpan MaskTime { get; init; }
+
+    /// <summary>Tokens the grammar forced (exactly one could follow), taken without sampling.</summary>
+    public int ForcedTokens { get; init; }
+
     /// <summary>Prompt tokens actually computed per second until the first token.</summary>
     public double PrefillTokensPerSecond =>
         TimeToFirstToken > TimeSpan.Zero ? (PromptTokens - ReusedPromptTokens) / TimeToFirstToken.TotalSeconds : 0;

@@ -38,6 +38,7 @@ public sealed class GenerationEngine : IDisposable
     private readonly int _failedStepsBeforeUnhealthy;
     private long _nextId;
     private long _steps;
+    private long _maskTicks;
     private long _reusedTokens;
     private int _consecutiveFailedSteps;
     private volatile string? _lastProblem;
@@ -83,6 +84,9 @@ public sealed class GenerationEngine : IDisposable
     public long GeneratedTokenCount => Volatile.Read(ref _counters.GenerationTokens);
 
     public long StepCount => Interlocked.Read(ref _steps);
+
+    /// <summary>Wall time the step thread spent computing grammar masks (all constrained sequences of a step at once).</summary>
+    public TimeSpan MaskTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _maskTicks));
 
     /// <summary>Prompt tokens served from the prefix cache since the engine started.</summary>
     public long ReusedPromptTokens => Interlocked.Read(ref _reusedTokens);
@@ -273,6 +277,7 @@ public sealed class GenerationEngine : IDisposable
         _scheduler.Complete(step);
         Exception? stepError = null;
 
+        PrepareMasks(step, plan);
         for (int b = 0; b < step.Chunks.Count; b++)
         {
             var sequence = step.Chunks[b].Sequence;
@@ -321,6 +326,39 @@ public sealed class GenerationEngine : IDisposable
         _lastProblem = error.Message;
         Volatile.Write(ref _consecutiveFailedSteps, failures);
         EngineLog.StepFailed(_log, Interlocked.Read(ref _steps), step.Chunks.Count, failures, error.Message, error);
+    }
+
+    /// <summary>
+    /// Computes the grammar masks of this step's constrained sequences in parallel with each other, so that one
+    /// expensive mask does not serialize the batch; sampling then only applies them. A failure here is left for the
+    /// sequence's own <see cref="Emit"/>, which computes the mask again and fails only that request.
+    /// </summary>
+    private void PrepareMasks(ScheduledStep step, StepPlan plan)
+    {
+        List<TokenEmitter>? constrained = null;
+        for (int b = 0; b < step.Chunks.Count; b++)
+            if (plan.SamplingRow[b] >= 0 && _active.TryGetValue(step.Chunks[b].Sequence.Id, out var active) && active.Emitter.NeedsMask)
+                (constrained ??= []).Add(active.Emitter);
+        if (constrained is null)
+            return;
+        long start = Stopwatch.GetTimestamp();
+        if (constrained.Count == 1)
+            TryPrepare(constrained[0]);
+        else
+            Parallel.For(0, constrained.Count, i => TryPrepare(constrained[i]));
+        Interlocked.Add(ref _maskTicks, Stopwatch.GetTimestamp() - start);
+
+        static void TryPrepare(TokenEmitter emitter)
+        {
+            try
+            {
+                emitter.PrepareMask();
+            }
+            catch (Exception)
+            {
+                // Emit repeats the work on the step thread and releases the request with this error.
+            }
+        }
     }
 
     private void CollectPromptLogits(ActiveRequest active, LogitsBuffer logits, int row, int position, int count)

@@ -1,3 +1,4 @@
+using Glm.Onnx.Runtime.Constraints;
 using Glm.Onnx.Runtime.Sampling;
 
 namespace Glm.Onnx.Runtime.Engine;
@@ -25,4 +26,7 @@ public sealed record GenerationRequest(IReadOnlyList<int> PromptIds)
 
     /// <summary>Attach the logits of every prompt position, [prompt, vocab], to the first token (verification).</summary>
     public bool ReturnPromptLogits { get; init; }
+
+    /// <summary>A grammar the output must follow (structured output), or null for free text.</summary>
+    public GrammarConstraint? Constraint { get; init; }
 }

@@ -15,4 +15,7 @@ internal sealed class StopTokenSet
     }
 
     public bool Ends(int token) => _ids.Contains(token);
+
+    /// <summary>The ids, for a grammar constraint that allows them where the grammar may end.</summary>
+    public IReadOnlyCollection<int> Ids => _ids;
 }

@@ -1,3 +1,4 @@
+using Glm.Onnx.Runtime.Constraints;
 using Glm.Onnx.Runtime.Sampling;
 using Glm.Onnx.Runtime.Scheduling;
 
@@ -21,6 +22,7 @@ internal sealed class TokenEmitter
     private readonly StopStringMatcher? _stops;
     private readonly UsageMeter _usage = new();
     private readonly int _maxNewTokens;
+    private readonly ConstraintTracker? _constraint;
     private bool _finished;
 
     /// <param name="sequence">The request's tokens (sampled tokens are appended to it).</param>
@@ -40,6 +42,8 @@ internal sealed class TokenEmitter
         _text = decoder?.CreateStream();
         _stops = request.StopStrings.Count > 0 ? new StopStringMatcher(request.StopStrings) : null;
         _maxNewTokens = maxNewTokens;
+        if (request.Constraint is { } constraint)
+            _constraint = new ConstraintTracker(constraint, _stopTokens.Ids, sequence.TokenSpan(sequence.PromptLength - 1, 1)[0]);
     }
 
     /// <summary>When the request was submitted (a <see cref="System.Diagnostics.Stopwatch"/> timestamp).</summary>
@@ -48,10 +52,25 @@ internal sealed class TokenEmitter
     /// <summary>After <see cref="Accept"/>: seconds since submission for the first token, since the previous token after.</summary>
     public double LastTokenLatencySeconds => _usage.LastTokenLatencySeconds;
 
+    /// <summary>
+    /// Step 0, for constrained requests: computes this step's grammar mask. The engine calls it for all constrained
+    /// sequences of a step in parallel before sampling; <see cref="Sample"/> computes it itself when not done.
+    /// </summary>
+    public void PrepareMask() => _constraint?.PrepareMask();
+
+    /// <summary>True when this request's next token is under a grammar (its mask is worth computing ahead).</summary>
+    public bool NeedsMask => _constraint is { IsActive: true } && !_finished;
+
     /// <summary>Step 1: the token this logits row chooses under the request's sampling options.</summary>
     public int Sample(Sampler sampler, ReadOnlySpan<float> row)
     {
         ArgumentNullException.ThrowIfNull(sampler);
+        if (_constraint is not null)
+        {
+            // The mask comes first: sampling (temperature, top-k/p, penalties) sees only the allowed tokens.
+            var allowed = _constraint.Restrict(row, out int forced);
+            return forced >= 0 ? forced : sampler.Sample(allowed, _sampling);
+        }
         return sampler.Sample(row, _sampling);
     }
 
@@ -74,6 +93,8 @@ internal sealed class TokenEmitter
         {
             _finished = true;
             usage = _usage.Finish(_sequence);
+            if (_constraint is not null)
+                usage = usage with { MaskTime = _constraint.MaskTime, ForcedTokens = _constraint.ForcedTokens };
         }
         return new TokenOutcome(token, text, reason, usage, first);
     }
@@ -81,6 +102,7 @@ internal sealed class TokenEmitter
     // The token becomes part of the sequence and of the penalties' history; true for the first token.
     private bool Record(int token)
     {
+        _constraint?.Accept(token);
         _sampling.Accept(token);
         _sequence.AppendToken(token);
         return _usage.MarkToken();

@@ -1,0 +1,125 @@
+using System.Diagnostics;
+using Glm.Onnx.Grammar;
+
+namespace Glm.Onnx.Runtime.Constraints;
+
+/// <summary>
+/// One sequence's grammar state and mask buffers. Per step: <see cref="PrepareMask"/> (may run on a worker thread,
+/// in parallel with other sequences' trackers), <see cref="Restrict"/> on the logits row, then <see cref="Accept"/>
+/// with the chosen token. Dropped with its request: nothing is shared between sequences but the compiled grammar.
+/// </summary>
+internal sealed class ConstraintTracker
+{
+    private readonly GrammarConstraint _constraint;
+    private readonly GrammarState _state;
+    private readonly int[] _stopIds;
+    private readonly ulong[] _mask;
+    private float[] _row = [];
+    private bool _active;
+    private bool _maskReady;
+    private bool _accepting;
+    private int _allowed;
+    private long _maskTicks;
+
+    /// <param name="constraint">The request's constraint.</param>
+    /// <param name="stopIds">The ids that end the request (allowed where the grammar may end).</param>
+    /// <param name="promptLastToken">The prompt's last id: a prompt ending in the start token starts constrained.</param>
+    public ConstraintTracker(GrammarConstraint constraint, IEnumerable<int> stopIds, int promptLastToken)
+    {
+        _constraint = constraint;
+        _state = constraint.Grammar.NewState();
+        _stopIds = [.. stopIds];
+        _mask = new ulong[constraint.Grammar.Vocabulary.MaskWords];
+        _active = constraint.StartAfterTokenId is not { } start || start == promptLastToken;
+    }
+
+    /// <summary>True while the output is under the grammar (false in a leading free block such as reasoning).</summary>
+    public bool IsActive => _active;
+
+    /// <summary>Time spent computing masks for this sequence.</summary>
+    public TimeSpan MaskTime => Stopwatch.GetElapsedTime(0, _maskTicks);
+
+    /// <summary>Steps in which exactly one token could follow (a stop id included), taken without sampling.</summary>
+    public int ForcedTokens { get; private set; }
+
+    /// <summary>Computes this step's mask unless it is ready or the output is free. Safe to call from any thread.</summary>
+    public void PrepareMask()
+    {
+        if (!_active || _maskReady)
+            return;
+        long start = Stopwatch.GetTimestamp();
+        _state.ComputeMask(_mask);
+        _accepting = _state.IsAccepting;
+        _allowed = MaskOps.Count(_mask);
+        _maskReady = true;
+        _maskTicks += Stopwatch.GetTimestamp() - start;
+    }
+
+    /// <summary>
+    /// The row with every token the grammar rejects at -inf (stop ids kept where the grammar may end), or the token
+    /// itself in <paramref name="forced"/> (else -1) when exactly one can follow, so no sampling is needed. Throws
+    /// when nothing may follow.
+    /// </summary>
+    public ReadOnlySpan<float> Restrict(ReadOnlySpan<float> row, out int forced)
+    {
+        forced = -1;
+        if (!_active)
+            return row;
+        PrepareMask();
+        int stops = _accepting ? CountStops(row.Length) : 0;
+        if (_allowed + stops == 0)
+            throw new InvalidOperationException("The grammar allows no token here and cannot end; the output cannot continue.");
+        if (_allowed + stops == 1)
+        {
+            ForcedTokens++;
+            forced = _allowed == 1 ? FirstAllowed() : FirstStop(row.Length);
+            return row;
+        }
+        if (_row.Length < row.Length)
+            _row = new float[row.Length];
+        var work = _row.AsSpan(0, row.Length);
+        row.CopyTo(work);
+        int covered = Math.Min(work.Length, _constraint.Grammar.Vocabulary.Size);
+        MaskOps.Apply(_mask, work[..covered]);
+        work[covered..].Fill(float.NegativeInfinity); // padded logits rows past the tokenizer's vocabulary
+        if (_accepting)
+            foreach (var id in _stopIds)
+                if ((uint)id < (uint)row.Length)
+                    work[id] = row[id];
+        return work;
+    }
+
+    /// <summary>Advances the grammar by the chosen token (or starts it after the start token).</summary>
+    public void Accept(int token)
+    {
+        _maskReady = false;
+        if (!_active)
+        {
+            _active = token == _constraint.StartAfterTokenId;
+            return;
+        }
+        if (Array.IndexOf(_stopIds, token) >= 0)
+            return;
+        if (!_state.Advance(token))
+            throw new InvalidOperationException($"Token {token} does not continue the grammar; the mask should have excluded it.");
+    }
+
+    private int CountStops(int vocab)
+    {
+        int n = 0;
+        foreach (var id in _stopIds)
+            if ((uint)id < (uint)vocab)
+                n++;
+        return n;
+    }
+
+    private int FirstStop(int vocab) => _stopIds.First(id => (uint)id < (uint)vocab);
+
+    private int FirstAllowed()
+    {
+        for (int w = 0; w < _mask.Length; w++)
+            if (_mask[w] != 0)
+                return w * 64 + System.Numerics.BitOperations.TrailingZeroCount(_mask[w]);
+        throw new InvalidOperationException("The mask is empty.");
+    }
+}

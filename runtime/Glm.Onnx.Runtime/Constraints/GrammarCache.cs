@@ -1,0 +1,122 @@
+using Glm.Onnx.Grammar;
+using Glm.Onnx.Grammar.Vocabulary;
+using Glm.Onnx.Runtime.Text;
+
+namespace Glm.Onnx.Runtime.Constraints;
+
+/// <summary>
+/// Compiled grammars for one tokenizer: the <see cref="TokenVocabulary"/> is built once (on first use: it walks the
+/// whole vocabulary), and compiled grammars are kept in a bounded least-recently-used cache keyed by kind and text,
+/// so repeated requests with the same schema compile once. Thread-safe; compilation runs outside the lock.
+/// </summary>
+public sealed class GrammarCache
+{
+    private readonly Lazy<TokenVocabulary> _vocabulary;
+    private readonly Lazy<TokenVocabulary> _markupVocabulary;
+    private readonly int _capacity;
+    private readonly Lock _gate = new();
+    private readonly Dictionary<StructuredOutput, LinkedListNode<(StructuredOutput Key, CompiledGrammar Grammar)>> _entries = [];
+    private readonly LinkedList<(StructuredOutput Key, CompiledGrammar Grammar)> _recent = new();
+
+    /// <param name="tokenizer">The model's tokenizer; added tokens (control markup) are never in a mask.</param>
+    /// <param name="capacity">Most compiled grammars kept.</param>
+    public GrammarCache(GlmTokenizer tokenizer, int capacity = 64)
+    {
+        ArgumentNullException.ThrowIfNull(tokenizer);
+        ArgumentOutOfRangeException.ThrowIfLessThan(capacity, 1);
+        _capacity = capacity;
+        _vocabulary = new Lazy<TokenVocabulary>(() => BuildVocabulary(tokenizer, []), LazyThreadSafetyMode.ExecutionAndPublication);
+        _markupVocabulary = new Lazy<TokenVocabulary>(() => BuildVocabulary(tokenizer, ToolCallMarkup), LazyThreadSafetyMode.ExecutionAndPublication);
+    }
+
+    /// <summary>The tokenizer's tokens as byte strings (built on first use).</summary>
+    public TokenVocabulary Vocabulary => _vocabulary.Value;
+
+    // The control tokens a tool call is written with: in the tool-call vocabulary, so the model can use them.
+    private static readonly string[] ToolCallMarkup =
+    [
+        GlmSpecialTokens.ToolCallEnd, GlmSpecialTokens.ArgKeyStart, GlmSpecialTokens.ArgKeyEnd,
+        GlmSpecialTokens.ArgValueStart, GlmSpecialTokens.ArgValueEnd,
+    ];
+
+    /// <summary>
+    /// The grammar of one tool call after "&lt;tool_call&gt;" (<see cref="ToolCallGrammar"/>): any offered tool
+    /// (<paramref name="name"/> null: its name comes first) or the named one (name already written), arguments typed
+    /// by each tool's parameter schema. Cached like the other grammars.
+    /// </summary>
+    public CompiledGrammar GetToolCall(IReadOnlyList<Chat.ToolDefinition> tools, string? name)
+    {
+        ArgumentNullException.ThrowIfNull(tools);
+        var list = tools.Select(t => (t.Name, t.Parameters?.ToJsonString())).ToList();
+        var key = new StructuredOutput(StructuredOutputKind.ToolCall,
+            (name ?? "") + "\n" + string.Join("\n", list.Select(t => t.Name + "\u0001" + t.Item2)));
+        return GetOrCompile(key, () => ToolCallGrammar.Compile(list, new ToolCallGrammarOptions(name), _markupVocabulary.Value));
+    }
+
+    /// <summary>Grammars compiled so far that are still cached.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_gate)
+                return _entries.Count;
+        }
+    }
+
+    /// <summary>
+    /// The compiled grammar for <paramref name="output"/>. Throws <see cref="GrammarException"/> (its message names the
+    /// keyword and JSON pointer or GBNF line) for an invalid or unsupported schema or grammar, or one whose compilation
+    /// exceeds the compile time limit.
+    /// </summary>
+    public CompiledGrammar Get(StructuredOutput output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        return GetOrCompile(output, () => output.Kind switch
+        {
+            StructuredOutputKind.JsonObject => GrammarCompiler.CompileJsonObject(Vocabulary),
+            StructuredOutputKind.JsonSchema => GrammarCompiler.CompileJsonSchema(output.Text, Vocabulary),
+            StructuredOutputKind.Gbnf => GrammarCompiler.CompileGbnf(output.Text, Vocabulary),
+            _ => throw new ArgumentOutOfRangeException(nameof(output), $"{output.Kind} is not a response format."),
+        });
+    }
+
+    private CompiledGrammar GetOrCompile(StructuredOutput output, Func<CompiledGrammar> compile)
+    {
+        lock (_gate)
+        {
+            if (_entries.TryGetValue(output, out var node))
+            {
+                _recent.Remove(node);
+                _recent.AddFirst(node);
+                return node.Value.Grammar;
+            }
+        }
+        var grammar = compile();
+        lock (_gate)
+        {
+            if (_entries.TryGetValue(output, out var raced))
+                return raced.Value.Grammar;
+            _entries[output] = _recent.AddFirst((output, grammar));
+            while (_entries.Count > _capacity)
+            {
+                var last = _recent.Last!;
+                _recent.RemoveLast();
+                _entries.Remove(last.Value.Key);
+            }
+        }
+        return grammar;
+    }
+
+    // Added tokens (the GLM control markup and other special pieces) are left out, but for those in keep: a grammar
+    // spells text, and the caller decides about stop tokens itself (docs/structured-output.md).
+    private static TokenVocabulary BuildVocabulary(GlmTokenizer tokenizer, string[] keep)
+    {
+        var added = tokenizer.AddedTokens.Where(t => !keep.Contains(t.Content)).Select(t => t.Id).ToHashSet();
+        return new TokenVocabulary(tokenizer.VocabularySize, id =>
+        {
+            if (added.Contains(id) || tokenizer.IdToToken(id) is null)
+                return null; // control markup, or a gap in the id range
+            return tokenizer.TokenBytes(id).ToArray();
+        }, added.Contains);
+    }
+}

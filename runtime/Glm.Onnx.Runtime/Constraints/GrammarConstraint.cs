@@ -1,0 +1,18 @@
+using Glm.Onnx.Grammar;
+
+namespace Glm.Onnx.Runtime.Constraints;
+
+/// <summary>
+/// Constrains a request's output to a compiled grammar (docs/structured-output.md): before each sampling step the
+/// tokens the grammar cannot continue with get -inf logits, so temperature, top-k/p and penalties only see allowed
+/// tokens; the request's stop ids are allowed only where the grammar may end.
+/// </summary>
+/// <param name="Grammar">The compiled grammar (immutable; shared by every request that uses it).</param>
+public sealed record GrammarConstraint(CompiledGrammar Grammar)
+{
+    /// <summary>
+    /// When set, the output is free until this token is generated and constrained after it (GLM's "&lt;/think&gt;":
+    /// the reasoning block stays free text, the answer follows the grammar). Null: constrained from the first token.
+    /// </summary>
+    public int? StartAfterTokenId { get; init; }
+}

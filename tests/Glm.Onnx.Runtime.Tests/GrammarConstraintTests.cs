@@ -1,0 +1,222 @@
+using System.Text;
+using Glm.Onnx.Grammar;
+using Glm.Onnx.Grammar.Vocabulary;
+using Glm.Onnx.Runtime.Constraints;
+using Glm.Onnx.Runtime.Engine;
+using Glm.Onnx.Runtime.Sampling;
+using Glm.Onnx.Tests.Fakes;
+
+namespace Glm.Onnx.Tests;
+
+/// <summary>
+/// Grammar constraints in the engine over the fake executor: the mask comes before sampling, each sequence of a batch
+/// has its own grammar state, a free leading block (reasoning) stays free, the output ends with stop once only the
+/// stop id is allowed, and the state goes with the request.
+/// </summary>
+public sealed class GrammarConstraintTests
+{
+    private const int Vocab = 40;
+    private const int Eos = 39;
+    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+
+    // ids 0..25 spell 'a'..'z', 26..35 '0'..'9', 36 '{', 37 '}', 38 ':'; 39 is the eos token (no bytes).
+    private static readonly TokenVocabulary Vocabulary = new(Vocab, id => id == Eos ? null : [Spell(id)], id => id == Eos);
+
+    private static byte Spell(int id) => id switch
+    {
+        < 26 => (byte)('a' + id),
+        < 36 => (byte)('0' + id - 26),
+        36 => (byte)'{',
+        37 => (byte)'}',
+        _ => (byte)':',
+    };
+
+    private static string Text(IEnumerable<int> ids) => Encoding.ASCII.GetString(ids.Where(i => i != Eos).Select(Spell).ToArray());
+
+    private static int[] Prompt(int seed) => [(seed * 5 + 1) % 36, (seed * 11 + 3) % 36, 38];
+
+    private static async Task<List<GeneratedToken>> Collect(GenerationEngine engine, GenerationRequest request, CancellationToken cancel = default)
+    {
+        var tokens = new List<GeneratedToken>();
+        await foreach (var token in engine.GenerateAsync(request, cancel).WithCancellation(cancel))
+            tokens.Add(token);
+        return tokens;
+    }
+
+    private static CompiledGrammar Gbnf(string text) => GrammarCompiler.CompileGbnf(text, Vocabulary);
+
+    // The token a greedy / top-k=1 sampler must pick: the largest reference logit among the allowed ids.
+    private static int BestAllowed(IReadOnlyList<int> history, Func<int, bool> allowed)
+    {
+        var logits = new float[Vocab];
+        FakeModelExecutor.ReferenceLogits(history.ToArray(), logits);
+        int best = -1;
+        for (int id = 0; id < Vocab; id++)
+            if (allowed(id) && (best < 0 || logits[id] > logits[best]))
+                best = id;
+        return best;
+    }
+
+    [Theory]
+    [InlineData(0f, 0)] // greedy
+    [InlineData(1.5f, 1)] // temperature with top-k 1: the top-1 cut must see only the allowed tokens
+    public async Task TheMaskComesBeforeSampling(float temperature, int topK)
+    {
+        using var executor = new FakeModelExecutor(vocab: Vocab, eos: [Eos]);
+        using var engine = new GenerationEngine(executor);
+        var grammar = Gbnf("root ::= [0-9]+ \"}\"");
+        var prompt = Prompt(1);
+        var sampling = new SamplingOptions(Temperature: temperature, TopK: topK, Seed: 7);
+        var tokens = await Collect(engine, new GenerationRequest(prompt) { MaxNewTokens = 6, Sampling = sampling, Constraint = new GrammarConstraint(grammar) })
+            .WaitAsync(Timeout);
+
+        var history = prompt.ToList();
+        foreach (var token in tokens)
+        {
+            bool first = history.Count == prompt.Length;
+            // Independent expectation: digits always; '}' once a digit was written.
+            int expected = BestAllowed(history, id => id is >= 26 and <= 35 || (!first && id == 37));
+            if (history[^1] == 37)
+                expected = Eos;
+            Assert.Equal(expected, token.TokenId);
+            history.Add(token.TokenId);
+        }
+        var unconstrained = ReferenceGeneration.Greedy(prompt, 6, Vocab);
+        Assert.NotEqual(unconstrained, tokens.Select(t => t.TokenId)); // the fake's own choice breaks the grammar
+    }
+
+    [Fact]
+    public async Task WhenOnlyTheStopIdIsAllowedTheOutputStopsThere()
+    {
+        using var executor = new FakeModelExecutor(vocab: Vocab, eos: [Eos]);
+        using var engine = new GenerationEngine(executor);
+        var tokens = await Collect(engine, new GenerationRequest(Prompt(2))
+        {
+            MaxNewTokens = 20,
+            Sampling = new SamplingOptions(Temperature: 1f, Seed: 3),
+            Constraint = new GrammarConstraint(Gbnf("root ::= \"ok\"")),
+        }).WaitAsync(Timeout);
+        Assert.Equal([14, 10, Eos], tokens.Select(t => t.TokenId)); // 'o', 'k', then the only allowed continuation
+        Assert.Equal(FinishReason.Stop, tokens[^1].FinishReason);
+        var usage = tokens[^1].Usage!;
+        Assert.Equal(3, usage.ForcedTokens); // each step had exactly one allowed token
+        Assert.True(usage.MaskTime > TimeSpan.Zero);
+    }
+
+    [Fact]
+    public async Task EachSequenceOfABatchHasItsOwnGrammarState()
+    {
+        var letters = Gbnf("root ::= [a-z] [a-z] [a-z] \"}\"");
+        var digits = Gbnf("root ::= \"{\" [0-9]+ \"}\"");
+        var requests = Enumerable.Range(0, 6).Select(i => new GenerationRequest(Prompt(i))
+        {
+            MaxNewTokens = 8,
+            Sampling = new SamplingOptions(Temperature: 1f, Seed: (ulong)i + 1),
+            Constraint = new GrammarConstraint(i % 2 == 0 ? letters : digits),
+        }).ToArray();
+
+        var isolated = new List<int[]>();
+        foreach (var request in requests)
+        {
+            using var executor = new FakeModelExecutor(vocab: Vocab, eos: [Eos]);
+            using var engine = new GenerationEngine(executor);
+            isolated.Add([.. (await Collect(engine, request).WaitAsync(Timeout)).Select(t => t.TokenId)]);
+        }
+        using (var executor = new FakeModelExecutor(vocab: Vocab, eos: [Eos]))
+        using (var engine = new GenerationEngine(executor))
+        {
+            var batched = await Task.WhenAll(requests.Select(r => Collect(engine, r))).WaitAsync(Timeout);
+            for (int i = 0; i < requests.Length; i++)
+            {
+                Assert.Equal(isolated[i], batched[i].Select(t => t.TokenId));
+                var text = Text(isolated[i]);
+                Assert.Matches(i % 2 == 0 ? "^[a-z]{3}}$" : "^\\{[0-9]+}?$", text);
+            }
+            Assert.True(engine.MaskTime > TimeSpan.Zero);
+        }
+    }
+
+    [Fact]
+    public async Task TheBlockBeforeTheStartTokenIsFreeAndTheRestFollowsTheGrammar()
+    {
+        // The start token: one the free output writes first at step k (and no eos before), so the block before it
+        // is free text; searched over a few prompts so the test does not hang on one fake's choices.
+        var (prompt, free, k) = Enumerable.Range(3, 30)
+            .Select(seed => (Prompt: Prompt(seed), Free: ReferenceGeneration.Greedy(Prompt(seed), 12, Vocab)))
+            .SelectMany(c => Enumerable.Range(2, 6).Select(i => (c.Prompt, c.Free, K: i)))
+            .First(c => Array.IndexOf(c.Free, c.Free[c.K]) == c.K && !c.Free[..(c.K + 1)].Contains(Eos));
+        int start = free[k];
+
+        using var executor = new FakeModelExecutor(vocab: Vocab, eos: [Eos]);
+        using var engine = new GenerationEngine(executor);
+        var grammar = Gbnf("root ::= [0-9] [0-9] \"}\"");
+        var tokens = (await Collect(engine, new GenerationRequest(prompt)
+        {
+            MaxNewTokens = 12,
+            Constraint = new GrammarConstraint(grammar) { StartAfterTokenId = start },
+        }).WaitAsync(Timeout)).Select(t => t.TokenId).ToArray();
+
+        Assert.Equal(free[..(k + 1)], tokens[..(k + 1)]); // unconstrained up to and including the start token
+        Assert.Matches("^[0-9]{2}}$", Text(tokens[(k + 1)..]));
+        Assert.Equal(Eos, tokens[^1]);
+
+        // A prompt that already ends with the start token is constrained from the first token.
+        var started = (await Collect(engine, new GenerationRequest([.. prompt, start])
+        {
+            MaxNewTokens = 12,
+            Constraint = new GrammarConstraint(grammar) { StartAfterTokenId = start },
+        }).WaitAsync(Timeout)).Select(t => t.TokenId).ToArray();
+        Assert.Matches("^[0-9]{2}}$", Text(started));
+    }
+
+    [Fact]
+    public async Task TheGrammarStateGoesWithTheRequestOnFinishAndCancel()
+    {
+        using var executor = new FakeModelExecutor(vocab: Vocab, eos: [Eos]);
+        using var engine = new GenerationEngine(executor);
+        var grammar = Gbnf("root ::= [a-z]+");
+
+        var finished = await RunAndForget(engine, grammar, cancelAfter: null);
+        var cancelled = await RunAndForget(engine, grammar, cancelAfter: 2);
+        // Another request moves the step thread on, so no stack slot of the earlier steps still holds them.
+        await Collect(engine, new GenerationRequest(Prompt(9)) { MaxNewTokens = 3 }).WaitAsync(Timeout);
+        for (int i = 0; i < 10 && (finished.IsAlive || cancelled.IsAlive); i++)
+        {
+            GC.Collect();
+            GC.WaitForPendingFinalizers();
+            await Task.Delay(10);
+        }
+        Assert.False(finished.IsAlive, "a finished request's constraint is still referenced");
+        Assert.False(cancelled.IsAlive, "a cancelled request's constraint is still referenced");
+        Assert.Equal(executor.Info.NumBlocks, engine.FreeBlockCount);
+    }
+
+    // Runs one constrained request (to its end, or cancelled after some tokens) and returns a weak handle on its
+    // constraint, which only the engine could still hold.
+    private static async Task<WeakReference> RunAndForget(GenerationEngine engine, CompiledGrammar grammar, int? cancelAfter)
+    {
+        var constraint = new GrammarConstraint(grammar);
+        var handle = new WeakReference(constraint);
+        var request = new GenerationRequest(Prompt(4)) { MaxNewTokens = 30, Constraint = constraint };
+        using var cancel = new CancellationTokenSource();
+        int seen = 0;
+        try
+        {
+            await foreach (var token in engine.GenerateAsync(request, cancel.Token).WithCancellation(cancel.Token))
+                if (++seen == cancelAfter)
+                    cancel.Cancel();
+        }
+        catch (OperationCanceledException) when (cancelAfter is not null)
+        {
+        }
+        await WaitForFreeBlocksAsync(engine);
+        return handle;
+    }
+
+    private static async Task WaitForFreeBlocksAsync(GenerationEngine engine)
+    {
+        var until = DateTime.UtcNow + Timeout;
+        while (engine.FreeBlockCount != engine.ModelInfo.NumBlocks && DateTime.UtcNow < until)
+            await Task.Delay(5);
+    }
+}
