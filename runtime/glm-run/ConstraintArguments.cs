@@ -1,4 +1,5 @@
 using Glm.Onnx.Grammar;
+using Glm.Onnx.Runtime.ChatClient;
 using Glm.Onnx.Runtime.Constraints;
 using Glm.Onnx.Runtime.Text;
 

@@ -15,12 +15,13 @@ public sealed class PackageContentTests(PackedFeed feed)
         foreach (var expected in new[]
                  {
                      "lib/net10.0/Glm.Onnx.Runtime.dll", "lib/net10.0/Glm.Onnx.Contracts.dll", "lib/net10.0/Glm.Onnx.CustomOps.dll",
-                     "runtimes/linux-x64/native/libglm_onnx_ops.so", "buildTransitive/Glm.Onnx.Runtime.targets", "README.md",
+                     "lib/net10.0/Glm.Onnx.Grammar.dll", "runtimes/linux-x64/native/libglm_onnx_ops.so", "buildTransitive/Glm.Onnx.Runtime.targets", "README.md",
                  })
             Assert.True(entries.Contains(expected), $"Glm.Onnx.Runtime lacks {expected}: {string.Join(", ", entries.Order())}");
 
         var dependencies = PackedFeed.Dependencies(package);
-        Assert.Equal(["Microsoft.Extensions.AI.Abstractions", "Microsoft.ML.OnnxRuntime.Managed", "Microsoft.ML.Tokenizers"], dependencies.Keys.Order());
+        Assert.Equal(["Microsoft.Extensions.AI.Abstractions", "Microsoft.Extensions.Logging.Abstractions", "Microsoft.ML.OnnxRuntime.Managed",
+            "Microsoft.ML.Tokenizers"], dependencies.Keys.Order());
         Assert.Equal("1.31.1", dependencies["Microsoft.ML.OnnxRuntime.Managed"]);
 
         var nuspec = PackedFeed.Nuspec(package);
@@ -48,12 +49,14 @@ public sealed class PackageContentTests(PackedFeed feed)
     }
 
     [Fact]
-    public void ServerDependsOnTheRuntimePackageAndAspNetCore()
+    public void ServerDependsOnTheRuntimePackageAspNetCoreAndOpenTelemetry()
     {
         var package = feed.Package("Glm.Onnx.Server");
         Assert.Contains("lib/net10.0/Glm.Onnx.Server.dll", PackedFeed.Entries(package));
         var dependencies = PackedFeed.Dependencies(package);
-        Assert.Equal(["Glm.Onnx.Runtime"], dependencies.Keys);
+        // OpenTelemetry exports the runtime's meter at /metrics (docs/deploy.md).
+        Assert.Equal(["Glm.Onnx.Runtime", "OpenTelemetry.Exporter.Prometheus.AspNetCore", "OpenTelemetry.Extensions.Hosting"],
+            dependencies.Keys.Order());
         var frameworks = PackedFeed.Nuspec(package).Descendants("frameworkReference").Select(f => (string?)f.Attribute("name"));
         Assert.Contains("Microsoft.AspNetCore.App", frameworks);
     }

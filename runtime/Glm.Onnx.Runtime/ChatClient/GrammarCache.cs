@@ -1,8 +1,9 @@
 using Glm.Onnx.Grammar;
 using Glm.Onnx.Grammar.Vocabulary;
+using Glm.Onnx.Runtime.Constraints;
 using Glm.Onnx.Runtime.Text;
 
-namespace Glm.Onnx.Runtime.Constraints;
+namespace Glm.Onnx.Runtime.ChatClient;
 
 /// <summary>
 /// Compiled grammars for one tokenizer: the <see cref="TokenVocabulary"/> is built once (on first use: it walks the
