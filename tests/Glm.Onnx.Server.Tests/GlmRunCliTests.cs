@@ -170,7 +170,7 @@ public sealed class GlmRunCliTests
             Assert.Equal(200, (int)(await http.GetAsync("/health")).StatusCode);
             using var request = new HttpRequestMessage(HttpMethod.Post, "/v1/chat/completions")
             {
-                Content = ServerHarness.Json("""{"model":"tiny","messages":[{"role":"user","content":"Hi"}],"max_tokens":4}"""),
+                Content = ServerHarness.Json("""{"model":"tiny","messages":[{"role":"user","content":"Hi"}],"max_tokens":4,"temperature":0}"""),
             };
             request.Headers.Authorization = new System.Net.Http.Headers.AuthenticationHeaderValue("Bearer", "k");
             using var response = await http.SendAsync(request);
