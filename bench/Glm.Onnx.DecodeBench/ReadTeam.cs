@@ -1,0 +1,70 @@
+namespace Glm.Onnx.DecodeBench;
+
+/// <summary>
+/// Reader threads started once and reused for every repeat (so thread start-up is not timed). Each read hands out
+/// 16 MiB chunks from a shared counter: a thread descheduled on a busy machine delays the total by one chunk, not by
+/// its whole share of the buffer.
+/// </summary>
+internal sealed unsafe class ReadTeam : IDisposable
+{
+    private const long ChunkFloats = 4 << 20; // 16 MiB
+
+    private readonly Thread[] _threads;
+    private readonly Barrier _barrier;
+    private readonly double[] _partial;
+    private HugePageBuffer? _buffer;
+    private StreamPattern? _pattern;
+    private long _next;
+    private bool _stop;
+
+    public ReadTeam(int threads)
+    {
+        _partial = new double[threads];
+        _barrier = new Barrier(threads + 1);
+        _threads = new Thread[threads];
+        for (int t = 0; t < threads; t++)
+        {
+            int index = t;
+            _threads[t] = new Thread(() => Work(index)) { IsBackground = true, Name = $"read-{t}" };
+            _threads[t].Start();
+        }
+    }
+
+    /// <summary>Reads the whole buffer once with the pattern; returns the sum of its elements.</summary>
+    public double Read(HugePageBuffer buffer, StreamPattern pattern)
+    {
+        if (buffer.Bytes % (ChunkFloats * sizeof(float)) != 0)
+            throw new ArgumentException($"bandwidth: the buffer ({buffer.Bytes} bytes) must be a whole number of 16 MiB chunks.");
+        _buffer = buffer;
+        _pattern = pattern;
+        _next = 0;
+        _barrier.SignalAndWait(); // start
+        _barrier.SignalAndWait(); // all threads done
+        return _partial.Sum();
+    }
+
+    private void Work(int index)
+    {
+        while (true)
+        {
+            _barrier.SignalAndWait();
+            if (_stop)
+                return;
+            long floats = _buffer!.Bytes / sizeof(float);
+            double total = 0;
+            for (long begin; (begin = Interlocked.Add(ref _next, ChunkFloats) - ChunkFloats) < floats;)
+                total += _pattern!.Sum(_buffer.Data + begin, ChunkFloats);
+            _partial[index] = total;
+            _barrier.SignalAndWait();
+        }
+    }
+
+    public void Dispose()
+    {
+        _stop = true;
+        _barrier.SignalAndWait();
+        foreach (var thread in _threads)
+            thread.Join();
+        _barrier.Dispose();
+    }
+}
