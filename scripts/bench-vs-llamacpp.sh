@@ -20,6 +20,8 @@
 #                the repository; read only, nothing is written there
 #   FIXTURE      checkpoint with reference.safetensors for the fidelity check (default ../shared/fixtures/glm/glm52-tiny)
 #   WORK         where checkpoints, artifacts, GGUFs, the LlamaAnchor build and results go (default out/bench-vs-llamacpp)
+#   WAIT_QUIET   1: before each run wait up to 2 minutes for a 1-minute load average below 0.5 (default 0)
+#   PROFILE      1 (default): also profile one run of ours per precision (ONNX Runtime profiler, per-op share)
 #   PYTHON       a python3 with numpy (default /usr/bin/python3; Debian: apt-get install python3-numpy)
 # Everything built is reused when present (delete WORK/<model> to rebuild).
 set -euo pipefail
@@ -74,23 +76,26 @@ for p in $PRECISIONS; do
     [[ -f "$MDIR/ours-$p/glm-model.json" ]] || dotnet "$CONVERT" convert "$CHECKPOINT" "$MDIR/ours-$p" --precision "$p" --force
 done
 
-# 3. llama.cpp: the console, then the GGUFs (f32/f16/bf16/q8_0 by the converter; q4_* by llama.cpp's own quantizer,
-# from the widest GGUF written here).
+# 3. llama.cpp: the console, then the GGUFs (f32/f16/bf16/q8_0 by the converter; q4_0, q4_k_m, ... by llama.cpp's own
+# quantizer, from the f32 GGUF, or bf16 for the slice).
 [[ -f "$ANCHOR" ]] || dotnet build "$TOOLS/LlamaAnchor" -c Release -v q --nologo --artifacts-path "$WORK/llamacpp-build" >/dev/null
 gguf() { echo "$GGUF_DIR/llamacpp-$1.gguf"; }
-source_gguf=""
 for t in $GGUF_TYPES; do
     case "$t" in
         f32|f16|bf16|q8_0)
-            [[ -f "$(gguf "$t")" ]] || "$PYTHON" "$TOOLS/hf_to_gguf.py" "$CHECKPOINT" "$(gguf "$t")" --outtype "$t" --quiet
-            [[ -z "$source_gguf" || "$t" == f32 ]] && source_gguf="$(gguf "$t")" ;;
+            [[ -f "$(gguf "$t")" ]] || "$PYTHON" "$TOOLS/hf_to_gguf.py" "$CHECKPOINT" "$(gguf "$t")" --outtype "$t" --quiet ;;
     esac
 done
 for t in $GGUF_TYPES; do
     case "$t" in
         f32|f16|bf16|q8_0) ;;
-        *)  [[ -n "$source_gguf" ]] || { echo "error: GGUF_TYPES needs f32, bf16 or q8_0 to quantize $t from" >&2; exit 2; }
-            [[ -f "$(gguf "$t")" ]] || dotnet "$ANCHOR" quantize "$source_gguf" "$(gguf "$t")" "$t" --threads "$THREADS" >/dev/null ;;
+        *)  if [[ ! -f "$(gguf "$t")" ]]; then
+                # llama.cpp's quantizer wants an unquantized source: the f32 GGUF, else bf16 (written here if absent).
+                source_type=f32; [[ "$MODEL" == slice ]] && source_type=bf16
+                [[ -f "$(gguf "$source_type")" ]] ||
+                    "$PYTHON" "$TOOLS/hf_to_gguf.py" "$CHECKPOINT" "$(gguf "$source_type")" --outtype "$source_type" --quiet
+                dotnet "$ANCHOR" quantize "$(gguf "$source_type")" "$(gguf "$t")" "$t" --threads "$THREADS" >/dev/null
+            fi ;;
     esac
 done
 
@@ -117,6 +122,9 @@ for round in $(seq 1 "$ROUNDS"); do
     for prompt in $PROMPTS; do
         for entry in "${runs[@]}"; do
             engine="${entry%%:*}"; precision="${entry#*:}"
+            if [[ "${WAIT_QUIET:-0}" == 1 ]]; then # up to 2 minutes for a 1-minute load average below 0.5
+                for _ in $(seq 1 24); do awk -v l="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN { exit !(l < 0.5) }' && break; sleep 5; done
+            fi
             before=$(load)
             if [[ "$engine" == ours ]]; then
                 line=$(/usr/bin/time -f '%e %U %S %M' -o "$TIMEF" dotnet "$RUN" bench --model "$MDIR/ours-$precision" \
@@ -141,7 +149,9 @@ done
 
 echo
 echo "$MODEL: threads $THREADS, output $OUTPUT, $REPEATS repeats per run, medians over $ROUNDS interleaved rounds"
-"$PYTHON" "$ROOT/scripts/summarize-vs-llamacpp.py" "$RESULTS"
+ACTIVE=$(dotnet "$CONVERT" inspect "$CHECKPOINT" --json | grep -o '"active_per_token": *[0-9]*' | grep -o '[0-9]*$')
+echo "active parameters per token (weights read per decoded token): $ACTIVE"
+"$PYTHON" "$ROOT/scripts/summarize-vs-llamacpp.py" "$RESULTS" "$ACTIVE"
 
 # 5. Fidelity: llama.cpp (f32 GGUF, f32 KV cache, no flash attention) against the fixture's transformers reference.
 if [[ -f "$FIXTURE/reference.safetensors" ]]; then
