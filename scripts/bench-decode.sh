@@ -52,8 +52,9 @@ done
 ACTIVE=$(dotnet "$CONVERT" inspect "$CHECKPOINT" --json | grep -o '"active_per_token": *[0-9]*' | grep -o '[0-9]*$')
 echo "active parameters per token: $ACTIVE"
 
-# 4. Memory-read bandwidth (1 GiB, all cores, median of 9).
-BW_LINE=$(dotnet "$HELPER" bandwidth 1024 9)
+# 4. Memory-read bandwidth (1 GiB, all cores, median of 9 per read pattern; the last line is the best pattern's).
+dotnet "$HELPER" bandwidth 1024 9 | tee "$WORK/bandwidth.txt"
+BW_LINE=$(tail -1 "$WORK/bandwidth.txt")
 BW=$(echo "$BW_LINE" | awk '{print $2}')
 echo "$BW_LINE   [$(load)]"
 

@@ -13,13 +13,15 @@ internal sealed unsafe partial class HugePageBuffer : IDisposable
 {
     private const nuint HugePage = 2 << 20;
     private const int MadvHugePage = 14;
+    private const int MadvNoHugePage = 15;
 
-    public HugePageBuffer(long bytes)
+    public HugePageBuffer(long bytes, bool hugePages = true)
     {
         Bytes = bytes;
         Data = (float*)NativeMemory.AlignedAlloc((nuint)bytes, HugePage);
         // Advice only: where THP is off the buffer keeps small pages and the line printed says so.
-        _ = Madvise(Data, (nuint)bytes, MadvHugePage);
+        // small-pages mode (MADV_NOHUGEPAGE) shows what the huge pages are worth.
+        _ = Madvise(Data, (nuint)bytes, hugePages ? MadvHugePage : MadvNoHugePage);
         long floats = bytes / sizeof(float);
         for (long i = 0; i < floats; i += 1 << 26)
             new Span<float>(Data + i, (int)Math.Min(1 << 26, floats - i)).Fill(1f);

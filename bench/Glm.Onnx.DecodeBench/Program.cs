@@ -1,6 +1,6 @@
 using Glm.Onnx.DecodeBench;
 
-// decode-bench bandwidth [MiB=1024] [repeats=9] [threads=cores]
+// decode-bench bandwidth [MiB=1024] [repeats=9] [threads=cores] [huge-pages|small-pages]
 // decode-bench profile <ort-profile.json>...
 try
 {
@@ -19,7 +19,7 @@ catch (Exception e) when (e is ArgumentException or FormatException or IOExcepti
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: decode-bench bandwidth [MiB=1024] [repeats=9] [threads=processor count]");
+    Console.Error.WriteLine("usage: decode-bench bandwidth [MiB=1024] [repeats=9] [threads=processor count] [huge-pages|small-pages]");
     Console.Error.WriteLine("       decode-bench profile <onnxruntime-profile.json>...");
     return 2;
 }

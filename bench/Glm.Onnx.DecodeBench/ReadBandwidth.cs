@@ -19,10 +19,16 @@ internal static class ReadBandwidth
         long mib = args.Length > 0 ? long.Parse(args[0], CultureInfo.InvariantCulture) : 1024;
         int repeats = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 9;
         int threads = args.Length > 2 ? int.Parse(args[2], CultureInfo.InvariantCulture) : Environment.ProcessorCount;
+        bool hugePages = args.Length <= 3 || args[3] switch
+        {
+            "huge-pages" => true,
+            "small-pages" => false,
+            var other => throw new ArgumentException($"bandwidth: the fourth argument must be huge-pages or small-pages, got '{other}'."),
+        };
         if (mib < 256 || repeats < 1 || threads < 1)
             throw new ArgumentException($"bandwidth: expected MiB >= 256 (far above the caches), repeats >= 1, threads >= 1; got {mib}, {repeats}, {threads}.");
 
-        using var buffer = new HugePageBuffer(mib << 20);
+        using var buffer = new HugePageBuffer(mib << 20, hugePages);
         using var team = new ReadTeam(threads);
         long floats = buffer.Bytes / sizeof(float);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
