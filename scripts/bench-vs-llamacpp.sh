@@ -16,9 +16,9 @@
 #                add int8 / int4 once the converter has them
 #   GGUF_TYPES   llama.cpp weight types: default "f32 bf16 q8_0 q4_0 q4_k_m" (small), "bf16 q8_0 q4_0 q4_k_m" (slice)
 #   PROMPTS ("32 512"; slice "32"), OUTPUT (32; slice 16), THREADS (2), REPEATS (3, inside each run), ROUNDS (3)
-#   LLAMACPP_TOOLS  the llama.cpp tools folder (hf_to_gguf.py, LlamaAnchor/): default ../shared/tools/llamacpp beside
-#                the repository; read only, nothing is written there
-#   FIXTURE      checkpoint with reference.safetensors for the fidelity check (default ../shared/fixtures/glm/glm52-tiny)
+#   LLAMACPP_TOOLS  the llama.cpp tools folder (hf_to_gguf.py, LlamaAnchor/): default the shared fixtures' tools/llamacpp
+#                next to the repository (see TOOLS below); read only, nothing is written there
+#   FIXTURE      checkpoint with reference.safetensors for the fidelity check (default the shared glm52-tiny fixture)
 #   WORK         where checkpoints, artifacts, GGUFs, the LlamaAnchor build and results go (default out/bench-vs-llamacpp)
 #   WAIT_QUIET   1: before each run wait up to 2 minutes for a 1-minute load average below 0.5 (default 0)
 #   PROFILE      1 (default): also profile one run of ours per precision (ONNX Runtime profiler, per-op share)

@@ -9,7 +9,7 @@
 #
 # Knobs (environment): OUT (out/glm52-slice), DTYPES ("bf16 fp8": checkpoint dtypes, one folder each), EXPERTS (32),
 # LAYERS (4), SEED (1), GGUF_TYPES ("bf16 q8_0": written by hf_to_gguf.py from the bf16 checkpoint; empty = none),
-# LLAMACPP_TOOLS (../shared/tools/llamacpp beside the repository), PYTHON (/usr/bin/python3 with numpy).
+# LLAMACPP_TOOLS (the shared fixtures' tools/llamacpp next to the repository), PYTHON (/usr/bin/python3 with numpy).
 # Disk: bf16 ~9.1 GB, fp8 ~6.4 GB, GGUF bf16 ~9.1 GB, q8_0 ~4.8 GB; the preset's config is taken from a 1-layer
 # synth (~4 GB, deleted at once). Everything present is reused.
 set -euo pipefail
