@@ -17,6 +17,9 @@ internal sealed partial class JsonSchemaCompiler
     private const int MaxCombinations = 256;
     private const int MaxExpandedCount = 2000;
 
+    /// <summary>Named properties an object may hold in any order: one bit each in the parser's 64-bit key set.</summary>
+    private const int MaxAnyOrderProperties = 64;
+
     private readonly RegexBuilder _rx;
     private readonly LexerDfa _dfa;
     private readonly GrammarBuilder _gb = new();
