@@ -78,6 +78,28 @@ public sealed class GrammarState
         }
     }
 
+    /// <summary>True when the output may end here and no byte may follow: the grammar has nothing left to match.</summary>
+    public bool IsComplete
+    {
+        get
+        {
+            if (!IsAccepting)
+                return false;
+            Span<byte> one = stackalloc byte[1];
+            for (var b = 0; b < 256; b++)
+            {
+                var cp = Checkpoint();
+                one[0] = (byte)b;
+                if (AdvanceBytes(one))
+                {
+                    Rollback(cp);
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
     /// <summary>Feeds one token; false (state unchanged) when the grammar does not allow it.</summary>
     public bool Advance(int tokenId)
     {

@@ -20,7 +20,7 @@ public sealed class ReferenceValidatorTests
         "{\"type\":\"array\",\"prefixItems\":[{\"enum\":[\"a\",\"b\"]},{\"type\":\"number\",\"exclusiveMinimum\":0,\"maximum\":5}],\"items\":false,\"minItems\":2}",
         "{\"type\":\"string\",\"pattern\":\"^[A-Z][a-z]{1,5}(-[0-9]+)?$\"}",
         "{\"type\":\"string\",\"format\":\"date\"}",
-        "{\"anyOf\":[{\"type\":\"null\"},{\"type\":\"object\",\"properties\":{\"k\":{\"const\":\"v\"},\"n\":{\"type\":\"number\",\"minimum\":-2,\"maximum\":1e20}},\"required\":[\"k\"],\"additionalProperties\":false}]}",
+        "{\"anyOf\":[{\"type\":\"null\"},{\"type\":\"object\",\"properties\":{\"k\":{\"const\":\"v\"},\"n\":{\"type\":\"number\",\"minimum\":-2,\"maximum\":1000000}},\"required\":[\"k\"],\"additionalProperties\":false}]}",
         "{\"$defs\":{\"n\":{\"type\":\"object\",\"properties\":{\"c\":{\"type\":\"array\",\"items\":{\"$ref\":\"#/$defs/n\"},\"maxItems\":2}},\"additionalProperties\":false}},\"$ref\":\"#/$defs/n\"}",
     };
 

@@ -169,6 +169,53 @@ public sealed class GrammarConstraintTests
         Assert.Matches("^[0-9]{2}}$", Text(started));
     }
 
+    // What a reopening grammar "[0-9] [0-9] '}'" after the start token must give under greedy decoding, computed from
+    // the fake's reference logits alone: free argmax outside blocks, the best digit twice then '}' inside each block.
+    private static int[] ExpectedReopening(int[] prompt, int start, int count)
+    {
+        var history = prompt.ToList();
+        var output = new List<int>();
+        int inBlock = prompt[^1] == start ? 0 : -1;
+        while (output.Count < count)
+        {
+            int token = inBlock < 0 ? BestAllowed(history, _ => true)
+                : inBlock < 2 ? BestAllowed(history, id => id is >= 26 and <= 35)
+                : 37;
+            output.Add(token);
+            history.Add(token);
+            if (inBlock < 0 && token == Eos)
+                break;
+            if (inBlock < 0)
+                inBlock = token == start ? 0 : -1;
+            else if (++inBlock == 3)
+                inBlock = -1;
+        }
+        return [.. output];
+    }
+
+    [Fact]
+    public async Task AReopeningGrammarHoldsEachBlockAndLeavesTheTextAroundItFree()
+    {
+        const int count = 16;
+        // A prompt and start token whose expected output has a whole block followed by free text (not just eos), so
+        // a grammar that stayed on after its block (only eos allowed) would fail.
+        var (prompt, start, expected) = Enumerable.Range(3, 40)
+            .SelectMany(seed => Enumerable.Range(1, 6).Select(k => (Prompt: Prompt(seed), Start: ReferenceGeneration.Greedy(Prompt(seed), count, Vocab)[k])))
+            .Where(c => c.Start != Eos)
+            .Select(c => (c.Prompt, c.Start, Expected: ExpectedReopening(c.Prompt, c.Start, count)))
+            .First(c => Array.IndexOf(c.Expected, c.Start) is var s && s >= 0 && s + 4 < c.Expected.Length &&
+                        c.Expected[s + 3] == 37 && c.Expected[s + 4] != Eos);
+
+        using var executor = new FakeModelExecutor(vocab: Vocab, eos: [Eos]);
+        using var engine = new GenerationEngine(executor);
+        var tokens = (await Collect(engine, new GenerationRequest(prompt)
+        {
+            MaxNewTokens = count,
+            Constraint = new GrammarConstraint(Gbnf("root ::= [0-9] [0-9] \"}\"")) { StartAfterTokenId = start, Reopens = true },
+        }).WaitAsync(Timeout)).Select(t => t.TokenId).ToArray();
+        Assert.Equal(expected, tokens);
+    }
+
     [Fact]
     public async Task TheGrammarStateGoesWithTheRequestOnFinishAndCancel()
     {

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.Json;
 using Glm.Onnx.Grammar.Lexer;
 using Glm.Onnx.Grammar.Parser;
@@ -25,7 +24,7 @@ internal sealed partial class JsonSchemaCompiler
     private readonly GrammarBuilder _gb = new();
     private readonly JsonElement _root;
     private readonly JsonSchemaOptions _options;
-    private readonly Stopwatch _clock = Stopwatch.StartNew();
+    private readonly CompileClock _clock;
     private readonly Dictionary<string, int> _memo = new();
     private readonly int _ws;
     private int _depth;
@@ -33,8 +32,9 @@ internal sealed partial class JsonSchemaCompiler
     private int _anyValue = -1;
     private readonly int _lBrace, _rBrace, _lBrack, _rBrack, _comma, _colon;
 
-    private JsonSchemaCompiler(RegexBuilder rx, LexerDfa dfa, JsonElement root, JsonSchemaOptions options)
+    private JsonSchemaCompiler(RegexBuilder rx, LexerDfa dfa, JsonElement root, JsonSchemaOptions options, CompileClock clock)
     {
+        _clock = clock;
         _rx = rx;
         _dfa = dfa;
         _root = root;
@@ -55,7 +55,7 @@ internal sealed partial class JsonSchemaCompiler
     }
 
     /// <summary>Compiles schema text into a grammar and its lexer.</summary>
-    public static (Parser.Grammar Grammar, LexerDfa Dfa) Compile(string schemaJson, JsonSchemaOptions options)
+    public static (Parser.Grammar Grammar, LexerDfa Dfa) Compile(string schemaJson, JsonSchemaOptions options, CompileClock clock)
     {
         JsonDocument doc;
         try
@@ -70,26 +70,22 @@ internal sealed partial class JsonSchemaCompiler
         {
             var rx = new RegexBuilder();
             var dfa = new LexerDfa(rx);
-            var c = new JsonSchemaCompiler(rx, dfa, doc.RootElement, options);
+            var c = new JsonSchemaCompiler(rx, dfa, doc.RootElement, options, clock);
             var start = c.CompileParts([new SchemaPart(doc.RootElement, "")]);
             return (c._gb.Build(start), dfa);
         }
     }
 
     /// <summary>JSON mode: any JSON object.</summary>
-    public static (Parser.Grammar Grammar, LexerDfa Dfa) CompileAnyObject(JsonSchemaOptions options)
-        => Compile("{\"type\":\"object\"}", options);
+    public static (Parser.Grammar Grammar, LexerDfa Dfa) CompileAnyObject(JsonSchemaOptions options, CompileClock clock)
+        => Compile("{\"type\":\"object\"}", options, clock);
 
     private int Lex(int regex, string name) => Parser.Grammar.Lexeme(_dfa.AddLexeme(_rx.Concat(_ws, regex), name));
 
     private GrammarException Error(string pointer, string message) =>
         new($"{message} (at {(pointer.Length == 0 ? "#" : "#" + pointer)})");
 
-    private void CheckClock()
-    {
-        if (_clock.Elapsed > _options.CompileTimeout)
-            throw new GrammarException($"schema compilation exceeded {_options.CompileTimeout.TotalSeconds:0.#} s");
-    }
+    private void CheckClock() => _clock.CheckNow();
 
     private static string Escape(string name) => name.Replace("~", "~0").Replace("/", "~1");
 

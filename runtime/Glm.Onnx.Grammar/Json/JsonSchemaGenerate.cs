@@ -295,6 +295,7 @@ internal sealed partial class JsonSchemaCompiler
         long required = 0;
         for (var i = 0; i < props.Count; i++)
         {
+            _clock.Check();
             var (name, parts, isRequired) = props[i];
             var bit = 1L << i;
             if (isRequired)
@@ -394,6 +395,7 @@ internal sealed partial class JsonSchemaCompiler
         var literals = new List<int>();
         foreach (var value in m.Enum!)
         {
+            _clock.Check();
             if (!EnumValueAllowed(value, m, types))
                 continue;
             literals.Add(_rx.Literal(JsonCompact.Serialize(value)));

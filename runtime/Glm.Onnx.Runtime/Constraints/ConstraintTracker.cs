@@ -11,7 +11,7 @@ namespace Glm.Onnx.Runtime.Constraints;
 internal sealed class ConstraintTracker
 {
     private readonly GrammarConstraint _constraint;
-    private readonly GrammarState _state;
+    private GrammarState _state;
     private readonly int[] _stopIds;
     private readonly ulong[] _mask;
     private float[] _row = [];
@@ -102,6 +102,12 @@ internal sealed class ConstraintTracker
             return;
         if (!_state.Advance(token))
             throw new InvalidOperationException($"Token {token} does not continue the grammar; the mask should have excluded it.");
+        if (_constraint.Reopens && _constraint.StartAfterTokenId is not null && _state.IsComplete)
+        {
+            // The constrained part is over (a whole tool call): free text until the start token comes again.
+            _active = false;
+            _state = _constraint.Grammar.NewState();
+        }
     }
 
     private int CountStops(int vocab)
