@@ -40,6 +40,9 @@ public sealed class CompiledGrammar
 
     internal EarleyChart Initial { get; }
 
+    /// <summary>Per (lexer state, trie): tokens inside the current lexeme and lexeme-boundary nodes (masks).</summary>
+    internal LexerStateTokenCache StateTokens { get; } = new();
+
     public TokenVocabulary Vocabulary { get; }
 
     /// <summary>Lexer states built so far (grows lazily while masks are computed).</summary>

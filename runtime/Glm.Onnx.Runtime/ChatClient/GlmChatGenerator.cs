@@ -110,7 +110,7 @@ public sealed class GlmChatGenerator
         }
         catch (Glm.Onnx.Grammar.GrammarException e)
         {
-            throw new ArgumentException($"A tool's parameters cannot constrain the required tool call: {e.Message}", nameof(tools));
+            throw new ArgumentException($"A tool's parameters cannot constrain its tool calls (tool_choice required or named, or strict tools): {e.Message}", nameof(tools));
         }
     }
 
