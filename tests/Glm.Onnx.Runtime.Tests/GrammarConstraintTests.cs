@@ -217,6 +217,40 @@ public sealed class GrammarConstraintTests
     }
 
     [Fact]
+    public async Task JumpForwardAppendsForcedRunsWithFewerForwardPassesAndTheSameOutput()
+    {
+        // Long constant keys: after the sampled digit each key is forced, so jump-forward appends most of it at once.
+        var grammar = Gbnf("root ::= \"{\" \"abcdefghij\" \":\" [0-9] \"}\" \"{\" \"klmnopqrst\" \":\" [0-9] \"}\"");
+        static IReadOnlyList<int> Spell(string text) => text.Select(c => c switch
+        {
+            >= 'a' and <= 'z' => c - 'a',
+            >= '0' and <= '9' => 26 + c - '0',
+            '{' => 36,
+            '}' => 37,
+            _ => 38,
+        }).ToList();
+        async Task<(int[] Tokens, int Calls, GenerationUsage Usage)> Run(bool jump)
+        {
+            using var executor = new FakeModelExecutor(vocab: Vocab, eos: [Eos]);
+            using var engine = new GenerationEngine(executor);
+            var tokens = await Collect(engine, new GenerationRequest(Prompt(4))
+            {
+                MaxNewTokens = 40,
+                Constraint = new GrammarConstraint(grammar) { Tokenize = jump ? Spell : null },
+            }).WaitAsync(Timeout);
+            return (tokens.Select(t => t.TokenId).ToArray(), executor.ForwardCalls, tokens[^1].Usage!);
+        }
+        var plain = await Run(jump: false);
+        var jumped = await Run(jump: true);
+        Assert.Equal(plain.Tokens, jumped.Tokens); // greedy output unchanged
+        Assert.Matches("^{abcdefghij:[0-9]}{klmnopqrst:[0-9]}$", Text(jumped.Tokens));
+        Assert.Equal(0, plain.Usage.JumpForwardTokens);
+        // Forced runs "{abcdefghij:" (after the first, sampled '{') and "}{klmnopqrst:" lose their last token each.
+        Assert.True(jumped.Usage.JumpForwardTokens >= 20, $"{jumped.Usage.JumpForwardTokens} jump-forward tokens");
+        Assert.True(jumped.Calls + 20 <= plain.Calls, $"forward passes: {jumped.Calls} with jump-forward, {plain.Calls} without");
+    }
+
+    [Fact]
     public async Task TheGrammarStateGoesWithTheRequestOnFinishAndCancel()
     {
         using var executor = new FakeModelExecutor(vocab: Vocab, eos: [Eos]);

@@ -75,7 +75,9 @@ public sealed class ToolCallGrammarTests : IClassFixture<TinyChatModelTests.Conv
     {
         // A raw string argument with "pattern" is something the tool-call grammar refuses: only a strict tool under
         // tool_choice auto gets that grammar (and the 400 naming the keyword); a plain one is free text as before.
-        var body = $$$"""{"model":"glm-tiny-chat","messages":[{"role":"user","content":"Hi"}],"max_tokens":4,"tool_choice":"auto","tools":[{"type":"function","function":{"name":"f","strict":{{{(strict ? "true" : "false")}}},"parameters":{"type":"object","properties":{"s":{"type":"string","pattern":"^a+$"}}}}}]}""";
+        var body = """{"model":"glm-tiny-chat","messages":[{"role":"user","content":"Hi"}],"max_tokens":4,"tool_choice":"auto","tools":[{"type":"function","function":{"name":"f","strict":""" +
+                   (strict ? "true" : "false") +
+                   ""","parameters":{"type":"object","properties":{"s":{"type":"string","pattern":"^a+$"}}}}}]}""";
         using var loaded = LoadedChatModel.Load(_converted.Directory);
         var (app, addresses) = await GlmServer.StartAsync(loaded.Generator, new GlmServerOptions("glm-tiny-chat", ["http://127.0.0.1:0"]));
         await using (app)

@@ -114,6 +114,9 @@ public sealed class GlmChatGenerator
         }
     }
 
+    // Jump-forward's canonical tokenization of a forced run (plain text: no special tokens).
+    private IReadOnlyList<int> Tokenize(string text) => Tokenizer.Encode(text, addSpecialTokens: false);
+
     public IAsyncEnumerable<ChatOutputEvent> GenerateAsync(GlmChatRequest request, CancellationToken cancellationToken = default) =>
         GenerateAsync(Prepare(request), cancellationToken);
 
@@ -135,8 +138,8 @@ public sealed class GlmChatGenerator
             StopStrings = request.StopStrings,
             // With reasoning on, the answer after "</think>" follows the grammar; the reasoning stays free text.
             Constraint = prepared.Grammar is not { } grammar ? null
-                : prepared.GrammarPerToolCall ? new GrammarConstraint(grammar) { StartAfterTokenId = _toolCallStartId, Reopens = true }
-                : new GrammarConstraint(grammar) { StartAfterTokenId = prepared.StartsInReasoning ? _thinkEndId : null },
+                : prepared.GrammarPerToolCall ? new GrammarConstraint(grammar) { StartAfterTokenId = _toolCallStartId, Reopens = true, Tokenize = Tokenize }
+                : new GrammarConstraint(grammar) { StartAfterTokenId = prepared.StartsInReasoning ? _thinkEndId : null, Tokenize = Tokenize },
         };
         bool toolCalls = false;
         IEnumerable<ChatOutputEvent> Accept(IReadOnlyList<ChatOutputEvent> events)

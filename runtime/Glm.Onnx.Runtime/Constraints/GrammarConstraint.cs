@@ -22,4 +22,11 @@ public sealed record GrammarConstraint(CompiledGrammar Grammar)
     /// with strict tools: every call the model opens follows the tool-call grammar, the text around calls stays free.
     /// </summary>
     public bool Reopens { get; init; }
+
+    /// <summary>
+    /// The tokenizer's canonical tokenization of a text (no special tokens). When set, the engine jump-forwards: where
+    /// the grammar forces a byte run, the tokens of its tokenization that lie wholly inside the run (all but the last,
+    /// which might merge with what follows) are appended without sampling (docs/structured-output.md).
+    /// </summary>
+    public Func<string, IReadOnlyList<int>>? Tokenize { get; init; }
 }
