@@ -259,6 +259,28 @@ public sealed class SchemaFeatureTests
     }
 
     [Fact]
+    public void TheMaskOffersNoDeadEndInAnyOrderObjects()
+    {
+        // Once every key is used, neither a comma nor the first bytes of a used key may be offered: nothing could
+        // follow them. Checked on the mask itself, byte by byte.
+        var g = Schema("{\"type\":\"object\",\"properties\":{\"ok\":{\"type\":\"boolean\"},\"n\":{\"type\":\"integer\"}},\"required\":[\"ok\"],\"additionalProperties\":false}");
+        var mask = new ulong[Instance.MaskWords];
+        bool Allowed(string prefix, char next)
+        {
+            var state = g.NewState();
+            Assert.True(state.AdvanceBytes(System.Text.Encoding.UTF8.GetBytes(prefix)));
+            state.ComputeMask(mask);
+            return MaskOps.IsAllowed(mask, next);
+        }
+        Assert.False(Allowed("{\"ok\":true,\"n\":1", ','));
+        Assert.True(Allowed("{\"ok\":true,\"n\":1", '}'));
+        Assert.False(Allowed("{\"n\":1,\"", 'n'));
+        Assert.True(Allowed("{\"n\":1,\"", 'o'));
+        Assert.False(Allowed("{\"n\":1", '}'));
+        Assert.True(Allowed("{\"ok\":true", ','));
+    }
+
+    [Fact]
     public void ObjectsWithManyPropertiesStayPolynomial()
     {
         // 60 optional properties: any order is accepted without an exponential grammar (compiles and answers quickly).

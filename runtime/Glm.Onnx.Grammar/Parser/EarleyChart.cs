@@ -185,6 +185,8 @@ internal sealed class EarleyChart
     private void Add(int pos, int origin, long keys = 0)
     {
         var item = ((long)origin << 32) | (uint)pos;
+        if ((keys & _g.PendingKeyBit[pos]) != 0)
+            return; // the key this rule still has to scan is already in the object
         if (keys == 0 ? !_seen.Add(item) : !_seenKeyed.Add((item, keys)))
             return;
         if (_itemCount == _items.Length)

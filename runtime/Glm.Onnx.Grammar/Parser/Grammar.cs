@@ -13,6 +13,16 @@ internal sealed class Grammar
         long[] keyBit, long[] requiredAtEnd, bool[] carriesKeys)
     {
         KeyBit = keyBit;
+        PendingKeyBit = new long[keyBit.Length];
+        long pending = 0;
+        for (var pos = program.Length - 1; pos >= 0; pos--)
+        {
+            if (program[pos] == End)
+                pending = 0;
+            else if (keyBit[pos] != 0)
+                pending = keyBit[pos];
+            PendingKeyBit[pos] = pending;
+        }
         RequiredAtEnd = requiredAtEnd;
         CarriesKeys = carriesKeys;
         Program = program;
@@ -41,6 +51,11 @@ internal sealed class Grammar
     /// <summary>Per program position: for a key lexeme of an any-order object, the bit it adds to the item's key set
     /// (scanning it is refused when the bit is already set: a key appears at most once); 0 elsewhere.</summary>
     public long[] KeyBit { get; }
+
+    /// <summary>Per program position: the bit of the key lexeme at or after it in its rule (0 when none). An item whose
+    /// key set already holds it is dead (that key cannot come twice), so the parser never adds it: otherwise the mask
+    /// would offer the key's first bytes, or the comma before it, with no way to go on.</summary>
+    public long[] PendingKeyBit { get; }
 
     /// <summary>Per program position: at a rule's end marker, the key bits that must all be set for the rule to
     /// complete (an object's required properties); 0 elsewhere.</summary>
