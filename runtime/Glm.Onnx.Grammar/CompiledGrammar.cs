@@ -40,6 +40,9 @@ public sealed class CompiledGrammar
 
     internal EarleyChart Initial { get; }
 
+    /// <summary>Per (lexer state, trie): tokens inside the current lexeme and lexeme-boundary nodes (masks).</summary>
+    internal LexerStateTokenCache StateTokens { get; } = new();
+
     public TokenVocabulary Vocabulary { get; }
 
     /// <summary>Lexer states built so far (grows lazily while masks are computed).</summary>
@@ -83,7 +86,10 @@ public sealed class CompiledGrammar
             if (Dfa.Next(state, b) == LexerDfa.Dead)
                 return false;
         var rx = Dfa.Regexes;
-        var seen = new HashSet<long> { ((long)state << 32) | (uint)sliceRegex };
+        var start = ((long)state << 32) | (uint)sliceRegex;
+        if (_aliveFrom.Contains(start))
+            return true;
+        var seen = new HashSet<long> { start };
         var queue = new Queue<(int, int)>();
         queue.Enqueue((state, sliceRegex));
         while (queue.Count > 0)
@@ -97,7 +103,9 @@ public sealed class CompiledGrammar
                 var s2 = Dfa.Next(s, b);
                 if (s2 == LexerDfa.Dead)
                     return false;
-                if (seen.Add(((long)s2 << 32) | (uint)r2))
+                var pair = ((long)s2 << 32) | (uint)r2;
+                // A pair a successful search has explored keeps every continuation alive: no need to go on from it.
+                if (!_aliveFrom.Contains(pair) && seen.Add(pair))
                 {
                     if (seen.Count > Budget)
                         return false;
@@ -105,6 +113,14 @@ public sealed class CompiledGrammar
                 }
             }
         }
+        if (_aliveFrom.Count < MaxAlivePairs)
+            _aliveFrom.UnionWith(seen);
         return true;
     }
+
+    /// <summary>(lexer state, slice-regex remainder) pairs from which every slice continuation keeps the lexer alive
+    /// (found by successful searches; consecutive states of one string share most of them). Guarded by Dfa.Sync.</summary>
+    private readonly HashSet<long> _aliveFrom = new();
+
+    private const int MaxAlivePairs = 1_000_000;
 }

@@ -78,6 +78,28 @@ public sealed class GrammarState
         }
     }
 
+    /// <summary>True when the output may end here and no byte may follow: the grammar has nothing left to match.</summary>
+    public bool IsComplete
+    {
+        get
+        {
+            if (!IsAccepting)
+                return false;
+            Span<byte> one = stackalloc byte[1];
+            for (var b = 0; b < 256; b++)
+            {
+                var cp = Checkpoint();
+                one[0] = (byte)b;
+                if (AdvanceBytes(one))
+                {
+                    Rollback(cp);
+                    return false;
+                }
+            }
+            return true;
+        }
+    }
+
     /// <summary>Feeds one token; false (state unchanged) when the grammar does not allow it.</summary>
     public bool Advance(int tokenId)
     {
@@ -173,15 +195,60 @@ public sealed class GrammarState
             if (_g.SliceAlwaysAllowed(_lex, s))
                 MaskOps.Or(mask, vocab.SliceMasks[s]);
             else
-                Walk(vocab.Slices[s], mask);
+                WalkCached(vocab.Slices[s], s, mask);
         }
-        Walk(vocab.Rest, mask);
+        WalkCached(vocab.Rest, vocab.Slices.Length, mask);
     }
 
-    private void Walk(TokenTrie trie, Span<ulong> mask)
+    /// <summary>The walk of one trie from the current lexer state, with what needs no parser taken from the
+    /// grammar's per-state cache: its inside tokens are OR-ed in, and only the subtrees under lexeme boundaries are
+    /// walked with the parser.</summary>
+    private void WalkCached(TokenTrie trie, int trieIndex, Span<ulong> mask)
     {
-        var n = trie.NodeCount;
-        if (n <= 1)
+        if (trie.NodeCount <= 1)
+            return;
+        var entry = _g.StateTokens.Get(_dfa, trie, trieIndex, _lex, mask.Length);
+        if (entry is null)
+        {
+            WalkRange(trie, mask, 1, trie.NodeCount, _lex);
+            return;
+        }
+        if (entry.InsideMask is { } inside)
+            MaskOps.Or(mask, inside);
+        foreach (var id in entry.InsideIds)
+            mask[id >> 6] |= 1UL << (id & 63);
+        var nodes = entry.BoundaryNodes;
+        if (nodes.Length == 0)
+            return;
+        var states = entry.BoundaryStates;
+        var tokStart = trie.TokenStart;
+        var tokIds = trie.TokenIds;
+        var baseRows = _chart.RowCount;
+        for (var b = 0; b < nodes.Length; b++)
+        {
+            var node = nodes[b];
+            var t = EndLexemeAndStep(states[b], trie.Byte[node]);
+            if (t != LexerDfa.Dead)
+            {
+                for (var k = tokStart[node]; k < tokStart[node + 1]; k++)
+                {
+                    var id = tokIds[k];
+                    mask[id >> 6] |= 1UL << (id & 63);
+                }
+                if (trie.End[node] > node + 1)
+                    WalkRange(trie, mask, node + 1, trie.End[node], t);
+            }
+            if (_chart.RowCount != baseRows)
+                _chart.Truncate(baseRows);
+        }
+    }
+
+    /// <summary>Walks trie nodes [from, to) (a whole subtree, or the whole trie from 1) from lexer state
+    /// <paramref name="state"/>, running the parser where a lexeme ends.</summary>
+    private void WalkRange(TokenTrie trie, Span<ulong> mask, int from, int to, int state)
+    {
+        var n = to;
+        if (from >= n)
             return;
         var nodeByte = trie.Byte;
         var nodeEnd = trie.End;
@@ -190,9 +257,9 @@ public sealed class GrammarState
         var baseRows = _chart.RowCount;
         var top = 0;
         _frameEnd[0] = n;
-        _frameState[0] = _lex;
+        _frameState[0] = state;
         _frameRows[0] = baseRows;
-        var i = 1;
+        var i = from;
         while (i < n)
         {
             while (i >= _frameEnd[top])

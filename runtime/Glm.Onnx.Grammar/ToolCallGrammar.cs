@@ -6,7 +6,12 @@ namespace Glm.Onnx.Grammar;
 
 /// <summary>Which tool call the grammar allows: any offered tool (its name first), or one named tool (name given).</summary>
 /// <param name="Name">Null: any tool, the output starts with its name; else that tool, whose name is already written.</param>
-public sealed record ToolCallGrammarOptions(string? Name = null);
+public sealed record ToolCallGrammarOptions(string? Name = null)
+{
+    /// <summary>Tools whose arguments are not held to their schema (no <c>strict</c> under tool_choice auto): after
+    /// the name, any arg_key / arg_value pairs (text without '&lt;'), then "&lt;/tool_call&gt;".</summary>
+    public IReadOnlyCollection<string> FreeArguments { get; init; } = [];
+}
 
 /// <summary>
 /// A grammar for one GLM tool call after "&lt;tool_call&gt;" (docs/structured-output.md): the tool's name (unless

@@ -140,7 +140,10 @@ public sealed record ChatCompletionRequest(GlmChatRequest Chat, bool Stream, boo
                 throw ApiError.BadRequest($"'{path}.function.name' must not be empty.", path + ".function.name");
             var parameters = RequestJson.Object(function, "parameters", path + ".function.parameters");
             tools.Add(new ToolDefinition(name, RequestJson.String(function, "description", path + ".function.description"),
-                parameters is { } p ? (JsonObject)JsonNode.Parse(p.GetRawText())! : null));
+                parameters is { } p ? (JsonObject)JsonNode.Parse(p.GetRawText())! : null)
+            {
+                Strict = RequestJson.Bool(function, "strict", path + ".function.strict") ?? false,
+            });
         }
         return tools;
     }

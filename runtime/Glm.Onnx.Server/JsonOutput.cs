@@ -79,6 +79,7 @@ internal static class JsonOutput
             // Structured output: time spent on grammar masks, and tokens the grammar forced (no sampling needed).
             w.WriteNumber("mask_ms", Math.Round(usage.MaskTime.TotalMilliseconds, 3));
             w.WriteNumber("forced_tokens", usage.ForcedTokens);
+            w.WriteNumber("jump_forward_tokens", usage.JumpForwardTokens);
         }
         w.WriteEndObject();
     }

@@ -40,7 +40,11 @@ internal static class ConstraintArguments
             var grammar = new GrammarCache(tokenizer, capacity: 1).Get(output);
             bool inReasoning = tokenizer.TokenToId(GlmSpecialTokens.ThinkStart) is { } think && promptIds[^1] == think;
             int? start = inReasoning ? GlmSpecialTokens.RequireId(tokenizer, GlmSpecialTokens.ThinkEnd) : null;
-            return new GrammarConstraint(grammar) { StartAfterTokenId = start };
+            return new GrammarConstraint(grammar)
+            {
+                StartAfterTokenId = start,
+                Tokenize = text => tokenizer.Encode(text, addSpecialTokens: false),
+            };
         }
         catch (GrammarException e)
         {

@@ -102,6 +102,7 @@ public static class GenerateCommand
                         decode_tokens_per_second = usage.DecodeTokensPerSecond,
                         mask_ms = usage.MaskTime.TotalMilliseconds,
                         forced_tokens = usage.ForcedTokens,
+                        jump_forward_tokens = usage.JumpForwardTokens,
                     };
                     Console.Out.WriteLine(JsonSerializer.Serialize(result));
                 }
@@ -111,7 +112,7 @@ public static class GenerateCommand
                     Console.Error.WriteLine(
                         $"finish: {last.FinishReason}, {usage.PromptTokens} prompt + {usage.CompletionTokens} generated tokens, " +
                         $"prefill {usage.PrefillTokensPerSecond:F1} tok/s, decode {usage.DecodeTokensPerSecond:F1} tok/s" +
-                        (request.Constraint is null ? "" : $", grammar masks {usage.MaskTime.TotalMilliseconds:F1} ms, {usage.ForcedTokens} forced tokens"));
+                        (request.Constraint is null ? "" : $", grammar masks {usage.MaskTime.TotalMilliseconds:F1} ms, {usage.ForcedTokens} forced tokens, {usage.JumpForwardTokens} jump-forward tokens"));
                 }
                 return 0;
             }

@@ -227,8 +227,68 @@ public sealed class SchemaFeatureTests
     [InlineData("{\"a\":1,\"b\":2,\"c\":3}", true)]
     [InlineData("{\"c\":3,\"a\":1,\"b\":2}", true)]
     [InlineData("{\"c\":3,\"a\":1}", true)]
-    [InlineData("{\"a\":1,\"c\":3,\"b\":2}", false)]
-    [InlineData("{\"b\":2,\"c\":3,\"a\":1}", false)]
-    public void RequiredListOrderIsTheSecondAcceptedOrder(string text, bool expected) =>
+    [InlineData("{\"a\":1,\"c\":3,\"b\":2}", true)]
+    [InlineData("{\"b\":2,\"c\":3,\"a\":1}", true)]
+    [InlineData("{\"b\":2,\"a\":1,\"c\":3}", true)]
+    [InlineData("{\"b\":2,\"a\":1}", false)]
+    [InlineData("{\"b\":2,\"c\":3}", false)]
+    [InlineData("{\"a\":1,\"c\":3,\"a\":1}", false)]
+    [InlineData("{\"c\":3,\"b\":2,\"a\":1,\"b\":2}", false)]
+    [InlineData("{\"c\":3,\"a\":1,\"d\":4}", false)]
+    public void PropertiesInAnyOrderEachOnceWithTheRequiredOnes(string text, bool expected) =>
         Assert.Equal(expected, Accepts(Schema("{\"type\":\"object\",\"properties\":{\"a\":{},\"b\":{},\"c\":{}},\"required\":[\"c\",\"a\"],\"additionalProperties\":false}"), text));
+
+    [Theory]
+    [InlineData("{\"zz\":1,\"a\":2,\"yy\":[3]}", true)]
+    [InlineData("{\"a\":2,\"zz\":1}", true)]
+    [InlineData("{\"zz\":1}", false)]
+    [InlineData("{\"zz\":1,\"a\":2,\"a\":3}", false)]
+    [InlineData("{\"a\":\"x\",\"zz\":1}", false)]
+    public void AdditionalPropertiesMayComeBetweenNamedOnes(string text, bool expected) =>
+        Assert.Equal(expected, Accepts(Schema("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"integer\"},\"b\":{}},\"required\":[\"a\"]}"), text));
+
+    [Fact]
+    public void NestedObjectsOfOneRecursiveSchemaKeepTheirOwnKeySets()
+    {
+        var g = Schema("{\"$defs\":{\"n\":{\"type\":\"object\",\"properties\":{\"v\":{\"type\":\"integer\"},\"k\":{\"$ref\":\"#/$defs/n\"}},\"required\":[\"v\"],\"additionalProperties\":false}},\"$ref\":\"#/$defs/n\"}");
+        Assert.True(Accepts(g, "{\"k\":{\"v\":1},\"v\":2}"));
+        Assert.True(Accepts(g, "{\"k\":{\"k\":{\"v\":1},\"v\":3},\"v\":2}"));
+        Assert.False(Accepts(g, "{\"k\":{\"v\":1,\"v\":1},\"v\":2}"));
+        Assert.False(Accepts(g, "{\"k\":{\"v\":1},\"k\":{\"v\":1},\"v\":2}"));
+        Assert.False(Accepts(g, "{\"k\":{\"k\":{\"v\":1}},\"v\":2}"));
+    }
+
+    [Fact]
+    public void TheMaskOffersNoDeadEndInAnyOrderObjects()
+    {
+        // Once every key is used, neither a comma nor the first bytes of a used key may be offered: nothing could
+        // follow them. Checked on the mask itself, byte by byte.
+        var g = Schema("{\"type\":\"object\",\"properties\":{\"ok\":{\"type\":\"boolean\"},\"n\":{\"type\":\"integer\"}},\"required\":[\"ok\"],\"additionalProperties\":false}");
+        var mask = new ulong[Instance.MaskWords];
+        bool Allowed(string prefix, char next)
+        {
+            var state = g.NewState();
+            Assert.True(state.AdvanceBytes(System.Text.Encoding.UTF8.GetBytes(prefix)));
+            state.ComputeMask(mask);
+            return MaskOps.IsAllowed(mask, next);
+        }
+        Assert.False(Allowed("{\"ok\":true,\"n\":1", ','));
+        Assert.True(Allowed("{\"ok\":true,\"n\":1", '}'));
+        Assert.False(Allowed("{\"n\":1,\"", 'n'));
+        Assert.True(Allowed("{\"n\":1,\"", 'o'));
+        Assert.False(Allowed("{\"n\":1", '}'));
+        Assert.True(Allowed("{\"ok\":true", ','));
+    }
+
+    [Fact]
+    public void ObjectsWithManyPropertiesStayPolynomial()
+    {
+        // 60 optional properties: any order is accepted without an exponential grammar (compiles and answers quickly).
+        var props = string.Join(",", Enumerable.Range(0, 60).Select(i => $"\"p{i}\":{{\"type\":\"integer\"}}"));
+        var g = Schema("{\"type\":\"object\",\"properties\":{" + props + "},\"required\":[\"p7\"],\"additionalProperties\":false}");
+        var reversed = "{" + string.Join(",", Enumerable.Range(0, 60).Reverse().Select(i => $"\"p{i}\":{i}")) + "}";
+        Assert.True(Accepts(g, reversed));
+        Assert.False(Accepts(g, "{\"p3\":1,\"p9\":2}"));
+        Assert.False(Accepts(g, "{\"p7\":1,\"p9\":2,\"p7\":3}"));
+    }
 }

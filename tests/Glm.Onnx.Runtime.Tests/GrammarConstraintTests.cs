@@ -169,6 +169,87 @@ public sealed class GrammarConstraintTests
         Assert.Matches("^[0-9]{2}}$", Text(started));
     }
 
+    // What a reopening grammar "[0-9] [0-9] '}'" after the start token must give under greedy decoding, computed from
+    // the fake's reference logits alone: free argmax outside blocks, the best digit twice then '}' inside each block.
+    private static int[] ExpectedReopening(int[] prompt, int start, int count)
+    {
+        var history = prompt.ToList();
+        var output = new List<int>();
+        int inBlock = prompt[^1] == start ? 0 : -1;
+        while (output.Count < count)
+        {
+            int token = inBlock < 0 ? BestAllowed(history, _ => true)
+                : inBlock < 2 ? BestAllowed(history, id => id is >= 26 and <= 35)
+                : 37;
+            output.Add(token);
+            history.Add(token);
+            if (inBlock < 0 && token == Eos)
+                break;
+            if (inBlock < 0)
+                inBlock = token == start ? 0 : -1;
+            else if (++inBlock == 3)
+                inBlock = -1;
+        }
+        return [.. output];
+    }
+
+    [Fact]
+    public async Task AReopeningGrammarHoldsEachBlockAndLeavesTheTextAroundItFree()
+    {
+        const int count = 16;
+        // A prompt and start token whose expected output has a whole block followed by free text (not just eos), so
+        // a grammar that stayed on after its block (only eos allowed) would fail.
+        var (prompt, start, expected) = Enumerable.Range(3, 40)
+            .SelectMany(seed => Enumerable.Range(1, 6).Select(k => (Prompt: Prompt(seed), Start: ReferenceGeneration.Greedy(Prompt(seed), count, Vocab)[k])))
+            .Where(c => c.Start != Eos)
+            .Select(c => (c.Prompt, c.Start, Expected: ExpectedReopening(c.Prompt, c.Start, count)))
+            .First(c => Array.IndexOf(c.Expected, c.Start) is var s && s >= 0 && s + 4 < c.Expected.Length &&
+                        c.Expected[s + 3] == 37 && c.Expected[s + 4] != Eos);
+
+        using var executor = new FakeModelExecutor(vocab: Vocab, eos: [Eos]);
+        using var engine = new GenerationEngine(executor);
+        var tokens = (await Collect(engine, new GenerationRequest(prompt)
+        {
+            MaxNewTokens = count,
+            Constraint = new GrammarConstraint(Gbnf("root ::= [0-9] [0-9] \"}\"")) { StartAfterTokenId = start, Reopens = true },
+        }).WaitAsync(Timeout)).Select(t => t.TokenId).ToArray();
+        Assert.Equal(expected, tokens);
+    }
+
+    [Fact]
+    public async Task JumpForwardAppendsForcedRunsWithFewerForwardPassesAndTheSameOutput()
+    {
+        // Long constant keys: after the sampled digit each key is forced, so jump-forward appends most of it at once.
+        var grammar = Gbnf("root ::= \"{\" \"abcdefghij\" \":\" [0-9] \"}\" \"{\" \"klmnopqrst\" \":\" [0-9] \"}\"");
+        static IReadOnlyList<int> Spell(string text) => text.Select(c => c switch
+        {
+            >= 'a' and <= 'z' => c - 'a',
+            >= '0' and <= '9' => 26 + c - '0',
+            '{' => 36,
+            '}' => 37,
+            _ => 38,
+        }).ToList();
+        async Task<(int[] Tokens, int Calls, GenerationUsage Usage)> Run(bool jump)
+        {
+            using var executor = new FakeModelExecutor(vocab: Vocab, eos: [Eos]);
+            using var engine = new GenerationEngine(executor);
+            var tokens = await Collect(engine, new GenerationRequest(Prompt(4))
+            {
+                MaxNewTokens = 40,
+                Constraint = new GrammarConstraint(grammar) { Tokenize = jump ? Spell : null },
+            }).WaitAsync(Timeout);
+            return (tokens.Select(t => t.TokenId).ToArray(), executor.ForwardCalls, tokens[^1].Usage!);
+        }
+        var plain = await Run(jump: false);
+        var jumped = await Run(jump: true);
+        Assert.Equal(plain.Tokens, jumped.Tokens); // greedy output unchanged
+        Assert.Matches("^{abcdefghij:[0-9]}{klmnopqrst:[0-9]}$", Text(jumped.Tokens));
+        Assert.Equal(0, plain.Usage.JumpForwardTokens);
+        // Forced runs "{abcdefghij:" (after the first, sampled '{') and "}{klmnopqrst:" lose their last token each.
+        Assert.True(jumped.Usage.JumpForwardTokens >= 20, $"{jumped.Usage.JumpForwardTokens} jump-forward tokens");
+        Assert.True(jumped.Calls + 20 <= plain.Calls, $"forward passes: {jumped.Calls} with jump-forward, {plain.Calls} without");
+    }
+
     [Fact]
     public async Task TheGrammarStateGoesWithTheRequestOnFinishAndCancel()
     {

@@ -68,6 +68,30 @@ public sealed class ToolCallGrammarTests : IClassFixture<TinyChatModelTests.Conv
         Assert.Equal(loaded.Engine.ModelInfo.NumBlocks, loaded.Engine.FreeBlockCount);
     }
 
+    [Theory]
+    [InlineData(true, 400)]
+    [InlineData(false, 200)]
+    public async Task AStrictToolUnderAutoHasItsCallGrammarCompiledBeforeGeneration(bool strict, int status)
+    {
+        // A raw string argument with "pattern" is something the tool-call grammar refuses: only a strict tool under
+        // tool_choice auto gets that grammar (and the 400 naming the keyword); a plain one is free text as before.
+        var body = """{"model":"glm-tiny-chat","messages":[{"role":"user","content":"Hi"}],"max_tokens":4,"tool_choice":"auto","tools":[{"type":"function","function":{"name":"f","strict":""" +
+                   (strict ? "true" : "false") +
+                   ""","parameters":{"type":"object","properties":{"s":{"type":"string","pattern":"^a+$"}}}}}]}""";
+        using var loaded = LoadedChatModel.Load(_converted.Directory);
+        var (app, addresses) = await GlmServer.StartAsync(loaded.Generator, new GlmServerOptions("glm-tiny-chat", ["http://127.0.0.1:0"]));
+        await using (app)
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(addresses.Single()), Timeout = TimeSpan.FromSeconds(60) };
+            using var reply = await http.PostAsync("/v1/chat/completions", new StringContent(body, Encoding.UTF8, "application/json"));
+            var raw = await reply.Content.ReadAsStringAsync();
+            Assert.True(status == (int)reply.StatusCode, raw);
+            if (strict)
+                Assert.Contains("pattern", raw);
+            await app.StopAsync();
+        }
+    }
+
     private static (string? Finish, List<(string Name, string Arguments)> Calls) FromBody(string raw)
     {
         var choice = JsonDocument.Parse(raw).RootElement.GetProperty("choices")[0];

@@ -15,6 +15,9 @@ internal sealed class GbnfCompiler
 {
     private const int MaxRepeat = 1000;
 
+    /// <summary>Groups nested deeper than this are refused: the parser recurses per group.</summary>
+    private const int MaxNesting = 100;
+
     private readonly string _text;
     private int _pos;
     private int _line = 1;
@@ -24,16 +27,19 @@ internal sealed class GbnfCompiler
     private readonly Dictionary<string, int> _rules = new();
     private readonly HashSet<string> _defined = new();
     private readonly Dictionary<string, int> _firstUse = new();
+    private readonly CompileClock _clock;
+    private int _nesting;
 
-    private GbnfCompiler(string text)
+    private GbnfCompiler(string text, CompileClock clock)
     {
         _text = text;
+        _clock = clock;
         _dfa = new LexerDfa(_rx);
     }
 
-    public static (Parser.Grammar, LexerDfa) Compile(string text)
+    public static (Parser.Grammar, LexerDfa) Compile(string text, CompileClock clock)
     {
-        var c = new GbnfCompiler(text);
+        var c = new GbnfCompiler(text, clock);
         c.ParseAll();
         if (!c._defined.Contains("root"))
             throw new GrammarException("GBNF: no root rule");
@@ -119,6 +125,7 @@ internal sealed class GbnfCompiler
     {
         while (true)
         {
+            _clock.Check();
             _gb.AddRule(nt, ParseSequence(nested).ToArray());
             SkipSpace();
             if (_pos < _text.Length && _text[_pos] == '|')
@@ -143,6 +150,7 @@ internal sealed class GbnfCompiler
                 break;
             if (!nested && AtRuleStart())
                 break;
+            _clock.Check();
             var items = ParseItem();
             SkipSpace();
             seq.Add(ParseQuantifier(items));
@@ -210,8 +218,11 @@ internal sealed class GbnfCompiler
         if (c == '(')
         {
             _pos++;
+            if (++_nesting > MaxNesting)
+                throw Error($"groups nested deeper than {MaxNesting}");
             var nt = _gb.NewNonterminal("<group>");
             ParseAlternatives(nt, nested: true);
+            _nesting--;
             SkipSpace();
             if (_pos >= _text.Length || _text[_pos] != ')')
                 throw Error("missing ')'");
@@ -317,6 +328,7 @@ internal sealed class GbnfCompiler
         var tail = -1;
         for (var k = 0; k < max - min; k++)
         {
+            _clock.Check();
             var opt = _gb.NewNonterminal("<optional>");
             _gb.AddRule(opt);
             _gb.AddRule(opt, tail < 0 ? [item] : [item, tail]);

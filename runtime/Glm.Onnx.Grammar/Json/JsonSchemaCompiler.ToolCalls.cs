@@ -19,7 +19,7 @@ internal sealed partial class JsonSchemaCompiler
         using var doc = JsonDocument.Parse(toolsJson);
         var rx = new RegexBuilder();
         var dfa = new LexerDfa(rx);
-        var c = new JsonSchemaCompiler(rx, dfa, doc.RootElement, options);
+        var c = new JsonSchemaCompiler(rx, dfa, doc.RootElement, options, new CompileClock(options.CompileTimeout, "tool-call grammar"));
         return (c._gb.Build(c.ToolCallRoot(doc.RootElement, markup)), dfa);
     }
 
@@ -37,6 +37,11 @@ internal sealed partial class JsonSchemaCompiler
             var name = tool.GetProperty("name").GetString()!;
             if (markup.Name is { } only && only != name)
                 continue;
+            if (markup.FreeArguments.Contains(name))
+            {
+                _gb.AddRule(root, Literal(name), FreeArguments(argKey, argKeyEnd, argValue, argValueEnd), callEnd);
+                continue;
+            }
             var args = _gb.NewNonterminal($"{name}-arguments");
             var parameters = tool.TryGetProperty("parameters", out var p) ? p : default;
             var properties = parameters.ValueKind == JsonValueKind.Object && parameters.TryGetProperty("properties", out var props) &&
@@ -65,6 +70,19 @@ internal sealed partial class JsonSchemaCompiler
                 _gb.AddRule(root, args, callEnd);
         }
         return root;
+    }
+
+    /// <summary>A non-strict tool's arguments: any number of arg_key / arg_value pairs in GLM's markup, keys and values
+    /// any text without '&lt;' (so neither can run into the closing markup).</summary>
+    private int FreeArguments(int argKey, int argKeyEnd, int argValue, int argValueEnd)
+    {
+        var text = _gb.NewNonterminal("free-text");
+        _gb.AddRule(text);
+        _gb.AddRule(text, Lex(_rx.Plus(_rx.Or(_rx.ByteRange(0, '<' - 1), _rx.ByteRange('<' + 1, 255))), "raw-text"));
+        var args = _gb.NewNonterminal("free-arguments");
+        _gb.AddRule(args);
+        _gb.AddRule(args, args, argKey, text, argKeyEnd, argValue, text, argValueEnd);
+        return args;
     }
 
     private int ArgumentValue(JsonElement schema, string pointer)

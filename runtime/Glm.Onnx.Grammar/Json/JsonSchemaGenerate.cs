@@ -266,14 +266,55 @@ internal sealed partial class JsonSchemaCompiler
             var value = extraParts.Count == 0 ? AnyValue() : CompileParts(extraParts);
             pairs.Add((Lex(_rx.And(anyKey, notNamed), "additional key"), value));
         }
-        // Definition order; when it differs, the order "required properties as the required list names them, then the
-        // others in definition order" is offered as well (both keep every property at most once).
+        if (props.Count <= MaxAnyOrderProperties)
+        {
+            EmitAnyOrderObject(nt, props, pairs, nonEmpty, ptr);
+            return;
+        }
+        // Too many named properties for a key set: definition order; when it differs, the order "required properties
+        // as the required list names them, then the others in definition order" is offered as well (both keep every
+        // property at most once).
         EmitObjectChain(nt, props, pairs, nonEmpty, ptr + "<def>");
         var byName = props.ToDictionary(p => p.Name);
         var requiredFirst = m.RequiredOrder.Where(byName.ContainsKey).Select(r => byName[r])
             .Concat(props.Where(p => !p.Required)).ToList();
         if (!requiredFirst.Select(p => p.Name).SequenceEqual(props.Select(p => p.Name)))
             EmitObjectChain(nt, requiredFirst, pairs, nonEmpty, ptr + "<req>");
+    }
+
+    /// <summary>Named properties (each carries one bit of the parser's per-item key set) and additional ones in any
+    /// order: members -> pair | members , pair, where a named key is refused once its bit is set and the object closes
+    /// only when every required bit is set (docs/structured-output.md). The grammar stays linear in the number of
+    /// properties.</summary>
+    private void EmitAnyOrderObject(int nt, List<(string Name, List<SchemaPart> Parts, bool Required)> props,
+        List<(int Key, int Value)> pairs, bool nonEmpty, string ptr)
+    {
+        var members = _gb.NewNonterminal($"{ptr}<members>");
+        var body = _gb.NewNonterminal($"{ptr}<body>");
+        _gb.MarkKeyCarrier(members);
+        long required = 0;
+        for (var i = 0; i < props.Count; i++)
+        {
+            _clock.Check();
+            var (name, parts, isRequired) = props[i];
+            var bit = 1L << i;
+            if (isRequired)
+                required |= bit;
+            var key = Lex(_rx.Literal("\"" + JsonStringRegex.Escape(name) + "\""), "key " + name);
+            var value = parts.Count == 0 ? AnyValue() : CompileParts(parts);
+            _gb.AddKeyedRule(members, [key, _colon, value], 0, bit, 0);
+            _gb.AddKeyedRule(members, [members, _comma, key, _colon, value], 2, bit, 0);
+        }
+        foreach (var (key, value) in pairs)
+        {
+            _gb.AddRule(members, key, _colon, value);
+            _gb.AddRule(members, members, _comma, key, _colon, value);
+        }
+        if (props.Count > 0 || pairs.Count > 0)
+            _gb.AddKeyedRule(body, [members], -1, 0, required);
+        if (required == 0 && !nonEmpty)
+            _gb.AddRule(nt, _lBrace, _rBrace);
+        _gb.AddRule(nt, _lBrace, body, _rBrace);
     }
 
     private void EmitObjectChain(int nt, List<(string Name, List<SchemaPart> Parts, bool Required)> props,
@@ -354,6 +395,7 @@ internal sealed partial class JsonSchemaCompiler
         var literals = new List<int>();
         foreach (var value in m.Enum!)
         {
+            _clock.Check();
             if (!EnumValueAllowed(value, m, types))
                 continue;
             literals.Add(_rx.Literal(JsonCompact.Serialize(value)));

@@ -6,7 +6,10 @@ namespace Glm.Onnx.Grammar.Parser;
 /// The Earley chart of one sequence: rows of items (program position, origin row) in flat arrays. A row is added per
 /// scanned lexeme and removed by truncating the arrays, so the mask walk pushes and pops rows as it descends and
 /// climbs the token trie, and rollback after rejected draft tokens is a pointer move. Nullable nonterminals use the
-/// Aycock-Horspool prediction rule, so completion never has to revisit the current row.
+/// Aycock-Horspool prediction rule, so completion never has to revisit the current row. Each item also carries a key
+/// set (a bit per named property of an any-order object, see <see cref="Grammar.KeyBit"/>): scanning a key whose bit
+/// is set is refused, and a rule with required bits completes only when they are all set, so an object's properties
+/// may come in any order, each at most once, with the required ones present (docs/structured-output.md).
 /// </summary>
 internal sealed class EarleyChart
 {
@@ -15,6 +18,7 @@ internal sealed class EarleyChart
     private readonly Grammar _g;
     private readonly LexerDfa _dfa;
     private long[] _items;
+    private long[] _keys;
     private int _itemCount;
     private int[] _rowStart;
     private int[] _rowSet;
@@ -24,11 +28,12 @@ internal sealed class EarleyChart
     private int _nextSerial = 1;
     private readonly Dictionary<long, CachedRow> _scanCache = new();
     private readonly HashSet<long> _seen = new();
+    private readonly HashSet<(long Item, long Keys)> _seenKeyed = new();
 
     /// <summary>A row as scanning lexemes of one lexer state from one parent row produced it: rows are a function of
     /// (parent row, lexer state), so the mask walk, which ends the same lexeme under many trie branches, copies the
     /// row instead of recomputing its closure (docs/structured-output.md: rows reused when scanned again).</summary>
-    private sealed record CachedRow(long[]? Items, int Set, bool Accepting, int Serial);
+    private sealed record CachedRow(long[]? Items, long[]? Keys, int Set, bool Accepting, int Serial);
 
     private const int MaxCachedRows = 100_000;
     private readonly List<int> _lexemes = new();
@@ -38,6 +43,7 @@ internal sealed class EarleyChart
         _g = g;
         _dfa = dfa;
         _items = new long[256];
+        _keys = new long[256];
         _rowStart = new int[64];
         _rowSet = new int[64];
         _rowAccepting = new bool[64];
@@ -55,6 +61,7 @@ internal sealed class EarleyChart
         _g = other._g;
         _dfa = other._dfa;
         _items = other._items[..Math.Max(other._itemCount, 16)];
+        _keys = other._keys[..Math.Max(other._itemCount, 16)];
         _itemCount = other._itemCount;
         _rowStart = other._rowStart[..(other._rowCount + 1)];
         _rowSet = other._rowSet[..Math.Max(other._rowCount, 1)];
@@ -92,8 +99,9 @@ internal sealed class EarleyChart
             BeginRow();
             var n = cached.Items.Length;
             while (_itemCount + n > _items.Length)
-                Array.Resize(ref _items, _items.Length * 2);
+                Grow();
             cached.Items.CopyTo(_items, _itemCount);
+            cached.Keys!.CopyTo(_keys, _itemCount);
             _itemCount += n;
             var k = _rowCount - 1;
             _rowStart[k + 1] = _itemCount;
@@ -107,13 +115,14 @@ internal sealed class EarleyChart
         var ok = ScanUncached(lexemes);
         if (!ok)
         {
-            _scanCache[key] = new CachedRow(null, 0, false, 0);
+            _scanCache[key] = new CachedRow(null, null, 0, false, 0);
             return false;
         }
         var row = _rowCount - 1;
         var serial = _nextSerial++;
         _rowSerial[row] = serial;
-        _scanCache[key] = new CachedRow(_items[_rowStart[row].._itemCount], _rowSet[row], _rowAccepting[row], serial);
+        _scanCache[key] = new CachedRow(_items[_rowStart[row].._itemCount], _keys[_rowStart[row].._itemCount], _rowSet[row],
+            _rowAccepting[row], serial);
         return true;
     }
 
@@ -123,13 +132,20 @@ internal sealed class EarleyChart
         var prevEnd = _itemCount;
         BeginRow();
         var program = _g.Program;
+        var keyBit = _g.KeyBit;
         for (var i = prevStart; i < prevEnd; i++)
         {
             var item = _items[i];
             var pos = (int)item;
             var sym = program[pos];
             if (sym < 0 && sym != Grammar.End && Array.BinarySearch(lexemes, Grammar.LexemeOf(sym)) >= 0)
-                Add(pos + 1, (int)(item >> 32));
+            {
+                var keys = _keys[i];
+                var bit = keyBit[pos];
+                if ((keys & bit) != 0)
+                    continue; // this object already has that key
+                Add(pos + 1, (int)(item >> 32), keys | bit);
+            }
         }
         if (_itemCount == _rowStart[_rowCount - 1])
         {
@@ -157,15 +173,25 @@ internal sealed class EarleyChart
         _rowCount++;
         _rowStart[_rowCount] = _itemCount;
         _seen.Clear();
+        _seenKeyed.Clear();
     }
 
-    private void Add(int pos, int origin)
+    private void Grow()
+    {
+        Array.Resize(ref _items, _items.Length * 2);
+        Array.Resize(ref _keys, _items.Length);
+    }
+
+    private void Add(int pos, int origin, long keys = 0)
     {
         var item = ((long)origin << 32) | (uint)pos;
-        if (!_seen.Add(item))
+        if ((keys & _g.PendingKeyBit[pos]) != 0)
+            return; // the key this rule still has to scan is already in the object
+        if (keys == 0 ? !_seen.Add(item) : !_seenKeyed.Add((item, keys)))
             return;
         if (_itemCount == _items.Length)
-            Array.Resize(ref _items, _items.Length * 2);
+            Grow();
+        _keys[_itemCount] = keys;
         _items[_itemCount++] = item;
         if (_itemCount - _rowStart[_rowCount - 1] > MaxItemsPerRow)
             throw new GrammarException($"an Earley row grew past {MaxItemsPerRow} items (grammar too ambiguous)");
@@ -178,6 +204,8 @@ internal sealed class EarleyChart
         var k = _rowCount - 1;
         var start = _rowStart[k];
         var program = _g.Program;
+        var carries = _g.CarriesKeys;
+        var requiredAtEnd = _g.RequiredAtEnd;
         var accepting = false;
         _lexemes.Clear();
         for (var i = start; i < _itemCount; i++)
@@ -188,7 +216,12 @@ internal sealed class EarleyChart
             var sym = program[pos];
             if (sym == Grammar.End)
             {
+                var keys = _keys[i];
+                var required = requiredAtEnd[pos];
+                if ((keys & required) != required)
+                    continue; // a required property is missing
                 var lhs = _g.LhsAtEnd[pos];
+                var carry = carries[lhs];
                 if (pos == _g.Program.Length - 1 && origin == 0 && lhs == _g.Names.Length - 1)
                     accepting = true;
                 var oStart = _rowStart[origin];
@@ -197,7 +230,7 @@ internal sealed class EarleyChart
                 {
                     var other = _items[j];
                     if (program[(int)other] == lhs)
-                        Add((int)other + 1, (int)(other >> 32));
+                        Add((int)other + 1, (int)(other >> 32), carry ? keys : _keys[j]);
                 }
             }
             else if (sym >= 0)
@@ -205,7 +238,7 @@ internal sealed class EarleyChart
                 foreach (var rulePos in _g.RulesOf[sym])
                     Add(rulePos, k);
                 if (_g.Nullable[sym])
-                    Add(pos + 1, origin);
+                    Add(pos + 1, origin, _keys[i]);
             }
             else
             {

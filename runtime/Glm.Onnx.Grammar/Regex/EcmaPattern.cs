@@ -12,6 +12,10 @@ internal sealed class EcmaPattern
     private readonly int[] _text;
     private readonly string _source;
     private int _pos;
+    private int _nesting;
+
+    /// <summary>Groups nested deeper than this are refused: the parser recurses per group.</summary>
+    private const int MaxNesting = 100;
 
     private EcmaPattern(RegexBuilder rx, string pattern)
     {
@@ -184,7 +188,10 @@ internal sealed class EcmaPattern
                     else
                         throw Error("lookaround assertions are not supported");
                 }
+                if (++_nesting > MaxNesting)
+                    throw Error($"groups nested deeper than {MaxNesting}");
                 var inner = ParseAlternation();
+                _nesting--;
                 if (!Peek(')'))
                     throw Error("missing ')'");
                 _pos++;

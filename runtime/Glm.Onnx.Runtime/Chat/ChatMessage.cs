@@ -53,6 +53,10 @@ public sealed record ToolCall(string Name, JsonObject Arguments)
 /// </summary>
 public sealed record ToolDefinition(string Name, string? Description = null, JsonObject? Parameters = null)
 {
+    /// <summary>OpenAI's function <c>strict</c>: every call of this tool follows its parameter schema, also under
+    /// tool_choice auto (docs/structured-output.md).</summary>
+    public bool Strict { get; init; }
+
     /// <summary>The JSON-schema "type" of one parameter ("string", "integer", ...; several for a type list), or empty when unknown.</summary>
     public IReadOnlyList<string> ParameterTypes(string parameter)
     {

@@ -16,6 +16,7 @@ public sealed class GlmChatGenerator
 {
     private readonly int[] _turnEndIds;
     private readonly int _thinkEndId;
+    private readonly int _toolCallStartId;
 
     /// <param name="engine">An engine whose decoder keeps control tokens (the parser needs them).</param>
     /// <param name="tokenizer">The model's tokenizer (must define the GLM control tokens).</param>
@@ -32,6 +33,7 @@ public sealed class GlmChatGenerator
         // The tokens that end an assistant turn stop generation even if the manifest's eos list lacks them.
         _turnEndIds = [.. GlmSpecialTokens.StopTokenIds(tokenizer)];
         _thinkEndId = GlmSpecialTokens.RequireId(tokenizer, GlmSpecialTokens.ThinkEnd);
+        _toolCallStartId = GlmSpecialTokens.RequireId(tokenizer, GlmSpecialTokens.ToolCallStart);
         Grammars = new GrammarCache(tokenizer);
     }
 
@@ -84,22 +86,36 @@ public sealed class GlmChatGenerator
         // A forced tool call is the whole reply: it follows the tool-call grammar (arguments typed by the tools'
         // schemas), and a response format has nothing to shape there (it is still checked).
         var grammar = request.ResponseFormat is { } output ? Grammars.Get(output) : null;
+        var perToolCall = false;
         if (request.RequiredTool is { } tool)
             grammar = ToolCallGrammarFor(request.Tools, tool);
-        return new PreparedChat(request, prompt, ids, forced, reasoning) { Grammar = grammar };
+        else if (grammar is null && request.Tools.Any(t => t.Strict))
+        {
+            // tool_choice auto with strict tools: every call the model opens follows the tool-call grammar. With a
+            // response format the reply's content follows that instead (docs/structured-output.md).
+            grammar = ToolCallGrammarFor(request.Tools, null);
+            perToolCall = true;
+        }
+        return new PreparedChat(request, prompt, ids, forced, reasoning) { Grammar = grammar, GrammarPerToolCall = perToolCall };
     }
 
-    private Glm.Onnx.Grammar.CompiledGrammar ToolCallGrammarFor(IReadOnlyList<ToolDefinition> tools, string required)
+    /// <param name="required">The required tool's name, "" for any tool (tool_choice required), null for the strict
+    /// tools under tool_choice auto.</param>
+    private Glm.Onnx.Grammar.CompiledGrammar ToolCallGrammarFor(IReadOnlyList<ToolDefinition> tools, string? required)
     {
         try
         {
-            return Grammars.GetToolCall(tools, required.Length == 0 ? null : required);
+            return required is null ? Grammars.GetStrictToolCall(tools)
+                : Grammars.GetToolCall(tools, required.Length == 0 ? null : required);
         }
         catch (Glm.Onnx.Grammar.GrammarException e)
         {
-            throw new ArgumentException($"A tool's parameters cannot constrain the required tool call: {e.Message}", nameof(tools));
+            throw new ArgumentException($"A tool's parameters cannot constrain its tool calls (tool_choice required or named, or strict tools): {e.Message}", nameof(tools));
         }
     }
+
+    // Jump-forward's canonical tokenization of a forced run (plain text: no special tokens).
+    private IReadOnlyList<int> Tokenize(string text) => Tokenizer.Encode(text, addSpecialTokens: false);
 
     public IAsyncEnumerable<ChatOutputEvent> GenerateAsync(GlmChatRequest request, CancellationToken cancellationToken = default) =>
         GenerateAsync(Prepare(request), cancellationToken);
@@ -121,9 +137,9 @@ public sealed class GlmChatGenerator
             StopTokenIds = _turnEndIds,
             StopStrings = request.StopStrings,
             // With reasoning on, the answer after "</think>" follows the grammar; the reasoning stays free text.
-            Constraint = prepared.Grammar is { } grammar
-                ? new GrammarConstraint(grammar) { StartAfterTokenId = prepared.StartsInReasoning ? _thinkEndId : null }
-                : null,
+            Constraint = prepared.Grammar is not { } grammar ? null
+                : prepared.GrammarPerToolCall ? new GrammarConstraint(grammar) { StartAfterTokenId = _toolCallStartId, Reopens = true, Tokenize = Tokenize }
+                : new GrammarConstraint(grammar) { StartAfterTokenId = prepared.StartsInReasoning ? _thinkEndId : null, Tokenize = Tokenize },
         };
         bool toolCalls = false;
         IEnumerable<ChatOutputEvent> Accept(IReadOnlyList<ChatOutputEvent> events)

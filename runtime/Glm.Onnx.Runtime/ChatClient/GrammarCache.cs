@@ -45,13 +45,27 @@ public sealed class GrammarCache
     /// (<paramref name="name"/> null: its name comes first) or the named one (name already written), arguments typed
     /// by each tool's parameter schema. Cached like the other grammars.
     /// </summary>
-    public CompiledGrammar GetToolCall(IReadOnlyList<Chat.ToolDefinition> tools, string? name)
+    public CompiledGrammar GetToolCall(IReadOnlyList<Chat.ToolDefinition> tools, string? name) =>
+        GetToolCall(tools, new ToolCallGrammarOptions(name));
+
+    /// <summary>
+    /// The grammar of one tool call under tool_choice auto when some tools are <c>strict</c>: any offered tool, the
+    /// strict ones' arguments typed by their schemas, the others' free up to "&lt;/tool_call&gt;".
+    /// </summary>
+    public CompiledGrammar GetStrictToolCall(IReadOnlyList<Chat.ToolDefinition> tools)
+    {
+        ArgumentNullException.ThrowIfNull(tools);
+        return GetToolCall(tools, new ToolCallGrammarOptions { FreeArguments = tools.Where(t => !t.Strict).Select(t => t.Name).ToList() });
+    }
+
+    private CompiledGrammar GetToolCall(IReadOnlyList<Chat.ToolDefinition> tools, ToolCallGrammarOptions options)
     {
         ArgumentNullException.ThrowIfNull(tools);
         var list = tools.Select(t => (t.Name, t.Parameters?.ToJsonString())).ToList();
         var key = new StructuredOutput(StructuredOutputKind.ToolCall,
-            (name ?? "") + "\n" + string.Join("\n", list.Select(t => t.Name + "\u0001" + t.Item2)));
-        return GetOrCompile(key, () => ToolCallGrammar.Compile(list, new ToolCallGrammarOptions(name), _markupVocabulary.Value));
+            (options.Name ?? "") + "\u0002" + string.Join("\u0002", options.FreeArguments) + "\n" +
+            string.Join("\n", list.Select(t => t.Name + "\u0001" + t.Item2)));
+        return GetOrCompile(key, () => ToolCallGrammar.Compile(list, options, _markupVocabulary.Value));
     }
 
     /// <summary>Grammars compiled so far that are still cached.</summary>

@@ -10,4 +10,8 @@ public sealed record PreparedChat(GlmChatRequest Request, string Prompt, int[] P
 {
     /// <summary>The request's compiled response format, or null for free text.</summary>
     public Glm.Onnx.Grammar.CompiledGrammar? Grammar { get; init; }
+
+    /// <summary>True when <see cref="Grammar"/> is the tool-call grammar of strict tools under tool_choice auto: it
+    /// applies to each call the model opens with "&lt;tool_call&gt;", the text around calls stays free.</summary>
+    public bool GrammarPerToolCall { get; init; }
 }

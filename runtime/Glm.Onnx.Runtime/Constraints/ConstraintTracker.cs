@@ -11,7 +11,7 @@ namespace Glm.Onnx.Runtime.Constraints;
 internal sealed class ConstraintTracker
 {
     private readonly GrammarConstraint _constraint;
-    private readonly GrammarState _state;
+    private GrammarState _state;
     private readonly int[] _stopIds;
     private readonly ulong[] _mask;
     private float[] _row = [];
@@ -41,6 +41,53 @@ internal sealed class ConstraintTracker
 
     /// <summary>Steps in which exactly one token could follow (a stop id included), taken without sampling.</summary>
     public int ForcedTokens { get; private set; }
+
+    /// <summary>Tokens appended by <see cref="JumpForward"/>.</summary>
+    public int JumpForwardTokens { get; private set; }
+
+    /// <summary>
+    /// The tokens to append without sampling after the last accepted token: the canonical tokenization of the byte run
+    /// the grammar now forces, less its last token (it might merge with the text after the run), cut at the first
+    /// token whose bytes do not continue the run exactly (their bytes being forced, the grammar takes each). Empty
+    /// when nothing is forced, the output is free, or <see cref="GrammarConstraint.Tokenize"/> is not set. The caller
+    /// appends them with <see cref="Accept"/>, in order.
+    /// </summary>
+    public IReadOnlyList<int> JumpForward()
+    {
+        if (!_active || _constraint.Tokenize is not { } tokenize)
+            return [];
+        var forced = _state.ForcedBytes();
+        if (forced.Length < 2)
+            return [];
+        // Only whole characters: a run that ends inside a UTF-8 sequence is cut before it.
+        var text = System.Text.Encoding.UTF8.GetString(forced, 0, CompleteUtf8Length(forced));
+        var ids = tokenize(text);
+        var result = new List<int>();
+        var vocabulary = _constraint.Grammar.Vocabulary;
+        int offset = 0;
+        for (int i = 0; i < ids.Count - 1; i++)
+        {
+            var bytes = vocabulary.Bytes(ids[i]);
+            if (bytes.IsEmpty || offset + bytes.Length > forced.Length || !bytes.SequenceEqual(forced.AsSpan(offset, bytes.Length)))
+                break;
+            offset += bytes.Length;
+            result.Add(ids[i]);
+        }
+        JumpForwardTokens += result.Count;
+        return result;
+    }
+
+    private static int CompleteUtf8Length(byte[] bytes)
+    {
+        int end = bytes.Length;
+        int i = end - 1;
+        while (i >= 0 && (bytes[i] & 0xC0) == 0x80)
+            i--;
+        if (i < 0)
+            return 0;
+        int need = bytes[i] < 0x80 ? 1 : bytes[i] >= 0xF0 ? 4 : bytes[i] >= 0xE0 ? 3 : bytes[i] >= 0xC0 ? 2 : 1;
+        return i + need <= end ? end : i;
+    }
 
     /// <summary>Computes this step's mask unless it is ready or the output is free. Safe to call from any thread.</summary>
     public void PrepareMask()
@@ -102,6 +149,12 @@ internal sealed class ConstraintTracker
             return;
         if (!_state.Advance(token))
             throw new InvalidOperationException($"Token {token} does not continue the grammar; the mask should have excluded it.");
+        if (_constraint.Reopens && _constraint.StartAfterTokenId is not null && _state.IsComplete)
+        {
+            // The constrained part is over (a whole tool call): free text until the start token comes again.
+            _active = false;
+            _state = _constraint.Grammar.NewState();
+        }
     }
 
     private int CountStops(int vocab)

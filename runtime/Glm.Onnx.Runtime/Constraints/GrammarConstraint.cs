@@ -15,4 +15,18 @@ public sealed record GrammarConstraint(CompiledGrammar Grammar)
     /// the reasoning block stays free text, the answer follows the grammar). Null: constrained from the first token.
     /// </summary>
     public int? StartAfterTokenId { get; init; }
+
+    /// <summary>
+    /// With <see cref="StartAfterTokenId"/>: once the grammar is complete (it accepts and nothing may follow), the output
+    /// is free again, and the next start token opens a fresh parse. GLM's "&lt;tool_call&gt;" under tool_choice auto
+    /// with strict tools: every call the model opens follows the tool-call grammar, the text around calls stays free.
+    /// </summary>
+    public bool Reopens { get; init; }
+
+    /// <summary>
+    /// The tokenizer's canonical tokenization of a text (no special tokens). When set, the engine jump-forwards: where
+    /// the grammar forces a byte run, the tokens of its tokenization that lie wholly inside the run (all but the last,
+    /// which might merge with what follows) are appended without sampling (docs/structured-output.md).
+    /// </summary>
+    public Func<string, IReadOnlyList<int>>? Tokenize { get; init; }
 }

@@ -45,6 +45,10 @@ public sealed record GenerationUsage(
     /// <summary>Tokens the grammar forced (exactly one could follow), taken without sampling.</summary>
     public int ForcedTokens { get; init; }
 
+    /// <summary>Tokens appended by jump-forward: a forced byte run spanning several tokens, appended after a sampled
+    /// token in the same step without their own forward pass or sampling.</summary>
+    public int JumpForwardTokens { get; init; }
+
     /// <summary>Prompt tokens actually computed per second until the first token.</summary>
     public double PrefillTokensPerSecond =>
         TimeToFirstToken > TimeSpan.Zero ? (PromptTokens - ReusedPromptTokens) / TimeToFirstToken.TotalSeconds : 0;

@@ -374,7 +374,19 @@ public sealed class GenerationEngine : IDisposable
     private void Emit(ActiveRequest active, ReadOnlySpan<float> row)
     {
         var emitter = active.Emitter;
-        var outcome = emitter.Accept(emitter.Sample(_sampler, row));
+        if (!Publish(active, emitter.Accept(emitter.Sample(_sampler, row)), row))
+            return;
+        // Jump-forward: tokens the grammar forces go in now, without sampling; the next step computes them as one
+        // chunk. They have no logits row of their own.
+        foreach (var token in emitter.JumpForward())
+            if (!Publish(active, emitter.Accept(token), []))
+                return;
+    }
+
+    /// <summary>Counts, streams and (when it ended the request) releases one accepted token; false when it ended.</summary>
+    private bool Publish(ActiveRequest active, TokenOutcome outcome, ReadOnlySpan<float> row)
+    {
+        var emitter = active.Emitter;
         EngineCounters.Add(ref _counters.GenerationTokens, 1);
         if (outcome.IsFirst)
         {
@@ -395,7 +407,9 @@ public sealed class GenerationEngine : IDisposable
                 EngineCounters.Add(ref _counters.FinishedByLength, 1);
             LogFinished(active, reason, outcome.Usage!);
             Release(active, error: null);
+            return false;
         }
+        return true;
     }
 
     private void LogFinished(ActiveRequest active, FinishReason reason, GenerationUsage usage)

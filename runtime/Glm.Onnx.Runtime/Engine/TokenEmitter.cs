@@ -74,6 +74,12 @@ internal sealed class TokenEmitter
         return sampler.Sample(row, _sampling);
     }
 
+    /// <summary>
+    /// Step 1b, after a sampled token was accepted: the tokens a grammar forces next, to be accepted in this same step
+    /// without sampling (jump-forward; empty without a constraint or when nothing is forced).
+    /// </summary>
+    public IReadOnlyList<int> JumpForward() => _constraint is not null && !_finished ? _constraint.JumpForward() : [];
+
     /// <summary>Steps 2 to 7 for a chosen token; the outcome says what to stream and whether the request ended.</summary>
     public TokenOutcome Accept(int token)
     {
@@ -94,7 +100,12 @@ internal sealed class TokenEmitter
             _finished = true;
             usage = _usage.Finish(_sequence);
             if (_constraint is not null)
-                usage = usage with { MaskTime = _constraint.MaskTime, ForcedTokens = _constraint.ForcedTokens };
+                usage = usage with
+                {
+                    MaskTime = _constraint.MaskTime,
+                    ForcedTokens = _constraint.ForcedTokens,
+                    JumpForwardTokens = _constraint.JumpForwardTokens,
+                };
         }
         return new TokenOutcome(token, text, reason, usage, first);
     }
