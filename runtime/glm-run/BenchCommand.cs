@@ -21,43 +21,83 @@ public static class BenchCommand
         var model = new ModelArguments();
         var promptLength = new Option<int>("--prompt-length") { DefaultValueFactory = _ => 32 };
         var outputLength = new Option<int>("--output-length") { DefaultValueFactory = _ => 32 };
-        var concurrency = new Option<int>("--concurrency") { DefaultValueFactory = _ => 1 };
+        var concurrency = new Option<string>("--concurrency") { Description = "requests at once; a comma-separated list runs each", DefaultValueFactory = _ => "1" };
         var repeats = new Option<int>("--repeats") { DefaultValueFactory = _ => 5 };
         var poolBlocks = new Option<string?>("--pool-blocks") { Description = "comma-separated pool sizes (blocks) to compare" };
         var profile = new Option<string?>("--profile") { Description = "ONNX Runtime profile file prefix (profiles every run, warm-up included)" };
         var jsonSchema = new Option<string?>("--json-schema") { Description = "FILE: constrain every request to this JSON Schema and report mask time" };
-        var command = new Command("bench", "Measure prefill / decode throughput and TTFT") { promptLength, outputLength, concurrency, repeats, poolBlocks, profile, jsonSchema };
+        var speculative = new Option<string?>("--speculative-tokens")
+        {
+            Description = "comma-separated K: measure speculative verify steps against plain decode with an oracle drafter (every draft accepted)",
+        };
+        var projectLength = new Option<double>("--project-length") { Description = "with --speculative-tokens: tokens per verify step to project the gain at", DefaultValueFactory = _ => 3.5 };
+        var json = new Option<bool>("--json") { Description = "print one JSON object instead of the table" };
+        var command = new Command("bench", "Measure prefill / decode throughput and TTFT") { promptLength, outputLength, concurrency, repeats, poolBlocks, profile, jsonSchema, speculative, projectLength, json };
         model.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
             try
             {
                 var pools = parse.GetValue(poolBlocks) is { } list ? ModelArguments.ParseIds(list, "--pool-blocks").Select(b => (int?)b).ToArray() : [null];
-                int prompt = parse.GetValue(promptLength), output = parse.GetValue(outputLength), n = parse.GetValue(concurrency), r = parse.GetValue(repeats);
-                if (prompt <= 0 || output <= 1 || n <= 0 || r <= 0)
+                int prompt = parse.GetValue(promptLength), output = parse.GetValue(outputLength), r = parse.GetValue(repeats);
+                var conc = ModelArguments.ParseIds(parse.GetValue(concurrency)!, "--concurrency");
+                if (prompt <= 0 || output <= 1 || conc.Any(c => c <= 0) || r <= 0)
                     throw new ArgumentException("--prompt-length, --concurrency and --repeats must be positive and --output-length at least 2.");
-                Console.Out.WriteLine("pool_blocks  pool_MiB  prompt  output  conc  prefill_tok/s  decode_tok/s  ttft_ms  decode_step_ms  decode_cpu_ms  mask_ms/step  mask_ms/token  (medians of " + r + ")");
+                bool asJson = parse.GetValue(json);
+                if (parse.GetValue(speculative) is { } kList)
+                {
+                    var ks = ModelArguments.ParseIds(kList, "--speculative-tokens");
+                    if (ks.Any(k => k <= 0 || k > GenerationRequest.MaxSpeculativeTokens))
+                        throw new ArgumentException($"--speculative-tokens: each K must be in [1, {GenerationRequest.MaxSpeculativeTokens}].");
+                    if (parse.GetValue(projectLength) < 1)
+                        throw new ArgumentException("--project-length must be at least 1 (tokens per verify step).");
+                    using var specModel = model.Load(parse, pools[0]);
+                    await SpeculativeBench.Run(specModel, ks, conc, prompt, output, r, parse.GetValue(projectLength), asJson, ct);
+                    return 0;
+                }
+                var rows = new List<object>();
+                if (!asJson)
+                    Console.Out.WriteLine("pool_blocks  pool_MiB  prompt  output  conc  prefill_tok/s  decode_tok/s  ttft_ms  decode_step_ms  decode_cpu_ms  mask_ms/step  mask_ms/token  (medians of " + r + ")");
                 var profilePrefix = parse.GetValue(profile);
                 for (int p = 0; p < pools.Length; p++)
                 {
                     var blocks = pools[p];
                     using var loaded = model.Load(parse, blocks, profilePrefix is null ? null : pools.Length > 1 ? $"{profilePrefix}.pool{p}" : profilePrefix);
-                    using var engine = loaded.CreateEngine(new SchedulerOptions(MaxTokensPerStep: Math.Max(512, prompt), MaxSequences: Math.Max(64, n), EnablePrefixCaching: false));
-                    int vocab = loaded.Executor.Info.VocabSize;
-                    var constraint = ConstraintArguments.Read(parse.GetValue(jsonSchema), null, loaded.Tokenizer, [0]);
-                    await RunOnce(engine, prompt, Math.Min(output, 4), n, vocab, 0, constraint, ct); // warm-up
-                    var runs = new List<Result>();
-                    for (int i = 0; i < r; i++)
-                        runs.Add(await RunOnce(engine, prompt, output, n, vocab, i + 1, constraint, ct));
-                    Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                    foreach (int n in conc)
+                    {
+                        using var engine = loaded.CreateEngine(new SchedulerOptions(MaxTokensPerStep: Math.Max(512, prompt), MaxSequences: Math.Max(64, n), EnablePrefixCaching: false));
+                        int vocab = loaded.Executor.Info.VocabSize;
+                        var constraint = ConstraintArguments.Read(parse.GetValue(jsonSchema), null, loaded.Tokenizer, [0]);
+                        await RunOnce(engine, prompt, Math.Min(output, 4), n, vocab, 0, constraint, ct); // warm-up
+                        var runs = new List<Result>();
+                        for (int i = 0; i < r; i++)
+                            runs.Add(await RunOnce(engine, prompt, output, n, vocab, i + 1, constraint, ct));
+                        var spec = engine.Speculation;
+                        rows.Add(new
+                        {
+                            pool_blocks = loaded.Cache.NumBlocks, prompt_length = prompt, output_length = output, concurrency = n, repeats = r,
+                            prefill_tokens_per_second = Median(runs.Select(x => x.PrefillTps)), decode_tokens_per_second = Median(runs.Select(x => x.DecodeTps)),
+                            ttft_ms = Median(runs.Select(x => x.TtftMs)), decode_step_ms = Median(runs.Select(x => x.StepMs)), decode_cpu_ms = Median(runs.Select(x => x.StepCpuMs)),
+                            mask_ms_per_step = Median(runs.Select(x => x.MaskStepMs)), mask_ms_per_token = Median(runs.Select(x => x.MaskTokenMs)),
+                            speculative = new
+                            {
+                                verify_steps = spec.VerifySteps, drafted_tokens = spec.DraftedTokens, accepted_tokens = spec.AcceptedTokens,
+                                accepted_by_position = spec.AcceptedByPosition, mean_accepted_length = spec.MeanAcceptedLength,
+                            },
+                        });
+                        if (!asJson)
+                            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{loaded.Cache.NumBlocks,11}  {loaded.Cache.TotalBytes / (1 << 20),8}  {prompt,6}  {output,6}  {n,4}  " +
                         $"{Median(runs.Select(x => x.PrefillTps)),13:F1}  {Median(runs.Select(x => x.DecodeTps)),12:F1}  " +
                         $"{Median(runs.Select(x => x.TtftMs)),7:F2}  {Median(runs.Select(x => x.StepMs)),14:F3}  {Median(runs.Select(x => x.StepCpuMs)),13:F3}  " +
-                        $"{Median(runs.Select(x => x.MaskStepMs)),12:F3}  {Median(runs.Select(x => x.MaskTokenMs)),13:F3}"));
-                    engine.Dispose(); // no step may run while the profiles are written
+                            $"{Median(runs.Select(x => x.MaskStepMs)),12:F3}  {Median(runs.Select(x => x.MaskTokenMs)),13:F3}"));
+                        engine.Dispose(); // no step may run while the profiles are written
+                    }
                     foreach (var file in loaded.EndProfiling())
                         Console.Out.WriteLine($"profile: {file}");
                 }
+                if (asJson)
+                    Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(new { runs = rows }));
                 return 0;
             }
             catch (Exception e) when (CliErrors.IsExpected(e))

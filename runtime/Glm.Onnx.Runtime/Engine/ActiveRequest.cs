@@ -13,11 +13,15 @@ internal sealed class ActiveRequest
     public ActiveRequest(long id, GenerationRequest request, int maxNewTokens, IEnumerable<int> eosTokenIds, ITokenDecoder? decoder)
     {
         Request = request;
+        MaxNewTokens = maxNewTokens;
         Sequence = new Sequence(id, request.PromptIds.ToArray());
         Emitter = new TokenEmitter(Sequence, request, maxNewTokens, eosTokenIds, decoder);
     }
 
     public GenerationRequest Request { get; }
+
+    /// <summary>The request's token limit, capped by the model and the cache.</summary>
+    public int MaxNewTokens { get; }
 
     public Sequence Sequence { get; }
 

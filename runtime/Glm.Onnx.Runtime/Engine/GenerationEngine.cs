@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Glm.Onnx.Runtime.Cache;
+using Glm.Onnx.Runtime.Drafting;
 using Glm.Onnx.Runtime.Execution;
 using Glm.Onnx.Runtime.Sampling;
 using Glm.Onnx.Runtime.Scheduling;
@@ -26,6 +27,7 @@ public sealed class GenerationEngine : IDisposable
     private readonly Scheduler _scheduler;
     private readonly Sampler _sampler = new();
     private readonly ITokenDecoder? _decoder;
+    private readonly IDrafter? _drafter;
     private readonly int[] _eos;
     private readonly ConcurrentQueue<ActiveRequest> _incoming = new();
     private readonly ConcurrentQueue<ActiveRequest> _cancellations = new();
@@ -45,8 +47,16 @@ public sealed class GenerationEngine : IDisposable
     private volatile Exception? _fault;
     private volatile bool _stopping;
 
+    /// <param name="executor">The model (borrowed).</param>
+    /// <param name="scheduling">Step limits and prefix caching.</param>
+    /// <param name="decoder">Turns ids into text (stop strings, text deltas), or null.</param>
+    /// <param name="telemetry">Metrics name, logger, health threshold.</param>
+    /// <param name="drafter">
+    /// Proposes draft tokens for requests with <see cref="GenerationRequest.SpeculativeTokens"/> &gt; 0; null uses the
+    /// model's MTP layer when the executor has one (<see cref="MtpDrafter"/>), else speculation is refused.
+    /// </param>
     public GenerationEngine(IModelExecutor executor, SchedulerOptions? scheduling = null, ITokenDecoder? decoder = null,
-        EngineTelemetryOptions? telemetry = null)
+        EngineTelemetryOptions? telemetry = null, IDrafter? drafter = null)
     {
         ArgumentNullException.ThrowIfNull(executor);
         telemetry ??= new EngineTelemetryOptions();
@@ -57,6 +67,7 @@ public sealed class GenerationEngine : IDisposable
         _allocator = new BlockAllocator(_info.NumBlocks, _info.BlockSize, _info.BlockOrder);
         _scheduler = new Scheduler(_allocator, scheduling ?? new SchedulerOptions());
         _decoder = decoder;
+        _drafter = drafter ?? (_info.HasDraftStage && _info.HiddenSize > 0 ? new MtpDrafter(executor) : null);
         _eos = [.. _info.EosTokenIds];
         _counters = new EngineCounters(_allocator.NumBlocks) { FreeBlocks = _allocator.FreeBlockCount };
         _metrics = new EngineMetrics(_counters, telemetry.ModelName);
@@ -105,6 +116,24 @@ public sealed class GenerationEngine : IDisposable
 
     /// <summary>Most tokens one sequence may hold (prompt + output): the model's maximum length or the cache capacity.</summary>
     public int MaxSequenceTokens => Math.Min(_info.MaxSequenceLength, _scheduler.CapacityTokens);
+
+    /// <summary>What drafts for speculative requests (null: the engine refuses them).</summary>
+    public IDrafter? Drafter => _drafter;
+
+    /// <summary>Speculative decoding totals since the engine started, as of the last step.</summary>
+    public SpeculationStats Speculation
+    {
+        get
+        {
+            var accepted = new long[EngineCounters.DraftPositions];
+            for (int j = 0; j < accepted.Length; j++)
+                accepted[j] = Volatile.Read(ref _counters.AcceptedAt[j]);
+            int used = accepted.Length;
+            while (used > 0 && Volatile.Read(ref _counters.DraftedAt[used - 1]) == 0)
+                used--;
+            return new SpeculationStats(Volatile.Read(ref _counters.VerifySteps), Volatile.Read(ref _counters.DraftedTokens), accepted[..used]);
+        }
+    }
 
     /// <summary>The token decoder text deltas come from (null: the engine streams ids only).</summary>
     public ITokenDecoder? Decoder => _decoder;
@@ -180,6 +209,7 @@ public sealed class GenerationEngine : IDisposable
         if (request.StopStrings.Count > 0 && _decoder is null)
             throw new ArgumentException("Stop strings need a token decoder, and this engine has none.", nameof(request));
         request.Sampling.Validate();
+        CheckSpeculation(request);
 
         int prompt = request.PromptIds.Count;
         int limit = Math.Min(_info.MaxSequenceLength, _scheduler.CapacityTokens);
@@ -188,12 +218,42 @@ public sealed class GenerationEngine : IDisposable
                 $"The prompt has {prompt} tokens, leaving no room to generate: the model accepts {_info.MaxSequenceLength} " +
                 $"tokens and the KV cache holds {_scheduler.CapacityTokens}.", nameof(request));
         var active = new ActiveRequest(Interlocked.Increment(ref _nextId), request, Math.Min(request.MaxNewTokens, limit - prompt), _eos, _decoder);
+        if (request.SpeculativeTokens > 0 && _drafter!.UsesDraftCache)
+            active.Sequence.TrackDraftCache();
+        UpdateDraftLimit(active);
         Interlocked.Increment(ref _counters.Incoming);
         _incoming.Enqueue(active);
         _wake.Release();
         if (_fault is { } late)
             AbandonIncoming(late); // the loop faulted after the check above and will not drain the queue
         return active;
+    }
+
+    private void CheckSpeculation(GenerationRequest request)
+    {
+        int k = request.SpeculativeTokens;
+        if (k < 0 || k > GenerationRequest.MaxSpeculativeTokens)
+            throw new ArgumentException(
+                $"SpeculativeTokens must be in [0, {GenerationRequest.MaxSpeculativeTokens}] (0 = off), got {k}.", nameof(request));
+        if (k == 0)
+            return;
+        if (_drafter is null)
+            throw new ArgumentException(
+                $"SpeculativeTokens is {k}, but this model has no MTP stage to draft with (glm-model.json has no mtp_stage; " +
+                "convert a checkpoint with num_nextn_predict_layers 1, e.g. from glm-convert synth --mtp-layers 1).", nameof(request));
+        // Greedy verification is exact; sampled requests need the rejection rule (accept x with min(1, p/q), else
+        // resample from max(0, p - q)), which this engine does not have yet: refuse rather than change the distribution.
+        if (!request.Sampling.IsGreedy)
+            throw new ArgumentException(
+                $"SpeculativeTokens is {k} with temperature {request.Sampling.Temperature}: speculative decoding verifies greedy " +
+                "requests only until the speculative rejection sampler is in; use temperature 0 or SpeculativeTokens 0.", nameof(request));
+    }
+
+    // Drafts never reach past the request's token limit: a verify step emits at most drafts + 1 tokens.
+    private static void UpdateDraftLimit(ActiveRequest active)
+    {
+        int k = active.Request.SpeculativeTokens;
+        active.Sequence.DraftLimit = k == 0 ? 0 : Math.Clamp(active.MaxNewTokens - active.Sequence.OutputLength - 1, 0, k);
     }
 
     private void Run()
@@ -255,10 +315,12 @@ public sealed class GenerationEngine : IDisposable
     {
         StepPlan plan;
         LogitsBuffer logits;
+        int[]?[]? drafts;
         MarkScheduled(step);
         try
         {
-            plan = StepPlan.Build(step, s => _active[s.Id]);
+            drafts = RunDrafter(step);
+            plan = StepPlan.Build(step, s => _active[s.Id], drafts);
             logits = _executor.Forward(plan.Batch);
             if (logits.Rows != plan.Batch.LogitsCount || logits.Vocab != _info.VocabSize)
                 throw new InvalidOperationException(
@@ -283,12 +345,23 @@ public sealed class GenerationEngine : IDisposable
             var sequence = step.Chunks[b].Sequence;
             if (!_active.TryGetValue(sequence.Id, out var active))
                 continue;
+            var chunk = step.Chunks[b];
             try
             {
                 if (plan.PromptRowCount[b] > 0)
                     CollectPromptLogits(active, logits, plan.PromptRowStart[b], plan.PromptPositionStart[b], plan.PromptRowCount[b]);
-                if (plan.SamplingRow[b] >= 0)
-                    Emit(active, logits.Row(plan.SamplingRow[b]));
+                if (chunk.Drafts > 0)
+                    Verify(active, chunk, logits, plan.SamplingRow[b], drafts![b]!);
+                else
+                {
+                    // Before emitting: the last token may end the request, and its blocks with it.
+                    if (plan.HiddenRowStart[b] >= 0)
+                        _drafter!.Observe(sequence, chunk.Start, logits, plan.HiddenRowStart[b], chunk.Count);
+                    if (plan.SamplingRow[b] >= 0)
+                        Emit(active, logits.Row(plan.SamplingRow[b]), active.Emitter.Sample(_sampler, logits.Row(plan.SamplingRow[b])));
+                }
+                if (_active.ContainsKey(sequence.Id))
+                    UpdateDraftLimit(active);
             }
             catch (Exception error)
             {
@@ -303,6 +376,80 @@ public sealed class GenerationEngine : IDisposable
         Volatile.Write(ref _counters.Preemptions, _scheduler.PreemptionCount);
         Volatile.Write(ref _counters.PrefixQueriedTokens, _scheduler.PrefixQueriedTokens);
         Volatile.Write(ref _counters.PrefixHitTokens, _scheduler.PrefixHitTokens);
+    }
+
+    /// <summary>
+    /// Asks the drafter for this step's drafts (the scheduler has allocated their blocks) and lets it bring the draft
+    /// cache of every sequence in the step up to date; then registers the blocks whose draft rows are now written.
+    /// Per chunk, its drafts or null.
+    /// </summary>
+    private int[]?[]? RunDrafter(ScheduledStep step)
+    {
+        if (_drafter is null)
+            return null;
+        var chunks = step.Chunks;
+        List<DraftWork>? work = null;
+        var index = new int[chunks.Count];
+        for (int b = 0; b < chunks.Count; b++)
+        {
+            index[b] = -1;
+            var chunk = chunks[b];
+            if (chunk.Drafts == 0 && !chunk.Sequence.TracksDraftCache)
+                continue;
+            index[b] = (work ??= []).Count;
+            work.Add(new DraftWork(chunk.Sequence, _active[chunk.Sequence.Id].Request, chunk.Drafts));
+        }
+        if (work is null)
+            return null;
+        _drafter.Draft(work);
+        var drafts = new int[]?[chunks.Count];
+        for (int b = 0; b < chunks.Count; b++)
+        {
+            if (index[b] < 0)
+                continue;
+            var w = work[index[b]];
+            if (w.Sequence.TracksDraftCache)
+                _scheduler.RegisterDraftRows(w.Sequence);
+            if (w.Count > 0)
+                drafts[b] = w.Tokens;
+        }
+        return drafts;
+    }
+
+    /// <summary>
+    /// A verify chunk: row j of its logits chooses the token after position Start + j. Tokens are chosen and emitted in
+    /// order while the target agrees with the drafts (greedy: the same token), so the output is what plain decoding
+    /// emits; the first disagreement emits the target's own token and ends the run, and a token that ends the request
+    /// ends it there. Then the sequence keeps only the accepted positions (<see cref="Scheduler.CompleteVerified"/>).
+    /// </summary>
+    private void Verify(ActiveRequest active, ScheduledChunk chunk, LogitsBuffer logits, int firstRow, int[] drafts)
+    {
+        var emitter = active.Emitter;
+        int k = chunk.Drafts;
+        emitter.NoteVerify(k);
+        EngineCounters.Add(ref _counters.VerifySteps, 1);
+        EngineCounters.Add(ref _counters.DraftedTokens, k);
+        for (int j = 0; j < k; j++)
+            EngineCounters.Add(ref _counters.DraftedAt[j], 1);
+        int kept = 0;
+        for (int j = 0; j <= k; j++)
+        {
+            var row = logits.Row(firstRow + j);
+            int token = emitter.Sample(_sampler, row);
+            bool agrees = j < k && token == drafts[j];
+            if (agrees)
+            {
+                emitter.NoteAcceptedDraft();
+                EngineCounters.Add(ref _counters.AcceptedAt[j], 1);
+            }
+            kept = j + 1;
+            if (Emit(active, row, token))
+                return; // the request ended on this token: nothing after it is emitted
+            if (!agrees)
+                break;
+        }
+        _scheduler.CompleteVerified(chunk, kept);
+        _drafter!.Observe(chunk.Sequence, chunk.Start, logits, firstRow, kept);
     }
 
     // Queue time ends at a request's first scheduled step (a recompute after preemption does not restart it).
@@ -370,11 +517,14 @@ public sealed class GenerationEngine : IDisposable
         active.PromptLogitsCollected = position + count;
     }
 
-    /// <summary>The per-token path: the request's emitter steps, then publish, then release when it ended.</summary>
-    private void Emit(ActiveRequest active, ReadOnlySpan<float> row)
+    /// <summary>
+    /// The per-token path for a chosen token: the request's emitter steps, then publish, then release when it ended
+    /// (true).
+    /// </summary>
+    private bool Emit(ActiveRequest active, ReadOnlySpan<float> row, int token)
     {
         var emitter = active.Emitter;
-        var outcome = emitter.Accept(emitter.Sample(_sampler, row));
+        var outcome = emitter.Accept(token);
         EngineCounters.Add(ref _counters.GenerationTokens, 1);
         if (outcome.IsFirst)
         {
@@ -395,7 +545,9 @@ public sealed class GenerationEngine : IDisposable
                 EngineCounters.Add(ref _counters.FinishedByLength, 1);
             LogFinished(active, reason, outcome.Usage!);
             Release(active, error: null);
+            return true;
         }
+        return false;
     }
 
     private void LogFinished(ActiveRequest active, FinishReason reason, GenerationUsage usage)
@@ -420,6 +572,7 @@ public sealed class GenerationEngine : IDisposable
     {
         _active.Remove(active.Sequence.Id);
         _scheduler.Finish(active.Sequence);
+        _drafter?.Forget(active.Sequence);
         if (error is OperationCanceledException)
         {
             EngineCounters.Add(ref _counters.Cancelled, 1);

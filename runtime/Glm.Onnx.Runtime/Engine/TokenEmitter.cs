@@ -24,6 +24,9 @@ internal sealed class TokenEmitter
     private readonly int _maxNewTokens;
     private readonly ConstraintTracker? _constraint;
     private bool _finished;
+    private int _drafted;
+    private int _acceptedDrafts;
+    private int _verifySteps;
 
     /// <param name="sequence">The request's tokens (sampled tokens are appended to it).</param>
     /// <param name="request">The request: sampling, stop ids and strings, eos handling.</param>
@@ -74,6 +77,16 @@ internal sealed class TokenEmitter
         return sampler.Sample(row, _sampling);
     }
 
+    /// <summary>A verify step carried <paramref name="drafts"/> draft tokens for this request (usage counts).</summary>
+    public void NoteVerify(int drafts)
+    {
+        _verifySteps++;
+        _drafted += drafts;
+    }
+
+    /// <summary>The target agreed with one more draft token (usage counts).</summary>
+    public void NoteAcceptedDraft() => _acceptedDrafts++;
+
     /// <summary>Steps 2 to 7 for a chosen token; the outcome says what to stream and whether the request ended.</summary>
     public TokenOutcome Accept(int token)
     {
@@ -95,6 +108,8 @@ internal sealed class TokenEmitter
             usage = _usage.Finish(_sequence);
             if (_constraint is not null)
                 usage = usage with { MaskTime = _constraint.MaskTime, ForcedTokens = _constraint.ForcedTokens };
+            if (_verifySteps > 0)
+                usage = usage with { DraftedTokens = _drafted, AcceptedDraftTokens = _acceptedDrafts, VerifySteps = _verifySteps };
         }
         return new TokenOutcome(token, text, reason, usage, first);
     }

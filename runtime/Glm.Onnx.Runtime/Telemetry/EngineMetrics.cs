@@ -61,6 +61,18 @@ internal sealed class EngineMetrics : IDisposable
                 .Concat(Sum(c => Volatile.Read(ref c.Cancelled), new(GlmMetrics.FailureTag, "cancelled"))),
             description: "Requests that ended without finishing: a failed step, or cancelled by the caller.");
 
+        Meter.CreateObservableCounter(GlmMetrics.SpecDecodeDrafts, () => Sum(c => Volatile.Read(ref c.VerifySteps)),
+            description: "Speculative decoding: verify steps (decode steps that carried draft tokens).");
+        Meter.CreateObservableCounter(GlmMetrics.SpecDecodeDraftTokens, () => Sum(c => Volatile.Read(ref c.DraftedTokens)),
+            description: "Speculative decoding: draft tokens proposed.");
+        Meter.CreateObservableCounter(GlmMetrics.SpecDecodeAcceptedTokens, () => Sum(c => c.AcceptedTotal),
+            description: "Speculative decoding: draft tokens the target accepted.");
+        Meter.CreateObservableCounter<long>(GlmMetrics.SpecDecodeAcceptedPerPosition, () =>
+            Enumerable.Range(0, EngineCounters.DraftPositions)
+                .Where(j => Live.Keys.Any(c => Volatile.Read(ref c.AcceptedAt[j]) > 0 || Volatile.Read(ref c.DraftedAt[j]) > 0))
+                .SelectMany(j => Sum(c => Volatile.Read(ref c.AcceptedAt[j]), new(GlmMetrics.PositionTag, j))),
+            description: "Speculative decoding: accepted draft tokens by draft position (0 = first draft of a step).");
+
         FirstToken = Seconds(GlmMetrics.TimeToFirstToken, FirstTokenBuckets, "From submission to the first generated token.");
         TokenGap = Seconds(GlmMetrics.InterTokenLatency, TokenGapBuckets, "Between consecutive generated tokens of a request.");
         QueueTime = Seconds(GlmMetrics.RequestQueueTime, RequestBuckets, "From submission to the request's first scheduled step.");
