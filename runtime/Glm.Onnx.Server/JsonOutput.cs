@@ -80,6 +80,8 @@ internal static class JsonOutput
             w.WriteNumber("mask_ms", Math.Round(usage.MaskTime.TotalMilliseconds, 3));
             w.WriteNumber("forced_tokens", usage.ForcedTokens);
         }
+        if (usage.Speculation is { } speculation)
+            speculation.WriteJson(w); // extension object "speculative_decoding" (docs/speculative.md)
         w.WriteEndObject();
     }
 }

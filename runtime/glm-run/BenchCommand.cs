@@ -12,7 +12,8 @@ namespace Glm.Onnx.RunCli;
 /// sizes, the decode step time per pool size (a pool copied per step would grow it). <c>--profile PREFIX</c> turns on
 /// ONNX Runtime profiling and prints the profile files written (one per stage and pool size). <c>--json-schema FILE</c>
 /// constrains every request to the schema (structured output) and reports the grammar-mask time per decode step
-/// (the step's masks computed in parallel) and per token.
+/// (the step's masks computed in parallel) and per token. <c>--json</c> prints one JSON object per pool size instead
+/// of the table, with the speculative decoding counters of the measured runs (docs/speculative.md).
 /// </summary>
 public static class BenchCommand
 {
@@ -26,7 +27,8 @@ public static class BenchCommand
         var poolBlocks = new Option<string?>("--pool-blocks") { Description = "comma-separated pool sizes (blocks) to compare" };
         var profile = new Option<string?>("--profile") { Description = "ONNX Runtime profile file prefix (profiles every run, warm-up included)" };
         var jsonSchema = new Option<string?>("--json-schema") { Description = "FILE: constrain every request to this JSON Schema and report mask time" };
-        var command = new Command("bench", "Measure prefill / decode throughput and TTFT") { promptLength, outputLength, concurrency, repeats, poolBlocks, profile, jsonSchema };
+        var json = new Option<bool>("--json") { Description = "print one JSON object per pool size (medians and speculative decoding counters) instead of the table" };
+        var command = new Command("bench", "Measure prefill / decode throughput and TTFT") { promptLength, outputLength, concurrency, repeats, poolBlocks, profile, jsonSchema, json };
         model.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -36,7 +38,9 @@ public static class BenchCommand
                 int prompt = parse.GetValue(promptLength), output = parse.GetValue(outputLength), n = parse.GetValue(concurrency), r = parse.GetValue(repeats);
                 if (prompt <= 0 || output <= 1 || n <= 0 || r <= 0)
                     throw new ArgumentException("--prompt-length, --concurrency and --repeats must be positive and --output-length at least 2.");
-                Console.Out.WriteLine("pool_blocks  pool_MiB  prompt  output  conc  prefill_tok/s  decode_tok/s  ttft_ms  decode_step_ms  decode_cpu_ms  mask_ms/step  mask_ms/token  (medians of " + r + ")");
+                bool asJson = parse.GetValue(json);
+                if (!asJson)
+                    Console.Out.WriteLine("pool_blocks  pool_MiB  prompt  output  conc  prefill_tok/s  decode_tok/s  ttft_ms  decode_step_ms  decode_cpu_ms  mask_ms/step  mask_ms/token  (medians of " + r + ")");
                 var profilePrefix = parse.GetValue(profile);
                 for (int p = 0; p < pools.Length; p++)
                 {
@@ -47,13 +51,18 @@ public static class BenchCommand
                     var constraint = ConstraintArguments.Read(parse.GetValue(jsonSchema), null, loaded.Tokenizer, [0]);
                     await RunOnce(engine, prompt, Math.Min(output, 4), n, vocab, 0, constraint, ct); // warm-up
                     var runs = new List<Result>();
+                    var speculation0 = engine.Speculation.Snapshot();
                     for (int i = 0; i < r; i++)
                         runs.Add(await RunOnce(engine, prompt, output, n, vocab, i + 1, constraint, ct));
-                    Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"{loaded.Cache.NumBlocks,11}  {loaded.Cache.TotalBytes / (1 << 20),8}  {prompt,6}  {output,6}  {n,4}  " +
-                        $"{Median(runs.Select(x => x.PrefillTps)),13:F1}  {Median(runs.Select(x => x.DecodeTps)),12:F1}  " +
-                        $"{Median(runs.Select(x => x.TtftMs)),7:F2}  {Median(runs.Select(x => x.StepMs)),14:F3}  {Median(runs.Select(x => x.StepCpuMs)),13:F3}  " +
-                        $"{Median(runs.Select(x => x.MaskStepMs)),12:F3}  {Median(runs.Select(x => x.MaskTokenMs)),13:F3}"));
+                    if (asJson)
+                        Console.Out.WriteLine(JsonLine(loaded.Cache.NumBlocks, loaded.Cache.TotalBytes, prompt, output, n, runs,
+                            engine.Speculation.Snapshot().Since(speculation0)));
+                    else
+                        Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"{loaded.Cache.NumBlocks,11}  {loaded.Cache.TotalBytes / (1 << 20),8}  {prompt,6}  {output,6}  {n,4}  " +
+                            $"{Median(runs.Select(x => x.PrefillTps)),13:F1}  {Median(runs.Select(x => x.DecodeTps)),12:F1}  " +
+                            $"{Median(runs.Select(x => x.TtftMs)),7:F2}  {Median(runs.Select(x => x.StepMs)),14:F3}  {Median(runs.Select(x => x.StepCpuMs)),13:F3}  " +
+                            $"{Median(runs.Select(x => x.MaskStepMs)),12:F3}  {Median(runs.Select(x => x.MaskTokenMs)),13:F3}"));
                     engine.Dispose(); // no step may run while the profiles are written
                     foreach (var file in loaded.EndProfiling())
                         Console.Out.WriteLine($"profile: {file}");
@@ -67,6 +76,30 @@ public static class BenchCommand
             }
         });
         return command;
+    }
+
+    // One object per pool size: the table's medians under snake_case names, plus the speculative decoding counters
+    // summed over the measured runs (all zero when no request drafted).
+    private static string JsonLine(int blocks, long bytes, int prompt, int output, int n, List<Result> runs, Glm.Onnx.Runtime.Telemetry.SpeculationSummary speculation)
+    {
+        var line = new System.Text.Json.Nodes.JsonObject
+        {
+            ["pool_blocks"] = blocks,
+            ["pool_mib"] = bytes / (1 << 20),
+            ["prompt_length"] = prompt,
+            ["output_length"] = output,
+            ["concurrency"] = n,
+            ["repeats"] = runs.Count,
+            ["prefill_tokens_per_second"] = Median(runs.Select(x => x.PrefillTps)),
+            ["decode_tokens_per_second"] = Median(runs.Select(x => x.DecodeTps)),
+            ["ttft_ms"] = Median(runs.Select(x => x.TtftMs)),
+            ["decode_step_ms"] = Median(runs.Select(x => x.StepMs)),
+            ["decode_cpu_ms"] = Median(runs.Select(x => x.StepCpuMs)),
+            ["mask_ms_per_step"] = Median(runs.Select(x => x.MaskStepMs)),
+            ["mask_ms_per_token"] = Median(runs.Select(x => x.MaskTokenMs)),
+            ["speculative_decoding"] = SpeculationJson.Node(speculation),
+        };
+        return line.ToJsonString();
     }
 
     private sealed record Result(double PrefillTps, double DecodeTps, double TtftMs, double StepMs, double StepCpuMs, double MaskStepMs, double MaskTokenMs);

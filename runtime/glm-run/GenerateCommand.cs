@@ -102,6 +102,7 @@ public static class GenerateCommand
                         decode_tokens_per_second = usage.DecodeTokensPerSecond,
                         mask_ms = usage.MaskTime.TotalMilliseconds,
                         forced_tokens = usage.ForcedTokens,
+                        speculative_decoding = usage.Speculation is { } speculation ? SpeculationJson.Node(speculation) : null,
                     };
                     Console.Out.WriteLine(JsonSerializer.Serialize(result));
                 }

@@ -45,6 +45,9 @@ public sealed record GenerationUsage(
     /// <summary>Tokens the grammar forced (exactly one could follow), taken without sampling.</summary>
     public int ForcedTokens { get; init; }
 
+    /// <summary>This request's speculative decoding counters; null when it verified no drafts.</summary>
+    public Telemetry.SpeculationSummary? Speculation { get; init; }
+
     /// <summary>Prompt tokens actually computed per second until the first token.</summary>
     public double PrefillTokensPerSecond =>
         TimeToFirstToken > TimeSpan.Zero ? (PromptTokens - ReusedPromptTokens) / TimeToFirstToken.TotalSeconds : 0;

@@ -85,6 +85,13 @@ public sealed class GenerationEngine : IDisposable
 
     public long StepCount => Interlocked.Read(ref _steps);
 
+    /// <summary>
+    /// Speculative decoding's counters over every request of this engine (docs/speculative.md): the step thread
+    /// records each sequence's verify step here; readers take <see cref="SpeculationStats.Snapshot"/>. Reported in
+    /// the metrics and by <c>glm-run bench</c>.
+    /// </summary>
+    public SpeculationStats Speculation => _counters.Speculation;
+
     /// <summary>Wall time the step thread spent computing grammar masks (all constrained sequences of a step at once).</summary>
     public TimeSpan MaskTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _maskTicks));
 

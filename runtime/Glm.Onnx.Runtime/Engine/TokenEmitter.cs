@@ -2,6 +2,7 @@ using Glm.Onnx.Runtime.Constraints;
 using Glm.Onnx.Runtime.Execution;
 using Glm.Onnx.Runtime.Sampling;
 using Glm.Onnx.Runtime.Scheduling;
+using Glm.Onnx.Runtime.Telemetry;
 
 namespace Glm.Onnx.Runtime.Engine;
 
@@ -24,6 +25,7 @@ internal sealed class TokenEmitter
     private readonly UsageMeter _usage = new();
     private readonly int _maxNewTokens;
     private readonly ConstraintTracker? _constraint;
+    private SpeculationStats? _speculation;
     private bool _finished;
 
     /// <param name="sequence">The request's tokens (sampled tokens are appended to it).</param>
@@ -96,7 +98,16 @@ internal sealed class TokenEmitter
         LogitsBuffer target, int firstRow, List<TokenOutcome> outcomes)
     {
         ArgumentNullException.ThrowIfNull(outcomes);
-        return SpeculativeVerifier.Verify(sampler, _sampling, drafts, q, target, firstRow, new Sink(this, outcomes));
+        int first = outcomes.Count;
+        var result = SpeculativeVerifier.Verify(sampler, _sampling, drafts, q, target, firstRow, new Sink(this, outcomes));
+        if (drafts.Length > 0)
+        {
+            (_speculation ??= new SpeculationStats()).RecordVerify(drafts.Length, result.Accepted);
+            // The request's usage was built when its last token was accepted, inside the walk: add this step's counts.
+            if (result.Ended && outcomes[^1].Usage is { } usage)
+                outcomes[^1] = outcomes[^1] with { Usage = usage with { Speculation = _speculation.Snapshot() } };
+        }
+        return result;
     }
 
     // The verifier's view of this request: the grammar mask per position, Accept per emitted token.
@@ -137,6 +148,8 @@ internal sealed class TokenEmitter
             usage = _usage.Finish(_sequence);
             if (_constraint is not null)
                 usage = usage with { MaskTime = _constraint.MaskTime, ForcedTokens = _constraint.ForcedTokens };
+            if (_speculation is not null)
+                usage = usage with { Speculation = _speculation.Snapshot() };
         }
         return new TokenOutcome(token, text, reason, usage, first);
     }
