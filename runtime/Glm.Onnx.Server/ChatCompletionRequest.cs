@@ -40,7 +40,7 @@ public sealed record ChatCompletionRequest(GlmChatRequest Chat, bool Stream, boo
             RequiredTool = required,
             Format = Format(body),
             Sampling = sampling,
-            SpeculativeTokens = SamplingParameters.SpeculativeTokens(body, options.SpeculativeTokens, sampling),
+            SpeculativeTokens = SamplingParameters.SpeculativeTokens(body, options.SpeculativeTokens),
             MaxNewTokens = SamplingParameters.MaxTokens(body, options.DefaultMaxTokens),
             StopStrings = RequestJson.StopStrings(body),
             ResponseFormat = ResponseFormatField.Read(body),

@@ -35,7 +35,7 @@ internal static class CompletionsEndpoint
         var request = new GenerationRequest(ids)
         {
             Sampling = sampling,
-            SpeculativeTokens = SamplingParameters.SpeculativeTokens(body, options.SpeculativeTokens, sampling),
+            SpeculativeTokens = SamplingParameters.SpeculativeTokens(body, options.SpeculativeTokens),
             MaxNewTokens = SamplingParameters.MaxTokens(body, options.DefaultCompletionMaxTokens),
             StopStrings = RequestJson.StopStrings(body),
             Constraint = Constraint(ResponseFormatField.Read(body), generator),

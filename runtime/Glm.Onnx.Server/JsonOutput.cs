@@ -80,16 +80,8 @@ internal static class JsonOutput
             w.WriteNumber("mask_ms", Math.Round(usage.MaskTime.TotalMilliseconds, 3));
             w.WriteNumber("forced_tokens", usage.ForcedTokens);
         }
-        if (usage.VerifySteps > 0)
-        {
-            // Speculative decoding: drafts proposed and accepted, and tokens per verify step (the target's included).
-            w.WriteStartObject("speculative");
-            w.WriteNumber("drafted_tokens", usage.DraftedTokens);
-            w.WriteNumber("accepted_tokens", usage.AcceptedDraftTokens);
-            w.WriteNumber("verify_steps", usage.VerifySteps);
-            w.WriteNumber("mean_accepted_length", Math.Round(usage.MeanAcceptedLength, 4));
-            w.WriteEndObject();
-        }
+        if (usage.Speculation is { } speculation)
+            speculation.WriteJson(w); // extension object "speculative_decoding" (docs/speculative.md)
         w.WriteEndObject();
     }
 }

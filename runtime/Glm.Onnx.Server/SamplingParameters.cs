@@ -33,21 +33,15 @@ internal static class SamplingParameters
 
     /// <summary>
     /// speculative_tokens (this server's extension): draft tokens per decode step, at most the server's
-    /// --speculative-tokens (the default when absent); a request may lower it (0 = off), never raise it. Speculation
-    /// verifies greedy requests only for now, so a sampled request that would speculate is refused with the reason.
+    /// --speculative-tokens (the default when absent); a request may lower it (0 = off), never raise it.
     /// </summary>
-    public static int SpeculativeTokens(JsonElement body, int serverDefault, SamplingOptions sampling)
+    public static int SpeculativeTokens(JsonElement body, int serverDefault)
     {
         var given = RequestJson.Integer(body, "speculative_tokens", 0, int.MaxValue);
         if (given > serverDefault)
             throw ApiError.BadRequest(
                 $"'speculative_tokens' may lower the server's --speculative-tokens {serverDefault}, not exceed it; got {given}.", "speculative_tokens");
-        int k = (int?)given ?? serverDefault;
-        if (k > 0 && !sampling.IsGreedy)
-            throw ApiError.BadRequest(
-                $"This server speculates with {k} draft tokens, which is verified for greedy requests (temperature 0) only until " +
-                "the speculative rejection sampler is in; send temperature 0, or speculative_tokens 0.", given is null ? "temperature" : "speculative_tokens");
-        return k;
+        return (int?)given ?? serverDefault;
     }
 
     /// <summary>Only one choice per request is generated.</summary>

@@ -36,7 +36,7 @@ public static class GenerateCommand
         var ignoreEos = new Option<bool>("--ignore-eos") { Description = "keep generating through the model's eos ids" };
         var jsonSchema = new Option<string?>("--json-schema") { Description = "FILE: the output follows this JSON Schema (after a reasoning block, if any)" };
         var grammar = new Option<string?>("--grammar") { Description = "FILE: the output follows this GBNF grammar (llama.cpp syntax; start rule root)" };
-        var speculative = new Option<int>("--speculative-tokens") { Description = "K draft tokens per step from the model's MTP layer, verified in one step (0 = off; greedy only)" };
+        var speculative = new Option<int>("--speculative-tokens") { Description = "K draft tokens per step from the model's MTP layer, verified in one step (0 = off)" };
         var json = new Option<bool>("--json") { Description = "print one JSON object: output_ids, finish_reason, usage and timings" };
         var command = new Command("generate", "Generate tokens from a prompt")
         {
@@ -104,11 +104,7 @@ public static class GenerateCommand
                         decode_tokens_per_second = usage.DecodeTokensPerSecond,
                         mask_ms = usage.MaskTime.TotalMilliseconds,
                         forced_tokens = usage.ForcedTokens,
-                        speculative_tokens = request.SpeculativeTokens,
-                        drafted_tokens = usage.DraftedTokens,
-                        accepted_draft_tokens = usage.AcceptedDraftTokens,
-                        verify_steps = usage.VerifySteps,
-                        mean_accepted_length = usage.MeanAcceptedLength,
+                        speculative_decoding = usage.Speculation is { } speculation ? SpeculationJson.Node(speculation) : null,
                     };
                     Console.Out.WriteLine(JsonSerializer.Serialize(result));
                 }
@@ -119,7 +115,7 @@ public static class GenerateCommand
                         $"finish: {last.FinishReason}, {usage.PromptTokens} prompt + {usage.CompletionTokens} generated tokens, " +
                         $"prefill {usage.PrefillTokensPerSecond:F1} tok/s, decode {usage.DecodeTokensPerSecond:F1} tok/s" +
                         (request.Constraint is null ? "" : $", grammar masks {usage.MaskTime.TotalMilliseconds:F1} ms, {usage.ForcedTokens} forced tokens") +
-                        (usage.VerifySteps == 0 ? "" : $", speculative: {usage.AcceptedDraftTokens}/{usage.DraftedTokens} drafts accepted, {usage.MeanAcceptedLength:F2} tokens per verify step"));
+                        (usage.Speculation is not { } spec ? "" : $", speculative: {spec.AcceptedTokens}/{spec.DraftTokens} drafts accepted, {spec.MeanAcceptedLength:F2} tokens per verify step"));
                 }
                 return 0;
             }

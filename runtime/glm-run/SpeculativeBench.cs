@@ -9,7 +9,7 @@ using Glm.Onnx.Runtime.Scheduling;
 namespace Glm.Onnx.RunCli;
 
 /// <summary>
-/// <c>glm-run bench --speculative-tokens 1,2,3,4 --concurrency 1,8</c>: the cost of a speculative verify step against a
+/// <c>glm-run bench --oracle --speculative-tokens 1,2,3,4 --concurrency 1,8</c>: the cost of a speculative verify step against a
 /// plain decode step, at full acceptance. Per concurrency, a plain (K = 0) greedy round first records every request's
 /// continuation; then each repeat runs K = 0 and every listed K in turn (alternated, so that load drifts hit all
 /// alike) with an <see cref="OracleDrafter"/> that replays those continuations on top of the MTP drafter (the MTP
@@ -62,14 +62,14 @@ internal static class SpeculativeBench
                 double step = Median(results[k].Select(x => x.StepMs)), tps = Median(results[k].Select(x => x.DecodeTps));
                 double cost = step / plainStep, projected = Math.Min(projectLength, k + 1) / cost;
                 double perVerify = Median(results[k].Select(x => x.TokensPerVerify));
-                var stats = engine.Speculation;
+                var stats = engine.Speculation.Snapshot();
                 rows.Add(new Dictionary<string, object>
                 {
                     ["concurrency"] = n, ["speculative_tokens"] = k, ["decode_tokens_per_second"] = tps, ["step_ms"] = step,
                     ["step_cpu_ms"] = Median(results[k].Select(x => x.StepCpuMs)), ["step_cost_ratio"] = cost, ["tokens_per_second_gain"] = tps / plainTps,
                     ["tokens_per_verify_step"] = perVerify, ["projected_gain"] = projected, ["projection_length"] = projectLength,
-                    ["engine_verify_steps"] = stats.VerifySteps, ["engine_drafted_tokens"] = stats.DraftedTokens,
-                    ["engine_accepted_by_position"] = stats.AcceptedByPosition, ["engine_mean_accepted_length"] = stats.MeanAcceptedLength,
+                    ["engine_verify_steps"] = stats.VerifySteps, ["engine_draft_tokens"] = stats.DraftTokens,
+                    ["engine_accepted_per_position"] = stats.AcceptedPerPosition, ["engine_mean_accepted_length"] = stats.MeanAcceptedLength,
                 });
                 if (!json)
                     Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
@@ -122,10 +122,10 @@ internal static class SpeculativeBench
         long steps = engine.StepCount - stepsAtFirst.Max();
         // Tokens after each request's first, emitted in the window (a request's burst may straddle its start slightly).
         int decoded = usages.Sum(u => u.CompletionTokens - 1);
-        int verifies = usages.Sum(u => u.VerifySteps);
+        long verifies = usages.Sum(u => u.Speculation?.VerifySteps ?? 0);
         return new Round(decoded / seconds, steps > 0 ? seconds * 1000 / steps : 0,
             steps > 0 ? (cpuEnd - cpuAtFirst[last]).TotalMilliseconds / steps : 0,
-            verifies > 0 ? (double)(usages.Sum(u => u.AcceptedDraftTokens) + verifies) / verifies : 1);
+            verifies > 0 ? (double)(usages.Sum(u => u.Speculation?.AcceptedTokens ?? 0) + verifies) / verifies : 1);
     }
 
     private static double Median(IEnumerable<double> values)

@@ -1,5 +1,4 @@
 using Glm.Onnx.Runtime.Execution;
-using Glm.Onnx.Runtime.Sampling;
 using Glm.Onnx.Runtime.Scheduling;
 
 namespace Glm.Onnx.Runtime.Drafting;
@@ -13,7 +12,7 @@ namespace Glm.Onnx.Runtime.Drafting;
 /// the first pass's top-k selection. The recursive passes write rows past <see cref="Sequence.DraftCacheLength"/>;
 /// the next pass rewrites those positions from the target's hidden states before any row reads them (the MTP layer
 /// writes a step's rows before it attends, and attends causally), so rejected drafts leave nothing behind.
-/// Drafts are the MTP logits' argmax.
+/// Drafts are drawn from the MTP logits under the request's sampling options (<see cref="DraftWork.Choose"/>).
 /// </summary>
 public sealed class MtpDrafter : IDrafter
 {
@@ -137,7 +136,7 @@ public sealed class MtpDrafter : IDrafter
         }
         for (int d = 0; d < drafting.Count; d++)
         {
-            drafting[d].Tokens[0] = Sampler.ArgMax(output.Logits.Row(d));
+            drafting[d].Choose(0, output.Logits.Row(d));
             hidden[d] = output.Logits.HiddenRow(d).ToArray();
             if (share)
                 topk[d] = output.TopkIndices.Span.Slice((int)logitsRows[d] * output.IndexTopK, output.IndexTopK).ToArray();
@@ -180,7 +179,7 @@ public sealed class MtpDrafter : IDrafter
         Passes++;
         for (int b = 0; b < n; b++)
         {
-            drafting[active[b]].Tokens[step] = Sampler.ArgMax(output.Logits.Row(b));
+            drafting[active[b]].Choose(step, output.Logits.Row(b));
             hidden[active[b]] = output.Logits.HiddenRow(b).ToArray();
         }
     }

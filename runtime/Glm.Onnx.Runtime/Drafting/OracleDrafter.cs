@@ -7,7 +7,8 @@ namespace Glm.Onnx.Runtime.Drafting;
 /// <summary>
 /// Drafts by replaying a continuation given per request (the benchmark's known greedy output, so that every draft is
 /// accepted; tests' continuations with planted mistakes, so that chosen positions are rejected). Past the end of its
-/// script, or for a request without one, it proposes <see cref="FillerToken"/>. With an <paramref name="inner"/>
+/// script, or for a request without one, it proposes <see cref="FillerToken"/>. Its drafts are certain (q is the
+/// point mass), so with sampling the verifier accepts one with the target's probability of it. With an <paramref name="inner"/>
 /// drafter (the MTP drafter) that one runs first and its cost and draft-cache upkeep are kept; only its tokens are
 /// replaced: a benchmark then pays the real drafting work at full acceptance.
 /// </summary>
@@ -40,7 +41,7 @@ public sealed class OracleDrafter(IDrafter? inner = null) : IDrafter
                 _scripts.TryGetValue(w.Request, out script);
             int next = w.Sequence.OutputLength; // output index of the first draft
             for (int j = 0; j < w.Count; j++)
-                w.Tokens[j] = script is not null && next + j < script.Count ? script[next + j] : FillerToken;
+                w.Propose(j, script is not null && next + j < script.Count ? script[next + j] : FillerToken);
         }
     }
 

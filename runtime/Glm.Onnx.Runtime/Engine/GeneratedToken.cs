@@ -45,17 +45,8 @@ public sealed record GenerationUsage(
     /// <summary>Tokens the grammar forced (exactly one could follow), taken without sampling.</summary>
     public int ForcedTokens { get; init; }
 
-    /// <summary>Speculative decoding: draft tokens this request's verify steps carried.</summary>
-    public int DraftedTokens { get; init; }
-
-    /// <summary>Speculative decoding: of <see cref="DraftedTokens"/>, those the target agreed with.</summary>
-    public int AcceptedDraftTokens { get; init; }
-
-    /// <summary>Speculative decoding: verify steps (decode steps that carried drafts).</summary>
-    public int VerifySteps { get; init; }
-
-    /// <summary>Tokens per verify step, the target's own included (1 + accepted drafts / verify steps); 0 without any.</summary>
-    public double MeanAcceptedLength => VerifySteps > 0 ? 1 + (double)AcceptedDraftTokens / VerifySteps : 0;
+    /// <summary>This request's speculative decoding counters; null when it verified no drafts.</summary>
+    public Telemetry.SpeculationSummary? Speculation { get; init; }
 
     /// <summary>Prompt tokens actually computed per second until the first token.</summary>
     public double PrefillTokensPerSecond =>

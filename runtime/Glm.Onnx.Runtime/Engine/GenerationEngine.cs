@@ -96,6 +96,13 @@ public sealed class GenerationEngine : IDisposable
 
     public long StepCount => Interlocked.Read(ref _steps);
 
+    /// <summary>
+    /// Speculative decoding's counters over every request of this engine (docs/speculative.md): the step thread
+    /// records each sequence's verify step here; readers take <see cref="SpeculationStats.Snapshot"/>. Reported in
+    /// the metrics and by <c>glm-run bench</c>.
+    /// </summary>
+    public SpeculationStats Speculation => _counters.Speculation;
+
     /// <summary>Wall time the step thread spent computing grammar masks (all constrained sequences of a step at once).</summary>
     public TimeSpan MaskTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _maskTicks));
 
@@ -119,21 +126,6 @@ public sealed class GenerationEngine : IDisposable
 
     /// <summary>What drafts for speculative requests (null: the engine refuses them).</summary>
     public IDrafter? Drafter => _drafter;
-
-    /// <summary>Speculative decoding totals since the engine started, as of the last step.</summary>
-    public SpeculationStats Speculation
-    {
-        get
-        {
-            var accepted = new long[EngineCounters.DraftPositions];
-            for (int j = 0; j < accepted.Length; j++)
-                accepted[j] = Volatile.Read(ref _counters.AcceptedAt[j]);
-            int used = accepted.Length;
-            while (used > 0 && Volatile.Read(ref _counters.DraftedAt[used - 1]) == 0)
-                used--;
-            return new SpeculationStats(Volatile.Read(ref _counters.VerifySteps), Volatile.Read(ref _counters.DraftedTokens), accepted[..used]);
-        }
-    }
 
     /// <summary>The token decoder text deltas come from (null: the engine streams ids only).</summary>
     public ITokenDecoder? Decoder => _decoder;
@@ -241,12 +233,6 @@ public sealed class GenerationEngine : IDisposable
             throw new ArgumentException(
                 $"SpeculativeTokens is {k}, but this model has no MTP stage to draft with (glm-model.json has no mtp_stage; " +
                 "convert a checkpoint with num_nextn_predict_layers 1, e.g. from glm-convert synth --mtp-layers 1).", nameof(request));
-        // Greedy verification is exact; sampled requests need the rejection rule (accept x with min(1, p/q), else
-        // resample from max(0, p - q)), which this engine does not have yet: refuse rather than change the distribution.
-        if (!request.Sampling.IsGreedy)
-            throw new ArgumentException(
-                $"SpeculativeTokens is {k} with temperature {request.Sampling.Temperature}: speculative decoding verifies greedy " +
-                "requests only until the speculative rejection sampler is in; use temperature 0 or SpeculativeTokens 0.", nameof(request));
     }
 
     // Drafts never reach past the request's token limit: a verify step emits at most drafts + 1 tokens.
@@ -315,12 +301,12 @@ public sealed class GenerationEngine : IDisposable
     {
         StepPlan plan;
         LogitsBuffer logits;
-        int[]?[]? drafts;
+        DraftWork?[]? drafts;
         MarkScheduled(step);
         try
         {
             drafts = RunDrafter(step);
-            plan = StepPlan.Build(step, s => _active[s.Id], drafts);
+            plan = StepPlan.Build(step, s => _active[s.Id], drafts?.Select(d => d?.Tokens).ToArray());
             logits = _executor.Forward(plan.Batch);
             if (logits.Rows != plan.Batch.LogitsCount || logits.Vocab != _info.VocabSize)
                 throw new InvalidOperationException(
@@ -383,7 +369,7 @@ public sealed class GenerationEngine : IDisposable
     /// cache of every sequence in the step up to date; then registers the blocks whose draft rows are now written.
     /// Per chunk, its drafts or null.
     /// </summary>
-    private int[]?[]? RunDrafter(ScheduledStep step)
+    private DraftWork?[]? RunDrafter(ScheduledStep step)
     {
         if (_drafter is null)
             return null;
@@ -397,12 +383,17 @@ public sealed class GenerationEngine : IDisposable
             if (chunk.Drafts == 0 && !chunk.Sequence.TracksDraftCache)
                 continue;
             index[b] = (work ??= []).Count;
-            work.Add(new DraftWork(chunk.Sequence, _active[chunk.Sequence.Id].Request, chunk.Drafts));
+            var active = _active[chunk.Sequence.Id];
+            var emitter = active.Emitter;
+            // Drafts are drawn under the request's own sampling options (greedy: the argmax), each with its q kept
+            // for the verifier's acceptance rule.
+            work.Add(new DraftWork(chunk.Sequence, active.Request, chunk.Drafts, _info.VocabSize, active.DraftDistributions(chunk.Drafts),
+                (row, earlier, q) => emitter.Draft(_sampler, row, earlier, q)));
         }
         if (work is null)
             return null;
         _drafter.Draft(work);
-        var drafts = new int[]?[chunks.Count];
+        var drafts = new DraftWork?[chunks.Count];
         for (int b = 0; b < chunks.Count; b++)
         {
             if (index[b] < 0)
@@ -411,7 +402,7 @@ public sealed class GenerationEngine : IDisposable
             if (w.Sequence.TracksDraftCache)
                 _scheduler.RegisterDraftRows(w.Sequence);
             if (w.Count > 0)
-                drafts[b] = w.Tokens;
+                drafts[b] = w;
         }
         return drafts;
     }
@@ -422,34 +413,17 @@ public sealed class GenerationEngine : IDisposable
     /// emits; the first disagreement emits the target's own token and ends the run, and a token that ends the request
     /// ends it there. Then the sequence keeps only the accepted positions (<see cref="Scheduler.CompleteVerified"/>).
     /// </summary>
-    private void Verify(ActiveRequest active, ScheduledChunk chunk, LogitsBuffer logits, int firstRow, int[] drafts)
+    private void Verify(ActiveRequest active, ScheduledChunk chunk, LogitsBuffer logits, int firstRow, DraftWork draft)
     {
-        var emitter = active.Emitter;
-        int k = chunk.Drafts;
-        emitter.NoteVerify(k);
-        EngineCounters.Add(ref _counters.VerifySteps, 1);
-        EngineCounters.Add(ref _counters.DraftedTokens, k);
-        for (int j = 0; j < k; j++)
-            EngineCounters.Add(ref _counters.DraftedAt[j], 1);
-        int kept = 0;
-        for (int j = 0; j <= k; j++)
-        {
-            var row = logits.Row(firstRow + j);
-            int token = emitter.Sample(_sampler, row);
-            bool agrees = j < k && token == drafts[j];
-            if (agrees)
-            {
-                emitter.NoteAcceptedDraft();
-                EngineCounters.Add(ref _counters.AcceptedAt[j], 1);
-            }
-            kept = j + 1;
-            if (Emit(active, row, token))
-                return; // the request ended on this token: nothing after it is emitted
-            if (!agrees)
-                break;
-        }
-        _scheduler.CompleteVerified(chunk, kept);
-        _drafter!.Observe(chunk.Sequence, chunk.Start, logits, firstRow, kept);
+        var outcomes = new List<TokenOutcome>(chunk.Count);
+        var result = active.Emitter.AcceptSpeculative(_sampler, draft.Tokens, draft.Distributions, logits, firstRow, outcomes);
+        _counters.Speculation.RecordVerify(chunk.Drafts, result.Accepted);
+        for (int i = 0; i < outcomes.Count; i++)
+            if (Publish(active, outcomes[i], logits.Row(firstRow + i)))
+                return; // the request ended on this token: nothing after it was committed
+        // Emitted = the last known token's position plus the accepted drafts' positions.
+        _scheduler.CompleteVerified(chunk, result.Emitted);
+        _drafter!.Observe(chunk.Sequence, chunk.Start, logits, firstRow, result.Emitted);
     }
 
     // Queue time ends at a request's first scheduled step (a recompute after preemption does not restart it).
@@ -521,10 +495,12 @@ public sealed class GenerationEngine : IDisposable
     /// The per-token path for a chosen token: the request's emitter steps, then publish, then release when it ended
     /// (true).
     /// </summary>
-    private bool Emit(ActiveRequest active, ReadOnlySpan<float> row, int token)
+    private bool Emit(ActiveRequest active, ReadOnlySpan<float> row, int token) => Publish(active, active.Emitter.Accept(token), row);
+
+    /// <summary>Counts, streams and (when it ended the request) releases one accepted token; true when it ended.</summary>
+    private bool Publish(ActiveRequest active, TokenOutcome outcome, ReadOnlySpan<float> row)
     {
         var emitter = active.Emitter;
-        var outcome = emitter.Accept(token);
         EngineCounters.Add(ref _counters.GenerationTokens, 1);
         if (outcome.IsFirst)
         {

@@ -27,26 +27,8 @@ internal sealed class EngineCounters
     public long Failed;
     public long Cancelled;
 
-    /// <summary>Draft positions counted per position (<see cref="Engine.GenerationRequest.MaxSpeculativeTokens"/>).</summary>
-    public const int DraftPositions = Engine.GenerationRequest.MaxSpeculativeTokens;
-
-    public long VerifySteps;
-    public long DraftedTokens;
-
-    /// <summary>Per draft position: drafts proposed there, and accepted there.</summary>
-    public readonly long[] DraftedAt = new long[DraftPositions];
-    public readonly long[] AcceptedAt = new long[DraftPositions];
-
-    public long AcceptedTotal
-    {
-        get
-        {
-            long total = 0;
-            for (int j = 0; j < DraftPositions; j++)
-                total += Volatile.Read(ref AcceptedAt[j]);
-            return total;
-        }
-    }
+    /// <summary>Speculative decoding's totals over all requests (the step thread records each verify step).</summary>
+    public SpeculationStats Speculation { get; } = new();
 
     /// <summary>Requests not running: the scheduler's waiting queue as last published, plus those not taken in yet.</summary>
     public int WaitingNow => Volatile.Read(ref Waiting) + Volatile.Read(ref Incoming);
