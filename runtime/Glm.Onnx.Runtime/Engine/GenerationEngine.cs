@@ -408,10 +408,12 @@ public sealed class GenerationEngine : IDisposable
     }
 
     /// <summary>
-    /// A verify chunk: row j of its logits chooses the token after position Start + j. Tokens are chosen and emitted in
-    /// order while the target agrees with the drafts (greedy: the same token), so the output is what plain decoding
-    /// emits; the first disagreement emits the target's own token and ends the run, and a token that ends the request
-    /// ends it there. Then the sequence keeps only the accepted positions (<see cref="Scheduler.CompleteVerified"/>).
+    /// A verify chunk: row j of its logits verifies draft j (the token after position Start + j). The request's
+    /// emitter walks the drafts with the speculative rejection rule (greedy: accept while the draft is the argmax),
+    /// emitting each token through the ordinary per-token path, so a stop or the length limit ends the output exactly
+    /// where plain decoding ends it; the first rejection emits the replacement and ends the run, all accepted adds the
+    /// target's own next token. Then the sequence keeps only the accepted positions (<see cref="Scheduler.CompleteVerified"/>)
+    /// and the drafter takes their hidden states.
     /// </summary>
     private void Verify(ActiveRequest active, ScheduledChunk chunk, LogitsBuffer logits, int firstRow, DraftWork draft)
     {

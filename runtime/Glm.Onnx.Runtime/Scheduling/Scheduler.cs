@@ -8,7 +8,9 @@ namespace Glm.Onnx.Runtime.Scheduling;
 /// first, while the token budget, the sequence limit and free blocks allow. When a running sequence needs a block and
 /// none is free, the newest running sequence is preempted (its blocks released, its tokens kept; it is recomputed
 /// later, reusing whatever of its prefix is still cached). A waiting sequence that does not fit simply waits.
-/// The oldest running sequence is never preempted by another, so every request finishes.
+/// The oldest running sequence is never preempted by another, so every request finishes. A decoding sequence with a
+/// <see cref="Sequence.DraftLimit"/> gets a verify chunk (its last token plus draft positions, counted in the budget);
+/// <see cref="CompleteVerified"/> then keeps only what was accepted (docs/architecture.md, "Speculative decoding").
 /// Not thread-safe: the engine's step thread owns it.
 /// </summary>
 public sealed class Scheduler
