@@ -51,7 +51,8 @@ internal static class VerifyCost
 
         var plain = Step(tables, options.Context, newTokens: 1, info.VocabSize);
         var verify = options.Ks.ToDictionary(k => k, k => Step(tables, options.Context, newTokens: k + 1, info.VocabSize));
-        var draft = new DraftBatch(Step(tables, options.Context, newTokens: 1, info.VocabSize), hidden);
+        // The first draft after the context: row C-1 takes the next token and h_{C-1}, at position C-1.
+        var draft = new DraftBatch(Step(tables, options.Context - 1, newTokens: 1, info.VocabSize), hidden);
 
         var kinds = new List<(string Name, Action Run)> { ("plain", () => executor.Forward(plain)) };
         kinds.AddRange(options.Ks.Select(k => ($"verify K={k}", (Action)(() => executor.Forward(verify[k])))));
