@@ -229,4 +229,19 @@ public sealed class SpeculativeSamplingTests
             SpeculativeVerifier.Verify(sampler, state, [1], [q], Rows(Row((1, 50f)), Row()), 0, new ListSink(state, record: false)));
         Assert.Contains("SamplingState", unrecorded.Message);
     }
+
+    [Fact]
+    public void ASamplerReusedAcrossRowWidthsSeesOnlyTheCurrentRow()
+    {
+        // A wide row first leaves its values in the scratch buffer; a narrower row must not see them.
+        var sampler = new Sampler();
+        var penalised = new SamplingState(SamplingOptions.Greedy with { RepetitionPenalty = 2f }, [0]);
+        var wide = new float[16];
+        wide[12] = 9f;
+        Assert.Equal(12, sampler.Sample(wide, penalised));
+        Assert.Equal(2, sampler.Sample([1f, 0f, 3f, 2f], penalised));
+        var q = new TokenDistribution();
+        sampler.ProcessedDistribution([1f, 0f, 3f, 2f], penalised, [3], q);
+        Assert.Equal([2], q.Support.ToArray());
+    }
 }

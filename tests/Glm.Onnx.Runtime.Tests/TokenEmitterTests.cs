@@ -155,4 +155,36 @@ public sealed class TokenEmitterTests
         Assert.Equal(FinishReason.Length, outcomes[^1].FinishReason);
         Assert.Equal(new Glm.Onnx.Runtime.Telemetry.SpeculationSummary(5, 2, [2, 2]), outcomes[^1].Usage!.Speculation);
     }
+
+    [Fact]
+    public void AcceptSpeculativeMasksEachPositionWithTheGrammarAdvancedByTheAcceptedDrafts()
+    {
+        // 'h' then any of a-c: position 0 allows only 'h', position 1 (after the accepted 'h') only a-c (and eos).
+        var vocabulary = new Glm.Onnx.Grammar.Vocabulary.TokenVocabulary(26, id => id == Eos ? null : [(byte)('a' + id)], id => id == Eos);
+        var grammar = Glm.Onnx.Grammar.GrammarCompiler.CompileGbnf("root ::= \"h\" [a-c]*", vocabulary);
+        var (emitter, sequence) = Emitter(new GenerationRequest([3])
+        {
+            Sampling = SamplingOptions.Greedy,
+            Constraint = new Glm.Onnx.Runtime.Constraints.GrammarConstraint(grammar),
+        });
+        var rows = new float[3 * 26];
+        rows[0 * 26 + 7] = 5f; // row 0: 'h'
+        rows[1 * 26 + 8] = 5f; // row 1: 'i' is the raw argmax, but the grammar allows only a-c: 'c' (logit 3) beats 'b' (logit 1)
+        rows[1 * 26 + 2] = 3f;
+        rows[1 * 26 + 1] = 1f;
+        var target = new Glm.Onnx.Runtime.Execution.LogitsBuffer(rows, 3, 26);
+        var sampler = new Sampler();
+        var q = new[] { new TokenDistribution(), new TokenDistribution() };
+        int[] drafts = [7, 8];
+        for (int i = 0; i < 2; i++)
+        {
+            var draftRow = new float[26];
+            draftRow[drafts[i]] = 1f;
+            emitter.Draft(sampler, draftRow, drafts.AsSpan(0, i), q[i]);
+        }
+        var outcomes = new List<TokenOutcome>();
+        var result = emitter.AcceptSpeculative(sampler, drafts, q, target, 0, outcomes);
+        Assert.Equal(new SpeculativeResult(1, 2, false), result);
+        Assert.Equal([3, 7, 2], sequence.Tokens);
+    }
 }

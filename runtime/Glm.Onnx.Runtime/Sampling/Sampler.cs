@@ -89,7 +89,8 @@ public sealed partial class Sampler
     {
         if (logits.IsEmpty)
             throw new ArgumentException("Cannot sample from an empty logits row.", nameof(logits));
-        if (_weights.Length < logits.Length)
+        // Exactly the row's width: the filters and argmax walk the whole buffer, so no stale tail may remain.
+        if (_weights.Length != logits.Length)
         {
             _weights = new float[logits.Length];
             _candidates = new int[logits.Length];
