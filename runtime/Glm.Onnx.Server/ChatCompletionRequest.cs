@@ -33,12 +33,14 @@ public sealed record ChatCompletionRequest(GlmChatRequest Chat, bool Stream, boo
         var choice = ToolChoiceOf(body);
         var (tools, required) = Mapped(() => choice.Apply(offered, "tool_choice"), "tool_choice");
 
+        var sampling = SamplingParameters.Read(body);
         var request = new GlmChatRequest(messages)
         {
             Tools = tools,
             RequiredTool = required,
             Format = Format(body),
-            Sampling = SamplingParameters.Read(body),
+            Sampling = sampling,
+            SpeculativeTokens = SamplingParameters.SpeculativeTokens(body, options.SpeculativeTokens),
             MaxNewTokens = SamplingParameters.MaxTokens(body, options.DefaultMaxTokens),
             StopStrings = RequestJson.StopStrings(body),
             ResponseFormat = ResponseFormatField.Read(body),

@@ -31,9 +31,11 @@ internal static class CompletionsEndpoint
         int limit = generator.Engine.MaxSequenceTokens;
         if (ids.Length >= limit)
             throw ApiError.BadRequest(new ContextLengthExceededException(ids.Length, limit).Message, "prompt", "context_length_exceeded");
+        var sampling = SamplingParameters.Read(body);
         var request = new GenerationRequest(ids)
         {
-            Sampling = SamplingParameters.Read(body),
+            Sampling = sampling,
+            SpeculativeTokens = SamplingParameters.SpeculativeTokens(body, options.SpeculativeTokens),
             MaxNewTokens = SamplingParameters.MaxTokens(body, options.DefaultCompletionMaxTokens),
             StopStrings = RequestJson.StopStrings(body),
             Constraint = Constraint(ResponseFormatField.Read(body), generator),

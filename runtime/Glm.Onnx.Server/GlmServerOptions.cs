@@ -24,6 +24,12 @@ public sealed record GlmServerOptions(
     /// <summary>Completions requests in flight at once (reading, tokenizing or generating); more get 429 at once.</summary>
     public int MaxConcurrentRequests { get; init; } = 64;
 
+    /// <summary>
+    /// Speculative decoding: draft tokens per decode step for requests that do not say (speculative_tokens), and the
+    /// most a request may ask for; 0 = off. Needs a model with an MTP stage.
+    /// </summary>
+    public int SpeculativeTokens { get; init; }
+
     private static bool IsListenUrl(string url)
     {
         // Kestrel accepts "*" and "+" as any-address hosts; Uri does not parse them.
@@ -51,6 +57,9 @@ public sealed record GlmServerOptions(
             throw new ArgumentException($"The request body timeout must be positive, got {RequestBodyTimeout}.");
         if (MaxConcurrentRequests <= 0)
             throw new ArgumentException($"The concurrent request limit must be positive, got {MaxConcurrentRequests}.");
+        if (SpeculativeTokens < 0 || SpeculativeTokens > Glm.Onnx.Runtime.Engine.GenerationRequest.MaxSpeculativeTokens)
+            throw new ArgumentException(
+                $"--speculative-tokens must be in [0, {Glm.Onnx.Runtime.Engine.GenerationRequest.MaxSpeculativeTokens}], got {SpeculativeTokens}.");
         if (DefaultMaxTokens <= 0 || DefaultCompletionMaxTokens <= 0)
             throw new ArgumentException("The default max tokens must be positive.");
     }

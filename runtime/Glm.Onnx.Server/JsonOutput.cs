@@ -81,6 +81,8 @@ internal static class JsonOutput
             w.WriteNumber("forced_tokens", usage.ForcedTokens);
             w.WriteNumber("jump_forward_tokens", usage.JumpForwardTokens);
         }
+        if (usage.Speculation is { } speculation)
+            speculation.WriteJson(w); // extension object "speculative_decoding" (docs/speculative.md)
         w.WriteEndObject();
     }
 }

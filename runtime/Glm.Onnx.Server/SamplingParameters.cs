@@ -31,6 +31,19 @@ internal static class SamplingParameters
         return value is { } v ? (int)v : fallback;
     }
 
+    /// <summary>
+    /// speculative_tokens (this server's extension): draft tokens per decode step, at most the server's
+    /// --speculative-tokens (the default when absent); a request may lower it (0 = off), never raise it.
+    /// </summary>
+    public static int SpeculativeTokens(JsonElement body, int serverDefault)
+    {
+        var given = RequestJson.Integer(body, "speculative_tokens", 0, int.MaxValue);
+        if (given > serverDefault)
+            throw ApiError.BadRequest(
+                $"'speculative_tokens' may lower the server's --speculative-tokens {serverDefault}, not exceed it; got {given}.", "speculative_tokens");
+        return (int?)given ?? serverDefault;
+    }
+
     /// <summary>Only one choice per request is generated.</summary>
     public static void RequireSingleChoice(JsonElement body)
     {

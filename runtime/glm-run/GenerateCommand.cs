@@ -36,10 +36,11 @@ public static class GenerateCommand
         var ignoreEos = new Option<bool>("--ignore-eos") { Description = "keep generating through the model's eos ids" };
         var jsonSchema = new Option<string?>("--json-schema") { Description = "FILE: the output follows this JSON Schema (after a reasoning block, if any)" };
         var grammar = new Option<string?>("--grammar") { Description = "FILE: the output follows this GBNF grammar (llama.cpp syntax; start rule root)" };
+        var speculative = new Option<int>("--speculative-tokens") { Description = "K draft tokens per step from the model's MTP layer, verified in one step (0 = off)" };
         var json = new Option<bool>("--json") { Description = "print one JSON object: output_ids, finish_reason, usage and timings" };
         var command = new Command("generate", "Generate tokens from a prompt")
         {
-            prompt, promptFile, chat, noThinking, stopStrings, inputIds, maxNew, temperature, topK, topP, minP, repetition, presence, frequency, seed, stopIds, ignoreEos, jsonSchema, grammar, json,
+            prompt, promptFile, chat, noThinking, stopStrings, inputIds, maxNew, temperature, topK, topP, minP, repetition, presence, frequency, seed, stopIds, ignoreEos, jsonSchema, grammar, speculative, json,
         };
         model.AddTo(command);
         command.SetAction(async (parse, ct) =>
@@ -73,6 +74,7 @@ public static class GenerateCommand
                     Sampling = new SamplingOptions(parse.GetValue(temperature), parse.GetValue(topK), parse.GetValue(topP), parse.GetValue(minP),
                         parse.GetValue(repetition), parse.GetValue(presence), parse.GetValue(frequency), parse.GetValue(seed)),
                     Constraint = ConstraintArguments.Read(parse.GetValue(jsonSchema), parse.GetValue(grammar), loaded.Tokenizer, ids),
+                    SpeculativeTokens = parse.GetValue(speculative),
                 };
                 using var engine = loaded.CreateEngine();
                 bool streamText = loaded.Tokenizer is not null; // text when the model has a tokenizer, else ids
@@ -103,6 +105,7 @@ public static class GenerateCommand
                         mask_ms = usage.MaskTime.TotalMilliseconds,
                         forced_tokens = usage.ForcedTokens,
                         jump_forward_tokens = usage.JumpForwardTokens,
+                        speculative_decoding = usage.Speculation is { } speculation ? SpeculationJson.Node(speculation) : null,
                     };
                     Console.Out.WriteLine(JsonSerializer.Serialize(result));
                 }
@@ -112,7 +115,8 @@ public static class GenerateCommand
                     Console.Error.WriteLine(
                         $"finish: {last.FinishReason}, {usage.PromptTokens} prompt + {usage.CompletionTokens} generated tokens, " +
                         $"prefill {usage.PrefillTokensPerSecond:F1} tok/s, decode {usage.DecodeTokensPerSecond:F1} tok/s" +
-                        (request.Constraint is null ? "" : $", grammar masks {usage.MaskTime.TotalMilliseconds:F1} ms, {usage.ForcedTokens} forced tokens, {usage.JumpForwardTokens} jump-forward tokens"));
+                        (request.Constraint is null ? "" : $", grammar masks {usage.MaskTime.TotalMilliseconds:F1} ms, {usage.ForcedTokens} forced tokens, {usage.JumpForwardTokens} jump-forward tokens") +
+                        (usage.Speculation is not { } spec ? "" : $", speculative: {spec.AcceptedTokens}/{spec.DraftTokens} drafts accepted, {spec.MeanAcceptedLength:F2} tokens per verify step"));
                 }
                 return 0;
             }

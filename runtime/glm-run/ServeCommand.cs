@@ -22,9 +22,10 @@ public static class ServeCommand
         var apiKey = new Option<string?>("--api-key") { Description = "require 'Authorization: Bearer KEY' on /v1 (default: the GLM_API_KEY environment variable, if set)" };
         var modelId = new Option<string?>("--model-id") { Description = "the model id clients send (default: the model directory's name)" };
         var maxTokens = new Option<int>("--default-max-tokens") { Description = "chat completion tokens when a request gives no max_tokens", DefaultValueFactory = _ => 1024 };
+        var speculative = new Option<int>("--speculative-tokens") { Description = "draft tokens per decode step from the model's MTP layer (0 = off); requests may lower it with speculative_tokens" };
         var logFormat = new Option<string>("--log-format") { Description = "text or json (one JSON object per line), on stderr", DefaultValueFactory = _ => "text" };
         logFormat.AcceptOnlyFromAmong("text", "json");
-        var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API") { urls, apiKey, modelId, maxTokens, logFormat };
+        var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API") { urls, apiKey, modelId, maxTokens, speculative, logFormat };
         model.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -35,7 +36,7 @@ public static class ServeCommand
                 var key = parse.GetValue(apiKey) ?? (Environment.GetEnvironmentVariable("GLM_API_KEY") is { Length: > 0 } env ? env : null);
                 var listen = parse.GetValue(urls) is { Length: > 0 } given ? given : [GlmServerOptions.DefaultUrl];
                 var id = parse.GetValue(modelId) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(parse.GetValue(model.Model)!)));
-                var options = new GlmServerOptions(id, listen, key, parse.GetValue(maxTokens));
+                var options = new GlmServerOptions(id, listen, key, parse.GetValue(maxTokens)) { SpeculativeTokens = parse.GetValue(speculative) };
                 options.Validate(); // bad URLs or key: one line now, not after loading the model
                 if (!GlmServer.IsLoopbackOnly(listen) && key is null)
                     Console.Error.WriteLine("warning: listening beyond loopback without an API key: anyone who can reach this port can use the model.");
@@ -52,6 +53,12 @@ public static class ServeCommand
                         var telemetry = new EngineTelemetryOptions(id, Logger: logs.CreateLogger(GlmServiceCollectionExtensions.EngineLogCategory));
                         // Off the request threads: probes keep answering "loading" while sessions are created.
                         loaded = await Task.Run(() => LoadedChatModel.From(model.Load(parse), telemetry: telemetry), ct);
+                        if (options.SpeculativeTokens > 0 && loaded.Generator.Engine.Drafter is null)
+                        {
+                            loaded.Dispose();
+                            throw new ArgumentException(
+                                $"--speculative-tokens {options.SpeculativeTokens}: this model has no MTP stage to draft with (glm-model.json has no mtp_stage).");
+                        }
                     }
                     catch (Exception e)
                     {

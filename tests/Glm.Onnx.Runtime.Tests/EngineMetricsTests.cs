@@ -146,4 +146,26 @@ public sealed class EngineMetricsTests
         Assert.Equal(0, allocated);
         Assert.InRange(sum, 1.0 + 19.9, 1.0 + 20.1); // the listener did see every measurement
     }
+
+    [Fact]
+    public void SpeculativeDecodingCountersAreReportedPerModelAndPosition()
+    {
+        string model = "spec-" + Guid.NewGuid().ToString("N")[..8];
+        using var recorder = new Recorder(model);
+        var a = new EngineCounters(totalBlocks: 8);
+        var b = new EngineCounters(totalBlocks: 8);
+        using var metricsA = new EngineMetrics(a, model);
+        using var metricsB = new EngineMetrics(b, model);
+        Assert.Equal(0, recorder.Latest(GlmMetrics.SpecDecodeDrafts));
+        Assert.True(double.IsNaN(recorder.Latest(GlmMetrics.SpecDecodeAcceptedTokensPerPosition, "0"))); // no position yet
+        a.Speculation.RecordVerify(drafted: 3, accepted: 2);
+        a.Speculation.RecordVerify(drafted: 3, accepted: 0);
+        b.Speculation.RecordVerify(drafted: 2, accepted: 1);
+        Assert.Equal(3, recorder.Latest(GlmMetrics.SpecDecodeDrafts));
+        Assert.Equal(8, recorder.Latest(GlmMetrics.SpecDecodeDraftTokens));
+        Assert.Equal(3, recorder.Latest(GlmMetrics.SpecDecodeAcceptedTokens));
+        Assert.Equal(2, recorder.Latest(GlmMetrics.SpecDecodeAcceptedTokensPerPosition, "0"));
+        Assert.Equal(1, recorder.Latest(GlmMetrics.SpecDecodeAcceptedTokensPerPosition, "1"));
+        Assert.True(double.IsNaN(recorder.Latest(GlmMetrics.SpecDecodeAcceptedTokensPerPosition, "2")));
+    }
 }

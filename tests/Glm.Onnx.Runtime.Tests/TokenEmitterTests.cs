@@ -122,4 +122,69 @@ public sealed class TokenEmitterTests
             }
         }
     }
+
+    [Fact]
+    public void AcceptSpeculativeEmitsTheVerifiedTokensAndItsUsageCountsTheDrafts()
+    {
+        var (emitter, sequence) = Emitter(new GenerationRequest([3]) { Sampling = SamplingOptions.Greedy }, maxNewTokens: 5);
+        var sampler = new Sampler();
+        var rows = new float[4 * 26];
+        foreach (var (row, token) in new[] { (0, 7), (1, 8), (2, 0), (3, 4) })
+            rows[row * 26 + token] = 5f; // the target's argmax per row
+        var target = new Glm.Onnx.Runtime.Execution.LogitsBuffer(rows, 4, 26);
+
+        // Round 1: drafts 7, 8, 9; the target agrees on 7 and 8 and says 0 at the third position.
+        var q = new[] { new TokenDistribution(), new TokenDistribution(), new TokenDistribution() };
+        int[] drafts = [7, 8, 9];
+        for (int i = 0; i < 3; i++)
+        {
+            var draftRow = new float[26];
+            draftRow[drafts[i]] = 1f;
+            Assert.Equal(drafts[i], emitter.Draft(sampler, draftRow, drafts.AsSpan(0, i), q[i]));
+        }
+        var outcomes = new List<TokenOutcome>();
+        var result = emitter.AcceptSpeculative(sampler, drafts, q, target, 0, outcomes);
+        Assert.Equal(new SpeculativeResult(2, 3, false), result);
+        Assert.Equal("hia", string.Concat(outcomes.Select(o => o.Text)));
+        Assert.Equal([3, 7, 8, 0], sequence.Tokens);
+
+        // Round 2: drafts 7, 8 accepted again, then the length limit (5 tokens) ends the request on the second.
+        outcomes.Clear();
+        var ended = emitter.AcceptSpeculative(sampler, drafts.AsSpan(0, 2), q[..2], target, 0, outcomes);
+        Assert.Equal(new SpeculativeResult(2, 2, true), ended);
+        Assert.Equal(FinishReason.Length, outcomes[^1].FinishReason);
+        Assert.Equal(new Glm.Onnx.Runtime.Telemetry.SpeculationSummary(5, 2, [2, 2]), outcomes[^1].Usage!.Speculation);
+    }
+
+    [Fact]
+    public void AcceptSpeculativeMasksEachPositionWithTheGrammarAdvancedByTheAcceptedDrafts()
+    {
+        // 'h' then any of a-c: position 0 allows only 'h', position 1 (after the accepted 'h') only a-c (and eos).
+        var vocabulary = new Glm.Onnx.Grammar.Vocabulary.TokenVocabulary(26, id => id == Eos ? null : [(byte)('a' + id)], id => id == Eos);
+        var grammar = Glm.Onnx.Grammar.GrammarCompiler.CompileGbnf("root ::= \"h\" [a-c]*", vocabulary);
+        var (emitter, sequence) = Emitter(new GenerationRequest([3])
+        {
+            Sampling = SamplingOptions.Greedy,
+            Constraint = new Glm.Onnx.Runtime.Constraints.GrammarConstraint(grammar),
+        });
+        var rows = new float[3 * 26];
+        rows[0 * 26 + 7] = 5f; // row 0: 'h'
+        rows[1 * 26 + 8] = 5f; // row 1: 'i' is the raw argmax, but the grammar allows only a-c: 'c' (logit 3) beats 'b' (logit 1)
+        rows[1 * 26 + 2] = 3f;
+        rows[1 * 26 + 1] = 1f;
+        var target = new Glm.Onnx.Runtime.Execution.LogitsBuffer(rows, 3, 26);
+        var sampler = new Sampler();
+        var q = new[] { new TokenDistribution(), new TokenDistribution() };
+        int[] drafts = [7, 8];
+        for (int i = 0; i < 2; i++)
+        {
+            var draftRow = new float[26];
+            draftRow[drafts[i]] = 1f;
+            emitter.Draft(sampler, draftRow, drafts.AsSpan(0, i), q[i]);
+        }
+        var outcomes = new List<TokenOutcome>();
+        var result = emitter.AcceptSpeculative(sampler, drafts, q, target, 0, outcomes);
+        Assert.Equal(new SpeculativeResult(1, 2, false), result);
+        Assert.Equal([3, 7, 2], sequence.Tokens);
+    }
 }

@@ -40,6 +40,24 @@ public sealed class GlmRunCliTests
         Assert.Contains("not both", output);
     }
 
+    /// <summary><c>glm-run bench --json</c> prints one object per pool size with the speculative decoding counters (none drafted here).</summary>
+    [Fact]
+    public async Task BenchJsonPrintsTheMediansAndTheSpeculationCounters()
+    {
+        var (code, output) = await ProcessRunner.RunAsync(Dotnet,
+            [GlmRunDll(), "bench", "--model", ModelDir, "--prompt-length", "4", "--output-length", "3", "--repeats", "1", "--json"],
+            Fixtures.RepoRoot, timeoutSeconds: 120);
+        Assert.True(code == 0, output);
+        var json = JsonDocument.Parse(output.Split('\n').Single(l => l.StartsWith('{'))).RootElement;
+        Assert.Equal(3, json.GetProperty("output_length").GetInt32());
+        Assert.True(json.GetProperty("decode_tokens_per_second").GetDouble() > 0);
+        var speculation = json.GetProperty("speculative_decoding");
+        Assert.Equal(0, speculation.GetProperty("draft_tokens").GetInt64());
+        Assert.Equal(0, speculation.GetProperty("verify_steps").GetInt64());
+        Assert.Equal(0, speculation.GetProperty("accepted_per_position").GetArrayLength());
+        Assert.Equal(0, speculation.GetProperty("mean_accepted_length").GetDouble());
+    }
+
     /// <summary>
     /// <c>glm-run logits --mtp</c> on glm52-tiny-mtp (converted at fp32 here) writes the teacher-forced MTP draft logits
     /// of the fixture's reference (within 1e-4, same argmax on every row) beside the prompt logits.

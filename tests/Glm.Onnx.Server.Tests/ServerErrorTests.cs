@@ -41,6 +41,9 @@ public sealed class ServerErrorTests
     [InlineData("""{"model":"glm-tiny-chat","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x"}}}""", "response_format.json_schema.schema", null)]
     [InlineData("""{"model":"glm-tiny-chat","messages":[{"role":"user","content":"hi"}],"response_format":{"type":"json_schema","json_schema":{"name":"x","schema":{"type":"strin"}}}}""", "response_format.json_schema.schema", "invalid_response_format")]
     [InlineData("""{"model":"glm-tiny-chat","messages":[{"role":"assistant","content":null,"tool_calls":[{"function":{"name":"f","arguments":"{bad"}}]}]}""", "messages[0].tool_calls[0].function.arguments", null)]
+    // A request may lower the server's --speculative-tokens (0 here), never raise it.
+    [InlineData("""{"model":"glm-tiny-chat","messages":[{"role":"user","content":"hi"}],"speculative_tokens":2}""", "speculative_tokens", null)]
+    [InlineData("""{"model":"glm-tiny-chat","messages":[{"role":"user","content":"hi"}],"speculative_tokens":-1}""", "speculative_tokens", null)]
     public async Task BadRequestsGet400NamingTheField(string body, string? param, string? code)
     {
         await using var server = await ServerHarness.StartAsync(s => s.Fixed("<think></think>ok<|user|>"));

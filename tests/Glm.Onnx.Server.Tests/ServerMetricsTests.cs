@@ -81,4 +81,22 @@ public sealed class ServerMetricsTests
         // The second request waits for the whole first one (MaxTokens steps), the third for two.
         Assert.True(after.Value("glm_request_queue_time_seconds_sum") >= 3 * MaxTokens * StepMs / 1000.0 * 0.75);
     }
+
+    [Fact]
+    public async Task SpeculativeDecodingCountersAreScrapedUnderTheirPrometheusNames()
+    {
+        string model = "spec-" + Guid.NewGuid().ToString("N")[..8];
+        var chat = new ChatHarness(s => s.Fixed("z"), telemetry: new EngineTelemetryOptions(model));
+        await using var server = await ServerHarness.StartAsync(chat);
+        // Set directly, as the engine's step thread would after two verify steps of K = 3.
+        chat.Engine.Speculation.RecordVerify(drafted: 3, accepted: 3);
+        chat.Engine.Speculation.RecordVerify(drafted: 3, accepted: 1);
+        var scrape = await Scrape.TakeAsync(server.Http, model);
+        Assert.Equal(2, scrape.Value("glm_spec_decode_num_drafts_total"));
+        Assert.Equal(6, scrape.Value("glm_spec_decode_num_draft_tokens_total"));
+        Assert.Equal(4, scrape.Value("glm_spec_decode_num_accepted_tokens_total"));
+        Assert.Equal(2, scrape.Value("glm_spec_decode_num_accepted_tokens_per_pos_total", "position", "0"));
+        Assert.Equal(1, scrape.Value("glm_spec_decode_num_accepted_tokens_per_pos_total", "position", "1"));
+        Assert.Equal(1, scrape.Value("glm_spec_decode_num_accepted_tokens_per_pos_total", "position", "2"));
+    }
 }

@@ -45,9 +45,29 @@ public sealed class BlockManager
     }
 
     /// <summary>
+    /// Gives back the blocks of <paramref name="table"/> beyond those that hold <paramref name="tokens"/> tokens: the
+    /// tail a rejected speculative run had allocated. Those blocks were never hashed (only accepted, full blocks are).
+    /// </summary>
+    public void Shrink(BlockTable table, int tokens)
+    {
+        ArgumentNullException.ThrowIfNull(table);
+        int keep = (tokens + BlockSize - 1) / BlockSize;
+        if (keep < table.HashedCount)
+            throw new InvalidOperationException($"Shrinking to {tokens} tokens would drop {table.HashedCount - keep} hashed blocks.");
+        for (int j = table.Count - 1; j >= keep; j--)
+        {
+            _allocator.Release(table.Blocks[j]);
+            table.MutableBlocks.RemoveAt(j);
+        }
+    }
+
+    /// <summary>
     /// On admission: takes references on the cached blocks that hold the leading full blocks of
     /// <paramref name="tokens"/> and returns how many tokens they cover (0 with prefix caching off). At least one
-    /// token is always left to compute, because its logits choose the next token.
+    /// token is always left to compute, because its logits choose the next token. A table that
+    /// <see cref="BlockTable.TracksDraftCache"/> searches its own hash chain and leaves the last found block out: the
+    /// draft row at that block's end was computed from the first token after the block, which only a matching next
+    /// block vouches for.
     /// </summary>
     public int ReuseCachedPrefix(BlockTable table, ReadOnlySpan<int> tokens)
     {
@@ -56,8 +76,9 @@ public sealed class BlockManager
             throw new InvalidOperationException($"A prefix is looked up for an empty block table only; this one holds {table.Count} blocks.");
         if (!PrefixCaching)
             return 0;
-        int reusable = (tokens.Length - 1) / BlockSize;
-        ulong parent = PrefixHash.Root;
+        // With a draft cache the dropped last block already leaves tokens to compute.
+        int reusable = table.TracksDraftCache ? tokens.Length / BlockSize : (tokens.Length - 1) / BlockSize;
+        ulong parent = table.HashRoot;
         for (int j = 0; j < reusable; j++)
         {
             var block = tokens.Slice(j * BlockSize, BlockSize);
@@ -67,6 +88,12 @@ public sealed class BlockManager
             parent = PrefixHash.Of(parent, block);
             table.MutableBlocks.Add(id);
             table.Hashes.Add(parent);
+        }
+        if (table.TracksDraftCache && table.Count > 0)
+        {
+            _allocator.Release(table.Blocks[^1]);
+            table.MutableBlocks.RemoveAt(table.Count - 1);
+            table.Hashes.RemoveAt(table.Hashes.Count - 1);
         }
         return table.Count * BlockSize;
     }
@@ -84,7 +111,7 @@ public sealed class BlockManager
         while ((hashes.Count + 1) * BlockSize <= computed.Length)
         {
             int j = hashes.Count;
-            ulong parent = j == 0 ? PrefixHash.Root : hashes[j - 1];
+            ulong parent = j == 0 ? table.HashRoot : hashes[j - 1];
             hashes.Add(_allocator.MarkFull(table.Blocks[j], parent, computed.Slice(j * BlockSize, BlockSize)));
         }
     }

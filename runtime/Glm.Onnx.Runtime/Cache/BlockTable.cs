@@ -16,6 +16,15 @@ public sealed class BlockTable
     /// <summary>Prefix hash of blocks [0, HashedCount): the chain the allocator caches them under.</summary>
     public int HashedCount => _hashes.Count;
 
+    /// <summary>
+    /// The blocks also hold a draft layer's rows (speculative decoding): they are hashed from
+    /// <see cref="PrefixHash.DraftRoot"/>, and a reused prefix leaves out its last block (<see cref="BlockManager.ReuseCachedPrefix"/>).
+    /// </summary>
+    public bool TracksDraftCache { get; internal set; }
+
+    /// <summary>Parent hash of the first block.</summary>
+    internal ulong HashRoot => TracksDraftCache ? PrefixHash.DraftRoot : PrefixHash.Root;
+
     internal List<int> MutableBlocks => _blocks;
 
     internal List<ulong> Hashes => _hashes;

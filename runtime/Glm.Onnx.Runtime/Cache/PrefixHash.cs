@@ -10,6 +10,12 @@ public static class PrefixHash
     /// <summary>Parent hash of a sequence's first block.</summary>
     public const ulong Root = 0x9E3779B97F4A7C15UL;
 
+    /// <summary>
+    /// Parent hash of the first block of a sequence whose blocks also carry the MTP draft layer's rows: a separate
+    /// chain, so that blocks with and without valid draft rows are never mistaken for each other.
+    /// </summary>
+    public const ulong DraftRoot = 0x6A09E667F3BCC909UL;
+
     public static ulong Of(ulong parent, ReadOnlySpan<int> tokens)
     {
         ulong h = Mix(parent ^ 0xD6E8FEB86659FD93UL);

@@ -134,6 +134,7 @@ public sealed class GlmChatGenerator
         {
             Sampling = request.Sampling,
             MaxNewTokens = request.MaxNewTokens,
+            SpeculativeTokens = request.SpeculativeTokens,
             StopTokenIds = _turnEndIds,
             StopStrings = request.StopStrings,
             // With reasoning on, the answer after "</think>" follows the grammar; the reasoning stays free text.

@@ -18,6 +18,9 @@ public sealed record GlmChatRequest(IReadOnlyList<ChatMessage> Messages)
     /// <summary>Most tokens to generate (reasoning included); the context may stop it earlier.</summary>
     public int MaxNewTokens { get; init; } = 1024;
 
+    /// <summary>Speculative decoding: draft tokens per decode step (0 = off); see <see cref="Engine.GenerationRequest.SpeculativeTokens"/>.</summary>
+    public int SpeculativeTokens { get; init; }
+
     /// <summary>Texts that end the reply; the matched text is not emitted.</summary>
     public IReadOnlyList<string> StopStrings { get; init; } = [];
 

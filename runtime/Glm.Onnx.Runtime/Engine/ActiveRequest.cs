@@ -1,4 +1,5 @@
 using System.Threading.Channels;
+using Glm.Onnx.Runtime.Sampling;
 using Glm.Onnx.Runtime.Scheduling;
 
 namespace Glm.Onnx.Runtime.Engine;
@@ -8,16 +9,21 @@ internal sealed class ActiveRequest
 {
     private readonly Channel<GeneratedToken> _channel =
         Channel.CreateUnbounded<GeneratedToken>(new UnboundedChannelOptions { SingleReader = true, SingleWriter = true });
+    private readonly List<TokenDistribution> _draftDistributions = new();
     private readonly TaskCompletionSource _released = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public ActiveRequest(long id, GenerationRequest request, int maxNewTokens, IEnumerable<int> eosTokenIds, ITokenDecoder? decoder)
     {
         Request = request;
+        MaxNewTokens = maxNewTokens;
         Sequence = new Sequence(id, request.PromptIds.ToArray());
         Emitter = new TokenEmitter(Sequence, request, maxNewTokens, eosTokenIds, decoder);
     }
 
     public GenerationRequest Request { get; }
+
+    /// <summary>The request's token limit, capped by the model and the cache.</summary>
+    public int MaxNewTokens { get; }
 
     public Sequence Sequence { get; }
 
@@ -33,6 +39,17 @@ internal sealed class ActiveRequest
     public float[]? PromptLogits { get; set; }
 
     public ChannelReader<GeneratedToken> Reader => _channel.Reader;
+
+    /// <summary>
+    /// The draft distributions q of this request's verify steps, reused step to step (a dense row per draft position
+    /// is too large to allocate per step at a real vocabulary).
+    /// </summary>
+    public IReadOnlyList<TokenDistribution> DraftDistributions(int count)
+    {
+        while (_draftDistributions.Count < count)
+            _draftDistributions.Add(new TokenDistribution());
+        return _draftDistributions.GetRange(0, count);
+    }
 
     /// <summary>Completes once the request's blocks are back in the allocator (finished, failed or cancelled).</summary>
     public Task Released => _released.Task;

@@ -49,6 +49,9 @@ public sealed record GenerationUsage(
     /// token in the same step without their own forward pass or sampling.</summary>
     public int JumpForwardTokens { get; init; }
 
+    /// <summary>This request's speculative decoding counters; null when it verified no drafts.</summary>
+    public Telemetry.SpeculationSummary? Speculation { get; init; }
+
     /// <summary>Prompt tokens actually computed per second until the first token.</summary>
     public double PrefillTokensPerSecond =>
         TimeToFirstToken > TimeSpan.Zero ? (PromptTokens - ReusedPromptTokens) / TimeToFirstToken.TotalSeconds : 0;

@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using Glm.Onnx.Runtime.Cache;
+using Glm.Onnx.Runtime.Drafting;
 using Glm.Onnx.Runtime.Execution;
 using Glm.Onnx.Runtime.Sampling;
 using Glm.Onnx.Runtime.Scheduling;
@@ -26,6 +27,7 @@ public sealed class GenerationEngine : IDisposable
     private readonly Scheduler _scheduler;
     private readonly Sampler _sampler = new();
     private readonly ITokenDecoder? _decoder;
+    private readonly IDrafter? _drafter;
     private readonly int[] _eos;
     private readonly ConcurrentQueue<ActiveRequest> _incoming = new();
     private readonly ConcurrentQueue<ActiveRequest> _cancellations = new();
@@ -45,8 +47,16 @@ public sealed class GenerationEngine : IDisposable
     private volatile Exception? _fault;
     private volatile bool _stopping;
 
+    /// <param name="executor">The model (borrowed).</param>
+    /// <param name="scheduling">Step limits and prefix caching.</param>
+    /// <param name="decoder">Turns ids into text (stop strings, text deltas), or null.</param>
+    /// <param name="telemetry">Metrics name, logger, health threshold.</param>
+    /// <param name="drafter">
+    /// Proposes draft tokens for requests with <see cref="GenerationRequest.SpeculativeTokens"/> &gt; 0; null uses the
+    /// model's MTP layer when the executor has one (<see cref="MtpDrafter"/>), else speculation is refused.
+    /// </param>
     public GenerationEngine(IModelExecutor executor, SchedulerOptions? scheduling = null, ITokenDecoder? decoder = null,
-        EngineTelemetryOptions? telemetry = null)
+        EngineTelemetryOptions? telemetry = null, IDrafter? drafter = null)
     {
         ArgumentNullException.ThrowIfNull(executor);
         telemetry ??= new EngineTelemetryOptions();
@@ -57,6 +67,7 @@ public sealed class GenerationEngine : IDisposable
         _allocator = new BlockAllocator(_info.NumBlocks, _info.BlockSize, _info.BlockOrder);
         _scheduler = new Scheduler(_allocator, scheduling ?? new SchedulerOptions());
         _decoder = decoder;
+        _drafter = drafter ?? (_info.HasDraftStage && _info.HiddenSize > 0 ? new MtpDrafter(executor) : null);
         _eos = [.. _info.EosTokenIds];
         _counters = new EngineCounters(_allocator.NumBlocks) { FreeBlocks = _allocator.FreeBlockCount };
         _metrics = new EngineMetrics(_counters, telemetry.ModelName);
@@ -85,6 +96,13 @@ public sealed class GenerationEngine : IDisposable
 
     public long StepCount => Interlocked.Read(ref _steps);
 
+    /// <summary>
+    /// Speculative decoding's counters over every request of this engine (docs/speculative.md): the step thread
+    /// records each sequence's verify step here; readers take <see cref="SpeculationStats.Snapshot"/>. Reported in
+    /// the metrics and by <c>glm-run bench</c>.
+    /// </summary>
+    public SpeculationStats Speculation => _counters.Speculation;
+
     /// <summary>Wall time the step thread spent computing grammar masks (all constrained sequences of a step at once).</summary>
     public TimeSpan MaskTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _maskTicks));
 
@@ -105,6 +123,9 @@ public sealed class GenerationEngine : IDisposable
 
     /// <summary>Most tokens one sequence may hold (prompt + output): the model's maximum length or the cache capacity.</summary>
     public int MaxSequenceTokens => Math.Min(_info.MaxSequenceLength, _scheduler.CapacityTokens);
+
+    /// <summary>What drafts for speculative requests (null: the engine refuses them).</summary>
+    public IDrafter? Drafter => _drafter;
 
     /// <summary>The token decoder text deltas come from (null: the engine streams ids only).</summary>
     public ITokenDecoder? Decoder => _decoder;
@@ -180,6 +201,7 @@ public sealed class GenerationEngine : IDisposable
         if (request.StopStrings.Count > 0 && _decoder is null)
             throw new ArgumentException("Stop strings need a token decoder, and this engine has none.", nameof(request));
         request.Sampling.Validate();
+        CheckSpeculation(request);
 
         int prompt = request.PromptIds.Count;
         int limit = Math.Min(_info.MaxSequenceLength, _scheduler.CapacityTokens);
@@ -188,12 +210,36 @@ public sealed class GenerationEngine : IDisposable
                 $"The prompt has {prompt} tokens, leaving no room to generate: the model accepts {_info.MaxSequenceLength} " +
                 $"tokens and the KV cache holds {_scheduler.CapacityTokens}.", nameof(request));
         var active = new ActiveRequest(Interlocked.Increment(ref _nextId), request, Math.Min(request.MaxNewTokens, limit - prompt), _eos, _decoder);
+        if (request.SpeculativeTokens > 0 && _drafter!.UsesDraftCache)
+            active.Sequence.TrackDraftCache();
+        UpdateDraftLimit(active);
         Interlocked.Increment(ref _counters.Incoming);
         _incoming.Enqueue(active);
         _wake.Release();
         if (_fault is { } late)
             AbandonIncoming(late); // the loop faulted after the check above and will not drain the queue
         return active;
+    }
+
+    private void CheckSpeculation(GenerationRequest request)
+    {
+        int k = request.SpeculativeTokens;
+        if (k < 0 || k > GenerationRequest.MaxSpeculativeTokens)
+            throw new ArgumentException(
+                $"SpeculativeTokens must be in [0, {GenerationRequest.MaxSpeculativeTokens}] (0 = off), got {k}.", nameof(request));
+        if (k == 0)
+            return;
+        if (_drafter is null)
+            throw new ArgumentException(
+                $"SpeculativeTokens is {k}, but this model has no MTP stage to draft with (glm-model.json has no mtp_stage; " +
+                "convert a checkpoint with num_nextn_predict_layers 1, e.g. from glm-convert synth --mtp-layers 1).", nameof(request));
+    }
+
+    // Drafts never reach past the request's token limit: a verify step emits at most drafts + 1 tokens.
+    private static void UpdateDraftLimit(ActiveRequest active)
+    {
+        int k = active.Request.SpeculativeTokens;
+        active.Sequence.DraftLimit = k == 0 ? 0 : Math.Clamp(active.MaxNewTokens - active.Sequence.OutputLength - 1, 0, k);
     }
 
     private void Run()
@@ -255,10 +301,12 @@ public sealed class GenerationEngine : IDisposable
     {
         StepPlan plan;
         LogitsBuffer logits;
+        DraftWork?[]? drafts;
         MarkScheduled(step);
         try
         {
-            plan = StepPlan.Build(step, s => _active[s.Id]);
+            drafts = RunDrafter(step);
+            plan = StepPlan.Build(step, s => _active[s.Id], drafts?.Select(d => d?.Tokens).ToArray());
             logits = _executor.Forward(plan.Batch);
             if (logits.Rows != plan.Batch.LogitsCount || logits.Vocab != _info.VocabSize)
                 throw new InvalidOperationException(
@@ -283,12 +331,23 @@ public sealed class GenerationEngine : IDisposable
             var sequence = step.Chunks[b].Sequence;
             if (!_active.TryGetValue(sequence.Id, out var active))
                 continue;
+            var chunk = step.Chunks[b];
             try
             {
                 if (plan.PromptRowCount[b] > 0)
                     CollectPromptLogits(active, logits, plan.PromptRowStart[b], plan.PromptPositionStart[b], plan.PromptRowCount[b]);
-                if (plan.SamplingRow[b] >= 0)
-                    Emit(active, logits.Row(plan.SamplingRow[b]));
+                if (chunk.Drafts > 0)
+                    Verify(active, chunk, logits, plan.SamplingRow[b], drafts![b]!);
+                else
+                {
+                    // Before emitting: the last token may end the request, and its blocks with it.
+                    if (plan.HiddenRowStart[b] >= 0)
+                        _drafter!.Observe(sequence, chunk.Start, logits, plan.HiddenRowStart[b], chunk.Count);
+                    if (plan.SamplingRow[b] >= 0)
+                        Emit(active, logits.Row(plan.SamplingRow[b]), active.Emitter.Sample(_sampler, logits.Row(plan.SamplingRow[b])));
+                }
+                if (_active.ContainsKey(sequence.Id))
+                    UpdateDraftLimit(active);
             }
             catch (Exception error)
             {
@@ -303,6 +362,70 @@ public sealed class GenerationEngine : IDisposable
         Volatile.Write(ref _counters.Preemptions, _scheduler.PreemptionCount);
         Volatile.Write(ref _counters.PrefixQueriedTokens, _scheduler.PrefixQueriedTokens);
         Volatile.Write(ref _counters.PrefixHitTokens, _scheduler.PrefixHitTokens);
+    }
+
+    /// <summary>
+    /// Asks the drafter for this step's drafts (the scheduler has allocated their blocks) and lets it bring the draft
+    /// cache of every sequence in the step up to date; then registers the blocks whose draft rows are now written.
+    /// Per chunk, its drafts or null.
+    /// </summary>
+    private DraftWork?[]? RunDrafter(ScheduledStep step)
+    {
+        if (_drafter is null)
+            return null;
+        var chunks = step.Chunks;
+        List<DraftWork>? work = null;
+        var index = new int[chunks.Count];
+        for (int b = 0; b < chunks.Count; b++)
+        {
+            index[b] = -1;
+            var chunk = chunks[b];
+            if (chunk.Drafts == 0 && !chunk.Sequence.TracksDraftCache)
+                continue;
+            index[b] = (work ??= []).Count;
+            var active = _active[chunk.Sequence.Id];
+            var emitter = active.Emitter;
+            // Drafts are drawn under the request's own sampling options (greedy: the argmax), each with its q kept
+            // for the verifier's acceptance rule.
+            work.Add(new DraftWork(chunk.Sequence, active.Request, chunk.Drafts, _info.VocabSize, active.DraftDistributions(chunk.Drafts),
+                (row, earlier, q) => emitter.Draft(_sampler, row, earlier, q)));
+        }
+        if (work is null)
+            return null;
+        _drafter.Draft(work);
+        var drafts = new DraftWork?[chunks.Count];
+        for (int b = 0; b < chunks.Count; b++)
+        {
+            if (index[b] < 0)
+                continue;
+            var w = work[index[b]];
+            if (w.Sequence.TracksDraftCache)
+                _scheduler.RegisterDraftRows(w.Sequence);
+            if (w.Count > 0)
+                drafts[b] = w;
+        }
+        return drafts;
+    }
+
+    /// <summary>
+    /// A verify chunk: row j of its logits verifies draft j (the token after position Start + j). The request's
+    /// emitter walks the drafts with the speculative rejection rule (greedy: accept while the draft is the argmax),
+    /// emitting each token through the ordinary per-token path, so a stop or the length limit ends the output exactly
+    /// where plain decoding ends it; the first rejection emits the replacement and ends the run, all accepted adds the
+    /// target's own next token. Then the sequence keeps only the accepted positions (<see cref="Scheduler.CompleteVerified"/>)
+    /// and the drafter takes their hidden states.
+    /// </summary>
+    private void Verify(ActiveRequest active, ScheduledChunk chunk, LogitsBuffer logits, int firstRow, DraftWork draft)
+    {
+        var outcomes = new List<TokenOutcome>(chunk.Count);
+        var result = active.Emitter.AcceptSpeculative(_sampler, draft.Tokens, draft.Distributions, logits, firstRow, outcomes);
+        _counters.Speculation.RecordVerify(chunk.Drafts, result.Accepted);
+        for (int i = 0; i < outcomes.Count; i++)
+            if (Publish(active, outcomes[i], logits.Row(firstRow + i)))
+                return; // the request ended on this token: nothing after it was committed
+        // Emitted = the last known token's position plus the accepted drafts' positions.
+        _scheduler.CompleteVerified(chunk, result.Emitted);
+        _drafter!.Observe(chunk.Sequence, chunk.Start, logits, firstRow, result.Emitted);
     }
 
     // Queue time ends at a request's first scheduled step (a recompute after preemption does not restart it).
@@ -370,20 +493,23 @@ public sealed class GenerationEngine : IDisposable
         active.PromptLogitsCollected = position + count;
     }
 
-    /// <summary>The per-token path: the request's emitter steps, then publish, then release when it ended.</summary>
-    private void Emit(ActiveRequest active, ReadOnlySpan<float> row)
+    /// <summary>
+    /// The per-token path for a chosen token: the request's emitter steps, then publish, then release when it ended
+    /// (true). Jump-forward follows: tokens the grammar forces next go in now, without sampling; the next step computes
+    /// them as one chunk (they have no logits row of their own).
+    /// </summary>
+    private bool Emit(ActiveRequest active, ReadOnlySpan<float> row, int token)
     {
         var emitter = active.Emitter;
-        if (!Publish(active, emitter.Accept(emitter.Sample(_sampler, row)), row))
-            return;
-        // Jump-forward: tokens the grammar forces go in now, without sampling; the next step computes them as one
-        // chunk. They have no logits row of their own.
-        foreach (var token in emitter.JumpForward())
-            if (!Publish(active, emitter.Accept(token), []))
-                return;
+        if (Publish(active, emitter.Accept(token), row))
+            return true;
+        foreach (var forced in emitter.JumpForward())
+            if (Publish(active, emitter.Accept(forced), []))
+                return true;
+        return false;
     }
 
-    /// <summary>Counts, streams and (when it ended the request) releases one accepted token; false when it ended.</summary>
+    /// <summary>Counts, streams and (when it ended the request) releases one accepted token; true when it ended.</summary>
     private bool Publish(ActiveRequest active, TokenOutcome outcome, ReadOnlySpan<float> row)
     {
         var emitter = active.Emitter;
@@ -407,9 +533,9 @@ public sealed class GenerationEngine : IDisposable
                 EngineCounters.Add(ref _counters.FinishedByLength, 1);
             LogFinished(active, reason, outcome.Usage!);
             Release(active, error: null);
-            return false;
+            return true;
         }
-        return true;
+        return false;
     }
 
     private void LogFinished(ActiveRequest active, FinishReason reason, GenerationUsage usage)
@@ -434,6 +560,7 @@ public sealed class GenerationEngine : IDisposable
     {
         _active.Remove(active.Sequence.Id);
         _scheduler.Finish(active.Sequence);
+        _drafter?.Forget(active.Sequence);
         if (error is OperationCanceledException)
         {
             EngineCounters.Add(ref _counters.Cancelled, 1);

@@ -7,6 +7,9 @@ namespace Glm.Onnx.Runtime.Engine;
 /// <param name="PromptIds">The prompt's token ids (at least one).</param>
 public sealed record GenerationRequest(IReadOnlyList<int> PromptIds)
 {
+    /// <summary>Most draft tokens one verify step may carry (<see cref="SpeculativeTokens"/>).</summary>
+    public const int MaxSpeculativeTokens = 16;
+
     public SamplingOptions Sampling { get; init; } = SamplingOptions.Greedy;
 
     /// <summary>Most tokens to generate; the model's maximum length and the cache capacity may stop it earlier.</summary>
@@ -29,4 +32,11 @@ public sealed record GenerationRequest(IReadOnlyList<int> PromptIds)
 
     /// <summary>A grammar the output must follow (structured output), or null for free text.</summary>
     public GrammarConstraint? Constraint { get; init; }
+
+    /// <summary>
+    /// Speculative decoding: draft tokens per decode step (K, 0 = off, at most <see cref="MaxSpeculativeTokens"/>),
+    /// proposed by the engine's drafter (the model's MTP layer) and verified in one target step. Greedy output is
+    /// token-identical to K = 0. Needs a model with an MTP stage (or an engine given another drafter).
+    /// </summary>
+    public int SpeculativeTokens { get; init; }
 }

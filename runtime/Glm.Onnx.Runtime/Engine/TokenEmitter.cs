@@ -1,6 +1,8 @@
 using Glm.Onnx.Runtime.Constraints;
+using Glm.Onnx.Runtime.Execution;
 using Glm.Onnx.Runtime.Sampling;
 using Glm.Onnx.Runtime.Scheduling;
+using Glm.Onnx.Runtime.Telemetry;
 
 namespace Glm.Onnx.Runtime.Engine;
 
@@ -23,6 +25,7 @@ internal sealed class TokenEmitter
     private readonly UsageMeter _usage = new();
     private readonly int _maxNewTokens;
     private readonly ConstraintTracker? _constraint;
+    private SpeculationStats? _speculation;
     private bool _finished;
 
     /// <param name="sequence">The request's tokens (sampled tokens are appended to it).</param>
@@ -80,6 +83,56 @@ internal sealed class TokenEmitter
     /// </summary>
     public IReadOnlyList<int> JumpForward() => _constraint is not null && !_finished ? _constraint.JumpForward() : [];
 
+    /// <summary>
+    /// Speculative decoding, drafter's side: the draft token this draft-model row chooses under the request's
+    /// sampling options, with its distribution left in <paramref name="q"/>. <paramref name="pending"/> are the
+    /// round's earlier drafts. No grammar mask: a draft the grammar rejects has p = 0 and is simply rejected.
+    /// </summary>
+    public int Draft(Sampler sampler, ReadOnlySpan<float> draftRow, ReadOnlySpan<int> pending, TokenDistribution q)
+    {
+        ArgumentNullException.ThrowIfNull(sampler);
+        return sampler.SampleDraft(draftRow, _sampling, pending, q);
+    }
+
+    /// <summary>
+    /// Speculative decoding, verify step: walks the drafts against the target rows firstRow .. firstRow+K
+    /// (<see cref="SpeculativeVerifier"/>), each position under the grammar mask, and accepts every emitted token
+    /// (steps 2 to 7) as it goes, so later positions see the earlier ones. The outcomes are appended to
+    /// <paramref name="outcomes"/>, the last of them ending the request when one does.
+    /// </summary>
+    public SpeculativeResult AcceptSpeculative(Sampler sampler, ReadOnlySpan<int> drafts, IReadOnlyList<TokenDistribution> q,
+        LogitsBuffer target, int firstRow, List<TokenOutcome> outcomes)
+    {
+        ArgumentNullException.ThrowIfNull(outcomes);
+        int first = outcomes.Count;
+        var result = SpeculativeVerifier.Verify(sampler, _sampling, drafts, q, target, firstRow, new Sink(this, outcomes));
+        if (drafts.Length > 0)
+        {
+            (_speculation ??= new SpeculationStats()).RecordVerify(drafts.Length, result.Accepted);
+            // The request's usage was built when its last token was accepted, inside the walk: add this step's counts.
+            if (result.Ended && outcomes[^1].Usage is { } usage)
+                outcomes[^1] = outcomes[^1] with { Usage = usage with { Speculation = _speculation.Snapshot() } };
+        }
+        return result;
+    }
+
+    // The verifier's view of this request: the grammar mask per position, Accept per emitted token.
+    private sealed class Sink(TokenEmitter emitter, List<TokenOutcome> outcomes) : ISpeculativeSink
+    {
+        public ReadOnlySpan<float> Restrict(ReadOnlySpan<float> row, out int forced)
+        {
+            forced = -1;
+            return emitter._constraint is null ? row : emitter._constraint.Restrict(row, out forced);
+        }
+
+        public bool Commit(int token)
+        {
+            var outcome = emitter.Accept(token);
+            outcomes.Add(outcome);
+            return outcome.FinishReason is null;
+        }
+    }
+
     /// <summary>Steps 2 to 7 for a chosen token; the outcome says what to stream and whether the request ended.</summary>
     public TokenOutcome Accept(int token)
     {
@@ -106,6 +159,8 @@ internal sealed class TokenEmitter
                     ForcedTokens = _constraint.ForcedTokens,
                     JumpForwardTokens = _constraint.JumpForwardTokens,
                 };
+            if (_speculation is not null)
+                usage = usage with { Speculation = _speculation.Snapshot() };
         }
         return new TokenOutcome(token, text, reason, usage, first);
     }

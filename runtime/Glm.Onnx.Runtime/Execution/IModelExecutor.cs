@@ -38,6 +38,7 @@ public interface IModelExecutor : IDisposable
 /// <param name="HiddenSize">Width of a final hidden row; 0 when <see cref="IModelExecutor.Forward"/> hands out none.</param>
 /// <param name="HasDraftStage">Whether <see cref="IModelExecutor.ForwardDraft"/> runs an MTP draft stage.</param>
 /// <param name="IndexTopK">Width of a top-k selection row (the MTP layer's <see cref="DraftOutput.TopkIndices"/>).</param>
+/// <param name="ShareDraftTopK">index_share_for_mtp_iteration: recursive draft steps reuse the first step's selection.</param>
 public sealed record ModelExecutorInfo(
     int VocabSize,
     int BlockSize,
@@ -47,7 +48,8 @@ public sealed record ModelExecutorInfo(
     BlockOrder BlockOrder = BlockOrder.Ascending,
     int HiddenSize = 0,
     bool HasDraftStage = false,
-    int IndexTopK = 0)
+    int IndexTopK = 0,
+    bool ShareDraftTopK = false)
 {
     public void Validate()
     {

@@ -100,7 +100,10 @@ public sealed class GlmModel : IDisposable
                 manifest.Generation.EosTokenIds, cacheOptions.BlockOrder,
                 HiddenSize: manifest.Stages[^1].EmitsFinalHidden ? manifest.Dimensions.HiddenSize : 0,
                 HasDraftStage: draft is not null,
-                IndexTopK: manifest.Dimensions.IndexTopK);
+                IndexTopK: manifest.Dimensions.IndexTopK,
+                ShareDraftTopK: manifest.SourceConfig.ValueKind == System.Text.Json.JsonValueKind.Object &&
+                    manifest.SourceConfig.TryGetProperty("index_share_for_mtp_iteration", out var share) &&
+                    share.ValueKind == System.Text.Json.JsonValueKind.True);
             return new GlmModel(directory, manifest, cache, new OrtModelExecutor(stages, draft, info), tokenizer);
         }
         catch
@@ -115,11 +118,10 @@ public sealed class GlmModel : IDisposable
 
     /// <summary>
     /// A generation engine over this model (the engine borrows the executor; dispose it before the model). Without an
-    /// explicit decoder the engine decodes text with the model's tokenizer, when it has one.
-    /// </summary>
+    /// explicit decoder the engine decodes text with the model's tokenizer, when it has one. A model with an MTP stage drafts speculative requests with it unless <paramref name="drafter"/> says otherwise.
     public GenerationEngine CreateEngine(SchedulerOptions? scheduling = null, ITokenDecoder? decoder = null,
-        EngineTelemetryOptions? telemetry = null) =>
-        new(_executor, scheduling, decoder ?? (Tokenizer is { } tokenizer ? new GlmTokenDecoder(tokenizer) : null), telemetry);
+        EngineTelemetryOptions? telemetry = null, Drafting.IDrafter? drafter = null) =>
+        new(_executor, scheduling, decoder ?? (Tokenizer is { } tokenizer ? new GlmTokenDecoder(tokenizer) : null), telemetry, drafter);
 
     // The manifest lists the tokenizer files the converter copied; tokenizer_config.json is optional.
     private static GlmTokenizer? LoadTokenizer(string directory, ModelManifest manifest)

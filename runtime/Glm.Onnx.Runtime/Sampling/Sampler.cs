@@ -6,7 +6,7 @@ namespace Glm.Onnx.Runtime.Sampling;
 /// softmax subtracts the row maximum; top-k / top-p sort only as many candidates as they need).
 /// One instance per step thread: the scratch buffers are not shared.
 /// </summary>
-public sealed class Sampler
+public sealed partial class Sampler
 {
     // Top-p first sorts this many candidates and widens only when they do not reach p.
     private const int FirstTopPWindow = 64;
@@ -24,7 +24,7 @@ public sealed class Sampler
 
         var work = Scratch(logits);
         if (options.HasPenalties)
-            ApplyPenalties(work, state.History, options);
+            ApplyPenalties(work, state.History, options, []);
         if (options.IsGreedy)
             return ArgMax(work);
 
@@ -53,7 +53,7 @@ public sealed class Sampler
         var options = state.Options;
         var work = Scratch(logits);
         if (options.HasPenalties)
-            ApplyPenalties(work, state.History, options);
+            ApplyPenalties(work, state.History, options, []);
         if (options.IsGreedy)
             return [(ArgMax(work), 1.0)];
         Filter(work, options);
@@ -89,7 +89,8 @@ public sealed class Sampler
     {
         if (logits.IsEmpty)
             throw new ArgumentException("Cannot sample from an empty logits row.", nameof(logits));
-        if (_weights.Length < logits.Length)
+        // Exactly the row's width: the filters and argmax walk the whole buffer, so no stale tail may remain.
+        if (_weights.Length != logits.Length)
         {
             _weights = new float[logits.Length];
             _candidates = new int[logits.Length];
@@ -98,7 +99,13 @@ public sealed class Sampler
         return _weights;
     }
 
-    private static void ApplyPenalties(float[] work, TokenHistory history, SamplingOptions options)
+    /// <summary>
+    /// Applies the penalties for the request's history plus <paramref name="pending"/>: tokens not yet recorded in
+    /// the history that count as output here (a drafter's earlier drafts of the same round). With none pending this
+    /// is exactly plain sampling's arithmetic; with some, each id gets the same single update it would get had the
+    /// pending tokens been recorded.
+    /// </summary>
+    private static void ApplyPenalties(float[] work, TokenHistory history, SamplingOptions options, ReadOnlySpan<int> pending)
     {
         if (options.RepetitionPenalty != 1f)
         {
@@ -108,10 +115,31 @@ public sealed class Sampler
             foreach (var id in history.OutputCounts.Keys)
                 if (!history.PromptTokens.Contains(id))
                     Penalise(work, id, r);
+            for (int i = 0; i < pending.Length; i++)
+            {
+                int id = pending[i];
+                if (!history.PromptTokens.Contains(id) && !history.OutputCounts.ContainsKey(id) && pending[..i].IndexOf(id) < 0)
+                    Penalise(work, id, r);
+            }
         }
         foreach (var (id, count) in history.OutputCounts)
             if ((uint)id < (uint)work.Length)
-                work[id] -= options.FrequencyPenalty * count + options.PresencePenalty;
+                work[id] -= options.FrequencyPenalty * (count + Occurrences(pending, id)) + options.PresencePenalty;
+        for (int i = 0; i < pending.Length; i++)
+        {
+            int id = pending[i];
+            if ((uint)id < (uint)work.Length && !history.OutputCounts.ContainsKey(id) && pending[..i].IndexOf(id) < 0)
+                work[id] -= options.FrequencyPenalty * Occurrences(pending, id) + options.PresencePenalty;
+        }
+    }
+
+    private static int Occurrences(ReadOnlySpan<int> tokens, int id)
+    {
+        int n = 0;
+        foreach (var t in tokens)
+            if (t == id)
+                n++;
+        return n;
     }
 
     private static void Penalise(float[] work, int id, float penalty)

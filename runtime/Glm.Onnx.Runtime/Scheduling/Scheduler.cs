@@ -8,7 +8,9 @@ namespace Glm.Onnx.Runtime.Scheduling;
 /// first, while the token budget, the sequence limit and free blocks allow. When a running sequence needs a block and
 /// none is free, the newest running sequence is preempted (its blocks released, its tokens kept; it is recomputed
 /// later, reusing whatever of its prefix is still cached). A waiting sequence that does not fit simply waits.
-/// The oldest running sequence is never preempted by another, so every request finishes.
+/// The oldest running sequence is never preempted by another, so every request finishes. A decoding sequence with a
+/// <see cref="Sequence.DraftLimit"/> gets a verify chunk (its last token plus draft positions, counted in the budget);
+/// <see cref="CompleteVerified"/> then keeps only what was accepted (docs/architecture.md, "Speculative decoding").
 /// Not thread-safe: the engine's step thread owns it.
 /// </summary>
 public sealed class Scheduler
@@ -72,6 +74,9 @@ public sealed class Scheduler
             int count = Math.Min(sequence.Tokens.Count - sequence.ComputedLength, budget);
             if (count <= 0)
                 continue;
+            // A decode step may carry draft tokens to verify; they count against the budget like any token.
+            int drafts = count == 1 ? Math.Min(sequence.DraftLimit, budget - 1) : 0;
+            count += drafts;
             int tokens = sequence.ComputedLength + count;
             while (_blocks.FreeBlockCount < _blocks.BlocksMissing(sequence.BlockTable, tokens))
             {
@@ -84,7 +89,7 @@ public sealed class Scheduler
             if (sequence.Status != SequenceStatus.Running)
                 break;
             _blocks.Grow(sequence.BlockTable, tokens);
-            chunks.Add(new ScheduledChunk(sequence, sequence.ComputedLength, count));
+            chunks.Add(new ScheduledChunk(sequence, sequence.ComputedLength, count, drafts));
             budget -= count;
         }
 
@@ -93,6 +98,8 @@ public sealed class Scheduler
         {
             var sequence = node.Value;
             sequence.ComputedLength = _blocks.ReuseCachedPrefix(sequence.BlockTable, sequence.TokenSpan(0, sequence.Tokens.Count));
+            if (sequence.TracksDraftCache)
+                sequence.DraftCacheLength = sequence.ComputedLength; // reused blocks bring their draft rows along
             if (!sequence.Admitted)
                 sequence.ReusedPromptTokens = sequence.ComputedLength; // a recompute after preemption is not a reuse
             int count = Math.Min(sequence.Tokens.Count - sequence.ComputedLength, budget);
@@ -121,19 +128,58 @@ public sealed class Scheduler
 
     /// <summary>
     /// Records that a step's chunks are now in the cache, and makes blocks that became full findable by prefix.
-    /// Call before appending the tokens sampled from the step.
+    /// Call before appending the tokens sampled from the step. Chunks with drafts are left for
+    /// <see cref="CompleteVerified"/>, once the engine knows how many of their positions were accepted.
     /// </summary>
     public void Complete(ScheduledStep step)
     {
         ArgumentNullException.ThrowIfNull(step);
         foreach (var chunk in step.Chunks)
-        {
-            var sequence = chunk.Sequence;
-            if (sequence.Status != SequenceStatus.Running || sequence.ComputedLength != chunk.Start)
-                continue; // finished or preempted meanwhile
-            sequence.ComputedLength += chunk.Count;
-            _blocks.RegisterFullBlocks(sequence.BlockTable, sequence.TokenSpan(0, sequence.ComputedLength));
-        }
+            if (chunk.Drafts == 0)
+                Advance(chunk, chunk.Count);
+    }
+
+    /// <summary>
+    /// Records a verify chunk's outcome: its first <paramref name="acceptedPositions"/> positions (the last known
+    /// token and the accepted drafts) stay in the cache; the rest leave no trace: the sequence's length stops before
+    /// them and blocks that held only rejected positions go back to the allocator. Call after appending the accepted
+    /// tokens, so that a block they fill is registered with its real content.
+    /// </summary>
+    public void CompleteVerified(ScheduledChunk chunk, int acceptedPositions)
+    {
+        if (chunk.Drafts == 0 || acceptedPositions < 1 || acceptedPositions > chunk.Count)
+            throw new ArgumentOutOfRangeException(nameof(acceptedPositions), acceptedPositions,
+                $"a verify chunk of {chunk.Count} positions ({chunk.Drafts} drafts) keeps 1 to {chunk.Count} of them");
+        if (Advance(chunk, acceptedPositions))
+            _blocks.Shrink(chunk.Sequence.BlockTable, chunk.Sequence.ComputedLength);
+    }
+
+    /// <summary>
+    /// Registers the full blocks of a sequence whose draft cache caught up (hashes wait for the draft rows, so that a
+    /// reused block always brings valid ones).
+    /// </summary>
+    public void RegisterDraftRows(Sequence sequence)
+    {
+        ArgumentNullException.ThrowIfNull(sequence);
+        if (sequence.Status == SequenceStatus.Running)
+            Register(sequence);
+    }
+
+    private bool Advance(ScheduledChunk chunk, int positions)
+    {
+        var sequence = chunk.Sequence;
+        if (sequence.Status != SequenceStatus.Running || sequence.ComputedLength != chunk.Start)
+            return false; // finished or preempted meanwhile
+        sequence.ComputedLength += positions;
+        Register(sequence);
+        return true;
+    }
+
+    // Only what every cache of the sequence holds is hashed: with a draft cache, the shorter of the two.
+    private void Register(Sequence sequence)
+    {
+        int length = sequence.TracksDraftCache ? Math.Min(sequence.ComputedLength, sequence.DraftCacheLength) : sequence.ComputedLength;
+        _blocks.RegisterFullBlocks(sequence.BlockTable, sequence.TokenSpan(0, length));
     }
 
     /// <summary>Removes a sequence (finished or cancelled) and returns its blocks to the allocator at once.</summary>
@@ -164,5 +210,7 @@ public sealed class Scheduler
     {
         _blocks.Release(sequence.BlockTable);
         sequence.ComputedLength = 0;
+        if (sequence.TracksDraftCache)
+            sequence.DraftCacheLength = 0;
     }
 }

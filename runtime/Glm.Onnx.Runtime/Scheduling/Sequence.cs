@@ -56,6 +56,45 @@ public sealed class Sequence
 
     internal bool Admitted { get; set; }
 
+    /// <summary>
+    /// Most draft tokens the scheduler may add to this sequence's next decode step (speculative decoding; 0 = plain
+    /// decode). The engine lowers it near the request's token limit so that a verify step never runs past it.
+    /// </summary>
+    public int DraftLimit { get; internal set; }
+
+    /// <summary>
+    /// Positions whose rows in the draft layer's own cache (the MTP layer's latent and indexer-key rows) hold what a
+    /// teacher-forced pass over the accepted tokens would hold; -1 when the sequence keeps no draft cache. It never
+    /// exceeds <see cref="ComputedLength"/>, and only blocks below it are registered for prefix reuse
+    /// (docs/architecture.md, "Speculative decoding").
+    /// </summary>
+    public int DraftCacheLength { get; internal set; } = -1;
+
+    /// <summary>True when the sequence keeps a draft cache (<see cref="DraftCacheLength"/> is tracked).</summary>
+    public bool TracksDraftCache => DraftCacheLength >= 0;
+
+    /// <summary>
+    /// Makes the sequence keep a draft cache: its blocks are hashed under their own prefix root (a block cached by a
+    /// sequence without draft rows is never reused by one that needs them, and the reverse) and the last block of a
+    /// reused prefix is left out, because the draft row at a block's end depends on the first token after it.
+    /// </summary>
+    internal void TrackDraftCache()
+    {
+        if (Admitted)
+            throw new InvalidOperationException($"Sequence {Id} is already admitted; a draft cache is chosen before.");
+        DraftCacheLength = 0;
+        BlockTable.TracksDraftCache = true;
+    }
+
+    /// <summary>The draft layer's rows for [0, <paramref name="length"/>) are now written.</summary>
+    internal void MarkDraftCache(int length)
+    {
+        if (!TracksDraftCache || length < DraftCacheLength || length > ComputedLength)
+            throw new InvalidOperationException(
+                $"Sequence {Id}: draft cache length {length} is outside [{DraftCacheLength}, {ComputedLength}] or not tracked.");
+        DraftCacheLength = length;
+    }
+
     public void AppendToken(int token)
     {
         if (Status == SequenceStatus.Finished)

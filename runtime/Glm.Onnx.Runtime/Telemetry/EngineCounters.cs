@@ -27,6 +27,9 @@ internal sealed class EngineCounters
     public long Failed;
     public long Cancelled;
 
+    /// <summary>Speculative decoding's totals over all requests (the step thread records each verify step).</summary>
+    public SpeculationStats Speculation { get; } = new();
+
     /// <summary>Requests not running: the scheduler's waiting queue as last published, plus those not taken in yet.</summary>
     public int WaitingNow => Volatile.Read(ref Waiting) + Volatile.Read(ref Incoming);
 

@@ -61,6 +61,15 @@ internal sealed class EngineMetrics : IDisposable
                 .Concat(Sum(c => Volatile.Read(ref c.Cancelled), new(GlmMetrics.FailureTag, "cancelled"))),
             description: "Requests that ended without finishing: a failed step, or cancelled by the caller.");
 
+        Meter.CreateObservableCounter(GlmMetrics.SpecDecodeDrafts, () => Sum(c => c.Speculation.Snapshot().VerifySteps),
+            description: "Speculative decoding: verify steps (one per sequence per step that carried draft tokens).");
+        Meter.CreateObservableCounter(GlmMetrics.SpecDecodeDraftTokens, () => Sum(c => c.Speculation.Snapshot().DraftTokens),
+            description: "Speculative decoding: draft tokens proposed to the verifier.");
+        Meter.CreateObservableCounter(GlmMetrics.SpecDecodeAcceptedTokens, () => Sum(c => c.Speculation.Snapshot().AcceptedTokens),
+            description: "Speculative decoding: draft tokens accepted.");
+        Meter.CreateObservableCounter<long>(GlmMetrics.SpecDecodeAcceptedTokensPerPosition, AcceptedPerPosition,
+            description: "Speculative decoding: draft tokens accepted at each draft position (0-based).");
+
         FirstToken = Seconds(GlmMetrics.TimeToFirstToken, FirstTokenBuckets, "From submission to the first generated token.");
         TokenGap = Seconds(GlmMetrics.InterTokenLatency, TokenGapBuckets, "Between consecutive generated tokens of a request.");
         QueueTime = Seconds(GlmMetrics.RequestQueueTime, RequestBuckets, "From submission to the request's first scheduled step.");
@@ -94,6 +103,18 @@ internal sealed class EngineMetrics : IDisposable
             long total = g.Sum(e => read(e.Key));
             var model = new KeyValuePair<string, object?>(GlmMetrics.ModelNameTag, g.Key);
             return extra is { } tag ? new Measurement<long>(total, model, tag) : new Measurement<long>(total, model);
+        }).ToList();
+
+    // One measurement per model name and draft position that ever accepted a draft.
+    private static IEnumerable<Measurement<long>> AcceptedPerPosition() =>
+        Live.GroupBy(e => e.Value).SelectMany(g =>
+        {
+            var readings = g.Select(e => e.Key.Speculation.Snapshot().AcceptedPerPosition).ToList();
+            int positions = readings.Count == 0 ? 0 : readings.Max(r => r.Count);
+            var model = new KeyValuePair<string, object?>(GlmMetrics.ModelNameTag, g.Key);
+            return Enumerable.Range(0, positions).Select(i => new Measurement<long>(
+                readings.Sum(r => i < r.Count ? r[i] : 0), model,
+                new KeyValuePair<string, object?>(GlmMetrics.PositionTag, i.ToString(System.Globalization.CultureInfo.InvariantCulture))));
         }).ToList();
 
     private static IEnumerable<Measurement<double>> KvCacheUsage() =>

@@ -34,6 +34,16 @@ public static class GlmMetrics
     public const string RequestSuccess = "glm.request_success";
     public const string RequestFailures = "glm.request_failures";
 
+    /// <summary>Tag of <see cref="SpecDecodeAcceptedTokensPerPosition"/>: the draft position, 0-based.</summary>
+    public const string PositionTag = "position";
+
+    // Speculative decoding counters (vllm:spec_decode_num_drafts, _num_draft_tokens, _num_accepted_tokens,
+    // _num_accepted_tokens_per_pos): verify steps, draft tokens, accepted draft tokens, accepted by draft position.
+    public const string SpecDecodeDrafts = "glm.spec_decode_num_drafts";
+    public const string SpecDecodeDraftTokens = "glm.spec_decode_num_draft_tokens";
+    public const string SpecDecodeAcceptedTokens = "glm.spec_decode_num_accepted_tokens";
+    public const string SpecDecodeAcceptedTokensPerPosition = "glm.spec_decode_num_accepted_tokens_per_pos";
+
     // Histograms in seconds.
     public const string TimeToFirstToken = "glm.time_to_first_token";
     public const string InterTokenLatency = "glm.inter_token_latency";
