@@ -251,6 +251,53 @@ public sealed class SpeculativeDistributionTests
         Assert.True(resample.PValue < Alpha, $"resample-from-p passed: p = {resample.PValue}, chi2 = {resample.Statistic}, df = {resample.DegreesOfFreedom}");
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    [InlineData(4)]
+    public void GreedySpeculationEmitsPlainGreedysTokens(int k)
+    {
+        // Greedy with penalties on the toy model: 40 tokens, plain (one argmax per step, history recorded) against
+        // speculative with a draft that agrees with the target's raw logits after some tokens and is the very different
+        // draft model after others (and knows nothing of the penalties). Token for token the same.
+        var options = SamplingOptions.Greedy with { RepetitionPenalty = 1.4f, FrequencyPenalty = 0.2f };
+        var plainState = new SamplingState(options, Prompt);
+        var sampler = new Sampler();
+        var plain = new List<int>();
+        int prev = Prompt[^1];
+        while (plain.Count < 40)
+        {
+            prev = sampler.Sample(TargetLogits[prev], plainState);
+            plainState.Accept(prev);
+            plain.Add(prev);
+        }
+
+        var state = new SamplingState(options, Prompt);
+        var sink = new Emitted(state);
+        var q = Enumerable.Range(0, k).Select(_ => new TokenDistribution()).ToArray();
+        var drafts = new int[k];
+        var rows = new float[(k + 1) * V];
+        int accepted = 0, rejected = 0;
+        while (sink.Tokens.Count < 40)
+        {
+            int last = sink.Tokens.Count > 0 ? sink.Tokens[^1] : Prompt[^1];
+            for (int i = 0; i < k; i++)
+            {
+                TargetLogits[last].CopyTo(rows, i * V);
+                var draftRow = last % 3 == 0 ? DraftLogits[last] : TargetLogits[last];
+                drafts[i] = sampler.SampleDraft(draftRow, state, drafts.AsSpan(0, i), q[i]);
+                last = drafts[i];
+            }
+            TargetLogits[last].CopyTo(rows, k * V);
+            var result = SpeculativeVerifier.Verify(sampler, state, drafts, q, new LogitsBuffer(rows, k + 1, V), 0, sink);
+            accepted += result.Accepted;
+            rejected += result.Accepted < k ? 1 : 0;
+        }
+        Assert.Equal(plain, sink.Tokens.Take(40));
+        Assert.True(accepted > 0 && rejected > 0, $"accepted {accepted}, rejected {rejected}: both paths should be taken");
+    }
+
     private static void AssertMatches(Dictionary<int, long> observed, Dictionary<int, double> exact, string what)
     {
         var (p, statistic, df) = ChiSquare.Test(observed, exact);
