@@ -220,10 +220,11 @@ inline __m256i DotChunk(__m256i acc, const WeightChunk& w, __m256i x) {
 // totals exceed its 16 vector registers (AVX-512 has 32).
 constexpr int IntegerRows(int tokens) { return kAvx512 || tokens <= 2 ? 2 : 1; }
 
-// T tokens (xq[0..T)) against rows [r0, r1). Per row and group: the int32 dot of the group's 32-column chunks,
-// then total += dot * weight_scale * activation_scale (int4: dot - 8 * sum(q_x) first, for the +8 offset). The
-// last chunk of a row whose width is not a multiple of 32 is copied into a zero-padded buffer (the activations are
-// zero-padded there too), so no load reads past the row.
+// T tokens (xq[0..T)) against rows [r0, r1). Per row, weight group and 32-column chunk: the chunk's int32 dot
+// product times the chunk's activation scale, summed in float over the group, then times the group's float16 weight
+// scale (int4: minus the group's +8 offset term, xq.offsets). The last chunk of a row whose width is not a multiple
+// of 32 is copied into a zero-padded buffer (the activations are zero-padded there too), so no load reads past the
+// row.
 template <ExpertWeightFormat F, int T>
 void ProjectRowsInteger(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, float* y,
                         int64_t ldy) {
@@ -232,6 +233,7 @@ void ProjectRowsInteger(const WeightMatrix& w, int64_t r0, int64_t r1, const Qua
   constexpr int64_t kChunkBytes = kInt4 ? 16 : 32;
   const int64_t groups = w.scale_cols, group = w.quant_block;
   const int64_t whole = w.cols / kActivationChunk;  // chunks that lie inside the row
+  const int64_t chunks = QuantizedColumns(w.cols) / kActivationChunk;
   const uint16_t* scales = static_cast<const uint16_t*>(w.scales);
   for (int64_t rq = r0; rq < r1; rq += R) {
     const int rows = static_cast<int>(Min<int64_t>(R, r1 - rq));
@@ -242,40 +244,47 @@ void ProjectRowsInteger(const WeightMatrix& w, int64_t r0, int64_t r1, const Qua
       const int64_t r = rq + Min(j, rows - 1);
       rp[j] = static_cast<const uint8_t*>(w.data) + r * w.row_bytes;
       sp[j] = scales + r * groups;
-      if (whole * kActivationChunk < w.cols) {
+      if (whole < chunks) {
         const int64_t at = whole * kChunkBytes;
         std::memset(padded[j], 0, sizeof padded[j]);
         std::memcpy(padded[j], rp[j] + at, static_cast<size_t>(w.row_bytes - at));
       }
     }
     __m256 total[T][R];
+    float offset_total[T][R];
     for (int t = 0; t < T; ++t)
-      for (int j = 0; j < R; ++j) total[t][j] = _mm256_setzero_ps();
+      for (int j = 0; j < R; ++j) {
+        total[t][j] = _mm256_setzero_ps();
+        offset_total[t][j] = 0.0f;
+      }
     for (int64_t g = 0; g < groups; ++g) {
       const int64_t k0 = g * group / kActivationChunk;
-      const int64_t k1 = Min((g + 1) * group, QuantizedColumns(w.cols)) / kActivationChunk;
-      __m256i acc[T][R];
+      const int64_t k1 = Min((g + 1) * group / kActivationChunk, chunks);
+      __m256 sum[T][R];
       for (int t = 0; t < T; ++t)
-        for (int j = 0; j < R; ++j) acc[t][j] = _mm256_setzero_si256();
+        for (int j = 0; j < R; ++j) sum[t][j] = _mm256_setzero_ps();
       for (int64_t k = k0; k < k1; ++k) {
         WeightChunk wc[R];
         for (int j = 0; j < R; ++j) wc[j] = LoadChunk<F>(k < whole ? rp[j] + k * kChunkBytes : padded[j]);
         for (int t = 0; t < T; ++t) {
           const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[t].q + k * kActivationChunk));
-          for (int j = 0; j < R; ++j) acc[t][j] = DotChunk<F>(acc[t][j], wc[j], xv);
+          const __m256 xs = _mm256_broadcast_ss(xq[t].scales + k);
+          for (int j = 0; j < R; ++j)
+            sum[t][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(DotChunk<F>(_mm256_setzero_si256(), wc[j], xv)), xs,
+                                        sum[t][j]);
         }
       }
       for (int j = 0; j < R; ++j) {
         const float ws = DecodeF16(sp[j][g]);
         for (int t = 0; t < T; ++t) {
-          __m256i a = acc[t][j];
-          if constexpr (kInt4) a = _mm256_sub_epi32(a, _mm256_zextsi128_si256(_mm_cvtsi32_si128(8 * xq[t].sums[g])));
-          total[t][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a), _mm256_set1_ps(ws * xq[t].scales[g]), total[t][j]);
+          total[t][j] = _mm256_fmadd_ps(sum[t][j], _mm256_set1_ps(ws), total[t][j]);
+          if constexpr (kInt4) offset_total[t][j] += ws * xq[t].offsets[g];
         }
       }
     }
     for (int t = 0; t < T; ++t)
-      for (int j = 0; j < rows; ++j) y[t * ldy + (rq - r0) + j] = simd::HorizontalSum(total[t][j]);
+      for (int j = 0; j < rows; ++j)
+        y[t * ldy + (rq - r0) + j] = simd::HorizontalSum(total[t][j]) - offset_total[t][j];
   }
 }
 
@@ -301,42 +310,39 @@ void ProjectInteger(const WeightMatrix& w, int64_t r0, int64_t r1, const Quantiz
   ProjectIntegerAny<ExpertWeightFormat::kInt4>(w, r0, r1, xq, n, y, ldy);
 }
 
-// x[0..cols) -> q, scales, sums (QuantizedRow). Returns false when x holds a NaN or infinity.
+// x[0..cols) -> q, scales per 32-column chunk, offsets per weight group (QuantizedRow). Returns false when x holds
+// a NaN or infinity.
 bool QuantizeRowImpl(bool int4_order, int64_t group, const float* x, int64_t cols, int8_t* q, float* scales,
-                     int32_t* sums) {
+                     float* offsets) {
   const int64_t padded = QuantizedColumns(cols);
   const __m256 sign_mask = _mm256_set1_ps(-0.0f);
   bool finite = true;
-  for (int64_t g0 = 0, g = 0; g0 < cols; g0 += group, ++g) {
-    const int64_t g1 = Min(cols, g0 + group);
+  for (int64_t g = 0; g * group < cols; ++g) offsets[g] = 0.0f;
+  for (int64_t c0 = 0, k = 0; c0 < padded; c0 += kActivationChunk, ++k) {
+    const int64_t c1 = Min(cols, c0 + kActivationChunk);
     __m256 vmax = _mm256_setzero_ps();
-    int64_t c = g0;
-    for (; c + 8 <= g1; c += 8) vmax = _mm256_max_ps(vmax, _mm256_andnot_ps(sign_mask, _mm256_loadu_ps(x + c)));
+    int64_t c = c0;
+    for (; c + 8 <= c1; c += 8) vmax = _mm256_max_ps(vmax, _mm256_andnot_ps(sign_mask, _mm256_loadu_ps(x + c)));
     float amax = simd::HorizontalMax(vmax);
-    for (; c < g1; ++c) amax = Max(amax, std::fabs(x[c]));
+    for (; c < c1; ++c) amax = Max(amax, std::fabs(x[c]));
     // max_ps drops NaNs (it returns the second operand): look for them explicitly. Such a row is never used by the
-    // integer path (QuantizedRow::finite), so its group is simply zeroed.
-    bool group_finite = std::isfinite(amax);
-    for (c = g0; c < g1 && group_finite; ++c) group_finite = std::isfinite(x[c]);
-    if (!group_finite) {
-      finite = false;
-      scales[g] = 0.0f;
-      sums[g] = 0;
-      for (c = g0; c < g1; ++c) q[c] = 0;
-      continue;
-    }
-    const float scale = amax / 127.0f;
-    const float inverse = amax > 0.0f ? 127.0f / amax : 0.0f;
-    scales[g] = scale;
+    // integer path (QuantizedRow::finite), so its chunk is simply zeroed.
+    bool chunk_finite = std::isfinite(amax);
+    for (c = c0; c < c1 && chunk_finite; ++c) chunk_finite = std::isfinite(x[c]);
+    const float inverse = chunk_finite && amax > 0.0f ? 127.0f / amax : 0.0f;
+    if (!chunk_finite) finite = false;
+    scales[k] = chunk_finite ? amax / 127.0f : 0.0f;
     int32_t sum = 0;
-    for (c = g0; c < g1; ++c) {
-      const int32_t v = Min(Max(static_cast<int32_t>(std::nearbyint(x[c] * inverse)), -127), 127);
+    for (c = c0; c < c1; ++c) {
+      const int32_t v =
+          chunk_finite ? Min(Max(static_cast<int32_t>(std::nearbyint(x[c] * inverse)), -127), 127) : 0;
       sum += v;
       q[c] = static_cast<int8_t>(v);
     }
-    sums[g] = sum;
+    for (c = c1; c < c0 + kActivationChunk; ++c) q[c] = 0;
+    // int4's stored nibbles are q + 8: the group's dot product carries 8 * sum(q_x) * x_scale per chunk extra.
+    offsets[c0 / group] += 8.0f * static_cast<float>(sum) * scales[k];
   }
-  for (int64_t c = cols; c < padded; ++c) q[c] = 0;
   if (int4_order) {
     // Each 32-column chunk: even columns first, then odd ones (the int4 weights' low and high nibbles).
     for (int64_t c0 = 0; c0 < padded; c0 += kActivationChunk) {
