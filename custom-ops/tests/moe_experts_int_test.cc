@@ -85,17 +85,18 @@ TEST(MoeExpertsInt, ReferenceDecodesTheContractsLayouts) {
 // The activation quantization the docs state, written out: per chunk of 32 columns, scale = max|x| / 127 and
 // q = round-to-nearest-even(x * (127 / max|x|)) in float.
 struct TestQuantized {
-  std::vector<int8_t> q;  // natural column order, padded to a multiple of 32
+  std::vector<int8_t> q;  // natural column order, padded to a multiple of 64
   std::vector<float> scales;  // per chunk
 };
 TestQuantized QuantizeActivations(const float* x, int64_t cols) {
   TestQuantized out;
-  out.q.assign(static_cast<size_t>((cols + 31) / 32 * 32), 0);
+  out.q.assign(static_cast<size_t>((cols + 63) / 64 * 64), 0);
+  out.scales.assign(out.q.size() / 32, 0.0f);
   for (int64_t c0 = 0; c0 < cols; c0 += 32) {
     const int64_t c1 = std::min(cols, c0 + 32);
     float amax = 0;
     for (int64_t c = c0; c < c1; ++c) amax = std::max(amax, std::fabs(x[c]));
-    out.scales.push_back(amax / 127.0f);
+    out.scales[c0 / 32] = amax / 127.0f;
     const float inverse = amax > 0 ? 127.0f / amax : 0.0f;
     for (int64_t c = c0; c < c1; ++c) out.q[c] = static_cast<int8_t>(std::nearbyint(x[c] * inverse));
   }
@@ -113,8 +114,8 @@ TEST(MoeExpertsInt, IntegerPathOfEachIsaMatchesItsQuantizedActivations) {
   for (cpu::Isa isa : AvailableIsas()) {
     const cpu::ExpertKernels& kernels = cpu::ExpertKernelsFor(isa);
     for (bool int4 : {false, true})
-      for (int64_t g : {32, 128})
-        for (int64_t cols : {32, 37, 200, 259})
+      for (int64_t g : {32, 96, 128})
+        for (int64_t cols : {32, 37, 64, 200, 259})
           for (int64_t rows : {1, 5, 26})
             for (int64_t n : {1, 2, 3, 4, 5, 8}) {
               SCOPED_TRACE(std::string(kernels.isa) + (int4 ? " int4" : " int8") + " G " + std::to_string(g) +
@@ -149,9 +150,9 @@ TEST(MoeExpertsInt, IntegerPathOfEachIsaMatchesItsQuantizedActivations) {
                   ASSERT_NEAR(offsets[t * groups + gi], offset, 1e-5 * (1 + std::abs(offset)));
                 }
                 for (int64_t c = 0; c < padded; ++c) {
-                  // int4: each 32-column chunk holds its 16 even columns, then its 16 odd ones.
-                  const int64_t chunk = c / 32 * 32, i = c % 32;
-                  const int64_t source = int4 ? chunk + (i < 16 ? 2 * i : 2 * (i - 16) + 1) : c;
+                  // int4: each 64-column pair holds its 32 even columns, then its 32 odd ones.
+                  const int64_t pair = c / 64 * 64, i = c % 64;
+                  const int64_t source = int4 ? pair + (i < 32 ? 2 * i : 2 * (i - 32) + 1) : c;
                   ASSERT_EQ(q[t * padded + c], mine[t].q[source]) << "token " << t << " column " << c;
                 }
               }

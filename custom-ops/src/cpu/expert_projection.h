@@ -36,8 +36,8 @@ constexpr bool IntegerPathApplies(ExpertWeightFormat format, int64_t quant_block
 
 // One token's activations quantized for the integer path (docs/onnx-contract.md, MoeExperts execution notes): per
 // chunk k of 32 columns, scales[k] = max|x| / 127 and q = round-to-nearest-even(x * (127 / max|x|)) in [-127, 127]
-// (an all-zero chunk: scale 0, q 0), zero-padded to a multiple of 32 columns; for int4 weights each chunk is stored
-// as its 16 even columns, then its 16 odd ones (the nibble order of the weights). offsets[g] = 8 * sum over the
+// (an all-zero chunk: scale 0, q 0), zero-padded to a multiple of 64 columns; for int4 weights each 64-column pair
+// of chunks is stored as its 32 even columns, then its 32 odd ones (the nibble order of the weights). offsets[g] = 8 * sum over the
 // chunks of weight group g of scales[k] * sum(q in chunk k): what int4's stored q + 8 adds to a group's dot product.
 struct QuantizedRow {
   const int8_t* q = nullptr;
@@ -46,10 +46,9 @@ struct QuantizedRow {
   bool finite = true;  // false when x held a NaN or infinity: such tokens take the exact float path
 };
 
-// Columns of the padded q of a row of `cols` activations (and scales: QuantizedColumns / 32).
-constexpr int64_t QuantizedColumns(int64_t cols) {
-  return (cols + kActivationChunk - 1) / kActivationChunk * kActivationChunk;
-}
+// Columns of the padded q of a row of `cols` activations: a multiple of 64, the int4 kernel's step (scales:
+// QuantizedColumns / 32, the padding chunks' being 0).
+constexpr int64_t QuantizedColumns(int64_t cols) { return (cols + 63) / 64 * 64; }
 
 // Quantizes x[0..cols) for weights in `format` with groups of `quant_block` (IntegerPathApplies must hold) into
 // q [QuantizedColumns(cols)], scales [QuantizedColumns(cols) / 32] and offsets [ceil(cols / quant_block)].
