@@ -5,7 +5,8 @@
 // program on this machine and with the 45 GB/s llama.cpp streams on 2 threads here (docs/benchmarks.md).
 // Also measures, on one thread over an L2-resident buffer, the e4m3 decoders considered for the kernel, and the
 // accuracy of the int8/int4 integer path (activations rounded to int8) against the exact reference.
-//   bench_moe_experts [repeats] [experts] [bf16|fp8|int8|int4|decode|accuracy]
+// And, on one thread over one L2-resident matrix, each format's projection kernel per ISA (the per-core ceiling).
+//   bench_moe_experts [repeats] [experts] [bf16|fp8|int8|int4|decode|kernels|accuracy]
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -251,6 +252,47 @@ void Run(ExpertWeightFormat format, const char* name, int64_t experts, int repea
   }
 }
 
+// One thread, one 24 x 6144 expert matrix in L2 (what one work item of the op reads), one token: weights per CPU
+// second of the projection kernel for each format and ISA, i.e. the compute ceiling of the decode path per core,
+// to set against each core's share of the memory bandwidth.
+void BenchProjection(int repeats) {
+  constexpr int64_t kRows = 24, kCols = kHidden, kCalls = 2000;
+  std::vector<cpu::Isa> isas{cpu::Isa::kAvx2};
+  if (cpu::CpuHasAvx512Kernels()) isas.push_back(cpu::Isa::kAvx512);
+  std::printf("projection kernel, one thread, 24 x 6144 weights L2-resident, 1 token, median of %d:\n", repeats);
+  const std::pair<ExpertWeightFormat, const char*> formats[] = {{ExpertWeightFormat::kBFloat16, "bf16"},
+                                                                {ExpertWeightFormat::kFloat8E4M3, "fp8"},
+                                                                {ExpertWeightFormat::kInt8, "int8"},
+                                                                {ExpertWeightFormat::kInt4, "int4"}};
+  for (const auto& [format, name] : formats) {
+    const Weights w = MakeWeights(format, 1);
+    MoeExpertsShape shape;
+    shape.format = format;
+    shape.quant_block_size = kBlock;
+    const void* scales = IsInteger(format) ? static_cast<const void*>(w.gate_half.data())
+                         : format == ExpertWeightFormat::kFloat8E4M3 ? static_cast<const void*>(w.gate_scales.data())
+                                                                     : nullptr;
+    const cpu::WeightMatrix m = cpu::WeightMatrix::Of(shape, w.gate.data(), scales, 0, kRows, kCols);
+    std::vector<float> x(static_cast<size_t>(kCols)), y(static_cast<size_t>(kRows));
+    FillUniform(x.data(), kCols, 3);
+    std::vector<int8_t> q(static_cast<size_t>(cpu::QuantizedColumns(kCols)));
+    std::vector<float> xs(q.size() / 32), offsets(static_cast<size_t>(kCols / kBlock));
+    const float* xp = x.data();
+    cpu::ProjectionScratch scratch;
+    std::vector<Timing> t = MeasureAlternating(repeats, isas.size(), [&](size_t i) {
+      cpu::ForceIsa(isas[i]);
+      cpu::QuantizedRow xq{};
+      if (IsInteger(format)) xq = cpu::QuantizeRow(format, kBlock, x.data(), kCols, q.data(), xs.data(), offsets.data());
+      for (int64_t call = 0; call < kCalls; ++call)
+        cpu::ProjectRows(m, 0, kRows, &xp, &xq, 1, y.data(), kRows, scratch);
+    });
+    for (size_t i = 0; i < isas.size(); ++i)
+      std::printf("  %-4s %-6s %6.2f G weights per CPU-s\n", name, cpu::IsaName(isas[i]),
+                  static_cast<double>(kRows * kCols * kCalls) / t[i].cpu / 1e9);
+    std::fflush(stdout);
+  }
+}
+
 // Relative rms error of the op (integer path: activations rounded to int8 per group of 128) against the exact
 // reference (weights dequantised, double sums), one token on 8 of `experts` experts, with uniform activations and
 // with 1% of them 20x larger (outliers, as real hidden states have).
@@ -284,12 +326,15 @@ void Accuracy(int64_t experts) {
 int main(int argc, char** argv) {
   const int repeats = argc > 1 ? std::atoi(argv[1]) : 7;
   const int64_t experts = argc > 2 ? std::atoll(argv[2]) : 16;
-  const char* only = argc > 3 ? argv[3] : "";  // "bf16", "fp8", "int8", "int4", "decode" or "accuracy": just that
+  // "bf16", "fp8", "int8", "int4", "decode", "kernels" or "accuracy": just that part
+  const char* only = argc > 3 ? argv[3] : "";
   using glm_ops::bench::Rate;
   std::printf("MoeExperts: hidden 6144, inter 2048, top-8 of %lld experts; threads %d; median of %d\n",
               static_cast<long long>(experts), glm_ops::bench::Threads().Threads(), repeats);
   if (!*only || std::strcmp(only, "decode") == 0) glm_ops::bench::BenchFp8Decoders(repeats);
   if (std::strcmp(only, "decode") == 0) return 0;
+  if (!*only || std::strcmp(only, "kernels") == 0) glm_ops::bench::BenchProjection(repeats);
+  if (std::strcmp(only, "kernels") == 0) return 0;
   if (!*only || std::strcmp(only, "accuracy") == 0) glm_ops::bench::Accuracy(experts);
   if (std::strcmp(only, "accuracy") == 0) return 0;
   const Rate read = glm_ops::bench::MeasureReadBandwidth(int64_t{1} << 30, repeats);
