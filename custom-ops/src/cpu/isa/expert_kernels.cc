@@ -203,9 +203,18 @@ inline __m256i DotInt8Chunk(const WeightChunk& w, __m256i x) {
 #endif
 }
 
-// Rows per step: two, one at three and four tokens on AVX2, where 2 x 4 int32 accumulators plus as many float
-// totals exceed its 16 vector registers (AVX-512 has 32).
-constexpr int IntegerRows(int tokens) { return kAvx512 || tokens <= 2 ? 2 : 1; }
+// Rows per step: four for one token (four weight streams in flight), two, one at three and four tokens on AVX2,
+// where 2 x 4 float sums plus as many totals exceed its 16 vector registers (AVX-512 has 32).
+constexpr int IntegerRows(int tokens) { return tokens == 1 ? 4 : kAvx512 || tokens <= 2 ? 2 : 1; }
+
+// The same bytes of the next step's rows (R rows further on): an item's rows are consecutive in memory, and rows
+// of a few KiB (int4: hidden / 2 bytes, inter / 2 in the down projection) are too short for the hardware
+// prefetcher to ramp up on each one. Prefetches never fault, so the last step needs no check.
+template <int R>
+inline void PrefetchNextRows(const uint8_t* const* rows, int64_t offset, int64_t row_bytes) {
+  for (int j = 0; j < R; ++j)
+    _mm_prefetch(reinterpret_cast<const char*>(rows[j] + offset + R * row_bytes), _MM_HINT_T0);
+}
 
 // int8: T tokens (xq[0..T)) against rows [r0, r1). Per row, weight group and 32-column chunk: the chunk's int32
 // dot product times the chunk's activation scale, summed in float over the group, then times the group's float16
@@ -243,6 +252,7 @@ void ProjectRowsInt8(const WeightMatrix& w, int64_t r0, int64_t r1, const Quanti
       for (int t = 0; t < T; ++t)
         for (int j = 0; j < R; ++j) sum[t][j] = _mm256_setzero_ps();
       for (int64_t k = k0; k < k1; ++k) {
+        if ((k & 1) == 0) PrefetchNextRows<R>(rp, k * 32, w.row_bytes);  // one line per two chunks
         WeightChunk wc[R];
         for (int j = 0; j < R; ++j) wc[j] = LoadInt8Chunk(k < whole ? rp[j] + k * 32 : padded[j]);
         for (int t = 0; t < T; ++t) {
@@ -330,6 +340,7 @@ void ProjectRowsInt4(const WeightMatrix& w, int64_t r0, int64_t r1, const Quanti
           const int64_t g1 = Min((2 * p + 1) * kActivationChunk / w.quant_block, groups - 1);
           for (int j = 0; j < R; ++j) wsv[j] = HalfBroadcast(DecodeF16(sp[j][g0]), DecodeF16(sp[j][g1]));
         }
+        if ((p & 1) == 0) PrefetchNextRows<R>(rp, p * 32, w.row_bytes);  // one line per two pairs
         const uint8_t* bytes[R];
         for (int j = 0; j < R; ++j) bytes[j] = p < whole ? rp[j] + p * 32 : padded[j];
         for (int t = 0; t < T; ++t) {
