@@ -47,6 +47,15 @@ constexpr int64_t ColumnOffset(ExpertWeightFormat format, int64_t c) {
 // ---------------------------------------------------------------------------------------------------------------
 // Register-decoded float path (float32, bf16, FP8)
 
+// The same bytes of the next step's rows (R rows further on): an item's rows are consecutive in memory, and rows
+// of a few KiB (int4: hidden / 2 bytes, inter / 2 in the down projection) are too short for the hardware
+// prefetcher to ramp up on each one. (Tried on the bf16/fp8 direct path too: no gain under load, so not used there.) Prefetches never fault, so the last step needs no check.
+template <int R>
+inline void PrefetchNextRows(const uint8_t* const* rows, int64_t offset, int64_t row_bytes) {
+  for (int j = 0; j < R; ++j)
+    _mm_prefetch(reinterpret_cast<const char*>(rows[j] + offset + R * row_bytes), _MM_HINT_T0);
+}
+
 // Rows of one register-decoded step for T tokens: 4 (up to 12 accumulators), 2 at four tokens, where 4 x 4
 // accumulators spill (measured, 48 x 6144 matrix, one thread: bf16 45 -> 56 GFLOP/CPU-s, fp8 30 -> 35). Both
 // divide every quant block (a multiple of 8), so a step's rows share one row of FP8 scales.
@@ -207,14 +216,6 @@ inline __m256i DotInt8Chunk(const WeightChunk& w, __m256i x) {
 // where 2 x 4 float sums plus as many totals exceed its 16 vector registers (AVX-512 has 32).
 constexpr int IntegerRows(int tokens) { return tokens == 1 ? 4 : kAvx512 || tokens <= 2 ? 2 : 1; }
 
-// The same bytes of the next step's rows (R rows further on): an item's rows are consecutive in memory, and rows
-// of a few KiB (int4: hidden / 2 bytes, inter / 2 in the down projection) are too short for the hardware
-// prefetcher to ramp up on each one. Prefetches never fault, so the last step needs no check.
-template <int R>
-inline void PrefetchNextRows(const uint8_t* const* rows, int64_t offset, int64_t row_bytes) {
-  for (int j = 0; j < R; ++j)
-    _mm_prefetch(reinterpret_cast<const char*>(rows[j] + offset + R * row_bytes), _MM_HINT_T0);
-}
 
 // int8: T tokens (xq[0..T)) against rows [r0, r1). Per row, weight group and 32-column chunk: the chunk's int32
 // dot product times the chunk's activation scale, summed in float over the group, then times the group's float16
