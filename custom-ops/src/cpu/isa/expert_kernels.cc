@@ -1,0 +1,605 @@
+// The hot expert-projection kernels, compiled once per instruction set (custom-ops/CMakeLists.txt): plain, for
+// x86-64-v3 (AVX2), and with GLM_OPS_ISA_AVX512 and the AVX-512 F/BW/VL/VNNI/BF16 flags, where the integer dot
+// products use VNNI's vpdpbusd. Each compilation exports its table (cpu/expert_kernels.h); nothing here is called
+// except through a table, and everything else stays in an anonymous namespace (distinct per compilation).
+#include <immintrin.h>
+
+#include <cmath>
+#include <cstring>
+
+#include "cpu/expert_kernels.h"
+#include "cpu/simd.h"
+#include "cpu/weight_decode.h"
+
+namespace glm_ops::cpu {
+
+namespace {
+
+#if defined(GLM_OPS_ISA_AVX512)
+constexpr bool kAvx512 = true;
+#else
+constexpr bool kAvx512 = false;
+#endif
+
+// Local min/max/fill: a standard-library template instantiated here with AVX-512 enabled could be kept by the
+// linker for callers elsewhere (cpu/expert_kernels.h).
+template <typename T>
+constexpr T Min(T a, T b) {
+  return b < a ? b : a;
+}
+template <typename T>
+constexpr T Max(T a, T b) {
+  return a < b ? b : a;
+}
+inline void Zero(float* p, int64_t n) {
+  for (int64_t i = 0; i < n; ++i) p[i] = 0.0f;
+}
+
+constexpr int64_t ElementBytes(ExpertWeightFormat format) {
+  return format == ExpertWeightFormat::kFloat32 ? 4 : format == ExpertWeightFormat::kBFloat16 ? 2 : 1;
+}
+
+// Byte offset of column c in a row (int4: two columns per byte; c even wherever this is used).
+constexpr int64_t ColumnOffset(ExpertWeightFormat format, int64_t c) {
+  return format == ExpertWeightFormat::kInt4 ? c / 2 : c * ElementBytes(format);
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Register-decoded float path (float32, bf16, FP8)
+
+// The same bytes of the next step's rows (R rows further on): an item's rows are consecutive in memory, and rows
+// of a few KiB (int4: hidden / 2 bytes, inter / 2 in the down projection) are too short for the hardware
+// prefetcher to ramp up on each one. (Tried on the bf16/fp8 direct path too: no gain under load, so not used there.) Prefetches never fault, so the last step needs no check.
+template <int R>
+inline void PrefetchNextRows(const uint8_t* const* rows, int64_t offset, int64_t row_bytes) {
+  for (int j = 0; j < R; ++j)
+    _mm_prefetch(reinterpret_cast<const char*>(rows[j] + offset + R * row_bytes), _MM_HINT_T0);
+}
+
+// Rows of one register-decoded step for T tokens: 4 (up to 12 accumulators), 2 at four tokens, where 4 x 4
+// accumulators spill (measured, 48 x 6144 matrix, one thread: bf16 45 -> 56 GFLOP/CPU-s, fp8 30 -> 35). Both
+// divide every quant block (a multiple of 8), so a step's rows share one row of FP8 scales.
+constexpr int DirectRows(int tokens) { return tokens >= 4 ? 2 : 4; }
+
+template <ExpertWeightFormat F>
+inline __m256 LoadDecoded(const uint8_t* row, int64_t c);
+template <>
+inline __m256 LoadDecoded<ExpertWeightFormat::kFloat32>(const uint8_t* row, int64_t c) {
+  return _mm256_loadu_ps(reinterpret_cast<const float*>(row) + c);
+}
+template <>
+inline __m256 LoadDecoded<ExpertWeightFormat::kBFloat16>(const uint8_t* row, int64_t c) {
+  return DecodeBf16x8(reinterpret_cast<const uint16_t*>(row) + c);
+}
+template <>
+inline __m256 LoadDecoded<ExpertWeightFormat::kFloat8E4M3>(const uint8_t* row, int64_t c) {
+  return DecodeE4M3x8Half(row + c);  // value * 2^-8; the block scale carries the 2^8
+}
+
+template <ExpertWeightFormat F>
+inline float LoadDecodedScalar(const uint8_t* row, int64_t c) {
+  if constexpr (F == ExpertWeightFormat::kFloat32) return reinterpret_cast<const float*>(row)[c];
+  if constexpr (F == ExpertWeightFormat::kBFloat16) return DecodeBf16(reinterpret_cast<const uint16_t*>(row)[c]);
+  return DecodeE4M3(row[c]) * (1.0f / kE4M3HalfRescale);  // same 2^-8 as the vector decoder (exact)
+}
+
+// The decode-time path (few tokens on this expert): weights are decoded in registers and used at once by every
+// token, so each weight byte is read once and never stored. FP8 dot products run per scale block and are scaled
+// afterwards; rows holding an FP8 NaN code give NaN, as the dequantised product would.
+template <ExpertWeightFormat F, int T>
+void ProjectRowsDirect(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, float* y, int64_t ldy) {
+  constexpr int R = DirectRows(T);
+  constexpr bool kFp8 = F == ExpertWeightFormat::kFloat8E4M3;
+  const int64_t segment = kFp8 ? w.quant_block : w.cols;
+  const float* scales = static_cast<const float*>(w.scales);
+  for (int64_t rq = r0; rq < r1; rq += R) {
+    const int rows = static_cast<int>(Min<int64_t>(R, r1 - rq));
+    const uint8_t* rp[R];
+    for (int j = 0; j < R; ++j)
+      rp[j] = static_cast<const uint8_t*>(w.data) + (rq + Min(j, rows - 1)) * w.row_bytes;
+    __m256 total[T][R];
+    float tail_total[T][R];
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < R; ++j) {
+        total[t][j] = _mm256_setzero_ps();
+        tail_total[t][j] = 0.0f;
+      }
+    E4M3NanScan nan_scan;  // FP8: NaN codes in the vector part (the scalar tails decode NaN exactly)
+    // FP8: the group's rows share one row of scale blocks (rq is a multiple of R, which divides the quant block).
+    const float* scale_row = kFp8 ? scales + (rq / w.quant_block) * w.scale_cols : nullptr;
+    for (int64_t s0 = 0, block = 0; s0 < w.cols; s0 += segment, ++block) {
+      const int64_t s1 = Min(w.cols, s0 + segment);
+      const int64_t s8 = s0 + ((s1 - s0) & ~int64_t{7});
+      __m256 acc[T][R];
+      float tail[T][R];
+      for (int t = 0; t < T; ++t)
+        for (int j = 0; j < R; ++j) {
+          acc[t][j] = _mm256_setzero_ps();
+          tail[t][j] = 0.0f;
+        }
+      auto step = [&](int64_t c) {
+        __m256 xv[T];
+        for (int t = 0; t < T; ++t) xv[t] = _mm256_loadu_ps(x[t] + c);
+        for (int j = 0; j < R; ++j) {
+          const __m256 wv = LoadDecoded<F>(rp[j], c);
+          for (int t = 0; t < T; ++t) acc[t][j] = _mm256_fmadd_ps(wv, xv[t], acc[t][j]);
+        }
+      };
+      int64_t c = s0;
+      if constexpr (kFp8) {
+        for (; c + 32 <= s8; c += 32) {
+          for (int j = 0; j < R; ++j) nan_scan.Add32(rp[j] + c);
+          for (int u = 0; u < 32; u += 8) step(c + u);
+        }
+        for (; c < s8; c += 8) {
+          for (int j = 0; j < R; ++j) nan_scan.Add8(rp[j] + c);
+          step(c);
+        }
+      }
+      for (; c < s8; c += 8) step(c);
+      for (c = s8; c < s1; ++c)
+        for (int j = 0; j < R; ++j) {
+          const float wf = LoadDecodedScalar<F>(rp[j], c);
+          for (int t = 0; t < T; ++t) tail[t][j] += wf * x[t][c];
+        }
+      const float scale = kFp8 ? scale_row[block] * kE4M3HalfRescale : 1.0f;
+      for (int j = 0; j < R; ++j) {
+        for (int t = 0; t < T; ++t) {
+          total[t][j] = _mm256_fmadd_ps(acc[t][j], _mm256_set1_ps(scale), total[t][j]);
+          tail_total[t][j] += tail[t][j] * scale;
+        }
+      }
+    }
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < rows; ++j)
+        y[t * ldy + (rq - r0) + j] = simd::HorizontalSum(total[t][j]) + tail_total[t][j];
+    // Rare: a row holding an FP8 NaN code gives NaN, as its dequantised product would.
+    if (kFp8 && nan_scan.Found())
+      for (int j = 0; j < rows; ++j)
+        if (HasE4M3Nan(rp[j], w.cols))
+          for (int t = 0; t < T; ++t) y[t * ldy + (rq - r0) + j] = NAN;
+  }
+}
+
+template <ExpertWeightFormat F>
+void ProjectRowsDirectAny(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, int64_t n, float* y,
+                          int64_t ldy) {
+  static_assert(kDirectMaxTokens >= 1 && kDirectMaxTokens <= 4, "direct path instantiated for 1..4 tokens");
+  switch (n) {
+    case 1: return ProjectRowsDirect<F, 1>(w, r0, r1, x, y, ldy);
+    case 2: return ProjectRowsDirect<F, 2>(w, r0, r1, x, y, ldy);
+    case 3: return ProjectRowsDirect<F, 3>(w, r0, r1, x, y, ldy);
+    default: return ProjectRowsDirect<F, 4>(w, r0, r1, x, y, ldy);
+  }
+}
+
+void ProjectDirect(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, int64_t n, float* y,
+                   int64_t ldy) {
+  switch (w.format) {
+    case ExpertWeightFormat::kFloat32:
+      return ProjectRowsDirectAny<ExpertWeightFormat::kFloat32>(w, r0, r1, x, n, y, ldy);
+    case ExpertWeightFormat::kBFloat16:
+      return ProjectRowsDirectAny<ExpertWeightFormat::kBFloat16>(w, r0, r1, x, n, y, ldy);
+    case ExpertWeightFormat::kFloat8E4M3:
+      return ProjectRowsDirectAny<ExpertWeightFormat::kFloat8E4M3>(w, r0, r1, x, n, y, ldy);
+    case ExpertWeightFormat::kInt8:
+    case ExpertWeightFormat::kInt4: break;  // never routed here (ProjectRows)
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Integer path (int8 / int4 weights, int8 activations)
+
+// 32 int8 weights of one row as the unsigned operand of the byte dot product (|q|, 0..127) and the sign source (q).
+struct WeightChunk {
+  __m256i magnitude;
+  __m256i sign;
+};
+
+inline WeightChunk LoadInt8Chunk(const uint8_t* p) {
+  const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return {_mm256_sign_epi8(q, q), q};
+}
+
+// Per-lane sums of four adjacent byte products, weights times activations. The weights' signs move onto the
+// activations (|w| * sign(w) x): products stay within 2 * 127 * 127 per 16-bit pair, no saturation.
+inline __m256i DotInt8Chunk(const WeightChunk& w, __m256i x) {
+  const __m256i signed_x = _mm256_sign_epi8(x, w.sign);
+#if defined(GLM_OPS_ISA_AVX512)
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), w.magnitude, signed_x);
+#else
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(w.magnitude, signed_x), _mm256_set1_epi16(1));
+#endif
+}
+
+// Rows per step: four for one token (four weight streams in flight), two, one at three and four tokens on AVX2,
+// where 2 x 4 float sums plus as many totals exceed its 16 vector registers (AVX-512 has 32).
+constexpr int IntegerRows(int tokens) { return tokens == 1 ? 4 : kAvx512 || tokens <= 2 ? 2 : 1; }
+
+
+// int8: T tokens (xq[0..T)) against rows [r0, r1). Per row, weight group and 32-column chunk: the chunk's int32
+// dot product times the chunk's activation scale, summed in float over the group, then times the group's float16
+// weight scale. The last chunk of a row whose width is not a multiple of 32 is copied into a zero-padded buffer
+// (the activations are zero-padded there too), so no load reads past the row.
+template <int T>
+void ProjectRowsInt8(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, float* y, int64_t ldy) {
+  constexpr int R = IntegerRows(T);
+  const int64_t groups = w.scale_cols, group = w.quant_block;
+  const int64_t whole = w.cols / kActivationChunk;  // chunks that lie inside the row
+  const int64_t chunks = (w.cols + kActivationChunk - 1) / kActivationChunk;
+  const uint16_t* scales = static_cast<const uint16_t*>(w.scales);
+  for (int64_t rq = r0; rq < r1; rq += R) {
+    const int rows = static_cast<int>(Min<int64_t>(R, r1 - rq));
+    const uint8_t* rp[R];
+    const uint16_t* sp[R];
+    alignas(32) uint8_t padded[R][32];
+    for (int j = 0; j < R; ++j) {
+      const int64_t r = rq + Min(j, rows - 1);
+      rp[j] = static_cast<const uint8_t*>(w.data) + r * w.row_bytes;
+      sp[j] = scales + r * groups;
+      if (whole < chunks) {
+        const int64_t at = whole * 32;
+        std::memset(padded[j], 0, sizeof padded[j]);
+        std::memcpy(padded[j], rp[j] + at, static_cast<size_t>(w.row_bytes - at));
+      }
+    }
+    __m256 total[T][R];
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < R; ++j) total[t][j] = _mm256_setzero_ps();
+    for (int64_t g = 0; g < groups; ++g) {
+      const int64_t k0 = g * group / kActivationChunk;
+      const int64_t k1 = Min((g + 1) * group / kActivationChunk, chunks);
+      __m256 sum[T][R];
+      for (int t = 0; t < T; ++t)
+        for (int j = 0; j < R; ++j) sum[t][j] = _mm256_setzero_ps();
+      for (int64_t k = k0; k < k1; ++k) {
+        if ((k & 1) == 0) PrefetchNextRows<R>(rp, k * 32, w.row_bytes);  // one line per two chunks
+        WeightChunk wc[R];
+        for (int j = 0; j < R; ++j) wc[j] = LoadInt8Chunk(k < whole ? rp[j] + k * 32 : padded[j]);
+        for (int t = 0; t < T; ++t) {
+          const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[t].q + k * kActivationChunk));
+          const __m256 xs = _mm256_broadcast_ss(xq[t].scales + k);
+          for (int j = 0; j < R; ++j)
+            sum[t][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(DotInt8Chunk(wc[j], xv)), xs, sum[t][j]);
+        }
+      }
+      for (int j = 0; j < R; ++j) {
+        const float ws = DecodeF16(sp[j][g]);
+        for (int t = 0; t < T; ++t) total[t][j] = _mm256_fmadd_ps(sum[t][j], _mm256_set1_ps(ws), total[t][j]);
+      }
+    }
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < rows; ++j) y[t * ldy + (rq - r0) + j] = simd::HorizontalSum(total[t][j]);
+  }
+}
+
+// int4: 64 columns (32 bytes) per step. Low nibbles hold the even columns and high nibbles the odd ones, so the
+// activations are laid out per 64-column pair as [even of chunk 0 | even of chunk 1 | odd of chunk 0 | odd of
+// chunk 1] (QuantizeRow): then (bytes & 15) . even + (bytes >> 4) . odd puts chunk 0 in int32 lanes 0-3 and chunk
+// 1 in lanes 4-7, scaled by [x scale 0 x4 | x scale 1 x4]. Weight groups of 64 or more columns sum pairs in float
+// and apply the weight scale per group; other groups (32, 96, ...: a pair may straddle two) apply
+// [w scale of chunk 0 x4 | w scale of chunk 1 x4] per pair. The last pair of a row whose width is not a multiple of 64 reads a zero-padded copy.
+inline __m256i DotInt4Pair(const uint8_t* p, __m256i x_even, __m256i x_odd) {
+  const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  const __m256i mask = _mm256_set1_epi8(0x0F);
+  const __m256i low = _mm256_and_si256(packed, mask);
+  const __m256i high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), mask);
+#if defined(GLM_OPS_ISA_AVX512)
+  return _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), low, x_even), high, x_odd);
+#else
+  // Each product pair is at most 2 * 15 * 127, so the two 16-bit sums add without saturating.
+  const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(low, x_even), _mm256_maddubs_epi16(high, x_odd));
+  return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+#endif
+}
+
+inline __m256 HalfBroadcast(float low, float high) {
+  return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(low)), _mm_set1_ps(high), 1);
+}
+
+template <int T, bool kSmallGroups>
+void ProjectRowsInt4(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, float* y, int64_t ldy) {
+  constexpr int R = IntegerRows(T);
+  const int64_t groups = w.scale_cols;
+  const int64_t whole = w.cols / 64;                        // pairs that lie inside the row
+  const int64_t pairs = QuantizedColumns(w.cols) / 64;      // with the zero-padded last one
+  const int64_t pairs_per_group = kSmallGroups ? 1 : w.quant_block / 64;
+  const uint16_t* scales = static_cast<const uint16_t*>(w.scales);
+  for (int64_t rq = r0; rq < r1; rq += R) {
+    const int rows = static_cast<int>(Min<int64_t>(R, r1 - rq));
+    const uint8_t* rp[R];
+    const uint16_t* sp[R];
+    alignas(32) uint8_t padded[R][32];
+    for (int j = 0; j < R; ++j) {
+      const int64_t r = rq + Min(j, rows - 1);
+      rp[j] = static_cast<const uint8_t*>(w.data) + r * w.row_bytes;
+      sp[j] = scales + r * groups;
+      if (whole < pairs) {
+        const int64_t at = whole * 32;
+        std::memset(padded[j], 0, sizeof padded[j]);
+        std::memcpy(padded[j], rp[j] + at, static_cast<size_t>(w.row_bytes - at));
+      }
+    }
+    __m256 total[T][R];
+    float offset_total[T][R];
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < R; ++j) {
+        total[t][j] = _mm256_setzero_ps();
+        offset_total[t][j] = 0.0f;
+      }
+    for (int64_t p0 = 0; p0 < pairs; p0 += pairs_per_group) {
+      const int64_t p1 = Min(p0 + pairs_per_group, pairs);
+      __m256 sum[T][R];
+      for (int t = 0; t < T; ++t)
+        for (int j = 0; j < R; ++j) sum[t][j] = _mm256_setzero_ps();
+      for (int64_t p = p0; p < p1; ++p) {
+        __m256 wsv[R];
+        if constexpr (kSmallGroups) {
+          // The pair's two chunks may lie in different groups (G an odd multiple of 32); a padding chunk past the
+          // last group contributes zeros whatever its scale.
+          const int64_t g0 = 2 * p * kActivationChunk / w.quant_block;
+          const int64_t g1 = Min((2 * p + 1) * kActivationChunk / w.quant_block, groups - 1);
+          for (int j = 0; j < R; ++j) wsv[j] = HalfBroadcast(DecodeF16(sp[j][g0]), DecodeF16(sp[j][g1]));
+        }
+        if ((p & 1) == 0) PrefetchNextRows<R>(rp, p * 32, w.row_bytes);  // one line per two pairs
+        const uint8_t* bytes[R];
+        for (int j = 0; j < R; ++j) bytes[j] = p < whole ? rp[j] + p * 32 : padded[j];
+        for (int t = 0; t < T; ++t) {
+          const int8_t* xp = xq[t].q + p * 64;
+          const __m256i even = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xp));
+          const __m256i odd = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xp + 32));
+          const __m256 xs = HalfBroadcast(xq[t].scales[2 * p], xq[t].scales[2 * p + 1]);
+          for (int j = 0; j < R; ++j) {
+            const __m256 dot = _mm256_mul_ps(_mm256_cvtepi32_ps(DotInt4Pair(bytes[j], even, odd)), xs);
+            if constexpr (kSmallGroups)
+              total[t][j] = _mm256_fmadd_ps(dot, wsv[j], total[t][j]);
+            else
+              sum[t][j] = _mm256_add_ps(dot, sum[t][j]);
+          }
+        }
+      }
+      if constexpr (!kSmallGroups) {
+        const int64_t g = p0 / pairs_per_group;
+        for (int j = 0; j < R; ++j) {
+          const float ws = DecodeF16(sp[j][g]);
+          for (int t = 0; t < T; ++t) total[t][j] = _mm256_fmadd_ps(sum[t][j], _mm256_set1_ps(ws), total[t][j]);
+        }
+      }
+    }
+    // The +8 of every stored nibble: offsets[g] * weight scale, per group.
+    for (int j = 0; j < R; ++j)
+      for (int64_t g = 0; g < groups; ++g) {
+        const float ws = DecodeF16(sp[j][g]);
+        for (int t = 0; t < T; ++t) offset_total[t][j] += ws * xq[t].offsets[g];
+      }
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < rows; ++j)
+        y[t * ldy + (rq - r0) + j] = simd::HorizontalSum(total[t][j]) - offset_total[t][j];
+  }
+}
+
+template <int T>
+void ProjectRowsInt4Any(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, float* y, int64_t ldy) {
+  if (w.quant_block % 64 == 0) return ProjectRowsInt4<T, false>(w, r0, r1, xq, y, ldy);
+  ProjectRowsInt4<T, true>(w, r0, r1, xq, y, ldy);  // G an odd multiple of 32: per-chunk weight scales
+}
+
+// Blocks of up to four tokens; the first block streams the rows from memory, the later ones find them in L1/L2
+// (an item's rows are at most 24 x ceil(cols) bytes).
+void ProjectInteger(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, int64_t n, float* y,
+                    int64_t ldy) {
+  const bool int4 = w.format == ExpertWeightFormat::kInt4;
+  for (int64_t t0 = 0; t0 < n; t0 += 4) {
+    const int64_t size = Min<int64_t>(4, n - t0);
+    const QuantizedRow* x = xq + t0;
+    float* out = y + t0 * ldy;
+    switch (size) {
+      case 1: int4 ? ProjectRowsInt4Any<1>(w, r0, r1, x, out, ldy) : ProjectRowsInt8<1>(w, r0, r1, x, out, ldy); break;
+      case 2: int4 ? ProjectRowsInt4Any<2>(w, r0, r1, x, out, ldy) : ProjectRowsInt8<2>(w, r0, r1, x, out, ldy); break;
+      case 3: int4 ? ProjectRowsInt4Any<3>(w, r0, r1, x, out, ldy) : ProjectRowsInt8<3>(w, r0, r1, x, out, ldy); break;
+      default:
+        int4 ? ProjectRowsInt4Any<4>(w, r0, r1, x, out, ldy) : ProjectRowsInt8<4>(w, r0, r1, x, out, ldy);
+        break;
+    }
+  }
+}
+
+// x[0..cols) -> q, scales per 32-column chunk, offsets per weight group (QuantizedRow). Returns false when x holds
+// a NaN or infinity.
+bool QuantizeRowImpl(bool int4_order, int64_t group, const float* x, int64_t cols, int8_t* q, float* scales,
+                     float* offsets) {
+  const int64_t padded = QuantizedColumns(cols);
+  const __m256 sign_mask = _mm256_set1_ps(-0.0f);
+  bool finite = true;
+  for (int64_t g = 0; g * group < cols; ++g) offsets[g] = 0.0f;
+  for (int64_t c0 = 0, k = 0; c0 < padded; c0 += kActivationChunk, ++k) {
+    const int64_t c1 = Max(c0, Min(cols, c0 + kActivationChunk));  // c0 past cols: an all-padding chunk
+    __m256 vmax = _mm256_setzero_ps();
+    int64_t c = c0;
+    for (; c + 8 <= c1; c += 8) vmax = _mm256_max_ps(vmax, _mm256_andnot_ps(sign_mask, _mm256_loadu_ps(x + c)));
+    float amax = simd::HorizontalMax(vmax);
+    for (; c < c1; ++c) amax = Max(amax, std::fabs(x[c]));
+    // max_ps drops NaNs (it returns the second operand): look for them explicitly. Such a row is never used by the
+    // integer path (QuantizedRow::finite), so its chunk is simply zeroed.
+    bool chunk_finite = std::isfinite(amax);
+    for (c = c0; c < c1 && chunk_finite; ++c) chunk_finite = std::isfinite(x[c]);
+    const float inverse = chunk_finite && amax > 0.0f ? 127.0f / amax : 0.0f;
+    if (!chunk_finite) finite = false;
+    scales[k] = chunk_finite ? amax / 127.0f : 0.0f;
+    int32_t sum = 0;
+    for (c = c0; c < c1; ++c) {
+      const int32_t v =
+          chunk_finite ? Min(Max(static_cast<int32_t>(std::nearbyint(x[c] * inverse)), -127), 127) : 0;
+      sum += v;
+      q[c] = static_cast<int8_t>(v);
+    }
+    for (c = c1; c < c0 + kActivationChunk; ++c) q[c] = 0;
+    // int4's stored nibbles are q + 8: the group's dot product carries 8 * sum(q_x) * x_scale per chunk extra.
+    if (c0 < cols) offsets[c0 / group] += 8.0f * static_cast<float>(sum) * scales[k];
+  }
+  if (int4_order) {
+    // Each 64-column pair of chunks: the even columns of both chunks, then their odd columns (the int4 weights' low
+    // and high nibbles, ProjectRowsInt4).
+    for (int64_t c0 = 0; c0 < padded; c0 += 64) {
+      int8_t pair[64];
+      for (int i = 0; i < 32; ++i) {
+        pair[i] = q[c0 + 2 * i];
+        pair[32 + i] = q[c0 + 2 * i + 1];
+      }
+      std::memcpy(q + c0, pair, sizeof pair);
+    }
+  }
+  return finite;
+}
+
+// ---------------------------------------------------------------------------------------------------------------
+// Decoded-tile path (many tokens, any format)
+
+// Decodes columns [c0, c0 + count) of row r into dst as float32, scales applied. c0 is a multiple of the tile width
+// and every 8-vector lies inside one scale block (quant_block is a multiple of 8).
+void DecodeRowSegment(const WeightMatrix& w, int64_t r, int64_t c0, int64_t count, float* dst) {
+  const int64_t count8 = count & ~int64_t{7};
+  const uint8_t* row = static_cast<const uint8_t*>(w.data) + r * w.row_bytes;
+  if (w.format == ExpertWeightFormat::kBFloat16) {
+    const uint16_t* src = reinterpret_cast<const uint16_t*>(row) + c0;
+    for (int64_t c = 0; c < count8; c += 8) _mm256_storeu_ps(dst + c, DecodeBf16x8(src + c));
+    for (int64_t c = count8; c < count; ++c) dst[c] = DecodeBf16(src[c]);
+    return;
+  }
+  if (w.format == ExpertWeightFormat::kInt8 || w.format == ExpertWeightFormat::kInt4) {
+    const bool int4 = w.format == ExpertWeightFormat::kInt4;
+    const uint16_t* scale_row = static_cast<const uint16_t*>(w.scales) + r * w.scale_cols;
+    int64_t block = c0 / w.quant_block;
+    for (int64_t c = 0; c < count; ++block) {
+      const int64_t end = Min(count, (block + 1) * w.quant_block - c0);
+      const float s = DecodeF16(scale_row[block]);
+      const __m256 scale = _mm256_set1_ps(s);
+      if (int4)
+        for (; c + 8 <= end; c += 8) _mm256_storeu_ps(dst + c, DecodeInt4x8(row + (c0 + c) / 2, scale));
+      else
+        for (; c + 8 <= end; c += 8)
+          _mm256_storeu_ps(dst + c, DecodeInt8x8(reinterpret_cast<const int8_t*>(row) + c0 + c, scale));
+      for (; c < end; ++c)
+        dst[c] = static_cast<float>(int4 ? DecodeInt4(row, c0 + c) : reinterpret_cast<const int8_t*>(row)[c0 + c]) * s;
+    }
+    return;
+  }
+  const uint8_t* src = row + c0;
+  const float* scale_row = static_cast<const float*>(w.scales) + (r / w.quant_block) * w.scale_cols;
+  if (HasE4M3Nan(src, count)) {  // rare: the exact scalar decoder yields the NaNs
+    for (int64_t c = 0; c < count; ++c) dst[c] = DecodeE4M3(src[c]) * scale_row[(c0 + c) / w.quant_block];
+    return;
+  }
+  // Walk the segment one scale block at a time (no division per vector).
+  int64_t block = c0 / w.quant_block;
+  for (int64_t c = 0; c < count; ++block) {
+    const int64_t end = Min(count, (block + 1) * w.quant_block - c0);
+    const __m256 scale = _mm256_set1_ps(scale_row[block] * kE4M3HalfRescale);
+    for (; c + 8 <= end; c += 8) _mm256_storeu_ps(dst + c, _mm256_mul_ps(DecodeE4M3x8Half(src + c), scale));
+    for (; c < end; ++c) dst[c] = DecodeE4M3(src[c]) * scale_row[block];
+  }
+}
+
+// The register-blocked micro-kernel: R tile rows x T tokens of 8-lane partial sums stay in ymm registers over
+// count8 columns; per 8 columns it loads R weight and T activation vectors for R * T FMAs.
+// partial[(t * kTileRows + j) * 8] holds the running sums of token t, row j.
+template <int R, int T>
+inline void TileKernel(const float* const* w, const float* const* x, int64_t count8, float* partial) {
+  __m256 acc[T][R];
+  for (int t = 0; t < T; ++t)
+    for (int j = 0; j < R; ++j) acc[t][j] = _mm256_loadu_ps(partial + (t * kTileRows + j) * 8);
+  for (int64_t c = 0; c < count8; c += 8) {
+    __m256 xv[T];
+    for (int t = 0; t < T; ++t) xv[t] = _mm256_loadu_ps(x[t] + c);
+    for (int j = 0; j < R; ++j) {
+      const __m256 wv = _mm256_loadu_ps(w[j] + c);
+      for (int t = 0; t < T; ++t) acc[t][j] = _mm256_fmadd_ps(wv, xv[t], acc[t][j]);
+    }
+  }
+  for (int t = 0; t < T; ++t)
+    for (int j = 0; j < R; ++j) _mm256_storeu_ps(partial + (t * kTileRows + j) * 8, acc[t][j]);
+}
+
+// All kTileRows rows against one block of T tokens, 12 accumulators at a time.
+template <int T>
+void TileTokenBlock(const float* const* w, const float* const* x, int64_t count8, float* partial) {
+  constexpr int R = kTileRows / T;
+  static_assert(kTileRows % T == 0, "token blocks divide the tile rows");
+  for (int j = 0; j < kTileRows; j += R) TileKernel<R, T>(w + j, x, count8, partial + j * 8);
+}
+
+// Next token block: 4 or 3 tokens (12 accumulators), chosen so that the rest splits likewise; 1 or 2 only for
+// what cannot (n = 1, 2, 5).
+int64_t NextTokenBlock(int64_t remaining) {
+  if (remaining <= 2) return remaining;
+  if (remaining == 3 || remaining == 5 || remaining == 6 || remaining == 9) return 3;
+  return 4;
+}
+
+// Several tokens: a kTileRows x kTileCols tile is decoded once into L1 and reused by every token block.
+void ProjectTiled(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, int64_t n, float* y,
+                  int64_t ldy, const TileScratch& s) {
+  const bool f32 = w.format == ExpertWeightFormat::kFloat32;
+  const float** xc = s.columns;
+  for (int64_t rq = r0; rq < r1; rq += kTileRows) {
+    const int rows = static_cast<int>(Min<int64_t>(kTileRows, r1 - rq));
+    Zero(s.partial, n * kTileRows * 8);
+    Zero(s.tail, n * kTileRows);
+    for (int64_t c0 = 0; c0 < w.cols; c0 += kTileCols) {
+      const int64_t count = Min(kTileCols, w.cols - c0);
+      const int64_t count8 = count & ~int64_t{7};
+      const float* wr[kTileRows];
+      for (int j = 0; j < kTileRows; ++j) {
+        if (j >= rows) {
+          wr[j] = wr[rows - 1];  // short tiles repeat their last row; those results are dropped
+        } else if (f32) {
+          wr[j] = static_cast<const float*>(w.data) + (rq + j) * w.cols + c0;
+        } else {
+          float* dst = s.tile + j * kTileCols;
+          DecodeRowSegment(w, rq + j, c0, count, dst);
+          wr[j] = dst;
+        }
+      }
+      // The next segment of this tile's rows: 12 short strided streams that the hardware prefetcher misses.
+      if (!f32 && c0 + kTileCols < w.cols) {
+        const int64_t begin = ColumnOffset(w.format, c0 + kTileCols);
+        const int64_t end = Min(w.row_bytes, ColumnOffset(w.format, c0 + 2 * kTileCols));
+        for (int j = 0; j < rows; ++j) {
+          const uint8_t* next = static_cast<const uint8_t*>(w.data) + (rq + j) * w.row_bytes;
+          for (int64_t b = begin; b < end; b += 64) _mm_prefetch(reinterpret_cast<const char*>(next + b), _MM_HINT_T0);
+        }
+      }
+      for (int64_t t = 0; t < n; ++t) xc[t] = x[t] + c0;
+      for (int64_t tb = 0, size; tb < n; tb += size) {
+        size = NextTokenBlock(n - tb);
+        float* partial = s.partial + tb * kTileRows * 8;
+        switch (size) {
+          case 1: TileTokenBlock<1>(wr, xc + tb, count8, partial); break;
+          case 2: TileTokenBlock<2>(wr, xc + tb, count8, partial); break;
+          case 3: TileTokenBlock<3>(wr, xc + tb, count8, partial); break;
+          default: TileTokenBlock<4>(wr, xc + tb, count8, partial); break;
+        }
+      }
+      for (int64_t c = count8; c < count; ++c)
+        for (int64_t t = 0; t < n; ++t)
+          for (int j = 0; j < kTileRows; ++j) s.tail[t * kTileRows + j] += wr[j][c] * xc[t][c];
+    }
+    for (int64_t t = 0; t < n; ++t)
+      for (int j = 0; j < rows; ++j)
+        y[t * ldy + (rq - r0) + j] =
+            simd::HorizontalSum(_mm256_loadu_ps(s.partial + (t * kTileRows + j) * 8)) + s.tail[t * kTileRows + j];
+  }
+}
+
+constexpr ExpertKernels kTable{kAvx512 ? "avx512" : "avx2", ProjectDirect, ProjectInteger, ProjectTiled,
+                               QuantizeRowImpl};
+
+}  // namespace
+
+#if defined(GLM_OPS_ISA_AVX512)
+const ExpertKernels& ExpertKernelsAvx512() { return kTable; }
+#else
+const ExpertKernels& ExpertKernelsAvx2() { return kTable; }
+#endif
+
+}  // namespace glm_ops::cpu
