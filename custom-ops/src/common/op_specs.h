@@ -47,14 +47,15 @@ struct TensorSpec {
   Memory cuda_memory = Memory::kDevice;
 };
 
-enum class AttributeKind { kInt, kFloat };
+enum class AttributeKind { kInt, kFloat, kString };
 
 struct AttributeSpec {
   std::string_view name;
   AttributeKind kind;
   bool required;
   bool has_default;      // false and not required: absent means "derived per call" (the contract says how)
-  double default_value;  // meaningful when has_default
+  double default_value;  // meaningful when has_default (numeric kinds)
+  std::string_view default_text = {};  // kString: the default when has_default
 };
 
 // The lists' element counts vary per op; the views below let code walk any op generically.
@@ -170,6 +171,20 @@ inline constexpr std::array<AttributeSpec, 1> kMoeExpertsAttributes{{
     {"quant_block_size", AttributeKind::kInt, false, true, 128},
 }};
 
+// ---- DenseProjection
+// Weights at their stored width: float32, bfloat16 or block-FP8 (float8e4m3fn, or uint8 holding its bits).
+inline constexpr TypeSet kDenseWeightTypes{DType::kFloat32, DType::kBFloat16, DType::kFloat8E4M3FN, DType::kUInt8};
+inline constexpr std::array<TensorSpec, 3> kDenseProjectionInputs{{
+    {"input", {DType::kFloat32}},
+    {"weight", kDenseWeightTypes},
+    {"scales", {DType::kFloat32}, true},
+}};
+inline constexpr std::array<TensorSpec, 1> kDenseProjectionOutputs{{{"output", {DType::kFloat32}}}};
+inline constexpr std::array<AttributeSpec, 2> kDenseProjectionAttributes{{
+    {"quant_block_size", AttributeKind::kInt, false, true, 128},
+    {"weight_format", AttributeKind::kString, false, true, 0, ""},
+}};
+
 }  // namespace spec
 
 inline constexpr OpSpec kLightningIndexerSpec{kLightningIndexerName, ListOf(spec::kLightningIndexerInputs),
@@ -182,9 +197,13 @@ inline constexpr OpSpec kMoeRoutingSpec{kMoeRoutingName, ListOf(spec::kMoeRoutin
 inline constexpr OpSpec kMoeExpertsSpec{kMoeExpertsName, ListOf(spec::kMoeExpertsInputs),
                                         ListOf(spec::kMoeExpertsOutputs), ListOf(spec::kMoeExpertsAttributes)};
 
+inline constexpr OpSpec kDenseProjectionSpec{kDenseProjectionName, ListOf(spec::kDenseProjectionInputs),
+                                             ListOf(spec::kDenseProjectionOutputs),
+                                             ListOf(spec::kDenseProjectionAttributes)};
+
 // Every op, in the order of GLM_OPS_LIST (include/glm_ops/op_names.h).
-inline constexpr std::array<const OpSpec*, 4> kAllOpSpecs{&kLightningIndexerSpec, &kSparseMlaAttentionSpec,
-                                                          &kMoeRoutingSpec, &kMoeExpertsSpec};
+inline constexpr std::array<const OpSpec*, 5> kAllOpSpecs{&kLightningIndexerSpec, &kSparseMlaAttentionSpec,
+                                                          &kMoeRoutingSpec, &kMoeExpertsSpec, &kDenseProjectionSpec};
 
 // The attribute named `name` of `op` (a programming error if absent).
 const AttributeSpec& FindAttribute(const OpSpec& op, std::string_view name);

@@ -73,6 +73,26 @@ float FloatAttribute(const OrtKernelInfo* info, const OpSpec& op, std::string_vi
   return Attribute<float>(info, op, name, AttributeKind::kFloat, "a float attribute");
 }
 
+std::string StringAttribute(const OrtKernelInfo* info, const OpSpec& op, std::string_view name) {
+  const AttributeSpec& spec = FindAttribute(op, name);
+  if (spec.kind != AttributeKind::kString)
+    throw std::logic_error(std::string(op.name) + ": attribute '" + std::string(name) + "' is not a string attribute");
+  const std::string key(name);
+  // First call sizes the value (the size includes the terminating NUL); a missing attribute fails it.
+  size_t size = 0;
+  OrtStatus* status = Ort::GetApi().KernelInfoGetAttribute_string(info, key.c_str(), nullptr, &size);
+  if (status) {
+    Ort::GetApi().ReleaseStatus(status);
+    if (spec.required || !spec.has_default)
+      FailAttribute(std::string(op.name).c_str(), key.c_str(), "is missing", "a string attribute", "none");
+    return std::string(spec.default_text);
+  }
+  std::string value(size, '\0');
+  Ort::ThrowOnError(Ort::GetApi().KernelInfoGetAttribute_string(info, key.c_str(), value.data(), &size));
+  value.resize(size > 0 ? size - 1 : 0);
+  return value;
+}
+
 std::optional<float> OptionalFloatAttribute(const OrtKernelInfo* info, const OpSpec& op, std::string_view name) {
   const AttributeSpec& spec = FindAttribute(op, name);
   if (spec.kind != AttributeKind::kFloat || spec.required || spec.has_default)

@@ -1,0 +1,58 @@
+#include "cpu/dense_projection.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "cpu/dense_projection_gemm.h"
+#include "cpu/expert_projection.h"
+
+namespace glm_ops::cpu {
+
+namespace {
+
+// Output rows per work item: two of the row projection's 12-row tiles (as MoeExperts), so an item is either full
+// tiles or 2- / 4-row register steps, and lm_head's 154880 rows still make thousands of items to balance.
+constexpr int64_t kRowsPerItem = 2 * kProjectionRowQuantum;
+
+// Tokens per pass of the row projection for many tokens: their activation rows stay in L2 while a decoded
+// tile is reused by each of them.
+constexpr int64_t kFallbackTokenChunk = 32;
+
+// Rows [r0, r1) of the output for every token, the weights streamed once per token chunk.
+void ProjectItems(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,
+                  float* y, int64_t token_chunk) {
+  MoeExpertsShape one;  // the single matrix as expert 0 of a one-expert stack
+  one.quant_block_size = s.quant_block_size;
+  one.format = s.format;
+  const WeightMatrix matrix = WeightMatrix::Of(one, w.data, w.scales, 0, s.out, s.in);
+  const int64_t items = (s.out + kRowsPerItem - 1) / kRowsPerItem;
+  parallel.For(items, [&](int64_t begin, int64_t end) {
+    thread_local ProjectionScratch scratch;
+    std::vector<const float*> rows(static_cast<size_t>(s.tokens));
+    for (int64_t t = 0; t < s.tokens; ++t) rows[t] = x + t * s.in;
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t r0 = item * kRowsPerItem, r1 = std::min(s.out, r0 + kRowsPerItem);
+      for (int64_t t0 = 0; t0 < s.tokens; t0 += token_chunk) {
+        const int64_t n = std::min(token_chunk, s.tokens - t0);
+        // ProjectRows writes y[t * ldy + (r - r0)]: the output's own rows, stride `out`.
+        ProjectRows(matrix, r0, r1, rows.data() + t0, n, y + t0 * s.out + r0, s.out, scratch);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void DenseProjectionByRows(const Parallel& parallel, const DenseProjectionShape& s, const float* x,
+                           const DenseWeight& w, float* y) {
+  if (s.tokens == 0) return;
+  ProjectItems(parallel, s, x, w, y, s.tokens <= kDenseDecodeMaxTokens ? s.tokens : kFallbackTokenChunk);
+}
+
+void DenseProjection(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,
+                     float* y) {
+  if (s.tokens > kDenseDecodeMaxTokens && DenseGemmDecodes(s.format)) return DenseProjectionGemm(parallel, s, x, w, y);
+  DenseProjectionByRows(parallel, s, x, w, y);
+}
+
+}  // namespace glm_ops::cpu
