@@ -1,6 +1,6 @@
 // DenseProjection: the CPU kernel against the reference (src/reference: every weight dequantised by its formula,
-// sums in double) on grids of token counts that cross both CPU paths (row projection up to 8 tokens, blocked GEMM
-// above; the row projection is also run alone at every count), widths that are not multiples of 8, 16 or the quant block (cropped FP8 edge blocks), every weight format
+// sums in double) on grids of token counts that cross both CPU paths (row projection below 64 tokens, blocked GEMM
+// from 64, with partial 6-token blocks; the row projection is also run alone at every count), widths that are not multiples of 8, 16 or the quant block (cropped FP8 edge blocks), every weight format
 // of this build; bf16 weights against a float32 GEMM of the same values (the result ONNX Gemm gives on a float32
 // copy); and the validation's errors.
 #include <gtest/gtest.h>
@@ -125,7 +125,7 @@ const ExpertWeightFormat kFormats[] = {ExpertWeightFormat::kFloat32, ExpertWeigh
 TEST(DenseProjection, MatchesReferenceOnTheTokenGrid) {
   std::mt19937 rng(13);
   for (ExpertWeightFormat f : kFormats)
-    for (int64_t tokens : {1, 3, 8, 33}) {
+    for (int64_t tokens : {1, 3, 8, 33, 64, 71}) {
       RunCase(rng, f, tokens, 200, 61, 64);   // odd out, in not a multiple of the block or of 16
       RunCase(rng, f, tokens, 37, 29, 8);     // in not a multiple of 8: scalar tails in every path
     }
@@ -140,12 +140,13 @@ TEST(DenseProjection, MatchesReferenceAcrossSeveralColumnChunks) {
   std::mt19937 rng(15);
   // in > 2 x 256 (the GEMM's panel width) and > the row projection's 256-column tile; out over several work items.
   for (ExpertWeightFormat f : kFormats)
-    for (int64_t tokens : {2, 7, 20}) RunCase(rng, f, tokens, 777, 131, 128);
+    for (int64_t tokens : {2, 7, 20, 65}) RunCase(rng, f, tokens, 777, 131, 128);
 }
 
 TEST(DenseProjection, Fp8NanCodesGiveNanInTheirRowOnly) {
   std::mt19937 rng(16);
-  for (int64_t tokens : {1, 5, 12}) RunCase(rng, ExpertWeightFormat::kFloat8E4M3, tokens, 300, 40, 128, {5, 300 * 17 + 299});
+  for (int64_t tokens : {1, 5, 12, 64})
+    RunCase(rng, ExpertWeightFormat::kFloat8E4M3, tokens, 300, 40, 128, {5, 300 * 17 + 299});
 }
 
 TEST(DenseProjection, ZeroTokensWriteNothing) {
@@ -162,7 +163,7 @@ TEST(DenseProjection, ZeroTokensWriteNothing) {
 TEST(DenseProjection, BFloat16MatchesFloat32GemmOfTheSameValues) {
   std::mt19937 rng(18);
   const int64_t in = 1000, out = 37;
-  for (int64_t tokens : {1, 4, 9, 64}) {
+  for (int64_t tokens : {1, 4, 9, 64, 100}) {
     const Weight w = MakeWeight(rng, ExpertWeightFormat::kBFloat16, out, in, 128);
     const std::vector<float> x = test::RandomFloats(rng, tokens * in);
     std::vector<float> widened(w.bf16.size());

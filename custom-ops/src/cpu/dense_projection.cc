@@ -14,9 +14,9 @@ namespace {
 // tiles or 2- / 4-row register steps, and lm_head's 154880 rows still make thousands of items to balance.
 constexpr int64_t kRowsPerItem = 2 * kProjectionRowQuantum;
 
-// Tokens per pass of the row projection for many tokens: their activation rows stay in L2 while a decoded
-// tile is reused by each of them.
-constexpr int64_t kFallbackTokenChunk = 32;
+// Tokens per pass of the row projection at most: their activation rows stay in L2 while a decoded tile is reused by
+// each of them.
+constexpr int64_t kMaxTokenChunk = 32;
 
 // Rows [r0, r1) of the output for every token, the weights streamed once per token chunk.
 void ProjectItems(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,
@@ -46,12 +46,13 @@ void ProjectItems(const Parallel& parallel, const DenseProjectionShape& s, const
 void DenseProjectionByRows(const Parallel& parallel, const DenseProjectionShape& s, const float* x,
                            const DenseWeight& w, float* y) {
   if (s.tokens == 0) return;
-  ProjectItems(parallel, s, x, w, y, s.tokens <= kDenseDecodeMaxTokens ? s.tokens : kFallbackTokenChunk);
+  const int64_t chunks = (s.tokens + kMaxTokenChunk - 1) / kMaxTokenChunk;
+  ProjectItems(parallel, s, x, w, y, (s.tokens + chunks - 1) / chunks);  // equal chunks: 33 tokens are 17 + 16
 }
 
 void DenseProjection(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,
                      float* y) {
-  if (s.tokens > kDenseDecodeMaxTokens && DenseGemmDecodes(s.format)) return DenseProjectionGemm(parallel, s, x, w, y);
+  if (s.tokens >= kDenseGemmMinTokens && DenseGemmDecodes(s.format)) return DenseProjectionGemm(parallel, s, x, w, y);
   DenseProjectionByRows(parallel, s, x, w, y);
 }
 

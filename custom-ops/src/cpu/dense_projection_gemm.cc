@@ -16,6 +16,10 @@ namespace {
 constexpr int kPanelRows = 16;      // output rows per panel: two 8-lane vectors
 constexpr int64_t kChunk = 256;     // columns per packed panel: 256 x 16 floats = 16 KiB, in L1 beside the tokens
 constexpr int kTokenBlock = 6;      // tokens per micro-kernel call: 6 x 2 = 12 accumulators of 16 ymm registers
+// Panels that share one pass over the tokens' columns: each 256-column slice of the input (T x 1 KiB) is read once
+// per group of 8 panels instead of once per panel, while the group's running sums (8 x T x 64 B) stay in L2.
+constexpr int64_t kPanelGroup = 8;
+static_assert(kPanelRows == 16 && kTokenBlock == 6, "MicroKernel6 is written out for 6 tokens x 16 rows");
 static_assert(kChunk % 8 == 0, "chunks start on an 8-column boundary, so no vector straddles an FP8 scale block");
 
 // Columns [c0, c0 + count) of weight row r as float32 into dst, FP8 block scales applied.
@@ -82,36 +86,69 @@ void PackPanel(const DenseProjectionShape& s, const DenseWeight& w, int64_t n0, 
   }
 }
 
-// acc[t][0..16) += sum_k packed[k][0..16) * x[t * ldx + k], T tokens, the 16-row panel's running sums in `acc`.
-template <int T>
-inline void MicroKernel(const float* packed, int64_t count, const float* x, int64_t ldx, float* acc) {
-  __m256 a[T][2];
-  for (int t = 0; t < T; ++t) {
-    a[t][0] = _mm256_loadu_ps(acc + t * kPanelRows);
-    a[t][1] = _mm256_loadu_ps(acc + t * kPanelRows + 8);
-  }
-  for (int64_t k = 0; k < count; ++k) {
-    const __m256 w0 = _mm256_loadu_ps(packed + k * kPanelRows), w1 = _mm256_loadu_ps(packed + k * kPanelRows + 8);
-    for (int t = 0; t < T; ++t) {
-      const __m256 xv = _mm256_broadcast_ss(x + t * ldx + k);
-      a[t][0] = _mm256_fmadd_ps(w0, xv, a[t][0]);
-      a[t][1] = _mm256_fmadd_ps(w1, xv, a[t][1]);
-    }
-  }
-  for (int t = 0; t < T; ++t) {
-    _mm256_storeu_ps(acc + t * kPanelRows, a[t][0]);
-    _mm256_storeu_ps(acc + t * kPanelRows + 8, a[t][1]);
+// Requests rows [n0, n0 + 16) x columns [c0, c0 + kChunk) of the stored weight into the caches: 16 short strided
+// streams (one 256-column segment per row) that the hardware prefetcher misses. Measured, one thread, 12 tokens x
+// 6144 -> 2048 bf16: without it the GEMM took 11.8 ms per call against 4.7 ms for the row projection at 8 tokens.
+void Prefetch(const DenseProjectionShape& s, const DenseWeight& w, int64_t n0, int64_t c0) {
+  const int64_t element = s.format == ExpertWeightFormat::kFloat32 ? 4 : s.format == ExpertWeightFormat::kBFloat16 ? 2 : 1;
+  const int64_t bytes = std::min(kChunk, s.in - c0) * element;
+  const int64_t n1 = std::min(s.out, n0 + kPanelRows);
+  for (int64_t r = n0; r < n1; ++r) {
+    const char* row = static_cast<const char*>(w.data) + (r * s.in + c0) * element;
+    for (int64_t b = 0; b < bytes; b += 64) _mm_prefetch(row + b, _MM_HINT_T0);
   }
 }
 
-void TokenTail(int tokens, const float* packed, int64_t count, const float* x, int64_t ldx, float* acc) {
-  switch (tokens) {
-    case 1: return MicroKernel<1>(packed, count, x, ldx, acc);
-    case 2: return MicroKernel<2>(packed, count, x, ldx, acc);
-    case 3: return MicroKernel<3>(packed, count, x, ldx, acc);
-    case 4: return MicroKernel<4>(packed, count, x, ldx, acc);
-    default: return MicroKernel<5>(packed, count, x, ldx, acc);
+// acc[t][0..16) += sum_k packed[k][0..16) * x[t * ldx + k] for 6 tokens, the 16-row panel's running sums in `acc`.
+// The 12 accumulators are named locals, which GCC keeps in registers for the whole loop: written as an array
+// __m256 a[6][2] it stored every accumulator on each step (measured, one thread, 512 x 1024 x 1024 bf16: 34 ->
+// 79 GFLOP per CPU-second, FMA peak 107).
+inline void MicroKernel6(const float* packed, int64_t count, const float* x, int64_t ldx, float* acc) {
+  const float* x0 = x;
+  const float* x1 = x + ldx;
+  const float* x2 = x + 2 * ldx;
+  const float* x3 = x + 3 * ldx;
+  const float* x4 = x + 4 * ldx;
+  const float* x5 = x + 5 * ldx;
+  __m256 c00 = _mm256_loadu_ps(acc + 0), c01 = _mm256_loadu_ps(acc + 8);
+  __m256 c10 = _mm256_loadu_ps(acc + 16), c11 = _mm256_loadu_ps(acc + 24);
+  __m256 c20 = _mm256_loadu_ps(acc + 32), c21 = _mm256_loadu_ps(acc + 40);
+  __m256 c30 = _mm256_loadu_ps(acc + 48), c31 = _mm256_loadu_ps(acc + 56);
+  __m256 c40 = _mm256_loadu_ps(acc + 64), c41 = _mm256_loadu_ps(acc + 72);
+  __m256 c50 = _mm256_loadu_ps(acc + 80), c51 = _mm256_loadu_ps(acc + 88);
+  for (int64_t k = 0; k < count; ++k) {
+    const __m256 w0 = _mm256_loadu_ps(packed + k * kPanelRows), w1 = _mm256_loadu_ps(packed + k * kPanelRows + 8);
+    __m256 xv = _mm256_broadcast_ss(x0 + k);
+    c00 = _mm256_fmadd_ps(w0, xv, c00);
+    c01 = _mm256_fmadd_ps(w1, xv, c01);
+    xv = _mm256_broadcast_ss(x1 + k);
+    c10 = _mm256_fmadd_ps(w0, xv, c10);
+    c11 = _mm256_fmadd_ps(w1, xv, c11);
+    xv = _mm256_broadcast_ss(x2 + k);
+    c20 = _mm256_fmadd_ps(w0, xv, c20);
+    c21 = _mm256_fmadd_ps(w1, xv, c21);
+    xv = _mm256_broadcast_ss(x3 + k);
+    c30 = _mm256_fmadd_ps(w0, xv, c30);
+    c31 = _mm256_fmadd_ps(w1, xv, c31);
+    xv = _mm256_broadcast_ss(x4 + k);
+    c40 = _mm256_fmadd_ps(w0, xv, c40);
+    c41 = _mm256_fmadd_ps(w1, xv, c41);
+    xv = _mm256_broadcast_ss(x5 + k);
+    c50 = _mm256_fmadd_ps(w0, xv, c50);
+    c51 = _mm256_fmadd_ps(w1, xv, c51);
   }
+  _mm256_storeu_ps(acc + 0, c00);
+  _mm256_storeu_ps(acc + 8, c01);
+  _mm256_storeu_ps(acc + 16, c10);
+  _mm256_storeu_ps(acc + 24, c11);
+  _mm256_storeu_ps(acc + 32, c20);
+  _mm256_storeu_ps(acc + 40, c21);
+  _mm256_storeu_ps(acc + 48, c30);
+  _mm256_storeu_ps(acc + 56, c31);
+  _mm256_storeu_ps(acc + 64, c40);
+  _mm256_storeu_ps(acc + 72, c41);
+  _mm256_storeu_ps(acc + 80, c50);
+  _mm256_storeu_ps(acc + 88, c51);
 }
 
 }  // namespace
@@ -128,27 +165,44 @@ bool DenseGemmDecodes(ExpertWeightFormat format) {
 void DenseProjectionGemm(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,
                          float* y) {
   const int64_t panels = (s.out + kPanelRows - 1) / kPanelRows;
+  const int64_t full = s.tokens / kTokenBlock * kTokenBlock, tail = s.tokens - full;
+  const int64_t padded = full + (tail ? kTokenBlock : 0);
+  const int64_t panel_acc = padded * kPanelRows;  // one panel's running sums for every (padded) token
   parallel.For(panels, [&](int64_t begin, int64_t end) {
-    thread_local std::vector<float> rows_buffer, packed, acc;
+    // tail_x: the last tokens' columns of a chunk, zero-padded to a full 6-token block (their sums are dropped).
+    thread_local std::vector<float> rows_buffer, packed, acc, tail_x;
     rows_buffer.resize(static_cast<size_t>(kPanelRows * kChunk));
     packed.resize(static_cast<size_t>(kPanelRows * kChunk));
-    acc.resize(static_cast<size_t>(s.tokens * kPanelRows));
-    for (int64_t p = begin; p < end; ++p) {
-      const int64_t n0 = p * kPanelRows;
-      const int rows = static_cast<int>(std::min<int64_t>(kPanelRows, s.out - n0));
-      std::fill(acc.begin(), acc.end(), 0.0f);
+    tail_x.assign(static_cast<size_t>(kTokenBlock * kChunk), 0.0f);
+    for (int64_t g0 = begin; g0 < end; g0 += kPanelGroup) {
+      const int64_t g1 = std::min(end, g0 + kPanelGroup);
+      acc.assign(static_cast<size_t>((g1 - g0) * panel_acc), 0.0f);
       for (int64_t c0 = 0; c0 < s.in; c0 += kChunk) {
         const int64_t count = std::min(kChunk, s.in - c0);
-        PackPanel(s, w, n0, rows, c0, count, rows_buffer.data(), packed.data());
-        int64_t t = 0;
-        for (; t + kTokenBlock <= s.tokens; t += kTokenBlock)
-          MicroKernel<kTokenBlock>(packed.data(), count, x + t * s.in + c0, s.in, acc.data() + t * kPanelRows);
-        if (t < s.tokens)
-          TokenTail(static_cast<int>(s.tokens - t), packed.data(), count, x + t * s.in + c0, s.in,
-                    acc.data() + t * kPanelRows);
+        for (int64_t t = 0; t < tail; ++t)
+          std::memcpy(tail_x.data() + t * kChunk, x + (full + t) * s.in + c0, static_cast<size_t>(count) * sizeof(float));
+        for (int64_t p = g0; p < g1; ++p) {
+          const int64_t n0 = p * kPanelRows;
+          const int rows = static_cast<int>(std::min<int64_t>(kPanelRows, s.out - n0));
+          float* panel = acc.data() + (p - g0) * panel_acc;
+          PackPanel(s, w, n0, rows, c0, count, rows_buffer.data(), packed.data());
+          // The next panel to pack, fetched while the tokens run on this one.
+          if (p + 1 < g1)
+            Prefetch(s, w, n0 + kPanelRows, c0);
+          else if (c0 + kChunk < s.in)
+            Prefetch(s, w, g0 * kPanelRows, c0 + kChunk);
+          for (int64_t t = 0; t < full; t += kTokenBlock)
+            MicroKernel6(packed.data(), count, x + t * s.in + c0, s.in, panel + t * kPanelRows);
+          if (tail) MicroKernel6(packed.data(), count, tail_x.data(), kChunk, panel + full * kPanelRows);
+        }
       }
-      for (int64_t t = 0; t < s.tokens; ++t)
-        std::memcpy(y + t * s.out + n0, acc.data() + t * kPanelRows, static_cast<size_t>(rows) * sizeof(float));
+      for (int64_t p = g0; p < g1; ++p) {
+        const int64_t n0 = p * kPanelRows;
+        const size_t rows = static_cast<size_t>(std::min<int64_t>(kPanelRows, s.out - n0));
+        const float* panel = acc.data() + (p - g0) * panel_acc;
+        for (int64_t t = 0; t < s.tokens; ++t)
+          std::memcpy(y + t * s.out + n0, panel + t * kPanelRows, rows * sizeof(float));
+      }
     }
   });
 }

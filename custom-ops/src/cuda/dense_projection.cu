@@ -82,7 +82,7 @@ __global__ void __launch_bounds__(kThreads) DenseProjectionKernel(Args a) {
     const void* row = static_cast<const uint8_t*>(a.w) + n * a.in * kElementBytes;
     const float* scale_row = kFp8 ? a.scales + (n / a.quant_block) * a.scale_cols : nullptr;
     for (int64_t t0 = 0; t0 < a.tokens; t0 += kTokenTile) {
-      const int count = static_cast<int>(min<int64_t>(kTokenTile, a.tokens - t0));
+      const int count = a.tokens - t0 < kTokenTile ? static_cast<int>(a.tokens - t0) : kTokenTile;
       float acc[kTokenTile];
 #pragma unroll
       for (int t = 0; t < kTokenTile; ++t) acc[t] = 0.0f;

@@ -1,6 +1,6 @@
 // DenseProjection through a real ONNX Runtime session: bfloat16, float8e4m3fn and uint8 (e4m3 bits) weights reach
 // the registered op through its type-any weight input, with and without the optional scales, on both CPU paths
-// (2 tokens: row projection; 10 tokens: blocked GEMM); bad inputs and attributes surface as ORT_INVALID_ARGUMENT.
+// (2 tokens: row projection; 64 tokens: blocked GEMM); bad inputs and attributes surface as ORT_INVALID_ARGUMENT.
 // Every weight of row n is (n + 1) / 2, so output[t, n] = (n + 1) / 2 * sum(input[t]) exactly.
 #include <gtest/gtest.h>
 #include <onnxruntime_cxx_api.h>
@@ -42,7 +42,7 @@ TEST(OrtSession, DenseProjectionReadsBFloat16Weights) {
   // bf16 0.5, 1.0, 1.5
   std::vector<uint16_t> w;
   for (uint16_t bits : {uint16_t{0x3F00}, uint16_t{0x3F80}, uint16_t{0x3FC0}}) w.insert(w.end(), kIn, bits);
-  for (int64_t tokens : {2, 10}) {
+  for (int64_t tokens : {2, 64}) {
     std::vector<float> x = Input(tokens);
     std::vector<Ort::Value> values;
     values.push_back(Wrap(x, {tokens, kIn}, kF));
@@ -61,7 +61,7 @@ TEST(OrtSession, DenseProjectionReadsBlockFp8Weights) {
         MakeSession("DenseProjection", {{"x", kF, {-1, kIn}}, {"w", type, {kOut, kIn}}, {"s", kF, {1, 1}}},
                     {{"y", kF, {-1, kOut}}}, {"x", "w", "s"}, {IntAttr("quant_block_size", 16)});
     std::vector<float> scales{1.0f};
-    for (int64_t tokens : {2, 10}) {
+    for (int64_t tokens : {2, 64}) {
       std::vector<float> x = Input(tokens);
       std::vector<Ort::Value> values;
       values.push_back(Wrap(x, {tokens, kIn}, kF));
