@@ -15,6 +15,7 @@ DType ToDType(ONNXTensorElementDataType type) {
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16: return DType::kBFloat16;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT8E4M3FN: return DType::kFloat8E4M3FN;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: return DType::kUInt8;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: return DType::kInt8;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: return DType::kInt32;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: return DType::kInt64;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED: return DType::kUndefined;
@@ -78,7 +79,7 @@ std::string StringAttribute(const OrtKernelInfo* info, const OpSpec& op, std::st
   if (spec.kind != AttributeKind::kString)
     throw std::logic_error(std::string(op.name) + ": attribute '" + std::string(name) + "' is not a string attribute");
   const std::string key(name);
-  // First call sizes the value (the size includes the terminating NUL); a missing attribute fails it.
+  // The C API's two-call pattern: the first call reports the size (including the terminating zero).
   size_t size = 0;
   OrtStatus* status = Ort::GetApi().KernelInfoGetAttribute_string(info, key.c_str(), nullptr, &size);
   if (status) {

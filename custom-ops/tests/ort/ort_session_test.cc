@@ -152,6 +152,57 @@ TEST(OrtSession, MoeExpertsAcceptsFloat8AndBFloat16Weights) {
   }
 }
 
+TEST(OrtSession, MoeExpertsAcceptsInt8AndInt4WeightsWithFloat16Scales) {
+  // Every weight is 0.5: int8 q = 1, int4 byte 0x99 (q = 1 in both nibbles), float16 scale 0x3800 = 0.5. The int4
+  // weights are told apart from FP8 bits by the string attribute weight_format. G = 8 decodes to float exactly; G =
+  // 32 takes the integer path, whose int8 activations cost well under 1% here.
+  const int64_t experts = 2, hidden = 16, inter = 8;
+  const std::vector<float> x{0.5f, -0.25f, 0.125f, 0.0f, 0.25f, 0.5f, -0.5f, 0.0f,
+                             0.0f, 0.125f, 0.0f, 0.25f, 0.0f, 0.0f, 0.0f, 0.0f};
+  constexpr auto kU8 = ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8, kI8 = ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8,
+                 kF16 = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
+  for (bool int4 : {false, true})
+    for (int64_t g : {8, 32}) {
+      const auto wtype = int4 ? kU8 : kI8;
+      const int64_t hidden_bytes = int4 ? hidden / 2 : hidden, inter_bytes = int4 ? inter / 2 : inter;
+      const int64_t hidden_groups = (hidden + g - 1) / g, inter_groups = (inter + g - 1) / g;
+      const std::vector<int64_t> gate_shape{experts, inter, hidden_bytes}, down_shape{experts, hidden, inter_bytes};
+      const std::vector<int64_t> gate_scale_shape{experts, inter, hidden_groups},
+          down_scale_shape{experts, hidden, inter_groups};
+      std::vector<Port> inputs{{"x", kF, {-1, hidden}}, {"ids", kI, {-1, 1}},  {"w", kF, {-1, 1}},
+                               {"gate", wtype, gate_shape}, {"up", wtype, gate_shape}, {"down", wtype, down_shape},
+                               {"gs", kF16, gate_scale_shape}, {"us", kF16, gate_scale_shape},
+                               {"ds", kF16, down_scale_shape}};
+      std::vector<Attribute> attributes{IntAttr("quant_block_size", g)};
+      if (int4) attributes.push_back(StringAttr("weight_format", "int4"));
+      Ort::Session session = MakeSession("MoeExperts", inputs, {{"out", kF, {-1, hidden}}},
+                                         {"x", "ids", "w", "gate", "up", "down", "gs", "us", "ds"}, attributes);
+      std::vector<uint8_t> gate(static_cast<size_t>(experts * inter * hidden_bytes), int4 ? 0x99 : 0x01);
+      std::vector<uint8_t> up = gate, down = gate;
+      std::vector<uint16_t> gate_scales(static_cast<size_t>(experts * inter * hidden_groups), 0x3800);
+      std::vector<uint16_t> up_scales = gate_scales;
+      std::vector<uint16_t> down_scales(static_cast<size_t>(experts * hidden * inter_groups), 0x3800);
+      std::vector<float> xs = x, weight{2.0f};
+      std::vector<int32_t> ids{1};
+      std::vector<Ort::Value> values;
+      values.push_back(Wrap(xs, {1, hidden}, kF));
+      values.push_back(Wrap(ids, {1, 1}, kI));
+      values.push_back(Wrap(weight, {1, 1}, kF));
+      values.push_back(Wrap(gate, gate_shape, wtype));
+      values.push_back(Wrap(up, gate_shape, wtype));
+      values.push_back(Wrap(down, down_shape, wtype));
+      values.push_back(Wrap(gate_scales, gate_scale_shape, kF16));
+      values.push_back(Wrap(up_scales, gate_scale_shape, kF16));
+      values.push_back(Wrap(down_scales, down_scale_shape, kF16));
+      auto out = RunSession(session, {"x", "ids", "w", "gate", "up", "down", "gs", "us", "ds"}, values, {"out"});
+      const float expected = 2.0f * UniformExpertOutput(0.5f, inter, x);
+      const float* o = out[0].GetTensorData<float>();
+      for (int64_t i = 0; i < hidden; ++i)
+        EXPECT_NEAR(o[i], expected, (g == 8 ? 1e-5f : 1e-2f) * std::abs(expected))
+            << (int4 ? "int4" : "int8") << " G " << g;
+    }
+}
+
 TEST(OrtSession, ValidationErrorsSurfaceAsInvalidArgument) {
   Ort::Session session = MakeSession(
       "MoeExperts",
