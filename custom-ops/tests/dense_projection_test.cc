@@ -19,14 +19,28 @@ namespace glm_ops {
 namespace {
 
 const char* Name(ExpertWeightFormat f) {
-  return f == ExpertWeightFormat::kFloat32 ? "float32" : f == ExpertWeightFormat::kBFloat16 ? "bf16" : "fp8";
+  switch (f) {
+    case ExpertWeightFormat::kFloat32: return "float32";
+    case ExpertWeightFormat::kBFloat16: return "bf16";
+    case ExpertWeightFormat::kFloat8E4M3: return "fp8";
+    case ExpertWeightFormat::kInt8: return "int8";
+    case ExpertWeightFormat::kInt4: return "int4";
+  }
+  return "?";
 }
 
 DType DTypeOf(ExpertWeightFormat f) {
-  return f == ExpertWeightFormat::kFloat32 ? DType::kFloat32
-         : f == ExpertWeightFormat::kBFloat16 ? DType::kBFloat16
-                                               : DType::kFloat8E4M3FN;
+  switch (f) {
+    case ExpertWeightFormat::kFloat32: return DType::kFloat32;
+    case ExpertWeightFormat::kBFloat16: return DType::kBFloat16;
+    case ExpertWeightFormat::kFloat8E4M3: return DType::kFloat8E4M3FN;
+    case ExpertWeightFormat::kInt8: return DType::kInt8;
+    case ExpertWeightFormat::kInt4: return DType::kUInt8;
+  }
+  return DType::kOther;
 }
+
+bool IsInt(ExpertWeightFormat f) { return f == ExpertWeightFormat::kInt8 || f == ExpertWeightFormat::kInt4; }
 
 uint16_t TruncateToBf16(float v) {
   uint32_t bits;
@@ -34,17 +48,19 @@ uint16_t TruncateToBf16(float v) {
   return static_cast<uint16_t>(bits >> 16);
 }
 
-// A [out, in] weight in one format (FP8 with its block scales).
+// A [out, in] weight in one format (FP8 with its float block scales, int8/int4 with float16 group scales).
 struct Weight {
   std::vector<float> f32;
   std::vector<uint16_t> bf16;
-  std::vector<uint8_t> fp8;
-  std::vector<float> scales;
+  std::vector<uint8_t> bytes;    // FP8 codes, int8 values or int4 nibble pairs
+  std::vector<float> scales;     // FP8
+  std::vector<uint16_t> halves;  // int8/int4: float16 bits
 
   DenseWeight View(ExpertWeightFormat f) const {
     if (f == ExpertWeightFormat::kFloat32) return {f32.data(), nullptr};
     if (f == ExpertWeightFormat::kBFloat16) return {bf16.data(), nullptr};
-    return {fp8.data(), scales.data()};
+    if (f == ExpertWeightFormat::kFloat8E4M3) return {bytes.data(), scales.data()};
+    return {bytes.data(), halves.data()};
   }
 };
 
@@ -55,15 +71,28 @@ Weight MakeWeight(std::mt19937& rng, ExpertWeightFormat format, int64_t out, int
     w.f32 = test::RandomFloats(rng, count, -0.2f, 0.2f);
   } else if (format == ExpertWeightFormat::kBFloat16) {
     for (float v : test::RandomFloats(rng, count, -0.2f, 0.2f)) w.bf16.push_back(TruncateToBf16(v));
-  } else {
+  } else if (format == ExpertWeightFormat::kFloat8E4M3) {
     std::uniform_int_distribution<int> byte(0, 255);
     w.scales = test::RandomFloats(rng, ((out + qb - 1) / qb) * ((in + qb - 1) / qb), 0.001f, 0.02f);
     for (int64_t i = 0; i < count; ++i) {
       uint8_t bits;
       do bits = static_cast<uint8_t>(byte(rng));  // every code but NaN (planted separately)
       while ((bits & 0x7F) == 0x7F);
-      w.fp8.push_back(bits);
+      w.bytes.push_back(bits);
     }
+  } else {
+    // Any q (int8 in [-127, 127]; int4 any nibble, i.e. q in [-8, 7]) and positive normal float16 scales in
+    // [2^-11, 2^-10): every bit pattern of the layouts, no quantizer needed.
+    const bool int4 = format == ExpertWeightFormat::kInt4;
+    const int64_t groups = (in + qb - 1) / qb, row_bytes = int4 ? (in + 1) / 2 : in;
+    std::uniform_int_distribution<int> q8(-127, 127), nibbles(0, 255), mantissa(0, 0x3FF);
+    for (int64_t r = 0; r < out; ++r)
+      for (int64_t b = 0; b < row_bytes; ++b) {
+        int v = int4 ? nibbles(rng) : q8(rng);
+        if (int4 && in % 2 == 1 && b == row_bytes - 1) v = (v & 0x0F) | 0x80;  // odd in: the unused nibble is 8
+        w.bytes.push_back(static_cast<uint8_t>(v));
+      }
+    for (int64_t i = 0; i < out * groups; ++i) w.halves.push_back(static_cast<uint16_t>(0x1000 | mantissa(rng)));
   }
   return w;
 }
@@ -71,15 +100,17 @@ Weight MakeWeight(std::mt19937& rng, ExpertWeightFormat format, int64_t out, int
 DenseProjectionInputs Inputs(ExpertWeightFormat format, int64_t tokens, int64_t in, int64_t out, int64_t qb) {
   DenseProjectionInputs i;
   i.input = {DType::kFloat32, {tokens, in}};
-  i.weight = {DTypeOf(format), {out, in}};
-  i.has_scales = format == ExpertWeightFormat::kFloat8E4M3;
-  if (i.has_scales) i.scales = {DType::kFloat32, {(out + qb - 1) / qb, (in + qb - 1) / qb}};
+  i.weight = {DTypeOf(format), {out, format == ExpertWeightFormat::kInt4 ? (in + 1) / 2 : in}};
+  i.has_scales = format == ExpertWeightFormat::kFloat8E4M3 || IsInt(format);
+  if (format == ExpertWeightFormat::kFloat8E4M3) i.scales = {DType::kFloat32, {(out + qb - 1) / qb, (in + qb - 1) / qb}};
+  if (IsInt(format)) i.scales = {DType::kFloat16, {out, (in + qb - 1) / qb}};
   return i;
 }
 
-DenseProjectionAttributes Attributes(int64_t qb) {
+DenseProjectionAttributes Attributes(int64_t qb, ExpertWeightFormat format = ExpertWeightFormat::kFloat32) {
   DenseProjectionAttributes a;
   a.quant_block_size = qb;
+  if (format == ExpertWeightFormat::kInt4) a.weight_format = "int4";
   return a;
 }
 
@@ -89,9 +120,21 @@ void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t tokens, int64
   SCOPED_TRACE(std::string(Name(format)) + " T " + std::to_string(tokens) + " in " + std::to_string(in) + " out " +
                std::to_string(out) + " qb " + std::to_string(qb));
   Weight w = MakeWeight(rng, format, out, in, qb);
-  for (size_t i = 0; i < nan_codes.size(); ++i) w.fp8[nan_codes[i]] = i % 2 ? 0xFF : 0x7F;
+  for (size_t i = 0; i < nan_codes.size(); ++i) w.bytes[nan_codes[i]] = i % 2 ? 0xFF : 0x7F;
   const std::vector<float> x = test::RandomFloats(rng, tokens * in);
-  const DenseProjectionShape shape = ValidateDenseProjection(Inputs(format, tokens, in, out, qb), Attributes(qb));
+  const DenseProjectionShape shape =
+      ValidateDenseProjection(Inputs(format, tokens, in, out, qb), Attributes(qb, format));
+  // int8/int4 weights at up to 8 tokens with groups of a multiple of 32 columns take the integer path, whose
+  // activations are rounded to int8 per group (docs/onnx-contract.md): each x[k] moves by at most max|x in its
+  // group| / 254. Everything else is exact up to float32 summation.
+  const bool integer_path = IsInt(format) && tokens <= 8 && qb % 32 == 0;
+  std::vector<double> group_max(static_cast<size_t>(tokens * in), 0.0);
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t g0 = 0; g0 < in; g0 += qb) {
+      double m = 0;
+      for (int64_t k = g0; k < std::min(in, g0 + qb); ++k) m = std::max(m, std::fabs(static_cast<double>(x[t * in + k])));
+      for (int64_t k = g0; k < std::min(in, g0 + qb); ++k) group_max[t * in + k] = m;
+    }
   const std::vector<double> expected = reference::DenseProjection(shape, x.data(), w.View(format));
   for (bool by_rows : {false, true}) {
   SCOPED_TRACE(by_rows ? "row-projection path" : "DenseProjection");
@@ -110,24 +153,29 @@ void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t tokens, int64
         ASSERT_TRUE(std::isnan(y[i])) << "token " << t << " row " << n << " should be NaN, got " << y[i];
         continue;
       }
-      double magnitude = 0;
-      for (int64_t k = 0; k < in; ++k)
-        magnitude += std::fabs(reference::WeightAt(format, view.data, view.scales, out, in, qb, n * in + k) *
-                               x[t * in + k]);
-      ASSERT_NEAR(y[i], expected[i], 1e-6 * magnitude + 1e-9) << "token " << t << " row " << n;
+      double magnitude = 0, rounding = 0;
+      for (int64_t k = 0; k < in; ++k) {
+        const double wk = reference::WeightAt(format, view.data, view.scales, out, in, qb, n * in + k);
+        magnitude += std::fabs(wk * x[t * in + k]);
+        rounding += std::fabs(wk) * group_max[t * in + k] / 254.0;
+      }
+      ASSERT_NEAR(y[i], expected[i], 1e-6 * magnitude + (integer_path ? rounding : 0.0) + 1e-9)
+          << "token " << t << " row " << n;
     }
   }
 }
 
 const ExpertWeightFormat kFormats[] = {ExpertWeightFormat::kFloat32, ExpertWeightFormat::kBFloat16,
-                                       ExpertWeightFormat::kFloat8E4M3};
+                                       ExpertWeightFormat::kFloat8E4M3, ExpertWeightFormat::kInt8,
+                                       ExpertWeightFormat::kInt4};
 
 TEST(DenseProjection, MatchesReferenceOnTheTokenGrid) {
   std::mt19937 rng(13);
   for (ExpertWeightFormat f : kFormats)
     for (int64_t tokens : {1, 3, 8, 33, 64, 71}) {
-      RunCase(rng, f, tokens, 200, 61, 64);   // odd out, in not a multiple of the block or of 16
-      RunCase(rng, f, tokens, 37, 29, 8);     // in not a multiple of 8: scalar tails in every path
+      RunCase(rng, f, tokens, 200, 61, 64);   // odd out, in not a multiple of the block or of 16 (int: integer path)
+      RunCase(rng, f, tokens, 37, 29, 8);     // in odd, not a multiple of 8: scalar tails in every path
+      RunCase(rng, f, tokens, 101, 13, 48);   // int: groups not a multiple of 32 (exact float decode)
     }
 }
 
@@ -147,6 +195,23 @@ TEST(DenseProjection, Fp8NanCodesGiveNanInTheirRowOnly) {
   std::mt19937 rng(16);
   for (int64_t tokens : {1, 5, 12, 64})
     RunCase(rng, ExpertWeightFormat::kFloat8E4M3, tokens, 300, 40, 128, {5, 300 * 17 + 299});
+}
+
+// The integer path really is the approximation the tolerance allows for (and not silently the exact path): with a
+// single activation group whose largest value rounds exactly, the others move.
+TEST(DenseProjection, IntegerPathRoundsActivationsPerGroup) {
+  const int64_t in = 32, out = 1;
+  Weight w;
+  w.bytes.assign(static_cast<size_t>(in), 1);  // int8 q = 1
+  w.halves.assign(1, 0x3C00);                  // scale 1.0
+  std::vector<float> x(static_cast<size_t>(in), 0.0f);
+  x[0] = 1.0f;     // max|x|: q = 127 exactly
+  x[1] = 0.003f;   // 0.003 * 127 = 0.381: rounds to q = 0
+  const DenseProjectionShape shape =
+      ValidateDenseProjection(Inputs(ExpertWeightFormat::kInt8, 1, in, out, 32), Attributes(32));
+  float y = 0;
+  cpu::DenseProjection(test::Threads(), shape, x.data(), w.View(ExpertWeightFormat::kInt8), &y);
+  EXPECT_FLOAT_EQ(y, 1.0f);  // the exact product would be 1.003
 }
 
 TEST(DenseProjection, ZeroTokensWriteNothing) {
@@ -219,13 +284,38 @@ TEST(DenseProjectionValidation, RejectsBadInputs) {
   in = Inputs(ExpertWeightFormat::kBFloat16, 3, 300, 200, 128);
   in.has_scales = true;
   in.scales = {DType::kFloat32, {2, 3}};
-  check(in, {"'scales'", "non-FP8"});
+  check(in, {"'scales'", "given for float/bfloat16 weights"});
   in = good;
   in.input.dtype = DType::kBFloat16;
   check(in, {"'input'", "element type"});
   in = good;
   in.input.shape = {1, 3, 300};
   check(in, {"'input'"});
+}
+
+TEST(DenseProjectionValidation, RejectsBadIntWeights) {
+  const DenseProjectionAttributes a = Attributes(32, ExpertWeightFormat::kInt4);
+  auto check = [&](DenseProjectionInputs in, const DenseProjectionAttributes& attributes,
+                   std::vector<std::string> fragments) {
+    test::ExpectInputError([&] { ValidateDenseProjection(in, attributes); }, fragments);
+  };
+  const DenseProjectionInputs int4 = Inputs(ExpertWeightFormat::kInt4, 2, 65, 10, 32);
+  EXPECT_EQ(ValidateDenseProjection(int4, a).format, ExpertWeightFormat::kInt4);
+  DenseProjectionInputs in = int4;
+  in.weight.shape = {10, 65};  // int4 holds ceil(65 / 2) = 33 bytes per row
+  check(in, a, {"'weight'", "ceil(in_features / 2)", "[10, 65]"});
+  in = int4;
+  in.weight.dtype = DType::kInt8;
+  check(in, a, {"'weight'", "weight_format \"int4\"", "int8"});
+  in = int4;
+  in.scales.dtype = DType::kFloat32;
+  check(in, a, {"'scales'", "element type", "float16"});
+  in = int4;
+  in.scales.shape = {1, 3};  // int scales are per row: [out, ceil(in / G)]
+  check(in, a, {"'scales'", "wrong shape", "[10, 3]"});
+  in = Inputs(ExpertWeightFormat::kInt8, 2, 65, 10, 32);
+  in.has_scales = false;
+  check(in, Attributes(32), {"'scales'", "is missing", "float16"});
 }
 
 TEST(DenseProjectionValidation, RejectsBadAttributes) {

@@ -176,17 +176,17 @@ inline constexpr std::array<AttributeSpec, 2> kMoeExpertsAttributes{{
 }};
 
 // ---- DenseProjection
-// Weights at their stored width: float32, bfloat16 or block-FP8 (float8e4m3fn, or uint8 holding its bits).
-inline constexpr TypeSet kDenseWeightTypes{DType::kFloat32, DType::kBFloat16, DType::kFloat8E4M3FN, DType::kUInt8};
+// Weights at their stored width, in MoeExperts' formats: float32, bfloat16, block-FP8 (float8e4m3fn, or uint8 holding
+// its bits), int8, or int4 (uint8 with weight_format "int4"). Scales: float32 for FP8, float16 for int8/int4.
 inline constexpr std::array<TensorSpec, 3> kDenseProjectionInputs{{
     {"input", {DType::kFloat32}},
-    {"weight", kDenseWeightTypes},
-    {"scales", {DType::kFloat32}, true},
+    {"weight", kExpertWeightTypes},
+    {"scales", kExpertScaleTypes, true},
 }};
 inline constexpr std::array<TensorSpec, 1> kDenseProjectionOutputs{{{"output", {DType::kFloat32}}}};
 inline constexpr std::array<AttributeSpec, 2> kDenseProjectionAttributes{{
     {"quant_block_size", AttributeKind::kInt, false, true, 128},
-    {"weight_format", AttributeKind::kString, false, true, 0, ""},
+    {"weight_format", AttributeKind::kString, false, true, 0, ""},  // "int4": uint8 weights hold int4 pairs
 }};
 
 }  // namespace spec

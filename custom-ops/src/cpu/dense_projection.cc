@@ -18,6 +18,30 @@ constexpr int64_t kRowsPerItem = 2 * kProjectionRowQuantum;
 // each of them.
 constexpr int64_t kMaxTokenChunk = 32;
 
+// int8/int4 weights at decode sizes: each token's activations quantized once per call (QuantizeRow), for the row
+// projection's integer dot-product path; empty for other formats and sizes.
+struct QuantizedTokens {
+  std::vector<int8_t> q;
+  std::vector<float> scales;
+  std::vector<int32_t> sums;
+  std::vector<QuantizedRow> rows;
+};
+
+void QuantizeTokens(const Parallel& parallel, const DenseProjectionShape& s, const float* x, QuantizedTokens& out) {
+  out.rows.clear();
+  if (s.tokens > kIntegerMaxTokens || !IntegerPathApplies(s.format, s.quant_block_size)) return;
+  const int64_t padded = QuantizedColumns(s.in), groups = s.ScaleCols();
+  out.q.resize(static_cast<size_t>(s.tokens * padded));
+  out.scales.resize(static_cast<size_t>(s.tokens * groups));
+  out.sums.resize(static_cast<size_t>(s.tokens * groups));
+  out.rows.resize(static_cast<size_t>(s.tokens));
+  parallel.For(s.tokens, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t)
+      out.rows[t] = QuantizeRow(s.format, s.quant_block_size, x + t * s.in, s.in, out.q.data() + t * padded,
+                                out.scales.data() + t * groups, out.sums.data() + t * groups);
+  });
+}
+
 // Rows [r0, r1) of the output for every token, the weights streamed once per token chunk.
 void ProjectItems(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,
                   float* y, int64_t token_chunk) {
@@ -25,6 +49,11 @@ void ProjectItems(const Parallel& parallel, const DenseProjectionShape& s, const
   one.quant_block_size = s.quant_block_size;
   one.format = s.format;
   const WeightMatrix matrix = WeightMatrix::Of(one, w.data, w.scales, 0, s.out, s.in);
+  // (A reference: the work items run on pool threads, whose own thread_local objects are not this one.)
+  thread_local QuantizedTokens quantized_buffer;
+  QuantizedTokens& quantized = quantized_buffer;
+  QuantizeTokens(parallel, s, x, quantized);
+  const QuantizedRow* xq = quantized.rows.empty() ? nullptr : quantized.rows.data();
   const int64_t items = (s.out + kRowsPerItem - 1) / kRowsPerItem;
   parallel.For(items, [&](int64_t begin, int64_t end) {
     thread_local ProjectionScratch scratch;
@@ -35,7 +64,8 @@ void ProjectItems(const Parallel& parallel, const DenseProjectionShape& s, const
       for (int64_t t0 = 0; t0 < s.tokens; t0 += token_chunk) {
         const int64_t n = std::min(token_chunk, s.tokens - t0);
         // ProjectRows writes y[t * ldy + (r - r0)]: the output's own rows, stride `out`.
-        ProjectRows(matrix, r0, r1, rows.data() + t0, n, y + t0 * s.out + r0, s.out, scratch);
+        ProjectRows(matrix, r0, r1, rows.data() + t0, xq ? xq + t0 : nullptr, n, y + t0 * s.out + r0, s.out,
+                    scratch);
       }
     }
   });

@@ -25,8 +25,7 @@ DenseProjectionValues ReadDenseProjectionInputs(const Ort::KernelContext& contex
 }
 
 DenseWeight DenseWeightPointers(const DenseProjectionValues& v, const DenseProjectionShape& shape) {
-  const bool fp8 = shape.format == ExpertWeightFormat::kFloat8E4M3;
-  return {v.weight.GetTensorRawData(), fp8 ? v.scales.GetTensorData<float>() : nullptr};
+  return {v.weight.GetTensorRawData(), ExpertFormatHasScales(shape.format) ? v.scales.GetTensorRawData() : nullptr};
 }
 
 DenseProjectionAttributes ReadDenseProjectionAttributes(const OrtKernelInfo* info) {

@@ -15,7 +15,7 @@ struct DenseProjectionValues {
 };
 DenseProjectionValues ReadDenseProjectionInputs(const Ort::KernelContext& context);
 
-// The weight and (FP8 only) scale pointers of validated inputs, in whatever memory they arrived.
+// The weight and (where the format has them) scale pointers of validated inputs, in whatever memory they arrived.
 DenseWeight DenseWeightPointers(const DenseProjectionValues& values, const DenseProjectionShape& shape);
 
 DenseProjectionAttributes ReadDenseProjectionAttributes(const OrtKernelInfo* info);

@@ -1,5 +1,6 @@
-// DenseProjection through a real ONNX Runtime session: bfloat16, float8e4m3fn and uint8 (e4m3 bits) weights reach
-// the registered op through its type-any weight input, with and without the optional scales, on both CPU paths
+// DenseProjection through a real ONNX Runtime session: bfloat16, float8e4m3fn, uint8 (e4m3 bits), int8 and int4
+// (uint8 with weight_format "int4") weights reach the registered op through its type-any weight and scale inputs,
+// with and without the optional scales, on both CPU paths
 // (2 tokens: row projection; 64 tokens: blocked GEMM); bad inputs and attributes surface as ORT_INVALID_ARGUMENT.
 // Every weight of row n is (n + 1) / 2, so output[t, n] = (n + 1) / 2 * sum(input[t]) exactly.
 #include <gtest/gtest.h>
@@ -67,6 +68,37 @@ TEST(OrtSession, DenseProjectionReadsBlockFp8Weights) {
       values.push_back(Wrap(x, {tokens, kIn}, kF));
       values.push_back(Wrap(w, {kOut, kIn}, type));
       values.push_back(Wrap(scales, {1, 1}, kF));
+      auto out = RunSession(session, {"x", "w", "s"}, values, {"y"});
+      ExpectRowMultiples(out[0], x, tokens);
+    }
+  }
+}
+
+TEST(OrtSession, DenseProjectionReadsInt8AndInt4Weights) {
+  // q = 1, 2, 3 per row times one float16 scale 0.5 (0x3800) per row; groups of 16 columns (one per row), which is
+  // not a multiple of 32, so even 2 tokens multiply exactly (no int8 activations).
+  constexpr auto kI8 = ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8;
+  constexpr auto kF16 = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
+  std::vector<int8_t> w8;
+  std::vector<uint8_t> w4;
+  for (int q = 1; q <= 3; ++q) {
+    w8.insert(w8.end(), kIn, static_cast<int8_t>(q));
+    w4.insert(w4.end(), kIn / 2, static_cast<uint8_t>((q + 8) | (q + 8) << 4));  // both nibbles q + 8
+  }
+  std::vector<uint16_t> scales(kOut, 0x3800);
+  for (bool int4 : {false, true}) {
+    const int64_t cols = int4 ? kIn / 2 : kIn;
+    std::vector<Attribute> attributes{IntAttr("quant_block_size", 16)};
+    if (int4) attributes.push_back(StringAttr("weight_format", "int4"));
+    Ort::Session session =
+        MakeSession("DenseProjection", {{"x", kF, {-1, kIn}}, {"w", int4 ? kU8 : kI8, {kOut, cols}}, {"s", kF16, {kOut, 1}}},
+                    {{"y", kF, {-1, kOut}}}, {"x", "w", "s"}, attributes);
+    for (int64_t tokens : {2, 64}) {
+      std::vector<float> x = Input(tokens);
+      std::vector<Ort::Value> values;
+      values.push_back(Wrap(x, {tokens, kIn}, kF));
+      values.push_back(int4 ? Wrap(w4, {kOut, cols}, kU8) : Wrap(w8, {kOut, cols}, kI8));
+      values.push_back(Wrap(scales, {kOut, 1}, kF16));
       auto out = RunSession(session, {"x", "w", "s"}, values, {"y"});
       ExpectRowMultiples(out[0], x, tokens);
     }
