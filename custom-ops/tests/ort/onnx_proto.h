@@ -120,7 +120,8 @@ inline Proto Initializer(const std::string& name, ONNXTensorElementDataType type
   return tensor;
 }
 
-// The serialized model: one graph of `nodes` over opsets ONNX 21 and com.glm.onnx 1.
+// The serialized model: one graph of `nodes` over opsets ONNX 21, com.glm.onnx 1 and com.microsoft 1 (ONNX
+// Runtime's contrib ops, e.g. MatMulNBits in the op benchmark).
 inline std::string Model(const std::vector<Proto>& nodes, const std::vector<Port>& inputs,
                          const std::vector<Port>& outputs, const std::vector<Proto>& initializers = {}) {
   Proto graph;
@@ -129,11 +130,12 @@ inline std::string Model(const std::vector<Proto>& nodes, const std::vector<Port
   for (const Proto& init : initializers) graph.Message(5, init);
   for (const Port& p : inputs) graph.Message(11, ValueInfo(p));
   for (const Port& p : outputs) graph.Message(12, ValueInfo(p));
-  Proto onnx_opset, glm_opset;
+  Proto onnx_opset, glm_opset, ms_opset;
   onnx_opset.Bytes(1, "").Varint(2, 21);
   glm_opset.Bytes(1, "com.glm.onnx").Varint(2, 1);
+  ms_opset.Bytes(1, "com.microsoft").Varint(2, 1);
   Proto model;
-  model.Varint(1, 10).Message(8, onnx_opset).Message(8, glm_opset).Message(7, graph);
+  model.Varint(1, 10).Message(8, onnx_opset).Message(8, glm_opset).Message(8, ms_opset).Message(7, graph);
   return model.Data();
 }
 
