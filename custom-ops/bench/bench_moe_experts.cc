@@ -1,8 +1,11 @@
-// MoeExperts benchmark at GLM-5.2 widths (hidden 6144, expert width 2048, top-8) over 16 stacked experts, for 1, 8
-// and 64 tokens with bf16 and block-FP8 weights. Effective weight bandwidth = bytes of the distinct experts a call
-// touches / median time, compared with a plain read bandwidth measured by this program on this machine.
-// Also measures, on one thread over an L2-resident buffer, the e4m3 decoders considered for the kernel.
-//   bench_moe_experts [repeats] [experts] [bf16|fp8|decode]
+// MoeExperts benchmark at GLM-5.2 widths (hidden 6144, expert width 2048, top-8) over 16 stacked experts (or
+// [experts]), for 1, 8 and 64 tokens with bf16, block-FP8, int8 and int4 weights (G 128), each with the AVX2 and the
+// AVX-512 kernels in alternating calls (cpu/isa_dispatch.h). Effective weight bandwidth = bytes of the distinct
+// experts a call touches (scales included) / median time, compared with a plain read bandwidth measured by this
+// program on this machine and with the 45 GB/s llama.cpp streams on 2 threads here (docs/benchmarks.md).
+// Also measures, on one thread over an L2-resident buffer, the e4m3 decoders considered for the kernel, and the
+// accuracy of the int8/int4 integer path (activations rounded to int8) against the exact reference.
+//   bench_moe_experts [repeats] [experts] [bf16|fp8|int8|int4|decode|accuracy]
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -13,20 +16,56 @@
 #include <vector>
 
 #include "bench_util.h"
+#include "cpu/isa_dispatch.h"
 #include "cpu/moe_experts.h"
 #include "cpu/weight_decode.h"
+#include "reference/moe_experts.h"
 
 namespace glm_ops::bench {
 namespace {
 
 constexpr int64_t kHidden = 6144, kInter = 2048, kTopK = 8, kBlock = 128;
 
+// What llama.cpp streams on 2 threads here (issue #13: 517 MB of f32 weights per token in 11.4 ms).
+constexpr double kLlamaCppGBs = 45.0;
+
+bool IsInteger(ExpertWeightFormat f) { return f == ExpertWeightFormat::kInt8 || f == ExpertWeightFormat::kInt4; }
+
 struct Weights {
   std::vector<uint8_t> gate, up, down;  // raw bytes in the format's element type
-  std::vector<float> gate_scales, up_scales, down_scales;
+  std::vector<float> gate_scales, up_scales, down_scales;      // FP8
+  std::vector<uint16_t> gate_half, up_half, down_half;         // int8/int4: float16 [E, rows, cols / kBlock]
 };
 
+// int8/int4 weights: q from the uniform values (int8 q = round(127 v), int4 nibble = round(7 v) + 8) and float16
+// scale 0x211F (~0.01/127) or 0x2D1F (~0.01/7) everywhere, so the weights span about +-0.01 like the others.
+Weights MakeIntegerWeights(ExpertWeightFormat format, int64_t experts) {
+  const bool int4 = format == ExpertWeightFormat::kInt4;
+  const int64_t row_bytes = int4 ? kHidden / 2 : kHidden;  // kHidden and kInter are even
+  Weights w;
+  std::vector<float> values(static_cast<size_t>(kInter * kHidden));
+  for (std::vector<uint8_t>* m : {&w.gate, &w.up, &w.down}) {
+    m->resize(static_cast<size_t>(experts * kInter * row_bytes));
+    for (int64_t e = 0; e < experts; ++e) {
+      FillUniform(values.data(), static_cast<int64_t>(values.size()), static_cast<uint64_t>(e + 1));
+      uint8_t* dst = m->data() + e * kInter * row_bytes;
+      if (int4)
+        for (size_t i = 0; i < values.size(); i += 2)
+          dst[i / 2] = static_cast<uint8_t>((static_cast<int>(std::lround(values[i] * 7)) + 8) |
+                                            ((static_cast<int>(std::lround(values[i + 1] * 7)) + 8) << 4));
+      else
+        for (size_t i = 0; i < values.size(); ++i)
+          dst[i] = static_cast<uint8_t>(static_cast<int8_t>(std::lround(values[i] * 127)));
+    }
+  }
+  const size_t scales = static_cast<size_t>(experts * kInter * (kHidden / kBlock));
+  for (std::vector<uint16_t>* s : {&w.gate_half, &w.up_half, &w.down_half})
+    s->assign(scales, int4 ? 0x2D1F : 0x211F);
+  return w;
+}
+
 Weights MakeWeights(ExpertWeightFormat format, int64_t experts) {
+  if (IsInteger(format)) return MakeIntegerWeights(format, experts);
   const int64_t element = format == ExpertWeightFormat::kBFloat16 ? 2 : 1;
   const int64_t matrix = kInter * kHidden * element;
   Weights w;
@@ -115,54 +154,127 @@ void BenchFp8Decoders(int repeats) {
   run("float16 placement + F16C + NaN scan", [](const uint8_t* p) { return cpu::DecodeE4M3x8Half(p); }, true);
 }
 
-void Run(ExpertWeightFormat format, const char* name, int64_t experts, int repeats, Rate read, Rate peak) {
-  const Weights w = MakeWeights(format, experts);
-  const bool fp8 = format == ExpertWeightFormat::kFloat8E4M3;
-  const double expert_bytes = 3.0 * kInter * kHidden * (format == ExpertWeightFormat::kBFloat16 ? 2 : 1) +
-                              (fp8 ? 3.0 * (kInter / kBlock) * (kHidden / kBlock) * 4 : 0.0);
-  std::mt19937 rng(5);
-  for (int64_t tokens : {1, 8, 64}) {
-    std::vector<float> hidden(static_cast<size_t>(tokens * kHidden)), out(hidden.size());
-    FillUniform(hidden.data(), static_cast<int64_t>(hidden.size()), 77);
-    std::vector<int32_t> ids;
-    std::vector<float> weights(static_cast<size_t>(tokens * kTopK), 0.125f);
-    std::set<int32_t> touched;
-    for (int64_t t = 0; t < tokens; ++t) {
-      std::vector<int32_t> all(static_cast<size_t>(experts));
-      for (int64_t e = 0; e < experts; ++e) all[e] = static_cast<int32_t>(e);
-      std::shuffle(all.begin(), all.end(), rng);
-      for (int64_t k = 0; k < std::min(kTopK, experts); ++k) {
-        ids.push_back(all[k]);
-        touched.insert(all[k]);
-      }
+// The op's inputs for `tokens` routed tokens (top-8 of `experts`, random per token as before).
+struct Call {
+  std::vector<float> hidden, out, weights;
+  std::vector<int32_t> ids;
+  size_t touched = 0;
+  MoeExpertsShape shape;
+  cpu::ExpertWeights ew;
+};
+
+Call MakeCall(ExpertWeightFormat format, const Weights& w, int64_t experts, int64_t tokens, std::mt19937& rng) {
+  Call c;
+  c.hidden.resize(static_cast<size_t>(tokens * kHidden));
+  c.out.resize(c.hidden.size());
+  FillUniform(c.hidden.data(), static_cast<int64_t>(c.hidden.size()), 77);
+  c.weights.assign(static_cast<size_t>(tokens * kTopK), 0.125f);
+  std::set<int32_t> touched;
+  for (int64_t t = 0; t < tokens; ++t) {
+    std::vector<int32_t> all(static_cast<size_t>(experts));
+    for (int64_t e = 0; e < experts; ++e) all[e] = static_cast<int32_t>(e);
+    std::shuffle(all.begin(), all.end(), rng);
+    for (int64_t k = 0; k < std::min(kTopK, experts); ++k) {
+      c.ids.push_back(all[k]);
+      touched.insert(all[k]);
     }
-    const int64_t top_k = std::min(kTopK, experts);
-    const DType dtype = fp8 ? DType::kFloat8E4M3FN : DType::kBFloat16;
-    MoeExpertsInputs in;
-    in.hidden = {DType::kFloat32, {tokens, kHidden}};
-    in.expert_ids = {DType::kInt32, {tokens, top_k}};
-    in.expert_weights = {DType::kFloat32, {tokens, top_k}};
-    in.gate_weights = {dtype, {experts, kInter, kHidden}};
-    in.up_weights = {dtype, {experts, kInter, kHidden}};
-    in.down_weights = {dtype, {experts, kHidden, kInter}};
-    in.has_gate_scales = in.has_up_scales = in.has_down_scales = fp8;
+  }
+  c.touched = touched.size();
+  const int64_t top_k = std::min(kTopK, experts);
+  const bool fp8 = format == ExpertWeightFormat::kFloat8E4M3, integer = IsInteger(format);
+  const bool int4 = format == ExpertWeightFormat::kInt4;
+  const DType dtype = fp8 ? DType::kFloat8E4M3FN
+                      : integer ? (int4 ? DType::kUInt8 : DType::kInt8)
+                                : DType::kBFloat16;
+  const int64_t hidden_stored = int4 ? kHidden / 2 : kHidden, inter_stored = int4 ? kInter / 2 : kInter;
+  MoeExpertsInputs in;
+  in.hidden = {DType::kFloat32, {tokens, kHidden}};
+  in.expert_ids = {DType::kInt32, {tokens, top_k}};
+  in.expert_weights = {DType::kFloat32, {tokens, top_k}};
+  in.gate_weights = {dtype, {experts, kInter, hidden_stored}};
+  in.up_weights = {dtype, {experts, kInter, hidden_stored}};
+  in.down_weights = {dtype, {experts, kHidden, inter_stored}};
+  in.has_gate_scales = in.has_up_scales = in.has_down_scales = fp8 || integer;
+  if (integer) {
+    in.gate_scales = in.up_scales = {DType::kFloat16, {experts, kInter, kHidden / kBlock}};
+    in.down_scales = {DType::kFloat16, {experts, kHidden, kInter / kBlock}};
+  } else {
     in.gate_scales = in.up_scales = {DType::kFloat32, {experts, kInter / kBlock, kHidden / kBlock}};
     in.down_scales = {DType::kFloat32, {experts, kHidden / kBlock, kInter / kBlock}};
-    const MoeExpertsShape shape = ValidateMoeExperts(in, {kBlock});
-    const cpu::ExpertWeights ew{w.gate.data(), w.up.data(), w.down.data(),
-                                fp8 ? w.gate_scales.data() : nullptr, fp8 ? w.up_scales.data() : nullptr,
-                                fp8 ? w.down_scales.data() : nullptr};
-    const Timing t = Measure(repeats, [&] {
-      cpu::MoeExperts(Threads(), shape, hidden.data(), ids.data(), weights.data(), ew, out.data());
+  }
+  c.shape = ValidateMoeExperts(in, {kBlock, int4 ? "int4" : ""});
+  if (integer)
+    c.ew = {w.gate.data(), w.up.data(), w.down.data(), w.gate_half.data(), w.up_half.data(), w.down_half.data()};
+  else
+    c.ew = {w.gate.data(), w.up.data(), w.down.data(), fp8 ? w.gate_scales.data() : nullptr,
+            fp8 ? w.up_scales.data() : nullptr, fp8 ? w.down_scales.data() : nullptr};
+  return c;
+}
+
+// Stored bytes of one expert (three matrices and their scales).
+double ExpertBytes(ExpertWeightFormat format) {
+  const double weights = 3.0 * kInter * kHidden;
+  switch (format) {
+    case ExpertWeightFormat::kBFloat16: return 2 * weights;
+    case ExpertWeightFormat::kFloat8E4M3: return weights + 3.0 * (kInter / kBlock) * (kHidden / kBlock) * 4;
+    case ExpertWeightFormat::kInt8: return weights + weights / kBlock * 2;
+    case ExpertWeightFormat::kInt4: return weights / 2 + weights / kBlock * 2;
+    default: return 4 * weights;
+  }
+}
+
+void Run(ExpertWeightFormat format, const char* name, int64_t experts, int repeats, Rate read, Rate peak) {
+  const Weights w = MakeWeights(format, experts);
+  std::vector<cpu::Isa> isas{cpu::Isa::kAvx2};
+  if (cpu::CpuHasAvx512Kernels()) isas.push_back(cpu::Isa::kAvx512);
+  std::mt19937 rng(5);
+  for (int64_t tokens : {1, 8, 64}) {
+    Call c = MakeCall(format, w, experts, tokens, rng);
+    // The ISAs alternate call by call, so both see the same machine load.
+    std::vector<Timing> timings = MeasureAlternating(repeats, isas.size(), [&](size_t i) {
+      cpu::ForceIsa(isas[i]);
+      cpu::MoeExperts(Threads(), c.shape, c.hidden.data(), c.ids.data(), c.weights.data(), c.ew, c.out.data());
     });
-    const Rate bandwidth = RateOf(expert_bytes * static_cast<double>(touched.size()), t);
-    const Rate flops = RateOf(2.0 * 3.0 * kInter * kHidden * static_cast<double>(tokens * top_k), t);
-    std::printf("%-5s tokens %3lld experts %3zu | %9.3f ms (cpu %9.3f ms) | weights %6.2f GB/s = %4.2f x read bw "
-                "(per CPU-s %6.2f = %4.2f x) | %6.1f GFLOP/s, per CPU-s %6.1f = %4.2f x FMA peak\n",
-                name, static_cast<long long>(tokens), touched.size(), t.wall * 1e3, t.cpu * 1e3, bandwidth.wall / 1e9,
-                bandwidth.wall / read.wall, bandwidth.cpu / 1e9, bandwidth.cpu / read.cpu, flops.wall / 1e9,
-                flops.cpu / 1e9, flops.cpu / peak.cpu);
+    for (size_t i = 0; i < isas.size(); ++i) {
+      const Timing& t = timings[i];
+      const Rate bandwidth = RateOf(ExpertBytes(format) * static_cast<double>(c.touched), t);
+      const Rate flops = RateOf(2.0 * 3.0 * kInter * kHidden * static_cast<double>(c.shape.tokens * c.shape.top_k), t);
+      std::printf("%-5s %-6s tokens %3lld experts %3zu | %8.3f ms (cpu %8.3f ms) | weights %6.2f GB/s = %4.2f x read "
+                  "bw, %4.2f x llama.cpp's %.0f (per CPU-s %6.2f = %4.2f x) | %6.1f GFLOP/s, per CPU-s %6.1f = %4.2f "
+                  "x FMA peak\n",
+                  name, cpu::IsaName(isas[i]), static_cast<long long>(tokens), c.touched, t.wall * 1e3, t.cpu * 1e3,
+                  bandwidth.wall / 1e9, bandwidth.wall / read.wall, bandwidth.wall / 1e9 / kLlamaCppGBs,
+                  kLlamaCppGBs, bandwidth.cpu / 1e9, bandwidth.cpu / read.cpu, flops.wall / 1e9, flops.cpu / 1e9,
+                  flops.cpu / peak.cpu);
+    }
     std::fflush(stdout);
+  }
+}
+
+// Relative rms error of the op (integer path: activations rounded to int8 per group of 128) against the exact
+// reference (weights dequantised, double sums), one token on 8 of `experts` experts, with uniform activations and
+// with 1% of them 20x larger (outliers, as real hidden states have).
+void Accuracy(int64_t experts) {
+  std::printf("int8/int4 integer path vs exact reference, 1 token, relative rms error of the output:\n");
+  for (ExpertWeightFormat format : {ExpertWeightFormat::kInt8, ExpertWeightFormat::kInt4}) {
+    const Weights w = MakeWeights(format, experts);
+    for (bool outliers : {false, true}) {
+      std::mt19937 rng(9);
+      Call c = MakeCall(format, w, experts, 1, rng);
+      if (outliers)
+        for (size_t i = 0; i < c.hidden.size(); i += 100) c.hidden[i] *= 20.0f;
+      cpu::MoeExperts(Threads(), c.shape, c.hidden.data(), c.ids.data(), c.weights.data(), c.ew, c.out.data());
+      const std::vector<double> exact =
+          reference::MoeExperts(c.shape, c.hidden.data(), c.ids.data(), c.weights.data(), c.ew);
+      double err = 0, ref = 0;
+      for (size_t i = 0; i < exact.size(); ++i) {
+        err += (c.out[i] - exact[i]) * (c.out[i] - exact[i]);
+        ref += exact[i] * exact[i];
+      }
+      std::printf("  %-4s %-22s %.5f\n", format == ExpertWeightFormat::kInt8 ? "int8" : "int4",
+                  outliers ? "activations + outliers" : "uniform activations", std::sqrt(err / ref));
+      std::fflush(stdout);
+    }
   }
 }
 
@@ -172,12 +284,14 @@ void Run(ExpertWeightFormat format, const char* name, int64_t experts, int repea
 int main(int argc, char** argv) {
   const int repeats = argc > 1 ? std::atoi(argv[1]) : 7;
   const int64_t experts = argc > 2 ? std::atoll(argv[2]) : 16;
-  const char* only = argc > 3 ? argv[3] : "";  // "bf16", "fp8" or "decode": run just that part
+  const char* only = argc > 3 ? argv[3] : "";  // "bf16", "fp8", "int8", "int4", "decode" or "accuracy": just that
   using glm_ops::bench::Rate;
   std::printf("MoeExperts: hidden 6144, inter 2048, top-8 of %lld experts; threads %d; median of %d\n",
               static_cast<long long>(experts), glm_ops::bench::Threads().Threads(), repeats);
   if (!*only || std::strcmp(only, "decode") == 0) glm_ops::bench::BenchFp8Decoders(repeats);
   if (std::strcmp(only, "decode") == 0) return 0;
+  if (!*only || std::strcmp(only, "accuracy") == 0) glm_ops::bench::Accuracy(experts);
+  if (std::strcmp(only, "accuracy") == 0) return 0;
   const Rate read = glm_ops::bench::MeasureReadBandwidth(int64_t{1} << 30, repeats);
   const Rate peak = glm_ops::bench::MeasureFmaPeak(repeats);
   std::printf("plain read bandwidth (1 GiB, AVX2 sum, same thread pool): %.2f GB/s, per CPU-s %.2f GB/s\n",
@@ -188,5 +302,9 @@ int main(int argc, char** argv) {
     glm_ops::bench::Run(glm_ops::ExpertWeightFormat::kBFloat16, "bf16", experts, repeats, read, peak);
   if (!*only || std::strcmp(only, "fp8") == 0)
     glm_ops::bench::Run(glm_ops::ExpertWeightFormat::kFloat8E4M3, "fp8", experts, repeats, read, peak);
+  if (!*only || std::strcmp(only, "int8") == 0)
+    glm_ops::bench::Run(glm_ops::ExpertWeightFormat::kInt8, "int8", experts, repeats, read, peak);
+  if (!*only || std::strcmp(only, "int4") == 0)
+    glm_ops::bench::Run(glm_ops::ExpertWeightFormat::kInt4, "int4", experts, repeats, read, peak);
   return 0;
 }

@@ -48,6 +48,28 @@ inline Timing Measure(int repeats, const std::function<void()>& call) {
   return {walls[walls.size() / 2], cpus[cpus.size() / 2]};
 }
 
+// Medians of `repeats` rounds in which each of `variants` calls runs once, in turn (after one warm-up round): A/B
+// comparisons under the same machine load.
+inline std::vector<Timing> MeasureAlternating(int repeats, size_t variants, const std::function<void(size_t)>& call) {
+  for (size_t v = 0; v < variants; ++v) call(v);
+  std::vector<std::vector<double>> walls(variants), cpus(variants);
+  for (int i = 0; i < repeats; ++i)
+    for (size_t v = 0; v < variants; ++v) {
+      const double cpu_start = ProcessCpuSeconds();
+      const auto start = std::chrono::steady_clock::now();
+      call(v);
+      walls[v].push_back(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+      cpus[v].push_back(ProcessCpuSeconds() - cpu_start);
+    }
+  std::vector<Timing> out;
+  for (size_t v = 0; v < variants; ++v) {
+    std::sort(walls[v].begin(), walls[v].end());
+    std::sort(cpus[v].begin(), cpus[v].end());
+    out.push_back({walls[v][walls[v].size() / 2], cpus[v][cpus[v].size() / 2]});
+  }
+  return out;
+}
+
 inline double MedianSeconds(int repeats, const std::function<void()>& call) { return Measure(repeats, call).wall; }
 
 // Fills with values in [-1, 1) from a 64-bit LCG, in parallel (gigabyte pools fill in well under a second).

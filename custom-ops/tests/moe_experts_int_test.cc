@@ -82,20 +82,21 @@ TEST(MoeExpertsInt, ReferenceDecodesTheContractsLayouts) {
   EXPECT_EQ(test::ToHalf(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3C02);
 }
 
-// The activation quantization the docs state, written out: per group of g columns, scale = max|x| / 127 and
+// The activation quantization the docs state, written out: per chunk of 32 columns, scale = max|x| / 127 and
 // q = round-to-nearest-even(x * (127 / max|x|)) in float.
 struct TestQuantized {
-  std::vector<int8_t> q;  // natural column order, padded to a multiple of 32
-  std::vector<float> scales;
+  std::vector<int8_t> q;  // natural column order, padded to a multiple of 64
+  std::vector<float> scales;  // per chunk
 };
-TestQuantized QuantizeActivations(const float* x, int64_t cols, int64_t g) {
+TestQuantized QuantizeActivations(const float* x, int64_t cols) {
   TestQuantized out;
-  out.q.assign(static_cast<size_t>((cols + 31) / 32 * 32), 0);
-  for (int64_t c0 = 0; c0 < cols; c0 += g) {
-    const int64_t c1 = std::min(cols, c0 + g);
+  out.q.assign(static_cast<size_t>((cols + 63) / 64 * 64), 0);
+  out.scales.assign(out.q.size() / 32, 0.0f);
+  for (int64_t c0 = 0; c0 < cols; c0 += 32) {
+    const int64_t c1 = std::min(cols, c0 + 32);
     float amax = 0;
     for (int64_t c = c0; c < c1; ++c) amax = std::max(amax, std::fabs(x[c]));
-    out.scales.push_back(amax / 127.0f);
+    out.scales[c0 / 32] = amax / 127.0f;
     const float inverse = amax > 0 ? 127.0f / amax : 0.0f;
     for (int64_t c = c0; c < c1; ++c) out.q[c] = static_cast<int8_t>(std::nearbyint(x[c] * inverse));
   }
@@ -113,8 +114,8 @@ TEST(MoeExpertsInt, IntegerPathOfEachIsaMatchesItsQuantizedActivations) {
   for (cpu::Isa isa : AvailableIsas()) {
     const cpu::ExpertKernels& kernels = cpu::ExpertKernelsFor(isa);
     for (bool int4 : {false, true})
-      for (int64_t g : {32, 128})
-        for (int64_t cols : {32, 37, 200, 259})
+      for (int64_t g : {32, 96, 128})
+        for (int64_t cols : {32, 37, 64, 200, 259})
           for (int64_t rows : {1, 5, 26})
             for (int64_t n : {1, 2, 3, 4, 5, 8}) {
               SCOPED_TRACE(std::string(kernels.isa) + (int4 ? " int4" : " int8") + " G " + std::to_string(g) +
@@ -128,27 +129,30 @@ TEST(MoeExpertsInt, IntegerPathOfEachIsaMatchesItsQuantizedActivations) {
               const cpu::WeightMatrix w =
                   cpu::WeightMatrix::Of(shape, Data(m, int4), m.scales.data(), 0, rows, cols);
               const int64_t padded = cpu::QuantizedColumns(cols), groups = (cols + g - 1) / g;
+              const int64_t chunks = padded / 32;
               std::vector<int8_t> q(static_cast<size_t>(n * padded));
-              std::vector<float> scales(static_cast<size_t>(n * groups));
-              std::vector<int32_t> sums(static_cast<size_t>(n * groups));
+              std::vector<float> scales(static_cast<size_t>(n * chunks));
+              std::vector<float> offsets(static_cast<size_t>(n * groups));
               std::vector<cpu::QuantizedRow> xq(static_cast<size_t>(n));
               const auto x = test::RandomFloats(rng, static_cast<size_t>(n * cols), -2.0f, 2.0f);
               std::vector<TestQuantized> mine;
               for (int64_t t = 0; t < n; ++t) {
-                xq[t] = {q.data() + t * padded, scales.data() + t * groups, sums.data() + t * groups, true};
+                xq[t] = {q.data() + t * padded, scales.data() + t * chunks, offsets.data() + t * groups, true};
                 ASSERT_TRUE(kernels.quantize_row(int4, g, x.data() + t * cols, cols, q.data() + t * padded,
-                                                 scales.data() + t * groups, sums.data() + t * groups));
-                mine.push_back(QuantizeActivations(x.data() + t * cols, cols, g));
+                                                 scales.data() + t * chunks, offsets.data() + t * groups));
+                mine.push_back(QuantizeActivations(x.data() + t * cols, cols));
+                for (int64_t k = 0; k < chunks; ++k) ASSERT_EQ(scales[t * chunks + k], mine[t].scales[k]);
                 for (int64_t gi = 0; gi < groups; ++gi) {
-                  ASSERT_EQ(scales[t * groups + gi], mine[t].scales[gi]);
-                  int32_t sum = 0;
-                  for (int64_t c = gi * g; c < std::min(cols, (gi + 1) * g); ++c) sum += mine[t].q[c];
-                  ASSERT_EQ(sums[t * groups + gi], sum);
+                  // 8 * sum over the group's chunks of scale * sum(q): int4's +8 offset.
+                  double offset = 0;
+                  for (int64_t c = gi * g; c < std::min(cols, (gi + 1) * g); ++c)
+                    offset += 8.0 * mine[t].q[c] * mine[t].scales[c / 32];
+                  ASSERT_NEAR(offsets[t * groups + gi], offset, 1e-5 * (1 + std::abs(offset)));
                 }
                 for (int64_t c = 0; c < padded; ++c) {
-                  // int4: each 32-column chunk holds its 16 even columns, then its 16 odd ones.
-                  const int64_t chunk = c / 32 * 32, i = c % 32;
-                  const int64_t source = int4 ? chunk + (i < 16 ? 2 * i : 2 * (i - 16) + 1) : c;
+                  // int4: each 64-column pair holds its 32 even columns, then its 32 odd ones.
+                  const int64_t pair = c / 64 * 64, i = c % 64;
+                  const int64_t source = int4 ? pair + (i < 32 ? 2 * i : 2 * (i - 32) + 1) : c;
                   ASSERT_EQ(q[t * padded + c], mine[t].q[source]) << "token " << t << " column " << c;
                 }
               }
@@ -161,7 +165,7 @@ TEST(MoeExpertsInt, IntegerPathOfEachIsaMatchesItsQuantizedActivations) {
                     const double term =
                         reference::WeightAt(shape.format, Data(m, int4), m.scales.data(), rows, cols, g,
                                             r * cols + c) *
-                        mine[t].q[c] * static_cast<double>(mine[t].scales[c / g]);
+                        mine[t].q[c] * static_cast<double>(mine[t].scales[c / 32]);
                     expected += term;
                     magnitude += std::abs(term);
                   }
@@ -242,8 +246,8 @@ TEST(MoeExpertsInt, IntegerPathMatchesReferenceWithinActivationRounding) {
                        std::to_string(tokens) + " hidden " + std::to_string(hidden) + " inter " +
                        std::to_string(inter));
           const Comparison c = RunOp(rng, int4, 1, hidden, inter, tokens, 1, g);
-          // Activations rounded to 8 bits per group of 32 or 128: about 1% rms through gate/up and down at these
-          // small widths (docs/onnx-contract.md); a wrong weight, scale or nibble gives errors of order 100%.
+          // Activations rounded to 8 bits per 32 columns: about 1% rms through gate/up and down at these small
+          // widths (docs/onnx-contract.md); a wrong weight, scale or nibble gives errors of order 100%.
           EXPECT_LE(c.RelativeRms(), 2e-2);
           EXPECT_LE(c.max_error, 4e-2 * c.max_expected);
           EXPECT_GT(c.max_expected, 0.0);

@@ -34,7 +34,7 @@ struct ExpertKernels {
                         int64_t ldy, const TileScratch& scratch);
   // QuantizeRow's arithmetic.
   bool (*quantize_row)(bool int4_order, int64_t quant_block, const float* x, int64_t cols, int8_t* q, float* scales,
-                       int32_t* sums);
+                       float* offsets);
 };
 
 // The two tables (defined in the two compilations of src/cpu/isa/expert_kernels.cc).

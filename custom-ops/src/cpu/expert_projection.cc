@@ -22,10 +22,10 @@ WeightMatrix WeightMatrix::Of(const MoeExpertsShape& s, const void* stacked, con
 }
 
 QuantizedRow QuantizeRow(ExpertWeightFormat format, int64_t quant_block, const float* x, int64_t cols, int8_t* q,
-                         float* scales, int32_t* sums) {
-  QuantizedRow row{q, scales, sums, true};
+                         float* scales, float* offsets) {
+  QuantizedRow row{q, scales, offsets, true};
   row.finite = ActiveExpertKernels().quantize_row(format == ExpertWeightFormat::kInt4, quant_block, x, cols, q,
-                                                  scales, sums);
+                                                  scales, offsets);
   return row;
 }
 

@@ -24,8 +24,8 @@ struct WeightMatrix {
                          int64_t expert, int64_t rows, int64_t cols);
 };
 
-// Granularity of the int8 activations of the integer path: the weights' group (quant_block_size) when it is a
-// multiple of this, so one float16 weight scale and one activation scale cover whole 32-column chunks.
+// Columns per int8 activation scale on the integer path (as llama.cpp's Q8_0 activations). The weights' group G
+// must be a multiple of it, so one float16 weight scale covers whole chunks.
 constexpr int64_t kActivationChunk = 32;
 
 // Whether int8/int4 weights of this group size take the integer dot-product path (else: exact float decode).
@@ -34,32 +34,26 @@ constexpr bool IntegerPathApplies(ExpertWeightFormat format, int64_t quant_block
          quant_block % kActivationChunk == 0;
 }
 
-// One token's activations quantized for the integer path (docs/onnx-contract.md, "MoeExperts" execution notes):
-// per group of quant_block_size columns, scale = max|x| / 127 and q = round-to-nearest-even(x / scale) in
-// [-127, 127] (an all-zero group: scale 0, q 0). q is padded with zeros to a multiple of 32 columns; for int4
-// weights each 32-column chunk is stored as its 16 even columns, then its 16 odd ones (the nibble order of the
-// weights). sums[g] = sum of q over group g (folds in int4's +8 offset).
+// One token's activations quantized for the integer path (docs/onnx-contract.md, MoeExperts execution notes): per
+// chunk k of 32 columns, scales[k] = max|x| / 127 and q = round-to-nearest-even(x * (127 / max|x|)) in [-127, 127]
+// (an all-zero chunk: scale 0, q 0), zero-padded to a multiple of 64 columns; for int4 weights each 64-column pair
+// of chunks is stored as its 32 even columns, then its 32 odd ones (the nibble order of the weights). offsets[g] = 8 * sum over the
+// chunks of weight group g of scales[k] * sum(q in chunk k): what int4's stored q + 8 adds to a group's dot product.
 struct QuantizedRow {
   const int8_t* q = nullptr;
   const float* scales = nullptr;
-  const int32_t* sums = nullptr;
+  const float* offsets = nullptr;
   bool finite = true;  // false when x held a NaN or infinity: such tokens take the exact float path
 };
 
-// Buffers of one quantized row, owned by the caller.
-struct QuantizedRowBuffer {
-  std::vector<int8_t> q;
-  std::vector<float> scales;
-  std::vector<int32_t> sums;
-};
-
-// Columns of the padded q of a row of `cols` activations.
-constexpr int64_t QuantizedColumns(int64_t cols) { return (cols + kActivationChunk - 1) / kActivationChunk * kActivationChunk; }
+// Columns of the padded q of a row of `cols` activations: a multiple of 64, the int4 kernel's step (scales:
+// QuantizedColumns / 32, the padding chunks' being 0).
+constexpr int64_t QuantizedColumns(int64_t cols) { return (cols + 63) / 64 * 64; }
 
 // Quantizes x[0..cols) for weights in `format` with groups of `quant_block` (IntegerPathApplies must hold) into
-// q [QuantizedColumns(cols)], scales and sums [ceil(cols / quant_block)].
+// q [QuantizedColumns(cols)], scales [QuantizedColumns(cols) / 32] and offsets [ceil(cols / quant_block)].
 QuantizedRow QuantizeRow(ExpertWeightFormat format, int64_t quant_block, const float* x, int64_t cols, int8_t* q,
-                         float* scales, int32_t* sums);
+                         float* scales, float* offsets);
 
 // Per-thread buffers of ProjectRows, reused between calls.
 struct ProjectionScratch {

@@ -1,5 +1,6 @@
 #include "cpu/isa_dispatch.h"
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -33,9 +34,20 @@ bool CpuHasAvx512Kernels() {
          __builtin_cpu_supports("avx512bf16");
 }
 
-Isa ActiveIsa() {
-  static const Isa isa = Choose();
-  return isa;
+namespace {
+// The table in use: chosen on first use, replaced only by ForceIsa.
+std::atomic<const ExpertKernels*>& Current() {
+  static std::atomic<const ExpertKernels*> current{&ExpertKernelsFor(Choose())};
+  return current;
+}
+}  // namespace
+
+Isa ActiveIsa() { return Current().load(std::memory_order_relaxed) == &ExpertKernelsAvx512() ? Isa::kAvx512 : Isa::kAvx2; }
+
+bool ForceIsa(Isa isa) {
+  if (isa == Isa::kAvx512 && !CpuHasAvx512Kernels()) return false;
+  Current().store(&ExpertKernelsFor(isa), std::memory_order_relaxed);
+  return true;
 }
 
 const char* IsaName(Isa isa) { return isa == Isa::kAvx512 ? "avx512" : "avx2"; }
@@ -44,9 +56,6 @@ const ExpertKernels& ExpertKernelsFor(Isa isa) {
   return isa == Isa::kAvx512 ? ExpertKernelsAvx512() : ExpertKernelsAvx2();
 }
 
-const ExpertKernels& ActiveExpertKernels() {
-  static const ExpertKernels& table = ExpertKernelsFor(ActiveIsa());
-  return table;
-}
+const ExpertKernels& ActiveExpertKernels() { return *Current().load(std::memory_order_relaxed); }
 
 }  // namespace glm_ops::cpu

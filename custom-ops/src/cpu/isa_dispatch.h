@@ -21,4 +21,8 @@ const char* IsaName(Isa isa);
 const ExpertKernels& ExpertKernelsFor(Isa isa);
 const ExpertKernels& ActiveExpertKernels();
 
+// Switches the kernels to `isa` for the rest of the process (the op benchmark's A/B rounds); false, and no change,
+// when the CPU cannot run it. Not for use while kernels run on other threads.
+bool ForceIsa(Isa isa);
+
 }  // namespace glm_ops::cpu

@@ -45,7 +45,7 @@ Routing GroupByExpert(const MoeExpertsShape& s, const int32_t* ids, const float*
 struct QuantizedRows {
   std::vector<int8_t> q;
   std::vector<float> scales;
-  std::vector<int32_t> sums;
+  std::vector<float> offsets;
   std::vector<QuantizedRow> rows;
 };
 
@@ -54,15 +54,16 @@ void QuantizeRows(const Parallel& parallel, const MoeExpertsShape& s, const floa
                   QuantizedRows& out) {
   out.rows.clear();
   if (!IntegerPathApplies(s.format, s.quant_block_size)) return;
-  const int64_t padded = QuantizedColumns(cols), groups = (cols + s.quant_block_size - 1) / s.quant_block_size;
+  const int64_t padded = QuantizedColumns(cols), chunks = padded / kActivationChunk;
+  const int64_t groups = (cols + s.quant_block_size - 1) / s.quant_block_size;
   out.q.resize(static_cast<size_t>(count * padded));
-  out.scales.resize(static_cast<size_t>(count * groups));
-  out.sums.resize(static_cast<size_t>(count * groups));
+  out.scales.resize(static_cast<size_t>(count * chunks));
+  out.offsets.resize(static_cast<size_t>(count * groups));
   out.rows.resize(static_cast<size_t>(count));
   parallel.For(count, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i)
       out.rows[i] = QuantizeRow(s.format, s.quant_block_size, x + i * cols, cols, out.q.data() + i * padded,
-                                out.scales.data() + i * groups, out.sums.data() + i * groups);
+                                out.scales.data() + i * chunks, out.offsets.data() + i * groups);
   });
 }
 

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 
 #include "cuda/block_scan.cuh"
 #include "cuda/cuda_check.h"
@@ -102,25 +103,54 @@ __global__ void __launch_bounds__(kPlanThreads) PlanKernel(const int32_t* ids, i
   }
 }
 
-// ---- weight decoding: kVec consecutive elements of one row to float ----
+// int4 weights: one byte holds columns 2j (low nibble) and 2j+1 (high nibble), each as q + 8.
+struct Int4Pair {
+  uint8_t bits;
+};
+
+// Stored elements per row of `cols` weights, and the scale layout of each weight type: FP8 one float per
+// quant_block x quant_block block, int8/int4 one float16 per row and group of quant_block columns.
+template <typename W>
+struct WeightTraits {
+  static constexpr bool kRowScales = false;
+  using Scale = float;
+  static __host__ __device__ int64_t RowElements(int64_t cols) { return cols; }
+};
+template <>
+struct WeightTraits<int8_t> {
+  static constexpr bool kRowScales = true;
+  using Scale = __half;
+  static __host__ __device__ int64_t RowElements(int64_t cols) { return cols; }
+};
+template <>
+struct WeightTraits<Int4Pair> {
+  static constexpr bool kRowScales = true;
+  using Scale = __half;
+  static __host__ __device__ int64_t RowElements(int64_t cols) { return (cols + 1) / 2; }
+};
+
+__device__ __forceinline__ float ScaleValue(float s) { return s; }
+__device__ __forceinline__ float ScaleValue(__half s) { return __half2float(s); }
+
+// ---- weight decoding: kVec consecutive elements of one row, from column k, to float ----
 template <typename W, int kVec>
 struct WeightVector;
 
 template <>
 struct WeightVector<float, 4> {
-  static __device__ __forceinline__ void Load(const float* p, float* out) {
-    const float4 v = *reinterpret_cast<const float4*>(p);
+  static __device__ __forceinline__ void Load(const float* row, int k, float* out) {
+    const float4 v = *reinterpret_cast<const float4*>(row + k);
     out[0] = v.x; out[1] = v.y; out[2] = v.z; out[3] = v.w;
   }
 };
 template <>
 struct WeightVector<float, 1> {
-  static __device__ __forceinline__ void Load(const float* p, float* out) { out[0] = *p; }
+  static __device__ __forceinline__ void Load(const float* row, int k, float* out) { out[0] = row[k]; }
 };
 template <>
 struct WeightVector<__nv_bfloat16, 8> {
-  static __device__ __forceinline__ void Load(const __nv_bfloat16* p, float* out) {
-    const uint4 raw = *reinterpret_cast<const uint4*>(p);
+  static __device__ __forceinline__ void Load(const __nv_bfloat16* row, int k, float* out) {
+    const uint4 raw = *reinterpret_cast<const uint4*>(row + k);
     const uint32_t w[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
@@ -131,7 +161,9 @@ struct WeightVector<__nv_bfloat16, 8> {
 };
 template <>
 struct WeightVector<__nv_bfloat16, 1> {
-  static __device__ __forceinline__ void Load(const __nv_bfloat16* p, float* out) { out[0] = __bfloat162float(*p); }
+  static __device__ __forceinline__ void Load(const __nv_bfloat16* row, int k, float* out) {
+    out[0] = __bfloat162float(row[k]);
+  }
 };
 // e4m3 -> half2 is exact (every e4m3 value is a normal or subnormal half) and one instruction per pair on sm_90.
 __device__ __forceinline__ float2 DecodeE4M3Pair(uint16_t bits) {
@@ -140,8 +172,8 @@ __device__ __forceinline__ float2 DecodeE4M3Pair(uint16_t bits) {
 }
 template <>
 struct WeightVector<uint8_t, 16> {
-  static __device__ __forceinline__ void Load(const uint8_t* p, float* out) {
-    const uint4 raw = *reinterpret_cast<const uint4*>(p);
+  static __device__ __forceinline__ void Load(const uint8_t* row, int k, float* out) {
+    const uint4 raw = *reinterpret_cast<const uint4*>(row + k);
     const uint32_t w[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
     for (int i = 0; i < 4; ++i) {
@@ -153,8 +185,44 @@ struct WeightVector<uint8_t, 16> {
 };
 template <>
 struct WeightVector<uint8_t, 1> {
-  static __device__ __forceinline__ void Load(const uint8_t* p, float* out) {
-    out[0] = DecodeE4M3Pair(static_cast<uint16_t>(*p)).x;
+  static __device__ __forceinline__ void Load(const uint8_t* row, int k, float* out) {
+    out[0] = DecodeE4M3Pair(static_cast<uint16_t>(row[k])).x;
+  }
+};
+template <>
+struct WeightVector<int8_t, 16> {
+  static __device__ __forceinline__ void Load(const int8_t* row, int k, float* out) {
+    const uint4 raw = *reinterpret_cast<const uint4*>(row + k);
+    const uint32_t w[4] = {raw.x, raw.y, raw.z, raw.w};
+#pragma unroll
+    for (int i = 0; i < 4; ++i)
+#pragma unroll
+      for (int b = 0; b < 4; ++b) out[4 * i + b] = static_cast<float>(static_cast<int8_t>(w[i] >> (8 * b)));
+  }
+};
+template <>
+struct WeightVector<int8_t, 1> {
+  static __device__ __forceinline__ void Load(const int8_t* row, int k, float* out) {
+    out[0] = static_cast<float>(row[k]);
+  }
+};
+// 16 int4 weights from 8 bytes (k is a multiple of 16, so the bytes start at k / 2, 8-byte aligned).
+template <>
+struct WeightVector<Int4Pair, 16> {
+  static __device__ __forceinline__ void Load(const Int4Pair* row, int k, float* out) {
+    const uint2 raw = *reinterpret_cast<const uint2*>(row + k / 2);
+    const uint32_t w[2] = {raw.x, raw.y};
+#pragma unroll
+    for (int i = 0; i < 2; ++i)
+#pragma unroll
+      for (int n = 0; n < 8; ++n) out[8 * i + n] = static_cast<float>(static_cast<int>((w[i] >> (4 * n)) & 15u) - 8);
+  }
+};
+template <>
+struct WeightVector<Int4Pair, 1> {
+  static __device__ __forceinline__ void Load(const Int4Pair* row, int k, float* out) {
+    const uint8_t byte = row[k / 2].bits;
+    out[0] = static_cast<float>(static_cast<int>((k & 1) ? byte >> 4 : byte & 15) - 8);
   }
 };
 
@@ -168,7 +236,7 @@ __device__ __forceinline__ int Swizzle(int k) {
 struct ProjectParams {
   int rows, cols, cols_pad;  // weight matrix [rows, cols] per expert; activations padded to cols_pad in smem
   int top_k, token_tile;
-  int quant_block, scale_cols;  // FP8 only
+  int quant_block, scale_cols;  // quantized formats only
   int inter;                    // width of h
 };
 
@@ -178,19 +246,23 @@ struct ProjectParams {
 template <typename TAct, typename W, int kVec, bool kGateUp>
 __global__ void __launch_bounds__(kThreads) ProjectKernel(ProjectParams p, Plan plan, const TAct* x_tokens,
                                                           const float* x_slots, const W* w0_all, const W* w1_all,
-                                                          const float* s0_all, const float* s1_all,
+                                                          const void* s0_all, const void* s1_all,
                                                           const float* expert_weights, float* h, float* y) {
   extern __shared__ __align__(16) float xs[];  // [token_tile][cols_pad], swizzled
   if (static_cast<int>(blockIdx.y) >= *plan.num_active) return;
   const int expert = plan.active[blockIdx.y];
   const int first = plan.offsets[expert], last = plan.offsets[expert + 1];
   const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5;
-  const int64_t matrix = int64_t{p.rows} * p.cols;
+  using Traits = WeightTraits<W>;
+  using S = typename Traits::Scale;
+  const int64_t row_elements = Traits::RowElements(p.cols);
+  const int64_t matrix = int64_t{p.rows} * row_elements;
   const W* w0 = w0_all + expert * matrix;
   const W* w1 = kGateUp ? w1_all + expert * matrix : nullptr;
-  const int scale_rows = (p.rows + p.quant_block - 1) / p.quant_block;
-  const float* s0 = s0_all ? s0_all + int64_t{expert} * scale_rows * p.scale_cols : nullptr;
-  const float* s1 = (kGateUp && s1_all) ? s1_all + int64_t{expert} * scale_rows * p.scale_cols : nullptr;
+  const int scale_rows = Traits::kRowScales ? p.rows : (p.rows + p.quant_block - 1) / p.quant_block;
+  const S* s0 = s0_all ? static_cast<const S*>(s0_all) + int64_t{expert} * scale_rows * p.scale_cols : nullptr;
+  const S* s1 =
+      (kGateUp && s1_all) ? static_cast<const S*>(s1_all) + int64_t{expert} * scale_rows * p.scale_cols : nullptr;
   const int row0 = blockIdx.x * kRowsPerBlock;
 
   for (int t0 = first; t0 < last; t0 += p.token_tile) {
@@ -212,10 +284,11 @@ __global__ void __launch_bounds__(kThreads) ProjectKernel(ProjectParams p, Plan 
       float acc0[kMaxTokenTile], acc1[kMaxTokenTile];
 #pragma unroll
       for (int t = 0; t < kMaxTokenTile; ++t) acc0[t] = acc1[t] = 0.0f;
-      const W* row_w0 = w0 + int64_t{r} * p.cols;
-      const W* row_w1 = kGateUp ? w1 + int64_t{r} * p.cols : nullptr;
-      const float* row_s0 = s0 ? s0 + (r / p.quant_block) * p.scale_cols : nullptr;
-      const float* row_s1 = s1 ? s1 + (r / p.quant_block) * p.scale_cols : nullptr;
+      const W* row_w0 = w0 + int64_t{r} * row_elements;
+      const W* row_w1 = kGateUp ? w1 + int64_t{r} * row_elements : nullptr;
+      const int scale_row = Traits::kRowScales ? r : r / p.quant_block;
+      const S* row_s0 = s0 ? s0 + int64_t{scale_row} * p.scale_cols : nullptr;
+      const S* row_s1 = s1 ? s1 + int64_t{scale_row} * p.scale_cols : nullptr;
       constexpr int kStep = 32 * kVec;
       for (int k0 = lane * kVec; k0 < p.cols; k0 += kStep * kUnroll) {
         float a[kUnroll][kVec], b[kUnroll][kVec];
@@ -225,8 +298,8 @@ __global__ void __launch_bounds__(kThreads) ProjectKernel(ProjectParams p, Plan 
         for (int u = 0; u < kUnroll; ++u) {
           const int k = k0 + u * kStep;
           if (k < p.cols) {
-            WeightVector<W, kVec>::Load(row_w0 + k, a[u]);
-            if (kGateUp) WeightVector<W, kVec>::Load(row_w1 + k, b[u]);
+            WeightVector<W, kVec>::Load(row_w0, k, a[u]);
+            if (kGateUp) WeightVector<W, kVec>::Load(row_w1, k, b[u]);
           }
         }
 #pragma unroll
@@ -234,8 +307,8 @@ __global__ void __launch_bounds__(kThreads) ProjectKernel(ProjectParams p, Plan 
           const int k = k0 + u * kStep;
           if (k >= p.cols) break;
           // A lane's kVec elements lie inside one quant block (kVec divides quant_block), so one scale each.
-          const float sc0 = row_s0 ? row_s0[k / p.quant_block] : 1.0f;
-          const float sc1 = row_s1 ? row_s1[k / p.quant_block] : 1.0f;
+          const float sc0 = row_s0 ? ScaleValue(row_s0[k / p.quant_block]) : 1.0f;
+          const float sc1 = row_s1 ? ScaleValue(row_s1[k / p.quant_block]) : 1.0f;
 #pragma unroll
           for (int t = 0; t < kMaxTokenTile; ++t) {
             if (t >= n) break;
@@ -289,9 +362,10 @@ __global__ void CombineKernel(const int32_t* ids, int top_k, int experts, int hi
   }
 }
 
+// Elements per vector load: 16 bytes, except int4's 8 bytes (16 weights already fill a lane's registers).
 template <typename W>
 constexpr int VectorWidth() {
-  return 16 / static_cast<int>(sizeof(W));
+  return std::is_same<W, Int4Pair>::value ? 16 : 16 / static_cast<int>(sizeof(W));
 }
 
 int TokenTile(int cols_pad, int64_t tokens) {
@@ -304,7 +378,7 @@ int TokenTile(int cols_pad, int64_t tokens) {
 
 template <typename TAct, typename W, int kVec, bool kGateUp>
 void LaunchProject(const ProjectParams& p, unsigned active_slots, const Plan& plan, const TAct* x_tokens,
-                   const float* x_slots, const void* w0, const void* w1, const float* s0, const float* s1,
+                   const float* x_slots, const void* w0, const void* w1, const void* s0, const void* s1,
                    const float* expert_weights, float* h, float* y, cudaStream_t stream) {
   auto kernel = ProjectKernel<TAct, W, kVec, kGateUp>;
   const size_t smem = sizeof(float) * static_cast<size_t>(p.token_tile) * p.cols_pad;
@@ -319,10 +393,11 @@ template <typename TAct, typename W>
 void RunExperts(const MoeExpertsShape& s, const Buffers& b, const TAct* hidden, const float* expert_weights,
                 const DeviceExpertWeights& w, cudaStream_t stream) {
   constexpr int kWide = VectorWidth<W>();
-  const bool fp8 = s.format == ExpertWeightFormat::kFloat8E4M3;
+  const bool scaled = ExpertFormatHasScales(s.format);
   const int qb = static_cast<int>(s.quant_block_size);
-  // 16-byte loads need rows whose length is a multiple of the vector and, for FP8, vectors inside one scale block.
-  auto vector_ok = [&](int64_t cols) { return cols % kWide == 0 && (!fp8 || qb % kWide == 0); };
+  // Vector loads need rows whose length is a multiple of the vector and, for quantized formats, vectors inside one
+  // scale group.
+  auto vector_ok = [&](int64_t cols) { return cols % kWide == 0 && (!scaled || qb % kWide == 0); };
   const unsigned slots = static_cast<unsigned>(std::min<int64_t>(s.experts, s.tokens * s.top_k));
 
   ProjectParams up{};
@@ -367,6 +442,8 @@ void RunForFormat(const MoeExpertsShape& s, const Buffers& b, const TAct* hidden
       RunExperts<TAct, __nv_bfloat16>(s, b, hidden, expert_weights, w, stream);
       break;
     case ExpertWeightFormat::kFloat8E4M3: RunExperts<TAct, uint8_t>(s, b, hidden, expert_weights, w, stream); break;
+    case ExpertWeightFormat::kInt8: RunExperts<TAct, int8_t>(s, b, hidden, expert_weights, w, stream); break;
+    case ExpertWeightFormat::kInt4: RunExperts<TAct, Int4Pair>(s, b, hidden, expert_weights, w, stream); break;
   }
   CombineKernel<TAct><<<static_cast<unsigned>(s.tokens), 256, 0, stream>>>(
       ids, static_cast<int>(s.top_k), static_cast<int>(s.experts), static_cast<int>(s.hidden), b.y, out);

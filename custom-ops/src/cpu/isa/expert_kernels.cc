@@ -181,38 +181,25 @@ void ProjectDirect(const WeightMatrix& w, int64_t r0, int64_t r1, const float* c
 // ---------------------------------------------------------------------------------------------------------------
 // Integer path (int8 / int4 weights, int8 activations)
 
-// 32 weights of one row as the unsigned operand of the byte dot product and, for int8, the sign source.
-// int8: |q| (0..127) and q itself; int4: the stored nibbles q + 8 (0..15), low nibbles (even columns) in the low
-// 16 bytes and high nibbles (odd columns) in the high 16 bytes, matching QuantizeRow's int4 order.
+// 32 int8 weights of one row as the unsigned operand of the byte dot product (|q|, 0..127) and the sign source (q).
 struct WeightChunk {
   __m256i magnitude;
-  __m256i sign;  // int8 only
+  __m256i sign;
 };
 
-template <ExpertWeightFormat F>
-inline WeightChunk LoadChunk(const uint8_t* p) {
-  if constexpr (F == ExpertWeightFormat::kInt8) {
-    const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
-    return {_mm256_sign_epi8(q, q), q};
-  } else {
-    const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
-    const __m128i mask = _mm_set1_epi8(0x0F);
-    const __m128i low = _mm_and_si128(packed, mask);
-    const __m128i high = _mm_and_si128(_mm_srli_epi16(packed, 4), mask);
-    return {_mm256_set_m128i(high, low), _mm256_setzero_si256()};
-  }
+inline WeightChunk LoadInt8Chunk(const uint8_t* p) {
+  const __m256i q = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  return {_mm256_sign_epi8(q, q), q};
 }
 
-// acc += per-lane sums of four adjacent byte products, weights times activations. The int8 weights' signs move
-// onto the activations (|w| * sign(w) x): products stay within 2 * 127 * 127 per 16-bit pair, no saturation.
-template <ExpertWeightFormat F>
-inline __m256i DotChunk(__m256i acc, const WeightChunk& w, __m256i x) {
-  const __m256i signed_x = F == ExpertWeightFormat::kInt8 ? _mm256_sign_epi8(x, w.sign) : x;
+// Per-lane sums of four adjacent byte products, weights times activations. The weights' signs move onto the
+// activations (|w| * sign(w) x): products stay within 2 * 127 * 127 per 16-bit pair, no saturation.
+inline __m256i DotInt8Chunk(const WeightChunk& w, __m256i x) {
+  const __m256i signed_x = _mm256_sign_epi8(x, w.sign);
 #if defined(GLM_OPS_ISA_AVX512)
-  return _mm256_dpbusd_epi32(acc, w.magnitude, signed_x);
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), w.magnitude, signed_x);
 #else
-  const __m256i pairs = _mm256_maddubs_epi16(w.magnitude, signed_x);
-  return _mm256_add_epi32(acc, _mm256_madd_epi16(pairs, _mm256_set1_epi16(1)));
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(w.magnitude, signed_x), _mm256_set1_epi16(1));
 #endif
 }
 
@@ -220,18 +207,16 @@ inline __m256i DotChunk(__m256i acc, const WeightChunk& w, __m256i x) {
 // totals exceed its 16 vector registers (AVX-512 has 32).
 constexpr int IntegerRows(int tokens) { return kAvx512 || tokens <= 2 ? 2 : 1; }
 
-// T tokens (xq[0..T)) against rows [r0, r1). Per row and group: the int32 dot of the group's 32-column chunks,
-// then total += dot * weight_scale * activation_scale (int4: dot - 8 * sum(q_x) first, for the +8 offset). The
-// last chunk of a row whose width is not a multiple of 32 is copied into a zero-padded buffer (the activations are
-// zero-padded there too), so no load reads past the row.
-template <ExpertWeightFormat F, int T>
-void ProjectRowsInteger(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, float* y,
-                        int64_t ldy) {
+// int8: T tokens (xq[0..T)) against rows [r0, r1). Per row, weight group and 32-column chunk: the chunk's int32
+// dot product times the chunk's activation scale, summed in float over the group, then times the group's float16
+// weight scale. The last chunk of a row whose width is not a multiple of 32 is copied into a zero-padded buffer
+// (the activations are zero-padded there too), so no load reads past the row.
+template <int T>
+void ProjectRowsInt8(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, float* y, int64_t ldy) {
   constexpr int R = IntegerRows(T);
-  constexpr bool kInt4 = F == ExpertWeightFormat::kInt4;
-  constexpr int64_t kChunkBytes = kInt4 ? 16 : 32;
   const int64_t groups = w.scale_cols, group = w.quant_block;
   const int64_t whole = w.cols / kActivationChunk;  // chunks that lie inside the row
+  const int64_t chunks = (w.cols + kActivationChunk - 1) / kActivationChunk;
   const uint16_t* scales = static_cast<const uint16_t*>(w.scales);
   for (int64_t rq = r0; rq < r1; rq += R) {
     const int rows = static_cast<int>(Min<int64_t>(R, r1 - rq));
@@ -242,8 +227,8 @@ void ProjectRowsInteger(const WeightMatrix& w, int64_t r0, int64_t r1, const Qua
       const int64_t r = rq + Min(j, rows - 1);
       rp[j] = static_cast<const uint8_t*>(w.data) + r * w.row_bytes;
       sp[j] = scales + r * groups;
-      if (whole * kActivationChunk < w.cols) {
-        const int64_t at = whole * kChunkBytes;
+      if (whole < chunks) {
+        const int64_t at = whole * 32;
         std::memset(padded[j], 0, sizeof padded[j]);
         std::memcpy(padded[j], rp[j] + at, static_cast<size_t>(w.row_bytes - at));
       }
@@ -253,25 +238,23 @@ void ProjectRowsInteger(const WeightMatrix& w, int64_t r0, int64_t r1, const Qua
       for (int j = 0; j < R; ++j) total[t][j] = _mm256_setzero_ps();
     for (int64_t g = 0; g < groups; ++g) {
       const int64_t k0 = g * group / kActivationChunk;
-      const int64_t k1 = Min((g + 1) * group, QuantizedColumns(w.cols)) / kActivationChunk;
-      __m256i acc[T][R];
+      const int64_t k1 = Min((g + 1) * group / kActivationChunk, chunks);
+      __m256 sum[T][R];
       for (int t = 0; t < T; ++t)
-        for (int j = 0; j < R; ++j) acc[t][j] = _mm256_setzero_si256();
+        for (int j = 0; j < R; ++j) sum[t][j] = _mm256_setzero_ps();
       for (int64_t k = k0; k < k1; ++k) {
         WeightChunk wc[R];
-        for (int j = 0; j < R; ++j) wc[j] = LoadChunk<F>(k < whole ? rp[j] + k * kChunkBytes : padded[j]);
+        for (int j = 0; j < R; ++j) wc[j] = LoadInt8Chunk(k < whole ? rp[j] + k * 32 : padded[j]);
         for (int t = 0; t < T; ++t) {
           const __m256i xv = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[t].q + k * kActivationChunk));
-          for (int j = 0; j < R; ++j) acc[t][j] = DotChunk<F>(acc[t][j], wc[j], xv);
+          const __m256 xs = _mm256_broadcast_ss(xq[t].scales + k);
+          for (int j = 0; j < R; ++j)
+            sum[t][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(DotInt8Chunk(wc[j], xv)), xs, sum[t][j]);
         }
       }
       for (int j = 0; j < R; ++j) {
         const float ws = DecodeF16(sp[j][g]);
-        for (int t = 0; t < T; ++t) {
-          __m256i a = acc[t][j];
-          if constexpr (kInt4) a = _mm256_sub_epi32(a, _mm256_zextsi128_si256(_mm_cvtsi32_si128(8 * xq[t].sums[g])));
-          total[t][j] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(a), _mm256_set1_ps(ws * xq[t].scales[g]), total[t][j]);
-        }
+        for (int t = 0; t < T; ++t) total[t][j] = _mm256_fmadd_ps(sum[t][j], _mm256_set1_ps(ws), total[t][j]);
       }
     }
     for (int t = 0; t < T; ++t)
@@ -279,73 +262,179 @@ void ProjectRowsInteger(const WeightMatrix& w, int64_t r0, int64_t r1, const Qua
   }
 }
 
+// int4: 64 columns (32 bytes) per step. Low nibbles hold the even columns and high nibbles the odd ones, so the
+// activations are laid out per 64-column pair as [even of chunk 0 | even of chunk 1 | odd of chunk 0 | odd of
+// chunk 1] (QuantizeRow): then (bytes & 15) . even + (bytes >> 4) . odd puts chunk 0 in int32 lanes 0-3 and chunk
+// 1 in lanes 4-7, scaled by [x scale 0 x4 | x scale 1 x4]. Weight groups of 64 or more columns sum pairs in float
+// and apply the weight scale per group; other groups (32, 96, ...: a pair may straddle two) apply
+// [w scale of chunk 0 x4 | w scale of chunk 1 x4] per pair. The last pair of a row whose width is not a multiple of 64 reads a zero-padded copy.
+inline __m256i DotInt4Pair(const uint8_t* p, __m256i x_even, __m256i x_odd) {
+  const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  const __m256i mask = _mm256_set1_epi8(0x0F);
+  const __m256i low = _mm256_and_si256(packed, mask);
+  const __m256i high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), mask);
+#if defined(GLM_OPS_ISA_AVX512)
+  return _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), low, x_even), high, x_odd);
+#else
+  // Each product pair is at most 2 * 15 * 127, so the two 16-bit sums add without saturating.
+  const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(low, x_even), _mm256_maddubs_epi16(high, x_odd));
+  return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+#endif
+}
+
+inline __m256 HalfBroadcast(float low, float high) {
+  return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(low)), _mm_set1_ps(high), 1);
+}
+
+template <int T, bool kSmallGroups>
+void ProjectRowsInt4(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, float* y, int64_t ldy) {
+  constexpr int R = IntegerRows(T);
+  const int64_t groups = w.scale_cols;
+  const int64_t whole = w.cols / 64;                        // pairs that lie inside the row
+  const int64_t pairs = QuantizedColumns(w.cols) / 64;      // with the zero-padded last one
+  const int64_t pairs_per_group = kSmallGroups ? 1 : w.quant_block / 64;
+  const uint16_t* scales = static_cast<const uint16_t*>(w.scales);
+  for (int64_t rq = r0; rq < r1; rq += R) {
+    const int rows = static_cast<int>(Min<int64_t>(R, r1 - rq));
+    const uint8_t* rp[R];
+    const uint16_t* sp[R];
+    alignas(32) uint8_t padded[R][32];
+    for (int j = 0; j < R; ++j) {
+      const int64_t r = rq + Min(j, rows - 1);
+      rp[j] = static_cast<const uint8_t*>(w.data) + r * w.row_bytes;
+      sp[j] = scales + r * groups;
+      if (whole < pairs) {
+        const int64_t at = whole * 32;
+        std::memset(padded[j], 0, sizeof padded[j]);
+        std::memcpy(padded[j], rp[j] + at, static_cast<size_t>(w.row_bytes - at));
+      }
+    }
+    __m256 total[T][R];
+    float offset_total[T][R];
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < R; ++j) {
+        total[t][j] = _mm256_setzero_ps();
+        offset_total[t][j] = 0.0f;
+      }
+    for (int64_t p0 = 0; p0 < pairs; p0 += pairs_per_group) {
+      const int64_t p1 = Min(p0 + pairs_per_group, pairs);
+      __m256 sum[T][R];
+      for (int t = 0; t < T; ++t)
+        for (int j = 0; j < R; ++j) sum[t][j] = _mm256_setzero_ps();
+      for (int64_t p = p0; p < p1; ++p) {
+        __m256 wsv[R];
+        if constexpr (kSmallGroups) {
+          // The pair's two chunks may lie in different groups (G an odd multiple of 32); a padding chunk past the
+          // last group contributes zeros whatever its scale.
+          const int64_t g0 = 2 * p * kActivationChunk / w.quant_block;
+          const int64_t g1 = Min((2 * p + 1) * kActivationChunk / w.quant_block, groups - 1);
+          for (int j = 0; j < R; ++j) wsv[j] = HalfBroadcast(DecodeF16(sp[j][g0]), DecodeF16(sp[j][g1]));
+        }
+        const uint8_t* bytes[R];
+        for (int j = 0; j < R; ++j) bytes[j] = p < whole ? rp[j] + p * 32 : padded[j];
+        for (int t = 0; t < T; ++t) {
+          const int8_t* xp = xq[t].q + p * 64;
+          const __m256i even = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xp));
+          const __m256i odd = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xp + 32));
+          const __m256 xs = HalfBroadcast(xq[t].scales[2 * p], xq[t].scales[2 * p + 1]);
+          for (int j = 0; j < R; ++j) {
+            const __m256 dot = _mm256_mul_ps(_mm256_cvtepi32_ps(DotInt4Pair(bytes[j], even, odd)), xs);
+            if constexpr (kSmallGroups)
+              total[t][j] = _mm256_fmadd_ps(dot, wsv[j], total[t][j]);
+            else
+              sum[t][j] = _mm256_add_ps(dot, sum[t][j]);
+          }
+        }
+      }
+      if constexpr (!kSmallGroups) {
+        const int64_t g = p0 / pairs_per_group;
+        for (int j = 0; j < R; ++j) {
+          const float ws = DecodeF16(sp[j][g]);
+          for (int t = 0; t < T; ++t) total[t][j] = _mm256_fmadd_ps(sum[t][j], _mm256_set1_ps(ws), total[t][j]);
+        }
+      }
+    }
+    // The +8 of every stored nibble: offsets[g] * weight scale, per group.
+    for (int j = 0; j < R; ++j)
+      for (int64_t g = 0; g < groups; ++g) {
+        const float ws = DecodeF16(sp[j][g]);
+        for (int t = 0; t < T; ++t) offset_total[t][j] += ws * xq[t].offsets[g];
+      }
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < rows; ++j)
+        y[t * ldy + (rq - r0) + j] = simd::HorizontalSum(total[t][j]) - offset_total[t][j];
+  }
+}
+
+template <int T>
+void ProjectRowsInt4Any(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, float* y, int64_t ldy) {
+  if (w.quant_block % 64 == 0) return ProjectRowsInt4<T, false>(w, r0, r1, xq, y, ldy);
+  ProjectRowsInt4<T, true>(w, r0, r1, xq, y, ldy);  // G an odd multiple of 32: per-chunk weight scales
+}
+
 // Blocks of up to four tokens; the first block streams the rows from memory, the later ones find them in L1/L2
 // (an item's rows are at most 24 x ceil(cols) bytes).
-template <ExpertWeightFormat F>
-void ProjectIntegerAny(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, int64_t n, float* y,
-                       int64_t ldy) {
+void ProjectInteger(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, int64_t n, float* y,
+                    int64_t ldy) {
+  const bool int4 = w.format == ExpertWeightFormat::kInt4;
   for (int64_t t0 = 0; t0 < n; t0 += 4) {
     const int64_t size = Min<int64_t>(4, n - t0);
+    const QuantizedRow* x = xq + t0;
+    float* out = y + t0 * ldy;
     switch (size) {
-      case 1: ProjectRowsInteger<F, 1>(w, r0, r1, xq + t0, y + t0 * ldy, ldy); break;
-      case 2: ProjectRowsInteger<F, 2>(w, r0, r1, xq + t0, y + t0 * ldy, ldy); break;
-      case 3: ProjectRowsInteger<F, 3>(w, r0, r1, xq + t0, y + t0 * ldy, ldy); break;
-      default: ProjectRowsInteger<F, 4>(w, r0, r1, xq + t0, y + t0 * ldy, ldy); break;
+      case 1: int4 ? ProjectRowsInt4Any<1>(w, r0, r1, x, out, ldy) : ProjectRowsInt8<1>(w, r0, r1, x, out, ldy); break;
+      case 2: int4 ? ProjectRowsInt4Any<2>(w, r0, r1, x, out, ldy) : ProjectRowsInt8<2>(w, r0, r1, x, out, ldy); break;
+      case 3: int4 ? ProjectRowsInt4Any<3>(w, r0, r1, x, out, ldy) : ProjectRowsInt8<3>(w, r0, r1, x, out, ldy); break;
+      default:
+        int4 ? ProjectRowsInt4Any<4>(w, r0, r1, x, out, ldy) : ProjectRowsInt8<4>(w, r0, r1, x, out, ldy);
+        break;
     }
   }
 }
 
-void ProjectInteger(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, int64_t n, float* y,
-                    int64_t ldy) {
-  if (w.format == ExpertWeightFormat::kInt8) return ProjectIntegerAny<ExpertWeightFormat::kInt8>(w, r0, r1, xq, n, y, ldy);
-  ProjectIntegerAny<ExpertWeightFormat::kInt4>(w, r0, r1, xq, n, y, ldy);
-}
-
-// x[0..cols) -> q, scales, sums (QuantizedRow). Returns false when x holds a NaN or infinity.
+// x[0..cols) -> q, scales per 32-column chunk, offsets per weight group (QuantizedRow). Returns false when x holds
+// a NaN or infinity.
 bool QuantizeRowImpl(bool int4_order, int64_t group, const float* x, int64_t cols, int8_t* q, float* scales,
-                     int32_t* sums) {
+                     float* offsets) {
   const int64_t padded = QuantizedColumns(cols);
   const __m256 sign_mask = _mm256_set1_ps(-0.0f);
   bool finite = true;
-  for (int64_t g0 = 0, g = 0; g0 < cols; g0 += group, ++g) {
-    const int64_t g1 = Min(cols, g0 + group);
+  for (int64_t g = 0; g * group < cols; ++g) offsets[g] = 0.0f;
+  for (int64_t c0 = 0, k = 0; c0 < padded; c0 += kActivationChunk, ++k) {
+    const int64_t c1 = Max(c0, Min(cols, c0 + kActivationChunk));  // c0 past cols: an all-padding chunk
     __m256 vmax = _mm256_setzero_ps();
-    int64_t c = g0;
-    for (; c + 8 <= g1; c += 8) vmax = _mm256_max_ps(vmax, _mm256_andnot_ps(sign_mask, _mm256_loadu_ps(x + c)));
+    int64_t c = c0;
+    for (; c + 8 <= c1; c += 8) vmax = _mm256_max_ps(vmax, _mm256_andnot_ps(sign_mask, _mm256_loadu_ps(x + c)));
     float amax = simd::HorizontalMax(vmax);
-    for (; c < g1; ++c) amax = Max(amax, std::fabs(x[c]));
+    for (; c < c1; ++c) amax = Max(amax, std::fabs(x[c]));
     // max_ps drops NaNs (it returns the second operand): look for them explicitly. Such a row is never used by the
-    // integer path (QuantizedRow::finite), so its group is simply zeroed.
-    bool group_finite = std::isfinite(amax);
-    for (c = g0; c < g1 && group_finite; ++c) group_finite = std::isfinite(x[c]);
-    if (!group_finite) {
-      finite = false;
-      scales[g] = 0.0f;
-      sums[g] = 0;
-      for (c = g0; c < g1; ++c) q[c] = 0;
-      continue;
-    }
-    const float scale = amax / 127.0f;
-    const float inverse = amax > 0.0f ? 127.0f / amax : 0.0f;
-    scales[g] = scale;
+    // integer path (QuantizedRow::finite), so its chunk is simply zeroed.
+    bool chunk_finite = std::isfinite(amax);
+    for (c = c0; c < c1 && chunk_finite; ++c) chunk_finite = std::isfinite(x[c]);
+    const float inverse = chunk_finite && amax > 0.0f ? 127.0f / amax : 0.0f;
+    if (!chunk_finite) finite = false;
+    scales[k] = chunk_finite ? amax / 127.0f : 0.0f;
     int32_t sum = 0;
-    for (c = g0; c < g1; ++c) {
-      const int32_t v = Min(Max(static_cast<int32_t>(std::nearbyint(x[c] * inverse)), -127), 127);
+    for (c = c0; c < c1; ++c) {
+      const int32_t v =
+          chunk_finite ? Min(Max(static_cast<int32_t>(std::nearbyint(x[c] * inverse)), -127), 127) : 0;
       sum += v;
       q[c] = static_cast<int8_t>(v);
     }
-    sums[g] = sum;
+    for (c = c1; c < c0 + kActivationChunk; ++c) q[c] = 0;
+    // int4's stored nibbles are q + 8: the group's dot product carries 8 * sum(q_x) * x_scale per chunk extra.
+    if (c0 < cols) offsets[c0 / group] += 8.0f * static_cast<float>(sum) * scales[k];
   }
-  for (int64_t c = cols; c < padded; ++c) q[c] = 0;
   if (int4_order) {
-    // Each 32-column chunk: even columns first, then odd ones (the int4 weights' low and high nibbles).
-    for (int64_t c0 = 0; c0 < padded; c0 += kActivationChunk) {
-      int8_t chunk[kActivationChunk];
-      for (int i = 0; i < 16; ++i) {
-        chunk[i] = q[c0 + 2 * i];
-        chunk[16 + i] = q[c0 + 2 * i + 1];
+    // Each 64-column pair of chunks: the even columns of both chunks, then their odd columns (the int4 weights' low
+    // and high nibbles, ProjectRowsInt4).
+    for (int64_t c0 = 0; c0 < padded; c0 += 64) {
+      int8_t pair[64];
+      for (int i = 0; i < 32; ++i) {
+        pair[i] = q[c0 + 2 * i];
+        pair[32 + i] = q[c0 + 2 * i + 1];
       }
-      std::memcpy(q + c0, chunk, sizeof chunk);
+      std::memcpy(q + c0, pair, sizeof pair);
     }
   }
   return finite;
