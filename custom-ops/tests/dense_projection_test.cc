@@ -125,15 +125,15 @@ void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t tokens, int64
   const DenseProjectionShape shape =
       ValidateDenseProjection(Inputs(format, tokens, in, out, qb), Attributes(qb, format));
   // int8/int4 weights at up to 8 tokens with groups of a multiple of 32 columns take the integer path, whose
-  // activations are rounded to int8 per group (docs/onnx-contract.md): each x[k] moves by at most max|x in its
-  // group| / 254. Everything else is exact up to float32 summation.
+  // activations are rounded to int8 per 32 columns (docs/onnx-contract.md): each x[k] moves by at most max|x| over
+  // its 32-column chunk / 254. Everything else is exact up to float32 summation.
   const bool integer_path = IsInt(format) && tokens <= 8 && qb % 32 == 0;
   std::vector<double> group_max(static_cast<size_t>(tokens * in), 0.0);
   for (int64_t t = 0; t < tokens; ++t)
-    for (int64_t g0 = 0; g0 < in; g0 += qb) {
+    for (int64_t g0 = 0; g0 < in; g0 += 32) {
       double m = 0;
-      for (int64_t k = g0; k < std::min(in, g0 + qb); ++k) m = std::max(m, std::fabs(static_cast<double>(x[t * in + k])));
-      for (int64_t k = g0; k < std::min(in, g0 + qb); ++k) group_max[t * in + k] = m;
+      for (int64_t k = g0; k < std::min(in, g0 + 32); ++k) m = std::max(m, std::fabs(static_cast<double>(x[t * in + k])));
+      for (int64_t k = g0; k < std::min(in, g0 + 32); ++k) group_max[t * in + k] = m;
     }
   const std::vector<double> expected = reference::DenseProjection(shape, x.data(), w.View(format));
   for (bool by_rows : {false, true}) {
@@ -198,7 +198,7 @@ TEST(DenseProjection, Fp8NanCodesGiveNanInTheirRowOnly) {
 }
 
 // The integer path really is the approximation the tolerance allows for (and not silently the exact path): with a
-// single activation group whose largest value rounds exactly, the others move.
+// single 32-column activation chunk whose largest value rounds exactly, the others move.
 TEST(DenseProjection, IntegerPathRoundsActivationsPerGroup) {
   const int64_t in = 32, out = 1;
   Weight w;

@@ -22,23 +22,23 @@ constexpr int64_t kMaxTokenChunk = 32;
 // projection's integer dot-product path; empty for other formats and sizes.
 struct QuantizedTokens {
   std::vector<int8_t> q;
-  std::vector<float> scales;
-  std::vector<int32_t> sums;
+  std::vector<float> scales;   // per 32-column chunk
+  std::vector<float> offsets;  // per group of quant_block_size columns
   std::vector<QuantizedRow> rows;
 };
 
 void QuantizeTokens(const Parallel& parallel, const DenseProjectionShape& s, const float* x, QuantizedTokens& out) {
   out.rows.clear();
   if (s.tokens > kIntegerMaxTokens || !IntegerPathApplies(s.format, s.quant_block_size)) return;
-  const int64_t padded = QuantizedColumns(s.in), groups = s.ScaleCols();
+  const int64_t padded = QuantizedColumns(s.in), chunks = padded / kActivationChunk, groups = s.ScaleCols();
   out.q.resize(static_cast<size_t>(s.tokens * padded));
-  out.scales.resize(static_cast<size_t>(s.tokens * groups));
-  out.sums.resize(static_cast<size_t>(s.tokens * groups));
+  out.scales.resize(static_cast<size_t>(s.tokens * chunks));
+  out.offsets.resize(static_cast<size_t>(s.tokens * groups));
   out.rows.resize(static_cast<size_t>(s.tokens));
   parallel.For(s.tokens, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t)
       out.rows[t] = QuantizeRow(s.format, s.quant_block_size, x + t * s.in, s.in, out.q.data() + t * padded,
-                                out.scales.data() + t * groups, out.sums.data() + t * groups);
+                                out.scales.data() + t * chunks, out.offsets.data() + t * groups);
   });
 }
 
