@@ -1,9 +1,9 @@
 // DenseProjection (bf16 and block-FP8 weights read at their stored width) against ONNX Runtime's Gemm on a float32
 // copy of the same weights (what today's graphs run after constant folding), all as single-node ONNX Runtime
 // sessions on the same intra-op pool, at GLM-5.2 widths (q_a 6144->2048, o_proj 16384->6144, dense MLP
-// 6144->12288, lm_head 6144->154880 as four 38720-row slices, one of them timed) and the `small` preset's (1024-wide). Prints median wall
-// and process CPU time per call, weight GB/s (stored bytes / wall) and GFLOP/s, and this program's plain read
-// bandwidth for reference.
+// 6144->12288, lm_head 6144->154880 as four 38720-row slices, one of them timed) and the `small` preset's (1024-wide).
+// Prints median wall and process CPU time per call, weight GB/s (stored bytes / wall) and GFLOP/s, and this program's
+// plain read bandwidth for reference.
 //   bench_dense_projection [glm52|small|all] [repeats] [token counts, comma list: 1,8,512] [float|int]
 // `int` adds DenseProjection int8 (G 128) / int4 (G 32) and ONNX Runtime's MatMulNBits at the same widths and blocks
 // (GB/s counts stored bytes including scales).
@@ -96,8 +96,8 @@ std::unique_ptr<Ort::Session> MakeSession(Engine engine, int64_t in, int64_t out
   std::vector<ort_test::Proto> inits, nodes;
   if (engine == Engine::kGemmF32) {
     for (float& v : values) v *= 0.05f;
-    inits.push_back(ort_test::Initializer("w", ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, {out, in}, values.data(),
-                                          values.size() * 4));
+    inits.push_back(
+        ort_test::Initializer("w", ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, {out, in}, values.data(), values.size() * 4));
     nodes.push_back(ort_test::Node("Gemm", "", {"x", "w"}, {"y"}, {IntAttr("transB", 1)}));
   } else if (engine == Engine::kDenseBf16) {
     std::vector<uint16_t> bits(values.size());
@@ -108,8 +108,8 @@ std::unique_ptr<Ort::Session> MakeSession(Engine engine, int64_t in, int64_t out
       bits[i] = static_cast<uint16_t>(b >> 16);
     }
     std::vector<float>().swap(values);
-    inits.push_back(ort_test::Initializer("w", ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16, {out, in}, bits.data(),
-                                          bits.size() * 2));
+    inits.push_back(
+        ort_test::Initializer("w", ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16, {out, in}, bits.data(), bits.size() * 2));
     nodes.push_back(ort_test::Node("DenseProjection", "com.glm.onnx", {"x", "w"}, {"y"}, {}));
   } else if (engine == Engine::kDenseInt8 || engine == Engine::kDenseInt4) {
     // Random q and one float16 scale (2^-9 + a spread) per row and group: only the bytes' count and layout matter.
@@ -117,12 +117,14 @@ std::unique_ptr<Ort::Session> MakeSession(Engine engine, int64_t in, int64_t out
     const int64_t g = GroupOf(engine), groups = (in + g - 1) / g, row_bytes = int4 ? (in + 1) / 2 : in;
     std::vector<uint8_t> q(static_cast<size_t>(out * row_bytes));
     for (size_t i = 0; i < q.size(); ++i)
-      q[i] = int4 ? static_cast<uint8_t>((values[i] + 1.0f) * 127.99f) : static_cast<uint8_t>(static_cast<int8_t>(values[i] * 127.0f));
+      q[i] = int4 ? static_cast<uint8_t>((values[i] + 1.0f) * 127.99f)
+                  : static_cast<uint8_t>(static_cast<int8_t>(values[i] * 127.0f));
     std::vector<uint16_t> scales(static_cast<size_t>(out * groups));
     for (size_t i = 0; i < scales.size(); ++i) scales[i] = static_cast<uint16_t>(0x1800 | (i * 37 % 1024));
     std::vector<float>().swap(values);
-    inits.push_back(ort_test::Initializer("w", int4 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8,
-                                          {out, row_bytes}, q.data(), q.size()));
+    inits.push_back(
+        ort_test::Initializer("w", int4 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8 : ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8,
+                              {out, row_bytes}, q.data(), q.size()));
     inits.push_back(ort_test::Initializer("s", ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16, {out, groups}, scales.data(),
                                           scales.size() * 2));
     std::vector<Attribute> attributes{IntAttr("quant_block_size", g)};
@@ -137,12 +139,13 @@ std::unique_ptr<Ort::Session> MakeSession(Engine engine, int64_t in, int64_t out
     for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<uint8_t>((values[i % values.size()] + 1.0f) * 127.99f);
     std::vector<float>().swap(values);
     std::vector<float> scales(static_cast<size_t>(out * blocks), 0.01f);
-    inits.push_back(ort_test::Initializer("w", ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8, {out, blocks, blob}, b.data(), b.size()));
+    inits.push_back(
+        ort_test::Initializer("w", ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8, {out, blocks, blob}, b.data(), b.size()));
     inits.push_back(ort_test::Initializer("s", ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, {out * blocks}, scales.data(),
                                           scales.size() * 4));
     nodes.push_back(ort_test::Node("MatMulNBits", "com.microsoft", {"x", "w", "s"}, {"y"},
-                                   {IntAttr("K", in), IntAttr("N", out), IntAttr("bits", bits), IntAttr("block_size", g),
-                                    IntAttr("accuracy_level", 4)}));
+                                   {IntAttr("K", in), IntAttr("N", out), IntAttr("bits", bits),
+                                    IntAttr("block_size", g), IntAttr("accuracy_level", 4)}));
   } else {
     std::vector<uint8_t> codes(values.size());
     for (size_t i = 0; i < values.size(); ++i)  // exponent field <= 7: |value| < 2, no NaN codes
@@ -150,8 +153,8 @@ std::unique_ptr<Ort::Session> MakeSession(Engine engine, int64_t in, int64_t out
     std::vector<float>().swap(values);
     const int64_t sr = (out + 127) / 128, sc = (in + 127) / 128;
     std::vector<float> scales(static_cast<size_t>(sr * sc), 0.03f);
-    inits.push_back(ort_test::Initializer("w", ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT8E4M3FN, {out, in}, codes.data(),
-                                          codes.size()));
+    inits.push_back(
+        ort_test::Initializer("w", ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT8E4M3FN, {out, in}, codes.data(), codes.size()));
     inits.push_back(
         ort_test::Initializer("s", ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, {sr, sc}, scales.data(), scales.size() * 4));
     nodes.push_back(ort_test::Node("DenseProjection", "com.glm.onnx", {"x", "w", "s"}, {"y"}, {}));
@@ -217,15 +220,15 @@ int main(int argc, char** argv) {
   std::printf("plain read bandwidth (this program's AVX2 probe, 1 GiB): %.1f GB/s wall\n", read.wall * 1e-9);
   std::vector<Case> cases;
   if (preset == "glm52" || preset == "all")
-    for (const Case& c : {Case{"glm52 q_a 6144->2048", 6144, 2048, 1}, Case{"glm52 o_proj 16384->6144", 16384, 6144, 1},
-                          Case{"glm52 mlp gate 6144->12288", 6144, 12288, 1},
-                          Case{"glm52 lm_head 6144->154880/4", 6144, 154880, 4}})
+    for (const Case& c :
+         {Case{"glm52 q_a 6144->2048", 6144, 2048, 1}, Case{"glm52 o_proj 16384->6144", 16384, 6144, 1},
+          Case{"glm52 mlp gate 6144->12288", 6144, 12288, 1}, Case{"glm52 lm_head 6144->154880/4", 6144, 154880, 4}})
       cases.push_back(c);
   if (preset == "small" || preset == "all")
-    for (const Case& c : {Case{"small q_a 1024->384", 1024, 384, 1}, Case{"small o_proj 1024->1024", 1024, 1024, 1},
-                          Case{"small mlp gate 1024->2816", 1024, 2816, 1},
-                          Case{"small mlp down 2816->1024", 2816, 1024, 1},
-                          Case{"small lm_head 1024->16384", 1024, 16384, 1}})
+    for (const Case& c :
+         {Case{"small q_a 1024->384", 1024, 384, 1}, Case{"small o_proj 1024->1024", 1024, 1024, 1},
+          Case{"small mlp gate 1024->2816", 1024, 2816, 1}, Case{"small mlp down 2816->1024", 2816, 1024, 1},
+          Case{"small lm_head 1024->16384", 1024, 16384, 1}})
       cases.push_back(c);
   for (const Case& c : cases) {
     // lm_head runs on the last token of each sequence only: no prefill-length call.

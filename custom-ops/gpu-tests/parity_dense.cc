@@ -1,6 +1,6 @@
 // DenseProjection parity: CUDA (or, in a dry run, the scalar reference of src/reference) against cpu::DenseProjection
-// for float32, bf16, block-FP8, int8 and int4 weights, vector and scalar load paths (in a multiple of 8 or not), decode and
-// prefill token counts (the CPU kernel's row-projection and blocked-GEMM paths), cropped FP8 edge blocks.
+// for float32, bf16, block-FP8, int8 and int4 weights, vector and scalar load paths (in a multiple of 8 or not), decode
+// and prefill token counts (the CPU kernel's row-projection and blocked-GEMM paths), cropped FP8 edge blocks.
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -59,8 +59,8 @@ StoredWeight MakeWeight(uint64_t seed, const DenseCase& c) {
       w.bytes[i] = b;
     }
     const int64_t qb = c.quant_block;
-    w.scales = FastUniform(seed + 7, static_cast<size_t>(((c.out + qb - 1) / qb) * ((c.in + qb - 1) / qb)), 0.5e-4f,
-                           1.5e-4f);
+    w.scales =
+        FastUniform(seed + 7, static_cast<size_t>(((c.out + qb - 1) / qb) * ((c.in + qb - 1) / qb)), 0.5e-4f, 1.5e-4f);
     return w;
   }
   if (c.format == ExpertWeightFormat::kInt8 || c.format == ExpertWeightFormat::kInt4) {
@@ -96,7 +96,7 @@ void RunCase(const DenseCase& c, const ParityOptions& options, ParityReport& rep
   const int64_t qb = c.quant_block;
   DenseProjectionInputs in;
   in.input = {DType::kFloat32, {c.tokens, c.in}};
-  const DType wtype = fp8 ? DType::kFloat8E4M3FN
+  const DType wtype = fp8                                         ? DType::kFloat8E4M3FN
                       : c.format == ExpertWeightFormat::kBFloat16 ? DType::kBFloat16
                       : c.format == ExpertWeightFormat::kInt8     ? DType::kInt8
                       : int4                                      ? DType::kUInt8
@@ -165,8 +165,8 @@ void RunDenseParity(const ParityOptions& options, ParityReport& report) {
       cases.push_back({"tiny T70 in300 out40 (CPU GEMM)", 70, 300, 40, 128, f});
     }
     if (options.real) {
-      cases.push_back({"real T1 q_a 6144->2048", 1, 6144, 2048, f == ExpertWeightFormat::kInt8 ||
-                                                                        f == ExpertWeightFormat::kInt4 ? 48 : 128, f});
+      cases.push_back({"real T1 q_a 6144->2048", 1, 6144, 2048,
+                       f == ExpertWeightFormat::kInt8 || f == ExpertWeightFormat::kInt4 ? 48 : 128, f});
       cases.push_back({"real T64 o_proj 16384->6144", 64, 16384, 6144, 128, f});
     }
   }

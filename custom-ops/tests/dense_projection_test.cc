@@ -1,8 +1,11 @@
 // DenseProjection: the CPU kernel against the reference (src/reference: every weight dequantised by its formula,
 // sums in double) on grids of token counts that cross both CPU paths (row projection below 64 tokens, blocked GEMM
-// from 64, with partial 6-token blocks; the row projection is also run alone at every count), widths that are not multiples of 8, 16 or the quant block (cropped FP8 edge blocks), every weight format
-// of this build; bf16 weights against a float32 GEMM of the same values (the result ONNX Gemm gives on a float32
-// copy); and the validation's errors.
+// from 64, with partial 6-token blocks; the row projection is also run alone at every count), widths that are not
+// multiples of 8, 16 or the quant block (cropped FP8 edge blocks), every weight format of this build; bf16 weights
+// against a float32 GEMM of the same values (the result ONNX Gemm gives on a float32 copy); and the validation's
+// errors.
+#include "cpu/dense_projection.h"
+
 #include <gtest/gtest.h>
 
 #include <cmath>
@@ -10,7 +13,6 @@
 #include <string>
 
 #include "common/dense_projection_validation.h"
-#include "cpu/dense_projection.h"
 #include "reference/dense_projection.h"
 #include "reference/weight_decode.h"
 #include "test_support.h"
@@ -102,7 +104,8 @@ DenseProjectionInputs Inputs(ExpertWeightFormat format, int64_t tokens, int64_t 
   i.input = {DType::kFloat32, {tokens, in}};
   i.weight = {DTypeOf(format), {out, format == ExpertWeightFormat::kInt4 ? (in + 1) / 2 : in}};
   i.has_scales = format == ExpertWeightFormat::kFloat8E4M3 || IsInt(format);
-  if (format == ExpertWeightFormat::kFloat8E4M3) i.scales = {DType::kFloat32, {(out + qb - 1) / qb, (in + qb - 1) / qb}};
+  if (format == ExpertWeightFormat::kFloat8E4M3)
+    i.scales = {DType::kFloat32, {(out + qb - 1) / qb, (in + qb - 1) / qb}};
   if (IsInt(format)) i.scales = {DType::kFloat16, {out, (in + qb - 1) / qb}};
   return i;
 }
@@ -132,36 +135,37 @@ void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t tokens, int64
   for (int64_t t = 0; t < tokens; ++t)
     for (int64_t g0 = 0; g0 < in; g0 += 32) {
       double m = 0;
-      for (int64_t k = g0; k < std::min(in, g0 + 32); ++k) m = std::max(m, std::fabs(static_cast<double>(x[t * in + k])));
+      for (int64_t k = g0; k < std::min(in, g0 + 32); ++k)
+        m = std::max(m, std::fabs(static_cast<double>(x[t * in + k])));
       for (int64_t k = g0; k < std::min(in, g0 + 32); ++k) group_max[t * in + k] = m;
     }
   const std::vector<double> expected = reference::DenseProjection(shape, x.data(), w.View(format));
   for (bool by_rows : {false, true}) {
-  SCOPED_TRACE(by_rows ? "row-projection path" : "DenseProjection");
-  std::vector<float> y(static_cast<size_t>(tokens * out), -7.0f);
-  if (by_rows)
-    cpu::DenseProjectionByRows(test::Threads(), shape, x.data(), w.View(format), y.data());
-  else
-    cpu::DenseProjection(test::Threads(), shape, x.data(), w.View(format), y.data());
-  // Tolerance: float32 summation error grows with the sum of |terms| (weights dequantised by the reference's
-  // formula); the reference sums in double.
-  const DenseWeight view = w.View(format);
-  for (int64_t t = 0; t < tokens; ++t)
-    for (int64_t n = 0; n < out; ++n) {
-      const size_t i = static_cast<size_t>(t * out + n);
-      if (std::isnan(expected[i])) {
-        ASSERT_TRUE(std::isnan(y[i])) << "token " << t << " row " << n << " should be NaN, got " << y[i];
-        continue;
+    SCOPED_TRACE(by_rows ? "row-projection path" : "DenseProjection");
+    std::vector<float> y(static_cast<size_t>(tokens * out), -7.0f);
+    if (by_rows)
+      cpu::DenseProjectionByRows(test::Threads(), shape, x.data(), w.View(format), y.data());
+    else
+      cpu::DenseProjection(test::Threads(), shape, x.data(), w.View(format), y.data());
+    // Tolerance: float32 summation error grows with the sum of |terms| (weights dequantised by the reference's
+    // formula); the reference sums in double.
+    const DenseWeight view = w.View(format);
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t n = 0; n < out; ++n) {
+        const size_t i = static_cast<size_t>(t * out + n);
+        if (std::isnan(expected[i])) {
+          ASSERT_TRUE(std::isnan(y[i])) << "token " << t << " row " << n << " should be NaN, got " << y[i];
+          continue;
+        }
+        double magnitude = 0, rounding = 0;
+        for (int64_t k = 0; k < in; ++k) {
+          const double wk = reference::WeightAt(format, view.data, view.scales, out, in, qb, n * in + k);
+          magnitude += std::fabs(wk * x[t * in + k]);
+          rounding += std::fabs(wk) * group_max[t * in + k] / 254.0;
+        }
+        ASSERT_NEAR(y[i], expected[i], 1e-6 * magnitude + (integer_path ? rounding : 0.0) + 1e-9)
+            << "token " << t << " row " << n;
       }
-      double magnitude = 0, rounding = 0;
-      for (int64_t k = 0; k < in; ++k) {
-        const double wk = reference::WeightAt(format, view.data, view.scales, out, in, qb, n * in + k);
-        magnitude += std::fabs(wk * x[t * in + k]);
-        rounding += std::fabs(wk) * group_max[t * in + k] / 254.0;
-      }
-      ASSERT_NEAR(y[i], expected[i], 1e-6 * magnitude + (integer_path ? rounding : 0.0) + 1e-9)
-          << "token " << t << " row " << n;
-    }
   }
 }
 
@@ -173,9 +177,9 @@ TEST(DenseProjection, MatchesReferenceOnTheTokenGrid) {
   std::mt19937 rng(13);
   for (ExpertWeightFormat f : kFormats)
     for (int64_t tokens : {1, 3, 8, 33, 64, 71}) {
-      RunCase(rng, f, tokens, 200, 61, 64);   // odd out, in not a multiple of the block or of 16 (int: integer path)
-      RunCase(rng, f, tokens, 37, 29, 8);     // in odd, not a multiple of 8: scalar tails in every path
-      RunCase(rng, f, tokens, 101, 13, 48);   // int: groups not a multiple of 32 (exact float decode)
+      RunCase(rng, f, tokens, 200, 61, 64);  // odd out, in not a multiple of the block or of 16 (int: integer path)
+      RunCase(rng, f, tokens, 37, 29, 8);    // in odd, not a multiple of 8: scalar tails in every path
+      RunCase(rng, f, tokens, 101, 13, 48);  // int: groups not a multiple of 32 (exact float decode)
     }
 }
 
@@ -205,8 +209,8 @@ TEST(DenseProjection, IntegerPathRoundsActivationsPerGroup) {
   w.bytes.assign(static_cast<size_t>(in), 1);  // int8 q = 1
   w.halves.assign(1, 0x3C00);                  // scale 1.0
   std::vector<float> x(static_cast<size_t>(in), 0.0f);
-  x[0] = 1.0f;     // max|x|: q = 127 exactly
-  x[1] = 0.003f;   // 0.003 * 127 = 0.381: rounds to q = 0
+  x[0] = 1.0f;    // max|x|: q = 127 exactly
+  x[1] = 0.003f;  // 0.003 * 127 = 0.381: rounds to q = 0
   const DenseProjectionShape shape =
       ValidateDenseProjection(Inputs(ExpertWeightFormat::kInt8, 1, in, out, 32), Attributes(32));
   float y = 0;

@@ -64,8 +64,7 @@ void ProjectItems(const Parallel& parallel, const DenseProjectionShape& s, const
       for (int64_t t0 = 0; t0 < s.tokens; t0 += token_chunk) {
         const int64_t n = std::min(token_chunk, s.tokens - t0);
         // ProjectRows writes y[t * ldy + (r - r0)]: the output's own rows, stride `out`.
-        ProjectRows(matrix, r0, r1, rows.data() + t0, xq ? xq + t0 : nullptr, n, y + t0 * s.out + r0, s.out,
-                    scratch);
+        ProjectRows(matrix, r0, r1, rows.data() + t0, xq ? xq + t0 : nullptr, n, y + t0 * s.out + r0, s.out, scratch);
       }
     }
   });

@@ -1,7 +1,7 @@
 // CPU kernel of DenseProjection: output[T, out] = input[T, in] . W^T with W read at its stored width (float32, bf16,
-// block-FP8, int8 or int4), never expanded in memory. Fewer than 64 tokens (decode, short prompts, speculative verification)
-// stream the weights through MoeExperts' row projection (cpu/expert_projection.h), split by output rows across the
-// pool; more go through a blocked micro-kernel that reuses each decoded weight panel for every token
+// block-FP8, int8 or int4), never expanded in memory. Fewer than 64 tokens (decode, short prompts, speculative
+// verification) stream the weights through MoeExperts' row projection (cpu/expert_projection.h), split by output rows
+// across the pool; more go through a blocked micro-kernel that reuses each decoded weight panel for every token
 // (cpu/dense_projection_gemm.h). int8/int4 weights at up to 8 tokens take the row projection's integer dot-product
 // path (activations quantized to int8 per 32 columns, as MoeExperts); every other case multiplies exactly in float32.
 #pragma once

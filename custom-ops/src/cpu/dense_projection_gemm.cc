@@ -13,9 +13,9 @@ namespace glm_ops::cpu {
 
 namespace {
 
-constexpr int kPanelRows = 16;      // output rows per panel: two 8-lane vectors
-constexpr int64_t kChunk = 256;     // columns per packed panel: 256 x 16 floats = 16 KiB, in L1 beside the tokens
-constexpr int kTokenBlock = 6;      // tokens per micro-kernel call: 6 x 2 = 12 accumulators of 16 ymm registers
+constexpr int kPanelRows = 16;   // output rows per panel: two 8-lane vectors
+constexpr int64_t kChunk = 256;  // columns per packed panel: 256 x 16 floats = 16 KiB, in L1 beside the tokens
+constexpr int kTokenBlock = 6;   // tokens per micro-kernel call: 6 x 2 = 12 accumulators of 16 ymm registers
 // Panels that share one pass over the tokens' columns: each 256-column slice of the input (T x 1 KiB) is read once
 // per group of 8 panels instead of once per panel, while the group's running sums (8 x T x 64 B) stay in L2.
 constexpr int64_t kPanelGroup = 8;
@@ -203,7 +203,8 @@ void DenseProjectionGemm(const Parallel& parallel, const DenseProjectionShape& s
       for (int64_t c0 = 0; c0 < s.in; c0 += kChunk) {
         const int64_t count = std::min(kChunk, s.in - c0);
         for (int64_t t = 0; t < tail; ++t)
-          std::memcpy(tail_x.data() + t * kChunk, x + (full + t) * s.in + c0, static_cast<size_t>(count) * sizeof(float));
+          std::memcpy(tail_x.data() + t * kChunk, x + (full + t) * s.in + c0,
+                      static_cast<size_t>(count) * sizeof(float));
         for (int64_t p = g0; p < g1; ++p) {
           const int64_t n0 = p * kPanelRows;
           const int rows = static_cast<int>(std::min<int64_t>(kPanelRows, s.out - n0));

@@ -32,8 +32,14 @@ __device__ __forceinline__ void LoadVector(const uint8_t* row, int64_t k, float*
   if constexpr (F == ExpertWeightFormat::kFloat32) {
     const float4* p = reinterpret_cast<const float4*>(reinterpret_cast<const float*>(row) + k);
     const float4 a = __ldg(p), b = __ldg(p + 1);
-    out[0] = a.x; out[1] = a.y; out[2] = a.z; out[3] = a.w;
-    out[4] = b.x; out[5] = b.y; out[6] = b.z; out[7] = b.w;
+    out[0] = a.x;
+    out[1] = a.y;
+    out[2] = a.z;
+    out[3] = a.w;
+    out[4] = b.x;
+    out[5] = b.y;
+    out[6] = b.z;
+    out[7] = b.w;
   } else if constexpr (F == ExpertWeightFormat::kBFloat16) {
     const uint4 raw = __ldg(reinterpret_cast<const uint4*>(reinterpret_cast<const uint16_t*>(row) + k));
     const uint32_t w[4] = {raw.x, raw.y, raw.z, raw.w};
@@ -49,14 +55,16 @@ __device__ __forceinline__ void LoadVector(const uint8_t* row, int64_t k, float*
     for (int i = 0; i < 2; ++i) {
       const float2 lo = DecodeE4M3Pair(static_cast<uint16_t>(w[i] & 0xFFFFu));
       const float2 hi = DecodeE4M3Pair(static_cast<uint16_t>(w[i] >> 16));
-      out[4 * i] = lo.x; out[4 * i + 1] = lo.y; out[4 * i + 2] = hi.x; out[4 * i + 3] = hi.y;
+      out[4 * i] = lo.x;
+      out[4 * i + 1] = lo.y;
+      out[4 * i + 2] = hi.x;
+      out[4 * i + 3] = hi.y;
     }
   } else if constexpr (F == ExpertWeightFormat::kInt8) {
     const uint2 raw = __ldg(reinterpret_cast<const uint2*>(row + k));
     const uint32_t w[2] = {raw.x, raw.y};
 #pragma unroll
-    for (int i = 0; i < 8; ++i)
-      out[i] = static_cast<float>(static_cast<int8_t>((w[i / 4] >> (8 * (i % 4))) & 0xFFu));
+    for (int i = 0; i < 8; ++i) out[i] = static_cast<float>(static_cast<int8_t>((w[i / 4] >> (8 * (i % 4))) & 0xFFu));
   } else {  // int4: columns 2j, 2j+1 in the low and high nibble of byte j, stored as q + 8
     const uint32_t w = __ldg(reinterpret_cast<const uint32_t*>(row + k / 2));
 #pragma unroll
@@ -89,8 +97,8 @@ __device__ __forceinline__ float ScaleAt(const Args& a, int64_t n, int64_t k) {
   if constexpr (F == ExpertWeightFormat::kFloat8E4M3)
     return __ldg(static_cast<const float*>(a.scales) + (n / a.quant_block) * a.scale_cols + k / a.quant_block);
   if constexpr (F == ExpertWeightFormat::kInt8 || F == ExpertWeightFormat::kInt4)
-    return __half2float(__ushort_as_half(
-        __ldg(static_cast<const unsigned short*>(a.scales) + n * a.scale_cols + k / a.quant_block)));
+    return __half2float(
+        __ushort_as_half(__ldg(static_cast<const unsigned short*>(a.scales) + n * a.scale_cols + k / a.quant_block)));
   return 1.0f;
 }
 
@@ -163,8 +171,8 @@ void Launch(const Args& a, bool vector, cudaStream_t stream) {
 void DenseProjection(const DenseProjectionShape& s, const float* input, const DenseWeight& weight, float* output,
                      cudaStream_t stream) {
   if (s.tokens == 0) return;
-  const Args a{input,  weight.data, weight.scales,       output,       s.tokens,
-               s.in,   s.out,       s.quant_block_size, s.ScaleCols(), ExpertRowBytes(s.format, s.in)};
+  const Args a{input, weight.data, weight.scales,      output,        s.tokens,
+               s.in,  s.out,       s.quant_block_size, s.ScaleCols(), ExpertRowBytes(s.format, s.in)};
   // Rows start on kVec-element boundaries only when `in` is a multiple of kVec (the tensors themselves are
   // allocator-aligned); other widths take the scalar path.
   const bool vector = s.in % kVec == 0;

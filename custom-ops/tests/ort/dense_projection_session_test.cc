@@ -90,9 +90,9 @@ TEST(OrtSession, DenseProjectionReadsInt8AndInt4Weights) {
     const int64_t cols = int4 ? kIn / 2 : kIn;
     std::vector<Attribute> attributes{IntAttr("quant_block_size", 16)};
     if (int4) attributes.push_back(StringAttr("weight_format", "int4"));
-    Ort::Session session =
-        MakeSession("DenseProjection", {{"x", kF, {-1, kIn}}, {"w", int4 ? kU8 : kI8, {kOut, cols}}, {"s", kF16, {kOut, 1}}},
-                    {{"y", kF, {-1, kOut}}}, {"x", "w", "s"}, attributes);
+    Ort::Session session = MakeSession(
+        "DenseProjection", {{"x", kF, {-1, kIn}}, {"w", int4 ? kU8 : kI8, {kOut, cols}}, {"s", kF16, {kOut, 1}}},
+        {{"y", kF, {-1, kOut}}}, {"x", "w", "s"}, attributes);
     for (int64_t tokens : {2, 64}) {
       std::vector<float> x = Input(tokens);
       std::vector<Ort::Value> values;
@@ -127,8 +127,7 @@ TEST(OrtSession, DenseProjectionErrorsSurfaceAsInvalidArgument) {
                 {"x", "w"}, {StringAttr("weight_format", "int5")});
     ADD_FAILURE() << "expected an error";
   } catch (const Ort::Exception& e) {
-    EXPECT_NE(std::string(e.what()).find("DenseProjection: attribute 'weight_format'"), std::string::npos)
-        << e.what();
+    EXPECT_NE(std::string(e.what()).find("DenseProjection: attribute 'weight_format'"), std::string::npos) << e.what();
     EXPECT_NE(std::string(e.what()).find("\"int5\""), std::string::npos) << e.what();
   }
 }

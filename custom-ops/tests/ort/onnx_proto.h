@@ -3,13 +3,13 @@
 // Used by the ORT-level tests (tests/ort) and the op benchmark against ONNX Runtime's Gemm (bench/).
 #pragma once
 
+#include <onnxruntime_c_api.h>
+
 #include <cstdint>
 #include <cstring>
 #include <string>
 #include <utility>
 #include <vector>
-
-#include <onnxruntime_c_api.h>
 
 namespace glm_ops::ort_test {
 

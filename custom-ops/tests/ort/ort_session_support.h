@@ -33,8 +33,7 @@ inline Ort::Session MakeSession(const std::string& op, const std::vector<Port>& 
 }
 
 template <typename T>
-inline Ort::Value Wrap(std::vector<T>& data, const std::vector<int64_t>& shape,
-                ONNXTensorElementDataType type) {
+inline Ort::Value Wrap(std::vector<T>& data, const std::vector<int64_t>& shape, ONNXTensorElementDataType type) {
   static Ort::MemoryInfo cpu = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
   return Ort::Value::CreateTensor(cpu, data.data(), data.size() * sizeof(T), shape.data(), shape.size(), type);
 }
@@ -43,7 +42,7 @@ constexpr auto kF = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT;
 constexpr auto kI = ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
 
 inline std::vector<Ort::Value> RunSession(Ort::Session& session, const std::vector<const char*>& names,
-                            std::vector<Ort::Value>& values, const std::vector<const char*>& outputs) {
+                                          std::vector<Ort::Value>& values, const std::vector<const char*>& outputs) {
   return session.Run(Ort::RunOptions{nullptr}, names.data(), values.data(), values.size(), outputs.data(),
                      outputs.size());
 }
