@@ -13,6 +13,7 @@ public static class CustomOpNames
     public const string SparseMlaAttention = "SparseMlaAttention";
     public const string MoeRouting = "MoeRouting";
     public const string MoeExperts = "MoeExperts";
+    public const string DenseProjection = "DenseProjection";
 
-    public static IReadOnlyList<string> All { get; } = [LightningIndexer, SparseMlaAttention, MoeRouting, MoeExperts];
+    public static IReadOnlyList<string> All { get; } = [LightningIndexer, SparseMlaAttention, MoeRouting, MoeExperts, DenseProjection];
 }

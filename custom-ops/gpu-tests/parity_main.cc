@@ -3,7 +3,7 @@
 //   --dry-run         no GPU: the scalar references (src/reference) stand in for the CUDA kernels (tiny shapes
 //                     by default)
 //   --sizes LIST      comma list of tiny,real,huge (default: all with a GPU, tiny in a dry run)
-//   --ops LIST        comma list of indexer,mla,routing,experts (default: all)
+//   --ops LIST        comma list of indexer,mla,routing,experts,dense (default: all)
 //   --csv PATH / --md PATH   write the results
 #include <cstdio>
 #include <cstdlib>
@@ -23,7 +23,7 @@ bool Has(const std::string& list, const char* item) {
 int main(int argc, char** argv) {
   using namespace glm_ops::gpu;
   ParityOptions options;
-  std::string sizes, ops = "indexer,mla,routing,experts", csv, md;
+  std::string sizes, ops = "indexer,mla,routing,experts,dense", csv, md;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     auto value = [&]() -> std::string {
@@ -55,6 +55,7 @@ int main(int argc, char** argv) {
     if (Has(ops, "indexer")) RunIndexerParity(options, report);
     if (Has(ops, "mla")) RunSparseMlaParity(options, report);
     if (Has(ops, "experts")) RunExpertsParity(options, report);
+    if (Has(ops, "dense")) RunDenseParity(options, report);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "parity harness error: %s\n", e.what());
     report.PrintTable();

@@ -22,6 +22,7 @@ void RunIndexerParity(const ParityOptions& options, ParityReport& report);
 void RunSparseMlaParity(const ParityOptions& options, ParityReport& report);
 void RunRoutingParity(const ParityOptions& options, ParityReport& report);
 void RunExpertsParity(const ParityOptions& options, ParityReport& report);
+void RunDenseParity(const ParityOptions& options, ParityReport& report);
 
 inline double MillisecondsSince(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();

@@ -12,7 +12,8 @@ inline constexpr int kDomainVersion = 1;
   GLM_OP(LightningIndexer, "LightningIndexer") \
   GLM_OP(SparseMlaAttention, "SparseMlaAttention") \
   GLM_OP(MoeRouting, "MoeRouting")           \
-  GLM_OP(MoeExperts, "MoeExperts")
+  GLM_OP(MoeExperts, "MoeExperts")           \
+  GLM_OP(DenseProjection, "DenseProjection")
 
 // kLightningIndexerName, kSparseMlaAttentionName, ...: the wrappers name their ops from the same list.
 #define GLM_OPS_DECLARE_NAME(id, name) inline constexpr const char* k##id##Name = name;

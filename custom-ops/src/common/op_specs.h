@@ -175,6 +175,20 @@ inline constexpr std::array<AttributeSpec, 2> kMoeExpertsAttributes{{
     {"weight_format", AttributeKind::kString, false, true, 0, ""},  // "int4": uint8 weights hold int4 pairs
 }};
 
+// ---- DenseProjection
+// Weights at their stored width, in MoeExperts' formats: float32, bfloat16, block-FP8 (float8e4m3fn, or uint8 holding
+// its bits), int8, or int4 (uint8 with weight_format "int4"). Scales: float32 for FP8, float16 for int8/int4.
+inline constexpr std::array<TensorSpec, 3> kDenseProjectionInputs{{
+    {"input", {DType::kFloat32}},
+    {"weight", kExpertWeightTypes},
+    {"scales", kExpertScaleTypes, true},
+}};
+inline constexpr std::array<TensorSpec, 1> kDenseProjectionOutputs{{{"output", {DType::kFloat32}}}};
+inline constexpr std::array<AttributeSpec, 2> kDenseProjectionAttributes{{
+    {"quant_block_size", AttributeKind::kInt, false, true, 128},
+    {"weight_format", AttributeKind::kString, false, true, 0, ""},  // "int4": uint8 weights hold int4 pairs
+}};
+
 }  // namespace spec
 
 inline constexpr OpSpec kLightningIndexerSpec{kLightningIndexerName, ListOf(spec::kLightningIndexerInputs),
@@ -187,9 +201,13 @@ inline constexpr OpSpec kMoeRoutingSpec{kMoeRoutingName, ListOf(spec::kMoeRoutin
 inline constexpr OpSpec kMoeExpertsSpec{kMoeExpertsName, ListOf(spec::kMoeExpertsInputs),
                                         ListOf(spec::kMoeExpertsOutputs), ListOf(spec::kMoeExpertsAttributes)};
 
+inline constexpr OpSpec kDenseProjectionSpec{kDenseProjectionName, ListOf(spec::kDenseProjectionInputs),
+                                             ListOf(spec::kDenseProjectionOutputs),
+                                             ListOf(spec::kDenseProjectionAttributes)};
+
 // Every op, in the order of GLM_OPS_LIST (include/glm_ops/op_names.h).
-inline constexpr std::array<const OpSpec*, 4> kAllOpSpecs{&kLightningIndexerSpec, &kSparseMlaAttentionSpec,
-                                                          &kMoeRoutingSpec, &kMoeExpertsSpec};
+inline constexpr std::array<const OpSpec*, 5> kAllOpSpecs{&kLightningIndexerSpec, &kSparseMlaAttentionSpec,
+                                                          &kMoeRoutingSpec, &kMoeExpertsSpec, &kDenseProjectionSpec};
 
 // The attribute named `name` of `op` (a programming error if absent).
 const AttributeSpec& FindAttribute(const OpSpec& op, std::string_view name);

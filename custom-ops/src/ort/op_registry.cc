@@ -3,7 +3,8 @@
 namespace glm_ops::ort {
 
 std::vector<const OrtCustomOp*> AllCpuOps() {
-  return {LightningIndexerCpuOp(), SparseMlaAttentionCpuOp(), MoeRoutingCpuOp(), MoeExpertsCpuOp()};
+  return {LightningIndexerCpuOp(), SparseMlaAttentionCpuOp(), MoeRoutingCpuOp(), MoeExpertsCpuOp(),
+          DenseProjectionCpuOp()};
 }
 
 }  // namespace glm_ops::ort

@@ -14,5 +14,6 @@ const OrtCustomOp* LightningIndexerCpuOp();
 const OrtCustomOp* SparseMlaAttentionCpuOp();
 const OrtCustomOp* MoeRoutingCpuOp();
 const OrtCustomOp* MoeExpertsCpuOp();
+const OrtCustomOp* DenseProjectionCpuOp();
 
 }  // namespace glm_ops::ort

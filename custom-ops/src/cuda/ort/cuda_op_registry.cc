@@ -4,7 +4,7 @@ namespace glm_ops::ort {
 
 std::vector<const OrtCustomOp*> AllCudaOps() {
   return {cuda_ep::LightningIndexerCudaOp(), cuda_ep::SparseMlaAttentionCudaOp(), cuda_ep::MoeRoutingCudaOp(),
-          cuda_ep::MoeExpertsCudaOp()};
+          cuda_ep::MoeExpertsCudaOp(), cuda_ep::DenseProjectionCudaOp()};
 }
 
 }  // namespace glm_ops::ort

@@ -12,6 +12,7 @@ const OrtCustomOp* LightningIndexerCudaOp();
 const OrtCustomOp* SparseMlaAttentionCudaOp();
 const OrtCustomOp* MoeRoutingCudaOp();
 const OrtCustomOp* MoeExpertsCudaOp();
+const OrtCustomOp* DenseProjectionCudaOp();
 
 }  // namespace glm_ops::ort::cuda_ep
 

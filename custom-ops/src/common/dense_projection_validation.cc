@@ -1,0 +1,89 @@
+#include "common/dense_projection_validation.h"
+
+#include <string>
+
+#include "common/input_error.h"
+
+namespace glm_ops {
+
+namespace {
+
+constexpr const char* kOp = "DenseProjection";
+
+// The weight format from the weight's element type and the weight_format attribute (MoeExperts' rules).
+ExpertWeightFormat FormatOf(DType type, const std::string& weight_format) {
+  if (weight_format == "int4") {
+    if (type != DType::kUInt8)
+      FailInput(kOp, "weight", "has the wrong element type for weight_format \"int4\"",
+                "uint8 (two int4 values per byte)", DTypeName(type));
+    return ExpertWeightFormat::kInt4;
+  }
+  switch (type) {
+    case DType::kFloat32: return ExpertWeightFormat::kFloat32;
+    case DType::kBFloat16: return ExpertWeightFormat::kBFloat16;
+    case DType::kFloat8E4M3FN:
+    case DType::kUInt8: return ExpertWeightFormat::kFloat8E4M3;
+    case DType::kInt8: return ExpertWeightFormat::kInt8;
+    default: break;
+  }
+  FailInput(kOp, "weight", "has an unsupported element type",
+            "float, bfloat16, float8e4m3fn, uint8 (e4m3 bits, or int4 with weight_format \"int4\") or int8",
+            DTypeName(type));
+}
+
+}  // namespace
+
+void ValidateDenseProjectionAttributes(const DenseProjectionAttributes& a) {
+  // A multiple of 8 keeps every 8-wide vector of weights inside one scale block or group (and int4 groups whole
+  // bytes), as MoeExperts.
+  if (a.quant_block_size < 8 || a.quant_block_size % 8 != 0)
+    FailAttribute(kOp, "quant_block_size", "is out of range", "a positive multiple of 8 (GLM FP8: 128; int: 32, 128)",
+                  std::to_string(a.quant_block_size));
+  if (!a.weight_format.empty() && a.weight_format != "int4")
+    FailAttribute(kOp, "weight_format", "is not a known weight format",
+                  "\"\" (the weight's element type decides) or \"int4\" (uint8 weights hold int4 pairs)",
+                  "\"" + a.weight_format + "\"");
+}
+
+DenseProjectionShape ValidateDenseProjection(const DenseProjectionInputs& in, const DenseProjectionAttributes& a) {
+  ValidateDenseProjectionAttributes(a);
+  CheckDType(kOp, "input", in.input, DType::kFloat32);
+  CheckRank(kOp, "input", in.input.shape, 2);
+  CheckDimAtLeast(kOp, "input", in.input.shape, 1, 1, "in_features");
+  const int64_t tokens = in.input.shape[0], k = in.input.shape[1];
+
+  const ExpertWeightFormat format = FormatOf(in.weight.dtype, a.weight_format);
+  CheckRank(kOp, "weight", in.weight.shape, 2);
+  CheckDimAtLeast(kOp, "weight", in.weight.shape, 0, 1, "out_features");
+  if (format == ExpertWeightFormat::kInt4)
+    CheckDim(kOp, "weight", in.weight.shape, 1, (k + 1) / 2, "ceil(in_features / 2) bytes of int4 pairs");
+  else
+    CheckDim(kOp, "weight", in.weight.shape, 1, k, "in_features from input");
+  const DenseProjectionShape shape{tokens, k, in.weight.shape[0], a.quant_block_size, format};
+
+  if (!ExpertFormatHasScales(format)) {
+    if (in.has_scales)
+      FailInput(kOp, "scales", "is given for float/bfloat16 weights", "no scales for float/bfloat16 weights",
+                std::string(DTypeName(in.scales.dtype)) + " " + FormatShape(in.scales.shape));
+    return shape;
+  }
+  const bool fp8 = format == ExpertWeightFormat::kFloat8E4M3;
+  if (!in.has_scales)
+    FailInput(kOp, "scales", "is missing",
+              fp8 ? "float scales [ceil(out/quant_block_size), ceil(in/quant_block_size)] for FP8 weights"
+                  : "float16 scales [out, ceil(in/quant_block_size)] for int8/int4 weights",
+              "no input");
+  CheckDType(kOp, "scales", in.scales, fp8 ? DType::kFloat32 : DType::kFloat16);
+  CheckRank(kOp, "scales", in.scales.shape, 2);
+  const std::vector<int64_t> expected{shape.ScaleRows(), shape.ScaleCols()};
+  if (in.scales.shape != expected)
+    FailInput(kOp, "scales", "has the wrong shape",
+              FormatShape(expected) +
+                  (fp8 ? " (ceil-divisions of the weight's shape by quant_block_size "
+                       : " (out, ceil(in / quant_block_size ") +
+                  std::to_string(a.quant_block_size) + "))",
+              FormatShape(in.scales.shape));
+  return shape;
+}
+
+}  // namespace glm_ops

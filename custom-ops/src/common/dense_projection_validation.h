@@ -1,0 +1,53 @@
+// Shape, type and attribute rules of DenseProjection (docs/onnx-contract.md), shared by the CPU and CUDA kernels.
+// The weight formats are MoeExperts' (ExpertWeightFormat), one [out, in] matrix instead of a stack of experts.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+#include "common/moe_experts_validation.h"
+#include "common/tensor_desc.h"
+
+namespace glm_ops {
+
+struct DenseProjectionAttributes {
+  int64_t quant_block_size = 128;
+  std::string weight_format;  // "" (the weight's element type decides the format) or "int4"
+};
+
+struct DenseProjectionInputs {
+  TensorDesc input;   // float [T, in]
+  TensorDesc weight;  // [out, in] (int4: uint8 [out, ceil(in/2)])
+  bool has_scales = false;
+  TensorDesc scales;  // FP8: float [ceil(out/qb), ceil(in/qb)]; int8/int4: float16 [out, ceil(in/qb)]
+};
+
+struct DenseProjectionShape {
+  int64_t tokens = 0;
+  int64_t in = 0;   // K: columns of the weight, width of each input row
+  int64_t out = 0;  // N: rows of the weight, width of each output row
+  int64_t quant_block_size = 128;
+  ExpertWeightFormat format = ExpertWeightFormat::kFloat32;
+
+  // Rows of the scale tensor: one per FP8 block of rows, one per weight row for int8/int4.
+  int64_t ScaleRows() const {
+    return format == ExpertWeightFormat::kFloat8E4M3 ? (out + quant_block_size - 1) / quant_block_size : out;
+  }
+  int64_t ScaleCols() const { return (in + quant_block_size - 1) / quant_block_size; }
+  int64_t RowBytes() const { return ExpertRowBytes(format, in); }
+};
+
+// The weight in its stored element type (uint8 e4m3 bits for FP8, uint8 nibble pairs for int4) and its scales where
+// the format has them (ExpertFormatHasScales: float32 for FP8, float16 bits for int8/int4, else null); host memory
+// for the CPU kernel, device memory for the CUDA kernel.
+struct DenseWeight {
+  const void* data = nullptr;
+  const void* scales = nullptr;
+};
+
+void ValidateDenseProjectionAttributes(const DenseProjectionAttributes& attributes);
+
+DenseProjectionShape ValidateDenseProjection(const DenseProjectionInputs& inputs,
+                                             const DenseProjectionAttributes& attributes);
+
+}  // namespace glm_ops

@@ -1,0 +1,88 @@
+#include "cpu/dense_projection.h"
+
+#include <algorithm>
+#include <vector>
+
+#include "cpu/dense_projection_gemm.h"
+#include "cpu/expert_projection.h"
+
+namespace glm_ops::cpu {
+
+namespace {
+
+// Output rows per work item: two of the row projection's 12-row tiles (as MoeExperts), so an item is either full
+// tiles or 2- / 4-row register steps, and lm_head's 154880 rows still make thousands of items to balance.
+constexpr int64_t kRowsPerItem = 2 * kProjectionRowQuantum;
+
+// Tokens per pass of the row projection at most: their activation rows stay in L2 while a decoded tile is reused by
+// each of them.
+constexpr int64_t kMaxTokenChunk = 32;
+
+// int8/int4 weights at decode sizes: each token's activations quantized once per call (QuantizeRow), for the row
+// projection's integer dot-product path; empty for other formats and sizes.
+struct QuantizedTokens {
+  std::vector<int8_t> q;
+  std::vector<float> scales;   // per 32-column chunk
+  std::vector<float> offsets;  // per group of quant_block_size columns
+  std::vector<QuantizedRow> rows;
+};
+
+void QuantizeTokens(const Parallel& parallel, const DenseProjectionShape& s, const float* x, QuantizedTokens& out) {
+  out.rows.clear();
+  if (s.tokens > kIntegerMaxTokens || !IntegerPathApplies(s.format, s.quant_block_size)) return;
+  const int64_t padded = QuantizedColumns(s.in), chunks = padded / kActivationChunk, groups = s.ScaleCols();
+  out.q.resize(static_cast<size_t>(s.tokens * padded));
+  out.scales.resize(static_cast<size_t>(s.tokens * chunks));
+  out.offsets.resize(static_cast<size_t>(s.tokens * groups));
+  out.rows.resize(static_cast<size_t>(s.tokens));
+  parallel.For(s.tokens, [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t)
+      out.rows[t] = QuantizeRow(s.format, s.quant_block_size, x + t * s.in, s.in, out.q.data() + t * padded,
+                                out.scales.data() + t * chunks, out.offsets.data() + t * groups);
+  });
+}
+
+// Rows [r0, r1) of the output for every token, the weights streamed once per token chunk.
+void ProjectItems(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,
+                  float* y, int64_t token_chunk) {
+  MoeExpertsShape one;  // the single matrix as expert 0 of a one-expert stack
+  one.quant_block_size = s.quant_block_size;
+  one.format = s.format;
+  const WeightMatrix matrix = WeightMatrix::Of(one, w.data, w.scales, 0, s.out, s.in);
+  // (A reference: the work items run on pool threads, whose own thread_local objects are not this one.)
+  thread_local QuantizedTokens quantized_buffer;
+  QuantizedTokens& quantized = quantized_buffer;
+  QuantizeTokens(parallel, s, x, quantized);
+  const QuantizedRow* xq = quantized.rows.empty() ? nullptr : quantized.rows.data();
+  const int64_t items = (s.out + kRowsPerItem - 1) / kRowsPerItem;
+  parallel.For(items, [&](int64_t begin, int64_t end) {
+    thread_local ProjectionScratch scratch;
+    std::vector<const float*> rows(static_cast<size_t>(s.tokens));
+    for (int64_t t = 0; t < s.tokens; ++t) rows[t] = x + t * s.in;
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t r0 = item * kRowsPerItem, r1 = std::min(s.out, r0 + kRowsPerItem);
+      for (int64_t t0 = 0; t0 < s.tokens; t0 += token_chunk) {
+        const int64_t n = std::min(token_chunk, s.tokens - t0);
+        // ProjectRows writes y[t * ldy + (r - r0)]: the output's own rows, stride `out`.
+        ProjectRows(matrix, r0, r1, rows.data() + t0, xq ? xq + t0 : nullptr, n, y + t0 * s.out + r0, s.out, scratch);
+      }
+    }
+  });
+}
+
+}  // namespace
+
+void DenseProjectionByRows(const Parallel& parallel, const DenseProjectionShape& s, const float* x,
+                           const DenseWeight& w, float* y) {
+  if (s.tokens == 0) return;
+  const int64_t chunks = (s.tokens + kMaxTokenChunk - 1) / kMaxTokenChunk;
+  ProjectItems(parallel, s, x, w, y, (s.tokens + chunks - 1) / chunks);  // equal chunks: 33 tokens are 17 + 16
+}
+
+void DenseProjection(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,
+                     float* y) {
+  if (s.tokens >= kDenseGemmMinTokens && DenseGemmDecodes(s.format)) return DenseProjectionGemm(parallel, s, x, w, y);
+  DenseProjectionByRows(parallel, s, x, w, y);
+}
+
+}  // namespace glm_ops::cpu

@@ -1,0 +1,337 @@
+// DenseProjection: the CPU kernel against the reference (src/reference: every weight dequantised by its formula,
+// sums in double) on grids of token counts that cross both CPU paths (row projection below 64 tokens, blocked GEMM
+// from 64, with partial 6-token blocks; the row projection is also run alone at every count), widths that are not
+// multiples of 8, 16 or the quant block (cropped FP8 edge blocks), every weight format of this build; bf16 weights
+// against a float32 GEMM of the same values (the result ONNX Gemm gives on a float32 copy); and the validation's
+// errors.
+#include "cpu/dense_projection.h"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <cstring>
+#include <string>
+
+#include "common/dense_projection_validation.h"
+#include "reference/dense_projection.h"
+#include "reference/weight_decode.h"
+#include "test_support.h"
+
+namespace glm_ops {
+namespace {
+
+const char* Name(ExpertWeightFormat f) {
+  switch (f) {
+    case ExpertWeightFormat::kFloat32: return "float32";
+    case ExpertWeightFormat::kBFloat16: return "bf16";
+    case ExpertWeightFormat::kFloat8E4M3: return "fp8";
+    case ExpertWeightFormat::kInt8: return "int8";
+    case ExpertWeightFormat::kInt4: return "int4";
+  }
+  return "?";
+}
+
+DType DTypeOf(ExpertWeightFormat f) {
+  switch (f) {
+    case ExpertWeightFormat::kFloat32: return DType::kFloat32;
+    case ExpertWeightFormat::kBFloat16: return DType::kBFloat16;
+    case ExpertWeightFormat::kFloat8E4M3: return DType::kFloat8E4M3FN;
+    case ExpertWeightFormat::kInt8: return DType::kInt8;
+    case ExpertWeightFormat::kInt4: return DType::kUInt8;
+  }
+  return DType::kOther;
+}
+
+bool IsInt(ExpertWeightFormat f) { return f == ExpertWeightFormat::kInt8 || f == ExpertWeightFormat::kInt4; }
+
+uint16_t TruncateToBf16(float v) {
+  uint32_t bits;
+  std::memcpy(&bits, &v, 4);
+  return static_cast<uint16_t>(bits >> 16);
+}
+
+// A [out, in] weight in one format (FP8 with its float block scales, int8/int4 with float16 group scales).
+struct Weight {
+  std::vector<float> f32;
+  std::vector<uint16_t> bf16;
+  std::vector<uint8_t> bytes;    // FP8 codes, int8 values or int4 nibble pairs
+  std::vector<float> scales;     // FP8
+  std::vector<uint16_t> halves;  // int8/int4: float16 bits
+
+  DenseWeight View(ExpertWeightFormat f) const {
+    if (f == ExpertWeightFormat::kFloat32) return {f32.data(), nullptr};
+    if (f == ExpertWeightFormat::kBFloat16) return {bf16.data(), nullptr};
+    if (f == ExpertWeightFormat::kFloat8E4M3) return {bytes.data(), scales.data()};
+    return {bytes.data(), halves.data()};
+  }
+};
+
+Weight MakeWeight(std::mt19937& rng, ExpertWeightFormat format, int64_t out, int64_t in, int64_t qb) {
+  Weight w;
+  const int64_t count = out * in;
+  if (format == ExpertWeightFormat::kFloat32) {
+    w.f32 = test::RandomFloats(rng, count, -0.2f, 0.2f);
+  } else if (format == ExpertWeightFormat::kBFloat16) {
+    for (float v : test::RandomFloats(rng, count, -0.2f, 0.2f)) w.bf16.push_back(TruncateToBf16(v));
+  } else if (format == ExpertWeightFormat::kFloat8E4M3) {
+    std::uniform_int_distribution<int> byte(0, 255);
+    w.scales = test::RandomFloats(rng, ((out + qb - 1) / qb) * ((in + qb - 1) / qb), 0.001f, 0.02f);
+    for (int64_t i = 0; i < count; ++i) {
+      uint8_t bits;
+      do bits = static_cast<uint8_t>(byte(rng));  // every code but NaN (planted separately)
+      while ((bits & 0x7F) == 0x7F);
+      w.bytes.push_back(bits);
+    }
+  } else {
+    // Any q (int8 in [-127, 127]; int4 any nibble, i.e. q in [-8, 7]) and positive normal float16 scales in
+    // [2^-11, 2^-10): every bit pattern of the layouts, no quantizer needed.
+    const bool int4 = format == ExpertWeightFormat::kInt4;
+    const int64_t groups = (in + qb - 1) / qb, row_bytes = int4 ? (in + 1) / 2 : in;
+    std::uniform_int_distribution<int> q8(-127, 127), nibbles(0, 255), mantissa(0, 0x3FF);
+    for (int64_t r = 0; r < out; ++r)
+      for (int64_t b = 0; b < row_bytes; ++b) {
+        int v = int4 ? nibbles(rng) : q8(rng);
+        if (int4 && in % 2 == 1 && b == row_bytes - 1) v = (v & 0x0F) | 0x80;  // odd in: the unused nibble is 8
+        w.bytes.push_back(static_cast<uint8_t>(v));
+      }
+    for (int64_t i = 0; i < out * groups; ++i) w.halves.push_back(static_cast<uint16_t>(0x1000 | mantissa(rng)));
+  }
+  return w;
+}
+
+DenseProjectionInputs Inputs(ExpertWeightFormat format, int64_t tokens, int64_t in, int64_t out, int64_t qb) {
+  DenseProjectionInputs i;
+  i.input = {DType::kFloat32, {tokens, in}};
+  i.weight = {DTypeOf(format), {out, format == ExpertWeightFormat::kInt4 ? (in + 1) / 2 : in}};
+  i.has_scales = format == ExpertWeightFormat::kFloat8E4M3 || IsInt(format);
+  if (format == ExpertWeightFormat::kFloat8E4M3)
+    i.scales = {DType::kFloat32, {(out + qb - 1) / qb, (in + qb - 1) / qb}};
+  if (IsInt(format)) i.scales = {DType::kFloat16, {out, (in + qb - 1) / qb}};
+  return i;
+}
+
+DenseProjectionAttributes Attributes(int64_t qb, ExpertWeightFormat format = ExpertWeightFormat::kFloat32) {
+  DenseProjectionAttributes a;
+  a.quant_block_size = qb;
+  if (format == ExpertWeightFormat::kInt4) a.weight_format = "int4";
+  return a;
+}
+
+// Runs the CPU kernel and the reference; nan_codes: flat weight indices that hold an FP8 NaN code.
+void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t tokens, int64_t in, int64_t out, int64_t qb,
+             const std::vector<int64_t>& nan_codes = {}) {
+  SCOPED_TRACE(std::string(Name(format)) + " T " + std::to_string(tokens) + " in " + std::to_string(in) + " out " +
+               std::to_string(out) + " qb " + std::to_string(qb));
+  Weight w = MakeWeight(rng, format, out, in, qb);
+  for (size_t i = 0; i < nan_codes.size(); ++i) w.bytes[nan_codes[i]] = i % 2 ? 0xFF : 0x7F;
+  const std::vector<float> x = test::RandomFloats(rng, tokens * in);
+  const DenseProjectionShape shape =
+      ValidateDenseProjection(Inputs(format, tokens, in, out, qb), Attributes(qb, format));
+  // int8/int4 weights at up to 8 tokens with groups of a multiple of 32 columns take the integer path, whose
+  // activations are rounded to int8 per 32 columns (docs/onnx-contract.md): each x[k] moves by at most max|x| over
+  // its 32-column chunk / 254. Everything else is exact up to float32 summation.
+  const bool integer_path = IsInt(format) && tokens <= 8 && qb % 32 == 0;
+  std::vector<double> group_max(static_cast<size_t>(tokens * in), 0.0);
+  for (int64_t t = 0; t < tokens; ++t)
+    for (int64_t g0 = 0; g0 < in; g0 += 32) {
+      double m = 0;
+      for (int64_t k = g0; k < std::min(in, g0 + 32); ++k)
+        m = std::max(m, std::fabs(static_cast<double>(x[t * in + k])));
+      for (int64_t k = g0; k < std::min(in, g0 + 32); ++k) group_max[t * in + k] = m;
+    }
+  const std::vector<double> expected = reference::DenseProjection(shape, x.data(), w.View(format));
+  for (bool by_rows : {false, true}) {
+    SCOPED_TRACE(by_rows ? "row-projection path" : "DenseProjection");
+    std::vector<float> y(static_cast<size_t>(tokens * out), -7.0f);
+    if (by_rows)
+      cpu::DenseProjectionByRows(test::Threads(), shape, x.data(), w.View(format), y.data());
+    else
+      cpu::DenseProjection(test::Threads(), shape, x.data(), w.View(format), y.data());
+    // Tolerance: float32 summation error grows with the sum of |terms| (weights dequantised by the reference's
+    // formula); the reference sums in double.
+    const DenseWeight view = w.View(format);
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t n = 0; n < out; ++n) {
+        const size_t i = static_cast<size_t>(t * out + n);
+        if (std::isnan(expected[i])) {
+          ASSERT_TRUE(std::isnan(y[i])) << "token " << t << " row " << n << " should be NaN, got " << y[i];
+          continue;
+        }
+        double magnitude = 0, rounding = 0;
+        for (int64_t k = 0; k < in; ++k) {
+          const double wk = reference::WeightAt(format, view.data, view.scales, out, in, qb, n * in + k);
+          magnitude += std::fabs(wk * x[t * in + k]);
+          rounding += std::fabs(wk) * group_max[t * in + k] / 254.0;
+        }
+        ASSERT_NEAR(y[i], expected[i], 1e-6 * magnitude + (integer_path ? rounding : 0.0) + 1e-9)
+            << "token " << t << " row " << n;
+      }
+  }
+}
+
+const ExpertWeightFormat kFormats[] = {ExpertWeightFormat::kFloat32, ExpertWeightFormat::kBFloat16,
+                                       ExpertWeightFormat::kFloat8E4M3, ExpertWeightFormat::kInt8,
+                                       ExpertWeightFormat::kInt4};
+
+TEST(DenseProjection, MatchesReferenceOnTheTokenGrid) {
+  std::mt19937 rng(13);
+  for (ExpertWeightFormat f : kFormats)
+    for (int64_t tokens : {1, 3, 8, 33, 64, 71}) {
+      RunCase(rng, f, tokens, 200, 61, 64);  // odd out, in not a multiple of the block or of 16 (int: integer path)
+      RunCase(rng, f, tokens, 37, 29, 8);    // in odd, not a multiple of 8: scalar tails in every path
+      RunCase(rng, f, tokens, 101, 13, 48);  // int: groups not a multiple of 32 (exact float decode)
+    }
+}
+
+TEST(DenseProjection, MatchesReferenceAtPrefillLength) {
+  std::mt19937 rng(14);
+  for (ExpertWeightFormat f : kFormats) RunCase(rng, f, 512, 300, 45, 128);  // cropped FP8 edge blocks both ways
+}
+
+TEST(DenseProjection, MatchesReferenceAcrossSeveralColumnChunks) {
+  std::mt19937 rng(15);
+  // in > 2 x 256 (the GEMM's panel width) and > the row projection's 256-column tile; out over several work items.
+  for (ExpertWeightFormat f : kFormats)
+    for (int64_t tokens : {2, 7, 20, 65}) RunCase(rng, f, tokens, 777, 131, 128);
+}
+
+TEST(DenseProjection, Fp8NanCodesGiveNanInTheirRowOnly) {
+  std::mt19937 rng(16);
+  for (int64_t tokens : {1, 5, 12, 64})
+    RunCase(rng, ExpertWeightFormat::kFloat8E4M3, tokens, 300, 40, 128, {5, 300 * 17 + 299});
+}
+
+// The integer path really is the approximation the tolerance allows for (and not silently the exact path): with a
+// single 32-column activation chunk whose largest value rounds exactly, the others move.
+TEST(DenseProjection, IntegerPathRoundsActivationsPerGroup) {
+  const int64_t in = 32, out = 1;
+  Weight w;
+  w.bytes.assign(static_cast<size_t>(in), 1);  // int8 q = 1
+  w.halves.assign(1, 0x3C00);                  // scale 1.0
+  std::vector<float> x(static_cast<size_t>(in), 0.0f);
+  x[0] = 1.0f;    // max|x|: q = 127 exactly
+  x[1] = 0.003f;  // 0.003 * 127 = 0.381: rounds to q = 0
+  const DenseProjectionShape shape =
+      ValidateDenseProjection(Inputs(ExpertWeightFormat::kInt8, 1, in, out, 32), Attributes(32));
+  float y = 0;
+  cpu::DenseProjection(test::Threads(), shape, x.data(), w.View(ExpertWeightFormat::kInt8), &y);
+  EXPECT_FLOAT_EQ(y, 1.0f);  // the exact product would be 1.003
+}
+
+TEST(DenseProjection, ZeroTokensWriteNothing) {
+  std::mt19937 rng(17);
+  const Weight w = MakeWeight(rng, ExpertWeightFormat::kBFloat16, 4, 16, 128);
+  const DenseProjectionShape shape =
+      ValidateDenseProjection(Inputs(ExpertWeightFormat::kBFloat16, 0, 16, 4, 128), Attributes(128));
+  EXPECT_EQ(shape.tokens, 0);
+  cpu::DenseProjection(test::Threads(), shape, nullptr, w.View(ExpertWeightFormat::kBFloat16), nullptr);
+}
+
+// bf16 weights give what ONNX Gemm gives on their float32 copy (today's graphs), up to float32 summation order: the
+// expected values are a plain float32 dot product over the widened weights, not the reference.
+TEST(DenseProjection, BFloat16MatchesFloat32GemmOfTheSameValues) {
+  std::mt19937 rng(18);
+  const int64_t in = 1000, out = 37;
+  for (int64_t tokens : {1, 4, 9, 64, 100}) {
+    const Weight w = MakeWeight(rng, ExpertWeightFormat::kBFloat16, out, in, 128);
+    const std::vector<float> x = test::RandomFloats(rng, tokens * in);
+    std::vector<float> widened(w.bf16.size());
+    for (size_t i = 0; i < widened.size(); ++i) {
+      const uint32_t bits = uint32_t{w.bf16[i]} << 16;
+      std::memcpy(&widened[i], &bits, 4);
+    }
+    const DenseProjectionShape shape =
+        ValidateDenseProjection(Inputs(ExpertWeightFormat::kBFloat16, tokens, in, out, 128), Attributes(128));
+    std::vector<float> y(static_cast<size_t>(tokens * out));
+    cpu::DenseProjection(test::Threads(), shape, x.data(), w.View(ExpertWeightFormat::kBFloat16), y.data());
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t n = 0; n < out; ++n) {
+        float gemm = 0, magnitude = 0;
+        for (int64_t k = 0; k < in; ++k) {
+          gemm += widened[n * in + k] * x[t * in + k];
+          magnitude += std::fabs(widened[n * in + k] * x[t * in + k]);
+        }
+        // Two float32 sums of the same `in` terms in different orders differ by at most ~2 * in * eps * sum|terms|;
+        // in practice far less. 4 * sqrt(in) * eps * sum|terms| is a tight, still safe bound for random signs.
+        const float tolerance = 4.0f * std::sqrt(static_cast<float>(in)) * 1.2e-7f * magnitude;
+        ASSERT_NEAR(y[t * out + n], gemm, tolerance) << "tokens " << tokens << " row " << n;
+      }
+  }
+}
+
+TEST(DenseProjectionValidation, RejectsBadInputs) {
+  const DenseProjectionAttributes a = Attributes(128);
+  auto check = [&](DenseProjectionInputs in, std::vector<std::string> fragments) {
+    test::ExpectInputError([&] { ValidateDenseProjection(in, a); }, fragments);
+  };
+  const DenseProjectionInputs good = Inputs(ExpertWeightFormat::kFloat8E4M3, 3, 300, 200, 128);
+  EXPECT_NO_THROW(ValidateDenseProjection(good, a));
+
+  DenseProjectionInputs in = good;
+  in.weight.dtype = DType::kInt32;
+  check(in, {"DenseProjection", "'weight'", "unsupported element type", "int32"});
+  in = good;
+  in.weight.shape = {200, 299};
+  check(in, {"'weight'", "in_features from input", "[200, 299]"});
+  in = good;
+  in.weight.shape = {200, 300, 1};
+  check(in, {"'weight'"});
+  in = good;
+  in.has_scales = false;
+  check(in, {"'scales'", "is missing"});
+  in = good;
+  in.scales.shape = {2, 2};
+  check(in, {"'scales'", "wrong shape", "[2, 3]", "[2, 2]"});
+  in = good;
+  in.scales.dtype = DType::kFloat16;
+  check(in, {"'scales'", "element type", "float16"});
+  in = Inputs(ExpertWeightFormat::kBFloat16, 3, 300, 200, 128);
+  in.has_scales = true;
+  in.scales = {DType::kFloat32, {2, 3}};
+  check(in, {"'scales'", "given for float/bfloat16 weights"});
+  in = good;
+  in.input.dtype = DType::kBFloat16;
+  check(in, {"'input'", "element type"});
+  in = good;
+  in.input.shape = {1, 3, 300};
+  check(in, {"'input'"});
+}
+
+TEST(DenseProjectionValidation, RejectsBadIntWeights) {
+  const DenseProjectionAttributes a = Attributes(32, ExpertWeightFormat::kInt4);
+  auto check = [&](DenseProjectionInputs in, const DenseProjectionAttributes& attributes,
+                   std::vector<std::string> fragments) {
+    test::ExpectInputError([&] { ValidateDenseProjection(in, attributes); }, fragments);
+  };
+  const DenseProjectionInputs int4 = Inputs(ExpertWeightFormat::kInt4, 2, 65, 10, 32);
+  EXPECT_EQ(ValidateDenseProjection(int4, a).format, ExpertWeightFormat::kInt4);
+  DenseProjectionInputs in = int4;
+  in.weight.shape = {10, 65};  // int4 holds ceil(65 / 2) = 33 bytes per row
+  check(in, a, {"'weight'", "ceil(in_features / 2)", "[10, 65]"});
+  in = int4;
+  in.weight.dtype = DType::kInt8;
+  check(in, a, {"'weight'", "weight_format \"int4\"", "int8"});
+  in = int4;
+  in.scales.dtype = DType::kFloat32;
+  check(in, a, {"'scales'", "element type", "float16"});
+  in = int4;
+  in.scales.shape = {1, 3};  // int scales are per row: [out, ceil(in / G)]
+  check(in, a, {"'scales'", "wrong shape", "[10, 3]"});
+  in = Inputs(ExpertWeightFormat::kInt8, 2, 65, 10, 32);
+  in.has_scales = false;
+  check(in, Attributes(32), {"'scales'", "is missing", "float16"});
+}
+
+TEST(DenseProjectionValidation, RejectsBadAttributes) {
+  DenseProjectionAttributes a;
+  a.quant_block_size = 100;
+  test::ExpectInputError([&] { ValidateDenseProjectionAttributes(a); },
+                         {"DenseProjection", "'quant_block_size'", "100"});
+  a.quant_block_size = 128;
+  a.weight_format = "int3";
+  test::ExpectInputError([&] { ValidateDenseProjectionAttributes(a); },
+                         {"DenseProjection", "'weight_format'", "\"int3\""});
+}
+
+}  // namespace
+}  // namespace glm_ops
