@@ -1,0 +1,84 @@
+using Glm.Onnx.Contracts.Manifest;
+using Glm.Onnx.Converter;
+using Glm.Onnx.Converter.Conversion;
+using Glm.Onnx.Verification;
+using Xunit.Abstractions;
+
+namespace Glm.Onnx.Tests.Quantization;
+
+/// <summary>
+/// int8 / int4 conversions of every fixture against the fp32 conversion of the same checkpoint: per-position KL and
+/// top-1 agreement on the fixture's prompts (int8 >= 99 %, int4 >= 90 %), the manifest's per-part record, and
+/// byte-identical output when converted twice.
+/// </summary>
+public sealed class QuantizedConversionTests(ITestOutputHelper log)
+{
+    public static TheoryData<string> AllFixtures() => new(Fixtures.GlmNames);
+
+    [Theory]
+    [MemberData(nameof(AllFixtures))]
+    public async Task Int8AndInt4AgreeWithFp32OnTheFixturePrompts(string fixture)
+    {
+        using var dir = Fixtures.NewTempDir("glm-quant");
+        var source = Fixtures.GlmDir(fixture);
+        ModelConverter.Convert(new ConvertOptions(source, dir.File("fp32")), SilentProgress.Instance);
+        var prompts = KlComparison.PromptsOf(Path.Combine(source, "reference.safetensors"),
+            ModelManifestJson.Load(dir.File("fp32")).Dimensions.VocabSize);
+        foreach (var (precision, minTop1) in new[] { (TargetPrecision.Int8, 0.99), (TargetPrecision.Int4, 0.90) })
+        {
+            var output = dir.File(precision.Name());
+            ModelConverter.Convert(new ConvertOptions(source, output) { Precision = precision }, SilentProgress.Instance);
+            var s = await KlComparison.RunAsync(dir.File("fp32"), output, prompts);
+            log.WriteLine($"{fixture} {precision.Name()}: {s.Positions} positions, KL mean {s.Mean:E2} median {s.Median:E2} p99 {s.P99:E2}, top-1 {s.Top1Agreement:P1}");
+            Assert.True(s.Top1Agreement >= minTop1, $"{fixture} {precision.Name()}: top-1 agreement {s.Top1Agreement:P1} below {minTop1:P0}");
+            Assert.True(s.Mean > 0, $"{fixture} {precision.Name()}: KL exactly 0: the weights were not quantised");
+        }
+    }
+
+    [Fact]
+    public void ManifestRecordsEachPartsFormatGroupAndOp()
+    {
+        using var dir = Fixtures.NewTempDir("glm-quant");
+        ModelConverter.Convert(new ConvertOptions(Fixtures.GlmDir("glm52-tiny"), dir.File("out"))
+        {
+            Precision = TargetPrecision.Int8,
+            PartPrecisions = new Dictionary<WeightPart, TargetPrecision> { [WeightPart.Experts] = TargetPrecision.Int4, [WeightPart.LmHead] = TargetPrecision.Bf16 },
+            QuantGroupSize = 128,
+        }, SilentProgress.Instance);
+        var p = ModelManifestJson.Load(dir.File("out")).Precision;
+        Assert.Equal("int8", p.Target);
+        Assert.Equal("bfloat16", p.Embedding);
+        var parts = p.Parts!.ToDictionary(x => x.Part);
+        Assert.Equal(("int8", 128, "com.microsoft.MatMulNBits"), (parts["attention"].Format, parts["attention"].GroupSize!.Value, parts["attention"].Op));
+        Assert.Equal(("int8", "com.microsoft.MatMulNBits"), (parts["dense"].Format, parts["dense"].Op));
+        Assert.Equal(("int4", 128, "MoeExperts"), (parts["experts"].Format, parts["experts"].GroupSize!.Value, parts["experts"].Op));
+        Assert.Equal("bfloat16", parts["lm-head"].Format);
+        Assert.Null(parts["lm-head"].GroupSize);
+        Assert.Equal("int4", p.Experts);
+        Assert.Equal("bfloat16", p.LmHead);
+    }
+
+    [Fact]
+    public void QuantizingTwiceWritesTheSameBytes()
+    {
+        using var dir = Fixtures.NewTempDir("glm-quant");
+        // The FP8 fixture: its block-FP8 weights are dequantised and re-quantised.
+        foreach (var name in new[] { "a", "b" })
+            ModelConverter.Convert(new ConvertOptions(Fixtures.GlmDir("glm52-tiny-fp8"), dir.File(name)) { Precision = TargetPrecision.Int4 },
+                SilentProgress.Instance);
+        var a = ModelManifestJson.Load(dir.File("a")).Files.ToDictionary(f => f.Path, f => f.Sha256);
+        var b = ModelManifestJson.Load(dir.File("b")).Files.ToDictionary(f => f.Path, f => f.Sha256);
+        Assert.Equal(a, b);
+        Assert.Contains(a.Keys, k => k.EndsWith(".onnx.data", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void UnsupportedGroupSizeIsRefusedByName()
+    {
+        using var dir = Fixtures.NewTempDir("glm-quant");
+        var e = Assert.Throws<ArgumentException>(() => ModelConverter.Convert(
+            new ConvertOptions(Fixtures.GlmDir("glm52-tiny"), dir.File("out")) { Precision = TargetPrecision.Int4, QuantGroupSize = 64 },
+            SilentProgress.Instance));
+        Assert.Contains("--group-size 64", e.Message);
+    }
+}
