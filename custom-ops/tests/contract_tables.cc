@@ -170,7 +170,9 @@ void CompareAttributes(const std::string& op, const std::vector<Row>& rows, Spec
     const std::string name = ParseName(row["attribute"]).name;
     const std::string at = where + "row " + std::to_string(i) + " '" + name + "' ";
     if (name != s.name) diffs.push_back(at + "is '" + std::string(s.name) + "' in the spec");
-    const std::string kind = s.kind == AttributeKind::kInt ? "int" : "float";
+    const std::string kind = s.kind == AttributeKind::kInt     ? "int"
+                             : s.kind == AttributeKind::kFloat ? "float"
+                                                               : "string";
     if (row["type"] != kind) diffs.push_back(at + "type: page '" + row["type"] + "', spec '" + kind + "'");
     const std::string required = s.required ? "yes" : "no";
     if (row["required"] != required)
@@ -178,6 +180,10 @@ void CompareAttributes(const std::string& op, const std::vector<Row>& rows, Spec
     const std::string cell = row["default"];
     if (!s.has_default) {
       if (cell != "-") diffs.push_back(at + "default: page '" + cell + "', spec none ('-')");
+    } else if (s.kind == AttributeKind::kString) {
+      // A string default is written quoted on the page ("" for the empty string).
+      const std::string quoted = "\"" + std::string(s.default_text) + "\"";
+      if (cell != quoted) diffs.push_back(at + "default: page '" + cell + "', spec '" + quoted + "'");
     } else {
       char* end = nullptr;
       const double value = std::strtod(cell.c_str(), &end);

@@ -12,34 +12,77 @@ constexpr const char* kOp = "MoeExperts";
 
 int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
-void CheckScales(const char* name, bool present, const TensorDesc& desc, bool quantized, int64_t experts,
+const char* FormatName(ExpertWeightFormat f) {
+  switch (f) {
+    case ExpertWeightFormat::kFloat32: return "float";
+    case ExpertWeightFormat::kBFloat16: return "bfloat16";
+    case ExpertWeightFormat::kFloat8E4M3: return "FP8";
+    case ExpertWeightFormat::kInt8: return "int8";
+    case ExpertWeightFormat::kInt4: return "int4";
+  }
+  return "?";
+}
+
+// The weight format from gate_weights' element type and the weight_format attribute.
+ExpertWeightFormat FormatOf(DType wtype, const std::string& weight_format) {
+  if (weight_format == "int4") {
+    if (wtype != DType::kUInt8)
+      FailInput(kOp, "gate_weights", "has the wrong element type for weight_format \"int4\"",
+                "uint8 (two int4 values per byte)", DTypeName(wtype));
+    return ExpertWeightFormat::kInt4;
+  }
+  switch (wtype) {
+    case DType::kFloat32: return ExpertWeightFormat::kFloat32;
+    case DType::kBFloat16: return ExpertWeightFormat::kBFloat16;
+    case DType::kFloat8E4M3FN:
+    case DType::kUInt8: return ExpertWeightFormat::kFloat8E4M3;
+    case DType::kInt8: return ExpertWeightFormat::kInt8;
+    default:
+      FailInput(kOp, "gate_weights", "has an unsupported element type",
+                "float, bfloat16, float8e4m3fn, uint8 (e4m3 bits, or int4 with weight_format \"int4\") or int8",
+                DTypeName(wtype));
+  }
+}
+
+// rows x cols: the logical weight matrix of one expert (cols counted in weights, not bytes).
+void CheckScales(const char* name, bool present, const TensorDesc& desc, ExpertWeightFormat format, int64_t experts,
                  int64_t rows, int64_t cols, int64_t block) {
-  if (!quantized) {
+  if (!ExpertFormatHasScales(format)) {
     if (present)
       FailInput(kOp, name, "is given for non-FP8 weights", "no scale inputs for float/bfloat16 weights",
                 std::string(DTypeName(desc.dtype)) + " " + FormatShape(desc.shape));
     return;
   }
+  const bool fp8 = format == ExpertWeightFormat::kFloat8E4M3;
   if (!present)
-    FailInput(kOp, name, "is missing", "float scales [n_experts, ceil(rows/quant_block_size), "
-                                       "ceil(cols/quant_block_size)] for FP8 weights",
+    FailInput(kOp, name, "is missing",
+              fp8 ? "float scales [n_experts, ceil(rows/quant_block_size), ceil(cols/quant_block_size)] for FP8 "
+                    "weights"
+                  : std::string("float16 scales [n_experts, rows, ceil(cols/quant_block_size)] for ") +
+                        FormatName(format) + " weights",
               "no input");
-  CheckDType(kOp, name, desc, DType::kFloat32);
+  CheckDType(kOp, name, desc, fp8 ? DType::kFloat32 : DType::kFloat16);
   CheckRank(kOp, name, desc.shape, 3);
-  const std::vector<int64_t> expected{experts, CeilDiv(rows, block), CeilDiv(cols, block)};
+  const std::vector<int64_t> expected{experts, fp8 ? CeilDiv(rows, block) : rows, CeilDiv(cols, block)};
   if (desc.shape != expected)
     FailInput(kOp, name, "has the wrong shape",
-              FormatShape(expected) + " (n_experts, ceil-divisions by quant_block_size " + std::to_string(block) + ")",
+              FormatShape(expected) +
+                  (fp8 ? " (n_experts, ceil-divisions by quant_block_size " + std::to_string(block) + ")"
+                       : " (n_experts, rows, ceil(cols / quant_block_size " + std::to_string(block) + "))"),
               FormatShape(desc.shape));
 }
 
 }  // namespace
 
 void ValidateMoeExpertsAttributes(const MoeExpertsAttributes& a) {
-  // A multiple of 8 keeps every 8-wide vector of weights inside one scale block.
+  // A multiple of 8 keeps every 8-wide vector of weights inside one scale block (and makes int4 groups whole bytes).
   if (a.quant_block_size < 8 || a.quant_block_size % 8 != 0)
-    FailAttribute(kOp, "quant_block_size", "is out of range", "a positive multiple of 8 (GLM FP8: 128)",
+    FailAttribute(kOp, "quant_block_size", "is out of range",
+                  "a positive multiple of 8 (GLM FP8: 128; int8/int4 groups: 32 or 128)",
                   std::to_string(a.quant_block_size));
+  if (!a.weight_format.empty() && a.weight_format != "int4")
+    FailAttribute(kOp, "weight_format", "is unknown", "\"\" (from the weights' element type) or \"int4\"",
+                  "\"" + a.weight_format + "\"");
 }
 
 MoeExpertsShape ValidateMoeExperts(const MoeExpertsInputs& in, const MoeExpertsAttributes& a) {
@@ -61,20 +104,15 @@ MoeExpertsShape ValidateMoeExperts(const MoeExpertsInputs& in, const MoeExpertsA
   CheckDim(kOp, "expert_weights", in.expert_weights.shape, 1, top_k, "top_k from expert_ids");
 
   const DType wtype = in.gate_weights.dtype;
-  ExpertWeightFormat format;
-  switch (wtype) {
-    case DType::kFloat32: format = ExpertWeightFormat::kFloat32; break;
-    case DType::kBFloat16: format = ExpertWeightFormat::kBFloat16; break;
-    case DType::kFloat8E4M3FN:
-    case DType::kUInt8: format = ExpertWeightFormat::kFloat8E4M3; break;
-    default:
-      FailInput(kOp, "gate_weights", "has an unsupported element type",
-                "float, bfloat16, float8e4m3fn or uint8 (e4m3 bits)", DTypeName(wtype));
-  }
+  const ExpertWeightFormat format = FormatOf(wtype, a.weight_format);
+  const bool int4 = format == ExpertWeightFormat::kInt4;
+  // int4 rows hold ceil(cols / 2) bytes.
+  auto stored = [&](int64_t cols) { return int4 ? CeilDiv(cols, 2) : cols; };
   CheckRank(kOp, "gate_weights", in.gate_weights.shape, 3);
   CheckDimAtLeast(kOp, "gate_weights", in.gate_weights.shape, 0, 1, "n_experts");
   CheckDimAtLeast(kOp, "gate_weights", in.gate_weights.shape, 1, 1, "moe_intermediate_size");
-  CheckDim(kOp, "gate_weights", in.gate_weights.shape, 2, hidden, "hidden_size from hidden");
+  CheckDim(kOp, "gate_weights", in.gate_weights.shape, 2, stored(hidden),
+           int4 ? "ceil(hidden_size / 2) from hidden: int4 pairs" : "hidden_size from hidden");
   const int64_t experts = in.gate_weights.shape[0], inter = in.gate_weights.shape[1];
 
   for (const auto& [name, desc] : {std::pair<const char*, const TensorDesc*>{"up_weights", &in.up_weights},
@@ -86,16 +124,16 @@ MoeExpertsShape ValidateMoeExperts(const MoeExpertsInputs& in, const MoeExpertsA
   if (in.up_weights.shape != in.gate_weights.shape)
     FailInput(kOp, "up_weights", "has the wrong shape", FormatShape(in.gate_weights.shape) + " (as gate_weights)",
               FormatShape(in.up_weights.shape));
-  const std::vector<int64_t> down{experts, hidden, inter};
+  const std::vector<int64_t> down{experts, hidden, stored(inter)};
   if (in.down_weights.shape != down)
-    FailInput(kOp, "down_weights", "has the wrong shape", FormatShape(down) + " (n_experts, hidden, inter)",
+    FailInput(kOp, "down_weights", "has the wrong shape",
+              FormatShape(down) + (int4 ? " (n_experts, hidden, ceil(inter / 2))" : " (n_experts, hidden, inter)"),
               FormatShape(in.down_weights.shape));
 
-  const bool quantized = format == ExpertWeightFormat::kFloat8E4M3;
   const int64_t qb = a.quant_block_size;
-  CheckScales("gate_scales", in.has_gate_scales, in.gate_scales, quantized, experts, inter, hidden, qb);
-  CheckScales("up_scales", in.has_up_scales, in.up_scales, quantized, experts, inter, hidden, qb);
-  CheckScales("down_scales", in.has_down_scales, in.down_scales, quantized, experts, hidden, inter, qb);
+  CheckScales("gate_scales", in.has_gate_scales, in.gate_scales, format, experts, inter, hidden, qb);
+  CheckScales("up_scales", in.has_up_scales, in.up_scales, format, experts, inter, hidden, qb);
+  CheckScales("down_scales", in.has_down_scales, in.down_scales, format, experts, hidden, inter, qb);
 
   return MoeExpertsShape{tokens, hidden, top_k, experts, inter, qb, format};
 }

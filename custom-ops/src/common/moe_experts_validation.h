@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "common/tensor_desc.h"
 
@@ -11,10 +12,28 @@ enum class ExpertWeightFormat {
   kFloat32,
   kBFloat16,
   kFloat8E4M3,  // float8e4m3fn, or uint8 holding the same bits; one float32 scale per quant block
+  kInt8,        // int8 q in [-127, 127]; one float16 scale per row and group of quant_block_size columns
+  kInt4,        // uint8 pairs of (q + 8), column 2j in the low nibble; float16 scales as int8
 };
+
+// Whether the format takes the three scale inputs (float32 for FP8, float16 for int8/int4).
+constexpr bool ExpertFormatHasScales(ExpertWeightFormat f) {
+  return f == ExpertWeightFormat::kFloat8E4M3 || f == ExpertWeightFormat::kInt8 || f == ExpertWeightFormat::kInt4;
+}
+
+// Stored bytes of one row of `cols` weights (int4: two per byte, the last high nibble unused for odd cols).
+constexpr int64_t ExpertRowBytes(ExpertWeightFormat f, int64_t cols) {
+  switch (f) {
+    case ExpertWeightFormat::kFloat32: return cols * 4;
+    case ExpertWeightFormat::kBFloat16: return cols * 2;
+    case ExpertWeightFormat::kInt4: return (cols + 1) / 2;
+    default: return cols;
+  }
+}
 
 struct MoeExpertsAttributes {
   int64_t quant_block_size = 128;
+  std::string weight_format;  // "" (from the element type) or "int4"
 };
 
 struct MoeExpertsInputs {
@@ -25,18 +44,20 @@ struct MoeExpertsInputs {
   TensorDesc up_weights;      // [E, inter, hidden]
   TensorDesc down_weights;    // [E, hidden, inter]
   bool has_gate_scales = false, has_up_scales = false, has_down_scales = false;
-  TensorDesc gate_scales, up_scales, down_scales;  // float [E, ceil(out/qb), ceil(in/qb)]
+  // FP8: float [E, ceil(out/qb), ceil(in/qb)]; int8/int4: float16 [E, out, ceil(in/qb)]
+  TensorDesc gate_scales, up_scales, down_scales;
 };
 
-// Raw stacked expert weights in the element type `format` names (uint8 e4m3 bits for FP8), in host memory for the
-// CPU kernel and device memory for the CUDA kernel. Scales are null unless the format is FP8.
+// Raw stacked expert weights in the element type `format` names (uint8 e4m3 bits for FP8, uint8 nibble pairs for
+// int4), in host memory for the CPU kernel and device memory for the CUDA kernel. Scales are null unless the format
+// has them (ExpertFormatHasScales): float32 for FP8, float16 bits (uint16_t) for int8/int4.
 struct ExpertWeights {
-  const void* gate = nullptr;  // [E, inter, hidden]
+  const void* gate = nullptr;  // [E, inter, hidden] (int4: [E, inter, ceil(hidden/2)])
   const void* up = nullptr;    // [E, inter, hidden]
-  const void* down = nullptr;  // [E, hidden, inter]
-  const float* gate_scales = nullptr;
-  const float* up_scales = nullptr;
-  const float* down_scales = nullptr;
+  const void* down = nullptr;  // [E, hidden, inter] (int4: [E, hidden, ceil(inter/2)])
+  const void* gate_scales = nullptr;
+  const void* up_scales = nullptr;
+  const void* down_scales = nullptr;
 };
 
 struct MoeExpertsShape {

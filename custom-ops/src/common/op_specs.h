@@ -47,14 +47,15 @@ struct TensorSpec {
   Memory cuda_memory = Memory::kDevice;
 };
 
-enum class AttributeKind { kInt, kFloat };
+enum class AttributeKind { kInt, kFloat, kString };
 
 struct AttributeSpec {
   std::string_view name;
   AttributeKind kind;
   bool required;
   bool has_default;      // false and not required: absent means "derived per call" (the contract says how)
-  double default_value;  // meaningful when has_default
+  double default_value;  // meaningful when has_default (int and float kinds)
+  std::string_view default_text = {};  // the default of a string attribute
 };
 
 // The lists' element counts vary per op; the views below let code walk any op generically.
@@ -152,8 +153,11 @@ inline constexpr std::array<AttributeSpec, 5> kMoeRoutingAttributes{{
 }};
 
 // ---- MoeExperts
-// Expert weights: float32, bfloat16 or block-FP8 (float8e4m3fn, or uint8 holding its bits); the three must agree.
-inline constexpr TypeSet kExpertWeightTypes{DType::kFloat32, DType::kBFloat16, DType::kFloat8E4M3FN, DType::kUInt8};
+// Expert weights: float32, bfloat16, block-FP8 (float8e4m3fn, or uint8 holding its bits), int8, or int4 (uint8 with
+// weight_format "int4"); the three must agree. Scales: float32 for FP8, float16 for int8/int4.
+inline constexpr TypeSet kExpertWeightTypes{DType::kFloat32, DType::kBFloat16, DType::kFloat8E4M3FN, DType::kUInt8,
+                                            DType::kInt8};
+inline constexpr TypeSet kExpertScaleTypes{DType::kFloat32, DType::kFloat16};
 inline constexpr std::array<TensorSpec, 9> kMoeExpertsInputs{{
     {"hidden", {DType::kFloat32}},
     {"expert_ids", {DType::kInt32}},  // stays on the device on CUDA (it comes from MoeRouting there)
@@ -161,13 +165,14 @@ inline constexpr std::array<TensorSpec, 9> kMoeExpertsInputs{{
     {"gate_weights", kExpertWeightTypes},
     {"up_weights", kExpertWeightTypes},
     {"down_weights", kExpertWeightTypes},
-    {"gate_scales", {DType::kFloat32}, true},
-    {"up_scales", {DType::kFloat32}, true},
-    {"down_scales", {DType::kFloat32}, true},
+    {"gate_scales", kExpertScaleTypes, true},
+    {"up_scales", kExpertScaleTypes, true},
+    {"down_scales", kExpertScaleTypes, true},
 }};
 inline constexpr std::array<TensorSpec, 1> kMoeExpertsOutputs{{{"output", {DType::kFloat32}}}};
-inline constexpr std::array<AttributeSpec, 1> kMoeExpertsAttributes{{
+inline constexpr std::array<AttributeSpec, 2> kMoeExpertsAttributes{{
     {"quant_block_size", AttributeKind::kInt, false, true, 128},
+    {"weight_format", AttributeKind::kString, false, true, 0, ""},  // "int4": uint8 weights hold int4 pairs
 }};
 
 }  // namespace spec

@@ -12,6 +12,7 @@ const char* DTypeName(DType type) {
     case DType::kBFloat16: return "bfloat16";
     case DType::kFloat8E4M3FN: return "float8e4m3fn";
     case DType::kUInt8: return "uint8";
+    case DType::kInt8: return "int8";
     case DType::kInt32: return "int32";
     case DType::kInt64: return "int64";
     case DType::kOther: return "an unsupported type";

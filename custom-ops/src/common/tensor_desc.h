@@ -14,6 +14,7 @@ enum class DType {
   kBFloat16,
   kFloat8E4M3FN,
   kUInt8,
+  kInt8,
   kInt32,
   kInt64,
   kOther,

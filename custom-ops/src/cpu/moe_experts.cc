@@ -41,6 +41,31 @@ Routing GroupByExpert(const MoeExpertsShape& s, const int32_t* ids, const float*
   return r;
 }
 
+// Int8 activations of some rows for the integer path (expert_projection.h), quantized once per call.
+struct QuantizedRows {
+  std::vector<int8_t> q;
+  std::vector<float> scales;
+  std::vector<int32_t> sums;
+  std::vector<QuantizedRow> rows;
+};
+
+// Quantizes rows [0, count) of x (row stride cols) when the format takes the integer path; else leaves `out` empty.
+void QuantizeRows(const Parallel& parallel, const MoeExpertsShape& s, const float* x, int64_t count, int64_t cols,
+                  QuantizedRows& out) {
+  out.rows.clear();
+  if (!IntegerPathApplies(s.format, s.quant_block_size)) return;
+  const int64_t padded = QuantizedColumns(cols), groups = (cols + s.quant_block_size - 1) / s.quant_block_size;
+  out.q.resize(static_cast<size_t>(count * padded));
+  out.scales.resize(static_cast<size_t>(count * groups));
+  out.sums.resize(static_cast<size_t>(count * groups));
+  out.rows.resize(static_cast<size_t>(count));
+  parallel.For(count, [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i)
+      out.rows[i] = QuantizeRow(s.format, s.quant_block_size, x + i * cols, cols, out.q.data() + i * padded,
+                                out.scales.data() + i * groups, out.sums.data() + i * groups);
+  });
+}
+
 }  // namespace
 
 void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float* hidden, const int32_t* expert_ids,
@@ -50,6 +75,13 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
   thread_local std::vector<float> activations;  // [assignments, inter]: SiLU(gate) * up per routed token
   activations.resize(static_cast<size_t>(assignments * s.inter));
   float* act = activations.data();
+  // int8/int4 weights: the tokens' activations as int8 groups, once per token (phase 1) and per routed pair (phase 2).
+  // (References: the work items run on pool threads, whose own thread_local objects are not these.)
+  thread_local QuantizedRows hidden_q_buffer, act_q_buffer;
+  QuantizedRows& hidden_q = hidden_q_buffer;
+  QuantizedRows& act_q = act_q_buffer;
+  QuantizeRows(parallel, s, hidden, s.tokens, s.hidden, hidden_q);
+  const bool integer = !hidden_q.rows.empty();
 
   // Phase 1: gate and up projections, item = (active expert, kRowsPerItem rows of inter).
   const int64_t up_tiles = (s.inter + kRowsPerItem - 1) / kRowsPerItem;
@@ -57,18 +89,23 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
     thread_local ProjectionScratch scratch;
     thread_local std::vector<float> gate_out, up_out;
     std::vector<const float*> rows;
+    std::vector<QuantizedRow> quantized;
     for (int64_t item = begin; item < end; ++item) {
       const int64_t e = routing.active[item / up_tiles];
       const int64_t r0 = (item % up_tiles) * kRowsPerItem, r1 = std::min(s.inter, r0 + kRowsPerItem);
       const int64_t first = routing.begin[e], n = routing.begin[e + 1] - first;
       rows.resize(static_cast<size_t>(n));
       for (int64_t a = 0; a < n; ++a) rows[a] = hidden + routing.token[first + a] * s.hidden;
+      quantized.resize(integer ? static_cast<size_t>(n) : 0);
+      for (int64_t a = 0; a < static_cast<int64_t>(quantized.size()); ++a)
+        quantized[a] = hidden_q.rows[routing.token[first + a]];
+      const QuantizedRow* xq = integer ? quantized.data() : nullptr;
       gate_out.resize(static_cast<size_t>(n * kRowsPerItem));
       up_out.resize(gate_out.size());
       const WeightMatrix gate = WeightMatrix::Of(s, weights.gate, weights.gate_scales, e, s.inter, s.hidden);
       const WeightMatrix up = WeightMatrix::Of(s, weights.up, weights.up_scales, e, s.inter, s.hidden);
-      ProjectRows(gate, r0, r1, rows.data(), n, gate_out.data(), kRowsPerItem, scratch);
-      ProjectRows(up, r0, r1, rows.data(), n, up_out.data(), kRowsPerItem, scratch);
+      ProjectRows(gate, r0, r1, rows.data(), xq, n, gate_out.data(), kRowsPerItem, scratch);
+      ProjectRows(up, r0, r1, rows.data(), xq, n, up_out.data(), kRowsPerItem, scratch);
       for (int64_t a = 0; a < n; ++a)
         for (int64_t r = r0; r < r1; ++r) {
           const float g = gate_out[a * kRowsPerItem + (r - r0)];
@@ -76,6 +113,8 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
         }
     }
   });
+
+  QuantizeRows(parallel, s, act, assignments, s.inter, act_q);
 
   // Phase 2: down projection and weighted sum, item = kRowsPerItem output columns across all experts, so every
   // item owns its slice of `out` and no two threads add into the same element.
@@ -93,7 +132,9 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
         for (int64_t a = 0; a < n; ++a) rows[a] = act + (first + a) * s.inter;
         down_out.resize(static_cast<size_t>(n * kRowsPerItem));
         const WeightMatrix down = WeightMatrix::Of(s, weights.down, weights.down_scales, e, s.hidden, s.inter);
-        ProjectRows(down, r0, r1, rows.data(), n, down_out.data(), kRowsPerItem, scratch);
+        // Phase-2 rows are the assignments in expert order, so an expert's quantized rows are contiguous.
+        const QuantizedRow* xq = integer ? act_q.rows.data() + first : nullptr;
+        ProjectRows(down, r0, r1, rows.data(), xq, n, down_out.data(), kRowsPerItem, scratch);
         for (int64_t a = 0; a < n; ++a) {
           float* dst = out + routing.token[first + a] * s.hidden;
           const float w = routing.weight[first + a];

@@ -1,5 +1,5 @@
-// CPU kernel of MoeExperts: routed SwiGLU experts with float32, bf16 or block-FP8 weights, dequantised on the fly in
-// small tiles (never expanded in memory), parallel over (expert, row tile) work items.
+// CPU kernel of MoeExperts: routed SwiGLU experts with float32, bf16, block-FP8, int8 or int4 weights, decoded on
+// the fly (never expanded in memory), parallel over (expert, row tile) work items.
 #pragma once
 
 #include <cstdint>

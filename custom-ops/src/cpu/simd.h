@@ -1,12 +1,19 @@
 // AVX2/FMA helpers for the kernels' .cc files only (the kernels library is built with -march=x86-64-v3). Public
 // kernel headers never include this, so tests and wrappers compile without AVX2 flags.
+// The helpers live in an inline namespace named for the ISA the including file is compiled for (cpu/isa_tag.h): the
+// per-ISA kernel files (src/cpu/isa/) compile these same inline functions with AVX-512 enabled, and distinct
+// symbol names keep the linker from picking an AVX-512 copy for an AVX2 caller.
 #pragma once
 
 #include <immintrin.h>
 
 #include <cstdint>
 
-namespace glm_ops::cpu::simd {
+#include "cpu/isa_tag.h"
+
+namespace glm_ops::cpu {
+inline namespace GLM_OPS_ISA_TAG {
+namespace simd {
 
 inline float HorizontalSum(__m256 v) {
   __m128 low = _mm256_castps256_ps128(v);
@@ -71,9 +78,13 @@ inline __m256 Exp(__m256 x) {
   return _mm256_andnot_ps(below, result);
 }
 
-}  // namespace glm_ops::cpu::simd
+}  // namespace simd
+}  // namespace GLM_OPS_ISA_TAG
+}  // namespace glm_ops::cpu
 
-namespace glm_ops::cpu::simd {
+namespace glm_ops::cpu {
+inline namespace GLM_OPS_ISA_TAG {
+namespace simd {
 
 // Horizontal sums of eight vectors at once: lane i of the result is the sum of v[i]'s lanes.
 inline __m256 ReduceEight(const __m256 v[8]) {
@@ -86,4 +97,6 @@ inline __m256 ReduceEight(const __m256 v[8]) {
   return _mm256_add_ps(_mm256_permute2f128_ps(u0, u1, 0x20), _mm256_permute2f128_ps(u0, u1, 0x31));
 }
 
-}  // namespace glm_ops::cpu::simd
+}  // namespace simd
+}  // namespace GLM_OPS_ISA_TAG
+}  // namespace glm_ops::cpu

@@ -1,5 +1,6 @@
-// Weight element decoding for the expert kernels (bf16 and float8 e4m3fn to float32), in registers. Internal to
-// the kernels library (AVX2 + F16C); the formats are described in docs/onnx-contract.md.
+// Weight element decoding for the expert kernels (bf16, float8 e4m3fn, int8 and int4 to float32), in registers.
+// Internal to the kernels library (AVX2 + F16C + BMI2); the formats are described in docs/onnx-contract.md. In the
+// ISA-tagged inline namespace of cpu/isa_tag.h, like cpu/simd.h.
 #pragma once
 
 #include <immintrin.h>
@@ -8,7 +9,10 @@
 #include <cstdint>
 #include <cstring>
 
+#include "cpu/isa_tag.h"
+
 namespace glm_ops::cpu {
+inline namespace GLM_OPS_ISA_TAG {
 
 inline float DecodeBf16(uint16_t bits) {
   const uint32_t wide = static_cast<uint32_t>(bits) << 16;
@@ -85,4 +89,30 @@ inline bool HasE4M3Nan(const uint8_t* p, int64_t count) {
   return false;
 }
 
+// IEEE float16 bits to float32 (F16C; exact).
+inline float DecodeF16(uint16_t bits) { return _cvtsh_ss(bits); }
+
+// Eight int8 weights times their group scale.
+inline __m256 DecodeInt8x8(const int8_t* p, __m256 scale) {
+  const __m256i wide = _mm256_cvtepi8_epi32(_mm_loadl_epi64(reinterpret_cast<const __m128i*>(p)));
+  return _mm256_mul_ps(_mm256_cvtepi32_ps(wide), scale);
+}
+
+// Eight int4 weights (columns 2j, 2j+1 in the low and high nibble of byte j, stored as q + 8) from four bytes, times
+// their group scale. BMI2's pdep spreads the eight nibbles into eight bytes in column order.
+inline __m256 DecodeInt4x8(const uint8_t* p, __m256 scale) {
+  uint32_t packed;
+  std::memcpy(&packed, p, sizeof packed);
+  const uint64_t bytes = _pdep_u64(packed, 0x0F0F0F0F0F0F0F0FULL);
+  const __m256i wide = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128(static_cast<long long>(bytes)));
+  return _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(wide, _mm256_set1_epi32(8))), scale);
+}
+
+// Weight `c` of an int4 row, unscaled: q in [-8, 7].
+inline int DecodeInt4(const uint8_t* row, int64_t c) {
+  const uint8_t byte = row[c / 2];
+  return ((c & 1) ? byte >> 4 : byte & 15) - 8;
+}
+
+}  // namespace GLM_OPS_ISA_TAG
 }  // namespace glm_ops::cpu

@@ -15,6 +15,7 @@ DType ToDType(ONNXTensorElementDataType type) {
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16: return DType::kBFloat16;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT8E4M3FN: return DType::kFloat8E4M3FN;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8: return DType::kUInt8;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8: return DType::kInt8;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: return DType::kInt32;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: return DType::kInt64;
     case ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED: return DType::kUndefined;
@@ -71,6 +72,26 @@ int64_t IntAttribute(const OrtKernelInfo* info, const OpSpec& op, std::string_vi
 
 float FloatAttribute(const OrtKernelInfo* info, const OpSpec& op, std::string_view name) {
   return Attribute<float>(info, op, name, AttributeKind::kFloat, "a float attribute");
+}
+
+std::string StringAttribute(const OrtKernelInfo* info, const OpSpec& op, std::string_view name) {
+  const AttributeSpec& spec = FindAttribute(op, name);
+  if (spec.kind != AttributeKind::kString)
+    throw std::logic_error(std::string(op.name) + ": attribute '" + std::string(name) + "' is not a string attribute");
+  const std::string key(name);
+  // The C API's two-call pattern: the first call reports the size (including the terminating zero).
+  size_t size = 0;
+  OrtStatus* status = Ort::GetApi().KernelInfoGetAttribute_string(info, key.c_str(), nullptr, &size);
+  if (status) {
+    Ort::GetApi().ReleaseStatus(status);
+    if (spec.required || !spec.has_default)
+      FailAttribute(std::string(op.name).c_str(), key.c_str(), "is missing", "a string attribute", "none");
+    return std::string(spec.default_text);
+  }
+  std::string value(size, '\0');
+  Ort::ThrowOnError(Ort::GetApi().KernelInfoGetAttribute_string(info, key.c_str(), value.data(), &size));
+  value.resize(size > 0 ? size - 1 : 0);
+  return value;
 }
 
 std::optional<float> OptionalFloatAttribute(const OrtKernelInfo* info, const OpSpec& op, std::string_view name) {

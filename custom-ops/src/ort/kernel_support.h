@@ -25,6 +25,8 @@ Ort::ConstValue OptionalInput(const Ort::KernelContext& context, size_t index);
 // InputError naming op and attribute; an absent optional one yields the spec's default.
 int64_t IntAttribute(const OrtKernelInfo* info, const OpSpec& op, std::string_view name);
 float FloatAttribute(const OrtKernelInfo* info, const OpSpec& op, std::string_view name);
+// A string attribute (e.g. MoeExperts' weight_format): absent and optional yields the spec's default_text.
+std::string StringAttribute(const OrtKernelInfo* info, const OpSpec& op, std::string_view name);
 // An optional attribute without a default (the op derives the value per call when it is absent).
 std::optional<float> OptionalFloatAttribute(const OrtKernelInfo* info, const OpSpec& op, std::string_view name);
 

@@ -112,13 +112,13 @@ MoeExpertsValues ReadMoeExpertsInputs(const Ort::KernelContext& context) {
 }
 
 ExpertWeights ExpertWeightPointers(const MoeExpertsValues& v, const MoeExpertsShape& shape) {
-  const bool fp8 = shape.format == ExpertWeightFormat::kFloat8E4M3;
+  const bool scaled = ExpertFormatHasScales(shape.format);
   return {v.gate.GetTensorRawData(),
           v.up.GetTensorRawData(),
           v.down.GetTensorRawData(),
-          fp8 ? v.gate_scales.GetTensorData<float>() : nullptr,
-          fp8 ? v.up_scales.GetTensorData<float>() : nullptr,
-          fp8 ? v.down_scales.GetTensorData<float>() : nullptr};
+          scaled ? v.gate_scales.GetTensorRawData() : nullptr,
+          scaled ? v.up_scales.GetTensorRawData() : nullptr,
+          scaled ? v.down_scales.GetTensorRawData() : nullptr};
 }
 
 LightningIndexerAttributes ReadLightningIndexerAttributes(const OrtKernelInfo* info) {
@@ -153,6 +153,7 @@ MoeRoutingAttributes ReadMoeRoutingAttributes(const OrtKernelInfo* info) {
 MoeExpertsAttributes ReadMoeExpertsAttributes(const OrtKernelInfo* info) {
   MoeExpertsAttributes a;
   a.quant_block_size = IntAttribute(info, kMoeExpertsSpec, "quant_block_size");
+  a.weight_format = StringAttribute(info, kMoeExpertsSpec, "weight_format");
   ValidateMoeExpertsAttributes(a);
   return a;
 }

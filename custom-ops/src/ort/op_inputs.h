@@ -33,11 +33,12 @@ MoeRoutingValues ReadMoeRoutingInputs(const Ort::KernelContext& context);
 
 struct MoeExpertsValues {
   Ort::ConstValue hidden, ids, weights, gate, up, down;
-  Ort::ConstValue gate_scales, up_scales, down_scales;  // empty unless the weights are block-FP8
+  Ort::ConstValue gate_scales, up_scales, down_scales;  // empty unless the weights are block-FP8, int8 or int4
   MoeExpertsInputs in;
 };
 MoeExpertsValues ReadMoeExpertsInputs(const Ort::KernelContext& context);
-// The weight and scale pointers of validated inputs, in whatever memory they arrived (scales only for FP8).
+// The weight and scale pointers of validated inputs, in whatever memory they arrived (scales only for the
+// quantized formats).
 ExpertWeights ExpertWeightPointers(const MoeExpertsValues& values, const MoeExpertsShape& shape);
 
 LightningIndexerAttributes ReadLightningIndexerAttributes(const OrtKernelInfo* info);

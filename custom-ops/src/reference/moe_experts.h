@@ -1,5 +1,5 @@
-// Reference MoeExperts (docs/onnx-contract.md): every weight dequantised by its formula as it is used, then the
-// SwiGLU expert as triple loops in double.
+// Reference MoeExperts (docs/onnx-contract.md): every weight (float, bf16, FP8, int8, int4) dequantised by its
+// formula as it is used, then the SwiGLU expert as triple loops in double.
 #pragma once
 
 #include <cstdint>

@@ -81,13 +81,15 @@ Proto ValueInfo(const Port& port) {
 
 struct Attribute {
   std::string name;
-  bool is_float;
+  enum Kind { kInt, kFloat, kString } kind;
   float f;
   int64_t i;
+  std::string text;
 };
 
-Attribute IntAttr(const char* name, int64_t value) { return {name, false, 0.0f, value}; }
-Attribute FloatAttr(const char* name, float value) { return {name, true, value, 0}; }
+Attribute IntAttr(const char* name, int64_t value) { return {name, Attribute::kInt, 0.0f, value, ""}; }
+Attribute FloatAttr(const char* name, float value) { return {name, Attribute::kFloat, value, 0, ""}; }
+Attribute StringAttr(const char* name, const std::string& value) { return {name, Attribute::kString, 0.0f, 0, value}; }
 
 // A session over one node of our domain. `node_inputs` may contain "" for an omitted optional input.
 Ort::Session MakeSession(const std::string& op, const std::vector<Port>& inputs, const std::vector<Port>& outputs,
@@ -99,10 +101,12 @@ Ort::Session MakeSession(const std::string& op, const std::vector<Port>& inputs,
   for (const Attribute& a : attributes) {
     Proto attr;
     attr.Bytes(1, a.name);
-    if (a.is_float)
+    if (a.kind == Attribute::kFloat)
       attr.Fixed32(2, a.f).Varint(20, 1);
-    else
+    else if (a.kind == Attribute::kInt)
       attr.Varint(3, static_cast<uint64_t>(a.i)).Varint(20, 2);
+    else
+      attr.Bytes(4, a.text).Varint(20, 3);
     node.Message(5, attr);
   }
   Proto graph;
@@ -268,6 +272,57 @@ TEST(OrtSession, MoeExpertsAcceptsFloat8AndBFloat16Weights) {
     const float* o = out[0].GetTensorData<float>();
     for (int64_t i = 0; i < hidden; ++i) EXPECT_NEAR(o[i], expected, 1e-5f) << "weight type " << wtype;
   }
+}
+
+TEST(OrtSession, MoeExpertsAcceptsInt8AndInt4WeightsWithFloat16Scales) {
+  // Every weight is 0.5: int8 q = 1, int4 byte 0x99 (q = 1 in both nibbles), float16 scale 0x3800 = 0.5. The int4
+  // weights are told apart from FP8 bits by the string attribute weight_format. G = 8 decodes to float exactly; G =
+  // 32 takes the integer path, whose int8 activations cost well under 1% here.
+  const int64_t experts = 2, hidden = 16, inter = 8;
+  const std::vector<float> x{0.5f, -0.25f, 0.125f, 0.0f, 0.25f, 0.5f, -0.5f, 0.0f,
+                             0.0f, 0.125f, 0.0f, 0.25f, 0.0f, 0.0f, 0.0f, 0.0f};
+  constexpr auto kU8 = ONNX_TENSOR_ELEMENT_DATA_TYPE_UINT8, kI8 = ONNX_TENSOR_ELEMENT_DATA_TYPE_INT8,
+                 kF16 = ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16;
+  for (bool int4 : {false, true})
+    for (int64_t g : {8, 32}) {
+      const auto wtype = int4 ? kU8 : kI8;
+      const int64_t hidden_bytes = int4 ? hidden / 2 : hidden, inter_bytes = int4 ? inter / 2 : inter;
+      const int64_t hidden_groups = (hidden + g - 1) / g, inter_groups = (inter + g - 1) / g;
+      const std::vector<int64_t> gate_shape{experts, inter, hidden_bytes}, down_shape{experts, hidden, inter_bytes};
+      const std::vector<int64_t> gate_scale_shape{experts, inter, hidden_groups},
+          down_scale_shape{experts, hidden, inter_groups};
+      std::vector<Port> inputs{{"x", kF, {-1, hidden}}, {"ids", kI, {-1, 1}},  {"w", kF, {-1, 1}},
+                               {"gate", wtype, gate_shape}, {"up", wtype, gate_shape}, {"down", wtype, down_shape},
+                               {"gs", kF16, gate_scale_shape}, {"us", kF16, gate_scale_shape},
+                               {"ds", kF16, down_scale_shape}};
+      std::vector<Attribute> attributes{IntAttr("quant_block_size", g)};
+      if (int4) attributes.push_back(StringAttr("weight_format", "int4"));
+      Ort::Session session = MakeSession("MoeExperts", inputs, {{"out", kF, {-1, hidden}}},
+                                         {"x", "ids", "w", "gate", "up", "down", "gs", "us", "ds"}, attributes);
+      std::vector<uint8_t> gate(static_cast<size_t>(experts * inter * hidden_bytes), int4 ? 0x99 : 0x01);
+      std::vector<uint8_t> up = gate, down = gate;
+      std::vector<uint16_t> gate_scales(static_cast<size_t>(experts * inter * hidden_groups), 0x3800);
+      std::vector<uint16_t> up_scales = gate_scales;
+      std::vector<uint16_t> down_scales(static_cast<size_t>(experts * hidden * inter_groups), 0x3800);
+      std::vector<float> xs = x, weight{2.0f};
+      std::vector<int32_t> ids{1};
+      std::vector<Ort::Value> values;
+      values.push_back(Wrap(xs, {1, hidden}, kF));
+      values.push_back(Wrap(ids, {1, 1}, kI));
+      values.push_back(Wrap(weight, {1, 1}, kF));
+      values.push_back(Wrap(gate, gate_shape, wtype));
+      values.push_back(Wrap(up, gate_shape, wtype));
+      values.push_back(Wrap(down, down_shape, wtype));
+      values.push_back(Wrap(gate_scales, gate_scale_shape, kF16));
+      values.push_back(Wrap(up_scales, gate_scale_shape, kF16));
+      values.push_back(Wrap(down_scales, down_scale_shape, kF16));
+      auto out = RunSession(session, {"x", "ids", "w", "gate", "up", "down", "gs", "us", "ds"}, values, {"out"});
+      const float expected = 2.0f * UniformExpertOutput(0.5f, inter, x);
+      const float* o = out[0].GetTensorData<float>();
+      for (int64_t i = 0; i < hidden; ++i)
+        EXPECT_NEAR(o[i], expected, (g == 8 ? 1e-5f : 1e-2f) * std::abs(expected))
+            << (int4 ? "int4" : "int8") << " G " << g;
+    }
 }
 
 TEST(OrtSession, ValidationErrorsSurfaceAsInvalidArgument) {
