@@ -12,7 +12,8 @@ namespace Glm.Onnx.RunCli;
 /// sizes, the decode step time per pool size (a pool copied per step would grow it). <c>--profile PREFIX</c> turns on
 /// ONNX Runtime profiling and prints the profile files written (one per stage and pool size). <c>--json-schema FILE</c>
 /// constrains every request to the schema (structured output) and reports the grammar-mask time per decode step
-/// (the step's masks computed in parallel) and per token.
+/// (the step's masks computed in parallel) and per token. <c>--json</c> prints one JSON object per pool size instead
+/// of the table, with resident memory after load and at the end (VmRSS / VmHWM) beside the artifacts' size.
 /// </summary>
 public static class BenchCommand
 {
@@ -26,7 +27,8 @@ public static class BenchCommand
         var poolBlocks = new Option<string?>("--pool-blocks") { Description = "comma-separated pool sizes (blocks) to compare" };
         var profile = new Option<string?>("--profile") { Description = "ONNX Runtime profile file prefix (profiles every run, warm-up included)" };
         var jsonSchema = new Option<string?>("--json-schema") { Description = "FILE: constrain every request to this JSON Schema and report mask time" };
-        var command = new Command("bench", "Measure prefill / decode throughput and TTFT") { promptLength, outputLength, concurrency, repeats, poolBlocks, profile, jsonSchema };
+        var json = new Option<bool>("--json") { Description = "one JSON object per pool size, with resident memory (VmRSS / VmHWM) and artifact bytes" };
+        var command = new Command("bench", "Measure prefill / decode throughput and TTFT") { promptLength, outputLength, concurrency, repeats, poolBlocks, profile, jsonSchema, json };
         model.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -36,12 +38,15 @@ public static class BenchCommand
                 int prompt = parse.GetValue(promptLength), output = parse.GetValue(outputLength), n = parse.GetValue(concurrency), r = parse.GetValue(repeats);
                 if (prompt <= 0 || output <= 1 || n <= 0 || r <= 0)
                     throw new ArgumentException("--prompt-length, --concurrency and --repeats must be positive and --output-length at least 2.");
-                Console.Out.WriteLine("pool_blocks  pool_MiB  prompt  output  conc  prefill_tok/s  decode_tok/s  ttft_ms  decode_step_ms  decode_cpu_ms  mask_ms/step  mask_ms/token  (medians of " + r + ")");
+                bool asJson = parse.GetValue(json);
+                if (!asJson)
+                    Console.Out.WriteLine("pool_blocks  pool_MiB  prompt  output  conc  prefill_tok/s  decode_tok/s  ttft_ms  decode_step_ms  decode_cpu_ms  mask_ms/step  mask_ms/token  (medians of " + r + ")");
                 var profilePrefix = parse.GetValue(profile);
                 for (int p = 0; p < pools.Length; p++)
                 {
                     var blocks = pools[p];
                     using var loaded = model.Load(parse, blocks, profilePrefix is null ? null : pools.Length > 1 ? $"{profilePrefix}.pool{p}" : profilePrefix);
+                    var afterLoad = ProcessMemory.Read();
                     using var engine = loaded.CreateEngine(new SchedulerOptions(MaxTokensPerStep: Math.Max(512, prompt), MaxSequences: Math.Max(64, n), EnablePrefixCaching: false));
                     int vocab = loaded.Executor.Info.VocabSize;
                     var constraint = ConstraintArguments.Read(parse.GetValue(jsonSchema), null, loaded.Tokenizer, [0]);
@@ -49,6 +54,21 @@ public static class BenchCommand
                     var runs = new List<Result>();
                     for (int i = 0; i < r; i++)
                         runs.Add(await RunOnce(engine, prompt, output, n, vocab, i + 1, constraint, ct));
+                    if (asJson)
+                    {
+                        var end = ProcessMemory.Read();
+                        Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(new
+                        {
+                            pool_blocks = loaded.Cache.NumBlocks, prompt, output, concurrency = n, repeats = r,
+                            prefill_tps = Median(runs.Select(x => x.PrefillTps)), decode_tps = Median(runs.Select(x => x.DecodeTps)),
+                            ttft_ms = Median(runs.Select(x => x.TtftMs)), decode_step_ms = Median(runs.Select(x => x.StepMs)),
+                            decode_cpu_ms = Median(runs.Select(x => x.StepCpuMs)),
+                            artifact_bytes = loaded.Manifest.Files.Sum(f => f.Bytes), pool_bytes = loaded.Cache.TotalBytes,
+                            rss_after_load_bytes = afterLoad.RssBytes, hwm_after_load_bytes = afterLoad.PeakRssBytes,
+                            rss_end_bytes = end.RssBytes, hwm_end_bytes = end.PeakRssBytes,
+                        }));
+                    }
+                    else
                     Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                         $"{loaded.Cache.NumBlocks,11}  {loaded.Cache.TotalBytes / (1 << 20),8}  {prompt,6}  {output,6}  {n,4}  " +
                         $"{Median(runs.Select(x => x.PrefillTps)),13:F1}  {Median(runs.Select(x => x.DecodeTps)),12:F1}  " +
