@@ -29,7 +29,7 @@ public sealed class PrecisionPolicy
     private readonly Dictionary<WeightPart, TargetPrecision> _parts = new();
 
     public PrecisionPolicy(TargetPrecision target, IReadOnlyDictionary<WeightPart, TargetPrecision>? overrides = null,
-        int groupSize = 32, int accuracyLevel = 0)
+        int groupSize = 32, int accuracyLevel = 4)
     {
         if (!GroupSizes.Contains(groupSize))
             throw new ArgumentException($"--group-size {groupSize} is not supported: expected {string.Join(" or ", GroupSizes)}");
@@ -47,7 +47,7 @@ public sealed class PrecisionPolicy
     /// <summary>Input columns per int8 / int4 scale group.</summary>
     public int GroupSize { get; }
 
-    /// <summary>MatMulNBits accuracy_level of int8 / int4 dense projections (0: the kernel's default).</summary>
+    /// <summary>MatMulNBits accuracy_level of int8 / int4 dense projections (4: int8 activations, the fast CPU path).</summary>
     public int AccuracyLevel { get; }
 
     public TargetPrecision Of(WeightPart part) => _parts[part];

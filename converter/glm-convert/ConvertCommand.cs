@@ -26,7 +26,7 @@ public static class ConvertCommand
             Description = $"precision of the {PrecisionPolicy.PartName(p)} weights, overriding --precision (fp32, bf16, fp8, int8, int4)",
         })).ToArray();
         var group = new Option<int>("--group-size") { Description = "input columns per int8 / int4 scale group: 32 or 128", DefaultValueFactory = _ => 32 };
-        var accuracy = new Option<int>("--accuracy-level") { Description = "MatMulNBits accuracy_level of int8 / int4 dense projections (0-4; 4 = int8 activations)", DefaultValueFactory = _ => 0 };
+        var accuracy = new Option<int>("--accuracy-level") { Description = "MatMulNBits accuracy_level of int8 / int4 dense projections (0-4; 4 = int8 activations, the fast CPU path)", DefaultValueFactory = _ => 4 };
         var perStage = new Option<int?>("--layers-per-stage") { Description = "decoder layers per stage graph (default: all in one stage)" };
         var stageLayers = new Option<string?>("--stage-layers") { Description = "explicit layers per stage, e.g. 3,3,2 (sums to num_hidden_layers)" };
         var shard = new Option<string>("--max-shard-size") { Description = "cap per external-data shard, e.g. 2GiB, 500MB", DefaultValueFactory = _ => "2GiB" };
