@@ -50,6 +50,8 @@ public sealed class QuantizedConversionTests(ITestOutputHelper log)
         ModelConverter.Convert(new ConvertOptions(source, dir.File("head8"))
         {
             PartPrecisions = new Dictionary<WeightPart, TargetPrecision> { [WeightPart.LmHead] = TargetPrecision.Int8 },
+            // Float compute: the weight quantisation alone (level 4 also quantises the activations).
+            AccuracyLevel = 0,
         }, SilentProgress.Instance);
         var prompts = KlComparison.PromptsOf(Path.Combine(source, "reference.safetensors"), 256);
         var s = await KlComparison.RunAsync(dir.File("fp32"), dir.File("head8"), prompts);
@@ -93,6 +95,22 @@ public sealed class QuantizedConversionTests(ITestOutputHelper log)
         var b = ModelManifestJson.Load(dir.File("b")).Files.ToDictionary(f => f.Path, f => f.Sha256);
         Assert.Equal(a, b);
         Assert.Contains(a.Keys, k => k.EndsWith(".onnx.data", StringComparison.Ordinal));
+    }
+
+    /// <summary>At int4 the MTP stage still points at the main stages' packed lm_head and its group scales: no copy.</summary>
+    [Fact]
+    public void MtpStageSharesTheQuantizedLmHead()
+    {
+        using var dir = Fixtures.NewTempDir("glm-quant");
+        ModelConverter.Convert(new ConvertOptions(Fixtures.GlmDir("glm52-tiny-mtp"), dir.File("out")) { Precision = TargetPrecision.Int4, StageLayers = [4, 4] },
+            SilentProgress.Instance);
+        var manifest = ModelManifestJson.Load(dir.File("out"));
+        var mtp = manifest.MtpStage!;
+        string headShard = manifest.Stages[^1].DataFiles[0];
+        Assert.Contains(headShard, mtp.DataFiles);
+        var graph = System.Text.Encoding.UTF8.GetString(File.ReadAllBytes(Path.Combine(dir.File("out"), mtp.File)));
+        Assert.Contains("lm_head.weight" + Glm.Onnx.Converter.Weights.WeightWriter.GroupScaleSuffix, graph);
+        Assert.Contains("MatMulNBits", graph);
     }
 
     [Fact]
