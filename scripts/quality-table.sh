@@ -11,9 +11,9 @@ extra="${QUALITY_EXTRA:-}"   # e.g. "--group-size 128" or "--accuracy-level 4"
 mkdir -p "$work"
 row() { # name source prompts-args
   local name="$1" src="$2"; shift 2
-  $glm convert "$src" "$work/$name-fp32" --precision fp32 --force > /dev/null
+  $glm convert "$src" "$work/$name-fp32" --precision fp32 --force > /dev/null 2>&1
   for p in bf16 fp8 int8 int4; do
-    $glm convert "$src" "$work/$name-$p" --precision "$p" $extra --force > /dev/null
+    $glm convert "$src" "$work/$name-$p" --precision "$p" $extra --force > /dev/null 2>&1
     printf '%s %s ' "$name" "$p"
     $glm kl --reference "$work/$name-fp32" --candidate "$work/$name-$p" "$@"
   done
@@ -22,6 +22,6 @@ for f in glm5-tiny glm52-tiny glm52-grouped glm52-tiny-fp8 glm52-tiny-mtp; do
   row "$f" "$fixtures/$f" --prompts "$fixtures/$f/reference.safetensors"
 done
 if [ -z "${SKIP_SMALL:-}" ]; then
-  [ -d "$work/small-src" ] || $glm synth "$work/small-src" --preset small --seed 1 > /dev/null
+  [ -d "$work/small-src" ] || $glm synth "$work/small-src" --preset small --seed 1 > /dev/null 2>&1
   row small "$work/small-src" --random-prompts 4 --prompt-length 32 --seed 1
 fi
