@@ -7,7 +7,8 @@ using Glm.Onnx.Converter.Conversion;
 namespace Glm.Onnx.ConvertCli;
 
 /// <summary>
-/// <c>glm-convert convert &lt;checkpoint-dir&gt; &lt;output-dir&gt; [--precision fp32|bf16|fp8] [--layers-per-stage N |
+/// <c>glm-convert convert &lt;checkpoint-dir&gt; &lt;output-dir&gt; [--precision fp32|bf16|fp8|int8|int4] [--attention P]
+/// [--dense P] [--experts P] [--lm-head P] [--group-size 32|128] [--accuracy-level 0-4] [--layers-per-stage N |
 /// --stage-layers a,b,c] [--max-shard-size 2GiB] [--block-size 64] [--plan] [--force]</c>.
 /// </summary>
 public static class ConvertCommand
@@ -19,7 +20,13 @@ public static class ConvertCommand
     {
         var checkpoint = new Argument<string>("checkpoint-dir") { Description = "Hugging Face checkpoint directory (bf16 or block-FP8, single file or sharded)" };
         var output = new Argument<string>("output-dir") { Description = "artifacts directory to create" };
-        var precision = new Option<string>("--precision") { Description = "weight storage: fp32 (CPU, verification), bf16, fp8 (keeps block-FP8 weights)", DefaultValueFactory = _ => "fp32" };
+        var precision = new Option<string>("--precision") { Description = "weight storage: fp32 (CPU, verification), bf16, fp8 (keeps block-FP8 weights), int8, int4 (group-quantised)", DefaultValueFactory = _ => "fp32" };
+        var parts = Enum.GetValues<WeightPart>().Select(p => (Part: p, Option: new Option<string?>("--" + PrecisionPolicy.PartName(p))
+        {
+            Description = $"precision of the {PrecisionPolicy.PartName(p)} weights, overriding --precision (fp32, bf16, fp8, int8, int4)",
+        })).ToArray();
+        var group = new Option<int>("--group-size") { Description = "input columns per int8 / int4 scale group: 32 or 128", DefaultValueFactory = _ => 32 };
+        var accuracy = new Option<int>("--accuracy-level") { Description = "MatMulNBits accuracy_level of int8 / int4 dense projections (0-4; 4 = int8 activations, the fast CPU path)", DefaultValueFactory = _ => 4 };
         var perStage = new Option<int?>("--layers-per-stage") { Description = "decoder layers per stage graph (default: all in one stage)" };
         var stageLayers = new Option<string?>("--stage-layers") { Description = "explicit layers per stage, e.g. 3,3,2 (sums to num_hidden_layers)" };
         var shard = new Option<string>("--max-shard-size") { Description = "cap per external-data shard, e.g. 2GiB, 500MB", DefaultValueFactory = _ => "2GiB" };
@@ -28,8 +35,9 @@ public static class ConvertCommand
         var force = new Option<bool>("--force") { Description = "replace an existing output directory" };
         var command = new Command("convert", "Convert a GLM-5.x checkpoint into ONNX stage graphs + external data + glm-model.json")
         {
-            checkpoint, output, precision, perStage, stageLayers, shard, block, plan, force,
+            checkpoint, output, precision, group, accuracy, perStage, stageLayers, shard, block, plan, force,
         };
+        foreach (var (_, option) in parts) command.Options.Add(option);
         command.SetAction((parse, cancel) =>
         {
             try
@@ -37,6 +45,10 @@ public static class ConvertCommand
                 var options = new ConvertOptions(parse.GetValue(checkpoint)!, parse.GetValue(output)!)
                 {
                     Precision = TargetPrecisionNames.Parse(parse.GetValue(precision)!),
+                    PartPrecisions = parts.Where(p => parse.GetValue(p.Option) is not null)
+                        .ToDictionary(p => p.Part, p => TargetPrecisionNames.Parse(parse.GetValue(p.Option)!)),
+                    QuantGroupSize = parse.GetValue(group),
+                    AccuracyLevel = parse.GetValue(accuracy),
                     LayersPerStage = parse.GetValue(perStage),
                     StageLayers = ParseList(parse.GetValue(stageLayers)),
                     MaxShardBytes = ParseSize(parse.GetValue(shard)!),
@@ -71,7 +83,7 @@ public static class ConvertCommand
     private static void PrintPlan(ConversionPlan plan)
     {
         Console.Out.WriteLine($"checkpoint  {plan.CheckpointDir}");
-        Console.Out.WriteLine($"precision   {plan.Precision.Name()}");
+        Console.Out.WriteLine($"precision   {plan.Policy}");
         Console.Out.WriteLine($"read        {ConsoleProgress.Size(plan.SourceBytes)} in {plan.Tensors} tensors (largest {ConsoleProgress.Size(plan.LargestSourceTensorBytes)})");
         Console.Out.WriteLine($"write       {ConsoleProgress.Size(plan.OutputBytes)} in {plan.Stages.Sum(s => s.Files.Count)} files");
         Console.Out.WriteLine($"peak memory {ConsoleProgress.Size(plan.PeakMemoryEstimateBytes)} (estimate: chunk buffers + largest graph + runtime; independent of checkpoint size)");

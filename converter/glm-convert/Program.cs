@@ -11,6 +11,7 @@ public static class Program
         root.Subcommands.Add(SynthCommand.Create());
         root.Subcommands.Add(ConvertCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
+        root.Subcommands.Add(KlCommand.Create());
         return root.Parse(args).Invoke();
     }
 }

@@ -29,6 +29,7 @@ public static class VerifyCommand
         {
             try
             {
+                Console.Out.Write(PrecisionText.Write(Glm.Onnx.Contracts.Manifest.ModelManifestJson.Load(parse.GetValue(artifacts)!)));
                 var results = await ReferenceVerifier.RunAsync(parse.GetValue(artifacts)!, parse.GetValue(reference)!,
                     new VerificationOptions(VerifyChecksums: parse.GetValue(checksums), BlockSize: parse.GetValue(blockSize)),
                     decode: !parse.GetValue(noDecode), cancellationToken);

@@ -13,7 +13,8 @@ namespace Glm.Onnx.RunCli;
 /// ONNX Runtime profiling and prints the profile files written (one per stage and pool size). <c>--json-schema FILE</c>
 /// constrains every request to the schema (structured output) and reports the grammar-mask time per decode step
 /// (the step's masks computed in parallel) and per token. <c>--json</c> prints one JSON object per pool size instead
-/// of the table, with the speculative decoding counters of the measured runs (docs/speculative.md).
+/// of the table, with the speculative decoding counters of the measured runs (docs/speculative.md) and resident memory
+/// after load and at the end (VmRSS / VmHWM) beside the artifacts' size.
 /// <c>--speculative-tokens K</c> makes every request speculate with the model's MTP drafter (random weights: the
 /// counters then measure nothing about real acceptance); <c>--oracle --speculative-tokens 1,2,3,4 --concurrency 1,8</c>
 /// is the speculative decoding benchmark (<see cref="SpeculativeBench"/>, docs/benchmarks.md).
@@ -30,7 +31,7 @@ public static class BenchCommand
         var poolBlocks = new Option<string?>("--pool-blocks") { Description = "comma-separated pool sizes (blocks) to compare" };
         var profile = new Option<string?>("--profile") { Description = "ONNX Runtime profile file prefix (profiles every run, warm-up included)" };
         var jsonSchema = new Option<string?>("--json-schema") { Description = "FILE: constrain every request to this JSON Schema and report mask time" };
-        var json = new Option<bool>("--json") { Description = "print one JSON object per pool size (medians and speculative decoding counters) instead of the table" };
+        var json = new Option<bool>("--json") { Description = "print one JSON object per pool size (medians, speculative decoding counters, VmRSS / VmHWM and artifact bytes) instead of the table" };
         var speculative = new Option<string?>("--speculative-tokens")
         {
             Description = "K: requests speculate with K drafts from the model's MTP layer; with --oracle a comma-separated list of K to compare with plain decode",
@@ -75,6 +76,7 @@ public static class BenchCommand
                 {
                     var blocks = pools[p];
                     using var loaded = model.Load(parse, blocks, profilePrefix is null ? null : pools.Length > 1 ? $"{profilePrefix}.pool{p}" : profilePrefix);
+                    var afterLoad = ProcessMemory.Read();
                     using var engine = loaded.CreateEngine(new SchedulerOptions(MaxTokensPerStep: Math.Max(512, prompt), MaxSequences: Math.Max(64, n), EnablePrefixCaching: false));
                     int vocab = loaded.Executor.Info.VocabSize;
                     var constraint = ConstraintArguments.Read(parse.GetValue(jsonSchema), null, loaded.Tokenizer, [0]);
@@ -85,7 +87,7 @@ public static class BenchCommand
                         runs.Add(await RunOnce(engine, prompt, output, n, vocab, i + 1, constraint, speculativeTokens, ct));
                     if (asJson)
                         Console.Out.WriteLine(JsonLine(loaded.Cache.NumBlocks, loaded.Cache.TotalBytes, prompt, output, n, runs,
-                            engine.Speculation.Snapshot().Since(speculation0)));
+                            engine.Speculation.Snapshot().Since(speculation0), loaded.Manifest.Files.Sum(f => f.Bytes), afterLoad, ProcessMemory.Read()));
                     else
                         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                             $"{loaded.Cache.NumBlocks,11}  {loaded.Cache.TotalBytes / (1 << 20),8}  {prompt,6}  {output,6}  {n,4}  " +
@@ -109,7 +111,8 @@ public static class BenchCommand
 
     // One object per pool size: the table's medians under snake_case names, plus the speculative decoding counters
     // summed over the measured runs (all zero when no request drafted).
-    private static string JsonLine(int blocks, long bytes, int prompt, int output, int n, List<Result> runs, Glm.Onnx.Runtime.Telemetry.SpeculationSummary speculation)
+    private static string JsonLine(int blocks, long bytes, int prompt, int output, int n, List<Result> runs, Glm.Onnx.Runtime.Telemetry.SpeculationSummary speculation,
+        long artifactBytes, ProcessMemory afterLoad, ProcessMemory end)
     {
         var line = new System.Text.Json.Nodes.JsonObject
         {
@@ -127,6 +130,11 @@ public static class BenchCommand
             ["mask_ms_per_step"] = Median(runs.Select(x => x.MaskStepMs)),
             ["mask_ms_per_token"] = Median(runs.Select(x => x.MaskTokenMs)),
             ["speculative_decoding"] = SpeculationJson.Node(speculation),
+            ["artifact_bytes"] = artifactBytes,
+            ["rss_after_load_bytes"] = afterLoad.RssBytes,
+            ["hwm_after_load_bytes"] = afterLoad.PeakRssBytes,
+            ["rss_end_bytes"] = end.RssBytes,
+            ["hwm_end_bytes"] = end.PeakRssBytes,
         };
         return line.ToJsonString();
     }

@@ -64,18 +64,47 @@ public sealed record ModelDimensions
 }
 
 /// <summary>
-/// Storage precision per tensor class. Values: "float32", "bfloat16", "float8e4m3fn" (block scales beside).
+/// Storage precision per tensor class. Values: "float32", "bfloat16", "float8e4m3fn" (block scales beside), "int8",
+/// "int4" (group scales beside).
 /// Activations are always float32.
 /// </summary>
 public sealed record PrecisionInfo
 {
-    /// <summary>The --precision the converter ran with: fp32, bf16 or fp8.</summary>
+    /// <summary>The --precision the converter ran with: fp32, bf16, fp8, int8 or int4.</summary>
     public required string Target { get; init; }
     public required string Embedding { get; init; }
     public required string Linear { get; init; }
     public required string Experts { get; init; }
     public required string LmHead { get; init; }
     public required string Norms { get; init; }
+
+    /// <summary>
+    /// Per part (attention, dense, experts, lm-head): storage format, int group size and the op that reads it
+    /// (docs/artifacts.md, "Precision"). Absent in manifests written before per-part precisions.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public IReadOnlyList<PartPrecision>? Parts { get; init; }
+}
+
+/// <summary>How one part of the model's weights is stored and computed.</summary>
+public sealed record PartPrecision
+{
+    /// <summary>attention, dense, experts or lm-head.</summary>
+    public required string Part { get; init; }
+
+    /// <summary>float32, bfloat16, float8e4m3fn(+bfloat16), int8 or int4.</summary>
+    public required string Format { get; init; }
+
+    /// <summary>Input columns per scale group (int8 / int4 only).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? GroupSize { get; init; }
+
+    /// <summary>The op that reads the weights (Gemm, com.microsoft.MatMulNBits, MoeExperts).</summary>
+    public required string Op { get; init; }
+
+    /// <summary>MatMulNBits accuracy_level (int8 / int4 dense projections only).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? AccuracyLevel { get; init; }
 }
 
 /// <summary>One stage graph: a contiguous range of decoder layers [FirstLayer, FirstLayer + LayerCount).</summary>

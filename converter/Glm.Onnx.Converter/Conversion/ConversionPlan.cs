@@ -11,6 +11,9 @@ public sealed record ConversionPlan(
     long LargestSourceTensorBytes,
     long PeakMemoryEstimateBytes)
 {
+    /// <summary>The per-part precisions of the conversion (set by <see cref="ModelConverter"/>).</summary>
+    public PrecisionPolicy Policy { get; init; } = new(Precision);
+
     public long OutputBytes => Stages.Sum(s => s.Files.Sum(f => f.Bytes));
 
     public int Tensors => Stages.Sum(s => s.Tensors);

@@ -7,6 +7,22 @@ public sealed record ConvertOptions(string CheckpointDir, string OutputDir)
 {
     public TargetPrecision Precision { get; init; } = TargetPrecision.Fp32;
 
+    /// <summary>Per-part precisions that override <see cref="Precision"/> (<c>--experts int4</c> etc.).</summary>
+    public IReadOnlyDictionary<WeightPart, TargetPrecision>? PartPrecisions { get; init; }
+
+    /// <summary>Input columns per int8 / int4 scale group (32 or 128).</summary>
+    public int QuantGroupSize { get; init; } = 32;
+
+    /// <summary>
+    /// MatMulNBits accuracy_level of int8 / int4 dense projections (docs/artifacts.md, "Quantized weights"). 4 (int8
+    /// activations) by default: ONNX Runtime 1.31's CPU kernel has no fast float path for 8-bit weights (measured on
+    /// the small preset: 439 ms CPU per decode step at level 0 against 27 ms at level 4), and 4-bit is faster at 4 too.
+    /// </summary>
+    public int AccuracyLevel { get; init; } = 4;
+
+    /// <summary>The precision of every part, as the writers apply it.</summary>
+    public PrecisionPolicy Policy() => new(Precision, PartPrecisions, QuantGroupSize, AccuracyLevel);
+
     /// <summary>Decoder layers per stage; null puts every layer in one stage.</summary>
     public int? LayersPerStage { get; init; }
 

@@ -17,13 +17,8 @@ public static class ManifestFactory
         using var configDoc = JsonDocument.Parse(File.ReadAllBytes(Path.Combine(checkpoint.Directory, GlmCheckpoint.ConfigFileName)));
         var files = written.OrderBy(s => s.Index).SelectMany(s => s.Files).Concat(extras.All)
             .Select(f => new DataFileEntry { Path = f.Path, Bytes = f.Bytes, Sha256 = f.Sha256 }).ToArray();
-        string matrix = options.Precision switch
-        {
-            TargetPrecision.Fp32 => "float32",
-            TargetPrecision.Bf16 => "bfloat16",
-            _ => c.Quantization is null ? "bfloat16" : "float8e4m3fn+bfloat16",
-        };
-        if (options.Precision == TargetPrecision.Bf16 && c.Quantization is not null) matrix = "float8e4m3fn+bfloat16";
+        var policy = options.Policy();
+        bool fp8Source = c.Quantization is not null;
         return new ModelManifest
         {
             Format = ModelManifest.FormatName,
@@ -36,10 +31,12 @@ public static class ManifestFactory
             {
                 Target = options.Precision.Name(),
                 Embedding = options.Precision == TargetPrecision.Fp32 ? "float32" : "bfloat16",
-                Linear = matrix,
-                Experts = options.Precision != TargetPrecision.Fp32 && c.Quantization is not null ? "float8e4m3fn" : matrix,
-                LmHead = options.Precision == TargetPrecision.Fp32 ? "float32" : "bfloat16",
+                Linear = PartFormat(policy.Of(WeightPart.Dense), fp8Source ? "float8e4m3fn+bfloat16" : "bfloat16"),
+                Experts = PartFormat(policy.Of(WeightPart.Experts), fp8Source ? "float8e4m3fn" : "bfloat16"),
+                // lm_head is never block-FP8 in a checkpoint.
+                LmHead = PartFormat(policy.Of(WeightPart.LmHead), "bfloat16"),
                 Norms = "float32",
+                Parts = policy.Parts.Select(p => Part(p.Part, p.Precision, policy, fp8Source)).ToArray(),
             },
             Stages = stages.Where(s => !s.IsMtp).Select(s => Stage(c, options, s, DataFiles(s, written))).ToArray(),
             MtpStage = stages.FirstOrDefault(s => s.IsMtp) is { } mtp ? Stage(c, options, mtp, DataFiles(mtp, written)) : null,
@@ -48,6 +45,34 @@ public static class ManifestFactory
             Tokenizer = new TokenizerFiles { Files = extras.Tokenizer.Select(f => f.Path).ToArray(), ChatTemplate = extras.ChatTemplate },
             Generation = Generation(c, checkpoint.Directory),
             Files = files,
+        };
+    }
+
+    /// <summary>The manifest's format name of a part's precision; <paramref name="lowFloat"/> for bf16 / fp8.</summary>
+    private static string PartFormat(TargetPrecision p, string lowFloat) => p switch
+    {
+        TargetPrecision.Fp32 => "float32",
+        TargetPrecision.Int8 => "int8",
+        TargetPrecision.Int4 => "int4",
+        _ => lowFloat,
+    };
+
+    /// <summary>What one part is stored as and which op reads it (docs/artifacts.md, "Precision").</summary>
+    private static PartPrecision Part(WeightPart part, TargetPrecision p, PrecisionPolicy policy, bool fp8Source)
+    {
+        bool experts = part == WeightPart.Experts;
+        string lowFloat = experts ? (fp8Source ? "float8e4m3fn" : "bfloat16")
+            : part == WeightPart.LmHead || !fp8Source ? "bfloat16" : "float8e4m3fn+bfloat16";
+        string op = experts ? CustomOpNames.MoeExperts
+            : p.IntBits() > 0 ? "com.microsoft.MatMulNBits"
+            : p == TargetPrecision.Fp32 ? "Gemm" : "Gemm (Cast / dequantised to float32 at load)";
+        return new PartPrecision
+        {
+            Part = PrecisionPolicy.PartName(part),
+            Format = PartFormat(p, lowFloat),
+            GroupSize = p.IntBits() > 0 ? policy.GroupSize : null,
+            Op = op,
+            AccuracyLevel = p.IntBits() > 0 && !experts ? policy.AccuracyLevel : null,
         };
     }
 
@@ -108,7 +133,8 @@ public static class ManifestFactory
         IsMtp = s.IsMtp,
         IndexLayers = s.IsMtp ? [s.FirstLayer]
             : Enumerable.Range(s.FirstLayer, s.LayerCount).Where(l => c.IndexerTypes[l] == IndexerType.Full).ToArray(),
-        DeviceHint = options.Precision == TargetPrecision.Fp32 ? "cpu" : "cuda",
+        // int8 / int4 weights target CPU servers (MatMulNBits' MLAS kernels, MoeExperts' int kernels).
+        DeviceHint = options.Precision is TargetPrecision.Fp32 or TargetPrecision.Int8 or TargetPrecision.Int4 ? "cpu" : "cuda",
     };
 
     private static GenerationDefaults Generation(GlmConfig c, string dir)

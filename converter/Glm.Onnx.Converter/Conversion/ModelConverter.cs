@@ -106,7 +106,10 @@ public static class ModelConverter
         // protobuf twice (object model + serialised bytes).
         long chunk = (long)WeightWriter.ChunkElements * (4 + 4 + 4);
         long peak = chunk + 2 * outputs.Max(o => o.GraphBytes) + FixedOverheadBytes;
-        return new ConversionPlan(checkpoint.Directory, options.Precision, outputs.ToArray(), outputs.Sum(o => o.SourceBytes), largest, peak);
+        return new ConversionPlan(checkpoint.Directory, options.Precision, outputs.ToArray(), outputs.Sum(o => o.SourceBytes), largest, peak)
+        {
+            Policy = options.Policy(),
+        };
     }
 
     // inspect reports a checkpoint with tensors the config does not explain as incomplete (exit 1); convert refuses it
@@ -127,7 +130,7 @@ public static class ModelConverter
     private static string Fingerprint(GlmCheckpoint checkpoint, ConvertOptions o, IReadOnlyList<StageSpec> stages)
     {
         var text = new StringBuilder();
-        text.Append(ConverterInfo.Version).Append('|').Append(o.Precision).Append('|').Append(o.MaxShardBytes).Append('|').Append(o.BlockSize);
+        text.Append(ConverterInfo.Version).Append('|').Append(o.Policy().ToString()).Append('|').Append(o.MaxShardBytes).Append('|').Append(o.BlockSize);
         foreach (var s in stages) text.Append('|').Append(s.FirstLayer).Append('+').Append(s.LayerCount);
         text.Append('|').Append(File.ReadAllText(Path.Combine(checkpoint.Directory, GlmCheckpoint.ConfigFileName)));
         foreach (var f in checkpoint.Files)

@@ -32,7 +32,7 @@ public static class StageWriter
         long sourceBytes = 0;
         int tensors = 0;
         using var data = new ExternalDataWriter(directory, stage.DataPrefix, options.MaxShardBytes, dryRun);
-        var weights = new WeightWriter(reader, data, options.Precision, (name, bytes) =>
+        var weights = new WeightWriter(reader, data, options.Policy(), (name, bytes) =>
         {
             sourceBytes += bytes;
             tensors++;
@@ -63,14 +63,14 @@ public static class StageWriter
     }
 
     /// <summary>
-    /// The embedding and output-projection initializers (and FP8 scales, if any) of the main stages, by name: the
+    /// The embedding and output-projection initializers (and FP8 / int group scales, if any) of the main stages, by name: the
     /// MTP layer has no tables of its own (docs/architecture.md, "MTP").
     /// </summary>
     private static Dictionary<string, ExternalDataLocation> SharedTables(GlmConfig config, IReadOnlyList<StageOutput> mainStages)
     {
         var t = ModelTensors.For(config);
         var names = new[] { t.EmbedTokens.Name, t.OutputProjection.Name }
-            .SelectMany(n => new[] { n, n + ModelTensors.ScaleSuffix }).ToHashSet(StringComparer.Ordinal);
+            .SelectMany(n => new[] { n, n + ModelTensors.ScaleSuffix, n + WeightWriter.GroupScaleSuffix }).ToHashSet(StringComparer.Ordinal);
         var shared = new Dictionary<string, ExternalDataLocation>(StringComparer.Ordinal);
         foreach (var output in mainStages.Where(o => !o.Stage.IsMtp))
             foreach (var (name, location) in output.Placed)

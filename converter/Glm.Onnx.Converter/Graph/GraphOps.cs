@@ -1,13 +1,20 @@
 using Glm.Onnx.Converter.Onnx;
+using Glm.Onnx.Converter.Weights;
 
 namespace Glm.Onnx.Converter.Graph;
 
 /// <summary>The standard-op building blocks of a GLM layer, each naming its intermediates under a prefix.</summary>
 public static class GraphOps
 {
-    /// <summary>y = x @ W^T with W in the checkpoint's [out, in] layout.</summary>
-    public static string Linear(GraphBuilder g, string x, string weight, string output) =>
-        g.Op("Gemm", output, [x, weight], OnnxAttribute.Int("transB", 1));
+    /// <summary>
+    /// y = x @ W^T with W in the checkpoint's [out, in] layout: Gemm (transB) on a float32 weight, or
+    /// com.microsoft.MatMulNBits on an int8 / int4 one, which reads the packed weight directly (no float copy).
+    /// </summary>
+    public static string Linear(GraphBuilder g, string x, LinearWeight weight, string output) => weight.IsQuantized
+        ? g.Node("MatMulNBits", [output], [x, weight.Weight, weight.Scales!], MicrosoftDomain,
+            OnnxAttribute.Int("K", weight.K), OnnxAttribute.Int("N", weight.N), OnnxAttribute.Int("bits", weight.Bits),
+            OnnxAttribute.Int("block_size", weight.BlockSize), OnnxAttribute.Int("accuracy_level", weight.AccuracyLevel))[0]
+        : g.Op("Gemm", output, [x, weight.Weight], OnnxAttribute.Int("transB", 1));
 
     /// <summary>ONNX Runtime's contrib-op domain (fused RotaryEmbedding, SkipSimplifiedLayerNormalization).</summary>
     public const string MicrosoftDomain = "com.microsoft";
@@ -34,7 +41,7 @@ public static class GraphOps
     }
 
     /// <summary>SiLU(gate) * up, then down: the SwiGLU MLP of dense layers and the shared expert.</summary>
-    public static string SwiGlu(GraphBuilder g, string x, string gateW, string upW, string downW, string prefix)
+    public static string SwiGlu(GraphBuilder g, string x, LinearWeight gateW, LinearWeight upW, LinearWeight downW, string prefix)
     {
         var gate = Linear(g, x, gateW, prefix + ".gate");
         var up = Linear(g, x, upW, prefix + ".up");

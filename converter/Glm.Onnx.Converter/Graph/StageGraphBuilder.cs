@@ -244,7 +244,11 @@ public sealed class StageGraphBuilder
         string[] inputs = gate.Scales is null
             ? [x, routing[0], routing[1], gate.Weights, up.Weights, down.Weights]
             : [x, routing[0], routing[1], gate.Weights, up.Weights, down.Weights, gate.Scales, up.Scales!, down.Scales!];
-        var routed = _g.Node(CustomOpNames.MoeExperts, [L + ".routed"], inputs, CustomOpNames.Domain)[0];
+        // int8 / int4 experts name their format and group size (the shared weight-format contract, docs/artifacts.md);
+        // float and FP8 experts keep the op's defaults.
+        OnnxAttribute[] attributes = gate.GroupSize == 0 ? []
+            : new[] { OnnxAttribute.Int("quant_block_size", gate.GroupSize), OnnxAttribute.String("weight_format", gate.WeightFormat) };
+        var routed = _g.Node(CustomOpNames.MoeExperts, [L + ".routed"], inputs, CustomOpNames.Domain, attributes)[0];
         if (w.SharedExperts is not { } shared) return routed;
 
         var sharedOut = GraphOps.SwiGlu(_g, x,
@@ -262,10 +266,10 @@ public sealed class StageGraphBuilder
         var normed = GraphOps.RmsNorm(_g, selected, _w.Vector(_g, norm), (float)_c.RmsNormEps, prefix + ".norm");
         if (_contract.Outputs.Any(o => o.Kind == StageTensorKind.FinalHidden))
             _g.Op("Identity", GraphNames.FinalHidden, [normed]);
-        string head;
+        LinearWeight head;
         if (_c.TieWordEmbeddings && _embeddingTable is not null)
-            head = _embeddingType == OnnxDataType.Float ? _embeddingTable
-                : _g.Op("Cast", _embeddingTable + ".f32", [_embeddingTable], OnnxAttribute.Int("to", (long)OnnxDataType.Float));
+            head = new LinearWeight(_embeddingType == OnnxDataType.Float ? _embeddingTable
+                : _g.Op("Cast", _embeddingTable + ".f32", [_embeddingTable], OnnxAttribute.Int("to", (long)OnnxDataType.Float)));
         else
             head = _w.Matrix(_g, _t.OutputProjection);
         GraphOps.Linear(_g, normed, head, GraphNames.Logits);

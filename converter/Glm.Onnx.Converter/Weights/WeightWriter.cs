@@ -6,8 +6,9 @@ namespace Glm.Onnx.Converter.Weights;
 
 /// <summary>
 /// Turns checkpoint tensors into stage-graph initializers, one tensor at a time and in bounded row chunks, applying
-/// the precision policy of <see cref="TargetPrecision"/>. Each method returns the name of a float32 value the graph
-/// can use directly: the initializer itself, or the output of the Cast / dequantisation nodes it adds.
+/// the <see cref="PrecisionPolicy"/>. Each method returns what the graph needs to use the weight: the name of a float32
+/// value (the initializer itself, or the output of the Cast / dequantisation nodes it adds), or for int8 / int4
+/// projections a <see cref="LinearWeight"/> naming the packed weight and scales that MatMulNBits reads directly.
 /// </summary>
 public sealed class WeightWriter
 {
@@ -16,28 +17,33 @@ public sealed class WeightWriter
 
     private readonly SourceTensorReader _reader;
     private readonly ExternalDataWriter _data;
-    private readonly TargetPrecision _precision;
+    private readonly PrecisionPolicy _policy;
     private readonly Action<string, long> _onTensor;
     private readonly IReadOnlyDictionary<string, ExternalDataLocation> _shared;
     private readonly Dictionary<string, ExternalDataLocation> _placed = new(StringComparer.Ordinal);
     private float[] _floats = [];
     private byte[] _bytes = [];
+    private sbyte[] _q = [];
+    private Half[] _scales = [];
+
+    /// <summary>Suffix of the group-scale initializer beside an int8 / int4 weight.</summary>
+    public const string GroupScaleSuffix = ".group_scales";
 
     /// <param name="shared">
     /// Initializers another stage already wrote, by name: this stage's initializer of that name points at the same
     /// bytes instead of writing a copy (the MTP stage's embedding and lm_head, docs/artifacts.md).
     /// </param>
-    public WeightWriter(SourceTensorReader reader, ExternalDataWriter data, TargetPrecision precision, Action<string, long> onTensor,
+    public WeightWriter(SourceTensorReader reader, ExternalDataWriter data, PrecisionPolicy policy, Action<string, long> onTensor,
         IReadOnlyDictionary<string, ExternalDataLocation>? shared = null)
     {
         _reader = reader;
         _data = data;
-        _precision = precision;
+        _policy = policy;
         _onTensor = onTensor;
         _shared = shared ?? new Dictionary<string, ExternalDataLocation>();
     }
 
-    public TargetPrecision Precision => _precision;
+    public PrecisionPolicy Policy => _policy;
 
     /// <summary>Where each embedding / linear initializer this writer placed lives (name -> shard, offset, length).</summary>
     public IReadOnlyDictionary<string, ExternalDataLocation> Placed => _placed;
@@ -62,17 +68,103 @@ public sealed class WeightWriter
         return tensor.Name;
     }
 
-    /// <summary>A [rows, cols] linear weight kept in the checkpoint's [out, in] layout (the graph uses Gemm transB).</summary>
-    public string Matrix(GraphBuilder g, ModelTensor tensor, bool forceFloat32 = false)
+    /// <summary>
+    /// A [rows, cols] linear weight kept in the checkpoint's [out, in] layout (the graph uses Gemm transB), or at int8 /
+    /// int4 quantised for MatMulNBits. <paramref name="forceFloat32"/> keeps it float32 whatever the policy (the router).
+    /// </summary>
+    public LinearWeight Matrix(GraphBuilder g, ModelTensor tensor, bool forceFloat32 = false)
     {
         var info = _reader.Require(tensor);
         long rows = tensor.Rows, cols = tensor.Cols;
+        var precision = forceFloat32 ? TargetPrecision.Fp32 : _policy.For(tensor);
+        if (precision.IntBits() is var bits and > 0)
+            return QuantizedMatrix(g, info, rows, cols, bits);
+        // Block-FP8 source weights stay FP8 + scales at bf16 and fp8: rounding fp8 x scale to bf16 would double their
+        // size and lose precision (measured on the FP8 fixture: argmax agreement 89 % instead of 100 %).
         var scale = _reader.ScaleOf(info);
-        if (_precision != TargetPrecision.Fp32 && scale is not null && !forceFloat32)
-            return Fp8Matrix(g, info, scale, rows, cols);
-        var type = forceFloat32 ? OnnxDataType.Float : MatrixType(info);
+        if (precision != TargetPrecision.Fp32 && scale is not null)
+            return new LinearWeight(Fp8Matrix(g, info, scale, rows, cols));
+        var type = precision == TargetPrecision.Fp32 ? OnnxDataType.Float : OnnxDataType.BFloat16;
         WriteTensor(g, info, tensor.Name, type, [rows, cols], [(0, rows)], cols);
-        return ToFloat(g, tensor.Name, type);
+        return new LinearWeight(ToFloat(g, tensor.Name, type));
+    }
+
+    /// <summary>
+    /// An int8 / int4 projection in MatMulNBits' layout: B uint8 [rows, groups, group * bits / 8] under the tensor's
+    /// name and float32 scales [rows, groups] beside it, scales written first (see <see cref="WriteQuantized"/>).
+    /// </summary>
+    private LinearWeight QuantizedMatrix(GraphBuilder g, TensorInfo info, long rows, long cols, int bits)
+    {
+        const QuantizedLayout layout = QuantizedLayout.MatMulNBits;
+        int group = _policy.GroupSize, groups = GroupQuantizer.GroupCount(cols, group);
+        string scaleName = info.Name + GroupScaleSuffix;
+        long[] weightDims = [rows, groups, (long)group * bits / 8], scaleDims = [rows, groups];
+        bool sharedW = TryShared(info.Name, OnnxDataType.UInt8, weightDims, out var weightAt);
+        bool sharedS = TryShared(scaleName, OnnxDataType.Float, scaleDims, out var scaleAt);
+        if (sharedW != sharedS)
+            throw new InvalidOperationException($"'{info.Name}': the shared stage placed only one of its weight and scales");
+        if (!sharedW)
+            (weightAt, scaleAt) = WriteQuantized([info], rows, cols, bits, layout);
+        g.Initializer(OnnxTensor.ExternalData(scaleName, OnnxDataType.Float, scaleDims, scaleAt));
+        g.Initializer(OnnxTensor.ExternalData(info.Name, OnnxDataType.UInt8, weightDims, weightAt));
+        return new LinearWeight(info.Name, scaleName, bits, cols, rows, group, _policy.AccuracyLevel);
+    }
+
+    /// <summary>
+    /// Quantises the stacked <paramref name="infos"/> (each [rows, cols]) in two streaming passes over the source:
+    /// the scales first, then the packed weights, so that neither is held in memory (the scales of a stacked expert
+    /// tensor at GLM-5.2 widths are hundreds of MB). Both passes compute the same scales, so they agree.
+    /// </summary>
+    private (ExternalDataLocation Weights, ExternalDataLocation Scales) WriteQuantized(IReadOnlyList<TensorInfo> infos,
+        long rows, long cols, int bits, QuantizedLayout layout)
+    {
+        int group = _policy.GroupSize, groups = GroupQuantizer.GroupCount(cols, group);
+        long scaleRowBytes = (long)groups * QuantizedPacking.ScaleBytes(layout);
+        long weightRowBytes = QuantizedPacking.RowBytes(layout, bits, cols, group);
+        var scaleAt = _data.Begin(scaleRowBytes * rows * infos.Count);
+        foreach (var info in infos) QuantizePass(info, rows, cols, bits, layout, scalesPass: true);
+        var weightAt = _data.Begin(weightRowBytes * rows * infos.Count);
+        foreach (var info in infos)
+        {
+            QuantizePass(info, rows, cols, bits, layout, scalesPass: false);
+            _onTensor(info.Name, info.ByteLength);
+        }
+        _placed[infos[0].Name + GroupScaleSuffix] = scaleAt;
+        if (infos.Count == 1) _placed[infos[0].Name] = weightAt;
+        return (weightAt, scaleAt);
+    }
+
+    /// <summary>One pass over a source tensor in row chunks, writing either its packed scales or its packed rows.</summary>
+    private void QuantizePass(TensorInfo info, long rows, long cols, int bits, QuantizedLayout layout, bool scalesPass)
+    {
+        int group = _policy.GroupSize, groups = GroupQuantizer.GroupCount(cols, group);
+        long rowBytes = scalesPass ? (long)groups * QuantizedPacking.ScaleBytes(layout) : QuantizedPacking.RowBytes(layout, bits, cols, group);
+        if (_data.DryRun)
+        {
+            _data.Skip(rowBytes * rows);
+            return;
+        }
+        if (_q.Length < cols) _q = new sbyte[cols];
+        if (_scales.Length < groups) _scales = new Half[groups];
+        var q = _q.AsSpan(0, (int)cols);
+        var scales = _scales.AsSpan(0, groups);
+        int rowsPerChunk = (int)Math.Max(1, Math.Min(ChunkElements / cols, int.MaxValue));
+        for (long r = 0; r < rows; r += rowsPerChunk)
+        {
+            int n = (int)Math.Min(rowsPerChunk, rows - r);
+            var floats = Floats(checked((int)(n * cols)));
+            _reader.ReadRowsFloat32(info, r, n, floats);
+            var packed = Bytes(checked((int)(n * rowBytes)));
+            for (int i = 0; i < n; i++)
+            {
+                GroupQuantizer.QuantizeRow(floats.Slice((int)(i * cols), (int)cols), bits, group, q, scales,
+                    $"{info.FilePath}: tensor '{info.Name}' row {r + i}");
+                var dest = packed.Slice((int)(i * rowBytes), (int)rowBytes);
+                if (scalesPass) QuantizedPacking.PackScales(layout, scales, dest);
+                else QuantizedPacking.PackRow(layout, bits, group, q, dest);
+            }
+            _data.Write(packed);
+        }
     }
 
     /// <summary>The embedding table as stored (float32 or bf16): the graph gathers rows first and casts after.</summary>
@@ -80,7 +172,7 @@ public sealed class WeightWriter
     {
         var info = _reader.Require(tensor);
         long rows = tensor.Rows, cols = tensor.Cols;
-        var type = MatrixType(info);
+        var type = _policy.Target == TargetPrecision.Fp32 ? OnnxDataType.Float : OnnxDataType.BFloat16;
         WriteTensor(g, info, tensor.Name, type, [rows, cols], [(0, rows)], cols);
         return (tensor.Name, type);
     }
@@ -99,7 +191,8 @@ public sealed class WeightWriter
         // are bf16 only when that is exact (a bf16 source): dequantised FP8 values (fp8 x float scale) need more
         // mantissa than bf16, and rounding W_UK / W_UV moved the FP8 fixture's logits by up to 1.4 (argmax 91 %),
         // while float32 keeps them within 3e-6.
-        var type = _precision == TargetPrecision.Fp32 || info.DType != DType.BF16 ? OnnxDataType.Float : OnnxDataType.BFloat16;
+        // An int8 / int4 attention part keeps them as at bf16: their accuracy was never measured quantised.
+        var type = _policy.Of(WeightPart.Attention) == TargetPrecision.Fp32 || info.DType != DType.BF16 ? OnnxDataType.Float : OnnxDataType.BFloat16;
         var uk = Enumerable.Range(0, heads).Select(h => ((long)h * (nope + v), (long)nope)).ToArray();
         var uv = Enumerable.Range(0, heads).Select(h => ((long)h * (nope + v) + nope, (long)v)).ToArray();
         string ukName = prefix + ".w_uk", uvName = prefix + ".w_uv";
@@ -110,16 +203,28 @@ public sealed class WeightWriter
 
     /// <summary>
     /// Per-expert [rows, cols] weights stacked into one [experts, rows, cols] initializer for MoeExperts (kept in
-    /// bf16 / FP8 there: the op reads them directly). FP8 adds the stacked block scales.
+    /// bf16 / FP8 there: the op reads them directly). FP8 adds the stacked block scales; int8 / int4 are packed in the
+    /// shared contract's layout with float16 group scales [experts, rows, groups].
     /// </summary>
-    public (string Weights, string? Scales) Experts(GraphBuilder g, IReadOnlyList<ModelTensor> sources, string name)
+    public ExpertWeights Experts(GraphBuilder g, IReadOnlyList<ModelTensor> sources, string name)
     {
         if (sources.Count == 0) throw new ArgumentException($"'{name}': no experts to stack", nameof(sources));
         long rows = sources[0].Rows, cols = sources[0].Cols;
         var infos = sources.Select(s => _reader.Require(s.Name, rows, cols)).ToArray();
+        var precision = _policy.Of(WeightPart.Experts);
+        if (precision.IntBits() is var bits and > 0)
+        {
+            int group = _policy.GroupSize, groups = GroupQuantizer.GroupCount(cols, group);
+            var (weightAt, scaleAt) = WriteQuantized(infos, rows, cols, bits, QuantizedLayout.Contract);
+            var qScales = name + GroupScaleSuffix;
+            g.Initializer(OnnxTensor.ExternalData(qScales, OnnxDataType.Float16, [infos.Length, rows, groups], scaleAt));
+            long packedCols = QuantizedPacking.RowBytes(QuantizedLayout.Contract, bits, cols, group);
+            g.Initializer(OnnxTensor.ExternalData(name, bits == 8 ? OnnxDataType.Int8 : OnnxDataType.UInt8, [infos.Length, rows, packedCols], weightAt));
+            return new ExpertWeights(name, qScales, bits == 4 ? "int4" : "", group);
+        }
         var scales = infos.Select(_reader.ScaleOf).ToArray();
-        bool keepFp8 = _precision != TargetPrecision.Fp32 && scales.All(s => s is not null);
-        var type = keepFp8 ? OnnxDataType.Float8E4M3FN : _precision == TargetPrecision.Fp32 ? OnnxDataType.Float : OnnxDataType.BFloat16;
+        bool keepFp8 = precision != TargetPrecision.Fp32 && scales.All(s => s is not null);
+        var type = keepFp8 ? OnnxDataType.Float8E4M3FN : precision == TargetPrecision.Fp32 ? OnnxDataType.Float : OnnxDataType.BFloat16;
         long perExpert = rows * cols * type.ElementSize();
         var location = _data.Begin(perExpert * infos.Length);
         foreach (var info in infos)
@@ -129,7 +234,7 @@ public sealed class WeightWriter
             _onTensor(info.Name, info.ByteLength);
         }
         g.Initializer(OnnxTensor.ExternalData(name, type, [infos.Length, rows, cols], location));
-        if (!keepFp8) return (name, null);
+        if (!keepFp8) return new ExpertWeights(name, null, "", 0);
 
         var scaleInfos = scales.Select(s => _reader.Checkpoint.GetInfo(s!)).ToArray();
         long[] scaleShape = scaleInfos[0].Shape;
@@ -142,16 +247,8 @@ public sealed class WeightWriter
             CopyRaw(si);
         }
         g.Initializer(OnnxTensor.ExternalData(scaleName, OnnxDataType.Float, [infos.Length, scaleShape[0], scaleShape[1]], scaleLocation));
-        return (name, scaleName);
+        return new ExpertWeights(name, scaleName, "", 0);
     }
-
-    /// <summary>
-    /// Storage of a plain (non-FP8-kept) matrix: float32 for fp32, else bf16. Block-FP8 source weights are kept as
-    /// FP8 + scales for both bf16 and fp8 targets: rounding fp8 x scale to bf16 would double their size and lose
-    /// precision (measured on the FP8 fixture: argmax agreement 89 % instead of 100 %).
-    /// </summary>
-    private OnnxDataType MatrixType(TensorInfo info) =>
-        _precision == TargetPrecision.Fp32 ? OnnxDataType.Float : OnnxDataType.BFloat16;
 
     /// <summary>
     /// An FP8 linear weight kept as float8e4m3fn plus its [ceil(rows/128), ceil(cols/128)] scales, dequantised by
