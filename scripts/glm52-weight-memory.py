@@ -6,7 +6,7 @@ usage: scripts/glm52-weight-memory.py LAYOUT_JSON [--group-size 32]
 LAYOUT_JSON lists every tensor name and shape of GLM-5.2 (the layout fixture). Bytes per weight follow
 docs/artifacts.md: fp32 4; bf16 2; int8 1 and int4 0.5 plus the group scales (MoeExperts: float16 per group;
 MatMulNBits: float32 per group, K padded to whole groups); the embedding stays a bf16 lookup below fp32; the router,
-norms and biases stay float32; W_UK / W_UV (from kv_b_proj) stay bf16 below fp32. The KV cache is not included.
+norms, biases and W_UK / W_UV (from kv_b_proj) stay float32 at every precision. The KV cache is not included.
 """
 import json
 import math
@@ -61,9 +61,11 @@ def main():
             if p == "float32" or len(shape) < 2:
                 b = math.prod(shape) * 4
                 p = "other"
-            elif p in ("embedding", "kv_b"):
+            elif p == "kv_b":
+                b = math.prod(shape) * 4
+                p = "other"
+            elif p == "embedding":
                 b = math.prod(shape) * (4 if precision == "fp32" else 2)
-                p = "embedding" if p == "embedding" else "other"
             else:
                 b = matrix_bytes(shape, precision, group, "moe" if p == "experts" else "nbits")
             sums[p] = sums.get(p, 0) + b

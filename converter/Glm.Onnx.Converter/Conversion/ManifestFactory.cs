@@ -30,13 +30,13 @@ public static class ManifestFactory
             Precision = new PrecisionInfo
             {
                 Target = options.Precision.Name(),
-                Embedding = options.Precision == TargetPrecision.Fp32 ? "float32" : "bfloat16",
+                Embedding = EmbeddingFormat(options.Precision),
                 Linear = PartFormat(policy.Of(WeightPart.Dense), fp8Source ? "float8e4m3fn+bfloat16" : "bfloat16"),
                 Experts = PartFormat(policy.Of(WeightPart.Experts), fp8Source ? "float8e4m3fn" : "bfloat16"),
-                // lm_head is never block-FP8 in a checkpoint.
-                LmHead = PartFormat(policy.Of(WeightPart.LmHead), "bfloat16"),
+                // lm_head is never block-FP8 in a checkpoint; a tied one is the embedding table.
+                LmHead = c.TieWordEmbeddings ? EmbeddingFormat(options.Precision) : PartFormat(policy.Of(WeightPart.LmHead), "bfloat16"),
                 Norms = "float32",
-                Parts = policy.Parts.Select(p => Part(p.Part, p.Precision, policy, fp8Source)).ToArray(),
+                Parts = policy.Parts.Select(p => Part(p.Part, p.Precision, policy, fp8Source, c.TieWordEmbeddings)).ToArray(),
             },
             Stages = stages.Where(s => !s.IsMtp).Select(s => Stage(c, options, s, DataFiles(s, written))).ToArray(),
             MtpStage = stages.FirstOrDefault(s => s.IsMtp) is { } mtp ? Stage(c, options, mtp, DataFiles(mtp, written)) : null,
@@ -57,15 +57,23 @@ public static class ManifestFactory
         _ => lowFloat,
     };
 
-    /// <summary>What one part is stored as and which op reads it (docs/artifacts.md, "Precision").</summary>
-    private static PartPrecision Part(WeightPart part, TargetPrecision p, PrecisionPolicy policy, bool fp8Source)
+    /// <summary>The embedding table's format: never quantised (docs/artifacts.md, "Precision").</summary>
+    private static string EmbeddingFormat(TargetPrecision target) => target == TargetPrecision.Fp32 ? "float32" : "bfloat16";
+
+    /// <summary>
+    /// What one part is stored as and which op reads it (docs/artifacts.md, "Precision"): the op follows the storage
+    /// as <see cref="Weights.LinearWeight"/> decides it. A tied lm-head is the embedding table, whatever its override.
+    /// </summary>
+    private static PartPrecision Part(WeightPart part, TargetPrecision p, PrecisionPolicy policy, bool fp8Source, bool tiedHead)
     {
         bool experts = part == WeightPart.Experts;
+        if (part == WeightPart.LmHead && tiedHead)
+            p = policy.Target == TargetPrecision.Fp32 ? TargetPrecision.Fp32 : TargetPrecision.Bf16;
         string lowFloat = experts ? (fp8Source ? "float8e4m3fn" : "bfloat16")
             : part == WeightPart.LmHead || !fp8Source ? "bfloat16" : "float8e4m3fn+bfloat16";
         string op = experts ? CustomOpNames.MoeExperts
             : p.IntBits() > 0 ? "com.microsoft.MatMulNBits"
-            : p == TargetPrecision.Fp32 ? "Gemm" : "Gemm (Cast / dequantised to float32 at load)";
+            : p == TargetPrecision.Fp32 ? "Gemm" : CustomOpNames.DenseProjection;
         return new PartPrecision
         {
             Part = PrecisionPolicy.PartName(part),

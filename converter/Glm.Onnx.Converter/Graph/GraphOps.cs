@@ -1,3 +1,4 @@
+using Glm.Onnx.Contracts;
 using Glm.Onnx.Converter.Onnx;
 using Glm.Onnx.Converter.Weights;
 
@@ -7,14 +8,22 @@ namespace Glm.Onnx.Converter.Graph;
 public static class GraphOps
 {
     /// <summary>
-    /// y = x @ W^T with W in the checkpoint's [out, in] layout: Gemm (transB) on a float32 weight, or
-    /// com.microsoft.MatMulNBits on an int8 / int4 one, which reads the packed weight directly (no float copy).
+    /// y = x @ W^T with W in the checkpoint's [out, in] layout, by the op its storage calls for: Gemm (transB) on a
+    /// float32 weight; com.microsoft.MatMulNBits on an int8 / int4 one; DenseProjection on a bf16 or block-FP8 one.
+    /// The last two read the stored bytes directly: no float32 copy at load, no per-step Cast.
     /// </summary>
-    public static string Linear(GraphBuilder g, string x, LinearWeight weight, string output) => weight.IsQuantized
-        ? g.Node("MatMulNBits", [output], [x, weight.Weight, weight.Scales!], MicrosoftDomain,
+    public static string Linear(GraphBuilder g, string x, LinearWeight weight, string output) => weight.Kernel switch
+    {
+        LinearKernel.Gemm => g.Op("Gemm", output, [x, weight.Weight], OnnxAttribute.Int("transB", 1)),
+        LinearKernel.MatMulNBits => g.Node("MatMulNBits", [output], [x, weight.Weight, weight.Scales!], MicrosoftDomain,
             OnnxAttribute.Int("K", weight.K), OnnxAttribute.Int("N", weight.N), OnnxAttribute.Int("bits", weight.Bits),
-            OnnxAttribute.Int("block_size", weight.BlockSize), OnnxAttribute.Int("accuracy_level", weight.AccuracyLevel))[0]
-        : g.Op("Gemm", output, [x, weight.Weight], OnnxAttribute.Int("transB", 1));
+            OnnxAttribute.Int("block_size", weight.BlockSize), OnnxAttribute.Int("accuracy_level", weight.AccuracyLevel))[0],
+        LinearKernel.DenseProjection => weight.Scales is null
+            ? g.Node(CustomOpNames.DenseProjection, [output], [x, weight.Weight], CustomOpNames.Domain)[0]
+            : g.Node(CustomOpNames.DenseProjection, [output], [x, weight.Weight, weight.Scales], CustomOpNames.Domain,
+                OnnxAttribute.Int("quant_block_size", weight.BlockSize))[0],
+        _ => throw new ArgumentOutOfRangeException(nameof(weight), weight.Kernel, "unknown projection kernel"),
+    };
 
     /// <summary>ONNX Runtime's contrib-op domain (fused RotaryEmbedding, SkipSimplifiedLayerNormalization).</summary>
     public const string MicrosoftDomain = "com.microsoft";

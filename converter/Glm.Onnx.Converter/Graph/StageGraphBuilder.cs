@@ -267,11 +267,17 @@ public sealed class StageGraphBuilder
         if (_contract.Outputs.Any(o => o.Kind == StageTensorKind.FinalHidden))
             _g.Op("Identity", GraphNames.FinalHidden, [normed]);
         LinearWeight head;
-        if (_c.TieWordEmbeddings && _embeddingTable is not null)
-            head = new LinearWeight(_embeddingType == OnnxDataType.Float ? _embeddingTable
-                : _g.Op("Cast", _embeddingTable + ".f32", [_embeddingTable], OnnxAttribute.Int("to", (long)OnnxDataType.Float)));
+        if (_c.TieWordEmbeddings)
+        {
+            // A tied head is the embedding table as stored (float32, or bf16 read by DenseProjection): the same
+            // initializer as the lookup when this stage embeds, else the table written again for this stage.
+            if (_embeddingTable is null) (_embeddingTable, _embeddingType) = _w.Table(_g, _t.EmbedTokens);
+            head = _embeddingType == OnnxDataType.Float ? LinearWeight.Float32(_embeddingTable) : LinearWeight.BFloat16(_embeddingTable);
+        }
         else
+        {
             head = _w.Matrix(_g, _t.OutputProjection);
+        }
         GraphOps.Linear(_g, normed, head, GraphNames.Logits);
     }
 }

@@ -1,13 +1,71 @@
 namespace Glm.Onnx.Converter.Weights;
 
-/// <summary>
-/// A projection weight as the graph uses it: <see cref="Weight"/> a float32 [N, K] value for Gemm (transB), or, when
-/// <see cref="Bits"/> is 8 or 4, MatMulNBits' packed B with its float32 group <see cref="Scales"/>.
-/// </summary>
-public sealed record LinearWeight(string Weight, string? Scales = null, int Bits = 0, long K = 0, long N = 0, int BlockSize = 0,
-    int AccuracyLevel = 0)
+/// <summary>The op a projection runs on: decided by how its weight is stored (docs/artifacts.md, "Precision").</summary>
+public enum LinearKernel
 {
-    public bool IsQuantized => Bits > 0;
+    /// <summary>ONNX Gemm (transB) on a float32 weight.</summary>
+    Gemm,
+
+    /// <summary>com.microsoft.MatMulNBits on an int8 / int4 weight packed in its layout.</summary>
+    MatMulNBits,
+
+    /// <summary>
+    /// Our DenseProjection on a weight at its stored width (bfloat16, or block-FP8 with its float32 block scales):
+    /// no float32 copy at load and no per-step Cast (docs/onnx-contract.md, "DenseProjection").
+    /// </summary>
+    DenseProjection,
+}
+
+/// <summary>
+/// A projection weight as the graph uses it, in the checkpoint's [N, K] layout: <see cref="Weight"/> names the
+/// initializer and <see cref="Scales"/> its scales (FP8 block scales, MatMulNBits group scales; null otherwise).
+/// <see cref="BlockSize"/> is the scale block (FP8: rows and columns per scale; int: columns per group).
+/// </summary>
+public sealed record LinearWeight
+{
+    private LinearWeight(string weight, LinearKernel kernel, string? scales, int bits, long k, long n, int blockSize, int accuracyLevel)
+    {
+        Weight = weight;
+        Kernel = kernel;
+        Scales = scales;
+        Bits = bits;
+        K = k;
+        N = n;
+        BlockSize = blockSize;
+        AccuracyLevel = accuracyLevel;
+    }
+
+    public string Weight { get; }
+    public LinearKernel Kernel { get; }
+    public string? Scales { get; }
+
+    /// <summary>8 or 4 for MatMulNBits; 0 otherwise.</summary>
+    public int Bits { get; }
+
+    /// <summary>Input columns (MatMulNBits' K attribute; 0 where the op reads it from the shapes).</summary>
+    public long K { get; }
+
+    /// <summary>Output rows (MatMulNBits' N attribute; 0 where the op reads it from the shapes).</summary>
+    public long N { get; }
+
+    public int BlockSize { get; }
+
+    /// <summary>MatMulNBits accuracy_level.</summary>
+    public int AccuracyLevel { get; }
+
+    /// <summary>A float32 [N, K] value, for Gemm.</summary>
+    public static LinearWeight Float32(string weight) => new(weight, LinearKernel.Gemm, null, 0, 0, 0, 0, 0);
+
+    /// <summary>A bfloat16 [N, K] initializer, read by DenseProjection.</summary>
+    public static LinearWeight BFloat16(string weight) => new(weight, LinearKernel.DenseProjection, null, 0, 0, 0, 0, 0);
+
+    /// <summary>A float8e4m3fn [N, K] initializer with float32 scales per <paramref name="blockSize"/>-square block, read by DenseProjection.</summary>
+    public static LinearWeight BlockFp8(string weight, string scales, int blockSize) =>
+        new(weight, LinearKernel.DenseProjection, scales, 0, 0, 0, blockSize, 0);
+
+    /// <summary>MatMulNBits' packed B with its float32 group scales.</summary>
+    public static LinearWeight NBits(string weight, string scales, int bits, long k, long n, int blockSize, int accuracyLevel) =>
+        new(weight, LinearKernel.MatMulNBits, scales, bits, k, n, blockSize, accuracyLevel);
 }
 
 /// <summary>

@@ -6,9 +6,11 @@ namespace Glm.Onnx.Converter.Weights;
 
 /// <summary>
 /// Turns checkpoint tensors into stage-graph initializers, one tensor at a time and in bounded row chunks, applying
-/// the <see cref="PrecisionPolicy"/>. Each method returns what the graph needs to use the weight: the name of a float32
-/// value (the initializer itself, or the output of the Cast / dequantisation nodes it adds), or for int8 / int4
-/// projections a <see cref="LinearWeight"/> naming the packed weight and scales that MatMulNBits reads directly.
+/// the <see cref="PrecisionPolicy"/>. Each method returns what the graph needs to use the weight: a projection's
+/// <see cref="LinearWeight"/> names its initializers at their stored width and the op that reads them (Gemm on float32,
+/// DenseProjection on bf16 / block-FP8, MatMulNBits on int8 / int4). No weight matrix is ever Cast or dequantised by
+/// graph nodes: ONNX Runtime would fold such a node into a float32 copy at load, or re-run it on every step when the
+/// matrix is too large to fold (docs/artifacts.md, "Precision").
 /// </summary>
 public sealed class WeightWriter
 {
@@ -69,8 +71,9 @@ public sealed class WeightWriter
     }
 
     /// <summary>
-    /// A [rows, cols] linear weight kept in the checkpoint's [out, in] layout (the graph uses Gemm transB), or at int8 /
-    /// int4 quantised for MatMulNBits. <paramref name="forceFloat32"/> keeps it float32 whatever the policy (the router).
+    /// A [rows, cols] linear weight kept in the checkpoint's [out, in] layout: float32 (Gemm), bf16 or block-FP8
+    /// (DenseProjection), or int8 / int4 quantised for MatMulNBits. <paramref name="forceFloat32"/> keeps it float32
+    /// whatever the policy (the router).
     /// </summary>
     public LinearWeight Matrix(GraphBuilder g, ModelTensor tensor, bool forceFloat32 = false)
     {
@@ -83,10 +86,10 @@ public sealed class WeightWriter
         // size and lose precision (measured on the FP8 fixture: argmax agreement 89 % instead of 100 %).
         var scale = _reader.ScaleOf(info);
         if (precision != TargetPrecision.Fp32 && scale is not null)
-            return new LinearWeight(Fp8Matrix(g, info, scale, rows, cols));
+            return Fp8Matrix(g, info, scale, rows, cols);
         var type = precision == TargetPrecision.Fp32 ? OnnxDataType.Float : OnnxDataType.BFloat16;
         WriteTensor(g, info, tensor.Name, type, [rows, cols], [(0, rows)], cols);
-        return new LinearWeight(ToFloat(g, tensor.Name, type));
+        return type == OnnxDataType.Float ? LinearWeight.Float32(tensor.Name) : LinearWeight.BFloat16(tensor.Name);
     }
 
     /// <summary>
@@ -107,7 +110,7 @@ public sealed class WeightWriter
             (weightAt, scaleAt) = WriteQuantized([info], rows, cols, bits, layout);
         g.Initializer(OnnxTensor.ExternalData(scaleName, OnnxDataType.Float, scaleDims, scaleAt));
         g.Initializer(OnnxTensor.ExternalData(info.Name, OnnxDataType.UInt8, weightDims, weightAt));
-        return new LinearWeight(info.Name, scaleName, bits, cols, rows, group, _policy.AccuracyLevel);
+        return LinearWeight.NBits(info.Name, scaleName, bits, cols, rows, group, _policy.AccuracyLevel);
     }
 
     /// <summary>
@@ -187,18 +190,19 @@ public sealed class WeightWriter
         if (kvBProj.Rows != (long)heads * (nope + v))
             throw new ArgumentException($"'{kvBProj.Name}' is described as {ShapeMath.Format(kvBProj.Shape)}, not {heads} heads x ({nope} + {v}) rows", nameof(kvBProj));
         var info = _reader.Require(kvBProj);
-        // FP8 row blocks of 128 do not line up with the per-head split, so the derived matrices are never FP8. They
-        // are bf16 only when that is exact (a bf16 source): dequantised FP8 values (fp8 x float scale) need more
-        // mantissa than bf16, and rounding W_UK / W_UV moved the FP8 fixture's logits by up to 1.4 (argmax 91 %),
-        // while float32 keeps them within 3e-6.
-        // An int8 / int4 attention part keeps them as at bf16: their accuracy was never measured quantised.
-        var type = _policy.Of(WeightPart.Attention) == TargetPrecision.Fp32 || info.DType != DType.BF16 ? OnnxDataType.Float : OnnxDataType.BFloat16;
+        // Always float32. FP8 row blocks of 128 do not line up with the per-head split, so they are never FP8, and
+        // rounding dequantised FP8 values to bf16 moved the FP8 fixture's logits by up to 1.4 (argmax 91 %). From a
+        // bf16 source bf16 would be exact, but the graph multiplies them per head with MatMul, which has no bf16 CPU
+        // kernel: the Cast it needed was folded into a float32 copy at load anyway (the same resident bytes, plus a
+        // conversion per load), while a float32 initializer is mapped as it is. They are about 0.15 % of GLM-5.2's
+        // bytes. An int8 / int4 attention part keeps them float32 too: their quantised accuracy was never measured.
+        const OnnxDataType type = OnnxDataType.Float;
         var uk = Enumerable.Range(0, heads).Select(h => ((long)h * (nope + v), (long)nope)).ToArray();
         var uv = Enumerable.Range(0, heads).Select(h => ((long)h * (nope + v) + nope, (long)v)).ToArray();
         string ukName = prefix + ".w_uk", uvName = prefix + ".w_uv";
         WriteTensor(g, info, ukName, type, [heads, nope, rank], uk, rank);
         WriteTensor(g, info, uvName, type, [heads, v, rank], uv, rank);
-        return (ToFloat(g, ukName, type), ToFloat(g, uvName, type));
+        return (ukName, uvName);
     }
 
     /// <summary>
@@ -251,12 +255,18 @@ public sealed class WeightWriter
     }
 
     /// <summary>
-    /// An FP8 linear weight kept as float8e4m3fn plus its [ceil(rows/128), ceil(cols/128)] scales, dequantised by
-    /// standard ops: Cast to float times the scale gathered per row block and column block (cropped edge blocks
-    /// need no padding this way). On CPU, ONNX Runtime folds this at load into a float32 matrix.
+    /// An FP8 linear weight kept as float8e4m3fn plus its float32 [ceil(rows/G), ceil(cols/G)] block scales, both
+    /// copied unchanged, for DenseProjection, which decodes e4m3 x scale exactly as it streams the weight (no float32
+    /// copy, cropped edge blocks included).
     /// </summary>
-    private string Fp8Matrix(GraphBuilder g, TensorInfo info, string scaleName, long rows, long cols)
+    private LinearWeight Fp8Matrix(GraphBuilder g, TensorInfo info, string scaleName, long rows, long cols)
     {
+        int block = Fp8BlockSize();
+        var scaleInfo = _reader.Checkpoint.GetInfo(scaleName);
+        long[] scaleDims = [(rows + block - 1) / block, (cols + block - 1) / block];
+        if (scaleInfo.DType != DType.F32 || !scaleInfo.Shape.AsSpan().SequenceEqual(scaleDims))
+            throw new InvalidDataException($"{scaleInfo.FilePath}: '{scaleName}' is {scaleInfo.DType} {scaleInfo.ShapeText}, " +
+                                           $"expected F32 {ShapeMath.Format(scaleDims)} for '{info.Name}' {info.ShapeText} in {block}x{block} blocks");
         if (!TryShared(info.Name, OnnxDataType.Float8E4M3FN, [rows, cols], out var location))
         {
             location = _data.Begin(info.ByteLength);
@@ -265,39 +275,32 @@ public sealed class WeightWriter
             _placed[info.Name] = location;
         }
         g.Initializer(OnnxTensor.ExternalData(info.Name, OnnxDataType.Float8E4M3FN, [rows, cols], location));
-
-        var scaleInfo = _reader.Checkpoint.GetInfo(scaleName);
-        if (scaleInfo.DType != DType.F32 || scaleInfo.Shape.Length != 2)
-            throw new InvalidDataException($"{scaleInfo.FilePath}: '{scaleName}' is {scaleInfo.DType} {scaleInfo.ShapeText}, expected a 2-D F32 tensor");
-        if (!TryShared(scaleName, OnnxDataType.Float, scaleInfo.Shape, out var scaleLocation))
+        if (!TryShared(scaleName, OnnxDataType.Float, scaleDims, out var scaleLocation))
         {
             scaleLocation = _data.Begin(scaleInfo.ByteLength);
             CopyRaw(scaleInfo);
             _placed[scaleName] = scaleLocation;
         }
-        g.Initializer(OnnxTensor.ExternalData(scaleName, OnnxDataType.Float, scaleInfo.Shape, scaleLocation));
-
-        long blockRows = _reader.Checkpoint.Config.Quantization?.BlockRows ?? 128;
-        long blockCols = _reader.Checkpoint.Config.Quantization?.BlockCols ?? 128;
-        var rowIndex = BlockIndex(g, rows, blockRows);
-        var colIndex = BlockIndex(g, cols, blockCols);
-        var asFloat = g.Op("Cast", info.Name + ".f32q", [info.Name], OnnxAttribute.Int("to", (long)OnnxDataType.Float));
-        var scaleRows = g.Op("Gather", info.Name + ".scale_rows", [scaleName, rowIndex], OnnxAttribute.Int("axis", 0));
-        var scaleFull = g.Op("Gather", info.Name + ".scale_full", [scaleRows, colIndex], OnnxAttribute.Int("axis", 1));
-        return g.Op("Mul", info.Name + ".f32", [asFloat, scaleFull]);
+        g.Initializer(OnnxTensor.ExternalData(scaleName, OnnxDataType.Float, scaleDims, scaleLocation));
+        return LinearWeight.BlockFp8(info.Name, scaleName, block);
     }
 
-    private static string BlockIndex(GraphBuilder g, long length, long block)
+    /// <summary>
+    /// The checkpoint's FP8 block size as DenseProjection's <c>quant_block_size</c>: the op takes square blocks whose
+    /// side is a multiple of 8 (GLM-5.x ships [128, 128]); other shapes are refused by name rather than dequantised in
+    /// the graph.
+    /// </summary>
+    private int Fp8BlockSize()
     {
-        var name = $"const.block_index.{length}.{block}";
-        if (g.Has(name)) return name;
-        var values = new long[length];
-        for (long i = 0; i < length; i++) values[i] = i / block;
-        return g.Initializer(OnnxTensor.Int64(name, [length], values));
+        var q = _reader.Checkpoint.Config.Quantization;
+        int blockRows = q?.BlockRows ?? 128, blockCols = q?.BlockCols ?? 128;
+        if (blockRows != blockCols || blockRows % 8 != 0)
+            throw new NotSupportedException(
+                $"{Path.Combine(_reader.Checkpoint.Directory, GlmCheckpoint.ConfigFileName)}: quantization_config.weight_block_size " +
+                $"[{blockRows}, {blockCols}] cannot be kept FP8: DenseProjection reads square blocks whose side is a multiple of 8; " +
+                "convert with --precision fp32, int8 or int4 (or that part's override), which dequantise it");
+        return blockRows;
     }
-
-    private static string ToFloat(GraphBuilder g, string name, OnnxDataType type) =>
-        type == OnnxDataType.Float ? name : g.Op("Cast", name + ".f32", [name], OnnxAttribute.Int("to", (long)OnnxDataType.Float));
 
     private void WriteTensor(GraphBuilder g, TensorInfo info, string name, OnnxDataType type, long[] dims,
         IReadOnlyList<(long Start, long Count)> rowRanges, long cols)

@@ -50,7 +50,7 @@ public sealed class MatMulNBitsLinearTests
         graph.Input("x", OnnxDataType.Float, "t", K);
         graph.Initializer(OnnxTensor.Inline("w", OnnxDataType.UInt8, [N, groups, rowBytes / groups], packed));
         graph.Initializer(OnnxTensor.Inline("w.scales", OnnxDataType.Float, [N, groups], scaleBytes));
-        GraphOps.Linear(graph, "x", new LinearWeight("w", "w.scales", bits, K, N, group), "y");
+        GraphOps.Linear(graph, "x", LinearWeight.NBits("w", "w.scales", bits, K, N, group, accuracyLevel: 0), "y");
         graph.Output("y", OnnxDataType.Float, "t", N);
         var model = new OnnxModel(graph.Build(), [new OnnxOpset("", 19), new OnnxOpset(GraphOps.MicrosoftDomain, 1)], "test", "1");
         using var options = new SessionOptions();
