@@ -51,87 +51,30 @@ public sealed class CompiledGrammar
     /// <summary>A fresh parse at the start of the output.</summary>
     public GrammarState NewState() => new(this, Initial.Clone());
 
-    /// <summary>What a slice's tokens do from one lexer state, decided once per (state, slice).</summary>
-    internal enum SliceVerdict : byte
-    {
-        /// <summary>Every token keeps the lexer alive without ending a lexeme: all allowed whatever the parser says.</summary>
-        Always = 1,
-
-        /// <summary>Some may be allowed, some not, or the parser decides: walk the slice's trie.</summary>
-        Walk = 2,
-
-        /// <summary>Every token runs the lexer dead where no lexeme can end: none allowed whatever the parser says.</summary>
-        Never = 3,
-    }
-
     /// <summary>
-    /// The verdict for slice <paramref name="slice"/> from lexer state <paramref name="state"/>, found by searches over
-    /// (lexer state, slice-regex remainder) pairs, one byte per byte class, bounded in size (a search that runs out
-    /// answers <see cref="SliceVerdict.Walk"/>, which only means the slice gets walked).
+    /// True when every token of slice <paramref name="slice"/> keeps the lexer alive from <paramref name="state"/>
+    /// without ending a lexeme: then the whole slice is allowed whatever the parser says. Decided once per state by a
+    /// search over (lexer state, slice-regex remainder) pairs, one byte per byte class, bounded in size (a search
+    /// that runs out answers false, which only means the slice gets walked).
     /// </summary>
-    internal SliceVerdict SliceVerdictFor(int state, int slice)
+    internal bool SliceAlwaysAllowed(int state, int slice)
     {
         var index = state * _sliceRegex.Length + slice;
         var flags = _sliceFlags;
         if (index < flags.Length && flags[index] != 0)
-            return (SliceVerdict)flags[index];
+            return flags[index] == 1;
         lock (Dfa.Sync)
         {
-            var result = SearchSlice(state, _sliceRegex[slice]) ? SliceVerdict.Always
-                : SearchSliceDead(state, _sliceRegex[slice]) ? SliceVerdict.Never
-                : SliceVerdict.Walk;
+            var result = SearchSlice(state, _sliceRegex[slice]);
             if (index >= _sliceFlags.Length)
             {
                 var grown = new byte[Math.Max(_sliceFlags.Length * 2, index + 1024)];
                 Array.Copy(_sliceFlags, grown, _sliceFlags.Length);
                 _sliceFlags = grown;
             }
-            _sliceFlags[index] = (byte)result;
+            _sliceFlags[index] = result ? (byte)1 : (byte)2;
             return result;
         }
-    }
-
-    /// <summary>
-    /// True when no string the slice regex matches (a superset of the slice's tokens) can be fed from
-    /// <paramref name="state"/>: every path runs the lexer dead in a state where no lexeme ends (so the parser is never
-    /// asked), before the slice regex could end. A bounded string with fewer characters left than a slice's tokens
-    /// have is the case this is for. Bounded in size; running out answers false.
-    /// </summary>
-    private bool SearchSliceDead(int state, int sliceRegex)
-    {
-        const int Budget = 512;
-        var rx = Dfa.Regexes;
-        var seen = new HashSet<long> { ((long)state << 32) | (uint)sliceRegex };
-        var queue = new Queue<(int, int)>();
-        queue.Enqueue((state, sliceRegex));
-        while (queue.Count > 0)
-        {
-            var (s, r) = queue.Dequeue();
-            foreach (var b in _byteClasses)
-            {
-                var r2 = rx.Derive(r, b);
-                if (r2 == RegexBuilder.Nothing)
-                    continue;
-                var s2 = Dfa.Next(s, b);
-                if (s2 == LexerDfa.Dead)
-                {
-                    // A lexeme may end before this byte: the parser decides what follows.
-                    if (Dfa.Accepting(s).Length > 0)
-                        return false;
-                    continue;
-                }
-                // A token may end here with the lexer still alive.
-                if (rx.IsNullable(r2))
-                    return false;
-                if (seen.Add(((long)s2 << 32) | (uint)r2))
-                {
-                    if (seen.Count > Budget)
-                        return false;
-                    queue.Enqueue((s2, r2));
-                }
-            }
-        }
-        return true;
     }
 
     private bool SearchSlice(int state, int sliceRegex)

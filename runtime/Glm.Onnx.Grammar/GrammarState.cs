@@ -190,23 +190,12 @@ public sealed class GrammarState
         mask.Clear();
         if (_lex == LexerDfa.Dead)
             return;
-        // The leading slices allowed whole are OR-ed as one precomputed union (a free string takes all of them).
-        var lead = 0;
-        while (lead < vocab.Slices.Length && _g.SliceVerdictFor(_lex, lead) == CompiledGrammar.SliceVerdict.Always)
-            lead++;
-        if (lead > 0)
-            MaskOps.Or(mask, vocab.SlicePrefixMasks[lead - 1]);
-        for (var s = lead; s < vocab.Slices.Length; s++)
+        for (var s = 0; s < vocab.Slices.Length; s++)
         {
-            switch (_g.SliceVerdictFor(_lex, s))
-            {
-                case CompiledGrammar.SliceVerdict.Always:
-                    MaskOps.Or(mask, vocab.SliceMasks[s]);
-                    break;
-                case CompiledGrammar.SliceVerdict.Walk:
-                    WalkCached(vocab.Slices[s], s, mask);
-                    break;
-            }
+            if (_g.SliceAlwaysAllowed(_lex, s))
+                MaskOps.Or(mask, vocab.SliceMasks[s]);
+            else
+                WalkCached(vocab.Slices[s], s, mask);
         }
         WalkCached(vocab.Rest, vocab.Slices.Length, mask);
     }

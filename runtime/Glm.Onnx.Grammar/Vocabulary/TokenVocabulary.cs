@@ -5,15 +5,13 @@ namespace Glm.Onnx.Grammar.Vocabulary;
 /// <summary>
 /// The tokenizer's tokens as byte strings, built once per tokenizer and shared by every compiled grammar. Tokens are
 /// split into slices (docs/structured-output.md): tokens whose bytes are complete UTF-8 text without '"', '\' or
-/// control characters, by character count (one slice per count from 1 to 10, then 11-30 and 31+), each with its own
-/// trie and precomputed bit mask, and a trie of all other tokens. Inside a JSON string the lexer can often take a whole
-/// slice, which is then OR-ed in without walking it; the short slices are one count each so that a string with a few
-/// characters left (maxLength) takes the slices that fit whole and refuses the others whole, instead of walking a trie
-/// from every new remaining count. Special tokens (EOS and the like) are never in the tries: the caller decides about them.
+/// control characters, by character count (1-10, 11-30, 31+), each with its own trie and precomputed bit mask, and a
+/// trie of all other tokens. Inside a JSON string the lexer can often take a whole slice, which is then OR-ed in
+/// without walking it. Special tokens (EOS and the like) are never in the tries: the caller decides about them.
 /// </summary>
 public sealed class TokenVocabulary
 {
-    internal static readonly int[] SliceMaxChars = [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 30, int.MaxValue];
+    internal static readonly int[] SliceMaxChars = [10, 30, int.MaxValue];
 
     private readonly byte[]?[] _bytes;
 
@@ -51,13 +49,6 @@ public sealed class TokenVocabulary
             SliceMasks[s][id >> 6] |= 1UL << (id & 63);
         }
         Slices = slices.Select(s => new TokenTrie(s)).ToArray();
-        SlicePrefixMasks = new ulong[SliceMasks.Length][];
-        for (var i = 0; i < SliceMasks.Length; i++)
-        {
-            SlicePrefixMasks[i] = i == 0 ? (ulong[])SliceMasks[0].Clone() : (ulong[])SlicePrefixMasks[i - 1].Clone();
-            if (i > 0)
-                MaskOps.Or(SlicePrefixMasks[i], SliceMasks[i]);
-        }
         Rest = new TokenTrie(rest);
     }
 
@@ -70,9 +61,6 @@ public sealed class TokenVocabulary
     internal TokenTrie[] Slices { get; }
 
     internal ulong[][] SliceMasks { get; }
-
-    /// <summary>Per slice i, the union of the masks of slices 0..i (one OR when a free string takes them all).</summary>
-    internal ulong[][] SlicePrefixMasks { get; }
 
     internal TokenTrie Rest { get; }
 
