@@ -61,6 +61,33 @@ public sealed class EngineTests
         Assert.False(MaskOps.IsAllowed(mask, '\n'));
     }
 
+    [Theory]
+    [InlineData("{\"type\":\"string\",\"maxLength\":4}", "\"")]
+    [InlineData("{\"type\":\"string\",\"maxLength\":4}", "\"a")]
+    [InlineData("{\"type\":\"string\",\"maxLength\":4}", "\"ab")]
+    [InlineData("{\"type\":\"string\",\"maxLength\":4}", "\"abc")]
+    [InlineData("{\"type\":\"string\",\"maxLength\":4}", "\"abcd")]
+    [InlineData("{\"type\":\"string\",\"minLength\":3,\"maxLength\":12}", "\"\u00e9")]
+    [InlineData("{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":2}}}", "{\"name\":\"x")]
+    [InlineData("{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":2}}}", "{\"name\":")]
+    [InlineData("{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}", "[12")]
+    public void MaskMatchesFeedingEveryTokenAlone(string schema, string prefix)
+    {
+        // Bounded strings take whole slices by character count or refuse them whole: the mask must still say exactly
+        // which tokens Advance accepts (Advance walks the lexer byte by byte and never looks at slices).
+        var state = Schema(schema).NewState();
+        Assert.True(state.AdvanceBytes(Encoding.UTF8.GetBytes(prefix)));
+        var mask = new ulong[Instance.MaskWords];
+        state.ComputeMask(mask);
+        for (var id = 0; id < Instance.Size; id++)
+        {
+            if (id == SpecialId)
+                continue;
+            var expected = state.Clone().Advance(id);
+            Assert.True(expected == MaskOps.IsAllowed(mask, id), $"token {id} ({Encoding.UTF8.GetString(Instance.Bytes(id))}) after {prefix}: Advance says {expected}");
+        }
+    }
+
     [Fact]
     public void ForcedBytesFollowTheOnlyContinuation()
     {
