@@ -25,7 +25,8 @@ row() { # name checkpoint-dir cases...
   [[ -f "$d/f32.gguf" ]] || $py "$tools/hf_to_gguf.py" "$src" "$d/f32.gguf" --outtype f32 --no-mtp --quiet > /dev/null
   [[ -f "$d/bf16.gguf" ]] || $py "$tools/hf_to_gguf.py" "$src" "$d/bf16.gguf" --outtype bf16 --no-mtp --quiet > /dev/null
   [[ -f "$d/q8_0.gguf" ]] || $py "$tools/hf_to_gguf.py" "$src" "$d/q8_0.gguf" --outtype q8_0 --no-mtp --quiet > /dev/null
-  [[ -f "$d/q4_0.gguf" ]] || dotnet "$anchor" quantize "$d/f32.gguf" "$d/q4_0.gguf" q4_0 > /dev/null
+  # llama.cpp's quantizer refuses Q4_0 for these models (16-column attn_k_b rows): see scripts/gguf-q4_0.py
+  [[ -f "$d/q4_0.gguf" ]] || $py "$root/scripts/gguf-q4_0.py" "$src" "$d/q4_0.gguf" --tools "$tools" > /dev/null
   for t in f32 bf16 q8_0 q4_0; do
     mkdir -p "$d/$t"
     for c in "$@"; do
