@@ -42,7 +42,7 @@ for f in glm5-tiny glm52-tiny glm52-grouped glm52-tiny-fp8 glm52-tiny-mtp; do
   row "$f" "$fixtures/$f" $($q ids "$fixtures/$f/reference.safetensors" "$work/$f/ids")
 done
 if [[ -z "${SKIP_SMALL:-}" ]]; then
-  [[ -d "$work/small-src" ]] || $glm synth "$work/small-src" --preset small --seed 1 > /dev/null
+  [[ -d "$work/small-src" ]] || $glm synth "$work/small-src" --preset small --seed 1 > /dev/null 2>&1
   vocab=$($py -c "import json,sys; print(json.load(open(sys.argv[1]))['vocab_size'])" "$work/small-src/config.json")
   # shellcheck disable=SC2046
   row small "$work/small-src" $($q random-ids "$vocab" 4 32 1 "$work/small/ids")

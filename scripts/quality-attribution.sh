@@ -16,13 +16,13 @@ one() { # model src label prompts-args... -- convert-args...
   while [[ $# -gt 0 && "$1" != "--" ]]; do prompts+=("$1"); shift; done
   shift; conv=("$@")
   local out="$work/$name-$(echo "$label" | tr ' =' '__')"
-  $glm convert "$src" "$out" "${conv[@]}" --force > /dev/null
+  $glm convert "$src" "$out" "${conv[@]}" --force > "$out.log" 2>&1 || { cat "$out.log" >&2; exit 1; }
   printf '%s %s: ' "$name" "$label"
   $glm kl --reference "$work/$name-fp32" --candidate "$out" "${prompts[@]}"
 }
 model() { # name src prompts-args...
   local name="$1" src="$2"; shift 2
-  [[ -d "$work/$name-fp32" ]] || $glm convert "$src" "$work/$name-fp32" --precision fp32 --force > /dev/null
+  [[ -d "$work/$name-fp32" ]] || $glm convert "$src" "$work/$name-fp32" --precision fp32 --force > /dev/null 2>&1
   for b in ${BITS:-int8 int4}; do
     for part in attention dense experts lm-head; do
       one "$name" "$src" "only $part=$b" "$@" -- --precision fp32 "--$part" "$b"
@@ -32,7 +32,7 @@ model() { # name src prompts-args...
 }
 for m in ${MODELS:-glm52-tiny small}; do
   if [[ "$m" == small ]]; then
-    [[ -d "$work/small-src" ]] || $glm synth "$work/small-src" --preset small --seed 1 > /dev/null
+    [[ -d "$work/small-src" ]] || $glm synth "$work/small-src" --preset small --seed 1 > /dev/null 2>&1
     model small "$work/small-src" --random-prompts 4 --prompt-length 32 --seed 1
   else
     model "$m" "$fixtures/$m" --prompts "$fixtures/$m/reference.safetensors"
