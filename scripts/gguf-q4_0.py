@@ -3,7 +3,7 @@
 one more output type, because llama.cpp's own quantizer (`LlamaAnchor quantize ... q4_0`) refuses the fixtures: their
 attn_k_b rows are 16 columns and Q4_0 has no fallback type for rows that are not a multiple of its 32-column block.
 
-usage: gguf-q4_0.py MODEL_DIR OUT.gguf [--tools DIR]   (DIR: the llama.cpp tools folder, default ../shared/tools/llamacpp)
+usage: gguf-q4_0.py MODEL_DIR OUT.gguf [--tools DIR]   (DIR: the llama.cpp tools folder, default the shared fixtures' tools/llamacpp beside the repository)
 
 Tensor choice as hf_to_gguf.py's q8_0 (rows that are not a multiple of 32 fall back to F16; norms, router, 1-D stay
 F32), except that token_embd stays F32 so the embedding is a full-precision lookup as in `glm-convert --precision
