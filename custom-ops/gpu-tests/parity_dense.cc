@@ -13,6 +13,7 @@
 #include "device_buffer.h"
 #include "host_types.h"
 #include "parity_options.h"
+#include "stored_weights.h"
 #include "reference/dense_projection.h"
 
 namespace glm_ops::gpu {
@@ -25,71 +26,8 @@ struct DenseCase {
   ExpertWeightFormat format;
 };
 
-const char* FormatName(ExpertWeightFormat f) {
-  switch (f) {
-    case ExpertWeightFormat::kFloat32: return "w=f32";
-    case ExpertWeightFormat::kBFloat16: return "w=bf16";
-    case ExpertWeightFormat::kFloat8E4M3: return "w=fp8";
-    case ExpertWeightFormat::kInt8: return "w=int8";
-    case ExpertWeightFormat::kInt4: return "w=int4";
-  }
-  return "w=?";
-}
-
-struct StoredWeight {
-  std::vector<uint8_t> bytes;
-  std::vector<float> scales;     // FP8
-  std::vector<uint16_t> halves;  // int8/int4: float16 bits
-  const void* HostScales(ExpertWeightFormat f) const {
-    return f == ExpertWeightFormat::kFloat8E4M3 ? static_cast<const void*>(scales.data())
-           : ExpertFormatHasScales(f)           ? static_cast<const void*>(halves.data())
-                                                : nullptr;
-  }
-};
-
-StoredWeight MakeWeight(uint64_t seed, const DenseCase& c) {
-  StoredWeight w;
-  const size_t count = static_cast<size_t>(c.out * c.in);
-  if (c.format == ExpertWeightFormat::kFloat8E4M3) {
-    std::vector<float> u = FastUniform(seed, count, 0.f, 1.f);
-    w.bytes.resize(count);
-    for (size_t i = 0; i < count; ++i) {
-      uint8_t b = static_cast<uint8_t>(u[i] * 255.99f);
-      if ((b & 0x7F) == 0x7F) b ^= 0x01;  // no NaN weights
-      w.bytes[i] = b;
-    }
-    const int64_t qb = c.quant_block;
-    w.scales =
-        FastUniform(seed + 7, static_cast<size_t>(((c.out + qb - 1) / qb) * ((c.in + qb - 1) / qb)), 0.5e-4f, 1.5e-4f);
-    return w;
-  }
-  if (c.format == ExpertWeightFormat::kInt8 || c.format == ExpertWeightFormat::kInt4) {
-    // Any q and positive normal float16 scales in [2^-11, 2^-10) (exact float16 bits, no conversion needed).
-    const bool int4 = c.format == ExpertWeightFormat::kInt4;
-    const int64_t row_bytes = ExpertRowBytes(c.format, c.in), groups = (c.in + c.quant_block - 1) / c.quant_block;
-    std::vector<float> u = FastUniform(seed, static_cast<size_t>(c.out * row_bytes), 0.f, 1.f);
-    w.bytes.resize(u.size());
-    for (size_t i = 0; i < u.size(); ++i)
-      w.bytes[i] = int4 ? static_cast<uint8_t>(u[i] * 255.99f)
-                        : static_cast<uint8_t>(static_cast<int8_t>(static_cast<int>(u[i] * 254.99f) - 127));
-    std::vector<float> m = FastUniform(seed + 7, static_cast<size_t>(c.out * groups), 0.f, 1.f);
-    for (float v : m) w.halves.push_back(static_cast<uint16_t>(0x1000 | static_cast<int>(v * 1023.99f)));
-    return w;
-  }
-  std::vector<float> values = FastUniform(seed, count, -0.05f, 0.05f);
-  if (c.format == ExpertWeightFormat::kBFloat16) {
-    const std::vector<uint16_t> bits = RoundToBf16(values);
-    w.bytes.resize(count * 2);
-    std::memcpy(w.bytes.data(), bits.data(), count * 2);
-  } else {
-    w.bytes.resize(count * 4);
-    std::memcpy(w.bytes.data(), values.data(), count * 4);
-  }
-  return w;
-}
-
 void RunCase(const DenseCase& c, const ParityOptions& options, ParityReport& report, uint32_t seed) {
-  const StoredWeight weight = MakeWeight(seed + 10, c);
+  const StoredWeights weight = MakeWeights(seed + 10, c.format, 1, c.out, c.in, c.quant_block);
   const std::vector<float> input = FastUniform(seed + 1, static_cast<size_t>(c.tokens * c.in), -1.f, 1.f);
   const bool fp8 = c.format == ExpertWeightFormat::kFloat8E4M3;
   const bool int4 = c.format == ExpertWeightFormat::kInt4;
@@ -109,7 +47,7 @@ void RunCase(const DenseCase& c, const ParityOptions& options, ParityReport& rep
   attributes.quant_block_size = qb;
   if (int4) attributes.weight_format = "int4";
   const DenseProjectionShape shape = ValidateDenseProjection(in, attributes);
-  const DenseWeight host_w{weight.bytes.data(), weight.HostScales(c.format)};
+  const DenseWeight host_w{weight.bytes.data(), ExpertFormatHasScales(c.format) ? weight.Scales() : nullptr};
 
   std::vector<float> ref_out(static_cast<size_t>(c.tokens * c.out)), cand_out;
   auto start = std::chrono::steady_clock::now();
@@ -119,7 +57,7 @@ void RunCase(const DenseCase& c, const ParityOptions& options, ParityReport& rep
   double cand_ms = 0;
   if (options.candidate == Candidate::kCuda) {
     DeviceBuffer dx = DeviceBuffer::From(input), dw = DeviceBuffer::From(weight.bytes);
-    DeviceBuffer ds = fp8 ? DeviceBuffer::From(weight.scales) : DeviceBuffer::From(weight.halves);
+    DeviceBuffer ds = fp8 ? DeviceBuffer::From(weight.scales) : DeviceBuffer::From(weight.half_scales);
     DeviceBuffer dy(ref_out.size() * sizeof(float));
     const DenseWeight device_w{dw.get(), in.has_scales ? static_cast<const void*>(ds.get()) : nullptr};
     GLM_CUDA_CHECK(cudaDeviceSynchronize());
