@@ -41,13 +41,14 @@ function Invoke-Build {
 
 function Invoke-Tests {
     Invoke-Build
-    $passed = 0; $failed = 0
+    $passed = 0; $failed = 0; $failedNames = @()
     $testProjects = Get-ChildItem (Join-Path $Root 'tests') -Recurse -Filter '*.Tests.csproj'
     foreach ($project in $testProjects) {
         Write-Host "==> dotnet test $($project.BaseName)" -ForegroundColor Cyan
         $output = dotnet test $project.FullName -c $Configuration -p:OrtFlavor=$Ort --no-build --nologo 2>&1 |
             Tee-Object -Variable lines | ForEach-Object { Write-Host $_; $_ }
         $summary = $output | Select-String -Pattern 'Failed:\s+(\d+), Passed:\s+(\d+)' | Select-Object -Last 1
+        $failedNames += $output | Select-String -Pattern '^\s*Failed (\S+) \[' | ForEach-Object { $_.Matches[0].Groups[1].Value }
         if ($summary) {
             $failed += [int]$summary.Matches[0].Groups[1].Value
             $passed += [int]$summary.Matches[0].Groups[2].Value
@@ -63,6 +64,9 @@ function Invoke-Tests {
         $failed += $nativeFailed
         $passed += [int]$ctestSummary.Matches[0].Groups[2].Value - $nativeFailed
     } elseif ($LASTEXITCODE -ne 0) { $failed += 1 }
+    $failedNames += $ctest | Select-String -Pattern '^\s*\d+ - (\S+) \(Failed' | ForEach-Object { $_.Matches[0].Groups[1].Value }
+    # Repeated here so that a log's tail (all a CI summary may keep) names what failed.
+    foreach ($name in $failedNames) { Write-Host "failed: $name" -ForegroundColor Red }
     Write-Host "tests: $passed passed, $failed failed"
     if ($failed -gt 0) { exit 1 }
 }
