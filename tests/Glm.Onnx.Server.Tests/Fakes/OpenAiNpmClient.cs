@@ -2,7 +2,8 @@ namespace Glm.Onnx.Tests.Fakes;
 
 /// <summary>
 /// tests/openai-client with its packages installed once per test run: several tests use it, and two `npm ci` in the
-/// same folder at once remove each other's files.
+/// same folder at once remove each other's files. The registry is on the network, so a failed install is retried a
+/// few times before the test fails (one CI run lost a test to a single failed fetch).
 /// </summary>
 public static class OpenAiNpmClient
 {
@@ -19,9 +20,18 @@ public static class OpenAiNpmClient
         {
             if (_installed)
                 return;
-            var (code, output) = await ProcessRunner.RunAsync(npm, ["ci", "--no-audit", "--no-fund", "--loglevel=error"], Directory);
-            Assert.True(code == 0, $"npm ci failed ({code}):\n{output}");
-            _installed = true;
+            var failures = new List<string>();
+            for (var attempt = 1; attempt <= 3 && !_installed; attempt++)
+            {
+                if (attempt > 1)
+                    await Task.Delay(TimeSpan.FromSeconds(5 * attempt));
+                var (code, output) = await ProcessRunner.RunAsync(npm, ["ci", "--no-audit", "--no-fund", "--loglevel=error"], Directory);
+                if (code == 0)
+                    _installed = true;
+                else
+                    failures.Add($"attempt {attempt}: exit {code}\n{output}");
+            }
+            Assert.True(_installed, "npm ci failed:\n" + string.Join("\n", failures));
         }
         finally
         {
