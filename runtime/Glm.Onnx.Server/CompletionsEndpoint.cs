@@ -38,7 +38,7 @@ internal static class CompletionsEndpoint
             SpeculativeTokens = SamplingParameters.SpeculativeTokens(body, options.SpeculativeTokens),
             MaxNewTokens = SamplingParameters.MaxTokens(body, options.DefaultCompletionMaxTokens),
             StopStrings = RequestJson.StopStrings(body),
-            Constraint = Constraint(ResponseFormatField.Read(body), generator),
+            Constraint = Constraint(ResponseFormatField.Read(body), generator, options),
         };
         try
         {
@@ -131,13 +131,13 @@ internal static class CompletionsEndpoint
     }
 
     // A raw completion has no reasoning block: the grammar holds from the first generated token.
-    private static GrammarConstraint? Constraint(StructuredOutput? format, GlmChatGenerator generator)
+    private static GrammarConstraint? Constraint(StructuredOutput? format, GlmChatGenerator generator, GlmServerOptions options)
     {
         if (format is null)
             return null;
         try
         {
-            return new GrammarConstraint(generator.Grammars.Get(format));
+            return new GrammarConstraint(generator.Grammars.Get(format, options.GrammarCompileTimeout));
         }
         catch (GrammarException e)
         {

@@ -29,4 +29,17 @@ public sealed record GrammarConstraint(CompiledGrammar Grammar)
     /// which might merge with what follows) are appended without sampling (docs/structured-output.md).
     /// </summary>
     public Func<string, IReadOnlyList<int>>? Tokenize { get; init; }
+
+    /// <summary>
+    /// Tool calls as the other way to answer (a response format together with tools under tool_choice auto): where the
+    /// answer starts, the model may write <see cref="ToolCallAlternative.StartTokenId"/> instead of the grammar's first
+    /// token; the reply is then tool calls, each under <see cref="ToolCallAlternative.Grammar"/>, and nothing else.
+    /// Otherwise it is content under <see cref="Grammar"/> (docs/structured-output.md). Null: the grammar only.
+    /// </summary>
+    public ToolCallAlternative? ToolCalls { get; init; }
 }
+
+/// <summary>The tool calls a reply may consist of instead of the constrained content.</summary>
+/// <param name="StartTokenId">The token that opens a call (GLM's "&lt;tool_call&gt;").</param>
+/// <param name="Grammar">One call after that token, up to and with "&lt;/tool_call&gt;" (complete when it ends).</param>
+public sealed record ToolCallAlternative(int StartTokenId, CompiledGrammar Grammar);
