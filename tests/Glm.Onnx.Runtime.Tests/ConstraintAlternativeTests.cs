@@ -174,6 +174,67 @@ public sealed class ConstraintAlternativeTests
         Assert.Equal(ExpectedContentOrCalls([.. prompt, .. free[..(at + 1)]], 12 - at - 1), tokens[(at + 1)..]);
     }
 
+    [Fact]
+    public async Task TheFreeBlockBeforeTheAnswerCannotEndTheOutput()
+    {
+        // A prompt whose free greedy output hits eos early: without the answer it would "stop" with nothing.
+        int[]? prompt = null;
+        int[] noEos = [];
+        int at = -1;
+        for (int seed = 1; seed <= 400 && prompt is null; seed++)
+        {
+            var candidate = Prompt(seed).Concat([seed % 26]).ToArray();
+            var free = ReferenceGeneration.Greedy(candidate, 8, Vocab);
+            int eos = Array.IndexOf(free, Eos);
+            if (eos < 1)
+                continue;
+            // The free block with eos excluded, computed by hand; it ends at its first letter that is new in it.
+            var history = candidate.ToList();
+            var block = new List<int>();
+            for (int n = 0; n < 8; n++)
+            {
+                int token = BestAllowed(history, id => id != Eos);
+                history.Add(token);
+                block.Add(token);
+            }
+            int end = Enumerable.Range(eos, block.Count - eos).FirstOrDefault(j => block[j] < 26 && block.IndexOf(block[j]) == j, -1);
+            if (end < 0)
+                continue;
+            (prompt, noEos, at) = (candidate, [.. block], end);
+        }
+        Assert.NotNull(prompt);
+        int start = noEos[at];
+        using var executor = new FakeModelExecutor(vocab: Vocab, eos: [Eos]);
+        using var engine = new GenerationEngine(executor);
+        var tokens = (await Collect(engine, new GenerationRequest(prompt)
+        {
+            MaxNewTokens = 12,
+            Constraint = new GrammarConstraint(Gbnf("root ::= \"{\" \"}\"")) { StartAfterTokenId = start },
+        })).Select(t => t.TokenId).ToArray();
+        // The block without eos, the start token, then the answer "{}" and eos.
+        Assert.Equal([.. noEos[..(at + 1)], 36, 37, Eos], tokens);
+    }
+
+    [Fact]
+    public async Task AGrammarWithNoWayOnFailsOnlyItsRequestAndNotTheEngine()
+    {
+        // After "{" only '"' may follow, and no token spells it: a dead end, met during generation.
+        var deadEnd = Gbnf("root ::= \"{\" \"\\\"\" [a-z] \"}\"");
+        using var executor = new FakeModelExecutor(vocab: Vocab, eos: [Eos]);
+        using var engine = new GenerationEngine(executor, telemetry: new Glm.Onnx.Runtime.Telemetry.EngineTelemetryOptions(FailedStepsBeforeUnhealthy: 2));
+        for (int seed = 1; seed <= 4; seed++)
+        {
+            var request = new GenerationRequest(Prompt(seed)) { MaxNewTokens = 20, Constraint = new GrammarConstraint(deadEnd) };
+            var error = await Assert.ThrowsAsync<GrammarDeadEndException>(() => Collect(engine, request));
+            Assert.Contains("allows no token", error.Message);
+        }
+        Assert.Equal(Glm.Onnx.Runtime.Telemetry.EngineHealthStatus.Healthy, engine.Health.Status);
+        // The engine still serves: a plain request afterwards runs to its limit.
+        var after = await Collect(engine, new GenerationRequest(Prompt(9)) { MaxNewTokens = 3, IgnoreEos = true });
+        Assert.Equal(3, after.Count);
+        Assert.Equal(engine.ModelInfo.NumBlocks, engine.FreeBlockCount);
+    }
+
     public static TheoryData<int> DraftCounts() => new(1, 2, 3, 4);
 
     [Theory]

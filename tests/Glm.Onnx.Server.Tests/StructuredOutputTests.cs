@@ -152,8 +152,8 @@ public sealed class StructuredOutputTests : IClassFixture<TinyChatModelTests.Con
     }
 
     [Theory]
-    [InlineData("""{"enum":[]}""", "admits no output")]
-    [InlineData("false", "admits no output")]
+    [InlineData("""{"enum":[]}""", "accepts nothing")]
+    [InlineData("false", "accepts nothing")]
     [InlineData("""{"type":"object","properties":{"a":{"type":"string","pattern":"^(x|y)$"},"b":{"enum":["p","q"]},"c":{"type":"integer","minimum":1,"maximum":99}}}""", "CompileTimeout")]
     public async Task ASchemaWithNoAnswerOrOverTheCompileLimitIsA400(string schema, string named)
     {
@@ -172,6 +172,68 @@ public sealed class StructuredOutputTests : IClassFixture<TinyChatModelTests.Con
             await app.StopAsync();
         }
         Assert.Equal(0, loaded.Engine.StepCount);
+    }
+
+    [Fact]
+    public async Task ASchemaPartWithNoValueEndsTheRequestWithAClearErrorAndTheEngineStaysHealthy()
+    {
+        // "a" is required and nothing satisfies its schema: after {"a": no token may follow and the value cannot end.
+        const string schema = """{"type":"object","properties":{"a":{"enum":[]}},"required":["a"],"additionalProperties":false}""";
+        using var loaded = LoadedChatModel.Load(_converted.Directory);
+        var (app, addresses) = await GlmServer.StartAsync(loaded.Generator, new GlmServerOptions("glm-tiny-chat", ["http://127.0.0.1:0"]));
+        await using (app)
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(addresses.Single()), Timeout = HttpWait };
+            for (int round = 0; round < 4; round++)
+            {
+                using var plain = await http.PostAsync("/v1/chat/completions", new StringContent(ChatBody(schema, round, false), Encoding.UTF8, "application/json"));
+                var raw = await plain.Content.ReadAsStringAsync();
+                Assert.True(400 == (int)plain.StatusCode, raw);
+                Assert.Equal("grammar_dead_end", JsonDocument.Parse(raw).RootElement.GetProperty("error").GetProperty("code").GetString());
+
+                using var streamed = await http.PostAsync("/v1/chat/completions", new StringContent(ChatBody(schema, round, true), Encoding.UTF8, "application/json"));
+                var events = await streamed.Content.ReadAsStringAsync();
+                Assert.Contains("\"grammar_dead_end\"", events);
+                Assert.EndsWith("data: [DONE]", events.TrimEnd());
+
+                var completion = """{"model":"glm-tiny-chat","prompt":"Data:","max_tokens":30,"response_format":{"type":"json_schema","json_schema":{"name":"v","schema":""" + schema + "}}}";
+                using var text = await http.PostAsync("/v1/completions", new StringContent(completion, Encoding.UTF8, "application/json"));
+                Assert.Equal(400, (int)text.StatusCode);
+            }
+            // Twelve failed requests in a row, and the engine is still healthy and serving.
+            Assert.Equal(Glm.Onnx.Runtime.Telemetry.EngineHealthStatus.Healthy, loaded.Engine.Health.Status);
+            var (_, finish, _) = await PostChatAsync(http, ChatBody("""{"type":"boolean"}""", 1, false), stream: false);
+            Assert.Equal("stop", finish);
+            await app.StopAsync();
+        }
+        Assert.Equal(loaded.Engine.ModelInfo.NumBlocks, loaded.Engine.FreeBlockCount);
+    }
+
+    [Fact]
+    public async Task WithReasoningOnEveryStoppedAnswerValidates()
+    {
+        // The reasoning block is free text but cannot end the reply: the answer under the schema must follow it.
+        const string schema = """{"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"],"additionalProperties":false}""";
+        using var loaded = LoadedChatModel.Load(_converted.Directory);
+        var (app, addresses) = await GlmServer.StartAsync(loaded.Generator, new GlmServerOptions("glm-tiny-chat", ["http://127.0.0.1:0"]));
+        await using (app)
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(addresses.Single()), Timeout = HttpWait };
+            int stops = 0;
+            foreach (var stream in new[] { false, true })
+                for (int seed = 1; seed <= Seeds; seed++)
+                {
+                    var body = ChatBody(schema, seed, stream).Replace("\"enable_thinking\":false", "\"enable_thinking\":true").Replace("\"max_tokens\":120", "\"max_tokens\":200");
+                    var (text, finish, _) = await PostChatAsync(http, body, stream);
+                    Assert.True(finish is "stop" or "length", $"finish {finish}");
+                    if (finish != "stop")
+                        continue;
+                    stops++;
+                    AssertValid(schema, text);
+                }
+            Assert.True(stops >= 1, "no answer with reasoning finished within max_tokens");
+            await app.StopAsync();
+        }
     }
 
     [Fact]

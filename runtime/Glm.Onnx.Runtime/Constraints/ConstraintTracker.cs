@@ -150,11 +150,13 @@ internal sealed class ConstraintTracker
     {
         forced = -1;
         if (_phase == Phase.Free)
-            return row;
+            return _constraint.Reopens ? row : WithoutStops(row);
         PrepareMask();
         int stops = _accepting ? CountStops(row.Length) : 0;
         if (_allowed + stops == 0)
-            throw new InvalidOperationException("The grammar allows no token here and cannot end; the output cannot continue.");
+            throw new GrammarDeadEndException(
+                "The response format allows no token here and cannot end: part of it admits no value (e.g. a required " +
+                "property whose schema nothing satisfies), so the output cannot continue.");
         if (_allowed + stops == 1)
         {
             ForcedTokens++;
@@ -172,6 +174,20 @@ internal sealed class ConstraintTracker
             foreach (var id in _stopIds)
                 if ((uint)id < (uint)row.Length)
                     work[id] = row[id];
+        return work;
+    }
+
+    // The free block before the start token (reasoning before "</think>") may not end the output: the answer under
+    // the grammar must follow it, else a reply could "stop" with no answer at all. The token limit still ends it.
+    private ReadOnlySpan<float> WithoutStops(ReadOnlySpan<float> row)
+    {
+        if (_row.Length < row.Length)
+            _row = new float[row.Length];
+        var work = _row.AsSpan(0, row.Length);
+        row.CopyTo(work);
+        foreach (var id in _stopIds)
+            if ((uint)id < (uint)row.Length)
+                work[id] = float.NegativeInfinity;
         return work;
     }
 
