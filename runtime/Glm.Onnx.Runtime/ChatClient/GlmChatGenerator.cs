@@ -17,6 +17,7 @@ public sealed class GlmChatGenerator
     private readonly int[] _turnEndIds;
     private readonly int _thinkEndId;
     private readonly int _toolCallStartId;
+    private readonly int[] _notInReasoning;
 
     /// <param name="engine">An engine whose decoder keeps control tokens (the parser needs them).</param>
     /// <param name="tokenizer">The model's tokenizer (must define the GLM control tokens).</param>
@@ -34,6 +35,13 @@ public sealed class GlmChatGenerator
         _turnEndIds = [.. GlmSpecialTokens.StopTokenIds(tokenizer)];
         _thinkEndId = GlmSpecialTokens.RequireId(tokenizer, GlmSpecialTokens.ThinkEnd);
         _toolCallStartId = GlmSpecialTokens.RequireId(tokenizer, GlmSpecialTokens.ToolCallStart);
+        // Markup that would end the reply (turn tags: the output parser stops there) or open a call inside the
+        // reasoning block: kept out of a constrained reply's reasoning, so the constrained answer always follows it.
+        _notInReasoning = [.. new[]
+        {
+            GlmSpecialTokens.EndOfText, GlmSpecialTokens.User, GlmSpecialTokens.Observation, GlmSpecialTokens.Assistant,
+            GlmSpecialTokens.System, GlmSpecialTokens.ToolCallStart,
+        }.Select(tag => GlmSpecialTokens.RequireId(tokenizer, tag))];
         Grammars = new GrammarCache(tokenizer);
     }
 
@@ -153,6 +161,7 @@ public sealed class GlmChatGenerator
                 : new GrammarConstraint(grammar)
                 {
                     StartAfterTokenId = prepared.StartsInReasoning ? _thinkEndId : null,
+                    ExcludedBeforeStart = _notInReasoning,
                     Tokenize = Tokenize,
                     ToolCalls = prepared.ToolCallGrammar is { } calls ? new ToolCallAlternative(_toolCallStartId, calls) : null,
                 },

@@ -188,6 +188,9 @@ internal sealed class ConstraintTracker
         foreach (var id in _stopIds)
             if ((uint)id < (uint)row.Length)
                 work[id] = float.NegativeInfinity;
+        foreach (var id in _constraint.ExcludedBeforeStart)
+            if ((uint)id < (uint)row.Length)
+                work[id] = float.NegativeInfinity;
         return work;
     }
 

@@ -24,6 +24,13 @@ public sealed record GrammarConstraint(CompiledGrammar Grammar)
     public bool Reopens { get; init; }
 
     /// <summary>
+    /// Without <see cref="Reopens"/>: ids the free block before <see cref="StartAfterTokenId"/> may not contain, besides
+    /// the stop ids (which it never may: the answer must follow). The chat generator lists the markup that would end or
+    /// derail GLM's reply there (turn tags, "&lt;tool_call&gt;"), so the reasoning cannot end the reply without the answer.
+    /// </summary>
+    public IReadOnlyList<int> ExcludedBeforeStart { get; init; } = [];
+
+    /// <summary>
     /// The tokenizer's canonical tokenization of a text (no special tokens). When set, the engine jump-forwards: where
     /// the grammar forces a byte run, the tokens of its tokenization that lie wholly inside the run (all but the last,
     /// which might merge with what follows) are appended without sampling (docs/structured-output.md).
