@@ -116,7 +116,6 @@ public sealed class GlmChatGenerator
         };
     }
 
-
     /// <param name="required">The required tool's name, "" for any tool (tool_choice required), null for the strict
     /// tools under tool_choice auto.</param>
     private Glm.Onnx.Grammar.CompiledGrammar ToolCallGrammarFor(IReadOnlyList<ToolDefinition> tools, string? required, TimeSpan? compileTimeout)
