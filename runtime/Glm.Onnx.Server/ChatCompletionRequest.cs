@@ -44,6 +44,7 @@ public sealed record ChatCompletionRequest(GlmChatRequest Chat, bool Stream, boo
             MaxNewTokens = SamplingParameters.MaxTokens(body, options.DefaultMaxTokens),
             StopStrings = RequestJson.StopStrings(body),
             ResponseFormat = ResponseFormatField.Read(body),
+            GrammarCompileTimeout = options.GrammarCompileTimeout,
         };
         return new ChatCompletionRequest(request, stream, usage);
     }

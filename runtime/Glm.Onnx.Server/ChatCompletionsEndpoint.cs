@@ -4,6 +4,7 @@ using Glm.Onnx.Grammar;
 using Glm.Onnx.Runtime.Chat;
 using Glm.Onnx.Runtime.Chat.Protocol;
 using Glm.Onnx.Runtime.ChatClient;
+using Glm.Onnx.Runtime.Constraints;
 using Microsoft.AspNetCore.Http;
 
 namespace Glm.Onnx.Server;
@@ -53,15 +54,22 @@ internal static class ChatCompletionsEndpoint
         var content = new StringBuilder();
         var calls = new List<ToolCall>();
         ChatFinished? finished = null;
-        await foreach (var e in generator.GenerateAsync(prepared, cancel).ConfigureAwait(false))
+        try
         {
-            switch (e)
+            await foreach (var e in generator.GenerateAsync(prepared, cancel).ConfigureAwait(false))
             {
-                case ReasoningDelta r: reasoning.Append(r.Text); break;
-                case ContentDelta c: content.Append(c.Text); break;
-                case ToolCallEvent t: calls.Add(t.Call); break;
-                case ChatFinished f: finished = f; break;
+                switch (e)
+                {
+                    case ReasoningDelta r: reasoning.Append(r.Text); break;
+                    case ContentDelta c: content.Append(c.Text); break;
+                    case ToolCallEvent t: calls.Add(t.Call); break;
+                    case ChatFinished f: finished = f; break;
+                }
             }
+        }
+        catch (GrammarDeadEndException e)
+        {
+            throw ResponseFormatField.DeadEnd(e);
         }
         var end = finished ?? throw new InvalidOperationException("The chat generator ended without a finish event.");
         await JsonOutput.WriteAsync(context.Response, 200, w =>
@@ -141,6 +149,10 @@ internal static class ChatCompletionsEndpoint
                         w.WriteEndObject();
                     }, cancel).ConfigureAwait(false);
             }
+        }
+        catch (GrammarDeadEndException error) when (!cancel.IsCancellationRequested)
+        {
+            await JsonOutput.WriteEventAsync(response, ResponseFormatField.DeadEnd(error).Write, cancel).ConfigureAwait(false);
         }
         catch (Exception error) when (!cancel.IsCancellationRequested && error is not OperationCanceledException)
         {

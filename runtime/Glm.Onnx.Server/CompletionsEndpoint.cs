@@ -38,7 +38,7 @@ internal static class CompletionsEndpoint
             SpeculativeTokens = SamplingParameters.SpeculativeTokens(body, options.SpeculativeTokens),
             MaxNewTokens = SamplingParameters.MaxTokens(body, options.DefaultCompletionMaxTokens),
             StopStrings = RequestJson.StopStrings(body),
-            Constraint = Constraint(ResponseFormatField.Read(body), generator),
+            Constraint = Constraint(ResponseFormatField.Read(body), generator, options),
         };
         try
         {
@@ -74,24 +74,33 @@ internal static class CompletionsEndpoint
         var all = new StringBuilder();
         if (stream)
             JsonOutput.StartEvents(response);
-        await foreach (var token in generator.Engine.GenerateAsync(request, cancel).ConfigureAwait(false))
+        try
         {
-            string text = token.TextDelta;
-            if (token.FinishReason == FinishReason.Stop && generator.Tokenizer.IsSpecial(token.TokenId)
-                && generator.Tokenizer.IdToToken(token.TokenId) is { } special && text.EndsWith(special, StringComparison.Ordinal))
-                text = text[..^special.Length];
-            string? finish = token.FinishReason is { } reason ? FinishReasons.Text(reason) : null;
-            if (!stream)
+            await foreach (var token in generator.Engine.GenerateAsync(request, cancel).ConfigureAwait(false))
             {
-                all.Append(text);
-                if (finish is not null)
-                    await JsonOutput.WriteAsync(response, 200, w => Body(w, all.ToString(), finish, token.Usage), cancel).ConfigureAwait(false);
-                continue;
+                string text = token.TextDelta;
+                if (token.FinishReason == FinishReason.Stop && generator.Tokenizer.IsSpecial(token.TokenId)
+                    && generator.Tokenizer.IdToToken(token.TokenId) is { } special && text.EndsWith(special, StringComparison.Ordinal))
+                    text = text[..^special.Length];
+                string? finish = token.FinishReason is { } reason ? FinishReasons.Text(reason) : null;
+                if (!stream)
+                {
+                    all.Append(text);
+                    if (finish is not null)
+                        await JsonOutput.WriteAsync(response, 200, w => Body(w, all.ToString(), finish, token.Usage), cancel).ConfigureAwait(false);
+                    continue;
+                }
+                if (text.Length > 0 || finish is not null)
+                    await JsonOutput.WriteEventAsync(response, w => Body(w, text, finish, null), cancel).ConfigureAwait(false);
+                if (finish is not null && includeUsage)
+                    await JsonOutput.WriteEventAsync(response, w => Body(w, "", null, token.Usage, withChoice: false), cancel).ConfigureAwait(false);
             }
-            if (text.Length > 0 || finish is not null)
-                await JsonOutput.WriteEventAsync(response, w => Body(w, text, finish, null), cancel).ConfigureAwait(false);
-            if (finish is not null && includeUsage)
-                await JsonOutput.WriteEventAsync(response, w => Body(w, "", null, token.Usage, withChoice: false), cancel).ConfigureAwait(false);
+        }
+        catch (GrammarDeadEndException e) when (!cancel.IsCancellationRequested)
+        {
+            if (!stream)
+                throw ResponseFormatField.DeadEnd(e);
+            await JsonOutput.WriteEventAsync(response, ResponseFormatField.DeadEnd(e).Write, cancel).ConfigureAwait(false);
         }
         if (stream)
             await JsonOutput.WriteDoneAsync(response, cancel).ConfigureAwait(false);
@@ -131,13 +140,13 @@ internal static class CompletionsEndpoint
     }
 
     // A raw completion has no reasoning block: the grammar holds from the first generated token.
-    private static GrammarConstraint? Constraint(StructuredOutput? format, GlmChatGenerator generator)
+    private static GrammarConstraint? Constraint(StructuredOutput? format, GlmChatGenerator generator, GlmServerOptions options)
     {
         if (format is null)
             return null;
         try
         {
-            return new GrammarConstraint(generator.Grammars.Get(format));
+            return new GrammarConstraint(generator.Grammars.Get(format, options.GrammarCompileTimeout));
         }
         catch (GrammarException e)
         {

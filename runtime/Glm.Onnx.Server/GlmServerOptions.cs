@@ -30,6 +30,12 @@ public sealed record GlmServerOptions(
     /// </summary>
     public int SpeculativeTokens { get; init; }
 
+    /// <summary>
+    /// Time limit for compiling a request's response format or tool-call grammar; a schema that takes longer is a 400
+    /// naming <c>CompileTimeout</c> before any generation (docs/structured-output.md). Compiled grammars are cached.
+    /// </summary>
+    public TimeSpan GrammarCompileTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
     private static bool IsListenUrl(string url)
     {
         // Kestrel accepts "*" and "+" as any-address hosts; Uri does not parse them.
@@ -55,6 +61,8 @@ public sealed record GlmServerOptions(
             throw new ArgumentException($"The maximum request body size must be positive, got {MaxRequestBodyBytes}.");
         if (RequestBodyTimeout <= TimeSpan.Zero)
             throw new ArgumentException($"The request body timeout must be positive, got {RequestBodyTimeout}.");
+        if (GrammarCompileTimeout <= TimeSpan.Zero)
+            throw new ArgumentException($"--grammar-compile-timeout must be positive, got {GrammarCompileTimeout.TotalSeconds} s.");
         if (MaxConcurrentRequests <= 0)
             throw new ArgumentException($"The concurrent request limit must be positive, got {MaxConcurrentRequests}.");
         if (SpeculativeTokens < 0 || SpeculativeTokens > Glm.Onnx.Runtime.Engine.GenerationRequest.MaxSpeculativeTokens)

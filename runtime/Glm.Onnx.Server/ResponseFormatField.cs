@@ -41,6 +41,13 @@ internal static class ResponseFormatField
     }
 
     /// <summary>A schema the grammar engine cannot take, as a 400 naming the keyword and JSON pointer.</summary>
+    /// <summary>
+    /// A grammar that reached a point with no allowed token where it cannot end (a part of the schema no value
+    /// satisfies, met during generation): a 400, since the request's schema is at fault (docs/structured-output.md).
+    /// </summary>
+    public static ApiError DeadEnd(Glm.Onnx.Runtime.Constraints.GrammarDeadEndException error) =>
+        ApiError.BadRequest($"Generation stopped: {error.Message}", null, "grammar_dead_end");
+
     public static ApiError Invalid(GrammarException error) =>
         ApiError.BadRequest($"'{SchemaPath}' cannot be used: {error.Message}", SchemaPath, "invalid_response_format");
 }

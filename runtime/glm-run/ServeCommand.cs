@@ -23,9 +23,10 @@ public static class ServeCommand
         var modelId = new Option<string?>("--model-id") { Description = "the model id clients send (default: the model directory's name)" };
         var maxTokens = new Option<int>("--default-max-tokens") { Description = "chat completion tokens when a request gives no max_tokens", DefaultValueFactory = _ => 1024 };
         var speculative = new Option<int>("--speculative-tokens") { Description = "draft tokens per decode step from the model's MTP layer (0 = off); requests may lower it with speculative_tokens" };
+        var compileTimeout = new Option<double>("--grammar-compile-timeout") { Description = "seconds a request's JSON Schema, GBNF or tool-call grammar may take to compile (a 400 past it)", DefaultValueFactory = _ => 10 };
         var logFormat = new Option<string>("--log-format") { Description = "text or json (one JSON object per line), on stderr", DefaultValueFactory = _ => "text" };
         logFormat.AcceptOnlyFromAmong("text", "json");
-        var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API") { urls, apiKey, modelId, maxTokens, speculative, logFormat };
+        var command = new Command("serve", "Serve the model over an OpenAI-compatible HTTP API") { urls, apiKey, modelId, maxTokens, speculative, compileTimeout, logFormat };
         model.AddTo(command);
         command.SetAction(async (parse, ct) =>
         {
@@ -36,7 +37,13 @@ public static class ServeCommand
                 var key = parse.GetValue(apiKey) ?? (Environment.GetEnvironmentVariable("GLM_API_KEY") is { Length: > 0 } env ? env : null);
                 var listen = parse.GetValue(urls) is { Length: > 0 } given ? given : [GlmServerOptions.DefaultUrl];
                 var id = parse.GetValue(modelId) ?? Path.GetFileName(Path.TrimEndingDirectorySeparator(Path.GetFullPath(parse.GetValue(model.Model)!)));
-                var options = new GlmServerOptions(id, listen, key, parse.GetValue(maxTokens)) { SpeculativeTokens = parse.GetValue(speculative) };
+                var options = new GlmServerOptions(id, listen, key, parse.GetValue(maxTokens)) 
+                {
+                    SpeculativeTokens = parse.GetValue(speculative),
+                    GrammarCompileTimeout = parse.GetValue(compileTimeout) is var seconds && double.IsFinite(seconds) && seconds > 0 && seconds <= 3600
+                        ? TimeSpan.FromSeconds(seconds)
+                        : throw new ArgumentException($"--grammar-compile-timeout must be in (0, 3600] seconds, got {seconds}."),
+                };
                 options.Validate(); // bad URLs or key: one line now, not after loading the model
                 if (!GlmServer.IsLoopbackOnly(listen) && key is null)
                     Console.Error.WriteLine("warning: listening beyond loopback without an API key: anyone who can reach this port can use the model.");

@@ -12,7 +12,7 @@ namespace Glm.Onnx.Tests;
 /// </summary>
 public sealed class BlockOrderTests : IDisposable
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
     private readonly TempDir _dir = Fixtures.NewTempDir("rt-order");
     private readonly TinyAttentionModel _model = new();
 

@@ -39,7 +39,7 @@ public sealed class ConvertedFixtures : IDisposable
 /// <summary>The engine on converted fixtures: golden greedy tokens and logits, chunked prefill, batching.</summary>
 public sealed class FixtureGenerationTests(ConvertedFixtures converted) : IClassFixture<ConvertedFixtures>
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(120);
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
 
     public static TheoryData<string> AllFixtures() => new(Fixtures.GlmNames);
 

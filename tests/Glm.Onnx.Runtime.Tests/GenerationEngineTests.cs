@@ -8,7 +8,7 @@ namespace Glm.Onnx.Tests;
 /// <summary>The engine end to end over the fake executor (no ONNX Runtime).</summary>
 public sealed class GenerationEngineTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
 
     private static int[] Prompt(int length, int seed) => Enumerable.Range(0, length).Select(i => (i * 7 + seed * 13 + 1) % 32).ToArray();
 

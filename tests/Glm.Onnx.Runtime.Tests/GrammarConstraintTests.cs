@@ -17,7 +17,7 @@ public sealed class GrammarConstraintTests
 {
     private const int Vocab = 40;
     private const int Eos = 39;
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
 
     // ids 0..25 spell 'a'..'z', 26..35 '0'..'9', 36 '{', 37 '}', 38 ':'; 39 is the eos token (no bytes).
     private static readonly TokenVocabulary Vocabulary = new(Vocab, id => id == Eos ? null : [Spell(id)], id => id == Eos);

@@ -13,7 +13,7 @@ namespace Glm.Onnx.Tests;
 /// </summary>
 public sealed class OrtEngineTests : IDisposable
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
     private readonly TempDir _dir = Fixtures.NewTempDir("rt-ort");
     private readonly TinyAttentionModel _model = new();
 

@@ -26,7 +26,7 @@ public sealed class GlmRunPromptInputTests
     private static Task<(int ExitCode, string Output)> Generate(string[] prompt, string? standardInput = null, int maxNewTokens = 4) =>
         ProcessRunner.RunAsync(Dotnet,
             [GlmRunDll(), "generate", "--model", ModelDir, .. prompt, "--max-new-tokens", maxNewTokens.ToString(System.Globalization.CultureInfo.InvariantCulture), "--ignore-eos", "--json"],
-            Fixtures.RepoRoot, timeoutSeconds: 180, standardInput: standardInput);
+            Fixtures.RepoRoot, timeoutSeconds: 600, standardInput: standardInput);
 
     private static JsonElement Result((int ExitCode, string Output) run)
     {

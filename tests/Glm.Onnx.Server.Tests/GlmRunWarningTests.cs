@@ -27,7 +27,7 @@ public sealed class GlmRunWarningTests
         var dotnet = ProcessRunner.FindOnPath("dotnet") ?? Path.Combine(Path.GetDirectoryName(Environment.ProcessPath!)!, "dotnet");
         var (code, output) = await ProcessRunner.RunAsync(dotnet,
             [dll, "generate", "--model", dir.File("model"), "--input-ids", "1,2,3,4", "--max-new-tokens", "4", "--ignore-eos"],
-            Fixtures.RepoRoot, timeoutSeconds: 120);
+            Fixtures.RepoRoot, timeoutSeconds: 600);
         Assert.True(code == 0, output);
         Assert.DoesNotContain("[W:", output);
     }

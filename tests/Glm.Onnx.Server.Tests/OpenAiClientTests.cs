@@ -28,7 +28,7 @@ public sealed class OpenAiClientTests
             ["GLM_MODEL"] = ServerHarness.ModelId,
             ["GLM_EXPECT_REASONING"] = Reasoning,
             ["GLM_EXPECT_CONTENT"] = Content,
-        }, timeoutSeconds: 60);
+        }, timeoutSeconds: 600);
         Assert.True(code == 0, $"the openai client failed ({code}):\n{output}");
         var summary = JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement;
         Assert.True(summary.GetProperty("ok").GetBoolean());

@@ -11,7 +11,7 @@ namespace Glm.Onnx.Tests;
 /// </summary>
 public sealed class ProtocolAgreementTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
 
     private const string TwoCalls =
         "<think></think><tool_call>get_weather<arg_key>city</arg_key><arg_value>Paris</arg_value></tool_call>" +

@@ -139,7 +139,7 @@ public sealed class ServerChatTests
                     text.Append(c.GetString());
             return (question, text.ToString());
         }).ToList();
-        var answers = await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromSeconds(60));
+        var answers = await Task.WhenAll(tasks).WaitAsync(TimeSpan.FromMinutes(10));
         Assert.All(answers, a => Assert.Equal("echo: " + a.question, a.Item2));
         Assert.True(server.Chat.Executor.MaxBatch > 1, $"expected batched steps, the largest batch had {server.Chat.Executor.MaxBatch} sequence(s)");
         await server.WaitForAllBlocksFreeAsync();

@@ -29,6 +29,9 @@ public sealed class StructuredOutputTests : IClassFixture<TinyChatModelTests.Con
 
     private const int Seeds = 4;
 
+    // Generous: the machine running the tests may be loaded; the limit only stops a hang.
+    private static readonly TimeSpan HttpWait = TimeSpan.FromMinutes(10);
+
     private readonly TinyChatModelTests.Converted _converted;
 
     public StructuredOutputTests(TinyChatModelTests.Converted converted) => _converted = converted;
@@ -51,7 +54,7 @@ public sealed class StructuredOutputTests : IClassFixture<TinyChatModelTests.Con
         var (app, addresses) = await GlmServer.StartAsync(loaded.Generator, new GlmServerOptions("glm-tiny-chat", ["http://127.0.0.1:0"]));
         await using (app)
         {
-            using var http = new HttpClient { BaseAddress = new Uri(addresses.Single()), Timeout = TimeSpan.FromSeconds(60) };
+            using var http = new HttpClient { BaseAddress = new Uri(addresses.Single()), Timeout = HttpWait };
             int stops = 0, runs = 0;
             foreach (var stream in new[] { false, true })
                 for (int seed = 1; seed <= Seeds; seed++)
@@ -79,7 +82,7 @@ public sealed class StructuredOutputTests : IClassFixture<TinyChatModelTests.Con
         var (app, addresses) = await GlmServer.StartAsync(loaded.Generator, new GlmServerOptions("glm-tiny-chat", ["http://127.0.0.1:0"]));
         await using (app)
         {
-            using var http = new HttpClient { BaseAddress = new Uri(addresses.Single()), Timeout = TimeSpan.FromSeconds(60) };
+            using var http = new HttpClient { BaseAddress = new Uri(addresses.Single()), Timeout = HttpWait };
             int stops = 0;
             for (int seed = 1; seed <= Seeds; seed++)
             {
@@ -119,15 +122,139 @@ public sealed class StructuredOutputTests : IClassFixture<TinyChatModelTests.Con
         var (app, addresses) = await GlmServer.StartAsync(loaded.Generator, new GlmServerOptions("glm-tiny-chat", ["http://127.0.0.1:0"]));
         await using (app)
         {
-            using var http = new HttpClient { BaseAddress = new Uri(addresses.Single()) };
+            using var http = new HttpClient { BaseAddress = new Uri(addresses.Single()), Timeout = HttpWait };
             using var reply = await http.PostAsync("/v1/chat/completions", new StringContent(ChatBody(schema, 1, false), Encoding.UTF8, "application/json"));
-            Assert.Equal(400, (int)reply.StatusCode);
-            var error = JsonDocument.Parse(await reply.Content.ReadAsStringAsync()).RootElement.GetProperty("error");
-            Assert.Equal("response_format.json_schema.schema", error.GetProperty("param").GetString());
-            Assert.Contains(named, error.GetProperty("message").GetString());
+            await AssertRefused(reply, named);
+            // The same on /v1/completions.
+            var completion = """{"model":"glm-tiny-chat","prompt":"Data:","max_tokens":8,"response_format":{"type":"json_schema","json_schema":{"name":"v","schema":""" + schema + "}}}";
+            using var raw = await http.PostAsync("/v1/completions", new StringContent(completion, Encoding.UTF8, "application/json"));
+            await AssertRefused(raw, named);
             await app.StopAsync();
         }
         Assert.Equal(0, loaded.Engine.StepCount); // refused before any generation
+
+        // IChatClient: the engine's exception, naming the same, before anything is generated.
+        using var client = new GlmChatClient(loaded.Generator, new GlmChatClientOptions("glm-tiny-chat"));
+        var options = new ChatOptions { MaxOutputTokens = 8, ResponseFormat = ChatResponseFormat.ForJsonSchema(JsonDocument.Parse(schema).RootElement, "answer") };
+        var error = await Assert.ThrowsAsync<Glm.Onnx.Grammar.GrammarException>(() => client.GetResponseAsync([new ChatMessage(ChatRole.User, "Hi")], options));
+        Assert.Contains(named, error.Message);
+        Assert.Equal(0, loaded.Engine.StepCount);
+    }
+
+    private static async Task AssertRefused(HttpResponseMessage reply, string named)
+    {
+        var raw = await reply.Content.ReadAsStringAsync();
+        Assert.True(400 == (int)reply.StatusCode, raw);
+        var error = JsonDocument.Parse(raw).RootElement.GetProperty("error");
+        Assert.Equal("response_format.json_schema.schema", error.GetProperty("param").GetString());
+        Assert.Equal("invalid_response_format", error.GetProperty("code").GetString());
+        Assert.Contains(named, error.GetProperty("message").GetString());
+    }
+
+    [Theory]
+    [InlineData("""{"enum":[]}""", "accepts nothing")]
+    [InlineData("false", "accepts nothing")]
+    [InlineData("""{"type":"object","properties":{"a":{"type":"string","pattern":"^(x|y)$"},"b":{"enum":["p","q"]},"c":{"type":"integer","minimum":1,"maximum":99}}}""", "CompileTimeout")]
+    public async Task ASchemaWithNoAnswerOrOverTheCompileLimitIsA400(string schema, string named)
+    {
+        // The server's compile time limit, set absurdly low so that any schema reaches it.
+        using var loaded = LoadedChatModel.Load(_converted.Directory);
+        var options = new GlmServerOptions("glm-tiny-chat", ["http://127.0.0.1:0"])
+        {
+            GrammarCompileTimeout = named == "CompileTimeout" ? TimeSpan.FromTicks(10) : TimeSpan.FromSeconds(10),
+        };
+        var (app, addresses) = await GlmServer.StartAsync(loaded.Generator, options);
+        await using (app)
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(addresses.Single()), Timeout = HttpWait };
+            using var reply = await http.PostAsync("/v1/chat/completions", new StringContent(ChatBody(schema, 1, false), Encoding.UTF8, "application/json"));
+            await AssertRefused(reply, named);
+            await app.StopAsync();
+        }
+        Assert.Equal(0, loaded.Engine.StepCount);
+    }
+
+    [Fact]
+    public async Task ASchemaPartWithNoValueEndsTheRequestWithAClearErrorAndTheEngineStaysHealthy()
+    {
+        // "a" is required and nothing satisfies its schema: after {"a": no token may follow and the value cannot end.
+        const string schema = """{"type":"object","properties":{"a":{"enum":[]}},"required":["a"],"additionalProperties":false}""";
+        using var loaded = LoadedChatModel.Load(_converted.Directory);
+        var (app, addresses) = await GlmServer.StartAsync(loaded.Generator, new GlmServerOptions("glm-tiny-chat", ["http://127.0.0.1:0"]));
+        await using (app)
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(addresses.Single()), Timeout = HttpWait };
+            for (int round = 0; round < 4; round++)
+            {
+                using var plain = await http.PostAsync("/v1/chat/completions", new StringContent(ChatBody(schema, round, false), Encoding.UTF8, "application/json"));
+                var raw = await plain.Content.ReadAsStringAsync();
+                Assert.True(400 == (int)plain.StatusCode, raw);
+                Assert.Equal("grammar_dead_end", JsonDocument.Parse(raw).RootElement.GetProperty("error").GetProperty("code").GetString());
+
+                using var streamed = await http.PostAsync("/v1/chat/completions", new StringContent(ChatBody(schema, round, true), Encoding.UTF8, "application/json"));
+                var events = await streamed.Content.ReadAsStringAsync();
+                Assert.Contains("\"grammar_dead_end\"", events);
+                Assert.EndsWith("data: [DONE]", events.TrimEnd());
+
+                var completion = """{"model":"glm-tiny-chat","prompt":"Data:","max_tokens":30,"response_format":{"type":"json_schema","json_schema":{"name":"v","schema":""" + schema + "}}}";
+                using var text = await http.PostAsync("/v1/completions", new StringContent(completion, Encoding.UTF8, "application/json"));
+                Assert.Equal(400, (int)text.StatusCode);
+            }
+            // Twelve failed requests in a row, and the engine is still healthy and serving.
+            Assert.Equal(Glm.Onnx.Runtime.Telemetry.EngineHealthStatus.Healthy, loaded.Engine.Health.Status);
+            var (_, finish, _) = await PostChatAsync(http, ChatBody("""{"type":"boolean"}""", 1, false), stream: false);
+            Assert.Equal("stop", finish);
+            await app.StopAsync();
+        }
+        Assert.Equal(loaded.Engine.ModelInfo.NumBlocks, loaded.Engine.FreeBlockCount);
+    }
+
+    [Fact]
+    public async Task WithReasoningOnEveryStoppedAnswerValidates()
+    {
+        // The reasoning block is free text but cannot end the reply: the answer under the schema must follow it.
+        const string schema = """{"type":"object","properties":{"ok":{"type":"boolean"}},"required":["ok"],"additionalProperties":false}""";
+        using var loaded = LoadedChatModel.Load(_converted.Directory);
+        var (app, addresses) = await GlmServer.StartAsync(loaded.Generator, new GlmServerOptions("glm-tiny-chat", ["http://127.0.0.1:0"]));
+        await using (app)
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(addresses.Single()), Timeout = HttpWait };
+            int stops = 0;
+            foreach (var stream in new[] { false, true })
+                for (int seed = 1; seed <= Seeds; seed++)
+                {
+                    var body = ChatBody(schema, seed, stream).Replace("\"enable_thinking\":false", "\"enable_thinking\":true").Replace("\"max_tokens\":120", "\"max_tokens\":200");
+                    var (text, finish, _) = await PostChatAsync(http, body, stream);
+                    Assert.True(finish is "stop" or "length", $"finish {finish}");
+                    if (finish != "stop")
+                        continue;
+                    stops++;
+                    AssertValid(schema, text);
+                }
+            Assert.True(stops >= 1, "no answer with reasoning finished within max_tokens");
+            await app.StopAsync();
+        }
+    }
+
+    [Fact]
+    public async Task ASchemaWithNoFiniteValueEndsWithLengthInsteadOfHanging()
+    {
+        // Every "a" must hold another object with "a": no value ends, so only max_tokens can stop the output.
+        const string schema = """{"type":"object","properties":{"a":{"$ref":"#"}},"required":["a"],"additionalProperties":false}""";
+        using var loaded = LoadedChatModel.Load(_converted.Directory);
+        var (app, addresses) = await GlmServer.StartAsync(loaded.Generator, new GlmServerOptions("glm-tiny-chat", ["http://127.0.0.1:0"]));
+        await using (app)
+        {
+            using var http = new HttpClient { BaseAddress = new Uri(addresses.Single()), Timeout = HttpWait };
+            foreach (var stream in new[] { false, true })
+            {
+                var (text, finish, _) = await PostChatAsync(http, ChatBody(schema, 3, stream).Replace("\"max_tokens\":120", "\"max_tokens\":40"), stream);
+                Assert.Equal("length", finish);
+                Assert.StartsWith("{\"a\":{\"a\":", text);
+            }
+            await app.StopAsync();
+        }
+        Assert.Equal(loaded.Engine.ModelInfo.NumBlocks, loaded.Engine.FreeBlockCount);
     }
 
     [Fact]
@@ -150,7 +277,7 @@ public sealed class StructuredOutputTests : IClassFixture<TinyChatModelTests.Con
                 ["GLM_EXPECT_REASONING"] = "",
                 ["GLM_EXPECT_CONTENT"] = "",
                 ["GLM_SCHEMA"] = schema,
-            }, timeoutSeconds: 120);
+            }, timeoutSeconds: 600);
             Assert.True(code == 0, $"the openai client failed ({code}):\n{output}");
             var answers = JsonDocument.Parse(output.Trim().Split('\n')[^1]).RootElement.GetProperty("answers").EnumerateArray().ToList();
             Assert.Equal(6, answers.Count);

@@ -14,7 +14,7 @@ namespace Glm.Onnx.Runtime.ChatClient;
 /// <summary>
 /// Maps Microsoft.Extensions.AI messages and <see cref="ChatOptions"/> to a <see cref="GlmChatRequest"/>. Options:
 /// temperature, top-p, top-k, frequency / presence penalty, seed, max output tokens, stop sequences, tools and tool
-/// mode (<see cref="ToolChoice"/>), reasoning effort (ExtraHigh is Max; <see cref="ReasoningMapping"/> maps it as the
+/// mode (<see cref="ToolChoice"/>), strict functions (<see cref="StrictProperty"/>), reasoning effort (ExtraHigh is Max; <see cref="ReasoningMapping"/> maps it as the
 /// server does), and the GLM template kwargs as additional properties: "enable_thinking" (bool), "reasoning_effort"
 /// ("high" / "max"), "clear_thinking" (bool).
 /// </summary>
@@ -23,6 +23,15 @@ public static class ChatOptionsMapper
     public const string EnableThinkingProperty = "enable_thinking";
     public const string ReasoningEffortProperty = "reasoning_effort";
     public const string ClearThinkingProperty = "clear_thinking";
+
+    /// <summary>
+    /// Marks a function strict (OpenAI's <c>strict: true</c>: its calls follow its parameter schema, also under
+    /// tool_choice auto): a bool under this key in the function's <see cref="AITool.AdditionalProperties"/> (e.g. via
+    /// <see cref="AIFunctionFactoryOptions.AdditionalProperties"/>), or in <see cref="ChatOptions.AdditionalProperties"/>
+    /// for every function that does not say. The key Microsoft.Extensions.AI.OpenAI reads for the same purpose, so a
+    /// tool set up for OpenAI means the same here.
+    /// </summary>
+    public const string StrictProperty = "strictJsonSchema";
 
     // The AI defaults indent; a tool result goes into the prompt as compact JSON, as json.dumps-style servers send it.
     private static readonly JsonSerializerOptions CompactJson = new(AIJsonUtilities.DefaultOptions) { WriteIndented = false };
@@ -38,9 +47,13 @@ public static class ChatOptionsMapper
             AddMessage(glm, message ?? throw new ArgumentException($"messages[{index}] is null."), index++);
 
         var tools = new List<ToolDefinition>();
+        bool strictByDefault = StrictFlag(options?.AdditionalProperties, $"ChatOptions.AdditionalProperties[\"{StrictProperty}\"]") ?? false;
         foreach (var tool in options?.Tools ?? [])
             tools.Add(tool is AIFunctionDeclaration function
-                ? ToToolDefinition(function)
+                ? ToToolDefinition(function) with
+                {
+                    Strict = StrictFlag(function.AdditionalProperties, $"tool '{function.Name}' AdditionalProperties[\"{StrictProperty}\"]") ?? strictByDefault,
+                }
                 : throw new NotSupportedException($"Tool '{tool.Name}' is a {tool.GetType().Name}; GLM models take function tools only."));
 
         var (offered, required) = ToolChoiceOf(options?.ToolMode).Apply(tools, "ChatOptions.ToolMode");
@@ -102,6 +115,15 @@ public static class ChatOptionsMapper
                 effort = ReasoningMapping.ParseTemplateEffort(ToText(kwarg), ReasoningEffortProperty);
         }
         return ReasoningMapping.Apply(defaults, level, enable, clear, effort);
+    }
+
+    // The strict flag under StrictProperty, null when absent; anything but a boolean is an error naming where it was.
+    private static bool? StrictFlag(IEnumerable<KeyValuePair<string, object?>>? properties, string where)
+    {
+        foreach (var (key, value) in properties ?? [])
+            if (key == StrictProperty && value is not null)
+                return ToBool(value, where);
+        return null;
     }
 
     /// <summary>Microsoft.Extensions.AI's tool mode as the protocol's tool choice (no mode: auto).</summary>

@@ -17,6 +17,7 @@ public sealed class GlmChatGenerator
     private readonly int[] _turnEndIds;
     private readonly int _thinkEndId;
     private readonly int _toolCallStartId;
+    private readonly int[] _notInReasoning;
 
     /// <param name="engine">An engine whose decoder keeps control tokens (the parser needs them).</param>
     /// <param name="tokenizer">The model's tokenizer (must define the GLM control tokens).</param>
@@ -34,6 +35,13 @@ public sealed class GlmChatGenerator
         _turnEndIds = [.. GlmSpecialTokens.StopTokenIds(tokenizer)];
         _thinkEndId = GlmSpecialTokens.RequireId(tokenizer, GlmSpecialTokens.ThinkEnd);
         _toolCallStartId = GlmSpecialTokens.RequireId(tokenizer, GlmSpecialTokens.ToolCallStart);
+        // Markup that would end the reply (turn tags: the output parser stops there) or open a call inside the
+        // reasoning block: kept out of a constrained reply's reasoning, so the constrained answer always follows it.
+        _notInReasoning = [.. new[]
+        {
+            GlmSpecialTokens.EndOfText, GlmSpecialTokens.User, GlmSpecialTokens.Observation, GlmSpecialTokens.Assistant,
+            GlmSpecialTokens.System, GlmSpecialTokens.ToolCallStart,
+        }.Select(tag => GlmSpecialTokens.RequireId(tokenizer, tag))];
         Grammars = new GrammarCache(tokenizer);
     }
 
@@ -85,28 +93,37 @@ public sealed class GlmChatGenerator
         bool reasoning = format.AddGenerationPrompt && format.EnableThinking && forced.Length == 0;
         // A forced tool call is the whole reply: it follows the tool-call grammar (arguments typed by the tools'
         // schemas), and a response format has nothing to shape there (it is still checked).
-        var grammar = request.ResponseFormat is { } output ? Grammars.Get(output) : null;
+        var grammar = request.ResponseFormat is { } output ? Grammars.Get(output, request.GrammarCompileTimeout) : null;
         var perToolCall = false;
+        Glm.Onnx.Grammar.CompiledGrammar? toolCalls = null;
         if (request.RequiredTool is { } tool)
-            grammar = ToolCallGrammarFor(request.Tools, tool);
+            grammar = ToolCallGrammarFor(request.Tools, tool, request.GrammarCompileTimeout);
+        else if (grammar is not null && request.Tools.Count > 0)
+        {
+            // A response format with tools under tool_choice auto: the answer is content under the format or tool
+            // calls (strict tools' arguments under their schemas), never free text (docs/structured-output.md).
+            toolCalls = ToolCallGrammarFor(request.Tools, null, request.GrammarCompileTimeout);
+        }
         else if (grammar is null && request.Tools.Any(t => t.Strict))
         {
-            // tool_choice auto with strict tools: every call the model opens follows the tool-call grammar. With a
-            // response format the reply's content follows that instead (docs/structured-output.md).
-            grammar = ToolCallGrammarFor(request.Tools, null);
+            // tool_choice auto with strict tools: every call the model opens follows the tool-call grammar.
+            grammar = ToolCallGrammarFor(request.Tools, null, request.GrammarCompileTimeout);
             perToolCall = true;
         }
-        return new PreparedChat(request, prompt, ids, forced, reasoning) { Grammar = grammar, GrammarPerToolCall = perToolCall };
+        return new PreparedChat(request, prompt, ids, forced, reasoning)
+        {
+            Grammar = grammar, GrammarPerToolCall = perToolCall, ToolCallGrammar = toolCalls,
+        };
     }
 
     /// <param name="required">The required tool's name, "" for any tool (tool_choice required), null for the strict
     /// tools under tool_choice auto.</param>
-    private Glm.Onnx.Grammar.CompiledGrammar ToolCallGrammarFor(IReadOnlyList<ToolDefinition> tools, string? required)
+    private Glm.Onnx.Grammar.CompiledGrammar ToolCallGrammarFor(IReadOnlyList<ToolDefinition> tools, string? required, TimeSpan? compileTimeout)
     {
         try
         {
-            return required is null ? Grammars.GetStrictToolCall(tools)
-                : Grammars.GetToolCall(tools, required.Length == 0 ? null : required);
+            return required is null ? Grammars.GetStrictToolCall(tools, compileTimeout)
+                : Grammars.GetToolCall(tools, required.Length == 0 ? null : required, compileTimeout);
         }
         catch (Glm.Onnx.Grammar.GrammarException e)
         {
@@ -140,7 +157,13 @@ public sealed class GlmChatGenerator
             // With reasoning on, the answer after "</think>" follows the grammar; the reasoning stays free text.
             Constraint = prepared.Grammar is not { } grammar ? null
                 : prepared.GrammarPerToolCall ? new GrammarConstraint(grammar) { StartAfterTokenId = _toolCallStartId, Reopens = true, Tokenize = Tokenize }
-                : new GrammarConstraint(grammar) { StartAfterTokenId = prepared.StartsInReasoning ? _thinkEndId : null, Tokenize = Tokenize },
+                : new GrammarConstraint(grammar)
+                {
+                    StartAfterTokenId = prepared.StartsInReasoning ? _thinkEndId : null,
+                    ExcludedBeforeStart = _notInReasoning,
+                    Tokenize = Tokenize,
+                    ToolCalls = prepared.ToolCallGrammar is { } calls ? new ToolCallAlternative(_toolCallStartId, calls) : null,
+                },
         };
         bool toolCalls = false;
         IEnumerable<ChatOutputEvent> Accept(IReadOnlyList<ChatOutputEvent> events)

@@ -36,4 +36,8 @@ public sealed record GlmChatRequest(IReadOnlyList<ChatMessage> Messages)
     /// JSON mode or GBNF grammar (docs/structured-output.md). Null: free text.
     /// </summary>
     public StructuredOutput? ResponseFormat { get; init; }
+
+    /// <summary>Time limit for compiling the response format and tool-call grammars (null: the engine's 10 s); hitting
+    /// it is a <see cref="Glm.Onnx.Grammar.GrammarException"/> naming <c>CompileTimeout</c>, before any generation.</summary>
+    public TimeSpan? GrammarCompileTimeout { get; init; }
 }

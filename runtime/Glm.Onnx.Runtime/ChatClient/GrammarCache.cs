@@ -1,4 +1,6 @@
 using Glm.Onnx.Grammar;
+using Glm.Onnx.Grammar.Gbnf;
+using Glm.Onnx.Grammar.Json;
 using Glm.Onnx.Grammar.Vocabulary;
 using Glm.Onnx.Runtime.Constraints;
 using Glm.Onnx.Runtime.Text;
@@ -45,27 +47,28 @@ public sealed class GrammarCache
     /// (<paramref name="name"/> null: its name comes first) or the named one (name already written), arguments typed
     /// by each tool's parameter schema. Cached like the other grammars.
     /// </summary>
-    public CompiledGrammar GetToolCall(IReadOnlyList<Chat.ToolDefinition> tools, string? name) =>
-        GetToolCall(tools, new ToolCallGrammarOptions(name));
+    /// <param name="compileTimeout">Compile time limit (null: <see cref="DefaultCompileTimeout"/>).</param>
+    public CompiledGrammar GetToolCall(IReadOnlyList<Chat.ToolDefinition> tools, string? name, TimeSpan? compileTimeout = null) =>
+        GetToolCall(tools, new ToolCallGrammarOptions(name), compileTimeout);
 
     /// <summary>
     /// The grammar of one tool call under tool_choice auto when some tools are <c>strict</c>: any offered tool, the
     /// strict ones' arguments typed by their schemas, the others' free up to "&lt;/tool_call&gt;".
     /// </summary>
-    public CompiledGrammar GetStrictToolCall(IReadOnlyList<Chat.ToolDefinition> tools)
+    public CompiledGrammar GetStrictToolCall(IReadOnlyList<Chat.ToolDefinition> tools, TimeSpan? compileTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(tools);
-        return GetToolCall(tools, new ToolCallGrammarOptions { FreeArguments = tools.Where(t => !t.Strict).Select(t => t.Name).ToList() });
+        return GetToolCall(tools, new ToolCallGrammarOptions { FreeArguments = tools.Where(t => !t.Strict).Select(t => t.Name).ToList() }, compileTimeout);
     }
 
-    private CompiledGrammar GetToolCall(IReadOnlyList<Chat.ToolDefinition> tools, ToolCallGrammarOptions options)
+    private CompiledGrammar GetToolCall(IReadOnlyList<Chat.ToolDefinition> tools, ToolCallGrammarOptions options, TimeSpan? compileTimeout)
     {
         ArgumentNullException.ThrowIfNull(tools);
         var list = tools.Select(t => (t.Name, t.Parameters?.ToJsonString())).ToList();
         var key = new StructuredOutput(StructuredOutputKind.ToolCall,
             (options.Name ?? "") + "\u0002" + string.Join("\u0002", options.FreeArguments) + "\n" +
             string.Join("\n", list.Select(t => t.Name + "\u0001" + t.Item2)));
-        return GetOrCompile(key, () => ToolCallGrammar.Compile(list, options, _markupVocabulary.Value));
+        return GetOrCompile(key, () => ToolCallGrammar.Compile(list, options, _markupVocabulary.Value, JsonOptions(compileTimeout)));
     }
 
     /// <summary>Grammars compiled so far that are still cached.</summary>
@@ -83,16 +86,45 @@ public sealed class GrammarCache
     /// keyword and JSON pointer or GBNF line) for an invalid or unsupported schema or grammar, or one whose compilation
     /// exceeds the compile time limit.
     /// </summary>
-    public CompiledGrammar Get(StructuredOutput output)
+    /// <param name="output">The response format.</param>
+    /// <param name="compileTimeout">Compile time limit (null: <see cref="DefaultCompileTimeout"/>); the server's
+    /// <c>GlmServerOptions.GrammarCompileTimeout</c>. A cached grammar is returned whatever the limit.</param>
+    public CompiledGrammar Get(StructuredOutput output, TimeSpan? compileTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(output);
-        return GetOrCompile(output, () => output.Kind switch
+        return GetOrCompile(output, () => RequireSomeAnswer(output.Kind switch
         {
-            StructuredOutputKind.JsonObject => GrammarCompiler.CompileJsonObject(Vocabulary),
-            StructuredOutputKind.JsonSchema => GrammarCompiler.CompileJsonSchema(output.Text, Vocabulary),
-            StructuredOutputKind.Gbnf => GrammarCompiler.CompileGbnf(output.Text, Vocabulary),
+            StructuredOutputKind.JsonObject => GrammarCompiler.CompileJsonObject(Vocabulary, JsonOptions(compileTimeout)),
+            StructuredOutputKind.JsonSchema => GrammarCompiler.CompileJsonSchema(output.Text, Vocabulary, JsonOptions(compileTimeout)),
+            StructuredOutputKind.Gbnf => GrammarCompiler.CompileGbnf(output.Text, Vocabulary, new GbnfOptions { CompileTimeout = Limit(compileTimeout) }),
             _ => throw new ArgumentOutOfRangeException(nameof(output), $"{output.Kind} is not a response format."),
-        });
+        }));
+    }
+
+    /// <summary>The compile time limit when a caller names none (the grammar engine's default).</summary>
+    public static TimeSpan DefaultCompileTimeout => JsonSchemaOptions.Default.CompileTimeout;
+
+    private static TimeSpan Limit(TimeSpan? compileTimeout) =>
+        compileTimeout is { } limit
+            ? limit > TimeSpan.Zero ? limit : throw new ArgumentOutOfRangeException(nameof(compileTimeout), limit, "The compile time limit must be positive.")
+            : DefaultCompileTimeout;
+
+    private static JsonSchemaOptions JsonOptions(TimeSpan? compileTimeout) => new() { CompileTimeout = Limit(compileTimeout) };
+
+    /// <summary>
+    /// Refuses a response format that admits no output at all (e.g. an empty enum, a schema of <c>false</c>, a GBNF
+    /// rule that can start nothing): its first mask is empty and it cannot end, so generation could not take one step.
+    /// </summary>
+    private static CompiledGrammar RequireSomeAnswer(CompiledGrammar grammar)
+    {
+        var state = grammar.NewState();
+        if (state.IsAccepting)
+            return grammar;
+        var mask = new ulong[grammar.Vocabulary.MaskWords];
+        state.ComputeMask(mask);
+        if (MaskOps.Count(mask) == 0)
+            throw new GrammarException("the response format admits no output: no token can start it (e.g. an empty enum or a false schema)");
+        return grammar;
     }
 
     private CompiledGrammar GetOrCompile(StructuredOutput output, Func<CompiledGrammar> compile)

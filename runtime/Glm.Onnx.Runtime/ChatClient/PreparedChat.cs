@@ -14,4 +14,8 @@ public sealed record PreparedChat(GlmChatRequest Request, string Prompt, int[] P
     /// <summary>True when <see cref="Grammar"/> is the tool-call grammar of strict tools under tool_choice auto: it
     /// applies to each call the model opens with "&lt;tool_call&gt;", the text around calls stays free.</summary>
     public bool GrammarPerToolCall { get; init; }
+
+    /// <summary>With a response format and tools under tool_choice auto: the grammar of one tool call, the other way
+    /// to answer (the reply is content under <see cref="Grammar"/> or tool calls under this), else null.</summary>
+    public Glm.Onnx.Grammar.CompiledGrammar? ToolCallGrammar { get; init; }
 }

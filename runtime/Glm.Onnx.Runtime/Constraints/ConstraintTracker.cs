@@ -7,15 +7,18 @@ namespace Glm.Onnx.Runtime.Constraints;
 /// One sequence's grammar state and mask buffers. Per step: <see cref="PrepareMask"/> (may run on a worker thread,
 /// in parallel with other sequences' trackers), <see cref="Restrict"/> on the logits row, then <see cref="Accept"/>
 /// with the chosen token. Dropped with its request: nothing is shared between sequences but the compiled grammar.
+/// With <see cref="GrammarConstraint.ToolCalls"/> the answer's first token chooses content (the grammar) or tool calls
+/// (the tool-call grammar, call after call), and the other branch is closed from then on.
 /// </summary>
 internal sealed class ConstraintTracker
 {
     private readonly GrammarConstraint _constraint;
     private GrammarState _state;
+    private GrammarState? _call;
     private readonly int[] _stopIds;
     private readonly ulong[] _mask;
     private float[] _row = [];
-    private bool _active;
+    private Phase _phase;
     private bool _maskReady;
     private bool _accepting;
     private int _allowed;
@@ -30,11 +33,31 @@ internal sealed class ConstraintTracker
         _state = constraint.Grammar.NewState();
         _stopIds = [.. stopIds];
         _mask = new ulong[constraint.Grammar.Vocabulary.MaskWords];
-        _active = constraint.StartAfterTokenId is not { } start || start == promptLastToken;
+        if (constraint.ToolCalls is { } calls)
+        {
+            // The two grammars share the tokenizer's id range, so one mask holds either and the start token's bit.
+            if (calls.Grammar.Vocabulary.MaskWords != _mask.Length || (uint)calls.StartTokenId >= (uint)constraint.Grammar.Vocabulary.Size)
+                throw new ArgumentException("The tool-call grammar and its start token must use the response format's vocabulary size.", nameof(constraint));
+        }
+        _phase = constraint.StartAfterTokenId is not { } start || start == promptLastToken ? AnswerStart : Phase.Free;
     }
 
+    // Where the output stands: free text, the answer's first token (content or a tool call, when both are offered),
+    // content under the grammar, inside a tool call, or between tool calls (another one, or the end).
+    private enum Phase { Free, Choice, Answer, Call, AfterCall }
+
+    private Phase AnswerStart => _constraint.ToolCalls is null ? Phase.Answer : Phase.Choice;
+
     /// <summary>True while the output is under the grammar (false in a leading free block such as reasoning).</summary>
-    public bool IsActive => _active;
+    public bool IsActive => _phase != Phase.Free;
+
+    // The grammar state that the next token advances, where there is exactly one.
+    private GrammarState? Current => _phase switch
+    {
+        Phase.Answer => _state,
+        Phase.Call => _call,
+        _ => null,
+    };
 
     /// <summary>Time spent computing masks for this sequence.</summary>
     public TimeSpan MaskTime => Stopwatch.GetElapsedTime(0, _maskTicks);
@@ -54,16 +77,16 @@ internal sealed class ConstraintTracker
     /// </summary>
     public IReadOnlyList<int> JumpForward()
     {
-        if (!_active || _constraint.Tokenize is not { } tokenize)
+        if (Current is not { } state || _constraint.Tokenize is not { } tokenize)
             return [];
-        var forced = _state.ForcedBytes();
+        var forced = state.ForcedBytes();
         if (forced.Length < 2)
             return [];
         // Only whole characters: a run that ends inside a UTF-8 sequence is cut before it.
         var text = System.Text.Encoding.UTF8.GetString(forced, 0, CompleteUtf8Length(forced));
         var ids = tokenize(text);
         var result = new List<int>();
-        var vocabulary = _constraint.Grammar.Vocabulary;
+        var vocabulary = state.Grammar.Vocabulary;
         int offset = 0;
         for (int i = 0; i < ids.Count - 1; i++)
         {
@@ -92,11 +115,27 @@ internal sealed class ConstraintTracker
     /// <summary>Computes this step's mask unless it is ready or the output is free. Safe to call from any thread.</summary>
     public void PrepareMask()
     {
-        if (!_active || _maskReady)
+        if (_phase == Phase.Free || _maskReady)
             return;
         long start = Stopwatch.GetTimestamp();
-        _state.ComputeMask(_mask);
-        _accepting = _state.IsAccepting;
+        switch (_phase)
+        {
+            case Phase.AfterCall:
+                // After a whole tool call: another call, or the end of the reply.
+                Array.Clear(_mask);
+                _accepting = true;
+                break;
+            default:
+                var state = _phase == Phase.Call ? _call! : _state;
+                state.ComputeMask(_mask);
+                _accepting = state.IsAccepting;
+                break;
+        }
+        if (_phase is Phase.Choice or Phase.AfterCall)
+        {
+            int open = _constraint.ToolCalls!.StartTokenId;
+            _mask[open >> 6] |= 1UL << (open & 63);
+        }
         _allowed = MaskOps.Count(_mask);
         _maskReady = true;
         _maskTicks += Stopwatch.GetTimestamp() - start;
@@ -110,12 +149,14 @@ internal sealed class ConstraintTracker
     public ReadOnlySpan<float> Restrict(ReadOnlySpan<float> row, out int forced)
     {
         forced = -1;
-        if (!_active)
-            return row;
+        if (_phase == Phase.Free)
+            return _constraint.Reopens ? row : WithoutStops(row);
         PrepareMask();
         int stops = _accepting ? CountStops(row.Length) : 0;
         if (_allowed + stops == 0)
-            throw new InvalidOperationException("The grammar allows no token here and cannot end; the output cannot continue.");
+            throw new GrammarDeadEndException(
+                "The response format allows no token here and cannot end: part of it admits no value (e.g. a required " +
+                "property whose schema nothing satisfies), so the output cannot continue.");
         if (_allowed + stops == 1)
         {
             ForcedTokens++;
@@ -126,7 +167,7 @@ internal sealed class ConstraintTracker
             _row = new float[row.Length];
         var work = _row.AsSpan(0, row.Length);
         row.CopyTo(work);
-        int covered = Math.Min(work.Length, _constraint.Grammar.Vocabulary.Size);
+        int covered = Math.Min(work.Length, _constraint.Grammar.Vocabulary.Size); // the tool-call grammar's size too
         MaskOps.Apply(_mask, work[..covered]);
         work[covered..].Fill(float.NegativeInfinity); // padded logits rows past the tokenizer's vocabulary
         if (_accepting)
@@ -136,25 +177,69 @@ internal sealed class ConstraintTracker
         return work;
     }
 
+    // The free block before the start token (reasoning before "</think>") may not end the output: the answer under
+    // the grammar must follow it, else a reply could "stop" with no answer at all. The token limit still ends it.
+    private ReadOnlySpan<float> WithoutStops(ReadOnlySpan<float> row)
+    {
+        if (_row.Length < row.Length)
+            _row = new float[row.Length];
+        var work = _row.AsSpan(0, row.Length);
+        row.CopyTo(work);
+        foreach (var id in _stopIds)
+            if ((uint)id < (uint)row.Length)
+                work[id] = float.NegativeInfinity;
+        foreach (var id in _constraint.ExcludedBeforeStart)
+            if ((uint)id < (uint)row.Length)
+                work[id] = float.NegativeInfinity;
+        return work;
+    }
+
     /// <summary>Advances the grammar by the chosen token (or starts it after the start token).</summary>
     public void Accept(int token)
     {
         _maskReady = false;
-        if (!_active)
+        if (_phase == Phase.Free)
         {
-            _active = token == _constraint.StartAfterTokenId;
+            if (token == _constraint.StartAfterTokenId)
+                _phase = AnswerStart;
             return;
         }
         if (Array.IndexOf(_stopIds, token) >= 0)
             return;
-        if (!_state.Advance(token))
-            throw new InvalidOperationException($"Token {token} does not continue the grammar; the mask should have excluded it.");
-        if (_constraint.Reopens && _constraint.StartAfterTokenId is not null && _state.IsComplete)
+        int open = _constraint.ToolCalls?.StartTokenId ?? -1;
+        switch (_phase)
         {
-            // The constrained part is over (a whole tool call): free text until the start token comes again.
-            _active = false;
-            _state = _constraint.Grammar.NewState();
+            case Phase.Choice or Phase.AfterCall when token == open:
+                _call = _constraint.ToolCalls!.Grammar.NewState();
+                _phase = Phase.Call;
+                return;
+            case Phase.AfterCall:
+                throw new InvalidOperationException($"Token {token} follows a tool call; only another call or the end may.");
+            case Phase.Call:
+                Advance(_call!, token);
+                if (_call!.IsComplete)
+                {
+                    _phase = Phase.AfterCall;
+                    _call = null;
+                }
+                return;
+            default: // Choice (content starts) or Answer
+                Advance(_state, token);
+                _phase = Phase.Answer;
+                if (_constraint.Reopens && _constraint.StartAfterTokenId is not null && _state.IsComplete)
+                {
+                    // The constrained part is over (a whole tool call): free text until the start token comes again.
+                    _phase = Phase.Free;
+                    _state = _constraint.Grammar.NewState();
+                }
+                return;
         }
+    }
+
+    private static void Advance(GrammarState state, int token)
+    {
+        if (!state.Advance(token))
+            throw new InvalidOperationException($"Token {token} does not continue the grammar; the mask should have excluded it.");
     }
 
     private int CountStops(int vocab)

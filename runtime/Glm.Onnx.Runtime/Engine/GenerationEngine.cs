@@ -351,7 +351,9 @@ public sealed class GenerationEngine : IDisposable
             }
             catch (Exception error)
             {
-                stepError ??= error;
+                // A grammar dead end is the request's input at fault: it fails that request, not the engine's health.
+                if (error is not Constraints.GrammarDeadEndException)
+                    stepError ??= error;
                 Release(active, error);
             }
         }

@@ -13,7 +13,7 @@ namespace Glm.Onnx.Tests.Speculative;
 /// </summary>
 public sealed class SpeculativeEngineTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(30);
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
     private const int Vocab = 32;
 
     private static int[] Prompt(int length, int seed) => Enumerable.Range(0, length).Select(i => (i * 7 + seed * 5 + i * i) % Vocab).ToArray();

@@ -61,7 +61,7 @@ public sealed class MtpFixtures : IDisposable
 /// </summary>
 public sealed class SpeculativeFixtureTests(MtpFixtures fixtures) : IClassFixture<MtpFixtures>
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(180);
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
 
     public static TheoryData<string> AllFixtures() => new(MtpFixtures.Names);
 

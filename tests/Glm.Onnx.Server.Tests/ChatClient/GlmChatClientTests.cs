@@ -10,7 +10,7 @@ namespace Glm.Onnx.Tests.ChatClient;
 /// <summary>The IChatClient over the scripted executor with real tokens of the tiny GLM tokenizer.</summary>
 public sealed class GlmChatClientTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromSeconds(20);
+    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
 
     private static readonly AIFunctionDeclaration Weather = AIFunctionFactory.CreateDeclaration(
         "get_weather", "Weather for a city",

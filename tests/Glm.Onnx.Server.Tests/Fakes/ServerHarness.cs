@@ -15,7 +15,7 @@ public sealed class ServerHarness : IAsyncDisposable
         App = app;
         BaseAddress = address;
         // No draining of an abandoned response: disposing it must close the connection at once (the disconnect test).
-        Http = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0, ResponseDrainTimeout = TimeSpan.Zero }) { BaseAddress = new Uri(address), Timeout = TimeSpan.FromSeconds(30) };
+        Http = new HttpClient(new SocketsHttpHandler { MaxResponseDrainSize = 0, ResponseDrainTimeout = TimeSpan.Zero }) { BaseAddress = new Uri(address), Timeout = TimeSpan.FromMinutes(10) };
     }
 
     public const string ModelId = "glm-tiny-chat";
