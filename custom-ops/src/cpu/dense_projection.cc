@@ -20,9 +20,11 @@ constexpr int64_t kRowsPerItem = 2 * kProjectionRowQuantum;
 // each of them.
 constexpr int64_t kMaxTokenChunk = 32;
 
-// Weight bytes below which a call runs on the calling thread alone: waking a pool thread and handing it pieces costs
-// more than the work it would take over.
+// Weight bytes times tokens up to which a call runs on the calling thread alone: waking a pool thread and handing it
+// pieces costs more than the work it would take over (a 64x64 bf16 call is ~2 us of CPU for the whole Session.Run,
+// docs/benchmarks.md).
 constexpr int64_t kCallerOnlyBytes = 64 * 1024;
+static_assert(kRowsPerItem % kDenseGemvRowQuantum == 0, "the bf16 decode kernels' row steps divide a work item");
 
 bool RunsOnCaller(const DenseProjectionShape& s) {
   return s.out * s.RowBytes() * std::max<int64_t>(1, s.tokens) <= kCallerOnlyBytes;
