@@ -16,6 +16,18 @@ public enum WeightPart
 }
 
 /// <summary>
+/// The op that reads int8 / int4 dense projections (attention, dense MLPs, shared experts, lm_head): ONNX Runtime's
+/// com.microsoft.MatMulNBits (MLAS kernels) or our DenseProjection (contract layout, docs/onnx-contract.md). Chosen
+/// by <c>--dense-op</c> and recorded per part in the manifest; docs/benchmarks.md has the measurements behind the
+/// default.
+/// </summary>
+public enum DenseIntOp
+{
+    MatMulNBits,
+    DenseProjection,
+}
+
+/// <summary>
 /// Decides the storage precision of every weight: the <c>--precision</c> target, overridden per
 /// <see cref="WeightPart"/>. The embedding table follows the target (a float32 or bf16 lookup: it is never
 /// quantised), the router, norms and biases are always float32, and the absorbed MLA matrices W_UK / W_UV keep their
@@ -29,7 +41,7 @@ public sealed class PrecisionPolicy
     private readonly Dictionary<WeightPart, TargetPrecision> _parts = new();
 
     public PrecisionPolicy(TargetPrecision target, IReadOnlyDictionary<WeightPart, TargetPrecision>? overrides = null,
-        int groupSize = 32, int accuracyLevel = 4)
+        int groupSize = 32, int accuracyLevel = 4, DenseIntOp denseIntOp = DenseIntOp.MatMulNBits)
     {
         if (!GroupSizes.Contains(groupSize))
             throw new ArgumentException($"--group-size {groupSize} is not supported: expected {string.Join(" or ", GroupSizes)}");
@@ -38,6 +50,7 @@ public sealed class PrecisionPolicy
         Target = target;
         GroupSize = groupSize;
         AccuracyLevel = accuracyLevel;
+        DenseIntOp = denseIntOp;
         foreach (var part in Enum.GetValues<WeightPart>())
             _parts[part] = overrides is not null && overrides.TryGetValue(part, out var p) ? p : target;
     }
@@ -49,6 +62,9 @@ public sealed class PrecisionPolicy
 
     /// <summary>MatMulNBits accuracy_level of int8 / int4 dense projections (4: int8 activations, the fast CPU path).</summary>
     public int AccuracyLevel { get; }
+
+    /// <summary>The op of int8 / int4 dense projections (<c>--dense-op</c>).</summary>
+    public DenseIntOp DenseIntOp { get; }
 
     public TargetPrecision Of(WeightPart part) => _parts[part];
 
@@ -74,7 +90,8 @@ public sealed class PrecisionPolicy
 
     /// <summary>Stable text of the whole policy (conversion fingerprint, messages).</summary>
     public override string ToString() =>
-        $"{Target.Name()} " + string.Join(" ", Parts.Select(p => $"{p.Part}={p.Precision.Name()}")) + $" g{GroupSize} a{AccuracyLevel}";
+        $"{Target.Name()} " + string.Join(" ", Parts.Select(p => $"{p.Part}={p.Precision.Name()}")) + $" g{GroupSize} a{AccuracyLevel}" +
+        (DenseIntOp == DenseIntOp.MatMulNBits ? "" : " dense-op=" + DenseIntOpName(DenseIntOp));
 
     /// <summary>Parses a part name as the CLI spells it (attention, dense, experts, lm-head).</summary>
     public static WeightPart ParsePart(string text) => text.ToLowerInvariant() switch
@@ -84,6 +101,21 @@ public sealed class PrecisionPolicy
         "experts" => WeightPart.Experts,
         "lm-head" or "lm_head" => WeightPart.LmHead,
         _ => throw new ArgumentException($"weight part '{text}' is not known: expected attention, dense, experts or lm-head"),
+    };
+
+    /// <summary>Parses <c>--dense-op</c> (matmulnbits, dense-projection).</summary>
+    public static DenseIntOp ParseDenseIntOp(string text) => text.ToLowerInvariant() switch
+    {
+        "matmulnbits" => DenseIntOp.MatMulNBits,
+        "dense-projection" or "denseprojection" => DenseIntOp.DenseProjection,
+        _ => throw new ArgumentException($"--dense-op '{text}' is not known: expected matmulnbits or dense-projection"),
+    };
+
+    public static string DenseIntOpName(DenseIntOp op) => op switch
+    {
+        DenseIntOp.MatMulNBits => "matmulnbits",
+        DenseIntOp.DenseProjection => "dense-projection",
+        _ => throw new ArgumentOutOfRangeException(nameof(op)),
     };
 
     public static string PartName(WeightPart part) => part switch

@@ -8,7 +8,8 @@ namespace Glm.Onnx.ConvertCli;
 
 /// <summary>
 /// <c>glm-convert convert &lt;checkpoint-dir&gt; &lt;output-dir&gt; [--precision fp32|bf16|fp8|int8|int4] [--attention P]
-/// [--dense P] [--experts P] [--lm-head P] [--group-size 32|128] [--accuracy-level 0-4] [--layers-per-stage N |
+/// [--dense P] [--experts P] [--lm-head P] [--group-size 32|128] [--accuracy-level 0-4]
+/// [--dense-op matmulnbits|dense-projection] [--layers-per-stage N |
 /// --stage-layers a,b,c] [--max-shard-size 2GiB] [--block-size 64] [--plan] [--force]</c>.
 /// </summary>
 public static class ConvertCommand
@@ -27,6 +28,7 @@ public static class ConvertCommand
         })).ToArray();
         var group = new Option<int>("--group-size") { Description = "input columns per int8 / int4 scale group: 32 or 128", DefaultValueFactory = _ => 32 };
         var accuracy = new Option<int>("--accuracy-level") { Description = "MatMulNBits accuracy_level of int8 / int4 dense projections (0-4; 4 = int8 activations, the fast CPU path)", DefaultValueFactory = _ => 4 };
+        var denseOp = new Option<string>("--dense-op") { Description = "op of int8 / int4 dense projections: matmulnbits (ONNX Runtime's MLAS kernels, default) or dense-projection (this project's kernel)", DefaultValueFactory = _ => "matmulnbits" };
         var perStage = new Option<int?>("--layers-per-stage") { Description = "decoder layers per stage graph (default: all in one stage)" };
         var stageLayers = new Option<string?>("--stage-layers") { Description = "explicit layers per stage, e.g. 3,3,2 (sums to num_hidden_layers)" };
         var shard = new Option<string>("--max-shard-size") { Description = "cap per external-data shard, e.g. 2GiB, 500MB", DefaultValueFactory = _ => "2GiB" };
@@ -35,7 +37,7 @@ public static class ConvertCommand
         var force = new Option<bool>("--force") { Description = "replace an existing output directory" };
         var command = new Command("convert", "Convert a GLM-5.x checkpoint into ONNX stage graphs + external data + glm-model.json")
         {
-            checkpoint, output, precision, group, accuracy, perStage, stageLayers, shard, block, plan, force,
+            checkpoint, output, precision, group, accuracy, denseOp, perStage, stageLayers, shard, block, plan, force,
         };
         foreach (var (_, option) in parts) command.Options.Add(option);
         command.SetAction((parse, cancel) =>
@@ -49,6 +51,7 @@ public static class ConvertCommand
                         .ToDictionary(p => p.Part, p => TargetPrecisionNames.Parse(parse.GetValue(p.Option)!)),
                     QuantGroupSize = parse.GetValue(group),
                     AccuracyLevel = parse.GetValue(accuracy),
+                    DenseIntOp = PrecisionPolicy.ParseDenseIntOp(parse.GetValue(denseOp)!),
                     LayersPerStage = parse.GetValue(perStage),
                     StageLayers = ParseList(parse.GetValue(stageLayers)),
                     MaxShardBytes = ParseSize(parse.GetValue(shard)!),

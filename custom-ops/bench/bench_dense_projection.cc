@@ -1,15 +1,21 @@
-// DenseProjection (bf16 and block-FP8 weights read at their stored width) against ONNX Runtime's Gemm on a float32
-// copy of the same weights (what today's graphs run after constant folding), all as single-node ONNX Runtime
-// sessions on the same intra-op pool, at GLM-5.2 widths (q_a 6144->2048, o_proj 16384->6144, dense MLP
-// 6144->12288, lm_head 6144->154880 as four 38720-row slices, one of them timed) and the `small` preset's (1024-wide).
+// DenseProjection (weights read at their stored width) against ONNX Runtime's Gemm on a float32 copy of the same
+// weights and, for int8 / int4, against ONNX Runtime's MatMulNBits (MLAS), all as single-node ONNX Runtime sessions
+// on the same intra-op pool, at GLM-5.2 widths (q_a 6144->2048, q_b 2048->16384, kv_a 6144->576, o_proj
+// 16384->6144, dense MLP 6144->12288, lm_head 6144->154880 as 16 slices of 9680 rows, one of them timed), the `small`
+// preset's (1024-wide, lm_head 1024->16384) and a 64x64 call (`tiny`: the fixed cost of a call).
 // Prints median wall and process CPU time per call, weight GB/s (stored bytes / wall) and GFLOP/s, and this program's
-// plain read bandwidth for reference.
-//   bench_dense_projection [glm52|small|all] [repeats] [token counts, comma list: 1,8,512] [float|int]
-// `int` adds DenseProjection int8 (G 128) / int4 (G 32) and ONNX Runtime's MatMulNBits at the same widths and blocks
-// (GB/s counts stored bytes including scales).
+// plain read bandwidth for reference. Short calls are repeated inside one timed sample (at least ~2 ms per sample),
+// so a microsecond call is not lost in the clock's and the loop's own cost.
+//   bench_dense_projection [glm52|small|tiny|all] [repeats] [token counts, comma list: 1,8,512] [float|int|all]
+//                          [engine filter: substring of the engine names, e.g. "Dense"]
+// `int` / `all` add DenseProjection int8 (G 128), int4 (G 32 and G 128) and ONNX Runtime's MatMulNBits at the same
+// bits and blocks (GB/s counts stored bytes including scales).
 // Threads: GLM_OPS_THREADS or one per core, for both engines; spinning off, as the runtime's sessions run.
+// GLM_OPS_LIBRARY=path/libglm_onnx_ops.so times another build of the ops (A/B against a copy of main's build).
 #include <onnxruntime_cxx_api.h>
 
+#include <algorithm>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -51,13 +57,15 @@ Ort::SessionOptions Options() {
   options.SetIntraOpNumThreads(ThreadCount());
   options.SetInterOpNumThreads(1);
   options.AddConfigEntry("session.intra_op.allow_spinning", "0");
-  options.RegisterCustomOpsLibrary(GLM_OPS_LIBRARY_PATH);
+  // GLM_OPS_LIBRARY: another build of the op library (an A/B against a copy of main's), else this build's.
+  const char* library = std::getenv("GLM_OPS_LIBRARY");
+  options.RegisterCustomOpsLibrary(library && *library ? library : GLM_OPS_LIBRARY_PATH);
   return options;
 }
 
 // int8 / int4: G = 128 / 32 (DenseProjection; ONNX Runtime's MatMulNBits with the same block, accuracy_level 4 =
 // int8 activations, as the converter would emit it).
-enum class Engine { kGemmF32, kDenseBf16, kDenseFp8, kDenseInt8, kDenseInt4, kNBits8, kNBits4 };
+enum class Engine { kGemmF32, kDenseBf16, kDenseFp8, kDenseInt8, kDenseInt4, kDenseInt4G128, kNBits8, kNBits4, kNBits4G128 };
 const char* EngineName(Engine e) {
   switch (e) {
     case Engine::kGemmF32: return "Gemm fp32";
@@ -65,8 +73,10 @@ const char* EngineName(Engine e) {
     case Engine::kDenseFp8: return "Dense fp8";
     case Engine::kDenseInt8: return "Dense int8";
     case Engine::kDenseInt4: return "Dense int4";
+    case Engine::kDenseInt4G128: return "Dense int4g128";
     case Engine::kNBits8: return "MatMulNBits8";
     case Engine::kNBits4: return "MatMulNBits4";
+    case Engine::kNBits4G128: return "MatMulNBits4g128";
   }
   return "?";
 }
@@ -78,8 +88,10 @@ double ElementBits(Engine e) {
     case Engine::kDenseFp8: return 8;
     case Engine::kDenseInt8: return 8 + 16.0 / 128;
     case Engine::kDenseInt4: return 4 + 16.0 / 32;
+    case Engine::kDenseInt4G128: return 4 + 16.0 / 128;
     case Engine::kNBits8: return 8 + 32.0 / 128;
     case Engine::kNBits4: return 4 + 32.0 / 32;
+    case Engine::kNBits4G128: return 4 + 32.0 / 128;
   }
   return 0;
 }
@@ -111,9 +123,9 @@ std::unique_ptr<Ort::Session> MakeSession(Engine engine, int64_t in, int64_t out
     inits.push_back(
         ort_test::Initializer("w", ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16, {out, in}, bits.data(), bits.size() * 2));
     nodes.push_back(ort_test::Node("DenseProjection", "com.glm.onnx", {"x", "w"}, {"y"}, {}));
-  } else if (engine == Engine::kDenseInt8 || engine == Engine::kDenseInt4) {
+  } else if (engine == Engine::kDenseInt8 || engine == Engine::kDenseInt4 || engine == Engine::kDenseInt4G128) {
     // Random q and one float16 scale (2^-9 + a spread) per row and group: only the bytes' count and layout matter.
-    const bool int4 = engine == Engine::kDenseInt4;
+    const bool int4 = engine != Engine::kDenseInt8;
     const int64_t g = GroupOf(engine), groups = (in + g - 1) / g, row_bytes = int4 ? (in + 1) / 2 : in;
     std::vector<uint8_t> q(static_cast<size_t>(out * row_bytes));
     for (size_t i = 0; i < q.size(); ++i)
@@ -130,10 +142,10 @@ std::unique_ptr<Ort::Session> MakeSession(Engine engine, int64_t in, int64_t out
     std::vector<Attribute> attributes{IntAttr("quant_block_size", g)};
     if (int4) attributes.push_back(ort_test::StringAttr("weight_format", "int4"));
     nodes.push_back(ort_test::Node("DenseProjection", "com.glm.onnx", {"x", "w", "s"}, {"y"}, attributes));
-  } else if (engine == Engine::kNBits8 || engine == Engine::kNBits4) {
+  } else if (engine == Engine::kNBits8 || engine == Engine::kNBits4 || engine == Engine::kNBits4G128) {
     // ONNX Runtime's MatMulNBits layout: B uint8 [N, K/block, block * bits / 8], float scales [N * K/block], default
     // zero points; accuracy_level 4 quantizes the activations to int8 (its fastest CPU path).
-    const int64_t bits = engine == Engine::kNBits4 ? 4 : 8, g = GroupOf(engine), blocks = (in + g - 1) / g;
+    const int64_t bits = engine == Engine::kNBits8 ? 8 : 4, g = GroupOf(engine), blocks = (in + g - 1) / g;
     const int64_t blob = g * bits / 8;
     std::vector<uint8_t> b(static_cast<size_t>(out * blocks * blob));
     for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<uint8_t>((values[i % values.size()] + 1.0f) * 127.99f);
@@ -180,14 +192,23 @@ void RunCase(const Case& c, Engine engine, const std::vector<int64_t>& token_cou
     Ort::Value yv = Ort::Value::CreateTensor<float>(cpu, y.data(), y.size(), ys.data(), ys.size());
     const char* in_names[] = {"x"};
     const char* out_names[] = {"y"};
-    Timing t = Measure(repeats, [&] {
+    auto run = [&] {
       for (auto& session : sessions) session->Run(Ort::RunOptions{nullptr}, in_names, &xv, 1, out_names, &yv, 1);
+    };
+    // Calls per timed sample: enough for ~2 ms, so that a microsecond call is measured over many.
+    run();
+    const auto probe = std::chrono::steady_clock::now();
+    run();
+    const double once = std::chrono::duration<double>(std::chrono::steady_clock::now() - probe).count();
+    const int inner = static_cast<int>(std::clamp(2e-3 / std::max(once, 1e-7), 1.0, 2000.0));
+    Timing t = Measure(repeats, [&] {
+      for (int i = 0; i < inner; ++i) run();
     });
-    t.wall *= c.slices;
-    t.cpu *= c.slices;
+    t.wall *= static_cast<double>(c.slices) / inner;
+    t.cpu *= static_cast<double>(c.slices) / inner;
     const double bytes = static_cast<double>(c.in) * static_cast<double>(c.out) * ElementBits(engine) / 8;
     const double flops = 2.0 * static_cast<double>(tokens) * static_cast<double>(c.in) * static_cast<double>(c.out);
-    std::printf("%-28s %-12s T=%-4lld wall %9.3f ms  cpu %9.3f ms  weights %6.1f GB/s  %7.1f GFLOP/s\n", c.name,
+    std::printf("%-30s %-16s T=%-4lld wall %10.4f ms  cpu %10.4f ms  weights %6.1f GB/s  %7.1f GFLOP/s\n", c.name,
                 EngineName(engine), static_cast<long long>(tokens), t.wall * 1e3, t.cpu * 1e3, bytes / t.wall * 1e-9,
                 flops / t.wall * 1e-9);
     std::fflush(stdout);
@@ -214,28 +235,36 @@ int main(int argc, char** argv) {
   const std::string which = argc > 4 ? argv[4] : "float";  // float: Gemm fp32, bf16, fp8; int: + int8/int4 engines
   for (Engine e : {Engine::kGemmF32, Engine::kDenseBf16, Engine::kDenseFp8}) engines.push_back(e);
   if (which == "int" || which == "all")
-    for (Engine e : {Engine::kDenseInt8, Engine::kNBits8, Engine::kDenseInt4, Engine::kNBits4}) engines.push_back(e);
+    for (Engine e : {Engine::kDenseInt8, Engine::kNBits8, Engine::kDenseInt4, Engine::kNBits4, Engine::kDenseInt4G128,
+                     Engine::kNBits4G128})
+      engines.push_back(e);
+  const std::string filter = argc > 5 ? argv[5] : "";
   std::printf("bench_dense_projection: threads %d, repeats %d (medians)\n", ThreadCount(), repeats);
   const Rate read = MeasureReadBandwidth(int64_t{1} << 30, 5);
   std::printf("plain read bandwidth (this program's AVX2 probe, 1 GiB): %.1f GB/s wall\n", read.wall * 1e-9);
   std::vector<Case> cases;
   if (preset == "glm52" || preset == "all")
     for (const Case& c :
-         {Case{"glm52 q_a 6144->2048", 6144, 2048, 1}, Case{"glm52 o_proj 16384->6144", 16384, 6144, 1},
-          Case{"glm52 mlp gate 6144->12288", 6144, 12288, 1}, Case{"glm52 lm_head 6144->154880/4", 6144, 154880, 4}})
+         {Case{"glm52 q_a 6144->2048", 6144, 2048, 1}, Case{"glm52 q_b 2048->16384", 2048, 16384, 1},
+          Case{"glm52 kv_a 6144->576", 6144, 576, 1}, Case{"glm52 o_proj 16384->6144", 16384, 6144, 1},
+          Case{"glm52 mlp gate 6144->12288", 6144, 12288, 1}, Case{"glm52 lm_head 6144->154880/16", 6144, 154880, 16}})
       cases.push_back(c);
   if (preset == "small" || preset == "all")
     for (const Case& c :
-         {Case{"small q_a 1024->384", 1024, 384, 1}, Case{"small o_proj 1024->1024", 1024, 1024, 1},
+         {Case{"small q_a 1024->384", 1024, 384, 1}, Case{"small q_b 384->1536", 384, 1536, 1},
+          Case{"small kv_a 1024->288", 1024, 288, 1}, Case{"small o_proj 1024->1024", 1024, 1024, 1},
           Case{"small mlp gate 1024->2816", 1024, 2816, 1}, Case{"small mlp down 2816->1024", 2816, 1024, 1},
           Case{"small lm_head 1024->16384", 1024, 16384, 1}})
       cases.push_back(c);
+  if (preset == "tiny" || preset == "all") cases.push_back(Case{"tiny 64->64 (fixed cost)", 64, 64, 1});
   for (const Case& c : cases) {
     // lm_head runs on the last token of each sequence only: no prefill-length call.
     std::vector<int64_t> case_counts;
     for (int64_t t : counts)
       if (c.slices == 1 || t <= 8) case_counts.push_back(t);
-    for (Engine e : engines) RunCase(c, e, case_counts, repeats);
+    for (Engine e : engines)
+      if (filter.empty() || std::string(EngineName(e)).find(filter) != std::string::npos)
+        RunCase(c, e, case_counts, repeats);
   }
   return 0;
 }

@@ -183,6 +183,26 @@ TEST(DenseProjection, MatchesReferenceOnTheTokenGrid) {
     }
 }
 
+// The bf16 decode kernels (cpu/dense_projection_kernels.h): every token count they take (blocks of 4, 8-, 4- and
+// 2-row steps), widths around their 16- and 32-column blocks (the scalar tail past the last whole block) and row
+// counts around the 8-row step and the 24-row work item; the largest calls exceed 64 KiB of weights, so they run
+// on the pool rather than the calling thread.
+TEST(DenseProjection, Bf16DecodeKernelsMatchReferenceAtBlockEdges) {
+  std::mt19937 rng(19);
+  for (int64_t tokens = 1; tokens <= 9; ++tokens)
+    for (int64_t in : {1, 15, 16, 17, 31, 32, 33, 64, 65, 1000})
+      for (int64_t out : {1, 7, 8, 9, 24, 25, 49}) RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, in, out, 128);
+  for (int64_t tokens : {1, 2, 3, 4, 5, 8}) RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, 1040, 200, 128);
+}
+
+// Every format around the calling-thread / pool boundary (64 KiB of weights) and the decode paths' token limits.
+TEST(DenseProjection, MatchesReferenceAroundTheCallerOnlySize) {
+  std::mt19937 rng(23);
+  for (ExpertWeightFormat f : kFormats)
+    for (int64_t tokens : {1, 4, 5, 8, 9})
+      for (int64_t out : {16, 64, 200}) RunCase(rng, f, tokens, 256, out, 32);  // 8 KiB .. 200 KiB as float32
+}
+
 TEST(DenseProjection, MatchesReferenceAtPrefillLength) {
   std::mt19937 rng(14);
   for (ExpertWeightFormat f : kFormats) RunCase(rng, f, 512, 300, 45, 128);  // cropped FP8 edge blocks both ways

@@ -20,8 +20,14 @@ public sealed record ConvertOptions(string CheckpointDir, string OutputDir)
     /// </summary>
     public int AccuracyLevel { get; init; } = 4;
 
+    /// <summary>
+    /// The op of int8 / int4 dense projections: MatMulNBits by default (faster than DenseProjection's int paths on
+    /// this project's CPU measurements, docs/benchmarks.md "DenseProjection kernels"), DenseProjection as the option.
+    /// </summary>
+    public DenseIntOp DenseIntOp { get; init; } = DenseIntOp.MatMulNBits;
+
     /// <summary>The precision of every part, as the writers apply it.</summary>
-    public PrecisionPolicy Policy() => new(Precision, PartPrecisions, QuantGroupSize, AccuracyLevel);
+    public PrecisionPolicy Policy() => new(Precision, PartPrecisions, QuantGroupSize, AccuracyLevel, DenseIntOp);
 
     /// <summary>Decoder layers per stage; null puts every layer in one stage.</summary>
     public int? LayersPerStage { get; init; }

@@ -72,7 +72,7 @@ public static class ManifestFactory
         string lowFloat = experts ? (fp8Source ? "float8e4m3fn" : "bfloat16")
             : part == WeightPart.LmHead || !fp8Source ? "bfloat16" : "float8e4m3fn+bfloat16";
         string op = experts ? CustomOpNames.MoeExperts
-            : p.IntBits() > 0 ? "com.microsoft.MatMulNBits"
+            : p.IntBits() > 0 ? (policy.DenseIntOp == DenseIntOp.DenseProjection ? CustomOpNames.DenseProjection : "com.microsoft.MatMulNBits")
             : p == TargetPrecision.Fp32 ? "Gemm" : CustomOpNames.DenseProjection;
         return new PartPrecision
         {
@@ -80,7 +80,7 @@ public static class ManifestFactory
             Format = PartFormat(p, lowFloat),
             GroupSize = p.IntBits() > 0 ? policy.GroupSize : null,
             Op = op,
-            AccuracyLevel = p.IntBits() > 0 && !experts ? policy.AccuracyLevel : null,
+            AccuracyLevel = p.IntBits() > 0 && !experts && policy.DenseIntOp == DenseIntOp.MatMulNBits ? policy.AccuracyLevel : null,
         };
     }
 

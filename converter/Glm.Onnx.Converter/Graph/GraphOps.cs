@@ -9,7 +9,8 @@ public static class GraphOps
 {
     /// <summary>
     /// y = x @ W^T with W in the checkpoint's [out, in] layout, by the op its storage calls for: Gemm (transB) on a
-    /// float32 weight; com.microsoft.MatMulNBits on an int8 / int4 one; DenseProjection on a bf16 or block-FP8 one.
+    /// float32 weight; com.microsoft.MatMulNBits on an int8 / int4 one (or DenseProjection, <c>--dense-op</c>);
+    /// DenseProjection on a bf16 or block-FP8 one.
     /// The last two read the stored bytes directly: no float32 copy at load, no per-step Cast.
     /// </summary>
     public static string Linear(GraphBuilder g, string x, LinearWeight weight, string output) => weight.Kernel switch
@@ -20,8 +21,11 @@ public static class GraphOps
             OnnxAttribute.Int("block_size", weight.BlockSize), OnnxAttribute.Int("accuracy_level", weight.AccuracyLevel))[0],
         LinearKernel.DenseProjection => weight.Scales is null
             ? g.Node(CustomOpNames.DenseProjection, [output], [x, weight.Weight], CustomOpNames.Domain)[0]
-            : g.Node(CustomOpNames.DenseProjection, [output], [x, weight.Weight, weight.Scales], CustomOpNames.Domain,
-                OnnxAttribute.Int("quant_block_size", weight.BlockSize))[0],
+            : weight.Bits == 4
+                ? g.Node(CustomOpNames.DenseProjection, [output], [x, weight.Weight, weight.Scales], CustomOpNames.Domain,
+                    OnnxAttribute.Int("quant_block_size", weight.BlockSize), OnnxAttribute.String("weight_format", "int4"))[0]
+                : g.Node(CustomOpNames.DenseProjection, [output], [x, weight.Weight, weight.Scales], CustomOpNames.Domain,
+                    OnnxAttribute.Int("quant_block_size", weight.BlockSize))[0],
         _ => throw new ArgumentOutOfRangeException(nameof(weight), weight.Kernel, "unknown projection kernel"),
     };
 

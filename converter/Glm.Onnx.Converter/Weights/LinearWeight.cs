@@ -10,7 +10,8 @@ public enum LinearKernel
     MatMulNBits,
 
     /// <summary>
-    /// Our DenseProjection on a weight at its stored width (bfloat16, or block-FP8 with its float32 block scales):
+    /// Our DenseProjection on a weight at its stored width (bfloat16, block-FP8 with its float32 block scales, or
+    /// int8 / int4 in the contract's layout with float16 group scales, <c>--dense-op dense-projection</c>):
     /// no float32 copy at load and no per-step Cast (docs/onnx-contract.md, "DenseProjection").
     /// </summary>
     DenseProjection,
@@ -39,7 +40,7 @@ public sealed record LinearWeight
     public LinearKernel Kernel { get; }
     public string? Scales { get; }
 
-    /// <summary>8 or 4 for MatMulNBits; 0 otherwise.</summary>
+    /// <summary>8 or 4 for MatMulNBits and int DenseProjection; 0 otherwise.</summary>
     public int Bits { get; }
 
     /// <summary>Input columns (MatMulNBits' K attribute; 0 where the op reads it from the shapes).</summary>
@@ -62,6 +63,13 @@ public sealed record LinearWeight
     /// <summary>A float8e4m3fn [N, K] initializer with float32 scales per <paramref name="blockSize"/>-square block, read by DenseProjection.</summary>
     public static LinearWeight BlockFp8(string weight, string scales, int blockSize) =>
         new(weight, LinearKernel.DenseProjection, scales, 0, 0, 0, blockSize, 0);
+
+    /// <summary>
+    /// An int8 [N, K] (int8) or int4 [N, ceil(K / 2)] (uint8 nibble pairs) initializer in the contract's layout with
+    /// float16 scales [N, groups], read by DenseProjection (<c>weight_format</c> "int4" when <paramref name="bits"/> is 4).
+    /// </summary>
+    public static LinearWeight IntDense(string weight, string scales, int bits, int groupSize) =>
+        new(weight, LinearKernel.DenseProjection, scales, bits, 0, 0, groupSize, 0);
 
     /// <summary>MatMulNBits' packed B with its float32 group scales.</summary>
     public static LinearWeight NBits(string weight, string scales, int bits, long k, long n, int blockSize, int accuracyLevel) =>

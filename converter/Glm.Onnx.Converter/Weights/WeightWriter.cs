@@ -81,7 +81,9 @@ public sealed class WeightWriter
         long rows = tensor.Rows, cols = tensor.Cols;
         var precision = forceFloat32 ? TargetPrecision.Fp32 : _policy.For(tensor);
         if (precision.IntBits() is var bits and > 0)
-            return QuantizedMatrix(g, info, rows, cols, bits);
+            return _policy.DenseIntOp == DenseIntOp.DenseProjection
+                ? IntDenseMatrix(g, info, rows, cols, bits)
+                : QuantizedMatrix(g, info, rows, cols, bits);
         // Block-FP8 source weights stay FP8 + scales at bf16 and fp8: rounding fp8 x scale to bf16 would double their
         // size and lose precision (measured on the FP8 fixture: argmax agreement 89 % instead of 100 %).
         var scale = _reader.ScaleOf(info);
@@ -111,6 +113,29 @@ public sealed class WeightWriter
         g.Initializer(OnnxTensor.ExternalData(scaleName, OnnxDataType.Float, scaleDims, scaleAt));
         g.Initializer(OnnxTensor.ExternalData(info.Name, OnnxDataType.UInt8, weightDims, weightAt));
         return LinearWeight.NBits(info.Name, scaleName, bits, cols, rows, group, _policy.AccuracyLevel);
+    }
+
+    /// <summary>
+    /// An int8 / int4 projection for DenseProjection in the contract's layout (the routed experts' own, one matrix):
+    /// int8 [rows, cols] or uint8 nibble pairs [rows, ceil(cols / 2)] under the tensor's name and float16 scales
+    /// [rows, groups] beside it, scales written first (see <see cref="WriteQuantized"/>).
+    /// </summary>
+    private LinearWeight IntDenseMatrix(GraphBuilder g, TensorInfo info, long rows, long cols, int bits)
+    {
+        const QuantizedLayout layout = QuantizedLayout.Contract;
+        int group = _policy.GroupSize, groups = GroupQuantizer.GroupCount(cols, group);
+        string scaleName = info.Name + GroupScaleSuffix;
+        var weightType = bits == 8 ? OnnxDataType.Int8 : OnnxDataType.UInt8;
+        long[] weightDims = [rows, QuantizedPacking.RowBytes(layout, bits, cols, group)], scaleDims = [rows, groups];
+        bool sharedW = TryShared(info.Name, weightType, weightDims, out var weightAt);
+        bool sharedS = TryShared(scaleName, OnnxDataType.Float16, scaleDims, out var scaleAt);
+        if (sharedW != sharedS)
+            throw new InvalidOperationException($"'{info.Name}': the shared stage placed only one of its weight and scales");
+        if (!sharedW)
+            (weightAt, scaleAt) = WriteQuantized([info], rows, cols, bits, layout);
+        g.Initializer(OnnxTensor.ExternalData(scaleName, OnnxDataType.Float16, scaleDims, scaleAt));
+        g.Initializer(OnnxTensor.ExternalData(info.Name, weightType, weightDims, weightAt));
+        return LinearWeight.IntDense(info.Name, scaleName, bits, group);
     }
 
     /// <summary>

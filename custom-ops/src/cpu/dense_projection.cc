@@ -4,7 +4,9 @@
 #include <vector>
 
 #include "cpu/dense_projection_gemm.h"
+#include "cpu/dense_projection_kernels.h"
 #include "cpu/expert_projection.h"
+#include "cpu/isa_dispatch.h"
 
 namespace glm_ops::cpu {
 
@@ -17,6 +19,16 @@ constexpr int64_t kRowsPerItem = 2 * kProjectionRowQuantum;
 // Tokens per pass of the row projection at most: their activation rows stay in L2 while a decoded tile is reused by
 // each of them.
 constexpr int64_t kMaxTokenChunk = 32;
+
+// Weight bytes times tokens up to which a call runs on the calling thread alone: waking a pool thread and handing it
+// pieces costs more than the work it would take over (a 64x64 bf16 call is ~2 us of CPU for the whole Session.Run,
+// docs/benchmarks.md).
+constexpr int64_t kCallerOnlyBytes = 64 * 1024;
+static_assert(kRowsPerItem % kDenseGemvRowQuantum == 0, "the bf16 decode kernels' row steps divide a work item");
+
+bool RunsOnCaller(const DenseProjectionShape& s) {
+  return s.out * s.RowBytes() * std::max<int64_t>(1, s.tokens) <= kCallerOnlyBytes;
+}
 
 // int8/int4 weights at decode sizes: each token's activations quantized once per call (QuantizeRow), for the row
 // projection's integer dot-product path; empty for other formats and sizes.
@@ -55,9 +67,10 @@ void ProjectItems(const Parallel& parallel, const DenseProjectionShape& s, const
   QuantizeTokens(parallel, s, x, quantized);
   const QuantizedRow* xq = quantized.rows.empty() ? nullptr : quantized.rows.data();
   const int64_t items = (s.out + kRowsPerItem - 1) / kRowsPerItem;
-  parallel.For(items, [&](int64_t begin, int64_t end) {
+  auto run = [&](int64_t begin, int64_t end) {
     thread_local ProjectionScratch scratch;
-    std::vector<const float*> rows(static_cast<size_t>(s.tokens));
+    thread_local std::vector<const float*> rows;
+    rows.resize(static_cast<size_t>(s.tokens));
     for (int64_t t = 0; t < s.tokens; ++t) rows[t] = x + t * s.in;
     for (int64_t item = begin; item < end; ++item) {
       const int64_t r0 = item * kRowsPerItem, r1 = std::min(s.out, r0 + kRowsPerItem);
@@ -67,7 +80,33 @@ void ProjectItems(const Parallel& parallel, const DenseProjectionShape& s, const
         ProjectRows(matrix, r0, r1, rows.data() + t0, xq ? xq + t0 : nullptr, n, y + t0 * s.out + r0, s.out, scratch);
       }
     }
-  });
+  };
+  if (RunsOnCaller(s)) return run(0, items);
+  parallel.For(items, run);
+}
+
+// bf16 weights at decode sizes: DenseProjection's own kernels (cpu/dense_projection_kernels.h), the activations
+// permuted once per call, the rows split in items across the pool, each item's rows streamed once per block of up
+// to kDenseGemvMaxTokens tokens (the later blocks find them in L2: 24 rows of 6144 bf16 columns are 295 KB).
+void ProjectBf16Items(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,
+                      float* y) {
+  const DenseKernels& k = ActiveDenseKernels();
+  const int64_t whole = s.in / k.bf16_block * k.bf16_block;
+  thread_local std::vector<float> permuted_buffer;  // the calling thread's; the items only read it
+  std::vector<float>& permuted = permuted_buffer;
+  permuted.resize(static_cast<size_t>(s.tokens * whole));
+  for (int64_t t = 0; t < s.tokens; ++t) k.permute_bf16_activations(x + t * s.in, s.in, permuted.data() + t * whole);
+  const uint16_t* weights = static_cast<const uint16_t*>(w.data);
+  const float* xp = permuted.data();
+  auto run = [&](int64_t begin, int64_t end) {
+    const int64_t r0 = begin * kRowsPerItem, r1 = std::min(s.out, end * kRowsPerItem);
+    for (int64_t t0 = 0; t0 < s.tokens; t0 += kDenseGemvMaxTokens)
+      k.gemv_bf16(weights, s.in, r0, r1, xp + t0 * whole, whole, x + t0 * s.in, s.in,
+                  std::min(kDenseGemvMaxTokens, s.tokens - t0), y + t0 * s.out + r0, s.out);
+  };
+  const int64_t items = (s.out + kRowsPerItem - 1) / kRowsPerItem;
+  if (RunsOnCaller(s)) return run(0, items);
+  parallel.For(items, run);
 }
 
 }  // namespace
@@ -79,8 +118,15 @@ void DenseProjectionByRows(const Parallel& parallel, const DenseProjectionShape&
   ProjectItems(parallel, s, x, w, y, (s.tokens + chunks - 1) / chunks);  // equal chunks: 33 tokens are 17 + 16
 }
 
+const DenseKernels& ActiveDenseKernels() {
+  return ActiveIsa() == Isa::kAvx512 ? DenseKernelsAvx512() : DenseKernelsAvx2();
+}
+
 void DenseProjection(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,
                      float* y) {
+  if (s.tokens == 0) return;
+  if (s.format == ExpertWeightFormat::kBFloat16 && s.tokens <= kDenseBf16GemvMaxTokens)
+    return ProjectBf16Items(parallel, s, x, w, y);
   if (s.tokens >= kDenseGemmMinTokens && DenseGemmDecodes(s.format)) return DenseProjectionGemm(parallel, s, x, w, y);
   DenseProjectionByRows(parallel, s, x, w, y);
 }

@@ -1,0 +1,45 @@
+// DenseProjection's own decode-time kernels (few tokens, every weight read once from memory), compiled once per
+// instruction set like the expert kernels (src/cpu/isa/dense_projection_kernels.cc, cpu/expert_kernels.h): the
+// AVX-512 copy runs 16-lane vectors, the AVX2 copy 8-lane ones. The table is picked by cpu/isa_dispatch.h's
+// ActiveIsa(), so GLM_OPS_ISA=avx2|avx512 switches these kernels with the others. Raw pointers only (no
+// standard-library templates in the per-ISA file, docs/onnx-contract.md, "Instruction sets").
+//
+// bf16 without a widening shuffle: a vector of 2L bf16 weights (L float lanes) holds columns 2i and 2i+1 in the low
+// and high half of lane i, so `lane << 16` is column 2i as float32 and `lane & 0xFFFF0000` is column 2i+1. The
+// activations are laid out to match once per call (PermuteBf16Activations): per block of 2L columns, the L even
+// columns, then the L odd ones. Per 2L weights: one load, one shift, one and, two FMAs.
+#pragma once
+
+#include <cstdint>
+
+namespace glm_ops::cpu {
+
+// Tokens one kernel call takes at most; callers run more as blocks of this many (an item's rows are then re-read
+// from L1/L2, not memory).
+constexpr int64_t kDenseGemvMaxTokens = 4;
+
+// Output rows per kernel step: 8 for one token (eight weight streams, eight independent accumulator chains), 4 for
+// two, 2 for three and four. A work item's rows should be a multiple of it.
+constexpr int64_t kDenseGemvRowQuantum = 8;
+
+struct DenseKernels {
+  const char* isa;  // "avx2" or "avx512"
+  // Columns per permuted block (2L: 32 for AVX-512, 16 for AVX2).
+  int64_t bf16_block;
+  // out[0 .. cols / bf16_block * bf16_block) = x's whole blocks, each as its even columns then its odd ones.
+  void (*permute_bf16_activations)(const float* x, int64_t cols, float* out);
+  // y[t * ldy + (r - r0)] = sum_c bf16(w[r * cols + c]) * x[t][c] for r in [r0, r1), t < n
+  // (1 <= n <= kDenseGemvMaxTokens), summed in float32. xp: token t's permuted activations at xp + t * ldxp; x: its
+  // plain ones at x + t * ldx (the columns past the last whole block).
+  void (*gemv_bf16)(const uint16_t* w, int64_t cols, int64_t r0, int64_t r1, const float* xp, int64_t ldxp,
+                    const float* x, int64_t ldx, int64_t n, float* y, int64_t ldy);
+};
+
+// The two tables (defined in the two compilations of src/cpu/isa/dense_projection_kernels.cc).
+const DenseKernels& DenseKernelsAvx2();
+const DenseKernels& DenseKernelsAvx512();
+
+// The table of the ISA in use (cpu/isa_dispatch.h: CPU and GLM_OPS_ISA, or ForceIsa).
+const DenseKernels& ActiveDenseKernels();
+
+}  // namespace glm_ops::cpu

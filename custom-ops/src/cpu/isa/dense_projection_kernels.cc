@@ -1,0 +1,134 @@
+// DenseProjection's decode kernels (cpu/dense_projection_kernels.h), compiled once per instruction set
+// (custom-ops/CMakeLists.txt globs src/cpu/isa/): 8-lane AVX2 vectors, or 16-lane AVX-512 ones with
+// GLM_OPS_ISA_AVX512. Each compilation exports its table; everything else stays in an anonymous namespace.
+// GCC 12's 512-bit shift and extract intrinsics pass _mm512_undefined_*() as the unused merge source, which its
+// -Wmaybe-uninitialized reports once inlined (a false positive: the mask selects every lane of the result).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+#include <immintrin.h>
+
+#include <cstring>
+
+#include "cpu/dense_projection_kernels.h"
+
+namespace glm_ops::cpu {
+
+namespace {
+
+#if defined(GLM_OPS_ISA_AVX512)
+using Vec = __m512;
+constexpr int kLanes = 16;
+inline Vec Zero() { return _mm512_setzero_ps(); }
+inline Vec Load(const float* p) { return _mm512_loadu_ps(p); }
+inline Vec Fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
+inline float Sum(Vec v) { return _mm512_reduce_add_ps(v); }
+// 2L bf16 weights: the even columns (low halves shifted up) and the odd ones (high halves, low bits cleared).
+inline void LoadBf16Pair(const uint16_t* p, Vec& even, Vec& odd) {
+  const __m512i bits = _mm512_loadu_si512(p);
+  even = _mm512_castsi512_ps(_mm512_slli_epi32(bits, 16));
+  odd = _mm512_castsi512_ps(_mm512_and_si512(bits, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+}
+inline void Store(float* p, Vec v) { _mm512_storeu_ps(p, v); }
+#else
+using Vec = __m256;
+constexpr int kLanes = 8;
+inline Vec Zero() { return _mm256_setzero_ps(); }
+inline Vec Load(const float* p) { return _mm256_loadu_ps(p); }
+inline Vec Fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
+inline float Sum(Vec v) {
+  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
+  const __m128 h = _mm_add_ps(s, _mm_movehl_ps(s, s));
+  return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
+}
+inline void LoadBf16Pair(const uint16_t* p, Vec& even, Vec& odd) {
+  const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  even = _mm256_castsi256_ps(_mm256_slli_epi32(bits, 16));
+  odd = _mm256_castsi256_ps(_mm256_and_si256(bits, _mm256_set1_epi32(static_cast<int>(0xFFFF0000u))));
+}
+inline void Store(float* p, Vec v) { _mm256_storeu_ps(p, v); }
+#endif
+
+constexpr int64_t kBlock = 2 * kLanes;
+
+inline float Bf16ToFloat(uint16_t bits) {
+  const uint32_t wide = static_cast<uint32_t>(bits) << 16;
+  float f;
+  std::memcpy(&f, &wide, sizeof f);
+  return f;
+}
+
+void PermuteBf16Activations(const float* x, int64_t cols, float* out) {
+  const int64_t whole = cols / kBlock * kBlock;
+  for (int64_t c0 = 0; c0 < whole; c0 += kBlock) {
+    alignas(64) float even[kLanes], odd[kLanes];
+    for (int i = 0; i < kLanes; ++i) {
+      even[i] = x[c0 + 2 * i];
+      odd[i] = x[c0 + 2 * i + 1];
+    }
+    Store(out + c0, Load(even));
+    Store(out + c0 + kLanes, Load(odd));
+  }
+}
+
+// Rows per step for T tokens: T x R = 8 accumulator chains (two per FMA latency on either ISA), R weight streams.
+constexpr int RowsFor(int tokens) { return tokens == 1 ? 8 : tokens == 2 ? 4 : 2; }
+static_assert(kDenseGemvRowQuantum % RowsFor(1) == 0 && kDenseGemvMaxTokens == 4, "row steps divide the quantum");
+
+template <int T>
+void GemvBf16(const uint16_t* w, int64_t cols, int64_t r0, int64_t r1, const float* xp, int64_t ldxp, const float* x,
+              int64_t ldx, float* y, int64_t ldy) {
+  constexpr int R = RowsFor(T);
+  const int64_t whole = cols / kBlock * kBlock;
+  for (int64_t rq = r0; rq < r1; rq += R) {
+    const int rows = static_cast<int>(r1 - rq < R ? r1 - rq : R);
+    const uint16_t* rp[R];
+    for (int j = 0; j < R; ++j) rp[j] = w + (rq + (j < rows ? j : rows - 1)) * cols;
+    Vec acc[T][R];
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < R; ++j) acc[t][j] = Zero();
+    for (int64_t c = 0; c < whole; c += kBlock) {
+      Vec xe[T], xo[T];
+      for (int t = 0; t < T; ++t) {
+        xe[t] = Load(xp + t * ldxp + c);
+        xo[t] = Load(xp + t * ldxp + c + kLanes);
+      }
+      for (int j = 0; j < R; ++j) {
+        Vec even, odd;
+        LoadBf16Pair(rp[j] + c, even, odd);
+        for (int t = 0; t < T; ++t) acc[t][j] = Fma(odd, xo[t], Fma(even, xe[t], acc[t][j]));
+      }
+    }
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < rows; ++j) {
+        float tail = 0.0f;  // columns past the last whole block (widths that are not a multiple of 2L)
+        for (int64_t c = whole; c < cols; ++c) tail += Bf16ToFloat(rp[j][c]) * x[t * ldx + c];
+        y[t * ldy + (rq - r0) + j] = Sum(acc[t][j]) + tail;
+      }
+  }
+}
+
+void GemvBf16Any(const uint16_t* w, int64_t cols, int64_t r0, int64_t r1, const float* xp, int64_t ldxp,
+                 const float* x, int64_t ldx, int64_t n, float* y, int64_t ldy) {
+  switch (n) {
+    case 1: return GemvBf16<1>(w, cols, r0, r1, xp, ldxp, x, ldx, y, ldy);
+    case 2: return GemvBf16<2>(w, cols, r0, r1, xp, ldxp, x, ldx, y, ldy);
+    case 3: return GemvBf16<3>(w, cols, r0, r1, xp, ldxp, x, ldx, y, ldy);
+    default: return GemvBf16<4>(w, cols, r0, r1, xp, ldxp, x, ldx, y, ldy);
+  }
+}
+
+}  // namespace
+
+#if defined(GLM_OPS_ISA_AVX512)
+const DenseKernels& DenseKernelsAvx512() {
+  static const DenseKernels table{"avx512", kBlock, &PermuteBf16Activations, &GemvBf16Any};
+  return table;
+}
+#else
+const DenseKernels& DenseKernelsAvx2() {
+  static const DenseKernels table{"avx2", kBlock, &PermuteBf16Activations, &GemvBf16Any};
+  return table;
+}
+#endif
+
+}  // namespace glm_ops::cpu
