@@ -20,9 +20,11 @@
 #                made by scripts/llamacpp-gguf.sh (small: f32/bf16/q8_0 by hf_to_gguf.py, the rest by llama.cpp's
 #                quantizer from the f32 GGUF; slice: bf16 by hf_to_gguf.py, every quantized type from it)
 #   PRUNE        1: run one matched group at a time (our precision + its GGUFs), making its files just before and
-#                deleting them after (the slice's ~38 GB of artifacts and GGUFs do not fit the disk at once; peak
-#                ~19 GB). Default 0 (small: all files kept, every run interleaved with every other), 1 (slice).
-#                Ratios compare runs of one group, so they stay same-window comparisons.
+#                deleting them after; the quantizer's bf16 source GGUF is deleted once the group's GGUFs are made
+#                (unless the group runs it) and re-made for a later group (the slice's ~38 GB of artifacts and GGUFs
+#                do not fit the disk at once; peak = the bf16 pair, ~18.2 GB; ~14.4 GB without bf16). Default 0
+#                (small: all files kept, every run interleaved with every other), 1 (slice). Ratios compare runs of
+#                one group, so they stay same-window comparisons.
 #   BANDWIDTH_GBPS  the read-bandwidth floor; default: measured once here by `DecodeBench bandwidth 1024 9` (~1 min)
 #   PROMPTS ("32 512"; slice "32"), OUTPUT (32; slice 16), THREADS (2), REPEATS (3, inside each run), ROUNDS (3)
 #   LLAMACPP_TOOLS  the llama.cpp tools folder (hf_to_gguf.py, LlamaAnchor/): default the shared fixtures' tools/llamacpp
@@ -108,50 +110,43 @@ ours_dir() { echo "$MDIR/ours-$1"; }
 # Files of one group: our artifacts (glm-convert convert), the GGUFs (scripts/llamacpp-gguf.sh), and for each its
 # weight bytes per decoded token (scripts/bytes-per-token.py), appended to weights.jsonl.
 prepare() {
-    local entry engine precision
+    local entry precision
+    for entry in $1; do # GGUFs first: with PRUNE=1 the quantizer's source can go before our artifacts are written
+        [[ "$entry" == llamacpp:* ]] || continue
+        precision="${entry#*:}"
+        "$ROOT/scripts/llamacpp-gguf.sh" "$CHECKPOINT" "$GGUF_DIR" "$precision"
+        "$PYTHON" "$ROOT/scripts/bytes-per-token.py" gguf "$(gguf "$precision")" --label "llamacpp:$precision" >> "$WEIGHTS"
+    done
+    if [[ "$PRUNE" == 1 && " $1 " != *" llamacpp:$SOURCE_TYPE "* && -f "$(gguf "$SOURCE_TYPE")" ]]; then
+        echo "deleting the quantizer's source $(gguf "$SOURCE_TYPE") (PRUNE=1: re-made if a later group needs it)"
+        rm -f "$(gguf "$SOURCE_TYPE")"
+    fi
     for entry in $1; do
-        engine="${entry%%:*}"; precision="${entry#*:}"
-        if [[ "$engine" == ours ]]; then
-            if [[ ! -f "$(ours_dir "$precision")/glm-model.json" ]]; then
-                echo "glm-convert convert --precision $precision   [disk $(df -h --output=avail "$MDIR" | tail -1 | tr -d ' ') free]"
-                dotnet "$CONVERT" convert "$CHECKPOINT" "$(ours_dir "$precision")" --precision "$precision" --force
-            fi
-            "$PYTHON" "$ROOT/scripts/bytes-per-token.py" ours "$(ours_dir "$precision")" --label "ours:$precision" >> "$WEIGHTS"
-        else
-            "$ROOT/scripts/llamacpp-gguf.sh" "$CHECKPOINT" "$GGUF_DIR" "$precision"
-            "$PYTHON" "$ROOT/scripts/bytes-per-token.py" gguf "$(gguf "$precision")" --label "llamacpp:$precision" >> "$WEIGHTS"
+        [[ "$entry" == ours:* ]] || continue
+        precision="${entry#*:}"
+        if [[ ! -f "$(ours_dir "$precision")/glm-model.json" ]]; then
+            echo "glm-convert convert --precision $precision   [disk $(df -h --output=avail "$MDIR" | tail -1 | tr -d ' ') free]"
+            dotnet "$CONVERT" convert "$CHECKPOINT" "$(ours_dir "$precision")" --precision "$precision" --force
         fi
+        "$PYTHON" "$ROOT/scripts/bytes-per-token.py" ours "$(ours_dir "$precision")" --label "ours:$precision" >> "$WEIGHTS"
     done
 }
 
-# PRUNE=1: after a group, its files go; the quantizer's source GGUF goes as soon as no later group needs it, after
-# every later quantized GGUF has been made from it (so it is never written twice).
+# PRUNE=1: after a group, its files go.
 prune() {
-    local done_index="$1" entry engine precision later="" i
-    for entry in ${GROUPS_[$done_index]}; do
+    local entry engine precision
+    for entry in $1; do
         engine="${entry%%:*}"; precision="${entry#*:}"
         if [[ "$engine" == ours ]]; then rm -rf "$(ours_dir "$precision")" "$(ours_dir "$precision").lock"
         else rm -f "$(gguf "$precision")"; fi
     done
-    for (( i = done_index + 1; i < ${#GROUPS_[@]}; i++ )); do later+=" ${GROUPS_[$i]}"; done
-    if [[ ! -f "$(gguf "$SOURCE_TYPE")" || "$later" == *"llamacpp:$SOURCE_TYPE "* || "$later" == *"llamacpp:$SOURCE_TYPE" ]]; then
-        return 0
-    fi
-    for entry in $later; do
-        precision="${entry#llamacpp:}"
-        if [[ "$entry" == llamacpp:* && " $DIRECT_TYPES " != *" $precision "* ]]; then
-            "$ROOT/scripts/llamacpp-gguf.sh" "$CHECKPOINT" "$GGUF_DIR" "$precision"
-        fi
-    done
-    echo "deleting the quantizer's source $(gguf "$SOURCE_TYPE") (no later group needs it)"
-    rm -f "$(gguf "$SOURCE_TYPE")"
 }
 
 # 3. The read-bandwidth floor: DecodeBench's probe (several read patterns on huge pages, the best pattern's median;
 # docs/benchmarks.md, "The read-bandwidth floor"), once, before the runs.
 if [[ -z "${BANDWIDTH_GBPS:-}" ]]; then
     echo "read-bandwidth probe (DecodeBench bandwidth 1024 9 $THREADS)   [load $(load)]"
-    BANDWIDTH_GBPS=$(dotnet "$HELPER" bandwidth 1024 9 "$THREADS" | tee "$MDIR/bandwidth.txt" | awk '/read_bandwidth_GBps/ { print $NF }')
+    BANDWIDTH_GBPS=$(dotnet "$HELPER" bandwidth 1024 9 "$THREADS" | tee "$MDIR/bandwidth.txt" | awk '$1 == "read_bandwidth_GBps" { print $2 }')
     [[ -n "$BANDWIDTH_GBPS" ]] || { echo "error: the bandwidth probe printed no read_bandwidth_GBps line ($MDIR/bandwidth.txt)" >&2; exit 1; }
     echo "read_bandwidth_GBps $BANDWIDTH_GBPS   [load $(load)]"
 fi

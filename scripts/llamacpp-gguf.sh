@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # GGUFs of one checkpoint for llama.cpp, named GGUF_DIR/llamacpp-TYPE.gguf, without holding the model in memory.
-# The shared converter (hf_to_gguf.py, numpy) writes the unquantized types; its own q8_0 quantizes whole stacked tensors
-# in memory and was OOM-killed on the 9 GB real-width slice, so every block type (q8_0, q4_0, q4_k_m, ...) comes from
-# llama.cpp's own quantizer (llama_model_quantize through `LlamaAnchor quantize`), which streams tensor by tensor
-# from an unquantized source GGUF (SOURCE_TYPE, written here first if absent). Files present are reused.
+# The shared converter (hf_to_gguf.py, numpy) writes the unquantized types, run through scripts/hf-to-gguf-chunked.py
+# (same bytes; its whole-tensor encoding needed ~20 GB for the real-width slice's embedding). Its own q8_0 was
+# OOM-killed on the 9 GB slice, so every block type (q8_0, q4_0, q4_k_m, ...) comes from llama.cpp's own quantizer
+# (llama_model_quantize through `LlamaAnchor quantize`), which streams tensor by tensor from an unquantized source
+# GGUF (SOURCE_TYPE, written here first if absent). Files present are reused.
 #
 #   scripts/llamacpp-gguf.sh CHECKPOINT GGUF_DIR TYPE...        # e.g. TYPE = bf16 q8_0 q4_0 q4_k_m
 #
@@ -34,7 +35,7 @@ direct() {
     local t="$1"
     [[ -f "$(gguf "$t")" ]] && return 0
     echo "hf_to_gguf.py --outtype $t -> $(gguf "$t")   [$(mem)]"
-    "$PYTHON" "$TOOLS/hf_to_gguf.py" "$CHECKPOINT" "$(gguf "$t").part" --outtype "$t" --quiet
+    "$PYTHON" "$ROOT/scripts/hf-to-gguf-chunked.py" "$TOOLS" "$CHECKPOINT" "$(gguf "$t").part" --outtype "$t" --quiet
     mv "$(gguf "$t").part" "$(gguf "$t")"
 }
 
