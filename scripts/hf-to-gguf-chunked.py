@@ -8,7 +8,7 @@ slice's 154880 x 6144 embedding (3.8 GB as float32) that is ~15-20 GB of tempora
 a 24 GiB machine shared with other jobs cannot hold (it grew past 14 GB before a run here was stopped). Every
 encoding it offers (f32, f16, bf16, q8_0 blocks of 32 along the row) treats rows independently, so encoding a few
 rows at a time writes the same bytes with bounded extra memory: peak ~ the float32 tensor, its encoded copy and
-# the writer's byte copy of it (9.5 GB RSS on the slice, mapped checkpoint pages included).
+the writer's byte copy of it (9.5 GB RSS on the slice, mapped checkpoint pages included).
 Nothing is copied from the tools: their module is imported and its `encode` is wrapped.
 """
 import os
