@@ -204,7 +204,7 @@ for gi in "${!GROUPS_[@]}"; do
             rm -rf "$pdir"
         done
     fi
-    if [[ "$PRUNE" == 1 ]]; then prune "$gi"; fi
+    if [[ "$PRUNE" == 1 ]]; then prune "${GROUPS_[$gi]}"; fi
 done
 
 echo
