@@ -2,9 +2,11 @@
 # Side by side with llama.cpp on CPU (issue #13): the same synthetic checkpoint run by our engine (`glm-run bench`) and
 # by llama.cpp (LLamaSharp.Backend.Cpu 0.30.0 through the LlamaAnchor console of the llama.cpp tools folder), same
 # prompt lengths, output length and threads, runs interleaved (order reversed every round) so both see the same load.
-# Prints prefill tok/s, decode ms/token, CPU seconds beside wall seconds, peak RSS and ours / llama.cpp per matched
-# precision (fp32~f32, bf16~bf16, int8~q8_0, int4~q4_0 and q4_k_m), medians over rounds, load average before/after each
-# run; then llama.cpp's logits against a fixture's transformers reference.
+# Prints prefill tok/s, decode ms/token, CPU seconds beside wall seconds, peak RSS against artifact size, bytes of
+# weights read per decode token (scripts/bytes-per-token.py), the read-bandwidth floor (DecodeBench bandwidth) and each
+# engine's fraction of it, and ours / llama.cpp per matched precision (fp32~f32, bf16~bf16, int8~q8_0, int4~q4_0 and
+# q4_k_m), medians over rounds, load average before/after each run; then llama.cpp's logits against a fixture's
+# transformers reference.
 #
 #   dotnet build Glm.Onnx.sln -c Release && scripts/bench-vs-llamacpp.sh
 #   MODEL=slice scripts/bench-vs-llamacpp.sh        # the 4-layer real-width GLM-5.2 slice (scripts/make-glm52-slice.sh)
@@ -12,9 +14,18 @@
 # Knobs (environment):
 #   MODEL        small (default: `glm-convert synth --preset small --seed 1`) or slice (the bf16 checkpoint and GGUFs
 #                of scripts/make-glm52-slice.sh in SLICE, default out/glm52-slice)
-#   PRECISIONS   our artifact precisions (glm-convert convert --precision): default "fp32 bf16" (small), "bf16" (slice);
-#                add int8 / int4 once the converter has them
-#   GGUF_TYPES   llama.cpp weight types: default "f32 bf16 q8_0 q4_0 q4_k_m" (small), "bf16 q8_0 q4_0 q4_k_m" (slice)
+#   PRECISIONS   our artifact precisions (glm-convert convert --precision): default "fp32 bf16 int8 int4" (small),
+#                "bf16 int8 int4" (slice)
+#   GGUF_TYPES   llama.cpp weight types: default "f32 bf16 q8_0 q4_0 q4_k_m" (small), "bf16 q8_0 q4_0 q4_k_m" (slice);
+#                made by scripts/llamacpp-gguf.sh (small: f32/bf16/q8_0 by hf_to_gguf.py, the rest by llama.cpp's
+#                quantizer from the f32 GGUF; slice: bf16 by hf_to_gguf.py, every quantized type from it)
+#   PRUNE        1: run one matched group at a time (our precision + its GGUFs), making its files just before and
+#                deleting them after; the quantizer's bf16 source GGUF is deleted once the group's GGUFs are made
+#                (unless the group runs it) and re-made for a later group (the slice's ~38 GB of artifacts and GGUFs
+#                do not fit the disk at once; peak = the bf16 pair, ~18.2 GB; ~14.4 GB without bf16). Default 0
+#                (small: all files kept, every run interleaved with every other), 1 (slice). Ratios compare runs of
+#                one group, so they stay same-window comparisons.
+#   BANDWIDTH_GBPS  the read-bandwidth floor; default: measured once here by `DecodeBench bandwidth 1024 9` (~1 min)
 #   PROMPTS ("32 512"; slice "32"), OUTPUT (32; slice 16), THREADS (2), REPEATS (3, inside each run), ROUNDS (3)
 #   LLAMACPP_TOOLS  the llama.cpp tools folder (hf_to_gguf.py, LlamaAnchor/): default the shared fixtures' tools/llamacpp
 #                next to the repository (see TOOLS below); read only, nothing is written there
@@ -38,20 +49,24 @@ WORK="${WORK:-$ROOT/out/bench-vs-llamacpp}"
 PYTHON="${PYTHON:-/usr/bin/python3}"
 case "$MODEL" in
     small)
-        PRECISIONS="${PRECISIONS:-fp32 bf16}"; GGUF_TYPES="${GGUF_TYPES:-f32 bf16 q8_0 q4_0 q4_k_m}"
-        PROMPTS="${PROMPTS:-32 512}"; OUTPUT="${OUTPUT:-32}"
+        PRECISIONS="${PRECISIONS:-fp32 bf16 int8 int4}"; GGUF_TYPES="${GGUF_TYPES:-f32 bf16 q8_0 q4_0 q4_k_m}"
+        PROMPTS="${PROMPTS:-32 512}"; OUTPUT="${OUTPUT:-32}"; PRUNE="${PRUNE:-0}"
+        export SOURCE_TYPE="${SOURCE_TYPE:-f32}" DIRECT_TYPES="${DIRECT_TYPES:-f32 f16 bf16 q8_0}"
         CHECKPOINT="$WORK/small/checkpoint"; GGUF_DIR="$WORK/small" ;;
     slice)
-        PRECISIONS="${PRECISIONS:-bf16}"; GGUF_TYPES="${GGUF_TYPES:-bf16 q8_0 q4_0 q4_k_m}"
-        PROMPTS="${PROMPTS:-32}"; OUTPUT="${OUTPUT:-16}"
+        PRECISIONS="${PRECISIONS:-bf16 int8 int4}"; GGUF_TYPES="${GGUF_TYPES:-bf16 q8_0 q4_0 q4_k_m}"
+        PROMPTS="${PROMPTS:-32}"; OUTPUT="${OUTPUT:-16}"; PRUNE="${PRUNE:-1}"
+        export SOURCE_TYPE="${SOURCE_TYPE:-bf16}" DIRECT_TYPES="${DIRECT_TYPES:-f32 f16 bf16}"
         SLICE="${SLICE:-$ROOT/out/glm52-slice}"; CHECKPOINT="$SLICE/bf16"; GGUF_DIR="$SLICE" ;;
     *) echo "error: MODEL must be small or slice, got '$MODEL'" >&2; exit 2 ;;
 esac
 MDIR="$WORK/$MODEL"
-ANCHOR="$WORK/llamacpp-build/bin/LlamaAnchor/release/LlamaAnchor.dll"
-RESULTS="$MDIR/results.jsonl"
+export ANCHOR_BUILD="$WORK/llamacpp-build" THREADS LLAMACPP_TOOLS="$TOOLS" PYTHON
+ANCHOR="$ANCHOR_BUILD/bin/LlamaAnchor/release/LlamaAnchor.dll"
+HELPER="$ROOT/bench/Glm.Onnx.DecodeBench/bin/$BIN/Glm.Onnx.DecodeBench.dll"
+RESULTS="$MDIR/results.jsonl"; WEIGHTS="$MDIR/weights.jsonl"
 
-for f in "$CONVERT" "$RUN"; do
+for f in "$CONVERT" "$RUN" "$HELPER"; do
     [[ -f "$f" ]] || { echo "error: $f is missing; run 'dotnet build Glm.Onnx.sln -c Release' in $ROOT first" >&2; exit 2; }
 done
 [[ -n "$TOOLS" && -f "$TOOLS/hf_to_gguf.py" && -d "$TOOLS/LlamaAnchor" ]] ||
@@ -71,87 +86,132 @@ if [[ ! -f "$CHECKPOINT/config.json" ]]; then
     fi
 fi
 
-# 2. Our artifacts, one folder per precision.
-for p in $PRECISIONS; do
-    [[ -f "$MDIR/ours-$p/glm-model.json" ]] || dotnet "$CONVERT" convert "$CHECKPOINT" "$MDIR/ours-$p" --precision "$p" --force
-done
-
-# 3. llama.cpp: the console, then the GGUFs (f32/f16/bf16/q8_0 by the converter; q4_0, q4_k_m, ... by llama.cpp's own
-# quantizer, from the f32 GGUF, or bf16 for the slice).
-[[ -f "$ANCHOR" ]] || dotnet build "$TOOLS/LlamaAnchor" -c Release -v q --nologo --artifacts-path "$WORK/llamacpp-build" >/dev/null
-gguf() { echo "$GGUF_DIR/llamacpp-$1.gguf"; }
-for t in $GGUF_TYPES; do
-    case "$t" in
-        f32|f16|bf16|q8_0)
-            [[ -f "$(gguf "$t")" ]] || "$PYTHON" "$TOOLS/hf_to_gguf.py" "$CHECKPOINT" "$(gguf "$t")" --outtype "$t" --quiet ;;
-    esac
-done
-for t in $GGUF_TYPES; do
-    case "$t" in
-        f32|f16|bf16|q8_0) ;;
-        *)  if [[ ! -f "$(gguf "$t")" ]]; then
-                # llama.cpp's quantizer wants an unquantized source: the f32 GGUF, else bf16 (written here if absent).
-                source_type=f32; [[ "$MODEL" == slice ]] && source_type=bf16
-                [[ -f "$(gguf "$source_type")" ]] ||
-                    "$PYTHON" "$TOOLS/hf_to_gguf.py" "$CHECKPOINT" "$(gguf "$source_type")" --outtype "$source_type" --quiet
-                dotnet "$ANCHOR" quantize "$(gguf "$source_type")" "$(gguf "$t")" "$t" --threads "$THREADS" >/dev/null
-            fi ;;
-    esac
-done
-
-# 4. Interleaved runs. Order: each of our precisions followed by its llama.cpp match(es), then unmatched GGUFs;
-# reversed on even rounds. Every run is wrapped in /usr/bin/time (process wall and CPU seconds, peak RSS).
+# 2. Groups: each of our precisions with its llama.cpp match(es), then the unmatched GGUFs. With PRUNE=0 one group
+# holds every run; with PRUNE=1 each group's files are made just before its runs and deleted after them.
 match() { case "$1" in fp32) echo f32 ;; bf16) echo bf16 ;; int8) echo q8_0 ;; int4) echo "q4_0 q4_k_m" ;; *) echo "" ;; esac; }
-ORDER=()
+GROUPS_=()
 matched=" "
 for p in $PRECISIONS; do
-    ORDER+=("ours:$p")
+    group="ours:$p"
     for g in $(match "$p"); do
-        [[ " $GGUF_TYPES " == *" $g "* ]] && { ORDER+=("llamacpp:$g"); matched+="$g "; }
+        if [[ " $GGUF_TYPES " == *" $g "* ]]; then group+=" llamacpp:$g"; matched+="$g "; fi
     done
+    GROUPS_+=("$group")
 done
-for g in $GGUF_TYPES; do [[ "$matched" == *" $g "* ]] || ORDER+=("llamacpp:$g"); done
+rest=""
+for g in $GGUF_TYPES; do if [[ "$matched" != *" $g "* ]]; then rest+=" llamacpp:$g"; fi; done
+if [[ -n "$rest" ]]; then GROUPS_+=("${rest# }"); fi
+if [[ "$PRUNE" != 1 ]]; then
+    all="${GROUPS_[*]}"; GROUPS_=("$all")
+fi
+gguf() { echo "$GGUF_DIR/llamacpp-$1.gguf"; }
+ours_dir() { echo "$MDIR/ours-$1"; }
 
-: > "$RESULTS"
-TIMEF="$MDIR/time.txt"
-for round in $(seq 1 "$ROUNDS"); do
-    runs=("${ORDER[@]}")
-    if (( round % 2 == 0 )); then
-        mapfile -t runs < <(printf '%s\n' "${ORDER[@]}" | tac)
+# Files of one group: our artifacts (glm-convert convert), the GGUFs (scripts/llamacpp-gguf.sh), and for each its
+# weight bytes per decoded token (scripts/bytes-per-token.py), appended to weights.jsonl.
+prepare() {
+    local entry precision
+    for entry in $1; do # GGUFs first: with PRUNE=1 the quantizer's source can go before our artifacts are written
+        [[ "$entry" == llamacpp:* ]] || continue
+        precision="${entry#*:}"
+        "$ROOT/scripts/llamacpp-gguf.sh" "$CHECKPOINT" "$GGUF_DIR" "$precision"
+        "$PYTHON" "$ROOT/scripts/bytes-per-token.py" gguf "$(gguf "$precision")" --label "llamacpp:$precision" >> "$WEIGHTS"
+    done
+    if [[ "$PRUNE" == 1 && " $1 " != *" llamacpp:$SOURCE_TYPE "* && -f "$(gguf "$SOURCE_TYPE")" ]]; then
+        echo "deleting the quantizer's source $(gguf "$SOURCE_TYPE") (PRUNE=1: re-made if a later group needs it)"
+        rm -f "$(gguf "$SOURCE_TYPE")"
     fi
-    for prompt in $PROMPTS; do
-        for entry in "${runs[@]}"; do
-            engine="${entry%%:*}"; precision="${entry#*:}"
-            if [[ "${WAIT_QUIET:-0}" == 1 ]]; then # up to 2 minutes for a 1-minute load average below 0.5
-                for _ in $(seq 1 24); do awk -v l="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN { exit !(l < 0.5) }' && break; sleep 5; done
-            fi
-            before=$(load)
-            if [[ "$engine" == ours ]]; then
-                line=$(/usr/bin/time -f '%e %U %S %M' -o "$TIMEF" dotnet "$RUN" bench --model "$MDIR/ours-$precision" \
-                    --threads "$THREADS" --prompt-length "$prompt" --output-length "$OUTPUT" --concurrency 1 \
-                    --repeats "$REPEATS" 2>>"$MDIR/stderr.log" | tail -1)
-                # glm-run bench's data line: ... prefill_tok/s (6) decode_tok/s (7) ttft_ms (8) decode_step_ms (9) decode_cpu_ms (10)
-                read -r prefill decode_ms decode_cpu <<<"$(echo "$line" | awk '{print $6, $9, $10}')"
-            else
-                line=$(/usr/bin/time -f '%e %U %S %M' -o "$TIMEF" dotnet "$ANCHOR" bench "$(gguf "$precision")" \
-                    --prompt "$prompt" --gen "$OUTPUT" --threads "$THREADS" --repeats "$REPEATS" 2>>"$MDIR/stderr.log" | tail -1)
-                read -r prefill decode_ms <<<"$("$PYTHON" -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["prefill_tok_s_median"], d["decode_ms_per_tok_median_of_means"])' "$line")"
-                decode_cpu=null
-            fi
-            read -r wall user sys rss_kb < "$TIMEF"
-            after=$(load)
-            printf '{"round": %d, "engine": "%s", "precision": "%s", "prompt": %d, "output": %d, "prefill_tok_s": %s, "decode_ms": %s, "decode_cpu_ms": %s, "wall_s": %s, "cpu_s": %.2f, "peak_rss_mb": %d, "load_before": "%s", "load_after": "%s"}\n' \
-                "$round" "$engine" "$precision" "$prompt" "$OUTPUT" "$prefill" "$decode_ms" "$decode_cpu" "$wall" \
-                "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" "$((rss_kb / 1024))" "$before" "$after" | tee -a "$RESULTS"
+    for entry in $1; do
+        [[ "$entry" == ours:* ]] || continue
+        precision="${entry#*:}"
+        if [[ ! -f "$(ours_dir "$precision")/glm-model.json" ]]; then
+            echo "glm-convert convert --precision $precision   [disk $(df -h --output=avail "$MDIR" | tail -1 | tr -d ' ') free]"
+            dotnet "$CONVERT" convert "$CHECKPOINT" "$(ours_dir "$precision")" --precision "$precision" --force
+        fi
+        "$PYTHON" "$ROOT/scripts/bytes-per-token.py" ours "$(ours_dir "$precision")" --label "ours:$precision" >> "$WEIGHTS"
+    done
+}
+
+# PRUNE=1: after a group, its files go.
+prune() {
+    local entry engine precision
+    for entry in $1; do
+        engine="${entry%%:*}"; precision="${entry#*:}"
+        if [[ "$engine" == ours ]]; then rm -rf "$(ours_dir "$precision")" "$(ours_dir "$precision").lock"
+        else rm -f "$(gguf "$precision")"; fi
+    done
+}
+
+# 3. The read-bandwidth floor: DecodeBench's probe (several read patterns on huge pages, the best pattern's median;
+# docs/benchmarks.md, "The read-bandwidth floor"), once, before the runs.
+if [[ -z "${BANDWIDTH_GBPS:-}" ]]; then
+    echo "read-bandwidth probe (DecodeBench bandwidth 1024 9 $THREADS)   [load $(load)]"
+    BANDWIDTH_GBPS=$(dotnet "$HELPER" bandwidth 1024 9 "$THREADS" | tee "$MDIR/bandwidth.txt" | awk '$1 == "read_bandwidth_GBps" { print $2 }')
+    [[ -n "$BANDWIDTH_GBPS" ]] || { echo "error: the bandwidth probe printed no read_bandwidth_GBps line ($MDIR/bandwidth.txt)" >&2; exit 1; }
+    echo "read_bandwidth_GBps $BANDWIDTH_GBPS   [load $(load)]"
+fi
+
+# 4. Interleaved runs, per group: order reversed on even rounds. Every run is wrapped in /usr/bin/time (process wall
+# and CPU seconds, peak RSS). With PROFILE=1, one profiled run of ours per precision follows its group's rounds
+# (ONNX Runtime's profiler through `glm-run bench --profile`, warm-up and prefill runs included, decode steps dominate
+# at prompt 32), summarised per op type by DecodeBench.
+: > "$RESULTS"; : > "$WEIGHTS"
+TIMEF="$MDIR/time.txt"
+for gi in "${!GROUPS_[@]}"; do
+    read -r -a ORDER <<<"${GROUPS_[$gi]}"
+    prepare "${GROUPS_[$gi]}"
+    for round in $(seq 1 "$ROUNDS"); do
+        runs=("${ORDER[@]}")
+        if (( round % 2 == 0 )); then
+            mapfile -t runs < <(printf '%s\n' "${ORDER[@]}" | tac)
+        fi
+        for prompt in $PROMPTS; do
+            for entry in "${runs[@]}"; do
+                engine="${entry%%:*}"; precision="${entry#*:}"
+                if [[ "${WAIT_QUIET:-0}" == 1 ]]; then # up to 2 minutes for a 1-minute load average below 0.5
+                    for _ in $(seq 1 24); do awk -v l="$(cut -d' ' -f1 /proc/loadavg)" 'BEGIN { exit !(l < 0.5) }' && break; sleep 5; done
+                fi
+                before=$(load)
+                if [[ "$engine" == ours ]]; then
+                    line=$(/usr/bin/time -f '%e %U %S %M' -o "$TIMEF" dotnet "$RUN" bench --model "$(ours_dir "$precision")" \
+                        --threads "$THREADS" --prompt-length "$prompt" --output-length "$OUTPUT" --concurrency 1 \
+                        --repeats "$REPEATS" 2>>"$MDIR/stderr.log" | tail -1)
+                    # glm-run bench's data line: ... prefill_tok/s (6) decode_tok/s (7) ttft_ms (8) decode_step_ms (9) decode_cpu_ms (10)
+                    read -r prefill decode_ms decode_cpu <<<"$(echo "$line" | awk '{print $6, $9, $10}')"
+                else
+                    line=$(/usr/bin/time -f '%e %U %S %M' -o "$TIMEF" dotnet "$ANCHOR" bench "$(gguf "$precision")" \
+                        --prompt "$prompt" --gen "$OUTPUT" --threads "$THREADS" --repeats "$REPEATS" 2>>"$MDIR/stderr.log" | tail -1)
+                    read -r prefill decode_ms <<<"$("$PYTHON" -c 'import json,sys; d=json.loads(sys.argv[1]); print(d["prefill_tok_s_median"], d["decode_ms_per_tok_median_of_means"])' "$line")"
+                    decode_cpu=null
+                fi
+                read -r wall user sys rss_kb < "$TIMEF"
+                after=$(load)
+                printf '{"round": %d, "engine": "%s", "precision": "%s", "prompt": %d, "output": %d, "prefill_tok_s": %s, "decode_ms": %s, "decode_cpu_ms": %s, "wall_s": %s, "cpu_s": %.2f, "peak_rss_mb": %d, "load_before": "%s", "load_after": "%s"}\n' \
+                    "$round" "$engine" "$precision" "$prompt" "$OUTPUT" "$prefill" "$decode_ms" "$decode_cpu" "$wall" \
+                    "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" "$((rss_kb / 1024))" "$before" "$after" | tee -a "$RESULTS"
+            done
         done
     done
+    if [[ "${PROFILE:-1}" == 1 ]]; then
+        for entry in "${ORDER[@]}"; do
+            [[ "$entry" == ours:* ]] || continue
+            p="${entry#ours:}"; pdir="$MDIR/profile-$p"; rm -rf "$pdir"; mkdir -p "$pdir"
+            echo
+            echo "ONNX Runtime profile, ours $p, prompt 32, output $OUTPUT, 1 repeat   [load $(load)]"
+            dotnet "$RUN" bench --model "$(ours_dir "$p")" --threads "$THREADS" --prompt-length 32 --output-length "$OUTPUT" \
+                --concurrency 1 --repeats 1 --profile "$pdir/run" 2>>"$MDIR/stderr.log" | grep -v '^profile:'
+            dotnet "$HELPER" profile "$pdir"/run*.json
+            rm -rf "$pdir"
+        done
+    fi
+    if [[ "$PRUNE" == 1 ]]; then prune "${GROUPS_[$gi]}"; fi
 done
 
 echo
-echo "$MODEL: threads $THREADS, output $OUTPUT, $REPEATS repeats per run, medians over $ROUNDS interleaved rounds"
+echo "$MODEL: threads $THREADS, output $OUTPUT, $REPEATS repeats per run, medians over $ROUNDS interleaved rounds$([[ "$PRUNE" == 1 ]] && echo ", one matched group at a time")"
 ACTIVE=$(dotnet "$CONVERT" inspect "$CHECKPOINT" --json | grep -o '"active_per_token": *[0-9]*' | grep -o '[0-9]*$')
-echo "active parameters per token (weights read per decoded token): $ACTIVE"
-"$PYTHON" "$ROOT/scripts/summarize-vs-llamacpp.py" "$RESULTS" "$ACTIVE"
+echo "active parameters per token: $ACTIVE; read-bandwidth floor: $BANDWIDTH_GBPS GB/s"
+"$PYTHON" "$ROOT/scripts/summarize-vs-llamacpp.py" "$RESULTS" --weights "$WEIGHTS" --bandwidth "$BANDWIDTH_GBPS"
 
 # 5. Fidelity: llama.cpp (f32 GGUF, f32 KV cache, no flash attention) against the fixture's transformers reference.
 if [[ -f "$FIXTURE/reference.safetensors" ]]; then
@@ -175,18 +235,4 @@ PY
     "$PYTHON" "$ROOT/scripts/llamacpp-fidelity.py" "$FIXTURE/reference.safetensors" "${cases[@]}" || echo "fidelity: FAILED (above)"
 else
     echo "fidelity: skipped, $FIXTURE/reference.safetensors not found (set FIXTURE)"
-fi
-
-# 6. Where our time goes: one profiled run per precision (ONNX Runtime's profiler through `glm-run bench --profile`;
-# warm-up and prefill runs included, decode steps dominate at prompt 32), summarised per op type by DecodeBench.
-if [[ "${PROFILE:-1}" == 1 ]]; then
-    HELPER="$ROOT/bench/Glm.Onnx.DecodeBench/bin/$BIN/Glm.Onnx.DecodeBench.dll"
-    for p in $PRECISIONS; do
-        pdir="$MDIR/profile-$p"; rm -rf "$pdir"; mkdir -p "$pdir"
-        echo
-        echo "ONNX Runtime profile, ours $p, prompt 32, output $OUTPUT, 1 repeat   [load $(load)]"
-        dotnet "$RUN" bench --model "$MDIR/ours-$p" --threads "$THREADS" --prompt-length 32 --output-length "$OUTPUT" \
-            --concurrency 1 --repeats 1 --profile "$pdir/run" 2>>"$MDIR/stderr.log" | grep -v '^profile:'
-        dotnet "$HELPER" profile "$pdir"/run*.json
-    done
 fi

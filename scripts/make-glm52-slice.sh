@@ -8,19 +8,19 @@
 #   dotnet build Glm.Onnx.sln -c Release && scripts/make-glm52-slice.sh
 #
 # Knobs (environment): OUT (out/glm52-slice), DTYPES ("bf16 fp8": checkpoint dtypes, one folder each), EXPERTS (32),
-# LAYERS (4), SEED (1), GGUF_TYPES ("bf16 q8_0": written by hf_to_gguf.py from the bf16 checkpoint; empty = none),
-# LLAMACPP_TOOLS (the shared fixtures' tools/llamacpp next to the repository), PYTHON (/usr/bin/python3 with numpy).
-# Disk: bf16 ~9.1 GB, fp8 ~6.4 GB, GGUF bf16 ~9.1 GB, q8_0 ~4.8 GB; the preset's config is taken from a 1-layer
-# synth (~4 GB, deleted at once). Everything present is reused.
+# LAYERS (4), SEED (1), GGUF_TYPES ("bf16 q8_0 q4_0 q4_k_m"; empty = none: the bf16 GGUF is written by hf_to_gguf.py
+# from the bf16 checkpoint, every quantized type by llama.cpp's own quantizer from that GGUF, streaming: see
+# scripts/llamacpp-gguf.sh), THREADS (2, the quantizer's), LLAMACPP_TOOLS (the shared fixtures' tools/llamacpp next to
+# the repository), PYTHON (/usr/bin/python3 with numpy).
+# Disk: bf16 ~9.1 GB, fp8 ~6.4 GB, GGUF bf16 ~9.1 GB, q8_0 ~4.8 GB, q4_0 ~2.6 GB, q4_k_m ~2.8 GB; the preset's config is
+# taken from a 1-layer synth (~4 GB, deleted at once). Everything present is reused.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
 CONVERT="$ROOT/converter/glm-convert/bin/Release/net10.0/linux-x64/glm-convert.dll"
 OUT="${OUT:-$ROOT/out/glm52-slice}"
 DTYPES="${DTYPES:-bf16 fp8}"; EXPERTS="${EXPERTS:-32}"; LAYERS="${LAYERS:-4}"; SEED="${SEED:-1}"
-GGUF_TYPES="${GGUF_TYPES-bf16 q8_0}"
-TOOLS="${LLAMACPP_TOOLS:-$ROOT/../shared/tools/llamacpp}"
-PYTHON="${PYTHON:-/usr/bin/python3}"
+GGUF_TYPES="${GGUF_TYPES-bf16 q8_0 q4_0 q4_k_m}"
 [[ -f "$CONVERT" ]] || { echo "error: $CONVERT is missing; run 'dotnet build Glm.Onnx.sln -c Release' first" >&2; exit 2; }
 mkdir -p "$OUT"
 echo "disk before: $(df -h --output=avail "$OUT" | tail -1) free"
@@ -60,9 +60,9 @@ done
 dotnet "$CONVERT" inspect "$OUT/$(echo "$DTYPES" | awk '{print $1}')" | head -20
 
 # 3. GGUFs for llama.cpp, from the bf16 checkpoint (names as scripts/bench-vs-llamacpp.sh expects them).
-for t in $GGUF_TYPES; do
+if [[ -n "${GGUF_TYPES// }" ]]; then
     [[ -f "$OUT/bf16/config.json" ]] || { echo "error: GGUF_TYPES needs the bf16 checkpoint (DTYPES with bf16)" >&2; exit 2; }
-    [[ -f "$OUT/llamacpp-$t.gguf" ]] || "$PYTHON" "$TOOLS/hf_to_gguf.py" "$OUT/bf16" "$OUT/llamacpp-$t.gguf" --outtype "$t" --quiet
-done
+    SOURCE_TYPE=bf16 "$ROOT/scripts/llamacpp-gguf.sh" "$OUT/bf16" "$OUT" $GGUF_TYPES
+fi
 du -sh "$OUT"/* 2>/dev/null
 echo "disk after: $(df -h --output=avail "$OUT" | tail -1) free"

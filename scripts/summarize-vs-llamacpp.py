@@ -2,21 +2,21 @@
 """Summarise scripts/bench-vs-llamacpp.sh's results.jsonl: medians over rounds per (engine, precision, prompt), and
 ours / llama.cpp per matched precision (fp32~f32, bf16~bf16, int8~q8_0, int4~q4_0 and q4_k_m).
 
-usage: summarize-vs-llamacpp.py results.jsonl [ACTIVE_PARAMETERS]
-With ACTIVE_PARAMETERS (weights read per decoded token, `glm-convert inspect --json`: active_per_token) a column
-gives the weight bytes streamed per second of decode at the nominal width of each type (f32 4 bytes, bf16 2, q8_0
-34/32, q4_0 18/32 per weight): an independent check of the read-bandwidth floor (docs/benchmarks.md). Types without
-one width (q4_k_m mixes 4- and 6-bit blocks) get none, and so do our bf16 artifacts, whose dense weights ONNX Runtime
-constant-folds to fp32 (they read more than 2 bytes per weight).
+usage: summarize-vs-llamacpp.py results.jsonl [--weights weights.jsonl] [--bandwidth GBPS]
+--weights: scripts/bytes-per-token.py's lines (label engine:precision), the weight bytes each engine reads per decoded
+token from its own stored tensors, and its artifact size on disk. They give "GB read/token", "weight GB/s" (those
+bytes / decode time: what the engine streams) and "RSS / artifact" (peak resident memory over the files' size).
+--bandwidth: the read-bandwidth floor (DecodeBench bandwidth): "floor ms" = bytes per token / floor, and "of floor" =
+floor ms / decode ms (1.0 = decoding at memory speed; the issue's target is >= 0.7).
 Decode ratio = llama.cpp ms/token / ours (so above 1 means ours is faster); prefill ratio = ours tok/s / llama.cpp.
 """
+import argparse
 import json
 import statistics
 import sys
 
-BYTES_PER_WEIGHT = {("ours", "fp32"): 4.0, ("llamacpp", "f32"): 4.0, ("llamacpp", "f16"): 2.0, ("llamacpp", "bf16"): 2.0,
-                    ("llamacpp", "q8_0"): 34 / 32, ("llamacpp", "q4_0"): 18 / 32}
 MATCHES = {"fp32": ["f32"], "bf16": ["bf16"], "int8": ["q8_0"], "int4": ["q4_0", "q4_k_m"]}
+PARTS = ("attention", "dense_mlp", "shared_experts", "router", "routed_experts", "lm_head", "embedding", "other")
 
 
 def med(rows, key):
@@ -28,31 +28,59 @@ def fmt(x, digits=1):
     return "-" if x is None else f"{x:.{digits}f}"
 
 
+def load_weights(path):
+    weights = {}
+    for n, line in enumerate(open(path), 1):
+        if not line.strip():
+            continue
+        w = json.loads(line)
+        if ":" not in (w.get("label") or ""):
+            raise ValueError(f"{path}:{n}: label must be engine:precision, got {w.get('label')!r}")
+        weights[tuple(w["label"].split(":", 1))] = w
+    return weights
+
+
 def main(argv):
-    if len(argv) not in (2, 3):
-        print(__doc__, file=sys.stderr)
-        return 2
-    active = int(argv[2]) if len(argv) == 3 else None
-    rows = [json.loads(line) for line in open(argv[1]) if line.strip()]
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("results")
+    ap.add_argument("--weights")
+    ap.add_argument("--bandwidth", type=float, help="read-bandwidth floor, GB/s")
+    args = ap.parse_args(argv[1:])
+    rows = [json.loads(line) for line in open(args.results) if line.strip()]
     if not rows:
-        print(f"error: {argv[1]} has no results", file=sys.stderr)
+        print(f"error: {args.results} has no results", file=sys.stderr)
+        return 2
+    try:
+        weights = load_weights(args.weights) if args.weights else {}
+    except (OSError, ValueError, KeyError) as e:
+        print(f"error: {e}", file=sys.stderr)
         return 2
     groups = {}
     for r in rows:
         groups.setdefault((r["engine"], r["precision"], r["prompt"]), []).append(r)
     loads = [float(r[k].split()[0]) for r in rows for k in ("load_before", "load_after")]
     print(f"load average (1 min) over the runs: {min(loads):.2f} - {max(loads):.2f}")
-    print("| engine | precision | prompt | prefill tok/s | decode ms/token | decode CPU ms/step | weight GB/s | run wall s | run CPU s | peak RSS MB | rounds |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    if args.bandwidth:
+        print(f"read-bandwidth floor: {args.bandwidth:.1f} GB/s")
+    print("| engine | precision | prompt | prefill tok/s | decode ms/token | decode CPU ms/step | GB read/token | "
+          "weight GB/s | floor ms/token | of floor | artifact GB | peak RSS GB | RSS / artifact | rounds |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     summary = {}
-    for (engine, precision, prompt), g in sorted(groups.items(), key=lambda kv: (kv[0][2], kv[0][0] != "ours", kv[0][1])):
+    order = sorted(groups.items(), key=lambda kv: (kv[0][2], kv[0][0] != "ours", kv[0][1]))
+    for (engine, precision, prompt), g in order:
         s = {k: med(g, k) for k in ("prefill_tok_s", "decode_ms", "decode_cpu_ms", "wall_s", "cpu_s", "peak_rss_mb")}
         summary[(engine, precision, prompt)] = s
-        width = BYTES_PER_WEIGHT.get((engine, precision))
-        gbps = active * width / (s["decode_ms"] / 1e3) / 1e9 if active and width and s["decode_ms"] else None
+        w = weights.get((engine, precision))
+        per_token = w["bytes_per_token"] if w else None
+        artifact = w["artifact_bytes"] if w else None
+        gbps = per_token / (s["decode_ms"] / 1e3) / 1e9 if per_token and s["decode_ms"] else None
+        floor_ms = per_token / (args.bandwidth * 1e9) * 1e3 if per_token and args.bandwidth else None
+        fraction = floor_ms / s["decode_ms"] if floor_ms and s["decode_ms"] else None
+        rss_gb = s["peak_rss_mb"] * 2**20 / 1e9 if s["peak_rss_mb"] else None
         print(f"| {'ours' if engine == 'ours' else 'llama.cpp'} | {precision} | {prompt} | {fmt(s['prefill_tok_s'])} | "
-              f"{fmt(s['decode_ms'], 2)} | {fmt(s['decode_cpu_ms'], 2)} | {fmt(gbps)} | {fmt(s['wall_s'])} | {fmt(s['cpu_s'])} | "
-              f"{fmt(s['peak_rss_mb'], 0)} | {len(g)} |")
+              f"{fmt(s['decode_ms'], 2)} | {fmt(s['decode_cpu_ms'], 2)} | {fmt(per_token and per_token / 1e9, 3)} | "
+              f"{fmt(gbps)} | {fmt(floor_ms, 2)} | {fmt(fraction, 2)} | {fmt(artifact and artifact / 1e9, 2)} | "
+              f"{fmt(rss_gb, 2)} | {fmt(rss_gb and artifact and rss_gb / (artifact / 1e9), 2)} | {len(g)} |")
     print()
     print("| ours | llama.cpp | prompt | decode ratio (llama.cpp ms / ours ms) | prefill ratio (ours / llama.cpp tok/s) |")
     print("|---|---|---:|---:|---:|")
@@ -66,6 +94,16 @@ def main(argv):
             decode = t["decode_ms"] / s["decode_ms"] if s["decode_ms"] and t["decode_ms"] else None
             prefill = s["prefill_tok_s"] / t["prefill_tok_s"] if s["prefill_tok_s"] and t["prefill_tok_s"] else None
             print(f"| {precision} | {theirs} | {prompt} | {fmt(decode, 2)} | {fmt(prefill, 2)} |")
+    if weights:
+        print()
+        print("Weight MB read per decoded token, by part (routed experts: top_k / n_experts of the stored tensors; "
+              "embedding: one row):")
+        print("| engine:precision | " + " | ".join(PARTS) + " | total |")
+        print("|---|" + "---:|" * (len(PARTS) + 1))
+        for (engine, precision), w in sorted(weights.items(), key=lambda kv: (kv[0][0] != "ours", kv[0][1])):
+            parts = w.get("read_by_part", {})
+            print(f"| {engine}:{precision} | " + " | ".join(fmt(parts.get(p, 0) / 1e6, 1) for p in PARTS) +
+                  f" | {fmt(w['bytes_per_token'] / 1e6, 1)} |")
     return 0
 
 
