@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Glm.Onnx.Contracts;
 using Glm.Onnx.Contracts.Stages;
 using Microsoft.ML.OnnxRuntime;
@@ -18,6 +19,7 @@ public sealed class OrtModelExecutor : IModelExecutor
     private readonly StageSession? _draft;
     private readonly RunOptions _runOptions = new();
     private readonly HostBuffers _main = new(), _drafted = new();
+    private long _runTicks;
 
     internal OrtModelExecutor(IReadOnlyList<StageSession> stages, StageSession? draft, ModelExecutorInfo info)
     {
@@ -27,6 +29,15 @@ public sealed class OrtModelExecutor : IModelExecutor
     }
 
     public ModelExecutorInfo Info { get; }
+
+    public TimeSpan RunTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _runTicks));
+
+    private void Run(StageSession stage)
+    {
+        long start = Stopwatch.GetTimestamp();
+        stage.Run(_runOptions);
+        Interlocked.Add(ref _runTicks, Stopwatch.GetTimestamp() - start);
+    }
 
     public LogitsBuffer Forward(ForwardBatch batch)
     {
@@ -45,7 +56,7 @@ public sealed class OrtModelExecutor : IModelExecutor
                 // Device outputs are produced where the next stage runs (host, or its CUDA device): ORT copies across
                 // devices once, at the end of this Run, and the next stage takes the value as is.
                 BindOutputs(stage, outputs, k + 1 < _stages.Count ? _stages[k + 1].InputMemory : OrtMemoryInfo.DefaultInstance);
-                stage.Run(_runOptions);
+                Run(stage);
                 if (!stage.Stage.ProducesLogits)
                 {
                     var names = stage.Binding.GetOutputNames();
@@ -90,7 +101,7 @@ public sealed class OrtModelExecutor : IModelExecutor
             var outputs = _drafted.Bind(owned, rows, Info.VocabSize, hiddenSize, t, k);
             BindInputs(_draft, values, hidden, prev);
             BindOutputs(_draft, outputs, OrtMemoryInfo.DefaultInstance);
-            _draft.Run(_runOptions);
+            Run(_draft);
         }
         finally
         {
