@@ -218,8 +218,8 @@ public sealed class StageGraphBuilder
 
     /// <summary>
     /// Projections that read the same input, as ONE projection over their row-stacked weights followed by one Split
-    /// (half the calls and their fixed per-node cost at decode); where the weights cannot be stored as one matrix
-    /// (<see cref="WeightWriter.CanConcatenate"/>), one projection each. Returns the pieces' names, in order.
+    /// (one call and its fixed per-node cost at decode instead of one per part); where the weights cannot be stored
+    /// as one matrix (<see cref="WeightWriter.CanConcatenate"/>), one projection each. Returns the pieces' names.
     /// </summary>
     private IReadOnlyList<string> Projections(string x, IReadOnlyList<ProjectionPart> parts, string name)
     {
