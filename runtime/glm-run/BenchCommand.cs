@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Glm.Onnx.Runtime.Engine;
+using Glm.Onnx.Runtime.Execution;
 using Glm.Onnx.Runtime.Scheduling;
 
 namespace Glm.Onnx.RunCli;
@@ -70,7 +71,7 @@ public static class BenchCommand
                     throw new ArgumentException("--concurrency and --speculative-tokens take one value each, except with --oracle.");
                 int n = conc[0], speculativeTokens = ks[0];
                 if (!asJson)
-                    Console.Out.WriteLine("pool_blocks  pool_MiB  prompt  output  conc  prefill_tok/s  decode_tok/s  ttft_ms  decode_step_ms  decode_cpu_ms  mask_ms/step  mask_ms/token  (medians of " + r + ")");
+                    Console.Out.WriteLine("pool_blocks  pool_MiB  prompt  output  conc  prefill_tok/s  decode_tok/s  ttft_ms  decode_step_ms  decode_cpu_ms  mask_ms/step  mask_ms/token  decode_run_ms  decode_forward_ms  (medians of " + r + ")");
                 var profilePrefix = parse.GetValue(profile);
                 for (int p = 0; p < pools.Length; p++)
                 {
@@ -80,11 +81,11 @@ public static class BenchCommand
                     using var engine = loaded.CreateEngine(new SchedulerOptions(MaxTokensPerStep: Math.Max(512, prompt), MaxSequences: Math.Max(64, n), EnablePrefixCaching: false));
                     int vocab = loaded.Executor.Info.VocabSize;
                     var constraint = ConstraintArguments.Read(parse.GetValue(jsonSchema), null, loaded.Tokenizer, [0]);
-                    await RunOnce(engine, prompt, Math.Min(output, 4), n, vocab, 0, constraint, speculativeTokens, ct); // warm-up
+                    await RunOnce(engine, loaded.Executor, prompt, Math.Min(output, 4), n, vocab, 0, constraint, speculativeTokens, ct); // warm-up
                     var runs = new List<Result>();
                     var speculation0 = engine.Speculation.Snapshot();
                     for (int i = 0; i < r; i++)
-                        runs.Add(await RunOnce(engine, prompt, output, n, vocab, i + 1, constraint, speculativeTokens, ct));
+                        runs.Add(await RunOnce(engine, loaded.Executor, prompt, output, n, vocab, i + 1, constraint, speculativeTokens, ct));
                     if (asJson)
                         Console.Out.WriteLine(JsonLine(loaded.Cache.NumBlocks, loaded.Cache.TotalBytes, prompt, output, n, runs,
                             engine.Speculation.Snapshot().Since(speculation0), loaded.Manifest.Files.Sum(f => f.Bytes), afterLoad, ProcessMemory.Read()));
@@ -93,7 +94,8 @@ public static class BenchCommand
                             $"{loaded.Cache.NumBlocks,11}  {loaded.Cache.TotalBytes / (1 << 20),8}  {prompt,6}  {output,6}  {n,4}  " +
                             $"{Median(runs.Select(x => x.PrefillTps)),13:F1}  {Median(runs.Select(x => x.DecodeTps)),12:F1}  " +
                             $"{Median(runs.Select(x => x.TtftMs)),7:F2}  {Median(runs.Select(x => x.StepMs)),14:F3}  {Median(runs.Select(x => x.StepCpuMs)),13:F3}  " +
-                            $"{Median(runs.Select(x => x.MaskStepMs)),12:F3}  {Median(runs.Select(x => x.MaskTokenMs)),13:F3}"));
+                            $"{Median(runs.Select(x => x.MaskStepMs)),12:F3}  {Median(runs.Select(x => x.MaskTokenMs)),13:F3}  " +
+                            $"{Median(runs.Select(x => x.RunMs)),13:F3}  {Median(runs.Select(x => x.ForwardMs)),17:F3}"));
                     engine.Dispose(); // no step may run while the profiles are written
                     foreach (var file in loaded.EndProfiling())
                         Console.Out.WriteLine($"profile: {file}");
@@ -129,6 +131,8 @@ public static class BenchCommand
             ["decode_cpu_ms"] = Median(runs.Select(x => x.StepCpuMs)),
             ["mask_ms_per_step"] = Median(runs.Select(x => x.MaskStepMs)),
             ["mask_ms_per_token"] = Median(runs.Select(x => x.MaskTokenMs)),
+            ["decode_run_ms"] = Median(runs.Select(x => x.RunMs)),
+            ["decode_forward_ms"] = Median(runs.Select(x => x.ForwardMs)),
             ["speculative_decoding"] = SpeculationJson.Node(speculation),
             ["artifact_bytes"] = artifactBytes,
             ["rss_after_load_bytes"] = afterLoad.RssBytes,
@@ -139,7 +143,8 @@ public static class BenchCommand
         return line.ToJsonString();
     }
 
-    private sealed record Result(double PrefillTps, double DecodeTps, double TtftMs, double StepMs, double StepCpuMs, double MaskStepMs, double MaskTokenMs);
+    private sealed record Result(double PrefillTps, double DecodeTps, double TtftMs, double StepMs, double StepCpuMs, double MaskStepMs, double MaskTokenMs,
+        double RunMs, double ForwardMs);
 
     /// <summary>
     /// n requests submitted together. Prefill rate = all prompt tokens / time to the last first token; decode rate =
@@ -147,9 +152,12 @@ public static class BenchCommand
     /// prompts are prefilled in one step); step time = that phase's wall time / its steps; step CPU time = the
     /// process's CPU time (all threads) over that phase / its steps, which other processes' load barely moves. Mask
     /// time per step = the engine's mask wall time (all sequences' masks of a step in parallel) / all steps; per token
-    /// = the requests' own mask time / their tokens. Constrained requests stop at eos once the grammar ends.
+    /// = the requests' own mask time / their tokens. Run time per step = the executor's time inside ONNX Runtime's Run
+    /// calls over the decode phase / its steps; forward time the same for the whole executor call (binding and outputs
+    /// included): step - run is the host's share of a step, step - forward the engine's (scheduling, sampling,
+    /// emitting). Constrained requests stop at eos once the grammar ends.
     /// </summary>
-    private static async Task<Result> RunOnce(GenerationEngine engine, int prompt, int output, int n, int vocab, int round,
+    private static async Task<Result> RunOnce(GenerationEngine engine, IModelExecutor executor, int prompt, int output, int n, int vocab, int round,
         Glm.Onnx.Runtime.Constraints.GrammarConstraint? constraint, int speculativeTokens, CancellationToken ct)
     {
         var mask0 = engine.MaskTime;
@@ -158,6 +166,8 @@ public static class BenchCommand
         var firstTokenAt = new long[n];
         var stepsAtFirst = new long[n];
         var cpuAtFirst = new TimeSpan[n];
+        var runAtFirst = new TimeSpan[n];
+        var forwardAtFirst = new TimeSpan[n];
         using var process = Process.GetCurrentProcess();
         var usages = await Task.WhenAll(Enumerable.Range(0, n).Select(async i =>
         {
@@ -172,6 +182,8 @@ public static class BenchCommand
                     firstTokenAt[i] = Stopwatch.GetTimestamp();
                     stepsAtFirst[i] = engine.StepCount;
                     cpuAtFirst[i] = CpuTime(process);
+                    runAtFirst[i] = executor.RunTime;
+                    forwardAtFirst[i] = engine.ForwardTime;
                 }
                 usage = token.Usage ?? usage;
             }
@@ -179,6 +191,8 @@ public static class BenchCommand
         }));
         var end = Stopwatch.GetTimestamp();
         var cpuEnd = CpuTime(process);
+        var runEnd = executor.RunTime;
+        var forwardEnd = engine.ForwardTime;
         long lastFirst = firstTokenAt.Max();
         double prefillSeconds = Stopwatch.GetElapsedTime(start, lastFirst).TotalSeconds;
         double decodeSeconds = Stopwatch.GetElapsedTime(lastFirst, end).TotalSeconds;
@@ -192,7 +206,9 @@ public static class BenchCommand
             decodeSteps > 0 ? decodeSeconds * 1000 / decodeSteps : 0,
             decodeSteps > 0 ? (cpuEnd - cpuAtFirst[last]).TotalMilliseconds / decodeSteps : 0,
             (engine.MaskTime - mask0).TotalMilliseconds / Math.Max(1, engine.StepCount - steps0),
-            usages.Sum(u => u.MaskTime.TotalMilliseconds) / Math.Max(1, usages.Sum(u => u.CompletionTokens)));
+            usages.Sum(u => u.MaskTime.TotalMilliseconds) / Math.Max(1, usages.Sum(u => u.CompletionTokens)),
+            decodeSteps > 0 ? (runEnd - runAtFirst[last]).TotalMilliseconds / decodeSteps : 0,
+            decodeSteps > 0 ? (forwardEnd - forwardAtFirst[last]).TotalMilliseconds / decodeSteps : 0);
     }
 
     private static TimeSpan CpuTime(Process process)

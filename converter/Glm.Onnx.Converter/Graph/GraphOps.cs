@@ -53,11 +53,12 @@ public static class GraphOps
         return (outs[0], outs[3]);
     }
 
-    /// <summary>SiLU(gate) * up, then down: the SwiGLU MLP of dense layers and the shared expert.</summary>
-    public static string SwiGlu(GraphBuilder g, string x, LinearWeight gateW, LinearWeight upW, LinearWeight downW, string prefix)
+    /// <summary>
+    /// SiLU(gate) * up, then down: the SwiGLU MLP of dense layers and the shared expert, from its gate and up
+    /// projections (computed by the caller, as one projection where their weights stack).
+    /// </summary>
+    public static string SwiGluDown(GraphBuilder g, string gate, string up, LinearWeight downW, string prefix)
     {
-        var gate = Linear(g, x, gateW, prefix + ".gate");
-        var up = Linear(g, x, upW, prefix + ".up");
         var sig = g.Op("Sigmoid", prefix + ".gate_sigmoid", [gate]);
         var silu = g.Op("Mul", prefix + ".gate_silu", [gate, sig]);
         var act = g.Op("Mul", prefix + ".act", [silu, up]);

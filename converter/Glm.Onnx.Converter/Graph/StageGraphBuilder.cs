@@ -161,18 +161,28 @@ public sealed class StageGraphBuilder
         if (delta is null) (h, x) = (resid, GraphOps.RmsNorm(_g, resid, attnNormW, eps, L + ".attn_norm"));
         else (x, h) = GraphOps.AddRmsNorm(_g, delta, resid, attnNormW, eps, L + ".attn_norm", $"layers.{layer - 1}.out");
 
-        // MLA projections. q_resid also feeds the indexer.
-        var qA = GraphOps.Linear(_g, x, _w.Matrix(_g, a.QAProj), L + ".attn.q_a");
+        // Every projection of the normed input (q_a, kv_a with its rope part, and the indexer's k and head weights)
+        // in one node where their weights stack. q_resid also feeds the indexer.
+        var xParts = new List<ProjectionPart>
+        {
+            new(a.QAProj, [(L + ".attn.q_a", a.QAProj.Rows)]),
+            new(a.KvAProjWithMqa, [(L + ".attn.kv_raw", r), (L + ".attn.k_rot", dr)]),
+        };
+        if (w.Indexer is { } ix)
+        {
+            xParts.Add(new(ix.Wk, [($"layers.{layer}.indexer.k", ix.Wk.Rows)]));
+            xParts.Add(new(ix.WeightsProj, [($"layers.{layer}.indexer.head_weights_raw", ix.WeightsProj.Rows)]));
+        }
+        var xOut = Projections(x, xParts, L + ".attn.x_proj");
+        var qA = xOut[0];
         var qResid = GraphOps.RmsNorm(_g, qA, _w.Vector(_g, a.QALayerNorm), LatentNormEps, L + ".attn.q_resid");
         var q = GraphOps.Linear(_g, qResid, _w.Matrix(_g, a.QBProj), L + ".attn.q");
         var qHeads = _g.Op("Reshape", L + ".attn.q_heads", [q, _g.Int64s(0, nh, qk)]);
         var qParts = _g.Node("Split", [L + ".attn.q_nope", L + ".attn.q_rot"], [qHeads, _g.Int64s(dn, dr)], "", OnnxAttribute.Int("axis", 2));
         var qRope = GraphOps.Rope(_g, qParts[1], nh, dr, dr, [-1, nh, dr], _rope, L + ".attn.q_rope");
 
-        var ckv = GraphOps.Linear(_g, x, _w.Matrix(_g, a.KvAProjWithMqa), L + ".attn.ckv");
-        var kvParts = _g.Node("Split", [L + ".attn.kv_raw", L + ".attn.k_rot"], [ckv, _g.Int64s(r, dr)], "", OnnxAttribute.Int("axis", 1));
-        var latent = GraphOps.RmsNorm(_g, kvParts[0], _w.Vector(_g, a.KvALayerNorm), LatentNormEps, L + ".attn.kv_latent");
-        var kRope = GraphOps.Rope(_g, kvParts[1], 1, dr, dr, [-1, dr], _rope, L + ".attn.k_rope");
+        var latent = GraphOps.RmsNorm(_g, xOut[1], _w.Vector(_g, a.KvALayerNorm), LatentNormEps, L + ".attn.kv_latent");
+        var kRope = GraphOps.Rope(_g, xOut[2], 1, dr, dr, [-1, dr], _rope, L + ".attn.k_rope");
 
         // Absorbed MLA: q_latent[t, h] = W_UK[h]^T q_nope[t, h].
         var (wUk, wUv) = _w.AbsorbedKvB(_g, a.KvBProj, L + ".attn.kv_b", nh, dn, dv);
@@ -182,7 +192,7 @@ public sealed class StageGraphBuilder
 
         if (w.Indexer is { } indexer)
         {
-            topk = Indexer(layer, indexer, x, qResid);
+            topk = Indexer(layer, indexer, qResid, xOut[3], xOut[4]);
             if (w.Mtp is not null) topk = MtpSelection(layer, topk);
         }
         else if (topk is null)
@@ -199,14 +209,55 @@ public sealed class StageGraphBuilder
         var o = GraphOps.Linear(_g, oFlat, _w.Matrix(_g, a.OProj), L + ".attn.out");
         var (x2, h1) = GraphOps.AddRmsNorm(_g, o, h, _w.Vector(_g, w.PostAttentionLayerNorm), eps,
             L + ".mlp_norm", L + ".attn_residual");
-        var m = w.Mlp is { } dense
-            ? GraphOps.SwiGlu(_g, x2, _w.Matrix(_g, dense.GateProj), _w.Matrix(_g, dense.UpProj), _w.Matrix(_g, dense.DownProj), L + ".mlp")
-            : Moe(layer, w.Moe!, x2);
+        var m = w.Mlp is { } dense ? SwiGlu(x2, dense, L + ".mlp") : Moe(layer, w.Moe!, x2);
         return (h1, m);
     }
 
+    /// <summary>A projection of a shared input: its weight and the named column ranges its output splits into.</summary>
+    private sealed record ProjectionPart(ModelTensor Weight, (string Name, long Width)[] Pieces);
+
+    /// <summary>
+    /// Projections that read the same input, as ONE projection over their row-stacked weights followed by one Split
+    /// (one call and its fixed per-node cost at decode instead of one per part); where the weights cannot be stored
+    /// as one matrix (<see cref="WeightWriter.CanConcatenate"/>), one projection each. Returns the pieces' names.
+    /// </summary>
+    private IReadOnlyList<string> Projections(string x, IReadOnlyList<ProjectionPart> parts, string name)
+    {
+        var pieces = parts.SelectMany(p => p.Pieces).ToArray();
+        var weights = parts.Select(p => p.Weight).ToArray();
+        if (_w.CanConcatenate(weights))
+        {
+            var y = GraphOps.Linear(_g, x, _w.ConcatenatedMatrix(_g, weights, name), name + ".out");
+            return _g.Node("Split", pieces.Select(p => p.Name).ToArray(), [y, _g.Int64s(pieces.Select(p => p.Width).ToArray())], "",
+                OnnxAttribute.Int("axis", 1));
+        }
+        var names = new List<string>();
+        foreach (var part in parts)
+        {
+            if (part.Pieces.Length == 1)
+            {
+                names.Add(GraphOps.Linear(_g, x, _w.Matrix(_g, part.Weight), part.Pieces[0].Name));
+                continue;
+            }
+            var y = GraphOps.Linear(_g, x, _w.Matrix(_g, part.Weight), part.Pieces[0].Name + ".in");
+            names.AddRange(_g.Node("Split", part.Pieces.Select(p => p.Name).ToArray(), [y, _g.Int64s(part.Pieces.Select(p => p.Width).ToArray())], "",
+                OnnxAttribute.Int("axis", 1)));
+        }
+        return names.ToArray();
+    }
+
+    /// <summary>SiLU(gate) * up, then down (dense MLPs and the shared experts), gate and up as one projection.</summary>
+    private string SwiGlu(string x, MlpTensors w, string prefix)
+    {
+        var gateUp = Projections(x, [new(w.GateProj, [(prefix + ".gate", w.GateProj.Rows)]), new(w.UpProj, [(prefix + ".up", w.UpProj.Rows)])],
+            prefix + ".gate_up");
+        return GraphOps.SwiGluDown(_g, gateUp[0], gateUp[1], _w.Matrix(_g, w.DownProj), prefix);
+    }
+
     /// <summary>DSA lightning indexer of a full layer: returns the top-k selection tensor.</summary>
-    private string Indexer(int layer, IndexerTensors w, string x, string qResid)
+    /// <param name="k">The indexer's key projection of the layer input (wk), computed with the layer's other input projections.</param>
+    /// <param name="wRaw">Its per-head weights before scaling (weights_proj), likewise.</param>
+    private string Indexer(int layer, IndexerTensors w, string qResid, string k, string wRaw)
     {
         string L = $"layers.{layer}.indexer";
         int n = _c.IndexNHeads, d = _c.IndexHeadDim, dr = _c.QkRopeHeadDim;
@@ -215,12 +266,10 @@ public sealed class StageGraphBuilder
         // RotaryEmbedding's partial rotation, so the pass-through dims need no Split / Concat.
         var indexQ = GraphOps.Rope(_g, q, n, d, dr, [-1, n, d], _rope, L + ".index_q");
 
-        var k = GraphOps.Linear(_g, x, _w.Matrix(_g, w.Wk), L + ".k");
         var kNorm = _g.Op("LayerNormalization", L + ".k_norm", [k, _w.Vector(_g, w.KNorm), _w.Vector(_g, w.KNormBias)],
             OnnxAttribute.Int("axis", -1), OnnxAttribute.Float("epsilon", IndexerNormEps));
         var indexK = GraphOps.Rope(_g, kNorm, 1, d, dr, [-1, d], _rope, L + ".index_k");
 
-        var wRaw = GraphOps.Linear(_g, x, _w.Matrix(_g, w.WeightsProj), L + ".head_weights_raw");
         var weights = _g.Op("Mul", L + ".head_weights", [wRaw, _g.Scalar(1f / MathF.Sqrt(n))]);
         return _g.Node(CustomOpNames.LightningIndexer, [L + ".topk"],
             [indexQ, indexK, weights, GraphNames.IndexPool(layer), _cu, _past, _blockTable], CustomOpNames.Domain,
@@ -251,8 +300,7 @@ public sealed class StageGraphBuilder
         var routed = _g.Node(CustomOpNames.MoeExperts, [L + ".routed"], inputs, CustomOpNames.Domain, attributes)[0];
         if (w.SharedExperts is not { } shared) return routed;
 
-        var sharedOut = GraphOps.SwiGlu(_g, x,
-            _w.Matrix(_g, shared.GateProj), _w.Matrix(_g, shared.UpProj), _w.Matrix(_g, shared.DownProj), L + ".shared");
+        var sharedOut = SwiGlu(x, shared, L + ".shared");
         return _g.Op("Add", L + ".out", [routed, sharedOut]);
     }
 

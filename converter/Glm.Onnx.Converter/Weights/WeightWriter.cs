@@ -109,7 +109,7 @@ public sealed class WeightWriter
         if (sharedW != sharedS)
             throw new InvalidOperationException($"'{info.Name}': the shared stage placed only one of its weight and scales");
         if (!sharedW)
-            (weightAt, scaleAt) = WriteQuantized([info], rows, cols, bits, layout);
+            (weightAt, scaleAt) = WriteQuantized([(info, rows)], cols, bits, layout, info.Name);
         g.Initializer(OnnxTensor.ExternalData(scaleName, OnnxDataType.Float, scaleDims, scaleAt));
         g.Initializer(OnnxTensor.ExternalData(info.Name, OnnxDataType.UInt8, weightDims, weightAt));
         return LinearWeight.NBits(info.Name, scaleName, bits, cols, rows, group, _policy.AccuracyLevel);
@@ -132,34 +132,96 @@ public sealed class WeightWriter
         if (sharedW != sharedS)
             throw new InvalidOperationException($"'{info.Name}': the shared stage placed only one of its weight and scales");
         if (!sharedW)
-            (weightAt, scaleAt) = WriteQuantized([info], rows, cols, bits, layout);
+            (weightAt, scaleAt) = WriteQuantized([(info, rows)], cols, bits, layout, info.Name);
         g.Initializer(OnnxTensor.ExternalData(scaleName, OnnxDataType.Float16, scaleDims, scaleAt));
         g.Initializer(OnnxTensor.ExternalData(info.Name, weightType, weightDims, weightAt));
         return LinearWeight.IntDense(info.Name, scaleName, bits, group);
     }
 
     /// <summary>
-    /// Quantises the stacked <paramref name="infos"/> (each [rows, cols]) in two streaming passes over the source:
+    /// Quantises the stacked <paramref name="parts"/> (each [rows, cols]) in two streaming passes over the source:
     /// the scales first, then the packed weights, so that neither is held in memory (the scales of a stacked expert
-    /// tensor at GLM-5.2 widths are hundreds of MB). Both passes compute the same scales, so they agree.
+    /// tensor at GLM-5.2 widths are hundreds of MB). Both passes compute the same scales, so they agree. Every row is
+    /// quantised on its own, so a stack holds exactly the bytes its parts would hold apart. The weights are recorded
+    /// under <paramref name="weightName"/> (null: not recorded), the scales under the first part's name.
     /// </summary>
-    private (ExternalDataLocation Weights, ExternalDataLocation Scales) WriteQuantized(IReadOnlyList<TensorInfo> infos,
-        long rows, long cols, int bits, QuantizedLayout layout)
+    private (ExternalDataLocation Weights, ExternalDataLocation Scales) WriteQuantized(IReadOnlyList<(TensorInfo Info, long Rows)> parts,
+        long cols, int bits, QuantizedLayout layout, string? weightName)
     {
         int group = _policy.GroupSize, groups = GroupQuantizer.GroupCount(cols, group);
         long scaleRowBytes = (long)groups * QuantizedPacking.ScaleBytes(layout);
         long weightRowBytes = QuantizedPacking.RowBytes(layout, bits, cols, group);
-        var scaleAt = _data.Begin(scaleRowBytes * rows * infos.Count);
-        foreach (var info in infos) QuantizePass(info, rows, cols, bits, layout, scalesPass: true);
-        var weightAt = _data.Begin(weightRowBytes * rows * infos.Count);
-        foreach (var info in infos)
+        long rows = parts.Sum(p => p.Rows);
+        var scaleAt = _data.Begin(scaleRowBytes * rows);
+        foreach (var (info, r) in parts) QuantizePass(info, r, cols, bits, layout, scalesPass: true);
+        var weightAt = _data.Begin(weightRowBytes * rows);
+        foreach (var (info, r) in parts)
         {
-            QuantizePass(info, rows, cols, bits, layout, scalesPass: false);
+            QuantizePass(info, r, cols, bits, layout, scalesPass: false);
             _onTensor(info.Name, info.ByteLength);
         }
-        _placed[infos[0].Name + GroupScaleSuffix] = scaleAt;
-        if (infos.Count == 1) _placed[infos[0].Name] = weightAt;
+        _placed[parts[0].Info.Name + GroupScaleSuffix] = scaleAt;
+        if (weightName is not null) _placed[weightName] = weightAt;
         return (weightAt, scaleAt);
+    }
+
+    /// <summary>
+    /// Whether <paramref name="tensors"/> (projections of one input) can be stored as one row-concatenated matrix:
+    /// same input width and storage precision, and none kept block-FP8, whose square scale blocks would straddle the
+    /// parts' boundaries. One projection over the stack replaces a call per part (docs/artifacts.md, "Fused projections").
+    /// </summary>
+    public bool CanConcatenate(IReadOnlyList<ModelTensor> tensors)
+    {
+        if (tensors.Count < 2) return false;
+        var precision = _policy.For(tensors[0]);
+        foreach (var tensor in tensors)
+        {
+            if (tensor.Cols != tensors[0].Cols || _policy.For(tensor) != precision) return false;
+            if (precision != TargetPrecision.Fp32 && precision.IntBits() == 0 && _reader.ScaleOf(_reader.Require(tensor)) is not null)
+                return false;
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// <paramref name="tensors"/> ([rows_i, cols] each, in this order) as one [sum rows_i, cols] projection named
+    /// <paramref name="name"/>, stored as <see cref="Matrix"/> would store each of them: row i of the stack is the
+    /// same bytes (float32 / bf16) or the same quantised row and scales (int8 / int4) as in its own matrix.
+    /// </summary>
+    public LinearWeight ConcatenatedMatrix(GraphBuilder g, IReadOnlyList<ModelTensor> tensors, string name)
+    {
+        if (!CanConcatenate(tensors))
+            throw new InvalidOperationException($"'{name}': {string.Join(", ", tensors.Select(t => t.Name))} cannot be stored as one matrix");
+        var parts = tensors.Select(t => (Info: _reader.Require(t), t.Rows)).ToArray();
+        long rows = parts.Sum(p => p.Rows), cols = tensors[0].Cols;
+        var precision = _policy.For(tensors[0]);
+        if (precision.IntBits() is var bits and > 0)
+        {
+            int group = _policy.GroupSize, groups = GroupQuantizer.GroupCount(cols, group);
+            string scaleName = name + GroupScaleSuffix;
+            if (_policy.DenseIntOp == DenseIntOp.DenseProjection)
+            {
+                var (denseAt, denseScaleAt) = WriteQuantized(parts, cols, bits, QuantizedLayout.Contract, name);
+                g.Initializer(OnnxTensor.ExternalData(scaleName, OnnxDataType.Float16, [rows, groups], denseScaleAt));
+                g.Initializer(OnnxTensor.ExternalData(name, bits == 8 ? OnnxDataType.Int8 : OnnxDataType.UInt8,
+                    [rows, QuantizedPacking.RowBytes(QuantizedLayout.Contract, bits, cols, group)], denseAt));
+                return LinearWeight.IntDense(name, scaleName, bits, group);
+            }
+            var (weightAt, scaleAt) = WriteQuantized(parts, cols, bits, QuantizedLayout.MatMulNBits, name);
+            g.Initializer(OnnxTensor.ExternalData(scaleName, OnnxDataType.Float, [rows, groups], scaleAt));
+            g.Initializer(OnnxTensor.ExternalData(name, OnnxDataType.UInt8, [rows, groups, (long)group * bits / 8], weightAt));
+            return LinearWeight.NBits(name, scaleName, bits, cols, rows, group, _policy.AccuracyLevel);
+        }
+        var type = precision == TargetPrecision.Fp32 ? OnnxDataType.Float : OnnxDataType.BFloat16;
+        var location = _data.Begin(rows * cols * type.ElementSize());
+        foreach (var (info, r) in parts)
+        {
+            Encode(info, type, [(0, r)], cols);
+            _onTensor(info.Name, info.ByteLength);
+        }
+        _placed[name] = location;
+        g.Initializer(OnnxTensor.ExternalData(name, type, [rows, cols], location));
+        return type == OnnxDataType.Float ? LinearWeight.Float32(name) : LinearWeight.BFloat16(name);
     }
 
     /// <summary>One pass over a source tensor in row chunks, writing either its packed scales or its packed rows.</summary>
@@ -244,7 +306,8 @@ public sealed class WeightWriter
         if (precision.IntBits() is var bits and > 0)
         {
             int group = _policy.GroupSize, groups = GroupQuantizer.GroupCount(cols, group);
-            var (weightAt, scaleAt) = WriteQuantized(infos, rows, cols, bits, QuantizedLayout.Contract);
+            var (weightAt, scaleAt) = WriteQuantized(infos.Select(i => (i, rows)).ToArray(), cols, bits, QuantizedLayout.Contract,
+                infos.Length == 1 ? infos[0].Name : null);
             var qScales = name + GroupScaleSuffix;
             g.Initializer(OnnxTensor.ExternalData(qScales, OnnxDataType.Float16, [infos.Length, rows, groups], scaleAt));
             long packedCols = QuantizedPacking.RowBytes(QuantizedLayout.Contract, bits, cols, group);

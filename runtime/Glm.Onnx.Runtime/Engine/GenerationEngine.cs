@@ -41,6 +41,7 @@ public sealed class GenerationEngine : IDisposable
     private long _nextId;
     private long _steps;
     private long _maskTicks;
+    private long _forwardTicks;
     private long _reusedTokens;
     private int _consecutiveFailedSteps;
     private volatile string? _lastProblem;
@@ -105,6 +106,13 @@ public sealed class GenerationEngine : IDisposable
 
     /// <summary>Wall time the step thread spent computing grammar masks (all constrained sequences of a step at once).</summary>
     public TimeSpan MaskTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _maskTicks));
+
+    /// <summary>
+    /// Wall time the step thread spent in the executor's main forward passes (binding, the runtime's Run, its outputs);
+    /// with <see cref="IModelExecutor.RunTime"/> it splits a step into the graph, the binding around it and the engine's
+    /// own work (scheduling, sampling, emitting).
+    /// </summary>
+    public TimeSpan ForwardTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _forwardTicks));
 
     /// <summary>Prompt tokens served from the prefix cache since the engine started.</summary>
     public long ReusedPromptTokens => Interlocked.Read(ref _reusedTokens);
@@ -307,7 +315,9 @@ public sealed class GenerationEngine : IDisposable
         {
             drafts = RunDrafter(step);
             plan = StepPlan.Build(step, s => _active[s.Id], drafts?.Select(d => d?.Tokens).ToArray());
+            long forwardStart = Stopwatch.GetTimestamp();
             logits = _executor.Forward(plan.Batch);
+            Interlocked.Add(ref _forwardTicks, Stopwatch.GetTimestamp() - forwardStart);
             if (logits.Rows != plan.Batch.LogitsCount || logits.Vocab != _info.VocabSize)
                 throw new InvalidOperationException(
                     $"The model executor returned logits [{logits.Rows}, {logits.Vocab}], expected [{plan.Batch.LogitsCount}, {_info.VocabSize}].");

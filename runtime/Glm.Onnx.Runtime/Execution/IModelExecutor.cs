@@ -26,6 +26,13 @@ public interface IModelExecutor : IDisposable
     /// </summary>
     DraftOutput ForwardDraft(DraftBatch batch) =>
         throw new NotSupportedException("This model has no MTP draft stage (num_nextn_predict_layers is 0 or was not converted).");
+
+    /// <summary>
+    /// Wall time spent inside the inference runtime's own Run calls since load (main and draft passes), so that a
+    /// step's time splits into the graph's and the host's around it (docs/benchmarks.md, "Where a decode step goes").
+    /// Executors without such a runtime report zero.
+    /// </summary>
+    TimeSpan RunTime => TimeSpan.Zero;
 }
 
 /// <summary>What the engine needs to know about an executor's model and cache.</summary>

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Glm.Onnx.Contracts;
 using Glm.Onnx.Contracts.Stages;
 using Microsoft.ML.OnnxRuntime;
@@ -18,6 +19,8 @@ public sealed class OrtModelExecutor : IModelExecutor
     private readonly StageSession? _draft;
     private readonly RunOptions _runOptions = new();
     private readonly HostBuffers _main = new(), _drafted = new();
+    private readonly BatchTensors _mainBatch = new(), _draftBatch = new();
+    private long _runTicks;
 
     internal OrtModelExecutor(IReadOnlyList<StageSession> stages, StageSession? draft, ModelExecutorInfo info)
     {
@@ -28,6 +31,15 @@ public sealed class OrtModelExecutor : IModelExecutor
 
     public ModelExecutorInfo Info { get; }
 
+    public TimeSpan RunTime => Stopwatch.GetElapsedTime(0, Interlocked.Read(ref _runTicks));
+
+    private void Run(StageSession stage)
+    {
+        long start = Stopwatch.GetTimestamp();
+        stage.Run(_runOptions);
+        Interlocked.Add(ref _runTicks, Stopwatch.GetTimestamp() - start);
+    }
+
     public LogitsBuffer Forward(ForwardBatch batch)
     {
         ArgumentNullException.ThrowIfNull(batch);
@@ -35,8 +47,8 @@ public sealed class OrtModelExecutor : IModelExecutor
         var owned = new List<OrtValue>();
         try
         {
-            var values = BatchValues.Create(batch, owned);
-            var outputs = _main.Bind(owned, rows, Info.VocabSize, hiddenSize, tokens: 0, topk: 0);
+            var values = _mainBatch.Fill(batch);
+            var outputs = _main.Bind(rows, Info.VocabSize, hiddenSize, tokens: 0, topk: 0);
             OrtValue? hidden = null, topk = null;
             for (int k = 0; k < _stages.Count; k++)
             {
@@ -45,7 +57,7 @@ public sealed class OrtModelExecutor : IModelExecutor
                 // Device outputs are produced where the next stage runs (host, or its CUDA device): ORT copies across
                 // devices once, at the end of this Run, and the next stage takes the value as is.
                 BindOutputs(stage, outputs, k + 1 < _stages.Count ? _stages[k + 1].InputMemory : OrtMemoryInfo.DefaultInstance);
-                stage.Run(_runOptions);
+                Run(stage);
                 if (!stage.Stage.ProducesLogits)
                 {
                     var names = stage.Binding.GetOutputNames();
@@ -81,16 +93,16 @@ public sealed class OrtModelExecutor : IModelExecutor
         var owned = new List<OrtValue>();
         try
         {
-            var values = BatchValues.Create(tokens, owned);
+            var values = _draftBatch.Fill(tokens);
             var hidden = Own(owned, OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, AsMemory(batch.Hidden), [t, hiddenSize]));
             // No previous selection: a [0, index_topk] tensor, so that the layer keeps its own (docs/onnx-contract.md).
             var prev = Own(owned, batch.PrevTopk.IsEmpty
                 ? OrtValue.CreateAllocatedTensorValue(OrtAllocator.DefaultInstance, TensorElementType.Int32, [0, k])
                 : OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, AsMemory(batch.PrevTopk), [t, k]));
-            var outputs = _drafted.Bind(owned, rows, Info.VocabSize, hiddenSize, t, k);
+            var outputs = _drafted.Bind(rows, Info.VocabSize, hiddenSize, t, k);
             BindInputs(_draft, values, hidden, prev);
             BindOutputs(_draft, outputs, OrtMemoryInfo.DefaultInstance);
-            _draft.Run(_runOptions);
+            Run(_draft);
         }
         finally
         {
@@ -148,6 +160,10 @@ public sealed class OrtModelExecutor : IModelExecutor
             stage.Dispose();
         _draft?.Dispose();
         _runOptions.Dispose();
+        _mainBatch.Dispose();
+        _draftBatch.Dispose();
+        _main.Dispose();
+        _drafted.Dispose();
     }
 
     private static OrtValue Own(List<OrtValue> owned, OrtValue value)
@@ -159,48 +175,65 @@ public sealed class OrtModelExecutor : IModelExecutor
     // The batch arrays are private to the ForwardBatch and never written by ORT (they are inputs).
     private static Memory<T> AsMemory<T>(ReadOnlyMemory<T> memory) => System.Runtime.InteropServices.MemoryMarshal.AsMemory(memory);
 
-    /// <summary>The batch description as host tensors over the batch's own arrays (no copy).</summary>
-    private sealed record BatchValues(OrtValue Ids, OrtValue Positions, OrtValue Cu, OrtValue Past, OrtValue Table, OrtValue Indices)
+    /// <summary>The batch description's host tensors of one call.</summary>
+    private sealed record BatchValues(OrtValue Ids, OrtValue Positions, OrtValue Cu, OrtValue Past, OrtValue Table, OrtValue Indices);
+
+    /// <summary>
+    /// The batch description as host tensors reused across calls: each step copies its few numbers into them, and a
+    /// tensor is made anew only when its shape changes (a new block column, another batch size).
+    /// </summary>
+    private sealed class BatchTensors : IDisposable
     {
-        public static BatchValues Create(ForwardBatch batch, List<OrtValue> owned)
+        private readonly ReusedTensor<long> _ids = new(), _positions = new(), _indices = new();
+        private readonly ReusedTensor<int> _cu = new(), _past = new(), _table = new();
+
+        public BatchValues Fill(ForwardBatch batch) => new(
+            _ids.Fill(batch.InputIds.Span, batch.TokenCount),
+            _positions.Fill(batch.Positions.Span, batch.TokenCount),
+            _cu.Fill(batch.CumulativeSequenceLengths.Span, batch.SequenceCount + 1),
+            _past.Fill(batch.PastSequenceLengths.Span, batch.SequenceCount),
+            _table.Fill(batch.BlockTable.Span, batch.SequenceCount, batch.MaxBlocks),
+            _indices.Fill(batch.LogitsIndices.Span, batch.LogitsCount));
+
+        public void Dispose()
         {
-            OrtValue Host<T>(ReadOnlyMemory<T> memory, params long[] shape) where T : unmanaged =>
-                Own(owned, OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, AsMemory(memory), shape));
-            return new BatchValues(
-                Host(batch.InputIds, batch.TokenCount),
-                Host(batch.Positions, batch.TokenCount),
-                Host(batch.CumulativeSequenceLengths, batch.SequenceCount + 1),
-                Host(batch.PastSequenceLengths, batch.SequenceCount),
-                Host(batch.BlockTable, batch.SequenceCount, batch.MaxBlocks),
-                Host(batch.LogitsIndices, batch.LogitsCount));
+            foreach (var tensor in new IDisposable[] { _ids, _positions, _indices, _cu, _past, _table })
+                tensor.Dispose();
         }
     }
 
-    /// <summary>Reused managed output buffers (grown, never shrunk) for the logits, final hidden and top-k of a call.</summary>
-    private sealed class HostBuffers
+    /// <summary>
+    /// Reused output buffers (grown, never shrunk) for the logits, final hidden and top-k of a call, with their
+    /// tensors kept while the call's shapes repeat.
+    /// </summary>
+    private sealed class HostBuffers : IDisposable
     {
-        public float[] Logits { get; private set; } = [];
-        public float[] Hidden { get; private set; } = [];
-        public int[] Topk { get; private set; } = [];
+        private readonly ReusedTensor<float> _logits = new(), _hidden = new();
+        private readonly ReusedTensor<int> _topk = new();
+        private readonly Dictionary<StageTensorKind, OrtValue> _values = new();
+
+        public float[] Logits => _logits.Array;
+        public float[] Hidden => _hidden.Array;
+        public int[] Topk => _topk.Array;
 
         /// <summary>Wraps the first rows of each buffer as the call's host outputs, keyed by the contract's kinds.</summary>
-        public Dictionary<StageTensorKind, OrtValue> Bind(List<OrtValue> owned, int rows, int vocab, int hiddenSize, int tokens, int topk)
+        public Dictionary<StageTensorKind, OrtValue> Bind(int rows, int vocab, int hiddenSize, int tokens, int topk)
         {
-            // At least one row, so that a step without logits (a prefill chunk) still binds a non-null buffer of [0, vocab].
-            if (Logits.Length < Math.Max(rows, 1) * vocab) Logits = new float[Math.Max(rows, 1) * vocab];
-            if (Hidden.Length < Math.Max(rows, 1) * hiddenSize) Hidden = new float[Math.Max(rows, 1) * hiddenSize];
-            if (Topk.Length < Math.Max(tokens, 1) * topk) Topk = new int[Math.Max(tokens, 1) * topk];
-            var values = new Dictionary<StageTensorKind, OrtValue>
-            {
-                [StageTensorKind.Logits] = Own(owned, OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, Logits.AsMemory(0, rows * vocab), [rows, vocab])),
-            };
+            _values.Clear();
+            // A step without logits (a prefill chunk) still binds a non-null buffer of [0, vocab].
+            _values[StageTensorKind.Logits] = _logits.View(rows, vocab);
             if (hiddenSize > 0)
-                values[StageTensorKind.FinalHidden] = Own(owned,
-                    OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, Hidden.AsMemory(0, rows * hiddenSize), [rows, hiddenSize]));
+                _values[StageTensorKind.FinalHidden] = _hidden.View(rows, hiddenSize);
             if (topk > 0)
-                values[StageTensorKind.TopkIndicesOut] = Own(owned,
-                    OrtValue.CreateTensorValueFromMemory(OrtMemoryInfo.DefaultInstance, Topk.AsMemory(0, tokens * topk), [tokens, topk]));
-            return values;
+                _values[StageTensorKind.TopkIndicesOut] = _topk.View(tokens, topk);
+            return _values;
+        }
+
+        public void Dispose()
+        {
+            _logits.Dispose();
+            _hidden.Dispose();
+            _topk.Dispose();
         }
     }
 }
