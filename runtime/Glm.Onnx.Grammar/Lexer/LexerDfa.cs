@@ -27,6 +27,10 @@ internal sealed class LexerDfa
     private int[][] _accepting = new int[64][];
     private int _stateCount;
     private readonly object _sync = new();
+    /// <summary>Per byte, the bytes of its class (equal derivatives for every regex), or null before the grammar's
+    /// byte classes are known.</summary>
+    private byte[][]? _classMembers;
+    private int _classByteSets;
 
     /// <summary>Held while the regex builder or the state tables change (also by slice checks that derive).</summary>
     internal object Sync => _sync;
@@ -92,6 +96,29 @@ internal sealed class LexerDfa
         }
     }
 
+    /// <summary>
+    /// Lets a transition, once computed for one byte, be stored for every byte of its class: the first visit of a
+    /// state then derives once per class instead of once per byte the token trie shows it. Only while the regex
+    /// builder has made no byte set since the classes were computed (derivatives make none).
+    /// </summary>
+    public void UseByteClasses(byte[] classOf, int byteSetCount)
+    {
+        var classes = classOf.Max() + 1;
+        var members = new List<byte>[classes];
+        for (var c = 0; c < classes; c++)
+            members[c] = new List<byte>();
+        for (var b = 0; b < 256; b++)
+            members[classOf[b]].Add((byte)b);
+        var byByte = new byte[256][];
+        for (var b = 0; b < 256; b++)
+            byByte[b] = members[classOf[b]].ToArray();
+        lock (_sync)
+        {
+            _classMembers = byByte;
+            _classByteSets = byteSetCount;
+        }
+    }
+
     /// <summary>The DFA state with nothing of the next lexeme read yet; Dead when the set is empty.</summary>
     public int StartState(int setId) => _setStart[setId];
 
@@ -125,7 +152,11 @@ internal sealed class LexerDfa
                 }
             }
             var target = next.Count == 0 ? Dead : StateFor(next.ToArray());
-            row[b] = target;
+            if (_classMembers is { } members && _rx.ByteSetCount == _classByteSets)
+                foreach (var other in members[b])
+                    row[other] = target;
+            else
+                row[b] = target;
             return target;
         }
     }

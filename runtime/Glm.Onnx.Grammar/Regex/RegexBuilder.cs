@@ -192,9 +192,16 @@ internal sealed class RegexBuilder
         return r < 0 ? neutral : r;
     }
 
+    /// <summary>Byte sets made so far: byte classes computed earlier stay valid while this does not change.</summary>
+    public int ByteSetCount => _byteSets.Count;
+
     /// <summary>One byte from each class of bytes that no byte set tells apart: derivatives (hence lexer
     /// transitions) are equal for all bytes of a class, so exhaustive checks need only these.</summary>
-    public byte[] ByteClassRepresentatives()
+    public byte[] ByteClassRepresentatives() => ByteClasses(out _);
+
+    /// <summary>The byte classes (see <see cref="ByteClassRepresentatives"/>): returns one representative per class
+    /// and sets <paramref name="classOf"/> to each byte's class index.</summary>
+    public byte[] ByteClasses(out byte[] classOf)
     {
         var cls = new int[256];
         var classes = 1;
@@ -213,13 +220,18 @@ internal sealed class RegexBuilder
             classes = next;
         }
         var reps = new List<byte>();
-        var seen = new bool[classes];
+        var index = new int[classes];
+        Array.Fill(index, -1);
+        classOf = new byte[256];
         for (var b = 0; b < 256; b++)
-            if (!seen[cls[b]])
+        {
+            if (index[cls[b]] < 0)
             {
-                seen[cls[b]] = true;
+                index[cls[b]] = reps.Count;
                 reps.Add((byte)b);
             }
+            classOf[b] = (byte)index[cls[b]];
+        }
         return reps.ToArray();
     }
 
