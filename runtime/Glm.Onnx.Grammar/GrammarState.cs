@@ -43,6 +43,9 @@ public sealed class GrammarState
 
     public CompiledGrammar Grammar => _g;
 
+    /// <summary>The lexer state inside the current lexeme (tests look at what masks decide from it).</summary>
+    internal int LexerState => _lex;
+
     public GrammarState Clone() => new(this);
 
     public GrammarCheckpoint Checkpoint() => new(_chart.RowCount, _lex, _lexBytes);

@@ -175,7 +175,10 @@ internal sealed class SafeTextSearch
             var hi = maxChars[i];
             // Levels past `explored` are known only when the search ended on an empty or repeating level.
             var coveredTo = stable || emptyAt != int.MaxValue ? int.MaxValue : explored;
-            if (firstBad > hi && hi <= coveredTo && (hi != int.MaxValue || firstBad == int.MaxValue))
+            var always = hi == int.MaxValue
+                ? firstBad == int.MaxValue && coveredTo == int.MaxValue
+                : firstBad > hi && hi <= coveredTo;
+            if (always)
                 verdicts[i] = SliceVerdict.Always;
             else if (emptyAt <= lo && firstEnd == int.MaxValue)
                 verdicts[i] = SliceVerdict.Never;
