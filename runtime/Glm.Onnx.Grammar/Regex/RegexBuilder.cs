@@ -26,6 +26,9 @@ internal sealed class RegexBuilder
     private readonly List<ulong[]> _byteSets = new();
     private readonly Dictionary<(ulong, ulong, ulong, ulong), int> _byteSetIds = new();
     private readonly Dictionary<long, int> _derivatives = new();
+    /// <summary>Per node, 4 words: a superset of the bytes whose derivative is not Nothing (see <see cref="MayStart"/>).</summary>
+    private ulong[] _first = new ulong[4096];
+    private bool[] _firstKnown = new bool[1024];
 
     /// <summary>Nodes made so far; the grammar compiler bounds it so no input can blow up memory.</summary>
     public int Count => _count;
@@ -233,6 +236,67 @@ internal sealed class RegexBuilder
             classOf[b] = (byte)index[cls[b]];
         }
         return reps.ToArray();
+    }
+
+    /// <summary>
+    /// False only when the derivative of <paramref name="node"/> by <paramref name="b"/> is surely Nothing: a bit test
+    /// that lets the lexer skip, without a derivative lookup, the lexemes a byte cannot continue (most of a key
+    /// position's property names for most bytes). The set is a superset (an intersection or complement is not
+    /// narrowed), so a true answer still derives.
+    /// </summary>
+    public bool MayStart(int node, byte b)
+    {
+        if (node >= _firstKnown.Length || !_firstKnown[node])
+            FirstBytes(node);
+        return (_first[4 * node + (b >> 6)] & (1UL << (b & 63))) != 0;
+    }
+
+    private void FirstBytes(int node)
+    {
+        if (node >= _firstKnown.Length)
+        {
+            var n = Math.Max(_firstKnown.Length * 2, node + 1);
+            Array.Resize(ref _firstKnown, n);
+            Array.Resize(ref _first, 4 * n);
+        }
+        if (_firstKnown[node])
+            return;
+        Span<ulong> w = stackalloc ulong[4];
+        switch (_kind[node])
+        {
+            case Kind.Nothing:
+            case Kind.Epsilon:
+                break;
+            case Kind.Bytes:
+                _byteSets[_a[node]].CopyTo(w);
+                break;
+            case Kind.Concat:
+                Union(w, _a[node]);
+                if (_nullable[_a[node]])
+                    Union(w, _b[node]);
+                break;
+            case Kind.Or:
+            case Kind.And:
+                Union(w, _a[node]);
+                Union(w, _b[node]);
+                break;
+            case Kind.Repeat:
+                Union(w, _a[node]);
+                break;
+            default:
+                // A complement's derivative is never Nothing.
+                w.Fill(ulong.MaxValue);
+                break;
+        }
+        w.CopyTo(_first.AsSpan(4 * node, 4));
+        _firstKnown[node] = true;
+    }
+
+    private void Union(Span<ulong> w, int child)
+    {
+        FirstBytes(child);
+        for (var i = 0; i < 4; i++)
+            w[i] |= _first[4 * child + i];
     }
 
     /// <summary>The derivative of <paramref name="node"/> by one byte: the strings s with (b s) in the language.</summary>
