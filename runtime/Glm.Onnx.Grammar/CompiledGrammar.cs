@@ -11,9 +11,12 @@ namespace Glm.Onnx.Grammar;
 /// </summary>
 public sealed class CompiledGrammar
 {
-    private readonly int[] _sliceRegex;
+    private readonly int _safeChar;
     private readonly byte[] _byteClasses;
-    private byte[] _sliceFlags = new byte[1024];
+    private SliceVerdict[] _sliceVerdicts = new SliceVerdict[1024];
+    /// <summary>Made on the first mask (not at compile time, which TTFM counts only once either way); guarded by
+    /// Dfa.Sync.</summary>
+    private SafeTextSearch? _safeText;
 
     internal CompiledGrammar(Parser.Grammar grammar, LexerDfa dfa, TokenVocabulary vocabulary)
     {
@@ -21,16 +24,11 @@ public sealed class CompiledGrammar
         Dfa = dfa;
         Vocabulary = vocabulary;
         var rx = dfa.Regexes;
-        var safe = JsonStringRegex.Char(rx, CodePointSet.All.Minus(CodePointSet.Of((0, 0x1F), ('"', '"'), ('\\', '\\'))));
-        _sliceRegex = new int[TokenVocabulary.SliceMaxChars.Length];
-        var lo = 1;
-        for (var i = 0; i < _sliceRegex.Length; i++)
-        {
-            var hi = TokenVocabulary.SliceMaxChars[i];
-            _sliceRegex[i] = rx.Repeat(safe, lo, hi == int.MaxValue ? -1 : hi);
-            lo = hi == int.MaxValue ? hi : hi + 1;
-        }
-        _byteClasses = rx.ByteClassRepresentatives();
+        // One safe character (the text of the vocabulary's slices); made before the byte classes so they tell its
+        // bytes apart too.
+        _safeChar = JsonStringRegex.Char(rx, CodePointSet.All.Minus(CodePointSet.Of((0, 0x1F), ('"', '"'), ('\\', '\\'))));
+        _byteClasses = rx.ByteClasses(out var classOf);
+        dfa.UseByteClasses(classOf, rx.ByteSetCount);
         Initial = new EarleyChart(grammar, dfa);
     }
 
@@ -52,75 +50,35 @@ public sealed class CompiledGrammar
     public GrammarState NewState() => new(this, Initial.Clone());
 
     /// <summary>
-    /// True when every token of slice <paramref name="slice"/> keeps the lexer alive from <paramref name="state"/>
-    /// without ending a lexeme: then the whole slice is allowed whatever the parser says. Decided once per state by a
-    /// search over (lexer state, slice-regex remainder) pairs, one byte per byte class, bounded in size (a search
-    /// that runs out answers false, which only means the slice gets walked).
+    /// What the mask may do with slice <paramref name="slice"/> from lexer state <paramref name="state"/> (see
+    /// <see cref="SafeTextSearch"/>): decided for all slices of a state at once, on its first mask, then read without
+    /// a lock.
     /// </summary>
-    internal bool SliceAlwaysAllowed(int state, int slice)
+    internal SliceVerdict SliceVerdictOf(int state, int slice)
     {
-        var index = state * _sliceRegex.Length + slice;
-        var flags = _sliceFlags;
-        if (index < flags.Length && flags[index] != 0)
-            return flags[index] == 1;
+        var slices = TokenVocabulary.SliceMaxChars.Length;
+        var index = state * slices + slice;
+        var flags = _sliceVerdicts;
+        if (index < flags.Length && flags[index] != SliceVerdict.Unknown)
+            return flags[index];
         lock (Dfa.Sync)
         {
-            var result = SearchSlice(state, _sliceRegex[slice]);
-            if (index >= _sliceFlags.Length)
+            var first = state * slices;
+            if (first + slices > _sliceVerdicts.Length)
             {
-                var grown = new byte[Math.Max(_sliceFlags.Length * 2, index + 1024)];
-                Array.Copy(_sliceFlags, grown, _sliceFlags.Length);
-                _sliceFlags = grown;
+                var grown = new SliceVerdict[Math.Max(_sliceVerdicts.Length * 2, first + slices + 1024)];
+                Array.Copy(_sliceVerdicts, grown, _sliceVerdicts.Length);
+                _sliceVerdicts = grown;
             }
-            _sliceFlags[index] = result ? (byte)1 : (byte)2;
-            return result;
+            if (_sliceVerdicts[index] == SliceVerdict.Unknown)
+            {
+                Span<SliceVerdict> verdicts = stackalloc SliceVerdict[slices];
+                _safeText ??= new SafeTextSearch(Dfa, _safeChar, _byteClasses);
+                _safeText.Decide(state, TokenVocabulary.SliceMinChars, TokenVocabulary.SliceMaxChars, verdicts);
+                // The array may be read concurrently: every byte written is a final verdict.
+                verdicts.CopyTo(_sliceVerdicts.AsSpan(first, slices));
+            }
+            return _sliceVerdicts[index];
         }
     }
-
-    private bool SearchSlice(int state, int sliceRegex)
-    {
-        const int Budget = 512;
-        // Every slice has one-character tokens such as "a", " " or "0": a state that refuses one of them is not inside
-        // a free string, and this answers without the search.
-        foreach (var b in "a 0Z"u8)
-            if (Dfa.Next(state, b) == LexerDfa.Dead)
-                return false;
-        var rx = Dfa.Regexes;
-        var start = ((long)state << 32) | (uint)sliceRegex;
-        if (_aliveFrom.Contains(start))
-            return true;
-        var seen = new HashSet<long> { start };
-        var queue = new Queue<(int, int)>();
-        queue.Enqueue((state, sliceRegex));
-        while (queue.Count > 0)
-        {
-            var (s, r) = queue.Dequeue();
-            foreach (var b in _byteClasses)
-            {
-                var r2 = rx.Derive(r, b);
-                if (r2 == RegexBuilder.Nothing)
-                    continue;
-                var s2 = Dfa.Next(s, b);
-                if (s2 == LexerDfa.Dead)
-                    return false;
-                var pair = ((long)s2 << 32) | (uint)r2;
-                // A pair a successful search has explored keeps every continuation alive: no need to go on from it.
-                if (!_aliveFrom.Contains(pair) && seen.Add(pair))
-                {
-                    if (seen.Count > Budget)
-                        return false;
-                    queue.Enqueue((s2, r2));
-                }
-            }
-        }
-        if (_aliveFrom.Count < MaxAlivePairs)
-            _aliveFrom.UnionWith(seen);
-        return true;
-    }
-
-    /// <summary>(lexer state, slice-regex remainder) pairs from which every slice continuation keeps the lexer alive
-    /// (found by successful searches; consecutive states of one string share most of them). Guarded by Dfa.Sync.</summary>
-    private readonly HashSet<long> _aliveFrom = new();
-
-    private const int MaxAlivePairs = 1_000_000;
 }

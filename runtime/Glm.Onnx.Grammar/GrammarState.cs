@@ -43,6 +43,9 @@ public sealed class GrammarState
 
     public CompiledGrammar Grammar => _g;
 
+    /// <summary>The lexer state inside the current lexeme (tests look at what masks decide from it).</summary>
+    internal int LexerState => _lex;
+
     public GrammarState Clone() => new(this);
 
     public GrammarCheckpoint Checkpoint() => new(_chart.RowCount, _lex, _lexBytes);
@@ -187,40 +190,57 @@ public sealed class GrammarState
         var vocab = _g.Vocabulary;
         if (mask.Length < vocab.MaskWords)
             throw new ArgumentException($"mask needs {vocab.MaskWords} words for {vocab.Size} tokens", nameof(mask));
-        mask.Clear();
         if (_lex == LexerDfa.Dead)
-            return;
-        for (var s = 0; s < vocab.Slices.Length; s++)
         {
-            if (_g.SliceAlwaysAllowed(_lex, s))
-                MaskOps.Or(mask, vocab.SliceMasks[s]);
-            else
-                WalkCached(vocab.Slices[s], s, mask);
-        }
-        WalkCached(vocab.Rest, vocab.Slices.Length, mask);
-    }
-
-    /// <summary>The walk of one trie from the current lexer state, with what needs no parser taken from the
-    /// grammar's per-state cache: its inside tokens are OR-ed in, and only the subtrees under lexeme boundaries are
-    /// walked with the parser.</summary>
-    private void WalkCached(TokenTrie trie, int trieIndex, Span<ulong> mask)
-    {
-        if (trie.NodeCount <= 1)
+            mask.Clear();
             return;
-        var entry = _g.StateTokens.Get(_dfa, trie, trieIndex, _lex, mask.Length);
+        }
+        var entry = _g.StateTokens.Get(_g, _lex);
         if (entry is null)
         {
-            WalkRange(trie, mask, 1, trie.NodeCount, _lex);
+            mask.Clear();
+            ComputeMaskUncached(mask);
             return;
         }
+        // The inside tokens are the mask's start: copied over it rather than cleared and OR-ed.
         if (entry.InsideMask is { } inside)
-            MaskOps.Or(mask, inside);
+        {
+            inside.CopyTo(mask);
+            mask[inside.Length..].Clear();
+        }
+        else
+            mask.Clear();
         foreach (var id in entry.InsideIds)
             mask[id >> 6] |= 1UL << (id & 63);
-        var nodes = entry.BoundaryNodes;
-        if (nodes.Length == 0)
-            return;
-        var states = entry.BoundaryStates;
+        for (var t = 0; t < entry.BoundaryNodes.Length; t++)
+            if (entry.BoundaryNodes[t] is { } nodes)
+                WalkBoundaries(vocab.Trie(t), nodes, entry.BoundaryStates[t]!, mask);
+    }
+
+    /// <summary>The mask without the grammar's per-state cache (when it is full): slices by verdict, other tries
+    /// walked whole with the parser.</summary>
+    private void ComputeMaskUncached(Span<ulong> mask)
+    {
+        var vocab = _g.Vocabulary;
+        for (var s = 0; s < vocab.Slices.Length; s++)
+        {
+            switch (_g.SliceVerdictOf(_lex, s))
+            {
+                case SliceVerdict.Always:
+                    MaskOps.Or(mask, vocab.SliceMasks[s]);
+                    break;
+                case SliceVerdict.Mixed:
+                    WalkRange(vocab.Slices[s], mask, 1, vocab.Slices[s].NodeCount, _lex);
+                    break;
+            }
+        }
+        WalkRange(vocab.Rest, mask, 1, vocab.Rest.NodeCount, _lex);
+    }
+
+    /// <summary>The parser's part of a cached mask: for each boundary node of one trie, end the lexeme, and if the
+    /// parser takes it, the node's tokens and the subtree below it (walked with the parser).</summary>
+    private void WalkBoundaries(TokenTrie trie, int[] nodes, int[] states, Span<ulong> mask)
+    {
         var tokStart = trie.TokenStart;
         var tokIds = trie.TokenIds;
         var baseRows = _chart.RowCount;

@@ -44,7 +44,8 @@ internal static class Maskbench
             }
         }, tok.IsSpecial);
 
-    public static MaskbenchSummary Run(GlmTokenizer tok, List<string> files, TimeSpan limit, StreamWriter? writer)
+    public static MaskbenchSummary Run(GlmTokenizer tok, List<string> files, TimeSpan limit, StreamWriter? writer,
+        StreamWriter? steps = null)
     {
         var vocab = Vocabulary(tok);
         var summary = new MaskbenchSummary();
@@ -67,7 +68,8 @@ internal static class Maskbench
                 if (!root.TryGetProperty("schema", out var schema) || !root.TryGetProperty("tests", out var tests) ||
                     tests.ValueKind != JsonValueKind.Array)
                     throw new ArgumentException($"{file}: expected {{\"schema\", \"tests\": [...]}}");
-                var result = RunOne(vocab, tok, schema.GetRawText(), tests, limit, mask, summary);
+                var result = RunOne(vocab, tok, schema.GetRawText(), tests, limit, mask, summary,
+                    steps is null ? null : new StepLog(steps, Path.GetFileName(file)));
                 summary.Count(result.Status);
                 writer?.WriteLine(JsonSerializer.Serialize(new Dictionary<string, object?>
                 {
@@ -114,7 +116,7 @@ internal static class Maskbench
     }
 
     private static SchemaResult RunOne(TokenVocabulary vocab, GlmTokenizer tok, string schemaText, JsonElement tests,
-        TimeSpan limit, ulong[] mask, MaskbenchSummary summary)
+        TimeSpan limit, ulong[] mask, MaskbenchSummary summary, StepLog? steps)
     {
         var clock = Stopwatch.StartNew();
         var cpu0 = ThreadCpuClock.NowUs();
@@ -147,11 +149,15 @@ internal static class Maskbench
             {
                 foreach (var id in ids)
                 {
+                    var states0 = grammar.LexerStates;
                     var c0 = ThreadCpuClock.NowUs();
                     var t0 = Stopwatch.GetTimestamp();
                     state.ComputeMask(mask);
                     tbm.Add(Stopwatch.GetElapsedTime(t0).TotalMicroseconds);
                     tbmCpu.Add(ThreadCpuClock.NowUs() - c0);
+                    // The last few tokens before the step say where in the instance it was (a key, a string...).
+                    steps?.Write(consumed, tbm[^1], tbmCpu[^1], grammar.LexerStates - states0,
+                        tok.Decode(ids.AsSpan(Math.Max(0, consumed - 8), Math.Min(consumed, 8))));
                     if (!MaskOps.IsAllowed(mask, id))
                     {
                         accepted = false;
@@ -184,6 +190,13 @@ internal static class Maskbench
             return new SchemaResult("validation_error", ttfm, validation) { TbmMaxUs = tbmMax };
         return new SchemaResult("passing", ttfm, null) { TbmMaxUs = tbmMax };
     }
+}
+
+/// <summary>One schema's lines of <c>--steps</c>: one per mask, TSV.</summary>
+internal sealed class StepLog(StreamWriter writer, string file)
+{
+    public void Write(int step, double wallUs, double cpuUs, int lexerStatesAdded, string before) =>
+        writer.WriteLine($"{file}\t{step}\t{wallUs:F1}\t{cpuUs:F1}\t{lexerStatesAdded}\t{JsonSerializer.Serialize(before)}");
 }
 
 /// <summary>Counts and percentiles as MaskBench reports them.</summary>

@@ -71,6 +71,16 @@ public sealed class EngineTests
     [InlineData("{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":2}}}", "{\"name\":\"x")]
     [InlineData("{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\",\"maxLength\":2}}}", "{\"name\":")]
     [InlineData("{\"type\":\"array\",\"items\":{\"type\":\"integer\"}}", "[12")]
+    [InlineData("{\"type\":\"string\",\"maxLength\":12}", "\"")]
+    [InlineData("{\"type\":\"string\",\"maxLength\":12}", "\"abc")]
+    [InlineData("{\"type\":\"string\",\"maxLength\":12}", "\"abcdefghij")]
+    [InlineData("{\"type\":\"string\",\"minLength\":10,\"maxLength\":16}", "\"ab")]
+    [InlineData("{\"type\":\"string\",\"maxLength\":20}", "\"\u65e5")]
+    [InlineData("{\"type\":\"string\",\"minLength\":14}", "\"")]
+    [InlineData("{\"type\":\"string\",\"pattern\":\"^[a-z]+$\"}", "\"a")]
+    [InlineData("{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"age\":{\"type\":\"integer\"}}}", "{\"")]
+    [InlineData("{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"},\"age\":{\"type\":\"integer\"}}}", "{\"na")]
+    [InlineData("{\"type\":\"object\",\"properties\":{\"name\":{\"type\":\"string\"}},\"additionalProperties\":false}", "{\"")]
     public void MaskMatchesFeedingEveryTokenAlone(string schema, string prefix)
     {
         // Bounded strings take whole slices by character count or refuse them whole: the mask must still say exactly
@@ -86,6 +96,43 @@ public sealed class EngineTests
             var expected = state.Clone().Advance(id);
             Assert.True(expected == MaskOps.IsAllowed(mask, id), $"token {id} ({Encoding.UTF8.GetString(Instance.Bytes(id))}) after {prefix}: Advance says {expected}");
         }
+    }
+
+    [Theory]
+    [InlineData("{\"type\":\"string\",\"maxLength\":12}", "\"abc", 9)]
+    [InlineData("{\"type\":\"string\",\"maxLength\":12}", "\"", 12)]
+    [InlineData("{\"type\":\"string\",\"minLength\":2,\"maxLength\":40}", "\"\u00e9\u00e9", 38)]
+    [InlineData("{\"type\":\"string\",\"maxLength\":3}", "\"abc", 0)]
+    public void InsideABoundedStringSlicesUpToTheCharactersLeftAreTakenWholeAndLongerOnesRefusedWhole(string schema,
+        string prefix, int left)
+    {
+        var g = Schema(schema);
+        var state = g.NewState();
+        Assert.True(state.AdvanceBytes(Encoding.UTF8.GetBytes(prefix)));
+        var max = Vocabulary.TokenVocabulary.SliceMaxChars;
+        for (var s = 0; s < max.Length; s++)
+        {
+            var lo = s == 0 ? 1 : max[s - 1] + 1;
+            var expected = max[s] <= left ? Lexer.SliceVerdict.Always
+                : lo > left ? Lexer.SliceVerdict.Never
+                : Lexer.SliceVerdict.Mixed;
+            Assert.Equal(expected, g.SliceVerdictOf(state.LexerState, s));
+        }
+    }
+
+    [Fact]
+    public void InAFreeStringEverySliceIsTakenWholeAndOutsideStringsNone()
+    {
+        var g = Schema("{\"type\":\"object\",\"properties\":{\"a\":{\"type\":\"string\"}}}");
+        var state = g.NewState();
+        Assert.True(state.AdvanceBytes("{\"a\":\"x"u8));
+        for (var s = 0; s < Vocabulary.TokenVocabulary.SliceMaxChars.Length; s++)
+            Assert.Equal(Lexer.SliceVerdict.Always, g.SliceVerdictOf(state.LexerState, s));
+        var outside = g.NewState();
+        Assert.True(outside.AdvanceBytes("{\"a\":"u8));
+        // After ':' that lexeme may end at the next byte, and then the parser decides: no slice is decided whole.
+        for (var s = 0; s < Vocabulary.TokenVocabulary.SliceMaxChars.Length; s++)
+            Assert.Equal(Lexer.SliceVerdict.Mixed, g.SliceVerdictOf(outside.LexerState, s));
     }
 
     [Fact]

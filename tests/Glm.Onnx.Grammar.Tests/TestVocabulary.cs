@@ -6,7 +6,7 @@ namespace Glm.Onnx.Grammar.Tests;
 
 /// <summary>
 /// A small byte-level vocabulary: every single byte (so any text can be spelled), some multi-byte JSON pieces, and
-/// tokens that split a UTF-8 character ("a\xC3" + "\xA9b" spell "aéb"). The last id is a special token.
+/// safe text of many character counts, and tokens that split a UTF-8 character ("a\xC3" + "\xA9b" spell "aéb"). The last id is a special token.
 /// </summary>
 internal static class TestVocabulary
 {
@@ -14,6 +14,8 @@ internal static class TestVocabulary
     [
         "{\"", "\":", "\",\"", "\"}", "name", "age", "true", "false", "null", "12", "345", "\":\"", "},{", "[{", "}]",
         "hello world", "abcdefghijklmnopqrstuvwxyz0123456789", "é", "日本", "\\n", "\\\"",
+        // Safe text of lengths that fall in different vocabulary slices (one per count up to 12, then ranges).
+        "abcdefgh", "0123456789ab", "abcdefghijklmn", "abcdefghijklmnopq", "日本語のテキスト",
     ];
 
     public static readonly byte[][] Partial = [[(byte)'a', 0xC3], [0xA9, (byte)'b']];

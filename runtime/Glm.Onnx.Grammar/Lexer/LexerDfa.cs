@@ -27,6 +27,12 @@ internal sealed class LexerDfa
     private int[][] _accepting = new int[64][];
     private int _stateCount;
     private readonly object _sync = new();
+    /// <summary>The next state's pairs while a transition is derived (under the lock).</summary>
+    private int[] _scratch = new int[64];
+    /// <summary>Per byte, the bytes of its class (equal derivatives for every regex), or null before the grammar's
+    /// byte classes are known.</summary>
+    private byte[][]? _classMembers;
+    private int _classByteSets;
 
     /// <summary>Held while the regex builder or the state tables change (also by slice checks that derive).</summary>
     internal object Sync => _sync;
@@ -92,6 +98,29 @@ internal sealed class LexerDfa
         }
     }
 
+    /// <summary>
+    /// Lets a transition, once computed for one byte, be stored for every byte of its class: the first visit of a
+    /// state then derives once per class instead of once per byte the token trie shows it. Only while the regex
+    /// builder has made no byte set since the classes were computed (derivatives make none).
+    /// </summary>
+    public void UseByteClasses(byte[] classOf, int byteSetCount)
+    {
+        var classes = classOf.Max() + 1;
+        var members = new List<byte>[classes];
+        for (var c = 0; c < classes; c++)
+            members[c] = new List<byte>();
+        for (var b = 0; b < 256; b++)
+            members[classOf[b]].Add((byte)b);
+        var byByte = new byte[256][];
+        for (var b = 0; b < 256; b++)
+            byByte[b] = members[classOf[b]].ToArray();
+        lock (_sync)
+        {
+            _classMembers = byByte;
+            _classByteSets = byteSetCount;
+        }
+    }
+
     /// <summary>The DFA state with nothing of the next lexeme read yet; Dead when the set is empty.</summary>
     public int StartState(int setId) => _setStart[setId];
 
@@ -114,26 +143,36 @@ internal sealed class LexerDfa
             if (row[b] != Unknown)
                 return row[b];
             var pairs = _statePairs[state];
-            var next = new List<int>(pairs.Length);
+            if (_scratch.Length < pairs.Length)
+                _scratch = new int[pairs.Length];
+            var count = 0;
             for (var i = 0; i < pairs.Length; i += 2)
             {
+                if (!_rx.MayStart(pairs[i + 1], b))
+                    continue;
                 var d = _rx.Derive(pairs[i + 1], b);
                 if (d != RegexBuilder.Nothing)
                 {
-                    next.Add(pairs[i]);
-                    next.Add(d);
+                    _scratch[count++] = pairs[i];
+                    _scratch[count++] = d;
                 }
             }
-            var target = next.Count == 0 ? Dead : StateFor(next.ToArray());
-            row[b] = target;
+            var target = count == 0 ? Dead : StateFor(_scratch.AsSpan(0, count));
+            if (_classMembers is { } members && _rx.ByteSetCount == _classByteSets)
+                foreach (var other in members[b])
+                    row[other] = target;
+            else
+                row[b] = target;
             return target;
         }
     }
 
-    private int StateFor(int[] pairs)
+    private int StateFor(ReadOnlySpan<int> span)
     {
-        if (_stateIds.TryGetValue(pairs, out var id))
+        // Looked up by span: the pair vector is copied only for a new state.
+        if (_stateIds.GetAlternateLookup<ReadOnlySpan<int>>().TryGetValue(span, out var id))
             return id;
+        var pairs = span.ToArray();
         if (_stateCount >= MaxStates)
             throw new GrammarException($"the lexer grew past {MaxStates} states (regexes too large to run)");
         id = _stateCount;
@@ -161,17 +200,23 @@ internal sealed class LexerDfa
     }
 
     /// <summary>Structural equality for (lexeme, regex) pair vectors, the identity of a lexer state.</summary>
-    private sealed class PairsComparer : IEqualityComparer<int[]>
+    private sealed class PairsComparer : IEqualityComparer<int[]>, IAlternateEqualityComparer<ReadOnlySpan<int>, int[]>
     {
         public static readonly PairsComparer Instance = new();
 
         public bool Equals(int[]? x, int[]? y) => x.AsSpan().SequenceEqual(y);
 
-        public int GetHashCode(int[] obj)
+        public int GetHashCode(int[] obj) => GetHashCode((ReadOnlySpan<int>)obj);
+
+        public bool Equals(ReadOnlySpan<int> alternate, int[] other) => alternate.SequenceEqual(other);
+
+        public int GetHashCode(ReadOnlySpan<int> alternate)
         {
             var h = new HashCode();
-            h.AddBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(obj.AsSpan()));
+            h.AddBytes(System.Runtime.InteropServices.MemoryMarshal.AsBytes(alternate));
             return h.ToHashCode();
         }
+
+        public int[] Create(ReadOnlySpan<int> alternate) => alternate.ToArray();
     }
 }

@@ -26,6 +26,9 @@ internal sealed class RegexBuilder
     private readonly List<ulong[]> _byteSets = new();
     private readonly Dictionary<(ulong, ulong, ulong, ulong), int> _byteSetIds = new();
     private readonly Dictionary<long, int> _derivatives = new();
+    /// <summary>Per node, 4 words: a superset of the bytes whose derivative is not Nothing (see <see cref="MayStart"/>).</summary>
+    private ulong[] _first = new ulong[4096];
+    private bool[] _firstKnown = new bool[1024];
 
     /// <summary>Nodes made so far; the grammar compiler bounds it so no input can blow up memory.</summary>
     public int Count => _count;
@@ -192,9 +195,16 @@ internal sealed class RegexBuilder
         return r < 0 ? neutral : r;
     }
 
+    /// <summary>Byte sets made so far: byte classes computed earlier stay valid while this does not change.</summary>
+    public int ByteSetCount => _byteSets.Count;
+
     /// <summary>One byte from each class of bytes that no byte set tells apart: derivatives (hence lexer
     /// transitions) are equal for all bytes of a class, so exhaustive checks need only these.</summary>
-    public byte[] ByteClassRepresentatives()
+    public byte[] ByteClassRepresentatives() => ByteClasses(out _);
+
+    /// <summary>The byte classes (see <see cref="ByteClassRepresentatives"/>): returns one representative per class
+    /// and sets <paramref name="classOf"/> to each byte's class index.</summary>
+    public byte[] ByteClasses(out byte[] classOf)
     {
         var cls = new int[256];
         var classes = 1;
@@ -213,14 +223,80 @@ internal sealed class RegexBuilder
             classes = next;
         }
         var reps = new List<byte>();
-        var seen = new bool[classes];
+        var index = new int[classes];
+        Array.Fill(index, -1);
+        classOf = new byte[256];
         for (var b = 0; b < 256; b++)
-            if (!seen[cls[b]])
+        {
+            if (index[cls[b]] < 0)
             {
-                seen[cls[b]] = true;
+                index[cls[b]] = reps.Count;
                 reps.Add((byte)b);
             }
+            classOf[b] = (byte)index[cls[b]];
+        }
         return reps.ToArray();
+    }
+
+    /// <summary>
+    /// False only when the derivative of <paramref name="node"/> by <paramref name="b"/> is surely Nothing: a bit test
+    /// that lets the lexer skip, without a derivative lookup, the lexemes a byte cannot continue (most of a key
+    /// position's property names for most bytes). The set is a superset (an intersection or complement is not
+    /// narrowed), so a true answer still derives.
+    /// </summary>
+    public bool MayStart(int node, byte b)
+    {
+        if (node >= _firstKnown.Length || !_firstKnown[node])
+            FirstBytes(node);
+        return (_first[4 * node + (b >> 6)] & (1UL << (b & 63))) != 0;
+    }
+
+    private void FirstBytes(int node)
+    {
+        if (node >= _firstKnown.Length)
+        {
+            var n = Math.Max(_firstKnown.Length * 2, node + 1);
+            Array.Resize(ref _firstKnown, n);
+            Array.Resize(ref _first, 4 * n);
+        }
+        if (_firstKnown[node])
+            return;
+        Span<ulong> w = stackalloc ulong[4];
+        switch (_kind[node])
+        {
+            case Kind.Nothing:
+            case Kind.Epsilon:
+                break;
+            case Kind.Bytes:
+                _byteSets[_a[node]].CopyTo(w);
+                break;
+            case Kind.Concat:
+                Union(w, _a[node]);
+                if (_nullable[_a[node]])
+                    Union(w, _b[node]);
+                break;
+            case Kind.Or:
+            case Kind.And:
+                Union(w, _a[node]);
+                Union(w, _b[node]);
+                break;
+            case Kind.Repeat:
+                Union(w, _a[node]);
+                break;
+            default:
+                // A complement's derivative is never Nothing.
+                w.Fill(ulong.MaxValue);
+                break;
+        }
+        w.CopyTo(_first.AsSpan(4 * node, 4));
+        _firstKnown[node] = true;
+    }
+
+    private void Union(Span<ulong> w, int child)
+    {
+        FirstBytes(child);
+        for (var i = 0; i < 4; i++)
+            w[i] |= _first[4 * child + i];
     }
 
     /// <summary>The derivative of <paramref name="node"/> by one byte: the strings s with (b s) in the language.</summary>
