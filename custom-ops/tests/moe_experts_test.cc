@@ -149,6 +149,20 @@ TEST(MoeExperts, TokenCountsAroundTheBlockingEdgesMatchReference) {
   RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 2, 300, 100, 11, 2, 128);
 }
 
+TEST(MoeExperts, WideVectorRowAndColumnEdgesMatchReference) {
+  // The AVX-512 register-decoded path (16-column vectors, 8 rows per step for one token, 4 for 2-4) on one expert:
+  // 61 = 3 * 16 + 8 + 5 columns take the 16-wide, 8-wide and scalar steps; 19 and 61 rows end in short steps
+  // (8 + 8 + 3, 4 * 4 + 3; 61 rows span three 24-row work items). FP8 blocks of 24 are one 16- and one 8-column
+  // vector each, blocks of 8 never fill a 16-column one. (The AVX2 path runs the same cases.)
+  std::mt19937 rng(37);
+  for (int64_t tokens : {1, 2, 3, 4}) {
+    RunCase(rng, ExpertWeightFormat::kBFloat16, 1, 61, 19, tokens, 1, 128);
+    RunCase(rng, ExpertWeightFormat::kFloat32, 1, 61, 19, tokens, 1, 128);
+    RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 1, 61, 19, tokens, 1, 24);
+    RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 1, 61, 19, tokens, 1, 8);
+  }
+}
+
 TEST(MoeExperts, Fp8NanCodesGiveNanOutputsLikeTheDequantisedProduct) {
   // A NaN code in a gate row makes that inter unit NaN for every token on the expert, and through the down
   // projection every output of those tokens. Planted in the vector part (column 40), the scalar tail (column 36 of

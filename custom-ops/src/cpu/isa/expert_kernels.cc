@@ -161,10 +161,139 @@ void ProjectRowsDirect(const WeightMatrix& w, int64_t r0, int64_t r1, const floa
   }
 }
 
+#if defined(GLM_OPS_ISA_AVX512)
+// GCC 12's AVX-512 headers fill the "undefined" lanes of unmasked intrinsics from a self-initialised variable, which
+// -Wmaybe-uninitialized reports at every use under -Werror; the lanes are fully written, so the warning is off here.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// AVX-512: 16 columns per vector. bf16 widens with vpmovzxwd + vpslld (exact), FP8 goes through float16 as in
+// DecodeE4M3x8Half, 16 at a time.
+template <ExpertWeightFormat F>
+inline __m512 LoadDecoded16(const uint8_t* row, int64_t c);
+template <>
+inline __m512 LoadDecoded16<ExpertWeightFormat::kFloat32>(const uint8_t* row, int64_t c) {
+  return _mm512_loadu_ps(reinterpret_cast<const float*>(row) + c);
+}
+template <>
+inline __m512 LoadDecoded16<ExpertWeightFormat::kBFloat16>(const uint8_t* row, int64_t c) {
+  const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(reinterpret_cast<const uint16_t*>(row) + c));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
+}
+template <>
+inline __m512 LoadDecoded16<ExpertWeightFormat::kFloat8E4M3>(const uint8_t* row, int64_t c) {
+  const __m256i wide = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c)));
+  const __m256i half = _mm256_and_si256(_mm256_slli_epi16(wide, 7), _mm256_set1_epi16(static_cast<int16_t>(0xBF80)));
+  return _mm512_cvtph_ps(half);
+}
+
+// Rows per step of the wide path: eight for one token (eight weight streams and eight FMA chains in flight), four
+// for more (4 x T accumulators of the 32 registers). Both divide every quant block (a multiple of 8).
+constexpr int DirectRowsWide(int tokens) { return tokens == 1 ? 8 : 4; }
+
+// ProjectRowsDirect with 16-column vectors: the same arithmetic per row and scale block (a block's last 8 columns,
+// where its width is not a multiple of 16, take one 8-column vector; a width not a multiple of 8, scalars).
+template <ExpertWeightFormat F, int T>
+void ProjectRowsDirectWide(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, float* y,
+                           int64_t ldy) {
+  constexpr int R = DirectRowsWide(T);
+  constexpr bool kFp8 = F == ExpertWeightFormat::kFloat8E4M3;
+  const int64_t segment = kFp8 ? w.quant_block : w.cols;
+  const float* scales = static_cast<const float*>(w.scales);
+  for (int64_t rq = r0; rq < r1; rq += R) {
+    const int rows = static_cast<int>(Min<int64_t>(R, r1 - rq));
+    const uint8_t* rp[R];
+    for (int j = 0; j < R; ++j)
+      rp[j] = static_cast<const uint8_t*>(w.data) + (rq + Min(j, rows - 1)) * w.row_bytes;
+    __m512 total[T][R];
+    float tail_total[T][R];
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < R; ++j) {
+        total[t][j] = _mm512_setzero_ps();
+        tail_total[t][j] = 0.0f;
+      }
+    E4M3NanScan nan_scan;
+    const float* scale_row = kFp8 ? scales + (rq / w.quant_block) * w.scale_cols : nullptr;
+    for (int64_t s0 = 0, block = 0; s0 < w.cols; s0 += segment, ++block) {
+      const int64_t s1 = Min(w.cols, s0 + segment);
+      const int64_t s16 = s0 + ((s1 - s0) & ~int64_t{15});
+      const int64_t s8 = s0 + ((s1 - s0) & ~int64_t{7});
+      __m512 acc[T][R];
+      float tail[T][R];
+      for (int t = 0; t < T; ++t)
+        for (int j = 0; j < R; ++j) {
+          acc[t][j] = _mm512_setzero_ps();
+          tail[t][j] = 0.0f;
+        }
+      auto step = [&](int64_t c) {
+        __m512 xv[T];
+        for (int t = 0; t < T; ++t) xv[t] = _mm512_loadu_ps(x[t] + c);
+        for (int j = 0; j < R; ++j) {
+          const __m512 wv = LoadDecoded16<F>(rp[j], c);
+          for (int t = 0; t < T; ++t) acc[t][j] = _mm512_fmadd_ps(wv, xv[t], acc[t][j]);
+        }
+      };
+      int64_t c = s0;
+      if constexpr (kFp8) {
+        for (; c + 32 <= s16; c += 32) {
+          for (int j = 0; j < R; ++j) nan_scan.Add32(rp[j] + c);
+          step(c);
+          step(c + 16);
+        }
+        for (; c < s16; c += 16) {
+          for (int j = 0; j < R; ++j) {
+            nan_scan.Add8(rp[j] + c);
+            nan_scan.Add8(rp[j] + c + 8);
+          }
+          step(c);
+        }
+      }
+      for (; c < s16; c += 16) step(c);
+      if (c < s8) {  // one 8-column vector (zero-extended: the upper lanes add nothing)
+        __m512 xv[T];
+        for (int t = 0; t < T; ++t) xv[t] = _mm512_zextps256_ps512(_mm256_loadu_ps(x[t] + c));
+        for (int j = 0; j < R; ++j) {
+          if constexpr (kFp8) nan_scan.Add8(rp[j] + c);
+          const __m512 wv = _mm512_zextps256_ps512(LoadDecoded<F>(rp[j], c));
+          for (int t = 0; t < T; ++t) acc[t][j] = _mm512_fmadd_ps(wv, xv[t], acc[t][j]);
+        }
+      }
+      for (c = s8; c < s1; ++c)
+        for (int j = 0; j < R; ++j) {
+          const float wf = LoadDecodedScalar<F>(rp[j], c);
+          for (int t = 0; t < T; ++t) tail[t][j] += wf * x[t][c];
+        }
+      const float scale = kFp8 ? scale_row[block] * kE4M3HalfRescale : 1.0f;
+      for (int j = 0; j < R; ++j)
+        for (int t = 0; t < T; ++t) {
+          total[t][j] = kFp8 ? _mm512_fmadd_ps(acc[t][j], _mm512_set1_ps(scale), total[t][j])
+                             : _mm512_add_ps(acc[t][j], total[t][j]);
+          tail_total[t][j] += tail[t][j] * scale;
+        }
+    }
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < rows; ++j)
+        y[t * ldy + (rq - r0) + j] = _mm512_reduce_add_ps(total[t][j]) + tail_total[t][j];
+    if (kFp8 && nan_scan.Found())
+      for (int j = 0; j < rows; ++j)
+        if (HasE4M3Nan(rp[j], w.cols))
+          for (int t = 0; t < T; ++t) y[t * ldy + (rq - r0) + j] = NAN;
+  }
+}
+#pragma GCC diagnostic pop
+#endif
+
 template <ExpertWeightFormat F>
 void ProjectRowsDirectAny(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, int64_t n, float* y,
                           int64_t ldy) {
   static_assert(kDirectMaxTokens >= 1 && kDirectMaxTokens <= 4, "direct path instantiated for 1..4 tokens");
+#if defined(GLM_OPS_ISA_AVX512)
+  switch (n) {
+    case 1: return ProjectRowsDirectWide<F, 1>(w, r0, r1, x, y, ldy);
+    case 2: return ProjectRowsDirectWide<F, 2>(w, r0, r1, x, y, ldy);
+    case 3: return ProjectRowsDirectWide<F, 3>(w, r0, r1, x, y, ldy);
+    default: return ProjectRowsDirectWide<F, 4>(w, r0, r1, x, y, ldy);
+  }
+#endif
   switch (n) {
     case 1: return ProjectRowsDirect<F, 1>(w, r0, r1, x, y, ldy);
     case 2: return ProjectRowsDirect<F, 2>(w, r0, r1, x, y, ldy);
