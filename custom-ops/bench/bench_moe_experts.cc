@@ -14,7 +14,6 @@
 #include <cstdlib>
 #include <cstring>
 #include <algorithm>
-#include <initializer_list>
 #include <random>
 #include <set>
 #include <vector>
@@ -241,7 +240,7 @@ double ExpertBytes(ExpertWeightFormat format) {
 // `rotation` calls with different routings take turns, so that a small layer's experts are not still in the L3
 // cache from the previous call (a model's other layers evict them between its calls).
 void Run(ExpertWeightFormat format, const char* name, int64_t experts, int repeats, Rate read, Rate peak,
-         std::initializer_list<int64_t> token_counts = {1, 8, 64}, int rotation = 1) {
+         const std::vector<int64_t>& token_counts = {1, 8, 64}, int rotation = 1) {
   const Weights w = MakeWeights(format, experts);
   std::vector<cpu::Isa> isas{cpu::Isa::kAvx2};
   if (cpu::CpuHasAvx512Kernels()) isas.push_back(cpu::Isa::kAvx512);
@@ -355,7 +354,12 @@ void RunSmall(int repeats, Rate read, Rate peak) {
   auto experts = [](ExpertWeightFormat f) {
     return std::max<int64_t>(32, static_cast<int64_t>(std::ceil(192e6 / ExpertBytes(f))));
   };
-  const std::initializer_list<int64_t> tokens{1, 2, 4, 8, 32, 128};
+  // GLM_BENCH_MAX_TOKENS: only the token counts up to it (decode: 8).
+  const char* max_text = std::getenv("GLM_BENCH_MAX_TOKENS");
+  const int64_t max_tokens = max_text ? std::atoll(max_text) : 128;
+  std::vector<int64_t> tokens;
+  for (int64_t n : {1, 2, 4, 8, 32, 128})
+    if (n <= max_tokens) tokens.push_back(n);
   const char* only = std::getenv("GLM_BENCH_FORMAT");  // bf16|fp8|int8|int4: just that one
   auto wanted = [&](const char* name) { return !only || std::strcmp(only, name) == 0; };
   if (wanted("bf16")) Run(ExpertWeightFormat::kBFloat16, "bf16", experts(ExpertWeightFormat::kBFloat16), repeats, read, peak, tokens, 8);
@@ -376,8 +380,12 @@ int main(int argc, char** argv) {
   // "bf16", "fp8", "int8", "int4", "decode", "kernels" or "accuracy": just that part
   const char* only = argc > 3 ? argv[3] : "";
   using glm_ops::bench::Rate;
-  std::printf("MoeExperts: hidden 6144, inter 2048, top-8 of %lld experts; threads %d; median of %d\n",
-              static_cast<long long>(experts), glm_ops::bench::Threads().Threads(), repeats);
+  if (std::strcmp(only, "small") == 0)
+    std::printf("MoeExperts: hidden 1024, inter 384, top-4 (small preset); threads %d; median of %d\n",
+                glm_ops::bench::Threads().Threads(), repeats);
+  else
+    std::printf("MoeExperts: hidden 6144, inter 2048, top-8 of %lld experts; threads %d; median of %d\n",
+                static_cast<long long>(experts), glm_ops::bench::Threads().Threads(), repeats);
   if (!*only || std::strcmp(only, "decode") == 0) glm_ops::bench::BenchFp8Decoders(repeats);
   if (std::strcmp(only, "decode") == 0) return 0;
   if (!*only || std::strcmp(only, "kernels") == 0) glm_ops::bench::BenchProjection(repeats);

@@ -149,17 +149,18 @@ TEST(MoeExperts, TokenCountsAroundTheBlockingEdgesMatchReference) {
   RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 2, 300, 100, 11, 2, 128);
 }
 
-TEST(MoeExperts, WideVectorRowAndColumnEdgesMatchReference) {
-  // The AVX-512 register-decoded path (16-column vectors, 8 rows per step for one token, 4 for 2-4) on one expert:
-  // 61 = 3 * 16 + 8 + 5 columns take the 16-wide, 8-wide and scalar steps; 19 and 61 rows end in short steps
-  // (8 + 8 + 3, 4 * 4 + 3; 61 rows span three 24-row work items). FP8 blocks of 24 are one 16- and one 8-column
-  // vector each, blocks of 8 never fill a 16-column one. (The AVX2 path runs the same cases.)
+TEST(MoeExperts, StreamedRowStepsAndColumnEdgesMatchReference) {
+  // The register-decoded path (1-4 tokens per expert, rows read one at a time) on one expert, both ISAs: 157 =
+  // 2 * 64 + 16 + 8 + 5 columns take AVX-512's unrolled 4 x 16 steps (1-2 tokens; 2 x 16 for 3-4), a single
+  // 16-column vector, an 8-column one and scalars (AVX2: 4 x 8 steps, single 8s, scalars); the down projection's 19
+  // columns never fill an unrolled step. FP8 blocks of 24 and 72 columns cut the row into segments that end in
+  // every kind of step. 157 down rows span several 24-row work items.
   std::mt19937 rng(37);
   for (int64_t tokens : {1, 2, 3, 4}) {
-    RunCase(rng, ExpertWeightFormat::kBFloat16, 1, 61, 19, tokens, 1, 128);
-    RunCase(rng, ExpertWeightFormat::kFloat32, 1, 61, 19, tokens, 1, 128);
-    RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 1, 61, 19, tokens, 1, 24);
-    RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 1, 61, 19, tokens, 1, 8);
+    RunCase(rng, ExpertWeightFormat::kBFloat16, 1, 157, 19, tokens, 1, 128);
+    RunCase(rng, ExpertWeightFormat::kFloat32, 1, 157, 19, tokens, 1, 128);
+    RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 1, 157, 19, tokens, 1, 24);
+    RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 1, 157, 19, tokens, 1, 72);
   }
 }
 

@@ -56,11 +56,6 @@ inline void PrefetchNextRows(const uint8_t* const* rows, int64_t offset, int64_t
     _mm_prefetch(reinterpret_cast<const char*>(rows[j] + offset + R * row_bytes), _MM_HINT_T0);
 }
 
-// Rows of one register-decoded step for T tokens: 4 (up to 12 accumulators), 2 at four tokens, where 4 x 4
-// accumulators spill (measured, 48 x 6144 matrix, one thread: bf16 45 -> 56 GFLOP/CPU-s, fp8 30 -> 35). Both
-// divide every quant block (a multiple of 8), so a step's rows share one row of FP8 scales.
-constexpr int DirectRows(int tokens) { return tokens >= 4 ? 2 : 4; }
-
 template <ExpertWeightFormat F>
 inline __m256 LoadDecoded(const uint8_t* row, int64_t c);
 template <>
@@ -81,84 +76,6 @@ inline float LoadDecodedScalar(const uint8_t* row, int64_t c) {
   if constexpr (F == ExpertWeightFormat::kFloat32) return reinterpret_cast<const float*>(row)[c];
   if constexpr (F == ExpertWeightFormat::kBFloat16) return DecodeBf16(reinterpret_cast<const uint16_t*>(row)[c]);
   return DecodeE4M3(row[c]) * (1.0f / kE4M3HalfRescale);  // same 2^-8 as the vector decoder (exact)
-}
-
-// The decode-time path (few tokens on this expert): weights are decoded in registers and used at once by every
-// token, so each weight byte is read once and never stored. FP8 dot products run per scale block and are scaled
-// afterwards; rows holding an FP8 NaN code give NaN, as the dequantised product would.
-template <ExpertWeightFormat F, int T>
-void ProjectRowsDirect(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, float* y, int64_t ldy) {
-  constexpr int R = DirectRows(T);
-  constexpr bool kFp8 = F == ExpertWeightFormat::kFloat8E4M3;
-  const int64_t segment = kFp8 ? w.quant_block : w.cols;
-  const float* scales = static_cast<const float*>(w.scales);
-  for (int64_t rq = r0; rq < r1; rq += R) {
-    const int rows = static_cast<int>(Min<int64_t>(R, r1 - rq));
-    const uint8_t* rp[R];
-    for (int j = 0; j < R; ++j)
-      rp[j] = static_cast<const uint8_t*>(w.data) + (rq + Min(j, rows - 1)) * w.row_bytes;
-    __m256 total[T][R];
-    float tail_total[T][R];
-    for (int t = 0; t < T; ++t)
-      for (int j = 0; j < R; ++j) {
-        total[t][j] = _mm256_setzero_ps();
-        tail_total[t][j] = 0.0f;
-      }
-    E4M3NanScan nan_scan;  // FP8: NaN codes in the vector part (the scalar tails decode NaN exactly)
-    // FP8: the group's rows share one row of scale blocks (rq is a multiple of R, which divides the quant block).
-    const float* scale_row = kFp8 ? scales + (rq / w.quant_block) * w.scale_cols : nullptr;
-    for (int64_t s0 = 0, block = 0; s0 < w.cols; s0 += segment, ++block) {
-      const int64_t s1 = Min(w.cols, s0 + segment);
-      const int64_t s8 = s0 + ((s1 - s0) & ~int64_t{7});
-      __m256 acc[T][R];
-      float tail[T][R];
-      for (int t = 0; t < T; ++t)
-        for (int j = 0; j < R; ++j) {
-          acc[t][j] = _mm256_setzero_ps();
-          tail[t][j] = 0.0f;
-        }
-      auto step = [&](int64_t c) {
-        __m256 xv[T];
-        for (int t = 0; t < T; ++t) xv[t] = _mm256_loadu_ps(x[t] + c);
-        for (int j = 0; j < R; ++j) {
-          const __m256 wv = LoadDecoded<F>(rp[j], c);
-          for (int t = 0; t < T; ++t) acc[t][j] = _mm256_fmadd_ps(wv, xv[t], acc[t][j]);
-        }
-      };
-      int64_t c = s0;
-      if constexpr (kFp8) {
-        for (; c + 32 <= s8; c += 32) {
-          for (int j = 0; j < R; ++j) nan_scan.Add32(rp[j] + c);
-          for (int u = 0; u < 32; u += 8) step(c + u);
-        }
-        for (; c < s8; c += 8) {
-          for (int j = 0; j < R; ++j) nan_scan.Add8(rp[j] + c);
-          step(c);
-        }
-      }
-      for (; c < s8; c += 8) step(c);
-      for (c = s8; c < s1; ++c)
-        for (int j = 0; j < R; ++j) {
-          const float wf = LoadDecodedScalar<F>(rp[j], c);
-          for (int t = 0; t < T; ++t) tail[t][j] += wf * x[t][c];
-        }
-      const float scale = kFp8 ? scale_row[block] * kE4M3HalfRescale : 1.0f;
-      for (int j = 0; j < R; ++j) {
-        for (int t = 0; t < T; ++t) {
-          total[t][j] = _mm256_fmadd_ps(acc[t][j], _mm256_set1_ps(scale), total[t][j]);
-          tail_total[t][j] += tail[t][j] * scale;
-        }
-      }
-    }
-    for (int t = 0; t < T; ++t)
-      for (int j = 0; j < rows; ++j)
-        y[t * ldy + (rq - r0) + j] = simd::HorizontalSum(total[t][j]) + tail_total[t][j];
-    // Rare: a row holding an FP8 NaN code gives NaN, as its dequantised product would.
-    if (kFp8 && nan_scan.Found())
-      for (int j = 0; j < rows; ++j)
-        if (HasE4M3Nan(rp[j], w.cols))
-          for (int t = 0; t < T; ++t) y[t * ldy + (rq - r0) + j] = NAN;
-  }
 }
 
 #if defined(GLM_OPS_ISA_AVX512)
@@ -186,99 +103,123 @@ inline __m512 LoadDecoded16<ExpertWeightFormat::kFloat8E4M3>(const uint8_t* row,
   return _mm512_cvtph_ps(half);
 }
 
-// Rows per step of the wide path: eight for one token (eight weight streams and eight FMA chains in flight), four
-// for more (4 x T accumulators of the 32 registers). Both divide every quant block (a multiple of 8).
-constexpr int DirectRowsWide(int tokens) { return tokens == 1 ? 8 : 4; }
+#endif
 
-// ProjectRowsDirect with 16-column vectors: the same arithmetic per row and scale block (a block's last 8 columns,
-// where its width is not a multiple of 16, take one 8-column vector; a width not a multiple of 8, scalars).
+// The vector width of this compilation for the register-decoded path: 16 float lanes with AVX-512, 8 with AVX2.
+struct Lanes {
+#if defined(GLM_OPS_ISA_AVX512)
+  using V = __m512;
+  static constexpr int kWidth = 16;
+  static V Zero() { return _mm512_setzero_ps(); }
+  static V Load(const float* p) { return _mm512_loadu_ps(p); }
+  static V Fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
+  static V Add(V a, V b) { return _mm512_add_ps(a, b); }
+  static V Set(float v) { return _mm512_set1_ps(v); }
+  static float Sum(V v) { return _mm512_reduce_add_ps(v); }
+  template <ExpertWeightFormat F>
+  static V Decode(const uint8_t* row, int64_t c) { return LoadDecoded16<F>(row, c); }
+  // 8 columns in the low lanes, zeros above (a segment's last 8 columns).
+  static V LoadHalf(const float* p) { return _mm512_zextps256_ps512(_mm256_loadu_ps(p)); }
+  template <ExpertWeightFormat F>
+  static V DecodeHalf(const uint8_t* row, int64_t c) { return _mm512_zextps256_ps512(LoadDecoded<F>(row, c)); }
+#else
+  using V = __m256;
+  static constexpr int kWidth = 8;
+  static V Zero() { return _mm256_setzero_ps(); }
+  static V Load(const float* p) { return _mm256_loadu_ps(p); }
+  static V Fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
+  static V Add(V a, V b) { return _mm256_add_ps(a, b); }
+  static V Set(float v) { return _mm256_set1_ps(v); }
+  static float Sum(V v) { return simd::HorizontalSum(v); }
+  template <ExpertWeightFormat F>
+  static V Decode(const uint8_t* row, int64_t c) { return LoadDecoded<F>(row, c); }
+  static V LoadHalf(const float* p) { return _mm256_loadu_ps(p); }
+  template <ExpertWeightFormat F>
+  static V DecodeHalf(const uint8_t* row, int64_t c) { return LoadDecoded<F>(row, c); }
+#endif
+};
+
+// Column vectors per step of the register-decoded path: U independent accumulators per token keep the FMA latency
+// covered (U x T chains: 4 for one token, 8 for two to four).
+constexpr int StreamUnroll(int tokens) { return tokens <= 2 ? 4 : 2; }
+
+// The decode-time path (few tokens on this expert): weights are decoded in registers and used at once by every
+// token, so each weight byte is read once and never stored. Rows are read one after another, each from start to
+// end: a single sequential stream. Reading several rows side by side (4-8 streams a few KiB long each, the former
+// scheme) halved the bytes per CPU-second here (docs/benchmarks.md, "MoeExperts"). FP8 dot products run per scale
+// block and are scaled afterwards; a row holding an FP8 NaN code gives NaN, as the dequantised product would.
 template <ExpertWeightFormat F, int T>
-void ProjectRowsDirectWide(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, float* y,
-                           int64_t ldy) {
-  constexpr int R = DirectRowsWide(T);
+void ProjectRowsStream(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, float* y, int64_t ldy) {
+  using V = Lanes::V;
+  constexpr int U = StreamUnroll(T), W = Lanes::kWidth;
   constexpr bool kFp8 = F == ExpertWeightFormat::kFloat8E4M3;
   const int64_t segment = kFp8 ? w.quant_block : w.cols;
   const float* scales = static_cast<const float*>(w.scales);
-  for (int64_t rq = r0; rq < r1; rq += R) {
-    const int rows = static_cast<int>(Min<int64_t>(R, r1 - rq));
-    const uint8_t* rp[R];
-    for (int j = 0; j < R; ++j)
-      rp[j] = static_cast<const uint8_t*>(w.data) + (rq + Min(j, rows - 1)) * w.row_bytes;
-    __m512 total[T][R];
-    float tail_total[T][R];
-    for (int t = 0; t < T; ++t)
-      for (int j = 0; j < R; ++j) {
-        total[t][j] = _mm512_setzero_ps();
-        tail_total[t][j] = 0.0f;
-      }
-    E4M3NanScan nan_scan;
-    const float* scale_row = kFp8 ? scales + (rq / w.quant_block) * w.scale_cols : nullptr;
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* row = static_cast<const uint8_t*>(w.data) + r * w.row_bytes;
+    V total[T];
+    float tail_total[T];
+    for (int t = 0; t < T; ++t) {
+      total[t] = Lanes::Zero();
+      tail_total[t] = 0.0f;
+    }
+    E4M3NanScan nan_scan;  // FP8: NaN codes in the vector part (the scalar tails decode NaN exactly)
+    const float* scale_row = kFp8 ? scales + (r / w.quant_block) * w.scale_cols : nullptr;
     for (int64_t s0 = 0, block = 0; s0 < w.cols; s0 += segment, ++block) {
       const int64_t s1 = Min(w.cols, s0 + segment);
-      const int64_t s16 = s0 + ((s1 - s0) & ~int64_t{15});
+      const int64_t sw = s0 + (s1 - s0) / W * W;  // whole vectors
       const int64_t s8 = s0 + ((s1 - s0) & ~int64_t{7});
-      __m512 acc[T][R];
-      float tail[T][R];
-      for (int t = 0; t < T; ++t)
-        for (int j = 0; j < R; ++j) {
-          acc[t][j] = _mm512_setzero_ps();
-          tail[t][j] = 0.0f;
-        }
-      auto step = [&](int64_t c) {
-        __m512 xv[T];
-        for (int t = 0; t < T; ++t) xv[t] = _mm512_loadu_ps(x[t] + c);
-        for (int j = 0; j < R; ++j) {
-          const __m512 wv = LoadDecoded16<F>(rp[j], c);
-          for (int t = 0; t < T; ++t) acc[t][j] = _mm512_fmadd_ps(wv, xv[t], acc[t][j]);
+      V acc[U][T];
+      float tail[T];
+      for (int t = 0; t < T; ++t) {
+        for (int u = 0; u < U; ++u) acc[u][t] = Lanes::Zero();
+        tail[t] = 0.0f;
+      }
+      auto scan = [&](int64_t c, int64_t bytes) {
+        if constexpr (kFp8) {
+          int64_t b = 0;
+          for (; b + 32 <= bytes; b += 32) nan_scan.Add32(row + c + b);
+          for (; b < bytes; b += 8) nan_scan.Add8(row + c + b);
         }
       };
       int64_t c = s0;
-      if constexpr (kFp8) {
-        for (; c + 32 <= s16; c += 32) {
-          for (int j = 0; j < R; ++j) nan_scan.Add32(rp[j] + c);
-          step(c);
-          step(c + 16);
-        }
-        for (; c < s16; c += 16) {
-          for (int j = 0; j < R; ++j) {
-            nan_scan.Add8(rp[j] + c);
-            nan_scan.Add8(rp[j] + c + 8);
-          }
-          step(c);
+      for (; c + U * W <= sw; c += U * W) {
+        scan(c, U * W);
+        for (int u = 0; u < U; ++u) {
+          const V wv = Lanes::Decode<F>(row, c + u * W);
+          for (int t = 0; t < T; ++t) acc[u][t] = Lanes::Fma(wv, Lanes::Load(x[t] + c + u * W), acc[u][t]);
         }
       }
-      for (; c < s16; c += 16) step(c);
-      if (c < s8) {  // one 8-column vector (zero-extended: the upper lanes add nothing)
-        __m512 xv[T];
-        for (int t = 0; t < T; ++t) xv[t] = _mm512_zextps256_ps512(_mm256_loadu_ps(x[t] + c));
-        for (int j = 0; j < R; ++j) {
-          if constexpr (kFp8) nan_scan.Add8(rp[j] + c);
-          const __m512 wv = _mm512_zextps256_ps512(LoadDecoded<F>(rp[j], c));
-          for (int t = 0; t < T; ++t) acc[t][j] = _mm512_fmadd_ps(wv, xv[t], acc[t][j]);
-        }
+      for (; c < sw; c += W) {
+        scan(c, W);
+        const V wv = Lanes::Decode<F>(row, c);
+        for (int t = 0; t < T; ++t) acc[0][t] = Lanes::Fma(wv, Lanes::Load(x[t] + c), acc[0][t]);
       }
-      for (c = s8; c < s1; ++c)
-        for (int j = 0; j < R; ++j) {
-          const float wf = LoadDecodedScalar<F>(rp[j], c);
-          for (int t = 0; t < T; ++t) tail[t][j] += wf * x[t][c];
-        }
+      if (c < s8) {  // AVX-512: one 8-column vector (zero upper lanes add nothing)
+        scan(c, 8);
+        const V wv = Lanes::DecodeHalf<F>(row, c);
+        for (int t = 0; t < T; ++t) acc[0][t] = Lanes::Fma(wv, Lanes::LoadHalf(x[t] + c), acc[0][t]);
+      }
+      for (c = s8; c < s1; ++c) {
+        const float wf = LoadDecodedScalar<F>(row, c);
+        for (int t = 0; t < T; ++t) tail[t] += wf * x[t][c];
+      }
       const float scale = kFp8 ? scale_row[block] * kE4M3HalfRescale : 1.0f;
-      for (int j = 0; j < R; ++j)
-        for (int t = 0; t < T; ++t) {
-          total[t][j] = kFp8 ? _mm512_fmadd_ps(acc[t][j], _mm512_set1_ps(scale), total[t][j])
-                             : _mm512_add_ps(acc[t][j], total[t][j]);
-          tail_total[t][j] += tail[t][j] * scale;
-        }
+      for (int t = 0; t < T; ++t) {
+        V sum = acc[0][t];
+        for (int u = 1; u < U; ++u) sum = Lanes::Add(sum, acc[u][t]);
+        total[t] = kFp8 ? Lanes::Fma(sum, Lanes::Set(scale), total[t]) : Lanes::Add(sum, total[t]);
+        tail_total[t] += tail[t] * scale;
+      }
     }
-    for (int t = 0; t < T; ++t)
-      for (int j = 0; j < rows; ++j)
-        y[t * ldy + (rq - r0) + j] = _mm512_reduce_add_ps(total[t][j]) + tail_total[t][j];
-    if (kFp8 && nan_scan.Found())
-      for (int j = 0; j < rows; ++j)
-        if (HasE4M3Nan(rp[j], w.cols))
-          for (int t = 0; t < T; ++t) y[t * ldy + (rq - r0) + j] = NAN;
+    for (int t = 0; t < T; ++t) y[t * ldy + (r - r0)] = Lanes::Sum(total[t]) + tail_total[t];
+    // Rare: a row holding an FP8 NaN code gives NaN, as its dequantised product would.
+    if (kFp8 && nan_scan.Found() && HasE4M3Nan(row, w.cols))
+      for (int t = 0; t < T; ++t) y[t * ldy + (r - r0)] = NAN;
   }
 }
+
+#if defined(GLM_OPS_ISA_AVX512)
 #pragma GCC diagnostic pop
 #endif
 
@@ -286,19 +227,11 @@ template <ExpertWeightFormat F>
 void ProjectRowsDirectAny(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, int64_t n, float* y,
                           int64_t ldy) {
   static_assert(kDirectMaxTokens >= 1 && kDirectMaxTokens <= 4, "direct path instantiated for 1..4 tokens");
-#if defined(GLM_OPS_ISA_AVX512)
   switch (n) {
-    case 1: return ProjectRowsDirectWide<F, 1>(w, r0, r1, x, y, ldy);
-    case 2: return ProjectRowsDirectWide<F, 2>(w, r0, r1, x, y, ldy);
-    case 3: return ProjectRowsDirectWide<F, 3>(w, r0, r1, x, y, ldy);
-    default: return ProjectRowsDirectWide<F, 4>(w, r0, r1, x, y, ldy);
-  }
-#endif
-  switch (n) {
-    case 1: return ProjectRowsDirect<F, 1>(w, r0, r1, x, y, ldy);
-    case 2: return ProjectRowsDirect<F, 2>(w, r0, r1, x, y, ldy);
-    case 3: return ProjectRowsDirect<F, 3>(w, r0, r1, x, y, ldy);
-    default: return ProjectRowsDirect<F, 4>(w, r0, r1, x, y, ldy);
+    case 1: return ProjectRowsStream<F, 1>(w, r0, r1, x, y, ldy);
+    case 2: return ProjectRowsStream<F, 2>(w, r0, r1, x, y, ldy);
+    case 3: return ProjectRowsStream<F, 3>(w, r0, r1, x, y, ldy);
+    default: return ProjectRowsStream<F, 4>(w, r0, r1, x, y, ldy);
   }
 }
 
