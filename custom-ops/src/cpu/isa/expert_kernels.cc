@@ -47,15 +47,6 @@ constexpr int64_t ColumnOffset(ExpertWeightFormat format, int64_t c) {
 // ---------------------------------------------------------------------------------------------------------------
 // Register-decoded float path (float32, bf16, FP8)
 
-// The same bytes of the next step's rows (R rows further on): an item's rows are consecutive in memory, and rows
-// of a few KiB (int4: hidden / 2 bytes, inter / 2 in the down projection) are too short for the hardware
-// prefetcher to ramp up on each one. (Tried on the bf16/fp8 direct path too: no gain under load, so not used there.) Prefetches never fault, so the last step needs no check.
-template <int R>
-inline void PrefetchNextRows(const uint8_t* const* rows, int64_t offset, int64_t row_bytes) {
-  for (int j = 0; j < R; ++j)
-    _mm_prefetch(reinterpret_cast<const char*>(rows[j] + offset + R * row_bytes), _MM_HINT_T0);
-}
-
 template <ExpertWeightFormat F>
 inline __m256 LoadDecoded(const uint8_t* row, int64_t c);
 template <>
@@ -274,9 +265,23 @@ inline __m256i DotInt8Chunk(const WeightChunk& w, __m256i x) {
 #endif
 }
 
-// Rows per step: four for one token (four weight streams in flight), two, one at three and four tokens on AVX2,
-// where 2 x 4 float sums plus as many totals exceed its 16 vector registers (AVX-512 has 32).
-constexpr int IntegerRows(int tokens) { return tokens == 1 ? 4 : kAvx512 || tokens <= 2 ? 2 : 1; }
+// Rows per step. int8: one, read from start to end as one sequential stream; several rows side by side (the former
+// four for one token, two for two) streamed fewer bytes per CPU-second here, as on the float path (ProjectRowsStream;
+// docs/benchmarks.md, "MoeExperts"). int4: four for one token, two, one at three and four tokens on AVX2 (2 x 4
+// float sums plus as many totals exceed its 16 vector registers; AVX-512 has 32), with the next rows prefetched:
+// its rows are half as long and its per-row work (nibble unpacking, the +8 offsets per group) is larger, and one
+// row at a time measured slower (0.33 -> 0.47 ms CPU per small-preset call, one thread).
+constexpr int Int8Rows(int) { return 1; }
+constexpr int Int4Rows(int tokens) { return tokens == 1 ? 4 : kAvx512 || tokens <= 2 ? 2 : 1; }
+
+// The same bytes of the next step's rows (R rows further on): an item's rows are consecutive in memory, and int4
+// rows (hidden / 2 bytes, inter / 2 in the down projection) are too short for the hardware prefetcher to ramp up on
+// each one. Prefetches never fault, so the last step needs no check.
+template <int R>
+inline void PrefetchNextRows(const uint8_t* const* rows, int64_t offset, int64_t row_bytes) {
+  for (int j = 0; j < R; ++j)
+    _mm_prefetch(reinterpret_cast<const char*>(rows[j] + offset + R * row_bytes), _MM_HINT_T0);
+}
 
 
 // int8: T tokens (xq[0..T)) against rows [r0, r1). Per row, weight group and 32-column chunk: the chunk's int32
@@ -285,7 +290,7 @@ constexpr int IntegerRows(int tokens) { return tokens == 1 ? 4 : kAvx512 || toke
 // (the activations are zero-padded there too), so no load reads past the row.
 template <int T>
 void ProjectRowsInt8(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, float* y, int64_t ldy) {
-  constexpr int R = IntegerRows(T);
+  constexpr int R = Int8Rows(T);
   const int64_t groups = w.scale_cols, group = w.quant_block;
   const int64_t whole = w.cols / kActivationChunk;  // chunks that lie inside the row
   const int64_t chunks = (w.cols + kActivationChunk - 1) / kActivationChunk;
@@ -315,7 +320,6 @@ void ProjectRowsInt8(const WeightMatrix& w, int64_t r0, int64_t r1, const Quanti
       for (int t = 0; t < T; ++t)
         for (int j = 0; j < R; ++j) sum[t][j] = _mm256_setzero_ps();
       for (int64_t k = k0; k < k1; ++k) {
-        if ((k & 1) == 0) PrefetchNextRows<R>(rp, k * 32, w.row_bytes);  // one line per two chunks
         WeightChunk wc[R];
         for (int j = 0; j < R; ++j) wc[j] = LoadInt8Chunk(k < whole ? rp[j] + k * 32 : padded[j]);
         for (int t = 0; t < T; ++t) {
@@ -361,7 +365,7 @@ inline __m256 HalfBroadcast(float low, float high) {
 
 template <int T, bool kSmallGroups>
 void ProjectRowsInt4(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, float* y, int64_t ldy) {
-  constexpr int R = IntegerRows(T);
+  constexpr int R = Int4Rows(T);
   const int64_t groups = w.scale_cols;
   const int64_t whole = w.cols / 64;                        // pairs that lie inside the row
   const int64_t pairs = QuantizedColumns(w.cols) / 64;      // with the zero-padded last one
