@@ -6,7 +6,7 @@
 // Also measures, on one thread over an L2-resident buffer, the e4m3 decoders considered for the kernel, and the
 // accuracy of the int8/int4 integer path (activations rounded to int8) against the exact reference.
 // And, on one thread over one L2-resident matrix, each format's projection kernel per ISA (the per-core ceiling).
-// `small`: the same at the small preset's shapes (RunSmall). The op's loops run on a pool that outlives the calls
+// `small`: the same at the small preset's shapes (RunSmall). GLM_BENCH_MAX_TOKENS=N: only token counts up to N. The op's loops run on a pool that outlives the calls
 // (bench_pool.h), as in a session; threads: GLM_OPS_THREADS (default one per core).
 //   bench_moe_experts [repeats] [experts] [bf16|fp8|int8|int4|decode|kernels|accuracy|small]
 #include <cmath>
@@ -245,7 +245,10 @@ void Run(ExpertWeightFormat format, const char* name, int64_t experts, int repea
   std::vector<cpu::Isa> isas{cpu::Isa::kAvx2};
   if (cpu::CpuHasAvx512Kernels()) isas.push_back(cpu::Isa::kAvx512);
   std::mt19937 rng(5);
+  const char* max_text = std::getenv("GLM_BENCH_MAX_TOKENS");  // only the token counts up to it
+  const int64_t max_tokens = max_text ? std::atoll(max_text) : token_counts.back();
   for (int64_t tokens : token_counts) {
+    if (tokens > max_tokens) continue;
     std::vector<Call> calls;
     double touched = 0;
     for (int i = 0; i < rotation; ++i) {
@@ -354,12 +357,7 @@ void RunSmall(int repeats, Rate read, Rate peak) {
   auto experts = [](ExpertWeightFormat f) {
     return std::max<int64_t>(32, static_cast<int64_t>(std::ceil(192e6 / ExpertBytes(f))));
   };
-  // GLM_BENCH_MAX_TOKENS: only the token counts up to it (decode: 8).
-  const char* max_text = std::getenv("GLM_BENCH_MAX_TOKENS");
-  const int64_t max_tokens = max_text ? std::atoll(max_text) : 128;
-  std::vector<int64_t> tokens;
-  for (int64_t n : {1, 2, 4, 8, 32, 128})
-    if (n <= max_tokens) tokens.push_back(n);
+  const std::vector<int64_t> tokens{1, 2, 4, 8, 32, 128};  // GLM_BENCH_MAX_TOKENS=8: decode only (Run)
   const char* only = std::getenv("GLM_BENCH_FORMAT");  // bf16|fp8|int8|int4: just that one
   auto wanted = [&](const char* name) { return !only || std::strcmp(only, name) == 0; };
   if (wanted("bf16")) Run(ExpertWeightFormat::kBFloat16, "bf16", experts(ExpertWeightFormat::kBFloat16), repeats, read, peak, tokens, 8);
