@@ -164,6 +164,44 @@ TEST(MoeExperts, StreamedRowStepsAndColumnEdgesMatchReference) {
   }
 }
 
+TEST(MoeExperts, FloatTokenResultDoesNotDependOnHowManyTokensShareItsExpert) {
+  // float32 / bf16: 1-4 tokens on an expert take the register-decoded path, more the decoded tile; both sum a row in
+  // the same order, so token 0's output is the same bits whatever the batch (the runtime compares MTP draft rows
+  // across runs bit for bit). 300 columns = two tile segments + a scalar tail; 21 inner columns end in a tail too.
+  for (ExpertWeightFormat format : {ExpertWeightFormat::kFloat32, ExpertWeightFormat::kBFloat16}) {
+    std::mt19937 rng(41);
+    constexpr int64_t kHidden = 300, kInter = 21, kMaxTokens = 9;
+    const Stacked gate = MakeStacked(rng, format, 1, kInter, kHidden, 128);
+    const Stacked up = MakeStacked(rng, format, 1, kInter, kHidden, 128);
+    const Stacked down = MakeStacked(rng, format, 1, kHidden, kInter, 128);
+    const auto x = test::RandomFloats(rng, kMaxTokens * kHidden);
+    const DType dtype = format == ExpertWeightFormat::kFloat32 ? DType::kFloat32 : DType::kBFloat16;
+    cpu::ExpertWeights ew{gate.Data(format), up.Data(format), down.Data(format), nullptr, nullptr, nullptr};
+    std::vector<float> first;
+    for (int64_t tokens = 1; tokens <= kMaxTokens; ++tokens) {
+      SCOPED_TRACE("format " + std::to_string(static_cast<int>(format)) + " tokens " + std::to_string(tokens));
+      MoeExpertsInputs in;
+      in.hidden = {DType::kFloat32, {tokens, kHidden}};
+      in.expert_ids = {DType::kInt32, {tokens, 1}};
+      in.expert_weights = {DType::kFloat32, {tokens, 1}};
+      in.gate_weights = {dtype, {1, kInter, kHidden}};
+      in.up_weights = {dtype, {1, kInter, kHidden}};
+      in.down_weights = {dtype, {1, kHidden, kInter}};
+      in.gate_scales = in.up_scales = in.down_scales = {DType::kFloat32, {1, 1, 1}};
+      const MoeExpertsShape shape = ValidateMoeExperts(in, {128});
+      const std::vector<int32_t> ids(static_cast<size_t>(tokens), 0);
+      const std::vector<float> weights(static_cast<size_t>(tokens), 1.0f);
+      std::vector<float> out(static_cast<size_t>(tokens * kHidden));
+      cpu::MoeExperts(test::Threads(), shape, x.data(), ids.data(), weights.data(), ew, out.data());
+      const std::vector<float> token0(out.begin(), out.begin() + kHidden);
+      if (tokens == 1) first = token0;
+      for (int64_t i = 0; i < kHidden; ++i)
+        ASSERT_EQ(std::memcmp(&token0[i], &first[i], sizeof(float)), 0)
+            << "column " << i << ": " << token0[i] << " vs " << first[i] << " with one token";
+    }
+  }
+}
+
 TEST(MoeExperts, Fp8NanCodesGiveNanOutputsLikeTheDequantisedProduct) {
   // A NaN code in a gate row makes that inter unit NaN for every token on the expert, and through the down
   // projection every output of those tokens. Planted in the vector part (column 40), the scalar tail (column 36 of

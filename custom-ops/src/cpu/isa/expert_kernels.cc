@@ -214,15 +214,54 @@ void ProjectRowsStream(const WeightMatrix& w, int64_t r0, int64_t r1, const floa
 #pragma GCC diagnostic pop
 #endif
 
+// float32 / bf16: the same, with one 8-lane accumulator per token summed over the row's columns in order, then
+// HorizontalSum plus the scalar tail: exactly the decoded-tile path's order (ProjectTiled), so a token's result does
+// not depend on how many other tokens share its expert (callers compare runs bit for bit, e.g. the MTP draft rows
+// of earlier tokens when a later token changes). One chain per token still streams the small preset's rows at about
+// the rate memory gives one core here; FP8 (not tile-consistent anyway: it scales per block) keeps more chains.
+template <ExpertWeightFormat F, int T>
+void ProjectRowsStreamInOrder(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, float* y,
+                              int64_t ldy) {
+  const int64_t c8 = w.cols & ~int64_t{7};
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* row = static_cast<const uint8_t*>(w.data) + r * w.row_bytes;
+    __m256 acc[T];
+    float tail[T];
+    for (int t = 0; t < T; ++t) {
+      acc[t] = _mm256_setzero_ps();
+      tail[t] = 0.0f;
+    }
+    for (int64_t c = 0; c < c8; c += 8) {
+      const __m256 wv = LoadDecoded<F>(row, c);
+      for (int t = 0; t < T; ++t) acc[t] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x[t] + c), acc[t]);
+    }
+    for (int64_t c = c8; c < w.cols; ++c) {
+      const float wf = LoadDecodedScalar<F>(row, c);
+      // std::fma, as the tile's tail: a plain a += w * x may or may not be contracted (-ffp-contract=fast).
+      for (int t = 0; t < T; ++t) tail[t] = std::fma(wf, x[t][c], tail[t]);
+    }
+    for (int t = 0; t < T; ++t) y[t * ldy + (r - r0)] = simd::HorizontalSum(acc[t]) + tail[t];
+  }
+}
+
+template <ExpertWeightFormat F, int T>
+void ProjectRowsOneByOne(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, float* y,
+                         int64_t ldy) {
+  if constexpr (F == ExpertWeightFormat::kFloat8E4M3)
+    ProjectRowsStream<F, T>(w, r0, r1, x, y, ldy);
+  else
+    ProjectRowsStreamInOrder<F, T>(w, r0, r1, x, y, ldy);
+}
+
 template <ExpertWeightFormat F>
 void ProjectRowsDirectAny(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, int64_t n, float* y,
                           int64_t ldy) {
   static_assert(kDirectMaxTokens >= 1 && kDirectMaxTokens <= 4, "direct path instantiated for 1..4 tokens");
   switch (n) {
-    case 1: return ProjectRowsStream<F, 1>(w, r0, r1, x, y, ldy);
-    case 2: return ProjectRowsStream<F, 2>(w, r0, r1, x, y, ldy);
-    case 3: return ProjectRowsStream<F, 3>(w, r0, r1, x, y, ldy);
-    default: return ProjectRowsStream<F, 4>(w, r0, r1, x, y, ldy);
+    case 1: return ProjectRowsOneByOne<F, 1>(w, r0, r1, x, y, ldy);
+    case 2: return ProjectRowsOneByOne<F, 2>(w, r0, r1, x, y, ldy);
+    case 3: return ProjectRowsOneByOne<F, 3>(w, r0, r1, x, y, ldy);
+    default: return ProjectRowsOneByOne<F, 4>(w, r0, r1, x, y, ldy);
   }
 }
 
@@ -648,7 +687,8 @@ void ProjectTiled(const WeightMatrix& w, int64_t r0, int64_t r1, const float* co
       }
       for (int64_t c = count8; c < count; ++c)
         for (int64_t t = 0; t < n; ++t)
-          for (int j = 0; j < kTileRows; ++j) s.tail[t * kTileRows + j] += wr[j][c] * xc[t][c];
+          for (int j = 0; j < kTileRows; ++j)  // std::fma: the same rounding as ProjectRowsStreamInOrder's tail
+            s.tail[t * kTileRows + j] = std::fma(wr[j][c], xc[t][c], s.tail[t * kTileRows + j]);
     }
     for (int64_t t = 0; t < n; ++t)
       for (int j = 0; j < rows; ++j)
