@@ -161,6 +161,11 @@ TEST(MoeExperts, StreamedRowStepsAndColumnEdgesMatchReference) {
     RunCase(rng, ExpertWeightFormat::kFloat32, 1, 157, 19, tokens, 1, 128);
     RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 1, 157, 19, tokens, 1, 24);
     RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 1, 157, 19, tokens, 1, 72);
+    // Rows of 4 KiB and more are read side by side (4 or 2 rows per step): bf16 4202 B, float32 4124 B and FP8
+    // 4100 B gate/up rows, ragged ends, next to short down rows that stream.
+    RunCase(rng, ExpertWeightFormat::kBFloat16, 1, 2101, 19, tokens, 1, 128);
+    RunCase(rng, ExpertWeightFormat::kFloat32, 1, 1031, 19, tokens, 1, 128);
+    RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 1, 4100, 19, tokens, 1, 128);
   }
 }
 
@@ -168,34 +173,37 @@ TEST(MoeExperts, FloatTokenResultDoesNotDependOnHowManyTokensShareItsExpert) {
   // float32 / bf16: 1-4 tokens on an expert take the register-decoded path, more the decoded tile; both sum a row in
   // the same order, so token 0's output is the same bits whatever the batch (the runtime compares MTP draft rows
   // across runs bit for bit). 300 columns = two tile segments + a scalar tail; 21 inner columns end in a tail too.
+  // 2101 columns: rows of 4 KiB and more, read side by side on the register-decoded path.
+  for (int64_t hidden : {300, 2101})
   for (ExpertWeightFormat format : {ExpertWeightFormat::kFloat32, ExpertWeightFormat::kBFloat16}) {
     std::mt19937 rng(41);
-    constexpr int64_t kHidden = 300, kInter = 21, kMaxTokens = 9;
-    const Stacked gate = MakeStacked(rng, format, 1, kInter, kHidden, 128);
-    const Stacked up = MakeStacked(rng, format, 1, kInter, kHidden, 128);
-    const Stacked down = MakeStacked(rng, format, 1, kHidden, kInter, 128);
-    const auto x = test::RandomFloats(rng, kMaxTokens * kHidden);
+    constexpr int64_t kInter = 21, kMaxTokens = 9;
+    const Stacked gate = MakeStacked(rng, format, 1, kInter, hidden, 128);
+    const Stacked up = MakeStacked(rng, format, 1, kInter, hidden, 128);
+    const Stacked down = MakeStacked(rng, format, 1, hidden, kInter, 128);
+    const auto x = test::RandomFloats(rng, kMaxTokens * hidden);
     const DType dtype = format == ExpertWeightFormat::kFloat32 ? DType::kFloat32 : DType::kBFloat16;
     cpu::ExpertWeights ew{gate.Data(format), up.Data(format), down.Data(format), nullptr, nullptr, nullptr};
     std::vector<float> first;
     for (int64_t tokens = 1; tokens <= kMaxTokens; ++tokens) {
-      SCOPED_TRACE("format " + std::to_string(static_cast<int>(format)) + " tokens " + std::to_string(tokens));
+      SCOPED_TRACE("format " + std::to_string(static_cast<int>(format)) + " hidden " + std::to_string(hidden) +
+                   " tokens " + std::to_string(tokens));
       MoeExpertsInputs in;
-      in.hidden = {DType::kFloat32, {tokens, kHidden}};
+      in.hidden = {DType::kFloat32, {tokens, hidden}};
       in.expert_ids = {DType::kInt32, {tokens, 1}};
       in.expert_weights = {DType::kFloat32, {tokens, 1}};
-      in.gate_weights = {dtype, {1, kInter, kHidden}};
-      in.up_weights = {dtype, {1, kInter, kHidden}};
-      in.down_weights = {dtype, {1, kHidden, kInter}};
+      in.gate_weights = {dtype, {1, kInter, hidden}};
+      in.up_weights = {dtype, {1, kInter, hidden}};
+      in.down_weights = {dtype, {1, hidden, kInter}};
       in.gate_scales = in.up_scales = in.down_scales = {DType::kFloat32, {1, 1, 1}};
       const MoeExpertsShape shape = ValidateMoeExperts(in, {128});
       const std::vector<int32_t> ids(static_cast<size_t>(tokens), 0);
       const std::vector<float> weights(static_cast<size_t>(tokens), 1.0f);
-      std::vector<float> out(static_cast<size_t>(tokens * kHidden));
+      std::vector<float> out(static_cast<size_t>(tokens * hidden));
       cpu::MoeExperts(test::Threads(), shape, x.data(), ids.data(), weights.data(), ew, out.data());
-      const std::vector<float> token0(out.begin(), out.begin() + kHidden);
+      const std::vector<float> token0(out.begin(), out.begin() + hidden);
       if (tokens == 1) first = token0;
-      for (int64_t i = 0; i < kHidden; ++i)
+      for (int64_t i = 0; i < hidden; ++i)
         ASSERT_EQ(std::memcmp(&token0[i], &first[i], sizeof(float)), 0)
             << "column " << i << ": " << token0[i] << " vs " << first[i] << " with one token";
     }

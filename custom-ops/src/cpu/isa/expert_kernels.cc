@@ -244,10 +244,102 @@ void ProjectRowsStreamInOrder(const WeightMatrix& w, int64_t r0, int64_t r1, con
   }
 }
 
+// Rows of one side-by-side step for T tokens: 4 (up to 12 accumulators), 2 at four tokens, where 4 x 4
+// accumulators spill (measured, 48 x 6144 matrix, one thread: bf16 45 -> 56 GFLOP/CPU-s, fp8 30 -> 35). Both
+// divide every quant block (a multiple of 8), so a step's rows share one row of FP8 scales.
+constexpr int DirectRows(int tokens) { return tokens >= 4 ? 2 : 4; }
+
+// The decode-time path for long rows (row_bytes >= kSideBySideRowBytes): weights are decoded in registers and
+// used at once by every token, R rows side by side, each weight byte read once and never stored. Per row and
+// token the sums run in the decoded tile's order (float32/bf16: one 8-lane chain in column order), as in
+// ProjectRowsStreamInOrder. FP8 dot products run per scale block and are scaled
+// afterwards; rows holding an FP8 NaN code give NaN, as the dequantised product would.
+template <ExpertWeightFormat F, int T>
+void ProjectRowsSideBySide(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, float* y, int64_t ldy) {
+  constexpr int R = DirectRows(T);
+  constexpr bool kFp8 = F == ExpertWeightFormat::kFloat8E4M3;
+  const int64_t segment = kFp8 ? w.quant_block : w.cols;
+  const float* scales = static_cast<const float*>(w.scales);
+  for (int64_t rq = r0; rq < r1; rq += R) {
+    const int rows = static_cast<int>(Min<int64_t>(R, r1 - rq));
+    const uint8_t* rp[R];
+    for (int j = 0; j < R; ++j)
+      rp[j] = static_cast<const uint8_t*>(w.data) + (rq + Min(j, rows - 1)) * w.row_bytes;
+    __m256 total[T][R];
+    float tail_total[T][R];
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < R; ++j) {
+        total[t][j] = _mm256_setzero_ps();
+        tail_total[t][j] = 0.0f;
+      }
+    E4M3NanScan nan_scan;  // FP8: NaN codes in the vector part (the scalar tails decode NaN exactly)
+    // FP8: the group's rows share one row of scale blocks (rq is a multiple of R, which divides the quant block).
+    const float* scale_row = kFp8 ? scales + (rq / w.quant_block) * w.scale_cols : nullptr;
+    for (int64_t s0 = 0, block = 0; s0 < w.cols; s0 += segment, ++block) {
+      const int64_t s1 = Min(w.cols, s0 + segment);
+      const int64_t s8 = s0 + ((s1 - s0) & ~int64_t{7});
+      __m256 acc[T][R];
+      float tail[T][R];
+      for (int t = 0; t < T; ++t)
+        for (int j = 0; j < R; ++j) {
+          acc[t][j] = _mm256_setzero_ps();
+          tail[t][j] = 0.0f;
+        }
+      auto step = [&](int64_t c) {
+        __m256 xv[T];
+        for (int t = 0; t < T; ++t) xv[t] = _mm256_loadu_ps(x[t] + c);
+        for (int j = 0; j < R; ++j) {
+          const __m256 wv = LoadDecoded<F>(rp[j], c);
+          for (int t = 0; t < T; ++t) acc[t][j] = _mm256_fmadd_ps(wv, xv[t], acc[t][j]);
+        }
+      };
+      int64_t c = s0;
+      if constexpr (kFp8) {
+        for (; c + 32 <= s8; c += 32) {
+          for (int j = 0; j < R; ++j) nan_scan.Add32(rp[j] + c);
+          for (int u = 0; u < 32; u += 8) step(c + u);
+        }
+        for (; c < s8; c += 8) {
+          for (int j = 0; j < R; ++j) nan_scan.Add8(rp[j] + c);
+          step(c);
+        }
+      }
+      for (; c < s8; c += 8) step(c);
+      for (c = s8; c < s1; ++c)
+        for (int j = 0; j < R; ++j) {
+          const float wf = LoadDecodedScalar<F>(rp[j], c);
+          for (int t = 0; t < T; ++t) tail[t][j] = std::fma(wf, x[t][c], tail[t][j]);  // as the tile
+        }
+      const float scale = kFp8 ? scale_row[block] * kE4M3HalfRescale : 1.0f;
+      for (int j = 0; j < R; ++j) {
+        for (int t = 0; t < T; ++t) {
+          total[t][j] = _mm256_fmadd_ps(acc[t][j], _mm256_set1_ps(scale), total[t][j]);
+          tail_total[t][j] += tail[t][j] * scale;
+        }
+      }
+    }
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < rows; ++j)
+        y[t * ldy + (rq - r0) + j] = simd::HorizontalSum(total[t][j]) + tail_total[t][j];
+    // Rare: a row holding an FP8 NaN code gives NaN, as its dequantised product would.
+    if (kFp8 && nan_scan.Found())
+      for (int j = 0; j < rows; ++j)
+        if (HasE4M3Nan(rp[j], w.cols))
+          for (int t = 0; t < T; ++t) y[t * ldy + (rq - r0) + j] = NAN;
+  }
+}
+
+// Row length from which the decode path reads rows side by side. Measured (docs/benchmarks.md, "MoeExperts decode:
+// one weight row at a time"): the small preset's 2 KiB / 768 B rows read twice the bytes per CPU-second one at a
+// time; GLM-5.2's 12 KiB rows read ~30 % more side by side. 4 KiB (GLM-5.2's down projection) keeps the former.
+constexpr int64_t kSideBySideRowBytes = 4096;
+
 template <ExpertWeightFormat F, int T>
 void ProjectRowsOneByOne(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, float* y,
                          int64_t ldy) {
-  if constexpr (F == ExpertWeightFormat::kFloat8E4M3)
+  if (w.row_bytes >= kSideBySideRowBytes)
+    ProjectRowsSideBySide<F, T>(w, r0, r1, x, y, ldy);
+  else if constexpr (F == ExpertWeightFormat::kFloat8E4M3)
     ProjectRowsStream<F, T>(w, r0, r1, x, y, ldy);
   else
     ProjectRowsStreamInOrder<F, T>(w, r0, r1, x, y, ldy);
