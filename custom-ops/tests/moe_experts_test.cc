@@ -150,11 +150,11 @@ TEST(MoeExperts, TokenCountsAroundTheBlockingEdgesMatchReference) {
 }
 
 TEST(MoeExperts, StreamedRowStepsAndColumnEdgesMatchReference) {
-  // The register-decoded path (1-4 tokens per expert, rows read one at a time) on one expert, both ISAs: 157 =
-  // 2 * 64 + 16 + 8 + 5 columns take AVX-512's unrolled 4 x 16 steps (1-2 tokens; 2 x 16 for 3-4), a single
-  // 16-column vector, an 8-column one and scalars (AVX2: 4 x 8 steps, single 8s, scalars); the down projection's 19
-  // columns never fill an unrolled step. FP8 blocks of 24 and 72 columns cut the row into segments that end in
-  // every kind of step. 157 down rows span several 24-row work items.
+  // The register-decoded path (1-4 tokens per expert, short rows read one at a time) on one expert, both ISAs:
+  // float32/bf16 in 8-column steps plus scalars; FP8's 157 = 2 * 64 + 16 + 8 + 5 columns take AVX-512's unrolled
+  // 4 x 16 steps (1-2 tokens; 2 x 16 for 3-4), a single 16-column vector, an 8-column one and scalars (AVX2: 4 x 8
+  // steps, single 8s, scalars); the down projection's 19 columns never fill an unrolled step. FP8 blocks of 24 and
+  // 72 columns cut the row into segments that end in every kind of step. 157 down rows span several work items.
   std::mt19937 rng(37);
   for (int64_t tokens : {1, 2, 3, 4}) {
     RunCase(rng, ExpertWeightFormat::kBFloat16, 1, 157, 19, tokens, 1, 128);

@@ -134,10 +134,11 @@ struct Lanes {
 // covered (U x T chains: 4 for one token, 8 for two to four).
 constexpr int StreamUnroll(int tokens) { return tokens <= 2 ? 4 : 2; }
 
-// The decode-time path (few tokens on this expert): weights are decoded in registers and used at once by every
-// token, so each weight byte is read once and never stored. Rows are read one after another, each from start to
-// end: a single sequential stream. Reading several rows side by side (4-8 streams a few KiB long each, the former
-// scheme) halved the bytes per CPU-second here (docs/benchmarks.md, "MoeExperts"). FP8 dot products run per scale
+// The decode-time path for FP8 rows shorter than kSideBySideRowBytes (float32/bf16: ProjectRowsStreamInOrder):
+// weights are decoded in registers and used at once by every token, so each weight byte is read once and never
+// stored. Rows are read one after another, each from start to end: a single sequential stream. Reading several short
+// rows side by side (4-8 streams a few KiB long each) halved the bytes per CPU-second here (docs/benchmarks.md,
+// "MoeExperts decode: one weight row at a time"). FP8 dot products run per scale
 // block and are scaled afterwards; a row holding an FP8 NaN code gives NaN, as the dequantised product would.
 template <ExpertWeightFormat F, int T>
 void ProjectRowsStream(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, float* y, int64_t ldy) {
