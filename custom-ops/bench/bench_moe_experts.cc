@@ -6,7 +6,9 @@
 // Also measures, on one thread over an L2-resident buffer, the e4m3 decoders considered for the kernel, and the
 // accuracy of the int8/int4 integer path (activations rounded to int8) against the exact reference.
 // And, on one thread over one L2-resident matrix, each format's projection kernel per ISA (the per-core ceiling).
-//   bench_moe_experts [repeats] [experts] [bf16|fp8|int8|int4|decode|kernels|accuracy]
+// `small`: the same at the small preset's shapes (RunSmall). GLM_BENCH_MAX_TOKENS=N: only token counts up to N. The op's loops run on a pool that outlives the calls
+// (bench_pool.h), as in a session; threads: GLM_OPS_THREADS (default one per core).
+//   bench_moe_experts [repeats] [experts] [bf16|fp8|int8|int4|decode|kernels|accuracy|small]
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -16,6 +18,7 @@
 #include <set>
 #include <vector>
 
+#include "bench_pool.h"
 #include "bench_util.h"
 #include "cpu/isa_dispatch.h"
 #include "cpu/moe_experts.h"
@@ -25,31 +28,41 @@
 namespace glm_ops::bench {
 namespace {
 
-constexpr int64_t kHidden = 6144, kInter = 2048, kTopK = 8, kBlock = 128;
+// The shapes of a run: GLM-5.2's real widths, or the `small` preset's (glm-convert synth --preset small).
+struct Dims {
+  int64_t hidden, inter, top_k, block;
+};
+Dims dims{6144, 2048, 8, 128};
 
 // What llama.cpp streams on 2 threads here (issue #13: 517 MB of f32 weights per token in 11.4 ms).
 constexpr double kLlamaCppGBs = 45.0;
+
+// The op's loops: a pool that outlives the calls, as ONNX Runtime's is in a session (bench_pool.h).
+const cpu::Parallel& Pool() {
+  static const PooledThreads pool(Threads().Threads());
+  return pool;
+}
 
 bool IsInteger(ExpertWeightFormat f) { return f == ExpertWeightFormat::kInt8 || f == ExpertWeightFormat::kInt4; }
 
 struct Weights {
   std::vector<uint8_t> gate, up, down;  // raw bytes in the format's element type
   std::vector<float> gate_scales, up_scales, down_scales;      // FP8
-  std::vector<uint16_t> gate_half, up_half, down_half;         // int8/int4: float16 [E, rows, cols / kBlock]
+  std::vector<uint16_t> gate_half, up_half, down_half;         // int8/int4: float16 [E, rows, cols / dims.block]
 };
 
 // int8/int4 weights: q from the uniform values (int8 q = round(127 v), int4 nibble = round(7 v) + 8) and float16
 // scale 0x211F (~0.01/127) or 0x2D1F (~0.01/7) everywhere, so the weights span about +-0.01 like the others.
 Weights MakeIntegerWeights(ExpertWeightFormat format, int64_t experts) {
   const bool int4 = format == ExpertWeightFormat::kInt4;
-  const int64_t row_bytes = int4 ? kHidden / 2 : kHidden;  // kHidden and kInter are even
+  const int64_t row_bytes = int4 ? dims.hidden / 2 : dims.hidden;  // dims.hidden and dims.inter are even
   Weights w;
-  std::vector<float> values(static_cast<size_t>(kInter * kHidden));
+  std::vector<float> values(static_cast<size_t>(dims.inter * dims.hidden));
   for (std::vector<uint8_t>* m : {&w.gate, &w.up, &w.down}) {
-    m->resize(static_cast<size_t>(experts * kInter * row_bytes));
+    m->resize(static_cast<size_t>(experts * dims.inter * row_bytes));
     for (int64_t e = 0; e < experts; ++e) {
       FillUniform(values.data(), static_cast<int64_t>(values.size()), static_cast<uint64_t>(e + 1));
-      uint8_t* dst = m->data() + e * kInter * row_bytes;
+      uint8_t* dst = m->data() + e * dims.inter * row_bytes;
       if (int4)
         for (size_t i = 0; i < values.size(); i += 2)
           dst[i / 2] = static_cast<uint8_t>((static_cast<int>(std::lround(values[i] * 7)) + 8) |
@@ -59,7 +72,7 @@ Weights MakeIntegerWeights(ExpertWeightFormat format, int64_t experts) {
           dst[i] = static_cast<uint8_t>(static_cast<int8_t>(std::lround(values[i] * 127)));
     }
   }
-  const size_t scales = static_cast<size_t>(experts * kInter * (kHidden / kBlock));
+  const size_t scales = static_cast<size_t>(experts * dims.inter * (dims.hidden / dims.block));
   for (std::vector<uint16_t>* s : {&w.gate_half, &w.up_half, &w.down_half})
     s->assign(scales, int4 ? 0x2D1F : 0x211F);
   return w;
@@ -68,9 +81,9 @@ Weights MakeIntegerWeights(ExpertWeightFormat format, int64_t experts) {
 Weights MakeWeights(ExpertWeightFormat format, int64_t experts) {
   if (IsInteger(format)) return MakeIntegerWeights(format, experts);
   const int64_t element = format == ExpertWeightFormat::kBFloat16 ? 2 : 1;
-  const int64_t matrix = kInter * kHidden * element;
+  const int64_t matrix = dims.inter * dims.hidden * element;
   Weights w;
-  std::vector<float> values(static_cast<size_t>(kInter * kHidden));
+  std::vector<float> values(static_cast<size_t>(dims.inter * dims.hidden));
   for (std::vector<uint8_t>* m : {&w.gate, &w.up, &w.down}) {
     m->resize(static_cast<size_t>(experts * matrix));
     for (int64_t e = 0; e < experts; ++e) {
@@ -90,7 +103,7 @@ Weights MakeWeights(ExpertWeightFormat format, int64_t experts) {
     }
   }
   if (format == ExpertWeightFormat::kFloat8E4M3) {
-    const int64_t scales = experts * (kInter / kBlock) * (kHidden / kBlock);
+    const int64_t scales = experts * (dims.inter / dims.block) * (dims.hidden / dims.block);
     w.gate_scales.assign(static_cast<size_t>(scales), 0.01f);
     w.up_scales.assign(static_cast<size_t>(scales), 0.01f);
     w.down_scales.assign(static_cast<size_t>(scales), 0.01f);
@@ -166,44 +179,44 @@ struct Call {
 
 Call MakeCall(ExpertWeightFormat format, const Weights& w, int64_t experts, int64_t tokens, std::mt19937& rng) {
   Call c;
-  c.hidden.resize(static_cast<size_t>(tokens * kHidden));
+  c.hidden.resize(static_cast<size_t>(tokens * dims.hidden));
   c.out.resize(c.hidden.size());
   FillUniform(c.hidden.data(), static_cast<int64_t>(c.hidden.size()), 77);
-  c.weights.assign(static_cast<size_t>(tokens * kTopK), 0.125f);
+  c.weights.assign(static_cast<size_t>(tokens * dims.top_k), 0.125f);
   std::set<int32_t> touched;
   for (int64_t t = 0; t < tokens; ++t) {
     std::vector<int32_t> all(static_cast<size_t>(experts));
     for (int64_t e = 0; e < experts; ++e) all[e] = static_cast<int32_t>(e);
     std::shuffle(all.begin(), all.end(), rng);
-    for (int64_t k = 0; k < std::min(kTopK, experts); ++k) {
+    for (int64_t k = 0; k < std::min(dims.top_k, experts); ++k) {
       c.ids.push_back(all[k]);
       touched.insert(all[k]);
     }
   }
   c.touched = touched.size();
-  const int64_t top_k = std::min(kTopK, experts);
+  const int64_t top_k = std::min(dims.top_k, experts);
   const bool fp8 = format == ExpertWeightFormat::kFloat8E4M3, integer = IsInteger(format);
   const bool int4 = format == ExpertWeightFormat::kInt4;
   const DType dtype = fp8 ? DType::kFloat8E4M3FN
                       : integer ? (int4 ? DType::kUInt8 : DType::kInt8)
                                 : DType::kBFloat16;
-  const int64_t hidden_stored = int4 ? kHidden / 2 : kHidden, inter_stored = int4 ? kInter / 2 : kInter;
+  const int64_t hidden_stored = int4 ? dims.hidden / 2 : dims.hidden, inter_stored = int4 ? dims.inter / 2 : dims.inter;
   MoeExpertsInputs in;
-  in.hidden = {DType::kFloat32, {tokens, kHidden}};
+  in.hidden = {DType::kFloat32, {tokens, dims.hidden}};
   in.expert_ids = {DType::kInt32, {tokens, top_k}};
   in.expert_weights = {DType::kFloat32, {tokens, top_k}};
-  in.gate_weights = {dtype, {experts, kInter, hidden_stored}};
-  in.up_weights = {dtype, {experts, kInter, hidden_stored}};
-  in.down_weights = {dtype, {experts, kHidden, inter_stored}};
+  in.gate_weights = {dtype, {experts, dims.inter, hidden_stored}};
+  in.up_weights = {dtype, {experts, dims.inter, hidden_stored}};
+  in.down_weights = {dtype, {experts, dims.hidden, inter_stored}};
   in.has_gate_scales = in.has_up_scales = in.has_down_scales = fp8 || integer;
   if (integer) {
-    in.gate_scales = in.up_scales = {DType::kFloat16, {experts, kInter, kHidden / kBlock}};
-    in.down_scales = {DType::kFloat16, {experts, kHidden, kInter / kBlock}};
+    in.gate_scales = in.up_scales = {DType::kFloat16, {experts, dims.inter, dims.hidden / dims.block}};
+    in.down_scales = {DType::kFloat16, {experts, dims.hidden, dims.inter / dims.block}};
   } else {
-    in.gate_scales = in.up_scales = {DType::kFloat32, {experts, kInter / kBlock, kHidden / kBlock}};
-    in.down_scales = {DType::kFloat32, {experts, kHidden / kBlock, kInter / kBlock}};
+    in.gate_scales = in.up_scales = {DType::kFloat32, {experts, dims.inter / dims.block, dims.hidden / dims.block}};
+    in.down_scales = {DType::kFloat32, {experts, dims.hidden / dims.block, dims.inter / dims.block}};
   }
-  c.shape = ValidateMoeExperts(in, {kBlock, int4 ? "int4" : ""});
+  c.shape = ValidateMoeExperts(in, {dims.block, int4 ? "int4" : ""});
   if (integer)
     c.ew = {w.gate.data(), w.up.data(), w.down.data(), w.gate_half.data(), w.up_half.data(), w.down_half.data()};
   else
@@ -214,39 +227,53 @@ Call MakeCall(ExpertWeightFormat format, const Weights& w, int64_t experts, int6
 
 // Stored bytes of one expert (three matrices and their scales).
 double ExpertBytes(ExpertWeightFormat format) {
-  const double weights = 3.0 * kInter * kHidden;
+  const double weights = 3.0 * dims.inter * dims.hidden;
   switch (format) {
     case ExpertWeightFormat::kBFloat16: return 2 * weights;
-    case ExpertWeightFormat::kFloat8E4M3: return weights + 3.0 * (kInter / kBlock) * (kHidden / kBlock) * 4;
-    case ExpertWeightFormat::kInt8: return weights + weights / kBlock * 2;
-    case ExpertWeightFormat::kInt4: return weights / 2 + weights / kBlock * 2;
+    case ExpertWeightFormat::kFloat8E4M3: return weights + 3.0 * (dims.inter / dims.block) * (dims.hidden / dims.block) * 4;
+    case ExpertWeightFormat::kInt8: return weights + weights / dims.block * 2;
+    case ExpertWeightFormat::kInt4: return weights / 2 + weights / dims.block * 2;
     default: return 4 * weights;
   }
 }
 
-void Run(ExpertWeightFormat format, const char* name, int64_t experts, int repeats, Rate read, Rate peak) {
+// `rotation` calls with different routings take turns, so that a small layer's experts are not still in the L3
+// cache from the previous call (a model's other layers evict them between its calls).
+void Run(ExpertWeightFormat format, const char* name, int64_t experts, int repeats, Rate read, Rate peak,
+         const std::vector<int64_t>& token_counts = {1, 8, 64}, int rotation = 1) {
   const Weights w = MakeWeights(format, experts);
   std::vector<cpu::Isa> isas{cpu::Isa::kAvx2};
   if (cpu::CpuHasAvx512Kernels()) isas.push_back(cpu::Isa::kAvx512);
   std::mt19937 rng(5);
-  for (int64_t tokens : {1, 8, 64}) {
-    Call c = MakeCall(format, w, experts, tokens, rng);
+  const char* max_text = std::getenv("GLM_BENCH_MAX_TOKENS");  // only the token counts up to it
+  const int64_t max_tokens = max_text ? std::atoll(max_text) : token_counts.back();
+  for (int64_t tokens : token_counts) {
+    if (tokens > max_tokens) continue;
+    std::vector<Call> calls;
+    double touched = 0;
+    for (int i = 0; i < rotation; ++i) {
+      calls.push_back(MakeCall(format, w, experts, tokens, rng));
+      touched += static_cast<double>(calls.back().touched) / rotation;
+    }
+    size_t turn = 0;
     // The ISAs alternate call by call, so both see the same machine load.
     std::vector<Timing> timings = MeasureAlternating(repeats, isas.size(), [&](size_t i) {
       cpu::ForceIsa(isas[i]);
-      cpu::MoeExperts(Threads(), c.shape, c.hidden.data(), c.ids.data(), c.weights.data(), c.ew, c.out.data());
+      Call& c = calls[turn++ % calls.size()];
+      cpu::MoeExperts(Pool(), c.shape, c.hidden.data(), c.ids.data(), c.weights.data(), c.ew, c.out.data());
     });
+    const Call& c = calls[0];
     for (size_t i = 0; i < isas.size(); ++i) {
       const Timing& t = timings[i];
-      const Rate bandwidth = RateOf(ExpertBytes(format) * static_cast<double>(c.touched), t);
-      const Rate flops = RateOf(2.0 * 3.0 * kInter * kHidden * static_cast<double>(c.shape.tokens * c.shape.top_k), t);
-      std::printf("%-5s %-6s tokens %3lld experts %3zu | %8.3f ms (cpu %8.3f ms) | weights %6.2f GB/s = %4.2f x read "
-                  "bw, %4.2f x llama.cpp's %.0f (per CPU-s %6.2f = %4.2f x) | %6.1f GFLOP/s, per CPU-s %6.1f = %4.2f "
-                  "x FMA peak\n",
-                  name, cpu::IsaName(isas[i]), static_cast<long long>(tokens), c.touched, t.wall * 1e3, t.cpu * 1e3,
-                  bandwidth.wall / 1e9, bandwidth.wall / read.wall, bandwidth.wall / 1e9 / kLlamaCppGBs,
-                  kLlamaCppGBs, bandwidth.cpu / 1e9, bandwidth.cpu / read.cpu, flops.wall / 1e9, flops.cpu / 1e9,
-                  flops.cpu / peak.cpu);
+      const Rate bandwidth = RateOf(ExpertBytes(format) * touched, t);
+      const Rate flops = RateOf(2.0 * 3.0 * dims.inter * dims.hidden * static_cast<double>(c.shape.tokens * c.shape.top_k), t);
+      std::printf("%-5s %-6s G %3lld tokens %3lld experts %5.1f | %8.3f ms (cpu %8.3f ms) | weights %6.2f GB/s = %4.2f x "
+                  "read bw, %4.2f x llama.cpp's %.0f (per CPU-s %6.2f = %4.2f x) | %6.1f GFLOP/s, per CPU-s %6.1f = "
+                  "%4.2f x FMA peak | %7.0f tokens/s\n",
+                  name, cpu::IsaName(isas[i]), static_cast<long long>(dims.block), static_cast<long long>(tokens),
+                  touched, t.wall * 1e3, t.cpu * 1e3, bandwidth.wall / 1e9, bandwidth.wall / read.wall,
+                  bandwidth.wall / 1e9 / kLlamaCppGBs, kLlamaCppGBs, bandwidth.cpu / 1e9, bandwidth.cpu / read.cpu,
+                  flops.wall / 1e9, flops.cpu / 1e9, flops.cpu / peak.cpu, static_cast<double>(tokens) / t.wall);
     }
     std::fflush(stdout);
   }
@@ -256,7 +283,8 @@ void Run(ExpertWeightFormat format, const char* name, int64_t experts, int repea
 // second of the projection kernel for each format and ISA, i.e. the compute ceiling of the decode path per core,
 // to set against each core's share of the memory bandwidth.
 void BenchProjection(int repeats) {
-  constexpr int64_t kRows = 24, kCols = kHidden, kCalls = 2000;
+  constexpr int64_t kRows = 24, kCalls = 2000;
+  const int64_t cols = dims.hidden;
   std::vector<cpu::Isa> isas{cpu::Isa::kAvx2};
   if (cpu::CpuHasAvx512Kernels()) isas.push_back(cpu::Isa::kAvx512);
   std::printf("projection kernel, one thread, 24 x 6144 weights L2-resident, 1 token, median of %d:\n", repeats);
@@ -268,27 +296,27 @@ void BenchProjection(int repeats) {
     const Weights w = MakeWeights(format, 1);
     MoeExpertsShape shape;
     shape.format = format;
-    shape.quant_block_size = kBlock;
+    shape.quant_block_size = dims.block;
     const void* scales = IsInteger(format) ? static_cast<const void*>(w.gate_half.data())
                          : format == ExpertWeightFormat::kFloat8E4M3 ? static_cast<const void*>(w.gate_scales.data())
                                                                      : nullptr;
-    const cpu::WeightMatrix m = cpu::WeightMatrix::Of(shape, w.gate.data(), scales, 0, kRows, kCols);
-    std::vector<float> x(static_cast<size_t>(kCols)), y(static_cast<size_t>(kRows));
-    FillUniform(x.data(), kCols, 3);
-    std::vector<int8_t> q(static_cast<size_t>(cpu::QuantizedColumns(kCols)));
-    std::vector<float> xs(q.size() / 32), offsets(static_cast<size_t>(kCols / kBlock));
+    const cpu::WeightMatrix m = cpu::WeightMatrix::Of(shape, w.gate.data(), scales, 0, kRows, cols);
+    std::vector<float> x(static_cast<size_t>(cols)), y(static_cast<size_t>(kRows));
+    FillUniform(x.data(), cols, 3);
+    std::vector<int8_t> q(static_cast<size_t>(cpu::QuantizedColumns(cols)));
+    std::vector<float> xs(q.size() / 32), offsets(static_cast<size_t>(cols / dims.block));
     const float* xp = x.data();
     cpu::ProjectionScratch scratch;
     std::vector<Timing> t = MeasureAlternating(repeats, isas.size(), [&](size_t i) {
       cpu::ForceIsa(isas[i]);
       cpu::QuantizedRow xq{};
-      if (IsInteger(format)) xq = cpu::QuantizeRow(format, kBlock, x.data(), kCols, q.data(), xs.data(), offsets.data());
+      if (IsInteger(format)) xq = cpu::QuantizeRow(format, dims.block, x.data(), cols, q.data(), xs.data(), offsets.data());
       for (int64_t call = 0; call < kCalls; ++call)
         cpu::ProjectRows(m, 0, kRows, &xp, &xq, 1, y.data(), kRows, scratch);
     });
     for (size_t i = 0; i < isas.size(); ++i)
       std::printf("  %-4s %-6s %6.2f G weights per CPU-s\n", name, cpu::IsaName(isas[i]),
-                  static_cast<double>(kRows * kCols * kCalls) / t[i].cpu / 1e9);
+                  static_cast<double>(kRows * cols * kCalls) / t[i].cpu / 1e9);
     std::fflush(stdout);
   }
 }
@@ -305,7 +333,7 @@ void Accuracy(int64_t experts) {
       Call c = MakeCall(format, w, experts, 1, rng);
       if (outliers)
         for (size_t i = 0; i < c.hidden.size(); i += 100) c.hidden[i] *= 20.0f;
-      cpu::MoeExperts(Threads(), c.shape, c.hidden.data(), c.ids.data(), c.weights.data(), c.ew, c.out.data());
+      cpu::MoeExperts(Pool(), c.shape, c.hidden.data(), c.ids.data(), c.weights.data(), c.ew, c.out.data());
       const std::vector<double> exact =
           reference::MoeExperts(c.shape, c.hidden.data(), c.ids.data(), c.weights.data(), c.ew);
       double err = 0, ref = 0;
@@ -320,6 +348,27 @@ void Accuracy(int64_t experts) {
   }
 }
 
+// The `small` preset's MoE layer (hidden 1024, expert width 384, top-4 of 32 experts; its artifacts use int8/int4
+// groups of 64): decode (1-8 tokens) and prefill token counts, every format and group size.
+void RunSmall(int repeats, Rate read, Rate peak) {
+  dims = {1024, 384, 4, 128};
+  // More than the preset's 32 experts (the kernel's cost does not depend on how many there are) so that the
+  // rotating calls' weights, 192 MB in all, come from memory as a 12-layer model's do, not from the 32 MB L3.
+  auto experts = [](ExpertWeightFormat f) {
+    return std::max<int64_t>(32, static_cast<int64_t>(std::ceil(192e6 / ExpertBytes(f))));
+  };
+  const std::vector<int64_t> tokens{1, 2, 4, 8, 32, 128};  // GLM_BENCH_MAX_TOKENS=8: decode only (Run)
+  const char* only = std::getenv("GLM_BENCH_FORMAT");  // bf16|fp8|int8|int4: just that one
+  auto wanted = [&](const char* name) { return !only || std::strcmp(only, name) == 0; };
+  if (wanted("bf16")) Run(ExpertWeightFormat::kBFloat16, "bf16", experts(ExpertWeightFormat::kBFloat16), repeats, read, peak, tokens, 8);
+  if (wanted("fp8")) Run(ExpertWeightFormat::kFloat8E4M3, "fp8", experts(ExpertWeightFormat::kFloat8E4M3), repeats, read, peak, tokens, 8);
+  for (int64_t block : {32, 64, 128}) {
+    dims.block = block;
+    if (wanted("int8")) Run(ExpertWeightFormat::kInt8, "int8", experts(ExpertWeightFormat::kInt8), repeats, read, peak, tokens, 8);
+    if (wanted("int4")) Run(ExpertWeightFormat::kInt4, "int4", experts(ExpertWeightFormat::kInt4), repeats, read, peak, tokens, 8);
+  }
+}
+
 }  // namespace
 }  // namespace glm_ops::bench
 
@@ -329,8 +378,12 @@ int main(int argc, char** argv) {
   // "bf16", "fp8", "int8", "int4", "decode", "kernels" or "accuracy": just that part
   const char* only = argc > 3 ? argv[3] : "";
   using glm_ops::bench::Rate;
-  std::printf("MoeExperts: hidden 6144, inter 2048, top-8 of %lld experts; threads %d; median of %d\n",
-              static_cast<long long>(experts), glm_ops::bench::Threads().Threads(), repeats);
+  if (std::strcmp(only, "small") == 0)
+    std::printf("MoeExperts: hidden 1024, inter 384, top-4 (small preset); threads %d; median of %d\n",
+                glm_ops::bench::Threads().Threads(), repeats);
+  else
+    std::printf("MoeExperts: hidden 6144, inter 2048, top-8 of %lld experts; threads %d; median of %d\n",
+                static_cast<long long>(experts), glm_ops::bench::Threads().Threads(), repeats);
   if (!*only || std::strcmp(only, "decode") == 0) glm_ops::bench::BenchFp8Decoders(repeats);
   if (std::strcmp(only, "decode") == 0) return 0;
   if (!*only || std::strcmp(only, "kernels") == 0) glm_ops::bench::BenchProjection(repeats);
@@ -343,6 +396,10 @@ int main(int argc, char** argv) {
               read.wall / 1e9, read.cpu / 1e9);
   std::printf("FMA peak (12 chains of 8-lane FMAs per thread): %.1f GFLOP/s, per CPU-s %.1f GFLOP/s\n",
               peak.wall / 1e9, peak.cpu / 1e9);
+  if (std::strcmp(only, "small") == 0) {
+    glm_ops::bench::RunSmall(repeats, read, peak);
+    return 0;
+  }
   if (!*only || std::strcmp(only, "bf16") == 0)
     glm_ops::bench::Run(glm_ops::ExpertWeightFormat::kBFloat16, "bf16", experts, repeats, read, peak);
   if (!*only || std::strcmp(only, "fp8") == 0)

@@ -149,6 +149,67 @@ TEST(MoeExperts, TokenCountsAroundTheBlockingEdgesMatchReference) {
   RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 2, 300, 100, 11, 2, 128);
 }
 
+TEST(MoeExperts, StreamedRowStepsAndColumnEdgesMatchReference) {
+  // The register-decoded path (1-4 tokens per expert, short rows read one at a time) on one expert, both ISAs:
+  // float32/bf16 in 8-column steps plus scalars; FP8's 157 = 2 * 64 + 16 + 8 + 5 columns take AVX-512's unrolled
+  // 4 x 16 steps (1-2 tokens; 2 x 16 for 3-4), a single 16-column vector, an 8-column one and scalars (AVX2: 4 x 8
+  // steps, single 8s, scalars); the down projection's 19 columns never fill an unrolled step. FP8 blocks of 24 and
+  // 72 columns cut the row into segments that end in every kind of step. 157 down rows span several work items.
+  std::mt19937 rng(37);
+  for (int64_t tokens : {1, 2, 3, 4}) {
+    RunCase(rng, ExpertWeightFormat::kBFloat16, 1, 157, 19, tokens, 1, 128);
+    RunCase(rng, ExpertWeightFormat::kFloat32, 1, 157, 19, tokens, 1, 128);
+    RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 1, 157, 19, tokens, 1, 24);
+    RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 1, 157, 19, tokens, 1, 72);
+    // Rows of 4 KiB and more are read side by side (4 or 2 rows per step): bf16 4202 B, float32 4124 B and FP8
+    // 4100 B gate/up rows, ragged ends, next to short down rows that stream.
+    RunCase(rng, ExpertWeightFormat::kBFloat16, 1, 2101, 19, tokens, 1, 128);
+    RunCase(rng, ExpertWeightFormat::kFloat32, 1, 1031, 19, tokens, 1, 128);
+    RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 1, 4100, 19, tokens, 1, 128);
+  }
+}
+
+TEST(MoeExperts, FloatTokenResultDoesNotDependOnHowManyTokensShareItsExpert) {
+  // float32 / bf16: 1-4 tokens on an expert take the register-decoded path, more the decoded tile; both sum a row in
+  // the same order, so token 0's output is the same bits whatever the batch (the runtime compares MTP draft rows
+  // across runs bit for bit). 300 columns = two tile segments + a scalar tail; 21 inner columns end in a tail too.
+  // 2101 columns: rows of 4 KiB and more, read side by side on the register-decoded path.
+  for (int64_t hidden : {300, 2101})
+  for (ExpertWeightFormat format : {ExpertWeightFormat::kFloat32, ExpertWeightFormat::kBFloat16}) {
+    std::mt19937 rng(41);
+    constexpr int64_t kInter = 21, kMaxTokens = 9;
+    const Stacked gate = MakeStacked(rng, format, 1, kInter, hidden, 128);
+    const Stacked up = MakeStacked(rng, format, 1, kInter, hidden, 128);
+    const Stacked down = MakeStacked(rng, format, 1, hidden, kInter, 128);
+    const auto x = test::RandomFloats(rng, kMaxTokens * hidden);
+    const DType dtype = format == ExpertWeightFormat::kFloat32 ? DType::kFloat32 : DType::kBFloat16;
+    cpu::ExpertWeights ew{gate.Data(format), up.Data(format), down.Data(format), nullptr, nullptr, nullptr};
+    std::vector<float> first;
+    for (int64_t tokens = 1; tokens <= kMaxTokens; ++tokens) {
+      SCOPED_TRACE("format " + std::to_string(static_cast<int>(format)) + " hidden " + std::to_string(hidden) +
+                   " tokens " + std::to_string(tokens));
+      MoeExpertsInputs in;
+      in.hidden = {DType::kFloat32, {tokens, hidden}};
+      in.expert_ids = {DType::kInt32, {tokens, 1}};
+      in.expert_weights = {DType::kFloat32, {tokens, 1}};
+      in.gate_weights = {dtype, {1, kInter, hidden}};
+      in.up_weights = {dtype, {1, kInter, hidden}};
+      in.down_weights = {dtype, {1, hidden, kInter}};
+      in.gate_scales = in.up_scales = in.down_scales = {DType::kFloat32, {1, 1, 1}};
+      const MoeExpertsShape shape = ValidateMoeExperts(in, {128});
+      const std::vector<int32_t> ids(static_cast<size_t>(tokens), 0);
+      const std::vector<float> weights(static_cast<size_t>(tokens), 1.0f);
+      std::vector<float> out(static_cast<size_t>(tokens * hidden));
+      cpu::MoeExperts(test::Threads(), shape, x.data(), ids.data(), weights.data(), ew, out.data());
+      const std::vector<float> token0(out.begin(), out.begin() + hidden);
+      if (tokens == 1) first = token0;
+      for (int64_t i = 0; i < hidden; ++i)
+        ASSERT_EQ(std::memcmp(&token0[i], &first[i], sizeof(float)), 0)
+            << "column " << i << ": " << token0[i] << " vs " << first[i] << " with one token";
+    }
+  }
+}
+
 TEST(MoeExperts, Fp8NanCodesGiveNanOutputsLikeTheDequantisedProduct) {
   // A NaN code in a gate row makes that inter unit NaN for every token on the expert, and through the down
   // projection every output of those tokens. Planted in the vector part (column 40), the scalar tail (column 36 of

@@ -41,6 +41,9 @@ Routing GroupByExpert(const MoeExpertsShape& s, const int32_t* ids, const float*
   return r;
 }
 
+// Activations up to which QuantizeRows runs on the calling thread (~10 us of work, about one pool dispatch).
+constexpr int64_t kSerialQuantizeElements = 16384;
+
 // Int8 activations of some rows for the integer path (expert_projection.h), quantized once per call.
 struct QuantizedRows {
   std::vector<int8_t> q;
@@ -60,11 +63,16 @@ void QuantizeRows(const Parallel& parallel, const MoeExpertsShape& s, const floa
   out.scales.resize(static_cast<size_t>(count * chunks));
   out.offsets.resize(static_cast<size_t>(count * groups));
   out.rows.resize(static_cast<size_t>(count));
-  parallel.For(count, [&](int64_t begin, int64_t end) {
+  auto quantize = [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i)
       out.rows[i] = QuantizeRow(s.format, s.quant_block_size, x + i * cols, cols, out.q.data() + i * padded,
                                 out.scales.data() + i * chunks, out.offsets.data() + i * groups);
-  });
+  };
+  // Decode-sized inputs (a few rows) take a few microseconds on this thread, less than waking the pool.
+  if (count * cols <= kSerialQuantizeElements)
+    quantize(0, count);
+  else
+    parallel.For(count, quantize);
 }
 
 }  // namespace
