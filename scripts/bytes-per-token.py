@@ -30,11 +30,11 @@ def ours_part(name):
         return "embedding"
     if ".moe.experts." in name or re.search(r"\.mlp\.experts\.\d+\.", name):
         return "routed_experts"
-    if "shared_experts" in name:
+    if "shared_experts" in name or ".moe.shared." in name:
         return "shared_experts"
     if re.search(r"\.mlp\.gate\.(weight|e_score_correction_bias)", name) or ".moe.router" in name:
         return "router"
-    if re.search(r"\.mlp\.(gate|up|down)_proj\.", name):
+    if re.search(r"\.mlp\.(gate|up|down)_proj\.", name) or re.search(r"\.mlp\.gate_up($|\.|_)", name):
         return "dense_mlp"
     if name.startswith("lm_head") or ".lm_head" in name:
         return "lm_head"
