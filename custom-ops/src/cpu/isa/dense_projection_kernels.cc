@@ -7,9 +7,9 @@
 
 #include <immintrin.h>
 
-#include <cstring>
-
 #include "cpu/dense_projection_kernels.h"
+#include "cpu/simd.h"
+#include "cpu/weight_decode.h"
 
 namespace glm_ops::cpu {
 
@@ -35,11 +35,7 @@ constexpr int kLanes = 8;
 inline Vec Zero() { return _mm256_setzero_ps(); }
 inline Vec Load(const float* p) { return _mm256_loadu_ps(p); }
 inline Vec Fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
-inline float Sum(Vec v) {
-  const __m128 s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
-  const __m128 h = _mm_add_ps(s, _mm_movehl_ps(s, s));
-  return _mm_cvtss_f32(_mm_add_ss(h, _mm_movehdup_ps(h)));
-}
+inline float Sum(Vec v) { return simd::HorizontalSum(v); }
 inline void LoadBf16Pair(const uint16_t* p, Vec& even, Vec& odd) {
   const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   even = _mm256_castsi256_ps(_mm256_slli_epi32(bits, 16));
@@ -49,13 +45,6 @@ inline void Store(float* p, Vec v) { _mm256_storeu_ps(p, v); }
 #endif
 
 constexpr int64_t kBlock = 2 * kLanes;
-
-inline float Bf16ToFloat(uint16_t bits) {
-  const uint32_t wide = static_cast<uint32_t>(bits) << 16;
-  float f;
-  std::memcpy(&f, &wide, sizeof f);
-  return f;
-}
 
 void PermuteBf16Activations(const float* x, int64_t cols, float* out) {
   const int64_t whole = cols / kBlock * kBlock;
@@ -101,7 +90,7 @@ void GemvBf16(const uint16_t* w, int64_t cols, int64_t r0, int64_t r1, const flo
     for (int t = 0; t < T; ++t)
       for (int j = 0; j < rows; ++j) {
         float tail = 0.0f;  // columns past the last whole block (widths that are not a multiple of 2L)
-        for (int64_t c = whole; c < cols; ++c) tail += Bf16ToFloat(rp[j][c]) * x[t * ldx + c];
+        for (int64_t c = whole; c < cols; ++c) tail += DecodeBf16(rp[j][c]) * x[t * ldx + c];
         y[t * ldy + (rq - r0) + j] = Sum(acc[t][j]) + tail;
       }
   }

@@ -74,19 +74,10 @@ inline float LoadDecodedScalar(const uint8_t* row, int64_t c) {
 // -Wmaybe-uninitialized reports at every use under -Werror; the lanes are fully written, so the warning is off here.
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-// AVX-512: 16 columns per vector. bf16 widens with vpmovzxwd + vpslld (exact), FP8 goes through float16 as in
-// DecodeE4M3x8Half, 16 at a time.
+// AVX-512: 16 FP8 columns per vector, through float16 as in DecodeE4M3x8Half. Only the FP8 stream path
+// (ProjectRowsStream) uses 16-lane decoding: float32 / bf16 keep the tile's 8-lane order (ProjectRowsStreamInOrder).
 template <ExpertWeightFormat F>
 inline __m512 LoadDecoded16(const uint8_t* row, int64_t c);
-template <>
-inline __m512 LoadDecoded16<ExpertWeightFormat::kFloat32>(const uint8_t* row, int64_t c) {
-  return _mm512_loadu_ps(reinterpret_cast<const float*>(row) + c);
-}
-template <>
-inline __m512 LoadDecoded16<ExpertWeightFormat::kBFloat16>(const uint8_t* row, int64_t c) {
-  const __m256i bits = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(reinterpret_cast<const uint16_t*>(row) + c));
-  return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(bits), 16));
-}
 template <>
 inline __m512 LoadDecoded16<ExpertWeightFormat::kFloat8E4M3>(const uint8_t* row, int64_t c) {
   const __m256i wide = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c)));
@@ -143,9 +134,9 @@ constexpr int StreamUnroll(int tokens) { return tokens <= 2 ? 4 : 2; }
 template <ExpertWeightFormat F, int T>
 void ProjectRowsStream(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, float* y, int64_t ldy) {
   using V = Lanes::V;
+  static_assert(F == ExpertWeightFormat::kFloat8E4M3, "float32 / bf16 rows go through ProjectRowsStreamInOrder");
   constexpr int U = StreamUnroll(T), W = Lanes::kWidth;
-  constexpr bool kFp8 = F == ExpertWeightFormat::kFloat8E4M3;
-  const int64_t segment = kFp8 ? w.quant_block : w.cols;
+  const int64_t segment = w.quant_block;
   const float* scales = static_cast<const float*>(w.scales);
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* row = static_cast<const uint8_t*>(w.data) + r * w.row_bytes;
@@ -155,8 +146,8 @@ void ProjectRowsStream(const WeightMatrix& w, int64_t r0, int64_t r1, const floa
       total[t] = Lanes::Zero();
       tail_total[t] = 0.0f;
     }
-    E4M3NanScan nan_scan;  // FP8: NaN codes in the vector part (the scalar tails decode NaN exactly)
-    const float* scale_row = kFp8 ? scales + (r / w.quant_block) * w.scale_cols : nullptr;
+    E4M3NanScan nan_scan;  // NaN codes in the vector part (the scalar tails decode NaN exactly)
+    const float* scale_row = scales + (r / w.quant_block) * w.scale_cols;
     for (int64_t s0 = 0, block = 0; s0 < w.cols; s0 += segment, ++block) {
       const int64_t s1 = Min(w.cols, s0 + segment);
       const int64_t sw = s0 + (s1 - s0) / W * W;  // whole vectors
@@ -168,11 +159,9 @@ void ProjectRowsStream(const WeightMatrix& w, int64_t r0, int64_t r1, const floa
         tail[t] = 0.0f;
       }
       auto scan = [&](int64_t c, int64_t bytes) {
-        if constexpr (kFp8) {
-          int64_t b = 0;
-          for (; b + 32 <= bytes; b += 32) nan_scan.Add32(row + c + b);
-          for (; b < bytes; b += 8) nan_scan.Add8(row + c + b);
-        }
+        int64_t b = 0;
+        for (; b + 32 <= bytes; b += 32) nan_scan.Add32(row + c + b);
+        for (; b < bytes; b += 8) nan_scan.Add8(row + c + b);
       };
       int64_t c = s0;
       for (; c + U * W <= sw; c += U * W) {
@@ -196,17 +185,17 @@ void ProjectRowsStream(const WeightMatrix& w, int64_t r0, int64_t r1, const floa
         const float wf = LoadDecodedScalar<F>(row, c);
         for (int t = 0; t < T; ++t) tail[t] += wf * x[t][c];
       }
-      const float scale = kFp8 ? scale_row[block] * kE4M3HalfRescale : 1.0f;
+      const float scale = scale_row[block] * kE4M3HalfRescale;
       for (int t = 0; t < T; ++t) {
         V sum = acc[0][t];
         for (int u = 1; u < U; ++u) sum = Lanes::Add(sum, acc[u][t]);
-        total[t] = kFp8 ? Lanes::Fma(sum, Lanes::Set(scale), total[t]) : Lanes::Add(sum, total[t]);
+        total[t] = Lanes::Fma(sum, Lanes::Set(scale), total[t]);
         tail_total[t] += tail[t] * scale;
       }
     }
     for (int t = 0; t < T; ++t) y[t * ldy + (r - r0)] = Lanes::Sum(total[t]) + tail_total[t];
     // Rare: a row holding an FP8 NaN code gives NaN, as its dequantised product would.
-    if (kFp8 && nan_scan.Found() && HasE4M3Nan(row, w.cols))
+    if (nan_scan.Found() && HasE4M3Nan(row, w.cols))
       for (int t = 0; t < T; ++t) y[t * ldy + (r - r0)] = NAN;
   }
 }
