@@ -7,6 +7,7 @@ using Glm.Onnx.Runtime.Drafting;
 using Glm.Onnx.Runtime.Engine;
 using Glm.Onnx.Runtime.Sampling;
 using Glm.Onnx.Tests.Fakes;
+using static Glm.Onnx.Tests.Fakes.EngineRuns;
 
 namespace Glm.Onnx.Tests;
 
@@ -21,9 +22,6 @@ public sealed class ConstraintAlternativeTests
     private const int Vocab = 40;
     private const int ToolStart = 38; // a control token without bytes, like GLM's <tool_call>
     private const int Eos = 39;
-
-    // Generous: the machine running the tests may be loaded; the limit only stops a hang.
-    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
 
     // ids 0..25 spell 'a'..'z', 26..35 '0'..'9', 36 '{', 37 '}'; 38 (tool-call start) and 39 (eos) have no bytes.
     private static readonly TokenVocabulary Vocabulary =
@@ -56,17 +54,6 @@ public sealed class ConstraintAlternativeTests
 
     private static GrammarConstraint ContentOrToolCalls() => new(Content) { ToolCalls = new ToolCallAlternative(ToolStart, Call) };
 
-    private static async Task<List<GeneratedToken>> Collect(GenerationEngine engine, GenerationRequest request)
-    {
-        async Task<List<GeneratedToken>> Run()
-        {
-            var tokens = new List<GeneratedToken>();
-            await foreach (var token in engine.GenerateAsync(request))
-                tokens.Add(token);
-            return tokens;
-        }
-        return await Run().WaitAsync(Timeout);
-    }
 
     private static int BestAllowed(IReadOnlyList<int> history, Func<int, bool> allowed)
     {

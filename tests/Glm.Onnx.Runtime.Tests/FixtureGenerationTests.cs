@@ -6,6 +6,7 @@ using Glm.Onnx.Runtime.Engine;
 using Glm.Onnx.Runtime.Sampling;
 using Glm.Onnx.Runtime.Scheduling;
 using Glm.Onnx.Verification;
+using static Glm.Onnx.Tests.Fakes.EngineRuns;
 
 namespace Glm.Onnx.Tests;
 
@@ -49,17 +50,6 @@ public sealed class FixtureGenerationTests(ConvertedFixtures converted) : IClass
     private static IReadOnlyList<ReferencePrompt> Prompts(string fixture, int vocab) =>
         ReferencePrompts.Load(Path.Combine(Fixtures.GlmDir(fixture), "reference.safetensors"), vocab);
 
-    private static async Task<List<GeneratedToken>> Collect(GenerationEngine engine, GenerationRequest request)
-    {
-        async Task<List<GeneratedToken>> Run()
-        {
-            var list = new List<GeneratedToken>();
-            await foreach (var token in engine.GenerateAsync(request))
-                list.Add(token);
-            return list;
-        }
-        return await Run().WaitAsync(Timeout);
-    }
 
     private static double MaxAbs(ReadOnlySpan<float> a, ReadOnlySpan<float> b)
     {

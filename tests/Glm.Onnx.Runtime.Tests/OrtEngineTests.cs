@@ -4,6 +4,7 @@ using Glm.Onnx.Runtime.Engine;
 using Glm.Onnx.Runtime.Sampling;
 using Glm.Onnx.Runtime.Scheduling;
 using Glm.Onnx.Tests.Fakes;
+using static Glm.Onnx.Tests.Fakes.EngineRuns;
 
 namespace Glm.Onnx.Tests;
 
@@ -26,17 +27,6 @@ public sealed class OrtEngineTests : IDisposable
 
     private GlmModel Load(int blocks = 64) => GlmModel.Load(_dir.Path, new GlmModelOptions(Cache: new KvCacheOptions(NumBlocks: blocks), IntraOpThreads: 1));
 
-    private static async Task<List<GeneratedToken>> Collect(GenerationEngine engine, GenerationRequest request)
-    {
-        async Task<List<GeneratedToken>> Run()
-        {
-            var list = new List<GeneratedToken>();
-            await foreach (var token in engine.GenerateAsync(request))
-                list.Add(token);
-            return list;
-        }
-        return await Run().WaitAsync(Timeout);
-    }
 
     private static void AssertClose(ReadOnlySpan<float> expected, ReadOnlySpan<float> actual, float tolerance)
     {

@@ -3,6 +3,7 @@ using Glm.Onnx.Runtime.Engine;
 using Glm.Onnx.Runtime.Sampling;
 using Glm.Onnx.Runtime.Scheduling;
 using Glm.Onnx.Tests.Fakes;
+using static Glm.Onnx.Tests.Fakes.EngineRuns;
 
 namespace Glm.Onnx.Tests.Speculative;
 
@@ -13,7 +14,6 @@ namespace Glm.Onnx.Tests.Speculative;
 /// </summary>
 public sealed class SpeculativeEngineTests
 {
-    private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
     private const int Vocab = 32;
 
     private static int[] Prompt(int length, int seed) => Enumerable.Range(0, length).Select(i => (i * 7 + seed * 5 + i * i) % Vocab).ToArray();
@@ -36,17 +36,6 @@ public sealed class SpeculativeEngineTests
         return [.. output];
     }
 
-    private static async Task<List<GeneratedToken>> Collect(GenerationEngine engine, GenerationRequest request)
-    {
-        async Task<List<GeneratedToken>> Run()
-        {
-            var list = new List<GeneratedToken>();
-            await foreach (var token in engine.GenerateAsync(request))
-                list.Add(token);
-            return list;
-        }
-        return await Run().WaitAsync(Timeout);
-    }
 
     [Theory]
     [InlineData(1)]
