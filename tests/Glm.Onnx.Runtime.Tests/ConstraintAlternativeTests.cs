@@ -1,7 +1,6 @@
 using System.Text;
 using System.Text.RegularExpressions;
 using Glm.Onnx.Grammar;
-using Glm.Onnx.Grammar.Vocabulary;
 using Glm.Onnx.Runtime.Constraints;
 using Glm.Onnx.Runtime.Drafting;
 using Glm.Onnx.Runtime.Engine;
@@ -19,32 +18,17 @@ namespace Glm.Onnx.Tests;
 /// </summary>
 public sealed class ConstraintAlternativeTests
 {
-    private const int Vocab = 40;
-    private const int ToolStart = 38; // a control token without bytes, like GLM's <tool_call>
-    private const int Eos = 39;
+    private const int Vocab = SymbolVocabulary.Size;
+    private const int ToolStart = SymbolVocabulary.Id38; // a control token without bytes, like GLM's <tool_call>
+    private const int Eos = SymbolVocabulary.Eos;
 
-    // ids 0..25 spell 'a'..'z', 26..35 '0'..'9', 36 '{', 37 '}'; 38 (tool-call start) and 39 (eos) have no bytes.
-    private static readonly TokenVocabulary Vocabulary =
-        new(Vocab, id => id >= ToolStart ? null : [Spell(id)], id => id >= ToolStart);
+    private static readonly SymbolVocabulary Symbols = SymbolVocabulary.WithControl38;
 
-    private static byte Spell(int id) => id switch
-    {
-        < 26 => (byte)('a' + id),
-        < 36 => (byte)('0' + id - 26),
-        36 => (byte)'{',
-        _ => (byte)'}',
-    };
-
-    private static string Text(IEnumerable<int> ids) =>
-        string.Concat(ids.Where(i => i != Eos).Select(i => i == ToolStart ? "<T>" : ((char)Spell(i)).ToString()));
+    private static string Text(IEnumerable<int> ids) => Symbols.Text(ids, control38: "<T>");
 
     private static int[] Prompt(int seed) => [(seed * 5 + 1) % 36, (seed * 11 + 3) % 36, (seed * 7 + 2) % 36];
 
-    private static bool IsLetter(int id) => id < 26;
-
-    private static bool IsDigit(int id) => id is >= 26 and <= 35;
-
-    private static CompiledGrammar Gbnf(string text) => GrammarCompiler.CompileGbnf(text, Vocabulary);
+    private static CompiledGrammar Gbnf(string text) => GrammarCompiler.CompileGbnf(text, Symbols.Tokens);
 
     // Content: "{" two letters "}"; a tool call after <T>: two digits "}".
     private static readonly CompiledGrammar Content = Gbnf("root ::= \"{\" [a-z] [a-z] \"}\"");
@@ -53,18 +37,6 @@ public sealed class ConstraintAlternativeTests
     private static readonly Regex ContentOrCalls = new(@"^(\{[a-z]{2}\}|(<T>[0-9]{2}\})+)$");
 
     private static GrammarConstraint ContentOrToolCalls() => new(Content) { ToolCalls = new ToolCallAlternative(ToolStart, Call) };
-
-
-    private static int BestAllowed(IReadOnlyList<int> history, Func<int, bool> allowed)
-    {
-        var logits = new float[Vocab];
-        FakeModelExecutor.ReferenceLogits(history.ToArray(), logits);
-        int best = -1;
-        for (int id = 0; id < Vocab; id++)
-            if (allowed(id) && (best < 0 || logits[id] > logits[best]))
-                best = id;
-        return best;
-    }
 
     /// <summary>Greedy output under "content or tool calls", from a hand-written automaton of the allowed ids.</summary>
     private static int[] ExpectedContentOrCalls(int[] prompt, int count)
@@ -75,7 +47,7 @@ public sealed class ConstraintAlternativeTests
         Func<int, bool> allowed = id => id == 36 || id == ToolStart;
         while (output.Count < count)
         {
-            int token = BestAllowed(history, allowed);
+            int token = SymbolVocabulary.BestAllowed(history, allowed);
             history.Add(token);
             output.Add(token);
             if (token == Eos)
@@ -83,11 +55,11 @@ public sealed class ConstraintAlternativeTests
             string text = Text(output);
             allowed = text switch
             {
-                "{" => IsLetter,
-                _ when Regex.IsMatch(text, @"^\{[a-z]$") => IsLetter,
+                "{" => SymbolVocabulary.IsLetter,
+                _ when Regex.IsMatch(text, @"^\{[a-z]$") => SymbolVocabulary.IsLetter,
                 _ when Regex.IsMatch(text, @"^\{[a-z]{2}$") => id => id == 37,
                 _ when Regex.IsMatch(text, @"^\{[a-z]{2}\}$") => id => id == Eos,
-                _ when Regex.IsMatch(text, @"<T>[0-9]?$") => IsDigit,
+                _ when Regex.IsMatch(text, @"<T>[0-9]?$") => SymbolVocabulary.IsDigit,
                 _ when Regex.IsMatch(text, @"<T>[0-9]{2}$") => id => id == 37,
                 _ when Regex.IsMatch(text, @"<T>[0-9]{2}\}$") => id => id == ToolStart || id == Eos,
                 _ => throw new InvalidOperationException($"the automaton has no state for '{text}'"),
@@ -180,7 +152,7 @@ public sealed class ConstraintAlternativeTests
             var block = new List<int>();
             for (int n = 0; n < 8; n++)
             {
-                int token = BestAllowed(history, id => id != Eos);
+                int token = SymbolVocabulary.BestAllowed(history, id => id != Eos);
                 history.Add(token);
                 block.Add(token);
             }

@@ -1,10 +1,9 @@
-using System.Text;
 using Glm.Onnx.Grammar;
-using Glm.Onnx.Grammar.Vocabulary;
 using Glm.Onnx.Runtime.Constraints;
 using Glm.Onnx.Runtime.Engine;
 using Glm.Onnx.Runtime.Sampling;
 using Glm.Onnx.Tests.Fakes;
+using static Glm.Onnx.Tests.Fakes.EngineRuns;
 
 namespace Glm.Onnx.Tests;
 
@@ -15,47 +14,18 @@ namespace Glm.Onnx.Tests;
 /// </summary>
 public sealed class GrammarConstraintTests
 {
-    private const int Vocab = 40;
-    private const int Eos = 39;
+    private const int Vocab = SymbolVocabulary.Size;
+    private const int Eos = SymbolVocabulary.Eos;
     private static readonly TimeSpan Timeout = TimeSpan.FromMinutes(10);
 
-    // ids 0..25 spell 'a'..'z', 26..35 '0'..'9', 36 '{', 37 '}', 38 ':'; 39 is the eos token (no bytes).
-    private static readonly TokenVocabulary Vocabulary = new(Vocab, id => id == Eos ? null : [Spell(id)], id => id == Eos);
+    // Id 38 spells ':' here.
+    private static readonly SymbolVocabulary Symbols = SymbolVocabulary.WithColon;
 
-    private static byte Spell(int id) => id switch
-    {
-        < 26 => (byte)('a' + id),
-        < 36 => (byte)('0' + id - 26),
-        36 => (byte)'{',
-        37 => (byte)'}',
-        _ => (byte)':',
-    };
-
-    private static string Text(IEnumerable<int> ids) => Encoding.ASCII.GetString(ids.Where(i => i != Eos).Select(Spell).ToArray());
+    private static string Text(IEnumerable<int> ids) => Symbols.Text(ids);
 
     private static int[] Prompt(int seed) => [(seed * 5 + 1) % 36, (seed * 11 + 3) % 36, 38];
 
-    private static async Task<List<GeneratedToken>> Collect(GenerationEngine engine, GenerationRequest request, CancellationToken cancel = default)
-    {
-        var tokens = new List<GeneratedToken>();
-        await foreach (var token in engine.GenerateAsync(request, cancel).WithCancellation(cancel))
-            tokens.Add(token);
-        return tokens;
-    }
-
-    private static CompiledGrammar Gbnf(string text) => GrammarCompiler.CompileGbnf(text, Vocabulary);
-
-    // The token a greedy / top-k=1 sampler must pick: the largest reference logit among the allowed ids.
-    private static int BestAllowed(IReadOnlyList<int> history, Func<int, bool> allowed)
-    {
-        var logits = new float[Vocab];
-        FakeModelExecutor.ReferenceLogits(history.ToArray(), logits);
-        int best = -1;
-        for (int id = 0; id < Vocab; id++)
-            if (allowed(id) && (best < 0 || logits[id] > logits[best]))
-                best = id;
-        return best;
-    }
+    private static CompiledGrammar Gbnf(string text) => GrammarCompiler.CompileGbnf(text, Symbols.Tokens);
 
     [Theory]
     [InlineData(0f, 0)] // greedy
@@ -75,7 +45,7 @@ public sealed class GrammarConstraintTests
         {
             bool first = history.Count == prompt.Length;
             // Independent expectation: digits always; '}' once a digit was written.
-            int expected = BestAllowed(history, id => id is >= 26 and <= 35 || (!first && id == 37));
+            int expected = SymbolVocabulary.BestAllowed(history, id => id is >= 26 and <= 35 || (!first && id == 37));
             if (history[^1] == 37)
                 expected = Eos;
             Assert.Equal(expected, token.TokenId);
@@ -178,8 +148,8 @@ public sealed class GrammarConstraintTests
         int inBlock = prompt[^1] == start ? 0 : -1;
         while (output.Count < count)
         {
-            int token = inBlock < 0 ? BestAllowed(history, _ => true)
-                : inBlock < 2 ? BestAllowed(history, id => id is >= 26 and <= 35)
+            int token = inBlock < 0 ? SymbolVocabulary.BestAllowed(history, _ => true)
+                : inBlock < 2 ? SymbolVocabulary.BestAllowed(history, id => id is >= 26 and <= 35)
                 : 37;
             output.Add(token);
             history.Add(token);
