@@ -109,6 +109,37 @@ void ProjectBf16Items(const Parallel& parallel, const DenseProjectionShape& s, c
   parallel.For(items, run);
 }
 
+// bf16 weights on AVX512_BF16, any token count: each token's activations split once per call into two bf16 terms
+// (cpu/dense_projection_kernels.h, split_bf16_activations), then every item's rows go through vdpbf16ps once per
+// block of up to kDenseGemvMaxTokens tokens (the later blocks find them in L1/L2).
+void ProjectBf16DotItems(const Parallel& parallel, const DenseProjectionShape& s, const float* x,
+                         const DenseWeight& w, float* y) {
+  const DenseKernels& k = ActiveDenseKernels();
+  const int64_t whole = s.in / k.bf16_block * k.bf16_block, ld = 2 * whole;
+  thread_local std::vector<uint16_t> split_buffer;  // the calling thread's; the items only read it
+  std::vector<uint16_t>& split = split_buffer;
+  split.resize(static_cast<size_t>(s.tokens * ld));
+  auto split_tokens = [&](int64_t begin, int64_t end) {
+    for (int64_t t = begin; t < end; ++t) k.split_bf16_activations(x + t * s.in, s.in, split.data() + t * ld);
+  };
+  const uint16_t* weights = static_cast<const uint16_t*>(w.data);
+  const uint16_t* xb = split.data();
+  auto run = [&](int64_t begin, int64_t end) {
+    const int64_t r0 = begin * kRowsPerItem, r1 = std::min(s.out, end * kRowsPerItem);
+    for (int64_t t0 = 0; t0 < s.tokens; t0 += kDenseGemvMaxTokens)
+      k.gemv_bf16_dot(weights, s.in, r0, r1, xb + t0 * ld, ld, x + t0 * s.in, s.in,
+                      std::min(kDenseGemvMaxTokens, s.tokens - t0), y + t0 * s.out + r0, s.out);
+  };
+  const int64_t items = (s.out + kRowsPerItem - 1) / kRowsPerItem;
+  if (RunsOnCaller(s)) {
+    split_tokens(0, s.tokens);
+    return run(0, items);
+  }
+  if (s.tokens >= kDenseGemvMaxTokens) parallel.For(s.tokens, split_tokens);
+  else split_tokens(0, s.tokens);
+  parallel.For(items, run);
+}
+
 }  // namespace
 
 void DenseProjectionByRows(const Parallel& parallel, const DenseProjectionShape& s, const float* x,
@@ -125,8 +156,10 @@ const DenseKernels& ActiveDenseKernels() {
 void DenseProjection(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,
                      float* y) {
   if (s.tokens == 0) return;
-  if (s.format == ExpertWeightFormat::kBFloat16 && s.tokens <= kDenseBf16GemvMaxTokens)
-    return ProjectBf16Items(parallel, s, x, w, y);
+  if (s.format == ExpertWeightFormat::kBFloat16) {
+    if (ActiveDenseKernels().gemv_bf16_dot) return ProjectBf16DotItems(parallel, s, x, w, y);
+    if (s.tokens <= kDenseBf16GemvMaxTokens) return ProjectBf16Items(parallel, s, x, w, y);
+  }
   if (s.tokens >= kDenseGemmMinTokens && DenseGemmDecodes(s.format)) return DenseProjectionGemm(parallel, s, x, w, y);
   DenseProjectionByRows(parallel, s, x, w, y);
 }
