@@ -11,6 +11,7 @@
 // `int` / `all` add DenseProjection int8 (G 128), int4 (G 32 and G 128) and ONNX Runtime's MatMulNBits at the same
 // bits and blocks (GB/s counts stored bytes including scales).
 // Threads: GLM_OPS_THREADS or one per core, for both engines; spinning off, as the runtime's sessions run.
+// GLM_BENCH_CASE=text: only the cases whose name contains it (e.g. "glm52 q_a").
 // GLM_BENCH_COLD_MB=N: cold weights, as in a model's decode step (every projection's weights come from memory, not
 // from the caches): enough copies of each case's session over distinct weights that together they hold at least N MB
 // (256 is 8x this machine's L3), called in turn; the time per call is their total over their number.
@@ -274,7 +275,9 @@ int main(int argc, char** argv) {
           Case{"small lm_head 1024->16384", 1024, 16384, 1}})
       cases.push_back(c);
   if (preset == "tiny" || preset == "all") cases.push_back(Case{"tiny 64->64 (fixed cost)", 64, 64, 1});
+  const char* case_filter = std::getenv("GLM_BENCH_CASE");  // substring of the case names, e.g. "q_a"
   for (const Case& c : cases) {
+    if (case_filter && std::string(c.name).find(case_filter) == std::string::npos) continue;
     // lm_head runs on the last token of each sequence only: no prefill-length call.
     std::vector<int64_t> case_counts;
     for (int64_t t : counts)
