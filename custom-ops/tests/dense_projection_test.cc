@@ -201,7 +201,7 @@ TEST(DenseProjection, Bf16DecodeKernelsMatchReferenceAtBlockEdges) {
   for (int64_t tokens = 1; tokens <= 9; ++tokens)
     for (int64_t in : {1, 15, 16, 17, 31, 32, 33, 64, 65, 1000})
       for (int64_t out : {1, 7, 8, 9, 24, 25, 49}) RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, in, out, 128);
-  for (int64_t tokens : {1, 2, 3, 4, 5, 8, 13, 33, 64, 130})
+  for (int64_t tokens : {1, 2, 3, 4, 5, 8, 13, 33, 64, 130, 259})  // 259: a 256-token pass and a 3-token one
     RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, 1040, 200, 128);
 }
 
