@@ -11,6 +11,10 @@
 // `int` / `all` add DenseProjection int8 (G 128), int4 (G 32 and G 128) and ONNX Runtime's MatMulNBits at the same
 // bits and blocks (GB/s counts stored bytes including scales).
 // Threads: GLM_OPS_THREADS or one per core, for both engines; spinning off, as the runtime's sessions run.
+// GLM_BENCH_CASE=text: only the cases whose name contains it (e.g. "glm52 q_a").
+// GLM_BENCH_COLD_MB=N: cold weights, as in a model's decode step (every projection's weights come from memory, not
+// from the caches): enough copies of each case's session over distinct weights that together they hold at least N MB
+// (256 is 8x this machine's L3), called in turn; the time per call is their total over their number.
 // GLM_OPS_LIBRARY=path/libglm_onnx_ops.so times another build of the ops (A/B against a copy of main's build).
 #include <onnxruntime_cxx_api.h>
 
@@ -65,7 +69,9 @@ Ort::SessionOptions Options() {
 
 // int8 / int4: G = 128 / 32 (DenseProjection; ONNX Runtime's MatMulNBits with the same block, accuracy_level 4 =
 // int8 activations, as the converter would emit it).
-enum class Engine { kGemmF32, kDenseBf16, kDenseFp8, kDenseInt8, kDenseInt4, kDenseInt4G128, kNBits8, kNBits4, kNBits4G128 };
+enum class Engine {
+  kGemmF32, kDenseBf16, kDenseFp8, kDenseInt8, kDenseInt4, kDenseInt4G128, kNBits8, kNBits8G32, kNBits4, kNBits4G128
+};
 const char* EngineName(Engine e) {
   switch (e) {
     case Engine::kGemmF32: return "Gemm fp32";
@@ -75,6 +81,7 @@ const char* EngineName(Engine e) {
     case Engine::kDenseInt4: return "Dense int4";
     case Engine::kDenseInt4G128: return "Dense int4g128";
     case Engine::kNBits8: return "MatMulNBits8";
+    case Engine::kNBits8G32: return "MatMulNBits8g32";
     case Engine::kNBits4: return "MatMulNBits4";
     case Engine::kNBits4G128: return "MatMulNBits4g128";
   }
@@ -90,12 +97,15 @@ double ElementBits(Engine e) {
     case Engine::kDenseInt4: return 4 + 16.0 / 32;
     case Engine::kDenseInt4G128: return 4 + 16.0 / 128;
     case Engine::kNBits8: return 8 + 32.0 / 128;
+    case Engine::kNBits8G32: return 8 + 32.0 / 32;
     case Engine::kNBits4: return 4 + 32.0 / 32;
     case Engine::kNBits4G128: return 4 + 32.0 / 128;
   }
   return 0;
 }
-int64_t GroupOf(Engine e) { return e == Engine::kDenseInt4 || e == Engine::kNBits4 ? 32 : 128; }
+int64_t GroupOf(Engine e) {
+  return e == Engine::kDenseInt4 || e == Engine::kNBits4 || e == Engine::kNBits8G32 ? 32 : 128;
+}
 
 // One session over an [out, in] weight slice in the engine's format: the same values in every engine up to its
 // precision (fp32 values, their bf16 truncations, e4m3 codes with one scale per 128 x 128 block).
@@ -142,10 +152,12 @@ std::unique_ptr<Ort::Session> MakeSession(Engine engine, int64_t in, int64_t out
     std::vector<Attribute> attributes{IntAttr("quant_block_size", g)};
     if (int4) attributes.push_back(ort_test::StringAttr("weight_format", "int4"));
     nodes.push_back(ort_test::Node("DenseProjection", "com.glm.onnx", {"x", "w", "s"}, {"y"}, attributes));
-  } else if (engine == Engine::kNBits8 || engine == Engine::kNBits4 || engine == Engine::kNBits4G128) {
+  } else if (engine == Engine::kNBits8 || engine == Engine::kNBits8G32 || engine == Engine::kNBits4 ||
+             engine == Engine::kNBits4G128) {
     // ONNX Runtime's MatMulNBits layout: B uint8 [N, K/block, block * bits / 8], float scales [N * K/block], default
     // zero points; accuracy_level 4 quantizes the activations to int8 (its fastest CPU path).
-    const int64_t bits = engine == Engine::kNBits8 ? 8 : 4, g = GroupOf(engine), blocks = (in + g - 1) / g;
+    const int64_t bits = engine == Engine::kNBits8 || engine == Engine::kNBits8G32 ? 8 : 4, g = GroupOf(engine);
+    const int64_t blocks = (in + g - 1) / g;
     const int64_t blob = g * bits / 8;
     std::vector<uint8_t> b(static_cast<size_t>(out * blocks * blob));
     for (size_t i = 0; i < b.size(); ++i) b[i] = static_cast<uint8_t>((values[i % values.size()] + 1.0f) * 127.99f);
@@ -180,8 +192,12 @@ void RunCase(const Case& c, Engine engine, const std::vector<int64_t>& token_cou
   // lm_head: one of its equal slices is timed and the time multiplied by their number (the slices are the same shape;
   // holding all four float32 slices at once would take 3.8 GB).
   const int64_t rows = c.out / c.slices;
+  const double bytes = static_cast<double>(c.in) * static_cast<double>(c.out) * ElementBits(engine) / 8;
+  const char* cold = std::getenv("GLM_BENCH_COLD_MB");
+  const double cold_bytes = cold ? std::atof(cold) * 1e6 : 0;
+  const int copies = static_cast<int>(std::clamp(std::ceil(cold_bytes * c.slices / bytes), 1.0, 256.0));
   std::vector<std::unique_ptr<Ort::Session>> sessions;
-  sessions.push_back(MakeSession(engine, c.in, rows, 100));
+  for (int i = 0; i < copies; ++i) sessions.push_back(MakeSession(engine, c.in, rows, 100 + static_cast<uint64_t>(i)));
   static Ort::MemoryInfo cpu = Ort::MemoryInfo::CreateCpu(OrtArenaAllocator, OrtMemTypeDefault);
   for (int64_t tokens : token_counts) {
     std::vector<float> x(static_cast<size_t>(tokens * c.in));
@@ -204,13 +220,13 @@ void RunCase(const Case& c, Engine engine, const std::vector<int64_t>& token_cou
     Timing t = Measure(repeats, [&] {
       for (int i = 0; i < inner; ++i) run();
     });
-    t.wall *= static_cast<double>(c.slices) / inner;
-    t.cpu *= static_cast<double>(c.slices) / inner;
-    const double bytes = static_cast<double>(c.in) * static_cast<double>(c.out) * ElementBits(engine) / 8;
+    t.wall *= static_cast<double>(c.slices) / (inner * copies);
+    t.cpu *= static_cast<double>(c.slices) / (inner * copies);
     const double flops = 2.0 * static_cast<double>(tokens) * static_cast<double>(c.in) * static_cast<double>(c.out);
-    std::printf("%-30s %-16s T=%-4lld wall %10.4f ms  cpu %10.4f ms  weights %6.1f GB/s  %7.1f GFLOP/s\n", c.name,
-                EngineName(engine), static_cast<long long>(tokens), t.wall * 1e3, t.cpu * 1e3, bytes / t.wall * 1e-9,
-                flops / t.wall * 1e-9);
+    std::printf("%-30s %-16s T=%-4lld wall %10.4f ms  cpu %10.4f ms  weights %6.1f GB/s (%5.1f per CPU-s)  %7.1f "
+                "GFLOP/s%s\n",
+                c.name, EngineName(engine), static_cast<long long>(tokens), t.wall * 1e3, t.cpu * 1e3,
+                bytes / t.wall * 1e-9, bytes / t.cpu * 1e-9, flops / t.wall * 1e-9, copies > 1 ? "  cold" : "");
     std::fflush(stdout);
   }
 }
@@ -235,8 +251,8 @@ int main(int argc, char** argv) {
   const std::string which = argc > 4 ? argv[4] : "float";  // float: Gemm fp32, bf16, fp8; int: + int8/int4 engines
   for (Engine e : {Engine::kGemmF32, Engine::kDenseBf16, Engine::kDenseFp8}) engines.push_back(e);
   if (which == "int" || which == "all")
-    for (Engine e : {Engine::kDenseInt8, Engine::kNBits8, Engine::kDenseInt4, Engine::kNBits4, Engine::kDenseInt4G128,
-                     Engine::kNBits4G128})
+    for (Engine e : {Engine::kDenseInt8, Engine::kNBits8, Engine::kNBits8G32, Engine::kDenseInt4, Engine::kNBits4,
+                     Engine::kDenseInt4G128, Engine::kNBits4G128})
       engines.push_back(e);
   const std::string filter = argc > 5 ? argv[5] : "";
   std::printf("bench_dense_projection: threads %d, repeats %d (medians)\n", ThreadCount(), repeats);
@@ -247,17 +263,21 @@ int main(int argc, char** argv) {
     for (const Case& c :
          {Case{"glm52 q_a 6144->2048", 6144, 2048, 1}, Case{"glm52 q_b 2048->16384", 2048, 16384, 1},
           Case{"glm52 kv_a 6144->576", 6144, 576, 1}, Case{"glm52 o_proj 16384->6144", 16384, 6144, 1},
-          Case{"glm52 mlp gate 6144->12288", 6144, 12288, 1}, Case{"glm52 lm_head 6144->154880/16", 6144, 154880, 16}})
+          Case{"glm52 mlp gate 6144->12288", 6144, 12288, 1}, Case{"glm52 mlp gate_up 6144->24576", 6144, 24576, 1},
+          Case{"glm52 lm_head 6144->154880/16", 6144, 154880, 16}})
       cases.push_back(c);
   if (preset == "small" || preset == "all")
     for (const Case& c :
          {Case{"small q_a 1024->384", 1024, 384, 1}, Case{"small q_b 384->1536", 384, 1536, 1},
           Case{"small kv_a 1024->288", 1024, 288, 1}, Case{"small o_proj 1024->1024", 1024, 1024, 1},
-          Case{"small mlp gate 1024->2816", 1024, 2816, 1}, Case{"small mlp down 2816->1024", 2816, 1024, 1},
+          Case{"small qkv_a fused 1024->768", 1024, 768, 1}, Case{"small mlp gate 1024->2816", 1024, 2816, 1},
+          Case{"small mlp gate_up 1024->5632", 1024, 5632, 1}, Case{"small mlp down 2816->1024", 2816, 1024, 1},
           Case{"small lm_head 1024->16384", 1024, 16384, 1}})
       cases.push_back(c);
   if (preset == "tiny" || preset == "all") cases.push_back(Case{"tiny 64->64 (fixed cost)", 64, 64, 1});
+  const char* case_filter = std::getenv("GLM_BENCH_CASE");  // substring of the case names, e.g. "q_a"
   for (const Case& c : cases) {
+    if (case_filter && std::string(c.name).find(case_filter) == std::string::npos) continue;
     // lm_head runs on the last token of each sequence only: no prefill-length call.
     std::vector<int64_t> case_counts;
     for (int64_t t : counts)

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "common/dense_projection_validation.h"
+#include "cpu/dense_projection_kernels.h"
 #include "reference/dense_projection.h"
 #include "reference/weight_decode.h"
 #include "test_support.h"
@@ -142,6 +143,11 @@ void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t tokens, int64
   const std::vector<double> expected = reference::DenseProjection(shape, x.data(), w.View(format));
   for (bool by_rows : {false, true}) {
     SCOPED_TRACE(by_rows ? "row-projection path" : "DenseProjection");
+    // bf16 weights on AVX512_BF16 (DenseProjection itself, every token count): each activation enters as two bf16
+    // terms hi + lo, within 2^-16 |x| of it (cpu/dense_projection_kernels.h), so a sum may move by 2^-16 of its
+    // terms' magnitude on top of float32 summation (a single bf16 rounding, 2^-8, would fail this by far).
+    const bool split_activations =
+        !by_rows && format == ExpertWeightFormat::kBFloat16 && cpu::ActiveDenseKernels().gemv_bf16_dot != nullptr;
     std::vector<float> y(static_cast<size_t>(tokens * out), -7.0f);
     if (by_rows)
       cpu::DenseProjectionByRows(test::Threads(), shape, x.data(), w.View(format), y.data());
@@ -163,7 +169,9 @@ void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t tokens, int64
           magnitude += std::fabs(wk * x[t * in + k]);
           rounding += std::fabs(wk) * group_max[t * in + k] / 254.0;
         }
-        ASSERT_NEAR(y[i], expected[i], 1e-6 * magnitude + (integer_path ? rounding : 0.0) + 1e-9)
+        ASSERT_NEAR(y[i], expected[i],
+                    (split_activations ? 1e-6 + std::ldexp(1.0, -16) : 1e-6) * magnitude +
+                        (integer_path ? rounding : 0.0) + 1e-9)
             << "token " << t << " row " << n;
       }
   }
@@ -183,16 +191,18 @@ TEST(DenseProjection, MatchesReferenceOnTheTokenGrid) {
     }
 }
 
-// The bf16 decode kernels (cpu/dense_projection_kernels.h): every token count they take (blocks of 4, 8-, 4- and
-// 2-row steps), widths around their 16- and 32-column blocks (the scalar tail past the last whole block) and row
-// counts around the 8-row step and the 24-row work item; the largest calls exceed 64 KiB of weights, so they run
-// on the pool rather than the calling thread.
+// The bf16 kernels (cpu/dense_projection_kernels.h: float32 at up to 8 tokens; on AVX512_BF16 the split-activation
+// dot kernel at every count): every token count of a block (blocks of 4, 8-, 4- and 2-row steps), widths around
+// their 16- and 32-column blocks (the scalar tail past the last whole block) and row counts around the 8- / 4-row
+// steps and the 24-row work item; the largest calls exceed 64 KiB of weights, so they run on the pool rather than
+// the calling thread, and the longest (dot kernel only) take many 4-token blocks per item.
 TEST(DenseProjection, Bf16DecodeKernelsMatchReferenceAtBlockEdges) {
   std::mt19937 rng(19);
   for (int64_t tokens = 1; tokens <= 9; ++tokens)
     for (int64_t in : {1, 15, 16, 17, 31, 32, 33, 64, 65, 1000})
       for (int64_t out : {1, 7, 8, 9, 24, 25, 49}) RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, in, out, 128);
-  for (int64_t tokens : {1, 2, 3, 4, 5, 8}) RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, 1040, 200, 128);
+  for (int64_t tokens : {1, 2, 3, 4, 5, 8, 13, 33, 64, 130, 259})  // 259: a 256-token pass and a 3-token one
+    RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, 1040, 200, 128);
 }
 
 // Every format around the calling-thread / pool boundary (64 KiB of weights) and the decode paths' token limits.

@@ -109,6 +109,50 @@ void ProjectBf16Items(const Parallel& parallel, const DenseProjectionShape& s, c
   parallel.For(items, run);
 }
 
+// Tokens per pass of the split-activation kernel at most: their split activations (2 x in bf16 each, 6 MiB for 256
+// tokens at in = 6144) are the call's only buffer, kept per calling thread, so a long prompt does not leave one of
+// its own size behind; each further pass streams the weights once more (prefill is compute-bound there).
+constexpr int64_t kDotTokenChunk = 256;
+
+// bf16 weights on AVX512_BF16, any token count: each token's activations split once per pass into two bf16 terms
+// (cpu/dense_projection_kernels.h, split_bf16_activations), then every item's rows go through vdpbf16ps once per
+// block of up to kDenseGemvMaxTokens tokens (the later blocks find them in L1/L2).
+void ProjectBf16DotItems(const Parallel& parallel, const DenseProjectionShape& s, const float* x,
+                         const DenseWeight& w, float* y) {
+  const DenseKernels& k = ActiveDenseKernels();
+  const int64_t whole = s.in / k.bf16_block * k.bf16_block, ld = 2 * whole;
+  const int64_t chunk = std::min(s.tokens, kDotTokenChunk);
+  thread_local std::vector<uint16_t> split_buffer;  // the calling thread's; the items only read it
+  std::vector<uint16_t>& split = split_buffer;
+  split.resize(static_cast<size_t>(chunk * ld));
+  const uint16_t* weights = static_cast<const uint16_t*>(w.data);
+  const int64_t items = (s.out + kRowsPerItem - 1) / kRowsPerItem;
+  const bool caller_only = RunsOnCaller(s);
+  for (int64_t p0 = 0; p0 < s.tokens; p0 += chunk) {
+    const int64_t n = std::min(chunk, s.tokens - p0);
+    const float* xc = x + p0 * s.in;
+    float* yc = y + p0 * s.out;
+    auto split_tokens = [&](int64_t begin, int64_t end) {
+      for (int64_t t = begin; t < end; ++t) k.split_bf16_activations(xc + t * s.in, s.in, split.data() + t * ld);
+    };
+    const uint16_t* xb = split.data();
+    auto run = [&](int64_t begin, int64_t end) {
+      const int64_t r0 = begin * kRowsPerItem, r1 = std::min(s.out, end * kRowsPerItem);
+      for (int64_t t0 = 0; t0 < n; t0 += kDenseGemvMaxTokens)
+        k.gemv_bf16_dot(weights, s.in, r0, r1, xb + t0 * ld, ld, xc + t0 * s.in, s.in,
+                        std::min(kDenseGemvMaxTokens, n - t0), yc + t0 * s.out + r0, s.out);
+    };
+    if (caller_only) {
+      split_tokens(0, n);
+      run(0, items);
+      continue;
+    }
+    if (n >= kDenseGemvMaxTokens) parallel.For(n, split_tokens);
+    else split_tokens(0, n);
+    parallel.For(items, run);
+  }
+}
+
 }  // namespace
 
 void DenseProjectionByRows(const Parallel& parallel, const DenseProjectionShape& s, const float* x,
@@ -125,8 +169,10 @@ const DenseKernels& ActiveDenseKernels() {
 void DenseProjection(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,
                      float* y) {
   if (s.tokens == 0) return;
-  if (s.format == ExpertWeightFormat::kBFloat16 && s.tokens <= kDenseBf16GemvMaxTokens)
-    return ProjectBf16Items(parallel, s, x, w, y);
+  if (s.format == ExpertWeightFormat::kBFloat16) {
+    if (ActiveDenseKernels().gemv_bf16_dot) return ProjectBf16DotItems(parallel, s, x, w, y);
+    if (s.tokens <= kDenseBf16GemvMaxTokens) return ProjectBf16Items(parallel, s, x, w, y);
+  }
   if (s.tokens >= kDenseGemmMinTokens && DenseGemmDecodes(s.format)) return DenseProjectionGemm(parallel, s, x, w, y);
   DenseProjectionByRows(parallel, s, x, w, y);
 }

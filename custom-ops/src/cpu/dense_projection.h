@@ -1,9 +1,11 @@
 // CPU kernel of DenseProjection: output[T, out] = input[T, in] . W^T with W read at its stored width (float32, bf16,
-// block-FP8, int8 or int4), never expanded in memory. bf16 weights at up to 8 tokens take DenseProjection's own
-// decode kernels (cpu/dense_projection_kernels.h); other calls below 64 tokens (decode, short prompts, speculative
-// verification) stream the weights through MoeExperts' row projection (cpu/expert_projection.h). Both split the
-// output rows across the pool, except calls of at most 64 KiB of weights, which run on the calling thread. From 64
-// tokens a blocked micro-kernel reuses each decoded weight panel for every token (cpu/dense_projection_gemm.h).
+// block-FP8, int8 or int4), never expanded in memory. bf16 weights take DenseProjection's own kernels
+// (cpu/dense_projection_kernels.h): on AVX512_BF16 the vdpbf16ps kernel at every token count (activations split
+// into two bf16 terms, near-exact), else the float32 kernel at up to 8 tokens. Other calls below 64 tokens (decode,
+// short prompts, speculative verification) stream the weights through MoeExperts' row projection
+// (cpu/expert_projection.h). Both split the output rows across the pool, except calls of at most 64 KiB of weights,
+// which run on the calling thread. From 64 tokens a blocked micro-kernel reuses each decoded weight panel for every
+// token (cpu/dense_projection_gemm.h).
 // int8/int4 weights at up to 8 tokens take the row projection's integer dot-product path (activations quantized to
 // int8 per 32 columns, as MoeExperts); every other case multiplies exactly in float32.
 #pragma once
@@ -21,9 +23,9 @@ namespace glm_ops::cpu {
 // panel packing (decode + transpose) only pays for itself over enough tokens.
 constexpr int64_t kDenseGemmMinTokens = 64;
 
-// Tokens up to which bf16 weights take DenseProjection's own decode kernels (cpu/dense_projection_kernels.h: each
-// weight read once from memory, decoded by shifts in registers, blocks of 4 tokens); above, the row projection's
-// decoded tile (below kDenseGemmMinTokens) or the GEMM.
+// Tokens up to which bf16 weights take DenseProjection's float32 decode kernel (cpu/dense_projection_kernels.h: each
+// weight read once from memory, decoded by shifts in registers, blocks of 4 tokens) where AVX512_BF16 is absent;
+// above, the row projection's decoded tile (below kDenseGemmMinTokens) or the GEMM.
 constexpr int64_t kDenseBf16GemvMaxTokens = 8;
 
 // Expects a validated shape; output is [tokens, out].

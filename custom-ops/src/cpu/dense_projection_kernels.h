@@ -33,6 +33,15 @@ struct DenseKernels {
   // plain ones at x + t * ldx (the columns past the last whole block).
   void (*gemv_bf16)(const uint16_t* w, int64_t cols, int64_t r0, int64_t r1, const float* xp, int64_t ldxp,
                     const float* x, int64_t ldx, int64_t n, float* y, int64_t ldy);
+  // AVX512_BF16 only (null in the AVX2 table): the same product by vdpbf16ps, which multiplies bf16 pairs and adds
+  // in float32. Each activation is split into two bf16 terms, x ~ hi + lo with hi = bf16(x) and lo = bf16(x - hi)
+  // (within 2^-16 |x|; one bf16 rounding alone would be 2^-8), so the sums stay within ~2^-16 of the float32
+  // kernel's instead of changing the model's results; per token and 32 weights two instructions, no weight decoding.
+  // out: the whole blocks' hi in column order, then their lo (2 x whole elements).
+  void (*split_bf16_activations)(const float* x, int64_t cols, uint16_t* out);
+  // As gemv_bf16, with xb: token t's split activations at xb + t * ldxb (x: its float32 ones, for the tail).
+  void (*gemv_bf16_dot)(const uint16_t* w, int64_t cols, int64_t r0, int64_t r1, const uint16_t* xb, int64_t ldxb,
+                        const float* x, int64_t ldx, int64_t n, float* y, int64_t ldy);
 };
 
 // The two tables (defined in the two compilations of src/cpu/isa/dense_projection_kernels.cc).

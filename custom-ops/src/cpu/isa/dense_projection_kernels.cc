@@ -63,6 +63,12 @@ void PermuteBf16Activations(const float* x, int64_t cols, float* out) {
 constexpr int RowsFor(int tokens) { return tokens == 1 ? 8 : tokens == 2 ? 4 : 2; }
 static_assert(kDenseGemvRowQuantum % RowsFor(1) == 0 && kDenseGemvMaxTokens == 4, "row steps divide the quantum");
 
+// Rows ahead whose lines each step asks the caches for while it reads its own (one 8-row step at one token, two or
+// four steps at more): the hardware prefetchers alone keep too few misses in flight across 2-8 row streams. Measured
+// (docs/benchmarks.md, "bf16 decode at the bandwidth floor"): 1.3-1.5x the GB per CPU-second at `small` widths with
+// cold weights, ~1.1-1.2x at GLM-5.2 widths.
+constexpr int64_t kPrefetchRows = 8;
+
 template <int T>
 void GemvBf16(const uint16_t* w, int64_t cols, int64_t r0, int64_t r1, const float* xp, int64_t ldxp, const float* x,
               int64_t ldx, float* y, int64_t ldy) {
@@ -75,7 +81,12 @@ void GemvBf16(const uint16_t* w, int64_t cols, int64_t r0, int64_t r1, const flo
     Vec acc[T][R];
     for (int t = 0; t < T; ++t)
       for (int j = 0; j < R; ++j) acc[t][j] = Zero();
+    // Only rows of this call's range: the rows past r1 are another work item's (or past the matrix).
+    const bool prefetch = rq + kPrefetchRows + R <= r1;
+    const uint16_t* ahead = w + (rq + kPrefetchRows) * cols;
     for (int64_t c = 0; c < whole; c += kBlock) {
+      if (prefetch)
+        for (int j = 0; j < R; ++j) _mm_prefetch(reinterpret_cast<const char*>(ahead + j * cols + c), _MM_HINT_T0);
       Vec xe[T], xo[T];
       for (int t = 0; t < T; ++t) {
         xe[t] = Load(xp + t * ldxp + c);
@@ -106,16 +117,92 @@ void GemvBf16Any(const uint16_t* w, int64_t cols, int64_t r0, int64_t r1, const 
   }
 }
 
+#if defined(GLM_OPS_ISA_AVX512)
+// AVX512_BF16. Per block of 32 columns, in column order: hi = bf16(x) (round to nearest even), then lo = bf16(x - hi);
+// hi + lo is x within 2^-16 |x| (each rounding keeps 8 significant bits). out: the whole blocks' hi, then their lo.
+void SplitBf16Activations(const float* x, int64_t cols, uint16_t* out) {
+  const int64_t whole = cols / kBlock * kBlock;
+  for (int64_t c = 0; c < whole; c += kBlock) {
+    const __m512 a = _mm512_loadu_ps(x + c), b = _mm512_loadu_ps(x + c + kLanes);
+    const __m512bh hi = _mm512_cvtne2ps_pbh(b, a);  // columns c .. c+15 in the low half
+    // hi's bf16 pairs back to float32 in column order: lane i of `bits` holds columns 2i (low) and 2i+1 (high).
+    const __m512i bits = reinterpret_cast<const __m512i&>(hi);
+    const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(bits, 16));
+    const __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(bits, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+    const __m512i low_index = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+    const __m512i high_index = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+    const __m512 hi_a = _mm512_permutex2var_ps(even, low_index, odd);
+    const __m512 hi_b = _mm512_permutex2var_ps(even, high_index, odd);
+    const __m512bh lo = _mm512_cvtne2ps_pbh(_mm512_sub_ps(b, hi_b), _mm512_sub_ps(a, hi_a));
+    _mm512_storeu_si512(out + c, bits);
+    _mm512_storeu_si512(out + whole + c, reinterpret_cast<const __m512i&>(lo));
+  }
+}
+
+// Rows per step of the dot kernel: 8 accumulator chains at one and two tokens, 12 / 16 at three / four (AVX-512's 32
+// registers hold them beside the tokens' 2 x T activation vectors and one weight vector).
+constexpr int DotRowsFor(int tokens) { return tokens == 1 ? 8 : 4; }
+static_assert(kDenseGemvRowQuantum % DotRowsFor(1) == 0, "row steps divide the quantum");
+
+template <int T>
+void GemvBf16Dot(const uint16_t* w, int64_t cols, int64_t r0, int64_t r1, const uint16_t* xb, int64_t ldxb,
+                 const float* x, int64_t ldx, float* y, int64_t ldy) {
+  constexpr int R = DotRowsFor(T);
+  const int64_t whole = cols / kBlock * kBlock;
+  for (int64_t rq = r0; rq < r1; rq += R) {
+    const int rows = static_cast<int>(r1 - rq < R ? r1 - rq : R);
+    const uint16_t* rp[R];
+    for (int j = 0; j < R; ++j) rp[j] = w + (rq + (j < rows ? j : rows - 1)) * cols;
+    Vec acc[T][R];
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < R; ++j) acc[t][j] = Zero();
+    const bool prefetch = rq + kPrefetchRows + R <= r1;
+    const uint16_t* ahead = w + (rq + kPrefetchRows) * cols;
+    for (int64_t c = 0; c < whole; c += kBlock) {
+      if (prefetch)
+        for (int j = 0; j < R; ++j) _mm_prefetch(reinterpret_cast<const char*>(ahead + j * cols + c), _MM_HINT_T0);
+      __m512bh hi[T], lo[T];
+      for (int t = 0; t < T; ++t) {
+        hi[t] = reinterpret_cast<__m512bh>(_mm512_loadu_si512(xb + t * ldxb + c));
+        lo[t] = reinterpret_cast<__m512bh>(_mm512_loadu_si512(xb + t * ldxb + whole + c));
+      }
+      for (int j = 0; j < R; ++j) {
+        // 32 bf16 weights as they are stored: vdpbf16ps pairs columns 2i and 2i+1 in lane i, as the activations.
+        const __m512bh wv = reinterpret_cast<__m512bh>(_mm512_loadu_si512(rp[j] + c));
+        for (int t = 0; t < T; ++t) acc[t][j] = _mm512_dpbf16_ps(_mm512_dpbf16_ps(acc[t][j], hi[t], wv), lo[t], wv);
+      }
+    }
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < rows; ++j) {
+        float tail = 0.0f;  // columns past the last whole block: float32 activations, as the float32 kernel
+        for (int64_t c = whole; c < cols; ++c) tail += DecodeBf16(rp[j][c]) * x[t * ldx + c];
+        y[t * ldy + (rq - r0) + j] = Sum(acc[t][j]) + tail;
+      }
+  }
+}
+
+void GemvBf16DotAny(const uint16_t* w, int64_t cols, int64_t r0, int64_t r1, const uint16_t* xb, int64_t ldxb,
+                    const float* x, int64_t ldx, int64_t n, float* y, int64_t ldy) {
+  switch (n) {
+    case 1: return GemvBf16Dot<1>(w, cols, r0, r1, xb, ldxb, x, ldx, y, ldy);
+    case 2: return GemvBf16Dot<2>(w, cols, r0, r1, xb, ldxb, x, ldx, y, ldy);
+    case 3: return GemvBf16Dot<3>(w, cols, r0, r1, xb, ldxb, x, ldx, y, ldy);
+    default: return GemvBf16Dot<4>(w, cols, r0, r1, xb, ldxb, x, ldx, y, ldy);
+  }
+}
+#endif
+
 }  // namespace
 
 #if defined(GLM_OPS_ISA_AVX512)
 const DenseKernels& DenseKernelsAvx512() {
-  static const DenseKernels table{"avx512", kBlock, &PermuteBf16Activations, &GemvBf16Any};
+  static const DenseKernels table{"avx512", kBlock, &PermuteBf16Activations, &GemvBf16Any, &SplitBf16Activations,
+                                  &GemvBf16DotAny};
   return table;
 }
 #else
 const DenseKernels& DenseKernelsAvx2() {
-  static const DenseKernels table{"avx2", kBlock, &PermuteBf16Activations, &GemvBf16Any};
+  static const DenseKernels table{"avx2", kBlock, &PermuteBf16Activations, &GemvBf16Any, nullptr, nullptr};
   return table;
 }
 #endif
