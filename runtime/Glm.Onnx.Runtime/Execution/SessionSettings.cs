@@ -7,7 +7,10 @@ namespace Glm.Onnx.Runtime.Execution;
 /// <param name="IntraOpThreads">ONNX Runtime intra-op threads per session; 0 = one per processor (always set explicitly).</param>
 /// <param name="IntraOpSpinning">Let ORT's intra-op threads spin-wait between parallel sections.</param>
 /// <param name="ProfilePrefix">When set, each session profiles into <c>{ProfilePrefix}.stage{i}_{timestamp}.json</c>.</param>
-internal sealed record SessionSettings(int IntraOpThreads, bool IntraOpSpinning, string? ProfilePrefix)
+/// <param name="ConfigEntries">Extra ONNX Runtime session config entries (key = value), applied after ours so that they
+/// win; null = none.</param>
+internal sealed record SessionSettings(int IntraOpThreads, bool IntraOpSpinning, string? ProfilePrefix,
+    IReadOnlyDictionary<string, string>? ConfigEntries = null)
 {
     /// <summary>Session options for stage <paramref name="stage"/> on <paramref name="device"/>; the caller disposes them.</summary>
     public SessionOptions Create(StageDevice device, int stage)
@@ -19,6 +22,17 @@ internal sealed record SessionSettings(int IntraOpThreads, bool IntraOpSpinning,
             // run on that pool too, so a pinned thread waiting for a busy core stalls them (docs/benchmarks.md).
             options.IntraOpNumThreads = IntraOpThreads > 0 ? IntraOpThreads : Environment.ProcessorCount;
             options.AddSessionConfigEntry("session.intra_op.allow_spinning", IntraOpSpinning ? "1" : "0");
+            foreach (var (key, value) in ConfigEntries ?? new Dictionary<string, string>())
+            {
+                try
+                {
+                    options.AddSessionConfigEntry(key, value);
+                }
+                catch (OnnxRuntimeException e)
+                {
+                    throw new ArgumentException($"ONNX Runtime session config entry '{key}={value}': {e.Message}", e);
+                }
+            }
             if (ProfilePrefix is { } prefix)
             {
                 // The prefix first: setting EnableProfiling hands ONNX Runtime the prefix current at that moment.
