@@ -18,7 +18,7 @@ internal sealed class ModelArguments
     public Option<int?> BlockSize { get; } = new("--block-size") { Description = "tokens per cache block (default: the manifest's)" };
     public Option<int> Threads { get; } = new("--threads") { Description = "ONNX Runtime intra-op threads, shared with the custom ops (0 = one per logical processor)" };
     public Option<bool> Spin { get; } = new("--spin") { Description = "let ONNX Runtime intra-op threads spin-wait (off by default)" };
-    public Option<string[]> OrtConfig { get; } = new("--ort-config") { Description = "extra ONNX Runtime session config entry KEY=VALUE for every stage session (repeatable), e.g. session.dynamic_block_base=4", AllowMultipleArgumentsPerToken = false };
+    public Option<string[]> OrtConfig { get; } = new("--ort-config") { Description = "extra ONNX Runtime session config entry KEY=VALUE for every stage session (repeatable), e.g. session.dynamic_block_base=4" };
     public Option<bool> VerifyChecksums { get; } = new("--verify-checksums") { Description = "hash every artifact file against the manifest" };
 
     public void AddTo(Command command)
