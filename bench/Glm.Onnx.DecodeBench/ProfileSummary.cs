@@ -48,7 +48,7 @@ internal static class ProfileSummary
         var inv = CultureInfo.InvariantCulture;
         Console.WriteLine(string.Create(inv,
             $"{runs.Count} Run calls, {runTotal / 1e3:F1} ms in Run (median {sorted[sorted.Length / 2] / 1e3:F2} ms), " +
-            $"kernels {kernelTotal / 1e3:F1} ms = {100 * kernelTotal / runTotal:F1}% of Run (the rest: executor overhead between kernels)"));
+            $"kernels {kernelTotal / 1e3:F1} ms = {100 * kernelTotal / runTotal:F1}% of Run (the rest: between kernels, mostly the profiler's own per-node cost: DecodeBench node-overhead)"));
         Console.WriteLine("op_type                      calls     total_ms   per_run_ms  %_of_Run");
         foreach (var (op, (us, calls)) in byOp.OrderByDescending(kv => kv.Value.Us))
             Console.WriteLine(string.Create(inv,

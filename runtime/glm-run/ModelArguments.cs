@@ -18,6 +18,7 @@ internal sealed class ModelArguments
     public Option<int?> BlockSize { get; } = new("--block-size") { Description = "tokens per cache block (default: the manifest's)" };
     public Option<int> Threads { get; } = new("--threads") { Description = "ONNX Runtime intra-op threads, shared with the custom ops (0 = one per logical processor)" };
     public Option<bool> Spin { get; } = new("--spin") { Description = "let ONNX Runtime intra-op threads spin-wait (off by default)" };
+    public Option<string[]> OrtConfig { get; } = new("--ort-config") { Description = "extra ONNX Runtime session config entry KEY=VALUE for every stage session (repeatable), e.g. session.dynamic_block_base=4" };
     public Option<bool> VerifyChecksums { get; } = new("--verify-checksums") { Description = "hash every artifact file against the manifest" };
 
     public void AddTo(Command command)
@@ -29,6 +30,7 @@ internal sealed class ModelArguments
         command.Options.Add(BlockSize);
         command.Options.Add(Threads);
         command.Options.Add(Spin);
+        command.Options.Add(OrtConfig);
         command.Options.Add(VerifyChecksums);
     }
 
@@ -42,7 +44,8 @@ internal sealed class ModelArguments
             new KvCacheOptions(blocksOverride ?? parse.GetValue(Blocks), parse.GetValue(CacheMb) << 20, parse.GetValue(BlockSize)),
             parse.GetValue(Threads),
             profilePrefix,
-            parse.GetValue(Spin));
+            parse.GetValue(Spin),
+            ParseConfig(parse.GetValue(OrtConfig)));
         return GlmModel.Load(directory, options);
     }
 
@@ -86,6 +89,22 @@ internal sealed class ModelArguments
             ModelConverter.Convert(new ConvertOptions(full, output) { Precision = TargetPrecision.Fp32 }, SilentProgress.Instance);
         }
         return output;
+    }
+
+    /// <summary>--ort-config KEY=VALUE entries as a dictionary (the last one of a key wins); null when none given.</summary>
+    public static IReadOnlyDictionary<string, string>? ParseConfig(string[]? entries)
+    {
+        if (entries is not { Length: > 0 })
+            return null;
+        var config = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in entries)
+        {
+            int eq = entry.IndexOf('=');
+            if (eq <= 0)
+                throw new ArgumentException($"--ort-config: '{entry}' is not KEY=VALUE (e.g. session.dynamic_block_base=4).");
+            config[entry[..eq].Trim()] = entry[(eq + 1)..].Trim();
+        }
+        return config;
     }
 
     public static int[] ParseIds(string text, string option)

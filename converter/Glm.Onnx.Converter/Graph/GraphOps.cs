@@ -43,14 +43,15 @@ public static class GraphOps
 
     /// <summary>
     /// The residual add followed by RMSNorm in one com.microsoft.SkipSimplifiedLayerNormalization node:
-    /// returns (norm(x + skip) * w, x + skip). The sum is the op's fourth output, so the residual stream needs no Add.
+    /// returns (norm(x + skip) * w, x + skip). The sum is the op's fourth output, so the residual stream needs no Add;
+    /// with <paramref name="sumName"/> null the sum is not produced (Sum is then "").
     /// </summary>
     public static (string Normed, string Sum) AddRmsNorm(GraphBuilder g, string x, string skip, string weight, float eps,
-        string prefix, string sumName)
+        string prefix, string? sumName)
     {
-        var outs = g.Node("SkipSimplifiedLayerNormalization", [prefix, "", "", sumName], [x, skip, weight], MicrosoftDomain,
-            OnnxAttribute.Float("epsilon", eps));
-        return (outs[0], outs[3]);
+        var outs = g.Node("SkipSimplifiedLayerNormalization", sumName is null ? [prefix] : [prefix, "", "", sumName], [x, skip, weight],
+            MicrosoftDomain, OnnxAttribute.Float("epsilon", eps));
+        return (outs[0], sumName is null ? "" : outs[3]);
     }
 
     /// <summary>

@@ -53,11 +53,9 @@ public sealed class StageGraphBuilder
         string? delta = null;
         for (int layer = _s.FirstLayer; layer < _s.EndLayer; layer++)
             (h, delta) = Layer(layer, h, delta, ref topk);
-        if (delta is not null) h = _g.Op("Add", $"layers.{_s.EndLayer - 1}.out", [h, delta]);
-
-        if (_s.IsMtp) Head(h, _t.Layer(_s.FirstLayer).Mtp!.SharedHeadNorm, "mtp.shared_head");
-        else if (_s.IsLast) Head(h, _t.Norm, "final");
-        else _g.Op("Identity", GraphNames.HiddenStatesOut, [h]);
+        if (_s.IsMtp) Head(h, delta, _t.Layer(_s.FirstLayer).Mtp!.SharedHeadNorm, "mtp.shared_head");
+        else if (_s.IsLast) Head(h, delta, _t.Norm, "final");
+        else _g.Op("Identity", GraphNames.HiddenStatesOut, [delta is null ? h : _g.Op("Add", $"layers.{_s.EndLayer - 1}.out", [h, delta])]);
         if (_s.EmitsTopk || _s.IsMtp)
         {
             if (topk is null) throw new InvalidOperationException($"stage {_s.Index} must emit top-k indices but has no indexer selection");
@@ -306,12 +304,26 @@ public sealed class StageGraphBuilder
 
     /// <summary>
     /// Final norm (the main model's, or the MTP layer's shared_head.norm) and lm_head on the rows the runtime asks for
-    /// (logits_indices); the normed rows are also final_hidden when the contract lists it.
+    /// (logits_indices); the normed rows are also final_hidden when the contract lists it. With a pending delta the
+    /// last residual add is fused into the norm (one SkipSimplifiedLayerNormalization over every row, then the Gather:
+    /// one node fewer per step than Add, Gather, norm; the extra rows it normalizes in a prefill chunk cost ~T x hidden
+    /// flops, nothing beside the layers).
     /// </summary>
-    private void Head(string h, ModelTensor norm, string prefix)
+    private void Head(string h, string? delta, ModelTensor norm, string prefix)
     {
-        var selected = _g.Op("Gather", prefix + ".selected", [h, GraphNames.LogitsIndices], OnnxAttribute.Int("axis", 0));
-        var normed = GraphOps.RmsNorm(_g, selected, _w.Vector(_g, norm), (float)_c.RmsNormEps, prefix + ".norm");
+        var weight = _w.Vector(_g, norm);
+        float eps = (float)_c.RmsNormEps;
+        string normed;
+        if (delta is null)
+        {
+            var selected = _g.Op("Gather", prefix + ".selected", [h, GraphNames.LogitsIndices], OnnxAttribute.Int("axis", 0));
+            normed = GraphOps.RmsNorm(_g, selected, weight, eps, prefix + ".norm");
+        }
+        else
+        {
+            var all = GraphOps.AddRmsNorm(_g, delta, h, weight, eps, prefix + ".norm_all", sumName: null).Normed;
+            normed = _g.Op("Gather", prefix + ".norm", [all, GraphNames.LogitsIndices], OnnxAttribute.Int("axis", 0));
+        }
         if (_contract.Outputs.Any(o => o.Kind == StageTensorKind.FinalHidden))
             _g.Op("Identity", GraphNames.FinalHidden, [normed]);
         LinearWeight head;

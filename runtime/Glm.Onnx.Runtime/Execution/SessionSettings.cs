@@ -7,8 +7,13 @@ namespace Glm.Onnx.Runtime.Execution;
 /// <param name="IntraOpThreads">ONNX Runtime intra-op threads per session; 0 = one per processor (always set explicitly).</param>
 /// <param name="IntraOpSpinning">Let ORT's intra-op threads spin-wait between parallel sections.</param>
 /// <param name="ProfilePrefix">When set, each session profiles into <c>{ProfilePrefix}.stage{i}_{timestamp}.json</c>.</param>
-internal sealed record SessionSettings(int IntraOpThreads, bool IntraOpSpinning, string? ProfilePrefix)
+/// <param name="ConfigEntries">Extra ONNX Runtime session config entries (key = value); one naming a key we set
+/// (spinning) replaces ours; null = none.</param>
+internal sealed record SessionSettings(int IntraOpThreads, bool IntraOpSpinning, string? ProfilePrefix,
+    IReadOnlyDictionary<string, string>? ConfigEntries = null)
 {
+    private const string SpinningKey = "session.intra_op.allow_spinning";
+
     /// <summary>Session options for stage <paramref name="stage"/> on <paramref name="device"/>; the caller disposes them.</summary>
     public SessionOptions Create(StageDevice device, int stage)
     {
@@ -18,7 +23,20 @@ internal sealed record SessionSettings(int IntraOpThreads, bool IntraOpSpinning,
             // Always an explicit count: left at 0, ONNX Runtime pins its intra-op threads to cores, and the custom ops
             // run on that pool too, so a pinned thread waiting for a busy core stalls them (docs/benchmarks.md).
             options.IntraOpNumThreads = IntraOpThreads > 0 ? IntraOpThreads : Environment.ProcessorCount;
-            options.AddSessionConfigEntry("session.intra_op.allow_spinning", IntraOpSpinning ? "1" : "0");
+            // An explicit entry for the same key replaces ours (ORT would warn on overwriting it).
+            if (ConfigEntries?.ContainsKey(SpinningKey) != true)
+                options.AddSessionConfigEntry(SpinningKey, IntraOpSpinning ? "1" : "0");
+            foreach (var (key, value) in ConfigEntries ?? new Dictionary<string, string>())
+            {
+                try
+                {
+                    options.AddSessionConfigEntry(key, value);
+                }
+                catch (OnnxRuntimeException e)
+                {
+                    throw new ArgumentException($"ONNX Runtime session config entry '{key}={value}': {e.Message}", e);
+                }
+            }
             if (ProfilePrefix is { } prefix)
             {
                 // The prefix first: setting EnableProfiling hands ONNX Runtime the prefix current at that moment.

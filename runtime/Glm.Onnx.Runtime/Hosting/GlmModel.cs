@@ -71,7 +71,7 @@ public sealed class GlmModel : IDisposable
         var cacheOptions = options.Cache ?? new KvCacheOptions();
         // The MTP layer's pools are part of the cache (same block ids), allocated with the main layers' pools.
         var geometry = CacheGeometry.Plan(manifest.Cache, manifest.Cache.PoolLayerCount(manifest.Dimensions.NumHiddenLayers), cacheOptions);
-        var settings = new SessionSettings(options.IntraOpThreads, options.IntraOpSpinning, options.ProfilePrefix);
+        var settings = new SessionSettings(options.IntraOpThreads, options.IntraOpSpinning, options.ProfilePrefix, options.SessionConfig);
 
         // Sessions first: a CUDA stage's pools come from its session's allocator. The cache is disposed before the
         // sessions (device pools are freed through those allocators).

@@ -13,10 +13,14 @@ namespace Glm.Onnx.Runtime;
 /// <param name="IntraOpSpinning">Let ONNX Runtime's intra-op threads spin-wait between parallel sections. Off by
 /// default: measured with the custom ops on the same pool, spinning nearly doubled the CPU time of a decode step
 /// and slowed it (docs/benchmarks.md, "Custom ops on ONNX Runtime's thread pool").</param>
+/// <param name="SessionConfig">Extra ONNX Runtime session config entries for every stage session (e.g.
+/// <c>session.dynamic_block_base</c>); one naming a key this library sets (spinning) replaces it; null = none. ONNX Runtime rejects
+/// a malformed value when the session is created.</param>
 public sealed record GlmModelOptions(
     IReadOnlyList<string>? Devices = null,
     bool VerifyChecksums = false,
     KvCacheOptions? Cache = null,
     int IntraOpThreads = 0,
     string? ProfilePrefix = null,
-    bool IntraOpSpinning = false);
+    bool IntraOpSpinning = false,
+    IReadOnlyDictionary<string, string>? SessionConfig = null);
