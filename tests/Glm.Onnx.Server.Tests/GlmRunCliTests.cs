@@ -257,6 +257,7 @@ public sealed class GlmRunCliTests
     [InlineData("--api-key", "", "API key is empty")]
     [InlineData("--urls", "localhost:8000", "not a listen address")]
     [InlineData("--urls", "http://127.0.0.1:8000/v1?x=1", "not a listen address")]
+    [InlineData("--speculative-tokens", "2", "no MTP stage to draft with")]
     public async Task ServeRefusesBadOptionsWithOneLine(string option, string value, string phrase)
     {
         var (code, output) = await ProcessRunner.RunAsync(Dotnet, [GlmRunDll(), "serve", "--model", ModelDir, option, value], Fixtures.RepoRoot, timeoutSeconds: 6000);
