@@ -76,22 +76,28 @@ public sealed class MtpConversionTests(ITestOutputHelper log)
         return max;
     }
 
-    public static TheoryData<string> HeldOutFixtures() => new("glm5-tiny", "glm52-tiny", "glm52-grouped", "glm52-tiny-fp8");
+    public static TheoryData<string, string> HeldOutFixtures() => new()
+    {
+        { "glm5-tiny", "fp32" }, { "glm52-tiny", "fp32" }, { "glm52-grouped", "fp32" }, { "glm52-tiny-fp8", "fp32" },
+        // The FP8 checkpoint at fp8: its e4m3 weights stay e4m3 (DenseProjection, MoeExperts), decoded exactly.
+        { "glm52-tiny-fp8", "fp8" },
+    };
 
     /// <summary>
     /// Held-out MTP fixtures (tests/fixtures/mtp-heldout, its README): a shared fixture's main model plus an MTP layer
     /// of synthesized weights, with teacher-forced references computed by scripts/mtp-heldout-reference.py (numpy, from
     /// the definition, outside the converter and runtime; it reproduces glm52-tiny-mtp's own reference to 1e-6). GLM-5
     /// indexers on every layer, IndexShare, group-limited routing with a tied head, block-FP8 weights: fp32 within
-    /// 1e-4, the same argmax on every row, the same DSA selections as sets.
+    /// 1e-4, the same argmax on every row, the same DSA selections as sets; so is the FP8 one kept at fp8.
     /// </summary>
     [Theory]
     [MemberData(nameof(HeldOutFixtures))]
-    public void HeldOutMtpLayersMatchTheirIndependentReference(string fixture)
+    public void HeldOutMtpLayersMatchTheirIndependentReference(string fixture, string precision)
     {
         using var dir = Fixtures.NewTempDir("glm-mtp");
         string checkpoint = HeldOutCheckpoint(fixture, dir.File("checkpoint"));
-        ModelConverter.Convert(new ConvertOptions(checkpoint, dir.File("out")) { Precision = TargetPrecision.Fp32, LayersPerStage = 3 }, SilentProgress.Instance);
+        ModelConverter.Convert(new ConvertOptions(checkpoint, dir.File("out")) { Precision = TargetPrecisionNames.Parse(precision), LayersPerStage = 3 },
+            SilentProgress.Instance);
         using var reference = SafetensorsFile.Open(Path.Combine(HeldOutDir(fixture), "reference.safetensors"));
         long[] Longs(string name) => MemoryMarshal.Cast<byte, long>(reference.GetBytes(name)).ToArray();
         var names = new[] { "short", "long" };
@@ -102,7 +108,7 @@ public sealed class MtpConversionTests(ITestOutputHelper log)
             var run = RunReversedBlocks(model, ids);
             var (err, agree) = FixtureConversionTests.Compare(run.DraftLogits, reference.ReadFloat32(name + ".mtp_logits"), run.VocabSize);
             int sameSets = SameSelections(run.DraftTopk, Longs(name + ".mtp_topk_indices"), run.IndexTopK);
-            log.WriteLine($"{fixture} {name}: mtp_logits max abs err {err:E2}, argmax {agree}/{ids.Length - 1}, top-k sets {sameSets}/{ids.Length - 1}");
+            log.WriteLine($"{fixture} {precision} {name}: mtp_logits max abs err {err:E2}, argmax {agree}/{ids.Length - 1}, top-k sets {sameSets}/{ids.Length - 1}");
             Assert.True(err <= 1e-4, $"{fixture} {name}: mtp_logits max abs error {err} > 1e-4");
             Assert.Equal(ids.Length - 1, agree);
             Assert.Equal(ids.Length - 1, sameSets);
