@@ -171,6 +171,34 @@ public sealed class SpeculativeFixtureTests(MtpFixtures fixtures) : IClassFixtur
         }
     }
 
+    /// <summary>
+    /// A pool too small for the batch preempts speculating sequences: they give back their blocks (MTP rows included),
+    /// come back through the prefix cache or from scratch, rebuild their MTP cache, and still emit plain greedy's tokens.
+    /// </summary>
+    [Fact]
+    public async Task PreemptedSpeculatingSequencesResumeToThePlainOutput()
+    {
+        const string name = "glm52-tiny-mtp";
+        var longPrompt = Prompts(name, 256).Single(p => p.Length == 40);
+        GenerationRequest Request(int i, int k) => new(longPrompt[i..(24 + i)]) { MaxNewTokens = 12, IgnoreEos = true, SpeculativeTokens = k };
+        var plain = new List<int[]>();
+        using (var model = Load(name))
+        using (var engine = model.CreateEngine())
+            for (int i = 0; i < 4; i++)
+                plain.Add(await Generate(engine, Request(i, 0)));
+
+        // 20 blocks of 4: each request needs 9 at its end, the four together 36.
+        using (var model = Load(name, blocks: 20))
+        using (var engine = model.CreateEngine())
+        {
+            var together = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => Generate(engine, Request(i, i == 3 ? 0 : 1 + i))));
+            for (int i = 0; i < 4; i++)
+                Assert.True(plain[i].SequenceEqual(together[i]), $"request {i} differs after preemption");
+            Assert.True(engine.PreemptionCount > 0, "expected preemption with a 20-block pool");
+            Assert.True(engine.Speculation.Snapshot().VerifySteps > 0);
+        }
+    }
+
     [Theory]
     [InlineData("glm52-tiny-mtp", false)]
     [InlineData("glm52-tiny-mtp", true)]
