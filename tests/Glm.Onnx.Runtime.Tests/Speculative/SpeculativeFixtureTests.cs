@@ -285,9 +285,9 @@ public sealed class SpeculativeFixtureTests(MtpFixtures fixtures) : IClassFixtur
                     for (int v = 0; v < vocab; v++)
                         shareEffect = Math.Max(shareEffect, Math.Abs(own[v] - shared[v]));
                 }
-                var output2 = executor.ForwardDraft(new DraftBatch(Row(), hidden, info.ShareDraftTopK ? selection : default(ReadOnlyMemory<int>)));
-                AssertDrafted(output2.Logits.Row(0), call.Drafts[step], $"{name}: draft {step + 1} at {n} tokens");
-                hidden = output2.Logits.HiddenRow(0).ToArray();
+                var next = executor.ForwardDraft(new DraftBatch(Row(), hidden, info.ShareDraftTopK ? selection : default(ReadOnlyMemory<int>)));
+                AssertDrafted(next.Logits.Row(0), call.Drafts[step], $"{name}: draft {step + 1} at {n} tokens");
+                hidden = next.Logits.HiddenRow(0).ToArray();
                 checkedDrafts++;
             }
         }
