@@ -34,6 +34,50 @@ public sealed class SchedulerTests
         Assert.Equal([(10, 1)], Step(scheduler).Chunks.Select(c => (c.Start, c.Count)));
     }
 
+    /// <summary>
+    /// Rollback of a verify chunk (speculative decoding): drafts that reached into a block of their own and were
+    /// rejected give that block back at once, the computed length stops after the accepted positions, and only blocks
+    /// full of accepted tokens are registered in the prefix cache; an accepted run fills and registers its blocks.
+    /// </summary>
+    [Fact]
+    public void ARejectedVerifyTailGivesBackTheBlockItAloneHeld()
+    {
+        var allocator = new BlockAllocator(16, 4);
+        var scheduler = new Scheduler(allocator, new SchedulerOptions(EnablePrefixCaching: true));
+        var sequence = Seq(1, 6);
+        scheduler.Add(sequence);
+        Step(scheduler); // prefilled: 7 tokens, 6 computed, 2 blocks
+        sequence.DraftLimit = 4;
+
+        var step = scheduler.Schedule()!;
+        var chunk = Assert.Single(step.Chunks);
+        Assert.Equal((6, 5, 4), (chunk.Start, chunk.Count, chunk.Drafts)); // positions 6..10: blocks 1 and 2
+        Assert.Equal(3, sequence.Blocks.Count);
+        int fresh = sequence.Blocks[2], free = allocator.FreeBlockCount;
+        scheduler.Complete(step);
+        Assert.Equal(6, sequence.ComputedLength); // a verify chunk waits for its outcome
+        sequence.AppendToken(40); // the first draft rejected: the target's own token
+        scheduler.CompleteVerified(chunk, 1);
+        Assert.Equal(7, sequence.ComputedLength);
+        Assert.Equal(2, sequence.Blocks.Count);
+        Assert.Equal(free + 1, allocator.FreeBlockCount);
+        Assert.Equal(0, allocator.RefCount(fresh));
+        Assert.False(allocator.IsCached(fresh));
+        Assert.Equal(1, sequence.BlockTable.HashedCount); // block 1 (positions 4..7) is not full of accepted tokens
+
+        // Next step: all four drafts accepted; positions 7..11 fill blocks 1 and 2, both registered.
+        step = scheduler.Schedule()!;
+        chunk = Assert.Single(step.Chunks);
+        Assert.Equal((7, 5), (chunk.Start, chunk.Count));
+        scheduler.Complete(step);
+        foreach (var token in new[] { 41, 42, 43, 44, 45 })
+            sequence.AppendToken(token);
+        scheduler.CompleteVerified(chunk, 5);
+        Assert.Equal(12, sequence.ComputedLength);
+        Assert.Equal(3, sequence.Blocks.Count);
+        Assert.Equal(3, sequence.BlockTable.HashedCount);
+    }
+
     [Fact]
     public void DecodesGoFirstAndPrefillChunksFillTheRestOfTheBudget()
     {

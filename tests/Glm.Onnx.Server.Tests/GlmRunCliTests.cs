@@ -93,6 +93,46 @@ public sealed class GlmRunCliTests
         Assert.Equal(ids.Length * vocab, written.ReadFloat32("logits").Length);
     }
 
+    /// <summary>
+    /// <c>--speculative-tokens</c> through the real program on glm52-tiny-mtp: <c>generate --json</c> emits plain
+    /// greedy's ids with the request's counters, and <c>bench --json</c> sums the counters of its measured runs, each
+    /// consistent with the draft length (at most K drafts and K accepted positions per verify step).
+    /// </summary>
+    [Fact]
+    public async Task SpeculativeTokensReachGenerateAndBenchJson()
+    {
+        using var dir = Fixtures.NewTempDir("glm-run-mtp");
+        Glm.Onnx.Converter.Conversion.ModelConverter.Convert(
+            new Glm.Onnx.Converter.Conversion.ConvertOptions(Fixtures.GlmDir("glm52-tiny-mtp"), dir.File("model")) { Precision = Glm.Onnx.Converter.TargetPrecision.Fp32 },
+            Glm.Onnx.Converter.Conversion.SilentProgress.Instance);
+        async Task<JsonElement> Json(params string[] args)
+        {
+            var (code, output) = await ProcessRunner.RunAsync(Dotnet, [GlmRunDll(), .. args], Fixtures.RepoRoot, timeoutSeconds: 6000);
+            Assert.True(code == 0, output);
+            return JsonDocument.Parse(output.Split('\n').Single(l => l.StartsWith('{'))).RootElement;
+        }
+        static void CheckCounters(JsonElement s, int k)
+        {
+            long drafts = s.GetProperty("draft_tokens").GetInt64(), steps = s.GetProperty("verify_steps").GetInt64();
+            var perPosition = s.GetProperty("accepted_per_position").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+            Assert.True(steps > 0 && drafts >= steps && drafts <= k * steps, $"{drafts} drafts in {steps} verify steps at K = {k}");
+            Assert.True(perPosition.Length <= k && perPosition.All(n => n > 0 && n <= steps), string.Join(',', perPosition));
+            Assert.Equal((perPosition.Sum() + steps) / (double)steps, s.GetProperty("mean_accepted_length").GetDouble(), 3); // printed to 4 decimals
+        }
+
+        string[] Generate(int k) => ["generate", "--model", dir.File("model"), "--input-ids", "3,17,101,5,64,9", "--max-new-tokens", "10",
+            "--ignore-eos", "--json", "--speculative-tokens", k.ToString(System.Globalization.CultureInfo.InvariantCulture)];
+        var plain = await Json(Generate(0));
+        Assert.Equal(JsonValueKind.Null, plain.GetProperty("speculative_decoding").ValueKind);
+        var speculative = await Json(Generate(3));
+        Assert.Equal(plain.GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()), speculative.GetProperty("output_ids").EnumerateArray().Select(e => e.GetInt32()));
+        CheckCounters(speculative.GetProperty("speculative_decoding"), 3);
+
+        var bench = await Json("bench", "--model", dir.File("model"), "--prompt-length", "6", "--output-length", "8", "--repeats", "2",
+            "--speculative-tokens", "2", "--json");
+        CheckCounters(bench.GetProperty("speculative_decoding"), 2);
+    }
+
     private static float RowMax(ReadOnlySpan<float> row)
     {
         float max = float.NegativeInfinity;
@@ -217,6 +257,7 @@ public sealed class GlmRunCliTests
     [InlineData("--api-key", "", "API key is empty")]
     [InlineData("--urls", "localhost:8000", "not a listen address")]
     [InlineData("--urls", "http://127.0.0.1:8000/v1?x=1", "not a listen address")]
+    [InlineData("--speculative-tokens", "2", "no MTP stage to draft with")]
     public async Task ServeRefusesBadOptionsWithOneLine(string option, string value, string phrase)
     {
         var (code, output) = await ProcessRunner.RunAsync(Dotnet, [GlmRunDll(), "serve", "--model", ModelDir, option, value], Fixtures.RepoRoot, timeoutSeconds: 6000);

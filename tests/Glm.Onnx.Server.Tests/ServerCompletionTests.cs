@@ -41,6 +41,49 @@ public sealed class ServerCompletionTests
         Assert.Equal(400, status);
     }
 
+    /// <summary>
+    /// With --speculative-tokens the reply is the plain one and the usage carries the request's speculative counters
+    /// (drafts right at positions 0 and 1, wrong at 2: see ScriptDrafter); a request that sets speculative_tokens 0
+    /// gets plain OpenAI usage; the engine's counters reach /metrics and its per-request log line.
+    /// </summary>
+    [Fact]
+    public async Task SpeculativeDecodingAddsItsCountersToTheUsageAndTheMetrics()
+    {
+        string model = "spec-" + Guid.NewGuid().ToString("N")[..8];
+        var logs = new CollectingLoggerProvider();
+        var chat = new ChatHarness(Continuation, telemetry: new Glm.Onnx.Runtime.Telemetry.EngineTelemetryOptions(model, Logger: logs.CreateLogger("engine")),
+            scriptDrafts: true);
+        await using var server = await ServerHarness.StartAsync(chat, configure: o => o with { SpeculativeTokens = 3 });
+        var (status, body) = await server.PostAsync("/v1/completions", """{"model":"glm-tiny-chat","prompt":"Once","max_tokens":50,"temperature":0}""");
+        Assert.Equal((200, " upon a time"), (status, body.GetProperty("choices")[0].GetProperty("text").GetString()));
+        var usage = body.GetProperty("usage");
+        var spec = usage.GetProperty("speculative_decoding");
+        long steps = spec.GetProperty("verify_steps").GetInt64(), drafts = spec.GetProperty("draft_tokens").GetInt64();
+        var perPosition = spec.GetProperty("accepted_per_position").EnumerateArray().Select(e => e.GetInt64()).ToArray();
+        Assert.True(steps > 1 && drafts > steps && drafts <= 3 * steps, $"{drafts} drafts in {steps} verify steps");
+        Assert.True(perPosition.Length == 2 && perPosition[0] >= perPosition[1] && perPosition[1] > 0, string.Join(',', perPosition));
+        Assert.Equal(usage.GetProperty("completion_tokens").GetInt64(), perPosition.Sum() + steps + 1); // + the prefill's token
+        // The engine's per-request log line carries the same counts (written as the request ends, maybe after the reply).
+        string counts = $"drafts {drafts} ({perPosition.Sum()} accepted) in {steps} verify steps";
+        for (int i = 0; i < 100 && !logs.Lines.Any(l => l.Contains(counts)); i++)
+            await Task.Delay(50);
+        Assert.Contains(logs.Lines, l => l.Contains("request ") && l.Contains(counts));
+
+        (status, body) = await server.PostAsync("/v1/completions", """{"model":"glm-tiny-chat","prompt":"Once","max_tokens":50,"temperature":0,"speculative_tokens":0}""");
+        Assert.Equal((200, " upon a time"), (status, body.GetProperty("choices")[0].GetProperty("text").GetString()));
+        Assert.False(body.GetProperty("usage").TryGetProperty("speculative_decoding", out _));
+
+        var scrape = await Scrape.TakeAsync(server.Http, model);
+        for (int i = 0; i < 100 && scrape.Value("glm_spec_decode_num_drafts_total") != steps; i++)
+        {
+            await Task.Delay(50); // the step thread may record the last verify step just after the reply went out
+            scrape = await Scrape.TakeAsync(server.Http, model);
+        }
+        Assert.Equal((double)steps, scrape.Value("glm_spec_decode_num_drafts_total"));
+        Assert.Equal((double)drafts, scrape.Value("glm_spec_decode_num_draft_tokens_total"));
+        Assert.Equal((double)perPosition[1], scrape.Value("glm_spec_decode_num_accepted_tokens_per_pos_total", "position", "1"));
+    }
+
     [Fact]
     public async Task ModelsAndHealth()
     {

@@ -560,7 +560,8 @@ public sealed class GenerationEngine : IDisposable
         double queueMs = Stopwatch.GetElapsedTime(submitted, active.ScheduledAt).TotalMilliseconds;
         EngineLog.RequestFinished(_log, active.Sequence.Id, reason == FinishReason.Stop ? "stop" : "length", usage.PromptTokens,
             usage.ReusedPromptTokens, usage.CompletionTokens, queueMs, usage.TimeToFirstToken.TotalMilliseconds,
-            usage.DecodeTime.TotalMilliseconds, usage.DecodeTokensPerSecond, usage.Preemptions);
+            usage.DecodeTime.TotalMilliseconds, usage.DecodeTokensPerSecond, usage.Preemptions,
+            usage.Speculation?.DraftTokens ?? 0, usage.Speculation?.AcceptedTokens ?? 0, usage.Speculation?.VerifySteps ?? 0);
     }
 
     /// <summary>

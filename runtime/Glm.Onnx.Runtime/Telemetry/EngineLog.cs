@@ -11,9 +11,11 @@ internal static partial class EngineLog
     [LoggerMessage(EventId = 1, Level = LogLevel.Information,
         Message = "request {RequestId} finished ({FinishReason}): prompt {PromptTokens} tokens ({CachedTokens} cached), " +
                   "output {OutputTokens} tokens, queue {QueueMs:F1} ms, ttft {TtftMs:F1} ms, decode {DecodeMs:F1} ms " +
-                  "({DecodeTokensPerSecond:F1} tok/s), preemptions {Preemptions}")]
+                  "({DecodeTokensPerSecond:F1} tok/s), preemptions {Preemptions}, " +
+                  "drafts {DraftTokens} ({AcceptedDraftTokens} accepted) in {VerifySteps} verify steps")]
     public static partial void RequestFinished(ILogger logger, long requestId, string finishReason, int promptTokens, int cachedTokens,
-        int outputTokens, double queueMs, double ttftMs, double decodeMs, double decodeTokensPerSecond, int preemptions);
+        int outputTokens, double queueMs, double ttftMs, double decodeMs, double decodeTokensPerSecond, int preemptions,
+        long draftTokens, long acceptedDraftTokens, long verifySteps);
 
     [LoggerMessage(EventId = 2, Level = LogLevel.Information,
         Message = "request {RequestId} cancelled after {OutputTokens} tokens")]

@@ -211,6 +211,38 @@ public sealed class SpeculativeEngineTests
         Assert.DoesNotContain(stopText, string.Concat(reference.Select(t => t.TextDelta)));
     }
 
+    /// <summary>
+    /// A rejected draft never reaches the stop-string matcher: a draft that would complete a stop string (its first
+    /// letter accepted, the second one wrong) is rejected, and the output runs on to the limit with plain decoding's
+    /// text, nothing held back or cut.
+    /// </summary>
+    [Fact]
+    public async Task ARejectedDraftThatWouldCompleteAStopStringLeavesNoTrace()
+    {
+        var prompt = Prompt(6, 5);
+        var plain = ReferenceGreedy(prompt, 16);
+        string text = LetterDecoder.Text(plain);
+        // K = 4 drafts output tokens 1-4, 6-9, 11-14 (0, 5, 10, 15 are the target's own): token 6 is accepted, 7 is wrong.
+        char first = text[6];
+        char second = Enumerable.Range(0, 26).Select(c => (char)('a' + c)).First(c => c != text[7] && !text.Contains($"{first}{c}"));
+        string stop = $"{first}{second}";
+        var script = plain.ToArray();
+        script[7] = second - 'a';
+        using var executor = new FakeModelExecutor(Vocab);
+        var oracle = new OracleDrafter();
+        var recorder = new RecordingDrafter(oracle);
+        using var engine = new GenerationEngine(executor, decoder: new LetterDecoder(), drafter: recorder);
+        var request = new GenerationRequest(prompt) { MaxNewTokens = 16, SpeculativeTokens = 4, StopStrings = [stop] };
+        oracle.Script(request, script);
+        var tokens = await Collect(engine, request);
+
+        Assert.Contains(recorder.Calls, c => c.Drafts.Length == 4 && c.Drafts[0] == plain[6] && c.Drafts[1] == script[7]);
+        Assert.Equal(plain, tokens.Select(t => t.TokenId));
+        Assert.Equal(text, string.Concat(tokens.Select(t => t.TextDelta)));
+        Assert.Equal(FinishReason.Length, tokens[^1].FinishReason);
+        Assert.Equal(engine.Allocator.NumBlocks, engine.FreeBlockCount);
+    }
+
     [Fact]
     public async Task PromptsThatHitThePrefixCacheSpeculateToThePlainOutput()
     {

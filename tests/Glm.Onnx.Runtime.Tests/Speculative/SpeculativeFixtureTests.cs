@@ -5,6 +5,7 @@ using Glm.Onnx.Runtime;
 using Glm.Onnx.Runtime.Cache;
 using Glm.Onnx.Runtime.Drafting;
 using Glm.Onnx.Runtime.Engine;
+using Glm.Onnx.Runtime.Execution;
 using Glm.Onnx.Runtime.Sampling;
 using Glm.Onnx.Runtime.Scheduling;
 using Glm.Onnx.Verification;
@@ -90,6 +91,7 @@ public sealed class SpeculativeFixtureTests(MtpFixtures fixtures) : IClassFixtur
     {
         using var model = Load(name);
         Assert.True(model.Executor.Info.HasDraftStage);
+        var crossings = new int[4];
         foreach (var prompt in Prompts(name, model.Executor.Info.VocabSize))
         {
             int[] plain;
@@ -97,12 +99,43 @@ public sealed class SpeculativeFixtureTests(MtpFixtures fixtures) : IClassFixtur
                 plain = await Generate(engine, new GenerationRequest(prompt) { MaxNewTokens = 14, IgnoreEos = true });
             for (int k = 1; k <= 4; k++)
             {
-                using var engine = model.CreateEngine();
+                var recorder = new RecordingDrafter(new MtpDrafter(model.Executor));
+                using var engine = model.CreateEngine(drafter: recorder);
                 var output = await Generate(engine, new GenerationRequest(prompt) { MaxNewTokens = 14, IgnoreEos = true, SpeculativeTokens = k });
                 Assert.True(plain.SequenceEqual(output), $"{name}, prompt of {prompt.Length}, K = {k}: [{string.Join(',', output)}] vs plain [{string.Join(',', plain)}]");
                 Assert.True(engine.Speculation.Snapshot().VerifySteps > 0);
+                crossings[k - 1] += RejectionsAcrossABlockBoundary(recorder.Calls.Where(c => c.Drafts.Length > 0).ToList(), name, k);
             }
         }
+        // Each K verified some chunk that reached into a block beyond the one its last known token is in and had the
+        // drafts there rejected: that block held rejected positions only and the next step started without them.
+        Assert.All(crossings, c => Assert.True(c > 0, $"{name}: some K never rejected a draft across a block boundary: [{string.Join(',', crossings)}]"));
+    }
+
+    /// <summary>
+    /// Checks the drafting calls of one request against the block accounting: the sequence holds exactly the blocks of
+    /// its computed prefix plus the verify chunk (last known token and drafts), so no block of a rejected tail
+    /// survives a step; counts the steps whose verify chunk crossed a block boundary and lost the drafts beyond it.
+    /// </summary>
+    private static int RejectionsAcrossABlockBoundary(IReadOnlyList<DraftCall> calls, string name, int k)
+    {
+        const int blockSize = 4;
+        int crossings = 0;
+        for (int i = 0; i < calls.Count; i++)
+        {
+            var call = calls[i];
+            string where = $"{name}, K = {k}, draft call at {call.Tokens} tokens ({call.Drafts.Length} drafts)";
+            Assert.True(call.Tokens - 1 == call.Computed, $"{where}: {call.Computed} positions computed, expected {call.Tokens - 1}");
+            Assert.True((call.Tokens + call.Drafts.Length + blockSize - 1) / blockSize == call.Blocks,
+                $"{where}: holds {call.Blocks} blocks, the verify chunk needs {(call.Tokens + call.Drafts.Length + blockSize - 1) / blockSize}");
+            if (i + 1 == calls.Count)
+                continue;
+            int lastChunkBlock = (call.Tokens - 1 + call.Drafts.Length) / blockSize;
+            int keptBlocks = (calls[i + 1].Tokens - 1 + blockSize - 1) / blockSize; // the next step's computed prefix
+            if (lastChunkBlock >= keptBlocks)
+                crossings++;
+        }
+        return crossings;
     }
 
     [Fact]
@@ -135,6 +168,34 @@ public sealed class SpeculativeFixtureTests(MtpFixtures fixtures) : IClassFixtur
             for (int round = 0; round < 3; round++)
                 Assert.Equal(expected, await Generate(engine, new GenerationRequest(longPrompt) { MaxNewTokens = 12, IgnoreEos = true, SpeculativeTokens = 3 }));
             Assert.True(engine.ReusedPromptTokens - reusedBefore >= 2 * 32, $"reused {engine.ReusedPromptTokens - reusedBefore} prompt tokens");
+        }
+    }
+
+    /// <summary>
+    /// A pool too small for the batch preempts speculating sequences: they give back their blocks (MTP rows included),
+    /// come back through the prefix cache or from scratch, rebuild their MTP cache, and still emit plain greedy's tokens.
+    /// </summary>
+    [Fact]
+    public async Task PreemptedSpeculatingSequencesResumeToThePlainOutput()
+    {
+        const string name = "glm52-tiny-mtp";
+        var longPrompt = Prompts(name, 256).Single(p => p.Length == 40);
+        GenerationRequest Request(int i, int k) => new(longPrompt[i..(24 + i)]) { MaxNewTokens = 12, IgnoreEos = true, SpeculativeTokens = k };
+        var plain = new List<int[]>();
+        using (var model = Load(name))
+        using (var engine = model.CreateEngine())
+            for (int i = 0; i < 4; i++)
+                plain.Add(await Generate(engine, Request(i, 0)));
+
+        // 20 blocks of 4: each request needs 9 at its end, the four together 36.
+        using (var model = Load(name, blocks: 20))
+        using (var engine = model.CreateEngine())
+        {
+            var together = await Task.WhenAll(Enumerable.Range(0, 4).Select(i => Generate(engine, Request(i, i == 3 ? 0 : 1 + i))));
+            for (int i = 0; i < 4; i++)
+                Assert.True(plain[i].SequenceEqual(together[i]), $"request {i} differs after preemption");
+            Assert.True(engine.PreemptionCount > 0, "expected preemption with a 20-block pool");
+            Assert.True(engine.Speculation.Snapshot().VerifySteps > 0);
         }
     }
 
@@ -174,5 +235,71 @@ public sealed class SpeculativeFixtureTests(MtpFixtures fixtures) : IClassFixtur
                 $"at {call.Tokens} tokens the MTP drafted {call.Drafts[0]} (logit {row[call.Drafts[0]]}), teacher-forced argmax {Sampler.ArgMax(row)} ({best})");
             Assert.Equal(call.Tokens - 1, call.DraftCache);
         }
+    }
+
+    /// <summary>
+    /// Drafts 2..K apply the MTP layer recursively: draft s + 1 comes from the MTP layer's own final hidden state of
+    /// draft s and the token of draft s, at the next position, over the MTP cache of the accepted prefix; with
+    /// index_share_for_mtp_iteration its DSA takes the first draft step's selection. Each recorded draft run is redone
+    /// here row by row on the executor (teacher-forced rows 0..n-2 from the target's h, then one row per draft), and a
+    /// +share run is also redone without the shared selection to show that it changes the draft logits.
+    /// </summary>
+    [Theory]
+    [InlineData("glm52-tiny-mtp")]
+    [InlineData("glm52-tiny+share")]
+    public async Task RecursiveDraftsFeedTheMtpLayersOwnHiddenStateBack(string name)
+    {
+        using var model = Load(name);
+        var executor = model.Executor;
+        var info = executor.Info;
+        Assert.Equal(name.EndsWith("+share", StringComparison.Ordinal), info.ShareDraftTopK);
+        int vocab = info.VocabSize, k = info.IndexTopK;
+        var prompt = Prompts(name, vocab).Single(p => p.Length == 40);
+        var recorder = new RecordingDrafter(new MtpDrafter(executor));
+        int[] output;
+        using (var engine = model.CreateEngine(drafter: recorder))
+            output = await Generate(engine, new GenerationRequest(prompt) { MaxNewTokens = 10, IgnoreEos = true, SpeculativeTokens = 4 });
+
+        var full = prompt.Concat(output).ToArray();
+        var table = Enumerable.Range(0, (full.Length + 4 + 3) / 4).ToArray();
+        int checkedDrafts = 0;
+        float shareEffect = 0;
+        foreach (var call in recorder.Calls.Where(c => c.Drafts.Length > 1))
+        {
+            int n = call.Tokens;
+            var teacher = TeacherForcedDraft.Run(executor, full[..n], table);
+            var rows = Enumerable.Range(0, n - 1).Select(i => (long)i).ToArray();
+            var firstBatch = new ForwardBatch(full[1..n].Select(t => (long)t).ToArray(), rows, [0, n - 1], [0], table, table.Length, [n - 2]);
+            var first = executor.ForwardDraft(new DraftBatch(firstBatch, teacher.Hidden.AsMemory(0, (n - 1) * info.HiddenSize)));
+            AssertDrafted(first.Logits.Row(0), call.Drafts[0], $"{name}: draft 1 at {n} tokens");
+            var selection = first.TopkIndices.Span.Slice((n - 2) * k, k).ToArray();
+            var hidden = first.Logits.HiddenRow(0).ToArray();
+            for (int step = 1; step < call.Drafts.Length; step++)
+            {
+                int position = n - 2 + step;
+                ForwardBatch Row() => new([call.Drafts[step - 1]], [position], [0, 1], [position], table, table.Length, [0]);
+                if (info.ShareDraftTopK)
+                {
+                    var own = executor.ForwardDraft(new DraftBatch(Row(), hidden)).Logits.Row(0).ToArray();
+                    var shared = executor.ForwardDraft(new DraftBatch(Row(), hidden, selection)).Logits.Row(0);
+                    for (int v = 0; v < vocab; v++)
+                        shareEffect = Math.Max(shareEffect, Math.Abs(own[v] - shared[v]));
+                }
+                var next = executor.ForwardDraft(new DraftBatch(Row(), hidden, info.ShareDraftTopK ? selection : default(ReadOnlyMemory<int>)));
+                AssertDrafted(next.Logits.Row(0), call.Drafts[step], $"{name}: draft {step + 1} at {n} tokens");
+                hidden = next.Logits.HiddenRow(0).ToArray();
+                checkedDrafts++;
+            }
+        }
+        Assert.True(checkedDrafts >= 4, $"{name}: only {checkedDrafts} recursive drafts checked");
+        if (info.ShareDraftTopK)
+            Assert.True(shareEffect > 1e-3f, $"{name}: the shared selection changes no draft logit (max difference {shareEffect})");
+    }
+
+    /// <summary>A greedy draft is the row's argmax (a tie within float error counts).</summary>
+    private static void AssertDrafted(ReadOnlySpan<float> row, int draft, string where)
+    {
+        float best = row[Sampler.ArgMax(row)];
+        Assert.True(row[draft] >= best - 1e-4f, $"{where}: drafted {draft} (logit {row[draft]}), the MTP row's argmax is {Sampler.ArgMax(row)} ({best})");
     }
 }

@@ -21,13 +21,16 @@ public sealed class ChatHarness : IDisposable
     });
 
     public ChatHarness(Func<ChatScripts, Func<IReadOnlyList<int>, int>> policy, int numBlocks = 2048, int maxSequenceLength = 4096,
-        SchedulerOptions? scheduling = null, EngineTelemetryOptions? telemetry = null)
+        SchedulerOptions? scheduling = null, EngineTelemetryOptions? telemetry = null, bool scriptDrafts = false)
     {
         Tokenizer = SharedTokenizer.Value;
         Scripts = new ChatScripts(Tokenizer);
-        Executor = new ScriptedExecutor(Tokenizer.VocabularySize, policy(Scripts),
+        var next = policy(Scripts);
+        Executor = new ScriptedExecutor(Tokenizer.VocabularySize, next,
             [Scripts.Id(GlmSpecialTokens.EndOfText)], numBlocks: numBlocks, maxSequenceLength: maxSequenceLength);
-        Engine = new GenerationEngine(Executor, scheduling, new GlmTokenDecoder(Tokenizer), telemetry);
+        // scriptDrafts: the engine can speculate, with a ScriptDrafter (right drafts but the third of each step).
+        Engine = new GenerationEngine(Executor, scheduling, new GlmTokenDecoder(Tokenizer), telemetry,
+            scriptDrafts ? new ScriptDrafter(next, Tokenizer.VocabularySize) : null);
         Generator = new GlmChatGenerator(Engine, Tokenizer);
     }
 
