@@ -44,6 +44,35 @@ constexpr int64_t ColumnOffset(ExpertWeightFormat format, int64_t c) {
   return format == ExpertWeightFormat::kInt4 ? c / 2 : c * ElementBytes(format);
 }
 
+// Software prefetch of a work item's weights, about kPrefetchAhead bytes ahead of where they are being read. An
+// item reads consecutive rows [r0, r1) of one matrix, i.e. one contiguous byte range, R rows side by side; the
+// hardware prefetcher alone kept too few cache-line misses in flight on it (docs/benchmarks.md, "MoeExperts:
+// prefetching ahead"). With R rows side by side each row's stream continues R rows further on, so the lead is a
+// whole number of such steps. Prefetches stop at the matrix's end (past it lie other experts' rows); past the item's
+// end they fetch the next item's rows, which the same thread usually reads next.
+constexpr int64_t kPrefetchAhead = 4096;  // measured: 2-6 KiB alike on `small`; 8 KiB no better at GLM-5.2 widths
+
+class ItemPrefetch {
+ public:
+  ItemPrefetch(const WeightMatrix& w, int64_t r0, int64_t r1, int64_t rows_per_step)
+      : end_(static_cast<const uint8_t*>(w.data) + w.rows * w.row_bytes) {
+    const int64_t step = rows_per_step * w.row_bytes;
+    lead_ = rows_per_step == 1 ? kPrefetchAhead : (kPrefetchAhead + step - 1) / step * step;
+    // The item's first bytes: nothing before them prefetches them.
+    const uint8_t* begin = static_cast<const uint8_t*>(w.data) + r0 * w.row_bytes;
+    const int64_t first = Min((r1 - r0) * w.row_bytes, kPrefetchAhead);
+    for (int64_t b = 0; b < first; b += 64) _mm_prefetch(reinterpret_cast<const char*>(begin + b), _MM_HINT_T0);
+  }
+  // Called with a read position about once per 64 bytes read there.
+  void At(const uint8_t* p) const {
+    if (end_ - p > lead_) _mm_prefetch(reinterpret_cast<const char*>(p + lead_), _MM_HINT_T0);
+  }
+
+ private:
+  const uint8_t* end_;
+  int64_t lead_;
+};
+
 // ---------------------------------------------------------------------------------------------------------------
 // Register-decoded float path (float32, bf16, FP8)
 
@@ -213,6 +242,8 @@ template <ExpertWeightFormat F, int T>
 void ProjectRowsStreamInOrder(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, float* y,
                               int64_t ldy) {
   const int64_t c8 = w.cols & ~int64_t{7};
+  const ItemPrefetch prefetch(w, r0, r1, 1);
+  constexpr int64_t kLineColumns = 64 / ElementBytes(F);
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* row = static_cast<const uint8_t*>(w.data) + r * w.row_bytes;
     __m256 acc[T];
@@ -222,6 +253,7 @@ void ProjectRowsStreamInOrder(const WeightMatrix& w, int64_t r0, int64_t r1, con
       tail[t] = 0.0f;
     }
     for (int64_t c = 0; c < c8; c += 8) {
+      if (c % kLineColumns == 0) prefetch.At(row + c * ElementBytes(F));
       const __m256 wv = LoadDecoded<F>(row, c);
       for (int t = 0; t < T; ++t) acc[t] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x[t] + c), acc[t]);
     }
@@ -250,6 +282,8 @@ void ProjectRowsSideBySide(const WeightMatrix& w, int64_t r0, int64_t r1, const 
   constexpr bool kFp8 = F == ExpertWeightFormat::kFloat8E4M3;
   const int64_t segment = kFp8 ? w.quant_block : w.cols;
   const float* scales = static_cast<const float*>(w.scales);
+  const ItemPrefetch prefetch(w, r0, r1, R);
+  constexpr int64_t kLineColumns = 64 / ElementBytes(F);
   for (int64_t rq = r0; rq < r1; rq += R) {
     const int rows = static_cast<int>(Min<int64_t>(R, r1 - rq));
     const uint8_t* rp[R];
@@ -276,6 +310,8 @@ void ProjectRowsSideBySide(const WeightMatrix& w, int64_t r0, int64_t r1, const 
           tail[t][j] = 0.0f;
         }
       auto step = [&](int64_t c) {
+        if (c % kLineColumns == 0)
+          for (int j = 0; j < R; ++j) prefetch.At(rp[j] + c * ElementBytes(F));
         __m256 xv[T];
         for (int t = 0; t < T; ++t) xv[t] = _mm256_loadu_ps(x[t] + c);
         for (int j = 0; j < R; ++j) {
@@ -389,20 +425,11 @@ inline __m256i DotInt8Chunk(const WeightChunk& w, __m256i x) {
 // Rows per step. int8: one, read from start to end as one sequential stream; several rows side by side (the former
 // four for one token, two for two) streamed fewer bytes per CPU-second here, as on the float path (ProjectRowsStream;
 // docs/benchmarks.md, "MoeExperts"). int4: four for one token, two, one at three and four tokens on AVX2 (2 x 4
-// float sums plus as many totals exceed its 16 vector registers; AVX-512 has 32), with the next rows prefetched:
+// float sums plus as many totals exceed its 16 vector registers; AVX-512 has 32):
 // its rows are half as long and its per-row work (nibble unpacking, the +8 offsets per group) is larger, and one
 // row at a time measured slower (0.33 -> 0.47 ms CPU per small-preset call, one thread).
 constexpr int Int8Rows(int) { return 1; }
 constexpr int Int4Rows(int tokens) { return tokens == 1 ? 4 : kAvx512 || tokens <= 2 ? 2 : 1; }
-
-// The same bytes of the next step's rows (R rows further on): an item's rows are consecutive in memory, and int4
-// rows (hidden / 2 bytes, inter / 2 in the down projection) are too short for the hardware prefetcher to ramp up on
-// each one. Prefetches never fault, so the last step needs no check.
-template <int R>
-inline void PrefetchNextRows(const uint8_t* const* rows, int64_t offset, int64_t row_bytes) {
-  for (int j = 0; j < R; ++j)
-    _mm_prefetch(reinterpret_cast<const char*>(rows[j] + offset + R * row_bytes), _MM_HINT_T0);
-}
 
 
 // int8: T tokens (xq[0..T)) against rows [r0, r1). Per row, weight group and 32-column chunk: the chunk's int32
@@ -416,6 +443,8 @@ void ProjectRowsInt8(const WeightMatrix& w, int64_t r0, int64_t r1, const Quanti
   const int64_t whole = w.cols / kActivationChunk;  // chunks that lie inside the row
   const int64_t chunks = (w.cols + kActivationChunk - 1) / kActivationChunk;
   const uint16_t* scales = static_cast<const uint16_t*>(w.scales);
+  static_assert(R == 1, "one sequential stream per item");
+  const ItemPrefetch prefetch(w, r0, r1, R);
   for (int64_t rq = r0; rq < r1; rq += R) {
     const int rows = static_cast<int>(Min<int64_t>(R, r1 - rq));
     const uint8_t* rp[R];
@@ -441,6 +470,7 @@ void ProjectRowsInt8(const WeightMatrix& w, int64_t r0, int64_t r1, const Quanti
       for (int t = 0; t < T; ++t)
         for (int j = 0; j < R; ++j) sum[t][j] = _mm256_setzero_ps();
       for (int64_t k = k0; k < k1; ++k) {
+        if ((k & 1) == 0) prefetch.At(rp[0] + k * kActivationChunk);  // R is 1: one line per two chunks
         WeightChunk wc[R];
         for (int j = 0; j < R; ++j) wc[j] = LoadInt8Chunk(k < whole ? rp[j] + k * 32 : padded[j]);
         for (int t = 0; t < T; ++t) {
@@ -492,6 +522,7 @@ void ProjectRowsInt4(const WeightMatrix& w, int64_t r0, int64_t r1, const Quanti
   const int64_t pairs = QuantizedColumns(w.cols) / 64;      // with the zero-padded last one
   const int64_t pairs_per_group = kSmallGroups ? 1 : w.quant_block / 64;
   const uint16_t* scales = static_cast<const uint16_t*>(w.scales);
+  const ItemPrefetch prefetch(w, r0, r1, R);
   for (int64_t rq = r0; rq < r1; rq += R) {
     const int rows = static_cast<int>(Min<int64_t>(R, r1 - rq));
     const uint8_t* rp[R];
@@ -528,7 +559,8 @@ void ProjectRowsInt4(const WeightMatrix& w, int64_t r0, int64_t r1, const Quanti
           const int64_t g1 = Min((2 * p + 1) * kActivationChunk / w.quant_block, groups - 1);
           for (int j = 0; j < R; ++j) wsv[j] = HalfBroadcast(DecodeF16(sp[j][g0]), DecodeF16(sp[j][g1]));
         }
-        if ((p & 1) == 0) PrefetchNextRows<R>(rp, p * 32, w.row_bytes);  // one line per two pairs
+        if ((p & 1) == 0)  // one line per two pairs
+          for (int j = 0; j < R; ++j) prefetch.At(rp[j] + p * 32);
         const uint8_t* bytes[R];
         for (int j = 0; j < R; ++j) bytes[j] = p < whole ? rp[j] + p * 32 : padded[j];
         for (int t = 0; t < T; ++t) {
@@ -546,19 +578,26 @@ void ProjectRowsInt4(const WeightMatrix& w, int64_t r0, int64_t r1, const Quanti
         }
       }
       if constexpr (!kSmallGroups) {
+        // The +8 of every stored nibble, offsets[g], leaves the group's sum (in lane 0) before its weight scale: a
+        // separate scalar pass over the groups after the row cost a third of the time on the small preset's rows.
         const int64_t g = p0 / pairs_per_group;
+        __m256 offset[T];
+        for (int t = 0; t < T; ++t) offset[t] = _mm256_zextps128_ps256(_mm_load_ss(xq[t].offsets + g));
         for (int j = 0; j < R; ++j) {
-          const float ws = DecodeF16(sp[j][g]);
-          for (int t = 0; t < T; ++t) total[t][j] = _mm256_fmadd_ps(sum[t][j], _mm256_set1_ps(ws), total[t][j]);
+          const __m256 ws = _mm256_set1_ps(DecodeF16(sp[j][g]));
+          for (int t = 0; t < T; ++t)
+            total[t][j] = _mm256_fmadd_ps(_mm256_sub_ps(sum[t][j], offset[t]), ws, total[t][j]);
         }
       }
     }
-    // The +8 of every stored nibble: offsets[g] * weight scale, per group.
-    for (int j = 0; j < R; ++j)
-      for (int64_t g = 0; g < groups; ++g) {
-        const float ws = DecodeF16(sp[j][g]);
-        for (int t = 0; t < T; ++t) offset_total[t][j] += ws * xq[t].offsets[g];
-      }
+    if constexpr (kSmallGroups) {
+      // The +8 of every stored nibble: offsets[g] * weight scale, per group.
+      for (int j = 0; j < R; ++j)
+        for (int64_t g = 0; g < groups; ++g) {
+          const float ws = DecodeF16(sp[j][g]);
+          for (int t = 0; t < T; ++t) offset_total[t][j] += ws * xq[t].offsets[g];
+        }
+    }
     for (int t = 0; t < T; ++t)
       for (int j = 0; j < rows; ++j)
         y[t * ldy + (rq - r0) + j] = simd::HorizontalSum(total[t][j]) - offset_total[t][j];
