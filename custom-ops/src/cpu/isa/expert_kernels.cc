@@ -322,19 +322,20 @@ inline __m512 PairScales(const float* s) {
   return _mm512_permutexvar_ps(index, _mm512_castps128_ps512(both));
 }
 
-// int8 on AVX-512 with weight groups of a multiple of 64 columns: as ProjectRowsInt8, 64 columns per step in one
+// int8 on AVX-512 with weight groups of 32 columns or a multiple of 64: as ProjectRowsInt8, 64 columns per step in one
 // 512-bit register (half the loop and load work per byte; the 256-bit step's per-chunk bookkeeping was most of the
 // decode time once prefetching kept the weights coming). The weights' signs move onto the activations with a
 // mask (AVX-512 has no 512-bit vpsignb); the last step of a row whose width is not a multiple of 64 loads its bytes
 // under a mask (zeros past the row, and no read there), the activations being zero-padded to 64 columns. Per step
 // the 16 int32 lanes hold the two chunks' sums (8 lanes each), scaled by PairScales; per group the float sums times
-// the group's weight scale go to one of two totals (alternating groups: two independent chains).
-template <int T>
+// the group's weight scale (G 32: per step, the two groups' scales side by side) go to one of two totals (alternating
+// groups: two independent chains).
+template <int T, bool kGroup32>
 void ProjectRowsInt8Wide(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, float* y,
                          int64_t ldy) {
   const int64_t steps = QuantizedColumns(w.cols) / 64, whole = w.cols / 64;
   const __mmask64 tail = (uint64_t{1} << (w.cols % 64)) - 1;
-  const int64_t steps_per_group = w.quant_block / 64;
+  const int64_t steps_per_group = kGroup32 ? 1 : w.quant_block / 64;
   const uint16_t* scales = static_cast<const uint16_t*>(w.scales);
   const __m512i zero = _mm512_setzero_si512();
   const ItemPrefetch prefetch(w, r0, r1, 1);
@@ -359,7 +360,12 @@ void ProjectRowsInt8Wide(const WeightMatrix& w, int64_t r0, int64_t r1, const Qu
           sum[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), PairScales(xq[t].scales + 2 * step), sum[t]);
         }
       }
-      const __m512 ws = _mm512_set1_ps(DecodeF16(sp[g]));
+      // G 32: the step's two groups, [scale of group 2 s0 x8 | of group 2 s0 + 1 x8] (a padding chunk past the last
+      // group adds zeros, whatever scale it gets).
+      const __m512 ws =
+          kGroup32 ? _mm512_insertf32x8(_mm512_set1_ps(DecodeF16(sp[2 * s0])),
+                                        _mm256_set1_ps(DecodeF16(sp[Min(2 * s0 + 1, w.scale_cols - 1)])), 1)
+                   : _mm512_set1_ps(DecodeF16(sp[g]));
       for (int t = 0; t < T; ++t) {  // into total[t][0], then swapped: constant indices keep the totals in registers
         const __m512 latest = _mm512_fmadd_ps(sum[t], ws, total[t][0]);
         total[t][0] = total[t][1];
@@ -376,7 +382,8 @@ void ProjectRowsInt8Wide(const WeightMatrix& w, int64_t r0, int64_t r1, const Qu
 template <int T>
 void ProjectRowsInt8Any(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, float* y, int64_t ldy) {
 #if defined(GLM_OPS_ISA_AVX512)
-  if (w.quant_block % 64 == 0) return ProjectRowsInt8Wide<T>(w, r0, r1, xq, y, ldy);
+  if (w.quant_block % 64 == 0) return ProjectRowsInt8Wide<T, false>(w, r0, r1, xq, y, ldy);
+  if (w.quant_block == 32) return ProjectRowsInt8Wide<T, true>(w, r0, r1, xq, y, ldy);
 #endif
   ProjectRowsInt8<T>(w, r0, r1, xq, y, ldy);
 }
