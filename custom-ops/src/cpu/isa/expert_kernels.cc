@@ -113,7 +113,8 @@ constexpr int DirectRows(int tokens) { return tokens >= 4 ? 2 : 4; }
 // streamed faster than side by side without software prefetch; with ItemPrefetch side by side is faster at every
 // width measured (docs/benchmarks.md, "MoeExperts: prefetching ahead").
 template <ExpertWeightFormat F, int T>
-void ProjectRowsSideBySide(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, float* y, int64_t ldy) {
+void ProjectRowsSideBySide(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, float* y,
+                           int64_t ldy) {
   constexpr int R = DirectRows(T);
   constexpr bool kFp8 = F == ExpertWeightFormat::kFloat8E4M3;
   const int64_t segment = kFp8 ? w.quant_block : w.cols;
@@ -244,10 +245,10 @@ inline __m256i DotInt8Chunk(const WeightChunk& w, __m256i x) {
 
 // Rows per step. int8: one, read from start to end as one sequential stream; several rows side by side (the former
 // four for one token, two for two) streamed fewer bytes per CPU-second here before software prefetch (ItemPrefetch;
-// not re-measured since, unlike the float path). int4: four for one token, two, one at three and four tokens on AVX2 (2 x 4
-// float sums plus as many totals exceed its 16 vector registers; AVX-512 has 32):
-// its rows are half as long and its per-row work (nibble unpacking, the +8 offsets per group) is larger, and one
-// row at a time measured slower (0.33 -> 0.47 ms CPU per small-preset call, one thread).
+// not re-measured since, unlike the float path). int4: four for one token, two, one at three and four tokens on
+// AVX2 (2 x 4 float sums plus as many totals exceed its 16 vector registers; AVX-512 has 32): its rows are half as
+// long and its per-row work (nibble unpacking, the +8 offsets per group) is larger, and one row at a time measured
+// slower (0.33 -> 0.47 ms CPU per small-preset call, one thread).
 constexpr int Int8Rows(int) { return 1; }
 constexpr int Int4Rows(int tokens) { return tokens == 1 ? 4 : kAvx512 || tokens <= 2 ? 2 : 1; }
 
@@ -527,9 +528,15 @@ void ProjectInteger(const WeightMatrix& w, int64_t r0, int64_t r1, const Quantiz
     const QuantizedRow* x = xq + t0;
     float* out = y + t0 * ldy;
     switch (size) {
-      case 1: int4 ? ProjectRowsInt4Any<1>(w, r0, r1, x, out, ldy) : ProjectRowsInt8Any<1>(w, r0, r1, x, out, ldy); break;
-      case 2: int4 ? ProjectRowsInt4Any<2>(w, r0, r1, x, out, ldy) : ProjectRowsInt8Any<2>(w, r0, r1, x, out, ldy); break;
-      case 3: int4 ? ProjectRowsInt4Any<3>(w, r0, r1, x, out, ldy) : ProjectRowsInt8Any<3>(w, r0, r1, x, out, ldy); break;
+      case 1:
+        int4 ? ProjectRowsInt4Any<1>(w, r0, r1, x, out, ldy) : ProjectRowsInt8Any<1>(w, r0, r1, x, out, ldy);
+        break;
+      case 2:
+        int4 ? ProjectRowsInt4Any<2>(w, r0, r1, x, out, ldy) : ProjectRowsInt8Any<2>(w, r0, r1, x, out, ldy);
+        break;
+      case 3:
+        int4 ? ProjectRowsInt4Any<3>(w, r0, r1, x, out, ldy) : ProjectRowsInt8Any<3>(w, r0, r1, x, out, ldy);
+        break;
       default:
         int4 ? ProjectRowsInt4Any<4>(w, r0, r1, x, out, ldy) : ProjectRowsInt8Any<4>(w, r0, r1, x, out, ldy);
         break;
