@@ -114,7 +114,7 @@ TEST(MoeExpertsInt, IntegerPathOfEachIsaMatchesItsQuantizedActivations) {
   for (cpu::Isa isa : AvailableIsas()) {
     const cpu::ExpertKernels& kernels = cpu::ExpertKernelsFor(isa);
     for (bool int4 : {false, true})
-      for (int64_t g : {32, 96, 128})
+      for (int64_t g : {32, 64, 96, 128})
         for (int64_t cols : {32, 37, 64, 200, 259})
           for (int64_t rows : {1, 5, 26})
             for (int64_t n : {1, 2, 3, 4, 5, 8}) {

@@ -44,6 +44,35 @@ constexpr int64_t ColumnOffset(ExpertWeightFormat format, int64_t c) {
   return format == ExpertWeightFormat::kInt4 ? c / 2 : c * ElementBytes(format);
 }
 
+// Software prefetch of a work item's weights, about kPrefetchAhead bytes ahead of where they are being read. An
+// item reads consecutive rows [r0, r1) of one matrix, i.e. one contiguous byte range, R rows side by side; the
+// hardware prefetcher alone kept too few cache-line misses in flight on it (docs/benchmarks.md, "MoeExperts:
+// prefetching ahead"). With R rows side by side each row's stream continues R rows further on, so the lead is a
+// whole number of such steps. Prefetches stop at the matrix's end (past it lie other experts' rows); past the item's
+// end they fetch the next item's rows, which the same thread usually reads next.
+constexpr int64_t kPrefetchAhead = 4096;  // measured: 2-6 KiB alike on `small`; 8 KiB no better at GLM-5.2 widths
+
+class ItemPrefetch {
+ public:
+  ItemPrefetch(const WeightMatrix& w, int64_t r0, int64_t r1, int64_t rows_per_step)
+      : end_(static_cast<const uint8_t*>(w.data) + w.rows * w.row_bytes) {
+    const int64_t step = rows_per_step * w.row_bytes;
+    lead_ = rows_per_step == 1 ? kPrefetchAhead : (kPrefetchAhead + step - 1) / step * step;
+    // The item's first bytes: nothing before them prefetches them.
+    const uint8_t* begin = static_cast<const uint8_t*>(w.data) + r0 * w.row_bytes;
+    const int64_t first = Min((r1 - r0) * w.row_bytes, kPrefetchAhead);
+    for (int64_t b = 0; b < first; b += 64) _mm_prefetch(reinterpret_cast<const char*>(begin + b), _MM_HINT_T0);
+  }
+  // Called with a read position about once per 64 bytes read there.
+  void At(const uint8_t* p) const {
+    if (end_ - p > lead_) _mm_prefetch(reinterpret_cast<const char*>(p + lead_), _MM_HINT_T0);
+  }
+
+ private:
+  const uint8_t* end_;
+  int64_t lead_;
+};
+
 // ---------------------------------------------------------------------------------------------------------------
 // Register-decoded float path (float32, bf16, FP8)
 
@@ -69,187 +98,29 @@ inline float LoadDecodedScalar(const uint8_t* row, int64_t c) {
   return DecodeE4M3(row[c]) * (1.0f / kE4M3HalfRescale);  // same 2^-8 as the vector decoder (exact)
 }
 
-#if defined(GLM_OPS_ISA_AVX512)
-// GCC 12's AVX-512 headers fill the "undefined" lanes of unmasked intrinsics from a self-initialised variable, which
-// -Wmaybe-uninitialized reports at every use under -Werror; the lanes are fully written, so the warning is off here.
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
-// AVX-512: 16 FP8 columns per vector, through float16 as in DecodeE4M3x8Half. Only the FP8 stream path
-// (ProjectRowsStream) uses 16-lane decoding: float32 / bf16 keep the tile's 8-lane order (ProjectRowsStreamInOrder).
-template <ExpertWeightFormat F>
-inline __m512 LoadDecoded16(const uint8_t* row, int64_t c);
-template <>
-inline __m512 LoadDecoded16<ExpertWeightFormat::kFloat8E4M3>(const uint8_t* row, int64_t c) {
-  const __m256i wide = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(row + c)));
-  const __m256i half = _mm256_and_si256(_mm256_slli_epi16(wide, 7), _mm256_set1_epi16(static_cast<int16_t>(0xBF80)));
-  return _mm512_cvtph_ps(half);
-}
-
-#endif
-
-// The vector width of this compilation for the register-decoded path: 16 float lanes with AVX-512, 8 with AVX2.
-struct Lanes {
-#if defined(GLM_OPS_ISA_AVX512)
-  using V = __m512;
-  static constexpr int kWidth = 16;
-  static V Zero() { return _mm512_setzero_ps(); }
-  static V Load(const float* p) { return _mm512_loadu_ps(p); }
-  static V Fma(V a, V b, V c) { return _mm512_fmadd_ps(a, b, c); }
-  static V Add(V a, V b) { return _mm512_add_ps(a, b); }
-  static V Set(float v) { return _mm512_set1_ps(v); }
-  static float Sum(V v) { return _mm512_reduce_add_ps(v); }
-  template <ExpertWeightFormat F>
-  static V Decode(const uint8_t* row, int64_t c) { return LoadDecoded16<F>(row, c); }
-  // 8 columns in the low lanes, zeros above (a segment's last 8 columns).
-  static V LoadHalf(const float* p) { return _mm512_zextps256_ps512(_mm256_loadu_ps(p)); }
-  template <ExpertWeightFormat F>
-  static V DecodeHalf(const uint8_t* row, int64_t c) { return _mm512_zextps256_ps512(LoadDecoded<F>(row, c)); }
-#else
-  using V = __m256;
-  static constexpr int kWidth = 8;
-  static V Zero() { return _mm256_setzero_ps(); }
-  static V Load(const float* p) { return _mm256_loadu_ps(p); }
-  static V Fma(V a, V b, V c) { return _mm256_fmadd_ps(a, b, c); }
-  static V Add(V a, V b) { return _mm256_add_ps(a, b); }
-  static V Set(float v) { return _mm256_set1_ps(v); }
-  static float Sum(V v) { return simd::HorizontalSum(v); }
-  template <ExpertWeightFormat F>
-  static V Decode(const uint8_t* row, int64_t c) { return LoadDecoded<F>(row, c); }
-  static V LoadHalf(const float* p) { return _mm256_loadu_ps(p); }
-  template <ExpertWeightFormat F>
-  static V DecodeHalf(const uint8_t* row, int64_t c) { return LoadDecoded<F>(row, c); }
-#endif
-};
-
-// Column vectors per step of the register-decoded path: U independent accumulators per token keep the FMA latency
-// covered (U x T chains: 4 for one token, 8 for two to four).
-constexpr int StreamUnroll(int tokens) { return tokens <= 2 ? 4 : 2; }
-
-// The decode-time path for FP8 rows shorter than kSideBySideRowBytes (float32/bf16: ProjectRowsStreamInOrder):
-// weights are decoded in registers and used at once by every token, so each weight byte is read once and never
-// stored. Rows are read one after another, each from start to end: a single sequential stream. Reading several short
-// rows side by side (4-8 streams a few KiB long each) halved the bytes per CPU-second here (docs/benchmarks.md,
-// "MoeExperts decode: one weight row at a time"). FP8 dot products run per scale
-// block and are scaled afterwards; a row holding an FP8 NaN code gives NaN, as the dequantised product would.
-template <ExpertWeightFormat F, int T>
-void ProjectRowsStream(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, float* y, int64_t ldy) {
-  using V = Lanes::V;
-  static_assert(F == ExpertWeightFormat::kFloat8E4M3, "float32 / bf16 rows go through ProjectRowsStreamInOrder");
-  constexpr int U = StreamUnroll(T), W = Lanes::kWidth;
-  const int64_t segment = w.quant_block;
-  const float* scales = static_cast<const float*>(w.scales);
-  for (int64_t r = r0; r < r1; ++r) {
-    const uint8_t* row = static_cast<const uint8_t*>(w.data) + r * w.row_bytes;
-    V total[T];
-    float tail_total[T];
-    for (int t = 0; t < T; ++t) {
-      total[t] = Lanes::Zero();
-      tail_total[t] = 0.0f;
-    }
-    E4M3NanScan nan_scan;  // NaN codes in the vector part (the scalar tails decode NaN exactly)
-    const float* scale_row = scales + (r / w.quant_block) * w.scale_cols;
-    for (int64_t s0 = 0, block = 0; s0 < w.cols; s0 += segment, ++block) {
-      const int64_t s1 = Min(w.cols, s0 + segment);
-      const int64_t sw = s0 + (s1 - s0) / W * W;  // whole vectors
-      const int64_t s8 = s0 + ((s1 - s0) & ~int64_t{7});
-      V acc[U][T];
-      float tail[T];
-      for (int t = 0; t < T; ++t) {
-        for (int u = 0; u < U; ++u) acc[u][t] = Lanes::Zero();
-        tail[t] = 0.0f;
-      }
-      auto scan = [&](int64_t c, int64_t bytes) {
-        int64_t b = 0;
-        for (; b + 32 <= bytes; b += 32) nan_scan.Add32(row + c + b);
-        for (; b < bytes; b += 8) nan_scan.Add8(row + c + b);
-      };
-      int64_t c = s0;
-      for (; c + U * W <= sw; c += U * W) {
-        scan(c, U * W);
-        for (int u = 0; u < U; ++u) {
-          const V wv = Lanes::Decode<F>(row, c + u * W);
-          for (int t = 0; t < T; ++t) acc[u][t] = Lanes::Fma(wv, Lanes::Load(x[t] + c + u * W), acc[u][t]);
-        }
-      }
-      for (; c < sw; c += W) {
-        scan(c, W);
-        const V wv = Lanes::Decode<F>(row, c);
-        for (int t = 0; t < T; ++t) acc[0][t] = Lanes::Fma(wv, Lanes::Load(x[t] + c), acc[0][t]);
-      }
-      if (c < s8) {  // AVX-512: one 8-column vector (zero upper lanes add nothing)
-        scan(c, 8);
-        const V wv = Lanes::DecodeHalf<F>(row, c);
-        for (int t = 0; t < T; ++t) acc[0][t] = Lanes::Fma(wv, Lanes::LoadHalf(x[t] + c), acc[0][t]);
-      }
-      for (c = s8; c < s1; ++c) {
-        const float wf = LoadDecodedScalar<F>(row, c);
-        for (int t = 0; t < T; ++t) tail[t] += wf * x[t][c];
-      }
-      const float scale = scale_row[block] * kE4M3HalfRescale;
-      for (int t = 0; t < T; ++t) {
-        V sum = acc[0][t];
-        for (int u = 1; u < U; ++u) sum = Lanes::Add(sum, acc[u][t]);
-        total[t] = Lanes::Fma(sum, Lanes::Set(scale), total[t]);
-        tail_total[t] += tail[t] * scale;
-      }
-    }
-    for (int t = 0; t < T; ++t) y[t * ldy + (r - r0)] = Lanes::Sum(total[t]) + tail_total[t];
-    // Rare: a row holding an FP8 NaN code gives NaN, as its dequantised product would.
-    if (nan_scan.Found() && HasE4M3Nan(row, w.cols))
-      for (int t = 0; t < T; ++t) y[t * ldy + (r - r0)] = NAN;
-  }
-}
-
-#if defined(GLM_OPS_ISA_AVX512)
-#pragma GCC diagnostic pop
-#endif
-
-// float32 / bf16: the same, with one 8-lane accumulator per token summed over the row's columns in order, then
-// HorizontalSum plus the scalar tail: exactly the decoded-tile path's order (ProjectTiled), so a token's result does
-// not depend on how many other tokens share its expert (callers compare runs bit for bit, e.g. the MTP draft rows
-// of earlier tokens when a later token changes). One chain per token still streams the small preset's rows at about
-// the rate memory gives one core here; FP8 (not tile-consistent anyway: it scales per block) keeps more chains.
-template <ExpertWeightFormat F, int T>
-void ProjectRowsStreamInOrder(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, float* y,
-                              int64_t ldy) {
-  const int64_t c8 = w.cols & ~int64_t{7};
-  for (int64_t r = r0; r < r1; ++r) {
-    const uint8_t* row = static_cast<const uint8_t*>(w.data) + r * w.row_bytes;
-    __m256 acc[T];
-    float tail[T];
-    for (int t = 0; t < T; ++t) {
-      acc[t] = _mm256_setzero_ps();
-      tail[t] = 0.0f;
-    }
-    for (int64_t c = 0; c < c8; c += 8) {
-      const __m256 wv = LoadDecoded<F>(row, c);
-      for (int t = 0; t < T; ++t) acc[t] = _mm256_fmadd_ps(wv, _mm256_loadu_ps(x[t] + c), acc[t]);
-    }
-    for (int64_t c = c8; c < w.cols; ++c) {
-      const float wf = LoadDecodedScalar<F>(row, c);
-      // std::fma, as the tile's tail: a plain a += w * x may or may not be contracted (-ffp-contract=fast).
-      for (int t = 0; t < T; ++t) tail[t] = std::fma(wf, x[t][c], tail[t]);
-    }
-    for (int t = 0; t < T; ++t) y[t * ldy + (r - r0)] = simd::HorizontalSum(acc[t]) + tail[t];
-  }
-}
-
 // Rows of one side-by-side step for T tokens: 4 (up to 12 accumulators), 2 at four tokens, where 4 x 4
 // accumulators spill (measured, 48 x 6144 matrix, one thread: bf16 45 -> 56 GFLOP/CPU-s, fp8 30 -> 35). Both
 // divide every quant block (a multiple of 8), so a step's rows share one row of FP8 scales.
 constexpr int DirectRows(int tokens) { return tokens >= 4 ? 2 : 4; }
 
-// The decode-time path for long rows (row_bytes >= kSideBySideRowBytes): weights are decoded in registers and
-// used at once by every token, R rows side by side, each weight byte read once and never stored. Per row and
-// token the sums run in the decoded tile's order (float32/bf16: one 8-lane chain in column order), as in
-// ProjectRowsStreamInOrder. FP8 dot products run per scale block and are scaled
-// afterwards; rows holding an FP8 NaN code give NaN, as the dequantised product would.
+// The decode-time path (1..kDirectMaxTokens tokens): weights are decoded in registers and used at once by every
+// token, R rows side by side, each weight byte read once and never stored. Per row and token the sums run in the
+// decoded tile's order (float32/bf16: one 8-lane chain in column order, HorizontalSum, then the scalar tail, as
+// ProjectTiled), so a token's result does not depend on how many other tokens share its expert (callers compare runs
+// bit for bit, e.g. the MTP draft rows of earlier tokens when a later token changes); the R rows give R independent
+// chains. FP8 dot products run per scale block and are scaled afterwards; rows holding an FP8 NaN code give NaN, as
+// the dequantised product would. Short rows (the small preset's 2 KiB / 768 B) were once read one at a time, which
+// streamed faster than side by side without software prefetch; with ItemPrefetch side by side is faster at every
+// width measured (docs/benchmarks.md, "MoeExperts: prefetching ahead").
 template <ExpertWeightFormat F, int T>
-void ProjectRowsSideBySide(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, float* y, int64_t ldy) {
+void ProjectRowsSideBySide(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, float* y,
+                           int64_t ldy) {
   constexpr int R = DirectRows(T);
   constexpr bool kFp8 = F == ExpertWeightFormat::kFloat8E4M3;
   const int64_t segment = kFp8 ? w.quant_block : w.cols;
   const float* scales = static_cast<const float*>(w.scales);
+  const ItemPrefetch prefetch(w, r0, r1, R);
+  constexpr int64_t kLineColumns = 64 / ElementBytes(F);
   for (int64_t rq = r0; rq < r1; rq += R) {
     const int rows = static_cast<int>(Min<int64_t>(R, r1 - rq));
     const uint8_t* rp[R];
@@ -276,6 +147,8 @@ void ProjectRowsSideBySide(const WeightMatrix& w, int64_t r0, int64_t r1, const 
           tail[t][j] = 0.0f;
         }
       auto step = [&](int64_t c) {
+        if (c % kLineColumns == 0)
+          for (int j = 0; j < R; ++j) prefetch.At(rp[j] + c * ElementBytes(F));
         __m256 xv[T];
         for (int t = 0; t < T; ++t) xv[t] = _mm256_loadu_ps(x[t] + c);
         for (int j = 0; j < R; ++j) {
@@ -319,31 +192,15 @@ void ProjectRowsSideBySide(const WeightMatrix& w, int64_t r0, int64_t r1, const 
   }
 }
 
-// Row length from which the decode path reads rows side by side. Measured (docs/benchmarks.md, "MoeExperts decode:
-// one weight row at a time"): the small preset's 2 KiB / 768 B rows read twice the bytes per CPU-second one at a
-// time; GLM-5.2's 12 KiB rows read ~30 % more side by side. 4 KiB (GLM-5.2's down projection) keeps the former.
-constexpr int64_t kSideBySideRowBytes = 4096;
-
-template <ExpertWeightFormat F, int T>
-void ProjectRowsOneByOne(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, float* y,
-                         int64_t ldy) {
-  if (w.row_bytes >= kSideBySideRowBytes)
-    ProjectRowsSideBySide<F, T>(w, r0, r1, x, y, ldy);
-  else if constexpr (F == ExpertWeightFormat::kFloat8E4M3)
-    ProjectRowsStream<F, T>(w, r0, r1, x, y, ldy);
-  else
-    ProjectRowsStreamInOrder<F, T>(w, r0, r1, x, y, ldy);
-}
-
 template <ExpertWeightFormat F>
 void ProjectRowsDirectAny(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, int64_t n, float* y,
                           int64_t ldy) {
   static_assert(kDirectMaxTokens >= 1 && kDirectMaxTokens <= 4, "direct path instantiated for 1..4 tokens");
   switch (n) {
-    case 1: return ProjectRowsOneByOne<F, 1>(w, r0, r1, x, y, ldy);
-    case 2: return ProjectRowsOneByOne<F, 2>(w, r0, r1, x, y, ldy);
-    case 3: return ProjectRowsOneByOne<F, 3>(w, r0, r1, x, y, ldy);
-    default: return ProjectRowsOneByOne<F, 4>(w, r0, r1, x, y, ldy);
+    case 1: return ProjectRowsSideBySide<F, 1>(w, r0, r1, x, y, ldy);
+    case 2: return ProjectRowsSideBySide<F, 2>(w, r0, r1, x, y, ldy);
+    case 3: return ProjectRowsSideBySide<F, 3>(w, r0, r1, x, y, ldy);
+    default: return ProjectRowsSideBySide<F, 4>(w, r0, r1, x, y, ldy);
   }
 }
 
@@ -387,22 +244,13 @@ inline __m256i DotInt8Chunk(const WeightChunk& w, __m256i x) {
 }
 
 // Rows per step. int8: one, read from start to end as one sequential stream; several rows side by side (the former
-// four for one token, two for two) streamed fewer bytes per CPU-second here, as on the float path (ProjectRowsStream;
-// docs/benchmarks.md, "MoeExperts"). int4: four for one token, two, one at three and four tokens on AVX2 (2 x 4
-// float sums plus as many totals exceed its 16 vector registers; AVX-512 has 32), with the next rows prefetched:
-// its rows are half as long and its per-row work (nibble unpacking, the +8 offsets per group) is larger, and one
-// row at a time measured slower (0.33 -> 0.47 ms CPU per small-preset call, one thread).
+// four for one token, two for two) streamed fewer bytes per CPU-second here before software prefetch (ItemPrefetch;
+// not re-measured since, unlike the float path). int4: four for one token, two, one at three and four tokens on
+// AVX2 (2 x 4 float sums plus as many totals exceed its 16 vector registers; AVX-512 has 32): its rows are half as
+// long and its per-row work (nibble unpacking, the +8 offsets per group) is larger, and one row at a time measured
+// slower (0.33 -> 0.47 ms CPU per small-preset call, one thread).
 constexpr int Int8Rows(int) { return 1; }
 constexpr int Int4Rows(int tokens) { return tokens == 1 ? 4 : kAvx512 || tokens <= 2 ? 2 : 1; }
-
-// The same bytes of the next step's rows (R rows further on): an item's rows are consecutive in memory, and int4
-// rows (hidden / 2 bytes, inter / 2 in the down projection) are too short for the hardware prefetcher to ramp up on
-// each one. Prefetches never fault, so the last step needs no check.
-template <int R>
-inline void PrefetchNextRows(const uint8_t* const* rows, int64_t offset, int64_t row_bytes) {
-  for (int j = 0; j < R; ++j)
-    _mm_prefetch(reinterpret_cast<const char*>(rows[j] + offset + R * row_bytes), _MM_HINT_T0);
-}
 
 
 // int8: T tokens (xq[0..T)) against rows [r0, r1). Per row, weight group and 32-column chunk: the chunk's int32
@@ -416,6 +264,8 @@ void ProjectRowsInt8(const WeightMatrix& w, int64_t r0, int64_t r1, const Quanti
   const int64_t whole = w.cols / kActivationChunk;  // chunks that lie inside the row
   const int64_t chunks = (w.cols + kActivationChunk - 1) / kActivationChunk;
   const uint16_t* scales = static_cast<const uint16_t*>(w.scales);
+  static_assert(R == 1, "one sequential stream per item");
+  const ItemPrefetch prefetch(w, r0, r1, R);
   for (int64_t rq = r0; rq < r1; rq += R) {
     const int rows = static_cast<int>(Min<int64_t>(R, r1 - rq));
     const uint8_t* rp[R];
@@ -441,6 +291,7 @@ void ProjectRowsInt8(const WeightMatrix& w, int64_t r0, int64_t r1, const Quanti
       for (int t = 0; t < T; ++t)
         for (int j = 0; j < R; ++j) sum[t][j] = _mm256_setzero_ps();
       for (int64_t k = k0; k < k1; ++k) {
+        if ((k & 1) == 0) prefetch.At(rp[0] + k * kActivationChunk);  // R is 1: one line per two chunks
         WeightChunk wc[R];
         for (int j = 0; j < R; ++j) wc[j] = LoadInt8Chunk(k < whole ? rp[j] + k * 32 : padded[j]);
         for (int t = 0; t < T; ++t) {
@@ -458,6 +309,84 @@ void ProjectRowsInt8(const WeightMatrix& w, int64_t r0, int64_t r1, const Quanti
     for (int t = 0; t < T; ++t)
       for (int j = 0; j < rows; ++j) y[t * ldy + (rq - r0) + j] = simd::HorizontalSum(total[t][j]);
   }
+}
+
+#if defined(GLM_OPS_ISA_AVX512)
+#pragma GCC diagnostic push
+// GCC 12's AVX-512 headers fill the "undefined" lanes of unmasked intrinsics from a self-initialised variable, which
+// -Wmaybe-uninitialized reports under -Werror; the lanes used are fully written, so the warning is off here.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// [s[0] x8 | s[1] x8]: the activation scales of a 64-column step's two 32-column chunks, over its 16 int32 lanes.
+inline __m512 PairScales(const float* s) {
+  const __m512i index = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m128 both = _mm_castpd_ps(_mm_load_sd(reinterpret_cast<const double*>(s)));
+  return _mm512_permutexvar_ps(index, _mm512_castps128_ps512(both));
+}
+
+// int8 on AVX-512 with weight groups of 32 columns or a multiple of 64: as ProjectRowsInt8, 64 columns per step in one
+// 512-bit register (half the loop and load work per byte; the 256-bit step's per-chunk bookkeeping was most of the
+// decode time once prefetching kept the weights coming). The weights' signs move onto the activations with a
+// mask (AVX-512 has no 512-bit vpsignb); the last step of a row whose width is not a multiple of 64 loads its bytes
+// under a mask (zeros past the row, and no read there), the activations being zero-padded to 64 columns. Per step
+// the 16 int32 lanes hold the two chunks' sums (8 lanes each), scaled by PairScales; per group the float sums times
+// the group's weight scale (G 32: per step, the two groups' scales side by side) go to one of two totals (alternating
+// groups: two independent chains).
+template <int T, bool kGroup32>
+void ProjectRowsInt8Wide(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, float* y,
+                         int64_t ldy) {
+  const int64_t steps = QuantizedColumns(w.cols) / 64, whole = w.cols / 64;
+  const __mmask64 tail = (uint64_t{1} << (w.cols % 64)) - 1;
+  const int64_t steps_per_group = kGroup32 ? 1 : w.quant_block / 64;
+  const uint16_t* scales = static_cast<const uint16_t*>(w.scales);
+  const __m512i zero = _mm512_setzero_si512();
+  const ItemPrefetch prefetch(w, r0, r1, 1);
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* row = static_cast<const uint8_t*>(w.data) + r * w.row_bytes;
+    const uint16_t* sp = scales + r * w.scale_cols;
+    __m512 total[T][2];
+    for (int t = 0; t < T; ++t) total[t][0] = total[t][1] = _mm512_setzero_ps();
+    for (int64_t s0 = 0, g = 0; s0 < steps; s0 += steps_per_group, ++g) {
+      const int64_t s1 = Min(s0 + steps_per_group, steps);
+      __m512 sum[T];
+      for (int t = 0; t < T; ++t) sum[t] = _mm512_setzero_ps();
+      for (int64_t step = s0; step < s1; ++step) {
+        prefetch.At(row + step * 64);
+        const __m512i wv = step < whole ? _mm512_loadu_si512(row + step * 64)
+                                        : _mm512_maskz_loadu_epi8(tail, row + step * 64);
+        const __mmask64 negative = _mm512_movepi8_mask(wv);
+        const __m512i magnitude = _mm512_abs_epi8(wv);  // -128 gives 0x80, i.e. 128 unsigned: still exact
+        for (int t = 0; t < T; ++t) {
+          const __m512i x = _mm512_loadu_si512(xq[t].q + step * 64);
+          const __m512i dot = _mm512_dpbusd_epi32(zero, magnitude, _mm512_mask_sub_epi8(x, negative, zero, x));
+          sum[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), PairScales(xq[t].scales + 2 * step), sum[t]);
+        }
+      }
+      // G 32: the step's two groups, [scale of group 2 s0 x8 | of group 2 s0 + 1 x8] (a padding chunk past the last
+      // group adds zeros, whatever scale it gets).
+      const __m512 ws =
+          kGroup32 ? _mm512_insertf32x8(_mm512_set1_ps(DecodeF16(sp[2 * s0])),
+                                        _mm256_set1_ps(DecodeF16(sp[Min(2 * s0 + 1, w.scale_cols - 1)])), 1)
+                   : _mm512_set1_ps(DecodeF16(sp[g]));
+      for (int t = 0; t < T; ++t) {  // into total[t][0], then swapped: constant indices keep the totals in registers
+        const __m512 latest = _mm512_fmadd_ps(sum[t], ws, total[t][0]);
+        total[t][0] = total[t][1];
+        total[t][1] = latest;
+      }
+    }
+    for (int t = 0; t < T; ++t) y[t * ldy + (r - r0)] = _mm512_reduce_add_ps(_mm512_add_ps(total[t][0], total[t][1]));
+  }
+}
+#pragma GCC diagnostic pop
+#endif
+
+// int8 rows for T tokens: the 512-bit step where it applies, else the 256-bit one.
+template <int T>
+void ProjectRowsInt8Any(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, float* y, int64_t ldy) {
+#if defined(GLM_OPS_ISA_AVX512)
+  if (w.quant_block % 64 == 0) return ProjectRowsInt8Wide<T, false>(w, r0, r1, xq, y, ldy);
+  if (w.quant_block == 32) return ProjectRowsInt8Wide<T, true>(w, r0, r1, xq, y, ldy);
+#endif
+  ProjectRowsInt8<T>(w, r0, r1, xq, y, ldy);
 }
 
 // int4: 64 columns (32 bytes) per step. Low nibbles hold the even columns and high nibbles the odd ones, so the
@@ -492,6 +421,7 @@ void ProjectRowsInt4(const WeightMatrix& w, int64_t r0, int64_t r1, const Quanti
   const int64_t pairs = QuantizedColumns(w.cols) / 64;      // with the zero-padded last one
   const int64_t pairs_per_group = kSmallGroups ? 1 : w.quant_block / 64;
   const uint16_t* scales = static_cast<const uint16_t*>(w.scales);
+  const ItemPrefetch prefetch(w, r0, r1, R);
   for (int64_t rq = r0; rq < r1; rq += R) {
     const int rows = static_cast<int>(Min<int64_t>(R, r1 - rq));
     const uint8_t* rp[R];
@@ -528,7 +458,8 @@ void ProjectRowsInt4(const WeightMatrix& w, int64_t r0, int64_t r1, const Quanti
           const int64_t g1 = Min((2 * p + 1) * kActivationChunk / w.quant_block, groups - 1);
           for (int j = 0; j < R; ++j) wsv[j] = HalfBroadcast(DecodeF16(sp[j][g0]), DecodeF16(sp[j][g1]));
         }
-        if ((p & 1) == 0) PrefetchNextRows<R>(rp, p * 32, w.row_bytes);  // one line per two pairs
+        if ((p & 1) == 0)  // one line per two pairs
+          for (int j = 0; j < R; ++j) prefetch.At(rp[j] + p * 32);
         const uint8_t* bytes[R];
         for (int j = 0; j < R; ++j) bytes[j] = p < whole ? rp[j] + p * 32 : padded[j];
         for (int t = 0; t < T; ++t) {
@@ -546,19 +477,35 @@ void ProjectRowsInt4(const WeightMatrix& w, int64_t r0, int64_t r1, const Quanti
         }
       }
       if constexpr (!kSmallGroups) {
+        // The +8 of every stored nibble, offsets[g], leaves the group's sum (in lane 0) before its weight scale: a
+        // separate scalar pass over the groups after the row cost a third of the time on the small preset's rows.
         const int64_t g = p0 / pairs_per_group;
+        __m256 offset[T];
+        for (int t = 0; t < T; ++t) offset[t] = _mm256_zextps128_ps256(_mm_load_ss(xq[t].offsets + g));
         for (int j = 0; j < R; ++j) {
-          const float ws = DecodeF16(sp[j][g]);
-          for (int t = 0; t < T; ++t) total[t][j] = _mm256_fmadd_ps(sum[t][j], _mm256_set1_ps(ws), total[t][j]);
+          const __m256 ws = _mm256_set1_ps(DecodeF16(sp[j][g]));
+          for (int t = 0; t < T; ++t)
+            total[t][j] = _mm256_fmadd_ps(_mm256_sub_ps(sum[t][j], offset[t]), ws, total[t][j]);
         }
       }
     }
-    // The +8 of every stored nibble: offsets[g] * weight scale, per group.
-    for (int j = 0; j < R; ++j)
-      for (int64_t g = 0; g < groups; ++g) {
-        const float ws = DecodeF16(sp[j][g]);
-        for (int t = 0; t < T; ++t) offset_total[t][j] += ws * xq[t].offsets[g];
+    if constexpr (kSmallGroups) {
+      // The +8 of every stored nibble: offsets[g] * weight scale summed over the groups, eight groups per step.
+      for (int j = 0; j < R; ++j) {
+        __m256 sum[T];
+        for (int t = 0; t < T; ++t) sum[t] = _mm256_setzero_ps();
+        int64_t g = 0;
+        for (; g + 8 <= groups; g += 8) {
+          const __m256 ws = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sp[j] + g)));
+          for (int t = 0; t < T; ++t) sum[t] = _mm256_fmadd_ps(ws, _mm256_loadu_ps(xq[t].offsets + g), sum[t]);
+        }
+        for (int t = 0; t < T; ++t) offset_total[t][j] = simd::HorizontalSum(sum[t]);
+        for (; g < groups; ++g) {
+          const float ws = DecodeF16(sp[j][g]);
+          for (int t = 0; t < T; ++t) offset_total[t][j] += ws * xq[t].offsets[g];
+        }
       }
+    }
     for (int t = 0; t < T; ++t)
       for (int j = 0; j < rows; ++j)
         y[t * ldy + (rq - r0) + j] = simd::HorizontalSum(total[t][j]) - offset_total[t][j];
@@ -581,11 +528,17 @@ void ProjectInteger(const WeightMatrix& w, int64_t r0, int64_t r1, const Quantiz
     const QuantizedRow* x = xq + t0;
     float* out = y + t0 * ldy;
     switch (size) {
-      case 1: int4 ? ProjectRowsInt4Any<1>(w, r0, r1, x, out, ldy) : ProjectRowsInt8<1>(w, r0, r1, x, out, ldy); break;
-      case 2: int4 ? ProjectRowsInt4Any<2>(w, r0, r1, x, out, ldy) : ProjectRowsInt8<2>(w, r0, r1, x, out, ldy); break;
-      case 3: int4 ? ProjectRowsInt4Any<3>(w, r0, r1, x, out, ldy) : ProjectRowsInt8<3>(w, r0, r1, x, out, ldy); break;
+      case 1:
+        int4 ? ProjectRowsInt4Any<1>(w, r0, r1, x, out, ldy) : ProjectRowsInt8Any<1>(w, r0, r1, x, out, ldy);
+        break;
+      case 2:
+        int4 ? ProjectRowsInt4Any<2>(w, r0, r1, x, out, ldy) : ProjectRowsInt8Any<2>(w, r0, r1, x, out, ldy);
+        break;
+      case 3:
+        int4 ? ProjectRowsInt4Any<3>(w, r0, r1, x, out, ldy) : ProjectRowsInt8Any<3>(w, r0, r1, x, out, ldy);
+        break;
       default:
-        int4 ? ProjectRowsInt4Any<4>(w, r0, r1, x, out, ldy) : ProjectRowsInt8<4>(w, r0, r1, x, out, ldy);
+        int4 ? ProjectRowsInt4Any<4>(w, r0, r1, x, out, ldy) : ProjectRowsInt8Any<4>(w, r0, r1, x, out, ldy);
         break;
     }
   }
@@ -769,7 +722,7 @@ void ProjectTiled(const WeightMatrix& w, int64_t r0, int64_t r1, const float* co
       }
       for (int64_t c = count8; c < count; ++c)
         for (int64_t t = 0; t < n; ++t)
-          for (int j = 0; j < kTileRows; ++j)  // std::fma: the same rounding as ProjectRowsStreamInOrder's tail
+          for (int j = 0; j < kTileRows; ++j)  // std::fma: the same rounding as ProjectRowsSideBySide's tail
             s.tail[t * kTileRows + j] = std::fma(wr[j][c], xc[t][c], s.tail[t * kTileRows + j]);
     }
     for (int64_t t = 0; t < n; ++t)
