@@ -1,6 +1,7 @@
 #include "cpu/dense_projection.h"
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "cpu/dense_projection_gemm.h"
@@ -109,7 +110,50 @@ void ProjectBf16Items(const Parallel& parallel, const DenseProjectionShape& s, c
   parallel.For(items, run);
 }
 
+// A Parallel that runs every loop on the calling thread: the groups of DenseProjectionGrouped are the parallel items.
+class CallerOnly final : public Parallel {
+ public:
+  int Threads() const override { return 1; }
+  void For(int64_t count, const Range& fn, int64_t) const override {
+    if (count > 0) fn(0, count);
+  }
+};
+
 }  // namespace
+
+void DenseProjectionGrouped(const Parallel& parallel, const DenseProjectionShape& s, const float* x,
+                            const DenseWeight& w, float* y) {
+  if (s.tokens == 0) return;
+  DenseProjectionShape one = s;  // a group as a one-matrix projection of `in` columns to GroupRows() rows
+  one.groups = 1;
+  one.out = s.GroupRows();
+  const int64_t width = s.InputWidth();
+  // int8/int4 scales are per row; FP8 groups start on a scale block (validated), so each group's scales are a slice.
+  const int64_t scale_bytes = s.format == ExpertWeightFormat::kFloat8E4M3 ? sizeof(float) : sizeof(uint16_t);
+  const int64_t scale_rows_per_group = one.ScaleRows();
+  parallel.For(s.groups, [&](int64_t begin, int64_t end) {
+    const CallerOnly caller;
+    thread_local std::vector<float> x_buffer, y_buffer;  // this thread's group's [tokens, in] and [tokens, rows]
+    for (int64_t g = begin; g < end; ++g) {
+      const DenseWeight wg{
+          static_cast<const uint8_t*>(w.data) + g * one.out * one.RowBytes(),
+          w.scales ? static_cast<const uint8_t*>(w.scales) + g * scale_rows_per_group * one.ScaleCols() * scale_bytes
+                   : nullptr};
+      if (s.tokens == 1) {
+        DenseProjection(caller, one, x + g * s.in, wg, y + g * one.out);
+        continue;
+      }
+      x_buffer.resize(static_cast<size_t>(s.tokens * s.in));
+      y_buffer.resize(static_cast<size_t>(s.tokens * one.out));
+      for (int64_t t = 0; t < s.tokens; ++t)
+        std::memcpy(x_buffer.data() + t * s.in, x + t * width + g * s.in, static_cast<size_t>(s.in) * sizeof(float));
+      DenseProjection(caller, one, x_buffer.data(), wg, y_buffer.data());
+      for (int64_t t = 0; t < s.tokens; ++t)
+        std::memcpy(y + t * s.out + g * one.out, y_buffer.data() + t * one.out,
+                    static_cast<size_t>(one.out) * sizeof(float));
+    }
+  });
+}
 
 void DenseProjectionByRows(const Parallel& parallel, const DenseProjectionShape& s, const float* x,
                            const DenseWeight& w, float* y) {
@@ -125,6 +169,7 @@ const DenseKernels& ActiveDenseKernels() {
 void DenseProjection(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,
                      float* y) {
   if (s.tokens == 0) return;
+  if (s.groups > 1) return DenseProjectionGrouped(parallel, s, x, w, y);
   if (s.format == ExpertWeightFormat::kBFloat16 && s.tokens <= kDenseBf16GemvMaxTokens)
     return ProjectBf16Items(parallel, s, x, w, y);
   if (s.tokens >= kDenseGemmMinTokens && DenseGemmDecodes(s.format)) return DenseProjectionGemm(parallel, s, x, w, y);

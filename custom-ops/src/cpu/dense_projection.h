@@ -26,7 +26,7 @@ constexpr int64_t kDenseGemmMinTokens = 64;
 // decoded tile (below kDenseGemmMinTokens) or the GEMM.
 constexpr int64_t kDenseBf16GemvMaxTokens = 8;
 
-// Expects a validated shape; output is [tokens, out].
+// Expects a validated shape; output is [tokens, out]. groups > 1 runs DenseProjectionGrouped.
 void DenseProjection(const Parallel& parallel, const DenseProjectionShape& shape, const float* input,
                      const DenseWeight& weight, float* output);
 
@@ -35,5 +35,11 @@ void DenseProjection(const Parallel& parallel, const DenseProjectionShape& shape
 // GEMM's panel packer does not decode; the tests call it directly so that both paths are checked at every count.
 void DenseProjectionByRows(const Parallel& parallel, const DenseProjectionShape& shape, const float* input,
                            const DenseWeight& weight, float* output);
+
+// groups > 1 (MLA's per-head W_UK / W_UV): the groups are split across the pool and each runs the one-matrix path
+// above on the calling thread, over its own out / groups weight rows and its `in` input columns (gathered into a
+// contiguous [tokens, in] block when tokens > 1; a single token's columns are already contiguous).
+void DenseProjectionGrouped(const Parallel& parallel, const DenseProjectionShape& shape, const float* input,
+                            const DenseWeight& weight, float* output);
 
 }  // namespace glm_ops::cpu
