@@ -36,9 +36,10 @@ void DenseProjection(const Parallel& parallel, const DenseProjectionShape& shape
 void DenseProjectionByRows(const Parallel& parallel, const DenseProjectionShape& shape, const float* input,
                            const DenseWeight& weight, float* output);
 
-// groups > 1 (MLA's per-head W_UK / W_UV): the groups are split across the pool and each runs the one-matrix path
-// above on the calling thread, over its own out / groups weight rows and its `in` input columns (gathered into a
-// contiguous [tokens, in] block when tokens > 1; a single token's columns are already contiguous).
+// groups > 1 (MLA's per-head W_UK / W_UV). Below kDenseGemmMinTokens: the row projection over all groups' rows in
+// one pass of the pool, each work item inside one group and reading that group's input columns. From
+// kDenseGemmMinTokens: the groups are split across the pool and each runs the one-matrix path above on one thread,
+// over its own out / groups weight rows and its `in` input columns gathered into a contiguous [tokens, in] block.
 void DenseProjectionGrouped(const Parallel& parallel, const DenseProjectionShape& shape, const float* input,
                             const DenseWeight& weight, float* output);
 
