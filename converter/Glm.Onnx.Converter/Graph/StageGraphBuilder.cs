@@ -265,10 +265,11 @@ public sealed class StageGraphBuilder
             OnnxAttribute.Int("axis", -1), OnnxAttribute.Float("epsilon", IndexerNormEps));
         var indexK = GraphOps.Rope(_g, kNorm, 1, d, dr, [-1, d], _rope, L + ".index_k");
 
-        var weights = _g.Op("Mul", L + ".head_weights", [wRaw, _g.Scalar(1f / MathF.Sqrt(n))]);
+        // The reference scales the head weights by n^-0.5; since score = sum_h w_h * ReLU(scale * q_h . k) is linear in
+        // both, that factor joins the op's scale instead of costing a Mul node per layer.
         return _g.Node(CustomOpNames.LightningIndexer, [L + ".topk"],
-            [indexQ, indexK, weights, GraphNames.IndexPool(layer), _cu, _past, _blockTable], CustomOpNames.Domain,
-            OnnxAttribute.Int("index_topk", _c.IndexTopK), OnnxAttribute.Float("scale", 1f / MathF.Sqrt(d)))[0];
+            [indexQ, indexK, wRaw, GraphNames.IndexPool(layer), _cu, _past, _blockTable], CustomOpNames.Domain,
+            OnnxAttribute.Int("index_topk", _c.IndexTopK), OnnxAttribute.Float("scale", 1f / MathF.Sqrt(d) / MathF.Sqrt(n)))[0];
     }
 
     private string Moe(int layer, MoeTensors w, string x)
