@@ -271,9 +271,10 @@ public sealed class WeightWriter
     /// The absorbed MLA matrices cut from kv_b_proj (whose rows are head-major blocks of qk_nope + v_head_dim rows),
     /// for DenseProjection with <c>groups</c> = heads: W_UK^T [heads * kv_lora_rank, qk_nope] (head h's [qk_nope,
     /// kv_lora_rank] block transposed, so q_nope's head h maps to its latent row) and W_UV [heads * v_head_dim,
-    /// kv_lora_rank] (head h's value rows as they are). Stored at the attention part's precision: bf16 (exact from a
-    /// bf16 source), int8 / int4 in the contract's layout (DenseProjection whatever <c>--dense-op</c>: MatMulNBits has
-    /// no groups), float32 at fp32. A block-FP8 source stays float32 at bf16 / fp8: its 128-row scale blocks do not
+    /// kv_lora_rank] (head h's value rows as they are). Stored at the attention part's width, one step wider when it is
+    /// an integer one (<see cref="AbsorbedBits"/>): bf16 at bf16 / fp8 / int8 (exact from a bf16 source), int8 in the
+    /// contract's layout at int4 (DenseProjection whatever <c>--dense-op</c>: MatMulNBits has no groups), float32 at
+    /// fp32. A block-FP8 source stays float32 at bf16 / fp8: its 128-row scale blocks do not
     /// line up with the per-head cut, and rounding the dequantised values to bf16 moved the FP8 fixture's logits by up
     /// to 1.4 (argmax 91 %). Each head's block is read, transposed or copied, and written on its own (bounded memory).
     /// </summary>
@@ -284,9 +285,11 @@ public sealed class WeightWriter
             throw new ArgumentException($"'{kvBProj.Name}' is described as {ShapeMath.Format(kvBProj.Shape)}, not {heads} heads x ({nope} + {v}) rows", nameof(kvBProj));
         var info = _reader.Require(kvBProj);
         var precision = _policy.For(kvBProj);
-        int bits = precision.IntBits();
-        // (The float type is unused when bits > 0.)
-        var type = precision == TargetPrecision.Fp32 || _reader.ScaleOf(info) is not null ? OnnxDataType.Float : OnnxDataType.BFloat16;
+        // One step wider than an integer attention part: bf16 under int8, int8 under int4 (AbsorbedBits).
+        int bits = AbsorbedBits(precision);
+        // (The float type is unused when bits > 0.) A block-FP8 source stays float32 where the part keeps FP8 (bf16 / fp8).
+        bool fp8Kept = precision.IntBits() == 0 && _reader.ScaleOf(info) is not null;
+        var type = precision == TargetPrecision.Fp32 || fp8Kept ? OnnxDataType.Float : OnnxDataType.BFloat16;
         var block = new float[nope * rank];
         void ReadHead(int h, long offset, int rows) => _reader.ReadRowsFloat32(info, (long)h * (nope + v) + offset, rows, block.AsSpan(0, (int)(rows * rank)));
         void UkRows(int h, Span<float> dest)  // [rank, nope]: the transpose of the head's [nope, rank] rows
@@ -302,6 +305,15 @@ public sealed class WeightWriter
         _onTensor(info.Name, info.ByteLength);
         return (uk, uv);
     }
+
+    /// <summary>
+    /// Integer bits of W_UK / W_UV under an attention part of <paramref name="precision"/>: 8 under int4, none (bf16)
+    /// under int8 and the float targets. They act on every query and every attended latent, so their rounding shows
+    /// more than a projection's: on the fixtures and `small`, quantising them at the part's own width raised the mean
+    /// KL against fp32 by up to 44 % (int8) and 19 % (int4), one step wider left it unchanged within noise
+    /// (docs/benchmarks.md, "W_UK / W_UV at the stored width").
+    /// </summary>
+    public static int AbsorbedBits(TargetPrecision precision) => precision.IntBits() == 4 ? 8 : 0;
 
     /// <summary>
     /// A [groups * rows, cols] matrix written group by group from <paramref name="fill"/> (a group's [rows, cols]

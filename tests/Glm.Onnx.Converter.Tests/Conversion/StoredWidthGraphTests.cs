@@ -56,14 +56,14 @@ public sealed class StoredWidthGraphTests
                     CheckConsumer(node, matrix, target, where);
             foreach (var node in graph.Nodes.Where(n => n.OpType == CustomOpNames.DenseProjection && IsGrouped(n)))
             {
-                // W_UK^T / W_UV at the attention part's width: bf16 at bf16 (fp8 keeps float32 for FP8 sources), int8 / int4
-                // at int8 / int4, float32 at fp32.
+                // W_UK^T / W_UV at the attention part's width, one step wider when it is an integer one: bf16 at bf16 / fp8
+                // (float32 for an FP8 source) and int8, int8 at int4, float32 at fp32.
                 grouped++;
                 var weight = graph.Initializers[node.Inputs[1]];
                 var expected = target switch
                 {
-                    TargetPrecision.Int8 => [OnnxDataType.Int8],
-                    TargetPrecision.Int4 => [OnnxDataType.UInt8],
+                    TargetPrecision.Int8 => [OnnxDataType.BFloat16],
+                    TargetPrecision.Int4 => [OnnxDataType.Int8],
                     TargetPrecision.Fp32 => [OnnxDataType.Float],
                     _ => fp8Block is null ? new[] { OnnxDataType.BFloat16 } : [OnnxDataType.Float],
                 };
