@@ -300,8 +300,9 @@ public sealed class WeightWriter
                     dest[(int)(r * nope + j)] = block[j * rank + r];
         }
         void UvRows(int h, Span<float> dest) => _reader.ReadRowsFloat32(info, (long)h * (nope + v) + nope, v, dest);
-        var uk = GroupedMatrix(g, prefix + ".w_uk_t", heads, rank, nope, type, bits, UkRows);
-        var uv = GroupedMatrix(g, prefix + ".w_uv", heads, v, rank, type, bits, UvRows);
+        string source = $"{info.FilePath}: tensor '{info.Name}'";
+        var uk = GroupedMatrix(g, prefix + ".w_uk_t", heads, rank, nope, type, bits, UkRows, source);
+        var uv = GroupedMatrix(g, prefix + ".w_uv", heads, v, rank, type, bits, UvRows, source);
         _onTensor(info.Name, info.ByteLength);
         return (uk, uv);
     }
@@ -319,9 +320,10 @@ public sealed class WeightWriter
     /// A [groups * rows, cols] matrix written group by group from <paramref name="fill"/> (a group's [rows, cols]
     /// floats): float32 / bf16 (<paramref name="type"/>), or int8 / int4 (<paramref name="bits"/>) in the contract's
     /// layout with float16 group scales, scales first (each group filled twice: once per pass, as <see cref="WriteQuantized"/>).
+    /// <paramref name="source"/> names the checkpoint tensor in errors.
     /// </summary>
     private LinearWeight GroupedMatrix(GraphBuilder g, string name, int groups, long rows, long cols, OnnxDataType type, int bits,
-        Action<int, Span<float>> fill)
+        Action<int, Span<float>> fill, string source)
     {
         long total = groups * rows;
         var floats = new float[rows * cols];
@@ -366,7 +368,7 @@ public sealed class WeightWriter
                 var packed = Bytes((int)((scalesPass ? scaleRowBytes : rowBytes) * rows));
                 for (int r = 0; r < rows; r++)
                 {
-                    GroupQuantizer.QuantizeRow(floats.AsSpan((int)(r * cols), (int)cols), bits, group, q, scales, $"'{name}' group {h} row {r}");
+                    GroupQuantizer.QuantizeRow(floats.AsSpan((int)(r * cols), (int)cols), bits, group, q, scales, $"{source} ('{name}' group {h} row {r})");
                     if (scalesPass) QuantizedPacking.PackScales(layout, scales, packed.Slice((int)(r * scaleRowBytes), (int)scaleRowBytes));
                     else QuantizedPacking.PackRow(layout, bits, group, q, packed.Slice((int)(r * rowBytes), (int)rowBytes));
                 }
