@@ -5,8 +5,10 @@ usage: scripts/glm52-weight-memory.py LAYOUT_JSON [--group-size 32]
 
 LAYOUT_JSON lists every tensor name and shape of GLM-5.2 (the layout fixture). Bytes per weight follow
 docs/artifacts.md: fp32 4; bf16 2; int8 1 and int4 0.5 plus the group scales (MoeExperts: float16 per group;
-MatMulNBits: float32 per group, K padded to whole groups); the embedding stays a bf16 lookup below fp32; the router,
-norms, biases and W_UK / W_UV (from kv_b_proj) stay float32 at every precision. The KV cache is not included.
+MatMulNBits: float32 per group, K padded to whole groups); the embedding stays a bf16 lookup below fp32; W_UK / W_UV
+(from kv_b_proj) follow the attention width, one step wider under int8 / int4 (bf16 / int8 with float16 group
+scales, grouped DenseProjection); the router, norms
+and biases stay float32 at every precision. The KV cache is not included.
 """
 import json
 import math
@@ -62,8 +64,11 @@ def main():
                 b = math.prod(shape) * 4
                 p = "other"
             elif p == "kv_b":
-                b = math.prod(shape) * 4
-                p = "other"
+                # W_UK^T / W_UV: kv_b_proj's elements at the attention width, int in the contract layout (float16
+                # scales; counted per kv_lora_rank columns, W_UK^T's groups run along qk_nope: within a few %).
+                absorbed = {"int8": "bf16", "int4": "int8"}.get(precision, precision)  # one step wider
+                b = matrix_bytes(shape, absorbed, group, "moe")
+                p = "attention"
             elif p == "embedding":
                 b = math.prod(shape) * (4 if precision == "fp32" else 2)
             else:

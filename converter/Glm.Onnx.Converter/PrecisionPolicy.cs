@@ -30,8 +30,8 @@ public enum DenseIntOp
 /// <summary>
 /// Decides the storage precision of every weight: the <c>--precision</c> target, overridden per
 /// <see cref="WeightPart"/>. The embedding table follows the target (a float32 or bf16 lookup: it is never
-/// quantised), the router, norms and biases are always float32, and the absorbed MLA matrices W_UK / W_UV keep their
-/// float32 / bf16 rule (docs/artifacts.md, "Precision").
+/// quantised), the router, norms and biases are always float32, and the absorbed MLA matrices W_UK / W_UV follow the attention
+/// part (float32 for a block-FP8 source at bf16 / fp8; docs/artifacts.md, "Precision").
 /// </summary>
 public sealed class PrecisionPolicy
 {

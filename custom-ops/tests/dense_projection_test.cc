@@ -8,9 +8,11 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <string>
+#include <vector>
 
 #include "common/dense_projection_validation.h"
 #include "cpu/dense_projection_kernels.h"
@@ -287,6 +289,103 @@ TEST(DenseProjection, BFloat16MatchesFloat32GemmOfTheSameValues) {
         ASSERT_NEAR(y[t * out + n], gemm, tolerance) << "tokens " << tokens << " row " << n;
       }
   }
+}
+
+// groups > 1 (MLA's per-head W_UK / W_UV): the CPU kernel against the reference, whose group g reads input columns
+// [g * in, (g + 1) * in) through weight rows [g * rows, (g + 1) * rows). Checked per group against the ungrouped
+// reference on that group's own slice of the input and rows of the weight too, so the reference's grouping is not
+// trusted blindly. Token counts cross the single-token (no gather), row-projection and GEMM paths.
+void RunGroupedCase(std::mt19937& rng, ExpertWeightFormat format, int64_t tokens, int64_t groups, int64_t in,
+                    int64_t rows, int64_t qb, bool rank3) {
+  SCOPED_TRACE(std::string(Name(format)) + " T " + std::to_string(tokens) + " groups " + std::to_string(groups) +
+               " in " + std::to_string(in) + " rows " + std::to_string(rows) + " qb " + std::to_string(qb) +
+               (rank3 ? " [T, G, in]" : " [T, G * in]"));
+  const int64_t out = groups * rows, width = groups * in;
+  const Weight w = MakeWeight(rng, format, out, in, qb);
+  const std::vector<float> x = test::RandomFloats(rng, tokens * width);
+  DenseProjectionInputs inputs = Inputs(format, tokens, in, out, qb);
+  inputs.input.shape = rank3 ? std::vector<int64_t>{tokens, groups, in} : std::vector<int64_t>{tokens, width};
+  DenseProjectionAttributes attributes = Attributes(qb, format);
+  attributes.groups = groups;
+  const DenseProjectionShape shape = ValidateDenseProjection(inputs, attributes);
+  ASSERT_EQ(shape.groups, groups);
+  ASSERT_EQ(shape.in, in);
+  ASSERT_EQ(shape.out, out);
+  const DenseWeight view = w.View(format);
+  const std::vector<double> expected = reference::DenseProjection(shape, x.data(), view);
+  std::vector<float> y(static_cast<size_t>(tokens * out), -7.0f);
+  cpu::DenseProjection(test::Threads(), shape, x.data(), view, y.data());
+
+  const bool integer_path = IsInt(format) && tokens <= 8 && qb % 32 == 0;
+  const size_t scale_bytes = format == ExpertWeightFormat::kFloat8E4M3 ? sizeof(float) : sizeof(uint16_t);
+  for (int64_t g = 0; g < groups; ++g) {
+    // The group alone: its input columns and its weight rows (and their scales) as a one-matrix projection.
+    std::vector<float> xg(static_cast<size_t>(tokens * in));
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t k = 0; k < in; ++k) xg[t * in + k] = x[t * width + g * in + k];
+    const DenseProjectionShape one =
+        ValidateDenseProjection(Inputs(format, tokens, in, rows, qb), Attributes(qb, format));
+    const int64_t scale_rows = format == ExpertWeightFormat::kFloat8E4M3 ? rows / qb : rows;
+    const DenseWeight wg{static_cast<const uint8_t*>(view.data) + g * rows * one.RowBytes(),
+                         view.scales ? static_cast<const uint8_t*>(view.scales) +
+                                           g * scale_rows * one.ScaleCols() * scale_bytes
+                                     : nullptr};
+    const std::vector<double> alone = reference::DenseProjection(one, xg.data(), wg);
+    for (int64_t t = 0; t < tokens; ++t)
+      for (int64_t n = 0; n < rows; ++n) {
+        const size_t i = static_cast<size_t>(t * out + g * rows + n);
+        ASSERT_EQ(expected[i], alone[static_cast<size_t>(t * rows + n)]) << "reference group " << g;
+        double magnitude = 0, rounding = 0;
+        for (int64_t k0 = 0; k0 < in; k0 += 32) {
+          double m = 0;
+          for (int64_t k = k0; k < std::min(in, k0 + 32); ++k) m = std::max(m, std::fabs(double{xg[t * in + k]}));
+          for (int64_t k = k0; k < std::min(in, k0 + 32); ++k) {
+            const double wk = reference::WeightAt(format, wg.data, wg.scales, rows, in, qb, n * in + k);
+            magnitude += std::fabs(wk * xg[t * in + k]);
+            rounding += std::fabs(wk) * m / 254.0;
+          }
+        }
+        ASSERT_NEAR(y[i], expected[i], 1e-6 * magnitude + (integer_path ? rounding : 0.0) + 1e-9)
+            << "token " << t << " group " << g << " row " << n;
+      }
+  }
+}
+
+TEST(DenseProjection, GroupedMatchesReferencePerGroup) {
+  std::mt19937 rng(29);
+  for (ExpertWeightFormat f : kFormats)
+    for (int64_t tokens : {1, 2, 5, 9, 33, 64, 70}) {
+      // GLM-shaped heads (W_UK: 64 -> 256, W_UV: 256 -> 64, int groups of 32 / FP8 blocks of 32), and odd widths.
+      RunGroupedCase(rng, f, tokens, 4, 64, 64, 32, tokens % 2 == 0);
+      RunGroupedCase(rng, f, tokens, 3, 96, 32, 32, tokens % 2 == 1);
+      if (f != ExpertWeightFormat::kFloat8E4M3) RunGroupedCase(rng, f, tokens, 5, 37, 7, 8, false);
+    }
+}
+
+TEST(DenseProjectionValidation, RejectsBadGroups) {
+  auto check = [&](DenseProjectionInputs in, const DenseProjectionAttributes& attributes,
+                   std::vector<std::string> fragments) {
+    test::ExpectInputError([&] { ValidateDenseProjection(in, attributes); }, fragments);
+  };
+  DenseProjectionAttributes a = Attributes(32);
+  a.groups = 4;
+  DenseProjectionInputs in = Inputs(ExpertWeightFormat::kBFloat16, 2, 64, 40, 32);
+  in.input.shape = {2, 256};
+  EXPECT_EQ(ValidateDenseProjection(in, a).in, 64);
+  in.input.shape = {2, 4, 64};
+  EXPECT_EQ(ValidateDenseProjection(in, a).InputWidth(), 256);
+  in.input.shape = {2, 3, 64};
+  check(in, a, {"'input'", "groups"});
+  in.input.shape = {2, 250};
+  check(in, a, {"'input'", "not a multiple of groups", "[2, 250]"});
+  in = Inputs(ExpertWeightFormat::kBFloat16, 2, 64, 42, 32);
+  in.input.shape = {2, 256};
+  check(in, a, {"'weight'", "do not split into groups", "[42, 64]"});
+  in = Inputs(ExpertWeightFormat::kFloat8E4M3, 2, 64, 64, 32);
+  in.input.shape = {2, 256};
+  check(in, a, {"'weight'", "FP8 groups", "quant_block_size 32"});  // 16 rows per group, blocks of 32
+  a.groups = 0;
+  test::ExpectInputError([&] { ValidateDenseProjectionAttributes(a); }, {"DenseProjection", "'groups'", "0"});
 }
 
 TEST(DenseProjectionValidation, RejectsBadInputs) {

@@ -160,6 +160,16 @@ TEST(SparseMlaValidation, RejectsBadShapesTypesAndAttributes) {
   in.q_rope.shape = {5, 3, 4};
   ExpectInputError([&] { ValidateSparseMla(in, {0.1f}); }, {"'q_rope'", "dimension 1 = 2 (n_heads"});
   ExpectInputError([&] { ValidateSparseMla(MlaInputs(b), {0.0f}); }, {"attribute 'softmax_scale'"});
+  // q_latent as [T, n_heads * kv_lora_rank] (a grouped DenseProjection's output): n_heads from q_rope.
+  in = MlaInputs(b);
+  in.q_latent.shape = {5, 24};
+  const SparseMlaShape flat = ValidateSparseMla(in, {0.1f});
+  EXPECT_EQ(flat.n_heads, 2);
+  EXPECT_EQ(flat.kv_lora_rank, 12);
+  in.q_latent.shape = {5, 25};
+  ExpectInputError([&] { ValidateSparseMla(in, {0.1f}); }, {"'q_latent'", "not n_heads x kv_lora_rank", "[5, 25]"});
+  in.q_latent.shape = {5, 2, 12, 1};
+  ExpectInputError([&] { ValidateSparseMla(in, {0.1f}); }, {"'q_latent'", "wrong rank"});
 }
 
 }  // namespace

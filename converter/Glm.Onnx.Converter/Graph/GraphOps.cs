@@ -29,6 +29,22 @@ public static class GraphOps
         _ => throw new ArgumentOutOfRangeException(nameof(weight), weight.Kernel, "unknown projection kernel"),
     };
 
+    /// <summary>
+    /// Per-group projection y[t, g * N + n] = sum_k x[t, g * K + k] * W[g * N + n, k] for <paramref name="groups"/>
+    /// groups (MLA's per-head W_UK^T / W_UV): DenseProjection with its <c>groups</c> attribute, whatever the weight's
+    /// storage (float32, bf16 or int8 / int4 in the contract's layout). x is [T, G * K] or [T, G, K]; y is [T, G * N].
+    /// </summary>
+    public static string GroupedLinear(GraphBuilder g, string x, LinearWeight weight, int groups, string output)
+    {
+        if (weight.Kernel == LinearKernel.MatMulNBits || weight.Scales is not null && weight.Bits == 0)
+            throw new ArgumentException($"'{weight.Weight}': a grouped projection reads float32, bf16 or contract-layout int8 / int4 weights", nameof(weight));
+        var attributes = new List<OnnxAttribute> { OnnxAttribute.Int("groups", groups) };
+        if (weight.Bits > 0) attributes.Add(OnnxAttribute.Int("quant_block_size", weight.BlockSize));
+        if (weight.Bits == 4) attributes.Add(OnnxAttribute.String("weight_format", "int4"));
+        string[] inputs = weight.Scales is null ? [x, weight.Weight] : [x, weight.Weight, weight.Scales];
+        return g.Node(CustomOpNames.DenseProjection, [output], inputs, CustomOpNames.Domain, attributes.ToArray())[0];
+    }
+
     /// <summary>ONNX Runtime's contrib-op domain (fused RotaryEmbedding, SkipSimplifiedLayerNormalization).</summary>
     public const string MicrosoftDomain = "com.microsoft";
 

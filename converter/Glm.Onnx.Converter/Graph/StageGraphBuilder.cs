@@ -182,11 +182,9 @@ public sealed class StageGraphBuilder
         var latent = GraphOps.RmsNorm(_g, xOut[1], _w.Vector(_g, a.KvALayerNorm), LatentNormEps, L + ".attn.kv_latent");
         var kRope = GraphOps.Rope(_g, xOut[2], 1, dr, dr, [-1, dr], _rope, L + ".attn.k_rope");
 
-        // Absorbed MLA: q_latent[t, h] = W_UK[h]^T q_nope[t, h].
-        var (wUk, wUv) = _w.AbsorbedKvB(_g, a.KvBProj, L + ".attn.kv_b", nh, dn, dv);
-        var qNopeT = _g.Op("Transpose", L + ".attn.q_nope_by_head", [qParts[0]], OnnxAttribute.Ints("perm", 1, 0, 2));
-        var qLatT = _g.Op("MatMul", L + ".attn.q_latent_by_head", [qNopeT, wUk]);
-        var qLatent = _g.Op("Transpose", L + ".attn.q_latent", [qLatT], OnnxAttribute.Ints("perm", 1, 0, 2));
+        // Absorbed MLA: q_latent[t, h] = W_UK[h]^T q_nope[t, h], one group per head: [T, nh, dn] -> [T, nh * r].
+        var (wUkT, wUv) = _w.AbsorbedKvB(_g, a.KvBProj, L + ".attn.kv_b", nh, dn, dv);
+        var qLatent = GraphOps.GroupedLinear(_g, qParts[0], wUkT, nh, L + ".attn.q_latent");
 
         if (w.Indexer is { } indexer)
         {
@@ -199,12 +197,9 @@ public sealed class StageGraphBuilder
         var attn = _g.Node(CustomOpNames.SparseMlaAttention, [L + ".attn.latent_out"],
             [qLatent, qRope, latent, kRope, GraphNames.LatentPool(layer), _cu, _past, _blockTable, topk],
             CustomOpNames.Domain, OnnxAttribute.Float("softmax_scale", 1f / MathF.Sqrt(qk)))[0];
-        // o[t, h] = W_UV[h] o_latent[t, h], computed as [heads, v, rank] @ [heads, rank, tokens].
-        var attnT = _g.Op("Transpose", L + ".attn.latent_by_head", [attn], OnnxAttribute.Ints("perm", 1, 2, 0));
-        var oHeads = _g.Op("MatMul", L + ".attn.v_by_head", [wUv, attnT]);
-        var oT = _g.Op("Transpose", L + ".attn.v", [oHeads], OnnxAttribute.Ints("perm", 2, 0, 1));
-        var oFlat = _g.Op("Reshape", L + ".attn.v_flat", [oT, _g.Int64s(0, (long)nh * dv)]);
-        var o = GraphOps.Linear(_g, oFlat, _w.Matrix(_g, a.OProj), L + ".attn.out");
+        // o[t, h] = W_UV[h] o_latent[t, h], one group per head: [T, nh, r] -> [T, nh * dv], o_proj's input as it is.
+        var v = GraphOps.GroupedLinear(_g, attn, wUv, nh, L + ".attn.v");
+        var o = GraphOps.Linear(_g, v, _w.Matrix(_g, a.OProj), L + ".attn.out");
         var (x2, h1) = GraphOps.AddRmsNorm(_g, o, h, _w.Vector(_g, w.PostAttentionLayerNorm), eps,
             L + ".mlp_norm", L + ".attn_residual");
         var m = w.Mlp is { } dense ? SwiGlu(x2, dense, L + ".mlp") : Moe(layer, w.Moe!, x2);
@@ -268,10 +263,11 @@ public sealed class StageGraphBuilder
             OnnxAttribute.Int("axis", -1), OnnxAttribute.Float("epsilon", IndexerNormEps));
         var indexK = GraphOps.Rope(_g, kNorm, 1, d, dr, [-1, d], _rope, L + ".index_k");
 
-        var weights = _g.Op("Mul", L + ".head_weights", [wRaw, _g.Scalar(1f / MathF.Sqrt(n))]);
+        // The reference scales the head weights by n^-0.5; since score = sum_h w_h * ReLU(scale * q_h . k) is linear in
+        // both, that factor joins the op's scale instead of costing a Mul node per layer.
         return _g.Node(CustomOpNames.LightningIndexer, [L + ".topk"],
-            [indexQ, indexK, weights, GraphNames.IndexPool(layer), _cu, _past, _blockTable], CustomOpNames.Domain,
-            OnnxAttribute.Int("index_topk", _c.IndexTopK), OnnxAttribute.Float("scale", 1f / MathF.Sqrt(d)))[0];
+            [indexQ, indexK, wRaw, GraphNames.IndexPool(layer), _cu, _past, _blockTable], CustomOpNames.Domain,
+            OnnxAttribute.Int("index_topk", _c.IndexTopK), OnnxAttribute.Float("scale", 1f / MathF.Sqrt(d) / MathF.Sqrt(n)))[0];
     }
 
     private string Moe(int layer, MoeTensors w, string x)

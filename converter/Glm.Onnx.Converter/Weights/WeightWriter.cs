@@ -268,28 +268,121 @@ public sealed class WeightWriter
     }
 
     /// <summary>
-    /// W_UK [heads, qk_nope, kv_lora_rank] and W_UV [heads, v_head_dim, kv_lora_rank] cut from kv_b_proj, whose rows
-    /// are head-major blocks of (qk_nope + v_head_dim): the absorbed MLA matrices, computed at conversion.
+    /// The absorbed MLA matrices cut from kv_b_proj (whose rows are head-major blocks of qk_nope + v_head_dim rows),
+    /// for DenseProjection with <c>groups</c> = heads: W_UK^T [heads * kv_lora_rank, qk_nope] (head h's [qk_nope,
+    /// kv_lora_rank] block transposed, so q_nope's head h maps to its latent row) and W_UV [heads * v_head_dim,
+    /// kv_lora_rank] (head h's value rows as they are). Stored at the attention part's width, one step wider when it is
+    /// an integer one (<see cref="AbsorbedBits"/>): bf16 at bf16 / fp8 / int8 (exact from a bf16 source), int8 in the
+    /// contract's layout at int4 (DenseProjection whatever <c>--dense-op</c>: MatMulNBits has no groups), float32 at
+    /// fp32. A block-FP8 source stays float32 at bf16 / fp8: its 128-row scale blocks do not
+    /// line up with the per-head cut, and rounding the dequantised values to bf16 moved the FP8 fixture's logits by up
+    /// to 1.4 (argmax 91 %). Each head's block is read, transposed or copied, and written on its own (bounded memory).
     /// </summary>
-    public (string WUk, string WUv) AbsorbedKvB(GraphBuilder g, ModelTensor kvBProj, string prefix, int heads, int nope, int v)
+    public (LinearWeight WUk, LinearWeight WUv) AbsorbedKvB(GraphBuilder g, ModelTensor kvBProj, string prefix, int heads, int nope, int v)
     {
         long rank = kvBProj.Cols;
         if (kvBProj.Rows != (long)heads * (nope + v))
             throw new ArgumentException($"'{kvBProj.Name}' is described as {ShapeMath.Format(kvBProj.Shape)}, not {heads} heads x ({nope} + {v}) rows", nameof(kvBProj));
         var info = _reader.Require(kvBProj);
-        // Always float32. FP8 row blocks of 128 do not line up with the per-head split, so they are never FP8, and
-        // rounding dequantised FP8 values to bf16 moved the FP8 fixture's logits by up to 1.4 (argmax 91 %). From a
-        // bf16 source bf16 would be exact, but the graph multiplies them per head with MatMul, which has no bf16 CPU
-        // kernel: the Cast it needed was folded into a float32 copy at load anyway (the same resident bytes, plus a
-        // conversion per load), while a float32 initializer is mapped as it is. They are about 0.15 % of GLM-5.2's
-        // bytes. An int8 / int4 attention part keeps them float32 too: their quantised accuracy was never measured.
-        const OnnxDataType type = OnnxDataType.Float;
-        var uk = Enumerable.Range(0, heads).Select(h => ((long)h * (nope + v), (long)nope)).ToArray();
-        var uv = Enumerable.Range(0, heads).Select(h => ((long)h * (nope + v) + nope, (long)v)).ToArray();
-        string ukName = prefix + ".w_uk", uvName = prefix + ".w_uv";
-        WriteTensor(g, info, ukName, type, [heads, nope, rank], uk, rank);
-        WriteTensor(g, info, uvName, type, [heads, v, rank], uv, rank);
-        return (ukName, uvName);
+        var precision = _policy.For(kvBProj);
+        // One step wider than an integer attention part: bf16 under int8, int8 under int4 (AbsorbedBits).
+        int bits = AbsorbedBits(precision);
+        // (The float type is unused when bits > 0.) A block-FP8 source stays float32 where the part keeps FP8 (bf16 / fp8).
+        bool fp8Kept = precision.IntBits() == 0 && _reader.ScaleOf(info) is not null;
+        var type = precision == TargetPrecision.Fp32 || fp8Kept ? OnnxDataType.Float : OnnxDataType.BFloat16;
+        var block = new float[nope * rank];
+        void ReadHead(int h, long offset, int rows) => _reader.ReadRowsFloat32(info, (long)h * (nope + v) + offset, rows, block.AsSpan(0, (int)(rows * rank)));
+        void UkRows(int h, Span<float> dest)  // [rank, nope]: the transpose of the head's [nope, rank] rows
+        {
+            ReadHead(h, 0, nope);
+            for (int j = 0; j < nope; j++)
+                for (long r = 0; r < rank; r++)
+                    dest[(int)(r * nope + j)] = block[j * rank + r];
+        }
+        void UvRows(int h, Span<float> dest) => _reader.ReadRowsFloat32(info, (long)h * (nope + v) + nope, v, dest);
+        string source = $"{info.FilePath}: tensor '{info.Name}'";
+        var uk = GroupedMatrix(g, prefix + ".w_uk_t", heads, rank, nope, type, bits, UkRows, source);
+        var uv = GroupedMatrix(g, prefix + ".w_uv", heads, v, rank, type, bits, UvRows, source);
+        _onTensor(info.Name, info.ByteLength);
+        return (uk, uv);
+    }
+
+    /// <summary>
+    /// Integer bits of W_UK / W_UV under an attention part of <paramref name="precision"/>: 8 under int4, none (bf16)
+    /// under int8 and the float targets. They act on every query and every attended latent, so their rounding shows
+    /// more than a projection's: on the fixtures and `small`, quantising them at the part's own width raised the mean
+    /// KL against fp32 by up to 44 % (int8) and 19 % (int4), one step wider left it unchanged within noise
+    /// (docs/benchmarks.md, "W_UK / W_UV at the stored width").
+    /// </summary>
+    public static int AbsorbedBits(TargetPrecision precision) => precision.IntBits() == 4 ? 8 : 0;
+
+    /// <summary>
+    /// A [groups * rows, cols] matrix written group by group from <paramref name="fill"/> (a group's [rows, cols]
+    /// floats): float32 / bf16 (<paramref name="type"/>), or int8 / int4 (<paramref name="bits"/>) in the contract's
+    /// layout with float16 group scales, scales first (each group filled twice: once per pass, as <see cref="WriteQuantized"/>).
+    /// <paramref name="source"/> names the checkpoint tensor in errors.
+    /// </summary>
+    private LinearWeight GroupedMatrix(GraphBuilder g, string name, int groups, long rows, long cols, OnnxDataType type, int bits,
+        Action<int, Span<float>> fill, string source)
+    {
+        long total = groups * rows;
+        var floats = new float[rows * cols];
+        if (bits == 0)
+        {
+            var location = _data.Begin(total * cols * type.ElementSize());
+            if (_data.DryRun) _data.Skip(total * cols * type.ElementSize());
+            else
+                for (int h = 0; h < groups; h++)
+                {
+                    fill(h, floats);
+                    if (type == OnnxDataType.Float) _data.Write(MemoryMarshal.AsBytes(floats.AsSpan()));
+                    else
+                    {
+                        var bf = Bytes(floats.Length * 2);
+                        DTypeConversion.ToBFloat16(floats, bf);
+                        _data.Write(bf);
+                    }
+                }
+            _placed[name] = location;
+            g.Initializer(OnnxTensor.ExternalData(name, type, [total, cols], location));
+            return type == OnnxDataType.Float ? LinearWeight.Float32(name) : LinearWeight.BFloat16(name);
+        }
+        const QuantizedLayout layout = QuantizedLayout.Contract;
+        int group = _policy.GroupSize, scaleCols = GroupQuantizer.GroupCount(cols, group);
+        long rowBytes = QuantizedPacking.RowBytes(layout, bits, cols, group), scaleRowBytes = (long)scaleCols * QuantizedPacking.ScaleBytes(layout);
+        string scaleName = name + GroupScaleSuffix;
+        var q = new sbyte[cols];
+        var scales = new Half[scaleCols];
+        ExternalDataLocation Pass(bool scalesPass)
+        {
+            long bytes = (scalesPass ? scaleRowBytes : rowBytes) * total;
+            var at = _data.Begin(bytes);
+            if (_data.DryRun)
+            {
+                _data.Skip(bytes);
+                return at;
+            }
+            for (int h = 0; h < groups; h++)
+            {
+                fill(h, floats);
+                var packed = Bytes((int)((scalesPass ? scaleRowBytes : rowBytes) * rows));
+                for (int r = 0; r < rows; r++)
+                {
+                    GroupQuantizer.QuantizeRow(floats.AsSpan((int)(r * cols), (int)cols), bits, group, q, scales, $"{source} ('{name}' group {h} row {r})");
+                    if (scalesPass) QuantizedPacking.PackScales(layout, scales, packed.Slice((int)(r * scaleRowBytes), (int)scaleRowBytes));
+                    else QuantizedPacking.PackRow(layout, bits, group, q, packed.Slice((int)(r * rowBytes), (int)rowBytes));
+                }
+                _data.Write(packed);
+            }
+            return at;
+        }
+        var scaleAt = Pass(scalesPass: true);
+        var weightAt = Pass(scalesPass: false);
+        _placed[scaleName] = scaleAt;
+        _placed[name] = weightAt;
+        g.Initializer(OnnxTensor.ExternalData(scaleName, OnnxDataType.Float16, [total, scaleCols], scaleAt));
+        g.Initializer(OnnxTensor.ExternalData(name, bits == 8 ? OnnxDataType.Int8 : OnnxDataType.UInt8, [total, rowBytes], weightAt));
+        return LinearWeight.IntDense(name, scaleName, bits, group);
     }
 
     /// <summary>

@@ -43,14 +43,25 @@ void ValidateDenseProjectionAttributes(const DenseProjectionAttributes& a) {
     FailAttribute(kOp, "weight_format", "is not a known weight format",
                   "\"\" (the weight's element type decides) or \"int4\" (uint8 weights hold int4 pairs)",
                   "\"" + a.weight_format + "\"");
+  if (a.groups < 1)
+    FailAttribute(kOp, "groups", "is out of range", "a positive number of groups (1: one plain projection)",
+                  std::to_string(a.groups));
 }
 
 DenseProjectionShape ValidateDenseProjection(const DenseProjectionInputs& in, const DenseProjectionAttributes& a) {
   ValidateDenseProjectionAttributes(a);
   CheckDType(kOp, "input", in.input, DType::kFloat32);
-  CheckRank(kOp, "input", in.input.shape, 2);
-  CheckDimAtLeast(kOp, "input", in.input.shape, 1, 1, "in_features");
-  const int64_t tokens = in.input.shape[0], k = in.input.shape[1];
+  const int64_t g = a.groups;
+  const auto& x = in.input.shape;
+  if (x.size() != 2 && !(x.size() == 3 && g > 1))
+    FailInput(kOp, "input", "has the wrong rank", g > 1 ? "2 ([T, groups * in]) or 3 ([T, groups, in])" : "2 ([T, in])",
+              FormatShape(x));
+  if (x.size() == 3) CheckDim(kOp, "input", x, 1, g, "groups");
+  CheckDimAtLeast(kOp, "input", x, x.size() - 1, 1, "in_features");
+  if (x.size() == 2 && x[1] % g != 0)
+    FailInput(kOp, "input", "has a width that is not a multiple of groups",
+              "[T, groups * in] with groups " + std::to_string(g), FormatShape(x));
+  const int64_t tokens = x[0], k = x.size() == 3 ? x[2] : x[1] / g;
 
   const ExpertWeightFormat format = FormatOf(in.weight.dtype, a.weight_format);
   CheckRank(kOp, "weight", in.weight.shape, 2);
@@ -58,8 +69,17 @@ DenseProjectionShape ValidateDenseProjection(const DenseProjectionInputs& in, co
   if (format == ExpertWeightFormat::kInt4)
     CheckDim(kOp, "weight", in.weight.shape, 1, (k + 1) / 2, "ceil(in_features / 2) bytes of int4 pairs");
   else
-    CheckDim(kOp, "weight", in.weight.shape, 1, k, "in_features from input");
-  const DenseProjectionShape shape{tokens, k, in.weight.shape[0], a.quant_block_size, format};
+    CheckDim(kOp, "weight", in.weight.shape, 1, k, g > 1 ? "in_features per group from input" : "in_features from input");
+  const int64_t rows = in.weight.shape[0];
+  if (rows % g != 0)
+    FailInput(kOp, "weight", "has rows that do not split into groups",
+              "a multiple of groups " + std::to_string(g) + " rows", FormatShape(in.weight.shape));
+  // A group's FP8 rows must start on a scale block, so that each group is a whole matrix of blocks.
+  if (g > 1 && format == ExpertWeightFormat::kFloat8E4M3 && (rows / g) % a.quant_block_size != 0)
+    FailInput(kOp, "weight", "has FP8 groups that do not start on a scale block",
+              "rows per group a multiple of quant_block_size " + std::to_string(a.quant_block_size),
+              FormatShape(in.weight.shape) + " in " + std::to_string(g) + " groups");
+  const DenseProjectionShape shape{tokens, k, rows, g, a.quant_block_size, format};
 
   if (!ExpertFormatHasScales(format)) {
     if (in.has_scales)

@@ -13,10 +13,11 @@ namespace glm_ops {
 struct DenseProjectionAttributes {
   int64_t quant_block_size = 128;
   std::string weight_format;  // "" (the weight's element type decides the format) or "int4"
+  int64_t groups = 1;         // G: output rows [g*out/G, (g+1)*out/G) read input columns [g*in, (g+1)*in)
 };
 
 struct DenseProjectionInputs {
-  TensorDesc input;   // float [T, in]
+  TensorDesc input;   // float [T, groups * in] or [T, groups, in]
   TensorDesc weight;  // [out, in] (int4: uint8 [out, ceil(in/2)])
   bool has_scales = false;
   TensorDesc scales;  // FP8: float [ceil(out/qb), ceil(in/qb)]; int8/int4: float16 [out, ceil(in/qb)]
@@ -24,8 +25,9 @@ struct DenseProjectionInputs {
 
 struct DenseProjectionShape {
   int64_t tokens = 0;
-  int64_t in = 0;   // K: columns of the weight, width of each input row
-  int64_t out = 0;  // N: rows of the weight, width of each output row
+  int64_t in = 0;   // K: columns of the weight, width of each group's slice of an input row
+  int64_t out = 0;  // N: rows of the weight (all groups), width of each output row
+  int64_t groups = 1;  // G: group g maps input columns [g*in, (g+1)*in) through weight rows [g*out/G, (g+1)*out/G)
   int64_t quant_block_size = 128;
   ExpertWeightFormat format = ExpertWeightFormat::kFloat32;
 
@@ -35,6 +37,8 @@ struct DenseProjectionShape {
   }
   int64_t ScaleCols() const { return (in + quant_block_size - 1) / quant_block_size; }
   int64_t RowBytes() const { return ExpertRowBytes(format, in); }
+  int64_t InputWidth() const { return groups * in; }
+  int64_t GroupRows() const { return out / groups; }
 };
 
 // The weight in its stored element type (uint8 e4m3 bits for FP8, uint8 nibble pairs for int4) and its scales where

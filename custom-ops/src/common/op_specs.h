@@ -178,15 +178,18 @@ inline constexpr std::array<AttributeSpec, 2> kMoeExpertsAttributes{{
 // ---- DenseProjection
 // Weights at their stored width, in MoeExperts' formats: float32, bfloat16, block-FP8 (float8e4m3fn, or uint8 holding
 // its bits), int8, or int4 (uint8 with weight_format "int4"). Scales: float32 for FP8, float16 for int8/int4.
+// With groups G > 1 the input is [T, G * in] (or [T, G, in]) and group g projects its own columns through its own
+// out / G weight rows.
 inline constexpr std::array<TensorSpec, 3> kDenseProjectionInputs{{
     {"input", {DType::kFloat32}},
     {"weight", kExpertWeightTypes},
     {"scales", kExpertScaleTypes, true},
 }};
 inline constexpr std::array<TensorSpec, 1> kDenseProjectionOutputs{{{"output", {DType::kFloat32}}}};
-inline constexpr std::array<AttributeSpec, 2> kDenseProjectionAttributes{{
+inline constexpr std::array<AttributeSpec, 3> kDenseProjectionAttributes{{
     {"quant_block_size", AttributeKind::kInt, false, true, 128},
     {"weight_format", AttributeKind::kString, false, true, 0, ""},  // "int4": uint8 weights hold int4 pairs
+    {"groups", AttributeKind::kInt, false, true, 1},  // per-group projection (MLA's W_UK / W_UV, one group per head)
 }};
 
 }  // namespace spec

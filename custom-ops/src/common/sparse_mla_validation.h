@@ -13,7 +13,7 @@ struct SparseMlaAttributes {
 };
 
 struct SparseMlaInputs {
-  TensorDesc q_latent;     // float [T, n_heads, kv_lora_rank]
+  TensorDesc q_latent;     // float [T, n_heads, kv_lora_rank] or [T, n_heads * kv_lora_rank]
   TensorDesc q_rope;       // float [T, n_heads, rope_dim]
   TensorDesc kv_latent;    // float [T, kv_lora_rank]
   TensorDesc k_rope;       // float [T, rope_dim]

@@ -1,6 +1,7 @@
 #include "cpu/dense_projection.h"
 
 #include <algorithm>
+#include <cstring>
 #include <vector>
 
 #include "cpu/dense_projection_gemm.h"
@@ -109,6 +110,66 @@ void ProjectBf16Items(const Parallel& parallel, const DenseProjectionShape& s, c
   parallel.For(items, run);
 }
 
+// A Parallel that runs every loop on the calling thread: the groups of DenseProjectionGrouped are the parallel items.
+class CallerOnly final : public Parallel {
+ public:
+  int Threads() const override { return 1; }
+  void For(int64_t count, const Range& fn, int64_t) const override {
+    if (count > 0) fn(0, count);
+  }
+};
+
+// groups > 1 below kDenseGemmMinTokens: the row projection over every group's rows in one pass of the pool (one
+// call's fixed costs instead of one per group), each work item inside one group, reading that group's columns of the
+// token rows; int8/int4 activations quantized once per (group, token).
+void ProjectGroupedItems(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,
+                         float* y) {
+  MoeExpertsShape one;  // the whole [out, in] weight as expert 0 of a one-expert stack: its scales are the whole's
+  one.quant_block_size = s.quant_block_size;
+  one.format = s.format;
+  const WeightMatrix matrix = WeightMatrix::Of(one, w.data, w.scales, 0, s.out, s.in);
+  const int64_t rows = s.GroupRows(), width = s.InputWidth();
+  const int64_t per_group = (rows + kRowsPerItem - 1) / kRowsPerItem;
+  const int64_t chunks = (s.tokens + kMaxTokenChunk - 1) / kMaxTokenChunk;
+  const int64_t token_chunk = (s.tokens + chunks - 1) / chunks;
+  thread_local QuantizedTokens quantized_buffer;  // the calling thread's; the items only read it
+  QuantizedTokens& quantized = quantized_buffer;
+  quantized.rows.clear();
+  if (s.tokens <= kIntegerMaxTokens && IntegerPathApplies(s.format, s.quant_block_size)) {
+    const int64_t padded = QuantizedColumns(s.in), scale_chunks = padded / kActivationChunk, offsets = s.ScaleCols();
+    const int64_t count = s.groups * s.tokens;  // group-major: group g's tokens are rows [g * tokens, (g + 1) * tokens)
+    quantized.q.resize(static_cast<size_t>(count * padded));
+    quantized.scales.resize(static_cast<size_t>(count * scale_chunks));
+    quantized.offsets.resize(static_cast<size_t>(count * offsets));
+    quantized.rows.resize(static_cast<size_t>(count));
+    for (int64_t i = 0; i < count; ++i) {
+      const int64_t g = i / s.tokens, t = i % s.tokens;
+      quantized.rows[i] = QuantizeRow(s.format, s.quant_block_size, x + t * width + g * s.in, s.in,
+                                      quantized.q.data() + i * padded, quantized.scales.data() + i * scale_chunks,
+                                      quantized.offsets.data() + i * offsets);
+    }
+  }
+  const QuantizedRow* xq = quantized.rows.empty() ? nullptr : quantized.rows.data();
+  auto run = [&](int64_t begin, int64_t end) {
+    thread_local ProjectionScratch scratch;
+    thread_local std::vector<const float*> token_rows;
+    token_rows.resize(static_cast<size_t>(s.tokens));
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t g = item / per_group;
+      const int64_t r0 = g * rows + (item % per_group) * kRowsPerItem, r1 = std::min((g + 1) * rows, r0 + kRowsPerItem);
+      for (int64_t t = 0; t < s.tokens; ++t) token_rows[t] = x + t * width + g * s.in;
+      for (int64_t t0 = 0; t0 < s.tokens; t0 += token_chunk) {
+        const int64_t n = std::min(token_chunk, s.tokens - t0);
+        ProjectRows(matrix, r0, r1, token_rows.data() + t0, xq ? xq + g * s.tokens + t0 : nullptr, n,
+                    y + t0 * s.out + r0, s.out, scratch);
+      }
+    }
+  };
+  const int64_t items = s.groups * per_group;
+  if (RunsOnCaller(s)) return run(0, items);
+  parallel.For(items, run);
+}
+
 // Tokens per pass of the split-activation kernel at most: their split activations (2 x in bf16 each, 6 MiB for 256
 // tokens at in = 6144) are the call's only buffer, kept per calling thread, so a long prompt does not leave one of
 // its own size behind; each further pass streams the weights once more (prefill is compute-bound there).
@@ -155,6 +216,37 @@ void ProjectBf16DotItems(const Parallel& parallel, const DenseProjectionShape& s
 
 }  // namespace
 
+void DenseProjectionGrouped(const Parallel& parallel, const DenseProjectionShape& s, const float* x,
+                            const DenseWeight& w, float* y) {
+  if (s.tokens == 0) return;
+  if (s.tokens < kDenseGemmMinTokens) return ProjectGroupedItems(parallel, s, x, w, y);
+  DenseProjectionShape one = s;  // a group as a one-matrix projection of `in` columns to GroupRows() rows
+  one.groups = 1;
+  one.out = s.GroupRows();
+  const int64_t width = s.InputWidth();
+  // int8/int4 scales are per row; FP8 groups start on a scale block (validated), so each group's scales are a slice.
+  const int64_t scale_bytes = s.format == ExpertWeightFormat::kFloat8E4M3 ? sizeof(float) : sizeof(uint16_t);
+  const int64_t scale_rows_per_group = one.ScaleRows();
+  parallel.For(s.groups, [&](int64_t begin, int64_t end) {
+    const CallerOnly caller;
+    thread_local std::vector<float> x_buffer, y_buffer;  // this thread's group's [tokens, in] and [tokens, rows]
+    for (int64_t g = begin; g < end; ++g) {
+      const DenseWeight wg{
+          static_cast<const uint8_t*>(w.data) + g * one.out * one.RowBytes(),
+          w.scales ? static_cast<const uint8_t*>(w.scales) + g * scale_rows_per_group * one.ScaleCols() * scale_bytes
+                   : nullptr};
+      x_buffer.resize(static_cast<size_t>(s.tokens * s.in));
+      y_buffer.resize(static_cast<size_t>(s.tokens * one.out));
+      for (int64_t t = 0; t < s.tokens; ++t)
+        std::memcpy(x_buffer.data() + t * s.in, x + t * width + g * s.in, static_cast<size_t>(s.in) * sizeof(float));
+      DenseProjection(caller, one, x_buffer.data(), wg, y_buffer.data());
+      for (int64_t t = 0; t < s.tokens; ++t)
+        std::memcpy(y + t * s.out + g * one.out, y_buffer.data() + t * one.out,
+                    static_cast<size_t>(one.out) * sizeof(float));
+    }
+  });
+}
+
 void DenseProjectionByRows(const Parallel& parallel, const DenseProjectionShape& s, const float* x,
                            const DenseWeight& w, float* y) {
   if (s.tokens == 0) return;
@@ -169,6 +261,7 @@ const DenseKernels& ActiveDenseKernels() {
 void DenseProjection(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,
                      float* y) {
   if (s.tokens == 0) return;
+  if (s.groups > 1) return DenseProjectionGrouped(parallel, s, x, w, y);
   if (s.format == ExpertWeightFormat::kBFloat16) {
     if (ActiveDenseKernels().gemv_bf16_dot) return ProjectBf16DotItems(parallel, s, x, w, y);
     if (s.tokens <= kDenseBf16GemvMaxTokens) return ProjectBf16Items(parallel, s, x, w, y);

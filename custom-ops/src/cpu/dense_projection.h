@@ -28,7 +28,7 @@ constexpr int64_t kDenseGemmMinTokens = 64;
 // above, the row projection's decoded tile (below kDenseGemmMinTokens) or the GEMM.
 constexpr int64_t kDenseBf16GemvMaxTokens = 8;
 
-// Expects a validated shape; output is [tokens, out].
+// Expects a validated shape; output is [tokens, out]. groups > 1 runs DenseProjectionGrouped.
 void DenseProjection(const Parallel& parallel, const DenseProjectionShape& shape, const float* input,
                      const DenseWeight& weight, float* output);
 
@@ -37,5 +37,12 @@ void DenseProjection(const Parallel& parallel, const DenseProjectionShape& shape
 // GEMM's panel packer does not decode; the tests call it directly so that both paths are checked at every count.
 void DenseProjectionByRows(const Parallel& parallel, const DenseProjectionShape& shape, const float* input,
                            const DenseWeight& weight, float* output);
+
+// groups > 1 (MLA's per-head W_UK / W_UV). Below kDenseGemmMinTokens: the row projection over all groups' rows in
+// one pass of the pool, each work item inside one group and reading that group's input columns. From
+// kDenseGemmMinTokens: the groups are split across the pool and each runs the one-matrix path above on one thread,
+// over its own out / groups weight rows and its `in` input columns gathered into a contiguous [tokens, in] block.
+void DenseProjectionGrouped(const Parallel& parallel, const DenseProjectionShape& shape, const float* input,
+                            const DenseWeight& weight, float* output);
 
 }  // namespace glm_ops::cpu

@@ -89,6 +89,9 @@ struct Args {
   const void* scales;  // FP8: float [ceil(out/qb), ceil(in/qb)]; int8/int4: float16 [out, ceil(in/qb)]
   float* y;
   int64_t tokens, in, out, quant_block, scale_cols, row_bytes;
+  int64_t group_rows;  // weight rows per group (out when groups == 1); group n / group_rows reads input columns from
+                       // (n / group_rows) * in of rows input_width wide
+  int64_t input_width;
 };
 
 // The scale of weight (n, k): FP8 per qb x qb block, int8/int4 per row and group of qb columns; 1 otherwise.
@@ -112,6 +115,7 @@ __global__ void __launch_bounds__(kThreads) DenseProjectionKernel(Args a) {
   const int64_t warps = static_cast<int64_t>(gridDim.x) * kWarps;
   for (int64_t n = warp; n < a.out; n += warps) {
     const uint8_t* row = static_cast<const uint8_t*>(a.w) + n * a.row_bytes;
+    const float* x = a.x + (n / a.group_rows) * a.in;  // this row's group's columns of every token
     for (int64_t t0 = 0; t0 < a.tokens; t0 += kTokenTile) {
       const int count = a.tokens - t0 < kTokenTile ? static_cast<int>(a.tokens - t0) : kTokenTile;
       float acc[kTokenTile];
@@ -129,7 +133,7 @@ __global__ void __launch_bounds__(kThreads) DenseProjectionKernel(Args a) {
 #pragma unroll
           for (int t = 0; t < kTokenTile; ++t) {
             if (t < count) {
-              const float* xr = a.x + (t0 + t) * a.in + k;
+              const float* xr = x + (t0 + t) * a.input_width + k;
               const float4 x0 = __ldg(reinterpret_cast<const float4*>(xr));
               const float4 x1 = __ldg(reinterpret_cast<const float4*>(xr) + 1);
               acc[t] += wv[0] * x0.x + wv[1] * x0.y + wv[2] * x0.z + wv[3] * x0.w + wv[4] * x1.x + wv[5] * x1.y +
@@ -143,7 +147,7 @@ __global__ void __launch_bounds__(kThreads) DenseProjectionKernel(Args a) {
           if constexpr (kScaled) wk *= ScaleAt<F>(a, n, k);
 #pragma unroll
           for (int t = 0; t < kTokenTile; ++t)
-            if (t < count) acc[t] += wk * __ldg(a.x + (t0 + t) * a.in + k);
+            if (t < count) acc[t] += wk * __ldg(x + (t0 + t) * a.input_width + k);
         }
       }
 #pragma unroll
@@ -171,8 +175,18 @@ void Launch(const Args& a, bool vector, cudaStream_t stream) {
 void DenseProjection(const DenseProjectionShape& s, const float* input, const DenseWeight& weight, float* output,
                      cudaStream_t stream) {
   if (s.tokens == 0) return;
-  const Args a{input, weight.data, weight.scales,      output,        s.tokens,
-               s.in,  s.out,       s.quant_block_size, s.ScaleCols(), ExpertRowBytes(s.format, s.in)};
+  const Args a{input,
+               weight.data,
+               weight.scales,
+               output,
+               s.tokens,
+               s.in,
+               s.out,
+               s.quant_block_size,
+               s.ScaleCols(),
+               ExpertRowBytes(s.format, s.in),
+               s.GroupRows(),
+               s.InputWidth()};
   // Rows start on kVec-element boundaries only when `in` is a multiple of kVec (the tensors themselves are
   // allocator-aligned); other widths take the scalar path.
   const bool vector = s.in % kVec == 0;

@@ -9,7 +9,8 @@
 
 namespace glm_ops::cuda {
 
-// input [T, in] and output [T, out] float32, device memory; weight (and FP8 scales) device pointers.
+// input [T, groups * in] and output [T, out] float32, device memory; weight (and FP8 scales) device pointers. Group g
+// of output rows [g * out / groups, (g + 1) * out / groups) reads input columns [g * in, (g + 1) * in).
 void DenseProjection(const DenseProjectionShape& shape, const float* input, const DenseWeight& weight, float* output,
                      cudaStream_t stream);
 

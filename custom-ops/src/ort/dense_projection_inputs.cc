@@ -33,6 +33,7 @@ DenseProjectionAttributes ReadDenseProjectionAttributes(const OrtKernelInfo* inf
   DenseProjectionAttributes a;
   a.quant_block_size = IntAttribute(info, op, "quant_block_size");
   a.weight_format = StringAttribute(info, op, "weight_format");
+  a.groups = IntAttribute(info, op, "groups");
   ValidateDenseProjectionAttributes(a);
   return a;
 }

@@ -9,8 +9,10 @@ std::vector<double> DenseProjection(const DenseProjectionShape& s, const float* 
   for (int64_t t = 0; t < s.tokens; ++t)
     for (int64_t n = 0; n < s.out; ++n) {
       double sum = 0;
+      // Group n / (out / G) reads its own `in` columns of the input row.
+      const float* xg = x + t * s.InputWidth() + (n / s.GroupRows()) * s.in;
       for (int64_t k = 0; k < s.in; ++k)
-        sum += WeightAt(s.format, w.data, w.scales, s.out, s.in, s.quant_block_size, n * s.in + k) * x[t * s.in + k];
+        sum += WeightAt(s.format, w.data, w.scales, s.out, s.in, s.quant_block_size, n * s.in + k) * xg[k];
       out[t * s.out + n] = sum;
     }
   return out;

@@ -1,5 +1,6 @@
 // DenseProjection written out from its definition (docs/onnx-contract.md): output[t, n] = sum_k input[t, k] * W[n, k]
-// with every weight dequantised by its formula, summed in double.
+// (with groups: input[t, g * in + k], g = n / (out / groups)) with every weight dequantised by its formula, summed in
+// double.
 #pragma once
 
 #include <vector>

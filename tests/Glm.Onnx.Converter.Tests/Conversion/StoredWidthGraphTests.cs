@@ -46,7 +46,7 @@ public sealed class StoredWidthGraphTests
 
         var stages = manifest.Stages.Append(manifest.MtpStage).OfType<StageManifest>().ToList();
         Assert.True(stages.Count >= 2, $"{fixture}: expected at least two stages, got {stages.Count}");
-        int dense = 0, fp8Dense = 0;
+        int dense = 0, fp8Dense = 0, grouped = 0;
         foreach (var stage in stages)
         {
             var graph = OnnxGraphReader.Read(Path.Combine(dir.File("out"), stage.File));
@@ -54,7 +54,22 @@ public sealed class StoredWidthGraphTests
             foreach (var matrix in graph.Initializers.Values.Where(t => t.Rank >= 2))
                 foreach (var node in graph.Consumers(matrix.Name))
                     CheckConsumer(node, matrix, target, where);
-            foreach (var node in graph.Nodes.Where(n => n.OpType == CustomOpNames.DenseProjection))
+            foreach (var node in graph.Nodes.Where(n => n.OpType == CustomOpNames.DenseProjection && IsGrouped(n)))
+            {
+                // W_UK^T / W_UV at the attention part's width, one step wider when it is an integer one: bf16 at bf16 / fp8
+                // (float32 for an FP8 source) and int8, int8 at int4, float32 at fp32.
+                grouped++;
+                var weight = graph.Initializers[node.Inputs[1]];
+                var expected = target switch
+                {
+                    TargetPrecision.Int8 => [OnnxDataType.BFloat16],
+                    TargetPrecision.Int4 => [OnnxDataType.Int8],
+                    TargetPrecision.Fp32 => [OnnxDataType.Float],
+                    _ => fp8Block is null ? new[] { OnnxDataType.BFloat16 } : [OnnxDataType.Float],
+                };
+                Assert.True(expected.Contains(weight.Type), $"{where}: grouped '{weight.Name}' is {weight.Type.OnnxName()}");
+            }
+            foreach (var node in graph.Nodes.Where(n => n.OpType == CustomOpNames.DenseProjection && !IsGrouped(n)))
             {
                 dense++;
                 var weight = graph.Initializers[node.Inputs[1]];
@@ -80,6 +95,7 @@ public sealed class StoredWidthGraphTests
             Assert.True(expectedHead == head.OpType, $"{where}: logits computed by {head.OpType}, expected {expectedHead}");
         }
 
+        Assert.True(grouped > 0, $"{fixture} {precision}: no grouped DenseProjection (W_UK^T / W_UV)");
         if (target is TargetPrecision.Bf16 or TargetPrecision.Fp8)
             Assert.True(dense > 0, $"{fixture} {precision}: no DenseProjection node");
         else if (target == TargetPrecision.Fp32)
@@ -159,6 +175,8 @@ public sealed class StoredWidthGraphTests
         Assert.True(File.Exists(Path.Combine(dir.File("int8"), ModelManifest.FileName)));
     }
 
+    private static bool IsGrouped(ReadNode node) => node.IntAttributes.TryGetValue("groups", out var groups) && groups > 1;
+
     /// <summary>What may read a weight matrix (rank >= 2 initializer) and at which element types.</summary>
     private static void CheckConsumer(ReadNode node, ReadInitializer matrix, TargetPrecision target, string where)
     {
@@ -171,6 +189,10 @@ public sealed class StoredWidthGraphTests
                 break;
             case "Gather":
                 Assert.True(slot == 0 && matrix.Type is OnnxDataType.Float or OnnxDataType.BFloat16, what + ": the embedding lookup only");
+                break;
+            case CustomOpNames.DenseProjection when IsGrouped(node):
+                Assert.True(slot == 1 && matrix.Type is OnnxDataType.Float or OnnxDataType.BFloat16 or OnnxDataType.Int8 or OnnxDataType.UInt8
+                            || slot == 2 && matrix.Type == OnnxDataType.Float16, what + ": W_UK^T / W_UV at a stored width or its int scales");
                 break;
             case CustomOpNames.DenseProjection:
                 Assert.True(slot == 1 && matrix.Type is OnnxDataType.BFloat16 or OnnxDataType.Float8E4M3FN
