@@ -24,16 +24,18 @@ struct DenseCase {
   std::string name;
   int64_t tokens, in, out, quant_block;
   ExpertWeightFormat format;
+  int64_t groups = 1;  // > 1: MLA's per-head projection, input [T, groups * in], out / groups rows per group
 };
 
 void RunCase(const DenseCase& c, const ParityOptions& options, ParityReport& report, uint32_t seed) {
   const StoredWeights weight = MakeWeights(seed + 10, c.format, 1, c.out, c.in, c.quant_block);
-  const std::vector<float> input = FastUniform(seed + 1, static_cast<size_t>(c.tokens * c.in), -1.f, 1.f);
+  const std::vector<float> input =
+      FastUniform(seed + 1, static_cast<size_t>(c.tokens * c.groups * c.in), -1.f, 1.f);
   const bool fp8 = c.format == ExpertWeightFormat::kFloat8E4M3;
   const bool int4 = c.format == ExpertWeightFormat::kInt4;
   const int64_t qb = c.quant_block;
   DenseProjectionInputs in;
-  in.input = {DType::kFloat32, {c.tokens, c.in}};
+  in.input = {DType::kFloat32, {c.tokens, c.groups * c.in}};
   const DType wtype = fp8                                         ? DType::kFloat8E4M3FN
                       : c.format == ExpertWeightFormat::kBFloat16 ? DType::kBFloat16
                       : c.format == ExpertWeightFormat::kInt8     ? DType::kInt8
@@ -45,6 +47,7 @@ void RunCase(const DenseCase& c, const ParityOptions& options, ParityReport& rep
   if (in.has_scales && !fp8) in.scales = {DType::kFloat16, {c.out, (c.in + qb - 1) / qb}};
   DenseProjectionAttributes attributes;
   attributes.quant_block_size = qb;
+  attributes.groups = c.groups;
   if (int4) attributes.weight_format = "int4";
   const DenseProjectionShape shape = ValidateDenseProjection(in, attributes);
   const DenseWeight host_w{weight.bytes.data(), ExpertFormatHasScales(c.format) ? weight.Scales() : nullptr};
@@ -101,11 +104,17 @@ void RunDenseParity(const ParityOptions& options, ParityReport& report) {
       cases.push_back({"tiny T3 in37 out19 qb8 (scalar path)", 3, 37, 19, 8, f});
       cases.push_back({"tiny T33 in200 out70 (token tiles)", 33, 200, 70, 64, f});
       cases.push_back({"tiny T70 in300 out40 (CPU GEMM)", 70, 300, 40, 128, f});
+      // Grouped (per-head W_UK / W_UV): FP8 groups start on a scale block, so rows per group = the block.
+      cases.push_back({"tiny T1 groups4 in64 out4x16", 1, 64, 64, 16, f, 4});
+      cases.push_back({"tiny T8 groups3 in96 out3x32", 8, 96, 96, 16, f, 3});
+      cases.push_back({"tiny T70 groups4 in64 out4x32 (CPU per-group GEMM)", 70, 64, 128, 32, f, 4});
     }
     if (options.real) {
       cases.push_back({"real T1 q_a 6144->2048", 1, 6144, 2048,
                        f == ExpertWeightFormat::kInt8 || f == ExpertWeightFormat::kInt4 ? 48 : 128, f});
       cases.push_back({"real T64 o_proj 16384->6144", 64, 16384, 6144, 128, f});
+      cases.push_back({"real T1 w_uk 64 heads 192->512", 1, 192, 64 * 512,
+                       f == ExpertWeightFormat::kInt8 || f == ExpertWeightFormat::kInt4 ? 48 : 128, f, 64});
     }
   }
   uint32_t seed = 7000;
