@@ -34,6 +34,8 @@
 #   WAIT_QUIET   1: before each run wait up to 2 minutes for a 1-minute load average below 0.5 (default 0)
 #   PROFILE      1 (default): also profile one run of ours per precision (ONNX Runtime profiler, per-op share)
 #   PYTHON       a python3 with numpy (default /usr/bin/python3; Debian: apt-get install python3-numpy)
+#   OURS_EXTRA   extra `glm-run bench` options for our runs, e.g. "--spin" (ONNX Runtime's workers spin-wait between
+#                parallel sections, as llama.cpp's threads do; off by default in glm-run)
 # Everything built is reused when present (delete WORK/<model> to rebuild).
 set -euo pipefail
 
@@ -175,7 +177,7 @@ for gi in "${!GROUPS_[@]}"; do
                 if [[ "$engine" == ours ]]; then
                     line=$(/usr/bin/time -f '%e %U %S %M' -o "$TIMEF" dotnet "$RUN" bench --model "$(ours_dir "$precision")" \
                         --threads "$THREADS" --prompt-length "$prompt" --output-length "$OUTPUT" --concurrency 1 \
-                        --repeats "$REPEATS" 2>>"$MDIR/stderr.log" | tail -1)
+                        --repeats "$REPEATS" ${OURS_EXTRA:-} 2>>"$MDIR/stderr.log" | tail -1)
                     # glm-run bench's data line: ... prefill_tok/s (6) decode_tok/s (7) ttft_ms (8) decode_step_ms (9) decode_cpu_ms (10)
                     read -r prefill decode_ms decode_cpu <<<"$(echo "$line" | awk '{print $6, $9, $10}')"
                 else
