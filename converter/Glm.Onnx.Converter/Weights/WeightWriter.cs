@@ -133,9 +133,7 @@ public sealed class WeightWriter
             throw new InvalidOperationException($"'{info.Name}': the shared stage placed only one of its weight and scales");
         if (!sharedW)
             (weightAt, scaleAt) = WriteQuantized([(info, rows)], cols, bits, layout, info.Name);
-        g.Initializer(OnnxTensor.ExternalData(scaleName, OnnxDataType.Float16, scaleDims, scaleAt));
-        g.Initializer(OnnxTensor.ExternalData(info.Name, weightType, weightDims, weightAt));
-        return LinearWeight.IntDense(info.Name, scaleName, bits, group);
+        return ContractIntInitializers(g, info.Name, rows, cols, bits, weightAt, scaleAt);
     }
 
     /// <summary>
@@ -202,10 +200,7 @@ public sealed class WeightWriter
             if (_policy.DenseIntOp == DenseIntOp.DenseProjection)
             {
                 var (denseAt, denseScaleAt) = WriteQuantized(parts, cols, bits, QuantizedLayout.Contract, name);
-                g.Initializer(OnnxTensor.ExternalData(scaleName, OnnxDataType.Float16, [rows, groups], denseScaleAt));
-                g.Initializer(OnnxTensor.ExternalData(name, bits == 8 ? OnnxDataType.Int8 : OnnxDataType.UInt8,
-                    [rows, QuantizedPacking.RowBytes(QuantizedLayout.Contract, bits, cols, group)], denseAt));
-                return LinearWeight.IntDense(name, scaleName, bits, group);
+                return ContractIntInitializers(g, name, rows, cols, bits, denseAt, denseScaleAt);
             }
             var (weightAt, scaleAt) = WriteQuantized(parts, cols, bits, QuantizedLayout.MatMulNBits, name);
             g.Initializer(OnnxTensor.ExternalData(scaleName, OnnxDataType.Float, [rows, groups], scaleAt));
@@ -227,34 +222,48 @@ public sealed class WeightWriter
     /// <summary>One pass over a source tensor in row chunks, writing either its packed scales or its packed rows.</summary>
     private void QuantizePass(TensorInfo info, long rows, long cols, int bits, QuantizedLayout layout, bool scalesPass)
     {
-        int group = _policy.GroupSize, groups = GroupQuantizer.GroupCount(cols, group);
-        long rowBytes = scalesPass ? (long)groups * QuantizedPacking.ScaleBytes(layout) : QuantizedPacking.RowBytes(layout, bits, cols, group);
         if (_data.DryRun)
         {
-            _data.Skip(rowBytes * rows);
+            _data.Skip(QuantizedRowBytes(cols, bits, layout, scalesPass) * rows);
             return;
         }
-        if (_q.Length < cols) _q = new sbyte[cols];
-        if (_scales.Length < groups) _scales = new Half[groups];
-        var q = _q.AsSpan(0, (int)cols);
-        var scales = _scales.AsSpan(0, groups);
         int rowsPerChunk = (int)Math.Max(1, Math.Min(ChunkElements / cols, int.MaxValue));
         for (long r = 0; r < rows; r += rowsPerChunk)
         {
             int n = (int)Math.Min(rowsPerChunk, rows - r);
             var floats = Floats(checked((int)(n * cols)));
             _reader.ReadRowsFloat32(info, r, n, floats);
-            var packed = Bytes(checked((int)(n * rowBytes)));
-            for (int i = 0; i < n; i++)
-            {
-                GroupQuantizer.QuantizeRow(floats.Slice((int)(i * cols), (int)cols), bits, group, q, scales,
-                    $"{info.FilePath}: tensor '{info.Name}' row {r + i}");
-                var dest = packed.Slice((int)(i * rowBytes), (int)rowBytes);
-                if (scalesPass) QuantizedPacking.PackScales(layout, scales, dest);
-                else QuantizedPacking.PackRow(layout, bits, group, q, dest);
-            }
-            _data.Write(packed);
+            WriteQuantizedRows(floats, n, cols, bits, layout, scalesPass, i => $"{info.FilePath}: tensor '{info.Name}' row {r + i}");
         }
+    }
+
+    /// <summary>Bytes of one row's packed scales (<paramref name="scalesPass"/>) or packed weights.</summary>
+    private long QuantizedRowBytes(long cols, int bits, QuantizedLayout layout, bool scalesPass) => scalesPass
+        ? (long)GroupQuantizer.GroupCount(cols, _policy.GroupSize) * QuantizedPacking.ScaleBytes(layout)
+        : QuantizedPacking.RowBytes(layout, bits, cols, _policy.GroupSize);
+
+    /// <summary>
+    /// Quantises <paramref name="n"/> rows of <paramref name="floats"/> ([n, cols]) one by one and writes either their
+    /// packed scales or their packed weights; <paramref name="where"/> names row i in errors.
+    /// </summary>
+    private void WriteQuantizedRows(ReadOnlySpan<float> floats, int n, long cols, int bits, QuantizedLayout layout, bool scalesPass,
+        Func<int, string> where)
+    {
+        int group = _policy.GroupSize, groups = GroupQuantizer.GroupCount(cols, group);
+        long rowBytes = QuantizedRowBytes(cols, bits, layout, scalesPass);
+        if (_q.Length < cols) _q = new sbyte[cols];
+        if (_scales.Length < groups) _scales = new Half[groups];
+        var q = _q.AsSpan(0, (int)cols);
+        var scales = _scales.AsSpan(0, groups);
+        var packed = Bytes(checked((int)(n * rowBytes)));
+        for (int i = 0; i < n; i++)
+        {
+            GroupQuantizer.QuantizeRow(floats.Slice((int)(i * cols), (int)cols), bits, group, q, scales, where(i));
+            var dest = packed.Slice((int)(i * rowBytes), (int)rowBytes);
+            if (scalesPass) QuantizedPacking.PackScales(layout, scales, dest);
+            else QuantizedPacking.PackRow(layout, bits, group, q, dest);
+        }
+        _data.Write(packed);
     }
 
     /// <summary>The embedding table as stored (float32 or bf16): the graph gathers rows first and casts after.</summary>
@@ -348,40 +357,38 @@ public sealed class WeightWriter
             return type == OnnxDataType.Float ? LinearWeight.Float32(name) : LinearWeight.BFloat16(name);
         }
         const QuantizedLayout layout = QuantizedLayout.Contract;
-        int group = _policy.GroupSize, scaleCols = GroupQuantizer.GroupCount(cols, group);
-        long rowBytes = QuantizedPacking.RowBytes(layout, bits, cols, group), scaleRowBytes = (long)scaleCols * QuantizedPacking.ScaleBytes(layout);
-        string scaleName = name + GroupScaleSuffix;
-        var q = new sbyte[cols];
-        var scales = new Half[scaleCols];
         ExternalDataLocation Pass(bool scalesPass)
         {
-            long bytes = (scalesPass ? scaleRowBytes : rowBytes) * total;
+            long bytes = QuantizedRowBytes(cols, bits, layout, scalesPass) * total;
             var at = _data.Begin(bytes);
-            if (_data.DryRun)
-            {
-                _data.Skip(bytes);
-                return at;
-            }
-            for (int h = 0; h < groups; h++)
-            {
-                fill(h, floats);
-                var packed = Bytes((int)((scalesPass ? scaleRowBytes : rowBytes) * rows));
-                for (int r = 0; r < rows; r++)
+            if (_data.DryRun) _data.Skip(bytes);
+            else
+                for (int h = 0; h < groups; h++)
                 {
-                    GroupQuantizer.QuantizeRow(floats.AsSpan((int)(r * cols), (int)cols), bits, group, q, scales, $"{source} ('{name}' group {h} row {r})");
-                    if (scalesPass) QuantizedPacking.PackScales(layout, scales, packed.Slice((int)(r * scaleRowBytes), (int)scaleRowBytes));
-                    else QuantizedPacking.PackRow(layout, bits, group, q, packed.Slice((int)(r * rowBytes), (int)rowBytes));
+                    fill(h, floats);
+                    WriteQuantizedRows(floats, (int)rows, cols, bits, layout, scalesPass, r => $"{source} ('{name}' group {h} row {r})");
                 }
-                _data.Write(packed);
-            }
             return at;
         }
         var scaleAt = Pass(scalesPass: true);
         var weightAt = Pass(scalesPass: false);
-        _placed[scaleName] = scaleAt;
+        _placed[name + GroupScaleSuffix] = scaleAt;
         _placed[name] = weightAt;
-        g.Initializer(OnnxTensor.ExternalData(scaleName, OnnxDataType.Float16, [total, scaleCols], scaleAt));
-        g.Initializer(OnnxTensor.ExternalData(name, bits == 8 ? OnnxDataType.Int8 : OnnxDataType.UInt8, [total, rowBytes], weightAt));
+        return ContractIntInitializers(g, name, total, cols, bits, weightAt, scaleAt);
+    }
+
+    /// <summary>
+    /// The initializers of an int8 / int4 matrix [rows, cols] in the contract's layout at placed locations: the weight
+    /// (int8, or uint8 nibble pairs) under <paramref name="name"/> and its float16 group scales [rows, groups] beside it.
+    /// </summary>
+    private LinearWeight ContractIntInitializers(GraphBuilder g, string name, long rows, long cols, int bits,
+        ExternalDataLocation weightAt, ExternalDataLocation scaleAt)
+    {
+        int group = _policy.GroupSize;
+        string scaleName = name + GroupScaleSuffix;
+        g.Initializer(OnnxTensor.ExternalData(scaleName, OnnxDataType.Float16, [rows, GroupQuantizer.GroupCount(cols, group)], scaleAt));
+        g.Initializer(OnnxTensor.ExternalData(name, bits == 8 ? OnnxDataType.Int8 : OnnxDataType.UInt8,
+            [rows, QuantizedPacking.RowBytes(QuantizedLayout.Contract, bits, cols, group)], weightAt));
         return LinearWeight.IntDense(name, scaleName, bits, group);
     }
 
