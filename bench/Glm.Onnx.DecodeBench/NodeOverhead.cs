@@ -1,6 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using Glm.Onnx.Converter.Onnx;
+using Glm.Onnx.Runtime;
+using Glm.Onnx.Runtime.Execution;
 using Microsoft.ML.OnnxRuntime;
 using Microsoft.ML.OnnxRuntime.Tensors;
 
@@ -8,8 +10,8 @@ namespace Glm.Onnx.DecodeBench;
 
 /// <summary>
 /// ONNX Runtime's fixed cost per graph node on this machine, without profiling (which adds its own per-node cost):
-/// Run on a chain of N Add nodes against a chain of one, with the session options the runtime uses (explicit intra-op
-/// thread count, spinning off unless asked). (Run(N) - Run(1)) / (N - 1) is what one more node costs a step, kernel
+/// Run on a chain of N Add nodes against a chain of one, with the engine's own session options (SessionSettings:
+/// explicit intra-op thread count, spinning off unless asked). (Run(N) - Run(1)) / (N - 1) is what one more node costs a step, kernel
 /// and executor together. On a [1, 1024] row (a decode step's hidden row) the Add's arithmetic is well under a
 /// microsecond, so that is the executor's own cost per node; a [1, 16384] row adds 16x the arithmetic (compare
 /// intra-op threads 1 and 2, spinning on and off, to see what handing it to the pool costs). With <c>profile</c> the
@@ -52,18 +54,9 @@ internal static class NodeOverhead
         g.Output(h, OnnxDataType.Float, 1, width);
         var model = new OnnxModel(g.Build(), [new OnnxOpset("", 19)], "decode-bench", "1").ToBytes();
 
-        using var options = new SessionOptions
-        {
-            GraphOptimizationLevel = GraphOptimizationLevel.ORT_ENABLE_ALL,
-            IntraOpNumThreads = threads,
-            LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR,
-        };
-        options.AddSessionConfigEntry("session.intra_op.allow_spinning", spin ? "1" : "0");
-        if (profile)
-        {
-            options.ProfileOutputPathPrefix = Path.Combine(Path.GetTempPath(), $"decode-bench-node-overhead-{Environment.ProcessId}");
-            options.EnableProfiling = true;
-        }
+        string? profilePrefix = profile ? Path.Combine(Path.GetTempPath(), $"decode-bench-node-overhead-{Environment.ProcessId}") : null;
+        using var options = new SessionSettings(threads, spin, profilePrefix).Create(StageDevice.Cpu, 0);
+        options.LogSeverityLevel = OrtLoggingLevel.ORT_LOGGING_LEVEL_ERROR;
         using var session = new InferenceSession(model, options);
         using var input = OrtValue.CreateTensorValueFromMemory(new float[width], [1, width]);
         using var binding = session.CreateIoBinding();
