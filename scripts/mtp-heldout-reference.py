@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Held-out MTP references: the teacher-forced MTP logits of a GLM-5.x MTP layer, computed in float32 with numpy
-from the definition in ../shared/fixtures/glm/glm52-tiny-mtp/README.md (docs/architecture.md "MTP layer",
-../shared/docs/glm52-architecture.md sections 2-7), sharing no code with the converter or the runtime.
+from the definition in docs/architecture.md ("MTP layer" and the sections on MLA, DSA and MoE it builds on), sharing
+no code with the converter or the runtime.
 
   mtp-heldout-reference.py check FIXTURE_DIR
       recompute FIXTURE_DIR's own mtp_logits / mtp_topk_indices (glm52-tiny-mtp) and print the differences
