@@ -19,13 +19,7 @@ public static class GraphOps
         LinearKernel.MatMulNBits => g.Node("MatMulNBits", [output], [x, weight.Weight, weight.Scales!], MicrosoftDomain,
             OnnxAttribute.Int("K", weight.K), OnnxAttribute.Int("N", weight.N), OnnxAttribute.Int("bits", weight.Bits),
             OnnxAttribute.Int("block_size", weight.BlockSize), OnnxAttribute.Int("accuracy_level", weight.AccuracyLevel))[0],
-        LinearKernel.DenseProjection => weight.Scales is null
-            ? g.Node(CustomOpNames.DenseProjection, [output], [x, weight.Weight], CustomOpNames.Domain)[0]
-            : weight.Bits == 4
-                ? g.Node(CustomOpNames.DenseProjection, [output], [x, weight.Weight, weight.Scales], CustomOpNames.Domain,
-                    OnnxAttribute.Int("quant_block_size", weight.BlockSize), OnnxAttribute.String("weight_format", "int4"))[0]
-                : g.Node(CustomOpNames.DenseProjection, [output], [x, weight.Weight, weight.Scales], CustomOpNames.Domain,
-                    OnnxAttribute.Int("quant_block_size", weight.BlockSize))[0],
+        LinearKernel.DenseProjection => DenseProjectionNode(g, x, weight, groups: 1, output),
         _ => throw new ArgumentOutOfRangeException(nameof(weight), weight.Kernel, "unknown projection kernel"),
     };
 
@@ -38,8 +32,18 @@ public static class GraphOps
     {
         if (weight.Kernel == LinearKernel.MatMulNBits || weight.Scales is not null && weight.Bits == 0)
             throw new ArgumentException($"'{weight.Weight}': a grouped projection reads float32, bf16 or contract-layout int8 / int4 weights", nameof(weight));
-        var attributes = new List<OnnxAttribute> { OnnxAttribute.Int("groups", groups) };
-        if (weight.Bits > 0) attributes.Add(OnnxAttribute.Int("quant_block_size", weight.BlockSize));
+        return DenseProjectionNode(g, x, weight, groups, output);
+    }
+
+    /// <summary>
+    /// One DenseProjection node on <paramref name="weight"/> as stored: <c>groups</c> when above 1, the scale block
+    /// (<c>quant_block_size</c>) of a scaled weight (block-FP8, int8, int4) and <c>weight_format</c> "int4".
+    /// </summary>
+    private static string DenseProjectionNode(GraphBuilder g, string x, LinearWeight weight, int groups, string output)
+    {
+        var attributes = new List<OnnxAttribute>();
+        if (groups > 1) attributes.Add(OnnxAttribute.Int("groups", groups));
+        if (weight.Scales is not null) attributes.Add(OnnxAttribute.Int("quant_block_size", weight.BlockSize));
         if (weight.Bits == 4) attributes.Add(OnnxAttribute.String("weight_format", "int4"));
         string[] inputs = weight.Scales is null ? [x, weight.Weight] : [x, weight.Weight, weight.Scales];
         return g.Node(CustomOpNames.DenseProjection, [output], inputs, CustomOpNames.Domain, attributes.ToArray())[0];
