@@ -205,6 +205,12 @@ TEST(DenseProjection, Bf16DecodeKernelsMatchReferenceAtBlockEdges) {
       for (int64_t out : {1, 7, 8, 9, 24, 25, 49}) RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, in, out, 128);
   for (int64_t tokens : {1, 2, 3, 4, 5, 8, 13, 33, 64, 130, 259})  // 259: a 256-token pass and a 3-token one
     RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, 1040, 200, 128);
+  // The dot kernel's L2 row blocks (384 KiB of rows: 16 rows at in = 10000) inside a piece of the pool's work: a
+  // 24-row item is a 16-row block and an 8-row one (800 rows: two items per piece of the 4-thread pool, three
+  // blocks), every 4-token block runs over each block before the next, and
+  // the 16-column tail past the last whole 32-column block is added per block.
+  for (int64_t tokens : {5, 33})
+    for (int64_t out : {200, 800}) RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, 10000, out, 128);
 }
 
 // Every format around the calling-thread / pool boundary (64 KiB of weights) and the decode paths' token limits.
