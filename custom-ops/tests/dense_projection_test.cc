@@ -205,12 +205,15 @@ TEST(DenseProjection, Bf16DecodeKernelsMatchReferenceAtBlockEdges) {
       for (int64_t out : {1, 7, 8, 9, 24, 25, 49}) RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, in, out, 128);
   for (int64_t tokens : {1, 2, 3, 4, 5, 8, 13, 33, 64, 130, 259})  // 259: a 256-token pass and a 3-token one
     RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, 1040, 200, 128);
-  // The dot kernel's L2 row blocks (384 KiB of rows: 16 rows at in = 10000) inside a piece of the pool's work: a
-  // 24-row item is a 16-row block and an 8-row one (800 rows: two items per piece of the 4-thread pool, three
-  // blocks), every 4-token block runs over each block before the next, and
-  // the 16-column tail past the last whole 32-column block is added per block.
-  for (int64_t tokens : {5, 33})
-    for (int64_t out : {200, 800}) RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, 10000, out, 128);
+  // The many-token dot kernel (gemm_bf16_dot, from 5 tokens): 16-row blocks (200 rows: 24-row items of one block
+  // and an 8-row rest; 800 rows: two items per piece of the 4-thread pool), 512-column chunks with a short last one
+  // (in 10000: 19 whole chunks, 256 columns, then the 16-column tail past the last 32-column block), the last
+  // 4-token block of 1, 2 or 3 tokens.
+  for (int64_t tokens : {5, 6, 7, 33}) RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, 10000, 200, 128);
+  RunCase(rng, ExpertWeightFormat::kBFloat16, 33, 10000, 800, 128);
+  // Below 2048 input columns, more than 4 tokens: the gemv kernel per 4-token block over 184-row L2 blocks (in
+  // 1040) inside pieces of 8 items (3100 rows: 130 items on the 4-thread pool), the last block and item short.
+  RunCase(rng, ExpertWeightFormat::kBFloat16, 9, 1040, 3100, 128);
 }
 
 // Every format around the calling-thread / pool boundary (64 KiB of weights) and the decode paths' token limits.

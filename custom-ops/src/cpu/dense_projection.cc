@@ -175,20 +175,26 @@ void ProjectGroupedItems(const Parallel& parallel, const DenseProjectionShape& s
 // its own size behind; each further pass streams the weights once more (prefill is compute-bound there).
 constexpr int64_t kDotTokenChunk = 256;
 
-// Weight bytes per row block of the split-activation kernel: the block stays in L2 (1 MiB per core on Zen 4, 2 MiB on
-// recent Xeons) beside one 4-token block of split activations (4 x 4 bytes x in: 96 KiB at in = 6144, 256 KiB at
-// 16384) while every 4-token block of the pass reads it.
+// Input width from which more than kDenseGemvMaxTokens tokens take the cache-blocked kernel (gemm_bf16_dot): its
+// packing, per-block zeroing and reductions cost more than L2 reads save on short rows. Measured, one thread, 32
+// tokens, thread CPU ms gemv in L2 row blocks / gemm: 6144 -> 2048 8.4 / 6.0, 2048 -> 4096 5.4 / 3.8, 16384 -> 1024
+// 9.6 / 8.2, 1024 -> 5632 2.8 / 3.1 (load ~15, docs/benchmarks.md).
+constexpr int64_t kDotGemmMinColumns = 2048;
+
+// Weight bytes per row block of the gemv kernel over more than kDenseGemvMaxTokens tokens: the block stays in L2
+// (1 MiB per core on Zen 4 / 5) beside one 4-token block of split activations while every 4-token block reads it.
 constexpr int64_t kDotBlockBytes = 384 * 1024;
 
-// Rows per block: kDotBlockBytes of bf16 rows, a multiple of the kernels' row quantum, at least one quantum.
+// Rows per such block: kDotBlockBytes of bf16 rows, a multiple of the kernels' row quantum, at least one quantum.
 int64_t DotBlockRows(int64_t in) {
   const int64_t rows = kDotBlockBytes / (2 * in) / kDenseGemvRowQuantum * kDenseGemvRowQuantum;
   return std::max(kDenseGemvRowQuantum, rows);
 }
 
 // bf16 weights on AVX512_BF16, any token count: each token's activations split once per pass into two bf16 terms
-// (cpu/dense_projection_kernels.h, split_bf16_activations), then every item's rows go through vdpbf16ps once per
-// block of up to kDenseGemvMaxTokens tokens (the later blocks find them in L1/L2).
+// (cpu/dense_projection_kernels.h, split_bf16_activations), then each piece of rows goes through vdpbf16ps: up to
+// kDenseGemvMaxTokens tokens by the gemv kernel (each weight read once), more by the cache-blocked gemm kernel from
+// kDotGemmMinColumns input columns, else by the gemv kernel per 4-token block over L2-sized row blocks.
 void ProjectBf16DotItems(const Parallel& parallel, const DenseProjectionShape& s, const float* x,
                          const DenseWeight& w, float* y) {
   const DenseKernels& k = ActiveDenseKernels();
@@ -211,8 +217,13 @@ void ProjectBf16DotItems(const Parallel& parallel, const DenseProjectionShape& s
     const uint16_t* xb = split.data();
     auto run = [&](int64_t begin, int64_t end) {
       const int64_t r0 = begin * kRowsPerItem, r1 = std::min(s.out, end * kRowsPerItem);
-      // A piece is up to 1/8 of the matrix (PieceSize): its rows go in L2-sized blocks, each read from memory by
-      // the first block of tokens and from L2 by the others, instead of the whole piece once per 4 tokens.
+      if (n > kDenseGemvMaxTokens && s.in >= kDotGemmMinColumns) {
+        thread_local std::vector<float> scratch;
+        scratch.resize(static_cast<size_t>(n * kDenseGemmDotRows * 16));
+        return k.gemm_bf16_dot(weights, s.in, r0, r1, xb, ld, xc, s.in, n, yc + r0, s.out, scratch.data());
+      }
+      // A piece is up to 1/8 of the matrix (PieceSize), beyond L2 at real widths: its rows go in L2-sized blocks, each
+      // read from memory by the first 4-token block and from L2 by the others (not the whole piece per 4 tokens).
       for (int64_t b0 = r0; b0 < r1; b0 += block_rows) {
         const int64_t b1 = std::min(r1, b0 + block_rows);
         for (int64_t t0 = 0; t0 < n; t0 += kDenseGemvMaxTokens)
