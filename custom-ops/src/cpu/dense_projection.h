@@ -1,7 +1,8 @@
 // CPU kernel of DenseProjection: output[T, out] = input[T, in] . W^T with W read at its stored width (float32, bf16,
 // block-FP8, int8 or int4), never expanded in memory. bf16 weights take DenseProjection's own kernels
-// (cpu/dense_projection_kernels.h): on AVX512_BF16 the vdpbf16ps kernel at every token count (activations split
-// into two bf16 terms, near-exact), else the float32 kernel at up to 8 tokens. Other calls below 64 tokens (decode,
+// (cpu/dense_projection_kernels.h): on AVX512_BF16 the vdpbf16ps kernels at every token count (activations split
+// into two bf16 terms, near-exact; above 4 tokens cache-blocked so each weight is read from memory once per call),
+// else the float32 kernel at up to 8 tokens. Other calls below 64 tokens (decode,
 // short prompts, speculative verification) stream the weights through MoeExperts' row projection
 // (cpu/expert_projection.h). Both split the output rows across the pool, except calls of at most 64 KiB of weights,
 // which run on the calling thread. From 64 tokens a blocked micro-kernel reuses each decoded weight panel for every
