@@ -219,7 +219,7 @@ void ProjectBf16DotItems(const Parallel& parallel, const DenseProjectionShape& s
       const int64_t r0 = begin * kRowsPerItem, r1 = std::min(s.out, end * kRowsPerItem);
       if (n > kDenseGemvMaxTokens && s.in >= kDotGemmMinColumns) {
         thread_local std::vector<float> scratch;
-        scratch.resize(static_cast<size_t>(n * kDenseGemmDotRows * 16));
+        scratch.resize(static_cast<size_t>(n * kDenseGemmDotScratchPerToken));
         return k.gemm_bf16_dot(weights, s.in, r0, r1, xb, ld, xc, s.in, n, yc + r0, s.out, scratch.data());
       }
       // A piece is up to 1/8 of the matrix (PieceSize), beyond L2 at real widths: its rows go in L2-sized blocks, each

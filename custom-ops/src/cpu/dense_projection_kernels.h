@@ -22,9 +22,10 @@ constexpr int64_t kDenseGemvMaxTokens = 4;
 // two, 2 for three and four. A work item's rows should be a multiple of it.
 constexpr int64_t kDenseGemvRowQuantum = 8;
 
-// Rows per block of the many-token split-activation kernel (gemm_bf16_dot); its scratch holds kDenseGemmDotRows x 16
-// floats per token.
+// Rows per block of the many-token split-activation kernel (gemm_bf16_dot), and the floats of its scratch per token:
+// one 16-lane vector of partial sums per row of a block.
 constexpr int64_t kDenseGemmDotRows = 16;
+constexpr int64_t kDenseGemmDotScratchPerToken = kDenseGemmDotRows * 16;
 
 struct DenseKernels {
   const char* isa;  // "avx2" or "avx512"
@@ -48,7 +49,7 @@ struct DenseKernels {
                         const float* x, int64_t ldx, int64_t n, float* y, int64_t ldy);
   // AVX512_BF16 only: the same product for any n >= 1 (prefill), cache-blocked: rows in blocks of
   // kDenseGemmDotRows, columns in chunks of 512 that the block's weights and a 4-token block's activations share in
-  // L1 while all n tokens run over them, per-lane sums kept across chunks in `scratch` (n x kDenseGemmDotRows x 16
+  // L1 while all n tokens run over them, per-lane sums kept across chunks in `scratch` (n x kDenseGemmDotScratchPerToken
   // floats, the caller's). Each weight is read from memory once per call; the same sums as gemv_bf16_dot.
   void (*gemm_bf16_dot)(const uint16_t* w, int64_t cols, int64_t r0, int64_t r1, const uint16_t* xb, int64_t ldxb,
                         const float* x, int64_t ldx, int64_t n, float* y, int64_t ldy, float* scratch);

@@ -200,6 +200,7 @@ void GemvBf16DotAny(const uint16_t* w, int64_t cols, int64_t r0, int64_t r1, con
 constexpr int64_t kGemmCols = 512;
 constexpr int64_t kGemmRows = kDenseGemmDotRows;
 static_assert(kGemmCols % kBlock == 0 && kGemmRows % 4 == 0, "chunks are whole blocks, blocks whole 4-row steps");
+static_assert(kDenseGemmDotScratchPerToken == kGemmRows * kLanes, "one vector of lane sums per row of a block");
 
 // acc[(t * kGemmRows + j) * kLanes ..] += lane sums of packed rows j < 4 (kGemmCols apart) x token t's split
 // activations (hi at xb + t * ldxb, lo `whole` further) over `count` columns (whole blocks), for T tokens.
@@ -286,7 +287,7 @@ void GemmBf16Dot(const uint16_t* w, int64_t cols, int64_t r0, int64_t r1, const 
 
 #if defined(GLM_OPS_ISA_AVX512)
 const DenseKernels& DenseKernelsAvx512() {
-  static const DenseKernels table{"avx512",      kBlock, &PermuteBf16Activations, &GemvBf16Any, &SplitBf16Activations,
+  static const DenseKernels table{"avx512", kBlock, &PermuteBf16Activations, &GemvBf16Any, &SplitBf16Activations,
                                   &GemvBf16DotAny, &GemmBf16Dot};
   return table;
 }
