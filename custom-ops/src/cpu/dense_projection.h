@@ -28,6 +28,10 @@ constexpr int64_t kDenseGemmMinTokens = 64;
 // above, the row projection's decoded tile (below kDenseGemmMinTokens) or the GEMM.
 constexpr int64_t kDenseBf16GemvMaxTokens = 8;
 
+// Whether a call is small enough (weight bytes x tokens <= 64 KiB) to run on the calling thread alone: waking a
+// pool thread and handing it pieces costs more than the work it would take over.
+bool DenseRunsOnCaller(const DenseProjectionShape& shape);
+
 // Expects a validated shape; output is [tokens, out]. groups > 1 runs DenseProjectionGrouped.
 void DenseProjection(const Parallel& parallel, const DenseProjectionShape& shape, const float* input,
                      const DenseWeight& weight, float* output);
