@@ -54,7 +54,26 @@ struct DenseIntKernels {
   // y[t * ldy + (r - r0)] = sum_c W[r, c] * x_t[c] for r in [r0, r1), t < n (1 <= n <= kDenseIntMaxTokens), with the
   // activations as quantized.
   void (*gemv)(const IntWeight& w, int64_t r0, int64_t r1, const IntTokens& x, int64_t n, float* y, int64_t ldy);
+
+  // The many-token path (AVX-512 only; null in the AVX2 table): weight panels of kIntPanelRows rows, unpacked once
+  // per call into [chunk][4-column group][row][4 bytes] (each int32 lane one row, the bytes unsigned: int8 q + 128,
+  // int4 q + 8) with their float scales, then every token dotted against a panel with its 4 bytes broadcast
+  // (vpdpbusd: 4 columns x 16 rows per instruction, no horizontal sums), kIntGemmTokens tokens at a time.
+  // Activations for it in column order: quantize_columns writes q [ceil(cols / 32) * 32], one scale and one
+  // correction (-(128 or 8) x the chunk's sum of q, what the unsigned weights add) per 32-column chunk.
+  bool (*quantize_columns)(bool int4, const float* x, int64_t cols, int8_t* q, float* scales, int32_t* corrections);
+  // Output rows [p0 * kIntPanelRows, min(p1 * kIntPanelRows, rows)) for n tokens: token t's activations at
+  // q + t * q_stride, scales / corrections + t * chunk_stride, rows of the token count rounded up to kIntGemmTokens
+  // readable (zero activations). panel: scratch of IntPanelBytes(cols) bytes, 64-byte aligned.
+  void (*gemm)(const IntWeight& w, int64_t p0, int64_t p1, const int8_t* q, int64_t q_stride, const float* scales,
+               const int32_t* corrections, int64_t chunk_stride, int64_t n, float* y, int64_t ldy, uint8_t* panel);
 };
+
+constexpr int64_t kIntPanelRows = 16;
+constexpr int64_t kIntGemmTokens = 12;
+
+// Bytes of one packed panel: per 32-column chunk, 16 rows x 32 bytes and 16 float scales.
+constexpr int64_t IntPanelBytes(int64_t cols) { return (cols + 31) / 32 * (kIntPanelRows * 32 + kIntPanelRows * 4); }
 
 const DenseIntKernels& DenseIntKernelsAvx2();
 const DenseIntKernels& DenseIntKernelsAvx512();

@@ -41,7 +41,7 @@ bool Supports(bool int4, int64_t group) { return group == 32 || (group > 0 && gr
 
 // Rows read side by side per step for T tokens (T x R float sums and R weight vectors in registers).
 #if defined(GLM_OPS_ISA_AVX512)
-constexpr int RowsFor(int tokens) { return tokens <= 2 ? 4 : 2; }
+constexpr int RowsFor(int tokens) { return tokens <= 4 ? 4 : 2; }
 #else
 constexpr int RowsFor(int tokens) { return tokens == 1 ? 4 : tokens == 2 ? 2 : 1; }
 #endif
@@ -357,16 +357,149 @@ void Gemv(const IntWeight& w, int64_t r0, int64_t r1, const IntTokens& x, int64_
 #endif
 }
 
+#if defined(GLM_OPS_ISA_AVX512)
+// ---------------------------------------------------------------------------------------------------------------
+// Many tokens: packed panels, activations broadcast
+
+bool QuantizeColumns(bool int4, const float* x, int64_t cols, int8_t* q, float* scales, int32_t* corrections) {
+  bool finite = true;
+  const int64_t chunks = (cols + 31) / 32;
+  const int32_t offset = int4 ? 8 : 128;
+  for (int64_t c = 0; c < chunks; ++c) {
+    __m512i lo, hi;
+    scales[c] = QuantizeChunk(x + 32 * c, cols - 32 * c, lo, hi, finite);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * c), _mm512_cvtepi32_epi8(lo));
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * c + 16), _mm512_cvtepi32_epi8(hi));
+    corrections[c] = -offset * _mm512_reduce_add_epi32(_mm512_add_epi32(lo, hi));
+  }
+  return finite;
+}
+
+// Rows [n0, n0 + 16) of w (rows past the matrix as zeros) into panel: per chunk c, 512 bytes [group g][row r][4]
+// holding row r's columns 32c + 4g .. +3 as unsigned bytes (int8 q + 128, int4 its nibble q + 8; columns past the
+// row as q 0), then 16 float scales (row r's group scale; 0 past the matrix).
+void PackPanel(const IntWeight& w, int64_t n0, uint8_t* panel) {
+  const int64_t chunks = (w.cols + 31) / 32;
+  const int rows = static_cast<int>(Min<int64_t>(kIntPanelRows, w.rows - n0));
+  alignas(64) uint32_t tile[kIntPanelRows][8];
+  for (int64_t c = 0; c < chunks; ++c) {
+    uint8_t* out = panel + c * (kIntPanelRows * 32 + kIntPanelRows * 4);
+    float* out_scales = reinterpret_cast<float*>(out + kIntPanelRows * 32);
+    for (int r = 0; r < kIntPanelRows; ++r) {
+      __m256i bytes = _mm256_setzero_si256();
+      if (r < rows) {
+        const uint8_t* row = w.data + (n0 + r) * w.row_bytes;
+        if (w.int4) {
+          const int64_t count = Min<int64_t>(16, w.row_bytes - 16 * c);
+          const __m128i packed = _mm_maskz_loadu_epi8(static_cast<__mmask16>((1u << count) - 1), row + 16 * c);
+          const __m128i mask = _mm_set1_epi8(0x0F);
+          const __m128i even = _mm_and_si128(packed, mask), odd = _mm_and_si128(_mm_srli_epi16(packed, 4), mask);
+          bytes = _mm256_set_m128i(_mm_unpackhi_epi8(even, odd), _mm_unpacklo_epi8(even, odd));
+        } else {
+          const int64_t count = Min<int64_t>(32, w.cols - 32 * c);
+          const __m256i q = _mm256_maskz_loadu_epi8(static_cast<__mmask32>((uint64_t{1} << count) - 1), row + 32 * c);
+          bytes = _mm256_xor_si256(q, _mm256_set1_epi8(static_cast<char>(0x80)));
+        }
+        out_scales[r] = DecodeF16(w.scales[(n0 + r) * w.scale_cols + 32 * c / w.group]);
+      } else {
+        out_scales[r] = 0.0f;
+      }
+      _mm256_store_si256(reinterpret_cast<__m256i*>(tile[r]), bytes);
+    }
+    // Two 8 x 8 transposes of 32-bit words (rows 0-7, rows 8-15): group g's words of rows 0-7 then of rows 8-15.
+    uint32_t* words = reinterpret_cast<uint32_t*>(out);
+    for (int half = 0; half < 2; ++half) {
+      __m256 r[8];
+      for (int i = 0; i < 8; ++i) r[i] = _mm256_load_ps(reinterpret_cast<const float*>(tile[8 * half + i]));
+      const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+      const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+      const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+      const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+      const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+      const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+      const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+      const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+      const __m256 g[8] = {_mm256_permute2f128_ps(u0, u4, 0x20), _mm256_permute2f128_ps(u1, u5, 0x20),
+                           _mm256_permute2f128_ps(u2, u6, 0x20), _mm256_permute2f128_ps(u3, u7, 0x20),
+                           _mm256_permute2f128_ps(u0, u4, 0x31), _mm256_permute2f128_ps(u1, u5, 0x31),
+                           _mm256_permute2f128_ps(u2, u6, 0x31), _mm256_permute2f128_ps(u3, u7, 0x31)};
+      for (int i = 0; i < 8; ++i) _mm256_store_ps(reinterpret_cast<float*>(words + 16 * i + 8 * half), g[i]);
+    }
+  }
+}
+
+// TB tokens (4, 8 or kIntGemmTokens) against one packed panel: float sums of 16 rows per token, kept in registers
+// over every chunk, written to out[0..TB) at the end.
+template <int TB>
+void PanelTokens(const uint8_t* panel, int64_t chunks, const int8_t* q, int64_t q_stride, const float* scales,
+                 const int32_t* corrections, int64_t chunk_stride, __m512* out) {
+  __m512 acc[TB];
+#pragma GCC unroll 12
+  for (int t = 0; t < TB; ++t) acc[t] = _mm512_setzero_ps();
+  for (int64_t c = 0; c < chunks; ++c) {
+    const uint8_t* block = panel + c * (kIntPanelRows * 32 + kIntPanelRows * 4);
+    const __m512 ws = _mm512_loadu_ps(reinterpret_cast<const float*>(block + kIntPanelRows * 32));
+    __m512i sum[TB];
+#pragma GCC unroll 12
+    for (int t = 0; t < TB; ++t) sum[t] = _mm512_set1_epi32(corrections[t * chunk_stride + c]);
+#pragma GCC unroll 8
+    for (int g = 0; g < 8; ++g) {
+      const __m512i wv = _mm512_load_si512(block + 64 * g);
+#pragma GCC unroll 12
+      for (int t = 0; t < TB; ++t) {
+        int32_t four;
+        std::memcpy(&four, q + t * q_stride + 32 * c + 4 * g, sizeof four);
+        sum[t] = _mm512_dpbusd_epi32(sum[t], wv, _mm512_set1_epi32(four));
+      }
+    }
+#pragma GCC unroll 12
+    for (int t = 0; t < TB; ++t)
+      acc[t] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(sum[t]), _mm512_set1_ps(scales[t * chunk_stride + c])),
+                               ws, acc[t]);
+  }
+#pragma GCC unroll 12
+  for (int t = 0; t < TB; ++t) out[t] = acc[t];
+}
+
+void Gemm(const IntWeight& w, int64_t p0, int64_t p1, const int8_t* q, int64_t q_stride, const float* scales,
+          const int32_t* corrections, int64_t chunk_stride, int64_t n, float* y, int64_t ldy, uint8_t* panel) {
+  const int64_t chunks = (w.cols + 31) / 32;
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t n0 = p * kIntPanelRows;
+    const int rows = static_cast<int>(Min<int64_t>(kIntPanelRows, w.rows - n0));
+    const __mmask16 keep = static_cast<__mmask16>((1u << rows) - 1);
+    PackPanel(w, n0, panel);
+    for (int64_t t0 = 0; t0 < n; t0 += kIntGemmTokens) {
+      __m512 acc[kIntGemmTokens];
+      const int64_t count = Min<int64_t>(kIntGemmTokens, n - t0);
+      const int8_t* qt = q + t0 * q_stride;
+      const float* st = scales + t0 * chunk_stride;
+      const int32_t* ct = corrections + t0 * chunk_stride;
+      // The last block as the smallest of 4, 8, 12 tokens that holds it (the rows past n are zero activations).
+      if (count <= 4)
+        PanelTokens<4>(panel, chunks, qt, q_stride, st, ct, chunk_stride, acc);
+      else if (count <= 8)
+        PanelTokens<8>(panel, chunks, qt, q_stride, st, ct, chunk_stride, acc);
+      else
+        PanelTokens<kIntGemmTokens>(panel, chunks, qt, q_stride, st, ct, chunk_stride, acc);
+      for (int64_t t = 0; t < count; ++t) _mm512_mask_storeu_ps(y + (t0 + t) * ldy + n0, keep, acc[t]);
+    }
+  }
+}
+#endif
+
 }  // namespace
 
 #if defined(GLM_OPS_ISA_AVX512)
 const DenseIntKernels& DenseIntKernelsAvx512() {
-  static const DenseIntKernels table{"avx512", kLanes, StepCols(false), StepCols(true), &Supports, &Quantize, &Gemv};
+  static const DenseIntKernels table{"avx512", kLanes,    StepCols(false),   StepCols(true), &Supports,
+                                     &Quantize, &Gemv,     &QuantizeColumns, &Gemm};
   return table;
 }
 #else
 const DenseIntKernels& DenseIntKernelsAvx2() {
-  static const DenseIntKernels table{"avx2", kLanes, StepCols(false), StepCols(true), &Supports, &Quantize, &Gemv};
+  static const DenseIntKernels table{"avx2", kLanes,  StepCols(false), StepCols(true), &Supports,
+                                     &Quantize, &Gemv, nullptr,         nullptr};
   return table;
 }
 #endif
