@@ -6,8 +6,9 @@
 // (cpu/expert_projection.h). Both split the output rows across the pool, except calls of at most 64 KiB of weights,
 // which run on the calling thread. From 64 tokens a blocked micro-kernel reuses each decoded weight panel for every
 // token (cpu/dense_projection_gemm.h).
-// int8/int4 weights at up to 8 tokens take the row projection's integer dot-product path (activations quantized to
-// int8 per 32 columns, as MoeExperts); every other case multiplies exactly in float32.
+// int8/int4 weights with the converter's groups take DenseProjection's own integer kernels at every token count
+// (cpu/dense_projection_int.h: activations quantized to int8 per 32 columns, byte dot products); other int groups at
+// up to 8 tokens the row projection's integer path (as MoeExperts); every other case multiplies exactly in float32.
 #pragma once
 
 #include <cstdint>
