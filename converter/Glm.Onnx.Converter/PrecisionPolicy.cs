@@ -41,7 +41,7 @@ public sealed class PrecisionPolicy
     private readonly Dictionary<WeightPart, TargetPrecision> _parts = new();
 
     public PrecisionPolicy(TargetPrecision target, IReadOnlyDictionary<WeightPart, TargetPrecision>? overrides = null,
-        int groupSize = 32, int accuracyLevel = 4, DenseIntOp denseIntOp = DenseIntOp.MatMulNBits)
+        int groupSize = 32, int accuracyLevel = 4, DenseIntOp denseIntOp = DenseIntOp.DenseProjection)
     {
         if (!GroupSizes.Contains(groupSize))
             throw new ArgumentException($"--group-size {groupSize} is not supported: expected {string.Join(" or ", GroupSizes)}");
@@ -91,7 +91,7 @@ public sealed class PrecisionPolicy
     /// <summary>Stable text of the whole policy (conversion fingerprint, messages).</summary>
     public override string ToString() =>
         $"{Target.Name()} " + string.Join(" ", Parts.Select(p => $"{p.Part}={p.Precision.Name()}")) + $" g{GroupSize} a{AccuracyLevel}" +
-        (DenseIntOp == DenseIntOp.MatMulNBits ? "" : " dense-op=" + DenseIntOpName(DenseIntOp));
+        (DenseIntOp == DenseIntOp.DenseProjection ? "" : " dense-op=" + DenseIntOpName(DenseIntOp));
 
     /// <summary>Parses a part name as the CLI spells it (attention, dense, experts, lm-head).</summary>
     public static WeightPart ParsePart(string text) => text.ToLowerInvariant() switch

@@ -28,7 +28,7 @@ public static class ConvertCommand
         })).ToArray();
         var group = new Option<int>("--group-size") { Description = "input columns per int8 / int4 scale group: 32 or 128", DefaultValueFactory = _ => 32 };
         var accuracy = new Option<int>("--accuracy-level") { Description = "MatMulNBits accuracy_level of int8 / int4 dense projections (0-4; 4 = int8 activations, the fast CPU path)", DefaultValueFactory = _ => 4 };
-        var denseOp = new Option<string>("--dense-op") { Description = "op of int8 / int4 dense projections: matmulnbits (ONNX Runtime's MLAS kernels, default) or dense-projection (this project's kernel)", DefaultValueFactory = _ => "matmulnbits" };
+        var denseOp = new Option<string>("--dense-op") { Description = "op of int8 / int4 dense projections: dense-projection (this project's kernel, default) or matmulnbits (ONNX Runtime's MLAS kernels)", DefaultValueFactory = _ => "dense-projection" };
         var perStage = new Option<int?>("--layers-per-stage") { Description = "decoder layers per stage graph (default: all in one stage)" };
         var stageLayers = new Option<string?>("--stage-layers") { Description = "explicit layers per stage, e.g. 3,3,2 (sums to num_hidden_layers)" };
         var shard = new Option<string>("--max-shard-size") { Description = "cap per external-data shard, e.g. 2GiB, 500MB", DefaultValueFactory = _ => "2GiB" };

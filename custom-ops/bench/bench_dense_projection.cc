@@ -7,8 +7,8 @@
 // plain read bandwidth for reference. Short calls are repeated inside one timed sample (at least ~2 ms per sample),
 // so a microsecond call is not lost in the clock's and the loop's own cost.
 //   bench_dense_projection [glm52|small|tiny|all] [repeats] [token counts, comma list: 1,8,512] [float|int|all]
-//                          [engine filter: substring of the engine names, e.g. "Dense"]
-// `int` / `all` add DenseProjection int8 (G 128), int4 (G 32 and G 128) and ONNX Runtime's MatMulNBits at the same
+//                          [engine filter: substrings of the engine names separated by '|', e.g. "Dense|NBits8"]
+// `int` / `all` add DenseProjection int8 (G 32 and G 128), int4 (G 32 and G 128) and ONNX Runtime's MatMulNBits at the same
 // bits and blocks (GB/s counts stored bytes including scales).
 // Threads: GLM_OPS_THREADS or one per core, for both engines; spinning off, as the runtime's sessions run.
 // GLM_BENCH_CASE=text: only the cases whose name contains it (e.g. "glm52 q_a").
@@ -70,7 +70,7 @@ Ort::SessionOptions Options() {
 // int8 / int4: G = 128 / 32 (DenseProjection; ONNX Runtime's MatMulNBits with the same block, accuracy_level 4 =
 // int8 activations, as the converter would emit it).
 enum class Engine {
-  kGemmF32, kDenseBf16, kDenseFp8, kDenseInt8, kDenseInt4, kDenseInt4G128, kNBits8, kNBits8G32, kNBits4, kNBits4G128
+  kGemmF32, kDenseBf16, kDenseFp8, kDenseInt8, kDenseInt8G32, kDenseInt4, kDenseInt4G128, kNBits8, kNBits8G32, kNBits4, kNBits4G128
 };
 const char* EngineName(Engine e) {
   switch (e) {
@@ -78,6 +78,7 @@ const char* EngineName(Engine e) {
     case Engine::kDenseBf16: return "Dense bf16";
     case Engine::kDenseFp8: return "Dense fp8";
     case Engine::kDenseInt8: return "Dense int8";
+    case Engine::kDenseInt8G32: return "Dense int8g32";
     case Engine::kDenseInt4: return "Dense int4";
     case Engine::kDenseInt4G128: return "Dense int4g128";
     case Engine::kNBits8: return "MatMulNBits8";
@@ -94,6 +95,7 @@ double ElementBits(Engine e) {
     case Engine::kDenseBf16: return 16;
     case Engine::kDenseFp8: return 8;
     case Engine::kDenseInt8: return 8 + 16.0 / 128;
+    case Engine::kDenseInt8G32: return 8 + 16.0 / 32;
     case Engine::kDenseInt4: return 4 + 16.0 / 32;
     case Engine::kDenseInt4G128: return 4 + 16.0 / 128;
     case Engine::kNBits8: return 8 + 32.0 / 128;
@@ -104,7 +106,8 @@ double ElementBits(Engine e) {
   return 0;
 }
 int64_t GroupOf(Engine e) {
-  return e == Engine::kDenseInt4 || e == Engine::kNBits4 || e == Engine::kNBits8G32 ? 32 : 128;
+  return e == Engine::kDenseInt4 || e == Engine::kNBits4 || e == Engine::kNBits8G32 || e == Engine::kDenseInt8G32 ? 32
+                                                                                                         : 128;
 }
 
 // One session over an [out, in] weight slice in the engine's format: the same values in every engine up to its
@@ -133,9 +136,10 @@ std::unique_ptr<Ort::Session> MakeSession(Engine engine, int64_t in, int64_t out
     inits.push_back(
         ort_test::Initializer("w", ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16, {out, in}, bits.data(), bits.size() * 2));
     nodes.push_back(ort_test::Node("DenseProjection", "com.glm.onnx", {"x", "w"}, {"y"}, {}));
-  } else if (engine == Engine::kDenseInt8 || engine == Engine::kDenseInt4 || engine == Engine::kDenseInt4G128) {
+  } else if (engine == Engine::kDenseInt8 || engine == Engine::kDenseInt8G32 || engine == Engine::kDenseInt4 ||
+             engine == Engine::kDenseInt4G128) {
     // Random q and one float16 scale (2^-9 + a spread) per row and group: only the bytes' count and layout matter.
-    const bool int4 = engine != Engine::kDenseInt8;
+    const bool int4 = engine == Engine::kDenseInt4 || engine == Engine::kDenseInt4G128;
     const int64_t g = GroupOf(engine), groups = (in + g - 1) / g, row_bytes = int4 ? (in + 1) / 2 : in;
     std::vector<uint8_t> q(static_cast<size_t>(out * row_bytes));
     for (size_t i = 0; i < q.size(); ++i)
@@ -231,6 +235,16 @@ void RunCase(const Case& c, Engine engine, const std::vector<int64_t>& token_cou
   }
 }
 
+// Whether `name` contains one of the '|'-separated parts of `filter` (an empty filter takes every engine).
+bool Matches(const std::string& name, const std::string& filter) {
+  if (filter.empty()) return true;
+  std::stringstream stream(filter);
+  std::string part;
+  while (std::getline(stream, part, '|'))
+    if (!part.empty() && name.find(part) != std::string::npos) return true;
+  return false;
+}
+
 std::vector<int64_t> ParseCounts(const char* text) {
   std::vector<int64_t> counts;
   std::stringstream stream(text);
@@ -251,7 +265,8 @@ int main(int argc, char** argv) {
   const std::string which = argc > 4 ? argv[4] : "float";  // float: Gemm fp32, bf16, fp8; int: + int8/int4 engines
   for (Engine e : {Engine::kGemmF32, Engine::kDenseBf16, Engine::kDenseFp8}) engines.push_back(e);
   if (which == "int" || which == "all")
-    for (Engine e : {Engine::kDenseInt8, Engine::kNBits8, Engine::kNBits8G32, Engine::kDenseInt4, Engine::kNBits4,
+    for (Engine e : {Engine::kDenseInt8G32, Engine::kNBits8G32, Engine::kDenseInt8, Engine::kNBits8, Engine::kDenseInt4,
+                     Engine::kNBits4,
                      Engine::kDenseInt4G128, Engine::kNBits4G128})
       engines.push_back(e);
   const std::string filter = argc > 5 ? argv[5] : "";
@@ -283,8 +298,7 @@ int main(int argc, char** argv) {
     for (int64_t t : counts)
       if (c.slices == 1 || t <= 8) case_counts.push_back(t);
     for (Engine e : engines)
-      if (filter.empty() || std::string(EngineName(e)).find(filter) != std::string::npos)
-        RunCase(c, e, case_counts, repeats);
+      if (Matches(EngineName(e), filter)) RunCase(c, e, case_counts, repeats);
   }
   return 0;
 }

@@ -11,10 +11,12 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <string>
 #include <vector>
 
 #include "common/dense_projection_validation.h"
+#include "cpu/dense_projection_int.h"
 #include "cpu/dense_projection_kernels.h"
 #include "reference/dense_projection.h"
 #include "reference/weight_decode.h"
@@ -133,7 +135,9 @@ void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t tokens, int64
   // int8/int4 weights at up to 8 tokens with groups of a multiple of 32 columns take the integer path, whose
   // activations are rounded to int8 per 32 columns (docs/onnx-contract.md): each x[k] moves by at most max|x| over
   // its 32-column chunk / 254. Everything else is exact up to float32 summation.
-  const bool integer_path = IsInt(format) && tokens <= 8 && qb % 32 == 0;
+  // DenseProjection's own integer kernels (cpu/dense_projection_int.h) round them the same way at every token count.
+  const bool row_integer_path = IsInt(format) && tokens <= 8 && qb % 32 == 0;
+  const bool dense_integer_path = row_integer_path || cpu::DenseIntApplies(shape);
   std::vector<double> group_max(static_cast<size_t>(tokens * in), 0.0);
   for (int64_t t = 0; t < tokens; ++t)
     for (int64_t g0 = 0; g0 < in; g0 += 32) {
@@ -173,7 +177,7 @@ void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t tokens, int64
         }
         ASSERT_NEAR(y[i], expected[i],
                     (split_activations ? 1e-6 + std::ldexp(1.0, -16) : 1e-6) * magnitude +
-                        (integer_path ? rounding : 0.0) + 1e-9)
+                        ((by_rows ? row_integer_path : dense_integer_path) ? rounding : 0.0) + 1e-9)
             << "token " << t << " row " << n;
       }
   }
@@ -222,6 +226,46 @@ TEST(DenseProjection, MatchesReferenceAroundTheCallerOnlySize) {
   for (ExpertWeightFormat f : kFormats)
     for (int64_t tokens : {1, 4, 5, 8, 9})
       for (int64_t out : {16, 64, 200}) RunCase(rng, f, tokens, 256, out, 32);  // 8 KiB .. 200 KiB as float32
+}
+
+// DenseProjection's integer kernels (cpu/dense_projection_int.h, per ISA: 64- / 128-column steps on AVX-512, 32 /
+// 64 on AVX2) take int8 / int4 with the converter's groups (32, 128) at every token count: blocks of 1-4 tokens,
+// passes of 256, widths around each step and 32-column chunk (masked or zero-padded last steps, odd int4 widths),
+// row counts around the 4- / 2-row steps and the 24-row item, the calling-thread size and the pool; from 16 tokens
+// on AVX-512 the packed-panel kernel (16-row panels, partial ones, last token blocks of 4, 8 and 12).
+TEST(DenseProjection, IntegerKernelsMatchReferenceAtStepEdges) {
+  std::mt19937 rng(31);
+  for (ExpertWeightFormat f : {ExpertWeightFormat::kInt8, ExpertWeightFormat::kInt4})
+    for (int64_t qb : {32, 128}) {
+      const DenseProjectionShape probe =
+          ValidateDenseProjection(Inputs(f, 1, 256, 8, qb), Attributes(qb, f));
+      EXPECT_TRUE(cpu::DenseIntApplies(probe)) << Name(f) << " G " << qb;
+      for (int64_t tokens : {1, 2, 3, 4, 5, 9})
+        for (int64_t in : {1, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255, 257, 1000})
+          for (int64_t out : {1, 5, 24, 25}) RunCase(rng, f, tokens, in, out, qb);
+      for (int64_t tokens : {13, 64, 130, 259}) RunCase(rng, f, tokens, 1024, 49, qb);
+      for (int64_t tokens : {16, 20, 40}) RunCase(rng, f, tokens, 1001, 33, qb);  // odd width, partial chunk and panel
+      RunCase(rng, f, 2, 2816, 300, qb);  // on the pool
+    }
+}
+
+// A token holding a NaN or an infinity gives the exact path's result (NaN in its row), not a quantized one.
+TEST(DenseProjection, IntegerKernelsLeaveNonFiniteTokensToTheExactPath) {
+  std::mt19937 rng(37);
+  for (ExpertWeightFormat f : {ExpertWeightFormat::kInt8, ExpertWeightFormat::kInt4})
+    for (float bad : {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
+      const int64_t tokens = 3, in = 256, out = 30;
+      const Weight w = MakeWeight(rng, f, out, in, 32);
+      std::vector<float> x = test::RandomFloats(rng, tokens * in);
+      x[in + 17] = bad;
+      const DenseProjectionShape shape = ValidateDenseProjection(Inputs(f, tokens, in, out, 32), Attributes(32, f));
+      std::vector<float> y(static_cast<size_t>(tokens * out));
+      cpu::DenseProjection(test::Threads(), shape, x.data(), w.View(f), y.data());
+      for (int64_t n = 0; n < out; ++n) {
+        EXPECT_FALSE(std::isfinite(y[out + n])) << Name(f) << " row " << n;
+        EXPECT_TRUE(std::isfinite(y[n]) && std::isfinite(y[2 * out + n])) << Name(f) << " row " << n;
+      }
+    }
 }
 
 TEST(DenseProjection, MatchesReferenceAtPrefillLength) {
@@ -325,7 +369,12 @@ void RunGroupedCase(std::mt19937& rng, ExpertWeightFormat format, int64_t tokens
   std::vector<float> y(static_cast<size_t>(tokens * out), -7.0f);
   cpu::DenseProjection(test::Threads(), shape, x.data(), view, y.data());
 
-  const bool integer_path = IsInt(format) && tokens <= 8 && qb % 32 == 0;
+  // Integer weights round the activations below 9 tokens (the row projection's integer path) and, from
+  // kDenseGemmMinTokens, wherever each group's one-matrix call takes DenseProjection's integer kernels.
+  const DenseProjectionShape one_group =
+      ValidateDenseProjection(Inputs(format, tokens, in, rows, qb), Attributes(qb, format));
+  const bool integer_path = IsInt(format) && qb % 32 == 0 &&
+                            (tokens <= 8 || (tokens >= cpu::kDenseGemmMinTokens && cpu::DenseIntApplies(one_group)));
   // From kDenseGemmMinTokens each group is a one-matrix DenseProjection, whose bf16 weights on AVX512_BF16 take the
   // split-activation dot path (2^-16 of the terms' magnitude, as in RunCase); below, the row projection (float32).
   const bool split_activations = format == ExpertWeightFormat::kBFloat16 && tokens >= cpu::kDenseGemmMinTokens &&

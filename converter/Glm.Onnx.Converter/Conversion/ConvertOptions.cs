@@ -21,10 +21,11 @@ public sealed record ConvertOptions(string CheckpointDir, string OutputDir)
     public int AccuracyLevel { get; init; } = 4;
 
     /// <summary>
-    /// The op of int8 / int4 dense projections: MatMulNBits by default (faster than DenseProjection's int paths on
-    /// this project's CPU measurements, docs/benchmarks.md "DenseProjection kernels"), DenseProjection as the option.
+    /// The op of int8 / int4 dense projections: DenseProjection by default (its own int8 / int4 kernels take less CPU
+    /// than MatMulNBits at decode and prefill sizes, docs/benchmarks.md "DenseProjection's own int8 / int4 kernels"),
+    /// MatMulNBits as the option.
     /// </summary>
-    public DenseIntOp DenseIntOp { get; init; } = DenseIntOp.MatMulNBits;
+    public DenseIntOp DenseIntOp { get; init; } = DenseIntOp.DenseProjection;
 
     /// <summary>The precision of every part, as the writers apply it.</summary>
     public PrecisionPolicy Policy() => new(Precision, PartPrecisions, QuantGroupSize, AccuracyLevel, DenseIntOp);

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "cpu/dense_projection_gemm.h"
+#include "cpu/dense_projection_int.h"
 #include "cpu/dense_projection_kernels.h"
 #include "cpu/expert_projection.h"
 #include "cpu/isa_dispatch.h"
@@ -27,9 +28,13 @@ constexpr int64_t kMaxTokenChunk = 32;
 constexpr int64_t kCallerOnlyBytes = 64 * 1024;
 static_assert(kRowsPerItem % kDenseGemvRowQuantum == 0, "the bf16 decode kernels' row steps divide a work item");
 
-bool RunsOnCaller(const DenseProjectionShape& s) {
+}  // namespace
+
+bool DenseRunsOnCaller(const DenseProjectionShape& s) {
   return s.out * s.RowBytes() * std::max<int64_t>(1, s.tokens) <= kCallerOnlyBytes;
 }
+
+namespace {
 
 // int8/int4 weights at decode sizes: each token's activations quantized once per call (QuantizeRow), for the row
 // projection's integer dot-product path; empty for other formats and sizes.
@@ -82,7 +87,7 @@ void ProjectItems(const Parallel& parallel, const DenseProjectionShape& s, const
       }
     }
   };
-  if (RunsOnCaller(s)) return run(0, items);
+  if (DenseRunsOnCaller(s)) return run(0, items);
   parallel.For(items, run);
 }
 
@@ -106,7 +111,7 @@ void ProjectBf16Items(const Parallel& parallel, const DenseProjectionShape& s, c
                   std::min(kDenseGemvMaxTokens, s.tokens - t0), y + t0 * s.out + r0, s.out);
   };
   const int64_t items = (s.out + kRowsPerItem - 1) / kRowsPerItem;
-  if (RunsOnCaller(s)) return run(0, items);
+  if (DenseRunsOnCaller(s)) return run(0, items);
   parallel.For(items, run);
 }
 
@@ -166,7 +171,7 @@ void ProjectGroupedItems(const Parallel& parallel, const DenseProjectionShape& s
     }
   };
   const int64_t items = s.groups * per_group;
-  if (RunsOnCaller(s)) return run(0, items);
+  if (DenseRunsOnCaller(s)) return run(0, items);
   parallel.For(items, run);
 }
 
@@ -205,7 +210,7 @@ void ProjectBf16DotItems(const Parallel& parallel, const DenseProjectionShape& s
   split.resize(static_cast<size_t>(chunk * ld));
   const uint16_t* weights = static_cast<const uint16_t*>(w.data);
   const int64_t items = (s.out + kRowsPerItem - 1) / kRowsPerItem;
-  const bool caller_only = RunsOnCaller(s);
+  const bool caller_only = DenseRunsOnCaller(s);
   const int64_t block_rows = DotBlockRows(s.in);
   for (int64_t p0 = 0; p0 < s.tokens; p0 += chunk) {
     const int64_t n = std::min(chunk, s.tokens - p0);
@@ -294,6 +299,7 @@ void DenseProjection(const Parallel& parallel, const DenseProjectionShape& s, co
     if (ActiveDenseKernels().gemv_bf16_dot) return ProjectBf16DotItems(parallel, s, x, w, y);
     if (s.tokens <= kDenseBf16GemvMaxTokens) return ProjectBf16Items(parallel, s, x, w, y);
   }
+  if (DenseIntApplies(s) && DenseProjectionInt(parallel, s, x, w, y)) return;
   if (s.tokens >= kDenseGemmMinTokens && DenseGemmDecodes(s.format)) return DenseProjectionGemm(parallel, s, x, w, y);
   DenseProjectionByRows(parallel, s, x, w, y);
 }

@@ -7,8 +7,9 @@
 // (cpu/expert_projection.h). Both split the output rows across the pool, except calls of at most 64 KiB of weights,
 // which run on the calling thread. From 64 tokens a blocked micro-kernel reuses each decoded weight panel for every
 // token (cpu/dense_projection_gemm.h).
-// int8/int4 weights at up to 8 tokens take the row projection's integer dot-product path (activations quantized to
-// int8 per 32 columns, as MoeExperts); every other case multiplies exactly in float32.
+// int8/int4 weights with the converter's groups take DenseProjection's own integer kernels at every token count
+// (cpu/dense_projection_int.h: activations quantized to int8 per 32 columns, byte dot products); other int groups at
+// up to 8 tokens the row projection's integer path (as MoeExperts); every other case multiplies exactly in float32.
 #pragma once
 
 #include <cstdint>
@@ -28,6 +29,10 @@ constexpr int64_t kDenseGemmMinTokens = 64;
 // weight read once from memory, decoded by shifts in registers, blocks of 4 tokens) where AVX512_BF16 is absent;
 // above, the row projection's decoded tile (below kDenseGemmMinTokens) or the GEMM.
 constexpr int64_t kDenseBf16GemvMaxTokens = 8;
+
+// Whether a call is small enough (weight bytes x tokens <= 64 KiB) to run on the calling thread alone: waking a
+// pool thread and handing it pieces costs more than the work it would take over.
+bool DenseRunsOnCaller(const DenseProjectionShape& shape);
 
 // Expects a validated shape; output is [tokens, out]. groups > 1 runs DenseProjectionGrouped.
 void DenseProjection(const Parallel& parallel, const DenseProjectionShape& shape, const float* input,

@@ -17,8 +17,8 @@ public sealed class FusedProjectionGraphTests
     [Theory]
     [InlineData("fp32", "Gemm")]
     [InlineData("bf16", "DenseProjection")]
-    [InlineData("int8", "MatMulNBits")]
-    [InlineData("int4", "MatMulNBits")]
+    [InlineData("int8", "DenseProjection")]
+    [InlineData("int4", "DenseProjection")]
     public void EachLayerInputIsProjectedOnce(string precision, string op)
     {
         using var dir = Fixtures.NewTempDir("glm-fused");

@@ -271,7 +271,7 @@ public sealed class MtpConversionTests(ITestOutputHelper log)
         int layer = manifest.MtpStage.FirstLayer;
         string Reader(string matrix) =>
             string.Join(",", graph.Consumers(matrix).Select(c => $"{c.OpType}:{graph.Initializers[matrix].Type.OnnxName()}"));
-        Assert.Equal("MatMulNBits:uint8", Reader($"model.layers.{layer}.eh_proj.weight")); // dense part: int8
+        Assert.Equal($"{CustomOpNames.DenseProjection}:int8", Reader($"model.layers.{layer}.eh_proj.weight")); // dense part: int8
         Assert.Equal($"{CustomOpNames.DenseProjection}:bfloat16", Reader($"model.layers.{layer}.self_attn.q_b_proj.weight"));
         Assert.Equal($"{CustomOpNames.DenseProjection}:bfloat16", Reader($"layers.{layer}.attn.x_proj")); // q_a and kv_a fused
         Assert.Equal($"{CustomOpNames.DenseProjection}:bfloat16", Reader($"model.layers.{layer}.self_attn.indexer.wq_b.weight"));

@@ -11,7 +11,7 @@ namespace Glm.Onnx.Tests.Conversion;
 /// <summary>
 /// The written stage graphs read every weight matrix at its stored width (issue #13): no Cast (or any other node but
 /// the op that computes with it) turns a weight matrix into float32 in the graph at any precision; float32 matrices go
-/// to Gemm / MatMul, bf16 and block-FP8 ones to DenseProjection, int8 / int4 ones to MatMulNBits, stacked experts to
+/// to Gemm / MatMul, bf16, block-FP8, int8 and int4 ones to DenseProjection (int8 / int4 to MatMulNBits with --dense-op matmulnbits), stacked experts to
 /// MoeExperts, the embedding table to its row Gather (and DenseProjection / Gemm when the head is tied). Checked on
 /// every fixture at every precision, in several stages (a tied head in a stage that does not embed, the MTP stage).
 /// </summary>
@@ -89,7 +89,6 @@ public sealed class StoredWidthGraphTests
             string expectedHead = target switch
             {
                 TargetPrecision.Fp32 => "Gemm",
-                TargetPrecision.Int8 or TargetPrecision.Int4 when !tied => "MatMulNBits",
                 _ => CustomOpNames.DenseProjection,
             };
             Assert.True(expectedHead == head.OpType, $"{where}: logits computed by {head.OpType}, expected {expectedHead}");
@@ -110,10 +109,12 @@ public sealed class StoredWidthGraphTests
     public void PartOverridesChooseTheOpPerPart()
     {
         using var dir = Fixtures.NewTempDir("glm-width");
+        // --dense-op matmulnbits, so that the int8 parts' op differs from the bf16 parts' (DenseProjection).
         ConvertInTwoStages("glm52-tiny", dir.File("a"), TargetPrecision.Int8,
-            new Dictionary<WeightPart, TargetPrecision> { [WeightPart.LmHead] = TargetPrecision.Bf16, [WeightPart.Attention] = TargetPrecision.Bf16 });
+            new Dictionary<WeightPart, TargetPrecision> { [WeightPart.LmHead] = TargetPrecision.Bf16, [WeightPart.Attention] = TargetPrecision.Bf16 },
+            DenseIntOp.MatMulNBits);
         ConvertInTwoStages("glm52-tiny", dir.File("b"), TargetPrecision.Bf16,
-            new Dictionary<WeightPart, TargetPrecision> { [WeightPart.LmHead] = TargetPrecision.Int8 });
+            new Dictionary<WeightPart, TargetPrecision> { [WeightPart.LmHead] = TargetPrecision.Int8 }, DenseIntOp.MatMulNBits);
 
         var a = ModelManifestJson.Load(dir.File("a"));
         var aLast = OnnxGraphReader.Read(Path.Combine(dir.File("a"), a.Stages[^1].File));
@@ -195,8 +196,9 @@ public sealed class StoredWidthGraphTests
                             || slot == 2 && matrix.Type == OnnxDataType.Float16, what + ": W_UK^T / W_UV at a stored width or its int scales");
                 break;
             case CustomOpNames.DenseProjection:
-                Assert.True(slot == 1 && matrix.Type is OnnxDataType.BFloat16 or OnnxDataType.Float8E4M3FN
-                            || slot == 2 && matrix.Type == OnnxDataType.Float, what + ": bf16 / FP8 weight or FP8 scales only");
+                Assert.True(slot == 1 && matrix.Type is OnnxDataType.BFloat16 or OnnxDataType.Float8E4M3FN or OnnxDataType.Int8 or OnnxDataType.UInt8
+                            || slot == 2 && matrix.Type is OnnxDataType.Float or OnnxDataType.Float16,
+                            what + ": bf16 / FP8 / int8 / int4 weight or its FP8 / int scales only");
                 break;
             case "MatMulNBits":
                 Assert.True(slot == 1 && matrix.Type == OnnxDataType.UInt8 || slot == 2 && matrix.Type == OnnxDataType.Float, what);
@@ -212,11 +214,11 @@ public sealed class StoredWidthGraphTests
 
     /// <summary>Two main stages (the last one does not embed) and, for an MTP fixture, the MTP stage.</summary>
     private static void ConvertInTwoStages(string fixture, string output, TargetPrecision target,
-        IReadOnlyDictionary<WeightPart, TargetPrecision>? overrides)
+        IReadOnlyDictionary<WeightPart, TargetPrecision>? overrides, DenseIntOp denseIntOp = DenseIntOp.DenseProjection)
     {
         int layers;
         using (var checkpoint = GlmCheckpoint.Open(Fixtures.GlmDir(fixture))) layers = checkpoint.Config.NumHiddenLayers;
-        var options = new ConvertOptions(Fixtures.GlmDir(fixture), output) { Precision = target, StageLayers = [layers / 2, layers - layers / 2] };
+        var options = new ConvertOptions(Fixtures.GlmDir(fixture), output) { Precision = target, StageLayers = [layers / 2, layers - layers / 2], DenseIntOp = denseIntOp };
         if (overrides is not null) options = options with { PartPrecisions = overrides };
         ModelConverter.Convert(options, SilentProgress.Instance);
     }

@@ -10,7 +10,7 @@ using Xunit.Abstractions;
 namespace Glm.Onnx.Tests.Quantization;
 
 /// <summary>
-/// <c>--dense-op</c>: int8 / int4 dense projections as MatMulNBits (default) or as DenseProjection on the contract's
+/// <c>--dense-op</c>: int8 / int4 dense projections as DenseProjection (default) on the contract's
 /// layout (int8 / packed int4 + float16 group scales, as the routed experts). Both ops must compute the same model:
 /// the same quantised numbers, read through two layouts. Compared on the fixture prompts against MatMulNBits at
 /// accuracy_level 0 (float activations, i.e. the weights' dequantised values exactly, as DenseProjection computes

@@ -69,6 +69,7 @@ public sealed class QuantizedConversionTests(ITestOutputHelper log)
             Precision = TargetPrecision.Int8,
             PartPrecisions = new Dictionary<WeightPart, TargetPrecision> { [WeightPart.Experts] = TargetPrecision.Int4, [WeightPart.LmHead] = TargetPrecision.Bf16 },
             QuantGroupSize = 128,
+            DenseIntOp = DenseIntOp.MatMulNBits,
         }, SilentProgress.Instance);
         var p = ModelManifestJson.Load(dir.File("out")).Precision;
         Assert.Equal("int8", p.Target);
@@ -102,7 +103,7 @@ public sealed class QuantizedConversionTests(ITestOutputHelper log)
     public void MtpStageSharesTheQuantizedLmHead()
     {
         using var dir = Fixtures.NewTempDir("glm-quant");
-        ModelConverter.Convert(new ConvertOptions(Fixtures.GlmDir("glm52-tiny-mtp"), dir.File("out")) { Precision = TargetPrecision.Int4, StageLayers = [4, 4] },
+        ModelConverter.Convert(new ConvertOptions(Fixtures.GlmDir("glm52-tiny-mtp"), dir.File("out")) { Precision = TargetPrecision.Int4, StageLayers = [4, 4], DenseIntOp = DenseIntOp.MatMulNBits },
             SilentProgress.Instance);
         var manifest = ModelManifestJson.Load(dir.File("out"));
         var mtp = manifest.MtpStage!;
