@@ -12,8 +12,8 @@ public sealed class GroupQuantizerTests
     [Fact]
     public void Int8HalvesRoundAwayFromZeroUnderThePlainScale()
     {
-        // Group 0: max 127 -> plain scale 1 (error 0.5: the two halves). Every other divisor is worse, e.g. / 126 ->
-        // float16 1.0078125 leaves 127 at 126.98 and both halves at 0 (error 0.50024). 0.5 -> 1, -0.5 -> -1 (away from
+        // Group 0: max 127 -> plain scale 1 (error 0.5: the two halves). Both other divisors are worse: / 126 ->
+        // float16 1.0078125 leaves 127 at 126.98 and both halves at 0 (error 0.50024); / 128 clips 127 to 127 x 0.9921875. 0.5 -> 1, -0.5 -> -1 (away from
         // zero; to-even would give 0). Group 1 all zero -> scale 0, q 0.
         float[] row = [127f, 0.5f, -0.5f, 0f, 0f, 0f, 0f, 0f];
         var q = new sbyte[8];
