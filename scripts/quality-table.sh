@@ -5,7 +5,7 @@
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 work="${1:-$(mktemp -d)}"
-glm="dotnet $root/converter/glm-convert/bin/Release/net10.0/linux-x64/glm-convert.dll"
+glm="${GLM_CONVERT:-dotnet $root/converter/glm-convert/bin/Release/net10.0/linux-x64/glm-convert.dll}"   # GLM_CONVERT: another build, for an A/B
 fixtures="$root/../shared/fixtures/glm"
 extra="${QUALITY_EXTRA:-}"   # e.g. "--group-size 128" or "--accuracy-level 4"
 mkdir -p "$work"

@@ -99,12 +99,38 @@ public sealed record PartPrecision
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? GroupSize { get; init; }
 
-    /// <summary>The op that reads the weights (Gemm, com.microsoft.MatMulNBits, MoeExperts).</summary>
+    /// <summary>The op that reads the weights (Gemm, DenseProjection, com.microsoft.MatMulNBits, MoeExperts).</summary>
     public required string Op { get; init; }
 
     /// <summary>MatMulNBits accuracy_level (int8 / int4 dense projections only).</summary>
     [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
     public int? AccuracyLevel { get; init; }
+
+    /// <summary>
+    /// Attention only: the absorbed per-head matrices W_UK^T / W_UV cut from kv_b_proj, which are stored and run
+    /// apart from the part's projections (grouped DenseProjection, one step wider under an integer part;
+    /// docs/artifacts.md, "Per-part precisions"). Absent in manifests written before it was recorded.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public MatrixPrecision? Absorbed { get; init; }
+}
+
+/// <summary>How one kind of matrix inside a part is stored and which op reads it.</summary>
+public sealed record MatrixPrecision
+{
+    /// <summary>float32, bfloat16, float8e4m3fn, int8 or int4.</summary>
+    public required string Format { get; init; }
+
+    /// <summary>Input columns per scale group (int8 / int4 only).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? GroupSize { get; init; }
+
+    /// <summary>Side of the square scale blocks (float8e4m3fn only).</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public int? BlockSize { get; init; }
+
+    /// <summary>The op that reads the matrices (DenseProjection with its groups attribute for W_UK^T / W_UV).</summary>
+    public required string Op { get; init; }
 }
 
 /// <summary>One stage graph: a contiguous range of decoder layers [FirstLayer, FirstLayer + LayerCount).</summary>

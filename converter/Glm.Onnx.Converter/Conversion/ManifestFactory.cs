@@ -4,6 +4,7 @@ using Glm.Onnx.Contracts;
 using Glm.Onnx.Contracts.Manifest;
 using Glm.Onnx.Contracts.Stages;
 using Glm.Onnx.Converter.Graph;
+using Glm.Onnx.Converter.Weights;
 
 namespace Glm.Onnx.Converter.Conversion;
 
@@ -36,7 +37,7 @@ public static class ManifestFactory
                 // lm_head is never block-FP8 in a checkpoint; a tied one is the embedding table.
                 LmHead = c.TieWordEmbeddings ? EmbeddingFormat(options.Precision) : PartFormat(policy.Of(WeightPart.LmHead), "bfloat16"),
                 Norms = "float32",
-                Parts = policy.Parts.Select(p => Part(p.Part, p.Precision, policy, fp8Source, c.TieWordEmbeddings)).ToArray(),
+                Parts = policy.Parts.Select(p => Part(c, p.Part, p.Precision, policy, fp8Source, c.TieWordEmbeddings)).ToArray(),
             },
             Stages = stages.Where(s => !s.IsMtp).Select(s => Stage(c, options, s, DataFiles(s, written))).ToArray(),
             MtpStage = stages.FirstOrDefault(s => s.IsMtp) is { } mtp ? Stage(c, options, mtp, DataFiles(mtp, written)) : null,
@@ -64,7 +65,7 @@ public static class ManifestFactory
     /// What one part is stored as and which op reads it (docs/artifacts.md, "Precision"): the op follows the storage
     /// as <see cref="Weights.LinearWeight"/> decides it. A tied lm-head is the embedding table, whatever its override.
     /// </summary>
-    private static PartPrecision Part(WeightPart part, TargetPrecision p, PrecisionPolicy policy, bool fp8Source, bool tiedHead)
+    private static PartPrecision Part(GlmConfig c, WeightPart part, TargetPrecision p, PrecisionPolicy policy, bool fp8Source, bool tiedHead)
     {
         bool experts = part == WeightPart.Experts;
         if (part == WeightPart.LmHead && tiedHead)
@@ -81,6 +82,20 @@ public static class ManifestFactory
             GroupSize = p.IntBits() > 0 ? policy.GroupSize : null,
             Op = op,
             AccuracyLevel = p.IntBits() > 0 && !experts && policy.DenseIntOp == DenseIntOp.MatMulNBits ? policy.AccuracyLevel : null,
+            Absorbed = part == WeightPart.Attention ? Absorbed(c, p, policy) : null,
+        };
+    }
+
+    /// <summary>W_UK^T / W_UV as <see cref="AbsorbedFormat.For"/> stores them under the attention part.</summary>
+    private static MatrixPrecision Absorbed(GlmConfig c, TargetPrecision attention, PrecisionPolicy policy)
+    {
+        var f = AbsorbedFormat.For(attention, c.Quantization, c.QkNopeHeadDim, c.VHeadDim, c.KvLoraRank);
+        return new MatrixPrecision
+        {
+            Format = f.ManifestName,
+            GroupSize = f.Bits > 0 ? policy.GroupSize : null,
+            BlockSize = f.Fp8Block > 0 ? f.Fp8Block : null,
+            Op = CustomOpNames.DenseProjection,
         };
     }
 

@@ -26,12 +26,13 @@ public static class GraphOps
     /// <summary>
     /// Per-group projection y[t, g * N + n] = sum_k x[t, g * K + k] * W[g * N + n, k] for <paramref name="groups"/>
     /// groups (MLA's per-head W_UK^T / W_UV): DenseProjection with its <c>groups</c> attribute, whatever the weight's
-    /// storage (float32, bf16 or int8 / int4 in the contract's layout). x is [T, G * K] or [T, G, K]; y is [T, G * N].
+    /// storage (float32, bf16, block-FP8 whose blocks start each group, or int8 / int4 in the contract's layout). x is
+    /// [T, G * K] or [T, G, K]; y is [T, G * N].
     /// </summary>
     public static string GroupedLinear(GraphBuilder g, string x, LinearWeight weight, int groups, string output)
     {
-        if (weight.Kernel == LinearKernel.MatMulNBits || weight.Scales is not null && weight.Bits == 0)
-            throw new ArgumentException($"'{weight.Weight}': a grouped projection reads float32, bf16 or contract-layout int8 / int4 weights", nameof(weight));
+        if (weight.Kernel == LinearKernel.MatMulNBits)
+            throw new ArgumentException($"'{weight.Weight}': a grouped projection reads float32, bf16, block-FP8 or contract-layout int8 / int4 weights", nameof(weight));
         return DenseProjectionNode(g, x, weight, groups, output);
     }
 

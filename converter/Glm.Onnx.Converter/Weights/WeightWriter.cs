@@ -280,12 +280,8 @@ public sealed class WeightWriter
     /// The absorbed MLA matrices cut from kv_b_proj (whose rows are head-major blocks of qk_nope + v_head_dim rows),
     /// for DenseProjection with <c>groups</c> = heads: W_UK^T [heads * kv_lora_rank, qk_nope] (head h's [qk_nope,
     /// kv_lora_rank] block transposed, so q_nope's head h maps to its latent row) and W_UV [heads * v_head_dim,
-    /// kv_lora_rank] (head h's value rows as they are). Stored at the attention part's width, one step wider when it is
-    /// an integer one (<see cref="AbsorbedBits"/>): bf16 at bf16 / fp8 / int8 (exact from a bf16 source), int8 in the
-    /// contract's layout at int4 (DenseProjection whatever <c>--dense-op</c>: MatMulNBits has no groups), float32 at
-    /// fp32. A block-FP8 source stays float32 at bf16 / fp8: its 128-row scale blocks do not
-    /// line up with the per-head cut, and rounding the dequantised values to bf16 moved the FP8 fixture's logits by up
-    /// to 1.4 (argmax 91 %). Each head's block is read, transposed or copied, and written on its own (bounded memory).
+    /// kv_lora_rank] (head h's value rows as they are), stored as <see cref="AbsorbedFormat.For"/> says. Each head's
+    /// block is read, transposed or copied, and written on its own (bounded memory).
     /// </summary>
     public (LinearWeight WUk, LinearWeight WUv) AbsorbedKvB(GraphBuilder g, ModelTensor kvBProj, string prefix, int heads, int nope, int v)
     {
@@ -293,37 +289,111 @@ public sealed class WeightWriter
         if (kvBProj.Rows != (long)heads * (nope + v))
             throw new ArgumentException($"'{kvBProj.Name}' is described as {ShapeMath.Format(kvBProj.Shape)}, not {heads} heads x ({nope} + {v}) rows", nameof(kvBProj));
         var info = _reader.Require(kvBProj);
-        var precision = _policy.For(kvBProj);
-        // One step wider than an integer attention part: bf16 under int8, int8 under int4 (AbsorbedBits).
-        int bits = AbsorbedBits(precision);
-        // (The float type is unused when bits > 0.) A block-FP8 source stays float32 where the part keeps FP8 (bf16 / fp8).
-        bool fp8Kept = precision.IntBits() == 0 && _reader.ScaleOf(info) is not null;
-        var type = precision == TargetPrecision.Fp32 || fp8Kept ? OnnxDataType.Float : OnnxDataType.BFloat16;
-        var block = new float[nope * rank];
-        void ReadHead(int h, long offset, int rows) => _reader.ReadRowsFloat32(info, (long)h * (nope + v) + offset, rows, block.AsSpan(0, (int)(rows * rank)));
-        void UkRows(int h, Span<float> dest)  // [rank, nope]: the transpose of the head's [nope, rank] rows
-        {
-            ReadHead(h, 0, nope);
-            for (int j = 0; j < nope; j++)
-                for (long r = 0; r < rank; r++)
-                    dest[(int)(r * nope + j)] = block[j * rank + r];
-        }
-        void UvRows(int h, Span<float> dest) => _reader.ReadRowsFloat32(info, (long)h * (nope + v) + nope, v, dest);
+        var scaleName = _reader.ScaleOf(info);
+        var format = AbsorbedFormat.For(_policy.For(kvBProj), scaleName is null ? null : _reader.Checkpoint.Config.Quantization, nope, v, rank);
         string source = $"{info.FilePath}: tensor '{info.Name}'";
-        var uk = GroupedMatrix(g, prefix + ".w_uk_t", heads, rank, nope, type, bits, UkRows, source);
-        var uv = GroupedMatrix(g, prefix + ".w_uv", heads, v, rank, type, bits, UvRows, source);
+        LinearWeight uk, uv;
+        if (format.Type == OnnxDataType.Float8E4M3FN)
+            (uk, uv) = AbsorbedFp8(g, info, scaleName!, prefix, heads, nope, v, rank, format.Fp8Block);
+        else
+        {
+            var block = new float[nope * rank];
+            void UkRows(int h, Span<float> dest)  // [rank, nope]: the transpose of the head's [nope, rank] rows
+            {
+                _reader.ReadRowsFloat32(info, (long)h * (nope + v), nope, block);
+                for (int j = 0; j < nope; j++)
+                    for (long r = 0; r < rank; r++)
+                        dest[(int)(r * nope + j)] = block[j * rank + r];
+            }
+            void UvRows(int h, Span<float> dest) => _reader.ReadRowsFloat32(info, (long)h * (nope + v) + nope, v, dest);
+            uk = GroupedMatrix(g, prefix + ".w_uk_t", heads, rank, nope, format.Type, format.Bits, UkRows, source);
+            uv = GroupedMatrix(g, prefix + ".w_uv", heads, v, rank, format.Type, format.Bits, UvRows, source);
+        }
         _onTensor(info.Name, info.ByteLength);
         return (uk, uv);
     }
 
+    /// <summary>Suffix of the float32 block-scale initializer beside a re-blocked FP8 W_UK^T / W_UV.</summary>
+    public const string BlockScaleSuffix = ".block_scales";
+
     /// <summary>
-    /// Integer bits of W_UK / W_UV under an attention part of <paramref name="precision"/>: 8 under int4, none (bf16)
-    /// under int8 and the float targets. They act on every query and every attended latent, so their rounding shows
-    /// more than a projection's: on the fixtures and `small`, quantising them at the part's own width raised the mean
-    /// KL against fp32 by up to 44 % (int8) and 19 % (int4), one step wider left it unchanged within noise
-    /// (docs/benchmarks.md, "W_UK / W_UV at the stored width").
+    /// W_UK^T and W_UV of a block-FP8 kv_b_proj kept as its e4m3 bytes (transposed per head for W_UK^T, copied for
+    /// W_UV) in square <paramref name="block"/>-side blocks, each block's float32 scale the one of the source block it
+    /// lies in (<see cref="AbsorbedFormat.Fp8BlockFor"/> guarantees one), so the dequantised values are exactly the
+    /// checkpoint's. The source scales ([rows / block_rows, cols / block_cols] floats) are read whole: they are small.
     /// </summary>
-    public static int AbsorbedBits(TargetPrecision precision) => precision.IntBits() == 4 ? 8 : 0;
+    private (LinearWeight WUk, LinearWeight WUv) AbsorbedFp8(GraphBuilder g, TensorInfo info, string scaleName, string prefix,
+        int heads, int nope, int v, long rank, int block)
+    {
+        var quant = _reader.Checkpoint.Config.Quantization!;
+        int blockRows = quant.BlockRows, blockCols = quant.BlockCols;
+        var scaleInfo = _reader.Checkpoint.GetInfo(scaleName);
+        long srcRows = (long)heads * (nope + v);
+        long[] srcScaleDims = [(srcRows + blockRows - 1) / blockRows, (rank + blockCols - 1) / blockCols];
+        if (scaleInfo.DType != DType.F32 || !scaleInfo.Shape.AsSpan().SequenceEqual(srcScaleDims))
+            throw new InvalidDataException($"{scaleInfo.FilePath}: '{scaleName}' is {scaleInfo.DType} {scaleInfo.ShapeText}, " +
+                                           $"expected F32 {ShapeMath.Format(srcScaleDims)} for '{info.Name}' {info.ShapeText} in {blockRows}x{blockCols} blocks");
+        var srcScales = new float[srcScaleDims[0] * srcScaleDims[1]];
+        if (!_data.DryRun) _reader.ReadBytes(scaleInfo, 0, MemoryMarshal.AsBytes(srcScales.AsSpan()));
+        float SourceScale(long row, long col) => srcScales[row / blockRows * srcScaleDims[1] + col / blockCols];
+        var head = new byte[Math.Max(nope, v) * rank];
+        void ReadHeadRows(int h, long offset, int rows) =>
+            _reader.ReadBytes(info, ((long)h * (nope + v) + offset) * rank, head.AsSpan(0, (int)(rows * rank)));
+
+        // W_UK^T [heads * rank, nope]: row (h, k), column j is source (h * (nope + v) + j, k).
+        var uk = Fp8Grouped(g, prefix + ".w_uk_t", heads, rank, nope, block, (h, dest) =>
+        {
+            ReadHeadRows(h, 0, nope);
+            for (int j = 0; j < nope; j++)
+                for (long k = 0; k < rank; k++)
+                    dest[(int)(k * nope + j)] = head[j * rank + k];
+        }, (h, rb, cb) => SourceScale((long)h * (nope + v) + cb * block, rb * block));
+        // W_UV [heads * v, rank]: row (h, r) is source row h * (nope + v) + nope + r.
+        var uv = Fp8Grouped(g, prefix + ".w_uv", heads, v, rank, block, (h, dest) =>
+        {
+            ReadHeadRows(h, nope, v);
+            head.AsSpan(0, (int)(v * rank)).CopyTo(dest);
+        }, (h, rb, cb) => SourceScale((long)h * (nope + v) + nope + rb * block, cb * block));
+        return (uk, uv);
+    }
+
+    /// <summary>
+    /// A [groups * rows, cols] e4m3 matrix written group by group from <paramref name="fill"/> (a group's [rows, cols]
+    /// bytes), then its float32 scales [groups * rows / block, cols / block] from <paramref name="scale"/> (group,
+    /// block row inside the group, block column).
+    /// </summary>
+    private LinearWeight Fp8Grouped(GraphBuilder g, string name, int groups, long rows, long cols, int block,
+        Action<int, Span<byte>> fill, Func<int, long, long, float> scale)
+    {
+        long total = groups * rows, rowBlocks = rows / block, colBlocks = cols / block;
+        var weightAt = _data.Begin(total * cols);
+        if (_data.DryRun) _data.Skip(total * cols);
+        else
+        {
+            var bytes = new byte[rows * cols];
+            for (int h = 0; h < groups; h++)
+            {
+                fill(h, bytes);
+                _data.Write(bytes);
+            }
+        }
+        var scales = new float[groups * rowBlocks * colBlocks];
+        var scaleAt = _data.Begin(scales.Length * 4L);
+        if (_data.DryRun) _data.Skip(scales.Length * 4L);
+        else
+        {
+            for (int h = 0; h < groups; h++)
+                for (long rb = 0; rb < rowBlocks; rb++)
+                    for (long cb = 0; cb < colBlocks; cb++)
+                        scales[(h * rowBlocks + rb) * colBlocks + cb] = scale(h, rb, cb);
+            _data.Write(MemoryMarshal.AsBytes(scales.AsSpan()));
+        }
+        _placed[name] = weightAt;
+        _placed[name + BlockScaleSuffix] = scaleAt;
+        g.Initializer(OnnxTensor.ExternalData(name, OnnxDataType.Float8E4M3FN, [total, cols], weightAt));
+        g.Initializer(OnnxTensor.ExternalData(name + BlockScaleSuffix, OnnxDataType.Float, [groups * rowBlocks, colBlocks], scaleAt));
+        return LinearWeight.BlockFp8(name, name + BlockScaleSuffix, block);
+    }
 
     /// <summary>
     /// A [groups * rows, cols] matrix written group by group from <paramref name="fill"/> (a group's [rows, cols]

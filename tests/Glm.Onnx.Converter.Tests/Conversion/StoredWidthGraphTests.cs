@@ -44,6 +44,9 @@ public sealed class StoredWidthGraphTests
             fp8Block = checkpoint.Config.Quantization?.BlockRows;
         }
 
+        var absorbed = manifest.Precision.Parts!.Single(p => p.Part == "attention").Absorbed
+                       ?? throw new InvalidOperationException($"{fixture} {precision}: the manifest does not record W_UK / W_UV");
+        Assert.Equal(CustomOpNames.DenseProjection, absorbed.Op);
         var stages = manifest.Stages.Append(manifest.MtpStage).OfType<StageManifest>().ToList();
         Assert.True(stages.Count >= 2, $"{fixture}: expected at least two stages, got {stages.Count}");
         int dense = 0, fp8Dense = 0, grouped = 0;
@@ -56,18 +59,21 @@ public sealed class StoredWidthGraphTests
                     CheckConsumer(node, matrix, target, where);
             foreach (var node in graph.Nodes.Where(n => n.OpType == CustomOpNames.DenseProjection && IsGrouped(n)))
             {
-                // W_UK^T / W_UV at the attention part's width, one step wider when it is an integer one: bf16 at bf16 / fp8
-                // (float32 for an FP8 source) and int8, int8 at int4, float32 at fp32.
+                // W_UK^T / W_UV: float32 at fp32; an FP8 source's e4m3 values re-blocked (16 x 16 on the fixture) at
+                // every other target; else bf16 at bf16 / fp8 / int8 and int8 at int4. The manifest records exactly that.
                 grouped++;
                 var weight = graph.Initializers[node.Inputs[1]];
                 var expected = target switch
                 {
-                    TargetPrecision.Int8 => [OnnxDataType.BFloat16],
-                    TargetPrecision.Int4 => [OnnxDataType.Int8],
-                    TargetPrecision.Fp32 => [OnnxDataType.Float],
-                    _ => fp8Block is null ? new[] { OnnxDataType.BFloat16 } : [OnnxDataType.Float],
+                    TargetPrecision.Fp32 => OnnxDataType.Float,
+                    _ when fp8Block is not null => OnnxDataType.Float8E4M3FN,
+                    TargetPrecision.Int4 => OnnxDataType.Int8,
+                    _ => OnnxDataType.BFloat16,
                 };
-                Assert.True(expected.Contains(weight.Type), $"{where}: grouped '{weight.Name}' is {weight.Type.OnnxName()}");
+                Assert.True(expected == weight.Type, $"{where}: grouped '{weight.Name}' is {weight.Type.OnnxName()}");
+                Assert.True(absorbed.Format == FormatName(weight.Type), $"{where}: manifest records W_UK/W_UV as {absorbed.Format}, graph holds {weight.Type.OnnxName()}");
+                Assert.Equal(absorbed.GroupSize ?? absorbed.BlockSize, node.IntAttributes.TryGetValue("quant_block_size", out var block) ? (int)block : null);
+                if (weight.Type == OnnxDataType.Float8E4M3FN) Assert.Equal(16, absorbed.BlockSize);
             }
             foreach (var node in graph.Nodes.Where(n => n.OpType == CustomOpNames.DenseProjection && !IsGrouped(n)))
             {
@@ -103,6 +109,17 @@ public sealed class StoredWidthGraphTests
         if (fp8Block is not null && target is TargetPrecision.Bf16 or TargetPrecision.Fp8)
             Assert.True(fp8Dense > 0, $"{fixture} {precision}: no FP8 DenseProjection");
     }
+
+    /// <summary>The manifest's format name of a grouped matrix's initializer type.</summary>
+    private static string FormatName(OnnxDataType type) => type switch
+    {
+        OnnxDataType.Float => "float32",
+        OnnxDataType.BFloat16 => "bfloat16",
+        OnnxDataType.Float8E4M3FN => "float8e4m3fn",
+        OnnxDataType.Int8 => "int8",
+        OnnxDataType.UInt8 => "int4",
+        _ => type.OnnxName(),
+    };
 
     /// <summary>A part overridden to bf16 inside an int8 conversion (and int8 inside bf16) gets its own op.</summary>
     [Fact]
@@ -192,8 +209,10 @@ public sealed class StoredWidthGraphTests
                 Assert.True(slot == 0 && matrix.Type is OnnxDataType.Float or OnnxDataType.BFloat16, what + ": the embedding lookup only");
                 break;
             case CustomOpNames.DenseProjection when IsGrouped(node):
-                Assert.True(slot == 1 && matrix.Type is OnnxDataType.Float or OnnxDataType.BFloat16 or OnnxDataType.Int8 or OnnxDataType.UInt8
-                            || slot == 2 && matrix.Type == OnnxDataType.Float16, what + ": W_UK^T / W_UV at a stored width or its int scales");
+                Assert.True(slot == 1 && matrix.Type is OnnxDataType.Float or OnnxDataType.BFloat16 or OnnxDataType.Float8E4M3FN
+                                or OnnxDataType.Int8 or OnnxDataType.UInt8
+                            || slot == 2 && matrix.Type is OnnxDataType.Float16 or OnnxDataType.Float,
+                    what + ": W_UK^T / W_UV at a stored width or its int / FP8 scales");
                 break;
             case CustomOpNames.DenseProjection:
                 Assert.True(slot == 1 && matrix.Type is OnnxDataType.BFloat16 or OnnxDataType.Float8E4M3FN or OnnxDataType.Int8 or OnnxDataType.UInt8

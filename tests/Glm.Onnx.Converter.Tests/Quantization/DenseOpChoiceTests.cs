@@ -63,6 +63,7 @@ public sealed class DenseOpChoiceTests(ITestOutputHelper log)
             Assert.Null(parts[part].AccuracyLevel);
         }
         Assert.Equal(("int4", 128), (parts["attention"].Format, parts["attention"].GroupSize!.Value));
+        Assert.Equal(new MatrixPrecision { Format = "int8", GroupSize = 128, Op = CustomOpNames.DenseProjection }, parts["attention"].Absorbed);
         Assert.Equal(CustomOpNames.MoeExperts, parts["experts"].Op);
 
         var graph = OnnxGraphReader.Read(Path.Combine(dir.File("out"), manifest.Stages[^1].File));

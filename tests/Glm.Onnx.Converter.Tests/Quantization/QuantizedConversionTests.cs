@@ -76,6 +76,9 @@ public sealed class QuantizedConversionTests(ITestOutputHelper log)
         Assert.Equal("bfloat16", p.Embedding);
         var parts = p.Parts!.ToDictionary(x => x.Part);
         Assert.Equal(("int8", 128, "com.microsoft.MatMulNBits"), (parts["attention"].Format, parts["attention"].GroupSize!.Value, parts["attention"].Op));
+        // W_UK^T / W_UV run on grouped DenseProjection at bf16 under an int8 attention part, not on MatMulNBits.
+        Assert.Equal(new MatrixPrecision { Format = "bfloat16", Op = "DenseProjection" }, parts["attention"].Absorbed);
+        Assert.All(new[] { "dense", "experts", "lm-head" }, part => Assert.Null(parts[part].Absorbed));
         Assert.Equal(("int8", "com.microsoft.MatMulNBits"), (parts["dense"].Format, parts["dense"].Op));
         Assert.Equal(("int4", 128, "MoeExperts"), (parts["experts"].Format, parts["experts"].GroupSize!.Value, parts["experts"].Op));
         Assert.Equal("bfloat16", parts["lm-head"].Format);

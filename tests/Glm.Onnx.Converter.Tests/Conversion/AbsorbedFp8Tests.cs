@@ -1,0 +1,72 @@
+using Glm.Onnx.Checkpoint;
+using Glm.Onnx.Contracts.Manifest;
+using Glm.Onnx.Converter;
+using Glm.Onnx.Converter.Conversion;
+using Glm.Onnx.Converter.Onnx;
+using Glm.Onnx.Converter.Weights;
+using Glm.Onnx.Verification;
+using Xunit.Abstractions;
+
+namespace Glm.Onnx.Tests.Conversion;
+
+/// <summary>
+/// W_UK^T / W_UV of a block-FP8 kv_b_proj are kept as its e4m3 values in smaller square blocks, each inside one
+/// source block (AbsorbedFormat): exact, one byte per weight. The shared FP8 fixture's kv_b_proj is a single 128 x 128
+/// block, so a synthetic checkpoint whose heads straddle the source blocks checks the re-blocking's scale indexing.
+/// </summary>
+public sealed class AbsorbedFp8Tests(ITestOutputHelper log)
+{
+    [Theory]
+    [InlineData(128, 128, 192, 256, 512, 64)]  // GLM-5.2
+    [InlineData(128, 128, 128, 128, 512, 128)] // GLM-5 / DeepSeek-V3 widths
+    [InlineData(128, 128, 16, 16, 32, 16)]     // the shared fixtures
+    [InlineData(128, 128, 128, 64, 256, 64)]   // the synthetic checkpoint below
+    [InlineData(128, 128, 20, 16, 32, 0)]      // no multiple of 8 divides qk_nope 20 and v 16 together with the rest
+    [InlineData(128, 64, 128, 128, 512, 64)]   // non-square source blocks
+    public void BlockIsTheLargestMultipleOf8DividingEveryCut(int blockRows, int blockCols, int nope, int v, int rank, int expected) =>
+        Assert.Equal(expected, AbsorbedFormat.Fp8BlockFor(blockRows, blockCols, nope, v, rank));
+
+    [Fact]
+    public void FormatFollowsTheAttentionPartAndTheSource()
+    {
+        var fp8 = new QuantizationConfig("fp8", "e4m3", "dynamic", 128, 128, null);
+        Assert.Equal(new AbsorbedFormat(OnnxDataType.Float, 0, 0), AbsorbedFormat.For(TargetPrecision.Fp32, fp8, 192, 256, 512));
+        foreach (var p in new[] { TargetPrecision.Bf16, TargetPrecision.Fp8, TargetPrecision.Int8, TargetPrecision.Int4 })
+            Assert.Equal(new AbsorbedFormat(OnnxDataType.Float8E4M3FN, 0, 64), AbsorbedFormat.For(p, fp8, 192, 256, 512));
+        Assert.Equal(new AbsorbedFormat(OnnxDataType.BFloat16, 0, 0), AbsorbedFormat.For(TargetPrecision.Int8, null, 192, 256, 512));
+        Assert.Equal(new AbsorbedFormat(OnnxDataType.Int8, 8, 0), AbsorbedFormat.For(TargetPrecision.Int4, null, 192, 256, 512));
+        // No block fits: the bf16 source's rule.
+        Assert.Equal(new AbsorbedFormat(OnnxDataType.BFloat16, 0, 0), AbsorbedFormat.For(TargetPrecision.Fp8, fp8, 20, 16, 32));
+    }
+
+    /// <summary>
+    /// A synthetic FP8 checkpoint with qk_nope 128, v_head_dim 64, kv_lora_rank 256 and 4 heads: kv_b_proj is [768, 256]
+    /// in 6 x 2 source blocks, heads 1 and 3 start inside a block, and each head's W_UK^T and W_UV span two blocks along
+    /// both of their axes. Converted at fp8 (W_UK^T / W_UV re-blocked 64 x 64,
+    /// every other FP8 projection kept as it is) its logits equal the fp32 conversion's (every weight dequantised) to
+    /// float32 summation error; rounding W_UK / W_UV to bf16 instead is a visible change.
+    /// </summary>
+    [Fact]
+    public async Task ReblockedFp8MatchesTheDequantisedFp32Conversion()
+    {
+        using var dir = Fixtures.NewTempDir("glm-absorbed");
+        var config = SynthPresets.Get("tiny", layers: 2, fp8: true) with { QkNopeHeadDim = 128, VHeadDim = 64, KvLoraRank = 256 };
+        CheckpointSynthesizer.Write(new SynthOptions(dir.File("ckpt"), config, Seed: 5));
+        ModelConverter.Convert(new ConvertOptions(dir.File("ckpt"), dir.File("fp32")) { Precision = TargetPrecision.Fp32 }, SilentProgress.Instance);
+        ModelConverter.Convert(new ConvertOptions(dir.File("ckpt"), dir.File("fp8")) { Precision = TargetPrecision.Fp8 }, SilentProgress.Instance);
+        var absorbed = ModelManifestJson.Load(dir.File("fp8")).Precision.Parts!.Single(p => p.Part == "attention").Absorbed!;
+        Assert.Equal(("float8e4m3fn", 64), (absorbed.Format, absorbed.BlockSize!.Value));
+
+        long[] ids = [5, 17, 3, 99, 42, 8, 8, 120, 64, 1, 200, 33];
+        async Task<float[]> Logits(string d)
+        {
+            using var model = VerificationModel.Open(d, ids.Length + 1);
+            return await model.PromptLogitsAsync(ids);
+        }
+        var a = await Logits(dir.File("fp32"));
+        var b = await Logits(dir.File("fp8"));
+        double maxErr = a.Zip(b, (x, y) => (double)Math.Abs(x - y)).Max(), maxAbs = a.Max(x => (double)Math.Abs(x));
+        log.WriteLine($"fp8 (re-blocked W_UK / W_UV) vs fp32: max abs logit difference {maxErr:E2} (logits up to {maxAbs:F2})");
+        Assert.True(maxErr <= 1e-4, $"max abs logit difference {maxErr}");
+    }
+}
