@@ -62,6 +62,15 @@ class ItemPrefetch {
     const uint8_t* begin = static_cast<const uint8_t*>(w.data) + r0 * w.row_bytes;
     const int64_t first = Min((r1 - r0) * w.row_bytes, kPrefetchAhead);
     for (int64_t b = 0; b < first; b += 64) _mm_prefetch(reinterpret_cast<const char*>(begin + b), _MM_HINT_T0);
+    // int8/int4: the float16 scales of the item's rows and of the next item's (a separate tensor, read a few bytes
+    // per row; nothing else fetches them ahead).
+    if (w.format == ExpertWeightFormat::kInt8 || w.format == ExpertWeightFormat::kInt4) {
+      const uint8_t* scales = static_cast<const uint8_t*>(w.scales);
+      const int64_t row_scale_bytes = w.scale_cols * 2;
+      const int64_t s0 = r0 * row_scale_bytes, s1 = Min(w.rows, r1 + (r1 - r0)) * row_scale_bytes;
+      for (int64_t b = s0 & ~int64_t{63}; b < s1; b += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(scales + b), _MM_HINT_T0);
+    }
   }
   // Called with a read position about once per 64 bytes read there.
   void At(const uint8_t* p) const {
