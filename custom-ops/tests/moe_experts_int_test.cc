@@ -126,8 +126,11 @@ TEST(MoeExpertsInt, IntegerPathOfEachIsaMatchesItsQuantizedActivations) {
               MoeExpertsShape shape;
               shape.quant_block_size = g;
               shape.format = Format(int4);
+              // NaN float16 scales past the last row's: a kernel that reads a scale past its row gives NaN.
+              std::vector<uint16_t> scales_then_nan = m.scales;
+              scales_then_nan.insert(scales_then_nan.end(), 8, 0x7E00);
               const cpu::WeightMatrix w =
-                  cpu::WeightMatrix::Of(shape, Data(m, int4), m.scales.data(), 0, rows, cols);
+                  cpu::WeightMatrix::Of(shape, Data(m, int4), scales_then_nan.data(), 0, rows, cols);
               const int64_t padded = cpu::QuantizedColumns(cols), groups = (cols + g - 1) / g;
               const int64_t chunks = padded / 32;
               std::vector<int8_t> q(static_cast<size_t>(n * padded));

@@ -343,7 +343,7 @@ inline __m512 PairScales(const float* s) {
 template <int T, bool kGroup32>
 void ProjectRowsInt8Wide(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, float* y,
                          int64_t ldy) {
-  const int64_t steps = QuantizedColumns(w.cols) / 64, whole = w.cols / 64;
+  const int64_t steps = (w.cols + 63) / 64, whole = w.cols / 64;  // steps that hold columns; whole ones
   const __mmask64 tail = (uint64_t{1} << (w.cols % 64)) - 1;
   const int64_t steps_per_group = kGroup32 ? 1 : w.quant_block / 64;
   const uint16_t* scales = static_cast<const uint16_t*>(w.scales);
