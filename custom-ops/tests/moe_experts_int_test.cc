@@ -160,7 +160,7 @@ TEST(MoeExpertsInt, IntegerPathOfEachIsaMatchesItsQuantizedActivations) {
                 }
               }
               std::vector<float> y(static_cast<size_t>(n * rows), -7.0f);
-              std::vector<int32_t> lane_sums(static_cast<size_t>(n * padded / 8), 12345);
+              std::vector<int32_t> lane_sums(static_cast<size_t>(n * padded / 4), 12345);
               kernels.project_integer(w, 0, rows, xq.data(), n, y.data(), rows, lane_sums.data());
               for (int64_t t = 0; t < n; ++t)
                 for (int64_t r = 0; r < rows; ++r) {

@@ -37,8 +37,7 @@ void ProjectRows(const WeightMatrix& w, int64_t r0, int64_t r1, const float* con
     bool finite = true;
     for (int64_t t = 0; t < n; ++t) finite = finite && xq[t].finite;
     if (finite) {
-      if (w.format == ExpertWeightFormat::kInt4)
-        scratch.lane_sums.resize(static_cast<size_t>(n * QuantizedColumns(w.cols) / 8));
+      scratch.lane_sums.resize(static_cast<size_t>(n * QuantizedColumns(w.cols) / 4));  // int8's 4 columns a lane
       return k.project_integer(w, r0, r1, xq, n, y, ldy, scratch.lane_sums.data());
     }
   }

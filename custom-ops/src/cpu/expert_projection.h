@@ -64,7 +64,7 @@ struct ProjectionScratch {
   std::vector<float> partial;  // per (token, tile row) 8-lane partial sums
   std::vector<float> tail;     // per (token, tile row) sums over columns past the last multiple of 8
   std::vector<const float*> columns;  // per token: its activations at the tile's first column
-  std::vector<int32_t> lane_sums;     // int4 integer path: per token, -8 x the sum of q over each 8 columns
+  std::vector<int32_t> lane_sums;     // integer path: per token, what the stored weights' offset adds per int32 lane
 };
 
 // Rows a caller's row range should be a multiple of (except at the matrix end) for full tiles.

@@ -332,22 +332,35 @@ inline __m512 PairScales(const float* s) {
   return _mm512_permutexvar_ps(index, _mm512_castps128_ps512(both));
 }
 
-// int8 on AVX-512 with weight groups of 32 columns or a multiple of 64: as ProjectRowsInt8, 64 columns per step in one
+// lane_sums[t * lanes + l] = -128 * sum of token t's q over columns 4l..4l+3, lanes = QuantizedColumns(cols) / 4:
+// what the 512-bit int8 step's unsigned weights (q + 128) add to each int32 lane of the byte dot product.
+void Int8LaneSums(const QuantizedRow* xq, int64_t n, int64_t cols, int32_t* lane_sums) {
+  const int64_t padded = QuantizedColumns(cols), lanes = padded / 4;
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80)), zero = _mm512_setzero_si512();
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t b = 0; b < padded; b += 64) {
+      const __m512i sum = _mm512_dpbusd_epi32(zero, bias, _mm512_loadu_si512(xq[t].q + b));
+      _mm512_storeu_si512(lane_sums + t * lanes + b / 4, _mm512_sub_epi32(zero, sum));
+    }
+}
+
+// int8 on AVX-512 with weight groups of a multiple of 64 columns: as ProjectRowsInt8, 64 columns per step in one
 // 512-bit register (half the loop and load work per byte; the 256-bit step's per-chunk bookkeeping was most of the
-// decode time once prefetching kept the weights coming). The weights' signs move onto the activations with a
-// mask (AVX-512 has no 512-bit vpsignb); the last step of a row whose width is not a multiple of 64 loads its bytes
-// under a mask (zeros past the row, and no read there), the activations being zero-padded to 64 columns. Per step
-// the 16 int32 lanes hold the two chunks' sums (8 lanes each), scaled by PairScales; per group the float sums times
-// the group's weight scale (G 32: per step, the two groups' scales side by side) go to one of two totals (alternating
+// decode time once prefetching kept the weights coming). The weights are made unsigned by flipping their top bit
+// (q + 128, one xor per step whatever the number of tokens) and the 128 x the activations this adds leaves in int32:
+// each token's dot product starts from its lane sums (Int8LaneSums), so no sign handling runs per token. The last step
+// of a row whose width is not a multiple of 64 loads its bytes under a mask (zeros past the row, and no read
+// there), the activations being zero-padded. Per step the 16 int32 lanes hold the two chunks' sums (8 lanes each),
+// scaled by PairScales; per group the float sums times the group's weight scale go to one of two totals (alternating
 // groups: two independent chains).
-template <int T, bool kGroup32>
-void ProjectRowsInt8Wide(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, float* y,
-                         int64_t ldy) {
+template <int T>
+void ProjectRowsInt8Wide(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq,
+                         const int32_t* lane_sums, int64_t lanes, float* y, int64_t ldy) {
   const int64_t steps = (w.cols + 63) / 64, whole = w.cols / 64;  // steps that hold columns; whole ones
   const __mmask64 tail = (uint64_t{1} << (w.cols % 64)) - 1;
-  const int64_t steps_per_group = kGroup32 ? 1 : w.quant_block / 64;
+  const int64_t steps_per_group = w.quant_block / 64;
   const uint16_t* scales = static_cast<const uint16_t*>(w.scales);
-  const __m512i zero = _mm512_setzero_si512();
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
   const ItemPrefetch prefetch(w, r0, r1, 1);
   for (int64_t r = r0; r < r1; ++r) {
     const uint8_t* row = static_cast<const uint8_t*>(w.data) + r * w.row_bytes;
@@ -362,24 +375,77 @@ void ProjectRowsInt8Wide(const WeightMatrix& w, int64_t r0, int64_t r1, const Qu
         prefetch.At(row + step * 64);
         const __m512i wv = step < whole ? _mm512_loadu_si512(row + step * 64)
                                         : _mm512_maskz_loadu_epi8(tail, row + step * 64);
-        const __mmask64 negative = _mm512_movepi8_mask(wv);
-        const __m512i magnitude = _mm512_abs_epi8(wv);  // -128 gives 0x80, i.e. 128 unsigned: still exact
+        const __m512i unsigned_w = _mm512_xor_si512(wv, bias);  // q + 128; past the row 128, against zeros
         for (int t = 0; t < T; ++t) {
-          const __m512i x = _mm512_loadu_si512(xq[t].q + step * 64);
-          const __m512i dot = _mm512_dpbusd_epi32(zero, magnitude, _mm512_mask_sub_epi8(x, negative, zero, x));
+          const __m512i seed = _mm512_loadu_si512(lane_sums + t * lanes + step * 16);
+          const __m512i dot = _mm512_dpbusd_epi32(seed, unsigned_w, _mm512_loadu_si512(xq[t].q + step * 64));
           sum[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), PairScales(xq[t].scales + 2 * step), sum[t]);
         }
       }
-      // G 32: the step's two groups, [scale of group 2 s0 x8 | of group 2 s0 + 1 x8] (a padding chunk past the last
-      // group adds zeros, whatever scale it gets).
-      const __m512 ws =
-          kGroup32 ? _mm512_insertf32x8(_mm512_set1_ps(DecodeF16(sp[2 * s0])),
-                                        _mm256_set1_ps(DecodeF16(sp[Min(2 * s0 + 1, w.scale_cols - 1)])), 1)
-                   : _mm512_set1_ps(DecodeF16(sp[g]));
+      const __m512 ws = _mm512_set1_ps(DecodeF16(sp[g]));
       for (int t = 0; t < T; ++t) {  // into total[t][0], then swapped: constant indices keep the totals in registers
         const __m512 latest = _mm512_fmadd_ps(sum[t], ws, total[t][0]);
         total[t][0] = total[t][1];
         total[t][1] = latest;
+      }
+    }
+    for (int t = 0; t < T; ++t) y[t * ldy + (r - r0)] = _mm512_reduce_add_ps(_mm512_add_ps(total[t][0], total[t][1]));
+  }
+}
+// int8 on AVX-512 with weight groups of 32 columns (the small artifacts'): as ProjectRowsInt8Wide, but a group is a
+// chunk, so there is no per-group sum: each step's two chunk sums go straight to a total, times [x scale * w scale
+// of chunk 0 x8 | of chunk 1 x8]. Two steps per iteration share one load of four float16 weight scales and four
+// activation scales per token, multiplied in 128 bits before they are spread over the lanes (the generic step spent
+// most of its time on that bookkeeping, one group per step); a row whose last group lies in an odd step ends with
+// one more step. Scales past the row's last group are masked off (read as 0, against zero activations).
+template <int T>
+void ProjectRowsInt8Group32(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq,
+                            const int32_t* lane_sums, int64_t lanes, float* y, int64_t ldy) {
+  const int64_t steps = (w.cols + 63) / 64, whole = w.cols / 64;  // steps that hold columns; whole ones
+  const __mmask64 tail = (uint64_t{1} << (w.cols % 64)) - 1;
+  const uint16_t* scales = static_cast<const uint16_t*>(w.scales);
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
+  const __m512i first_pair = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m512i second_pair = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2);
+  const ItemPrefetch prefetch(w, r0, r1, 1);
+  auto weights = [&](const uint8_t* row, int64_t step) {
+    prefetch.At(row + step * 64);
+    const __m512i wv = step < whole ? _mm512_loadu_si512(row + step * 64)
+                                    : _mm512_maskz_loadu_epi8(tail, row + step * 64);
+    return _mm512_xor_si512(wv, bias);  // q + 128; past the row 128, against zeros
+  };
+  auto weight_scales = [&](const uint16_t* sp, int64_t step) {  // the chunks of steps `step` and `step + 1`
+    const int64_t left = w.scale_cols - 2 * step;
+    const __mmask8 valid = left >= 4 ? 0xF : static_cast<__mmask8>((1u << left) - 1);
+    return _mm_cvtph_ps(_mm_maskz_loadu_epi16(valid, sp + 2 * step));
+  };
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* row = static_cast<const uint8_t*>(w.data) + r * w.row_bytes;
+    const uint16_t* sp = scales + r * w.scale_cols;
+    __m512 total[T][2];
+    for (int t = 0; t < T; ++t) total[t][0] = total[t][1] = _mm512_setzero_ps();
+    int64_t step = 0;
+    for (; step + 2 <= steps; step += 2) {
+      const __m512i u0 = weights(row, step), u1 = weights(row, step + 1);
+      const __m128 ws = weight_scales(sp, step);
+      for (int t = 0; t < T; ++t) {
+        const __m512 both = _mm512_castps128_ps512(_mm_mul_ps(_mm_loadu_ps(xq[t].scales + 2 * step), ws));
+        const int32_t* seed = lane_sums + t * lanes + step * 16;
+        const __m512i d0 = _mm512_dpbusd_epi32(_mm512_loadu_si512(seed), u0, _mm512_loadu_si512(xq[t].q + step * 64));
+        const __m512i d1 =
+            _mm512_dpbusd_epi32(_mm512_loadu_si512(seed + 16), u1, _mm512_loadu_si512(xq[t].q + step * 64 + 64));
+        total[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d0), _mm512_permutexvar_ps(first_pair, both), total[t][0]);
+        total[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d1), _mm512_permutexvar_ps(second_pair, both), total[t][1]);
+      }
+    }
+    if (step < steps) {  // the last, odd step (the activations' scales are padded, so four may be read)
+      const __m512i u0 = weights(row, step);
+      const __m128 ws = weight_scales(sp, step);
+      for (int t = 0; t < T; ++t) {
+        const __m512 both = _mm512_castps128_ps512(_mm_mul_ps(_mm_loadu_ps(xq[t].scales + 2 * step), ws));
+        const __m512i d0 = _mm512_dpbusd_epi32(_mm512_loadu_si512(lane_sums + t * lanes + step * 16), u0,
+                                               _mm512_loadu_si512(xq[t].q + step * 64));
+        total[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d0), _mm512_permutexvar_ps(first_pair, both), total[t][0]);
       }
     }
     for (int t = 0; t < T; ++t) y[t * ldy + (r - r0)] = _mm512_reduce_add_ps(_mm512_add_ps(total[t][0], total[t][1]));
@@ -390,10 +456,14 @@ void ProjectRowsInt8Wide(const WeightMatrix& w, int64_t r0, int64_t r1, const Qu
 
 // int8 rows for T tokens: the 512-bit step where it applies, else the 256-bit one.
 template <int T>
-void ProjectRowsInt8Any(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, float* y, int64_t ldy) {
+void ProjectRowsInt8Any(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq,
+                        const int32_t* lane_sums, int64_t lanes, float* y, int64_t ldy) {
 #if defined(GLM_OPS_ISA_AVX512)
-  if (w.quant_block % 64 == 0) return ProjectRowsInt8Wide<T, false>(w, r0, r1, xq, y, ldy);
-  if (w.quant_block == 32) return ProjectRowsInt8Wide<T, true>(w, r0, r1, xq, y, ldy);
+  if (w.quant_block % 64 == 0) return ProjectRowsInt8Wide<T>(w, r0, r1, xq, lane_sums, lanes, y, ldy);
+  if (w.quant_block == 32) return ProjectRowsInt8Group32<T>(w, r0, r1, xq, lane_sums, lanes, y, ldy);
+#else
+  (void)lane_sums;
+  (void)lanes;
 #endif
   ProjectRowsInt8<T>(w, r0, r1, xq, y, ldy);
 }
@@ -642,29 +712,33 @@ void ProjectRowsInt4Any(const WeightMatrix& w, int64_t r0, int64_t r1, const Qua
 void ProjectInteger(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, int64_t n, float* y,
                     int64_t ldy, int32_t* lane_sums) {
   const bool int4 = w.format == ExpertWeightFormat::kInt4;
-  const int64_t lanes = QuantizedColumns(w.cols) / 8;
+  // int4: per 8 columns (both ISAs); int8: per 4 columns, for the 512-bit step (the 256-bit one needs none).
+  const int64_t lanes = QuantizedColumns(w.cols) / (int4 ? 8 : 4);
   if (int4) Int4LaneSums(xq, n, w.cols, lane_sums);
+#if defined(GLM_OPS_ISA_AVX512)
+  if (!int4 && (w.quant_block % 64 == 0 || w.quant_block == 32)) Int8LaneSums(xq, n, w.cols, lane_sums);
+#endif
   for (int64_t t0 = 0; t0 < n; t0 += 4) {
     const int64_t size = Min<int64_t>(4, n - t0);
     const QuantizedRow* x = xq + t0;
-    const int32_t* sums = int4 ? lane_sums + t0 * lanes : nullptr;
+    const int32_t* sums = lane_sums + t0 * lanes;
     float* out = y + t0 * ldy;
     switch (size) {
       case 1:
         int4 ? ProjectRowsInt4Any<1>(w, r0, r1, x, sums, lanes, out, ldy)
-             : ProjectRowsInt8Any<1>(w, r0, r1, x, out, ldy);
+             : ProjectRowsInt8Any<1>(w, r0, r1, x, sums, lanes, out, ldy);
         break;
       case 2:
         int4 ? ProjectRowsInt4Any<2>(w, r0, r1, x, sums, lanes, out, ldy)
-             : ProjectRowsInt8Any<2>(w, r0, r1, x, out, ldy);
+             : ProjectRowsInt8Any<2>(w, r0, r1, x, sums, lanes, out, ldy);
         break;
       case 3:
         int4 ? ProjectRowsInt4Any<3>(w, r0, r1, x, sums, lanes, out, ldy)
-             : ProjectRowsInt8Any<3>(w, r0, r1, x, out, ldy);
+             : ProjectRowsInt8Any<3>(w, r0, r1, x, sums, lanes, out, ldy);
         break;
       default:
         int4 ? ProjectRowsInt4Any<4>(w, r0, r1, x, sums, lanes, out, ldy)
-             : ProjectRowsInt8Any<4>(w, r0, r1, x, out, ldy);
+             : ProjectRowsInt8Any<4>(w, r0, r1, x, sums, lanes, out, ldy);
         break;
     }
   }
