@@ -6,7 +6,8 @@
 // Also measures, on one thread over an L2-resident buffer, the e4m3 decoders considered for the kernel, and the
 // accuracy of the int8/int4 integer path (activations rounded to int8) against the exact reference.
 // And, on one thread over one L2-resident matrix, each format's projection kernel per ISA (the per-core ceiling).
-// `small`: the same at the small preset's shapes (RunSmall). GLM_BENCH_MAX_TOKENS=N: only token counts up to N. The op's loops run on a pool that outlives the calls
+// `small`: the same at the small preset's shapes (RunSmall; GLM_BENCH_BLOCK=G: int8/int4 only with groups of G).
+// GLM_BENCH_MAX_TOKENS=N: only token counts up to N. The op's loops run on a pool that outlives the calls
 // (bench_pool.h), as in a session; threads: GLM_OPS_THREADS (default one per core).
 //   bench_moe_experts [repeats] [experts] [bf16|fp8|int8|int4|decode|kernels|accuracy|small]
 #include <cmath>
@@ -362,7 +363,9 @@ void RunSmall(int repeats, Rate read, Rate peak) {
   auto wanted = [&](const char* name) { return !only || std::strcmp(only, name) == 0; };
   if (wanted("bf16")) Run(ExpertWeightFormat::kBFloat16, "bf16", experts(ExpertWeightFormat::kBFloat16), repeats, read, peak, tokens, 8);
   if (wanted("fp8")) Run(ExpertWeightFormat::kFloat8E4M3, "fp8", experts(ExpertWeightFormat::kFloat8E4M3), repeats, read, peak, tokens, 8);
+  const char* only_block = std::getenv("GLM_BENCH_BLOCK");  // 32|64|128: just that group size
   for (int64_t block : {32, 64, 128}) {
+    if (only_block && std::atoll(only_block) != block) continue;
     dims.block = block;
     if (wanted("int8")) Run(ExpertWeightFormat::kInt8, "int8", experts(ExpertWeightFormat::kInt8), repeats, read, peak, tokens, 8);
     if (wanted("int4")) Run(ExpertWeightFormat::kInt4, "int4", experts(ExpertWeightFormat::kInt4), repeats, read, peak, tokens, 8);

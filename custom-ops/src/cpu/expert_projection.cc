@@ -33,10 +33,13 @@ void ProjectRows(const WeightMatrix& w, int64_t r0, int64_t r1, const float* con
                  int64_t n, float* y, int64_t ldy, ProjectionScratch& scratch) {
   const ExpertKernels& k = ActiveExpertKernels();
   const bool integer = w.format == ExpertWeightFormat::kInt8 || w.format == ExpertWeightFormat::kInt4;
-  if (integer && xq && n <= kIntegerMaxTokens && IntegerPathApplies(w.format, w.quant_block)) {
+  if (integer && xq && IntegerPathApplies(w.format, w.quant_block)) {
     bool finite = true;
     for (int64_t t = 0; t < n; ++t) finite = finite && xq[t].finite;
-    if (finite) return k.project_integer(w, r0, r1, xq, n, y, ldy);
+    if (finite) {
+      scratch.lane_sums.resize(static_cast<size_t>(n * QuantizedColumns(w.cols) / 4));  // int8's 4 columns a lane
+      return k.project_integer(w, r0, r1, xq, n, y, ldy, scratch.lane_sums.data());
+    }
   }
   if (!integer && n <= kDirectMaxTokens) return k.project_direct(w, r0, r1, x, n, y, ldy);
   scratch.tile.resize(static_cast<size_t>(kTileRows * kTileCols));

@@ -36,9 +36,12 @@ constexpr bool IntegerPathApplies(ExpertWeightFormat format, int64_t quant_block
 
 // One token's activations quantized for the integer path (docs/onnx-contract.md, MoeExperts execution notes): per
 // chunk k of 32 columns, scales[k] = max|x| / 127 and q = round-to-nearest-even(x * (127 / max|x|)) in [-127, 127]
-// (an all-zero chunk: scale 0, q 0), zero-padded to a multiple of 64 columns; for int4 weights each 64-column pair
-// of chunks is stored as its 32 even columns, then its 32 odd ones (the nibble order of the weights). offsets[g] = 8 * sum over the
-// chunks of weight group g of scales[k] * sum(q in chunk k): what int4's stored q + 8 adds to a group's dot product.
+// (an all-zero chunk: scale 0, q 0), zero-padded to a multiple of 128 columns; for int4 weights each 128-column
+// block is stored as its 64 even columns, then its 64 odd ones (the nibble order of the weights: one 64-byte load of
+// int4 weights holds the block's even columns in its low nibbles, the odd ones in its high nibbles). offsets[g] =
+// 8 * sum over the chunks of weight group g of scales[k] * sum(q in chunk k) is what int4's stored q + 8 adds to a
+// group's dot product; the kernels no longer read it (they remove the +8 in int32, ProjectRows' lane sums), it is
+// kept for DenseProjection's caller, which still sizes and passes it.
 struct QuantizedRow {
   const int8_t* q = nullptr;
   const float* scales = nullptr;
@@ -46,9 +49,9 @@ struct QuantizedRow {
   bool finite = true;  // false when x held a NaN or infinity: such tokens take the exact float path
 };
 
-// Columns of the padded q of a row of `cols` activations: a multiple of 64, the int4 kernel's step (scales:
+// Columns of the padded q of a row of `cols` activations: a multiple of 128, the AVX-512 int4 kernel's step (scales:
 // QuantizedColumns / 32, the padding chunks' being 0).
-constexpr int64_t QuantizedColumns(int64_t cols) { return (cols + 63) / 64 * 64; }
+constexpr int64_t QuantizedColumns(int64_t cols) { return (cols + 127) / 128 * 128; }
 
 // Quantizes x[0..cols) for weights in `format` with groups of `quant_block` (IntegerPathApplies must hold) into
 // q [QuantizedColumns(cols)], scales [QuantizedColumns(cols) / 32] and offsets [ceil(cols / quant_block)].
@@ -61,6 +64,7 @@ struct ProjectionScratch {
   std::vector<float> partial;  // per (token, tile row) 8-lane partial sums
   std::vector<float> tail;     // per (token, tile row) sums over columns past the last multiple of 8
   std::vector<const float*> columns;  // per token: its activations at the tile's first column
+  std::vector<int32_t> lane_sums;     // integer path: per token, what the stored weights' offset adds per int32 lane
 };
 
 // Rows a caller's row range should be a multiple of (except at the matrix end) for full tiles.
@@ -70,12 +74,14 @@ constexpr int64_t kProjectionRowQuantum = 12;
 // once, no tile); above it a tile is decoded once and reused by every token.
 constexpr int64_t kDirectMaxTokens = 4;
 
-// Tokens per expert up to which int8/int4 weights take the integer dot-product path (weights read from memory once,
-// re-read from L1 for every further block of four tokens); above it the decoded float tile.
+// Tokens up to which DenseProjection quantizes its activations for the integer path (its own choice; the row
+// projection takes the integer path for any number of tokens that come with quantized activations, and MoeExperts
+// always brings them: each weight block is then read once per four tokens, the dot products run on bytes).
 constexpr int64_t kIntegerMaxTokens = 8;
 
 // y[t * ldy + (r - r0)] = sum_c W[r, c] * x[t][c] for r in [r0, r1), t < n. xq: the tokens' quantized activations
-// (QuantizeRow) for int8/int4 weights where IntegerPathApplies, else may be null.
+// (QuantizeRow) for int8/int4 weights where IntegerPathApplies, else may be null; given, any n takes the integer path
+// (unless a token's activations are not finite).
 void ProjectRows(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, const QuantizedRow* xq,
                  int64_t n, float* y, int64_t ldy, ProjectionScratch& scratch);
 

@@ -62,6 +62,15 @@ class ItemPrefetch {
     const uint8_t* begin = static_cast<const uint8_t*>(w.data) + r0 * w.row_bytes;
     const int64_t first = Min((r1 - r0) * w.row_bytes, kPrefetchAhead);
     for (int64_t b = 0; b < first; b += 64) _mm_prefetch(reinterpret_cast<const char*>(begin + b), _MM_HINT_T0);
+    // int8/int4: the float16 scales of the item's rows and of the next item's (a separate tensor, read a few bytes
+    // per row; nothing else fetches them ahead).
+    if (w.format == ExpertWeightFormat::kInt8 || w.format == ExpertWeightFormat::kInt4) {
+      const uint8_t* scales = static_cast<const uint8_t*>(w.scales);
+      const int64_t row_scale_bytes = w.scale_cols * 2;
+      const int64_t s0 = r0 * row_scale_bytes, s1 = Min(w.rows, r1 + (r1 - r0)) * row_scale_bytes;
+      for (int64_t b = s0 & ~int64_t{63}; b < s1; b += 64)
+        _mm_prefetch(reinterpret_cast<const char*>(scales + b), _MM_HINT_T0);
+    }
   }
   // Called with a read position about once per 64 bytes read there.
   void At(const uint8_t* p) const {
@@ -247,8 +256,8 @@ inline __m256i DotInt8Chunk(const WeightChunk& w, __m256i x) {
 // four for one token, two for two) streamed fewer bytes per CPU-second here before software prefetch (ItemPrefetch;
 // not re-measured since, unlike the float path). int4: four for one token, two, one at three and four tokens on
 // AVX2 (2 x 4 float sums plus as many totals exceed its 16 vector registers; AVX-512 has 32): its rows are half as
-// long and its per-row work (nibble unpacking, the +8 offsets per group) is larger, and one row at a time measured
-// slower (0.33 -> 0.47 ms CPU per small-preset call, one thread).
+// long and its per-row work (nibble unpacking, scales) is larger, and one row at a time measured slower (0.33 ->
+// 0.47 ms CPU per small-preset call, one thread, before the 512-bit step).
 constexpr int Int8Rows(int) { return 1; }
 constexpr int Int4Rows(int tokens) { return tokens == 1 ? 4 : kAvx512 || tokens <= 2 ? 2 : 1; }
 
@@ -323,20 +332,32 @@ inline __m512 PairScales(const float* s) {
   return _mm512_permutexvar_ps(index, _mm512_castps128_ps512(both));
 }
 
-// int8 on AVX-512 with weight groups of 32 columns or a multiple of 64: as ProjectRowsInt8, 64 columns per step in one
+// lane_sums[t * lanes + l] = -128 * sum of token t's q over columns 4l..4l+3, lanes = QuantizedColumns(cols) / 4:
+// what ProjectRowsInt8Group32's unsigned weights (q + 128) add to each int32 lane of the byte dot product.
+void Int8LaneSums(const QuantizedRow* xq, int64_t n, int64_t cols, int32_t* lane_sums) {
+  const int64_t padded = QuantizedColumns(cols), lanes = padded / 4;
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80)), zero = _mm512_setzero_si512();
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t b = 0; b < padded; b += 64) {
+      const __m512i sum = _mm512_dpbusd_epi32(zero, bias, _mm512_loadu_si512(xq[t].q + b));
+      _mm512_storeu_si512(lane_sums + t * lanes + b / 4, _mm512_sub_epi32(zero, sum));
+    }
+}
+
+// int8 on AVX-512 with weight groups of a multiple of 64 columns: as ProjectRowsInt8, 64 columns per step in one
 // 512-bit register (half the loop and load work per byte; the 256-bit step's per-chunk bookkeeping was most of the
-// decode time once prefetching kept the weights coming). The weights' signs move onto the activations with a
-// mask (AVX-512 has no 512-bit vpsignb); the last step of a row whose width is not a multiple of 64 loads its bytes
-// under a mask (zeros past the row, and no read there), the activations being zero-padded to 64 columns. Per step
-// the 16 int32 lanes hold the two chunks' sums (8 lanes each), scaled by PairScales; per group the float sums times
-// the group's weight scale (G 32: per step, the two groups' scales side by side) go to one of two totals (alternating
-// groups: two independent chains).
-template <int T, bool kGroup32>
+// decode time once prefetching kept the weights coming). The weights' signs move onto the activations with a mask
+// (AVX-512 has no 512-bit vpsignb): measured a little faster here at GLM-5.2 widths than ProjectRowsInt8Group32's
+// unsigned weights, whose lane sums are one more 64-byte load per step and token. The last step of a row whose width
+// is not a multiple of 64 loads its bytes under a mask (zeros past the row, and no read there), the activations being
+// zero-padded. Per step the 16 int32 lanes hold the two chunks' sums (8 lanes each), scaled by PairScales; per group
+// the float sums times the group's weight scale go to one of two totals (alternating groups: two independent chains).
+template <int T>
 void ProjectRowsInt8Wide(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, float* y,
                          int64_t ldy) {
-  const int64_t steps = QuantizedColumns(w.cols) / 64, whole = w.cols / 64;
+  const int64_t steps = (w.cols + 63) / 64, whole = w.cols / 64;  // steps that hold columns; whole ones
   const __mmask64 tail = (uint64_t{1} << (w.cols % 64)) - 1;
-  const int64_t steps_per_group = kGroup32 ? 1 : w.quant_block / 64;
+  const int64_t steps_per_group = w.quant_block / 64;
   const uint16_t* scales = static_cast<const uint16_t*>(w.scales);
   const __m512i zero = _mm512_setzero_si512();
   const ItemPrefetch prefetch(w, r0, r1, 1);
@@ -361,16 +382,73 @@ void ProjectRowsInt8Wide(const WeightMatrix& w, int64_t r0, int64_t r1, const Qu
           sum[t] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(dot), PairScales(xq[t].scales + 2 * step), sum[t]);
         }
       }
-      // G 32: the step's two groups, [scale of group 2 s0 x8 | of group 2 s0 + 1 x8] (a padding chunk past the last
-      // group adds zeros, whatever scale it gets).
-      const __m512 ws =
-          kGroup32 ? _mm512_insertf32x8(_mm512_set1_ps(DecodeF16(sp[2 * s0])),
-                                        _mm256_set1_ps(DecodeF16(sp[Min(2 * s0 + 1, w.scale_cols - 1)])), 1)
-                   : _mm512_set1_ps(DecodeF16(sp[g]));
+      const __m512 ws = _mm512_set1_ps(DecodeF16(sp[g]));
       for (int t = 0; t < T; ++t) {  // into total[t][0], then swapped: constant indices keep the totals in registers
         const __m512 latest = _mm512_fmadd_ps(sum[t], ws, total[t][0]);
         total[t][0] = total[t][1];
         total[t][1] = latest;
+      }
+    }
+    for (int t = 0; t < T; ++t) y[t * ldy + (r - r0)] = _mm512_reduce_add_ps(_mm512_add_ps(total[t][0], total[t][1]));
+  }
+}
+
+// int8 on AVX-512 with weight groups of 32 columns (the small artifacts'): 64 columns per step as ProjectRowsInt8Wide,
+// but the weights are made unsigned with one xor per step (q + 128) and the 128 x activations this adds leave in
+// int32, each token's dot product starting from its lane sums (Int8LaneSums): no sign handling per token. A group is
+// a chunk, so there is no per-group sum: each step's two chunk sums go straight to a total, times [x scale * w scale
+// of chunk 0 x8 | of chunk 1 x8]. Two steps per iteration share one load of four float16 weight scales and four
+// activation scales per token, multiplied in 128 bits before they are spread over the lanes (the generic step spent
+// most of its time on that bookkeeping, one group per step); a row whose last group lies in an odd step ends with
+// one more step. Scales past the row's last group are masked off (read as 0, against zero activations).
+template <int T>
+void ProjectRowsInt8Group32(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq,
+                            const int32_t* lane_sums, int64_t lanes, float* y, int64_t ldy) {
+  const int64_t steps = (w.cols + 63) / 64, whole = w.cols / 64;  // steps that hold columns; whole ones
+  const __mmask64 tail = (uint64_t{1} << (w.cols % 64)) - 1;
+  const uint16_t* scales = static_cast<const uint16_t*>(w.scales);
+  const __m512i bias = _mm512_set1_epi8(static_cast<char>(0x80));
+  const __m512i first_pair = _mm512_set_epi32(1, 1, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0);
+  const __m512i second_pair = _mm512_set_epi32(3, 3, 3, 3, 3, 3, 3, 3, 2, 2, 2, 2, 2, 2, 2, 2);
+  const ItemPrefetch prefetch(w, r0, r1, 1);
+  auto weights = [&](const uint8_t* row, int64_t step) {
+    prefetch.At(row + step * 64);
+    const __m512i wv = step < whole ? _mm512_loadu_si512(row + step * 64)
+                                    : _mm512_maskz_loadu_epi8(tail, row + step * 64);
+    return _mm512_xor_si512(wv, bias);  // q + 128; past the row 128, against zeros
+  };
+  auto weight_scales = [&](const uint16_t* sp, int64_t step) {  // the chunks of steps `step` and `step + 1`
+    const int64_t left = w.scale_cols - 2 * step;
+    const __mmask8 valid = left >= 4 ? 0xF : static_cast<__mmask8>((1u << left) - 1);
+    return _mm_cvtph_ps(_mm_maskz_loadu_epi16(valid, sp + 2 * step));
+  };
+  for (int64_t r = r0; r < r1; ++r) {
+    const uint8_t* row = static_cast<const uint8_t*>(w.data) + r * w.row_bytes;
+    const uint16_t* sp = scales + r * w.scale_cols;
+    __m512 total[T][2];
+    for (int t = 0; t < T; ++t) total[t][0] = total[t][1] = _mm512_setzero_ps();
+    int64_t step = 0;
+    for (; step + 2 <= steps; step += 2) {
+      const __m512i u0 = weights(row, step), u1 = weights(row, step + 1);
+      const __m128 ws = weight_scales(sp, step);
+      for (int t = 0; t < T; ++t) {
+        const __m512 both = _mm512_castps128_ps512(_mm_mul_ps(_mm_loadu_ps(xq[t].scales + 2 * step), ws));
+        const int32_t* seed = lane_sums + t * lanes + step * 16;
+        const __m512i d0 = _mm512_dpbusd_epi32(_mm512_loadu_si512(seed), u0, _mm512_loadu_si512(xq[t].q + step * 64));
+        const __m512i d1 =
+            _mm512_dpbusd_epi32(_mm512_loadu_si512(seed + 16), u1, _mm512_loadu_si512(xq[t].q + step * 64 + 64));
+        total[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d0), _mm512_permutexvar_ps(first_pair, both), total[t][0]);
+        total[t][1] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d1), _mm512_permutexvar_ps(second_pair, both), total[t][1]);
+      }
+    }
+    if (step < steps) {  // the last, odd step (the activations' scales are padded, so four may be read)
+      const __m512i u0 = weights(row, step);
+      const __m128 ws = weight_scales(sp, step);
+      for (int t = 0; t < T; ++t) {
+        const __m512 both = _mm512_castps128_ps512(_mm_mul_ps(_mm_loadu_ps(xq[t].scales + 2 * step), ws));
+        const __m512i d0 = _mm512_dpbusd_epi32(_mm512_loadu_si512(lane_sums + t * lanes + step * 16), u0,
+                                               _mm512_loadu_si512(xq[t].q + step * 64));
+        total[t][0] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(d0), _mm512_permutexvar_ps(first_pair, both), total[t][0]);
       }
     }
     for (int t = 0; t < T; ++t) y[t * ldy + (r - r0)] = _mm512_reduce_add_ps(_mm512_add_ps(total[t][0], total[t][1]));
@@ -381,31 +459,65 @@ void ProjectRowsInt8Wide(const WeightMatrix& w, int64_t r0, int64_t r1, const Qu
 
 // int8 rows for T tokens: the 512-bit step where it applies, else the 256-bit one.
 template <int T>
-void ProjectRowsInt8Any(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, float* y, int64_t ldy) {
+void ProjectRowsInt8Any(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq,
+                        const int32_t* lane_sums, int64_t lanes, float* y, int64_t ldy) {
 #if defined(GLM_OPS_ISA_AVX512)
-  if (w.quant_block % 64 == 0) return ProjectRowsInt8Wide<T, false>(w, r0, r1, xq, y, ldy);
-  if (w.quant_block == 32) return ProjectRowsInt8Wide<T, true>(w, r0, r1, xq, y, ldy);
+  if (w.quant_block % 64 == 0) return ProjectRowsInt8Wide<T>(w, r0, r1, xq, y, ldy);
+  if (w.quant_block == 32) return ProjectRowsInt8Group32<T>(w, r0, r1, xq, lane_sums, lanes, y, ldy);
+#else
+  (void)lane_sums;
+  (void)lanes;
 #endif
   ProjectRowsInt8<T>(w, r0, r1, xq, y, ldy);
 }
 
-// int4: 64 columns (32 bytes) per step. Low nibbles hold the even columns and high nibbles the odd ones, so the
-// activations are laid out per 64-column pair as [even of chunk 0 | even of chunk 1 | odd of chunk 0 | odd of
-// chunk 1] (QuantizeRow): then (bytes & 15) . even + (bytes >> 4) . odd puts chunk 0 in int32 lanes 0-3 and chunk
-// 1 in lanes 4-7, scaled by [x scale 0 x4 | x scale 1 x4]. Weight groups of 64 or more columns sum pairs in float
-// and apply the weight scale per group; other groups (32, 96, ...: a pair may straddle two) apply
-// [w scale of chunk 0 x4 | w scale of chunk 1 x4] per pair. The last pair of a row whose width is not a multiple of 64 reads a zero-padded copy.
-inline __m256i DotInt4Pair(const uint8_t* p, __m256i x_even, __m256i x_odd) {
+// int4. Low nibbles hold the even columns and high nibbles the odd ones, so QuantizeRow stores each 128-column block
+// of activations as its 64 even columns, then its 64 odd ones: a 64-byte load of weights (one 128-column step) dots
+// its low nibbles against the block's first half and its high nibbles against its second (a 32-byte half-step:
+// against the matching 32-byte quarters). The stored nibbles are q + 8, dotted unsigned as they are; the +8 leaves
+// in int32: each step's accumulator starts from the token's lane sums, -8 x the sum of its q over the 8 columns an
+// int32 lane of the byte dot product covers (4 even, 4 odd), so the lanes come out as the exact signed dot
+// products. Lane l covers columns 8l..8l+7, so 32-column chunk k is lanes 4k..4k+3: each lane's float is times its
+// chunk's activation scale and its group's weight scale (groups of whole steps: summed over the group in float,
+// then times the group's scale once; smaller or straddling groups: a scale per lane).
+
+// lane_sums[t * lanes + l] = -8 * sum of token t's q over columns 8l..8l+7, lanes = QuantizedColumns(cols) / 8.
+void Int4LaneSums(const QuantizedRow* xq, int64_t n, int64_t cols, int32_t* lane_sums) {
+  const int64_t padded = QuantizedColumns(cols), lanes = padded / 8;
+  for (int64_t t = 0; t < n; ++t)
+    for (int64_t b = 0; b < padded; b += 128) {
+#if defined(GLM_OPS_ISA_AVX512)
+      const __m512i eight = _mm512_set1_epi8(8), zero = _mm512_setzero_si512();
+      const __m512i even = _mm512_loadu_si512(xq[t].q + b), odd = _mm512_loadu_si512(xq[t].q + b + 64);
+      const __m512i sum = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(zero, eight, even), eight, odd);
+      _mm512_storeu_si512(lane_sums + t * lanes + b / 8, _mm512_sub_epi32(zero, sum));
+#else
+      const __m256i eight = _mm256_set1_epi8(8), ones = _mm256_set1_epi16(1);
+      for (int64_t h = 0; h < 2; ++h) {
+        const __m256i even = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[t].q + b + 32 * h));
+        const __m256i odd = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xq[t].q + b + 64 + 32 * h));
+        // 8 * (x + x') per 16-bit pair: at most 2032, no saturation.
+        const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(eight, even), _mm256_maddubs_epi16(eight, odd));
+        const __m256i sum = _mm256_madd_epi16(pairs, ones);
+        _mm256_storeu_si256(reinterpret_cast<__m256i*>(lane_sums + t * lanes + b / 8 + 8 * h),
+                            _mm256_sub_epi32(_mm256_setzero_si256(), sum));
+      }
+#endif
+    }
+}
+
+// 32 bytes of int4 weights (64 columns) against their activations: 8 int32 lanes, seeded with the lane sums.
+inline __m256i DotInt4Pair(const uint8_t* p, __m256i x_even, __m256i x_odd, __m256i seed) {
   const __m256i packed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
   const __m256i mask = _mm256_set1_epi8(0x0F);
   const __m256i low = _mm256_and_si256(packed, mask);
   const __m256i high = _mm256_and_si256(_mm256_srli_epi16(packed, 4), mask);
 #if defined(GLM_OPS_ISA_AVX512)
-  return _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(_mm256_setzero_si256(), low, x_even), high, x_odd);
+  return _mm256_dpbusd_epi32(_mm256_dpbusd_epi32(seed, low, x_even), high, x_odd);
 #else
   // Each product pair is at most 2 * 15 * 127, so the two 16-bit sums add without saturating.
   const __m256i pairs = _mm256_add_epi16(_mm256_maddubs_epi16(low, x_even), _mm256_maddubs_epi16(high, x_odd));
-  return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+  return _mm256_add_epi32(_mm256_madd_epi16(pairs, _mm256_set1_epi16(1)), seed);
 #endif
 }
 
@@ -413,12 +525,17 @@ inline __m256 HalfBroadcast(float low, float high) {
   return _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_set1_ps(low)), _mm_set1_ps(high), 1);
 }
 
+// The 256-bit kernel (AVX2): 64 columns (a half-step) per load, R rows side by side. Groups of a multiple of 64
+// columns sum their half-steps in float; other groups (32, 96, ...: a half-step may straddle two) apply
+// [w scale of chunk 0 x4 | w scale of chunk 1 x4] per half-step. The last half-step of a row whose bytes end inside
+// it reads a zero-padded copy; half-steps past the row's columns are skipped (their activations are zero).
 template <int T, bool kSmallGroups>
-void ProjectRowsInt4(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, float* y, int64_t ldy) {
+void ProjectRowsInt4(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, const int32_t* lane_sums,
+                     int64_t lanes, float* y, int64_t ldy) {
   constexpr int R = Int4Rows(T);
   const int64_t groups = w.scale_cols;
-  const int64_t whole = w.cols / 64;                        // pairs that lie inside the row
-  const int64_t pairs = QuantizedColumns(w.cols) / 64;      // with the zero-padded last one
+  const int64_t whole = w.row_bytes / 32;    // half-steps whose 32 bytes lie inside the row
+  const int64_t pairs = (w.cols + 63) / 64;  // half-steps that hold columns of the row
   const int64_t pairs_per_group = kSmallGroups ? 1 : w.quant_block / 64;
   const uint16_t* scales = static_cast<const uint16_t*>(w.scales);
   const ItemPrefetch prefetch(w, r0, r1, R);
@@ -432,18 +549,13 @@ void ProjectRowsInt4(const WeightMatrix& w, int64_t r0, int64_t r1, const Quanti
       rp[j] = static_cast<const uint8_t*>(w.data) + r * w.row_bytes;
       sp[j] = scales + r * groups;
       if (whole < pairs) {
-        const int64_t at = whole * 32;
         std::memset(padded[j], 0, sizeof padded[j]);
-        std::memcpy(padded[j], rp[j] + at, static_cast<size_t>(w.row_bytes - at));
+        std::memcpy(padded[j], rp[j] + whole * 32, static_cast<size_t>(w.row_bytes - whole * 32));
       }
     }
     __m256 total[T][R];
-    float offset_total[T][R];
     for (int t = 0; t < T; ++t)
-      for (int j = 0; j < R; ++j) {
-        total[t][j] = _mm256_setzero_ps();
-        offset_total[t][j] = 0.0f;
-      }
+      for (int j = 0; j < R; ++j) total[t][j] = _mm256_setzero_ps();
     for (int64_t p0 = 0; p0 < pairs; p0 += pairs_per_group) {
       const int64_t p1 = Min(p0 + pairs_per_group, pairs);
       __m256 sum[T][R];
@@ -452,23 +564,24 @@ void ProjectRowsInt4(const WeightMatrix& w, int64_t r0, int64_t r1, const Quanti
       for (int64_t p = p0; p < p1; ++p) {
         __m256 wsv[R];
         if constexpr (kSmallGroups) {
-          // The pair's two chunks may lie in different groups (G an odd multiple of 32); a padding chunk past the
-          // last group contributes zeros whatever its scale.
+          // The half-step's two chunks may lie in different groups (G an odd multiple of 32); a padding chunk past
+          // the last group contributes zeros whatever its scale.
           const int64_t g0 = 2 * p * kActivationChunk / w.quant_block;
           const int64_t g1 = Min((2 * p + 1) * kActivationChunk / w.quant_block, groups - 1);
           for (int j = 0; j < R; ++j) wsv[j] = HalfBroadcast(DecodeF16(sp[j][g0]), DecodeF16(sp[j][g1]));
         }
-        if ((p & 1) == 0)  // one line per two pairs
+        if ((p & 1) == 0)  // one line per two half-steps
           for (int j = 0; j < R; ++j) prefetch.At(rp[j] + p * 32);
         const uint8_t* bytes[R];
         for (int j = 0; j < R; ++j) bytes[j] = p < whole ? rp[j] + p * 32 : padded[j];
         for (int t = 0; t < T; ++t) {
-          const int8_t* xp = xq[t].q + p * 64;
+          const int8_t* xp = xq[t].q + (p / 2) * 128 + (p & 1) * 32;
           const __m256i even = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xp));
-          const __m256i odd = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xp + 32));
+          const __m256i odd = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(xp + 64));
+          const __m256i seed = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(lane_sums + t * lanes + 8 * p));
           const __m256 xs = HalfBroadcast(xq[t].scales[2 * p], xq[t].scales[2 * p + 1]);
           for (int j = 0; j < R; ++j) {
-            const __m256 dot = _mm256_mul_ps(_mm256_cvtepi32_ps(DotInt4Pair(bytes[j], even, odd)), xs);
+            const __m256 dot = _mm256_mul_ps(_mm256_cvtepi32_ps(DotInt4Pair(bytes[j], even, odd, seed)), xs);
             if constexpr (kSmallGroups)
               total[t][j] = _mm256_fmadd_ps(dot, wsv[j], total[t][j]);
             else
@@ -477,68 +590,158 @@ void ProjectRowsInt4(const WeightMatrix& w, int64_t r0, int64_t r1, const Quanti
         }
       }
       if constexpr (!kSmallGroups) {
-        // The +8 of every stored nibble, offsets[g], leaves the group's sum (in lane 0) before its weight scale: a
-        // separate scalar pass over the groups after the row cost a third of the time on the small preset's rows.
         const int64_t g = p0 / pairs_per_group;
-        __m256 offset[T];
-        for (int t = 0; t < T; ++t) offset[t] = _mm256_zextps128_ps256(_mm_load_ss(xq[t].offsets + g));
         for (int j = 0; j < R; ++j) {
           const __m256 ws = _mm256_set1_ps(DecodeF16(sp[j][g]));
-          for (int t = 0; t < T; ++t)
-            total[t][j] = _mm256_fmadd_ps(_mm256_sub_ps(sum[t][j], offset[t]), ws, total[t][j]);
-        }
-      }
-    }
-    if constexpr (kSmallGroups) {
-      // The +8 of every stored nibble: offsets[g] * weight scale summed over the groups, eight groups per step.
-      for (int j = 0; j < R; ++j) {
-        __m256 sum[T];
-        for (int t = 0; t < T; ++t) sum[t] = _mm256_setzero_ps();
-        int64_t g = 0;
-        for (; g + 8 <= groups; g += 8) {
-          const __m256 ws = _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(sp[j] + g)));
-          for (int t = 0; t < T; ++t) sum[t] = _mm256_fmadd_ps(ws, _mm256_loadu_ps(xq[t].offsets + g), sum[t]);
-        }
-        for (int t = 0; t < T; ++t) offset_total[t][j] = simd::HorizontalSum(sum[t]);
-        for (; g < groups; ++g) {
-          const float ws = DecodeF16(sp[j][g]);
-          for (int t = 0; t < T; ++t) offset_total[t][j] += ws * xq[t].offsets[g];
+          for (int t = 0; t < T; ++t) total[t][j] = _mm256_fmadd_ps(sum[t][j], ws, total[t][j]);
         }
       }
     }
     for (int t = 0; t < T; ++t)
-      for (int j = 0; j < rows; ++j)
-        y[t * ldy + (rq - r0) + j] = simd::HorizontalSum(total[t][j]) - offset_total[t][j];
+      for (int j = 0; j < rows; ++j) y[t * ldy + (rq - r0) + j] = simd::HorizontalSum(total[t][j]);
   }
 }
 
+#if defined(GLM_OPS_ISA_AVX512)
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // as for ProjectRowsInt8Wide
+// The 512-bit kernel (AVX-512 VNNI): one 128-column step per 64-byte load, R rows side by side; the last step of a
+// row whose bytes end inside it loads them under a mask (zeros past the row, and no read there). Per token and step
+// the four chunks' activation scales spread over their lanes once, shared by the rows. kWholeSteps: G a multiple
+// of 128 (sums per group, one scale); else a weight scale per chunk, spread likewise (G 32: four float16 scales in
+// one masked load).
+template <int T, bool kWholeSteps>
+void ProjectRowsInt4Wide(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq,
+                         const int32_t* lane_sums, int64_t lanes, float* y, int64_t ldy) {
+  constexpr int R = Int4Rows(T);
+  const int64_t steps = (w.cols + 127) / 128;  // steps that hold columns of the row
+  const int64_t whole = w.row_bytes / 64;      // steps whose 64 bytes lie inside the row
+  const __mmask64 tail = (uint64_t{1} << (w.row_bytes % 64)) - 1;
+  const int64_t steps_per_group = kWholeSteps ? w.quant_block / 128 : 1;
+  const int64_t groups = w.scale_cols;
+  const uint16_t* scales = static_cast<const uint16_t*>(w.scales);
+  const __m512i nibble = _mm512_set1_epi8(0x0F);
+  const __m512i chunk_of_lane = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
+  const ItemPrefetch prefetch(w, r0, r1, R);
+  for (int64_t rq = r0; rq < r1; rq += R) {
+    const int rows = static_cast<int>(Min<int64_t>(R, r1 - rq));
+    const uint8_t* rp[R];
+    const uint16_t* sp[R];
+    for (int j = 0; j < R; ++j) {
+      const int64_t r = rq + Min(j, rows - 1);
+      rp[j] = static_cast<const uint8_t*>(w.data) + r * w.row_bytes;
+      sp[j] = scales + r * groups;
+    }
+    __m512 total[T][R];
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < R; ++j) total[t][j] = _mm512_setzero_ps();
+    for (int64_t s0 = 0; s0 < steps; s0 += steps_per_group) {
+      const int64_t s1 = Min(s0 + steps_per_group, steps);
+      __m512 sum[T][R];
+      for (int t = 0; t < T; ++t)
+        for (int j = 0; j < R; ++j) sum[t][j] = _mm512_setzero_ps();
+      for (int64_t s = s0; s < s1; ++s) {
+        __m512 ws[R];
+        if constexpr (!kWholeSteps) {
+          for (int j = 0; j < R; ++j) {
+            __m128 chunk_scales;
+            if (w.quant_block == kActivationChunk) {
+              // The step's four groups; past the row's last group, zeros (a padding chunk's dot product is 0).
+              const int64_t left = groups - 4 * s;
+              const __mmask8 valid = left >= 4 ? 0xF : static_cast<__mmask8>((1u << left) - 1);
+              chunk_scales = _mm_cvtph_ps(_mm_maskz_loadu_epi16(valid, sp[j] + 4 * s));
+            } else {
+              float v[4];
+              for (int k = 0; k < 4; ++k)
+                v[k] = DecodeF16(sp[j][Min((4 * s + k) * kActivationChunk / w.quant_block, groups - 1)]);
+              chunk_scales = _mm_loadu_ps(v);
+            }
+            ws[j] = _mm512_permutexvar_ps(chunk_of_lane, _mm512_castps128_ps512(chunk_scales));
+          }
+        }
+        __m512i low[R], high[R];
+        for (int j = 0; j < R; ++j) {
+          prefetch.At(rp[j] + s * 64);
+          const __m512i packed =
+              s < whole ? _mm512_loadu_si512(rp[j] + s * 64) : _mm512_maskz_loadu_epi8(tail, rp[j] + s * 64);
+          low[j] = _mm512_and_si512(packed, nibble);
+          high[j] = _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble);
+        }
+        for (int t = 0; t < T; ++t) {
+          const __m512i even = _mm512_loadu_si512(xq[t].q + s * 128);
+          const __m512i odd = _mm512_loadu_si512(xq[t].q + s * 128 + 64);
+          const __m512i seed = _mm512_loadu_si512(lane_sums + t * lanes + s * 16);
+          const __m512 xs = _mm512_permutexvar_ps(chunk_of_lane, _mm512_castps128_ps512(_mm_loadu_ps(xq[t].scales + 4 * s)));
+          for (int j = 0; j < R; ++j) {
+            const __m512 dot =
+                _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_dpbusd_epi32(seed, low[j], even), high[j], odd));
+            if constexpr (kWholeSteps)
+              sum[t][j] = _mm512_fmadd_ps(dot, xs, sum[t][j]);
+            else
+              total[t][j] = _mm512_fmadd_ps(_mm512_mul_ps(dot, ws[j]), xs, total[t][j]);
+          }
+        }
+      }
+      if constexpr (kWholeSteps) {
+        const int64_t g = s0 / steps_per_group;
+        for (int j = 0; j < R; ++j) {
+          const __m512 scale = _mm512_set1_ps(DecodeF16(sp[j][g]));
+          for (int t = 0; t < T; ++t) total[t][j] = _mm512_fmadd_ps(sum[t][j], scale, total[t][j]);
+        }
+      }
+    }
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < rows; ++j) y[t * ldy + (rq - r0) + j] = _mm512_reduce_add_ps(total[t][j]);
+  }
+}
+#pragma GCC diagnostic pop
+#endif
+
 template <int T>
-void ProjectRowsInt4Any(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, float* y, int64_t ldy) {
-  if (w.quant_block % 64 == 0) return ProjectRowsInt4<T, false>(w, r0, r1, xq, y, ldy);
-  ProjectRowsInt4<T, true>(w, r0, r1, xq, y, ldy);  // G an odd multiple of 32: per-chunk weight scales
+void ProjectRowsInt4Any(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq,
+                        const int32_t* lane_sums, int64_t lanes, float* y, int64_t ldy) {
+#if defined(GLM_OPS_ISA_AVX512)
+  if (w.quant_block % 128 == 0) return ProjectRowsInt4Wide<T, true>(w, r0, r1, xq, lane_sums, lanes, y, ldy);
+  return ProjectRowsInt4Wide<T, false>(w, r0, r1, xq, lane_sums, lanes, y, ldy);
+#else
+  if (w.quant_block % 64 == 0) return ProjectRowsInt4<T, false>(w, r0, r1, xq, lane_sums, lanes, y, ldy);
+  ProjectRowsInt4<T, true>(w, r0, r1, xq, lane_sums, lanes, y, ldy);  // G an odd multiple of 32: per-chunk scales
+#endif
 }
 
 // Blocks of up to four tokens; the first block streams the rows from memory, the later ones find them in L1/L2
-// (an item's rows are at most 24 x ceil(cols) bytes).
+// (an item's rows are at most 24 x ceil(cols) bytes). Every token's result is computed the same way whatever the
+// block it falls in, so it does not depend on how many tokens share the expert.
 void ProjectInteger(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, int64_t n, float* y,
-                    int64_t ldy) {
+                    int64_t ldy, int32_t* lane_sums) {
   const bool int4 = w.format == ExpertWeightFormat::kInt4;
+  // int4: per 8 columns (both ISAs); int8: per 4 columns, for the 512-bit G 32 loop (the others need none).
+  const int64_t lanes = QuantizedColumns(w.cols) / (int4 ? 8 : 4);
+  if (int4) Int4LaneSums(xq, n, w.cols, lane_sums);
+#if defined(GLM_OPS_ISA_AVX512)
+  if (!int4 && w.quant_block == 32) Int8LaneSums(xq, n, w.cols, lane_sums);
+#endif
   for (int64_t t0 = 0; t0 < n; t0 += 4) {
     const int64_t size = Min<int64_t>(4, n - t0);
     const QuantizedRow* x = xq + t0;
+    const int32_t* sums = lane_sums + t0 * lanes;
     float* out = y + t0 * ldy;
     switch (size) {
       case 1:
-        int4 ? ProjectRowsInt4Any<1>(w, r0, r1, x, out, ldy) : ProjectRowsInt8Any<1>(w, r0, r1, x, out, ldy);
+        int4 ? ProjectRowsInt4Any<1>(w, r0, r1, x, sums, lanes, out, ldy)
+             : ProjectRowsInt8Any<1>(w, r0, r1, x, sums, lanes, out, ldy);
         break;
       case 2:
-        int4 ? ProjectRowsInt4Any<2>(w, r0, r1, x, out, ldy) : ProjectRowsInt8Any<2>(w, r0, r1, x, out, ldy);
+        int4 ? ProjectRowsInt4Any<2>(w, r0, r1, x, sums, lanes, out, ldy)
+             : ProjectRowsInt8Any<2>(w, r0, r1, x, sums, lanes, out, ldy);
         break;
       case 3:
-        int4 ? ProjectRowsInt4Any<3>(w, r0, r1, x, out, ldy) : ProjectRowsInt8Any<3>(w, r0, r1, x, out, ldy);
+        int4 ? ProjectRowsInt4Any<3>(w, r0, r1, x, sums, lanes, out, ldy)
+             : ProjectRowsInt8Any<3>(w, r0, r1, x, sums, lanes, out, ldy);
         break;
       default:
-        int4 ? ProjectRowsInt4Any<4>(w, r0, r1, x, out, ldy) : ProjectRowsInt8Any<4>(w, r0, r1, x, out, ldy);
+        int4 ? ProjectRowsInt4Any<4>(w, r0, r1, x, sums, lanes, out, ldy)
+             : ProjectRowsInt8Any<4>(w, r0, r1, x, sums, lanes, out, ldy);
         break;
     }
   }
@@ -567,26 +770,42 @@ bool QuantizeRowImpl(bool int4_order, int64_t group, const float* x, int64_t col
     if (!chunk_finite) finite = false;
     scales[k] = chunk_finite ? amax / 127.0f : 0.0f;
     int32_t sum = 0;
-    for (c = c0; c < c1; ++c) {
-      const int32_t v =
-          chunk_finite ? Min(Max(static_cast<int32_t>(std::nearbyint(x[c] * inverse)), -127), 127) : 0;
-      sum += v;
-      q[c] = static_cast<int8_t>(v);
+    if (chunk_finite && c1 - c0 == kActivationChunk) {
+      // A whole chunk in registers: cvtps rounds to nearest even (the default MXCSR mode, as nearbyint), and
+      // |x| * 127 / max|x| rounds to at most 127.
+      const __m256 scale = _mm256_set1_ps(inverse);
+      __m256i v[4];
+      for (int i = 0; i < 4; ++i) v[i] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + c0 + 8 * i), scale));
+      const __m256i sums = _mm256_add_epi32(_mm256_add_epi32(v[0], v[1]), _mm256_add_epi32(v[2], v[3]));
+      __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
+      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
+      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
+      sum = _mm_cvtsi128_si32(s4);
+      // The packs interleave 128-bit halves: dwords [v0 lo, v1 lo, v2 lo, v3 lo, v0 hi, ...] back to column order.
+      const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(v[0], v[1]), _mm256_packs_epi32(v[2], v[3]));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + c0),
+                          _mm256_permutevar8x32_epi32(packed, _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7)));
+    } else {
+      for (c = c0; c < c1; ++c) {
+        const int32_t v =
+            chunk_finite ? Min(Max(static_cast<int32_t>(std::nearbyint(x[c] * inverse)), -127), 127) : 0;
+        sum += v;
+        q[c] = static_cast<int8_t>(v);
+      }
+      for (c = c1; c < c0 + kActivationChunk; ++c) q[c] = 0;
     }
-    for (c = c1; c < c0 + kActivationChunk; ++c) q[c] = 0;
     // int4's stored nibbles are q + 8: the group's dot product carries 8 * sum(q_x) * x_scale per chunk extra.
     if (c0 < cols) offsets[c0 / group] += 8.0f * static_cast<float>(sum) * scales[k];
   }
   if (int4_order) {
-    // Each 64-column pair of chunks: the even columns of both chunks, then their odd columns (the int4 weights' low
-    // and high nibbles, ProjectRowsInt4).
-    for (int64_t c0 = 0; c0 < padded; c0 += 64) {
-      int8_t pair[64];
-      for (int i = 0; i < 32; ++i) {
-        pair[i] = q[c0 + 2 * i];
-        pair[32 + i] = q[c0 + 2 * i + 1];
+    // Each 128-column block: its 64 even columns, then its 64 odd ones (the int4 weights' low and high nibbles).
+    for (int64_t c0 = 0; c0 < padded; c0 += 128) {
+      int8_t block[128];
+      for (int i = 0; i < 64; ++i) {
+        block[i] = q[c0 + 2 * i];
+        block[64 + i] = q[c0 + 2 * i + 1];
       }
-      std::memcpy(q + c0, pair, sizeof pair);
+      std::memcpy(q + c0, block, sizeof block);
     }
   }
   return finite;
