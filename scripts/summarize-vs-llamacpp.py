@@ -7,7 +7,7 @@ usage: summarize-vs-llamacpp.py results.jsonl [--weights weights.jsonl] [--bandw
 token from its own stored tensors, and its artifact size on disk. They give "GB read/token", "weight GB/s" (those
 bytes / decode time: what the engine streams) and "RSS / artifact" (peak resident memory over the files' size).
 --bandwidth: the read-bandwidth probe's figure (DecodeBench bandwidth). The floor is the fastest weight stream shown
-reachable: the larger of the probe and the fastest "weight GB/s" any run in these results reached (a decode that
+reachable: the larger of the probe and the fastest "weight GB/s" one run in these results reached (a decode that
 streamed faster than the probe proves the probe under-reads; both are printed). "floor ms" = bytes per token / floor,
 and "of floor" = floor ms / decode ms (1.0 = decoding at memory speed; the issue's target is >= 0.7).
 Decode ratio = llama.cpp ms/token / ours (so above 1 means ours is faster); prefill ratio = ours tok/s / llama.cpp.
@@ -42,22 +42,23 @@ def load_weights(path):
     return weights
 
 
-def weight_gbps(summary, weights, key):
-    """Weight bytes per decoded token / decode time: what one run group streamed (None without its byte count)."""
-    w = weights.get(key[:2])
-    s = summary[key]
-    return w["bytes_per_token"] / (s["decode_ms"] / 1e3) / 1e9 if w and s["decode_ms"] else None
+def weight_gbps(weights, engine, precision, decode_ms):
+    """Weight bytes per decoded token / decode time: what a run streamed (None without its byte count)."""
+    w = weights.get((engine, precision))
+    return w["bytes_per_token"] / (decode_ms / 1e3) / 1e9 if w and decode_ms else None
 
 
-def floor_gbps(summary, weights, probe):
-    """The read-bandwidth floor: the larger of the probe and the fastest weight stream a run demonstrated; prints which."""
-    streams = [(g, key) for key in summary if (g := weight_gbps(summary, weights, key))]
-    fastest = max(streams, default=None)
+def floor_gbps(rows, weights, probe):
+    """The read-bandwidth floor: the larger of the probe and the fastest weight stream one run demonstrated (each
+    run's decode time is already its median over repeats, as each probe pattern's is); prints which."""
+    streams = [(g, r) for r in rows if (g := weight_gbps(weights, r["engine"], r["precision"], r.get("decode_ms")))]
+    fastest = max(streams, default=None, key=lambda x: x[0])
     if probe:
         print(f"read-bandwidth probe: {probe:.1f} GB/s")
     if fastest:
-        (engine, precision, prompt) = fastest[1]
-        print(f"fastest weight stream demonstrated here: {fastest[0]:.1f} GB/s ({engine} {precision}, prompt {prompt})")
+        g, r = fastest
+        print(f"fastest weight stream one run demonstrated here: {g:.1f} GB/s ({r['engine']} {r['precision']}, "
+              f"prompt {r['prompt']}, round {r.get('round')})")
     floor = max(probe or 0, fastest[0] if fastest else 0) or None
     if floor:
         print(f"read-bandwidth floor (the larger): {floor:.1f} GB/s")
@@ -88,7 +89,7 @@ def main(argv):
     for (engine, precision, prompt), g in groups.items():
         summary[(engine, precision, prompt)] = {
             k: med(g, k) for k in ("prefill_tok_s", "decode_ms", "decode_cpu_ms", "wall_s", "cpu_s", "peak_rss_mb")}
-    floor = floor_gbps(summary, weights, args.bandwidth)
+    floor = floor_gbps(rows, weights, args.bandwidth)
     print("| engine | precision | prompt | prefill tok/s | decode ms/token | decode CPU ms/step | GB read/token | "
           "weight GB/s | floor ms/token | of floor | artifact GB | peak RSS GB | RSS / artifact | rounds |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -98,7 +99,7 @@ def main(argv):
         w = weights.get((engine, precision))
         per_token = w["bytes_per_token"] if w else None
         artifact = w["artifact_bytes"] if w else None
-        gbps = weight_gbps(summary, weights, (engine, precision, prompt))
+        gbps = weight_gbps(weights, engine, precision, s["decode_ms"])
         floor_ms = per_token / (floor * 1e9) * 1e3 if per_token and floor else None
         fraction = floor_ms / s["decode_ms"] if floor_ms and s["decode_ms"] else None
         rss_gb = s["peak_rss_mb"] * 2**20 / 1e9 if s["peak_rss_mb"] else None
