@@ -3,7 +3,8 @@
 # (whose threads spin-wait at every graph barrier by default) on the same model, interleaved (order rotated every
 # round), each with BUSY busy-loop processes running beside it (started before the round, stopped by PID after it).
 # Prints one line per run: decode ms/token (wall), decode CPU ms/step (ours; llama.cpp: process CPU / tokens is not
-# separable, so its process CPU seconds are printed), process wall and CPU seconds (/usr/bin/time), load average.
+# separable, so its process CPU seconds are printed), process wall and CPU seconds (/usr/bin/time), load average, and
+# for ours what the spinning setting resolved to (glm-run bench's note).
 #
 #   scripts/bench-spin-load.sh OURS_ARTIFACTS LLAMACPP_GGUF
 #   BUSY="0 1 2" ROUNDS=3 scripts/bench-spin-load.sh out/small-int4 out/small-q4_0.gguf
@@ -29,15 +30,15 @@ if [[ "${LLAMA:-1}" == 1 ]]; then
     [[ -f "$GGUF" ]] || { echo "error: $GGUF is missing" >&2; exit 2; }
     [[ -f "$ANCHOR" ]] || { echo "error: $ANCHOR is missing (set ANCHOR, or run scripts/bench-vs-llamacpp.sh once)" >&2; exit 2; }
 fi
-TIMEF="$(mktemp)"; BUSY_PIDS=()
+TIMEF="$(mktemp)"; ERRF="$(mktemp)"; BUSY_PIDS=()
 stop_busy() { for pid in "${BUSY_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; BUSY_PIDS=(); }
-trap 'stop_busy; rm -f "$TIMEF"' EXIT
+trap 'stop_busy; rm -f "$TIMEF" "$ERRF"' EXIT
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 
 run_one() { # label, then the command
     local label="$1"; shift
     local line rc=0
-    line=$(timeout "$TIMEOUT" /usr/bin/time -f '%e %U %S' -o "$TIMEF" "$@" 2>/dev/null | tail -1) || rc=$?
+    line=$(timeout "$TIMEOUT" /usr/bin/time -f '%e %U %S' -o "$TIMEF" "$@" 2>"$ERRF" | tail -1) || rc=$?
     if [[ $rc -ne 0 ]]; then
         echo "busy $busy round $round $label: timeout or error (rc $rc)   [load $(load)]"
         return
@@ -51,8 +52,10 @@ run_one() { # label, then the command
         # glm-run bench's data line: ... decode_step_ms (9) decode_cpu_ms (10)
         read -r ms cpu <<<"$(echo "$line" | awk '{print $9, $10}')"
     fi
-    printf 'busy %s round %s %-12s decode ms/token %8.2f  CPU ms/step %6s  process wall %6.2f s CPU %6.2f s   [load %s]\n' \
-        "$busy" "$round" "$label" "$ms" "$cpu" "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" "$(load)"
+    # glm-run bench says on stderr what the spinning setting resolved to (auto's idle sample included).
+    local note; note=$(grep -o 'intra-op spinning [a-z]*.*' "$ERRF" | head -1 || true)
+    printf 'busy %s round %s %-12s decode ms/token %8.2f  CPU ms/step %6s  process wall %6.2f s CPU %6.2f s   [load %s] %s\n' \
+        "$busy" "$round" "$label" "$ms" "$cpu" "$wall" "$(awk -v u="$user" -v s="$sys" 'BEGIN { print u + s }')" "$(load)" "$note"
 }
 
 for busy in ${BUSY:-0 1}; do

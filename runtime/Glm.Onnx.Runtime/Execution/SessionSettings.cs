@@ -28,8 +28,8 @@ internal sealed record SessionSettings(int IntraOpThreads, bool IntraOpSpinning,
             // An explicit entry for the same key replaces ours (ORT would warn on overwriting it).
             if (ConfigEntries?.ContainsKey(SpinningKey) != true)
                 options.AddSessionConfigEntry(SpinningKey, IntraOpSpinning ? "1" : "0");
-            // ORT's workers spin ~2^20 pause iterations (milliseconds) before sleeping; without this they keep spinning
-            // after the last Run, so an idle server would burn its cores. With it they stop when a Run returns.
+            // ORT's workers poll 2^20 times with a pause between (~28 ms here) before sleeping, so without this they keep
+            // a core busy after every request; with it they stop when the last concurrent Run returns.
             if (IntraOpSpinning && ConfigEntries?.ContainsKey(SpinningStopKey) != true)
                 options.AddSessionConfigEntry(SpinningStopKey, "1");
             foreach (var (key, value) in ConfigEntries ?? new Dictionary<string, string>())

@@ -7,7 +7,7 @@ namespace Glm.Onnx.Runtime.Execution;
 /// from anyone: more than one intra-op thread (one thread has no workers to wake), no more threads than the processors
 /// this process may use (<see cref="Environment.ProcessorCount"/> honours the affinity mask and the cgroup CPU quota),
 /// and that many cores idle right now (sampled from /proc/stat over <see cref="SampleTime"/>). Measured on a shared
-/// 2-core machine: spinning wins 1.05-1.35x when the cores are free and loses 2-3x when other processes want them
+/// 2-core machine: spinning wins 1.05-1.35x when the cores are free and is 3-20x slower when other processes want them
 /// (docs/benchmarks.md, "Spinning: the policy"). The sample is taken once, at load: load that arrives later is not
 /// seen, so a machine shared with bursty work should say <see cref="IntraOpSpinning.Off"/>.
 /// </summary>
@@ -31,9 +31,9 @@ internal static class SpinningPolicy
         switch (policy)
         {
             case IntraOpSpinning.On:
-                return new SpinningChoice(true, "intra-op spinning on (--spin on)");
+                return new SpinningChoice(true, "intra-op spinning on (set explicitly: --spin on)");
             case IntraOpSpinning.Off:
-                return new SpinningChoice(false, "intra-op spinning off (--spin off)");
+                return new SpinningChoice(false, "intra-op spinning off (set explicitly: --spin off)");
         }
         int usable = Environment.ProcessorCount;
         if (threads <= 1)
