@@ -3,7 +3,8 @@ namespace Glm.Onnx.DecodeBench;
 /// <summary>
 /// Reader threads started once and reused for every repeat (so thread start-up is not timed). Each read hands out
 /// 16 MiB chunks from a shared counter: a thread descheduled on a busy machine delays the total by one chunk, not by
-/// its whole share of the buffer. Each reader times its own CPU (CLOCK_THREAD_CPUTIME_ID), so the CPU figure counts the
+/// its whole share of the buffer; a pattern with <c>OwnPart</c> gives each thread its own contiguous part instead
+/// (one sequential stream per thread over its part, as a kernel splitting a weight matrix by rows reads). Each reader times its own CPU (CLOCK_THREAD_CPUTIME_ID), so the CPU figure counts the
 /// readers only, not the main thread waiting at the barrier.
 /// </summary>
 internal sealed unsafe partial class ReadTeam : IDisposable
@@ -61,8 +62,19 @@ internal sealed unsafe partial class ReadTeam : IDisposable
             long floats = _buffer!.Bytes / sizeof(float);
             double cpuStart = ThreadCpuSeconds();
             double total = 0;
-            for (long begin; (begin = Interlocked.Add(ref _next, ChunkFloats) - ChunkFloats) < floats;)
-                total += _pattern!.Sum(_buffer.Data + begin, ChunkFloats);
+            if (_pattern!.OwnPart)
+            {
+                // This thread's contiguous part (whole chunks; the last thread takes the remainder), chunk by chunk.
+                long chunks = floats / ChunkFloats, per = chunks / _threads.Length;
+                long first = index * per, last = index == _threads.Length - 1 ? chunks : first + per;
+                for (long c = first; c < last; c++)
+                    total += _pattern.Sum(_buffer.Data + c * ChunkFloats, ChunkFloats);
+            }
+            else
+            {
+                for (long begin; (begin = Interlocked.Add(ref _next, ChunkFloats) - ChunkFloats) < floats;)
+                    total += _pattern.Sum(_buffer.Data + begin, ChunkFloats);
+            }
             _partial[index] = total;
             _cpuSeconds[index] = ThreadCpuSeconds() - cpuStart;
             _barrier.SignalAndWait();

@@ -7,16 +7,18 @@ namespace Glm.Onnx.DecodeBench;
 /// One way of reading a chunk: vector width (256 or 512 bits), how many independent sequential streams the chunk is
 /// split into (each a contiguous part, read in lock-step, so a core has misses in flight on several pages at once),
 /// how many vector loads (each its own accumulator) one step of a stream issues (4 or 8: 8 x 512 bits = 8 cache lines
-/// per step), and whether each stream software-prefetches <see cref="PrefetchBytes"/> ahead. Independent
+/// per step), whether each stream software-prefetches <see cref="PrefetchBytes"/> ahead, and whether each reader
+/// thread streams its own contiguous part of the buffer (<see cref="OwnPart"/>) instead of taking the next 16 MiB
+/// chunk from a shared counter (<see cref="ReadTeam"/>). Independent
 /// accumulators keep the adds off the critical path. Per-lane partial sums stay below 2^24, so the sum of 1.0f
 /// values is exact.
 /// </summary>
-internal sealed unsafe record StreamPattern(int Bits, int Streams, bool Prefetch, int Loads = 4)
+internal sealed unsafe record StreamPattern(int Bits, int Streams, bool Prefetch, int Loads = 4, bool OwnPart = false)
 {
     public const int PrefetchBytes = 2048;
 
     public string Name =>
-        $"{(Bits == 512 ? "avx512" : "avx2")} x{Loads}, {Streams} stream{(Streams > 1 ? "s" : "")}/thread{(Prefetch ? ", prefetch" : "")}";
+        $"{(Bits == 512 ? "avx512" : "avx2")} x{Loads}, {Streams} stream{(Streams > 1 ? "s" : "")}/thread{(Prefetch ? ", prefetch" : "")}{(OwnPart ? ", own part" : "")}";
 
     /// <summary>The patterns this CPU can run; the first is the old probe (one 256-bit stream, no prefetch).</summary>
     public static IEnumerable<StreamPattern> All()
@@ -32,6 +34,7 @@ internal sealed unsafe record StreamPattern(int Bits, int Streams, bool Prefetch
         yield return new StreamPattern(512, 1, false, 8);
         yield return new StreamPattern(512, 2, false, 8);
         yield return new StreamPattern(512, 1, true, 8);
+        yield return new StreamPattern(512, 1, false, 8, OwnPart: true);
     }
 
     public static IEnumerable<int> Widths() => Vector512.IsHardwareAccelerated ? [256, 512] : [256];
