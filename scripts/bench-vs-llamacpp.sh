@@ -36,8 +36,10 @@
 #   WAIT_QUIET   1: before each run wait up to 2 minutes for a 1-minute load average below 0.5 (default 0)
 #   PROFILE      1 (default): also profile one run of ours per precision (ONNX Runtime profiler, per-op share)
 #   PYTHON       a python3 with numpy (default /usr/bin/python3; Debian: apt-get install python3-numpy)
-#   OURS_EXTRA   extra `glm-run bench` options for our runs, e.g. "--spin" (ONNX Runtime's workers spin-wait between
-#                parallel sections, as llama.cpp's threads do; off by default in glm-run)
+#   OURS_EXTRA   extra `glm-run bench` options for our runs, e.g. "--spin on" (ONNX Runtime's workers spin-wait between
+#                parallel sections, as llama.cpp's threads do) or "--spin off". glm-run's default is --spin auto: it
+#                spins when the cores are idle as each run loads, so a quiet window spins and a loaded one does not;
+#                name the setting to compare like with like (each run's choice is in stderr.log, "note: intra-op ...")
 # Everything built is reused when present (delete WORK/<model> to rebuild).
 set -euo pipefail
 
