@@ -5,7 +5,8 @@
 # Usage: scripts/bench-decode-ab.sh A_GLM_RUN_DIR A_ARTIFACTS B_GLM_RUN_DIR B_ARTIFACTS
 # Knobs (environment): ROUNDS (3), CONCS ("1 8"), PROMPT (32), OUTPUT (32), A_ENV / B_ENV (extra environment for
 # one side, e.g. B_ENV="GLM_OPS_PARALLEL=own"), EXTRA (extra glm-run bench options for both sides), A_EXTRA / B_EXTRA
-# (extra options for one side, e.g. B_EXTRA="--spin" or B_EXTRA="--ort-config session.dynamic_block_base=4").
+# (extra options for one side, e.g. A_EXTRA="--spin off" B_EXTRA="--spin on": glm-run's default, --spin auto, decides per run
+# from the idle cores, so name the setting on both sides; or B_EXTRA="--ort-config session.dynamic_block_base=4").
 set -euo pipefail
 if [[ $# -ne 4 ]]; then
     echo "usage: $0 A_GLM_RUN_DIR A_ARTIFACTS B_GLM_RUN_DIR B_ARTIFACTS" >&2

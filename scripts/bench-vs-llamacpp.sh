@@ -25,7 +25,9 @@
 #                do not fit the disk at once; peak = the bf16 pair, ~18.2 GB; ~14.4 GB without bf16). Default 0
 #                (small: all files kept, every run interleaved with every other), 1 (slice). Ratios compare runs of
 #                one group, so they stay same-window comparisons.
-#   BANDWIDTH_GBPS  the read-bandwidth floor; default: measured once here by `DecodeBench bandwidth 1024 9` (~1 min)
+#   BANDWIDTH_GBPS  the read-bandwidth probe's figure; default: measured once here by `DecodeBench bandwidth 1024 9`
+#                (~1 min). The floor the table uses is the larger of it and the fastest weight stream any run here
+#                demonstrated (summarize-vs-llamacpp.py prints both)
 #   PROMPTS ("32 512"; slice "32"), OUTPUT (32; slice 16), THREADS (2), REPEATS (3, inside each run), ROUNDS (3)
 #   LLAMACPP_TOOLS  the llama.cpp tools folder (hf_to_gguf.py, LlamaAnchor/): default the shared fixtures' tools/llamacpp
 #                next to the repository (see TOOLS below); read only, nothing is written there
@@ -34,8 +36,10 @@
 #   WAIT_QUIET   1: before each run wait up to 2 minutes for a 1-minute load average below 0.5 (default 0)
 #   PROFILE      1 (default): also profile one run of ours per precision (ONNX Runtime profiler, per-op share)
 #   PYTHON       a python3 with numpy (default /usr/bin/python3; Debian: apt-get install python3-numpy)
-#   OURS_EXTRA   extra `glm-run bench` options for our runs, e.g. "--spin" (ONNX Runtime's workers spin-wait between
-#                parallel sections, as llama.cpp's threads do; off by default in glm-run)
+#   OURS_EXTRA   extra `glm-run bench` options for our runs, e.g. "--spin on" (ONNX Runtime's workers spin-wait between
+#                parallel sections, as llama.cpp's threads do) or "--spin off". glm-run's default is --spin auto: it
+#                spins when the cores are idle as each run loads, so a quiet window spins and a loaded one does not;
+#                name the setting to compare like with like (each run's choice is in stderr.log, "note: intra-op ...")
 # Everything built is reused when present (delete WORK/<model> to rebuild).
 set -euo pipefail
 
@@ -145,7 +149,8 @@ prune() {
 }
 
 # 3. The read-bandwidth floor: DecodeBench's probe (several read patterns on huge pages, the best pattern's median;
-# docs/benchmarks.md, "The read-bandwidth floor"), once, before the runs.
+# docs/benchmarks.md, "The read-bandwidth floor"), once, before the runs. The summary raises it to the fastest weight
+# stream a run demonstrates (a floor is the fastest rate shown reachable).
 if [[ -z "${BANDWIDTH_GBPS:-}" ]]; then
     echo "read-bandwidth probe (DecodeBench bandwidth 1024 9 $THREADS)   [load $(load)]"
     BANDWIDTH_GBPS=$(dotnet "$HELPER" bandwidth 1024 9 "$THREADS" | tee "$MDIR/bandwidth.txt" | awk '$1 == "read_bandwidth_GBps" { print $2 }')

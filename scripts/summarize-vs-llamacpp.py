@@ -6,8 +6,10 @@ usage: summarize-vs-llamacpp.py results.jsonl [--weights weights.jsonl] [--bandw
 --weights: scripts/bytes-per-token.py's lines (label engine:precision), the weight bytes each engine reads per decoded
 token from its own stored tensors, and its artifact size on disk. They give "GB read/token", "weight GB/s" (those
 bytes / decode time: what the engine streams) and "RSS / artifact" (peak resident memory over the files' size).
---bandwidth: the read-bandwidth floor (DecodeBench bandwidth): "floor ms" = bytes per token / floor, and "of floor" =
-floor ms / decode ms (1.0 = decoding at memory speed; the issue's target is >= 0.7).
+--bandwidth: the read-bandwidth probe's figure (DecodeBench bandwidth). The floor is the fastest weight stream shown
+reachable: the larger of the probe and the fastest "weight GB/s" one run in these results reached (a decode that
+streamed faster than the probe proves the probe under-reads; both are printed). "floor ms" = bytes per token / floor,
+and "of floor" = floor ms / decode ms (1.0 = decoding at memory speed; the issue's target is >= 0.7).
 Decode ratio = llama.cpp ms/token / ours (so above 1 means ours is faster); prefill ratio = ours tok/s / llama.cpp.
 """
 import argparse
@@ -40,6 +42,29 @@ def load_weights(path):
     return weights
 
 
+def weight_gbps(weights, engine, precision, decode_ms):
+    """Weight bytes per decoded token / decode time: what a run streamed (None without its byte count)."""
+    w = weights.get((engine, precision))
+    return w["bytes_per_token"] / (decode_ms / 1e3) / 1e9 if w and decode_ms else None
+
+
+def floor_gbps(rows, weights, probe):
+    """The read-bandwidth floor: the larger of the probe and the fastest weight stream one run demonstrated (each
+    run's decode time is already its median over repeats, as each probe pattern's is); prints which."""
+    streams = [(g, r) for r in rows if (g := weight_gbps(weights, r["engine"], r["precision"], r.get("decode_ms")))]
+    fastest = max(streams, default=None, key=lambda x: x[0])
+    if probe:
+        print(f"read-bandwidth probe: {probe:.1f} GB/s")
+    if fastest:
+        g, r = fastest
+        print(f"fastest weight stream one run demonstrated here: {g:.1f} GB/s ({r['engine']} {r['precision']}, "
+              f"prompt {r['prompt']}, round {r.get('round')})")
+    floor = max(probe or 0, fastest[0] if fastest else 0) or None
+    if floor:
+        print(f"read-bandwidth floor (the larger): {floor:.1f} GB/s")
+    return floor
+
+
 def main(argv):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("results")
@@ -60,21 +85,22 @@ def main(argv):
         groups.setdefault((r["engine"], r["precision"], r["prompt"]), []).append(r)
     loads = [float(r[k].split()[0]) for r in rows for k in ("load_before", "load_after")]
     print(f"load average (1 min) over the runs: {min(loads):.2f} - {max(loads):.2f}")
-    if args.bandwidth:
-        print(f"read-bandwidth floor: {args.bandwidth:.1f} GB/s")
+    summary = {}
+    for (engine, precision, prompt), g in groups.items():
+        summary[(engine, precision, prompt)] = {
+            k: med(g, k) for k in ("prefill_tok_s", "decode_ms", "decode_cpu_ms", "wall_s", "cpu_s", "peak_rss_mb")}
+    floor = floor_gbps(rows, weights, args.bandwidth)
     print("| engine | precision | prompt | prefill tok/s | decode ms/token | decode CPU ms/step | GB read/token | "
           "weight GB/s | floor ms/token | of floor | artifact GB | peak RSS GB | RSS / artifact | rounds |")
     print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    summary = {}
     order = sorted(groups.items(), key=lambda kv: (kv[0][2], kv[0][0] != "ours", kv[0][1]))
     for (engine, precision, prompt), g in order:
-        s = {k: med(g, k) for k in ("prefill_tok_s", "decode_ms", "decode_cpu_ms", "wall_s", "cpu_s", "peak_rss_mb")}
-        summary[(engine, precision, prompt)] = s
+        s = summary[(engine, precision, prompt)]
         w = weights.get((engine, precision))
         per_token = w["bytes_per_token"] if w else None
         artifact = w["artifact_bytes"] if w else None
-        gbps = per_token / (s["decode_ms"] / 1e3) / 1e9 if per_token and s["decode_ms"] else None
-        floor_ms = per_token / (args.bandwidth * 1e9) * 1e3 if per_token and args.bandwidth else None
+        gbps = weight_gbps(weights, engine, precision, s["decode_ms"])
+        floor_ms = per_token / (floor * 1e9) * 1e3 if per_token and floor else None
         fraction = floor_ms / s["decode_ms"] if floor_ms and s["decode_ms"] else None
         rss_gb = s["peak_rss_mb"] * 2**20 / 1e9 if s["peak_rss_mb"] else None
         print(f"| {'ours' if engine == 'ours' else 'llama.cpp'} | {precision} | {prompt} | {fmt(s['prefill_tok_s'])} | "

@@ -78,6 +78,7 @@ public static class BenchCommand
                     var blocks = pools[p];
                     using var loaded = model.Load(parse, blocks, profilePrefix is null ? null : pools.Length > 1 ? $"{profilePrefix}.pool{p}" : profilePrefix);
                     var afterLoad = ProcessMemory.Read();
+                    Console.Error.WriteLine($"note: {loaded.Spinning.Reason}");
                     using var engine = loaded.CreateEngine(new SchedulerOptions(MaxTokensPerStep: Math.Max(512, prompt), MaxSequences: Math.Max(64, n), EnablePrefixCaching: false));
                     int vocab = loaded.Executor.Info.VocabSize;
                     var constraint = ConstraintArguments.Read(parse.GetValue(jsonSchema), null, loaded.Tokenizer, [0]);

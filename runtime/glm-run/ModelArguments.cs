@@ -17,7 +17,16 @@ internal sealed class ModelArguments
     public Option<int?> Blocks { get; } = new("--blocks") { Description = "KV cache blocks (overrides --cache-mb)" };
     public Option<int?> BlockSize { get; } = new("--block-size") { Description = "tokens per cache block (default: the manifest's)" };
     public Option<int> Threads { get; } = new("--threads") { Description = "ONNX Runtime intra-op threads, shared with the custom ops (0 = one per logical processor)" };
-    public Option<bool> Spin { get; } = new("--spin") { Description = "let ONNX Runtime intra-op threads spin-wait (off by default)" };
+    public Option<IntraOpSpinning> Spin { get; } = new("--spin")
+    {
+        Description = "auto|on|off: ONNX Runtime intra-op threads spin-wait inside a Run; auto (default) spins only when the cores the threads need are idle at load, on for cores that belong to the engine, off for cores shared with other work; bare --spin = on",
+        Arity = ArgumentArity.ZeroOrOne,
+        // Bare --spin (no value) means on, as the option meant before it took a value.
+        DefaultValueFactory = result => result.Parent is System.CommandLine.Parsing.OptionResult { Implicit: false } ? IntraOpSpinning.On : IntraOpSpinning.Auto,
+        CustomParser = result => result.Tokens.Count == 0 ? IntraOpSpinning.On
+            : result.Tokens[0].Value.All(char.IsAsciiLetter) && Enum.TryParse<IntraOpSpinning>(result.Tokens[0].Value, ignoreCase: true, out var value) ? value
+            : Fail(result, $"--spin: expected auto, on or off, got '{result.Tokens[0].Value}'."),
+    };
     public Option<string[]> OrtConfig { get; } = new("--ort-config") { Description = "extra ONNX Runtime session config entry KEY=VALUE for every stage session (repeatable), e.g. session.dynamic_block_base=4" };
     public Option<bool> VerifyChecksums { get; } = new("--verify-checksums") { Description = "hash every artifact file against the manifest" };
 
@@ -89,6 +98,12 @@ internal sealed class ModelArguments
             ModelConverter.Convert(new ConvertOptions(full, output) { Precision = TargetPrecision.Fp32 }, SilentProgress.Instance);
         }
         return output;
+    }
+
+    private static IntraOpSpinning Fail(System.CommandLine.Parsing.ArgumentResult result, string message)
+    {
+        result.AddError(message);
+        return IntraOpSpinning.Auto;
     }
 
     /// <summary>--ort-config KEY=VALUE entries as a dictionary (the last one of a key wins); null when none given.</summary>

@@ -38,10 +38,10 @@ internal static partial class ServeLogging
 
     [LoggerMessage(EventId = 201, Level = LogLevel.Information,
         Message = "serving '{ModelId}' from {Directory}: {ModelType}, {Layers} layers in {Stages} stages, precision {Precision} " +
-                  "(experts {ExpertPrecision}), devices {Devices}, intra-op threads {Threads}, KV cache {Blocks} blocks x {BlockSize} " +
+                  "(experts {ExpertPrecision}), devices {Devices}, intra-op threads {Threads} ({Spinning}), KV cache {Blocks} blocks x {BlockSize} " +
                   "tokens = {CacheTokens} tokens, {CacheMiB} MiB, max sequence {MaxSequence} tokens")]
     private static partial void Serving(ILogger logger, string modelId, string directory, string modelType, int layers, int stages,
-        string precision, string expertPrecision, string devices, string threads, int blocks, int blockSize, long cacheTokens,
+        string precision, string expertPrecision, string devices, string threads, string spinning, int blocks, int blockSize, long cacheTokens,
         long cacheMiB, int maxSequence);
 
     public static void Loading(ILogger logger, string id, IReadOnlyList<string> addresses) =>
@@ -53,7 +53,7 @@ internal static partial class ServeLogging
         var cache = model.Cache;
         Serving(logger, id, model.Directory, manifest.ModelType, manifest.Dimensions.NumHiddenLayers, manifest.Stages.Count,
             manifest.Precision.Target, manifest.Precision.Experts, devices is { Length: > 0 } ? string.Join(",", devices) : "cpu",
-            threads > 0 ? threads.ToString(System.Globalization.CultureInfo.InvariantCulture) : "default",
+            threads > 0 ? threads.ToString(System.Globalization.CultureInfo.InvariantCulture) : "default", model.Spinning.Reason,
             cache.NumBlocks, cache.BlockSize, (long)cache.NumBlocks * cache.BlockSize, cache.TotalBytes >> 20,
             manifest.Dimensions.MaxPositionEmbeddings);
     }

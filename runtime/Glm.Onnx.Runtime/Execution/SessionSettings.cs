@@ -5,14 +5,16 @@ namespace Glm.Onnx.Runtime.Execution;
 
 /// <summary>ONNX Runtime settings every stage session shares (the loader maps its options onto these).</summary>
 /// <param name="IntraOpThreads">ONNX Runtime intra-op threads per session; 0 = one per processor (always set explicitly).</param>
-/// <param name="IntraOpSpinning">Let ORT's intra-op threads spin-wait between parallel sections.</param>
+/// <param name="IntraOpSpinning">Let ORT's intra-op threads spin-wait between parallel sections inside a Run (resolved
+/// by <see cref="SpinningPolicy"/>); they stop spinning when a Run ends.</param>
 /// <param name="ProfilePrefix">When set, each session profiles into <c>{ProfilePrefix}.stage{i}_{timestamp}.json</c>.</param>
 /// <param name="ConfigEntries">Extra ONNX Runtime session config entries (key = value); one naming a key we set
-/// (spinning) replaces ours; null = none.</param>
+/// (spinning, spinning stop) replaces ours; null = none.</param>
 internal sealed record SessionSettings(int IntraOpThreads, bool IntraOpSpinning, string? ProfilePrefix,
     IReadOnlyDictionary<string, string>? ConfigEntries = null)
 {
     private const string SpinningKey = "session.intra_op.allow_spinning";
+    private const string SpinningStopKey = "session.force_spinning_stop";
 
     /// <summary>Session options for stage <paramref name="stage"/> on <paramref name="device"/>; the caller disposes them.</summary>
     public SessionOptions Create(StageDevice device, int stage)
@@ -26,6 +28,10 @@ internal sealed record SessionSettings(int IntraOpThreads, bool IntraOpSpinning,
             // An explicit entry for the same key replaces ours (ORT would warn on overwriting it).
             if (ConfigEntries?.ContainsKey(SpinningKey) != true)
                 options.AddSessionConfigEntry(SpinningKey, IntraOpSpinning ? "1" : "0");
+            // ORT's workers poll 2^20 times with a pause between (~28 ms here) before sleeping, so without this they keep
+            // a core busy after every request; with it they stop when the last concurrent Run returns.
+            if (IntraOpSpinning && ConfigEntries?.ContainsKey(SpinningStopKey) != true)
+                options.AddSessionConfigEntry(SpinningStopKey, "1");
             foreach (var (key, value) in ConfigEntries ?? new Dictionary<string, string>())
             {
                 try

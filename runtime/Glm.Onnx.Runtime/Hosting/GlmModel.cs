@@ -22,8 +22,10 @@ public sealed class GlmModel : IDisposable
     private readonly PagedKvCache _cache;
     private readonly OrtModelExecutor _executor;
 
-    private GlmModel(string directory, ModelManifest manifest, PagedKvCache cache, OrtModelExecutor executor, GlmTokenizer? tokenizer)
+    private GlmModel(string directory, ModelManifest manifest, PagedKvCache cache, OrtModelExecutor executor, GlmTokenizer? tokenizer,
+        SpinningChoice spinning)
     {
+        Spinning = spinning;
         Directory = directory;
         Manifest = manifest;
         _cache = cache;
@@ -38,6 +40,9 @@ public sealed class GlmModel : IDisposable
     public PagedKvCache Cache => _cache;
 
     public IModelExecutor Executor => _executor;
+
+    /// <summary>Whether ONNX Runtime's intra-op threads spin inside a Run, and why (<see cref="GlmModelOptions.IntraOpSpinning"/>).</summary>
+    public SpinningChoice Spinning { get; }
 
     /// <summary>The tokenizer the converter copied into the artifacts (null when the manifest lists none).</summary>
     public GlmTokenizer? Tokenizer { get; }
@@ -71,7 +76,8 @@ public sealed class GlmModel : IDisposable
         var cacheOptions = options.Cache ?? new KvCacheOptions();
         // The MTP layer's pools are part of the cache (same block ids), allocated with the main layers' pools.
         var geometry = CacheGeometry.Plan(manifest.Cache, manifest.Cache.PoolLayerCount(manifest.Dimensions.NumHiddenLayers), cacheOptions);
-        var settings = new SessionSettings(options.IntraOpThreads, options.IntraOpSpinning, options.ProfilePrefix, options.SessionConfig);
+        var spinning = SpinningPolicy.Resolve(options.IntraOpSpinning, options.IntraOpThreads);
+        var settings = new SessionSettings(options.IntraOpThreads, spinning.Spinning, options.ProfilePrefix, options.SessionConfig);
 
         // Sessions first: a CUDA stage's pools come from its session's allocator. The cache is disposed before the
         // sessions (device pools are freed through those allocators).
@@ -104,7 +110,7 @@ public sealed class GlmModel : IDisposable
                 ShareDraftTopK: manifest.SourceConfig.ValueKind == System.Text.Json.JsonValueKind.Object &&
                     manifest.SourceConfig.TryGetProperty("index_share_for_mtp_iteration", out var share) &&
                     share.ValueKind == System.Text.Json.JsonValueKind.True);
-            return new GlmModel(directory, manifest, cache, new OrtModelExecutor(stages, draft, info), tokenizer);
+            return new GlmModel(directory, manifest, cache, new OrtModelExecutor(stages, draft, info), tokenizer, spinning);
         }
         catch
         {

@@ -10,11 +10,13 @@ namespace Glm.Onnx.Runtime;
 /// per logical processor.</param>
 /// <param name="ProfilePrefix">When set, ONNX Runtime profiles every stage session into
 /// <c>{ProfilePrefix}.stage{i}_{timestamp}.json</c>; <see cref="GlmModel.EndProfiling"/> writes the files.</param>
-/// <param name="IntraOpSpinning">Let ONNX Runtime's intra-op threads spin-wait between parallel sections. Off by
-/// default: measured with the custom ops on the same pool, spinning nearly doubled the CPU time of a decode step
-/// and slowed it (docs/benchmarks.md, "Custom ops on ONNX Runtime's thread pool").</param>
+/// <param name="IntraOpSpinning">Whether ONNX Runtime's intra-op threads spin-wait between parallel sections inside a
+/// Run: <see cref="Runtime.IntraOpSpinning.Auto"/> (default) spins only when the cores the threads need are idle at
+/// load; <c>On</c> for a machine whose cores belong to the engine, <c>Off</c> for cores shared with other work
+/// (docs/benchmarks.md, "Spinning: the policy"). <see cref="GlmModel.Spinning"/> says what was chosen.</param>
 /// <param name="SessionConfig">Extra ONNX Runtime session config entries for every stage session (e.g.
-/// <c>session.dynamic_block_base</c>); one naming a key this library sets (spinning) replaces it; null = none. ONNX Runtime rejects
+/// <c>session.dynamic_block_base</c>); one naming a key this library sets (<c>session.intra_op.allow_spinning</c>,
+/// <c>session.force_spinning_stop</c>) replaces it; null = none. ONNX Runtime rejects
 /// a malformed value when the session is created.</param>
 public sealed record GlmModelOptions(
     IReadOnlyList<string>? Devices = null,
@@ -22,5 +24,5 @@ public sealed record GlmModelOptions(
     KvCacheOptions? Cache = null,
     int IntraOpThreads = 0,
     string? ProfilePrefix = null,
-    bool IntraOpSpinning = false,
+    IntraOpSpinning IntraOpSpinning = IntraOpSpinning.Auto,
     IReadOnlyDictionary<string, string>? SessionConfig = null);
