@@ -305,13 +305,13 @@ void BenchProjection(int repeats) {
     std::vector<float> x(static_cast<size_t>(cols)), y(static_cast<size_t>(kRows));
     FillUniform(x.data(), cols, 3);
     std::vector<int8_t> q(static_cast<size_t>(cpu::QuantizedColumns(cols)));
-    std::vector<float> xs(q.size() / 32), offsets(static_cast<size_t>(cols / dims.block));
+    std::vector<float> xs(q.size() / 32);
     const float* xp = x.data();
     cpu::ProjectionScratch scratch;
     std::vector<Timing> t = MeasureAlternating(repeats, isas.size(), [&](size_t i) {
       cpu::ForceIsa(isas[i]);
       cpu::QuantizedRow xq{};
-      if (IsInteger(format)) xq = cpu::QuantizeRow(format, dims.block, x.data(), cols, q.data(), xs.data(), offsets.data());
+      if (IsInteger(format)) xq = cpu::QuantizeRow(format, x.data(), cols, q.data(), xs.data());
       for (int64_t call = 0; call < kCalls; ++call)
         cpu::ProjectRows(m, 0, kRows, &xp, &xq, 1, y.data(), kRows, scratch);
     });

@@ -40,23 +40,20 @@ namespace {
 // projection's integer dot-product path; empty for other formats and sizes.
 struct QuantizedTokens {
   std::vector<int8_t> q;
-  std::vector<float> scales;   // per 32-column chunk
-  std::vector<float> offsets;  // per group of quant_block_size columns
+  std::vector<float> scales;  // per 32-column chunk
   std::vector<QuantizedRow> rows;
 };
 
 void QuantizeTokens(const Parallel& parallel, const DenseProjectionShape& s, const float* x, QuantizedTokens& out) {
   out.rows.clear();
   if (s.tokens > kIntegerMaxTokens || !IntegerPathApplies(s.format, s.quant_block_size)) return;
-  const int64_t padded = QuantizedColumns(s.in), chunks = padded / kActivationChunk, groups = s.ScaleCols();
+  const int64_t padded = QuantizedColumns(s.in), chunks = padded / kActivationChunk;
   out.q.resize(static_cast<size_t>(s.tokens * padded));
   out.scales.resize(static_cast<size_t>(s.tokens * chunks));
-  out.offsets.resize(static_cast<size_t>(s.tokens * groups));
   out.rows.resize(static_cast<size_t>(s.tokens));
   parallel.For(s.tokens, [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t)
-      out.rows[t] = QuantizeRow(s.format, s.quant_block_size, x + t * s.in, s.in, out.q.data() + t * padded,
-                                out.scales.data() + t * chunks, out.offsets.data() + t * groups);
+      out.rows[t] = QuantizeRow(s.format, x + t * s.in, s.in, out.q.data() + t * padded, out.scales.data() + t * chunks);
   });
 }
 
@@ -141,17 +138,15 @@ void ProjectGroupedItems(const Parallel& parallel, const DenseProjectionShape& s
   QuantizedTokens& quantized = quantized_buffer;
   quantized.rows.clear();
   if (s.tokens <= kIntegerMaxTokens && IntegerPathApplies(s.format, s.quant_block_size)) {
-    const int64_t padded = QuantizedColumns(s.in), scale_chunks = padded / kActivationChunk, offsets = s.ScaleCols();
+    const int64_t padded = QuantizedColumns(s.in), scale_chunks = padded / kActivationChunk;
     const int64_t count = s.groups * s.tokens;  // group-major: group g's tokens are rows [g * tokens, (g + 1) * tokens)
     quantized.q.resize(static_cast<size_t>(count * padded));
     quantized.scales.resize(static_cast<size_t>(count * scale_chunks));
-    quantized.offsets.resize(static_cast<size_t>(count * offsets));
     quantized.rows.resize(static_cast<size_t>(count));
     for (int64_t i = 0; i < count; ++i) {
       const int64_t g = i / s.tokens, t = i % s.tokens;
-      quantized.rows[i] = QuantizeRow(s.format, s.quant_block_size, x + t * width + g * s.in, s.in,
-                                      quantized.q.data() + i * padded, quantized.scales.data() + i * scale_chunks,
-                                      quantized.offsets.data() + i * offsets);
+      quantized.rows[i] = QuantizeRow(s.format, x + t * width + g * s.in, s.in, quantized.q.data() + i * padded,
+                                      quantized.scales.data() + i * scale_chunks);
     }
   }
   const QuantizedRow* xq = quantized.rows.empty() ? nullptr : quantized.rows.data();

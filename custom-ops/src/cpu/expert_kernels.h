@@ -34,8 +34,7 @@ struct ExpertKernels {
   void (*project_tiled)(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, int64_t n, float* y,
                         int64_t ldy, const TileScratch& scratch);
   // QuantizeRow's arithmetic.
-  bool (*quantize_row)(bool int4_order, int64_t quant_block, const float* x, int64_t cols, int8_t* q, float* scales,
-                       float* offsets);
+  bool (*quantize_row)(bool int4_order, const float* x, int64_t cols, int8_t* q, float* scales);
 };
 
 // The two tables (defined in the two compilations of src/cpu/isa/expert_kernels.cc).

@@ -21,11 +21,9 @@ WeightMatrix WeightMatrix::Of(const MoeExpertsShape& s, const void* stacked, con
                       qb, scale_cols, row_bytes};
 }
 
-QuantizedRow QuantizeRow(ExpertWeightFormat format, int64_t quant_block, const float* x, int64_t cols, int8_t* q,
-                         float* scales, float* offsets) {
-  QuantizedRow row{q, scales, offsets, true};
-  row.finite = ActiveExpertKernels().quantize_row(format == ExpertWeightFormat::kInt4, quant_block, x, cols, q,
-                                                  scales, offsets);
+QuantizedRow QuantizeRow(ExpertWeightFormat format, const float* x, int64_t cols, int8_t* q, float* scales) {
+  QuantizedRow row{q, scales, true};
+  row.finite = ActiveExpertKernels().quantize_row(format == ExpertWeightFormat::kInt4, x, cols, q, scales);
   return row;
 }
 

@@ -38,14 +38,11 @@ constexpr bool IntegerPathApplies(ExpertWeightFormat format, int64_t quant_block
 // chunk k of 32 columns, scales[k] = max|x| / 127 and q = round-to-nearest-even(x * (127 / max|x|)) in [-127, 127]
 // (an all-zero chunk: scale 0, q 0), zero-padded to a multiple of 128 columns; for int4 weights each 128-column
 // block is stored as its 64 even columns, then its 64 odd ones (the nibble order of the weights: one 64-byte load of
-// int4 weights holds the block's even columns in its low nibbles, the odd ones in its high nibbles). offsets[g] =
-// 8 * sum over the chunks of weight group g of scales[k] * sum(q in chunk k) is what int4's stored q + 8 adds to a
-// group's dot product; the kernels no longer read it (they remove the +8 in int32, ProjectRows' lane sums), it is
-// kept for DenseProjection's caller, which still sizes and passes it.
+// int4 weights holds the block's even columns in its low nibbles, the odd ones in its high nibbles). What int4's
+// stored q + 8 (and int8's q + 128) adds to a dot product is removed in int32 by the kernels (ProjectRows' lane sums).
 struct QuantizedRow {
   const int8_t* q = nullptr;
   const float* scales = nullptr;
-  const float* offsets = nullptr;
   bool finite = true;  // false when x held a NaN or infinity: such tokens take the exact float path
 };
 
@@ -53,10 +50,9 @@ struct QuantizedRow {
 // QuantizedColumns / 32, the padding chunks' being 0).
 constexpr int64_t QuantizedColumns(int64_t cols) { return (cols + 127) / 128 * 128; }
 
-// Quantizes x[0..cols) for weights in `format` with groups of `quant_block` (IntegerPathApplies must hold) into
-// q [QuantizedColumns(cols)], scales [QuantizedColumns(cols) / 32] and offsets [ceil(cols / quant_block)].
-QuantizedRow QuantizeRow(ExpertWeightFormat format, int64_t quant_block, const float* x, int64_t cols, int8_t* q,
-                         float* scales, float* offsets);
+// Quantizes x[0..cols) for int8 / int4 weights (`format`'s column order) into q [QuantizedColumns(cols)] and
+// scales [QuantizedColumns(cols) / 32].
+QuantizedRow QuantizeRow(ExpertWeightFormat format, const float* x, int64_t cols, int8_t* q, float* scales);
 
 // Per-thread buffers of ProjectRows, reused between calls.
 struct ProjectionScratch {

@@ -48,7 +48,6 @@ constexpr int64_t kSerialQuantizeElements = 16384;
 struct QuantizedRows {
   std::vector<int8_t> q;
   std::vector<float> scales;
-  std::vector<float> offsets;
   std::vector<QuantizedRow> rows;
 };
 
@@ -58,15 +57,12 @@ void QuantizeRows(const Parallel& parallel, const MoeExpertsShape& s, const floa
   out.rows.clear();
   if (!IntegerPathApplies(s.format, s.quant_block_size)) return;
   const int64_t padded = QuantizedColumns(cols), chunks = padded / kActivationChunk;
-  const int64_t groups = (cols + s.quant_block_size - 1) / s.quant_block_size;
   out.q.resize(static_cast<size_t>(count * padded));
   out.scales.resize(static_cast<size_t>(count * chunks));
-  out.offsets.resize(static_cast<size_t>(count * groups));
   out.rows.resize(static_cast<size_t>(count));
   auto quantize = [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i)
-      out.rows[i] = QuantizeRow(s.format, s.quant_block_size, x + i * cols, cols, out.q.data() + i * padded,
-                                out.scales.data() + i * chunks, out.offsets.data() + i * groups);
+      out.rows[i] = QuantizeRow(s.format, x + i * cols, cols, out.q.data() + i * padded, out.scales.data() + i * chunks);
   };
   // Decode-sized inputs (a few rows) take a few microseconds on this thread, less than waking the pool.
   if (count * cols <= kSerialQuantizeElements)

@@ -747,14 +747,11 @@ void ProjectInteger(const WeightMatrix& w, int64_t r0, int64_t r1, const Quantiz
   }
 }
 
-// x[0..cols) -> q, scales per 32-column chunk, offsets per weight group (QuantizedRow). Returns false when x holds
-// a NaN or infinity.
-bool QuantizeRowImpl(bool int4_order, int64_t group, const float* x, int64_t cols, int8_t* q, float* scales,
-                     float* offsets) {
+// x[0..cols) -> q, scales per 32-column chunk (QuantizedRow). Returns false when x holds a NaN or infinity.
+bool QuantizeRowImpl(bool int4_order, const float* x, int64_t cols, int8_t* q, float* scales) {
   const int64_t padded = QuantizedColumns(cols);
   const __m256 sign_mask = _mm256_set1_ps(-0.0f);
   bool finite = true;
-  for (int64_t g = 0; g * group < cols; ++g) offsets[g] = 0.0f;
   for (int64_t c0 = 0, k = 0; c0 < padded; c0 += kActivationChunk, ++k) {
     const int64_t c1 = Max(c0, Min(cols, c0 + kActivationChunk));  // c0 past cols: an all-padding chunk
     __m256 vmax = _mm256_setzero_ps();
@@ -769,18 +766,12 @@ bool QuantizeRowImpl(bool int4_order, int64_t group, const float* x, int64_t col
     const float inverse = chunk_finite && amax > 0.0f ? 127.0f / amax : 0.0f;
     if (!chunk_finite) finite = false;
     scales[k] = chunk_finite ? amax / 127.0f : 0.0f;
-    int32_t sum = 0;
     if (chunk_finite && c1 - c0 == kActivationChunk) {
       // A whole chunk in registers: cvtps rounds to nearest even (the default MXCSR mode, as nearbyint), and
       // |x| * 127 / max|x| rounds to at most 127.
       const __m256 scale = _mm256_set1_ps(inverse);
       __m256i v[4];
       for (int i = 0; i < 4; ++i) v[i] = _mm256_cvtps_epi32(_mm256_mul_ps(_mm256_loadu_ps(x + c0 + 8 * i), scale));
-      const __m256i sums = _mm256_add_epi32(_mm256_add_epi32(v[0], v[1]), _mm256_add_epi32(v[2], v[3]));
-      __m128i s4 = _mm_add_epi32(_mm256_castsi256_si128(sums), _mm256_extracti128_si256(sums, 1));
-      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0x4E));
-      s4 = _mm_add_epi32(s4, _mm_shuffle_epi32(s4, 0xB1));
-      sum = _mm_cvtsi128_si32(s4);
       // The packs interleave 128-bit halves: dwords [v0 lo, v1 lo, v2 lo, v3 lo, v0 hi, ...] back to column order.
       const __m256i packed = _mm256_packs_epi16(_mm256_packs_epi32(v[0], v[1]), _mm256_packs_epi32(v[2], v[3]));
       _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + c0),
@@ -789,13 +780,10 @@ bool QuantizeRowImpl(bool int4_order, int64_t group, const float* x, int64_t col
       for (c = c0; c < c1; ++c) {
         const int32_t v =
             chunk_finite ? Min(Max(static_cast<int32_t>(std::nearbyint(x[c] * inverse)), -127), 127) : 0;
-        sum += v;
         q[c] = static_cast<int8_t>(v);
       }
       for (c = c1; c < c0 + kActivationChunk; ++c) q[c] = 0;
     }
-    // int4's stored nibbles are q + 8: the group's dot product carries 8 * sum(q_x) * x_scale per chunk extra.
-    if (c0 < cols) offsets[c0 / group] += 8.0f * static_cast<float>(sum) * scales[k];
   }
   if (int4_order) {
     // Each 128-column block: its 64 even columns, then its 64 odd ones (the int4 weights' low and high nibbles).
