@@ -2,12 +2,18 @@
 // contexts 4K / 32K / 128K, batch 1 and 8. Prints median time per call, bytes read per second and GFLOP/s, and
 // their ratios to the plain read bandwidth and FMA peak this program measures first (wall and per CPU second).
 //   bench_attention [max_context] [repeats]
+// `prefill` instead times SparseMlaAttention over a whole prompt (one sequence, every causal position attended, as
+// top-k >= prompt selects): small (16 heads, 256 + 64) at 512 tokens, GLM-5.2 (64 heads, 512 + 64) at 512 and 2048,
+// the AVX2 and AVX-512 kernels in alternating calls (cpu/isa_dispatch.h).
+//   bench_attention prefill [repeats]
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <vector>
 
 #include "bench_util.h"
+#include "cpu/isa_dispatch.h"
 #include "cpu/lightning_indexer.h"
 #include "cpu/sparse_mla_attention.h"
 
@@ -100,10 +106,59 @@ void Run(int64_t batch, int64_t context, int repeats, Rate read, Rate peak) {
   std::fflush(stdout);
 }
 
+// One sequence of `tokens` new tokens (no past) at the given head count and widths, median per ISA.
+void RunPrefill(const char* name, int64_t heads, int64_t rank, int64_t rope, int64_t tokens, int repeats) {
+  const Batch b = MakeBatch(1, tokens);
+  Batch prompt = b;
+  prompt.cu = {0, static_cast<int32_t>(tokens)};
+  prompt.past = {0};
+  std::vector<float> pool(static_cast<size_t>(prompt.num_blocks * kBlock * (rank + rope)));
+  std::vector<float> ql(static_cast<size_t>(tokens * heads * rank)), qr(static_cast<size_t>(tokens * heads * rope));
+  std::vector<float> kv(static_cast<size_t>(tokens * rank)), kr(static_cast<size_t>(tokens * rope));
+  std::vector<float> out(ql.size());
+  FillUniform(ql.data(), static_cast<int64_t>(ql.size()), 6);
+  FillUniform(qr.data(), static_cast<int64_t>(qr.size()), 7);
+  FillUniform(kv.data(), static_cast<int64_t>(kv.size()), 8);
+  FillUniform(kr.data(), static_cast<int64_t>(kr.size()), 9);
+  SparseMlaInputs mi;
+  mi.q_latent = {DType::kFloat32, {tokens, heads, rank}};
+  mi.q_rope = {DType::kFloat32, {tokens, heads, rope}};
+  mi.kv_latent = {DType::kFloat32, {tokens, rank}};
+  mi.k_rope = {DType::kFloat32, {tokens, rope}};
+  mi.latent_pool = {DType::kFloat32, {prompt.num_blocks, kBlock, rank + rope}};
+  mi.batch = {{DType::kInt32, {2}}, prompt.cu.data(), {DType::kInt32, {1}}, prompt.past.data(),
+              {DType::kInt32, {1, prompt.max_blocks}}, prompt.table.data()};
+  const SparseMlaShape shape = ValidateSparseMla(mi, {1.0f / std::sqrt(static_cast<float>(rank + rope))});
+  std::vector<cpu::Isa> isas{cpu::Isa::kAvx2};
+  if (cpu::CpuHasAvx512Kernels()) isas.push_back(cpu::Isa::kAvx512);
+  const std::vector<Timing> t = MeasureAlternating(repeats, isas.size(), [&](size_t i) {
+    cpu::ForceIsa(isas[i]);
+    cpu::SparseMlaAttention(Threads(), shape, ql.data(), qr.data(), kv.data(), kr.data(), pool.data(), nullptr,
+                            out.data());
+  });
+  const double flops = 2.0 * (tokens * (tokens + 1) / 2) * heads * (rank + rope + rank);
+  for (size_t i = 0; i < isas.size(); ++i)
+    std::printf("%-6s %2lld heads %3lld+%-2lld %5lld tokens | %-6s %9.2f ms (cpu %9.2f) %6.1f GFLOP/cpu-s\n", name,
+                static_cast<long long>(heads), static_cast<long long>(rank), static_cast<long long>(rope),
+                static_cast<long long>(tokens), cpu::IsaName(isas[i]), t[i].wall * 1e3, t[i].cpu * 1e3,
+                flops / t[i].cpu / 1e9);
+  std::fflush(stdout);
+}
+
 }  // namespace
 }  // namespace glm_ops::bench
 
 int main(int argc, char** argv) {
+  if (argc > 1 && std::strcmp(argv[1], "prefill") == 0) {
+    const int repeats = argc > 2 ? std::atoi(argv[2]) : 5;
+    std::printf("SparseMlaAttention prefill, no past, every causal position; threads %d; median of %d, AVX2 and "
+                "AVX-512 alternating\n",
+                glm_ops::bench::Threads().Threads(), repeats);
+    glm_ops::bench::RunPrefill("small", 16, 256, 64, 512, repeats);
+    glm_ops::bench::RunPrefill("glm52", 64, 512, 64, 512, repeats);
+    glm_ops::bench::RunPrefill("glm52", 64, 512, 64, 2048, repeats);
+    return 0;
+  }
   const long long max_context = argc > 1 ? std::atoll(argv[1]) : 131072;
   const int repeats = argc > 2 ? std::atoi(argv[2]) : 7;
   std::printf("GLM-5.2 decode widths: indexer 32 heads x 128, top-k 2048; MLA 64 heads, latent 512 + rope 64; "

@@ -142,6 +142,26 @@ TEST(SparseMlaAttention, SelectedPositionsMatchReference) {
   }
 }
 
+TEST(SparseMlaAttention, PrefillHeadBlocksMatchReference) {
+  // A prefill of many tokens at once: the AVX-512 kernel's head blocks of 4 (full, and tails of 1-3 heads), latent
+  // and rope widths at, above and below multiples of 16 (masked tails), contexts that end mid-tile, top-k below and
+  // above the context, and 70 heads (more than one head group of 64).
+  std::mt19937 rng(25);
+  struct Case {
+    int64_t heads, rank, rope, k;
+  };
+  for (Case c : {Case{16, 256, 64, 0}, Case{7, 48, 16, 0}, Case{6, 40, 24, 13}, Case{5, 33, 7, 64},
+                 Case{70, 32, 16, 9}, Case{9, 16, 1, 300}}) {
+    const MlaProblem p = MakeMla(rng, c.heads, c.rank, c.rope, {0, 11}, {37, 21});
+    const float scale = 1.0f / std::sqrt(static_cast<float>(c.rank + c.rope));
+    const std::vector<int32_t> sel = RandomSelection(rng, p, c.k);
+    const MlaRun run = RunMla(rng, p, 16, c.k ? &sel : nullptr, c.k, scale);
+    SCOPED_TRACE("heads " + std::to_string(c.heads) + " rank " + std::to_string(c.rank) + " rope " +
+                 std::to_string(c.rope) + " k " + std::to_string(c.k));
+    CheckMla(p, run);
+  }
+}
+
 TEST(SparseMlaAttention, LargeLogitsStayFinite) {
   // Scores around 1e3 overflow a naive exp; the max-subtracted softmax must stay finite and match the reference.
   std::mt19937 rng(23);
