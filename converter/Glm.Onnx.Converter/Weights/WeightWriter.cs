@@ -1,3 +1,4 @@
+using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using Glm.Onnx.Checkpoint;
 using Glm.Onnx.Converter.Onnx;
@@ -25,8 +26,7 @@ public sealed class WeightWriter
     private readonly Dictionary<string, ExternalDataLocation> _placed = new(StringComparer.Ordinal);
     private float[] _floats = [];
     private byte[] _bytes = [];
-    private sbyte[] _q = [];
-    private Half[] _scales = [];
+    private readonly int _threads;
 
     /// <summary>Suffix of the group-scale initializer beside an int8 / int4 weight.</summary>
     public const string GroupScaleSuffix = ".group_scales";
@@ -35,9 +35,12 @@ public sealed class WeightWriter
     /// Initializers another stage already wrote, by name: this stage's initializer of that name points at the same
     /// bytes instead of writing a copy (the MTP stage's embedding and lm_head, docs/artifacts.md).
     /// </param>
+    /// <param name="threads">Threads that quantise the rows of one chunk (the bytes do not depend on it).</param>
     public WeightWriter(SourceTensorReader reader, ExternalDataWriter data, PrecisionPolicy policy, Action<string, long> onTensor,
-        IReadOnlyDictionary<string, ExternalDataLocation>? shared = null)
+        IReadOnlyDictionary<string, ExternalDataLocation>? shared = null, int threads = 1)
     {
+        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), $"--threads {threads}: at least one thread is needed");
+        _threads = threads;
         _reader = reader;
         _data = data;
         _policy = policy;
@@ -231,9 +234,9 @@ public sealed class WeightWriter
         for (long r = 0; r < rows; r += rowsPerChunk)
         {
             int n = (int)Math.Min(rowsPerChunk, rows - r);
-            var floats = Floats(checked((int)(n * cols)));
-            _reader.ReadRowsFloat32(info, r, n, floats);
-            WriteQuantizedRows(floats, n, cols, bits, layout, scalesPass, i => $"{info.FilePath}: tensor '{info.Name}' row {r + i}");
+            _reader.ReadRowsFloat32(info, r, n, Floats(checked((int)(n * cols))));
+            long first = r;
+            WriteQuantizedRows(_floats, n, cols, bits, layout, scalesPass, i => $"{info.FilePath}: tensor '{info.Name}' row {first + i}");
         }
     }
 
@@ -243,27 +246,43 @@ public sealed class WeightWriter
         : QuantizedPacking.RowBytes(layout, bits, cols, _policy.GroupSize);
 
     /// <summary>
-    /// Quantises <paramref name="n"/> rows of <paramref name="floats"/> ([n, cols]) one by one and writes either their
-    /// packed scales or their packed weights; <paramref name="where"/> names row i in errors.
+    /// Quantises the first <paramref name="n"/> rows of <paramref name="floats"/> ([n, cols]) and writes either their
+    /// packed scales or their packed weights; <paramref name="where"/> names row i in errors. Rows are quantised on up
+    /// to <c>threads</c> threads, each row from its own floats into its own fixed slice of the packed chunk (no value
+    /// crosses rows), so the bytes are those of one thread; memory stays one chunk plus a row's codes per thread. A bad
+    /// row fails the chunk with the error of the first bad row, as one thread would report it.
     /// </summary>
-    private void WriteQuantizedRows(ReadOnlySpan<float> floats, int n, long cols, int bits, QuantizedLayout layout, bool scalesPass,
+    private void WriteQuantizedRows(float[] floats, int n, long cols, int bits, QuantizedLayout layout, bool scalesPass,
         Func<int, string> where)
     {
         int group = _policy.GroupSize, groups = GroupQuantizer.GroupCount(cols, group);
-        long rowBytes = QuantizedRowBytes(cols, bits, layout, scalesPass);
-        if (_q.Length < cols) _q = new sbyte[cols];
-        if (_scales.Length < groups) _scales = new Half[groups];
-        var q = _q.AsSpan(0, (int)cols);
-        var scales = _scales.AsSpan(0, groups);
-        var packed = Bytes(checked((int)(n * rowBytes)));
-        for (int i = 0; i < n; i++)
-        {
-            GroupQuantizer.QuantizeRow(floats.Slice((int)(i * cols), (int)cols), bits, group, q, scales, where(i));
-            var dest = packed.Slice((int)(i * rowBytes), (int)rowBytes);
-            if (scalesPass) QuantizedPacking.PackScales(layout, scales, dest);
-            else QuantizedPacking.PackRow(layout, bits, group, q, dest);
-        }
-        _data.Write(packed);
+        int width = checked((int)cols), rowBytes = checked((int)QuantizedRowBytes(cols, bits, layout, scalesPass));
+        Bytes(checked(n * rowBytes));
+        var packed = _bytes;
+        int firstBad = int.MaxValue;
+        Exception? failure = null;
+        var gate = new object();
+        Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = Math.Min(_threads, n) },
+            () => (Q: new sbyte[width], Scales: new Half[groups]),
+            (i, _, row) =>
+            {
+                try
+                {
+                    GroupQuantizer.QuantizeRow(floats.AsSpan(i * width, width), bits, group, row.Q, row.Scales, where(i));
+                    var dest = packed.AsSpan(i * rowBytes, rowBytes);
+                    if (scalesPass) QuantizedPacking.PackScales(layout, row.Scales, dest);
+                    else QuantizedPacking.PackRow(layout, bits, group, row.Q, dest);
+                }
+                catch (Exception e) when (e is InvalidDataException or ArgumentException)
+                {
+                    lock (gate)
+                        if (i < firstBad) (firstBad, failure) = (i, e);
+                }
+                return row;
+            },
+            _ => { });
+        if (failure is not null) ExceptionDispatchInfo.Throw(failure);
+        _data.Write(packed.AsSpan(0, n * rowBytes));
     }
 
     /// <summary>The embedding table as stored (float32 or bf16): the graph gathers rows first and casts after.</summary>
