@@ -1,4 +1,3 @@
-using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
 using Glm.Onnx.Checkpoint;
 using Glm.Onnx.Converter.Onnx;
@@ -241,48 +240,21 @@ public sealed class WeightWriter
     }
 
     /// <summary>Bytes of one row's packed scales (<paramref name="scalesPass"/>) or packed weights.</summary>
-    private long QuantizedRowBytes(long cols, int bits, QuantizedLayout layout, bool scalesPass) => scalesPass
-        ? (long)GroupQuantizer.GroupCount(cols, _policy.GroupSize) * QuantizedPacking.ScaleBytes(layout)
-        : QuantizedPacking.RowBytes(layout, bits, cols, _policy.GroupSize);
+    private long QuantizedRowBytes(long cols, int bits, QuantizedLayout layout, bool scalesPass) =>
+        ParallelRowQuantizer.RowBytes(layout, bits, cols, _policy.GroupSize, scalesPass);
 
     /// <summary>
-    /// Quantises the first <paramref name="n"/> rows of <paramref name="floats"/> ([n, cols]) and writes either their
-    /// packed scales or their packed weights; <paramref name="where"/> names row i in errors. Rows are quantised on up
-    /// to <c>threads</c> threads, each row from its own floats into its own fixed slice of the packed chunk (no value
-    /// crosses rows), so the bytes are those of one thread; memory stays one chunk plus a row's codes per thread. A bad
-    /// row fails the chunk with the error of the first bad row, as one thread would report it.
+    /// Quantises the first <paramref name="n"/> rows of <paramref name="floats"/> ([n, cols]) on the writer's threads
+    /// (<see cref="ParallelRowQuantizer"/>) and writes either their packed scales or their packed weights;
+    /// <paramref name="where"/> names row i in errors.
     /// </summary>
     private void WriteQuantizedRows(float[] floats, int n, long cols, int bits, QuantizedLayout layout, bool scalesPass,
         Func<int, string> where)
     {
-        int group = _policy.GroupSize, groups = GroupQuantizer.GroupCount(cols, group);
-        int width = checked((int)cols), rowBytes = checked((int)QuantizedRowBytes(cols, bits, layout, scalesPass));
-        Bytes(checked(n * rowBytes));
-        var packed = _bytes;
-        int firstBad = int.MaxValue;
-        Exception? failure = null;
-        var gate = new object();
-        Parallel.For(0, n, new ParallelOptions { MaxDegreeOfParallelism = Math.Min(_threads, n) },
-            () => (Q: new sbyte[width], Scales: new Half[groups]),
-            (i, _, row) =>
-            {
-                try
-                {
-                    GroupQuantizer.QuantizeRow(floats.AsSpan(i * width, width), bits, group, row.Q, row.Scales, where(i));
-                    var dest = packed.AsSpan(i * rowBytes, rowBytes);
-                    if (scalesPass) QuantizedPacking.PackScales(layout, row.Scales, dest);
-                    else QuantizedPacking.PackRow(layout, bits, group, row.Q, dest);
-                }
-                catch (Exception e) when (e is InvalidDataException or ArgumentException)
-                {
-                    lock (gate)
-                        if (i < firstBad) (firstBad, failure) = (i, e);
-                }
-                return row;
-            },
-            _ => { });
-        if (failure is not null) ExceptionDispatchInfo.Throw(failure);
-        _data.Write(packed.AsSpan(0, n * rowBytes));
+        int bytes = checked((int)(n * QuantizedRowBytes(cols, bits, layout, scalesPass)));
+        Bytes(bytes);
+        ParallelRowQuantizer.QuantizeRows(floats, n, checked((int)cols), bits, _policy.GroupSize, layout, scalesPass, _threads, _bytes, where);
+        _data.Write(_bytes.AsSpan(0, bytes));
     }
 
     /// <summary>The embedding table as stored (float32 or bf16): the graph gathers rows first and casts after.</summary>
