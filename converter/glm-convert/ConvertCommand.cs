@@ -10,7 +10,7 @@ namespace Glm.Onnx.ConvertCli;
 /// <c>glm-convert convert &lt;checkpoint-dir&gt; &lt;output-dir&gt; [--precision fp32|bf16|fp8|int8|int4] [--attention P]
 /// [--dense P] [--experts P] [--lm-head P] [--group-size 32|128] [--accuracy-level 0-4]
 /// [--dense-op matmulnbits|dense-projection] [--layers-per-stage N |
-/// --stage-layers a,b,c] [--max-shard-size 2GiB] [--block-size 64] [--plan] [--force]</c>.
+/// --stage-layers a,b,c] [--max-shard-size 2GiB] [--block-size 64] [--threads N] [--plan] [--force]</c>.
 /// </summary>
 public static class ConvertCommand
 {
@@ -33,11 +33,12 @@ public static class ConvertCommand
         var stageLayers = new Option<string?>("--stage-layers") { Description = "explicit layers per stage, e.g. 3,3,2 (sums to num_hidden_layers)" };
         var shard = new Option<string>("--max-shard-size") { Description = "cap per external-data shard, e.g. 2GiB, 500MB", DefaultValueFactory = _ => "2GiB" };
         var block = new Option<int>("--block-size") { Description = "cache block size recorded in the manifest", DefaultValueFactory = _ => 64 };
+        var threads = new Option<int>("--threads") { Description = "threads that quantise int8 / int4 weights (default: all processors; the output bytes are the same for any count)", DefaultValueFactory = _ => Environment.ProcessorCount };
         var plan = new Option<bool>("--plan") { Description = "print stages, files, sizes and the peak-memory estimate; write nothing" };
         var force = new Option<bool>("--force") { Description = "replace an existing output directory" };
         var command = new Command("convert", "Convert a GLM-5.x checkpoint into ONNX stage graphs + external data + glm-model.json")
         {
-            checkpoint, output, precision, group, accuracy, denseOp, perStage, stageLayers, shard, block, plan, force,
+            checkpoint, output, precision, group, accuracy, denseOp, perStage, stageLayers, shard, block, threads, plan, force,
         };
         foreach (var (_, option) in parts) command.Options.Add(option);
         command.SetAction((parse, cancel) =>
@@ -56,6 +57,7 @@ public static class ConvertCommand
                     StageLayers = ParseList(parse.GetValue(stageLayers)),
                     MaxShardBytes = ParseSize(parse.GetValue(shard)!),
                     BlockSize = parse.GetValue(block),
+                    Threads = parse.GetValue(threads) is > 0 and var t ? t : throw new ArgumentException($"--threads {parse.GetValue(threads)}: expected a positive number of threads"),
                     Force = parse.GetValue(force),
                     DelayPerTensorMs = int.TryParse(Environment.GetEnvironmentVariable(DelayVariable), out var d) ? d : 0,
                 };

@@ -1,6 +1,7 @@
 // DenseProjection parity: CUDA (or, in a dry run, the scalar reference of src/reference) against cpu::DenseProjection
 // for float32, bf16, block-FP8, int8 and int4 weights, vector and scalar load paths (in a multiple of 8 or not), decode
-// and prefill token counts (the CPU kernel's row-projection and blocked-GEMM paths), cropped FP8 edge blocks.
+// and prefill token counts (the CPU kernel's row-projection and blocked-GEMM paths), cropped FP8 edge blocks, and
+// grouped (per-head) FP8 projections as the converter writes W_UK^T / W_UV from a block-FP8 kv_b_proj.
 #include <chrono>
 #include <cstring>
 #include <string>
@@ -94,28 +95,43 @@ void RunCase(const DenseCase& c, const ParityOptions& options, ParityReport& rep
 
 void RunDenseParity(const ParityOptions& options, ParityReport& report) {
   std::vector<DenseCase> cases;
-  // int8/int4 at up to 8 tokens use group sizes that are not multiples of 32 (16, 8, 48): the CPU kernel then
-  // multiplies exactly, as the CUDA kernel does (with groups of 32 or 128 the CPU rounds activations to int8).
+  // int8/int4 use group sizes that are not multiples of 32 (16, 8, 48, 24): the CPU kernel then multiplies exactly,
+  // as the CUDA kernel does (with groups of 32 or 128 the CPU rounds activations to int8 at every token count, off by
+  // ~3e-3 x max|y|, beyond the tolerance). `exact(qb, int_qb)`: the block for float formats, the group for integers.
   for (ExpertWeightFormat f : {ExpertWeightFormat::kFloat32, ExpertWeightFormat::kBFloat16,
                                ExpertWeightFormat::kFloat8E4M3, ExpertWeightFormat::kInt8, ExpertWeightFormat::kInt4}) {
+    auto exact = [f](int64_t qb, int64_t int_qb) { return IsInteger(f) ? int_qb : qb; };
     if (options.tiny) {
       cases.push_back({"tiny T1 in64 out40", 1, 64, 40, 16, f});
       cases.push_back({"tiny T8 in136 out50 (vector, cropped blocks)", 8, 136, 50, 48, f});
       cases.push_back({"tiny T3 in37 out19 qb8 (scalar path)", 3, 37, 19, 8, f});
-      cases.push_back({"tiny T33 in200 out70 (token tiles)", 33, 200, 70, 64, f});
-      cases.push_back({"tiny T70 in300 out40 (CPU GEMM)", 70, 300, 40, 128, f});
+      cases.push_back({"tiny T33 in200 out70 (token tiles)", 33, 200, 70, exact(64, 48), f});
+      cases.push_back({"tiny T70 in300 out40 (CPU GEMM)", 70, 300, 40, exact(128, 48), f});
       // Grouped (per-head W_UK / W_UV): FP8 groups start on a scale block, so rows per group = the block.
       cases.push_back({"tiny T1 groups4 in64 out4x16", 1, 64, 64, 16, f, 4});
       cases.push_back({"tiny T8 groups3 in96 out3x32", 8, 96, 96, 16, f, 3});
-      cases.push_back({"tiny T70 groups4 in64 out4x32 (CPU per-group GEMM)", 70, 64, 128, 32, f, 4});
+      cases.push_back({"tiny T70 groups4 in64 out4x32 (CPU per-group GEMM)", 70, 64, 128, exact(32, 24), f, 4});
     }
     if (options.real) {
-      cases.push_back({"real T1 q_a 6144->2048", 1, 6144, 2048,
-                       f == ExpertWeightFormat::kInt8 || f == ExpertWeightFormat::kInt4 ? 48 : 128, f});
-      cases.push_back({"real T64 o_proj 16384->6144", 64, 16384, 6144, 128, f});
-      cases.push_back({"real T1 w_uk 64 heads 192->512", 1, 192, 64 * 512,
-                       f == ExpertWeightFormat::kInt8 || f == ExpertWeightFormat::kInt4 ? 48 : 128, f, 64});
+      cases.push_back({"real T1 q_a 6144->2048", 1, 6144, 2048, exact(128, 48), f});
+      cases.push_back({"real T64 o_proj 16384->6144", 64, 16384, 6144, exact(128, 48), f});
+      cases.push_back({"real T1 w_uk 64 heads 192->512", 1, 192, 64 * 512, exact(128, 48), f, 64});
     }
+  }
+  // Grouped FP8 (W_UK^T / W_UV kept e4m3 + block scales, docs/artifacts.md): each group's rows a whole number of
+  // blocks (the contract), its input width cropped by the block where the shape allows it.
+  const ExpertWeightFormat fp8 = ExpertWeightFormat::kFloat8E4M3;
+  if (options.tiny) {
+    cases.push_back({"tiny T1 groups4 in40 out4x16 qb16 (cropped column block)", 1, 40, 64, 16, fp8, 4});
+    cases.push_back({"tiny T5 groups3 in100 out3x24 qb24 (cropped, scalar tail)", 5, 100, 72, 24, fp8, 3});
+    cases.push_back({"tiny T70 groups2 in72 out2x64 qb32 (cropped, CPU per-group GEMM)", 70, 72, 128, 32, fp8, 2});
+  }
+  if (options.real) {
+    // GLM-5.2 re-blocked to 64 x 64 (the gcd of its 128 x 128 source blocks, qk_nope 192, v_head_dim 256, rank 512).
+    cases.push_back({"real T1 w_uk^T 64 heads 192->512 qb64", 1, 192, 64 * 512, 64, fp8, 64});
+    cases.push_back({"real T1 w_uv 64 heads 512->256 qb64", 1, 512, 64 * 256, 64, fp8, 64});
+    cases.push_back({"real T64 w_uv 64 heads 512->256 qb64 (prefill)", 64, 512, 64 * 256, 64, fp8, 64});
+    cases.push_back({"real T8 w_uv 64 heads 512->256 qb128", 8, 512, 64 * 256, 128, fp8, 64});
   }
   uint32_t seed = 7000;
   for (const DenseCase& c : cases) RunCase(c, options, report, seed += 17);

@@ -42,6 +42,12 @@ public sealed record ConvertOptions(string CheckpointDir, string OutputDir)
     /// <summary>Suggested cache block size recorded in the manifest.</summary>
     public int BlockSize { get; init; } = 64;
 
+    /// <summary>
+    /// Threads that quantise int8 / int4 rows (<c>--threads</c>; default: every processor). Each row is quantised on its
+    /// own into its fixed place in the chunk, so the bytes written do not depend on it (not part of the resume fingerprint).
+    /// </summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
     /// <summary>Replace an existing output directory.</summary>
     public bool Force { get; init; }
 

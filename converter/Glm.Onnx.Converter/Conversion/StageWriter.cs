@@ -37,7 +37,7 @@ public static class StageWriter
             sourceBytes += bytes;
             tensors++;
             onTensor(name, bytes);
-        }, shared);
+        }, shared, options.Threads);
         var model = new StageGraphBuilder(config, weights, stage, ManifestFactory.Contract(config, options, stage)).Build();
         var shards = data.Finish();
         var bytes = model.ToBytes();

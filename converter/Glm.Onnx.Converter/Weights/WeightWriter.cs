@@ -25,8 +25,7 @@ public sealed class WeightWriter
     private readonly Dictionary<string, ExternalDataLocation> _placed = new(StringComparer.Ordinal);
     private float[] _floats = [];
     private byte[] _bytes = [];
-    private sbyte[] _q = [];
-    private Half[] _scales = [];
+    private readonly int _threads;
 
     /// <summary>Suffix of the group-scale initializer beside an int8 / int4 weight.</summary>
     public const string GroupScaleSuffix = ".group_scales";
@@ -35,9 +34,12 @@ public sealed class WeightWriter
     /// Initializers another stage already wrote, by name: this stage's initializer of that name points at the same
     /// bytes instead of writing a copy (the MTP stage's embedding and lm_head, docs/artifacts.md).
     /// </param>
+    /// <param name="threads">Threads that quantise the rows of one chunk (the bytes do not depend on it).</param>
     public WeightWriter(SourceTensorReader reader, ExternalDataWriter data, PrecisionPolicy policy, Action<string, long> onTensor,
-        IReadOnlyDictionary<string, ExternalDataLocation>? shared = null)
+        IReadOnlyDictionary<string, ExternalDataLocation>? shared = null, int threads = 1)
     {
+        if (threads < 1) throw new ArgumentOutOfRangeException(nameof(threads), $"--threads {threads}: at least one thread is needed");
+        _threads = threads;
         _reader = reader;
         _data = data;
         _policy = policy;
@@ -231,39 +233,28 @@ public sealed class WeightWriter
         for (long r = 0; r < rows; r += rowsPerChunk)
         {
             int n = (int)Math.Min(rowsPerChunk, rows - r);
-            var floats = Floats(checked((int)(n * cols)));
-            _reader.ReadRowsFloat32(info, r, n, floats);
-            WriteQuantizedRows(floats, n, cols, bits, layout, scalesPass, i => $"{info.FilePath}: tensor '{info.Name}' row {r + i}");
+            _reader.ReadRowsFloat32(info, r, n, Floats(checked((int)(n * cols))));
+            long first = r;
+            WriteQuantizedRows(_floats, n, cols, bits, layout, scalesPass, i => $"{info.FilePath}: tensor '{info.Name}' row {first + i}");
         }
     }
 
     /// <summary>Bytes of one row's packed scales (<paramref name="scalesPass"/>) or packed weights.</summary>
-    private long QuantizedRowBytes(long cols, int bits, QuantizedLayout layout, bool scalesPass) => scalesPass
-        ? (long)GroupQuantizer.GroupCount(cols, _policy.GroupSize) * QuantizedPacking.ScaleBytes(layout)
-        : QuantizedPacking.RowBytes(layout, bits, cols, _policy.GroupSize);
+    private long QuantizedRowBytes(long cols, int bits, QuantizedLayout layout, bool scalesPass) =>
+        ParallelRowQuantizer.RowBytes(layout, bits, cols, _policy.GroupSize, scalesPass);
 
     /// <summary>
-    /// Quantises <paramref name="n"/> rows of <paramref name="floats"/> ([n, cols]) one by one and writes either their
-    /// packed scales or their packed weights; <paramref name="where"/> names row i in errors.
+    /// Quantises the first <paramref name="n"/> rows of <paramref name="floats"/> ([n, cols]) on the writer's threads
+    /// (<see cref="ParallelRowQuantizer"/>) and writes either their packed scales or their packed weights;
+    /// <paramref name="where"/> names row i in errors.
     /// </summary>
-    private void WriteQuantizedRows(ReadOnlySpan<float> floats, int n, long cols, int bits, QuantizedLayout layout, bool scalesPass,
+    private void WriteQuantizedRows(float[] floats, int n, long cols, int bits, QuantizedLayout layout, bool scalesPass,
         Func<int, string> where)
     {
-        int group = _policy.GroupSize, groups = GroupQuantizer.GroupCount(cols, group);
-        long rowBytes = QuantizedRowBytes(cols, bits, layout, scalesPass);
-        if (_q.Length < cols) _q = new sbyte[cols];
-        if (_scales.Length < groups) _scales = new Half[groups];
-        var q = _q.AsSpan(0, (int)cols);
-        var scales = _scales.AsSpan(0, groups);
-        var packed = Bytes(checked((int)(n * rowBytes)));
-        for (int i = 0; i < n; i++)
-        {
-            GroupQuantizer.QuantizeRow(floats.Slice((int)(i * cols), (int)cols), bits, group, q, scales, where(i));
-            var dest = packed.Slice((int)(i * rowBytes), (int)rowBytes);
-            if (scalesPass) QuantizedPacking.PackScales(layout, scales, dest);
-            else QuantizedPacking.PackRow(layout, bits, group, q, dest);
-        }
-        _data.Write(packed);
+        int bytes = checked((int)(n * QuantizedRowBytes(cols, bits, layout, scalesPass)));
+        Bytes(bytes);
+        ParallelRowQuantizer.QuantizeRows(floats, n, checked((int)cols), bits, _policy.GroupSize, layout, scalesPass, _threads, _bytes, where);
+        _data.Write(_bytes.AsSpan(0, bytes));
     }
 
     /// <summary>The embedding table as stored (float32 or bf16): the graph gathers rows first and casts after.</summary>

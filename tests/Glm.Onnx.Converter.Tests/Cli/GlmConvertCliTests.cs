@@ -23,6 +23,19 @@ public sealed class GlmConvertCliTests
         return (process.ExitCode, stdout.Result + stderr.Result, clock.Elapsed);
     }
 
+    [Theory]
+    [InlineData("0")]
+    [InlineData("-2")]
+    public void Convert_refuses_a_thread_count_below_one_by_name(string threads)
+    {
+        using var dir = Fixtures.NewTempDir();
+        var (code, output, _) = Run("convert", Fixtures.GlmDir("glm52-tiny"), dir.File("out"), "--precision", "int4", "--threads", threads);
+        Assert.True(code == 1, output);
+        Assert.Contains($"error: --threads {threads}: expected a positive number of threads", output);
+        Assert.DoesNotContain("   at ", output);
+        Assert.False(Directory.Exists(dir.File("out")), output);
+    }
+
     [Fact]
     public void Synth_with_tiny_glm_writes_the_tokenizer_and_its_ids_into_the_config()
     {

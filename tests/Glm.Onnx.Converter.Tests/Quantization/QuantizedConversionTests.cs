@@ -101,6 +101,32 @@ public sealed class QuantizedConversionTests(ITestOutputHelper log)
         Assert.Contains(a.Keys, k => k.EndsWith(".onnx.data", StringComparison.Ordinal));
     }
 
+    /// <summary>
+    /// Rows are quantised on several threads: 1, 2 and 3 threads write the same files byte for byte at int8 and int4
+    /// (the FP8 fixture: dequantised block-FP8 rows, the absorbed W_UK / W_UV re-quantised in groups, in both layouts).
+    /// </summary>
+    [Theory]
+    [InlineData(TargetPrecision.Int8, DenseIntOp.DenseProjection)]
+    [InlineData(TargetPrecision.Int4, DenseIntOp.DenseProjection)]
+    [InlineData(TargetPrecision.Int4, DenseIntOp.MatMulNBits)]
+    public void AnyThreadCountWritesTheSameBytes(TargetPrecision precision, DenseIntOp op)
+    {
+        using var dir = Fixtures.NewTempDir("glm-quant");
+        int[] counts = [1, 2, 3];
+        foreach (var threads in counts)
+            ModelConverter.Convert(new ConvertOptions(Fixtures.GlmDir("glm52-tiny-fp8"), dir.File($"t{threads}"))
+            {
+                Precision = precision, DenseIntOp = op, Threads = threads,
+            }, SilentProgress.Instance);
+        var files = ModelManifestJson.Load(dir.File("t1")).Files.Select(f => f.Path).ToArray();
+        Assert.Contains(files, f => f.EndsWith(".onnx.data", StringComparison.Ordinal));
+        foreach (var threads in counts[1..])
+            foreach (var file in files.Append("glm-model.json"))
+                Assert.True(File.ReadAllBytes(Path.Combine(dir.File("t1"), file)).AsSpan()
+                        .SequenceEqual(File.ReadAllBytes(Path.Combine(dir.File($"t{threads}"), file))),
+                    $"{file} differs between 1 and {threads} threads");
+    }
+
     /// <summary>At int4 the MTP stage still points at the main stages' packed lm_head and its group scales: no copy.</summary>
     [Fact]
     public void MtpStageSharesTheQuantizedLmHead()
