@@ -44,6 +44,32 @@ PagedBatchInputs Inputs(const Batch& b, int64_t batch) {
           {DType::kInt32, {batch, b.max_blocks}}, b.table.data()};
 }
 
+// SparseMlaAttention's query / new-row operands for `rows` rows (filled with fixed seeds) and their descriptors; the
+// caller adds the batch layout and top-k.
+struct MlaOperands {
+  std::vector<float> ql, qr, kv, kr, out;
+  SparseMlaInputs inputs;
+};
+
+MlaOperands MakeMlaOperands(int64_t rows, int64_t heads, int64_t rank, int64_t rope, int64_t pool_blocks) {
+  MlaOperands m;
+  m.ql.resize(static_cast<size_t>(rows * heads * rank));
+  m.qr.resize(static_cast<size_t>(rows * heads * rope));
+  m.kv.resize(static_cast<size_t>(rows * rank));
+  m.kr.resize(static_cast<size_t>(rows * rope));
+  m.out.resize(m.ql.size());
+  FillUniform(m.ql.data(), static_cast<int64_t>(m.ql.size()), 6);
+  FillUniform(m.qr.data(), static_cast<int64_t>(m.qr.size()), 7);
+  FillUniform(m.kv.data(), static_cast<int64_t>(m.kv.size()), 8);
+  FillUniform(m.kr.data(), static_cast<int64_t>(m.kr.size()), 9);
+  m.inputs.q_latent = {DType::kFloat32, {rows, heads, rank}};
+  m.inputs.q_rope = {DType::kFloat32, {rows, heads, rope}};
+  m.inputs.kv_latent = {DType::kFloat32, {rows, rank}};
+  m.inputs.k_rope = {DType::kFloat32, {rows, rope}};
+  m.inputs.latent_pool = {DType::kFloat32, {pool_blocks, kBlock, rank + rope}};
+  return m;
+}
+
 void Run(int64_t batch, int64_t context, int repeats, Rate read, Rate peak) {
   const Batch b = MakeBatch(batch, context);
   std::vector<float> index_pool(static_cast<size_t>(b.num_blocks * kBlock * kIndexDim));
@@ -70,26 +96,15 @@ void Run(int64_t batch, int64_t context, int repeats, Rate read, Rate peak) {
   const double index_bytes = static_cast<double>(batch * context * kIndexDim * 4);
   const double index_flops = 2.0 * batch * context * kIndexHeads * kIndexDim;
 
-  std::vector<float> ql(static_cast<size_t>(batch * kHeads * kRank)), qr(static_cast<size_t>(batch * kHeads * kRope));
-  std::vector<float> kv(static_cast<size_t>(batch * kRank)), kr(static_cast<size_t>(batch * kRope));
-  std::vector<float> out(ql.size());
-  FillUniform(ql.data(), static_cast<int64_t>(ql.size()), 6);
-  FillUniform(qr.data(), static_cast<int64_t>(qr.size()), 7);
-  FillUniform(kv.data(), static_cast<int64_t>(kv.size()), 8);
-  FillUniform(kr.data(), static_cast<int64_t>(kr.size()), 9);
-  SparseMlaInputs mi;
-  mi.q_latent = {DType::kFloat32, {batch, kHeads, kRank}};
-  mi.q_rope = {DType::kFloat32, {batch, kHeads, kRope}};
-  mi.kv_latent = {DType::kFloat32, {batch, kRank}};
-  mi.k_rope = {DType::kFloat32, {batch, kRope}};
-  mi.latent_pool = {DType::kFloat32, {b.num_blocks, kBlock, kRank + kRope}};
+  MlaOperands m = MakeMlaOperands(batch, kHeads, kRank, kRope, b.num_blocks);
+  SparseMlaInputs& mi = m.inputs;
   mi.batch = Inputs(b, batch);
   mi.has_topk = true;
   mi.topk_indices = {DType::kInt32, {batch, kTopK}};
   const SparseMlaShape mshape = ValidateSparseMla(mi, {1.0f / 16.0f});
   const Timing mla_t = Measure(repeats, [&] {
-    cpu::SparseMlaAttention(Threads(), mshape, ql.data(), qr.data(), kv.data(), kr.data(), latent_pool.data(),
-                            topk.data(), out.data());
+    cpu::SparseMlaAttention(Threads(), mshape, m.ql.data(), m.qr.data(), m.kv.data(), m.kr.data(),
+                            latent_pool.data(), topk.data(), m.out.data());
   });
   const int64_t attended = std::min(context, kTopK);
   const double mla_bytes = static_cast<double>(batch * attended * (kRank + kRope) * 4);
@@ -113,19 +128,8 @@ void RunPrefill(const char* name, int64_t heads, int64_t rank, int64_t rope, int
   prompt.cu = {0, static_cast<int32_t>(tokens)};
   prompt.past = {0};
   std::vector<float> pool(static_cast<size_t>(prompt.num_blocks * kBlock * (rank + rope)));
-  std::vector<float> ql(static_cast<size_t>(tokens * heads * rank)), qr(static_cast<size_t>(tokens * heads * rope));
-  std::vector<float> kv(static_cast<size_t>(tokens * rank)), kr(static_cast<size_t>(tokens * rope));
-  std::vector<float> out(ql.size());
-  FillUniform(ql.data(), static_cast<int64_t>(ql.size()), 6);
-  FillUniform(qr.data(), static_cast<int64_t>(qr.size()), 7);
-  FillUniform(kv.data(), static_cast<int64_t>(kv.size()), 8);
-  FillUniform(kr.data(), static_cast<int64_t>(kr.size()), 9);
-  SparseMlaInputs mi;
-  mi.q_latent = {DType::kFloat32, {tokens, heads, rank}};
-  mi.q_rope = {DType::kFloat32, {tokens, heads, rope}};
-  mi.kv_latent = {DType::kFloat32, {tokens, rank}};
-  mi.k_rope = {DType::kFloat32, {tokens, rope}};
-  mi.latent_pool = {DType::kFloat32, {prompt.num_blocks, kBlock, rank + rope}};
+  MlaOperands m = MakeMlaOperands(tokens, heads, rank, rope, prompt.num_blocks);
+  SparseMlaInputs& mi = m.inputs;
   mi.batch = {{DType::kInt32, {2}}, prompt.cu.data(), {DType::kInt32, {1}}, prompt.past.data(),
               {DType::kInt32, {1, prompt.max_blocks}}, prompt.table.data()};
   const SparseMlaShape shape = ValidateSparseMla(mi, {1.0f / std::sqrt(static_cast<float>(rank + rope))});
@@ -133,8 +137,8 @@ void RunPrefill(const char* name, int64_t heads, int64_t rank, int64_t rope, int
   if (cpu::CpuHasAvx512Kernels()) isas.push_back(cpu::Isa::kAvx512);
   const std::vector<Timing> t = MeasureAlternating(repeats, isas.size(), [&](size_t i) {
     cpu::ForceIsa(isas[i]);
-    cpu::SparseMlaAttention(Threads(), shape, ql.data(), qr.data(), kv.data(), kr.data(), pool.data(), nullptr,
-                            out.data());
+    cpu::SparseMlaAttention(Threads(), shape, m.ql.data(), m.qr.data(), m.kv.data(), m.kr.data(), pool.data(),
+                            nullptr, m.out.data());
   });
   const double flops = 2.0 * (tokens * (tokens + 1) / 2) * heads * (rank + rope + rank);
   for (size_t i = 0; i < isas.size(); ++i)
