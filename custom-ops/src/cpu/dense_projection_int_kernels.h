@@ -55,12 +55,15 @@ struct DenseIntKernels {
   // activations as quantized.
   void (*gemv)(const IntWeight& w, int64_t r0, int64_t r1, const IntTokens& x, int64_t n, float* y, int64_t ldy);
 
-  // The many-token path (AVX-512 only; null in the AVX2 table): weight panels of kIntPanelRows rows, unpacked once
-  // per call into [chunk][4-column group][row][4 bytes] (each int32 lane one row, the bytes unsigned: int8 q + 128,
-  // int4 q + 8) with their float scales, then every token dotted against a panel with its 4 bytes broadcast
-  // (vpdpbusd: 4 columns x 16 rows per instruction, no horizontal sums), kIntGemmTokens tokens at a time.
-  // Activations for it in column order: quantize_columns writes q [ceil(cols / 32) * 32], one scale and one
-  // correction (-(128 or 8) x the chunk's sum of q, what the unsigned weights add) per 32-column chunk.
+  // The many-token path: weight panels of kIntPanelRows rows, unpacked once per call into [chunk][4-column
+  // group][row][4 bytes] (each int32 lane one row; int4 as q + 8, int8 as q + 128 on AVX-512, q itself on AVX2) with
+  // their float scales, then every token dotted against a panel with its 4 bytes broadcast, no horizontal sums:
+  // AVX-512 vpdpbusd (4 columns x 16 rows per instruction), kIntGemmTokens tokens at a time; AVX2 vpmaddubsw +
+  // vpmaddwd over 8 rows (int8 with the weight's sign moved onto the activation byte), 4 (int8) or 6 (int4) tokens
+  // at a time. int4 groups hold a chunk's even and odd columns of 8 in turn (isa/dense_projection_int_kernels.cc).
+  // Activations for it: quantize_columns writes q [ceil(cols / 32) * 32] in the panel's column order (int8: column
+  // order; int4: per 8 columns 0, 2, 4, 6, 1, 3, 5, 7), one scale and one correction (minus the offset the stored
+  // weights carry, 8 / 128 / 0 as above, times the chunk's sum of q) per 32-column chunk.
   bool (*quantize_columns)(bool int4, const float* x, int64_t cols, int8_t* q, float* scales, int32_t* corrections);
   // Output rows [p0 * kIntPanelRows, min(p1 * kIntPanelRows, rows)) for n tokens: token t's activations at
   // q + t * q_stride, scales / corrections + t * chunk_stride, rows of the token count rounded up to kIntGemmTokens

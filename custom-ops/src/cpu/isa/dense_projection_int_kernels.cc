@@ -364,48 +364,151 @@ void Gemv(const IntWeight& w, int64_t r0, int64_t r1, const IntTokens& x, int64_
 #endif
 }
 
-#if defined(GLM_OPS_ISA_AVX512)
 // ---------------------------------------------------------------------------------------------------------------
-// Many tokens: packed panels, activations broadcast
+// Many tokens: packed panels, activations broadcast (AVX-512: vpdpbusd; AVX2: vpmaddubsw + vpmaddwd)
+
+// Bytes of one 32-column chunk of a packed panel: 16 rows x 32 bytes, then 16 float scales.
+constexpr int64_t kPanelChunkBytes = kIntPanelRows * 32 + kIntPanelRows * 4;
+
+// What the panel adds to an int8 weight to make it the unsigned operand: AVX-512 stores q + 128 for vpdpbusd; AVX2
+// stores q itself and moves its sign onto the activation bytes (|q| x sign(x, q) cannot saturate vpmaddubsw).
+#if defined(GLM_OPS_ISA_AVX512)
+constexpr int32_t kPanelInt8Offset = 128;
+#else
+constexpr int32_t kPanelInt8Offset = 0;
+#endif
+
+// int4 panels hold per 8 columns their even columns' nibbles in one group of 4 bytes and the odd ones' in the next
+// (what a mask and a shift give from 4 stored bytes, no byte interleave); the activations follow: within each 8
+// bytes, columns 0, 2, 4, 6, then 1, 3, 5, 7.
+#define GLM_INT4_ORDER 0, 2, 4, 6, 1, 3, 5, 7, 8, 10, 12, 14, 9, 11, 13, 15
 
 bool QuantizeColumns(bool int4, const float* x, int64_t cols, int8_t* q, float* scales, int32_t* corrections) {
+  const __m128i kInt4Order = _mm_setr_epi8(GLM_INT4_ORDER);
   bool finite = true;
   const int64_t chunks = (cols + 31) / 32;
-  const int32_t offset = int4 ? 8 : 128;
+  const int32_t offset = int4 ? 8 : kPanelInt8Offset;
   for (int64_t c = 0; c < chunks; ++c) {
+#if defined(GLM_OPS_ISA_AVX512)
     __m512i lo, hi;
     scales[c] = QuantizeChunk(x + 32 * c, cols - 32 * c, lo, hi, finite);
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * c), _mm512_cvtepi32_epi8(lo));
-    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * c + 16), _mm512_cvtepi32_epi8(hi));
+    __m128i a = _mm512_cvtepi32_epi8(lo), b = _mm512_cvtepi32_epi8(hi);
+    if (int4) a = _mm_shuffle_epi8(a, kInt4Order), b = _mm_shuffle_epi8(b, kInt4Order);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * c), a);
+    _mm_storeu_si128(reinterpret_cast<__m128i*>(q + 32 * c + 16), b);
     corrections[c] = -offset * _mm512_reduce_add_epi32(_mm512_add_epi32(lo, hi));
+#else
+    __m256i bytes;
+    scales[c] = QuantizeChunk(x + 32 * c, cols - 32 * c, bytes, finite);
+    if (int4) bytes = _mm256_shuffle_epi8(bytes, _mm256_broadcastsi128_si256(kInt4Order));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(q + 32 * c), bytes);
+    const __m256i lanes = LaneSums(bytes);
+    __m128i sum = _mm_add_epi32(_mm256_castsi256_si128(lanes), _mm256_extracti128_si256(lanes, 1));
+    sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0x4E));
+    sum = _mm_add_epi32(sum, _mm_shuffle_epi32(sum, 0xB1));
+    corrections[c] = -offset * _mm_cvtsi128_si32(sum);
+#endif
   }
   return finite;
 }
 
+// The first `count` of 16 / 32 bytes at p (count >= 1), zero past them; nothing read past p + count.
+inline __m128i LoadBytes16(const uint8_t* p, int64_t count) {
+#if defined(GLM_OPS_ISA_AVX512)
+  return _mm_maskz_loadu_epi8(static_cast<__mmask16>((1u << Min<int64_t>(count, 16)) - 1), p);
+#else
+  if (count >= 16) return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p));
+  alignas(16) uint8_t padded[16] = {};
+  std::memcpy(padded, p, static_cast<size_t>(count));
+  return _mm_load_si128(reinterpret_cast<const __m128i*>(padded));
+#endif
+}
+inline __m256i LoadBytes32(const uint8_t* p, int64_t count) {
+#if defined(GLM_OPS_ISA_AVX512)
+  return _mm256_maskz_loadu_epi8(static_cast<__mmask32>((uint64_t{1} << Min<int64_t>(count, 32)) - 1), p);
+#else
+  if (count >= 32) return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p));
+  alignas(32) uint8_t padded[32] = {};
+  std::memcpy(padded, p, static_cast<size_t>(count));
+  return _mm256_load_si256(reinterpret_cast<const __m256i*>(padded));
+#endif
+}
+
+#if defined(GLM_OPS_ISA_AVX512)
+// 16 rows of 16 bytes (row r at p + r * stride) as 4 vectors, d[k]'s int32 lane r holding row r's bytes 4k .. 4k + 3:
+// rows k, k + 4, k + 8, k + 12 in the 128-bit lanes of one vector, then a 4 x 4 word transpose inside the lanes.
+inline void Transpose16x4(const uint8_t* p, int64_t stride, __m512i d[4]) {
+  __m512i z[4];
+  for (int k = 0; k < 4; ++k) {
+    auto row = [&](int r) { return _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + r * stride)); };
+    __m512i v = _mm512_castsi128_si512(row(k));
+    v = _mm512_inserti32x4(v, row(k + 4), 1);
+    v = _mm512_inserti32x4(v, row(k + 8), 2);
+    z[k] = _mm512_inserti32x4(v, row(k + 12), 3);
+  }
+  const __m512i t0 = _mm512_unpacklo_epi32(z[0], z[1]), t1 = _mm512_unpackhi_epi32(z[0], z[1]);
+  const __m512i t2 = _mm512_unpacklo_epi32(z[2], z[3]), t3 = _mm512_unpackhi_epi32(z[2], z[3]);
+  d[0] = _mm512_unpacklo_epi64(t0, t2);
+  d[1] = _mm512_unpackhi_epi64(t0, t2);
+  d[2] = _mm512_unpacklo_epi64(t1, t3);
+  d[3] = _mm512_unpackhi_epi64(t1, t3);
+}
+
+// Chunk c of 16 whole rows from n0 (every column inside the row) into out, in PackPanel's layout.
+void PackWholeChunk(const IntWeight& w, int64_t n0, int64_t c, uint8_t* out) {
+  const uint8_t* base = w.data + n0 * w.row_bytes;
+  __m512i d[4];
+  if (w.int4) {
+    Transpose16x4(base + 16 * c, w.row_bytes, d);
+    const __m512i mask = _mm512_set1_epi8(0x0F);
+    for (int k = 0; k < 4; ++k) {
+      _mm512_store_si512(out + 128 * k, _mm512_and_si512(d[k], mask));
+      _mm512_store_si512(out + 128 * k + 64, _mm512_and_si512(_mm512_srli_epi16(d[k], 4), mask));
+    }
+  } else {
+    const __m512i flip = _mm512_set1_epi8(static_cast<char>(0x80));
+    for (int half = 0; half < 2; ++half) {
+      Transpose16x4(base + 32 * c + 16 * half, w.row_bytes, d);
+      for (int k = 0; k < 4; ++k) _mm512_store_si512(out + 64 * (4 * half + k), _mm512_xor_si512(d[k], flip));
+    }
+  }
+  alignas(32) uint16_t halves[kIntPanelRows];
+  const uint16_t* s = w.scales + n0 * w.scale_cols + 32 * c / w.group;
+  for (int r = 0; r < kIntPanelRows; ++r) halves[r] = s[r * w.scale_cols];
+  _mm512_store_ps(out + kIntPanelRows * 32, _mm512_cvtph_ps(_mm256_load_si256(reinterpret_cast<const __m256i*>(halves))));
+}
+#endif
+
 // Rows [n0, n0 + 16) of w (rows past the matrix as zeros) into panel: per chunk c, 512 bytes [group g][row r][4]
-// holding row r's columns 32c + 4g .. +3 as unsigned bytes (int8 q + 128, int4 its nibble q + 8; columns past the
-// row as q 0), then 16 float scales (row r's group scale; 0 past the matrix).
+// holding 4 of row r's columns as the kernel's operand bytes, int8: columns 32c + 4g .. +3 as q + kPanelInt8Offset;
+// int4: its nibbles q + 8, groups 2k / 2k + 1 the even / odd columns of 32c + 8k .. +7 (GLM_INT4_ORDER); columns
+// past the row as nibble 0 / q 0, which meet zero activations; then 16 float scales (row r's group scale; 0 past the
+// matrix). On AVX-512, chunks of 16 whole rows are transposed in 512-bit registers (PackWholeChunk).
 void PackPanel(const IntWeight& w, int64_t n0, uint8_t* panel) {
   const int64_t chunks = (w.cols + 31) / 32;
   const int rows = static_cast<int>(Min<int64_t>(kIntPanelRows, w.rows - n0));
   alignas(64) uint32_t tile[kIntPanelRows][8];
   for (int64_t c = 0; c < chunks; ++c) {
-    uint8_t* out = panel + c * (kIntPanelRows * 32 + kIntPanelRows * 4);
+    uint8_t* out = panel + c * kPanelChunkBytes;
+#if defined(GLM_OPS_ISA_AVX512)
+    if (rows == kIntPanelRows && (w.int4 ? 16 * (c + 1) <= w.row_bytes : 32 * (c + 1) <= w.cols)) {
+      PackWholeChunk(w, n0, c, out);
+      continue;
+    }
+#endif
     float* out_scales = reinterpret_cast<float*>(out + kIntPanelRows * 32);
     for (int r = 0; r < kIntPanelRows; ++r) {
       __m256i bytes = _mm256_setzero_si256();
       if (r < rows) {
         const uint8_t* row = w.data + (n0 + r) * w.row_bytes;
         if (w.int4) {
-          const int64_t count = Min<int64_t>(16, w.row_bytes - 16 * c);
-          const __m128i packed = _mm_maskz_loadu_epi8(static_cast<__mmask16>((1u << count) - 1), row + 16 * c);
+          const __m128i packed = LoadBytes16(row + 16 * c, w.row_bytes - 16 * c);
           const __m128i mask = _mm_set1_epi8(0x0F);
           const __m128i even = _mm_and_si128(packed, mask), odd = _mm_and_si128(_mm_srli_epi16(packed, 4), mask);
-          bytes = _mm256_set_m128i(_mm_unpackhi_epi8(even, odd), _mm_unpacklo_epi8(even, odd));
+          bytes = _mm256_set_m128i(_mm_unpackhi_epi32(even, odd), _mm_unpacklo_epi32(even, odd));
         } else {
-          const int64_t count = Min<int64_t>(32, w.cols - 32 * c);
-          const __m256i q = _mm256_maskz_loadu_epi8(static_cast<__mmask32>((uint64_t{1} << count) - 1), row + 32 * c);
-          bytes = _mm256_xor_si256(q, _mm256_set1_epi8(static_cast<char>(0x80)));
+          bytes = LoadBytes32(row + 32 * c, w.cols - 32 * c);
+          if constexpr (kPanelInt8Offset == 128) bytes = _mm256_xor_si256(bytes, _mm256_set1_epi8(static_cast<char>(0x80)));
         }
         out_scales[r] = DecodeF16(w.scales[(n0 + r) * w.scale_cols + 32 * c / w.group]);
       } else {
@@ -425,6 +528,18 @@ void PackPanel(const IntWeight& w, int64_t n0, uint8_t* panel) {
   }
 }
 
+// Token t's 4 activation bytes of chunk c, group g, in every int32 lane.
+inline IntVec Broadcast4(const int8_t* q, int64_t q_stride, int t, int64_t c, int g) {
+  int32_t four;
+  std::memcpy(&four, q + t * q_stride + 32 * c + 4 * g, sizeof four);
+#if defined(GLM_OPS_ISA_AVX512)
+  return _mm512_set1_epi32(four);
+#else
+  return _mm256_set1_epi32(four);
+#endif
+}
+
+#if defined(GLM_OPS_ISA_AVX512)
 // TB tokens (4, 8 or kIntGemmTokens) against one packed panel: float sums of 16 rows per token, kept in registers
 // over every chunk, written to out[0..TB) at the end.
 template <int TB>
@@ -434,7 +549,7 @@ void PanelTokens(const uint8_t* panel, int64_t chunks, const int8_t* q, int64_t 
 #pragma GCC unroll 12
   for (int t = 0; t < TB; ++t) acc[t] = _mm512_setzero_ps();
   for (int64_t c = 0; c < chunks; ++c) {
-    const uint8_t* block = panel + c * (kIntPanelRows * 32 + kIntPanelRows * 4);
+    const uint8_t* block = panel + c * kPanelChunkBytes;
     const __m512 ws = _mm512_loadu_ps(reinterpret_cast<const float*>(block + kIntPanelRows * 32));
     __m512i sum[TB];
 #pragma GCC unroll 12
@@ -443,11 +558,7 @@ void PanelTokens(const uint8_t* panel, int64_t chunks, const int8_t* q, int64_t 
     for (int g = 0; g < 8; ++g) {
       const __m512i wv = _mm512_load_si512(block + 64 * g);
 #pragma GCC unroll 12
-      for (int t = 0; t < TB; ++t) {
-        int32_t four;
-        std::memcpy(&four, q + t * q_stride + 32 * c + 4 * g, sizeof four);
-        sum[t] = _mm512_dpbusd_epi32(sum[t], wv, _mm512_set1_epi32(four));
-      }
+      for (int t = 0; t < TB; ++t) sum[t] = _mm512_dpbusd_epi32(sum[t], wv, Broadcast4(q, q_stride, t, c, g));
     }
 #pragma GCC unroll 12
     for (int t = 0; t < TB; ++t)
@@ -483,6 +594,91 @@ void Gemm(const IntWeight& w, int64_t p0, int64_t p1, const int8_t* q, int64_t q
     }
   }
 }
+#else
+// TB tokens against the 8 rows [8 * half, 8 * half + 8) of one packed panel: float sums of 8 rows per token in
+// registers over every chunk. Per 4-column group and token: int4 one vpmaddubsw (nibble x int8: a 16-bit pair is at
+// most 2 x 15 x 127 = 3810, so a chunk's 8 groups add up in 16 bits, 30480 at most, before one vpmaddwd widens them);
+// int8 vpsignb + vpmaddubsw (|q| x sign(x, q): a pair at most 2 x 127 x 127 = 32258, no saturation) + vpmaddwd per
+// group.
+template <bool kInt4, int TB>
+void HalfPanelTokens(const uint8_t* panel, int half, int64_t chunks, const int8_t* q, int64_t q_stride,
+                     const float* scales, const int32_t* corrections, int64_t chunk_stride, __m256* out) {
+  const __m256i ones = _mm256_set1_epi16(1);
+  __m256 acc[TB];
+  for (int t = 0; t < TB; ++t) acc[t] = _mm256_setzero_ps();
+  for (int64_t c = 0; c < chunks; ++c) {
+    const uint8_t* block = panel + c * kPanelChunkBytes + 32 * half;
+    const __m256 ws =
+        _mm256_loadu_ps(reinterpret_cast<const float*>(panel + c * kPanelChunkBytes + kIntPanelRows * 32) + 8 * half);
+    __m256i sum[TB];
+    for (int t = 0; t < TB; ++t) sum[t] = _mm256_setzero_si256();
+    if constexpr (kInt4) {
+#pragma GCC unroll 8
+      for (int g = 0; g < 8; ++g) {
+        const __m256i wv = _mm256_load_si256(reinterpret_cast<const __m256i*>(block + 64 * g));
+        for (int t = 0; t < TB; ++t)
+          sum[t] = _mm256_add_epi16(sum[t], _mm256_maddubs_epi16(wv, Broadcast4(q, q_stride, t, c, g)));
+      }
+      for (int t = 0; t < TB; ++t)
+        sum[t] = _mm256_add_epi32(_mm256_madd_epi16(sum[t], ones), _mm256_set1_epi32(corrections[t * chunk_stride + c]));
+    } else {
+#pragma GCC unroll 8
+      for (int g = 0; g < 8; ++g) {
+        const __m256i wv = _mm256_load_si256(reinterpret_cast<const __m256i*>(block + 64 * g));
+        const __m256i magnitude = _mm256_sign_epi8(wv, wv);
+        for (int t = 0; t < TB; ++t) {
+          const __m256i signed_x = _mm256_sign_epi8(Broadcast4(q, q_stride, t, c, g), wv);
+          sum[t] = _mm256_add_epi32(sum[t], _mm256_madd_epi16(_mm256_maddubs_epi16(magnitude, signed_x), ones));
+        }
+      }
+    }
+    for (int t = 0; t < TB; ++t)
+      acc[t] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(sum[t]), _mm256_mul_ps(ws, _mm256_set1_ps(scales[t * chunk_stride + c])),
+                               acc[t]);
+  }
+  for (int t = 0; t < TB; ++t) out[t] = acc[t];
+}
+
+// Tokens per block: a divisor of kIntGemmTokens (the activations are readable up to a multiple of it), as many as
+// the 16 ymm registers hold with their int and float sums.
+template <bool kInt4>
+constexpr int kHalfPanelTokens = kInt4 ? 6 : 4;
+static_assert(kIntGemmTokens % kHalfPanelTokens<true> == 0 && kIntGemmTokens % kHalfPanelTokens<false> == 0);
+
+template <bool kInt4>
+void GemmT(const IntWeight& w, int64_t p0, int64_t p1, const int8_t* q, int64_t q_stride, const float* scales,
+           const int32_t* corrections, int64_t chunk_stride, int64_t n, float* y, int64_t ldy, uint8_t* panel) {
+  constexpr int TB = kHalfPanelTokens<kInt4>;
+  const int64_t chunks = (w.cols + 31) / 32;
+  for (int64_t p = p0; p < p1; ++p) {
+    const int64_t n0 = p * kIntPanelRows;
+    const int rows = static_cast<int>(Min<int64_t>(kIntPanelRows, w.rows - n0));
+    PackPanel(w, n0, panel);
+    for (int half = 0; half < 2 && 8 * half < rows; ++half) {
+      const int live = Min(8, rows - 8 * half);
+      const __m256i keep = _mm256_cmpgt_epi32(_mm256_set1_epi32(live), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+      for (int64_t t0 = 0; t0 < n; t0 += TB) {
+        __m256 acc[TB];
+        HalfPanelTokens<kInt4, TB>(panel, half, chunks, q + t0 * q_stride, q_stride, scales + t0 * chunk_stride,
+                                   corrections + t0 * chunk_stride, chunk_stride, acc);
+        const int64_t count = Min<int64_t>(TB, n - t0);
+        for (int64_t t = 0; t < count; ++t) {
+          float* out = y + (t0 + t) * ldy + n0 + 8 * half;
+          if (live == 8)
+            _mm256_storeu_ps(out, acc[t]);
+          else
+            _mm256_maskstore_ps(out, keep, acc[t]);
+        }
+      }
+    }
+  }
+}
+
+void Gemm(const IntWeight& w, int64_t p0, int64_t p1, const int8_t* q, int64_t q_stride, const float* scales,
+          const int32_t* corrections, int64_t chunk_stride, int64_t n, float* y, int64_t ldy, uint8_t* panel) {
+  if (w.int4) return GemmT<true>(w, p0, p1, q, q_stride, scales, corrections, chunk_stride, n, y, ldy, panel);
+  GemmT<false>(w, p0, p1, q, q_stride, scales, corrections, chunk_stride, n, y, ldy, panel);
+}
 #endif
 
 }  // namespace
@@ -496,7 +692,7 @@ const DenseIntKernels& DenseIntKernelsAvx512() {
 #else
 const DenseIntKernels& DenseIntKernelsAvx2() {
   static const DenseIntKernels table{"avx2", kLanes,  StepCols(false), StepCols(true), &Supports,
-                                     &Quantize, &Gemv, nullptr,         nullptr};
+                                     &Quantize, &Gemv, &QuantizeColumns, &Gemm};
   return table;
 }
 #endif
