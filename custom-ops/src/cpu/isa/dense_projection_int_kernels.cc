@@ -613,7 +613,7 @@ void HalfPanelTokens(const uint8_t* panel, int half, int64_t chunks, const int8_
     __m256i sum[TB];
     for (int t = 0; t < TB; ++t) sum[t] = _mm256_setzero_si256();
     if constexpr (kInt4) {
-#pragma GCC unroll 8
+#pragma GCC unroll 1  // unrolled, GCC reorders every product ahead of its sum and spills them
       for (int g = 0; g < 8; ++g) {
         const __m256i wv = _mm256_load_si256(reinterpret_cast<const __m256i*>(block + 64 * g));
         for (int t = 0; t < TB; ++t)
@@ -622,7 +622,7 @@ void HalfPanelTokens(const uint8_t* panel, int half, int64_t chunks, const int8_
       for (int t = 0; t < TB; ++t)
         sum[t] = _mm256_add_epi32(_mm256_madd_epi16(sum[t], ones), _mm256_set1_epi32(corrections[t * chunk_stride + c]));
     } else {
-#pragma GCC unroll 8
+#pragma GCC unroll 1  // unrolled, GCC reorders every product ahead of its sum and spills them
       for (int g = 0; g < 8; ++g) {
         const __m256i wv = _mm256_load_si256(reinterpret_cast<const __m256i*>(block + 64 * g));
         const __m256i magnitude = _mm256_sign_epi8(wv, wv);
