@@ -232,7 +232,8 @@ TEST(DenseProjection, MatchesReferenceAroundTheCallerOnlySize) {
 // 64 on AVX2) take int8 / int4 with the converter's groups (32, 128) at every token count: blocks of 1-4 tokens,
 // passes of 256, widths around each step and 32-column chunk (masked or zero-padded last steps, odd int4 widths),
 // row counts around the 4- / 2-row steps and the 24-row item, the calling-thread size and the pool; from 16 tokens
-// on AVX-512 the packed-panel kernel (16-row panels, partial ones, last token blocks of 4, 8 and 12).
+// (int4 on AVX2: 96) the packed-panel kernel (16-row panels, partial ones and half panels, last token blocks of 4, 8
+// and 12 on AVX-512, partial 4- / 6-token blocks on AVX2, odd widths with a partial last chunk).
 TEST(DenseProjection, IntegerKernelsMatchReferenceAtStepEdges) {
   std::mt19937 rng(31);
   for (ExpertWeightFormat f : {ExpertWeightFormat::kInt8, ExpertWeightFormat::kInt4})
@@ -244,7 +245,7 @@ TEST(DenseProjection, IntegerKernelsMatchReferenceAtStepEdges) {
         for (int64_t in : {1, 31, 32, 33, 63, 64, 65, 127, 128, 129, 255, 257, 1000})
           for (int64_t out : {1, 5, 24, 25}) RunCase(rng, f, tokens, in, out, qb);
       for (int64_t tokens : {13, 64, 130, 259}) RunCase(rng, f, tokens, 1024, 49, qb);
-      for (int64_t tokens : {16, 20, 40}) RunCase(rng, f, tokens, 1001, 33, qb);  // odd width, partial chunk and panel
+      for (int64_t tokens : {16, 20, 40, 100}) RunCase(rng, f, tokens, 1001, 33, qb);  // odd width, partial chunk and panel
       RunCase(rng, f, 2, 2816, 300, qb);  // on the pool
     }
 }

@@ -22,10 +22,6 @@ constexpr int64_t kTokenChunk = 256;
 // Tokens from which a pass quantizes its activations on the pool rather than on the calling thread.
 constexpr int64_t kParallelQuantizeTokens = 16;
 
-// Tokens from which a call takes the packed-panel kernel (where the table has one): below, unpacking a panel costs
-// more than the tokens gain from it.
-constexpr int64_t kGemmMinTokens = 16;
-
 // The calling thread's quantized activations, reused between calls (the work items only read them).
 struct Buffers {
   std::vector<int8_t> q;
@@ -100,7 +96,8 @@ bool DenseProjectionInt(const Parallel& parallel, const DenseProjectionShape& s,
   const int64_t q_stride = steps * step, lane_stride = steps * k.lanes;
   const IntWeight weight{static_cast<const uint8_t*>(w.data), static_cast<const uint16_t*>(w.scales), s.out, s.in,
                          s.RowBytes(), s.ScaleCols(), s.quant_block_size, int4};
-  if (k.gemm && s.tokens >= kGemmMinTokens) return ProjectPanels(parallel, s, x, weight, y);
+  if (k.gemm && s.tokens >= (int4 ? k.gemm_min_tokens_int4 : k.gemm_min_tokens_int8))
+    return ProjectPanels(parallel, s, x, weight, y);
   const int64_t chunk = std::min(s.tokens, kTokenChunk);
   thread_local Buffers buffers;
   Buffers& b = buffers;

@@ -1,9 +1,9 @@
 // DenseProjection's integer path: int8 / int4 weights (groups of 32, or of a multiple of the kernels' step) at every
 // token count, through the byte dot-product kernels of cpu/dense_projection_int_kernels.h. The activations are
-// quantized once per call (per token, per 32 columns). Below 16 tokens (every count on AVX2) one pass of the pool
-// splits the output rows in items, each item's rows read once per block of up to kDenseIntMaxTokens tokens (later
-// blocks find them in L1/L2); from 16 tokens on AVX-512 the pool splits 16-row panels, each unpacked once and
-// dotted with every token. No allocation per call at decode sizes: the quantized activations live in a buffer of
+// quantized once per call (per token, per 32 columns). Below the table's gemm_min_tokens (16; int4 on AVX2 96) one
+// pass of the pool splits the output rows in items, each item's rows read once per block of up to kDenseIntMaxTokens
+// tokens (later blocks find them in L1/L2); from there the pool splits 16-row panels, each unpacked once and dotted
+// with every token. No allocation per call at decode sizes: the quantized activations live in a buffer of
 // the calling thread, kept between calls.
 #pragma once
 

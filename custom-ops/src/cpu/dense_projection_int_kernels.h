@@ -70,6 +70,10 @@ struct DenseIntKernels {
   // readable (zero activations). panel: scratch of IntPanelBytes(cols) bytes, 64-byte aligned.
   void (*gemm)(const IntWeight& w, int64_t p0, int64_t p1, const int8_t* q, int64_t q_stride, const float* scales,
                const int32_t* corrections, int64_t chunk_stride, int64_t n, float* y, int64_t ldy, uint8_t* panel);
+  // Tokens from which a call takes gemm rather than gemv (int8, int4): below, unpacking the panels costs more than
+  // the tokens gain from them (measured, docs/benchmarks.md: AVX-512 16 / 16; AVX2 16 / 96, its int4 row kernel
+  // reading nibbles as stored is as fast as the panel up to ~64 tokens).
+  int64_t gemm_min_tokens_int8, gemm_min_tokens_int4;
 };
 
 constexpr int64_t kIntPanelRows = 16;

@@ -686,13 +686,15 @@ void Gemm(const IntWeight& w, int64_t p0, int64_t p1, const int8_t* q, int64_t q
 #if defined(GLM_OPS_ISA_AVX512)
 const DenseIntKernels& DenseIntKernelsAvx512() {
   static const DenseIntKernels table{"avx512", kLanes,    StepCols(false),   StepCols(true), &Supports,
-                                     &Quantize, &Gemv,     &QuantizeColumns, &Gemm};
+                                     &Quantize, &Gemv,     &QuantizeColumns, &Gemm,
+                                     16,        16};
   return table;
 }
 #else
 const DenseIntKernels& DenseIntKernelsAvx2() {
   static const DenseIntKernels table{"avx2", kLanes,  StepCols(false), StepCols(true), &Supports,
-                                     &Quantize, &Gemv, &QuantizeColumns, &Gemm};
+                                     &Quantize, &Gemv, &QuantizeColumns, &Gemm,
+                                     16,        96};
   return table;
 }
 #endif
