@@ -389,6 +389,8 @@ int main(int argc, char** argv) {
                 static_cast<long long>(experts), glm_ops::bench::Threads().Threads(), repeats);
   if (!*only || std::strcmp(only, "decode") == 0) glm_ops::bench::BenchFp8Decoders(repeats);
   if (std::strcmp(only, "decode") == 0) return 0;
+  if (const char* block = std::getenv("GLM_BENCH_BLOCK"); block && std::strcmp(only, "kernels") == 0)
+    glm_ops::bench::dims.block = std::atoll(block);  // the kernels at the artifacts' G 32 (default: dims.block)
   if (!*only || std::strcmp(only, "kernels") == 0) glm_ops::bench::BenchProjection(repeats);
   if (std::strcmp(only, "kernels") == 0) return 0;
   if (!*only || std::strcmp(only, "accuracy") == 0) glm_ops::bench::Accuracy(experts);

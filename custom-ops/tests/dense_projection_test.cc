@@ -247,6 +247,8 @@ TEST(DenseProjection, IntegerKernelsMatchReferenceAtStepEdges) {
       for (int64_t tokens : {13, 64, 130, 259}) RunCase(rng, f, tokens, 1024, 49, qb);
       for (int64_t tokens : {16, 20, 40, 100}) RunCase(rng, f, tokens, 1001, 33, qb);  // odd width, partial chunk and panel
       RunCase(rng, f, 2, 2816, 300, qb);  // on the pool
+      RunCase(rng, f, 1, 2816, 37, qb);   // one token: blocks of 4 (int4) / 8 (int8) steps, then single steps
+      RunCase(rng, f, 1, 4096 + 40, 9, qb);
     }
 }
 

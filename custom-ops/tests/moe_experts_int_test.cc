@@ -115,7 +115,7 @@ TEST(MoeExpertsInt, IntegerPathOfEachIsaMatchesItsQuantizedActivations) {
     const cpu::ExpertKernels& kernels = cpu::ExpertKernelsFor(isa);
     for (bool int4 : {false, true})
       for (int64_t g : {32, 64, 96, 128})
-        for (int64_t cols : {32, 37, 64, 128, 200, 259, 300})
+        for (int64_t cols : {32, 37, 64, 128, 200, 259, 300, 1000, 1100})
           for (int64_t rows : {1, 5, 26})
             for (int64_t n : {1, 2, 3, 4, 5, 8, 9}) {
               SCOPED_TRACE(std::string(kernels.isa) + (int4 ? " int4" : " int8") + " G " + std::to_string(g) +

@@ -610,6 +610,44 @@ void ProjectRowsInt4(const WeightMatrix& w, int64_t r0, int64_t r1, const Quanti
 // the four chunks' activation scales spread over their lanes once, shared by the rows. kWholeSteps: G a multiple
 // of 128 (sums per group, one scale); else a weight scale per chunk, spread likewise (G 32: four float16 scales in
 // one masked load).
+// One token, G 32: the whole steps four at a time from step 0 into total[R]; returns the first step not taken. A
+// block's 16 chunks share one 32-byte load and one conversion of their float16 weight scales (per row) and one
+// multiplication by the token's 16 chunk scales; each step then spreads its four chunks' products over its lanes
+// (one permute per row), where the generic step loads, converts and spreads the weight scales and multiplies per
+// row and step (as DenseProjection's one-token step, isa/dense_projection_int_kernels.cc).
+template <int R>
+int64_t Int4BlockedSteps(const uint8_t* const* rp, const uint16_t* const* sp, int64_t whole, const QuantizedRow& xq,
+                         const int32_t* lane_sums, const ItemPrefetch& prefetch, __m512* total) {
+  const int64_t blocks = whole / 4;
+  const __m512i nibble = _mm512_set1_epi8(0x0F);
+  const __m512i lane = _mm512_srli_epi32(_mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15), 2);
+  for (int64_t b = 0; b < blocks; ++b) {
+    const int64_t s0 = 4 * b;
+    const __m512 xs = _mm512_loadu_ps(xq.scales + 4 * s0);
+    __m512 scale[R];
+    for (int j = 0; j < R; ++j)
+      scale[j] =
+          _mm512_mul_ps(_mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(sp[j] + 4 * s0))), xs);
+#pragma GCC unroll 4
+    for (int64_t k = 0; k < 4; ++k) {
+      const int64_t s = s0 + k;
+      const __m512i spread = _mm512_add_epi32(lane, _mm512_set1_epi32(static_cast<int>(4 * k)));
+      const __m512i even = _mm512_loadu_si512(xq.q + s * 128), odd = _mm512_loadu_si512(xq.q + s * 128 + 64);
+      const __m512i seed = _mm512_loadu_si512(lane_sums + s * 16);
+      for (int j = 0; j < R; ++j) {
+        prefetch.At(rp[j] + s * 64);
+        __m512i packed = _mm512_loadu_si512(rp[j] + s * 64);
+        __asm__("" : "+v"(packed));  // one load, not one per nibble operation
+        const __m512i low = _mm512_and_si512(packed, nibble);
+        const __m512i high = _mm512_and_si512(_mm512_srli_epi16(packed, 4), nibble);
+        const __m512 dot = _mm512_cvtepi32_ps(_mm512_dpbusd_epi32(_mm512_dpbusd_epi32(seed, low, even), high, odd));
+        total[j] = _mm512_fmadd_ps(dot, _mm512_permutexvar_ps(spread, scale[j]), total[j]);
+      }
+    }
+  }
+  return 4 * blocks;
+}
+
 template <int T, bool kWholeSteps>
 void ProjectRowsInt4Wide(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq,
                          const int32_t* lane_sums, int64_t lanes, float* y, int64_t ldy) {
@@ -635,7 +673,11 @@ void ProjectRowsInt4Wide(const WeightMatrix& w, int64_t r0, int64_t r1, const Qu
     __m512 total[T][R];
     for (int t = 0; t < T; ++t)
       for (int j = 0; j < R; ++j) total[t][j] = _mm512_setzero_ps();
-    for (int64_t s0 = 0; s0 < steps; s0 += steps_per_group) {
+    int64_t first = 0;
+    if constexpr (T == 1 && !kWholeSteps) {
+      if (w.quant_block == kActivationChunk) first = Int4BlockedSteps<R>(rp, sp, whole, xq[0], lane_sums, prefetch, total[0]);
+    }
+    for (int64_t s0 = first; s0 < steps; s0 += steps_per_group) {
       const int64_t s1 = Min(s0 + steps_per_group, steps);
       __m512 sum[T][R];
       for (int t = 0; t < T; ++t)
