@@ -70,11 +70,12 @@ Ort::SessionOptions Options() {
 // int8 / int4: G = 128 / 32 (DenseProjection; ONNX Runtime's MatMulNBits with the same block, accuracy_level 4 =
 // int8 activations, as the converter would emit it).
 enum class Engine {
-  kGemmF32, kDenseBf16, kDenseFp8, kDenseInt8, kDenseInt8G32, kDenseInt4, kDenseInt4G128, kNBits8, kNBits8G32, kNBits4, kNBits4G128
+  kGemmF32, kDenseF32, kDenseBf16, kDenseFp8, kDenseInt8, kDenseInt8G32, kDenseInt4, kDenseInt4G128, kNBits8, kNBits8G32, kNBits4, kNBits4G128
 };
 const char* EngineName(Engine e) {
   switch (e) {
     case Engine::kGemmF32: return "Gemm fp32";
+    case Engine::kDenseF32: return "Dense fp32";
     case Engine::kDenseBf16: return "Dense bf16";
     case Engine::kDenseFp8: return "Dense fp8";
     case Engine::kDenseInt8: return "Dense int8";
@@ -92,6 +93,7 @@ const char* EngineName(Engine e) {
 double ElementBits(Engine e) {
   switch (e) {
     case Engine::kGemmF32: return 32;
+    case Engine::kDenseF32: return 32;
     case Engine::kDenseBf16: return 16;
     case Engine::kDenseFp8: return 8;
     case Engine::kDenseInt8: return 8 + 16.0 / 128;
@@ -124,6 +126,11 @@ std::unique_ptr<Ort::Session> MakeSession(Engine engine, int64_t in, int64_t out
     inits.push_back(
         ort_test::Initializer("w", ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, {out, in}, values.data(), values.size() * 4));
     nodes.push_back(ort_test::Node("Gemm", "", {"x", "w"}, {"y"}, {IntAttr("transB", 1)}));
+  } else if (engine == Engine::kDenseF32) {
+    for (float& v : values) v *= 0.05f;
+    inits.push_back(
+        ort_test::Initializer("w", ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, {out, in}, values.data(), values.size() * 4));
+    nodes.push_back(ort_test::Node("DenseProjection", "com.glm.onnx", {"x", "w"}, {"y"}, {}));
   } else if (engine == Engine::kDenseBf16) {
     std::vector<uint16_t> bits(values.size());
     for (size_t i = 0; i < values.size(); ++i) {
@@ -262,8 +269,8 @@ int main(int argc, char** argv) {
   const int repeats = argc > 2 ? std::atoi(argv[2]) : 5;
   const std::vector<int64_t> counts = ParseCounts(argc > 3 ? argv[3] : "1,8,512");
   std::vector<Engine> engines;
-  const std::string which = argc > 4 ? argv[4] : "float";  // float: Gemm fp32, bf16, fp8; int: + int8/int4 engines
-  for (Engine e : {Engine::kGemmF32, Engine::kDenseBf16, Engine::kDenseFp8}) engines.push_back(e);
+  const std::string which = argc > 4 ? argv[4] : "float";  // float: Gemm fp32, Dense fp32, bf16, fp8; int: + int8/int4 engines
+  for (Engine e : {Engine::kGemmF32, Engine::kDenseF32, Engine::kDenseBf16, Engine::kDenseFp8}) engines.push_back(e);
   if (which == "int" || which == "all")
     for (Engine e : {Engine::kDenseInt8G32, Engine::kNBits8G32, Engine::kDenseInt8, Engine::kNBits8, Engine::kDenseInt4,
                      Engine::kNBits4,

@@ -220,6 +220,18 @@ TEST(DenseProjection, Bf16DecodeKernelsMatchReferenceAtBlockEdges) {
   RunCase(rng, ExpertWeightFormat::kBFloat16, 9, 1040, 3100, 128);
 }
 
+// The float32 decode kernel (cpu/dense_projection_kernels.h, gemv_f32: up to 4 tokens, 8- / 4- / 2-row steps, one
+// 64-byte line of 16 columns per iteration): every token count of a block and one past it, widths around the line
+// (the scalar tail), row counts around the steps and the 24-row item; the largest calls exceed 64 KiB of weights, so
+// they run on the pool rather than the calling thread.
+TEST(DenseProjection, Float32DecodeKernelMatchesReferenceAtBlockEdges) {
+  std::mt19937 rng(29);
+  for (int64_t tokens = 1; tokens <= 5; ++tokens)
+    for (int64_t in : {1, 15, 16, 17, 31, 33, 64, 65, 1000})
+      for (int64_t out : {1, 7, 8, 9, 24, 25, 49}) RunCase(rng, ExpertWeightFormat::kFloat32, tokens, in, out, 128);
+  for (int64_t tokens : {1, 2, 3, 4}) RunCase(rng, ExpertWeightFormat::kFloat32, tokens, 1040, 300, 128);
+}
+
 // Every format around the calling-thread / pool boundary (64 KiB of weights) and the decode paths' token limits.
 TEST(DenseProjection, MatchesReferenceAroundTheCallerOnlySize) {
   std::mt19937 rng(23);

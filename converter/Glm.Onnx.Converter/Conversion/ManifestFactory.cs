@@ -74,7 +74,7 @@ public static class ManifestFactory
             : part == WeightPart.LmHead || !fp8Source ? "bfloat16" : "float8e4m3fn+bfloat16";
         string op = experts ? CustomOpNames.MoeExperts
             : p.IntBits() > 0 ? (policy.DenseIntOp == DenseIntOp.DenseProjection ? CustomOpNames.DenseProjection : "com.microsoft.MatMulNBits")
-            : p == TargetPrecision.Fp32 ? "Gemm" : CustomOpNames.DenseProjection;
+            : p == TargetPrecision.Fp32 && part != WeightPart.LmHead ? "Gemm" : CustomOpNames.DenseProjection;
         return new PartPrecision
         {
             Part = PrecisionPolicy.PartName(part),

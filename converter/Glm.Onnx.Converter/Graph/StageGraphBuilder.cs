@@ -325,7 +325,7 @@ public sealed class StageGraphBuilder
         LinearWeight head;
         if (_c.TieWordEmbeddings)
         {
-            // A tied head is the embedding table as stored (float32, or bf16 read by DenseProjection): the same
+            // A tied head is the embedding table as stored (float32 or bf16, read by DenseProjection): the same
             // initializer as the lookup when this stage embeds, else the table written again for this stage.
             if (_embeddingTable is null) (_embeddingTable, _embeddingType) = _w.Table(_g, _t.EmbedTokens);
             head = _embeddingType == OnnxDataType.Float ? LinearWeight.Float32(_embeddingTable) : LinearWeight.BFloat16(_embeddingTable);
@@ -334,6 +334,9 @@ public sealed class StageGraphBuilder
         {
             head = _w.Matrix(_g, _t.OutputProjection);
         }
+        // A float32 head by DenseProjection, not Gemm: it only ever sees the logits rows (one per sequence), where
+        // DenseProjection's float32 decode kernel reads the weights faster.
+        if (head.Kernel == LinearKernel.Gemm) head = LinearWeight.Float32Dense(head.Weight);
         GraphOps.Linear(_g, normed, head, GraphNames.Logits);
     }
 }

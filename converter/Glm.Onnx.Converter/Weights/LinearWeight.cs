@@ -57,6 +57,13 @@ public sealed record LinearWeight
     /// <summary>A float32 [N, K] value, for Gemm.</summary>
     public static LinearWeight Float32(string weight) => new(weight, LinearKernel.Gemm, null, 0, 0, 0, 0, 0);
 
+    /// <summary>
+    /// A float32 [N, K] initializer read by DenseProjection instead of Gemm: the head at fp32, which computes one row
+    /// per sequence per step, where DenseProjection's float32 decode kernel streams the weights faster than Gemm
+    /// (docs/benchmarks.md, "Small-model decode").
+    /// </summary>
+    public static LinearWeight Float32Dense(string weight) => new(weight, LinearKernel.DenseProjection, null, 0, 0, 0, 0, 0);
+
     /// <summary>A bfloat16 [N, K] initializer, read by DenseProjection.</summary>
     public static LinearWeight BFloat16(string weight) => new(weight, LinearKernel.DenseProjection, null, 0, 0, 0, 0, 0);
 

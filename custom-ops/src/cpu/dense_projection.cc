@@ -112,6 +112,21 @@ void ProjectBf16Items(const Parallel& parallel, const DenseProjectionShape& s, c
   parallel.For(items, run);
 }
 
+// float32 weights at decode sizes (up to kDenseGemvMaxTokens tokens): DenseProjection's own gemv kernel, the rows
+// split in items across the pool (or all on the calling thread for a small call), each weight read once.
+void ProjectF32Items(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,
+                     float* y) {
+  const DenseKernels& k = ActiveDenseKernels();
+  const float* weights = static_cast<const float*>(w.data);
+  auto run = [&](int64_t begin, int64_t end) {
+    const int64_t r0 = begin * kRowsPerItem, r1 = std::min(s.out, end * kRowsPerItem);
+    k.gemv_f32(weights, s.in, r0, r1, x, s.in, s.tokens, y + r0, s.out);
+  };
+  const int64_t items = (s.out + kRowsPerItem - 1) / kRowsPerItem;
+  if (DenseRunsOnCaller(s)) return run(0, items);
+  parallel.For(items, run);
+}
+
 // A Parallel that runs every loop on the calling thread: the groups of DenseProjectionGrouped are the parallel items.
 class CallerOnly final : public Parallel {
  public:
@@ -294,6 +309,7 @@ void DenseProjection(const Parallel& parallel, const DenseProjectionShape& s, co
     if (ActiveDenseKernels().gemv_bf16_dot) return ProjectBf16DotItems(parallel, s, x, w, y);
     if (s.tokens <= kDenseBf16GemvMaxTokens) return ProjectBf16Items(parallel, s, x, w, y);
   }
+  if (s.format == ExpertWeightFormat::kFloat32 && s.tokens <= kDenseGemvMaxTokens) return ProjectF32Items(parallel, s, x, w, y);
   if (DenseIntApplies(s) && DenseProjectionInt(parallel, s, x, w, y)) return;
   if (s.tokens >= kDenseGemmMinTokens && DenseGemmDecodes(s.format)) return DenseProjectionGemm(parallel, s, x, w, y);
   DenseProjectionByRows(parallel, s, x, w, y);

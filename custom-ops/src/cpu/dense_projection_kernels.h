@@ -53,6 +53,12 @@ struct DenseKernels {
   // floats, the caller's). Each weight is read from memory once per call; the same sums as gemv_bf16_dot.
   void (*gemm_bf16_dot)(const uint16_t* w, int64_t cols, int64_t r0, int64_t r1, const uint16_t* xb, int64_t ldxb,
                         const float* x, int64_t ldx, int64_t n, float* y, int64_t ldy, float* scratch);
+  // float32 weights: y[t * ldy + (r - r0)] = sum_c w[r * cols + c] * x[t * ldx + c] for r in [r0, r1), t < n
+  // (1 <= n <= kDenseGemvMaxTokens), summed in float32 per lane, one 64-byte line of every row of a step per
+  // iteration, the lines kPrefetchRows rows ahead asked for meanwhile (the rows of a decode-time matrix stream from
+  // memory once per call).
+  void (*gemv_f32)(const float* w, int64_t cols, int64_t r0, int64_t r1, const float* x, int64_t ldx, int64_t n,
+                   float* y, int64_t ldy);
 };
 
 // The two tables (defined in the two compilations of src/cpu/isa/dense_projection_kernels.cc).

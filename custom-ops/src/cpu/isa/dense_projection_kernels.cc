@@ -117,6 +117,57 @@ void GemvBf16Any(const uint16_t* w, int64_t cols, int64_t r0, int64_t r1, const 
   }
 }
 
+// float32 weights: per step R rows (RowsFor(T)), one 64-byte line (16 columns: one AVX-512 vector or two AVX2 ones)
+// of each row per iteration, T x R independent accumulator chains, the same lines kPrefetchRows rows ahead asked for
+// meanwhile; the columns past the last whole line summed as scalars.
+constexpr int64_t kLineFloats = 16;
+static_assert(kLineFloats % kLanes == 0, "a line is whole vectors");
+
+template <int T>
+void GemvF32(const float* w, int64_t cols, int64_t r0, int64_t r1, const float* x, int64_t ldx, float* y,
+             int64_t ldy) {
+  constexpr int R = RowsFor(T);
+  const int64_t whole = cols / kLineFloats * kLineFloats;
+  for (int64_t rq = r0; rq < r1; rq += R) {
+    const int rows = static_cast<int>(r1 - rq < R ? r1 - rq : R);
+    const float* rp[R];
+    for (int j = 0; j < R; ++j) rp[j] = w + (rq + (j < rows ? j : rows - 1)) * cols;
+    Vec acc[T][R];
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < R; ++j) acc[t][j] = Zero();
+    const bool prefetch = rq + kPrefetchRows + R <= r1;
+    const float* ahead = w + (rq + kPrefetchRows) * cols;
+    for (int64_t c = 0; c < whole; c += kLineFloats) {
+      if (prefetch)
+        for (int j = 0; j < R; ++j) _mm_prefetch(reinterpret_cast<const char*>(ahead + j * cols + c), _MM_HINT_T0);
+      for (int64_t v = 0; v < kLineFloats; v += kLanes) {
+        Vec xv[T];
+        for (int t = 0; t < T; ++t) xv[t] = Load(x + t * ldx + c + v);
+        for (int j = 0; j < R; ++j) {
+          const Vec wv = Load(rp[j] + c + v);
+          for (int t = 0; t < T; ++t) acc[t][j] = Fma(wv, xv[t], acc[t][j]);
+        }
+      }
+    }
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < rows; ++j) {
+        float tail = 0.0f;
+        for (int64_t c = whole; c < cols; ++c) tail += rp[j][c] * x[t * ldx + c];
+        y[t * ldy + (rq - r0) + j] = Sum(acc[t][j]) + tail;
+      }
+  }
+}
+
+void GemvF32Any(const float* w, int64_t cols, int64_t r0, int64_t r1, const float* x, int64_t ldx, int64_t n, float* y,
+                int64_t ldy) {
+  switch (n) {
+    case 1: return GemvF32<1>(w, cols, r0, r1, x, ldx, y, ldy);
+    case 2: return GemvF32<2>(w, cols, r0, r1, x, ldx, y, ldy);
+    case 3: return GemvF32<3>(w, cols, r0, r1, x, ldx, y, ldy);
+    default: return GemvF32<4>(w, cols, r0, r1, x, ldx, y, ldy);
+  }
+}
+
 #if defined(GLM_OPS_ISA_AVX512)
 // AVX512_BF16. Per block of 32 columns, in column order: hi = bf16(x) (round to nearest even), then lo = bf16(x - hi);
 // hi + lo is x within 2^-16 |x| (each rounding keeps 8 significant bits). out: the whole blocks' hi, then their lo.
@@ -288,12 +339,13 @@ void GemmBf16Dot(const uint16_t* w, int64_t cols, int64_t r0, int64_t r1, const 
 #if defined(GLM_OPS_ISA_AVX512)
 const DenseKernels& DenseKernelsAvx512() {
   static const DenseKernels table{"avx512", kBlock, &PermuteBf16Activations, &GemvBf16Any, &SplitBf16Activations,
-                                  &GemvBf16DotAny, &GemmBf16Dot};
+                                  &GemvBf16DotAny, &GemmBf16Dot, &GemvF32Any};
   return table;
 }
 #else
 const DenseKernels& DenseKernelsAvx2() {
-  static const DenseKernels table{"avx2", kBlock, &PermuteBf16Activations, &GemvBf16Any, nullptr, nullptr, nullptr};
+  static const DenseKernels table{"avx2", kBlock, &PermuteBf16Activations, &GemvBf16Any, nullptr, nullptr, nullptr,
+                                  &GemvF32Any};
   return table;
 }
 #endif
