@@ -16,8 +16,10 @@
 #include <vector>
 
 #include "common/dense_projection_validation.h"
+#include "cpu/amx_support.h"
 #include "cpu/dense_projection_int.h"
 #include "cpu/dense_projection_kernels.h"
+#include "cpu/isa_dispatch.h"
 #include "reference/dense_projection.h"
 #include "reference/weight_decode.h"
 #include "test_support.h"
@@ -230,6 +232,27 @@ TEST(DenseProjection, Float32DecodeKernelMatchesReferenceAtBlockEdges) {
     for (int64_t in : {1, 15, 16, 17, 31, 33, 64, 65, 1000})
       for (int64_t out : {1, 7, 8, 9, 24, 25, 49}) RunCase(rng, ExpertWeightFormat::kFloat32, tokens, in, out, 128);
   for (int64_t tokens : {1, 2, 3, 4}) RunCase(rng, ExpertWeightFormat::kFloat32, tokens, 1040, 300, 128);
+}
+
+// The AMX kernel (cpu/dense_projection_amx.h: bf16 weights, more than 4 tokens, at least 32 columns, where the CPU
+// has AMX-BF16 and the AVX-512 kernels are active): token counts around its 16-token tiles and 2-tile blocks (the
+// last block of one tile, zero tokens padding the last tile), passes of 256 tokens (259: a 3-token pass, which the
+// gemv kernel takes), widths around the 32-column block (the float32 tail past it) and row counts around the 32-row
+// block, the matrix's last rows (the zero-padded copy) and work items split across the pool; then, with the AMX path
+// turned off, the same cases through the AVX-512 kernels. Skipped where AMX is not usable.
+TEST(DenseProjection, Bf16AmxKernelMatchesReferenceAtTileEdges) {
+  if (!cpu::AmxEnabled() || cpu::ActiveIsa() != cpu::Isa::kAvx512) GTEST_SKIP() << "no AMX-BF16 here (or GLM_OPS_AMX=off, or the AVX2 kernels forced)";
+  for (bool amx : {true, false}) {
+    SCOPED_TRACE(amx ? "AMX" : "AMX off");
+    ASSERT_EQ(cpu::SetAmxEnabled(amx), amx);
+    std::mt19937 rng(37);
+    for (int64_t tokens : {5, 16, 17, 32, 33, 48})
+      for (int64_t in : {32, 33, 95, 1000})
+        for (int64_t out : {1, 31, 32, 33, 70}) RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, in, out, 128);
+    RunCase(rng, ExpertWeightFormat::kBFloat16, 259, 64, 100, 128);
+    RunCase(rng, ExpertWeightFormat::kBFloat16, 40, 2080, 1000, 128);  // 32 items of 32 rows, pieces on the pool
+  }
+  cpu::SetAmxEnabled(true);
 }
 
 // Every format around the calling-thread / pool boundary (64 KiB of weights) and the decode paths' token limits.

@@ -4,6 +4,8 @@
 #include <cstring>
 #include <vector>
 
+#include "cpu/amx_support.h"
+#include "cpu/dense_projection_amx.h"
 #include "cpu/dense_projection_gemm.h"
 #include "cpu/dense_projection_int.h"
 #include "cpu/dense_projection_kernels.h"
@@ -257,6 +259,47 @@ void ProjectBf16DotItems(const Parallel& parallel, const DenseProjectionShape& s
   }
 }
 
+// bf16 weights, more than kDenseGemvMaxTokens tokens, on AMX (cpu/dense_projection_amx.h): per pass of up to
+// kDotTokenChunk tokens, their split activations laid out as B tiles once (token tiles across the pool), then work
+// items of kAmxBlockRows rows, each block's weights read once from memory and kept in L2 for its token tiles.
+bool AmxApplies(const DenseProjectionShape& s) {
+  return s.tokens > kDenseGemvMaxTokens && s.in >= kAmxTileColumns && ActiveIsa() == Isa::kAvx512 && AmxEnabled();
+}
+
+void ProjectBf16AmxItems(const Parallel& parallel, const DenseProjectionShape& s, const float* x,
+                         const DenseWeight& w, float* y) {
+  const DenseAmxKernels& k = DenseAmxKernelsAvx512();
+  const int64_t blocks = s.in / kAmxTileColumns, tile_words = blocks * 2 * kAmxTileWords;
+  const int64_t chunk = std::min(s.tokens, kDotTokenChunk);
+  const int64_t max_tiles = (chunk + kAmxTileTokens - 1) / kAmxTileTokens;
+  thread_local std::vector<uint32_t> b_buffer;  // the calling thread's; the items only read it
+  std::vector<uint32_t>& b = b_buffer;
+  b.resize(static_cast<size_t>(max_tiles * tile_words));
+  const uint16_t* weights = static_cast<const uint16_t*>(w.data);
+  const int64_t items = (s.out + kAmxBlockRows - 1) / kAmxBlockRows;
+  const bool caller_only = DenseRunsOnCaller(s);
+  for (int64_t p0 = 0; p0 < s.tokens; p0 += chunk) {
+    const int64_t n = std::min(chunk, s.tokens - p0);
+    const int64_t tiles = (n + kAmxTileTokens - 1) / kAmxTileTokens;
+    const float* xc = x + p0 * s.in;
+    float* yc = y + p0 * s.out;
+    auto split = [&](int64_t begin, int64_t end) { k.split_bf16_amx(xc, n, s.in, s.in, begin, end, b.data()); };
+    auto run = [&](int64_t begin, int64_t end) {
+      thread_local std::vector<uint16_t> pad;
+      pad.resize(static_cast<size_t>(kAmxBlockRows * s.in));
+      const int64_t r0 = begin * kAmxBlockRows, r1 = std::min(s.out, end * kAmxBlockRows);
+      k.gemm_bf16_amx(weights, s.in, s.out, r0, r1, b.data(), xc, s.in, n, yc + r0, s.out, pad.data());
+    };
+    if (caller_only) {
+      split(0, tiles);
+      run(0, items);
+      continue;
+    }
+    parallel.For(tiles, split);
+    parallel.For(items, run);
+  }
+}
+
 }  // namespace
 
 void DenseProjectionGrouped(const Parallel& parallel, const DenseProjectionShape& s, const float* x,
@@ -306,6 +349,7 @@ void DenseProjection(const Parallel& parallel, const DenseProjectionShape& s, co
   if (s.tokens == 0) return;
   if (s.groups > 1) return DenseProjectionGrouped(parallel, s, x, w, y);
   if (s.format == ExpertWeightFormat::kBFloat16) {
+    if (AmxApplies(s)) return ProjectBf16AmxItems(parallel, s, x, w, y);
     if (ActiveDenseKernels().gemv_bf16_dot) return ProjectBf16DotItems(parallel, s, x, w, y);
     if (s.tokens <= kDenseBf16GemvMaxTokens) return ProjectBf16Items(parallel, s, x, w, y);
   }
