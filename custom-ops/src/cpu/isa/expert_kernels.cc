@@ -939,8 +939,12 @@ void ProjectTiled(const WeightMatrix& w, int64_t r0, int64_t r1, const float* co
   }
 }
 
-constexpr ExpertKernels kTable{kAvx512 ? "avx512" : "avx2", ProjectDirect, ProjectInteger, ProjectTiled,
-                               QuantizeRowImpl};
+#if defined(GLM_OPS_ISA_AVX512)
+constexpr ExpertKernels kTable{"avx512",        ProjectDirect,          ProjectInteger, ProjectTiled,
+                               QuantizeRowImpl, ProjectBf16PairsAvx512, PairBf16Avx512};
+#else
+constexpr ExpertKernels kTable{"avx2", ProjectDirect, ProjectInteger, ProjectTiled, QuantizeRowImpl, nullptr, nullptr};
+#endif
 
 }  // namespace
 
