@@ -7,10 +7,12 @@
 // accuracy of the int8/int4 integer path (activations rounded to int8) against the exact reference.
 // And, on one thread over one L2-resident matrix, each format's projection kernel per ISA (the per-core ceiling).
 // `small`: the same at the small preset's shapes (RunSmall; GLM_BENCH_BLOCK=G: int8/int4 only with groups of G).
-// GLM_BENCH_MAX_TOKENS=N: only token counts up to N. The op's loops run on a pool that outlives the calls
+// GLM_BENCH_MAX_TOKENS=N: only token counts up to N; GLM_BENCH_TOKENS=a,b,..: these token counts instead (e.g. 32 on
+// 32 experts: a slice prefill of prompt 32, ~8 tokens per expert). The op's loops run on a pool that outlives the calls
 // (bench_pool.h), as in a session; threads: GLM_OPS_THREADS (default one per core).
 //   bench_moe_experts [repeats] [experts] [bf16|fp8|int8|int4|decode|kernels|accuracy|small]
 #include <cmath>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -247,8 +249,19 @@ void Run(ExpertWeightFormat format, const char* name, int64_t experts, int repea
   if (cpu::CpuHasAvx512Kernels()) isas.push_back(cpu::Isa::kAvx512);
   std::mt19937 rng(5);
   const char* max_text = std::getenv("GLM_BENCH_MAX_TOKENS");  // only the token counts up to it
-  const int64_t max_tokens = max_text ? std::atoll(max_text) : token_counts.back();
-  for (int64_t tokens : token_counts) {
+  const int64_t max_tokens = max_text ? std::atoll(max_text) : INT64_MAX;
+  std::vector<int64_t> counts = token_counts;
+  if (const char* list = std::getenv("GLM_BENCH_TOKENS")) {  // these token counts instead
+    counts.clear();
+    for (const char* p = list; *p;) {
+      char* end = nullptr;
+      const long long v = std::strtoll(p, &end, 10);
+      if (end == p) break;
+      if (v > 0) counts.push_back(v);
+      p = *end ? end + 1 : end;
+    }
+  }
+  for (int64_t tokens : counts) {
     if (tokens > max_tokens) continue;
     std::vector<Call> calls;
     double touched = 0;
@@ -284,16 +297,23 @@ void Run(ExpertWeightFormat format, const char* name, int64_t experts, int repea
 // second of the projection kernel for each format and ISA, i.e. the compute ceiling of the decode path per core,
 // to set against each core's share of the memory bandwidth.
 void BenchProjection(int repeats) {
-  constexpr int64_t kRows = 24, kCalls = 2000;
+  constexpr int64_t kRows = 24;
+  // GLM_BENCH_KERNEL_TOKENS=N: N tokens per call (a prefill's tokens on one expert), as MoeExperts passes them.
+  const char* tokens_text = std::getenv("GLM_BENCH_KERNEL_TOKENS");
+  const int64_t n = tokens_text ? std::max<int64_t>(1, std::atoll(tokens_text)) : 1;
+  const int64_t calls = std::max<int64_t>(1, 2000 / n);
   const int64_t cols = dims.hidden;
   std::vector<cpu::Isa> isas{cpu::Isa::kAvx2};
   if (cpu::CpuHasAvx512Kernels()) isas.push_back(cpu::Isa::kAvx512);
-  std::printf("projection kernel, one thread, 24 x 6144 weights L2-resident, 1 token, median of %d:\n", repeats);
+  std::printf("projection kernel, one thread, 24 x %lld weights L2-resident (G %lld), %lld token(s), median of %d:\n",
+              static_cast<long long>(cols), static_cast<long long>(dims.block), static_cast<long long>(n), repeats);
   const std::pair<ExpertWeightFormat, const char*> formats[] = {{ExpertWeightFormat::kBFloat16, "bf16"},
                                                                 {ExpertWeightFormat::kFloat8E4M3, "fp8"},
                                                                 {ExpertWeightFormat::kInt8, "int8"},
                                                                 {ExpertWeightFormat::kInt4, "int4"}};
+  const char* only = std::getenv("GLM_BENCH_FORMAT");
   for (const auto& [format, name] : formats) {
+    if (only && std::strcmp(only, name) != 0) continue;
     const Weights w = MakeWeights(format, 1);
     MoeExpertsShape shape;
     shape.format = format;
@@ -302,22 +322,39 @@ void BenchProjection(int repeats) {
                          : format == ExpertWeightFormat::kFloat8E4M3 ? static_cast<const void*>(w.gate_scales.data())
                                                                      : nullptr;
     const cpu::WeightMatrix m = cpu::WeightMatrix::Of(shape, w.gate.data(), scales, 0, kRows, cols);
-    std::vector<float> x(static_cast<size_t>(cols)), y(static_cast<size_t>(kRows));
-    FillUniform(x.data(), cols, 3);
-    std::vector<int8_t> q(static_cast<size_t>(cpu::QuantizedColumns(cols)));
-    std::vector<float> xs(q.size() / 32);
-    const float* xp = x.data();
+    std::vector<float> x(static_cast<size_t>(n * cols)), y(static_cast<size_t>(n * kRows));
+    FillUniform(x.data(), n * cols, 3);
+    const int64_t padded = cpu::QuantizedColumns(cols);
+    std::vector<int8_t> q(static_cast<size_t>(n * padded));
+    std::vector<float> xs(static_cast<size_t>(n * padded / 32));
+    std::vector<float> paired(static_cast<size_t>(n * cpu::PairColumns(cols)));
+    std::vector<const float*> xp(static_cast<size_t>(n));
+    std::vector<const float*> xb(static_cast<size_t>(n));
+    std::vector<cpu::QuantizedRow> xq(static_cast<size_t>(n));
+    for (int64_t t = 0; t < n; ++t) {
+      xp[t] = x.data() + t * cols;
+      xb[t] = paired.data() + t * cpu::PairColumns(cols);
+    }
     cpu::ProjectionScratch scratch;
     std::vector<Timing> t = MeasureAlternating(repeats, isas.size(), [&](size_t i) {
       cpu::ForceIsa(isas[i]);
-      cpu::QuantizedRow xq{};
-      if (IsInteger(format)) xq = cpu::QuantizeRow(format, x.data(), cols, q.data(), xs.data());
-      for (int64_t call = 0; call < kCalls; ++call)
-        cpu::ProjectRows(m, 0, kRows, &xp, &xq, 1, y.data(), kRows, scratch);
+      const bool bf16_pairs = cpu::Bf16PairsApply(format);
+      for (int64_t k = 0; k < n; ++k) {  // once per call, as MoeExperts does once per token
+        if (IsInteger(format))
+          xq[k] = cpu::QuantizeRow(format, xp[k], cols, q.data() + k * padded, xs.data() + k * padded / 32);
+        if (bf16_pairs) cpu::PairBf16Row(xp[k], cols, paired.data() + k * cpu::PairColumns(cols));
+      }
+      for (int64_t call = 0; call < calls; ++call) {
+        if (bf16_pairs)
+          cpu::ProjectRowsBf16Pairs(m, 0, kRows, xb.data(), n, y.data(), kRows);
+        else
+          cpu::ProjectRows(m, 0, kRows, xp.data(), xq.data(), n, y.data(), kRows, scratch);
+      }
     });
     for (size_t i = 0; i < isas.size(); ++i)
-      std::printf("  %-4s %-6s %6.2f G weights per CPU-s\n", name, cpu::IsaName(isas[i]),
-                  static_cast<double>(kRows * cols * kCalls) / t[i].cpu / 1e9);
+      std::printf("  %-4s %-6s %6.2f G weights per CPU-s, %6.1f GMAC per CPU-s\n", name, cpu::IsaName(isas[i]),
+                  static_cast<double>(kRows * cols * calls) / t[i].cpu / 1e9,
+                  static_cast<double>(kRows * cols * calls * n) / t[i].cpu / 1e9);
     std::fflush(stdout);
   }
 }
@@ -389,8 +426,9 @@ int main(int argc, char** argv) {
                 static_cast<long long>(experts), glm_ops::bench::Threads().Threads(), repeats);
   if (!*only || std::strcmp(only, "decode") == 0) glm_ops::bench::BenchFp8Decoders(repeats);
   if (std::strcmp(only, "decode") == 0) return 0;
-  if (const char* block = std::getenv("GLM_BENCH_BLOCK"); block && std::strcmp(only, "kernels") == 0)
-    glm_ops::bench::dims.block = std::atoll(block);  // the kernels at the artifacts' G 32 (default: dims.block)
+  // GLM_BENCH_BLOCK=G: int8/int4 groups of G columns (default 128; the slice's artifacts use 32).
+  if (const char* block = std::getenv("GLM_BENCH_BLOCK"); block && std::strcmp(only, "small") != 0)
+    glm_ops::bench::dims.block = std::atoll(block);
   if (!*only || std::strcmp(only, "kernels") == 0) glm_ops::bench::BenchProjection(repeats);
   if (std::strcmp(only, "kernels") == 0) return 0;
   if (!*only || std::strcmp(only, "accuracy") == 0) glm_ops::bench::Accuracy(experts);

@@ -27,6 +27,17 @@ QuantizedRow QuantizeRow(ExpertWeightFormat format, const float* x, int64_t cols
   return row;
 }
 
+bool Bf16PairsApply(ExpertWeightFormat format) {
+  return format == ExpertWeightFormat::kBFloat16 && ActiveExpertKernels().project_bf16_pairs != nullptr;
+}
+
+void PairBf16Row(const float* x, int64_t cols, float* out) { ActiveExpertKernels().pair_bf16(x, cols, out); }
+
+void ProjectRowsBf16Pairs(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* xp, int64_t n, float* y,
+                          int64_t ldy) {
+  ActiveExpertKernels().project_bf16_pairs(w, r0, r1, xp, n, y, ldy);
+}
+
 void ProjectRows(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, const QuantizedRow* xq,
                  int64_t n, float* y, int64_t ldy, ProjectionScratch& scratch) {
   const ExpertKernels& k = ActiveExpertKernels();

@@ -54,6 +54,22 @@ constexpr int64_t QuantizedColumns(int64_t cols) { return (cols + 127) / 128 * 1
 // scales [QuantizedColumns(cols) / 32].
 QuantizedRow QuantizeRow(ExpertWeightFormat format, const float* x, int64_t cols, int8_t* q, float* scales);
 
+// bf16 weights where the active ISA has the 512-bit kernel (AVX-512): each token's activations are reordered once per
+// call to the weights' pairing (per 32 columns: the 16 even ones, then the 16 odd ones), and 64-byte loads of weights
+// are decoded in registers and multiplied in float32 for every token count (a token's result does not depend on how
+// many tokens share its expert). Elsewhere bf16 takes ProjectRows' float32 paths.
+bool Bf16PairsApply(ExpertWeightFormat format);
+
+// Columns of a pair-ordered row: a multiple of 32 (zero-padded).
+constexpr int64_t PairColumns(int64_t cols) { return (cols + 31) / 32 * 32; }
+
+// Reorders x[0..cols) into out [PairColumns(cols)] (Bf16PairsApply only).
+void PairBf16Row(const float* x, int64_t cols, float* out);
+
+// y[t * ldy + (r - r0)] = sum_c W[r, c] * x_t[c] for bf16 weights, xp[t] token t's pair-ordered row.
+void ProjectRowsBf16Pairs(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* xp, int64_t n, float* y,
+                          int64_t ldy);
+
 // Per-thread buffers of ProjectRows, reused between calls.
 struct ProjectionScratch {
   std::vector<float> tile;     // decoded weight tile

@@ -71,6 +71,32 @@ void QuantizeRows(const Parallel& parallel, const MoeExpertsShape& s, const floa
     parallel.For(count, quantize);
 }
 
+// Activations of some rows reordered for the 512-bit bf16 kernel (expert_projection.h, PairBf16Row), once per call.
+struct PairRows {
+  std::vector<float> values;
+  std::vector<const float*> rows;
+};
+
+// Reorders rows [0, count) of x (row stride cols) when bf16 weights take the pair path; else leaves `out` empty.
+void PairRowsOf(const Parallel& parallel, const MoeExpertsShape& s, const float* x, int64_t count, int64_t cols,
+                PairRows& out) {
+  out.rows.clear();
+  if (!Bf16PairsApply(s.format)) return;
+  const int64_t stride = PairColumns(cols);
+  out.values.resize(static_cast<size_t>(count * stride));
+  out.rows.resize(static_cast<size_t>(count));
+  auto pair = [&](int64_t begin, int64_t end) {
+    for (int64_t i = begin; i < end; ++i) {
+      PairBf16Row(x + i * cols, cols, out.values.data() + i * stride);
+      out.rows[i] = out.values.data() + i * stride;
+    }
+  };
+  if (count * cols <= kSerialQuantizeElements)
+    pair(0, count);
+  else
+    parallel.For(count, pair);
+}
+
 }  // namespace
 
 void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float* hidden, const int32_t* expert_ids,
@@ -87,6 +113,12 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
   QuantizedRows& act_q = act_q_buffer;
   QuantizeRows(parallel, s, hidden, s.tokens, s.hidden, hidden_q);
   const bool integer = !hidden_q.rows.empty();
+  // bf16 weights on AVX-512: the activations reordered to the weights' column pairs, likewise once per token and pair.
+  thread_local PairRows hidden_pairs_buffer, act_pairs_buffer;
+  PairRows& hidden_pairs = hidden_pairs_buffer;
+  PairRows& act_pairs = act_pairs_buffer;
+  PairRowsOf(parallel, s, hidden, s.tokens, s.hidden, hidden_pairs);
+  const bool pairs = !hidden_pairs.rows.empty();
 
   // Phase 1: gate and up projections, item = (active expert, kRowsPerItem rows of inter).
   const int64_t up_tiles = (s.inter + kRowsPerItem - 1) / kRowsPerItem;
@@ -95,6 +127,7 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
     thread_local std::vector<float> gate_out, up_out;
     std::vector<const float*> rows;
     std::vector<QuantizedRow> quantized;
+    std::vector<const float*> pair_rows;
     for (int64_t item = begin; item < end; ++item) {
       const int64_t e = routing.active[item / up_tiles];
       const int64_t r0 = (item % up_tiles) * kRowsPerItem, r1 = std::min(s.inter, r0 + kRowsPerItem);
@@ -109,8 +142,15 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
       up_out.resize(gate_out.size());
       const WeightMatrix gate = WeightMatrix::Of(s, weights.gate, weights.gate_scales, e, s.inter, s.hidden);
       const WeightMatrix up = WeightMatrix::Of(s, weights.up, weights.up_scales, e, s.inter, s.hidden);
-      ProjectRows(gate, r0, r1, rows.data(), xq, n, gate_out.data(), kRowsPerItem, scratch);
-      ProjectRows(up, r0, r1, rows.data(), xq, n, up_out.data(), kRowsPerItem, scratch);
+      if (pairs) {
+        pair_rows.resize(static_cast<size_t>(n));
+        for (int64_t a = 0; a < n; ++a) pair_rows[a] = hidden_pairs.rows[routing.token[first + a]];
+        ProjectRowsBf16Pairs(gate, r0, r1, pair_rows.data(), n, gate_out.data(), kRowsPerItem);
+        ProjectRowsBf16Pairs(up, r0, r1, pair_rows.data(), n, up_out.data(), kRowsPerItem);
+      } else {
+        ProjectRows(gate, r0, r1, rows.data(), xq, n, gate_out.data(), kRowsPerItem, scratch);
+        ProjectRows(up, r0, r1, rows.data(), xq, n, up_out.data(), kRowsPerItem, scratch);
+      }
       for (int64_t a = 0; a < n; ++a)
         for (int64_t r = r0; r < r1; ++r) {
           const float g = gate_out[a * kRowsPerItem + (r - r0)];
@@ -120,6 +160,7 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
   });
 
   QuantizeRows(parallel, s, act, assignments, s.inter, act_q);
+  if (pairs) PairRowsOf(parallel, s, act, assignments, s.inter, act_pairs);
 
   // Phase 2: down projection and weighted sum, item = kRowsPerItem output columns across all experts, so every
   // item owns its slice of `out` and no two threads add into the same element.
@@ -139,7 +180,10 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
         const WeightMatrix down = WeightMatrix::Of(s, weights.down, weights.down_scales, e, s.hidden, s.inter);
         // Phase-2 rows are the assignments in expert order, so an expert's quantized rows are contiguous.
         const QuantizedRow* xq = integer ? act_q.rows.data() + first : nullptr;
-        ProjectRows(down, r0, r1, rows.data(), xq, n, down_out.data(), kRowsPerItem, scratch);
+        if (pairs)
+          ProjectRowsBf16Pairs(down, r0, r1, act_pairs.rows.data() + first, n, down_out.data(), kRowsPerItem);
+        else
+          ProjectRows(down, r0, r1, rows.data(), xq, n, down_out.data(), kRowsPerItem, scratch);
         for (int64_t a = 0; a < n; ++a) {
           float* dst = out + routing.token[first + a] * s.hidden;
           const float w = routing.weight[first + a];
