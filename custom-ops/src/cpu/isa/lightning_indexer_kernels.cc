@@ -11,8 +11,6 @@
 
 #include <immintrin.h>
 
-#include <algorithm>
-
 #include "cpu/lightning_indexer_kernels.h"
 #include "cpu/simd.h"
 
@@ -78,7 +76,7 @@ void ScoreKeys(const float* qt, const float* w, int64_t padded, int64_t dim, flo
                int64_t count, float* scores) {
   int64_t t = 0;
   for (; t + kKeyBlock <= count; t += kKeyBlock) {
-    PrefetchKeys(keys, t + kKeyBlock, std::min(count, t + 2 * kKeyBlock), dim);
+    PrefetchKeys(keys, t + kKeyBlock, count < t + 2 * kKeyBlock ? count : t + 2 * kKeyBlock, dim);
     ScoreBlock<kKeyBlock>(qt, w, padded, dim, scale, keys + t, scores + t);
   }
   // 1-7 keys left: blocks of 4, 2, 1 (each key's arithmetic is the same in every block size).
@@ -148,7 +146,7 @@ void ScoreKeys(const float* qt, const float* w, int64_t padded, int64_t dim, flo
                int64_t count, float* scores) {
   int64_t t = 0;
   for (; t + kKeyBlock <= count; t += kKeyBlock) {
-    PrefetchKeys(keys, t + kKeyBlock, std::min(count, t + 2 * kKeyBlock), dim);
+    PrefetchKeys(keys, t + kKeyBlock, count < t + 2 * kKeyBlock ? count : t + 2 * kKeyBlock, dim);
     ScoreBlock<kKeyBlock>(qt, w, padded, dim, scale, keys + t, scores + t);
   }
   if (count - t == 2) ScoreBlock<2>(qt, w, padded, dim, scale, keys + t, scores + t);
