@@ -6,6 +6,10 @@
 // top-k >= prompt selects): small (16 heads, 256 + 64) at 512 tokens, GLM-5.2 (64 heads, 512 + 64) at 512 and 2048,
 // the AVX2 and AVX-512 kernels in alternating calls (cpu/isa_dispatch.h).
 //   bench_attention prefill [repeats]
+// `small` times both ops at the small preset's widths (indexer 32 heads x 64, top-k 256; MLA 16 heads, 256 + 64) on
+// one sequence: a 512-token prompt (no past), and one decode token at contexts 512 and 4096, the AVX2 and AVX-512
+// kernels in alternating calls.
+//   bench_attention small [repeats]
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
@@ -149,6 +153,57 @@ void RunPrefill(const char* name, int64_t heads, int64_t rank, int64_t rope, int
   std::fflush(stdout);
 }
 
+// The small preset's indexer and sparse MLA on one sequence of `past` cached and `fresh` new tokens: the indexer
+// selects top-k 256 per new token, MLA attends to the selection; medians per op and ISA, calls alternating.
+void RunSmall(const char* phase, int64_t past, int64_t fresh, int repeats) {
+  constexpr int64_t ih = 32, id = 64, topk = 256, heads = 16, rank = 256, rope = 64;
+  Batch b = MakeBatch(1, past + fresh);
+  b.cu = {0, static_cast<int32_t>(fresh)};
+  b.past = {static_cast<int32_t>(past)};
+  const PagedBatchInputs batch{{DType::kInt32, {2}}, b.cu.data(), {DType::kInt32, {1}}, b.past.data(),
+                               {DType::kInt32, {1, b.max_blocks}}, b.table.data()};
+  std::vector<float> index_pool(static_cast<size_t>(b.num_blocks * kBlock * id));
+  std::vector<float> latent_pool(static_cast<size_t>(b.num_blocks * kBlock * (rank + rope)));
+  FillUniform(index_pool.data(), static_cast<int64_t>(index_pool.size()), 1);
+  FillUniform(latent_pool.data(), static_cast<int64_t>(latent_pool.size()), 2);
+  std::vector<float> q(static_cast<size_t>(fresh * ih * id)), k(static_cast<size_t>(fresh * id));
+  std::vector<float> w(static_cast<size_t>(fresh * ih));
+  FillUniform(q.data(), static_cast<int64_t>(q.size()), 3);
+  FillUniform(k.data(), static_cast<int64_t>(k.size()), 4);
+  FillUniform(w.data(), static_cast<int64_t>(w.size()), 5);
+  LightningIndexerInputs li;
+  li.index_q = {DType::kFloat32, {fresh, ih, id}};
+  li.index_k = {DType::kFloat32, {fresh, id}};
+  li.head_weights = {DType::kFloat32, {fresh, ih}};
+  li.index_pool = {DType::kFloat32, {b.num_blocks, kBlock, id}};
+  li.batch = batch;
+  const LightningIndexerShape ishape = ValidateLightningIndexer(li, {topk, std::nullopt});
+  std::vector<int32_t> selected(static_cast<size_t>(fresh * topk));
+
+  MlaOperands m = MakeMlaOperands(fresh, heads, rank, rope, b.num_blocks);
+  m.inputs.batch = batch;
+  m.inputs.has_topk = true;
+  m.inputs.topk_indices = {DType::kInt32, {fresh, topk}};
+  const SparseMlaShape mshape = ValidateSparseMla(m.inputs, {1.0f / std::sqrt(static_cast<float>(rank + rope))});
+
+  std::vector<cpu::Isa> isas{cpu::Isa::kAvx2};
+  if (cpu::CpuHasAvx512Kernels()) isas.push_back(cpu::Isa::kAvx512);
+  // Variant 2i: the indexer at isas[i]; 2i + 1: MLA at isas[i] (on the selection of the indexer call before it).
+  const std::vector<Timing> t = MeasureAlternating(repeats, 2 * isas.size(), [&](size_t v) {
+    cpu::ForceIsa(isas[v / 2]);
+    if (v % 2 == 0)
+      cpu::LightningIndexer(Threads(), ishape, q.data(), k.data(), w.data(), index_pool.data(), selected.data());
+    else
+      cpu::SparseMlaAttention(Threads(), mshape, m.ql.data(), m.qr.data(), m.kv.data(), m.kr.data(),
+                              latent_pool.data(), selected.data(), m.out.data());
+  });
+  for (size_t i = 0; i < isas.size(); ++i)
+    std::printf("%-8s past %5lld new %4lld | %-6s indexer %8.3f ms (cpu %8.3f) | MLA %8.3f ms (cpu %8.3f)\n", phase,
+                static_cast<long long>(past), static_cast<long long>(fresh), cpu::IsaName(isas[i]),
+                t[2 * i].wall * 1e3, t[2 * i].cpu * 1e3, t[2 * i + 1].wall * 1e3, t[2 * i + 1].cpu * 1e3);
+  std::fflush(stdout);
+}
+
 }  // namespace
 }  // namespace glm_ops::bench
 
@@ -161,6 +216,16 @@ int main(int argc, char** argv) {
     glm_ops::bench::RunPrefill("small", 16, 256, 64, 512, repeats);
     glm_ops::bench::RunPrefill("glm52", 64, 512, 64, 512, repeats);
     glm_ops::bench::RunPrefill("glm52", 64, 512, 64, 2048, repeats);
+    return 0;
+  }
+  if (argc > 1 && std::strcmp(argv[1], "small") == 0) {
+    const int repeats = argc > 2 ? std::atoi(argv[2]) : 7;
+    std::printf("small preset attention (indexer 32 x 64, top-k 256; MLA 16 heads, 256 + 64), one sequence; threads "
+                "%d; median of %d, AVX2 and AVX-512 alternating\n",
+                glm_ops::bench::Threads().Threads(), repeats);
+    glm_ops::bench::RunSmall("prefill", 0, 512, repeats);
+    glm_ops::bench::RunSmall("decode", 511, 1, repeats);
+    glm_ops::bench::RunSmall("decode", 4095, 1, repeats);
     return 0;
   }
   const long long max_context = argc > 1 ? std::atoll(argv[1]) : 131072;

@@ -129,6 +129,25 @@ TEST(LightningIndexer, MatchesReferenceOverGrid) {
   }
 }
 
+TEST(LightningIndexer, SixteenLaneHeadVectorsAndKeyTails) {
+  // The AVX-512 kernel's shapes: heads in 16-lane vectors, two per pass (16, 32, 64 exact; 17, 33, 48, 70 with a
+  // padded or single leftover vector), keys in blocks of 8 with 4 / 2 / 1-key tails (contexts 1-47 and past one
+  // 512-key work item), dims that are not multiples of 8.
+  std::mt19937 rng(15);
+  struct Case {
+    int64_t heads, dim;
+  };
+  for (Case c : {Case{16, 16}, Case{17, 8}, Case{32, 64}, Case{33, 12}, Case{48, 5}, Case{64, 24}, Case{70, 8}}) {
+    const IndexerProblem p = MakeProblem(rng, c.heads, c.dim, {0, 20, 519, 7}, {27, 1, 9, 2});
+    for (int64_t topk : {1, 5, 300}) {
+      const IndexerRun run = RunKernel(rng, p, 16, topk);
+      SCOPED_TRACE("heads " + std::to_string(c.heads) + " dim " + std::to_string(c.dim) + " topk " +
+                   std::to_string(topk));
+      CheckAll(p, run, topk);
+    }
+  }
+}
+
 TEST(LightningIndexer, LongContextSpansManyWorkItems) {
   std::mt19937 rng(12);
   const IndexerProblem p = MakeProblem(rng, 8, 32, {3000, 1500}, {1, 2});

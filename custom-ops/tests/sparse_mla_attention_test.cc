@@ -162,6 +162,21 @@ TEST(SparseMlaAttention, PrefillHeadBlocksMatchReference) {
   }
 }
 
+TEST(SparseMlaAttention, TileBoundariesMatchReference) {
+  // Decode tokens attending to 15, 16, 17, 31, 32, 33 and 8 / 9 positions: tiles of 8 (AVX2) and 16 (AVX-512) rows
+  // end full, one row short and one row over, with the last tile's valid rows in either half of a 16-row tile;
+  // and the same with a selection whose -1 padding and future positions fall inside tiles.
+  std::mt19937 rng(26);
+  const MlaProblem p = MakeMla(rng, 5, 40, 8, {14, 15, 16, 30, 31, 32, 7, 8}, {1, 1, 1, 1, 1, 1, 1, 1});
+  const float scale = 1.0f / std::sqrt(48.0f);
+  CheckMla(p, RunMla(rng, p, 16, nullptr, 0, scale));
+  for (int64_t k : {17, 33}) {
+    const std::vector<int32_t> sel = RandomSelection(rng, p, k);
+    SCOPED_TRACE("k " + std::to_string(k));
+    CheckMla(p, RunMla(rng, p, 4, &sel, k, scale));
+  }
+}
+
 TEST(SparseMlaAttention, LargeLogitsStayFinite) {
   // Scores around 1e3 overflow a naive exp; the max-subtracted softmax must stay finite and match the reference.
   std::mt19937 rng(23);

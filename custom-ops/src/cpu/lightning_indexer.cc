@@ -4,7 +4,8 @@
 #include <cstring>
 #include <vector>
 
-#include "cpu/simd.h"
+#include "cpu/isa_dispatch.h"
+#include "cpu/lightning_indexer_kernels.h"
 #include "cpu/top_k.h"
 
 namespace glm_ops::cpu {
@@ -13,8 +14,6 @@ namespace {
 
 // Keys scored per work item: large enough to amortise scheduling, small enough to balance a single decode token.
 constexpr int64_t kKeysPerItem = 512;
-// Keys ahead of the one being scored whose rows are prefetched (the next three-key step: measured best of 3 / 6 / 12).
-constexpr int64_t kPrefetchKeys = 3;
 // Scores kept in flight at once (floats): bounds scratch for long prefill chunks at long contexts.
 constexpr int64_t kScoreBudget = int64_t{1} << 23;
 
@@ -26,14 +25,14 @@ struct IndexerQuery {
   int64_t first_item;     // first work item of this query within its group
 };
 
-// One query laid out for key-blocked scoring: qt[d * padded + h] = q[h, d] (heads along the vector lanes), heads
-// padded to a multiple of 8 with zero queries and zero weights, which add nothing to any score.
+// One query laid out for the key-scoring kernel: qt[d * padded + h] = q[h, d] (heads along the vector lanes), heads
+// padded to a multiple of the kernel's lanes with zero queries and zero weights, which add nothing to any score.
 struct QueryPanel {
   std::vector<float> qt, w;
   int64_t padded = 0;
 
-  void Load(const float* q, const float* weights, int64_t heads, int64_t dim) {
-    padded = (heads + 7) & ~int64_t{7};
+  void Load(const float* q, const float* weights, int64_t heads, int64_t dim, int64_t lanes) {
+    padded = (heads + lanes - 1) / lanes * lanes;
     qt.assign(static_cast<size_t>(padded * dim), 0.0f);
     w.assign(static_cast<size_t>(padded), 0.0f);
     for (int64_t h = 0; h < heads; ++h) {
@@ -43,71 +42,13 @@ struct QueryPanel {
   }
 };
 
-// HV vectors of 8 heads against NK keys, accumulating sum_h w_h * ReLU(scale * q_h . k_j) into total[j] lanes. Per
-// dimension: NK key broadcasts and HV query loads feed HV * NK FMAs (12 accumulators at HV = 4, NK = 3), and the
-// dot products come out with heads in lanes, so no horizontal reduction is needed until the final per-key sum.
-template <int HV, int NK>
-inline void ScoreHeadChunk(const float* qt, int64_t padded, int64_t dim, const float* w, __m256 scale,
-                           const float* const* keys, __m256* total) {
-  __m256 acc[HV][NK];
-  for (int v = 0; v < HV; ++v)
-    for (int j = 0; j < NK; ++j) acc[v][j] = _mm256_setzero_ps();
-  for (int64_t d = 0; d < dim; ++d) {
-    __m256 k[NK];
-    for (int j = 0; j < NK; ++j) k[j] = _mm256_broadcast_ss(keys[j] + d);
-    const float* qd = qt + d * padded;
-    for (int v = 0; v < HV; ++v) {
-      const __m256 q = _mm256_loadu_ps(qd + 8 * v);
-      for (int j = 0; j < NK; ++j) acc[v][j] = _mm256_fmadd_ps(q, k[j], acc[v][j]);
-    }
-  }
-  const __m256 zero = _mm256_setzero_ps();
-  for (int v = 0; v < HV; ++v) {
-    const __m256 wv = _mm256_loadu_ps(w + 8 * v);
-    for (int j = 0; j < NK; ++j)
-      total[j] = _mm256_fmadd_ps(_mm256_max_ps(_mm256_mul_ps(acc[v][j], scale), zero), wv, total[j]);
-  }
-}
-
-// Scores of NK keys for one query: head vectors four at a time, then the 1-3 left over.
-template <int NK>
-inline void ScoreKeys(const QueryPanel& panel, int64_t dim, float scale, const float* const* keys, float* scores) {
-  __m256 total[NK];
-  for (int j = 0; j < NK; ++j) total[j] = _mm256_setzero_ps();
-  const __m256 vscale = _mm256_set1_ps(scale);
-  const int64_t vectors = panel.padded / 8;
-  const float* qt = panel.qt.data();
-  const float* w = panel.w.data();
-  int64_t v = 0;
-  for (; v + 4 <= vectors; v += 4) ScoreHeadChunk<4, NK>(qt + 8 * v, panel.padded, dim, w + 8 * v, vscale, keys, total);
-  switch (vectors - v) {
-    case 3: ScoreHeadChunk<3, NK>(qt + 8 * v, panel.padded, dim, w + 8 * v, vscale, keys, total); break;
-    case 2: ScoreHeadChunk<2, NK>(qt + 8 * v, panel.padded, dim, w + 8 * v, vscale, keys, total); break;
-    case 1: ScoreHeadChunk<1, NK>(qt + 8 * v, panel.padded, dim, w + 8 * v, vscale, keys, total); break;
-    default: break;
-  }
-  for (int j = 0; j < NK; ++j) scores[j] = simd::HorizontalSum(total[j]);
-}
-
-// Scores keys [begin, end) of one query's sequence into scores[begin..end), three keys at a time.
-void ScoreRange(const LightningIndexerShape& s, const QueryPanel& panel, const float* pool, int64_t sequence,
-                int64_t begin, int64_t end, float* scores) {
-  const int64_t dim = s.head_dim;
-  const float* keys[3];
-  int64_t t = begin;
-  for (; t + 3 <= end; t += 3) {
-    for (int j = 0; j < 3; ++j) keys[j] = pool + s.batch.PoolRow(sequence, t + j) * dim;
-    // The kernel reads a key one float per step, too slowly for the hardware prefetcher to run ahead of it: fetch
-    // the keys kPrefetchKeys ahead explicitly.
-    for (int64_t a = t + kPrefetchKeys; a < std::min(end, t + kPrefetchKeys + 3); ++a) {
-      const char* row = reinterpret_cast<const char*>(pool + s.batch.PoolRow(sequence, a) * dim);
-      for (int64_t b = 0; b < dim * static_cast<int64_t>(sizeof(float)); b += 64) _mm_prefetch(row + b, _MM_HINT_T0);
-    }
-    ScoreKeys<3>(panel, dim, s.scale, keys, scores + t);
-  }
-  for (int j = 0; t + j < end; ++j) keys[j] = pool + s.batch.PoolRow(sequence, t + j) * dim;
-  if (end - t == 2) ScoreKeys<2>(panel, dim, s.scale, keys, scores + t);
-  if (end - t == 1) ScoreKeys<1>(panel, dim, s.scale, keys, scores + t);
+// Scores keys [begin, end) (at most kKeysPerItem) of one query's sequence into scores[begin..end).
+void ScoreRange(const LightningIndexerKernels& kernels, const LightningIndexerShape& s, const QueryPanel& panel,
+                const float* pool, int64_t sequence, int64_t begin, int64_t end, float* scores) {
+  const float* keys[kKeysPerItem];
+  for (int64_t t = begin; t < end; ++t) keys[t - begin] = pool + s.batch.PoolRow(sequence, t) * s.head_dim;
+  kernels.score_keys(panel.qt.data(), panel.w.data(), panel.padded, s.head_dim, s.scale, keys, end - begin,
+                     scores + begin);
 }
 
 void WriteNewKeys(const LightningIndexerShape& s, const float* index_k, float* pool) {
@@ -122,6 +63,7 @@ void WriteNewKeys(const LightningIndexerShape& s, const float* index_k, float* p
 void RunGroup(const Parallel& parallel, const LightningIndexerShape& s, const float* index_q, const float* head_weights,
               const float* pool, const std::vector<IndexerQuery>& group, int64_t items, std::vector<float>& scores,
               int32_t* topk_indices) {
+  const LightningIndexerKernels& kernels = ActiveLightningIndexerKernels();
   parallel.For(items, [&](int64_t item_begin, int64_t item_end) {
     // The query owning item_begin: the last one whose first item is <= it.
     size_t g = static_cast<size_t>(std::upper_bound(group.begin(), group.end(), item_begin,
@@ -137,16 +79,16 @@ void RunGroup(const Parallel& parallel, const LightningIndexerShape& s, const fl
       const IndexerQuery& query = group[g];
       if (loaded != g) {
         panel.Load(index_q + query.token * s.n_heads * s.head_dim, head_weights + query.token * s.n_heads, s.n_heads,
-                   s.head_dim);
+                   s.head_dim, kernels.head_lanes);
         loaded = g;
       }
       const int64_t begin = (item - query.first_item) * kKeysPerItem;
       const int64_t end = std::min(query.keys, begin + kKeysPerItem);
-      ScoreRange(s, panel, pool, query.sequence, begin, end, scores.data() + query.score_offset);
+      ScoreRange(kernels, s, panel, pool, query.sequence, begin, end, scores.data() + query.score_offset);
     }
   });
   parallel.For(static_cast<int64_t>(group.size()), [&](int64_t begin, int64_t end) {
-    std::vector<uint32_t> scratch;
+    std::vector<uint64_t> scratch;
     for (int64_t g = begin; g < end; ++g) {
       const IndexerQuery& query = group[g];
       SelectTopK(scores.data() + query.score_offset, query.keys, s.index_topk,
@@ -189,6 +131,10 @@ void LightningIndexer(const Parallel& parallel, const LightningIndexerShape& s, 
     }
   }
   flush();
+}
+
+const LightningIndexerKernels& ActiveLightningIndexerKernels() {
+  return ActiveIsa() == Isa::kAvx512 ? LightningIndexerKernelsAvx512() : LightningIndexerKernelsAvx2();
 }
 
 }  // namespace glm_ops::cpu

@@ -12,24 +12,24 @@ namespace glm_ops::cpu {
 
 namespace {
 
-constexpr int kTile = kSparseMlaTile;
+constexpr int kMaxTile = kSparseMlaMaxTile;
 // Heads per work item at most: their running states live on the stack.
 constexpr int64_t kMaxHeadGroup = 64;
 
 // Walks the attended positions of one token: the selected causal ones, or 0..position when there is no selection.
 class PositionCursor {
  public:
-  PositionCursor(const int32_t* selection, int64_t selected, int64_t position)
-      : selection_(selection), selected_(selected), position_(position) {}
+  PositionCursor(const int32_t* selection, int64_t selected, int64_t position, int tile)
+      : selection_(selection), selected_(selected), position_(position), tile_(tile) {}
 
-  // Fills up to kTile positions; returns how many.
+  // Fills up to `tile` positions; returns how many.
   int Next(int64_t* positions) {
     int n = 0;
     if (!selection_) {
-      while (n < kTile && next_ <= position_) positions[n++] = next_++;
+      while (n < tile_ && next_ <= position_) positions[n++] = next_++;
       return n;
     }
-    while (n < kTile && next_ < selected_) {
+    while (n < tile_ && next_ < selected_) {
       const int64_t p = selection_[next_++];
       if (p >= 0 && p <= position_) positions[n++] = p;  // -1 padding and future positions are ignored
     }
@@ -40,6 +40,7 @@ class PositionCursor {
   const int32_t* selection_;
   int64_t selected_;
   int64_t position_;
+  int tile_;
   int64_t next_ = 0;
 };
 
@@ -53,12 +54,13 @@ void AttendHeads(const SparseMlaKernels& kernels, const SparseMlaShape& s, const
   SparseMlaHeadState state[kMaxHeadGroup];
   for (int64_t h = 0; h < heads; ++h) state[h] = {-std::numeric_limits<float>::infinity(), 0.0f};
 
-  PositionCursor cursor(selection, s.topk, position);
-  int64_t positions[kTile];
-  const float* rows[kTile];
+  const int tile = kernels.tile_rows;
+  PositionCursor cursor(selection, s.topk, position, tile);
+  int64_t positions[kMaxTile];
+  const float* rows[kMaxTile];
   for (int n; (n = cursor.Next(positions)) > 0;) {
     for (int j = 0; j < n; ++j) rows[j] = pool + s.batch.PoolRow(sequence, positions[j]) * width;
-    for (int j = n; j < kTile; ++j) rows[j] = rows[0];
+    for (int j = n; j < tile; ++j) rows[j] = rows[0];
     kernels.attend_tile(rows, n, heads, q_latent + head_begin * rank, q_rope + head_begin * rope, rank, rope,
                         s.softmax_scale, state, o);
   }

@@ -1,8 +1,9 @@
 // SparseMlaAttention's tile kernel (cpu/sparse_mla_kernels.h), compiled once per instruction set
-// (custom-ops/CMakeLists.txt globs src/cpu/isa/). AVX2: one head at a time, 8-lane vectors, every row of the tile
-// read once per head. AVX-512: blocks of kHeadBlock heads against the tile, 16-lane vectors, each row vector loaded
-// once per head block (scores in kHeadBlock x 4 register blocks, the weighted sum with kHeadBlock accumulators per
-// 16 latent columns); widths that are not multiples of 16 end in masked loads. Same online-softmax arithmetic on both.
+// (custom-ops/CMakeLists.txt globs src/cpu/isa/). AVX2: tiles of 8 rows, one head at a time, 8-lane vectors, every
+// row of the tile read once per head. AVX-512: tiles of 16 rows (one softmax step and one load / store of a head's
+// output per 16 rows), blocks of kHeadBlock heads against the tile, 16-lane vectors, each row vector loaded once per
+// head block (scores in kHeadBlock x 4 register blocks, the weighted sum with kHeadBlock accumulators per 16 latent
+// columns); widths that are not multiples of 16 end in masked loads. Same online-softmax arithmetic on both.
 // GCC 12's 512-bit extract intrinsic passes _mm512_undefined_*() as the unused merge source, which its
 // -W(maybe-)uninitialized reports once inlined (a false positive: the mask selects every lane of the result).
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -18,29 +19,39 @@ namespace glm_ops::cpu {
 
 namespace {
 
-constexpr int kTile = kSparseMlaTile;
-static_assert(kTile == 8, "a tile's scores are one 8-lane vector");
+// 8 of a tile's raw scores, scaled; lanes not in `valid` are -inf (they take no part in the softmax).
+inline __m256 ScaledScores(__m256 raw, float scale, __m256 valid) {
+  return _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_mul_ps(raw, _mm256_set1_ps(scale)), valid);
+}
 
-// The online-softmax step of one head over a tile's raw scores; writes p and returns alpha.
-inline float SoftmaxStep(__m256 raw, float scale, __m256 valid, SparseMlaHeadState& st, float* p) {
-  const __m256 scores = _mm256_blendv_ps(_mm256_set1_ps(-INFINITY), _mm256_mul_ps(raw, _mm256_set1_ps(scale)), valid);
-  const float tile_max = simd::HorizontalMax(scores);
+// The online-softmax step of one head over a tile's scaled scores (T / 8 vectors of 8): writes p and returns alpha.
+template <int T>
+inline float SoftmaxStep(const __m256 (&scores)[T / 8], SparseMlaHeadState& st, float* p) {
+  float tile_max = simd::HorizontalMax(scores[0]);
+  for (int i = 1; i < T / 8; ++i) tile_max = fmaxf(tile_max, simd::HorizontalMax(scores[i]));
   const float new_max = st.max > tile_max ? st.max : tile_max;
   const float alpha = expf(st.max - new_max);  // 0 on the first tile (max was -inf)
-  const __m256 vp = simd::Exp(_mm256_sub_ps(scores, _mm256_set1_ps(new_max)));
-  _mm256_storeu_ps(p, vp);
-  st.sum = st.sum * alpha + simd::HorizontalSum(vp);
+  const __m256 m = _mm256_set1_ps(new_max);
+  __m256 sum = _mm256_setzero_ps();
+  for (int i = 0; i < T / 8; ++i) {
+    const __m256 vp = simd::Exp(_mm256_sub_ps(scores[i], m));
+    _mm256_storeu_ps(p + 8 * i, vp);
+    sum = _mm256_add_ps(sum, vp);
+  }
+  st.sum = st.sum * alpha + simd::HorizontalSum(sum);
   st.max = new_max;
   return alpha;
 }
 
-inline __m256 ValidLanes(int valid) {
-  return _mm256_cmp_ps(_mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_ps(static_cast<float>(valid)),
+// Lanes [8 * half, 8 * half + 8) of a tile that are below `valid`.
+inline __m256 ValidLanes(int valid, int half = 0) {
+  return _mm256_cmp_ps(_mm256_setr_ps(0, 1, 2, 3, 4, 5, 6, 7), _mm256_set1_ps(static_cast<float>(valid - 8 * half)),
                        _CMP_LT_OQ);
 }
 
 #if defined(GLM_OPS_ISA_AVX512)
 
+constexpr int kTile = 16;      // cache rows per tile
 constexpr int kLanes = 16;
 constexpr int kHeadBlock = 4;  // heads sharing each loaded row vector
 constexpr int kQuarter = 4;    // rows per score register block (kHeadBlock x kQuarter accumulators)
@@ -99,8 +110,8 @@ inline void AccumulateBlock(float* const* o, const float* alpha, const float (*p
 }
 
 template <int H>
-void AttendBlock(const float* const* rows, __m256 valid, const float* q_latent, const float* q_rope, int64_t rank,
-                 int64_t rope, float scale, SparseMlaHeadState* state, float* o) {
+void AttendBlock(const float* const* rows, const __m256 (&valid)[2], const float* q_latent, const float* q_rope,
+                 int64_t rank, int64_t rope, float scale, SparseMlaHeadState* state, float* o) {
   const float* ql[H];
   const float* qr[H];
   float* oh[H];
@@ -121,13 +132,17 @@ void AttendBlock(const float* const* rows, __m256 valid, const float* q_latent, 
   }
   alignas(32) float p[H][kTile];
   float alpha[H];
-  for (int h = 0; h < H; ++h) alpha[h] = SoftmaxStep(simd::ReduceEight(folded[h]), scale, valid, state[h], p[h]);
+  for (int h = 0; h < H; ++h) {
+    const __m256 scores[2] = {ScaledScores(simd::ReduceEight(folded[h]), scale, valid[0]),
+                              ScaledScores(simd::ReduceEight(folded[h] + 8), scale, valid[1])};
+    alpha[h] = SoftmaxStep<kTile>(scores, state[h], p[h]);
+  }
   AccumulateBlock<H>(oh, alpha, p, rows, rank);
 }
 
 void AttendTile(const float* const* rows, int valid, int64_t heads, const float* q_latent, const float* q_rope,
                 int64_t rank, int64_t rope, float scale, SparseMlaHeadState* state, float* o) {
-  const __m256 mask = ValidLanes(valid);
+  const __m256 mask[2] = {ValidLanes(valid, 0), ValidLanes(valid, 1)};
   int64_t h = 0;
   for (; h + kHeadBlock <= heads; h += kHeadBlock)
     AttendBlock<kHeadBlock>(rows, mask, q_latent + h * rank, q_rope + h * rope, rank, rope, scale, state + h,
@@ -143,6 +158,8 @@ void AttendTile(const float* const* rows, int valid, int64_t heads, const float*
 }
 
 #else
+
+constexpr int kTile = 8;  // cache rows per tile: one 8-lane score vector
 
 // Eight scores of one head against a full tile of rows: q_latent . c_j + q_rope . r_j, unscaled. Loops run over the
 // constant kTile (short tiles repeat a row) so the accumulators stay in registers.
@@ -193,8 +210,8 @@ void AttendTile(const float* const* rows, int valid, int64_t heads, const float*
   const __m256 mask = ValidLanes(valid);
   for (int64_t h = 0; h < heads; ++h) {
     alignas(32) float p[kTile];
-    const float alpha =
-        SoftmaxStep(TileScores(q_latent + h * rank, q_rope + h * rope, rows, rank, rope), scale, mask, state[h], p);
+    const __m256 scores[1] = {ScaledScores(TileScores(q_latent + h * rank, q_rope + h * rope, rows, rank, rope), scale, mask)};
+    const float alpha = SoftmaxStep<kTile>(scores, state[h], p);
     AccumulateTile(o + h * rank, alpha, p, rows, rank);
   }
 }
@@ -205,12 +222,12 @@ void AttendTile(const float* const* rows, int valid, int64_t heads, const float*
 
 #if defined(GLM_OPS_ISA_AVX512)
 const SparseMlaKernels& SparseMlaKernelsAvx512() {
-  static const SparseMlaKernels table{"avx512", &AttendTile};
+  static const SparseMlaKernels table{"avx512", kTile, &AttendTile};
   return table;
 }
 #else
 const SparseMlaKernels& SparseMlaKernelsAvx2() {
-  static const SparseMlaKernels table{"avx2", &AttendTile};
+  static const SparseMlaKernels table{"avx2", kTile, &AttendTile};
   return table;
 }
 #endif
