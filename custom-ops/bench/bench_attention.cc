@@ -74,28 +74,40 @@ MlaOperands MakeMlaOperands(int64_t rows, int64_t heads, int64_t rank, int64_t r
   return m;
 }
 
+// LightningIndexer's operands for `rows` new rows (queries, keys, head weights and the key pool of `pool_blocks`
+// blocks, filled with fixed seeds) and their descriptors; the caller adds the batch layout.
+struct IndexerOperands {
+  std::vector<float> q, k, w, pool;
+  LightningIndexerInputs inputs;
+};
+
+IndexerOperands MakeIndexerOperands(int64_t rows, int64_t heads, int64_t dim, int64_t pool_blocks) {
+  IndexerOperands o;
+  o.pool.resize(static_cast<size_t>(pool_blocks * kBlock * dim));
+  o.q.resize(static_cast<size_t>(rows * heads * dim));
+  o.k.resize(static_cast<size_t>(rows * dim));
+  o.w.resize(static_cast<size_t>(rows * heads));
+  FillUniform(o.pool.data(), static_cast<int64_t>(o.pool.size()), 1);
+  FillUniform(o.q.data(), static_cast<int64_t>(o.q.size()), 3);
+  FillUniform(o.k.data(), static_cast<int64_t>(o.k.size()), 4);
+  FillUniform(o.w.data(), static_cast<int64_t>(o.w.size()), 5);
+  o.inputs.index_q = {DType::kFloat32, {rows, heads, dim}};
+  o.inputs.index_k = {DType::kFloat32, {rows, dim}};
+  o.inputs.head_weights = {DType::kFloat32, {rows, heads}};
+  o.inputs.index_pool = {DType::kFloat32, {pool_blocks, kBlock, dim}};
+  return o;
+}
+
 void Run(int64_t batch, int64_t context, int repeats, Rate read, Rate peak) {
   const Batch b = MakeBatch(batch, context);
-  std::vector<float> index_pool(static_cast<size_t>(b.num_blocks * kBlock * kIndexDim));
   std::vector<float> latent_pool(static_cast<size_t>(b.num_blocks * kBlock * (kRank + kRope)));
-  FillUniform(index_pool.data(), static_cast<int64_t>(index_pool.size()), 1);
   FillUniform(latent_pool.data(), static_cast<int64_t>(latent_pool.size()), 2);
-  std::vector<float> q(static_cast<size_t>(batch * kIndexHeads * kIndexDim)), k(static_cast<size_t>(batch * kIndexDim));
-  std::vector<float> w(static_cast<size_t>(batch * kIndexHeads));
-  FillUniform(q.data(), static_cast<int64_t>(q.size()), 3);
-  FillUniform(k.data(), static_cast<int64_t>(k.size()), 4);
-  FillUniform(w.data(), static_cast<int64_t>(w.size()), 5);
-
-  LightningIndexerInputs li;
-  li.index_q = {DType::kFloat32, {batch, kIndexHeads, kIndexDim}};
-  li.index_k = {DType::kFloat32, {batch, kIndexDim}};
-  li.head_weights = {DType::kFloat32, {batch, kIndexHeads}};
-  li.index_pool = {DType::kFloat32, {b.num_blocks, kBlock, kIndexDim}};
-  li.batch = Inputs(b, batch);
-  const LightningIndexerShape ishape = ValidateLightningIndexer(li, {kTopK, std::nullopt});
+  IndexerOperands ix = MakeIndexerOperands(batch, kIndexHeads, kIndexDim, b.num_blocks);
+  ix.inputs.batch = Inputs(b, batch);
+  const LightningIndexerShape ishape = ValidateLightningIndexer(ix.inputs, {kTopK, std::nullopt});
   std::vector<int32_t> topk(static_cast<size_t>(batch * kTopK));
   const Timing index_t = Measure(repeats, [&] {
-    cpu::LightningIndexer(Threads(), ishape, q.data(), k.data(), w.data(), index_pool.data(), topk.data());
+    cpu::LightningIndexer(Threads(), ishape, ix.q.data(), ix.k.data(), ix.w.data(), ix.pool.data(), topk.data());
   });
   const double index_bytes = static_cast<double>(batch * context * kIndexDim * 4);
   const double index_flops = 2.0 * batch * context * kIndexHeads * kIndexDim;
@@ -162,22 +174,11 @@ void RunSmall(const char* phase, int64_t past, int64_t fresh, int repeats) {
   b.past = {static_cast<int32_t>(past)};
   const PagedBatchInputs batch{{DType::kInt32, {2}}, b.cu.data(), {DType::kInt32, {1}}, b.past.data(),
                                {DType::kInt32, {1, b.max_blocks}}, b.table.data()};
-  std::vector<float> index_pool(static_cast<size_t>(b.num_blocks * kBlock * id));
   std::vector<float> latent_pool(static_cast<size_t>(b.num_blocks * kBlock * (rank + rope)));
-  FillUniform(index_pool.data(), static_cast<int64_t>(index_pool.size()), 1);
   FillUniform(latent_pool.data(), static_cast<int64_t>(latent_pool.size()), 2);
-  std::vector<float> q(static_cast<size_t>(fresh * ih * id)), k(static_cast<size_t>(fresh * id));
-  std::vector<float> w(static_cast<size_t>(fresh * ih));
-  FillUniform(q.data(), static_cast<int64_t>(q.size()), 3);
-  FillUniform(k.data(), static_cast<int64_t>(k.size()), 4);
-  FillUniform(w.data(), static_cast<int64_t>(w.size()), 5);
-  LightningIndexerInputs li;
-  li.index_q = {DType::kFloat32, {fresh, ih, id}};
-  li.index_k = {DType::kFloat32, {fresh, id}};
-  li.head_weights = {DType::kFloat32, {fresh, ih}};
-  li.index_pool = {DType::kFloat32, {b.num_blocks, kBlock, id}};
-  li.batch = batch;
-  const LightningIndexerShape ishape = ValidateLightningIndexer(li, {topk, std::nullopt});
+  IndexerOperands ix = MakeIndexerOperands(fresh, ih, id, b.num_blocks);
+  ix.inputs.batch = batch;
+  const LightningIndexerShape ishape = ValidateLightningIndexer(ix.inputs, {topk, std::nullopt});
   std::vector<int32_t> selected(static_cast<size_t>(fresh * topk));
 
   MlaOperands m = MakeMlaOperands(fresh, heads, rank, rope, b.num_blocks);
@@ -192,7 +193,8 @@ void RunSmall(const char* phase, int64_t past, int64_t fresh, int repeats) {
   const std::vector<Timing> t = MeasureAlternating(repeats, 2 * isas.size(), [&](size_t v) {
     cpu::ForceIsa(isas[v / 2]);
     if (v % 2 == 0)
-      cpu::LightningIndexer(Threads(), ishape, q.data(), k.data(), w.data(), index_pool.data(), selected.data());
+      cpu::LightningIndexer(Threads(), ishape, ix.q.data(), ix.k.data(), ix.w.data(), ix.pool.data(),
+                            selected.data());
     else
       cpu::SparseMlaAttention(Threads(), mshape, m.ql.data(), m.qr.data(), m.kv.data(), m.kr.data(),
                               latent_pool.data(), selected.data(), m.out.data());
