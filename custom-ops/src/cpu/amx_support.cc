@@ -1,6 +1,5 @@
 #include "cpu/amx_support.h"
 
-#include <cpuid.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -15,11 +14,10 @@ namespace {
 constexpr long kArchReqXcompPerm = 0x1023;  // arch_prctl: ask for an extended state component
 constexpr long kXfeatureXtiledata = 18;     // the AMX tile data component
 
+// Asked the way CpuHasAvx512Kernels (cpu/isa_dispatch.cc) asks for AVX-512: the compiler's CPUID feature table.
 bool CpuHasAmxBf16() {
-  unsigned eax = 0, ebx = 0, ecx = 0, edx = 0;
-  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
-  const bool tile = (edx >> 24) & 1u, bf16 = (edx >> 22) & 1u;
-  return tile && bf16;
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("amx-tile") && __builtin_cpu_supports("amx-bf16");
 }
 
 bool Decide() {
