@@ -120,3 +120,31 @@ inline void Transpose8x8(const __m256 in[8], __m256 out[8]) {
 }  // namespace simd
 }  // namespace GLM_OPS_ISA_TAG
 }  // namespace glm_ops::cpu
+
+#if defined(GLM_OPS_ISA_AVX512)
+namespace glm_ops::cpu {
+inline namespace GLM_OPS_ISA_TAG {
+namespace simd {
+
+// 32 float32 columns x[0..32) as two bf16 terms (AVX512_BF16), the split every bf16 dot kernel multiplies against:
+// hi = bf16(x), lane i holding columns 2i (low half) and 2i + 1 (high half), and lo = bf16(x - hi) in the same
+// order, so hi + lo is within ~2^-16 of x. Written once: the vdpbf16ps and AMX paths must split alike.
+inline void SplitBf16x32(const float* x, __m512i& hi, __m512i& lo) {
+  const __m512 a = _mm512_loadu_ps(x), b = _mm512_loadu_ps(x + 16);
+  const __m512bh packed = _mm512_cvtne2ps_pbh(b, a);
+  hi = reinterpret_cast<const __m512i&>(packed);
+  // hi's bf16 pairs back to float32 in column order.
+  const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(hi, 16));
+  const __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(hi, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
+  const __m512i low_index = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
+  const __m512i high_index = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
+  const __m512 hi_a = _mm512_permutex2var_ps(even, low_index, odd);
+  const __m512 hi_b = _mm512_permutex2var_ps(even, high_index, odd);
+  const __m512bh rest = _mm512_cvtne2ps_pbh(_mm512_sub_ps(b, hi_b), _mm512_sub_ps(a, hi_a));
+  lo = reinterpret_cast<const __m512i&>(rest);
+}
+
+}  // namespace simd
+}  // namespace GLM_OPS_ISA_TAG
+}  // namespace glm_ops::cpu
+#endif

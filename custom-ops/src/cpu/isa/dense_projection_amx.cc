@@ -10,6 +10,7 @@
 
 #include <cstring>
 
+#include "cpu/simd.h"
 #include "cpu/weight_decode.h"
 #endif
 
@@ -36,13 +37,12 @@ void LoadTileConfig() {
   _tile_loadconfig(&config);
 }
 
-// One token tile: for each 32-column block, the hi and lo bf16 terms (column order, as SplitBf16Activations) of
+static_assert(kAmxTileColumns == 32, "one simd::SplitBf16x32 per 32-column block");
+
+// One token tile: for each 32-column block, the hi and lo bf16 terms (simd::SplitBf16x32, as SplitBf16Activations) of
 // each token, then written transposed: word (p, j) = token j's column pair p.
 void SplitBf16Amx(const float* x, int64_t n, int64_t ldx, int64_t cols, int64_t tile0, int64_t tile1, uint32_t* b) {
   const int64_t blocks = cols / kAmxTileColumns;
-  const __m512i low_index = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-  const __m512i high_index = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-  const __m512i high_mask = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
   for (int64_t tile = tile0; tile < tile1; ++tile) {
     uint32_t* bt = b + tile * blocks * 2 * kAmxTileWords;
     for (int64_t j = 0; j < kAmxTileTokens; ++j) {
@@ -54,17 +54,11 @@ void SplitBf16Amx(const float* x, int64_t n, int64_t ldx, int64_t cols, int64_t 
       }
       const float* xt = x + t * ldx;
       for (int64_t kb = 0; kb < blocks; ++kb) {
-        const __m512 a = _mm512_loadu_ps(xt + kb * kAmxTileColumns), c = _mm512_loadu_ps(xt + kb * kAmxTileColumns + 16);
-        const __m512bh hi = _mm512_cvtne2ps_pbh(c, a);
-        const __m512i bits = reinterpret_cast<const __m512i&>(hi);
-        const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(bits, 16));
-        const __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(bits, high_mask));
-        const __m512 hi_a = _mm512_permutex2var_ps(even, low_index, odd);
-        const __m512 hi_c = _mm512_permutex2var_ps(even, high_index, odd);
-        const __m512bh lo = _mm512_cvtne2ps_pbh(_mm512_sub_ps(c, hi_c), _mm512_sub_ps(a, hi_a));
+        __m512i hi, lo;
+        simd::SplitBf16x32(xt + kb * kAmxTileColumns, hi, lo);
         alignas(64) uint32_t words[32];
-        _mm512_store_si512(words, bits);
-        _mm512_store_si512(words + 16, reinterpret_cast<const __m512i&>(lo));
+        _mm512_store_si512(words, hi);
+        _mm512_store_si512(words + 16, lo);
         uint32_t* dst = bt + kb * 2 * kAmxTileWords + j;  // hi tile, then lo tile (16 x 16 words each)
         for (int p = 0; p < 32; ++p) dst[p * 16] = words[p];
       }

@@ -173,20 +173,12 @@ void GemvF32Any(const float* w, int64_t cols, int64_t r0, int64_t r1, const floa
 // hi + lo is x within 2^-16 |x| (each rounding keeps 8 significant bits). out: the whole blocks' hi, then their lo.
 void SplitBf16Activations(const float* x, int64_t cols, uint16_t* out) {
   const int64_t whole = cols / kBlock * kBlock;
+  static_assert(kBlock == 32, "one SplitBf16x32 per block");
   for (int64_t c = 0; c < whole; c += kBlock) {
-    const __m512 a = _mm512_loadu_ps(x + c), b = _mm512_loadu_ps(x + c + kLanes);
-    const __m512bh hi = _mm512_cvtne2ps_pbh(b, a);  // columns c .. c+15 in the low half
-    // hi's bf16 pairs back to float32 in column order: lane i of `bits` holds columns 2i (low) and 2i+1 (high).
-    const __m512i bits = reinterpret_cast<const __m512i&>(hi);
-    const __m512 even = _mm512_castsi512_ps(_mm512_slli_epi32(bits, 16));
-    const __m512 odd = _mm512_castsi512_ps(_mm512_and_si512(bits, _mm512_set1_epi32(static_cast<int>(0xFFFF0000u))));
-    const __m512i low_index = _mm512_setr_epi32(0, 16, 1, 17, 2, 18, 3, 19, 4, 20, 5, 21, 6, 22, 7, 23);
-    const __m512i high_index = _mm512_setr_epi32(8, 24, 9, 25, 10, 26, 11, 27, 12, 28, 13, 29, 14, 30, 15, 31);
-    const __m512 hi_a = _mm512_permutex2var_ps(even, low_index, odd);
-    const __m512 hi_b = _mm512_permutex2var_ps(even, high_index, odd);
-    const __m512bh lo = _mm512_cvtne2ps_pbh(_mm512_sub_ps(b, hi_b), _mm512_sub_ps(a, hi_a));
-    _mm512_storeu_si512(out + c, bits);
-    _mm512_storeu_si512(out + whole + c, reinterpret_cast<const __m512i&>(lo));
+    __m512i hi, lo;
+    simd::SplitBf16x32(x + c, hi, lo);
+    _mm512_storeu_si512(out + c, hi);
+    _mm512_storeu_si512(out + whole + c, lo);
   }
 }
 
