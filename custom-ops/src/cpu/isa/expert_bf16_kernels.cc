@@ -7,9 +7,9 @@
 // weights, shared by every token of the step. Each token's activations are reordered once per call to match (per
 // 32-column block: its 16 even columns, then its 16 odd ones; BlockPairActivations), so one FMA per half multiplies
 // 16 weights by their activations: float32 products and sums, as the other float paths (no bf16 rounding of the
-// activations). Measured on this Zen 4, one thread (docs/benchmarks.md, branch `expf`): vdpbf16ps retires at half the
-// rate of a 512-bit FMA here, so the split-activation dot product (two vdpbf16ps per 32 products, for float32-level
-// accuracy) was slower than this kernel and than the AVX2 decoded tile at 8 tokens.
+// activations). Measured on an Intel Xeon with AVX-512 and AMX, one thread (docs/benchmarks.md, branch `expf`):
+// vdpbf16ps retires at half the rate of a 512-bit FMA there, so the split-activation dot product (two vdpbf16ps per
+// 32 products, for float32-level accuracy) was slower than this kernel and than the AVX2 decoded tile at 8 tokens.
 #include <immintrin.h>
 
 #include "cpu/expert_kernels.h"
