@@ -605,11 +605,6 @@ void ProjectRowsInt4(const WeightMatrix& w, int64_t r0, int64_t r1, const Quanti
 #if defined(GLM_OPS_ISA_AVX512)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"  // as for ProjectRowsInt8Wide
-// The 512-bit kernel (AVX-512 VNNI): one 128-column step per 64-byte load, R rows side by side; the last step of a
-// row whose bytes end inside it loads them under a mask (zeros past the row, and no read there). Per token and step
-// the four chunks' activation scales spread over their lanes once, shared by the rows. kWholeSteps: G a multiple
-// of 128 (sums per group, one scale); else a weight scale per chunk, spread likewise (G 32: four float16 scales in
-// one masked load).
 // One token, G 32: the whole steps four at a time from step 0 into total[R]; returns the first step not taken. A
 // block's 16 chunks share one 32-byte load and one conversion of their float16 weight scales (per row) and one
 // multiplication by the token's 16 chunk scales; each step then spreads its four chunks' products over its lanes
@@ -648,6 +643,11 @@ int64_t Int4BlockedSteps(const uint8_t* const* rp, const uint16_t* const* sp, in
   return 4 * blocks;
 }
 
+// The 512-bit kernel (AVX-512 VNNI): one 128-column step per 64-byte load, R rows side by side; the last step of a
+// row whose bytes end inside it loads them under a mask (zeros past the row, and no read there). Per token and step
+// the four chunks' activation scales spread over their lanes once, shared by the rows. kWholeSteps: G a multiple
+// of 128 (sums per group, one scale); else a weight scale per chunk, spread likewise (G 32: four float16 scales in
+// one masked load).
 template <int T, bool kWholeSteps>
 void ProjectRowsInt4Wide(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq,
                          const int32_t* lane_sums, int64_t lanes, float* y, int64_t ldy) {
@@ -760,9 +760,9 @@ int64_t NextTokenBlock(int64_t remaining) {
   return 4;
 }
 
-// Blocks of up to four tokens; the first block streams the rows from memory, the later ones find
-// them in L1/L2 (an item's rows are at most 24 x ceil(cols) bytes). Every token's result is computed the same way
-// whatever the block it falls in, so it does not depend on how many tokens share the expert.
+// Blocks of up to four tokens; the first block streams the rows from memory, the later ones find them in L1/L2
+// (an item's rows are at most 24 x ceil(cols) bytes). Every token's result is computed the same way whatever the
+// block it falls in, so it does not depend on how many tokens share the expert.
 void ProjectInteger(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, int64_t n, float* y,
                     int64_t ldy, int32_t* lane_sums) {
   const bool int4 = w.format == ExpertWeightFormat::kInt4;
