@@ -324,13 +324,10 @@ void BenchProjection(int repeats) {
     const cpu::WeightMatrix m = cpu::WeightMatrix::Of(shape, w.gate.data(), scales, 0, kRows, cols);
     std::vector<float> x(static_cast<size_t>(n * cols)), y(static_cast<size_t>(n * kRows));
     FillUniform(x.data(), n * cols, 3);
-    const int64_t padded = cpu::QuantizedColumns(cols);
-    std::vector<int8_t> q(static_cast<size_t>(n * padded));
-    std::vector<float> xs(static_cast<size_t>(n * padded / 32));
+    cpu::QuantizedRows quantized;
     std::vector<float> paired(static_cast<size_t>(n * cpu::PairColumns(cols)));
     std::vector<const float*> xp(static_cast<size_t>(n));
     std::vector<const float*> xb(static_cast<size_t>(n));
-    std::vector<cpu::QuantizedRow> xq(static_cast<size_t>(n));
     for (int64_t t = 0; t < n; ++t) {
       xp[t] = x.data() + t * cols;
       xb[t] = paired.data() + t * cpu::PairColumns(cols);
@@ -339,16 +336,17 @@ void BenchProjection(int repeats) {
     std::vector<Timing> t = MeasureAlternating(repeats, isas.size(), [&](size_t i) {
       cpu::ForceIsa(isas[i]);
       const bool bf16_pairs = cpu::Bf16PairsApply(format);
+      const bool integer = cpu::IntegerPathApplies(format, dims.block);
+      if (integer) quantized.Reset(format, n, cols);  // the layout follows the ISA
       for (int64_t k = 0; k < n; ++k) {  // once per call, as MoeExperts does once per token
-        if (IsInteger(format))
-          xq[k] = cpu::QuantizeRow(format, xp[k], cols, q.data() + k * padded, xs.data() + k * padded / 32);
+        if (integer) quantized.Quantize(k, xp[k]);
         if (bf16_pairs) cpu::PairBf16Row(xp[k], cols, paired.data() + k * cpu::PairColumns(cols));
       }
       for (int64_t call = 0; call < calls; ++call) {
         if (bf16_pairs)
           cpu::ProjectRowsBf16Pairs(m, 0, kRows, xb.data(), n, y.data(), kRows);
         else
-          cpu::ProjectRows(m, 0, kRows, xp.data(), xq.data(), n, y.data(), kRows, scratch);
+          cpu::ProjectRows(m, 0, kRows, xp.data(), integer ? quantized.Rows() : nullptr, n, y.data(), kRows, scratch);
       }
     });
     for (size_t i = 0; i < isas.size(); ++i)

@@ -38,24 +38,14 @@ bool DenseRunsOnCaller(const DenseProjectionShape& s) {
 
 namespace {
 
-// int8/int4 weights at decode sizes: each token's activations quantized once per call (QuantizeRow), for the row
-// projection's integer dot-product path; empty for other formats and sizes.
-struct QuantizedTokens {
-  std::vector<int8_t> q;
-  std::vector<float> scales;  // per 32-column chunk
-  std::vector<QuantizedRow> rows;
-};
-
-void QuantizeTokens(const Parallel& parallel, const DenseProjectionShape& s, const float* x, QuantizedTokens& out) {
-  out.rows.clear();
+// int8/int4 weights at decode sizes: each token's activations quantized once per call (QuantizedRows), for the row
+// projection's integer dot-product path; no rows for other formats and sizes.
+void QuantizeTokens(const Parallel& parallel, const DenseProjectionShape& s, const float* x, QuantizedRows& out) {
+  out.Clear();
   if (s.tokens > kIntegerMaxTokens || !IntegerPathApplies(s.format, s.quant_block_size)) return;
-  const int64_t padded = QuantizedColumns(s.in), chunks = padded / kActivationChunk;
-  out.q.resize(static_cast<size_t>(s.tokens * padded));
-  out.scales.resize(static_cast<size_t>(s.tokens * chunks));
-  out.rows.resize(static_cast<size_t>(s.tokens));
+  out.Reset(s.format, s.tokens, s.in);
   parallel.For(s.tokens, [&](int64_t begin, int64_t end) {
-    for (int64_t t = begin; t < end; ++t)
-      out.rows[t] = QuantizeRow(s.format, x + t * s.in, s.in, out.q.data() + t * padded, out.scales.data() + t * chunks);
+    for (int64_t t = begin; t < end; ++t) out.Quantize(t, x + t * s.in);
   });
 }
 
@@ -67,10 +57,10 @@ void ProjectItems(const Parallel& parallel, const DenseProjectionShape& s, const
   one.format = s.format;
   const WeightMatrix matrix = WeightMatrix::Of(one, w.data, w.scales, 0, s.out, s.in);
   // (A reference: the work items run on pool threads, whose own thread_local objects are not this one.)
-  thread_local QuantizedTokens quantized_buffer;
-  QuantizedTokens& quantized = quantized_buffer;
+  thread_local QuantizedRows quantized_buffer;
+  QuantizedRows& quantized = quantized_buffer;
   QuantizeTokens(parallel, s, x, quantized);
-  const QuantizedRow* xq = quantized.rows.empty() ? nullptr : quantized.rows.data();
+  const QuantizedRow* xq = quantized.Rows();
   const int64_t items = (s.out + kRowsPerItem - 1) / kRowsPerItem;
   auto run = [&](int64_t begin, int64_t end) {
     thread_local ProjectionScratch scratch;
@@ -151,22 +141,15 @@ void ProjectGroupedItems(const Parallel& parallel, const DenseProjectionShape& s
   const int64_t per_group = (rows + kRowsPerItem - 1) / kRowsPerItem;
   const int64_t chunks = (s.tokens + kMaxTokenChunk - 1) / kMaxTokenChunk;
   const int64_t token_chunk = (s.tokens + chunks - 1) / chunks;
-  thread_local QuantizedTokens quantized_buffer;  // the calling thread's; the items only read it
-  QuantizedTokens& quantized = quantized_buffer;
-  quantized.rows.clear();
+  thread_local QuantizedRows quantized_buffer;  // the calling thread's; the items only read it
+  QuantizedRows& quantized = quantized_buffer;
+  quantized.Clear();
   if (s.tokens <= kIntegerMaxTokens && IntegerPathApplies(s.format, s.quant_block_size)) {
-    const int64_t padded = QuantizedColumns(s.in), scale_chunks = padded / kActivationChunk;
     const int64_t count = s.groups * s.tokens;  // group-major: group g's tokens are rows [g * tokens, (g + 1) * tokens)
-    quantized.q.resize(static_cast<size_t>(count * padded));
-    quantized.scales.resize(static_cast<size_t>(count * scale_chunks));
-    quantized.rows.resize(static_cast<size_t>(count));
-    for (int64_t i = 0; i < count; ++i) {
-      const int64_t g = i / s.tokens, t = i % s.tokens;
-      quantized.rows[i] = QuantizeRow(s.format, x + t * width + g * s.in, s.in, quantized.q.data() + i * padded,
-                                      quantized.scales.data() + i * scale_chunks);
-    }
+    quantized.Reset(s.format, count, s.in);
+    for (int64_t i = 0; i < count; ++i) quantized.Quantize(i, x + (i % s.tokens) * width + (i / s.tokens) * s.in);
   }
-  const QuantizedRow* xq = quantized.rows.empty() ? nullptr : quantized.rows.data();
+  const QuantizedRow* xq = quantized.Rows();
   auto run = [&](int64_t begin, int64_t end) {
     thread_local ProjectionScratch scratch;
     thread_local std::vector<const float*> token_rows;

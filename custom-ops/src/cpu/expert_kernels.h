@@ -26,15 +26,9 @@ struct ExpertKernels {
   // Register-decoded float path (float32, bf16, FP8) for 1..kDirectMaxTokens tokens.
   void (*project_direct)(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, int64_t n, float* y,
                          int64_t ldy);
-  // Integer path (int8/int4, IntegerPathApplies), any number of tokens. lane_sums: scratch of
-  // n * QuantizedColumns(w.cols) / 4 int32.
-  void (*project_integer)(const WeightMatrix& w, int64_t r0, int64_t r1, const QuantizedRow* xq, int64_t n, float* y,
-                          int64_t ldy, int32_t* lane_sums);
   // Decoded-tile path, any format and token count.
   void (*project_tiled)(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, int64_t n, float* y,
                         int64_t ldy, const TileScratch& scratch);
-  // QuantizeRow's arithmetic.
-  bool (*quantize_row)(bool int4_order, const float* x, int64_t cols, int8_t* q, float* scales);
   // bf16 weights against pair-ordered activations (PairBf16Row), any number of tokens; null where the ISA has no
   // such kernel (AVX2: bf16 takes project_direct / project_tiled).
   void (*project_bf16_pairs)(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* xp, int64_t n,

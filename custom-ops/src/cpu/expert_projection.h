@@ -1,7 +1,8 @@
 // One expert weight matrix times a few routed tokens: y = W[r0:r1, :] . x_t, weights decoded on the fly from their
 // stored format (float32, bf16, block FP8, int8 or int4), never expanded in memory. Internal to the MoeExperts
-// kernel. The arithmetic lives in the per-ISA kernel tables of cpu/expert_kernels.h; these wrappers size the scratch
-// and call the table chosen at load (cpu/isa_dispatch.h).
+// kernel. The arithmetic lives in the per-ISA kernel tables of cpu/expert_kernels.h (float32, bf16, FP8) and, for
+// int8 / int4, of cpu/dense_projection_int_kernels.h (DenseProjection's own one-token kernels); these wrappers size
+// the scratch and call the tables chosen at load (cpu/isa_dispatch.h).
 #pragma once
 
 #include <cstdint>
@@ -24,35 +25,47 @@ struct WeightMatrix {
                          int64_t expert, int64_t rows, int64_t cols);
 };
 
-// Columns per int8 activation scale on the integer path (as llama.cpp's Q8_0 activations). The weights' group G
-// must be a multiple of it, so one float16 weight scale covers whole chunks.
-constexpr int64_t kActivationChunk = 32;
+// int8 / int4 weights take the integer path where DenseProjection's integer kernels take their group size G
+// (cpu/dense_projection_int_kernels.h: G 32, or a multiple of the kernel step's columns, e.g. 128): each token's
+// activations are quantized once per call to int8 per 32-column chunk and dotted with the stored bytes by the same
+// one-token kernels DenseProjection runs (llama.cpp's q8_0 x q8_0 / q4_0 x q8_0). Elsewhere: exact float decode.
+bool IntegerPathApplies(ExpertWeightFormat format, int64_t quant_block);
 
-// Whether int8/int4 weights of this group size take the integer dot-product path (else: exact float decode).
-constexpr bool IntegerPathApplies(ExpertWeightFormat format, int64_t quant_block) {
-  return (format == ExpertWeightFormat::kInt8 || format == ExpertWeightFormat::kInt4) &&
-         quant_block % kActivationChunk == 0;
-}
-
-// One token's activations quantized for the integer path (docs/onnx-contract.md, MoeExperts execution notes): per
-// chunk k of 32 columns, scales[k] = max|x| / 127 and q = round-to-nearest-even(x * (127 / max|x|)) in [-127, 127]
-// (an all-zero chunk: scale 0, q 0), zero-padded to a multiple of 128 columns; for int4 weights each 128-column
-// block is stored as its 64 even columns, then its 64 odd ones (the nibble order of the weights: one 64-byte load of
-// int4 weights holds the block's even columns in its low nibbles, the odd ones in its high nibbles). What int4's
-// stored q + 8 (and int8's q + 128) adds to a dot product is removed in int32 by the kernels (ProjectRows' lane sums).
+// One row's activations quantized for the integer path, in the layout of DenseProjection's kernels (QuantizedRows):
+// q per step of columns, and per int32 lane of a step its correction (bias) and scale.
 struct QuantizedRow {
   const int8_t* q = nullptr;
+  const int32_t* bias = nullptr;
   const float* scales = nullptr;
   bool finite = true;  // false when x held a NaN or infinity: such tokens take the exact float path
 };
 
-// Columns of the padded q of a row of `cols` activations: a multiple of 128, the AVX-512 int4 kernel's step (scales:
-// QuantizedColumns / 32, the padding chunks' being 0).
-constexpr int64_t QuantizedColumns(int64_t cols) { return (cols + 127) / 128 * 128; }
+// Elements per quantized row of `cols` activations for `format`'s weights: q bytes, and int32 / float lanes.
+struct QuantizedLayout {
+  int64_t q_stride, lane_stride;
+};
+QuantizedLayout QuantizedRowLayout(ExpertWeightFormat format, int64_t cols);
 
-// Quantizes x[0..cols) for int8 / int4 weights (`format`'s column order) into q [QuantizedColumns(cols)] and
-// scales [QuantizedColumns(cols) / 32].
-QuantizedRow QuantizeRow(ExpertWeightFormat format, const float* x, int64_t cols, int8_t* q, float* scales);
+// Quantized rows, the buffers reused between calls (callers keep one per thread).
+class QuantizedRows {
+ public:
+  // Room for `count` rows of `cols` activations for `format`'s weights (IntegerPathApplies); forgets earlier rows.
+  void Reset(ExpertWeightFormat format, int64_t count, int64_t cols);
+  // Quantizes x[0..cols) into row i; rows may be quantized from several threads at once.
+  void Quantize(int64_t i, const float* x);
+  // Row i (after Quantize), or all rows: null when the last Reset was for no rows or Clear was called since.
+  const QuantizedRow* Rows() const { return rows_.empty() ? nullptr : rows_.data(); }
+  void Clear() { rows_.clear(); }
+
+ private:
+  bool int4_ = false;
+  int64_t cols_ = 0;
+  QuantizedLayout layout_{0, 0};
+  std::vector<int8_t> q_;
+  std::vector<int32_t> bias_;
+  std::vector<float> scales_;
+  std::vector<QuantizedRow> rows_;
+};
 
 // bf16 weights where the active ISA has the 512-bit kernel (AVX-512): each token's activations are reordered once per
 // call to the weights' pairing (per 32 columns: the 16 even ones, then the 16 odd ones), and 64-byte loads of weights
@@ -76,7 +89,10 @@ struct ProjectionScratch {
   std::vector<float> partial;  // per (token, tile row) 8-lane partial sums
   std::vector<float> tail;     // per (token, tile row) sums over columns past the last multiple of 8
   std::vector<const float*> columns;  // per token: its activations at the tile's first column
-  std::vector<int32_t> lane_sums;     // integer path: per token, what the stored weights' offset adds per int32 lane
+  // Integer path: a block's quantized rows copied side by side (stride QuantizedRowLayout) where they are not.
+  std::vector<int8_t> gathered_q;
+  std::vector<int32_t> gathered_bias;
+  std::vector<float> gathered_scales;
 };
 
 // Rows a caller's row range should be a multiple of (except at the matrix end) for full tiles.
@@ -86,14 +102,23 @@ constexpr int64_t kProjectionRowQuantum = 12;
 // once, no tile); above it a tile is decoded once and reused by every token.
 constexpr int64_t kDirectMaxTokens = 4;
 
+// Tokens of the next block of a row projection (the decoded tile's 12 accumulators, the integer path's blocks of up
+// to four tokens): balanced, 5 = 3 + 2, 9 = 3 + 3 + 3, since every block re-reads the item's rows and a block of one
+// token pays those reads for one token (a prefill puts ~8 tokens on an expert).
+constexpr int64_t NextTokenBlock(int64_t remaining) {
+  const int64_t blocks = (remaining + 3) / 4;
+  return (remaining + blocks - 1) / blocks;
+}
+
 // Tokens up to which DenseProjection quantizes its activations for the integer path (its own choice; the row
 // projection takes the integer path for any number of tokens that come with quantized activations, and MoeExperts
 // always brings them: each weight block is then read once per four tokens, the dot products run on bytes).
 constexpr int64_t kIntegerMaxTokens = 8;
 
 // y[t * ldy + (r - r0)] = sum_c W[r, c] * x[t][c] for r in [r0, r1), t < n. xq: the tokens' quantized activations
-// (QuantizeRow) for int8/int4 weights where IntegerPathApplies, else may be null; given, any n takes the integer path
-// (unless a token's activations are not finite).
+// (QuantizedRows) for int8/int4 weights where IntegerPathApplies, else may be null; given, any n takes the integer
+// path (unless a token's activations are not finite), in blocks of up to four tokens (the later blocks find the rows
+// in L1/L2), each token's result computed the same way whatever block it falls in.
 void ProjectRows(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, const QuantizedRow* xq,
                  int64_t n, float* y, int64_t ldy, ProjectionScratch& scratch);
 

@@ -44,25 +44,15 @@ Routing GroupByExpert(const MoeExpertsShape& s, const int32_t* ids, const float*
 // Activations up to which QuantizeRows runs on the calling thread (~10 us of work, about one pool dispatch).
 constexpr int64_t kSerialQuantizeElements = 16384;
 
-// Int8 activations of some rows for the integer path (expert_projection.h), quantized once per call.
-struct QuantizedRows {
-  std::vector<int8_t> q;
-  std::vector<float> scales;
-  std::vector<QuantizedRow> rows;
-};
-
-// Quantizes rows [0, count) of x (row stride cols) when the format takes the integer path; else leaves `out` empty.
+// Quantizes rows [0, count) of x (row stride cols) for the integer path (expert_projection.h) when the format takes
+// it; else leaves `out` without rows.
 void QuantizeRows(const Parallel& parallel, const MoeExpertsShape& s, const float* x, int64_t count, int64_t cols,
                   QuantizedRows& out) {
-  out.rows.clear();
+  out.Clear();
   if (!IntegerPathApplies(s.format, s.quant_block_size)) return;
-  const int64_t padded = QuantizedColumns(cols), chunks = padded / kActivationChunk;
-  out.q.resize(static_cast<size_t>(count * padded));
-  out.scales.resize(static_cast<size_t>(count * chunks));
-  out.rows.resize(static_cast<size_t>(count));
+  out.Reset(s.format, count, cols);
   auto quantize = [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i)
-      out.rows[i] = QuantizeRow(s.format, x + i * cols, cols, out.q.data() + i * padded, out.scales.data() + i * chunks);
+    for (int64_t i = begin; i < end; ++i) out.Quantize(i, x + i * cols);
   };
   // Decode-sized inputs (a few rows) take a few microseconds on this thread, less than waking the pool.
   if (count * cols <= kSerialQuantizeElements)
@@ -112,7 +102,7 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
   QuantizedRows& hidden_q = hidden_q_buffer;
   QuantizedRows& act_q = act_q_buffer;
   QuantizeRows(parallel, s, hidden, s.tokens, s.hidden, hidden_q);
-  const bool integer = !hidden_q.rows.empty();
+  const bool integer = hidden_q.Rows() != nullptr;
   // bf16 weights on AVX-512: the activations reordered to the weights' column pairs, likewise once per token and pair.
   thread_local PairRows hidden_pairs_buffer, act_pairs_buffer;
   PairRows& hidden_pairs = hidden_pairs_buffer;
@@ -136,7 +126,7 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
       for (int64_t a = 0; a < n; ++a) rows[a] = hidden + routing.token[first + a] * s.hidden;
       quantized.resize(integer ? static_cast<size_t>(n) : 0);
       for (int64_t a = 0; a < static_cast<int64_t>(quantized.size()); ++a)
-        quantized[a] = hidden_q.rows[routing.token[first + a]];
+        quantized[a] = hidden_q.Rows()[routing.token[first + a]];
       const QuantizedRow* xq = integer ? quantized.data() : nullptr;
       gate_out.resize(static_cast<size_t>(n * kRowsPerItem));
       up_out.resize(gate_out.size());
@@ -179,7 +169,7 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
         down_out.resize(static_cast<size_t>(n * kRowsPerItem));
         const WeightMatrix down = WeightMatrix::Of(s, weights.down, weights.down_scales, e, s.hidden, s.inter);
         // Phase-2 rows are the assignments in expert order, so an expert's quantized rows are contiguous.
-        const QuantizedRow* xq = integer ? act_q.rows.data() + first : nullptr;
+        const QuantizedRow* xq = integer ? act_q.Rows() + first : nullptr;
         if (pairs)
           ProjectRowsBf16Pairs(down, r0, r1, act_pairs.rows.data() + first, n, down_out.data(), kRowsPerItem);
         else
