@@ -25,6 +25,10 @@
 #                do not fit the disk at once; peak = the bf16 pair, ~18.2 GB; ~14.4 GB without bf16). Default 0
 #                (small: all files kept, every run interleaved with every other), 1 (slice). Ratios compare runs of
 #                one group, so they stay same-window comparisons.
+#   GROUPED      1: one matched group at a time as PRUNE=1 does, but nothing made is deleted (files made beforehand,
+#                e.g. WORK=/work SLICE=/work/slice so that MDIR = SLICE holds the artifacts and GGUFs; each group's
+#                files then fit the page cache, where every run interleaved with every other would re-read them from
+#                disk). Default: PRUNE's value (small), 1 (slice)
 #   BANDWIDTH_GBPS  the read-bandwidth probe's figure; default: measured once here by `DecodeBench bandwidth 1024 9`
 #                (~1 min). The floor the table uses is the larger of it and the fastest weight stream any run here
 #                demonstrated (summarize-vs-llamacpp.py prints both)
@@ -56,12 +60,12 @@ PYTHON="${PYTHON:-/usr/bin/python3}"
 case "$MODEL" in
     small)
         PRECISIONS="${PRECISIONS:-fp32 bf16 int8 int4}"; GGUF_TYPES="${GGUF_TYPES:-f32 bf16 q8_0 q4_0 q4_k_m}"
-        PROMPTS="${PROMPTS:-32 512}"; OUTPUT="${OUTPUT:-32}"; PRUNE="${PRUNE:-0}"
+        PROMPTS="${PROMPTS:-32 512}"; OUTPUT="${OUTPUT:-32}"; PRUNE="${PRUNE:-0}"; GROUPED="${GROUPED:-$PRUNE}"
         export SOURCE_TYPE="${SOURCE_TYPE:-f32}" DIRECT_TYPES="${DIRECT_TYPES:-f32 f16 bf16 q8_0}"
         CHECKPOINT="$WORK/small/checkpoint"; GGUF_DIR="$WORK/small" ;;
     slice)
         PRECISIONS="${PRECISIONS:-bf16 int8 int4}"; GGUF_TYPES="${GGUF_TYPES:-bf16 q8_0 q4_0 q4_k_m}"
-        PROMPTS="${PROMPTS:-32}"; OUTPUT="${OUTPUT:-16}"; PRUNE="${PRUNE:-1}"
+        PROMPTS="${PROMPTS:-32}"; OUTPUT="${OUTPUT:-16}"; PRUNE="${PRUNE:-1}"; GROUPED="${GROUPED:-1}"
         export SOURCE_TYPE="${SOURCE_TYPE:-bf16}" DIRECT_TYPES="${DIRECT_TYPES:-f32 f16 bf16}"
         SLICE="${SLICE:-$ROOT/out/glm52-slice}"; CHECKPOINT="$SLICE/bf16"; GGUF_DIR="$SLICE" ;;
     *) echo "error: MODEL must be small or slice, got '$MODEL'" >&2; exit 2 ;;
@@ -107,7 +111,7 @@ done
 rest=""
 for g in $GGUF_TYPES; do if [[ "$matched" != *" $g "* ]]; then rest+=" llamacpp:$g"; fi; done
 if [[ -n "$rest" ]]; then GROUPS_+=("${rest# }"); fi
-if [[ "$PRUNE" != 1 ]]; then
+if [[ "$GROUPED" != 1 && "$PRUNE" != 1 ]]; then
     all="${GROUPS_[*]}"; GROUPS_=("$all")
 fi
 gguf() { echo "$GGUF_DIR/llamacpp-$1.gguf"; }
@@ -215,7 +219,7 @@ for gi in "${!GROUPS_[@]}"; do
 done
 
 echo
-echo "$MODEL: threads $THREADS, output $OUTPUT, $REPEATS repeats per run, medians over $ROUNDS interleaved rounds$([[ "$PRUNE" == 1 ]] && echo ", one matched group at a time")"
+echo "$MODEL: threads $THREADS, output $OUTPUT, $REPEATS repeats per run, medians over $ROUNDS interleaved rounds$([[ "$PRUNE" == 1 || "$GROUPED" == 1 ]] && echo ", one matched group at a time")"
 ACTIVE=$(dotnet "$CONVERT" inspect "$CHECKPOINT" --json | grep -o '"active_per_token": *[0-9]*' | grep -o '[0-9]*$')
 echo "active parameters per token: $ACTIVE; read-bandwidth floor: $BANDWIDTH_GBPS GB/s"
 "$PYTHON" "$ROOT/scripts/summarize-vs-llamacpp.py" "$RESULTS" --weights "$WEIGHTS" --bandwidth "$BANDWIDTH_GBPS"
