@@ -138,14 +138,15 @@ void CopyInt8Rows(const IntWeight& w, int64_t n0, int64_t chunks, int8_t* a) {
   }
 }
 
-// One chunk's int32 sums (16 rows x 16 tokens, row m at sums + 16 m) into acc[m] with the scales' outer product:
-// activation scales as[0..16) (tokens), weight scales ws[m * ws_stride] (rows).
+// One chunk's int32 sums (16 rows x 16 tokens, row m at sums + 16 m) into acc[m]: times the activation scales
+// as[0..16) (tokens), then times the row's weight scale ws[m * ws_stride] added; the panel kernel's roundings in its
+// order, so both kernels give the same floats.
 inline void AddScaled(const int32_t* sums, const float* as, const float* ws, int64_t ws_stride, __m512 acc[16]) {
   const __m512 a = _mm512_loadu_ps(as);
 #pragma GCC unroll 16
   for (int m = 0; m < 16; ++m)
-    acc[m] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_load_si512(sums + 16 * m)),
-                             _mm512_mul_ps(a, _mm512_set1_ps(ws[m * ws_stride])), acc[m]);
+    acc[m] = _mm512_fmadd_ps(_mm512_mul_ps(_mm512_cvtepi32_ps(_mm512_load_si512(sums + 16 * m)), a),
+                             _mm512_set1_ps(ws[m * ws_stride]), acc[m]);
 }
 
 // acc[m] (row m, lanes = tokens) to y[t * ldy + m] for rows m < rows and tokens t < tokens.
