@@ -292,7 +292,8 @@ TEST(DenseProjection, IntegerKernelsMatchReferenceAtStepEdges) {
 // and the AVX-512 kernels are active): token counts around its 16-token tiles (the last tile zero-padded), 256-token
 // passes (259: a 3-token pass, which the row kernel takes), row counts around the 16-row panel (int8: the last panel
 // copied, zero-padded, instead of loaded in place) and widths around the 32-column chunk and the 4-chunk unpack of
-// int4 (a width not a multiple of 64, partial last chunks, odd widths), G 32 and 128, work items on the pool; then,
+// int4 (a width not a multiple of 64, partial last chunks, odd widths), G 32 (G 128 stays on the panels), work items
+// on the pool; then,
 // with the AMX path turned off, the same cases through the vpdpbusd panels. Skipped where AMX-INT8 is not usable.
 TEST(DenseProjection, IntAmxKernelMatchesReferenceAtTileEdges) {
   if (!cpu::IntAmxUsable()) GTEST_SKIP() << "no AMX-INT8 here (or GLM_OPS_AMX=off, or the AVX2 kernels forced)";

@@ -59,7 +59,8 @@ namespace {
 // Many tokens on the packed-panel kernel: per pass of up to kTokenChunk tokens, the activations quantized in column
 // order (the rows up to the next multiple of kIntGemmTokens zero), then the panels split across the pool, each
 // unpacked once into its thread's scratch and dotted with every token of the pass. Where the CPU has AMX-INT8
-// (IntAmxUsable), the pass's activations are laid out once as B tiles and 16-row panels run on the tiles instead.
+// (IntAmxUsable) and the groups are 32 columns, the pass's activations are laid out once as B tiles and 16-row panels
+// run on the tiles instead.
 bool ProjectPanels(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const IntWeight& weight,
                    float* y) {
   const DenseIntKernels& k = ActiveDenseIntKernels();
@@ -73,7 +74,9 @@ bool ProjectPanels(const Parallel& parallel, const DenseProjectionShape& s, cons
   b.bias.resize(static_cast<size_t>(padded * chunks));    // the corrections
   b.scales.resize(static_cast<size_t>(padded * chunks));
   const int64_t panels = (s.out + kIntPanelRows - 1) / kIntPanelRows;
-  const bool amx = IntAmxUsable();
+  // AMX for G 32 (the converter's groups) only: at G 128 its per-chunk scales cost more than it gained (measured,
+  // docs/benchmarks.md, branch amxint).
+  const bool amx = weight.group == 32 && IntAmxUsable();
   for (int64_t p0 = 0; p0 < s.tokens; p0 += chunk) {
     const int64_t n = std::min(chunk, s.tokens - p0), rounded = (n + kIntGemmTokens - 1) / kIntGemmTokens * kIntGemmTokens;
     const float* xc = x + p0 * s.in;

@@ -39,7 +39,7 @@ struct DenseIntAmxKernels {
   void (*layout_tokens)(const int8_t* q, int64_t q_stride, const float* scales, int64_t chunk_stride, int64_t chunks,
                         int64_t n, int64_t tile0, int64_t tile1, int32_t* b, float* b_scales);
   // y[t * ldy + r] for rows r in [p0 * 16, min(p1 * 16, rows)) and tokens t < n, from layout_tokens' b / b_scales of
-  // all n tokens. scratch: IntAmxScratchBytes(w.cols) bytes, 64-byte aligned.
+  // all n tokens; weights in groups of 32 columns (w.group == 32). scratch: IntAmxScratchBytes(w.cols) bytes, 64-byte aligned.
   void (*gemm)(const IntWeight& w, int64_t p0, int64_t p1, const int32_t* b, const float* b_scales, int64_t n,
                float* y, int64_t ldy, uint8_t* scratch);
 };

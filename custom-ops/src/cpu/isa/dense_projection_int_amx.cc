@@ -10,7 +10,6 @@
 
 #include <cstring>
 
-#include "cpu/weight_decode.h"
 #endif
 
 namespace glm_ops::cpu {
@@ -70,7 +69,7 @@ void LayoutTokens(const int8_t* q, int64_t q_stride, const float* scales, int64_
   }
 }
 
-// The float weight scales of rows [n0, n0 + 16) per chunk: ws[r * chunks + c] (0 past the matrix).
+// The float weight scales of rows [n0, n0 + 16) per chunk (G 32): ws[r * chunks + c] (0 past the matrix).
 void PanelScales(const IntWeight& w, int64_t n0, int64_t chunks, float* ws) {
   for (int64_t r = 0; r < kIntAmxPanelRows; ++r) {
     float* out = ws + r * chunks;
@@ -78,11 +77,7 @@ void PanelScales(const IntWeight& w, int64_t n0, int64_t chunks, float* ws) {
       std::memset(out, 0, static_cast<size_t>(chunks) * sizeof(float));
       continue;
     }
-    const uint16_t* s = w.scales + (n0 + r) * w.scale_cols;
-    if (w.group != 32) {
-      for (int64_t c = 0; c < chunks; ++c) out[c] = DecodeF16(s[32 * c / w.group]);
-      continue;
-    }
+    const uint16_t* s = w.scales + (n0 + r) * w.scale_cols;  // G 32: one scale per chunk
     int64_t c = 0;
     for (; c + 16 <= chunks; c += 16)
       _mm512_storeu_ps(out + c, _mm512_cvtph_ps(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(s + c))));
