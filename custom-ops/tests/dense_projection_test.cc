@@ -18,6 +18,7 @@
 #include "common/dense_projection_validation.h"
 #include "cpu/amx_support.h"
 #include "cpu/dense_projection_int.h"
+#include "cpu/dense_projection_int_amx.h"
 #include "cpu/dense_projection_kernels.h"
 #include "cpu/isa_dispatch.h"
 #include "reference/dense_projection.h"
@@ -285,6 +286,56 @@ TEST(DenseProjection, IntegerKernelsMatchReferenceAtStepEdges) {
       RunCase(rng, f, 1, 2816, 37, qb);   // one token: blocks of 4 (int4) / 8 (int8) steps, then single steps
       RunCase(rng, f, 1, 4096 + 40, 9, qb);
     }
+}
+
+// The AMX int kernel (cpu/dense_projection_int_amx.h: int8 / int4 weights from 16 tokens, where the CPU has AMX-INT8
+// and the AVX-512 kernels are active): token counts around its 16-token tiles (the last tile zero-padded), 256-token
+// passes (259: a 3-token pass, which the row kernel takes), row counts around the 16-row panel (int8: the last panel
+// copied, zero-padded, instead of loaded in place) and widths around the 32-column chunk and the 4-chunk unpack of
+// int4 (a width not a multiple of 64, partial last chunks, odd widths), G 32 (G 128 stays on the panels), work items
+// on the pool; then,
+// with the AMX path turned off, the same cases through the vpdpbusd panels. Skipped where AMX-INT8 is not usable.
+TEST(DenseProjection, IntAmxKernelMatchesReferenceAtTileEdges) {
+  if (!cpu::IntAmxUsable()) GTEST_SKIP() << "no AMX-INT8 here (or GLM_OPS_AMX=off, or the AVX2 kernels forced)";
+  for (bool amx : {true, false}) {
+    SCOPED_TRACE(amx ? "AMX" : "AMX off");
+    ASSERT_EQ(cpu::SetAmxEnabled(amx), amx);
+    ASSERT_EQ(cpu::IntAmxUsable(), amx);
+    std::mt19937 rng(41);
+    for (ExpertWeightFormat f : {ExpertWeightFormat::kInt8, ExpertWeightFormat::kInt4}) {
+      for (int64_t tokens : {16, 17, 32, 33, 48, 63, 80})
+        for (int64_t in : {32, 33, 95, 96, 160, 257})
+          for (int64_t out : {1, 15, 16, 17, 32, 33}) RunCase(rng, f, tokens, in, out, 32);
+      for (int64_t out : {16, 33}) RunCase(rng, f, 20, 256, out, 128);
+      RunCase(rng, f, 259, 288, 40, 32);
+      RunCase(rng, f, 40, 1056, 300, 32);  // 19 panels on the pool
+    }
+  }
+  cpu::SetAmxEnabled(true);
+}
+
+// The AMX int kernel against the vpdpbusd panel kernel on the same quantized activations: the same exact int32 sums
+// per chunk, scaled and added with the same roundings in the same order, so the same floats (greedy tokens do not
+// move when AMX is turned on or off).
+TEST(DenseProjection, IntAmxKernelMatchesPanelKernel) {
+  if (!cpu::IntAmxUsable()) GTEST_SKIP() << "no AMX-INT8 here (or GLM_OPS_AMX=off, or the AVX2 kernels forced)";
+  std::mt19937 rng(43);
+  for (ExpertWeightFormat f : {ExpertWeightFormat::kInt8, ExpertWeightFormat::kInt4})
+    for (int64_t tokens : {16, 33, 80})
+      for (int64_t in : {96, 1000, 2048}) {
+        const int64_t out = 49;
+        SCOPED_TRACE(std::string(Name(f)) + " T " + std::to_string(tokens) + " in " + std::to_string(in));
+        const Weight w = MakeWeight(rng, f, out, in, 32);
+        const std::vector<float> x = test::RandomFloats(rng, tokens * in);
+        const DenseProjectionShape shape = ValidateDenseProjection(Inputs(f, tokens, in, out, 32), Attributes(32, f));
+        std::vector<float> amx(static_cast<size_t>(tokens * out)), panel(amx.size());
+        ASSERT_TRUE(cpu::SetAmxEnabled(true));
+        cpu::DenseProjection(test::Threads(), shape, x.data(), w.View(f), amx.data());
+        ASSERT_FALSE(cpu::SetAmxEnabled(false));
+        cpu::DenseProjection(test::Threads(), shape, x.data(), w.View(f), panel.data());
+        cpu::SetAmxEnabled(true);
+        for (size_t i = 0; i < amx.size(); ++i) ASSERT_EQ(amx[i], panel[i]) << "element " << i;
+      }
 }
 
 // A token holding a NaN or an infinity gives the exact path's result (NaN in its row), not a quantized one.

@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <vector>
 
+#include "cpu/amx_support.h"
 #include "cpu/dense_projection.h"
+#include "cpu/dense_projection_int_amx.h"
 #include "cpu/dense_projection_int_kernels.h"
 #include "cpu/isa_dispatch.h"
 
@@ -28,12 +30,22 @@ struct Buffers {
   std::vector<int32_t> bias;
   std::vector<float> scales;
   std::vector<char> finite;  // per token of a pass quantized on the pool (no two threads write one flag)
+  std::vector<int32_t> tiles;      // AMX: the pass's activations as B tiles (cpu/dense_projection_int_amx.h)
+  std::vector<float> tile_scales;  // AMX: their scales per tile and chunk
 };
 
 }  // namespace
 
 const DenseIntKernels& ActiveDenseIntKernels() {
   return ActiveIsa() == Isa::kAvx512 ? DenseIntKernelsAvx512() : DenseIntKernelsAvx2();
+}
+
+bool IntAmxUsable() {
+  static const bool cpu_has_amx_int8 = [] {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("amx-int8") != 0;
+  }();
+  return cpu_has_amx_int8 && ActiveIsa() == Isa::kAvx512 && AmxEnabled();
 }
 
 bool DenseIntApplies(const DenseProjectionShape& s) {
@@ -46,7 +58,9 @@ namespace {
 
 // Many tokens on the packed-panel kernel: per pass of up to kTokenChunk tokens, the activations quantized in column
 // order (the rows up to the next multiple of kIntGemmTokens zero), then the panels split across the pool, each
-// unpacked once into its thread's scratch and dotted with every token of the pass.
+// unpacked once into its thread's scratch and dotted with every token of the pass. Where the CPU has AMX-INT8
+// (IntAmxUsable) and the groups are 32 columns, the pass's activations are laid out once as B tiles and 16-row panels
+// run on the tiles instead.
 bool ProjectPanels(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const IntWeight& weight,
                    float* y) {
   const DenseIntKernels& k = ActiveDenseIntKernels();
@@ -60,6 +74,9 @@ bool ProjectPanels(const Parallel& parallel, const DenseProjectionShape& s, cons
   b.bias.resize(static_cast<size_t>(padded * chunks));    // the corrections
   b.scales.resize(static_cast<size_t>(padded * chunks));
   const int64_t panels = (s.out + kIntPanelRows - 1) / kIntPanelRows;
+  // AMX for G 32 (the converter's groups) only: at G 128 its per-chunk scales cost more than it gained (measured,
+  // docs/benchmarks.md, branch amxint).
+  const bool amx = weight.group == 32 && IntAmxUsable();
   for (int64_t p0 = 0; p0 < s.tokens; p0 += chunk) {
     const int64_t n = std::min(chunk, s.tokens - p0), rounded = (n + kIntGemmTokens - 1) / kIntGemmTokens * kIntGemmTokens;
     const float* xc = x + p0 * s.in;
@@ -74,6 +91,25 @@ bool ProjectPanels(const Parallel& parallel, const DenseProjectionShape& s, cons
     std::fill(b.q.begin() + n * q_stride, b.q.begin() + rounded * q_stride, int8_t{0});
     std::fill(b.scales.begin() + n * chunks, b.scales.begin() + rounded * chunks, 0.0f);
     std::fill(b.bias.begin() + n * chunks, b.bias.begin() + rounded * chunks, 0);
+    if (amx) {
+      // The pass's activations as B tiles once, then 16-row panels on the pool (cpu/dense_projection_int_amx.h).
+      const DenseIntAmxKernels& a = DenseIntAmxKernelsAvx512();
+      const int64_t tiles = (n + kIntAmxTileTokens - 1) / kIntAmxTileTokens;
+      b.tiles.resize(static_cast<size_t>(tiles * chunks * kIntAmxChunkWords));
+      b.tile_scales.resize(static_cast<size_t>(tiles * chunks * kIntAmxTileTokens));
+      parallel.For(tiles, [&](int64_t begin, int64_t end) {
+        a.layout_tokens(b.q.data(), q_stride, b.scales.data(), chunks, chunks, n, begin, end, b.tiles.data(),
+                        b.tile_scales.data());
+      });
+      parallel.For((s.out + kIntAmxPanelRows - 1) / kIntAmxPanelRows, [&](int64_t begin, int64_t end) {
+        thread_local std::vector<uint8_t> scratch;  // this thread's unpacked rows and scales (64-byte aligned inside)
+        scratch.resize(static_cast<size_t>(IntAmxScratchBytes(s.in) + 64));
+        const uintptr_t at = reinterpret_cast<uintptr_t>(scratch.data());
+        a.gemm(weight, begin, end, b.tiles.data(), b.tile_scales.data(), n, y + p0 * s.out, s.out,
+               scratch.data() + ((64 - at % 64) % 64));
+      });
+      continue;
+    }
     parallel.For(panels, [&](int64_t begin, int64_t end) {
       thread_local std::vector<uint8_t> scratch;  // this thread's unpacked panel (64-byte aligned inside)
       scratch.resize(static_cast<size_t>(IntPanelBytes(s.in) + 64));
