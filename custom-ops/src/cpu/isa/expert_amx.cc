@@ -101,7 +101,37 @@ void Block(const uint16_t* a, int64_t lda, int64_t blocks, const uint32_t* b, fl
   _tile_stored(0, c, 64);
 }
 
+// The same over two token tiles (b0, b1) at once, sharing each A tile load: C tiles 0 and 1, B tiles 2 / 3 and 4 / 5
+// alternating between blocks with the A tile (6 / 7); stored to c0 and c1.
+#define GLM_EXPERT_AMX_STEP2(B0REG, B1REG, AREG, kb)                                          \
+  do {                                                                                         \
+    if ((kb) + kPrefetchBlocks < prefetch_end)                                                 \
+      for (int m = 0; m < kExpertAmxBlockRows; ++m)                                            \
+        _mm_prefetch(reinterpret_cast<const char*>(a + ((kb) + kPrefetchBlocks) * kExpertAmxTileColumns) + m * lda, \
+                     _MM_HINT_T1);                                                             \
+    _tile_loadd(AREG, a + (kb) * kExpertAmxTileColumns, lda);                                  \
+    _tile_loadd(B0REG, b0 + (kb) * kExpertAmxTileWords, 64);                                   \
+    _tile_dpbf16ps(0, AREG, B0REG);                                                            \
+    _tile_loadd(B1REG, b1 + (kb) * kExpertAmxTileWords, 64);                                   \
+    _tile_dpbf16ps(1, AREG, B1REG);                                                            \
+  } while (false)
+
+void Block2(const uint16_t* a, int64_t lda, int64_t blocks, const uint32_t* b0, const uint32_t* b1, float* c0,
+            float* c1, int64_t prefetch_end) {
+  _tile_zero(0);
+  _tile_zero(1);
+  int64_t kb = 0;
+  for (; kb + 1 < blocks; kb += 2) {
+    GLM_EXPERT_AMX_STEP2(2, 3, 6, kb);
+    GLM_EXPERT_AMX_STEP2(4, 5, 7, kb + 1);
+  }
+  if (kb < blocks) GLM_EXPERT_AMX_STEP2(2, 3, 6, kb);
+  _tile_stored(0, c0, 64);
+  _tile_stored(1, c1, 64);
+}
+
 #undef GLM_EXPERT_AMX_STEP
+#undef GLM_EXPERT_AMX_STEP2
 
 void ProjectAmx(const WeightMatrix& w, int64_t r0, int64_t r1, const uint32_t* b, const float* const* x, int64_t n,
                 float* y, int64_t ldy, uint16_t* pad) {
@@ -110,7 +140,7 @@ void ProjectAmx(const WeightMatrix& w, int64_t r0, int64_t r1, const uint32_t* b
   const int64_t tile_words = blocks * kExpertAmxTileWords;
   const int64_t lda = w.row_bytes;  // cols * 2
   const uint16_t* base = static_cast<const uint16_t*>(w.data);
-  alignas(64) float c[kExpertAmxTileWords];
+  alignas(64) float c[2 * kExpertAmxTileWords];
   if (blocks > 0) LoadTileConfig();
   for (int64_t rb = r0; rb < r1; rb += kExpertAmxBlockRows) {
     const int64_t rows = r1 - rb < kExpertAmxBlockRows ? r1 - rb : kExpertAmxBlockRows;
@@ -123,14 +153,22 @@ void ProjectAmx(const WeightMatrix& w, int64_t r0, int64_t r1, const uint32_t* b
       a = pad;
       prefetch_end = 0;
     }
-    for (int64_t tile = 0; tile < tiles && blocks > 0; ++tile) {
-      // Later token tiles find the rows in L2: no prefetch there.
-      Block(a, lda, blocks, b + tile * tile_words, c, tile == 0 ? prefetch_end : 0);
-      const int64_t t0 = tile * kExpertAmxTileTokens;
-      const int64_t count = n - t0 < kExpertAmxTileTokens ? n - t0 : kExpertAmxTileTokens;
-      for (int64_t m = 0; m < rows; ++m)
-        for (int64_t j = 0; j < count; ++j)
-          y[(t0 + j) * ldy + (rb - r0) + m] = c[m * 16 + j] + c[m * 16 + kExpertAmxTileTokens + j];
+    for (int64_t tile = 0; tile < tiles && blocks > 0; tile += 2) {
+      // Token tiles two at a time; later pairs find the rows in L2: no prefetch there.
+      const bool two = tile + 1 < tiles;
+      const uint32_t* bt = b + tile * tile_words;
+      if (two)
+        Block2(a, lda, blocks, bt, bt + tile_words, c, c + kExpertAmxTileWords, tile == 0 ? prefetch_end : 0);
+      else
+        Block(a, lda, blocks, bt, c, tile == 0 ? prefetch_end : 0);
+      for (int64_t half = 0; half < (two ? 2 : 1); ++half) {
+        const float* ch = c + half * kExpertAmxTileWords;
+        const int64_t t0 = (tile + half) * kExpertAmxTileTokens;
+        const int64_t count = n - t0 < kExpertAmxTileTokens ? n - t0 : kExpertAmxTileTokens;
+        for (int64_t m = 0; m < rows; ++m)
+          for (int64_t j = 0; j < count; ++j)
+            y[(t0 + j) * ldy + (rb - r0) + m] = ch[m * 16 + j] + ch[m * 16 + kExpertAmxTileTokens + j];
+      }
     }
     if (whole < cols) {  // columns past the last whole block: float32 activations, as the other kernels
       for (int64_t m = 0; m < rows; ++m) {
