@@ -23,6 +23,7 @@
 
 #include "bench_pool.h"
 #include "bench_util.h"
+#include "cpu/amx_support.h"
 #include "cpu/isa_dispatch.h"
 #include "cpu/moe_experts.h"
 #include "cpu/weight_decode.h"
@@ -245,8 +246,20 @@ double ExpertBytes(ExpertWeightFormat format) {
 void Run(ExpertWeightFormat format, const char* name, int64_t experts, int repeats, Rate read, Rate peak,
          const std::vector<int64_t>& token_counts = {1, 8, 64}, int rotation = 1) {
   const Weights w = MakeWeights(format, experts);
-  std::vector<cpu::Isa> isas{cpu::Isa::kAvx2};
-  if (cpu::CpuHasAvx512Kernels()) isas.push_back(cpu::Isa::kAvx512);
+  // Variants in alternating calls: AVX2, AVX-512 with AMX off, and (bf16 where AMX is usable) AVX-512 with AMX
+  // (cpu/expert_amx.h; GLM_BENCH_AMX_MIN=N: AMX for experts with at least N tokens, default the op's).
+  struct Variant {
+    cpu::Isa isa;
+    bool amx;
+    const char* name;
+  };
+  std::vector<Variant> isas{{cpu::Isa::kAvx2, false, "avx2"}};
+  if (cpu::CpuHasAvx512Kernels()) isas.push_back({cpu::Isa::kAvx512, false, "avx512"});
+  if (cpu::CpuHasAvx512Kernels() && cpu::AmxUsable() && format == ExpertWeightFormat::kBFloat16)
+    isas.push_back({cpu::Isa::kAvx512, true, "amx"});
+  if (const char* min = std::getenv("GLM_BENCH_AMX_MIN")) cpu::SetMoeExpertsAmxMinTokens(std::atoll(min));
+  if (const char* skip = std::getenv("GLM_BENCH_NO_AVX2"); skip && *skip == '1' && isas.size() > 1)
+    isas.erase(isas.begin());
   std::mt19937 rng(5);
   const char* max_text = std::getenv("GLM_BENCH_MAX_TOKENS");  // only the token counts up to it
   const int64_t max_tokens = max_text ? std::atoll(max_text) : INT64_MAX;
@@ -272,7 +285,8 @@ void Run(ExpertWeightFormat format, const char* name, int64_t experts, int repea
     size_t turn = 0;
     // The ISAs alternate call by call, so both see the same machine load.
     std::vector<Timing> timings = MeasureAlternating(repeats, isas.size(), [&](size_t i) {
-      cpu::ForceIsa(isas[i]);
+      cpu::ForceIsa(isas[i].isa);
+      cpu::SetAmxEnabled(isas[i].amx);
       Call& c = calls[turn++ % calls.size()];
       cpu::MoeExperts(Pool(), c.shape, c.hidden.data(), c.ids.data(), c.weights.data(), c.ew, c.out.data());
     });
@@ -284,7 +298,7 @@ void Run(ExpertWeightFormat format, const char* name, int64_t experts, int repea
       std::printf("%-5s %-6s G %3lld tokens %3lld experts %5.1f | %8.3f ms (cpu %8.3f ms) | weights %6.2f GB/s = %4.2f x "
                   "read bw, %4.2f x llama.cpp's %.0f (per CPU-s %6.2f = %4.2f x) | %6.1f GFLOP/s, per CPU-s %6.1f = "
                   "%4.2f x FMA peak | %7.0f tokens/s\n",
-                  name, cpu::IsaName(isas[i]), static_cast<long long>(dims.block), static_cast<long long>(tokens),
+                  name, isas[i].name, static_cast<long long>(dims.block), static_cast<long long>(tokens),
                   touched, t.wall * 1e3, t.cpu * 1e3, bandwidth.wall / 1e9, bandwidth.wall / read.wall,
                   bandwidth.wall / 1e9 / kLlamaCppGBs, kLlamaCppGBs, bandwidth.cpu / 1e9, bandwidth.cpu / read.cpu,
                   flops.wall / 1e9, flops.cpu / 1e9, flops.cpu / peak.cpu, static_cast<double>(tokens) / t.wall);

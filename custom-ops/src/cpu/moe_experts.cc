@@ -1,10 +1,14 @@
 #include "cpu/moe_experts.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <vector>
 
+#include "cpu/amx_support.h"
+#include "cpu/expert_amx.h"
 #include "cpu/expert_projection.h"
+#include "cpu/isa_dispatch.h"
 
 namespace glm_ops::cpu {
 
@@ -12,6 +16,8 @@ namespace {
 
 // Rows of one work item: two 12-row tiles (kProjectionRowQuantum), or 2- / 4-row register-decoded steps.
 constexpr int64_t kRowsPerItem = 2 * kProjectionRowQuantum;
+// Rows of one work item on the AMX path: four 16-row blocks of cpu/expert_amx.h.
+constexpr int64_t kAmxRowsPerItem = 4 * kExpertAmxBlockRows;
 
 // Tokens routed to each expert, grouped: assignments [begin[e], begin[e+1]) belong to expert e.
 struct Routing {
@@ -87,7 +93,20 @@ void PairRowsOf(const Parallel& parallel, const MoeExpertsShape& s, const float*
     parallel.For(count, pair);
 }
 
+// bf16 weights on AMX (cpu/expert_amx.h): experts with at least this many tokens (phase 1) or routed pairs (phase 2)
+// take the tile kernel, the others the pair kernel (cpu/expert_projection.h).
+std::atomic<int64_t> amx_min_tokens{kExpertAmxDefaultMinTokens};
+
+bool ExpertAmxApplies(const MoeExpertsShape& s) {
+  return s.format == ExpertWeightFormat::kBFloat16 && s.hidden >= kExpertAmxTileColumns &&
+         s.inter >= kExpertAmxTileColumns && ActiveIsa() == Isa::kAvx512 && AmxEnabled();
+}
+
 }  // namespace
+
+int64_t SetMoeExpertsAmxMinTokens(int64_t tokens) {
+  return amx_min_tokens.exchange(tokens < 1 ? 1 : tokens, std::memory_order_relaxed);
+}
 
 void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float* hidden, const int32_t* expert_ids,
                 const float* expert_weights, const ExpertWeights& weights, float* out) {
@@ -110,17 +129,26 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
   PairRowsOf(parallel, s, hidden, s.tokens, s.hidden, hidden_pairs);
   const bool pairs = !hidden_pairs.rows.empty();
 
-  // Phase 1: gate and up projections, item = (active expert, kRowsPerItem rows of inter).
-  const int64_t up_tiles = (s.inter + kRowsPerItem - 1) / kRowsPerItem;
+  // bf16 on AMX: experts with at least amx_min tokens take the tile kernel, items of whole 64-row tile blocks.
+  const bool amx = ExpertAmxApplies(s);
+  const int64_t amx_min = amx_min_tokens.load(std::memory_order_relaxed);
+  auto amx_expert = [&](int64_t e) { return amx && routing.begin[e + 1] - routing.begin[e] >= amx_min; };
+  const int64_t item_rows = amx ? kAmxRowsPerItem : kRowsPerItem;
+
+  // Phase 1: gate and up projections, item = (active expert, item_rows rows of inter).
+  const int64_t up_tiles = (s.inter + item_rows - 1) / item_rows;
   parallel.For(static_cast<int64_t>(routing.active.size()) * up_tiles, [&](int64_t begin, int64_t end) {
     thread_local ProjectionScratch scratch;
     thread_local std::vector<float> gate_out, up_out;
+    thread_local std::vector<uint32_t> split;  // AMX: this thread's current expert's tokens, split (cpu/expert_amx.h)
+    thread_local std::vector<uint16_t> pad;
+    int64_t split_expert = -1;
     std::vector<const float*> rows;
     std::vector<QuantizedRow> quantized;
     std::vector<const float*> pair_rows;
     for (int64_t item = begin; item < end; ++item) {
       const int64_t e = routing.active[item / up_tiles];
-      const int64_t r0 = (item % up_tiles) * kRowsPerItem, r1 = std::min(s.inter, r0 + kRowsPerItem);
+      const int64_t r0 = (item % up_tiles) * item_rows, r1 = std::min(s.inter, r0 + item_rows);
       const int64_t first = routing.begin[e], n = routing.begin[e + 1] - first;
       rows.resize(static_cast<size_t>(n));
       for (int64_t a = 0; a < n; ++a) rows[a] = hidden + routing.token[first + a] * s.hidden;
@@ -128,56 +156,97 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
       for (int64_t a = 0; a < static_cast<int64_t>(quantized.size()); ++a)
         quantized[a] = hidden_q.Rows()[routing.token[first + a]];
       const QuantizedRow* xq = integer ? quantized.data() : nullptr;
-      gate_out.resize(static_cast<size_t>(n * kRowsPerItem));
+      gate_out.resize(static_cast<size_t>(n * item_rows));
       up_out.resize(gate_out.size());
       const WeightMatrix gate = WeightMatrix::Of(s, weights.gate, weights.gate_scales, e, s.inter, s.hidden);
       const WeightMatrix up = WeightMatrix::Of(s, weights.up, weights.up_scales, e, s.inter, s.hidden);
-      if (pairs) {
+      if (amx_expert(e)) {
+        const ExpertAmxKernels& k = ExpertAmxKernelsAvx512();
+        if (split_expert != e) {  // items of one expert are consecutive: split once per expert and piece
+          split.resize(static_cast<size_t>(ExpertAmxSplitWords(n, s.hidden)));
+          k.split(rows.data(), n, s.hidden, split.data());
+          split_expert = e;
+        }
+        pad.resize(static_cast<size_t>(kExpertAmxBlockRows * s.hidden));
+        k.project(gate, r0, r1, split.data(), rows.data(), n, gate_out.data(), item_rows, pad.data());
+        k.project(up, r0, r1, split.data(), rows.data(), n, up_out.data(), item_rows, pad.data());
+      } else if (pairs) {
         pair_rows.resize(static_cast<size_t>(n));
         for (int64_t a = 0; a < n; ++a) pair_rows[a] = hidden_pairs.rows[routing.token[first + a]];
-        ProjectRowsBf16Pairs(gate, r0, r1, pair_rows.data(), n, gate_out.data(), kRowsPerItem);
-        ProjectRowsBf16Pairs(up, r0, r1, pair_rows.data(), n, up_out.data(), kRowsPerItem);
+        ProjectRowsBf16Pairs(gate, r0, r1, pair_rows.data(), n, gate_out.data(), item_rows);
+        ProjectRowsBf16Pairs(up, r0, r1, pair_rows.data(), n, up_out.data(), item_rows);
       } else {
-        ProjectRows(gate, r0, r1, rows.data(), xq, n, gate_out.data(), kRowsPerItem, scratch);
-        ProjectRows(up, r0, r1, rows.data(), xq, n, up_out.data(), kRowsPerItem, scratch);
+        ProjectRows(gate, r0, r1, rows.data(), xq, n, gate_out.data(), item_rows, scratch);
+        ProjectRows(up, r0, r1, rows.data(), xq, n, up_out.data(), item_rows, scratch);
       }
       for (int64_t a = 0; a < n; ++a)
         for (int64_t r = r0; r < r1; ++r) {
-          const float g = gate_out[a * kRowsPerItem + (r - r0)];
-          act[(first + a) * s.inter + r] = g / (1.0f + std::exp(-g)) * up_out[a * kRowsPerItem + (r - r0)];
+          const float g = gate_out[a * item_rows + (r - r0)];
+          act[(first + a) * s.inter + r] = g / (1.0f + std::exp(-g)) * up_out[a * item_rows + (r - r0)];
         }
     }
   });
 
   QuantizeRows(parallel, s, act, assignments, s.inter, act_q);
   if (pairs) PairRowsOf(parallel, s, act, assignments, s.inter, act_pairs);
+  // AMX: each AMX expert's routed pairs split once (cpu/expert_amx.h), at split_at[i] for routing.active[i].
+  thread_local std::vector<uint32_t> act_split_buffer;
+  std::vector<uint32_t>& act_split = act_split_buffer;
+  std::vector<int64_t> split_at(routing.active.size(), -1);
+  if (amx) {
+    int64_t words = 0;
+    for (size_t i = 0; i < routing.active.size(); ++i) {
+      const int64_t e = routing.active[i];
+      if (!amx_expert(e)) continue;
+      split_at[i] = words;
+      words += ExpertAmxSplitWords(routing.begin[e + 1] - routing.begin[e], s.inter);
+    }
+    act_split.resize(static_cast<size_t>(words));
+    parallel.For(static_cast<int64_t>(routing.active.size()), [&](int64_t begin, int64_t end) {
+      std::vector<const float*> rows;
+      for (int64_t i = begin; i < end; ++i) {
+        if (split_at[i] < 0) continue;
+        const int64_t e = routing.active[i], first = routing.begin[e], n = routing.begin[e + 1] - first;
+        rows.resize(static_cast<size_t>(n));
+        for (int64_t a = 0; a < n; ++a) rows[a] = act + (first + a) * s.inter;
+        ExpertAmxKernelsAvx512().split(rows.data(), n, s.inter, act_split.data() + split_at[i]);
+      }
+    });
+  }
 
-  // Phase 2: down projection and weighted sum, item = kRowsPerItem output columns across all experts, so every
+  // Phase 2: down projection and weighted sum, item = item_rows output columns across all experts, so every
   // item owns its slice of `out` and no two threads add into the same element.
-  const int64_t down_tiles = (s.hidden + kRowsPerItem - 1) / kRowsPerItem;
+  const int64_t down_tiles = (s.hidden + item_rows - 1) / item_rows;
   parallel.For(down_tiles, [&](int64_t begin, int64_t end) {
     thread_local ProjectionScratch scratch;
     thread_local std::vector<float> down_out;
+    thread_local std::vector<uint16_t> pad;
     std::vector<const float*> rows;
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t r0 = item * kRowsPerItem, r1 = std::min(s.hidden, r0 + kRowsPerItem);
+      const int64_t r0 = item * item_rows, r1 = std::min(s.hidden, r0 + item_rows);
       for (int64_t t = 0; t < s.tokens; ++t) std::fill(out + t * s.hidden + r0, out + t * s.hidden + r1, 0.0f);
-      for (int32_t e : routing.active) {
+      for (size_t i = 0; i < routing.active.size(); ++i) {
+        const int64_t e = routing.active[i];
         const int64_t first = routing.begin[e], n = routing.begin[e + 1] - first;
         rows.resize(static_cast<size_t>(n));
         for (int64_t a = 0; a < n; ++a) rows[a] = act + (first + a) * s.inter;
-        down_out.resize(static_cast<size_t>(n * kRowsPerItem));
+        down_out.resize(static_cast<size_t>(n * item_rows));
         const WeightMatrix down = WeightMatrix::Of(s, weights.down, weights.down_scales, e, s.hidden, s.inter);
         // Phase-2 rows are the assignments in expert order, so an expert's quantized rows are contiguous.
         const QuantizedRow* xq = integer ? act_q.Rows() + first : nullptr;
-        if (pairs)
-          ProjectRowsBf16Pairs(down, r0, r1, act_pairs.rows.data() + first, n, down_out.data(), kRowsPerItem);
-        else
-          ProjectRows(down, r0, r1, rows.data(), xq, n, down_out.data(), kRowsPerItem, scratch);
+        if (split_at[i] >= 0) {
+          pad.resize(static_cast<size_t>(kExpertAmxBlockRows * s.inter));
+          ExpertAmxKernelsAvx512().project(down, r0, r1, act_split.data() + split_at[i], rows.data(), n,
+                                           down_out.data(), item_rows, pad.data());
+        } else if (pairs) {
+          ProjectRowsBf16Pairs(down, r0, r1, act_pairs.rows.data() + first, n, down_out.data(), item_rows);
+        } else {
+          ProjectRows(down, r0, r1, rows.data(), xq, n, down_out.data(), item_rows, scratch);
+        }
         for (int64_t a = 0; a < n; ++a) {
           float* dst = out + routing.token[first + a] * s.hidden;
           const float w = routing.weight[first + a];
-          for (int64_t r = r0; r < r1; ++r) dst[r] += w * down_out[a * kRowsPerItem + (r - r0)];
+          for (int64_t r = r0; r < r1; ++r) dst[r] += w * down_out[a * item_rows + (r - r0)];
         }
       }
     }

@@ -16,4 +16,13 @@ using glm_ops::ExpertWeights;  // host pointers here
 void MoeExperts(const Parallel& parallel, const MoeExpertsShape& shape, const float* hidden, const int32_t* expert_ids,
                 const float* expert_weights, const ExpertWeights& weights, float* out);
 
+// bf16 weights on AMX (cpu/expert_amx.h, where AMX is usable and on): experts with at least this many routed tokens
+// take the AMX tile kernel, the others the AVX-512 pair kernel. Tests and benchmarks may change it (not while the op
+// runs); returns the previous value.
+// (From 5 tokens on an expert the tile kernel streams a GLM-5.2 expert's weights faster than the pair kernel; at 1-4
+// no faster or slower: docs/benchmarks.md, branch `moeamx`.) A token's result is the same bits for any number of
+// tokens on its expert on the same side of this count; across it, within the split's 2^-16 (cpu/expert_amx.h).
+constexpr int64_t kExpertAmxDefaultMinTokens = 5;
+int64_t SetMoeExpertsAmxMinTokens(int64_t tokens);
+
 }  // namespace glm_ops::cpu
