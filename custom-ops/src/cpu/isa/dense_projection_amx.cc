@@ -1,5 +1,6 @@
 // DenseProjection's AMX bf16 kernel (cpu/dense_projection_amx.h). The AMX code exists in the AVX-512 compilation
 // only (GLM_OPS_ISA_AVX512, plus the AMX target below); the AVX2 compilation is empty.
+#include "cpu/amx_tile_config.h"
 #include "cpu/dense_projection_amx.h"
 
 #if defined(GLM_OPS_ISA_AVX512)
@@ -20,16 +21,9 @@ namespace glm_ops::cpu {
 namespace {
 
 // Tile registers: 0-3 the sums (C), 4-5 weights (A), 6-7 activations (B); every tile 16 rows x 64 bytes.
-struct alignas(64) TileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t bytes_per_row[16] = {};
-  uint8_t rows[16] = {};
-};
 
 void LoadTileConfig() {
-  TileConfig config;
+  AmxTileConfig config;
   for (int i = 0; i < 8; ++i) {
     config.bytes_per_row[i] = 64;
     config.rows[i] = 16;

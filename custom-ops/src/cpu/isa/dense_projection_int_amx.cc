@@ -1,5 +1,6 @@
 // DenseProjection's AMX int8 / int4 kernel (cpu/dense_projection_int_amx.h). The AMX code exists in the AVX-512
 // compilation only (GLM_OPS_ISA_AVX512, plus the AMX target below); the AVX2 compilation is empty.
+#include "cpu/amx_tile_config.h"
 #include "cpu/dense_projection_int_amx.h"
 
 #if defined(GLM_OPS_ISA_AVX512)
@@ -19,16 +20,9 @@ namespace {
 
 // Tile registers: 0-1 the sums (C) of alternate chunks, 2-3 their weights (A: 16 rows x 32 bytes), 4-5 their
 // activations (B: 8 rows x 64 bytes).
-struct alignas(64) TileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t bytes_per_row[16] = {};
-  uint8_t rows[16] = {};
-};
 
 void LoadTileConfig() {
-  TileConfig config;
+  AmxTileConfig config;
   for (int i = 0; i < 2; ++i) {
     config.bytes_per_row[i] = 64;
     config.rows[i] = 16;

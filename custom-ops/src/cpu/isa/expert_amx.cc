@@ -1,5 +1,6 @@
 // MoeExperts' AMX bf16 kernel (cpu/expert_amx.h). The AMX code exists in the AVX-512 compilation only
 // (GLM_OPS_ISA_AVX512, plus the AMX target below); the AVX2 compilation is empty.
+#include "cpu/amx_tile_config.h"
 #include "cpu/expert_amx.h"
 
 #if defined(GLM_OPS_ISA_AVX512)
@@ -23,16 +24,9 @@ namespace {
 constexpr int64_t kPrefetchBlocks = 4;
 
 // Tile registers: 0 the sums (C), 4-5 activations (B), 6-7 weights (A); every tile 16 rows x 64 bytes.
-struct alignas(64) TileConfig {
-  uint8_t palette = 1;
-  uint8_t start_row = 0;
-  uint8_t reserved[14] = {};
-  uint16_t bytes_per_row[16] = {};
-  uint8_t rows[16] = {};
-};
 
 void LoadTileConfig() {
-  TileConfig config;
+  AmxTileConfig config;
   for (int i = 0; i < 8; ++i) {
     config.bytes_per_row[i] = 64;
     config.rows[i] = 16;
