@@ -38,6 +38,11 @@
 #   FIXTURE      checkpoint with reference.safetensors for the fidelity check (default the shared glm52-tiny fixture)
 #   WORK         where checkpoints, artifacts, GGUFs, the LlamaAnchor build and results go (default out/bench-vs-llamacpp)
 #   WAIT_QUIET   1: before each run wait up to 2 minutes for a 1-minute load average below 0.5 (default 0)
+#   WARM         1 (default): before a group's rounds, read each of its files once (artifacts and GGUFs) so both
+#                engines start from the page cache. llama.cpp maps its GGUF with MAP_POPULATE (the whole file read
+#                at load); ours maps the artifacts and reads a weight when first used, so embedding rows of tokens not
+#                seen since another run evicted them came from disk inside the timed decode steps (~10 ms per step
+#                on the slice at int4). 0: leave the page cache as it is
 #   PROFILE      1 (default): also profile one run of ours per precision (ONNX Runtime profiler, per-op share)
 #   PYTHON       a python3 with numpy (default /usr/bin/python3; Debian: apt-get install python3-numpy)
 #   OURS_EXTRA   extra `glm-run bench` options for our runs, e.g. "--spin on" (ONNX Runtime's workers spin-wait between
@@ -142,6 +147,17 @@ prepare() {
     done
 }
 
+# WARM=1: every file of the group read once, so that no timed step waits for the disk.
+warm() {
+    local entry precision
+    [[ "${WARM:-1}" == 1 ]] || return 0
+    for entry in $1; do
+        precision="${entry#*:}"
+        if [[ "$entry" == ours:* ]]; then cat "$(ours_dir "$precision")"/* > /dev/null
+        else cat "$(gguf "$precision")" > /dev/null; fi
+    done
+}
+
 # PRUNE=1: after a group, its files go.
 prune() {
     local entry engine precision
@@ -171,6 +187,7 @@ TIMEF="$MDIR/time.txt"
 for gi in "${!GROUPS_[@]}"; do
     read -r -a ORDER <<<"${GROUPS_[$gi]}"
     prepare "${GROUPS_[$gi]}"
+    warm "${GROUPS_[$gi]}"
     for round in $(seq 1 "$ROUNDS"); do
         runs=("${ORDER[@]}")
         if (( round % 2 == 0 )); then
