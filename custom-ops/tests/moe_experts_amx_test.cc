@@ -14,6 +14,7 @@
 #include "cpu/isa_dispatch.h"
 #include "cpu/moe_experts.h"
 #include "reference/moe_experts.h"
+#include "moe_token_bits.h"
 #include "moe_tolerance.h"
 #include "test_support.h"
 
@@ -21,13 +22,6 @@ namespace glm_ops {
 namespace {
 
 bool AmxHere() { return cpu::AmxEnabled() && cpu::ActiveIsa() == cpu::Isa::kAvx512; }
-
-float FromBf16(uint16_t bits) {
-  const uint32_t wide = static_cast<uint32_t>(bits) << 16;
-  float f;
-  std::memcpy(&f, &wide, 4);
-  return f;
-}
 
 std::vector<uint16_t> RandomBf16(std::mt19937& rng, int64_t count) {
   const auto f = test::RandomFloats(rng, static_cast<size_t>(count), -0.2f, 0.2f);
@@ -71,14 +65,10 @@ TEST(MoeExpertsAmx, KernelMatchesDoubleReferenceAtTileEdges) {
           k.project(w, r0, r1, b.data(), xr.data(), n, y.data(), ldy, pad.data());
           for (int64_t t = 0; t < n; ++t) {
             for (int64_t r = r0; r < r1; ++r) {
-              double expected = 0, magnitude = 0;
-              for (int64_t c = 0; c < cols; ++c) {
-                const double term = static_cast<double>(FromBf16(wb[r * cols + c])) * x[t * cols + c];
-                expected += term;
-                magnitude += std::abs(term);
-              }
+              const test::RowDot d = test::Bf16RowDot(wb.data() + r * cols, x.data() + t * cols, cols);
               // hi + lo is within 2^-16 |x| of each activation (as DenseProjection's AMX test), float32 sums.
-              ASSERT_NEAR(y[t * ldy + (r - r0)], expected, (1e-6 + std::ldexp(1.0, -16)) * magnitude + 1e-30) << "token " << t << " row " << r;
+              ASSERT_NEAR(y[t * ldy + (r - r0)], d.value, (1e-6 + std::ldexp(1.0, -16)) * d.magnitude + 1e-30)
+                  << "token " << t << " row " << r;
             }
             for (int64_t r = r1 - r0; r < ldy; ++r) ASSERT_EQ(y[t * ldy + r], -7.0f) << "past the range, token " << t;
           }
@@ -152,26 +142,18 @@ TEST(MoeExpertsAmx, TokenResultIsTheSameBitsOnEachSideOfTheAmxCount) {
   const auto down = RandomBf16(rng, kHidden * kInter);
   const auto x = test::RandomFloats(rng, static_cast<size_t>(kMaxTokens * kHidden));
   cpu::ExpertWeights ew{gate.data(), up.data(), down.data(), nullptr, nullptr, nullptr};
+  MoeExpertsInputs in;
+  in.gate_weights = {DType::kBFloat16, {1, kInter, kHidden}};
+  in.up_weights = {DType::kBFloat16, {1, kInter, kHidden}};
+  in.down_weights = {DType::kBFloat16, {1, kHidden, kInter}};
+  in.gate_scales = in.up_scales = in.down_scales = {DType::kFloat32, {1, 1, 1}};
   std::vector<float> first;
   for (int64_t tokens = 1; tokens <= kMaxTokens; ++tokens) {
     SCOPED_TRACE("tokens " + std::to_string(tokens));
-    MoeExpertsInputs in;
-    in.hidden = {DType::kFloat32, {tokens, kHidden}};
-    in.expert_ids = {DType::kInt32, {tokens, 1}};
-    in.expert_weights = {DType::kFloat32, {tokens, 1}};
-    in.gate_weights = {DType::kBFloat16, {1, kInter, kHidden}};
-    in.up_weights = {DType::kBFloat16, {1, kInter, kHidden}};
-    in.down_weights = {DType::kBFloat16, {1, kHidden, kInter}};
-    in.gate_scales = in.up_scales = in.down_scales = {DType::kFloat32, {1, 1, 1}};
-    const MoeExpertsShape shape = ValidateMoeExperts(in, {128});
-    const std::vector<int32_t> ids(static_cast<size_t>(tokens), 0);
-    const std::vector<float> weights(static_cast<size_t>(tokens), 1.0f);
-    std::vector<float> out(static_cast<size_t>(tokens * kHidden));
-    cpu::MoeExperts(test::Threads(), shape, x.data(), ids.data(), weights.data(), ew, out.data());
-    const std::vector<float> token0(out.begin(), out.begin() + kHidden);
+    const std::vector<float> token0 = test::TokenZeroOnOneExpert(in, {128}, tokens, kHidden, x.data(), ew);
     if (tokens == 1 || tokens == cpu::kExpertAmxDefaultMinTokens) first = token0;
-    ASSERT_EQ(std::memcmp(token0.data(), first.data(), token0.size() * sizeof(float)), 0)
-        << "token 0's outputs differ from its run with " << (tokens < cpu::kExpertAmxDefaultMinTokens ? 1 : cpu::kExpertAmxDefaultMinTokens)
+    ASSERT_TRUE(test::SameBits(token0, first))
+        << "against the run with " << (tokens < cpu::kExpertAmxDefaultMinTokens ? 1 : cpu::kExpertAmxDefaultMinTokens)
         << " tokens";
   }
 }

@@ -10,17 +10,11 @@
 
 #include "cpu/expert_kernels.h"
 #include "cpu/isa_dispatch.h"
+#include "moe_token_bits.h"
 #include "test_support.h"
 
 namespace glm_ops {
 namespace {
-
-float FromBf16(uint16_t bits) {
-  const uint32_t wide = static_cast<uint32_t>(bits) << 16;
-  float f;
-  std::memcpy(&f, &wide, 4);
-  return f;
-}
 
 uint16_t ToBf16Truncated(float f) {
   uint32_t bits;
@@ -90,14 +84,9 @@ TEST(MoeExpertsBf16, PairProjectionMatchesDoubleReferenceAtBlockingEdges) {
         k.project_bf16_pairs(w, r0, r1, xp.data(), n, y.data(), rows);
         for (int64_t t = 0; t < n; ++t)
           for (int64_t r = r0; r < r1; ++r) {
-            double expected = 0, magnitude = 0;
-            for (int64_t c = 0; c < cols; ++c) {
-              const double term = static_cast<double>(FromBf16(wb[r * cols + c])) * x[t * cols + c];
-              expected += term;
-              magnitude += std::abs(term);
-            }
+            const test::RowDot d = test::Bf16RowDot(wb.data() + r * cols, x.data() + t * cols, cols);
             // float32 products and sums: a few ulps of the terms' magnitude per summation level.
-            ASSERT_NEAR(y[t * rows + (r - r0)], expected, 1e-6 * magnitude + 1e-30) << "token " << t << " row " << r;
+            ASSERT_NEAR(y[t * rows + (r - r0)], d.value, 1e-6 * d.magnitude + 1e-30) << "token " << t << " row " << r;
           }
         for (int64_t t = 0; t < n; ++t)  // outputs past the range stay untouched
           for (int64_t r = r1 - r0; r < rows; ++r) ASSERT_EQ(y[t * rows + r], -7.0f);

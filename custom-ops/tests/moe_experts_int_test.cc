@@ -15,6 +15,7 @@
 #include "cpu/isa_dispatch.h"
 #include "cpu/moe_experts.h"
 #include "int_weight_quantizer.h"
+#include "moe_token_bits.h"
 #include "reference/moe_experts.h"
 #include "reference/weight_decode.h"
 #include "test_support.h"
@@ -291,31 +292,22 @@ TEST(MoeExpertsInt, TokenResultDoesNotDependOnHowManyTokensShareItsExpert) {
                                   gate.scales.data(), up.scales.data(), down.scales.data()};
       const DType wtype = int4 ? DType::kUInt8 : DType::kInt8;
       auto stored = [&](int64_t cols) { return int4 ? (cols + 1) / 2 : cols; };
+      MoeExpertsInputs in;
+      in.gate_weights = {wtype, {1, kInter, stored(kHidden)}};
+      in.up_weights = {wtype, {1, kInter, stored(kHidden)}};
+      in.down_weights = {wtype, {1, kHidden, stored(kInter)}};
+      in.has_gate_scales = in.has_up_scales = in.has_down_scales = true;
+      in.gate_scales = {DType::kFloat16, {1, kInter, (kHidden + g - 1) / g}};
+      in.up_scales = in.gate_scales;
+      in.down_scales = {DType::kFloat16, {1, kHidden, (kInter + g - 1) / g}};
       std::vector<float> first;
       for (int64_t tokens = 1; tokens <= kMaxTokens; ++tokens) {
         SCOPED_TRACE(std::string(int4 ? "int4" : "int8") + " G " + std::to_string(g) + " tokens " +
                      std::to_string(tokens));
-        MoeExpertsInputs in;
-        in.hidden = {DType::kFloat32, {tokens, kHidden}};
-        in.expert_ids = {DType::kInt32, {tokens, 1}};
-        in.expert_weights = {DType::kFloat32, {tokens, 1}};
-        in.gate_weights = {wtype, {1, kInter, stored(kHidden)}};
-        in.up_weights = {wtype, {1, kInter, stored(kHidden)}};
-        in.down_weights = {wtype, {1, kHidden, stored(kInter)}};
-        in.has_gate_scales = in.has_up_scales = in.has_down_scales = true;
-        in.gate_scales = {DType::kFloat16, {1, kInter, (kHidden + g - 1) / g}};
-        in.up_scales = in.gate_scales;
-        in.down_scales = {DType::kFloat16, {1, kHidden, (kInter + g - 1) / g}};
-        const MoeExpertsShape shape = ValidateMoeExperts(in, {g, int4 ? "int4" : ""});
-        const std::vector<int32_t> ids(static_cast<size_t>(tokens), 0);
-        const std::vector<float> weights(static_cast<size_t>(tokens), 1.0f);
-        std::vector<float> out(static_cast<size_t>(tokens * kHidden));
-        cpu::MoeExperts(test::Threads(), shape, x.data(), ids.data(), weights.data(), ew, out.data());
-        const std::vector<float> token0(out.begin(), out.begin() + kHidden);
+        const std::vector<float> token0 =
+            test::TokenZeroOnOneExpert(in, {g, int4 ? "int4" : ""}, tokens, kHidden, x.data(), ew);
         if (tokens == 1) first = token0;
-        for (int64_t i = 0; i < kHidden; ++i)
-          ASSERT_EQ(std::memcmp(&token0[i], &first[i], sizeof(float)), 0)
-              << "column " << i << ": " << token0[i] << " vs " << first[i] << " with one token";
+        ASSERT_TRUE(test::SameBits(token0, first)) << "against the one-token run";
       }
     }
 }

@@ -11,6 +11,7 @@
 #include "cpu/moe_experts.h"
 #include "reference/moe_experts.h"
 #include "reference/weight_decode.h"
+#include "moe_token_bits.h"
 #include "moe_tolerance.h"
 #include "test_support.h"
 
@@ -187,28 +188,18 @@ TEST(MoeExperts, FloatTokenResultDoesNotDependOnHowManyTokensShareItsExpert) {
     const auto x = test::RandomFloats(rng, kMaxTokens * hidden);
     const DType dtype = format == ExpertWeightFormat::kFloat32 ? DType::kFloat32 : DType::kBFloat16;
     cpu::ExpertWeights ew{gate.Data(format), up.Data(format), down.Data(format), nullptr, nullptr, nullptr};
+    MoeExpertsInputs in;
+    in.gate_weights = {dtype, {1, kInter, hidden}};
+    in.up_weights = {dtype, {1, kInter, hidden}};
+    in.down_weights = {dtype, {1, hidden, kInter}};
+    in.gate_scales = in.up_scales = in.down_scales = {DType::kFloat32, {1, 1, 1}};
     std::vector<float> first;
     for (int64_t tokens = 1; tokens <= kMaxTokens; ++tokens) {
       SCOPED_TRACE("format " + std::to_string(static_cast<int>(format)) + " hidden " + std::to_string(hidden) +
                    " tokens " + std::to_string(tokens));
-      MoeExpertsInputs in;
-      in.hidden = {DType::kFloat32, {tokens, hidden}};
-      in.expert_ids = {DType::kInt32, {tokens, 1}};
-      in.expert_weights = {DType::kFloat32, {tokens, 1}};
-      in.gate_weights = {dtype, {1, kInter, hidden}};
-      in.up_weights = {dtype, {1, kInter, hidden}};
-      in.down_weights = {dtype, {1, hidden, kInter}};
-      in.gate_scales = in.up_scales = in.down_scales = {DType::kFloat32, {1, 1, 1}};
-      const MoeExpertsShape shape = ValidateMoeExperts(in, {128});
-      const std::vector<int32_t> ids(static_cast<size_t>(tokens), 0);
-      const std::vector<float> weights(static_cast<size_t>(tokens), 1.0f);
-      std::vector<float> out(static_cast<size_t>(tokens * hidden));
-      cpu::MoeExperts(test::Threads(), shape, x.data(), ids.data(), weights.data(), ew, out.data());
-      const std::vector<float> token0(out.begin(), out.begin() + hidden);
+      const std::vector<float> token0 = test::TokenZeroOnOneExpert(in, {128}, tokens, hidden, x.data(), ew);
       if (tokens == 1) first = token0;
-      for (int64_t i = 0; i < hidden; ++i)
-        ASSERT_EQ(std::memcmp(&token0[i], &first[i], sizeof(float)), 0)
-            << "column " << i << ": " << token0[i] << " vs " << first[i] << " with one token";
+      ASSERT_TRUE(test::SameBits(token0, first)) << "against the one-token run";
     }
   }
 }
