@@ -51,7 +51,7 @@ constexpr int RowsFor(int tokens) { return tokens == 1 ? 4 : tokens == 2 ? 2 : 1
 // Measured (docs/benchmarks.md, "Prefetch lead"): a fixed 8 rows ahead (the bf16 kernels' rule) put 48 KiB of
 // prefetched lines ahead of the reads at GLM-5.2 widths (6 KiB rows), more than L1 holds: 19 GB per CPU-second hot
 // against 73 for MLAS. 2 KiB left weights streamed from memory short of lines in flight (int4 lm_head 6144 x 154,880
-// cold: ~13 GB/s on two cores); 8 KiB keeps ~4x as many requested (~17-21 GB/s), hot rates unchanged.
+// cold: ~13-14 GB/s on two cores); 8 KiB asks for 4x as many lines ahead (~16-21 GB/s), hot rates unchanged.
 constexpr int64_t kPrefetchBytes = 8192;
 inline int64_t PrefetchLead(int64_t row_bytes, int rows_per_step) {
   const int64_t step = row_bytes * rows_per_step;
