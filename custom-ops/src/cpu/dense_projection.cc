@@ -130,7 +130,9 @@ class CallerOnly final : public Parallel {
 
 // groups > 1 below kDenseGemmMinTokens: the row projection over every group's rows in one pass of the pool (one
 // call's fixed costs instead of one per group), each work item inside one group, reading that group's columns of the
-// token rows; int8/int4 activations quantized once per (group, token).
+// token rows; int8/int4 activations quantized once per (group, token), bf16 ones (AVX-512) reordered once per (group,
+// token) to the weights' column pairs for MoeExperts' 512-bit pair kernel (the rows of W_UK / W_UV are 128-512 columns
+// short, where the register-decoded float path streams about half as fast).
 void ProjectGroupedItems(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,
                          float* y) {
   MoeExpertsShape one;  // the whole [out, in] weight as expert 0 of a one-expert stack: its scales are the whole's
@@ -150,6 +152,19 @@ void ProjectGroupedItems(const Parallel& parallel, const DenseProjectionShape& s
     for (int64_t i = 0; i < count; ++i) quantized.Quantize(i, x + (i % s.tokens) * width + (i / s.tokens) * s.in);
   }
   const QuantizedRow* xq = quantized.Rows();
+  thread_local std::vector<float> pair_buffer;  // the calling thread's, group-major as `quantized`
+  thread_local std::vector<const float*> pair_rows_buffer;
+  std::vector<const float*>& pair_rows = pair_rows_buffer;
+  pair_rows.clear();
+  if (Bf16PairsApply(s.format)) {
+    const int64_t count = s.groups * s.tokens, stride = PairColumns(s.in);
+    pair_buffer.resize(static_cast<size_t>(count * stride));
+    pair_rows.resize(static_cast<size_t>(count));
+    for (int64_t i = 0; i < count; ++i) {
+      pair_rows[i] = pair_buffer.data() + i * stride;
+      PairBf16Row(x + (i % s.tokens) * width + (i / s.tokens) * s.in, s.in, pair_buffer.data() + i * stride);
+    }
+  }
   auto run = [&](int64_t begin, int64_t end) {
     thread_local ProjectionScratch scratch;
     thread_local std::vector<const float*> token_rows;
@@ -160,8 +175,11 @@ void ProjectGroupedItems(const Parallel& parallel, const DenseProjectionShape& s
       for (int64_t t = 0; t < s.tokens; ++t) token_rows[t] = x + t * width + g * s.in;
       for (int64_t t0 = 0; t0 < s.tokens; t0 += token_chunk) {
         const int64_t n = std::min(token_chunk, s.tokens - t0);
-        ProjectRows(matrix, r0, r1, token_rows.data() + t0, xq ? xq + g * s.tokens + t0 : nullptr, n,
-                    y + t0 * s.out + r0, s.out, scratch);
+        if (!pair_rows.empty())
+          ProjectRowsBf16Pairs(matrix, r0, r1, pair_rows.data() + g * s.tokens + t0, n, y + t0 * s.out + r0, s.out);
+        else
+          ProjectRows(matrix, r0, r1, token_rows.data() + t0, xq ? xq + g * s.tokens + t0 : nullptr, n,
+                      y + t0 * s.out + r0, s.out, scratch);
       }
     }
   };
