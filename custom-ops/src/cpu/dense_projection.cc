@@ -143,28 +143,25 @@ void ProjectGroupedItems(const Parallel& parallel, const DenseProjectionShape& s
   const int64_t per_group = (rows + kRowsPerItem - 1) / kRowsPerItem;
   const int64_t chunks = (s.tokens + kMaxTokenChunk - 1) / kMaxTokenChunk;
   const int64_t token_chunk = (s.tokens + chunks - 1) / chunks;
+  // Prepared activations are group-major: group g's tokens are rows [g * tokens, (g + 1) * tokens).
+  const int64_t count = s.groups * s.tokens;
+  auto group_row = [&](int64_t i) { return x + (i % s.tokens) * width + (i / s.tokens) * s.in; };
   thread_local QuantizedRows quantized_buffer;  // the calling thread's; the items only read it
   QuantizedRows& quantized = quantized_buffer;
   quantized.Clear();
   if (s.tokens <= kIntegerMaxTokens && IntegerPathApplies(s.format, s.quant_block_size)) {
-    const int64_t count = s.groups * s.tokens;  // group-major: group g's tokens are rows [g * tokens, (g + 1) * tokens)
     quantized.Reset(s.format, count, s.in);
-    for (int64_t i = 0; i < count; ++i) quantized.Quantize(i, x + (i % s.tokens) * width + (i / s.tokens) * s.in);
+    for (int64_t i = 0; i < count; ++i) quantized.Quantize(i, group_row(i));
+  }
+  thread_local PairedRows paired_buffer;  // likewise
+  PairedRows& paired = paired_buffer;
+  paired.Clear();
+  if (Bf16PairsApply(s.format)) {
+    paired.Reset(count, s.in);
+    for (int64_t i = 0; i < count; ++i) paired.Pair(i, group_row(i));
   }
   const QuantizedRow* xq = quantized.Rows();
-  thread_local std::vector<float> pair_buffer;  // the calling thread's, group-major as `quantized`
-  thread_local std::vector<const float*> pair_rows_buffer;
-  std::vector<const float*>& pair_rows = pair_rows_buffer;
-  pair_rows.clear();
-  if (Bf16PairsApply(s.format)) {
-    const int64_t count = s.groups * s.tokens, stride = PairColumns(s.in);
-    pair_buffer.resize(static_cast<size_t>(count * stride));
-    pair_rows.resize(static_cast<size_t>(count));
-    for (int64_t i = 0; i < count; ++i) {
-      pair_rows[i] = pair_buffer.data() + i * stride;
-      PairBf16Row(x + (i % s.tokens) * width + (i / s.tokens) * s.in, s.in, pair_buffer.data() + i * stride);
-    }
-  }
+  const float* const* xp = paired.Rows();
   auto run = [&](int64_t begin, int64_t end) {
     thread_local ProjectionScratch scratch;
     thread_local std::vector<const float*> token_rows;
@@ -175,8 +172,8 @@ void ProjectGroupedItems(const Parallel& parallel, const DenseProjectionShape& s
       for (int64_t t = 0; t < s.tokens; ++t) token_rows[t] = x + t * width + g * s.in;
       for (int64_t t0 = 0; t0 < s.tokens; t0 += token_chunk) {
         const int64_t n = std::min(token_chunk, s.tokens - t0);
-        if (!pair_rows.empty())
-          ProjectRowsBf16Pairs(matrix, r0, r1, pair_rows.data() + g * s.tokens + t0, n, y + t0 * s.out + r0, s.out);
+        if (xp)
+          ProjectRowsBf16Pairs(matrix, r0, r1, xp + g * s.tokens + t0, n, y + t0 * s.out + r0, s.out);
         else
           ProjectRows(matrix, r0, r1, token_rows.data() + t0, xq ? xq + g * s.tokens + t0 : nullptr, n,
                       y + t0 * s.out + r0, s.out, scratch);

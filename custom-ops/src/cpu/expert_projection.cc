@@ -59,6 +59,14 @@ bool Bf16PairsApply(ExpertWeightFormat format) {
 
 void PairBf16Row(const float* x, int64_t cols, float* out) { ActiveExpertKernels().pair_bf16(x, cols, out); }
 
+void PairedRows::Reset(int64_t count, int64_t cols) {
+  cols_ = cols;
+  const int64_t stride = PairColumns(cols);
+  values_.resize(static_cast<size_t>(count * stride));
+  rows_.resize(static_cast<size_t>(count));
+  for (int64_t i = 0; i < count; ++i) rows_[i] = values_.data() + i * stride;
+}
+
 void ProjectRowsBf16Pairs(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* xp, int64_t n, float* y,
                           int64_t ldy) {
   ActiveExpertKernels().project_bf16_pairs(w, r0, r1, xp, n, y, ldy);

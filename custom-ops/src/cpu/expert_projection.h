@@ -79,6 +79,24 @@ constexpr int64_t PairColumns(int64_t cols) { return (cols + 31) / 32 * 32; }
 // Reorders x[0..cols) into out [PairColumns(cols)] (Bf16PairsApply only).
 void PairBf16Row(const float* x, int64_t cols, float* out);
 
+// Pair-ordered rows, the buffers reused between calls (callers keep one per thread), as QuantizedRows for the
+// integer path.
+class PairedRows {
+ public:
+  // Room for `count` rows of `cols` activations; forgets earlier rows.
+  void Reset(int64_t count, int64_t cols);
+  // Reorders x[0..cols) into row i (PairBf16Row); rows may be paired from several threads at once.
+  void Pair(int64_t i, const float* x) { PairBf16Row(x, cols_, rows_[i]); }
+  // Row i (after Pair), or all rows: null when the last Reset was for no rows or Clear was called since.
+  const float* const* Rows() const { return rows_.empty() ? nullptr : rows_.data(); }
+  void Clear() { rows_.clear(); }
+
+ private:
+  int64_t cols_ = 0;
+  std::vector<float> values_;
+  std::vector<float*> rows_;
+};
+
 // y[t * ldy + (r - r0)] = sum_c W[r, c] * x_t[c] for bf16 weights, xp[t] token t's pair-ordered row.
 void ProjectRowsBf16Pairs(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* xp, int64_t n, float* y,
                           int64_t ldy);

@@ -67,25 +67,15 @@ void QuantizeRows(const Parallel& parallel, const MoeExpertsShape& s, const floa
     parallel.For(count, quantize);
 }
 
-// Activations of some rows reordered for the 512-bit bf16 kernel (expert_projection.h, PairBf16Row), once per call.
-struct PairRows {
-  std::vector<float> values;
-  std::vector<const float*> rows;
-};
-
-// Reorders rows [0, count) of x (row stride cols) when bf16 weights take the pair path; else leaves `out` empty.
+// Reorders rows [0, count) of x (row stride cols) for the 512-bit bf16 kernel (expert_projection.h) when bf16 weights
+// take the pair path; else leaves `out` without rows.
 void PairRowsOf(const Parallel& parallel, const MoeExpertsShape& s, const float* x, int64_t count, int64_t cols,
-                PairRows& out) {
-  out.rows.clear();
+                PairedRows& out) {
+  out.Clear();
   if (!Bf16PairsApply(s.format)) return;
-  const int64_t stride = PairColumns(cols);
-  out.values.resize(static_cast<size_t>(count * stride));
-  out.rows.resize(static_cast<size_t>(count));
+  out.Reset(count, cols);
   auto pair = [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin; i < end; ++i) {
-      PairBf16Row(x + i * cols, cols, out.values.data() + i * stride);
-      out.rows[i] = out.values.data() + i * stride;
-    }
+    for (int64_t i = begin; i < end; ++i) out.Pair(i, x + i * cols);
   };
   if (count * cols <= kSerialQuantizeElements)
     pair(0, count);
@@ -123,11 +113,11 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
   QuantizeRows(parallel, s, hidden, s.tokens, s.hidden, hidden_q);
   const bool integer = hidden_q.Rows() != nullptr;
   // bf16 weights on AVX-512: the activations reordered to the weights' column pairs, likewise once per token and pair.
-  thread_local PairRows hidden_pairs_buffer, act_pairs_buffer;
-  PairRows& hidden_pairs = hidden_pairs_buffer;
-  PairRows& act_pairs = act_pairs_buffer;
+  thread_local PairedRows hidden_pairs_buffer, act_pairs_buffer;
+  PairedRows& hidden_pairs = hidden_pairs_buffer;
+  PairedRows& act_pairs = act_pairs_buffer;
   PairRowsOf(parallel, s, hidden, s.tokens, s.hidden, hidden_pairs);
-  const bool pairs = !hidden_pairs.rows.empty();
+  const bool pairs = hidden_pairs.Rows() != nullptr;
 
   // bf16 on AMX: experts with at least amx_min tokens take the tile kernel, items of whole 64-row tile blocks.
   const bool amx = ExpertAmxApplies(s);
@@ -172,7 +162,7 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
         k.project(up, r0, r1, split.data(), rows.data(), n, up_out.data(), item_rows, pad.data());
       } else if (pairs) {
         pair_rows.resize(static_cast<size_t>(n));
-        for (int64_t a = 0; a < n; ++a) pair_rows[a] = hidden_pairs.rows[routing.token[first + a]];
+        for (int64_t a = 0; a < n; ++a) pair_rows[a] = hidden_pairs.Rows()[routing.token[first + a]];
         ProjectRowsBf16Pairs(gate, r0, r1, pair_rows.data(), n, gate_out.data(), item_rows);
         ProjectRowsBf16Pairs(up, r0, r1, pair_rows.data(), n, up_out.data(), item_rows);
       } else {
@@ -239,7 +229,7 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
           ExpertAmxKernelsAvx512().project(down, r0, r1, act_split.data() + split_at[i], rows.data(), n,
                                            down_out.data(), item_rows, pad.data());
         } else if (pairs) {
-          ProjectRowsBf16Pairs(down, r0, r1, act_pairs.rows.data() + first, n, down_out.data(), item_rows);
+          ProjectRowsBf16Pairs(down, r0, r1, act_pairs.Rows() + first, n, down_out.data(), item_rows);
         } else {
           ProjectRows(down, r0, r1, rows.data(), xq, n, down_out.data(), item_rows, scratch);
         }

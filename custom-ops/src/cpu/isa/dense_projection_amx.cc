@@ -23,11 +23,7 @@ namespace {
 // Tile registers: 0-3 the sums (C), 4-5 weights (A), 6-7 activations (B); every tile 16 rows x 64 bytes.
 
 void LoadTileConfig() {
-  AmxTileConfig config;
-  for (int i = 0; i < 8; ++i) {
-    config.bytes_per_row[i] = 64;
-    config.rows[i] = 16;
-  }
+  const AmxTileConfig config = UniformTileConfig(8, 16, 64);
   _tile_loadconfig(&config);
 }
 

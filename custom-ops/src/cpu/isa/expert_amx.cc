@@ -26,11 +26,7 @@ constexpr int64_t kPrefetchBlocks = 4;
 // Tile registers: 0 the sums (C), 4-5 activations (B), 6-7 weights (A); every tile 16 rows x 64 bytes.
 
 void LoadTileConfig() {
-  AmxTileConfig config;
-  for (int i = 0; i < 8; ++i) {
-    config.bytes_per_row[i] = 64;
-    config.rows[i] = 16;
-  }
+  const AmxTileConfig config = UniformTileConfig(8, 16, 64);
   _tile_loadconfig(&config);
 }
 
