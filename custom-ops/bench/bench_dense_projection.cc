@@ -10,7 +10,8 @@
 //                          [engine filter: substrings of the engine names separated by '|', e.g. "Dense|NBits8"]
 // `int` / `all` add DenseProjection int8 (G 32 and G 128), int4 (G 32 and G 128) and ONNX Runtime's MatMulNBits at the same
 // bits and blocks (GB/s counts stored bytes including scales).
-// Threads: GLM_OPS_THREADS or one per core, for both engines; spinning off, as the runtime's sessions run.
+// Threads: GLM_OPS_THREADS or one per core, for both engines; spinning off unless GLM_BENCH_SPIN=1 (glm-run's --spin on:
+// the workers spin-wait between parallel sections, so a short call does not pay a thread's wake-up).
 // GLM_BENCH_CASE=text: only the cases whose name contains it (e.g. "glm52 q_a").
 // GLM_BENCH_COLD_MB=N: cold weights, as in a model's decode step (every projection's weights come from memory, not
 // from the caches): enough copies of each case's session over distinct weights that together they hold at least N MB
@@ -51,16 +52,27 @@ int ThreadCount() {
   return static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
 }
 
+bool Spinning() {
+  const char* spin = std::getenv("GLM_BENCH_SPIN");
+  return spin && std::string(spin) == "1";
+}
+
+// One intra-op pool for every session (the cold cases hold dozens of sessions; a pool each would leave their spinning
+// workers competing for the cores), as glm-run's stages share the machine's cores.
 Ort::Env& Environment() {
-  static Ort::Env env(ORT_LOGGING_LEVEL_WARNING, "bench_dense_projection");
+  static Ort::Env env = [] {
+    Ort::ThreadingOptions threading;
+    threading.SetGlobalIntraOpNumThreads(ThreadCount());
+    threading.SetGlobalInterOpNumThreads(1);
+    threading.SetGlobalSpinControl(Spinning() ? 1 : 0);
+    return Ort::Env(threading, ORT_LOGGING_LEVEL_WARNING, "bench_dense_projection");
+  }();
   return env;
 }
 
 Ort::SessionOptions Options() {
   Ort::SessionOptions options;
-  options.SetIntraOpNumThreads(ThreadCount());
-  options.SetInterOpNumThreads(1);
-  options.AddConfigEntry("session.intra_op.allow_spinning", "0");
+  options.DisablePerSessionThreads();
   // GLM_OPS_LIBRARY: another build of the op library (an A/B against a copy of main's), else this build's.
   const char* library = std::getenv("GLM_OPS_LIBRARY");
   options.RegisterCustomOpsLibrary(library && *library ? library : GLM_OPS_LIBRARY_PATH);
