@@ -141,10 +141,11 @@ function Invoke-BenchOps {
         cmake -S (Join-Path $Root 'custom-ops') -B $buildDir -DCMAKE_BUILD_TYPE=Release "-DORT_INCLUDE_DIR=$ortInclude" `
             -DGLM_OPS_BUILD_TESTS=OFF -DGLM_OPS_BUILD_BENCH=ON
     }
-    Invoke-Checked 'cmake build (bench)' { cmake --build $buildDir --parallel 2 --target bench_attention bench_moe_experts bench_dense_projection }
+    Invoke-Checked 'cmake build (bench)' { cmake --build $buildDir --parallel 2 --target bench_attention bench_moe_experts bench_dense_projection bench_decode_sequence }
     Invoke-Checked 'bench_attention' { & (Join-Path $buildDir 'bench_attention') }
     Invoke-Checked 'bench_moe_experts' { & (Join-Path $buildDir 'bench_moe_experts') }
     Invoke-Checked 'bench_dense_projection' { & (Join-Path $buildDir 'bench_dense_projection') }
+    Invoke-Checked 'bench_decode_sequence' { & (Join-Path $buildDir 'bench_decode_sequence') int8 }
 }
 
 function Invoke-BenchTokenizer {
