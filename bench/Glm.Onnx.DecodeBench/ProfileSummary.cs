@@ -41,10 +41,11 @@ internal static class ProfileSummary
                     var (us, calls) = byOp.GetValueOrDefault(op);
                     byOp[op] = (us + dur, calls + 1);
                     if (a.ValueKind == JsonValueKind.Object && a.TryGetProperty("thread_scheduling_stats", out var stats) &&
-                        stats.TryGetProperty("main_thread", out var main))
+                        stats.ValueKind == JsonValueKind.Object && stats.TryGetProperty("main_thread", out var main) &&
+                        main.ValueKind == JsonValueKind.Object)
                     {
                         var (sections, runUs, waitUs) = pool.GetValueOrDefault(op);
-                        pool[op] = (sections + (main.TryGetProperty("block_size", out var b) ? b.GetArrayLength() : 0),
+                        pool[op] = (sections + (main.TryGetProperty("block_size", out var b) && b.ValueKind == JsonValueKind.Array ? b.GetArrayLength() : 0),
                             runUs + Number(main, "Run"), waitUs + Number(main, "Wait"));
                     }
                     string node = name[..^KernelSuffix.Length];
