@@ -1,6 +1,7 @@
 // A decode step's weight stream without ONNX Runtime: DenseProjection's int8 / int4 one-token kernels over the
 // projections one `small`-preset step runs (per MoE layer: the fused q_a / kv_a / indexer input projection, q_b,
-// o_proj, the shared expert's gate_up and down, four routed experts' gate_up and down; then lm_head), each call's
+// o_proj, the shared expert's gate_up and down, four routed experts' gate_up and down; then lm_head; left out: the
+// dense first layer, the indexer's query projection and the grouped bf16 W_UK / W_UV), each call's
 // rows split across a pool of spinning threads (bench_pool.h) as the runtime's are, against a plain read of the same
 // bytes with the same split. Enough copies of the step that together they exceed the caches (every call reads its
 // weights from memory, as in a model's decode). The ratio kernel / read is how close the kernels come to what the
@@ -65,11 +66,12 @@ int Main(int argc, char** argv) {
   const int threads = env ? std::max(1, std::atoi(env)) : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
   PooledThreads pool(threads);
   constexpr double kColdBytes = 512e6;  // ~5x this machine's L3
+  const std::vector<std::pair<int64_t, int64_t>> shapes = StepShapes();
   std::vector<Projection> calls;
   double step_bytes = 0, total = 0;
   uint32_t state = 1;
   while (total < kColdBytes) {
-    for (const auto& [in, out] : StepShapes()) {
+    for (const auto& [in, out] : shapes) {
       Projection p;
       p.shape.tokens = 1;
       p.shape.in = in;
@@ -81,7 +83,7 @@ int Main(int argc, char** argv) {
       p.scales.assign(static_cast<size_t>(out * p.shape.ScaleCols()), 0x2000);  // float16 2^-7
       const double bytes = static_cast<double>(p.weight.size() + 2 * p.scales.size());
       total += bytes;
-      if (calls.size() < StepShapes().size()) step_bytes += bytes;
+      if (calls.size() < shapes.size()) step_bytes += bytes;
       calls.push_back(std::move(p));
     }
   }
@@ -103,13 +105,13 @@ int Main(int argc, char** argv) {
   const double n = static_cast<double>(calls.size());
   std::printf("bench_decode_sequence %s: threads %d, %zu calls per step (%.1f MB of weights), %.0f steps' copies "
               "(%.0f MB), medians of %d alternations\n",
-              format.c_str(), threads, StepShapes().size(), step_bytes / 1e6, n / StepShapes().size(), total / 1e6,
+              format.c_str(), threads, shapes.size(), step_bytes / 1e6, n / shapes.size(), total / 1e6,
               repeats);
   const char* names[] = {"DenseProjection", "plain read"};
   for (int v = 0; v < 2; ++v)
     std::printf("  %-16s %6.1f GB/s (%5.1f per CPU-s)  %6.1f us per call  %6.2f ms per step\n", names[v],
                 total / t[v].wall * 1e-9, total / t[v].cpu * 1e-9, t[v].wall / n * 1e6,
-                t[v].wall / n * StepShapes().size() * 1e3);
+                t[v].wall / n * shapes.size() * 1e3);
   std::printf("  kernel / read: %.2f\n", t[1].wall / t[0].wall);
   return 0;
 }

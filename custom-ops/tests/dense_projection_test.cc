@@ -285,6 +285,9 @@ TEST(DenseProjection, IntegerKernelsMatchReferenceAtStepEdges) {
       RunCase(rng, f, 2, 2816, 300, qb);  // on the pool
       RunCase(rng, f, 1, 2816, 37, qb);   // one token: blocks of 4 (int4) / 8 (int8) steps, then single steps
       RunCase(rng, f, 1, 4096 + 40, 9, qb);
+      // One token around the AVX-512 kernel's one-row limit (rows of at most 1 KiB one at a time, longer ones 4 side
+      // by side): int8 1024 / 1056 bytes, int4 1024 / 1040 bytes per row.
+      for (int64_t in : {1024, 1056, 2048, 2080}) RunCase(rng, f, 1, in, 29, qb);
     }
 }
 

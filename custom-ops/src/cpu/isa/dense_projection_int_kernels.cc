@@ -46,6 +46,12 @@ constexpr int RowsFor(int tokens) { return tokens <= 4 ? 4 : 2; }
 constexpr int RowsFor(int tokens) { return tokens == 1 ? 4 : tokens == 2 ? 2 : 1; }
 #endif
 
+// One token on AVX-512, rows of at most this many bytes go one at a time: four such rows side by side lie in one
+// 4 KiB page and are read as four interleaved streams within it, where one row after another is one sequential
+// stream. Measured (docs/benchmarks.md, "One row at a time for short rows"): `small` int8 / int4 decode (384-byte
+// and 1 KiB rows) 5-7 % faster one row at a time; the slice's int8 rows (2-16 KiB) ~10 % slower, so longer rows keep R.
+constexpr int64_t kOneRowMaxBytes = 1024;
+
 // How far ahead of each row stream a step asks the caches for a line: about kPrefetchBytes, as whole side-by-side
 // steps of R rows where those are short (the next steps' rows at the same column), else further along the row itself.
 // Measured (docs/benchmarks.md, "Prefetch lead"): a fixed 8 rows ahead (the bf16 kernels' rule) put 48 KiB of
@@ -354,9 +360,8 @@ int64_t BlockedSteps(const uint8_t* const* rp, const uint16_t* const* sp, int64_
 
 // T tokens against rows [r0, r1), R rows side by side. kPerChunk: G 32 over several chunks per step (one scale per
 // chunk); else one scale per step (G a multiple of the step's columns).
-template <bool kInt4, bool kPerChunk, int T>
+template <bool kInt4, bool kPerChunk, int T, int R = RowsFor(T)>
 void GemvT(const IntWeight& w, int64_t r0, int64_t r1, const IntTokens& x, float* y, int64_t ldy) {
-  constexpr int R = RowsFor(T);
   constexpr int64_t kStepCols = StepCols(kInt4), kChunks = kStepCols / 32;
   constexpr int64_t kQBytes = kInt4 ? 2 * kStepBytes : kStepBytes;  // activation bytes per step
   const int64_t whole = w.row_bytes / kStepBytes, tail = w.row_bytes - whole * kStepBytes;
@@ -423,7 +428,11 @@ template <bool kInt4, bool kPerChunk>
 void GemvAny(const IntWeight& w, int64_t r0, int64_t r1, const IntTokens& x, int64_t n, float* y, int64_t ldy) {
   static_assert(kDenseIntMaxTokens == 4, "instantiated for 1..4 tokens");
   switch (n) {
-    case 1: return GemvT<kInt4, kPerChunk, 1>(w, r0, r1, x, y, ldy);
+    case 1:
+#if defined(GLM_OPS_ISA_AVX512)
+      if (w.row_bytes <= kOneRowMaxBytes) return GemvT<kInt4, kPerChunk, 1, 1>(w, r0, r1, x, y, ldy);
+#endif
+      return GemvT<kInt4, kPerChunk, 1>(w, r0, r1, x, y, ldy);
     case 2: return GemvT<kInt4, kPerChunk, 2>(w, r0, r1, x, y, ldy);
     case 3: return GemvT<kInt4, kPerChunk, 3>(w, r0, r1, x, y, ldy);
     default: return GemvT<kInt4, kPerChunk, 4>(w, r0, r1, x, y, ldy);
