@@ -282,15 +282,8 @@ public sealed class GenerationEngine : IDisposable
     {
         while (!_stopping)
         {
-            while (_incoming.TryDequeue(out var incoming))
-            {
-                Interlocked.Decrement(ref _counters.Incoming);
-                _active[incoming.Sequence.Id] = incoming;
-                _scheduler.Add(incoming.Sequence);
-            }
-            while (_cancellations.TryDequeue(out var cancelled))
-                if (_active.ContainsKey(cancelled.Sequence.Id))
-                    Release(cancelled, new OperationCanceledException("The generation request was cancelled."));
+            AdmitIncoming();
+            ReleaseCancelled();
             PublishLoad();
 
             var step = _scheduler.Schedule();
@@ -303,6 +296,29 @@ public sealed class GenerationEngine : IDisposable
             RunStep(step);
             PublishLoad();
         }
+    }
+
+    // AdmitIncoming and ReleaseCancelled are methods of their own, not loops inside RunSteps, which never returns:
+    // unoptimized (tier-0) code reports a method's stack temporaries to the GC until they are overwritten, so a request
+    // handled in RunSteps' own frame could stay reachable (with its grammar state) until another request took the same
+    // path; a returned frame holds nothing.
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void AdmitIncoming()
+    {
+        while (_incoming.TryDequeue(out var incoming))
+        {
+            Interlocked.Decrement(ref _counters.Incoming);
+            _active[incoming.Sequence.Id] = incoming;
+            _scheduler.Add(incoming.Sequence);
+        }
+    }
+
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    private void ReleaseCancelled()
+    {
+        while (_cancellations.TryDequeue(out var cancelled))
+            if (_active.ContainsKey(cancelled.Sequence.Id))
+                Release(cancelled, new OperationCanceledException("The generation request was cancelled."));
     }
 
     private void RunStep(ScheduledStep step)
