@@ -49,7 +49,8 @@ constexpr int RowsFor(int tokens) { return tokens == 1 ? 4 : tokens == 2 ? 2 : 1
 // One token on AVX-512, rows of at most this many bytes go one at a time: four such rows side by side lie in one
 // 4 KiB page and are read as four interleaved streams within it, where one row after another is one sequential
 // stream. Measured (docs/benchmarks.md, "One row at a time for short rows"): `small` int8 / int4 decode (384-byte
-// and 1 KiB rows) 5-7 % faster one row at a time; the slice's int8 rows (2-16 KiB) ~10 % slower, so longer rows keep R.
+// and 1 KiB rows) 2-9 % faster one row at a time in same-window A/Bs, a cold int8 projection sequence ~15 %; the
+// slice's int8 rows (2-16 KiB) ~10 % slower, so longer rows keep R.
 constexpr int64_t kOneRowMaxBytes = 1024;
 
 // How far ahead of each row stream a step asks the caches for a line: about kPrefetchBytes, as whole side-by-side
