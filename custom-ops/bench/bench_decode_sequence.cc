@@ -13,7 +13,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "bench_pool.h"
@@ -62,8 +61,7 @@ int Main(int argc, char** argv) {
     std::fprintf(stderr, "usage: bench_decode_sequence [int8|int4] [repeats >= 1]\n");
     return 2;
   }
-  const char* env = std::getenv("GLM_OPS_THREADS");
-  const int threads = env ? std::max(1, std::atoi(env)) : static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  const int threads = Threads().Threads();  // GLM_OPS_THREADS or one per core (bench_util.h)
   PooledThreads pool(threads);
   constexpr double kColdBytes = 512e6;  // ~5x this machine's L3
   const std::vector<std::pair<int64_t, int64_t>> shapes = StepShapes();

@@ -143,9 +143,11 @@ void ProjectGroupedItems(const Parallel& parallel, const DenseProjectionShape& s
   const int64_t per_group = (rows + kRowsPerItem - 1) / kRowsPerItem;
   const int64_t chunks = (s.tokens + kMaxTokenChunk - 1) / kMaxTokenChunk;
   const int64_t token_chunk = (s.tokens + chunks - 1) / chunks;
-  // Prepared activations are group-major: group g's tokens are rows [g * tokens, (g + 1) * tokens).
+  // Token t's input columns of group g; prepared activations are group-major: group g's tokens are rows
+  // [g * tokens, (g + 1) * tokens).
+  auto row_of = [&](int64_t g, int64_t t) { return x + t * width + g * s.in; };
   const int64_t count = s.groups * s.tokens;
-  auto group_row = [&](int64_t i) { return x + (i % s.tokens) * width + (i / s.tokens) * s.in; };
+  auto group_row = [&](int64_t i) { return row_of(i / s.tokens, i % s.tokens); };
   thread_local QuantizedRows quantized_buffer;  // the calling thread's; the items only read it
   QuantizedRows& quantized = quantized_buffer;
   quantized.Clear();
@@ -169,7 +171,7 @@ void ProjectGroupedItems(const Parallel& parallel, const DenseProjectionShape& s
     for (int64_t item = begin; item < end; ++item) {
       const int64_t g = item / per_group;
       const int64_t r0 = g * rows + (item % per_group) * kRowsPerItem, r1 = std::min((g + 1) * rows, r0 + kRowsPerItem);
-      for (int64_t t = 0; t < s.tokens; ++t) token_rows[t] = x + t * width + g * s.in;
+      for (int64_t t = 0; t < s.tokens; ++t) token_rows[t] = row_of(g, t);
       for (int64_t t0 = 0; t0 < s.tokens; t0 += token_chunk) {
         const int64_t n = std::min(token_chunk, s.tokens - t0);
         if (xp)
