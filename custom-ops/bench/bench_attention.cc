@@ -107,7 +107,7 @@ void Run(int64_t batch, int64_t context, int repeats, Rate read, Rate peak) {
   const LightningIndexerShape ishape = ValidateLightningIndexer(ix.inputs, {kTopK, std::nullopt});
   std::vector<int32_t> topk(static_cast<size_t>(batch * kTopK));
   const Timing index_t = Measure(repeats, [&] {
-    cpu::LightningIndexer(Threads(), ishape, ix.q.data(), ix.k.data(), ix.w.data(), ix.pool.data(), topk.data());
+    cpu::LightningIndexer(Threads(), ishape, ix.q.data(), ix.k.data(), ix.w.data(), RopeTables{}, ix.pool.data(), topk.data());
   });
   const double index_bytes = static_cast<double>(batch * context * kIndexDim * 4);
   const double index_flops = 2.0 * batch * context * kIndexHeads * kIndexDim;
@@ -120,7 +120,7 @@ void Run(int64_t batch, int64_t context, int repeats, Rate read, Rate peak) {
   const SparseMlaShape mshape = ValidateSparseMla(mi, {1.0f / 16.0f});
   const Timing mla_t = Measure(repeats, [&] {
     cpu::SparseMlaAttention(Threads(), mshape, m.ql.data(), m.qr.data(), m.kv.data(), m.kr.data(),
-                            latent_pool.data(), topk.data(), m.out.data());
+                            RopeTables{}, latent_pool.data(), topk.data(), m.out.data());
   });
   const int64_t attended = std::min(context, kTopK);
   const double mla_bytes = static_cast<double>(batch * attended * (kRank + kRope) * 4);
@@ -153,8 +153,8 @@ void RunPrefill(const char* name, int64_t heads, int64_t rank, int64_t rope, int
   if (cpu::CpuHasAvx512Kernels()) isas.push_back(cpu::Isa::kAvx512);
   const std::vector<Timing> t = MeasureAlternating(repeats, isas.size(), [&](size_t i) {
     cpu::ForceIsa(isas[i]);
-    cpu::SparseMlaAttention(Threads(), shape, m.ql.data(), m.qr.data(), m.kv.data(), m.kr.data(), pool.data(),
-                            nullptr, m.out.data());
+    cpu::SparseMlaAttention(Threads(), shape, m.ql.data(), m.qr.data(), m.kv.data(), m.kr.data(), RopeTables{},
+                            pool.data(), nullptr, m.out.data());
   });
   const double flops = 2.0 * (tokens * (tokens + 1) / 2) * heads * (rank + rope + rank);
   for (size_t i = 0; i < isas.size(); ++i)
@@ -193,11 +193,11 @@ void RunSmall(const char* phase, int64_t past, int64_t fresh, int repeats) {
   const std::vector<Timing> t = MeasureAlternating(repeats, 2 * isas.size(), [&](size_t v) {
     cpu::ForceIsa(isas[v / 2]);
     if (v % 2 == 0)
-      cpu::LightningIndexer(Threads(), ishape, ix.q.data(), ix.k.data(), ix.w.data(), ix.pool.data(),
+      cpu::LightningIndexer(Threads(), ishape, ix.q.data(), ix.k.data(), ix.w.data(), RopeTables{}, ix.pool.data(),
                             selected.data());
     else
       cpu::SparseMlaAttention(Threads(), mshape, m.ql.data(), m.qr.data(), m.kv.data(), m.kr.data(),
-                              latent_pool.data(), selected.data(), m.out.data());
+                              RopeTables{}, latent_pool.data(), selected.data(), m.out.data());
   });
   for (size_t i = 0; i < isas.size(); ++i)
     std::printf("%-8s past %5lld new %4lld | %-6s indexer %8.3f ms (cpu %8.3f) | MLA %8.3f ms (cpu %8.3f)\n", phase,

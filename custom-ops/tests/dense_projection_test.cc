@@ -5,6 +5,7 @@
 // against a float32 GEMM of the same values (the result ONNX Gemm gives on a float32 copy); and the validation's
 // errors.
 #include "cpu/dense_projection.h"
+#include "cpu/dense_projection_node.h"
 
 #include <gtest/gtest.h>
 
@@ -189,6 +190,69 @@ void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t tokens, int64
 const ExpertWeightFormat kFormats[] = {ExpertWeightFormat::kFloat32, ExpertWeightFormat::kBFloat16,
                                        ExpertWeightFormat::kFloat8E4M3, ExpertWeightFormat::kInt8,
                                        ExpertWeightFormat::kInt4};
+
+TEST(DenseProjection, NodeAppliesSwiGluToItsInputAndAddsTheAddend) {
+  // input_activation "swiglu" (input [T, 2 in] = [gate | up]) and the addend, each alone and together, against the
+  // reference node (SiLU in double): decode and prefill token counts (the activation splits rows across the pool
+  // from 64K elements), widths off the 8-lane vectors, gates far beyond exp's range on both sides.
+  std::mt19937 rng(17);
+  for (ExpertWeightFormat format : {ExpertWeightFormat::kFloat32, ExpertWeightFormat::kInt8})
+    for (int64_t tokens : {1, 5, 70})
+      for (int64_t in : {37, 1024})
+        for (bool swiglu : {false, true})
+          for (bool addend : {false, true}) {
+            SCOPED_TRACE(std::string(Name(format)) + " T " + std::to_string(tokens) + " in " + std::to_string(in) +
+                         (swiglu ? " swiglu" : "") + (addend ? " addend" : ""));
+            const int64_t out = 29, qb = 32, width = swiglu ? 2 * in : in;
+            Weight w = MakeWeight(rng, format, out, in, qb);
+            std::vector<float> x = test::RandomFloats(rng, tokens * width, -3.0f, 3.0f);
+            x[0] = -120.0f;
+            x[tokens * width - 1] = 95.0f;
+            const std::vector<float> add = test::RandomFloats(rng, tokens * out);
+            DenseProjectionInputs inputs = Inputs(format, tokens, width, out, qb);
+            inputs.weight = Inputs(format, tokens, in, out, qb).weight;
+            inputs.scales = Inputs(format, tokens, in, out, qb).scales;
+            inputs.has_addend = addend;
+            if (addend) inputs.addend = {DType::kFloat32, {tokens, out}};
+            DenseProjectionAttributes attributes = Attributes(qb, format);
+            if (swiglu) attributes.input_activation = "swiglu";
+            const DenseProjectionShape shape = ValidateDenseProjection(inputs, attributes);
+            ASSERT_EQ(shape.in, in);
+            const std::vector<double> expected =
+                reference::DenseProjectionNode(shape, x.data(), w.View(format), addend ? add.data() : nullptr);
+            std::vector<float> y(static_cast<size_t>(tokens * out), -7.0f);
+            cpu::DenseProjectionNode(test::Threads(), shape, x.data(), w.View(format), addend ? add.data() : nullptr,
+                                     y.data());
+            // The projected activations a (SiLU(gate) * up, or x), for the tolerance: float32 summation of |w a| terms,
+            // plus for int8 each a rounded to int8 per 32 columns (max |a| of its chunk / 254), as RunCase.
+            std::vector<double> a(static_cast<size_t>(tokens * in)), chunk_max(a.size());
+            for (int64_t t = 0; t < tokens; ++t) {
+              for (int64_t k = 0; k < in; ++k) {
+                const double g = x[t * width + k];
+                a[t * in + k] = swiglu ? g / (1.0 + std::exp(-g)) * x[t * width + in + k] : g;
+              }
+              for (int64_t c = 0; c < in; c += 32) {
+                double m = 0;
+                for (int64_t k = c; k < std::min(in, c + 32); ++k) m = std::max(m, std::fabs(a[t * in + k]));
+                for (int64_t k = c; k < std::min(in, c + 32); ++k) chunk_max[t * in + k] = m;
+              }
+            }
+            const DenseWeight view = w.View(format);
+            for (int64_t t = 0; t < tokens; ++t)
+              for (int64_t n = 0; n < out; ++n) {
+                double magnitude = addend ? std::fabs(add[t * out + n]) : 0.0, rounding = 0;
+                for (int64_t k = 0; k < in; ++k) {
+                  const double wk = reference::WeightAt(format, view.data, view.scales, out, in, qb, n * in + k);
+                  magnitude += std::fabs(wk * a[t * in + k]);
+                  rounding += std::fabs(wk) * chunk_max[t * in + k] / 254.0;
+                }
+                const size_t i = static_cast<size_t>(t * out + n);
+                ASSERT_NEAR(y[i], expected[i],
+                            2e-6 * magnitude + (format == ExpertWeightFormat::kInt8 ? rounding : 0.0) + 1e-9)
+                    << "token " << t << " row " << n;
+              }
+          }
+}
 
 TEST(DenseProjection, MatchesReferenceOnTheTokenGrid) {
   std::mt19937 rng(13);

@@ -9,6 +9,7 @@
 #include "cpu/lightning_indexer.h"
 #include "paged_layout.h"
 #include "reference/lightning_indexer.h"
+#include "rope_cases.h"
 #include "test_support.h"
 
 namespace glm_ops {
@@ -40,10 +41,14 @@ struct IndexerRun {
   std::vector<float> pool;
   test::PagedLayout layout;
   std::vector<std::vector<double>> scores;  // reference scores per new token, over its causal positions
+  std::vector<float> reference_pool;        // with rope tables: the pool after the reference op rotated the keys
 };
 
 // Lays the problem out in a paged pool (past rows pre-filled, new rows garbage) and runs the kernel.
-IndexerRun RunKernel(std::mt19937& rng, const IndexerProblem& p, int64_t block_size, int64_t topk) {
+// With `rope`, the problem's q and new keys are the rotated truth and the kernel gets them turned back with the
+// tables (so it must rotate them itself); the reference scores stay those of the truth.
+IndexerRun RunKernel(std::mt19937& rng, const IndexerProblem& p, int64_t block_size, int64_t topk,
+                     const test::RopeCase* rope = nullptr) {
   IndexerRun run;
   run.layout = test::MakeLayout(rng, p.past, p.fresh, block_size);
   const test::PagedLayout& L = run.layout;
@@ -60,13 +65,28 @@ IndexerRun RunKernel(std::mt19937& rng, const IndexerProblem& p, int64_t block_s
   in.head_weights = {DType::kFloat32, {L.tokens, p.heads}};
   in.index_pool = {DType::kFloat32, {L.num_blocks, block_size, p.dim}};
   in.batch = L.Inputs();
+  std::vector<float> q = p.q, k = k_new;
+  RopeTables tables;
+  if (rope) {
+    in.rope = rope->Inputs(L.tokens);
+    tables = rope->Tables();
+    q = test::Unrotated(q, L.tokens, p.heads, p.dim, *rope);
+    k = test::Unrotated(k, L.tokens, 1, p.dim, *rope);
+  }
   const LightningIndexerShape shape = ValidateLightningIndexer(in, {topk, std::nullopt});
   run.topk.assign(static_cast<size_t>(L.tokens * topk), -7);
   std::vector<float> reference_pool = run.pool;
   reference::WriteIndexerKeys(shape, k_new.data(), reference_pool.data());
   for (int64_t t = 0; t < L.tokens; ++t)
     run.scores.push_back(reference::IndexerScores(shape, p.q.data(), p.w.data(), reference_pool.data(), t));
-  cpu::LightningIndexer(test::Threads(), shape, p.q.data(), k_new.data(), p.w.data(), run.pool.data(), run.topk.data());
+  cpu::LightningIndexer(test::Threads(), shape, q.data(), k.data(), p.w.data(), tables, run.pool.data(),
+                        run.topk.data());
+  if (rope) {
+    std::vector<int32_t> unused(run.topk.size());
+    run.reference_pool = reference_pool;
+    reference::LightningIndexer(shape, q.data(), k.data(), p.w.data(), tables, run.reference_pool.data(),
+                                unused.data());
+  }
   return run;
 }
 
@@ -96,15 +116,20 @@ void CheckRow(const std::vector<double>& ref, const int32_t* row, int64_t topk, 
     if (!seen.count(static_cast<int32_t>(order[k]))) EXPECT_LE(ref[order[k]], cut + tol) << "missed " << order[k];
 }
 
-void CheckAll(const IndexerProblem& p, const IndexerRun& run, int64_t topk) {
+// Every token's row, and every new key in its pool row (exactly, or within `key_tolerance` where the op rotated it).
+void CheckAll(const IndexerProblem& p, const IndexerRun& run, int64_t topk, float key_tolerance = 0.0f) {
   const test::PagedLayout& L = run.layout;
   for (int64_t b = 0; b < L.Sequences(); ++b)
     for (int64_t j = 0; j < p.fresh[b]; ++j) {
       const int64_t token = L.cu[b] + j;
       CheckRow(run.scores[token], &run.topk[token * topk], topk, token, p.past[b] + j);
       // The new key landed in its pool row.
-      for (int64_t d = 0; d < p.dim; ++d)
-        ASSERT_EQ(run.pool[L.Row(b, p.past[b] + j) * p.dim + d], p.keys[b][(p.past[b] + j) * p.dim + d]);
+      for (int64_t d = 0; d < p.dim; ++d) {
+        const float truth = p.keys[b][(p.past[b] + j) * p.dim + d];
+        ASSERT_NEAR(run.pool[L.Row(b, p.past[b] + j) * p.dim + d], truth, key_tolerance);
+        if (!run.reference_pool.empty())
+          ASSERT_NEAR(run.reference_pool[L.Row(b, p.past[b] + j) * p.dim + d], truth, key_tolerance) << "reference";
+      }
     }
 }
 
@@ -144,6 +169,25 @@ TEST(LightningIndexer, SixteenLaneHeadVectorsAndKeyTails) {
       SCOPED_TRACE("heads " + std::to_string(c.heads) + " dim " + std::to_string(c.dim) + " topk " +
                    std::to_string(topk));
       CheckAll(p, run, topk);
+    }
+  }
+}
+
+TEST(LightningIndexer, RopeTablesRotateTheQueryAndTheNewKeys) {
+  // Unrotated q / k with tables against the rotated truth's reference scores: the first rotary_dim dims of each head
+  // rotate (all of them, some, one pair), the rest pass through; prefill and decode tokens.
+  std::mt19937 rng(16);
+  struct Case {
+    int64_t heads, dim, rotary;
+  };
+  for (Case c : {Case{4, 16, 8}, Case{32, 128, 64}, Case{3, 12, 12}, Case{6, 10, 2}}) {
+    const IndexerProblem p = MakeProblem(rng, c.heads, c.dim, {0, 9, 130}, {12, 1, 3});
+    const test::RopeCase rope = test::RandomRope(rng, 16, c.rotary);
+    for (int64_t topk : {5, 300}) {
+      const IndexerRun run = RunKernel(rng, p, 4, topk, &rope);
+      SCOPED_TRACE("heads " + std::to_string(c.heads) + " dim " + std::to_string(c.dim) + " rotary " +
+                   std::to_string(c.rotary) + " topk " + std::to_string(topk));
+      CheckAll(p, run, topk, 2e-6f);
     }
   }
 }

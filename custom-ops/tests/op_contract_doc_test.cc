@@ -53,7 +53,7 @@ TEST(OpContractDoc, ComparisonReportsAPageThatDrifted) {
 
 TEST(OpContractDoc, ComparisonReportsASpecThatDrifted) {
   const std::string page = ReadContract();
-  std::array<TensorSpec, 9> inputs = spec::kSparseMlaInputs;
+  auto inputs = spec::kSparseMlaInputs;
   std::swap(inputs[0], inputs[1]);
   std::array<AttributeSpec, 2> attributes{
       {spec::kSparseMlaAttributes[0], {"window", AttributeKind::kInt, false, true, 4}}};

@@ -112,14 +112,36 @@ TEST(LightningIndexerValidation, RejectsBadShapesTypesAndAttributes) {
   in = IndexerInputs(b);
   in.index_q.dtype = DType::kFloat16;
   ExpectInputError([&] { ValidateLightningIndexer(in, {8, std::nullopt}); }, {"'index_q'", "got float16"});
+  // index_q as [T, n_heads * head_dim] (a projection's output): n_heads from head_weights.
   in = IndexerInputs(b);
   in.index_q.shape = {5, 64};
-  ExpectInputError([&] { ValidateLightningIndexer(in, {8, std::nullopt}); }, {"'index_q'", "expected 3-D", "got 2-D"});
+  const LightningIndexerShape flat = ValidateLightningIndexer(in, {8, std::nullopt});
+  EXPECT_EQ(flat.n_heads, 4);
+  EXPECT_EQ(flat.head_dim, 16);
+  in.index_q.shape = {5, 66};
+  ExpectInputError([&] { ValidateLightningIndexer(in, {8, std::nullopt}); },
+                   {"'index_q'", "not n_heads x head_dim", "[5, 66]"});
+  in.index_q.shape = {5, 4, 16, 1};
+  ExpectInputError([&] { ValidateLightningIndexer(in, {8, std::nullopt}); }, {"'index_q'", "wrong rank", "got [5, 4, 16, 1]"});
   in = IndexerInputs(b);
   in.index_pool.shape = {4, 4, 32};
   ExpectInputError([&] { ValidateLightningIndexer(in, {8, std::nullopt}); },
                    {"'index_pool'", "dimension 2 = 16", "got [4, 4, 32]"});
   ExpectInputError([&] { ValidateLightningIndexer(IndexerInputs(b), {0, std::nullopt}); }, {"attribute 'index_topk'"});
+  // Rope tables: [T, rotary_dim / 2], rotary_dim <= head_dim, both or neither.
+  in = IndexerInputs(b);
+  EXPECT_EQ(ValidateLightningIndexer(in, {8, std::nullopt}).rotary_dim, 0);
+  in.rope = {true, true, {DType::kFloat32, {5, 4}}, {DType::kFloat32, {5, 4}}};
+  EXPECT_EQ(ValidateLightningIndexer(in, {8, std::nullopt}).rotary_dim, 8);
+  in.rope.cos.shape = in.rope.sin.shape = {5, 9};
+  ExpectInputError([&] { ValidateLightningIndexer(in, {8, std::nullopt}); },
+                   {"LightningIndexer: input 'rope_cos'", "rotary_dim / 2 <= head_dim / 2 = 8", "got [5, 9]"});
+  in.rope.cos.shape = {5, 4};
+  ExpectInputError([&] { ValidateLightningIndexer(in, {8, std::nullopt}); }, {"'rope_sin'", "dimension 1 = 4", "[5, 9]"});
+  in.rope.sin.shape = {4, 4};
+  ExpectInputError([&] { ValidateLightningIndexer(in, {8, std::nullopt}); }, {"'rope_sin'", "dimension 0 = 5 (tokens)"});
+  in.rope.has_sin = false;
+  ExpectInputError([&] { ValidateLightningIndexer(in, {8, std::nullopt}); }, {"'rope_sin' is missing", "only rope_cos"});
   ExpectInputError([&] { ValidateLightningIndexer(IndexerInputs(b), {8, -1.0f}); }, {"attribute 'scale'"});
 }
 
@@ -160,6 +182,18 @@ TEST(SparseMlaValidation, RejectsBadShapesTypesAndAttributes) {
   in.q_rope.shape = {5, 3, 4};
   ExpectInputError([&] { ValidateSparseMla(in, {0.1f}); }, {"'q_rope'", "dimension 1 = 2 (n_heads"});
   ExpectInputError([&] { ValidateSparseMla(MlaInputs(b), {0.0f}); }, {"attribute 'softmax_scale'"});
+  // Rope tables: [T, rope_dim / 2] exactly (all of q_rope / k_rope rotates), both or neither.
+  in = MlaInputs(b);
+  EXPECT_FALSE(ValidateSparseMla(in, {0.1f}).rotate);
+  in.rope = {true, true, {DType::kFloat32, {5, 2}}, {DType::kFloat32, {5, 2}}};
+  EXPECT_TRUE(ValidateSparseMla(in, {0.1f}).rotate);
+  in.rope.cos.shape = {5, 1};
+  ExpectInputError([&] { ValidateSparseMla(in, {0.1f}); },
+                   {"SparseMlaAttention: input 'rope_cos'", "dimension 1 = 2 (rope_dim / 2)", "got [5, 1]"});
+  in.rope.cos = {DType::kFloat16, {5, 2}};
+  ExpectInputError([&] { ValidateSparseMla(in, {0.1f}); }, {"'rope_cos'", "expected float", "got float16"});
+  in.rope.has_cos = false;
+  ExpectInputError([&] { ValidateSparseMla(in, {0.1f}); }, {"'rope_cos' is missing", "only rope_sin"});
   // q_latent as [T, n_heads * kv_lora_rank] (a grouped DenseProjection's output): n_heads from q_rope.
   in = MlaInputs(b);
   in.q_latent.shape = {5, 24};

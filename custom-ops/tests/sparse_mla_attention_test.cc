@@ -9,6 +9,7 @@
 #include "cpu/sparse_mla_attention.h"
 #include "paged_layout.h"
 #include "reference/sparse_mla_attention.h"
+#include "rope_cases.h"
 #include "test_support.h"
 
 namespace glm_ops {
@@ -41,7 +42,7 @@ struct MlaRun {
 };
 
 MlaRun RunMla(std::mt19937& rng, const MlaProblem& p, int64_t block_size, const std::vector<int32_t>* topk,
-              int64_t k, float scale) {
+              int64_t k, float scale, const test::RopeCase* rope = nullptr) {
   MlaRun run;
   run.layout = test::MakeLayout(rng, p.past, p.fresh, block_size);
   const test::PagedLayout& L = run.layout;
@@ -64,18 +65,28 @@ MlaRun RunMla(std::mt19937& rng, const MlaProblem& p, int64_t block_size, const 
   in.batch = L.Inputs();
   in.has_topk = topk != nullptr;
   if (topk) in.topk_indices = {DType::kInt32, {L.tokens, k}};
+  std::vector<float> qr = p.q_rope;
+  RopeTables tables;
+  if (rope) {
+    // The problem's q_rope and new rope rows are the rotated truth; the op gets them turned back, with the tables.
+    in.rope = rope->Inputs(L.tokens);
+    tables = rope->Tables();
+    qr = test::Unrotated(qr, L.tokens, p.heads, p.rope, *rope);
+    kr = test::Unrotated(kr, L.tokens, 1, p.rope, *rope);
+  }
   const SparseMlaShape shape = ValidateSparseMla(in, {scale});
   run.out.assign(static_cast<size_t>(L.tokens * p.heads * p.rank), -9.0f);
   std::vector<float> reference_pool = run.pool;
-  run.expected = reference::SparseMlaAttention(shape, p.q_latent.data(), p.q_rope.data(), kv.data(), kr.data(),
+  run.expected = reference::SparseMlaAttention(shape, p.q_latent.data(), qr.data(), kv.data(), kr.data(), tables,
                                                reference_pool.data(), topk ? topk->data() : nullptr);
-  cpu::SparseMlaAttention(test::Threads(), shape, p.q_latent.data(), p.q_rope.data(), kv.data(), kr.data(),
+  cpu::SparseMlaAttention(test::Threads(), shape, p.q_latent.data(), qr.data(), kv.data(), kr.data(), tables,
                           run.pool.data(), topk ? topk->data() : nullptr, run.out.data());
   return run;
 }
 
-// Every output element against the reference, and every new row in its pool row.
-void CheckMla(const MlaProblem& p, const MlaRun& run) {
+// Every output element against the reference, and every new row in its pool row (exactly, or within `row_tolerance`
+// where the op rotated the row's rope part itself).
+void CheckMla(const MlaProblem& p, const MlaRun& run, float row_tolerance = 0.0f) {
   const test::PagedLayout& L = run.layout;
   const int64_t width = p.rank + p.rope;
   for (int64_t b = 0; b < L.Sequences(); ++b)
@@ -89,7 +100,8 @@ void CheckMla(const MlaProblem& p, const MlaRun& run) {
               << "seq " << b << " token " << token << " head " << h << " dim " << d;
         }
       for (int64_t d = 0; d < width; ++d)
-        ASSERT_EQ(run.pool[L.Row(b, position) * width + d], p.rows[b][position * width + d]) << "new row not written";
+        ASSERT_NEAR(run.pool[L.Row(b, position) * width + d], p.rows[b][position * width + d], row_tolerance)
+            << "new row not written";
     }
 }
 
@@ -174,6 +186,28 @@ TEST(SparseMlaAttention, TileBoundariesMatchReference) {
     const std::vector<int32_t> sel = RandomSelection(rng, p, k);
     SCOPED_TRACE("k " + std::to_string(k));
     CheckMla(p, RunMla(rng, p, 4, &sel, k, scale));
+  }
+}
+
+TEST(SparseMlaAttention, RopeTablesRotateTheQueryAndTheNewKeys) {
+  // Unrotated q_rope / k_rope with tables must give what the rotated ones give without: the reference (which rotates
+  // by its own code) and the problem's rotated rows in the pool; prefill and decode tokens, with and without a
+  // selection, rope widths 2 / 8 / 64.
+  std::mt19937 rng(27);
+  struct Case {
+    int64_t heads, rank, rope, k;
+  };
+  for (Case c : {Case{4, 16, 8, 0}, Case{3, 24, 2, 5}, Case{16, 64, 64, 0}, Case{16, 64, 64, 9}}) {
+    const MlaProblem p = MakeMla(rng, c.heads, c.rank, c.rope, {0, 11, 40}, {9, 1, 3});
+    const float scale = 1.0f / std::sqrt(static_cast<float>(c.rank + c.rope));
+    const std::vector<int32_t> sel = RandomSelection(rng, p, c.k);
+    const test::RopeCase rope = test::RandomRope(rng, 13, c.rope);
+    const MlaRun rotated_here = RunMla(rng, p, 4, c.k ? &sel : nullptr, c.k, scale, &rope);
+    SCOPED_TRACE("heads " + std::to_string(c.heads) + " rope " + std::to_string(c.rope) + " k " + std::to_string(c.k));
+    CheckMla(p, rotated_here, 2e-6f);
+    const MlaRun rotated_before = RunMla(rng, p, 4, c.k ? &sel : nullptr, c.k, scale);
+    for (size_t i = 0; i < rotated_here.out.size(); ++i)
+      ASSERT_NEAR(rotated_here.out[i], rotated_before.out[i], 2e-5 + 2e-5 * std::abs(rotated_before.out[i])) << i;
   }
 }
 

@@ -19,7 +19,7 @@ public static class GraphOps
         LinearKernel.MatMulNBits => g.Node("MatMulNBits", [output], [x, weight.Weight, weight.Scales!], MicrosoftDomain,
             OnnxAttribute.Int("K", weight.K), OnnxAttribute.Int("N", weight.N), OnnxAttribute.Int("bits", weight.Bits),
             OnnxAttribute.Int("block_size", weight.BlockSize), OnnxAttribute.Int("accuracy_level", weight.AccuracyLevel))[0],
-        LinearKernel.DenseProjection => DenseProjectionNode(g, x, weight, groups: 1, output),
+        LinearKernel.DenseProjection => DenseProjectionNode(g, x, weight, groups: 1, output, swiglu: false, addend: null),
         _ => throw new ArgumentOutOfRangeException(nameof(weight), weight.Kernel, "unknown projection kernel"),
     };
 
@@ -33,21 +33,38 @@ public static class GraphOps
     {
         if (weight.Kernel == LinearKernel.MatMulNBits)
             throw new ArgumentException($"'{weight.Weight}': a grouped projection reads float32, bf16, block-FP8 or contract-layout int8 / int4 weights", nameof(weight));
-        return DenseProjectionNode(g, x, weight, groups, output);
+        return DenseProjectionNode(g, x, weight, groups, output, swiglu: false, addend: null);
+    }
+
+    /// <summary>
+    /// SiLU(gate) * up of <paramref name="gateUp"/> [T, 2 * inter] (gate columns first, as one stacked gate / up
+    /// projection writes them) projected by <paramref name="downW"/>, plus <paramref name="addend"/> [T, out] when
+    /// given: one DenseProjection node (<c>input_activation</c> "swiglu", the <c>addend</c> input) where Split,
+    /// Sigmoid, two Mul and an Add would be five. <paramref name="downW"/> must be read by DenseProjection.
+    /// </summary>
+    public static string SwiGluDenseProjection(GraphBuilder g, string gateUp, LinearWeight downW, string? addend, string output)
+    {
+        if (downW.Kernel != LinearKernel.DenseProjection)
+            throw new ArgumentException($"'{downW.Weight}': the fused SwiGLU down projection is a DenseProjection, not {downW.Kernel}", nameof(downW));
+        return DenseProjectionNode(g, gateUp, downW, groups: 1, output, swiglu: true, addend);
     }
 
     /// <summary>
     /// One DenseProjection node on <paramref name="weight"/> as stored: <c>groups</c> when above 1, the scale block
     /// (<c>quant_block_size</c>) of a scaled weight (block-FP8, int8, int4) and <c>weight_format</c> "int4".
     /// </summary>
-    private static string DenseProjectionNode(GraphBuilder g, string x, LinearWeight weight, int groups, string output)
+    private static string DenseProjectionNode(GraphBuilder g, string x, LinearWeight weight, int groups, string output,
+        bool swiglu, string? addend)
     {
         var attributes = new List<OnnxAttribute>();
         if (groups > 1) attributes.Add(OnnxAttribute.Int("groups", groups));
         if (weight.Scales is not null) attributes.Add(OnnxAttribute.Int("quant_block_size", weight.BlockSize));
         if (weight.Bits == 4) attributes.Add(OnnxAttribute.String("weight_format", "int4"));
-        string[] inputs = weight.Scales is null ? [x, weight.Weight] : [x, weight.Weight, weight.Scales];
-        return g.Node(CustomOpNames.DenseProjection, [output], inputs, CustomOpNames.Domain, attributes.ToArray())[0];
+        if (swiglu) attributes.Add(OnnxAttribute.String("input_activation", "swiglu"));
+        var inputs = new List<string> { x, weight.Weight };
+        if (weight.Scales is not null || addend is not null) inputs.Add(weight.Scales ?? "");  // "": an absent optional input
+        if (addend is not null) inputs.Add(addend);
+        return g.Node(CustomOpNames.DenseProjection, [output], inputs.ToArray(), CustomOpNames.Domain, attributes.ToArray())[0];
     }
 
     /// <summary>ONNX Runtime's contrib-op domain (fused RotaryEmbedding, SkipSimplifiedLayerNormalization).</summary>
@@ -86,25 +103,11 @@ public static class GraphOps
         var act = g.Op("Mul", prefix + ".act", [silu, up]);
         return Linear(g, act, downW, prefix + ".down");
     }
-
-    /// <summary>
-    /// Interleaved (GPT-J) rotary embedding of <paramref name="x"/> [tokens, heads * headSize] (or any shape whose
-    /// rows are tokens, given by <paramref name="outShape"/>): per head, pairs (2i, 2i+1) of the first
-    /// <paramref name="ropeDim"/> dims rotate by angle pos * inv_freq[i]; the rest of the head passes through.
-    /// One com.microsoft.RotaryEmbedding node over [1, tokens, heads * headSize]: the cos / sin caches hold one row per
-    /// token of this call (see <see cref="RopeTables"/>), so position_ids is the offset form [0] (token t reads row t).
-    /// The output stays interleaved; q and k get the same layout, so dot products equal the reference's.
-    /// </summary>
-    public static string Rope(GraphBuilder g, string x, int heads, int headSize, int ropeDim, long[] outShape, RopeTables rope,
-        string prefix)
-    {
-        var seq = g.Op("Reshape", prefix + ".seq", [x, g.Int64s(1, -1, (long)heads * headSize)]);
-        var rotated = g.Node("RotaryEmbedding", [prefix + ".seq_rot"], [seq, rope.PositionOffset, rope.Cos, rope.Sin],
-            MicrosoftDomain, OnnxAttribute.Int("interleaved", 1), OnnxAttribute.Int("num_heads", heads),
-            OnnxAttribute.Int("rotary_embedding_dim", ropeDim))[0];
-        return g.Op("Reshape", prefix, [rotated, g.Int64s(outShape)]);
-    }
 }
 
-/// <summary>Per-token cos / sin rows [tokens, rope_dim / 2] shared by every RoPE of a stage, and the position offset 0.</summary>
-public sealed record RopeTables(string Cos, string Sin, string PositionOffset);
+/// <summary>
+/// Per-token cos / sin rows [tokens, rope_dim / 2] shared by every rotation of a stage: the rope tables that
+/// LightningIndexer and SparseMlaAttention take to rotate their unrotated query and key parts themselves
+/// (docs/onnx-contract.md, "Rope tables").
+/// </summary>
+public sealed record RopeTables(string Cos, string Sin);

@@ -27,7 +27,7 @@ public sealed class StageGraphBuilder
     private readonly StageContract _contract;
     private readonly GraphBuilder _g;
     private string _cu = "", _past = "", _blockTable = "";
-    private RopeTables _rope = new("", "", "");
+    private RopeTables _rope = new("", "");
     private string? _embeddingTable;
     private OnnxDataType _embeddingType;
 
@@ -129,7 +129,10 @@ public sealed class StageGraphBuilder
     private static OnnxDim[] Dims(StageTensor tensor) =>
         tensor.Shape.Select(d => d.Symbol is { } symbol ? (OnnxDim)symbol : d.Value).ToArray();
 
-    /// <summary>cos / sin of pos * inv_freq, one row per token [T, rope_dim / 2], computed once for every RoPE of the stage.</summary>
+    /// <summary>
+    /// cos / sin of pos * inv_freq, one row per token [T, rope_dim / 2], computed once for every rotation of the stage:
+    /// the rope tables of its LightningIndexer and SparseMlaAttention nodes, which rotate interleaved (GPT-J) pairs.
+    /// </summary>
     private void BuildRope()
     {
         int half = _c.QkRopeHeadDim / 2;
@@ -141,7 +144,7 @@ public sealed class StageGraphBuilder
         var posF = _g.Op("Cast", "rope.positions_f32", [GraphNames.Positions], OnnxAttribute.Int("to", (long)OnnxDataType.Float));
         var posCol = _g.Op("Unsqueeze", "rope.positions_col", [posF, _g.Int64s(1)]);
         var angles = _g.Op("Mul", "rope.angles", [posCol, inv]);
-        _rope = new RopeTables(_g.Op("Cos", "rope.cos", [angles]), _g.Op("Sin", "rope.sin", [angles]), _g.Int64s(0));
+        _rope = new RopeTables(_g.Op("Cos", "rope.cos", [angles]), _g.Op("Sin", "rope.sin", [angles]));
     }
 
     /// <summary>One decoder layer on the stream resid + delta (delta null: the stream is resid); returns the new pair.</summary>
@@ -176,11 +179,9 @@ public sealed class StageGraphBuilder
         var qResid = GraphOps.RmsNorm(_g, qA, _w.Vector(_g, a.QALayerNorm), LatentNormEps, L + ".attn.q_resid");
         var q = GraphOps.Linear(_g, qResid, _w.Matrix(_g, a.QBProj), L + ".attn.q");
         var qHeads = _g.Op("Reshape", L + ".attn.q_heads", [q, _g.Int64s(0, nh, qk)]);
+        // q_rot and k_rot go to the attention unrotated, with the stage's rope tables: the op rotates them.
         var qParts = _g.Node("Split", [L + ".attn.q_nope", L + ".attn.q_rot"], [qHeads, _g.Int64s(dn, dr)], "", OnnxAttribute.Int("axis", 2));
-        var qRope = GraphOps.Rope(_g, qParts[1], nh, dr, dr, [-1, nh, dr], _rope, L + ".attn.q_rope");
-
         var latent = GraphOps.RmsNorm(_g, xOut[1], _w.Vector(_g, a.KvALayerNorm), LatentNormEps, L + ".attn.kv_latent");
-        var kRope = GraphOps.Rope(_g, xOut[2], 1, dr, dr, [-1, dr], _rope, L + ".attn.k_rope");
 
         // Absorbed MLA: q_latent[t, h] = W_UK[h]^T q_nope[t, h], one group per head: [T, nh, dn] -> [T, nh * r].
         var (wUkT, wUv) = _w.AbsorbedKvB(_g, a.KvBProj, L + ".attn.kv_b", nh, dn, dv);
@@ -195,7 +196,7 @@ public sealed class StageGraphBuilder
             throw new InvalidOperationException($"layer {layer} is an IndexShare 'shared' layer but no full indexer layer precedes it");
 
         var attn = _g.Node(CustomOpNames.SparseMlaAttention, [L + ".attn.latent_out"],
-            [qLatent, qRope, latent, kRope, GraphNames.LatentPool(layer), _cu, _past, _blockTable, topk],
+            [qLatent, qParts[1], latent, xOut[2], GraphNames.LatentPool(layer), _cu, _past, _blockTable, topk, _rope.Cos, _rope.Sin],
             CustomOpNames.Domain, OnnxAttribute.Float("softmax_scale", 1f / MathF.Sqrt(qk)))[0];
         // o[t, h] = W_UV[h] o_latent[t, h], one group per head: [T, nh, r] -> [T, nh * dv], o_proj's input as it is.
         var v = GraphOps.GroupedLinear(_g, attn, wUv, nh, L + ".attn.v");
@@ -239,12 +240,35 @@ public sealed class StageGraphBuilder
         return names.ToArray();
     }
 
-    /// <summary>SiLU(gate) * up, then down (dense MLPs and the shared experts), gate and up as one projection.</summary>
-    private string SwiGlu(string x, MlpTensors w, string prefix)
+    /// <summary>
+    /// SiLU(gate) * up, then down (dense MLPs and the shared experts), plus <paramref name="addend"/> when given (the
+    /// routed experts' sum; the result is then named <paramref name="sumName"/>). Gate and up as one projection where
+    /// their weights stack; with a DenseProjection down projection reading that directly (one node for the
+    /// activation, the projection and the addend), else Split, the activation nodes, the projection and an Add.
+    /// </summary>
+    private string SwiGlu(string x, MlpTensors w, string prefix, string? addend = null, string? sumName = null)
     {
-        var gateUp = Projections(x, [new(w.GateProj, [(prefix + ".gate", w.GateProj.Rows)]), new(w.UpProj, [(prefix + ".up", w.UpProj.Rows)])],
-            prefix + ".gate_up");
-        return GraphOps.SwiGluDown(_g, gateUp[0], gateUp[1], _w.Matrix(_g, w.DownProj), prefix);
+        ModelTensor[] stacked = [w.GateProj, w.UpProj];
+        string gate, up;
+        LinearWeight down;
+        if (_w.CanConcatenate(stacked))
+        {
+            var gateUp = GraphOps.Linear(_g, x, _w.ConcatenatedMatrix(_g, stacked, prefix + ".gate_up"), prefix + ".gate_up.out");
+            down = _w.Matrix(_g, w.DownProj);
+            if (down.Kernel == LinearKernel.DenseProjection)
+                return GraphOps.SwiGluDenseProjection(_g, gateUp, down, addend, addend is null ? prefix + ".down" : sumName ?? prefix + ".sum");
+            var halves = _g.Node("Split", [prefix + ".gate", prefix + ".up"], [gateUp, _g.Int64s(w.GateProj.Rows, w.UpProj.Rows)], "",
+                OnnxAttribute.Int("axis", 1));
+            (gate, up) = (halves[0], halves[1]);
+        }
+        else
+        {
+            gate = GraphOps.Linear(_g, x, _w.Matrix(_g, w.GateProj), prefix + ".gate");
+            up = GraphOps.Linear(_g, x, _w.Matrix(_g, w.UpProj), prefix + ".up");
+            down = _w.Matrix(_g, w.DownProj);
+        }
+        var y = GraphOps.SwiGluDown(_g, gate, up, down, prefix);
+        return addend is null ? y : _g.Op("Add", sumName ?? prefix + ".sum", [addend, y]);
     }
 
     /// <summary>DSA lightning indexer of a full layer: returns the top-k selection tensor.</summary>
@@ -253,20 +277,17 @@ public sealed class StageGraphBuilder
     private string Indexer(int layer, IndexerTensors w, string qResid, string k, string wRaw)
     {
         string L = $"layers.{layer}.indexer";
-        int n = _c.IndexNHeads, d = _c.IndexHeadDim, dr = _c.QkRopeHeadDim;
+        int n = _c.IndexNHeads, d = _c.IndexHeadDim;
+        // q [T, n * d] and the normed k go in unrotated, with the rope tables: the op rotates the FIRST
+        // qk_rope_head_dim dims of each head (MLA's rope part is the last), the rest pass through.
         var q = GraphOps.Linear(_g, qResid, _w.Matrix(_g, w.WqB), L + ".q");
-        // The indexer's rope slice is the FIRST qk_rope_head_dim dims of each head (MLA's is the last): exactly
-        // RotaryEmbedding's partial rotation, so the pass-through dims need no Split / Concat.
-        var indexQ = GraphOps.Rope(_g, q, n, d, dr, [-1, n, d], _rope, L + ".index_q");
-
         var kNorm = _g.Op("LayerNormalization", L + ".k_norm", [k, _w.Vector(_g, w.KNorm), _w.Vector(_g, w.KNormBias)],
             OnnxAttribute.Int("axis", -1), OnnxAttribute.Float("epsilon", IndexerNormEps));
-        var indexK = GraphOps.Rope(_g, kNorm, 1, d, dr, [-1, d], _rope, L + ".index_k");
 
         // The reference scales the head weights by n^-0.5; since score = sum_h w_h * ReLU(scale * q_h . k) is linear in
         // both, that factor joins the op's scale instead of costing a Mul node per layer.
         return _g.Node(CustomOpNames.LightningIndexer, [L + ".topk"],
-            [indexQ, indexK, wRaw, GraphNames.IndexPool(layer), _cu, _past, _blockTable], CustomOpNames.Domain,
+            [q, kNorm, wRaw, GraphNames.IndexPool(layer), _cu, _past, _blockTable, _rope.Cos, _rope.Sin], CustomOpNames.Domain,
             OnnxAttribute.Int("index_topk", _c.IndexTopK), OnnxAttribute.Float("scale", 1f / MathF.Sqrt(d) / MathF.Sqrt(n)))[0];
     }
 
@@ -294,8 +315,7 @@ public sealed class StageGraphBuilder
         var routed = _g.Node(CustomOpNames.MoeExperts, [L + ".routed"], inputs, CustomOpNames.Domain, attributes)[0];
         if (w.SharedExperts is not { } shared) return routed;
 
-        var sharedOut = SwiGlu(x, shared, L + ".shared");
-        return _g.Op("Add", L + ".out", [routed, sharedOut]);
+        return SwiGlu(x, shared, L + ".shared", addend: routed, sumName: L + ".out");
     }
 
     /// <summary>

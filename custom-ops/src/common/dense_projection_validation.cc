@@ -46,6 +46,13 @@ void ValidateDenseProjectionAttributes(const DenseProjectionAttributes& a) {
   if (a.groups < 1)
     FailAttribute(kOp, "groups", "is out of range", "a positive number of groups (1: one plain projection)",
                   std::to_string(a.groups));
+  if (!a.input_activation.empty() && a.input_activation != "swiglu")
+    FailAttribute(kOp, "input_activation", "is not a known activation",
+                  "\"\" (the input as it is) or \"swiglu\" (SiLU(gate) * up of an input [T, 2 * in])",
+                  "\"" + a.input_activation + "\"");
+  if (!a.input_activation.empty() && a.groups != 1)
+    FailAttribute(kOp, "input_activation", "cannot combine with groups", "groups 1 with \"swiglu\"",
+                  "groups " + std::to_string(a.groups));
 }
 
 DenseProjectionShape ValidateDenseProjection(const DenseProjectionInputs& in, const DenseProjectionAttributes& a) {
@@ -61,7 +68,11 @@ DenseProjectionShape ValidateDenseProjection(const DenseProjectionInputs& in, co
   if (x.size() == 2 && x[1] % g != 0)
     FailInput(kOp, "input", "has a width that is not a multiple of groups",
               "[T, groups * in] with groups " + std::to_string(g), FormatShape(x));
-  const int64_t tokens = x[0], k = x.size() == 3 ? x[2] : x[1] / g;
+  const bool swiglu = a.input_activation == "swiglu";
+  if (swiglu && x[1] % 2 != 0)
+    FailInput(kOp, "input", "has an odd width for input_activation \"swiglu\"", "[T, 2 * in] ([gate | up])",
+              FormatShape(x));
+  const int64_t tokens = x[0], k = x.size() == 3 ? x[2] : swiglu ? x[1] / 2 : x[1] / g;
 
   const ExpertWeightFormat format = FormatOf(in.weight.dtype, a.weight_format);
   CheckRank(kOp, "weight", in.weight.shape, 2);
@@ -69,7 +80,10 @@ DenseProjectionShape ValidateDenseProjection(const DenseProjectionInputs& in, co
   if (format == ExpertWeightFormat::kInt4)
     CheckDim(kOp, "weight", in.weight.shape, 1, (k + 1) / 2, "ceil(in_features / 2) bytes of int4 pairs");
   else
-    CheckDim(kOp, "weight", in.weight.shape, 1, k, g > 1 ? "in_features per group from input" : "in_features from input");
+    CheckDim(kOp, "weight", in.weight.shape, 1, k,
+             g > 1    ? "in_features per group from input"
+             : swiglu ? "in_features = half the input's width (swiglu)"
+                      : "in_features from input");
   const int64_t rows = in.weight.shape[0];
   if (rows % g != 0)
     FailInput(kOp, "weight", "has rows that do not split into groups",
@@ -79,7 +93,13 @@ DenseProjectionShape ValidateDenseProjection(const DenseProjectionInputs& in, co
     FailInput(kOp, "weight", "has FP8 groups that do not start on a scale block",
               "rows per group a multiple of quant_block_size " + std::to_string(a.quant_block_size),
               FormatShape(in.weight.shape) + " in " + std::to_string(g) + " groups");
-  const DenseProjectionShape shape{tokens, k, rows, g, a.quant_block_size, format};
+  const DenseProjectionShape shape{tokens, k, rows, g, a.quant_block_size, format, swiglu, in.has_addend};
+  if (in.has_addend) {
+    CheckDType(kOp, "addend", in.addend, DType::kFloat32);
+    CheckRank(kOp, "addend", in.addend.shape, 2);
+    CheckDim(kOp, "addend", in.addend.shape, 0, tokens, "tokens from input");
+    CheckDim(kOp, "addend", in.addend.shape, 1, rows, "out_features from weight");
+  }
 
   if (!ExpertFormatHasScales(format)) {
     if (in.has_scales)

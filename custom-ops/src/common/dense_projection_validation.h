@@ -14,6 +14,7 @@ struct DenseProjectionAttributes {
   int64_t quant_block_size = 128;
   std::string weight_format;  // "" (the weight's element type decides the format) or "int4"
   int64_t groups = 1;         // G: output rows [g*out/G, (g+1)*out/G) read input columns [g*in, (g+1)*in)
+  std::string input_activation;  // "" (the input as it is) or "swiglu" (SiLU(gate) * up of input [T, 2 * in])
 };
 
 struct DenseProjectionInputs {
@@ -21,6 +22,8 @@ struct DenseProjectionInputs {
   TensorDesc weight;  // [out, in] (int4: uint8 [out, ceil(in/2)])
   bool has_scales = false;
   TensorDesc scales;  // FP8: float [ceil(out/qb), ceil(in/qb)]; int8/int4: float16 [out, ceil(in/qb)]
+  bool has_addend = false;
+  TensorDesc addend;  // float [T, out]
 };
 
 struct DenseProjectionShape {
@@ -30,6 +33,8 @@ struct DenseProjectionShape {
   int64_t groups = 1;  // G: group g maps input columns [g*in, (g+1)*in) through weight rows [g*out/G, (g+1)*out/G)
   int64_t quant_block_size = 128;
   ExpertWeightFormat format = ExpertWeightFormat::kFloat32;
+  bool swiglu = false;  // input_activation "swiglu": the node's input is [T, 2 * in], projected as SiLU(gate) * up
+  bool addend = false;  // an addend [T, out] joins the output
 
   // Rows of the scale tensor: one per FP8 block of rows, one per weight row for int8/int4.
   int64_t ScaleRows() const {
@@ -37,7 +42,7 @@ struct DenseProjectionShape {
   }
   int64_t ScaleCols() const { return (in + quant_block_size - 1) / quant_block_size; }
   int64_t RowBytes() const { return ExpertRowBytes(format, in); }
-  int64_t InputWidth() const { return groups * in; }
+  int64_t InputWidth() const { return groups * in; }  // of the projected rows (after the input activation)
   int64_t GroupRows() const { return out / groups; }
 };
 

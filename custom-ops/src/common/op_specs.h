@@ -100,10 +100,14 @@ inline constexpr TensorSpec kCumulativeSequenceLengthsSpec{kCumulativeSequenceLe
 inline constexpr TensorSpec kPastSequenceLengthsSpec{kPastSequenceLengths, {DType::kInt32}, false, Memory::kHost};
 inline constexpr TensorSpec kBlockTableSpec{kBlockTable, {DType::kInt32}, false, Memory::kHost};
 
+// The optional rope tables of the attention-side ops (common/rope_tables.h), last in both.
+inline constexpr TensorSpec kRopeCosSpec{"rope_cos", {DType::kFloat32}, true};
+inline constexpr TensorSpec kRopeSinSpec{"rope_sin", {DType::kFloat32}, true};
+
 namespace spec {
 
 // ---- LightningIndexer
-inline constexpr std::array<TensorSpec, 7> kLightningIndexerInputs{{
+inline constexpr std::array<TensorSpec, 9> kLightningIndexerInputs{{
     {"index_q", {DType::kFloat32}},
     {"index_k", {DType::kFloat32}},
     {"head_weights", {DType::kFloat32}},
@@ -111,6 +115,8 @@ inline constexpr std::array<TensorSpec, 7> kLightningIndexerInputs{{
     kCumulativeSequenceLengthsSpec,
     kPastSequenceLengthsSpec,
     kBlockTableSpec,
+    kRopeCosSpec,
+    kRopeSinSpec,
 }};
 inline constexpr std::array<TensorSpec, 1> kLightningIndexerOutputs{{{"topk_indices", {DType::kInt32}}}};
 inline constexpr std::array<AttributeSpec, 2> kLightningIndexerAttributes{{
@@ -119,7 +125,7 @@ inline constexpr std::array<AttributeSpec, 2> kLightningIndexerAttributes{{
 }};
 
 // ---- SparseMlaAttention
-inline constexpr std::array<TensorSpec, 9> kSparseMlaInputs{{
+inline constexpr std::array<TensorSpec, 11> kSparseMlaInputs{{
     {"q_latent", {DType::kFloat32}},
     {"q_rope", {DType::kFloat32}},
     {"kv_latent", {DType::kFloat32}},
@@ -129,6 +135,8 @@ inline constexpr std::array<TensorSpec, 9> kSparseMlaInputs{{
     kPastSequenceLengthsSpec,
     kBlockTableSpec,
     {"topk_indices", {DType::kInt32}, true},  // produced by the indexer on the device
+    kRopeCosSpec,
+    kRopeSinSpec,
 }};
 inline constexpr std::array<TensorSpec, 1> kSparseMlaOutputs{{{"attn_latent", {DType::kFloat32}}}};
 inline constexpr std::array<AttributeSpec, 1> kSparseMlaAttributes{{
@@ -180,16 +188,18 @@ inline constexpr std::array<AttributeSpec, 2> kMoeExpertsAttributes{{
 // its bits), int8, or int4 (uint8 with weight_format "int4"). Scales: float32 for FP8, float16 for int8/int4.
 // With groups G > 1 the input is [T, G * in] (or [T, G, in]) and group g projects its own columns through its own
 // out / G weight rows.
-inline constexpr std::array<TensorSpec, 3> kDenseProjectionInputs{{
+inline constexpr std::array<TensorSpec, 4> kDenseProjectionInputs{{
     {"input", {DType::kFloat32}},
     {"weight", kExpertWeightTypes},
     {"scales", kExpertScaleTypes, true},
+    {"addend", {DType::kFloat32}, true},  // [T, out], added to the output (e.g. the routed experts' sum)
 }};
 inline constexpr std::array<TensorSpec, 1> kDenseProjectionOutputs{{{"output", {DType::kFloat32}}}};
-inline constexpr std::array<AttributeSpec, 3> kDenseProjectionAttributes{{
+inline constexpr std::array<AttributeSpec, 4> kDenseProjectionAttributes{{
     {"quant_block_size", AttributeKind::kInt, false, true, 128},
     {"weight_format", AttributeKind::kString, false, true, 0, ""},  // "int4": uint8 weights hold int4 pairs
     {"groups", AttributeKind::kInt, false, true, 1},  // per-group projection (MLA's W_UK / W_UV, one group per head)
+    {"input_activation", AttributeKind::kString, false, true, 0, ""},  // "swiglu": input [T, 2 in] = [gate | up]
 }};
 
 }  // namespace spec

@@ -71,6 +71,7 @@ SparseMlaShape ValidateSparseMla(const SparseMlaInputs& in, const SparseMlaAttri
   shape.kv_lora_rank = rank;
   shape.rope_dim = rope;
   shape.softmax_scale = a.softmax_scale;
+  shape.rotate = ValidateRopeTables(kOp, in.rope, tokens, rope, /*whole_head=*/true) > 0;
   return shape;
 }
 

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "common/paged_batch.h"
+#include "common/rope_tables.h"
 #include "common/tensor_desc.h"
 
 namespace glm_ops {
@@ -21,6 +22,7 @@ struct SparseMlaInputs {
   PagedBatchInputs batch;
   bool has_topk = false;
   TensorDesc topk_indices;  // int32 [T, K] when has_topk
+  RopeTablesInputs rope;    // optional: q_rope and k_rope arrive unrotated
 };
 
 struct SparseMlaShape {
@@ -30,6 +32,7 @@ struct SparseMlaShape {
   int64_t rope_dim = 0;
   int64_t topk = 0;  // columns of topk_indices; 0 = attend to every causal position
   float softmax_scale = 0.0f;
+  bool rotate = false;  // rope tables given: the op rotates q_rope and k_rope
   PagedBatch batch;
 };
 

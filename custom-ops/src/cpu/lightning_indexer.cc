@@ -6,6 +6,7 @@
 
 #include "cpu/isa_dispatch.h"
 #include "cpu/lightning_indexer_kernels.h"
+#include "cpu/rope.h"
 #include "cpu/top_k.h"
 
 namespace glm_ops::cpu {
@@ -100,7 +101,15 @@ void RunGroup(const Parallel& parallel, const LightningIndexerShape& s, const fl
 }  // namespace
 
 void LightningIndexer(const Parallel& parallel, const LightningIndexerShape& s, const float* index_q,
-                      const float* index_k, const float* head_weights, float* index_pool, int32_t* topk_indices) {
+                      const float* index_k, const float* head_weights, const RopeTables& rope, float* index_pool,
+                      int32_t* topk_indices) {
+  std::vector<float> rotated_q, rotated_k;
+  if (s.rotary_dim > 0) {
+    rotated_q = RotatedCopy(index_q, s.tokens, s.n_heads, s.head_dim, s.rotary_dim, rope);
+    rotated_k = RotatedCopy(index_k, s.tokens, 1, s.head_dim, s.rotary_dim, rope);
+    index_q = rotated_q.data();
+    index_k = rotated_k.data();
+  }
   WriteNewKeys(s, index_k, index_pool);
 
   thread_local std::vector<float> scores;

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "cpu/isa_dispatch.h"
+#include "cpu/rope.h"
 #include "cpu/sparse_mla_kernels.h"
 
 namespace glm_ops::cpu {
@@ -85,8 +86,15 @@ void WriteNewRows(const SparseMlaShape& s, const float* kv_latent, const float* 
 }  // namespace
 
 void SparseMlaAttention(const Parallel& parallel, const SparseMlaShape& s, const float* q_latent, const float* q_rope,
-                        const float* kv_latent, const float* k_rope, float* latent_pool, const int32_t* topk_indices,
-                        float* out) {
+                        const float* kv_latent, const float* k_rope, const RopeTables& rope, float* latent_pool,
+                        const int32_t* topk_indices, float* out) {
+  std::vector<float> rotated_q, rotated_k;
+  if (s.rotate) {
+    rotated_q = RotatedCopy(q_rope, s.tokens, s.n_heads, s.rope_dim, s.rope_dim, rope);
+    rotated_k = RotatedCopy(k_rope, s.tokens, 1, s.rope_dim, s.rope_dim, rope);
+    q_rope = rotated_q.data();
+    k_rope = rotated_k.data();
+  }
   WriteNewRows(s, kv_latent, k_rope, latent_pool);
 
   std::vector<int64_t> token_sequence(static_cast<size_t>(s.tokens));

@@ -8,6 +8,7 @@
 #include "cuda/device_common.cuh"
 #include "cuda/lightning_indexer_cuda.h"
 #include "cuda/paged_write.h"
+#include "cuda/rope_cuda.h"
 
 namespace glm_ops::cuda {
 
@@ -81,6 +82,8 @@ struct Buffers {
   int32_t* candidates;
   uint32_t* histograms;
   uint32_t* state;
+  void* q_rotated;  // [T, H, D] and [T, D] when shape.rotary_dim > 0: the kernels read these instead of the inputs
+  void* k_rotated;
 };
 
 Buffers Carve(const LightningIndexerShape& s, const Plan& plan, Workspace& ws, cudaStream_t stream) {
@@ -91,6 +94,10 @@ Buffers Carve(const LightningIndexerShape& s, const Plan& plan, Workspace& ws, c
   b.candidates = ws.Take<int32_t>(static_cast<size_t>(plan.max_group_keys));
   b.histograms = ws.Take<uint32_t>(static_cast<size_t>(plan.max_group_queries) * kBins);
   b.state = ws.Take<uint32_t>(static_cast<size_t>(plan.max_group_queries) * kStateWords);
+  // Rotated copies, sized as float32 (the widest activation) so the size does not depend on the type.
+  const size_t rotated = s.rotary_dim > 0 ? static_cast<size_t>(s.tokens * s.head_dim) : 0;
+  b.q_rotated = ws.Take<float>(rotated * static_cast<size_t>(s.n_heads));
+  b.k_rotated = ws.Take<float>(rotated);
   return b;
 }
 
@@ -421,13 +428,19 @@ size_t LightningIndexerWorkspaceBytes(const LightningIndexerShape& shape) {
 }
 
 void LightningIndexer(const LightningIndexerShape& s, Activation type, const void* index_q, const void* index_k,
-                      const void* head_weights, void* index_pool, int32_t* topk_indices, void* workspace,
-                      size_t workspace_bytes, cudaStream_t stream) {
+                      const void* head_weights, const RopeTables& rope, void* index_pool, int32_t* topk_indices,
+                      void* workspace, size_t workspace_bytes, cudaStream_t stream) {
   if (s.tokens == 0) return;
   CheckSupported(s);
   const Plan plan = MakePlan(s);
   Workspace ws(workspace, workspace_bytes);
   const Buffers b = Carve(s, plan, ws, stream);
+  if (s.rotary_dim > 0) {  // rope tables given: rotate q and k before the key write and the scores
+    RotateQueryAndKey(type, rope, s.tokens, s.n_heads, s.head_dim, s.rotary_dim, index_q, index_k, b.q_rotated,
+                      b.k_rotated, stream);
+    index_q = b.q_rotated;
+    index_k = b.k_rotated;
+  }
   WritePagedRows(type, b.batch, index_k, s.head_dim, nullptr, 0, index_pool, stream);
   const int32_t topk = static_cast<int32_t>(s.index_topk);
   TrivialRowsKernel<<<static_cast<unsigned>(s.tokens), 256, 0, stream>>>(b.batch, topk, topk_indices);

@@ -6,6 +6,7 @@
 #include "cuda/cuda_check.h"
 #include "cuda/device_common.cuh"
 #include "cuda/paged_write.h"
+#include "cuda/rope_cuda.h"
 #include "cuda/sparse_mla_attention_cuda.h"
 
 namespace glm_ops::cuda {
@@ -292,6 +293,8 @@ size_t SharedBytes(const Geometry& g) {
 struct Buffers {
   DeviceBatch batch;
   SplitPartial partial;
+  void* q_rope_rotated;  // [T, H, P] and [T, P] when shape.rotate: the kernels read these instead of the inputs
+  void* k_rope_rotated;
 };
 
 Buffers Carve(const SparseMlaShape& s, const Geometry& g, Workspace& ws, cudaStream_t stream) {
@@ -300,6 +303,10 @@ Buffers Carve(const SparseMlaShape& s, const Geometry& g, Workspace& ws, cudaStr
   const size_t slots = g.splits > 1 ? static_cast<size_t>(s.tokens * s.n_heads * g.splits) : 0;
   b.partial.o = ws.Take<float>(slots * static_cast<size_t>(g.rank));
   b.partial.ml = ws.Take<float>(slots * 2);
+  // Rotated copies, sized as float32 (the widest activation) so the size does not depend on the type.
+  const size_t rotated = s.rotate ? static_cast<size_t>(s.tokens) : 0;
+  b.q_rope_rotated = ws.Take<float>(rotated * static_cast<size_t>(s.n_heads * s.rope_dim));
+  b.k_rope_rotated = ws.Take<float>(rotated * static_cast<size_t>(s.rope_dim));
   return b;
 }
 
@@ -342,12 +349,19 @@ size_t SparseMlaAttentionWorkspaceBytes(const SparseMlaShape& shape) {
 }
 
 void SparseMlaAttention(const SparseMlaShape& s, Activation type, const void* q_latent, const void* q_rope,
-                        const void* kv_latent, const void* k_rope, void* latent_pool, const int32_t* topk_indices,
-                        void* out, void* workspace, size_t workspace_bytes, cudaStream_t stream) {
+                        const void* kv_latent, const void* k_rope, const RopeTables& rope, void* latent_pool,
+                        const int32_t* topk_indices, void* out, void* workspace, size_t workspace_bytes,
+                        cudaStream_t stream) {
   if (s.tokens == 0) return;
   const Geometry g = MakeGeometry(s);
   Workspace ws(workspace, workspace_bytes);
   const Buffers b = Carve(s, g, ws, stream);
+  if (s.rotate) {  // rope tables given: rotate every rope dim of q and k before the pool write and the scores
+    RotateQueryAndKey(type, rope, s.tokens, s.n_heads, s.rope_dim, s.rope_dim, q_rope, k_rope, b.q_rope_rotated,
+                      b.k_rope_rotated, stream);
+    q_rope = b.q_rope_rotated;
+    k_rope = b.k_rope_rotated;
+  }
   WritePagedRows(type, b.batch, kv_latent, s.kv_lora_rank, k_rope, s.rope_dim, latent_pool, stream);
   if (type == Activation::kFloat32)
     LaunchForRank<float>(s, g, b, q_latent, q_rope, latent_pool, topk_indices, out, stream);

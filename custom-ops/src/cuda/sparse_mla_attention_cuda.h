@@ -18,8 +18,11 @@ size_t SparseMlaAttentionWorkspaceBytes(const SparseMlaShape& shape);
 
 // q_latent [T, H, R], q_rope [T, H, P], kv_latent [T, R], k_rope [T, P], latent_pool [blocks, block_size, R + P]
 // and out [T, H, R] are of `type`; topk_indices int32 [T, K] or null. Device pointers; shape.batch is host data.
+// With shape.rotate, q_rope and k_rope arrive unrotated and `rope` (float32 device tables [T, P / 2]) rotates them
+// into workspace copies (cuda/rope_cuda.h) before the pool write and the scores; else `rope` is ignored.
 void SparseMlaAttention(const SparseMlaShape& shape, Activation type, const void* q_latent, const void* q_rope,
-                        const void* kv_latent, const void* k_rope, void* latent_pool, const int32_t* topk_indices,
-                        void* out, void* workspace, size_t workspace_bytes, cudaStream_t stream);
+                        const void* kv_latent, const void* k_rope, const RopeTables& rope, void* latent_pool,
+                        const int32_t* topk_indices, void* out, void* workspace, size_t workspace_bytes,
+                        cudaStream_t stream);
 
 }  // namespace glm_ops::cuda

@@ -8,7 +8,8 @@ namespace glm_ops::ort {
 namespace {
 
 constexpr const auto& kIn = spec::kDenseProjectionInputs;
-constexpr size_t kInput = IndexOf(kIn, "input"), kWeight = IndexOf(kIn, "weight"), kScales = IndexOf(kIn, "scales");
+constexpr size_t kInput = IndexOf(kIn, "input"), kWeight = IndexOf(kIn, "weight"), kScales = IndexOf(kIn, "scales"),
+                 kAddend = IndexOf(kIn, "addend");
 
 }  // namespace
 
@@ -21,6 +22,9 @@ DenseProjectionValues ReadDenseProjectionInputs(const Ort::KernelContext& contex
   v.scales = OptionalInput(context, kScales);
   v.in.has_scales = v.scales != nullptr;
   if (v.in.has_scales) v.in.scales = Describe(v.scales);
+  v.addend = OptionalInput(context, kAddend);
+  v.in.has_addend = v.addend != nullptr;
+  if (v.in.has_addend) v.in.addend = Describe(v.addend);
   return v;
 }
 
@@ -34,6 +38,7 @@ DenseProjectionAttributes ReadDenseProjectionAttributes(const OrtKernelInfo* inf
   a.quant_block_size = IntAttribute(info, op, "quant_block_size");
   a.weight_format = StringAttribute(info, op, "weight_format");
   a.groups = IntAttribute(info, op, "groups");
+  a.input_activation = StringAttribute(info, op, "input_activation");
   ValidateDenseProjectionAttributes(a);
   return a;
 }

@@ -11,6 +11,7 @@ namespace glm_ops::ort {
 struct DenseProjectionValues {
   Ort::ConstValue input, weight;
   Ort::ConstValue scales;  // empty unless the node passes scales
+  Ort::ConstValue addend;  // empty unless the node passes an addend
   DenseProjectionInputs in;
 };
 DenseProjectionValues ReadDenseProjectionInputs(const Ort::KernelContext& context);

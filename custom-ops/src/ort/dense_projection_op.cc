@@ -3,7 +3,7 @@
 #include <vector>
 
 #include "common/dense_projection_validation.h"
-#include "cpu/dense_projection.h"
+#include "cpu/dense_projection_node.h"
 #include "ort/dense_projection_inputs.h"
 #include "ort/op_registry.h"
 #include "ort/ort_parallel.h"
@@ -18,8 +18,9 @@ void Compute(const DenseProjectionAttributes& attributes, Ort::KernelContext& co
   const DenseProjectionShape shape = ValidateDenseProjection(v.in, attributes);
   auto out = context.GetOutput(0, std::vector<int64_t>{shape.tokens, shape.out});
   if (shape.tokens == 0) return;
-  cpu::DenseProjection(OrtParallel(context), shape, v.input.GetTensorData<float>(), DenseWeightPointers(v, shape),
-                       out.GetTensorMutableData<float>());
+  cpu::DenseProjectionNode(OrtParallel(context), shape, v.input.GetTensorData<float>(),
+                           DenseWeightPointers(v, shape), shape.addend ? v.addend.GetTensorData<float>() : nullptr,
+                           out.GetTensorMutableData<float>());
 }
 
 }  // namespace

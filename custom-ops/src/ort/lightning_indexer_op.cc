@@ -14,14 +14,14 @@ namespace glm_ops::ort {
 namespace {
 
 void Compute(const LightningIndexerAttributes& attributes, Ort::KernelContext& context) {
-  const auto [q, k, w, pool, in] = ReadLightningIndexerInputs(context);
+  const auto [q, k, w, pool, cos, sin, in] = ReadLightningIndexerInputs(context);
   const LightningIndexerShape shape = ValidateLightningIndexer(in, attributes);
   auto out = context.GetOutput(0, std::vector<int64_t>{shape.tokens, shape.index_topk});
   if (shape.tokens == 0) return;
   // The pool is a graph input the runtime owns and binds once; the contract makes this op its writer.
   float* pool_data = const_cast<float*>(pool.GetTensorData<float>());
   cpu::LightningIndexer(OrtParallel(context), shape, q.GetTensorData<float>(),
-                        k.GetTensorData<float>(), w.GetTensorData<float>(), pool_data,
+                        k.GetTensorData<float>(), w.GetTensorData<float>(), RopeTablesOf(cos, sin), pool_data,
                         out.GetTensorMutableData<int32_t>());
 }
 

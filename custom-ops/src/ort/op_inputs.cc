@@ -14,7 +14,8 @@ namespace {
 namespace indexer {
 constexpr const auto& kIn = spec::kLightningIndexerInputs;
 constexpr size_t kQ = IndexOf(kIn, "index_q"), kK = IndexOf(kIn, "index_k"), kW = IndexOf(kIn, "head_weights"),
-                 kPool = IndexOf(kIn, "index_pool"), kBatch = IndexOf(kIn, "cumulative_sequence_lengths");
+                 kPool = IndexOf(kIn, "index_pool"), kBatch = IndexOf(kIn, "cumulative_sequence_lengths"),
+                 kCos = IndexOf(kIn, "rope_cos"), kSin = IndexOf(kIn, "rope_sin");
 }  // namespace indexer
 
 namespace mla {
@@ -22,7 +23,8 @@ constexpr const auto& kIn = spec::kSparseMlaInputs;
 constexpr size_t kQLatent = IndexOf(kIn, "q_latent"), kQRope = IndexOf(kIn, "q_rope"),
                  kKvLatent = IndexOf(kIn, "kv_latent"), kKRope = IndexOf(kIn, "k_rope"),
                  kPool = IndexOf(kIn, "latent_pool"), kBatch = IndexOf(kIn, "cumulative_sequence_lengths"),
-                 kTopk = IndexOf(kIn, "topk_indices");
+                 kTopk = IndexOf(kIn, "topk_indices"), kCos = IndexOf(kIn, "rope_cos"),
+                 kSin = IndexOf(kIn, "rope_sin");
 }  // namespace mla
 
 namespace experts {
@@ -64,6 +66,11 @@ Ort::ConstValue TakeOptional(const Ort::KernelContext& context, size_t index, Te
 
 }  // namespace
 
+RopeTables RopeTablesOf(const Ort::ConstValue& cos, const Ort::ConstValue& sin) {
+  if (cos == nullptr) return {};
+  return {cos.GetTensorData<float>(), sin.GetTensorData<float>()};
+}
+
 LightningIndexerValues ReadLightningIndexerInputs(const Ort::KernelContext& context) {
   using namespace indexer;
   LightningIndexerValues v;
@@ -72,6 +79,8 @@ LightningIndexerValues ReadLightningIndexerInputs(const Ort::KernelContext& cont
   v.w = Take(context, kW, v.in.head_weights);
   v.pool = Take(context, kPool, v.in.index_pool);
   v.in.batch = ReadBatch(context, kBatch);
+  v.cos = TakeOptional(context, kCos, v.in.rope.cos, v.in.rope.has_cos);
+  v.sin = TakeOptional(context, kSin, v.in.rope.sin, v.in.rope.has_sin);
   return v;
 }
 
@@ -85,6 +94,8 @@ SparseMlaValues ReadSparseMlaInputs(const Ort::KernelContext& context) {
   v.pool = Take(context, kPool, v.in.latent_pool);
   v.in.batch = ReadBatch(context, kBatch);
   v.topk = TakeOptional(context, kTopk, v.in.topk_indices, v.in.has_topk);
+  v.cos = TakeOptional(context, kCos, v.in.rope.cos, v.in.rope.has_cos);
+  v.sin = TakeOptional(context, kSin, v.in.rope.sin, v.in.rope.has_sin);
   return v;
 }
 

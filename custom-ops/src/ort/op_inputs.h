@@ -14,6 +14,7 @@ namespace glm_ops::ort {
 
 struct LightningIndexerValues {
   Ort::ConstValue q, k, w, pool;
+  Ort::ConstValue cos, sin;  // empty when the optional rope tables are absent
   LightningIndexerInputs in;
 };
 LightningIndexerValues ReadLightningIndexerInputs(const Ort::KernelContext& context);
@@ -21,6 +22,7 @@ LightningIndexerValues ReadLightningIndexerInputs(const Ort::KernelContext& cont
 struct SparseMlaValues {
   Ort::ConstValue q_latent, q_rope, kv_latent, k_rope, pool;
   Ort::ConstValue topk;  // empty when the optional selection is absent (dense causal attention)
+  Ort::ConstValue cos, sin;  // empty when the optional rope tables are absent
   SparseMlaInputs in;
 };
 SparseMlaValues ReadSparseMlaInputs(const Ort::KernelContext& context);
@@ -37,6 +39,9 @@ struct MoeExpertsValues {
   MoeExpertsInputs in;
 };
 MoeExpertsValues ReadMoeExpertsInputs(const Ort::KernelContext& context);
+// The rope tables' pointers (null when absent), in whatever memory they arrived.
+RopeTables RopeTablesOf(const Ort::ConstValue& cos, const Ort::ConstValue& sin);
+
 // The weight and scale pointers of validated inputs, in whatever memory they arrived (scales only for the
 // quantized formats).
 ExpertWeights ExpertWeightPointers(const MoeExpertsValues& values, const MoeExpertsShape& shape);

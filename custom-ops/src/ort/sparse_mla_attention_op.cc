@@ -14,13 +14,14 @@ namespace glm_ops::ort {
 namespace {
 
 void Compute(const SparseMlaAttributes& attributes, Ort::KernelContext& context) {
-  const auto [ql, qr, kv, kr, pool, topk, in] = ReadSparseMlaInputs(context);
+  const auto [ql, qr, kv, kr, pool, topk, cos, sin, in] = ReadSparseMlaInputs(context);
   const SparseMlaShape shape = ValidateSparseMla(in, attributes);
   auto out = context.GetOutput(0, std::vector<int64_t>{shape.tokens, shape.n_heads, shape.kv_lora_rank});
   if (shape.tokens == 0) return;
   float* pool_data = const_cast<float*>(pool.GetTensorData<float>());  // in-place by contract
   cpu::SparseMlaAttention(OrtParallel(context), shape, ql.GetTensorData<float>(),
-                          qr.GetTensorData<float>(), kv.GetTensorData<float>(), kr.GetTensorData<float>(), pool_data,
+                          qr.GetTensorData<float>(), kv.GetTensorData<float>(), kr.GetTensorData<float>(),
+                          RopeTablesOf(cos, sin), pool_data,
                           in.has_topk ? topk.GetTensorData<int32_t>() : nullptr, out.GetTensorMutableData<float>());
 }
 

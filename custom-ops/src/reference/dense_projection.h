@@ -11,4 +11,9 @@ namespace glm_ops::reference {
 
 std::vector<double> DenseProjection(const DenseProjectionShape& shape, const float* input, const DenseWeight& weight);
 
+// The whole node: with shape.swiglu the input [T, 2 * in] becomes SiLU(gate) * up (in double, rounded to float as
+// the projected activations are), then the projection, then + addend [T, out] where shape.addend.
+std::vector<double> DenseProjectionNode(const DenseProjectionShape& shape, const float* input, const DenseWeight& weight,
+                                        const float* addend);
+
 }  // namespace glm_ops::reference

@@ -4,6 +4,7 @@
 #include <numeric>
 
 #include "reference/paged_rows.h"
+#include "reference/rope.h"
 
 namespace glm_ops::reference {
 
@@ -35,8 +36,15 @@ std::vector<double> IndexerScores(const LightningIndexerShape& s, const float* q
   return scores;
 }
 
-void LightningIndexer(const LightningIndexerShape& s, const float* q, const float* k, const float* w, float* pool,
-                      int32_t* out) {
+void LightningIndexer(const LightningIndexerShape& s, const float* q, const float* k, const float* w,
+                      const RopeTables& rope, float* pool, int32_t* out) {
+  std::vector<float> rotated_q, rotated_k;
+  if (s.rotary_dim > 0) {
+    rotated_q = Rotated(q, s.tokens, s.n_heads, s.head_dim, s.rotary_dim, rope);
+    rotated_k = Rotated(k, s.tokens, 1, s.head_dim, s.rotary_dim, rope);
+    q = rotated_q.data();
+    k = rotated_k.data();
+  }
   WriteIndexerKeys(s, k, pool);
   const int64_t top = s.index_topk;
   for (int64_t t = 0; t < s.tokens; ++t) {

@@ -18,8 +18,9 @@ std::vector<double> IndexerScores(const LightningIndexerShape& shape, const floa
                                   const float* head_weights, const float* index_pool, int64_t token);
 
 // The op: keys written, then per token the index_topk best positions (descending score, ties: lower position), or
-// every causal position in ascending order when p + 1 <= index_topk; -1 padding.
+// every causal position in ascending order when p + 1 <= index_topk; -1 padding. With shape.rotary_dim > 0, q and k
+// are rotated by `rope` first (reference/rope.h).
 void LightningIndexer(const LightningIndexerShape& shape, const float* index_q, const float* index_k,
-                      const float* head_weights, float* index_pool, int32_t* topk_indices);
+                      const float* head_weights, const RopeTables& rope, float* index_pool, int32_t* topk_indices);
 
 }  // namespace glm_ops::reference

@@ -4,14 +4,22 @@
 #include <cmath>
 
 #include "reference/paged_rows.h"
+#include "reference/rope.h"
 
 namespace glm_ops::reference {
 
 std::vector<double> SparseMlaAttention(const SparseMlaShape& s, const float* q_latent, const float* q_rope,
-                                       const float* kv_latent, const float* k_rope, float* pool,
-                                       const int32_t* topk) {
+                                       const float* kv_latent, const float* k_rope, const RopeTables& tables,
+                                       float* pool, const int32_t* topk) {
   const PagedBatch& b = s.batch;
   const int64_t rank = s.kv_lora_rank, rope = s.rope_dim, width = rank + rope, heads = s.n_heads;
+  std::vector<float> rotated_q, rotated_k;
+  if (s.rotate) {
+    rotated_q = Rotated(q_rope, s.tokens, heads, rope, rope, tables);
+    rotated_k = Rotated(k_rope, s.tokens, 1, rope, rope, tables);
+    q_rope = rotated_q.data();
+    k_rope = rotated_k.data();
+  }
   for (int64_t t = 0; t < s.tokens; ++t) {
     float* row = pool + b.PoolRow(SequenceOf(b, t), PositionOf(b, t)) * width;
     std::copy(kv_latent + t * rank, kv_latent + (t + 1) * rank, row);

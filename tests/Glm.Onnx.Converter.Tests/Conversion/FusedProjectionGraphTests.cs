@@ -9,8 +9,10 @@ namespace Glm.Onnx.Tests.Conversion;
 /// <summary>
 /// Projections that read the same input are one node over their stacked weights (docs/artifacts.md, "Fused
 /// projections"): the normed layer input feeds one projection of q_a + kv_a (+ the indexer's wk and weights_proj in a
-/// layer with its own indexer), split after it; the dense MLP and the shared expert read gate + up as one projection.
-/// The stacked row counts are worked out here from config.json, not taken from the converter.
+/// layer with its own indexer), split after it; the dense MLP and the shared expert read gate + up as one projection,
+/// whose output a DenseProjection down projection reads whole (SwiGLU as its input activation, the routed experts'
+/// sum as its addend in MoE layers) where Gemm's needs a Split. The stacked row counts are worked out here from
+/// config.json, not taken from the converter.
 /// </summary>
 public sealed class FusedProjectionGraphTests
 {
@@ -45,8 +47,20 @@ public sealed class FusedProjectionGraphTests
             long gateUpRows = 2L * (dense ? c.IntermediateSize : c.MoeIntermediateSize * c.NSharedExperts);
             var mlpInputs = graph.Consumers($"layers.{layer}.mlp_norm").ToList();
             var gateUp = Assert.Single(mlpInputs, n => n.OpType == op && graph.Initializers[n.Inputs[1]].Dims[0] == gateUpRows);
-            var gateUpSplit = Assert.Single(graph.Consumers(gateUp.Outputs[0]));
-            Assert.Equal(("Split", 2), (gateUpSplit.OpType, gateUpSplit.Outputs.Count));
+            var afterGateUp = Assert.Single(graph.Consumers(gateUp.Outputs[0]));
+            if (op == "DenseProjection")
+            {
+                Assert.Equal(op, afterGateUp.OpType);
+                long inter = gateUpRows / 2, storedCols = precision == "int4" ? (inter + 1) / 2 : inter;  // int4: nibble pairs
+                Assert.Equal([c.HiddenSize, storedCols], graph.Initializers[afterGateUp.Inputs[1]].Dims);
+                if (!dense)
+                {
+                    Assert.Equal($"layers.{layer}.moe.routed", afterGateUp.Inputs[3]);
+                    Assert.Equal($"layers.{layer}.moe.out", Assert.Single(afterGateUp.Outputs));
+                }
+            }
+            else
+                Assert.Equal(("Split", 2), (afterGateUp.OpType, afterGateUp.Outputs.Count));
             // Dense: gate_up alone; MoE: the router, MoeExperts and the shared expert's gate_up.
             Assert.Equal(dense ? 1 : 3, mlpInputs.Count);
         }

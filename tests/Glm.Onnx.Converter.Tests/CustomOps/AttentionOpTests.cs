@@ -106,6 +106,129 @@ public sealed class AttentionOpTests
             }
     }
 
+    [Fact]
+    public void SparseMlaAttentionRotatesWithRopeTablesAsRotaryEmbeddingDoes()
+    {
+        const int heads = 3, rank = 8, rope = 6;
+        var rng = new Random(7);
+        int T = NewTokens.Sum();
+        var pool = SingleNodeGraph.RandomFloats(rng, NumBlocks * BlockSize * (rank + rope));
+        var qLat = SingleNodeGraph.RandomFloats(rng, T * heads * rank);
+        var qRope = SingleNodeGraph.RandomFloats(rng, T * heads * rope);
+        var kvLat = SingleNodeGraph.RandomFloats(rng, T * rank);
+        var kRope = SingleNodeGraph.RandomFloats(rng, T * rope);
+        var (cos, sin) = RopeTables(rng, T, rope);
+        var topk = CausalSelection(T);
+
+        // Rotated before the op by ONNX Runtime's own RotaryEmbedding, as the stage graphs did before the tables.
+        var qRotated = RotaryEmbedding(qRope, T, heads, rope, rope, cos, sin);
+        var kRotated = RotaryEmbedding(kRope, T, 1, rope, rope, cos, sin);
+        float[] Attend(float[] q, float[] k, float[] poolCopy, bool tables)
+        {
+            using var poolV = OrtValue.CreateTensorValueFromMemory(poolCopy, [NumBlocks, BlockSize, rank + rope]);
+            var inputs = new List<(string, OnnxDataType, OrtValue)>
+            {
+                ("q_latent", OnnxDataType.Float, Value(qLat, T, heads, rank)), ("q_rope", OnnxDataType.Float, Value(q, T, heads, rope)),
+                ("kv_latent", OnnxDataType.Float, Value(kvLat, T, rank)), ("k_rope", OnnxDataType.Float, Value(k, T, rope)),
+                ("latent_pool", OnnxDataType.Float, poolV),
+            };
+            var after = new List<(string, OnnxDataType, OrtValue)> { ("topk_indices", OnnxDataType.Int32, OrtValue.CreateTensorValueFromMemory(topk, [T, 8])) };
+            if (tables) after.AddRange([("rope_cos", OnnxDataType.Float, Value(cos, T, rope / 2)), ("rope_sin", OnnxDataType.Float, Value(sin, T, rope / 2))]);
+            return Run(CustomOpNames.SparseMlaAttention, inputs.ToArray(), [("attn_latent", OnnxDataType.Float)], after.ToArray(),
+                OnnxAttribute.Float("softmax_scale", 0.3f))[0].GetTensorDataAsSpan<float>().ToArray();
+        }
+        var poolBefore = (float[])pool.Clone();
+        var poolHere = (float[])pool.Clone();
+        var before = Attend(qRotated, kRotated, poolBefore, tables: false);
+        var here = Attend(qRope, kRope, poolHere, tables: true);
+        AssertClose(before, here, 1e-5);
+        AssertClose(poolBefore, poolHere, 1e-6);
+        Assert.NotEqual(qRope, qRotated);
+    }
+
+    [Fact]
+    public void LightningIndexerRotatesWithRopeTablesAsRotaryEmbeddingDoes()
+    {
+        const int heads = 3, dim = 8, rotary = 4, topK = 3;
+        var rng = new Random(9);
+        int T = NewTokens.Sum();
+        var pool = SingleNodeGraph.RandomFloats(rng, NumBlocks * BlockSize * dim);
+        var q = SingleNodeGraph.RandomFloats(rng, T * heads * dim);
+        var k = SingleNodeGraph.RandomFloats(rng, T * dim);
+        var w = SingleNodeGraph.RandomFloats(rng, T * heads);
+        var (cos, sin) = RopeTables(rng, T, rotary);
+        var qRotated = RotaryEmbedding(q, T, heads, dim, rotary, cos, sin);
+        var kRotated = RotaryEmbedding(k, T, 1, dim, rotary, cos, sin);
+        int[] Select(OrtValue qValue, float[] keys, float[] poolCopy, bool tables)
+        {
+            using var poolV = OrtValue.CreateTensorValueFromMemory(poolCopy, [NumBlocks, BlockSize, dim]);
+            (string, OnnxDataType, OrtValue)[] after = tables
+                ? [("rope_cos", OnnxDataType.Float, Value(cos, T, rotary / 2)), ("rope_sin", OnnxDataType.Float, Value(sin, T, rotary / 2))]
+                : [];
+            return Run(CustomOpNames.LightningIndexer,
+                [("index_q", OnnxDataType.Float, qValue), ("index_k", OnnxDataType.Float, Value(keys, T, dim)),
+                 ("head_weights", OnnxDataType.Float, Value(w, T, heads)), ("index_pool", OnnxDataType.Float, poolV)],
+                [("topk_indices", OnnxDataType.Int32)], after, OnnxAttribute.Int("index_topk", topK))[0].GetTensorDataAsSpan<int>().ToArray();
+        }
+        var poolBefore = (float[])pool.Clone();
+        var poolHere = (float[])pool.Clone();
+        var before = Select(Value(qRotated, T, heads, dim), kRotated, poolBefore, tables: false);
+        // Unrotated q as a projection emits it, [T, heads * dim]: the op takes the heads from head_weights.
+        var here = Select(Value(q, T, heads * dim), k, poolHere, tables: true);
+        Assert.Equal(before, here);
+        AssertClose(poolBefore, poolHere, 1e-6);
+    }
+
+    private static void AssertClose(float[] expected, float[] actual, double tolerance)
+    {
+        Assert.Equal(expected.Length, actual.Length);
+        for (int i = 0; i < expected.Length; i++)
+            Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance, $"element {i}: expected {expected[i]}, got {actual[i]}");
+    }
+
+    /// <summary>cos / sin rows [tokens, rotary / 2] of random positions (0..4095) at theta 10000.</summary>
+    private static (float[] Cos, float[] Sin) RopeTables(Random rng, int tokens, int rotary)
+    {
+        var cos = new float[tokens * rotary / 2];
+        var sin = new float[cos.Length];
+        for (int t = 0; t < tokens; t++)
+        {
+            int position = rng.Next(4096);
+            for (int i = 0; i < rotary / 2; i++)
+            {
+                float angle = position * (1f / MathF.Pow(10000f, 2f * i / rotary));
+                cos[t * rotary / 2 + i] = MathF.Cos(angle);
+                sin[t * rotary / 2 + i] = MathF.Sin(angle);
+            }
+        }
+        return (cos, sin);
+    }
+
+    /// <summary>x [tokens, heads, headSize] rotated by com.microsoft.RotaryEmbedding (interleaved, the first rotary dims).</summary>
+    private static float[] RotaryEmbedding(float[] x, int tokens, int heads, int headSize, int rotary, float[] cos, float[] sin)
+    {
+        using var input = Value(x, 1, tokens, heads * headSize);
+        using var offset = OrtValue.CreateTensorValueFromMemory(new long[] { 0 }, [1]);
+        using var cosV = Value(cos, tokens, rotary / 2);
+        using var sinV = Value(sin, tokens, rotary / 2);
+        return SingleNodeGraph.Run("RotaryEmbedding", "com.microsoft",
+            [("input", OnnxDataType.Float, input), ("position_ids", OnnxDataType.Int64, offset), ("cos_cache", OnnxDataType.Float, cosV),
+             ("sin_cache", OnnxDataType.Float, sinV)],
+            [("output", OnnxDataType.Float)], OnnxAttribute.Int("interleaved", 1), OnnxAttribute.Int("num_heads", heads),
+            OnnxAttribute.Int("rotary_embedding_dim", rotary))[0].GetTensorDataAsSpan<float>().ToArray();
+    }
+
+    /// <summary>Each token's causal positions 0..p (8 slots, -1 padding): the whole causal context as a selection.</summary>
+    private static int[] CausalSelection(int tokens)
+    {
+        var rows = new int[tokens * 8];
+        int tok = 0;
+        for (int b = 0; b < Past.Length; b++)
+            for (int j = 0; j < NewTokens[b]; j++, tok++)
+                for (int s = 0; s < 8; s++) rows[tok * 8 + s] = s <= Past[b] + j ? s : -1;
+        return rows;
+    }
+
     /// <summary>Per sequence, rows 0..past+new-1 as the op must see them after writing the new tokens.</summary>
     private static float[][][] BuildCaches(float[] pool, int width, Action<int, Span<float>> newRow)
     {
@@ -127,7 +250,12 @@ public sealed class AttentionOpTests
 
     private static OrtValue Value(float[] data, params long[] shape) => OrtValue.CreateTensorValueFromMemory(data, shape);
 
-    private static OrtValue[] Run(string op, (string, OnnxDataType, OrtValue)[] inputs, (string, OnnxDataType)[] outputs, params OnnxAttribute[] attrs)
+    private static OrtValue[] Run(string op, (string, OnnxDataType, OrtValue)[] inputs, (string, OnnxDataType)[] outputs, params OnnxAttribute[] attrs) =>
+        Run(op, inputs, outputs, [], attrs);
+
+    /// <summary>The op over the shared paged batch: inputs, then the batch's three, then <paramref name="after"/>.</summary>
+    private static OrtValue[] Run(string op, (string, OnnxDataType, OrtValue)[] inputs, (string, OnnxDataType)[] outputs,
+        (string, OnnxDataType, OrtValue)[] after, params OnnxAttribute[] attrs)
     {
         int batch = Past.Length;
         var cu = new int[batch + 1];
@@ -138,7 +266,7 @@ public sealed class AttentionOpTests
         using var pastV = OrtValue.CreateTensorValueFromMemory(Past.ToArray(), [batch]);
         using var tableV = OrtValue.CreateTensorValueFromMemory(table, [batch, Table.GetLength(1)]);
         var all = inputs.Concat([("cumulative_sequence_lengths", OnnxDataType.Int32, cuV), ("past_sequence_lengths", OnnxDataType.Int32, pastV),
-            ("block_table", OnnxDataType.Int32, tableV)]).ToArray();
+            ("block_table", OnnxDataType.Int32, tableV)]).Concat(after).ToArray();
         return SingleNodeGraph.Run(op, all, outputs, attrs);
     }
 }

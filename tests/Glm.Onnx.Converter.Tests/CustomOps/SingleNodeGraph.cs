@@ -10,14 +10,19 @@ namespace Glm.Onnx.Tests.CustomOps;
 internal static class SingleNodeGraph
 {
     public static OrtValue[] Run(string op, (string Name, OnnxDataType Type, OrtValue Value)[] inputs, (string Name, OnnxDataType Type)[] outputs,
-        params OnnxAttribute[] attributes)
+        params OnnxAttribute[] attributes) => Run(op, CustomOpNames.Domain, inputs, outputs, attributes);
+
+    /// <summary>The same for an op of another domain (e.g. ONNX Runtime's com.microsoft ops, as an independent reference).</summary>
+    public static OrtValue[] Run(string op, string domain, (string Name, OnnxDataType Type, OrtValue Value)[] inputs,
+        (string Name, OnnxDataType Type)[] outputs, params OnnxAttribute[] attributes)
     {
         var g = new GraphBuilder(op);
         foreach (var (name, type, value) in inputs)
             g.Input(name, type, value.GetTensorTypeAndShape().Shape.Select(d => (OnnxDim)d).ToArray());
-        g.Node(op, outputs.Select(o => o.Name).ToArray(), inputs.Select(i => i.Name).ToArray(), CustomOpNames.Domain, attributes);
-        foreach (var (name, type) in outputs) g.Output(name, type, "d0", "d1");
-        var model = new OnnxModel(g.Build(), [new OnnxOpset("", 19), new OnnxOpset(CustomOpNames.Domain, CustomOpNames.DomainVersion)], "test", "1");
+        g.Node(op, outputs.Select(o => o.Name).ToArray(), inputs.Select(i => i.Name).ToArray(), domain, attributes);
+        foreach (var (name, type) in outputs) g.Output(name, type, "d0", "d1", "d2");
+        var model = new OnnxModel(g.Build(), [new OnnxOpset("", 19), new OnnxOpset(CustomOpNames.Domain, CustomOpNames.DomainVersion),
+            new OnnxOpset("com.microsoft", 1)], "test", "1");
 
         using var options = new SessionOptions();
         GlmCustomOps.Register(options);

@@ -1,5 +1,6 @@
 // CUDA-EP wrapper of SparseMlaAttention: the CPU wrapper's spec (common/op_specs.h), inputs and validation; batch
-// inputs in CPU memory, topk_indices (produced by the indexer on the GPU) stays on the device.
+// inputs in CPU memory, topk_indices (produced by the indexer on the GPU) and the optional rope tables stay on the
+// device.
 #include <vector>
 
 #include "common/sparse_mla_validation.h"
@@ -14,14 +15,15 @@ namespace glm_ops::ort::cuda_ep {
 namespace {
 
 void Compute(const SparseMlaAttributes& attributes, Ort::KernelContext& context) {
-  const auto [ql, qr, kv, kr, pool, topk, in] = ReadSparseMlaInputs(context);
+  const auto [ql, qr, kv, kr, pool, topk, cos, sin, in] = ReadSparseMlaInputs(context);
   const SparseMlaShape shape = ValidateSparseMla(in, attributes);
   auto out = context.GetOutput(0, std::vector<int64_t>{shape.tokens, shape.n_heads, shape.kv_lora_rank});
   if (shape.tokens == 0) return;
   CheckPoolOnDevice(kSparseMlaAttentionName, "latent_pool", pool);
   Scratch scratch(context, pool, cuda::SparseMlaAttentionWorkspaceBytes(shape));
   cuda::SparseMlaAttention(shape, cuda::Activation::kFloat32, ql.GetTensorRawData(), qr.GetTensorRawData(),
-                           kv.GetTensorRawData(), kr.GetTensorRawData(), const_cast<void*>(pool.GetTensorRawData()),
+                           kv.GetTensorRawData(), kr.GetTensorRawData(), RopeTablesOf(cos, sin),
+                           const_cast<void*>(pool.GetTensorRawData()),
                            in.has_topk ? topk.GetTensorData<int32_t>() : nullptr, out.GetTensorMutableData<float>(),
                            scratch.data(), scratch.bytes(), ComputeStream(context));
 }
