@@ -40,8 +40,18 @@ if(NOT GLM_OPS_CUDA_ENABLED)
   return()
 endif()
 
-set(_glm_user_arch "${CMAKE_CUDA_ARCHITECTURES}")
+# A CMAKE_CUDA_ARCHITECTURES the user passes wins. enable_language(CUDA) caches its own default (52) when none is
+# given, which a later re-configure of the same build folder would otherwise read as the user's choice: what the
+# first configure saw is kept in a cache variable of its own, and a value passed later replaces it.
+if(NOT DEFINED GLM_OPS_CUDA_USER_ARCHITECTURES OR
+   (DEFINED CMAKE_CUDA_ARCHITECTURES AND NOT "${CMAKE_CUDA_ARCHITECTURES}" STREQUAL "${GLM_OPS_CUDA_CACHED_DEFAULT}"))
+  set(GLM_OPS_CUDA_USER_ARCHITECTURES "${CMAKE_CUDA_ARCHITECTURES}" CACHE INTERNAL "CMAKE_CUDA_ARCHITECTURES as the user gave it")
+endif()
+set(_glm_user_arch "${GLM_OPS_CUDA_USER_ARCHITECTURES}")
 enable_language(CUDA)
+if(NOT _glm_user_arch)
+  set(GLM_OPS_CUDA_CACHED_DEFAULT "${CMAKE_CUDA_ARCHITECTURES}" CACHE INTERNAL "enable_language(CUDA)'s own default")
+endif()
 find_package(CUDAToolkit REQUIRED)
 if(_glm_user_arch)
   set(GLM_OPS_CUDA_ARCHITECTURES "${_glm_user_arch}")

@@ -88,6 +88,7 @@ struct Args {
   const void* w;
   const void* scales;  // FP8: float [ceil(out/qb), ceil(in/qb)]; int8/int4: float16 [out, ceil(in/qb)]
   float* y;
+  const float* addend;  // [T, out] with kAddend (DenseProjection's optional input), else unused
   int64_t tokens, in, out, quant_block, scale_cols, row_bytes;
   int64_t group_rows;  // weight rows per group (out when groups == 1); group n / group_rows reads input columns from
                        // (n / group_rows) * in of rows input_width wide
@@ -107,7 +108,12 @@ __device__ __forceinline__ float ScaleAt(const Args& a, int64_t n, int64_t k) {
 
 // One warp per output row, grid-stride over rows; each lane sums its columns for up to kTokenTile tokens, then the
 // warp reduces. Scales multiply each decoded vector (a vector never straddles a block or group: qb % 8 == 0).
-template <ExpertWeightFormat F, bool kVector>
+// kAddend adds the addend as each sum is stored. A template flag rather than a null check: the runtime branch alone
+// changed ptxas's register allocation of the plain kernels (a spill in the int8 vector path), and the plain
+// projection, the common case, should compile exactly as it did without the addend. (nvcc 11.8 still spills one
+// register in the int8 vector kernel with the addend: stored once per row, reloaded once per token tile, outside the
+// inner loop.)
+template <ExpertWeightFormat F, bool kVector, bool kAddend>
 __global__ void __launch_bounds__(kThreads) DenseProjectionKernel(Args a) {
   constexpr bool kScaled = F != ExpertWeightFormat::kFloat32 && F != ExpertWeightFormat::kBFloat16;
   const int lane = threadIdx.x & 31;
@@ -153,32 +159,48 @@ __global__ void __launch_bounds__(kThreads) DenseProjectionKernel(Args a) {
 #pragma unroll
       for (int t = 0; t < kTokenTile; ++t) {
         const float sum = WarpSum(acc[t]);
-        if (lane == 0 && t < count) a.y[(t0 + t) * a.out + n] = sum;
+        if (lane == 0 && t < count) {
+          // The float32 sum rounded, then the addend added: the CPU node's projection followed by `+= addend`.
+          const int64_t i = (t0 + t) * a.out + n;
+          if constexpr (kAddend)
+            a.y[i] = sum + __ldg(a.addend + i);
+          else
+            a.y[i] = sum;
+        }
       }
     }
   }
 }
 
-template <ExpertWeightFormat F>
+template <ExpertWeightFormat F, bool kAddend>
 void Launch(const Args& a, bool vector, cudaStream_t stream) {
   // Enough blocks to fill the GPU several times over; rows beyond the grid are taken in grid-stride order.
   const int64_t blocks = std::min<int64_t>(CeilDiv(a.out, kWarps), 65535);
   if (vector)
-    DenseProjectionKernel<F, true><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(a);
+    DenseProjectionKernel<F, true, kAddend><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(a);
   else
-    DenseProjectionKernel<F, false><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(a);
+    DenseProjectionKernel<F, false, kAddend><<<static_cast<unsigned>(blocks), kThreads, 0, stream>>>(a);
   GLM_CUDA_CHECK(cudaGetLastError());
+}
+
+template <ExpertWeightFormat F>
+void Launch(const Args& a, bool vector, cudaStream_t stream) {
+  if (a.addend)
+    Launch<F, true>(a, vector, stream);
+  else
+    Launch<F, false>(a, vector, stream);
 }
 
 }  // namespace
 
-void DenseProjection(const DenseProjectionShape& s, const float* input, const DenseWeight& weight, float* output,
-                     cudaStream_t stream) {
+void DenseProjection(const DenseProjectionShape& s, const float* input, const DenseWeight& weight, const float* addend,
+                     float* output, cudaStream_t stream) {
   if (s.tokens == 0) return;
   const Args a{input,
                weight.data,
                weight.scales,
                output,
+               addend,
                s.tokens,
                s.in,
                s.out,
