@@ -67,7 +67,7 @@ public static class GraphOps
         return g.Node(CustomOpNames.DenseProjection, [output], inputs.ToArray(), CustomOpNames.Domain, attributes.ToArray())[0];
     }
 
-    /// <summary>ONNX Runtime's contrib-op domain (fused RotaryEmbedding, SkipSimplifiedLayerNormalization).</summary>
+    /// <summary>ONNX Runtime's contrib-op domain (SkipSimplifiedLayerNormalization, MatMulNBits).</summary>
     public const string MicrosoftDomain = "com.microsoft";
 
     /// <summary>
