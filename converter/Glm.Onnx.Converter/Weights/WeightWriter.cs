@@ -167,20 +167,35 @@ public sealed class WeightWriter
 
     /// <summary>
     /// Whether <paramref name="tensors"/> (projections of one input) can be stored as one row-concatenated matrix:
-    /// same input width and storage precision, and none kept block-FP8, whose square scale blocks would straddle the
-    /// parts' boundaries. One projection over the stack replaces a call per part (docs/artifacts.md, "Fused projections").
+    /// same input width and storage precision, and, where they are kept block-FP8, all of them so with every part's
+    /// rows a whole number of scale blocks (else a square block would straddle two parts: GLM-5.2's gate / up stack,
+    /// q_a + kv_a with its 576 rows does not). One projection over the stack replaces a call per part
+    /// (docs/artifacts.md, "Fused projections").
     /// </summary>
     public bool CanConcatenate(IReadOnlyList<ModelTensor> tensors)
     {
         if (tensors.Count < 2) return false;
         var precision = _policy.For(tensors[0]);
+        bool keepsFp8 = precision != TargetPrecision.Fp32 && precision.IntBits() == 0;
+        int fp8Rows = 0;
         foreach (var tensor in tensors)
         {
             if (tensor.Cols != tensors[0].Cols || _policy.For(tensor) != precision) return false;
-            if (precision != TargetPrecision.Fp32 && precision.IntBits() == 0 && _reader.ScaleOf(_reader.Require(tensor)) is not null)
-                return false;
+            if (!keepsFp8) continue;
+            bool scaled = _reader.ScaleOf(_reader.Require(tensor)) is not null;
+            if (scaled) fp8Rows++;
+            if (scaled && (!SquareFp8Blocks(out int block) || tensor.Rows % block != 0)) return false;
         }
-        return true;
+        return fp8Rows == 0 || fp8Rows == tensors.Count;
+    }
+
+    /// <summary>The checkpoint's FP8 blocks when DenseProjection can keep them (square, a multiple of 8).</summary>
+    private bool SquareFp8Blocks(out int block)
+    {
+        var q = _reader.Checkpoint.Config.Quantization;
+        int rows = q?.BlockRows ?? 128, cols = q?.BlockCols ?? 128;
+        block = rows;
+        return rows == cols && rows % 8 == 0;
     }
 
     /// <summary>
@@ -209,6 +224,8 @@ public sealed class WeightWriter
             g.Initializer(OnnxTensor.ExternalData(name, OnnxDataType.UInt8, [rows, groups, (long)group * bits / 8], weightAt));
             return LinearWeight.NBits(name, scaleName, bits, cols, rows, group, _policy.AccuracyLevel);
         }
+        if (precision != TargetPrecision.Fp32 && _reader.ScaleOf(parts[0].Info) is not null)
+            return ConcatenatedFp8Matrix(g, parts, rows, cols, name);
         var type = precision == TargetPrecision.Fp32 ? OnnxDataType.Float : OnnxDataType.BFloat16;
         var location = _data.Begin(rows * cols * type.ElementSize());
         foreach (var (info, r) in parts)
@@ -535,20 +552,54 @@ public sealed class WeightWriter
     }
 
     /// <summary>
+    /// Block-FP8 parts (each a whole number of scale blocks tall, <see cref="CanConcatenate"/>) stacked as they are:
+    /// their e4m3 bytes one after another under <paramref name="name"/>, their block scales likewise beside it, so the
+    /// stack's block row b is exactly one part's block row.
+    /// </summary>
+    private LinearWeight ConcatenatedFp8Matrix(GraphBuilder g, IReadOnlyList<(TensorInfo Info, long Rows)> parts, long rows, long cols,
+        string name)
+    {
+        int block = Fp8BlockSize();
+        long scaleCols = (cols + block - 1) / block;
+        var scales = parts.Select(p =>
+        {
+            var scaleInfo = _reader.Checkpoint.GetInfo(_reader.ScaleOf(p.Info)!);
+            long[] expected = [p.Rows / block, scaleCols];
+            if (scaleInfo.DType != DType.F32 || !scaleInfo.Shape.AsSpan().SequenceEqual(expected))
+                throw new InvalidDataException($"{scaleInfo.FilePath}: '{scaleInfo.Name}' is {scaleInfo.DType} {scaleInfo.ShapeText}, " +
+                                               $"expected F32 {ShapeMath.Format(expected)} for '{p.Info.Name}' {p.Info.ShapeText} in {block}x{block} blocks");
+            return scaleInfo;
+        }).ToArray();
+        var location = _data.Begin(parts.Sum(p => p.Info.ByteLength));
+        foreach (var (info, _) in parts)
+        {
+            CopyRaw(info);
+            _onTensor(info.Name, info.ByteLength);
+        }
+        _placed[name] = location;
+        g.Initializer(OnnxTensor.ExternalData(name, OnnxDataType.Float8E4M3FN, [rows, cols], location));
+        string scaleName = name + BlockScaleSuffix;
+        var scaleLocation = _data.Begin(scales.Sum(s => s.ByteLength));
+        foreach (var scaleInfo in scales) CopyRaw(scaleInfo);
+        _placed[scaleName] = scaleLocation;
+        g.Initializer(OnnxTensor.ExternalData(scaleName, OnnxDataType.Float, [rows / block, scaleCols], scaleLocation));
+        return LinearWeight.BlockFp8(name, scaleName, block);
+    }
+
+    /// <summary>
     /// The checkpoint's FP8 block size as DenseProjection's <c>quant_block_size</c>: the op takes square blocks whose
     /// side is a multiple of 8 (GLM-5.x ships [128, 128]); other shapes are refused by name rather than dequantised in
     /// the graph.
     /// </summary>
     private int Fp8BlockSize()
     {
+        if (SquareFp8Blocks(out int block)) return block;
         var q = _reader.Checkpoint.Config.Quantization;
         int blockRows = q?.BlockRows ?? 128, blockCols = q?.BlockCols ?? 128;
-        if (blockRows != blockCols || blockRows % 8 != 0)
-            throw new NotSupportedException(
-                $"{Path.Combine(_reader.Checkpoint.Directory, GlmCheckpoint.ConfigFileName)}: quantization_config.weight_block_size " +
-                $"[{blockRows}, {blockCols}] cannot be kept FP8: DenseProjection reads square blocks whose side is a multiple of 8; " +
-                "convert with --precision fp32, int8 or int4 (or that part's override), which dequantise it");
-        return blockRows;
+        throw new NotSupportedException(
+            $"{Path.Combine(_reader.Checkpoint.Directory, GlmCheckpoint.ConfigFileName)}: quantization_config.weight_block_size " +
+            $"[{blockRows}, {blockCols}] cannot be kept FP8: DenseProjection reads square blocks whose side is a multiple of 8; " +
+            "convert with --precision fp32, int8 or int4 (or that part's override), which dequantise it");
     }
 
     private void WriteTensor(GraphBuilder g, TensorInfo info, string name, OnnxDataType type, long[] dims,

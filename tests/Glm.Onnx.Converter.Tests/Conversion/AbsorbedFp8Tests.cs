@@ -69,4 +69,47 @@ public sealed class AbsorbedFp8Tests(ITestOutputHelper log)
         log.WriteLine($"fp8 (re-blocked W_UK / W_UV) vs fp32: max abs logit difference {maxErr:E2} (logits up to {maxAbs:F2})");
         Assert.True(maxErr <= 1e-4, $"max abs logit difference {maxErr}");
     }
+
+    /// <summary>
+    /// Block-FP8 gate / up projections whose rows are whole scale blocks (GLM-5.2's: 2048 and 12288 rows of 128) stack
+    /// into one FP8 projection (their bytes and block scales one after another), which the down projection reads whole
+    /// (SwiGLU as its input activation, the routed experts' sum as its addend in MoE layers). A synthetic checkpoint
+    /// with 128 / 256-row MLPs, converted at bf16 (FP8 kept), must give the fp32 conversion's logits (every weight
+    /// dequantised; Gemm, Split and the activation nodes) to float32 summation error.
+    /// </summary>
+    [Fact]
+    public async Task StackedFp8GateUpMatchesTheDequantisedFp32Conversion()
+    {
+        using var dir = Fixtures.NewTempDir("glm-fp8-gate-up");
+        var config = SynthPresets.Get("tiny", layers: 2, fp8: true) with { HiddenSize = 128, IntermediateSize = 256, MoeIntermediateSize = 128 };
+        CheckpointSynthesizer.Write(new SynthOptions(dir.File("ckpt"), config, Seed: 7));
+        ModelConverter.Convert(new ConvertOptions(dir.File("ckpt"), dir.File("fp32")) { Precision = TargetPrecision.Fp32 }, SilentProgress.Instance);
+        ModelConverter.Convert(new ConvertOptions(dir.File("ckpt"), dir.File("bf16")) { Precision = TargetPrecision.Bf16 }, SilentProgress.Instance);
+
+        var manifest = ModelManifestJson.Load(dir.File("bf16"));
+        var graph = Onnx.OnnxGraphReader.Read(Path.Combine(dir.File("bf16"), manifest.Stages[0].File));
+        for (int layer = 0; layer < config.NumHiddenLayers; layer++)
+        {
+            bool dense = config.MlpLayerTypes[layer] == MlpLayerType.Dense;
+            long inter = dense ? config.IntermediateSize : config.MoeIntermediateSize;
+            var gateUp = Assert.Single(graph.Consumers($"layers.{layer}.mlp_norm"),
+                n => n.OpType == "DenseProjection" && graph.Initializers[n.Inputs[1]].Dims[0] == 2 * inter);
+            Assert.Equal(OnnxDataType.Float8E4M3FN, graph.Initializers[gateUp.Inputs[1]].Type);
+            Assert.Equal([2 * inter / 128, config.HiddenSize / 128], graph.Initializers[gateUp.Inputs[2]].Dims);
+            var down = Assert.Single(graph.Consumers(gateUp.Outputs[0]));
+            Assert.Equal("DenseProjection", down.OpType);
+        }
+
+        long[] ids = [5, 17, 3, 99, 42, 8, 8, 120, 64, 1, 200, 33];
+        async Task<float[]> Logits(string d)
+        {
+            using var model = VerificationModel.Open(d, ids.Length + 1);
+            return await model.PromptLogitsAsync(ids);
+        }
+        var a = await Logits(dir.File("fp32"));
+        var b = await Logits(dir.File("bf16"));
+        double maxErr = a.Zip(b, (x, y) => (double)Math.Abs(x - y)).Max(), maxAbs = a.Max(x => (double)Math.Abs(x));
+        log.WriteLine($"bf16 (stacked FP8 gate / up, fused SwiGLU) vs fp32: max abs logit difference {maxErr:E2} (logits up to {maxAbs:F2})");
+        Assert.True(maxErr <= 1e-4, $"max abs logit difference {maxErr}");
+    }
 }
