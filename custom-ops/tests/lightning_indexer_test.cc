@@ -66,13 +66,7 @@ IndexerRun RunKernel(std::mt19937& rng, const IndexerProblem& p, int64_t block_s
   in.index_pool = {DType::kFloat32, {L.num_blocks, block_size, p.dim}};
   in.batch = L.Inputs();
   std::vector<float> q = p.q, k = k_new;
-  RopeTables tables;
-  if (rope) {
-    in.rope = rope->Inputs(L.tokens);
-    tables = rope->Tables();
-    q = test::Unrotated(q, L.tokens, p.heads, p.dim, *rope);
-    k = test::Unrotated(k, L.tokens, 1, p.dim, *rope);
-  }
+  const RopeTables tables = test::UnrotateForTables(rope, L.tokens, p.heads, p.dim, in.rope, q, k);
   const LightningIndexerShape shape = ValidateLightningIndexer(in, {topk, std::nullopt});
   run.topk.assign(static_cast<size_t>(L.tokens * topk), -7);
   std::vector<float> reference_pool = run.pool;

@@ -49,4 +49,15 @@ inline std::vector<float> Unrotated(std::vector<float> x, int64_t tokens, int64_
   return x;
 }
 
+// With `rope` (nothing without): the op's inputs describe its tables, and q [tokens, heads, dim] / k [tokens, dim],
+// the test's rotated truth, are turned back so that the op must rotate them. Returns the tables the op is given.
+inline RopeTables UnrotateForTables(const RopeCase* rope, int64_t tokens, int64_t heads, int64_t dim,
+                                    RopeTablesInputs& inputs, std::vector<float>& q, std::vector<float>& k) {
+  if (!rope) return {};
+  inputs = rope->Inputs(tokens);
+  q = Unrotated(q, tokens, heads, dim, *rope);
+  k = Unrotated(k, tokens, 1, dim, *rope);
+  return rope->Tables();
+}
+
 }  // namespace glm_ops::test

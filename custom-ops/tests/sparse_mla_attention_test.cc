@@ -65,15 +65,9 @@ MlaRun RunMla(std::mt19937& rng, const MlaProblem& p, int64_t block_size, const 
   in.batch = L.Inputs();
   in.has_topk = topk != nullptr;
   if (topk) in.topk_indices = {DType::kInt32, {L.tokens, k}};
+  // The problem's q_rope and new rope rows are the rotated truth; with `rope` the op gets them turned back.
   std::vector<float> qr = p.q_rope;
-  RopeTables tables;
-  if (rope) {
-    // The problem's q_rope and new rope rows are the rotated truth; the op gets them turned back, with the tables.
-    in.rope = rope->Inputs(L.tokens);
-    tables = rope->Tables();
-    qr = test::Unrotated(qr, L.tokens, p.heads, p.rope, *rope);
-    kr = test::Unrotated(kr, L.tokens, 1, p.rope, *rope);
-  }
+  const RopeTables tables = test::UnrotateForTables(rope, L.tokens, p.heads, p.rope, in.rope, qr, kr);
   const SparseMlaShape shape = ValidateSparseMla(in, {scale});
   run.out.assign(static_cast<size_t>(L.tokens * p.heads * p.rank), -9.0f);
   std::vector<float> reference_pool = run.pool;

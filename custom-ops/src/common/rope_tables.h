@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstdint>
+#include <vector>
 
 #include "common/tensor_desc.h"
 
@@ -21,6 +22,30 @@ struct RopeTables {
   const float* sin = nullptr;
 
   bool present() const { return cos != nullptr; }
+};
+
+// The query [T, heads, head_dim] and key [T, head_dim] an op reads: the inputs as they came (rotary_dim 0), or
+// copies rotated by `rotate` (the CPU kernel's cpu::RotatedCopy or the reference's reference::Rotated, each with
+// that signature), which this object owns.
+class QueryKey {
+ public:
+  template <typename Rotate>
+  QueryKey(const float* q, const float* k, int64_t tokens, int64_t heads, int64_t head_dim, int64_t rotary_dim,
+           const RopeTables& tables, Rotate rotate)
+      : q_(q), k_(k) {
+    if (rotary_dim == 0) return;
+    q_copy_ = rotate(q, tokens, heads, head_dim, rotary_dim, tables);
+    k_copy_ = rotate(k, tokens, 1, head_dim, rotary_dim, tables);
+    q_ = q_copy_.data();
+    k_ = k_copy_.data();
+  }
+  const float* q() const { return q_; }
+  const float* k() const { return k_; }
+
+ private:
+  std::vector<float> q_copy_, k_copy_;
+  const float* q_;
+  const float* k_;
 };
 
 // Checks the tables against `tokens` rows and a head of `head_dim` dims: `whole_head` requires rotary_dim ==

@@ -103,13 +103,9 @@ void RunGroup(const Parallel& parallel, const LightningIndexerShape& s, const fl
 void LightningIndexer(const Parallel& parallel, const LightningIndexerShape& s, const float* index_q,
                       const float* index_k, const float* head_weights, const RopeTables& rope, float* index_pool,
                       int32_t* topk_indices) {
-  std::vector<float> rotated_q, rotated_k;
-  if (s.rotary_dim > 0) {
-    rotated_q = RotatedCopy(index_q, s.tokens, s.n_heads, s.head_dim, s.rotary_dim, rope);
-    rotated_k = RotatedCopy(index_k, s.tokens, 1, s.head_dim, s.rotary_dim, rope);
-    index_q = rotated_q.data();
-    index_k = rotated_k.data();
-  }
+  const QueryKey qk(index_q, index_k, s.tokens, s.n_heads, s.head_dim, s.rotary_dim, rope, RotatedCopy);
+  index_q = qk.q();
+  index_k = qk.k();
   WriteNewKeys(s, index_k, index_pool);
 
   thread_local std::vector<float> scores;

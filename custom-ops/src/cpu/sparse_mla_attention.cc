@@ -88,13 +88,9 @@ void WriteNewRows(const SparseMlaShape& s, const float* kv_latent, const float* 
 void SparseMlaAttention(const Parallel& parallel, const SparseMlaShape& s, const float* q_latent, const float* q_rope,
                         const float* kv_latent, const float* k_rope, const RopeTables& rope, float* latent_pool,
                         const int32_t* topk_indices, float* out) {
-  std::vector<float> rotated_q, rotated_k;
-  if (s.rotate) {
-    rotated_q = RotatedCopy(q_rope, s.tokens, s.n_heads, s.rope_dim, s.rope_dim, rope);
-    rotated_k = RotatedCopy(k_rope, s.tokens, 1, s.rope_dim, s.rope_dim, rope);
-    q_rope = rotated_q.data();
-    k_rope = rotated_k.data();
-  }
+  const QueryKey qk(q_rope, k_rope, s.tokens, s.n_heads, s.rope_dim, s.rotate ? s.rope_dim : 0, rope, RotatedCopy);
+  q_rope = qk.q();
+  k_rope = qk.k();
   WriteNewRows(s, kv_latent, k_rope, latent_pool);
 
   std::vector<int64_t> token_sequence(static_cast<size_t>(s.tokens));

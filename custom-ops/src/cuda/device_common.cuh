@@ -73,4 +73,12 @@ __device__ __forceinline__ uint32_t OrderKey(float v) {
 
 __host__ __device__ constexpr int64_t CeilDiv(int64_t a, int64_t b) { return (a + b - 1) / b; }
 
+// Element-wise kernels (one thread per element, grid-stride loops: rope.cu, swiglu.cu): their block size, and the
+// grid for `total` elements, capped at 4096 blocks (1M elements a pass) so prefill-sized inputs loop instead.
+constexpr int kElementwiseThreads = 256;
+constexpr unsigned ElementwiseBlocks(int64_t total) {
+  const int64_t blocks = CeilDiv(total, kElementwiseThreads);
+  return static_cast<unsigned>(blocks < 4096 ? blocks : 4096);
+}
+
 }  // namespace glm_ops::cuda

@@ -1,4 +1,3 @@
-#include <algorithm>
 #include <stdexcept>
 #include <string>
 
@@ -10,21 +9,18 @@ namespace glm_ops::cuda {
 
 namespace {
 
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 4096;  // 1M elements per pass; larger (prefill) copies loop
-
 // One thread per output element (coalesced; a pair's partner is the neighbouring thread's element, so its second
 // load hits L1). Elements [0, q_count) are q's, the rest k's, so the query and the key cost one launch. The
-// products use explicit intrinsics because nvcc would otherwise pick its own FMA contraction: this is the order the
-// CPU kernel compiles to at -O3 -march=x86-64-v3 -ffp-contract=fast with both GCC 12 and Clang 14 (b sin rounded,
-// then fused into a cos - .; a sin rounded, then fused into b cos + .), so float32 pool rows written by the two
-// agree bit for bit there.
+// products use explicit intrinsics because nvcc would otherwise pick its own FMA contraction: the CPU kernel's
+// explicit std::fma order (cpu/rope.cc: b sin rounded, then fused into a cos - .; a sin rounded, then fused into
+// b cos + .), so float32 pool rows written by the two agree bit for bit.
 template <typename T>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kElementwiseThreads)
     RotateKernel(const T* q, const T* k, T* q_out, T* k_out, const float* cos, const float* sin, int64_t q_count,
                  int64_t total, int heads, int head_dim, int rotary_dim) {
   const int half = rotary_dim / 2;
-  for (int64_t i = blockIdx.x * int64_t{kThreads} + threadIdx.x; i < total; i += int64_t{gridDim.x} * kThreads) {
+  const int64_t stride = int64_t{gridDim.x} * kElementwiseThreads;
+  for (int64_t i = blockIdx.x * int64_t{kElementwiseThreads} + threadIdx.x; i < total; i += stride) {
     const bool is_q = i < q_count;
     const int64_t e = is_q ? i : i - q_count;  // element index inside q or k
     const T* x = is_q ? q : k;
@@ -47,11 +43,10 @@ template <typename T>
 void Launch(const RopeTables& tables, int64_t tokens, int64_t heads, int64_t head_dim, int64_t rotary_dim,
             const void* q, const void* k, void* q_out, void* k_out, cudaStream_t stream) {
   const int64_t q_count = tokens * heads * head_dim, total = q_count + tokens * head_dim;
-  const unsigned blocks = static_cast<unsigned>(std::min(CeilDiv(total, kThreads), kMaxBlocks));
-  RotateKernel<T><<<blocks, kThreads, 0, stream>>>(static_cast<const T*>(q), static_cast<const T*>(k),
-                                                   static_cast<T*>(q_out), static_cast<T*>(k_out), tables.cos,
-                                                   tables.sin, q_count, total, static_cast<int>(heads),
-                                                   static_cast<int>(head_dim), static_cast<int>(rotary_dim));
+  const unsigned blocks = ElementwiseBlocks(total);
+  RotateKernel<T><<<blocks, kElementwiseThreads, 0, stream>>>(
+      static_cast<const T*>(q), static_cast<const T*>(k), static_cast<T*>(q_out), static_cast<T*>(k_out), tables.cos,
+      tables.sin, q_count, total, static_cast<int>(heads), static_cast<int>(head_dim), static_cast<int>(rotary_dim));
   GLM_CUDA_CHECK_LAUNCH();
 }
 

@@ -1,5 +1,3 @@
-#include <algorithm>
-
 #include "cuda/cuda_check.h"
 #include "cuda/device_common.cuh"
 #include "cuda/swiglu_cuda.h"
@@ -8,15 +6,13 @@ namespace glm_ops::cuda {
 
 namespace {
 
-constexpr int kThreads = 256;
-constexpr int64_t kMaxBlocks = 4096;  // 1M elements per pass; larger (prefill) inputs loop
-
 // One thread per output element, grid-stride: consecutive threads read consecutive gate and up columns, so both
 // loads and the store are coalesced. The bytes (3 values per element) dominate; the exp is free next to them.
 template <typename T>
-__global__ void __launch_bounds__(kThreads)
+__global__ void __launch_bounds__(kElementwiseThreads)
     SwiGluKernel(const T* __restrict__ gate_up, int64_t width, int64_t total, T* __restrict__ out) {
-  for (int64_t i = blockIdx.x * int64_t{kThreads} + threadIdx.x; i < total; i += int64_t{gridDim.x} * kThreads) {
+  const int64_t stride = int64_t{gridDim.x} * kElementwiseThreads;
+  for (int64_t i = blockIdx.x * int64_t{kElementwiseThreads} + threadIdx.x; i < total; i += stride) {
     const int64_t t = i / width, c = i - t * width;
     const T* row = gate_up + t * 2 * width;
     const float g = ToFloat(row[c]), u = ToFloat(row[width + c]);
@@ -28,8 +24,9 @@ __global__ void __launch_bounds__(kThreads)
 template <typename T>
 void Launch(const void* gate_up, int64_t tokens, int64_t width, void* out, cudaStream_t stream) {
   const int64_t total = tokens * width;
-  const unsigned blocks = static_cast<unsigned>(std::min(CeilDiv(total, kThreads), kMaxBlocks));
-  SwiGluKernel<T><<<blocks, kThreads, 0, stream>>>(static_cast<const T*>(gate_up), width, total, static_cast<T*>(out));
+  const unsigned blocks = ElementwiseBlocks(total);
+  SwiGluKernel<T><<<blocks, kElementwiseThreads, 0, stream>>>(static_cast<const T*>(gate_up), width, total,
+                                                              static_cast<T*>(out));
   GLM_CUDA_CHECK_LAUNCH();
 }
 

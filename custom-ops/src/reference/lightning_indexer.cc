@@ -38,13 +38,9 @@ std::vector<double> IndexerScores(const LightningIndexerShape& s, const float* q
 
 void LightningIndexer(const LightningIndexerShape& s, const float* q, const float* k, const float* w,
                       const RopeTables& rope, float* pool, int32_t* out) {
-  std::vector<float> rotated_q, rotated_k;
-  if (s.rotary_dim > 0) {
-    rotated_q = Rotated(q, s.tokens, s.n_heads, s.head_dim, s.rotary_dim, rope);
-    rotated_k = Rotated(k, s.tokens, 1, s.head_dim, s.rotary_dim, rope);
-    q = rotated_q.data();
-    k = rotated_k.data();
-  }
+  const QueryKey qk(q, k, s.tokens, s.n_heads, s.head_dim, s.rotary_dim, rope, Rotated);
+  q = qk.q();
+  k = qk.k();
   WriteIndexerKeys(s, k, pool);
   const int64_t top = s.index_topk;
   for (int64_t t = 0; t < s.tokens; ++t) {

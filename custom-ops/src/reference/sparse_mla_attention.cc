@@ -13,13 +13,9 @@ std::vector<double> SparseMlaAttention(const SparseMlaShape& s, const float* q_l
                                        float* pool, const int32_t* topk) {
   const PagedBatch& b = s.batch;
   const int64_t rank = s.kv_lora_rank, rope = s.rope_dim, width = rank + rope, heads = s.n_heads;
-  std::vector<float> rotated_q, rotated_k;
-  if (s.rotate) {
-    rotated_q = Rotated(q_rope, s.tokens, heads, rope, rope, tables);
-    rotated_k = Rotated(k_rope, s.tokens, 1, rope, rope, tables);
-    q_rope = rotated_q.data();
-    k_rope = rotated_k.data();
-  }
+  const QueryKey qk(q_rope, k_rope, s.tokens, heads, rope, s.rotate ? rope : 0, tables, Rotated);
+  q_rope = qk.q();
+  k_rope = qk.k();
   for (int64_t t = 0; t < s.tokens; ++t) {
     float* row = pool + b.PoolRow(SequenceOf(b, t), PositionOf(b, t)) * width;
     std::copy(kv_latent + t * rank, kv_latent + (t + 1) * rank, row);

@@ -57,17 +57,7 @@ public sealed class AbsorbedFp8Tests(ITestOutputHelper log)
         var absorbed = ModelManifestJson.Load(dir.File("fp8")).Precision.Parts!.Single(p => p.Part == "attention").Absorbed!;
         Assert.Equal(("float8e4m3fn", 64), (absorbed.Format, absorbed.BlockSize!.Value));
 
-        long[] ids = [5, 17, 3, 99, 42, 8, 8, 120, 64, 1, 200, 33];
-        async Task<float[]> Logits(string d)
-        {
-            using var model = VerificationModel.Open(d, ids.Length + 1);
-            return await model.PromptLogitsAsync(ids);
-        }
-        var a = await Logits(dir.File("fp32"));
-        var b = await Logits(dir.File("fp8"));
-        double maxErr = a.Zip(b, (x, y) => (double)Math.Abs(x - y)).Max(), maxAbs = a.Max(x => (double)Math.Abs(x));
-        log.WriteLine($"fp8 (re-blocked W_UK / W_UV) vs fp32: max abs logit difference {maxErr:E2} (logits up to {maxAbs:F2})");
-        Assert.True(maxErr <= 1e-4, $"max abs logit difference {maxErr}");
+        await AssertSameLogits(dir.File("fp32"), dir.File("fp8"), "fp8 (re-blocked W_UK / W_UV)");
     }
 
     /// <summary>
@@ -100,16 +90,22 @@ public sealed class AbsorbedFp8Tests(ITestOutputHelper log)
             Assert.Equal("DenseProjection", down.OpType);
         }
 
+        await AssertSameLogits(dir.File("fp32"), dir.File("bf16"), "bf16 (stacked FP8 gate / up, fused SwiGLU)");
+    }
+
+    /// <summary>The prompt logits of <paramref name="candidate"/> equal the fp32 conversion's to 1e-4 (max abs).</summary>
+    private async Task AssertSameLogits(string fp32, string candidate, string label)
+    {
         long[] ids = [5, 17, 3, 99, 42, 8, 8, 120, 64, 1, 200, 33];
         async Task<float[]> Logits(string d)
         {
             using var model = VerificationModel.Open(d, ids.Length + 1);
             return await model.PromptLogitsAsync(ids);
         }
-        var a = await Logits(dir.File("fp32"));
-        var b = await Logits(dir.File("bf16"));
+        var a = await Logits(fp32);
+        var b = await Logits(candidate);
         double maxErr = a.Zip(b, (x, y) => (double)Math.Abs(x - y)).Max(), maxAbs = a.Max(x => (double)Math.Abs(x));
-        log.WriteLine($"bf16 (stacked FP8 gate / up, fused SwiGLU) vs fp32: max abs logit difference {maxErr:E2} (logits up to {maxAbs:F2})");
+        log.WriteLine($"{label} vs fp32: max abs logit difference {maxErr:E2} (logits up to {maxAbs:F2})");
         Assert.True(maxErr <= 1e-4, $"max abs logit difference {maxErr}");
     }
 }
