@@ -15,6 +15,7 @@
 #include "cpu/isa_dispatch.h"
 #include "cpu/moe_experts.h"
 #include "int_weight_quantizer.h"
+#include "moe_shared_routes.h"
 #include "moe_token_bits.h"
 #include "reference/moe_experts.h"
 #include "reference/weight_decode.h"
@@ -184,9 +185,10 @@ struct Comparison {
 };
 
 // The whole op (the process's ISA) against the reference with exact float32 activations.
-// nan_token: a token whose first activation is NaN (-1: none); its outputs must all be NaN.
+// nan_token: a token whose first activation is NaN (-1: none); its outputs must all be NaN. shared: the last `shared`
+// of the stacked experts are shared (the call is also checked against its routes written out).
 Comparison RunOp(std::mt19937& rng, bool int4, int64_t experts, int64_t hidden, int64_t inter, int64_t tokens,
-                 int64_t top_k, int64_t g, int64_t nan_token = -1) {
+                 int64_t top_k, int64_t g, int64_t nan_token = -1, int64_t shared = 0) {
   const auto gate = test::QuantizeWeights(RandomWeights(rng, experts * inter, hidden, g), experts * inter, hidden, g,
                                           int4);
   const auto up = test::QuantizeWeights(RandomWeights(rng, experts * inter, hidden, g), experts * inter, hidden, g,
@@ -195,9 +197,7 @@ Comparison RunOp(std::mt19937& rng, bool int4, int64_t experts, int64_t hidden, 
                                           int4);
   auto x = test::RandomFloats(rng, static_cast<size_t>(tokens * hidden));
   if (nan_token >= 0) x[nan_token * hidden] = NAN;
-  std::vector<int32_t> ids;
-  std::uniform_int_distribution<int32_t> pick(0, static_cast<int32_t>(experts - 1));
-  for (int64_t i = 0; i < tokens * top_k; ++i) ids.push_back(pick(rng));
+  const std::vector<int32_t> ids = test::RoutedIds(rng, tokens, top_k, experts, shared);
   const auto weights = test::RandomFloats(rng, static_cast<size_t>(tokens * top_k), 0.0f, 2.0f);
 
   const DType wtype = int4 ? DType::kUInt8 : DType::kInt8;
@@ -213,13 +213,14 @@ Comparison RunOp(std::mt19937& rng, bool int4, int64_t experts, int64_t hidden, 
   in.gate_scales = {DType::kFloat16, {experts, inter, (hidden + g - 1) / g}};
   in.up_scales = in.gate_scales;
   in.down_scales = {DType::kFloat16, {experts, hidden, (inter + g - 1) / g}};
-  const MoeExpertsShape shape = ValidateMoeExperts(in, {g, int4 ? "int4" : ""});
+  const MoeExpertsShape shape = ValidateMoeExperts(in, {g, int4 ? "int4" : "", shared});
   EXPECT_EQ(shape.format, Format(int4));
   const cpu::ExpertWeights ew{Data(gate, int4),   Data(up, int4),   Data(down, int4),
                               gate.scales.data(), up.scales.data(), down.scales.data()};
   std::vector<float> out(static_cast<size_t>(tokens * hidden), -5.0f);
   cpu::MoeExperts(test::Threads(), shape, x.data(), ids.data(), weights.data(), ew, out.data());
   const auto expected = reference::MoeExperts(shape, x.data(), ids.data(), weights.data(), ew);
+  if (shared > 0) test::ExpectSameAsWrittenOutRoutes(shape, x.data(), ids.data(), weights.data(), ew, out, expected);
   Comparison result;
   for (size_t i = 0; i < out.size(); ++i) {
     if (std::isnan(expected[i])) {
@@ -258,6 +259,16 @@ TEST(MoeExpertsInt, IntegerPathMatchesReferenceWithinActivationRounding) {
   // Several experts with top-k routing.
   const Comparison c = RunOp(rng, true, 6, 96, 64, 5, 3, 32);
   EXPECT_LE(c.RelativeRms(), 2e-2);
+  // Shared experts after the routed ones (every token on each, weight 1), decode- and prefill-sized.
+  for (bool int4 : {false, true})
+    for (int64_t shared : {1, 2})
+      for (int64_t tokens : {1, 6}) {
+        SCOPED_TRACE(std::string(int4 ? "int4" : "int8") + " shared " + std::to_string(shared) + " tokens " +
+                     std::to_string(tokens));
+        const Comparison s = RunOp(rng, int4, 4 + shared, 96, 64, tokens, 2, 32, -1, shared);
+        EXPECT_LE(s.RelativeRms(), 2e-2);
+        EXPECT_GT(s.max_expected, 0.0);
+      }
   std::printf("worst relative rms error of the integer path over the grid: %.4f\n", std::max(worst_rms, c.RelativeRms()));
 }
 

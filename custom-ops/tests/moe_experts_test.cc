@@ -11,6 +11,7 @@
 #include "cpu/moe_experts.h"
 #include "reference/moe_experts.h"
 #include "reference/weight_decode.h"
+#include "moe_shared_routes.h"
 #include "moe_token_bits.h"
 #include "moe_tolerance.h"
 #include "test_support.h"
@@ -61,11 +62,14 @@ Stacked MakeStacked(std::mt19937& rng, ExpertWeightFormat format, int64_t expert
   return s;
 }
 
-// nan_codes: FP8 codes (0x7F / 0xFF) planted at these flat indices of the gate weights.
+// nan_codes: FP8 codes (0x7F / 0xFF) planted at these flat indices of the gate weights. shared: the last `shared`
+// of the `experts` stacked experts are shared (the call is also checked against its routes written out).
 void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t experts, int64_t hidden, int64_t inter,
-             int64_t tokens, int64_t top_k, int64_t qb, const std::vector<int64_t>& nan_codes = {}) {
+             int64_t tokens, int64_t top_k, int64_t qb, const std::vector<int64_t>& nan_codes = {},
+             int64_t shared = 0) {
   SCOPED_TRACE("format " + std::to_string(static_cast<int>(format)) + " hidden " + std::to_string(hidden) +
-               " inter " + std::to_string(inter) + " tokens " + std::to_string(tokens) + " qb " + std::to_string(qb));
+               " inter " + std::to_string(inter) + " tokens " + std::to_string(tokens) + " qb " + std::to_string(qb) +
+               " shared " + std::to_string(shared));
   Stacked gate = MakeStacked(rng, format, experts, inter, hidden, qb);
   for (size_t i = 0; i < nan_codes.size(); ++i) {
     gate.fp8[nan_codes[i]] = i % 2 ? 0xFF : 0x7F;  // the reference decodes both to NaN
@@ -73,9 +77,7 @@ void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t experts, int6
   const Stacked up = MakeStacked(rng, format, experts, inter, hidden, qb);
   const Stacked down = MakeStacked(rng, format, experts, hidden, inter, qb);
   const auto x = test::RandomFloats(rng, tokens * hidden);
-  std::vector<int32_t> ids;
-  std::uniform_int_distribution<int32_t> pick(0, static_cast<int32_t>(experts - 1));
-  for (int64_t i = 0; i < tokens * top_k; ++i) ids.push_back(pick(rng));
+  const std::vector<int32_t> ids = test::RoutedIds(rng, tokens, top_k, experts, shared);
   const auto w = test::RandomFloats(rng, tokens * top_k, 0.0f, 2.0f);
 
   const DType dtype = format == ExpertWeightFormat::kFloat32    ? DType::kFloat32
@@ -94,7 +96,7 @@ void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t experts, int6
   in.gate_scales = {DType::kFloat32, {experts, ih, hh}};
   in.up_scales = {DType::kFloat32, {experts, ih, hh}};
   in.down_scales = {DType::kFloat32, {experts, hh, ih}};
-  const MoeExpertsShape shape = ValidateMoeExperts(in, {qb});
+  const MoeExpertsShape shape = ValidateMoeExperts(in, {qb, "", shared});
   CheckExpertIds(shape, ids.data());
 
   cpu::ExpertWeights ew{gate.Data(format), up.Data(format), down.Data(format),
@@ -103,6 +105,7 @@ void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t experts, int6
   std::vector<float> out(static_cast<size_t>(tokens * hidden), -5.0f);
   cpu::MoeExperts(test::Threads(), shape, x.data(), ids.data(), w.data(), ew, out.data());
   const auto expected = reference::MoeExperts(shape, x.data(), ids.data(), w.data(), ew);
+  if (shared > 0) test::ExpectSameAsWrittenOutRoutes(shape, x.data(), ids.data(), w.data(), ew, out, expected);
   const bool amx = test::MoeBf16MayUseAmx(format);
   for (size_t i = 0; i < out.size(); ++i) {
     if (std::isnan(expected[i])) {
@@ -136,6 +139,19 @@ TEST(MoeExperts, BlockFp8WithCroppedEdgeBlocksMatchesReference) {
   RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 6, 37, 21, 1, 2, 16);  // 1 token per expert: in-register path
   RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 4, 37, 21, 2, 1, 16);  // up to 2 tokens per expert
   RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 2, 600, 260, 2, 2, 128);
+}
+
+TEST(MoeExperts, SharedExpertsRunOnEveryTokenWithWeightOne) {
+  // One or two shared experts after the routed ones, each format; 1 token (decode) to 9 (every shared expert then
+  // has 5 or more tokens: the tile and AMX paths), widths not multiples of 8, cropped FP8 blocks.
+  std::mt19937 rng(39);
+  for (int64_t shared : {1, 2})
+    for (int64_t tokens : {1, 3, 9}) {
+      RunCase(rng, ExpertWeightFormat::kFloat32, 4 + shared, 40, 24, tokens, 2, 128, {}, shared);
+      RunCase(rng, ExpertWeightFormat::kBFloat16, 5 + shared, 48, 32, tokens, 2, 128, {}, shared);
+      RunCase(rng, ExpertWeightFormat::kFloat8E4M3, 4 + shared, 37, 21, tokens, 2, 16, {}, shared);
+      RunCase(rng, ExpertWeightFormat::kBFloat16, 3 + shared, 29, 19, tokens, 1, 128, {}, shared);
+    }
 }
 
 TEST(MoeExperts, TokenCountsAroundTheBlockingEdgesMatchReference) {
@@ -321,7 +337,20 @@ TEST(MoeExpertsValidation, RejectsBadTypesShapesAndIds) {
   ExpectInputError([&] { ValidateMoeExperts(in, {100}); }, {"attribute 'quant_block_size'", "got 100"});
   const std::vector<int32_t> ids{0, 1, 2, 3, 4, 0};
   ExpectInputError([&] { CheckExpertIds(ok, ids.data()); },
-                   {"'expert_ids' holds an id outside the experts", "[0, 4)", "expert_ids[2, 0] = 4"});
+                   {"'expert_ids' holds an id outside the routed experts", "[0, 4)", "expert_ids[2, 0] = 4"});
+  // Shared experts: the last ones of the stack; routed ids may not name them, and one routed expert must remain.
+  const MoeExpertsShape shared = ValidateMoeExperts(in, {128, "", 1});
+  EXPECT_EQ(shared.RoutedExperts(), 3);
+  const std::vector<int32_t> routed_ids{0, 1, 2, 0, 1, 2};
+  CheckExpertIds(shared, routed_ids.data());
+  const std::vector<int32_t> naming_shared{0, 1, 2, 3, 1, 2};
+  ExpectInputError([&] { CheckExpertIds(shared, naming_shared.data()); },
+                   {"holds an id outside the routed experts", "[0, 3) (the last 1 stacked experts are shared)",
+                    "expert_ids[1, 1] = 3"});
+  ExpectInputError([&] { ValidateMoeExperts(in, {128, "", 4}); },
+                   {"attribute 'shared_experts' leaves no routed expert", "fewer than the 4 stacked experts", "got 4"});
+  ExpectInputError([&] { ValidateMoeExperts(in, {128, "", -1}); },
+                   {"attribute 'shared_experts' is out of range", "got -1"});
 }
 
 }  // namespace

@@ -83,6 +83,10 @@ void ValidateMoeExpertsAttributes(const MoeExpertsAttributes& a) {
   if (!a.weight_format.empty() && a.weight_format != "int4")
     FailAttribute(kOp, "weight_format", "is unknown", "\"\" (from the weights' element type) or \"int4\"",
                   "\"" + a.weight_format + "\"");
+  if (a.shared_experts < 0)
+    FailAttribute(kOp, "shared_experts", "is out of range",
+                  "0 or more (the last shared_experts of the stacked experts, run on every token)",
+                  std::to_string(a.shared_experts));
 }
 
 MoeExpertsShape ValidateMoeExperts(const MoeExpertsInputs& in, const MoeExpertsAttributes& a) {
@@ -114,6 +118,10 @@ MoeExpertsShape ValidateMoeExperts(const MoeExpertsInputs& in, const MoeExpertsA
   CheckDim(kOp, "gate_weights", in.gate_weights.shape, 2, stored(hidden),
            int4 ? "ceil(hidden_size / 2) from hidden: int4 pairs" : "hidden_size from hidden");
   const int64_t experts = in.gate_weights.shape[0], inter = in.gate_weights.shape[1];
+  if (a.shared_experts >= experts)
+    FailAttribute(kOp, "shared_experts", "leaves no routed expert",
+                  "fewer than the " + std::to_string(experts) + " stacked experts of gate_weights",
+                  std::to_string(a.shared_experts));
 
   for (const auto& [name, desc] : {std::pair<const char*, const TensorDesc*>{"up_weights", &in.up_weights},
                                    {"down_weights", &in.down_weights}}) {
@@ -135,14 +143,17 @@ MoeExpertsShape ValidateMoeExperts(const MoeExpertsInputs& in, const MoeExpertsA
   CheckScales("up_scales", in.has_up_scales, in.up_scales, format, experts, inter, hidden, qb);
   CheckScales("down_scales", in.has_down_scales, in.down_scales, format, experts, hidden, inter, qb);
 
-  return MoeExpertsShape{tokens, hidden, top_k, experts, inter, qb, format};
+  return MoeExpertsShape{tokens, hidden, top_k, experts, inter, qb, format, a.shared_experts};
 }
 
 void CheckExpertIds(const MoeExpertsShape& shape, const int32_t* ids) {
   for (int64_t i = 0; i < shape.tokens * shape.top_k; ++i)
-    if (ids[i] < 0 || ids[i] >= shape.experts)
-      FailInput(kOp, "expert_ids", "holds an id outside the experts",
-                "ids in [0, " + std::to_string(shape.experts) + ")",
+    if (ids[i] < 0 || ids[i] >= shape.RoutedExperts())
+      FailInput(kOp, "expert_ids", "holds an id outside the routed experts",
+                "ids in [0, " + std::to_string(shape.RoutedExperts()) + ")" +
+                    (shape.shared_experts > 0 ? " (the last " + std::to_string(shape.shared_experts) +
+                                                    " stacked experts are shared)"
+                                              : ""),
                 "expert_ids[" + std::to_string(i / shape.top_k) + ", " + std::to_string(i % shape.top_k) +
                     "] = " + std::to_string(ids[i]));
 }

@@ -34,6 +34,7 @@ constexpr int64_t ExpertRowBytes(ExpertWeightFormat f, int64_t cols) {
 struct MoeExpertsAttributes {
   int64_t quant_block_size = 128;
   std::string weight_format;  // "" (from the element type) or "int4"
+  int64_t shared_experts = 0;  // the last shared_experts stacked experts run on every token with weight 1
 };
 
 struct MoeExpertsInputs {
@@ -63,18 +64,33 @@ struct ExpertWeights {
 struct MoeExpertsShape {
   int64_t tokens = 0;
   int64_t hidden = 0;
-  int64_t top_k = 0;
-  int64_t experts = 0;
+  int64_t top_k = 0;    // routed experts per token (expert_ids' columns)
+  int64_t experts = 0;  // stacked experts: the routed ones, then the shared ones
   int64_t inter = 0;
   int64_t quant_block_size = 128;
   ExpertWeightFormat format = ExpertWeightFormat::kFloat32;
+  int64_t shared_experts = 0;
+
+  // Experts expert_ids may name: [0, RoutedExperts()).
+  int64_t RoutedExperts() const { return experts - shared_experts; }
+  // Experts each token runs through: its top_k routed ones, then every shared one.
+  int64_t Routes() const { return top_k + shared_experts; }
 };
+
+// Route k in [0, Routes()) of token t: the router's k-th choice and weight for k < top_k, else shared expert
+// k - top_k (stacked after the routed ones) with weight 1.
+inline int32_t RouteExpert(const MoeExpertsShape& s, const int32_t* expert_ids, int64_t t, int64_t k) {
+  return k < s.top_k ? expert_ids[t * s.top_k + k] : static_cast<int32_t>(s.RoutedExperts() + (k - s.top_k));
+}
+inline float RouteWeight(const MoeExpertsShape& s, const float* expert_weights, int64_t t, int64_t k) {
+  return k < s.top_k ? expert_weights[t * s.top_k + k] : 1.0f;
+}
 
 void ValidateMoeExpertsAttributes(const MoeExpertsAttributes& attributes);
 
 MoeExpertsShape ValidateMoeExperts(const MoeExpertsInputs& inputs, const MoeExpertsAttributes& attributes);
 
-// Checks the contents of expert_ids (host memory): every id in [0, experts).
+// Checks the contents of expert_ids (host memory): every id in [0, RoutedExperts()).
 void CheckExpertIds(const MoeExpertsShape& shape, const int32_t* expert_ids);
 
 }  // namespace glm_ops

@@ -178,9 +178,10 @@ inline constexpr std::array<TensorSpec, 9> kMoeExpertsInputs{{
     {"down_scales", kExpertScaleTypes, true},
 }};
 inline constexpr std::array<TensorSpec, 1> kMoeExpertsOutputs{{{"output", {DType::kFloat32}}}};
-inline constexpr std::array<AttributeSpec, 2> kMoeExpertsAttributes{{
+inline constexpr std::array<AttributeSpec, 3> kMoeExpertsAttributes{{
     {"quant_block_size", AttributeKind::kInt, false, true, 128},
     {"weight_format", AttributeKind::kString, false, true, 0, ""},  // "int4": uint8 weights hold int4 pairs
+    {"shared_experts", AttributeKind::kInt, false, true, 0},  // the last S stacked experts: every token, weight 1
 }};
 
 // ---- DenseProjection

@@ -19,7 +19,9 @@ constexpr int64_t kRowsPerItem = 2 * kProjectionRowQuantum;
 // Rows of one work item on the AMX path: four 16-row blocks of cpu/expert_amx.h.
 constexpr int64_t kAmxRowsPerItem = 4 * kExpertAmxBlockRows;
 
-// Tokens routed to each expert, grouped: assignments [begin[e], begin[e+1]) belong to expert e.
+// Tokens routed to each expert, grouped: assignments [begin[e], begin[e+1]) belong to expert e. A token's routes are
+// its top_k routed experts and then every shared one (RouteExpert), so a shared expert is one more expert whose
+// tokens are all of them.
 struct Routing {
   std::vector<int64_t> begin;         // experts + 1
   std::vector<int64_t> token;         // per assignment
@@ -30,8 +32,9 @@ struct Routing {
 Routing GroupByExpert(const MoeExpertsShape& s, const int32_t* ids, const float* weights) {
   Routing r;
   r.begin.assign(static_cast<size_t>(s.experts + 1), 0);
-  const int64_t assignments = s.tokens * s.top_k;
-  for (int64_t i = 0; i < assignments; ++i) ++r.begin[ids[i] + 1];
+  const int64_t routes = s.Routes(), assignments = s.tokens * routes;
+  for (int64_t t = 0; t < s.tokens; ++t)
+    for (int64_t k = 0; k < routes; ++k) ++r.begin[RouteExpert(s, ids, t, k) + 1];
   for (int64_t e = 0; e < s.experts; ++e) {
     if (r.begin[e + 1] > 0) r.active.push_back(static_cast<int32_t>(e));
     r.begin[e + 1] += r.begin[e];
@@ -39,11 +42,12 @@ Routing GroupByExpert(const MoeExpertsShape& s, const int32_t* ids, const float*
   r.token.resize(static_cast<size_t>(assignments));
   r.weight.resize(static_cast<size_t>(assignments));
   std::vector<int64_t> fill(r.begin.begin(), r.begin.end() - 1);
-  for (int64_t i = 0; i < assignments; ++i) {
-    const int64_t slot = fill[ids[i]]++;
-    r.token[slot] = i / s.top_k;
-    r.weight[slot] = weights[i];
-  }
+  for (int64_t t = 0; t < s.tokens; ++t)
+    for (int64_t k = 0; k < routes; ++k) {
+      const int64_t slot = fill[RouteExpert(s, ids, t, k)]++;
+      r.token[slot] = t;
+      r.weight[slot] = RouteWeight(s, weights, t, k);
+    }
   return r;
 }
 
@@ -101,7 +105,7 @@ int64_t SetMoeExpertsAmxMinTokens(int64_t tokens) {
 void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float* hidden, const int32_t* expert_ids,
                 const float* expert_weights, const ExpertWeights& weights, float* out) {
   const Routing routing = GroupByExpert(s, expert_ids, expert_weights);
-  const int64_t assignments = s.tokens * s.top_k;
+  const int64_t assignments = s.tokens * s.Routes();
   thread_local std::vector<float> activations;  // [assignments, inter]: SiLU(gate) * up per routed token
   activations.resize(static_cast<size_t>(assignments * s.inter));
   float* act = activations.data();

@@ -11,7 +11,8 @@ namespace glm_ops::cpu {
 
 using glm_ops::ExpertWeights;  // host pointers here
 
-// out[i] = sum_k expert_weights[i,k] * down_e(SiLU(gate_e(x_i)) * up_e(x_i)), e = expert_ids[i,k].
+// out[i] = sum_k expert_weights[i,k] * down_e(SiLU(gate_e(x_i)) * up_e(x_i)), e = expert_ids[i,k], plus each shared
+// expert (the last shape.shared_experts of the stacks) with weight 1: the routes of RouteExpert.
 // Expects validated shapes and ids (CheckExpertIds).
 void MoeExperts(const Parallel& parallel, const MoeExpertsShape& shape, const float* hidden, const int32_t* expert_ids,
                 const float* expert_weights, const ExpertWeights& weights, float* out);

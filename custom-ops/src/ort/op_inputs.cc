@@ -165,6 +165,7 @@ MoeExpertsAttributes ReadMoeExpertsAttributes(const OrtKernelInfo* info) {
   MoeExpertsAttributes a;
   a.quant_block_size = IntAttribute(info, kMoeExpertsSpec, "quant_block_size");
   a.weight_format = StringAttribute(info, kMoeExpertsSpec, "weight_format");
+  a.shared_experts = IntAttribute(info, kMoeExpertsSpec, "shared_experts");
   ValidateMoeExpertsAttributes(a);
   return a;
 }

@@ -15,8 +15,8 @@ std::vector<double> MoeExperts(const MoeExpertsShape& s, const float* x, const i
   std::vector<double> out(static_cast<size_t>(s.tokens * hidden), 0.0);
   std::vector<double> h(static_cast<size_t>(inter));
   for (int64_t t = 0; t < s.tokens; ++t)
-    for (int64_t k = 0; k < s.top_k; ++k) {
-      const int64_t e = ids[t * s.top_k + k];
+    for (int64_t k = 0; k < s.Routes(); ++k) {
+      const int64_t e = RouteExpert(s, ids, t, k);
       for (int64_t r = 0; r < inter; ++r) {
         double g = 0, u = 0;
         for (int64_t c = 0; c < hidden; ++c) {
@@ -28,7 +28,7 @@ std::vector<double> MoeExperts(const MoeExpertsShape& s, const float* x, const i
       for (int64_t r = 0; r < hidden; ++r) {
         double y = 0;
         for (int64_t c = 0; c < inter; ++c) y += down((e * hidden + r) * inter + c) * h[c];
-        out[t * hidden + r] += w[t * s.top_k + k] * y;
+        out[t * hidden + r] += RouteWeight(s, w, t, k) * y;
       }
     }
   return out;
