@@ -8,7 +8,9 @@ Prints one JSON line: bytes_per_token, the split by part, artifact_bytes (what i
 A decode step reads every weight once except two kinds (docs/benchmarks.md, "Side by side with llama.cpp"):
 - the token embedding table is a lookup: one row per token;
 - each MoE layer's routed experts: top_k of n_experts (num_experts_per_tok of n_routed_experts; a batch of one token
-  picks exactly top_k distinct experts), so that fraction of the stacked expert tensors.
+  picks exactly top_k distinct experts), so that fraction of the stacked expert tensors. Where the shared experts are
+  stacked after the routed ones (MoeExperts' shared_experts: a leading axis of n_routed_experts + n_shared_experts),
+  those last slices are shared experts, read whole.
 Attention (MLA projections, the indexer's, W_UK / W_UV), dense MLPs, shared experts, the router and lm_head are read
 whole. Norm vectors and biases count too (tiny). MTP (NextN) layers are left out: a plain decode step does not run them.
 Our artifacts: the initializers of the manifest's main stages (glm-model.json "stages"; the MTP stage is apart).
@@ -85,6 +87,20 @@ def need(mapping, key, where):
     return mapping[key]
 
 
+def split_joined_shared(tensors, experts, shared):
+    """Expert stacks holding the shared experts after the routed ones, each as two entries: the routed slices, and
+    the shared slices under a .moe.shared. name."""
+    out = []
+    for t in tensors:
+        if shared and ours_part(t["name"]) == "routed_experts" and t["shape"][:1] == [experts + shared]:
+            routed = t["bytes"] * experts // (experts + shared)
+            out.append(dict(t, bytes=routed))
+            out.append(dict(t, name=t["name"].replace(".moe.experts.", ".moe.shared."), bytes=t["bytes"] - routed))
+        else:
+            out.append(t)
+    return out
+
+
 def ours(folder, label):
     manifest_path = os.path.join(folder, "glm-model.json")
     if not os.path.isfile(manifest_path):
@@ -97,6 +113,7 @@ def ours(folder, label):
         tensors += onnx_initializers.read(os.path.join(folder, need(stage, "file", manifest_path)))
     experts = int(config.get("n_routed_experts") or 1)
     top_k = int(config.get("num_experts_per_tok") or 1)
+    tensors = split_joined_shared(tensors, experts, int(config.get("n_shared_experts") or 0))
     artifact_bytes = sum(int(f["bytes"]) for f in manifest.get("files", []))
     return summarize(tensors, ours_part, int(need(dims, "vocab_size", manifest_path + " dimensions")), top_k, experts,
                      artifact_bytes, label)

@@ -119,6 +119,22 @@ class OursTest(unittest.TestCase):
         self.assertEqual(r["bytes_per_token"], 16 + 256 + 80 + 256 + 256 + 3200 + 32)
         self.assertEqual(r["artifact_bytes"], 6010)
 
+    def test_splits_shared_experts_stacked_after_the_routed_ones(self):
+        with tempfile.TemporaryDirectory() as d:
+            graph = (initializer("layers.1.moe.experts.gate", [9, 4, 8], 3, length=288)  # int8: 8 routed + 1 shared
+                     + initializer("layers.1.moe.experts.gate.group_scales", [9, 4, 1], 10, length=72)
+                     + initializer("layers.2.moe.experts.up", [8, 4, 8], 3, length=256))  # routed only
+            with open(os.path.join(d, "stage-00.onnx"), "wb") as f:
+                f.write(field(1, 8) + field(7, graph))
+            manifest = {"source_config": {"n_routed_experts": 8, "n_shared_experts": 1, "num_experts_per_tok": 2},
+                        "dimensions": {"vocab_size": 100}, "stages": [{"file": "stage-00.onnx"}], "files": []}
+            with open(os.path.join(d, "glm-model.json"), "w") as f:
+                json.dump(manifest, f)
+            r = bpt.ours(d, "t")
+        # Layer 1: 32 + 8 bytes per expert, 2 routed of 8 read and the 1 shared; layer 2: 32 per expert, 2 of 8.
+        self.assertEqual(r["read_by_part"], {"routed_experts": 2 * 40 + 2 * 32, "shared_experts": 40})
+        self.assertEqual(r["stored_by_part"], {"routed_experts": 8 * 40 + 256, "shared_experts": 40})
+
     def test_names_the_folder_without_a_manifest(self):
         with tempfile.TemporaryDirectory() as d:
             with self.assertRaisesRegex(ValueError, "no glm-model.json"):

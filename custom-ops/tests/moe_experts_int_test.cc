@@ -11,6 +11,7 @@
 #include <cstring>
 #include <string>
 
+#include "cpu/dense_projection_int.h"
 #include "cpu/expert_projection.h"
 #include "cpu/isa_dispatch.h"
 #include "cpu/moe_experts.h"
@@ -236,13 +237,14 @@ Comparison RunOp(std::mt19937& rng, bool int4, int64_t experts, int64_t hidden, 
 }
 
 TEST(MoeExpertsInt, IntegerPathMatchesReferenceWithinActivationRounding) {
-  // Any number of tokens per expert (one expert, top_k 1, so every token lands on it) takes the integer path; widths that are
+  // Any number of tokens per expert (one expert, top_k 1, so every token lands on it) takes the integer path (from
+  // DenseProjection's many-token count on as whole DenseProjection calls); widths that are
   // not multiples of 32 or of G, odd ones for int4's half bytes, rows that leave short steps.
   std::mt19937 rng(53);
   double worst_rms = 0;
   for (bool int4 : {false, true})
     for (int64_t g : {32, 128})
-      for (int64_t tokens : {1, 2, 3, 4, 5, 8, 9, 13}) {
+      for (int64_t tokens : {1, 2, 3, 4, 5, 8, 9, 13, 16, 37}) {  // from 16 (int4 on AVX2: 96): whole calls
         for (auto [hidden, inter] : {std::pair<int64_t, int64_t>{64, 32}, {37, 45}, {200, 30}, {129, 71}, {300, 260}}) {
           SCOPED_TRACE(std::string(int4 ? "int4" : "int8") + " G " + std::to_string(g) + " tokens " +
                        std::to_string(tokens) + " hidden " + std::to_string(hidden) + " inter " +
@@ -262,7 +264,7 @@ TEST(MoeExpertsInt, IntegerPathMatchesReferenceWithinActivationRounding) {
   // Shared experts after the routed ones (every token on each, weight 1), decode- and prefill-sized.
   for (bool int4 : {false, true})
     for (int64_t shared : {1, 2})
-      for (int64_t tokens : {1, 6}) {
+      for (int64_t tokens : {1, 6, 24}) {  // 24: the shared experts as whole calls
         SCOPED_TRACE(std::string(int4 ? "int4" : "int8") + " shared " + std::to_string(shared) + " tokens " +
                      std::to_string(tokens));
         const Comparison s = RunOp(rng, int4, 4 + shared, 96, 64, tokens, 2, 32, -1, shared);
@@ -280,17 +282,22 @@ TEST(MoeExpertsInt, FloatDecodePathsAreExact) {
       const Comparison c = RunOp(rng, int4, 2, 37, 21, tokens, 2, 16);
       EXPECT_LE(c.max_error, 1e-5 + 1e-4 * c.max_expected) << "G 16, " << tokens << " tokens";
     }
-    // Token 1 holds a NaN: its outputs are NaN (checked in RunOp) and the others stay exact-path accurate.
-    const Comparison c = RunOp(rng, int4, 1, 64, 32, 3, 1, 32, 1);
-    EXPECT_LE(c.max_error, 1e-5 + 1e-4 * c.max_expected);
+    // Token 1 holds a NaN: its outputs are NaN (checked in RunOp) and the others stay exact-path accurate, also
+    // where the expert has enough tokens for whole DenseProjection calls (which refuse non-finite activations).
+    for (int64_t tokens : {3, 20}) {
+      const Comparison c = RunOp(rng, int4, 1, 64, 32, tokens, 1, 32, 1);
+      EXPECT_LE(c.max_error, 1e-5 + 1e-4 * c.max_expected) << tokens << " tokens";
+    }
   }
 }
 
 TEST(MoeExpertsInt, TokenResultDoesNotDependOnHowManyTokensShareItsExpert) {
   // Every token on an expert takes the integer path, its activations quantized on their own and its dot products
-  // summed in the same order whichever block of four it falls in, so token 0's output is the same bits for 1..20
-  // tokens on its expert (the runtime compares MTP draft rows across runs bit for bit). Widths with a partial last
-  // step and a padded last group; G 32 and 128 (the two kernels of each ISA).
+  // summed in the same order whichever block of four it falls in, so token 0's output is the same bits for any
+  // number of tokens on its expert below DenseProjection's many-token count (the runtime compares MTP draft rows
+  // across runs bit for bit), and again the same bits from that count on (whole DenseProjection calls: the panel or
+  // AMX kernels), within float32 summation order of the one-token result across it. Widths with a partial last step
+  // and a padded last group; G 32 and 128 (the two kernels of each ISA).
   for (bool int4 : {false, true})
     for (int64_t g : {32, 128}) {
       std::mt19937 rng(43);
@@ -311,14 +318,27 @@ TEST(MoeExpertsInt, TokenResultDoesNotDependOnHowManyTokensShareItsExpert) {
       in.gate_scales = {DType::kFloat16, {1, kInter, (kHidden + g - 1) / g}};
       in.up_scales = in.gate_scales;
       in.down_scales = {DType::kFloat16, {1, kHidden, (kInter + g - 1) / g}};
-      std::vector<float> first;
+      // Whether an expert with this many tokens runs as whole DenseProjection calls (cpu/moe_experts.cc).
+      auto whole = [&](int64_t tokens) {
+        DenseProjectionShape call;
+        call.tokens = tokens;
+        call.in = kHidden;
+        call.out = kInter;
+        call.quant_block_size = g;
+        call.format = Format(int4);
+        return cpu::DenseIntGemmTakes(call);
+      };
+      std::vector<float> one, first;
       for (int64_t tokens = 1; tokens <= kMaxTokens; ++tokens) {
         SCOPED_TRACE(std::string(int4 ? "int4" : "int8") + " G " + std::to_string(g) + " tokens " +
                      std::to_string(tokens));
         const std::vector<float> token0 =
             test::TokenZeroOnOneExpert(in, {g, int4 ? "int4" : ""}, tokens, kHidden, x.data(), ew);
-        if (tokens == 1) first = token0;
-        ASSERT_TRUE(test::SameBits(token0, first)) << "against the one-token run";
+        if (tokens == 1) one = token0;
+        if (tokens == 1 || whole(tokens) != whole(tokens - 1)) first = token0;
+        ASSERT_TRUE(test::SameBits(token0, first)) << "against the first run on this side of the count";
+        for (size_t i = 0; i < token0.size(); ++i)
+          ASSERT_NEAR(token0[i], one[i], 1e-5 + 1e-5 * std::abs(one[i])) << "against the one-token run, element " << i;
       }
     }
 }

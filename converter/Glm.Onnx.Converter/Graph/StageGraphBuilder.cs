@@ -301,7 +301,12 @@ public sealed class StageGraphBuilder
             OnnxAttribute.Int("topk_group", _c.TopkGroup), OnnxAttribute.Int("norm_topk_prob", _c.NormTopkProb ? 1 : 0),
             OnnxAttribute.Float("routed_scaling_factor", (float)_c.RoutedScalingFactor));
 
-        ModelTensor[] Stack(Func<MlpTensors, ModelTensor> proj) => w.Experts.All().Select(proj).ToArray();
+        // The shared expert runs as one more expert of the stacks where it can (every token, weight 1): its projections
+        // join the routed experts' parallel sections instead of two projection nodes of their own.
+        var shared = w.SharedExperts;
+        bool stackShared = shared is not null && _w.CanStackWithExperts(shared, w.Experts.All().First());
+        var experts = stackShared ? w.Experts.All().Append(shared!) : w.Experts.All();
+        ModelTensor[] Stack(Func<MlpTensors, ModelTensor> proj) => experts.Select(proj).ToArray();
         var gate = _w.Experts(_g, Stack(e => e.GateProj), L + ".experts.gate");
         var up = _w.Experts(_g, Stack(e => e.UpProj), L + ".experts.up");
         var down = _w.Experts(_g, Stack(e => e.DownProj), L + ".experts.down");
@@ -310,10 +315,13 @@ public sealed class StageGraphBuilder
             : [x, routing[0], routing[1], gate.Weights, up.Weights, down.Weights, gate.Scales, up.Scales!, down.Scales!];
         // int8 / int4 experts name their format and group size (the shared weight-format contract, docs/artifacts.md);
         // float and FP8 experts keep the op's defaults.
-        OnnxAttribute[] attributes = gate.GroupSize == 0 ? []
-            : new[] { OnnxAttribute.Int("quant_block_size", gate.GroupSize), OnnxAttribute.String("weight_format", gate.WeightFormat) };
-        var routed = _g.Node(CustomOpNames.MoeExperts, [L + ".routed"], inputs, CustomOpNames.Domain, attributes)[0];
-        if (w.SharedExperts is not { } shared) return routed;
+        var attributes = new List<OnnxAttribute>();
+        if (gate.GroupSize != 0)
+            attributes.AddRange([OnnxAttribute.Int("quant_block_size", gate.GroupSize), OnnxAttribute.String("weight_format", gate.WeightFormat)]);
+        if (stackShared) attributes.Add(OnnxAttribute.Int("shared_experts", 1));
+        var routed = _g.Node(CustomOpNames.MoeExperts, [L + (shared is null || stackShared ? ".out" : ".routed")], inputs,
+            CustomOpNames.Domain, attributes.ToArray())[0];
+        if (shared is null || stackShared) return routed;
 
         return SwiGlu(x, shared, L + ".shared", addend: routed, sumName: L + ".out");
     }

@@ -189,6 +189,28 @@ public sealed class WeightWriter
         return fp8Rows == 0 || fp8Rows == tensors.Count;
     }
 
+    /// <summary>
+    /// Whether a MoE layer's shared expert (<paramref name="shared"/>: gate, up, down) can be stored as one more expert
+    /// after the routed ones in the MoeExperts stacks (<see cref="Experts"/>; the op's <c>shared_experts</c>,
+    /// docs/onnx-contract.md): the shapes of a routed expert's (<paramref name="routed"/>), the routed experts'
+    /// precision, and block-FP8 scales on both or on neither (so the stack keeps the routed experts' storage). Not at
+    /// fp32, whose shared expert runs on Gemm (MLAS's SGEMM prefills faster than MoeExperts' float tiles: 12 % of the
+    /// `small` prompt-32 prefill, docs/benchmarks.md), nor with <c>--dense-op matmulnbits</c> (the op asked for).
+    /// </summary>
+    public bool CanStackWithExperts(MlpTensors shared, MlpTensors routed)
+    {
+        ModelTensor[] s = [shared.GateProj, shared.UpProj, shared.DownProj], r = [routed.GateProj, routed.UpProj, routed.DownProj];
+        var precision = _policy.Of(WeightPart.Experts);
+        if (precision == TargetPrecision.Fp32 || (precision.IntBits() > 0 && _policy.DenseIntOp != DenseIntOp.DenseProjection))
+            return false;
+        for (int i = 0; i < s.Length; i++)
+        {
+            if (s[i].Rows != r[i].Rows || s[i].Cols != r[i].Cols || _policy.For(s[i]) != precision) return false;
+            if (_reader.ScaleOf(_reader.Require(s[i])) is null != _reader.ScaleOf(_reader.Require(r[i])) is null) return false;
+        }
+        return true;
+    }
+
     /// <summary>The checkpoint's FP8 blocks when DenseProjection can keep them (square, a multiple of 8).</summary>
     private bool SquareFp8Blocks(out int block)
     {

@@ -54,6 +54,12 @@ bool DenseIntApplies(const DenseProjectionShape& s) {
          ActiveDenseIntKernels().supports(int4, s.quant_block_size);
 }
 
+bool DenseIntGemmTakes(const DenseProjectionShape& s) {
+  const DenseIntKernels& k = ActiveDenseIntKernels();
+  const bool int4 = s.format == ExpertWeightFormat::kInt4;
+  return DenseIntApplies(s) && k.gemm && s.tokens >= (int4 ? k.gemm_min_tokens_int4 : k.gemm_min_tokens_int8);
+}
+
 namespace {
 
 // Many tokens on the packed-panel kernel: per pass of up to kTokenChunk tokens, the activations quantized in column
@@ -132,8 +138,7 @@ bool DenseProjectionInt(const Parallel& parallel, const DenseProjectionShape& s,
   const int64_t q_stride = steps * step, lane_stride = steps * k.lanes;
   const IntWeight weight{static_cast<const uint8_t*>(w.data), static_cast<const uint16_t*>(w.scales), s.out, s.in,
                          s.RowBytes(), s.ScaleCols(), s.quant_block_size, int4};
-  if (k.gemm && s.tokens >= (int4 ? k.gemm_min_tokens_int4 : k.gemm_min_tokens_int8))
-    return ProjectPanels(parallel, s, x, weight, y);
+  if (DenseIntGemmTakes(s)) return ProjectPanels(parallel, s, x, weight, y);
   const int64_t chunk = std::min(s.tokens, kTokenChunk);
   thread_local Buffers buffers;
   Buffers& b = buffers;

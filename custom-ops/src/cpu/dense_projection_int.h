@@ -15,6 +15,10 @@ namespace glm_ops::cpu {
 // Whether DenseProjectionInt takes this call (one group, int8 / int4, a group size the active kernels take).
 bool DenseIntApplies(const DenseProjectionShape& shape);
 
+// Whether DenseProjectionInt runs this call on its many-token kernels (16-row panels, or AMX tiles): DenseIntApplies
+// and at least the active table's gemm_min_tokens tokens.
+bool DenseIntGemmTakes(const DenseProjectionShape& shape);
+
 // Runs the call if every activation is finite and returns true; false (nothing written) when a token holds a NaN or
 // an infinity, for the caller's exact path.
 bool DenseProjectionInt(const Parallel& parallel, const DenseProjectionShape& shape, const float* input,

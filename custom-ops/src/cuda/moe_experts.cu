@@ -23,15 +23,41 @@ constexpr int kMaxTokenTile = 8;    // tokens sharing one pass over the weights 
 constexpr size_t kActivationSmem = 96 * 1024;  // shared memory for the token tile's activations
 constexpr int kUnroll = 4;          // weight vectors in flight per lane
 
-// Routed (token, k) pairs grouped by expert. Filled on the device by PlanKernel, so no host round trip.
+// Pair p = token * per_token + k is route k of its token, as RouteExpert / RouteWeight define it
+// (common/moe_experts_validation.h): the router's k-th choice and weight for k < top_k, else shared expert
+// routed + (k - top_k) with weight 1. Shared routes never read expert_ids / expert_weights.
+struct PairRoutes {
+  int top_k;      // router choices per token: the row stride of expert_ids and expert_weights
+  int per_token;  // top_k + shared experts
+  int routed;     // router ids must lie in [0, routed)
+
+  __device__ int Token(int pair) const { return pair / per_token; }
+  // The pair's expert, or -1 for a router id outside [0, routed) (the pair adds nothing).
+  __device__ int Expert(const int32_t* ids, int pair) const {
+    const int token = pair / per_token, k = pair % per_token;
+    if (k >= top_k) return routed + (k - top_k);
+    const int e = ids[token * top_k + k];
+    return e >= 0 && e < routed ? e : -1;
+  }
+  __device__ float Weight(const float* weights, int pair) const {
+    const int token = pair / per_token, k = pair % per_token;
+    return k < top_k ? weights[token * top_k + k] : 1.0f;
+  }
+};
+
+PairRoutes RoutesOf(const MoeExpertsShape& s) {
+  return {static_cast<int>(s.top_k), static_cast<int>(s.Routes()), static_cast<int>(s.RoutedExperts())};
+}
+
+// (token, route) pairs grouped by expert. Filled on the device by PlanKernel, so no host round trip.
 struct Plan {
   int32_t* counts;   // [E]
   int32_t* offsets;  // [E + 1]
   int32_t* cursor;   // [E]
   int32_t* active;   // [E]: experts with at least one pair, ascending
   int32_t* num_active;
-  uint32_t* invalid;  // ids outside [0, E)
-  int32_t* pairs;    // [P]: pair index (token * top_k + k), grouped by expert
+  uint32_t* invalid;  // router ids outside [0, routed experts)
+  int32_t* pairs;    // [P]: pair index (PairRoutes), grouped by expert
 };
 
 struct Buffers {
@@ -41,7 +67,7 @@ struct Buffers {
 };
 
 Buffers Carve(const MoeExpertsShape& s, Workspace& ws) {
-  const size_t E = static_cast<size_t>(s.experts), P = static_cast<size_t>(s.tokens * s.top_k);
+  const size_t E = static_cast<size_t>(s.experts), P = static_cast<size_t>(s.tokens * s.Routes());
   Buffers b;
   b.plan.counts = ws.Take<int32_t>(E);
   b.plan.offsets = ws.Take<int32_t>(E + 1);
@@ -56,7 +82,8 @@ Buffers Carve(const MoeExpertsShape& s, Workspace& ws) {
 }
 
 // One block: histogram of pairs per expert, exclusive scan, compaction of the active experts, scatter of pairs.
-__global__ void __launch_bounds__(kPlanThreads) PlanKernel(const int32_t* ids, int pairs, int experts, Plan plan) {
+__global__ void __launch_bounds__(kPlanThreads)
+    PlanKernel(const int32_t* ids, PairRoutes routes, int pairs, int experts, Plan plan) {
   __shared__ uint32_t scratch[35];
   __shared__ uint32_t carry_offset, carry_active;
   for (int e = threadIdx.x; e < experts; e += kPlanThreads) plan.counts[e] = 0;
@@ -67,8 +94,8 @@ __global__ void __launch_bounds__(kPlanThreads) PlanKernel(const int32_t* ids, i
   }
   __syncthreads();
   for (int p = threadIdx.x; p < pairs; p += kPlanThreads) {
-    const int e = ids[p];
-    if (e >= 0 && e < experts)
+    const int e = routes.Expert(ids, p);
+    if (e >= 0)
       atomicAdd(&plan.counts[e], 1);
     else
       atomicAdd(plan.invalid, 1u);
@@ -98,8 +125,8 @@ __global__ void __launch_bounds__(kPlanThreads) PlanKernel(const int32_t* ids, i
   }
   __syncthreads();
   for (int p = threadIdx.x; p < pairs; p += kPlanThreads) {
-    const int e = ids[p];
-    if (e >= 0 && e < experts) plan.pairs[atomicAdd(&plan.cursor[e], 1)] = p;
+    const int e = routes.Expert(ids, p);
+    if (e >= 0) plan.pairs[atomicAdd(&plan.cursor[e], 1)] = p;
   }
 }
 
@@ -235,14 +262,15 @@ __device__ __forceinline__ int Swizzle(int k) {
 
 struct ProjectParams {
   int rows, cols, cols_pad;  // weight matrix [rows, cols] per expert; activations padded to cols_pad in smem
-  int top_k, token_tile;
+  PairRoutes routes;
+  int token_tile;
   int quant_block, scale_cols;  // quantized formats only
   int inter;                    // width of h
 };
 
 // One block = kRowsPerBlock weight rows of one active expert; the routed tokens go token_tile at a time through
 // shared memory. kGateUp: rows of gate and up together, epilogue SiLU(g) * u into h[slot]. Otherwise: rows of down,
-// epilogue expert_weight * acc into y[pair].
+// epilogue route weight * acc into y[pair].
 template <typename TAct, typename W, int kVec, bool kGateUp>
 __global__ void __launch_bounds__(kThreads) ProjectKernel(ProjectParams p, Plan plan, const TAct* x_tokens,
                                                           const float* x_slots, const W* w0_all, const W* w1_all,
@@ -273,7 +301,7 @@ __global__ void __launch_bounds__(kThreads) ProjectKernel(ProjectParams p, Plan 
       float v = 0.0f;
       if (k < p.cols) {
         if (kGateUp)
-          v = ToFloat(x_tokens[int64_t{plan.pairs[t0 + t] / p.top_k} * p.cols + k]);
+          v = ToFloat(x_tokens[int64_t{p.routes.Token(plan.pairs[t0 + t])} * p.cols + k]);
         else
           v = x_slots[int64_t{t0 + t} * p.cols + k];
       }
@@ -340,23 +368,22 @@ __global__ void __launch_bounds__(kThreads) ProjectKernel(ProjectParams p, Plan 
           if (lane == 0) h[int64_t{t0 + t} * p.inter + r] = g / (1.0f + expf(-g)) * u;
         } else if (lane == 0) {
           const int pair = plan.pairs[t0 + t];
-          y[int64_t{pair} * p.rows + r] = expert_weights[pair] * g;
+          y[int64_t{pair} * p.rows + r] = p.routes.Weight(expert_weights, pair) * g;
         }
       }
     }
   }
 }
 
-// out[i] = sum_k y[i * top_k + k] in k order (deterministic; pairs with an invalid id add nothing).
+// out[i] = sum_k y[i * per_token + k] in k order (deterministic; pairs with an invalid id add nothing).
 template <typename T>
-__global__ void CombineKernel(const int32_t* ids, int top_k, int experts, int hidden, const float* y, T* out) {
+__global__ void CombineKernel(const int32_t* ids, PairRoutes routes, int hidden, const float* y, T* out) {
   const int token = blockIdx.x;
   for (int d = threadIdx.x; d < hidden; d += blockDim.x) {
     float sum = 0.0f;
-    for (int k = 0; k < top_k; ++k) {
-      const int64_t pair = int64_t{token} * top_k + k;
-      const int e = ids[pair];
-      if (e >= 0 && e < experts) sum += y[pair * hidden + d];
+    for (int k = 0; k < routes.per_token; ++k) {
+      const int pair = token * routes.per_token + k;
+      if (routes.Expert(ids, pair) >= 0) sum += y[int64_t{pair} * hidden + d];
     }
     out[int64_t{token} * hidden + d] = FromFloat<T>(sum);
   }
@@ -398,13 +425,14 @@ void RunExperts(const MoeExpertsShape& s, const Buffers& b, const TAct* hidden, 
   // Vector loads need rows whose length is a multiple of the vector and, for quantized formats, vectors inside one
   // scale group.
   auto vector_ok = [&](int64_t cols) { return cols % kWide == 0 && (!scaled || qb % kWide == 0); };
-  const unsigned slots = static_cast<unsigned>(std::min<int64_t>(s.experts, s.tokens * s.top_k));
+  const int64_t pairs = s.tokens * s.Routes();
+  const unsigned slots = static_cast<unsigned>(std::min<int64_t>(s.experts, pairs));
 
   ProjectParams up{};
   up.rows = static_cast<int>(s.inter);
   up.cols = static_cast<int>(s.hidden);
   up.cols_pad = static_cast<int>(CeilDiv(s.hidden, 32) * 32);
-  up.top_k = static_cast<int>(s.top_k);
+  up.routes = RoutesOf(s);
   up.token_tile = TokenTile(up.cols_pad, s.tokens);
   up.quant_block = qb;
   up.scale_cols = static_cast<int>(CeilDiv(s.hidden, qb));
@@ -420,8 +448,8 @@ void RunExperts(const MoeExpertsShape& s, const Buffers& b, const TAct* hidden, 
   down.rows = static_cast<int>(s.hidden);
   down.cols = static_cast<int>(s.inter);
   down.cols_pad = static_cast<int>(CeilDiv(s.inter, 32) * 32);
-  down.top_k = static_cast<int>(s.top_k);
-  down.token_tile = TokenTile(down.cols_pad, s.tokens * s.top_k);
+  down.routes = RoutesOf(s);
+  down.token_tile = TokenTile(down.cols_pad, pairs);
   down.quant_block = qb;
   down.scale_cols = static_cast<int>(CeilDiv(s.inter, qb));
   down.inter = static_cast<int>(s.inter);
@@ -445,8 +473,8 @@ void RunForFormat(const MoeExpertsShape& s, const Buffers& b, const TAct* hidden
     case ExpertWeightFormat::kInt8: RunExperts<TAct, int8_t>(s, b, hidden, expert_weights, w, stream); break;
     case ExpertWeightFormat::kInt4: RunExperts<TAct, Int4Pair>(s, b, hidden, expert_weights, w, stream); break;
   }
-  CombineKernel<TAct><<<static_cast<unsigned>(s.tokens), 256, 0, stream>>>(
-      ids, static_cast<int>(s.top_k), static_cast<int>(s.experts), static_cast<int>(s.hidden), b.y, out);
+  CombineKernel<TAct><<<static_cast<unsigned>(s.tokens), 256, 0, stream>>>(ids, RoutesOf(s),
+                                                                          static_cast<int>(s.hidden), b.y, out);
   GLM_CUDA_CHECK_LAUNCH();
 }
 
@@ -469,7 +497,7 @@ void MoeExperts(const MoeExpertsShape& s, Activation type, const void* hidden, c
   if (s.tokens == 0) return;
   Workspace ws(workspace, workspace_bytes);
   const Buffers b = Carve(s, ws);
-  PlanKernel<<<1, kPlanThreads, 0, stream>>>(expert_ids, static_cast<int>(s.tokens * s.top_k),
+  PlanKernel<<<1, kPlanThreads, 0, stream>>>(expert_ids, RoutesOf(s), static_cast<int>(s.tokens * s.Routes()),
                                              static_cast<int>(s.experts), b.plan);
   GLM_CUDA_CHECK_LAUNCH();
   if (type == Activation::kFloat32)

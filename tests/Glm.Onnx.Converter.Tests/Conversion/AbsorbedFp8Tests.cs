@@ -63,9 +63,10 @@ public sealed class AbsorbedFp8Tests(ITestOutputHelper log)
     /// <summary>
     /// Block-FP8 gate / up projections whose rows are whole scale blocks (GLM-5.2's: 2048 and 12288 rows of 128) stack
     /// into one FP8 projection (their bytes and block scales one after another), which the down projection reads whole
-    /// (SwiGLU as its input activation, the routed experts' sum as its addend in MoE layers). A synthetic checkpoint
-    /// with 128 / 256-row MLPs, converted at bf16 (FP8 kept), must give the fp32 conversion's logits (every weight
-    /// dequantised; Gemm, Split and the activation nodes) to float32 summation error.
+    /// (SwiGLU as its input activation); the MoE layer's FP8 shared expert is one more expert of MoeExperts' FP8 stacks
+    /// (weights and block scales after the routed experts'). A synthetic checkpoint with 128 / 256-row MLPs, converted
+    /// at bf16 (FP8 kept), must give the fp32 conversion's logits (every weight dequantised; Gemm, Split and the
+    /// activation nodes, the shared expert on its own) to float32 summation error.
     /// </summary>
     [Fact]
     public async Task StackedFp8GateUpMatchesTheDequantisedFp32Conversion()
@@ -80,8 +81,15 @@ public sealed class AbsorbedFp8Tests(ITestOutputHelper log)
         var graph = Onnx.OnnxGraphReader.Read(Path.Combine(dir.File("bf16"), manifest.Stages[0].File));
         for (int layer = 0; layer < config.NumHiddenLayers; layer++)
         {
-            bool dense = config.MlpLayerTypes[layer] == MlpLayerType.Dense;
-            long inter = dense ? config.IntermediateSize : config.MoeIntermediateSize;
+            if (config.MlpLayerTypes[layer] != MlpLayerType.Dense)
+            {
+                var experts = Assert.Single(graph.Consumers($"layers.{layer}.mlp_norm"), n => n.OpType == "MoeExperts");
+                Assert.Equal(1, experts.IntAttributes["shared_experts"]);
+                Assert.Equal(OnnxDataType.Float8E4M3FN, graph.Initializers[experts.Inputs[3]].Type);
+                Assert.Equal([config.NRoutedExperts + 1, 1, 1], graph.Initializers[experts.Inputs[6]].Dims);  // gate block scales
+                continue;
+            }
+            long inter = config.IntermediateSize;
             var gateUp = Assert.Single(graph.Consumers($"layers.{layer}.mlp_norm"),
                 n => n.OpType == "DenseProjection" && graph.Initializers[n.Inputs[1]].Dims[0] == 2 * inter);
             Assert.Equal(OnnxDataType.Float8E4M3FN, graph.Initializers[gateUp.Inputs[1]].Type);
@@ -90,7 +98,7 @@ public sealed class AbsorbedFp8Tests(ITestOutputHelper log)
             Assert.Equal("DenseProjection", down.OpType);
         }
 
-        await AssertSameLogits(dir.File("fp32"), dir.File("bf16"), "bf16 (stacked FP8 gate / up, fused SwiGLU)");
+        await AssertSameLogits(dir.File("fp32"), dir.File("bf16"), "bf16 (stacked FP8 gate / up, fused SwiGLU, FP8 shared expert in MoeExperts)");
     }
 
     /// <summary>The prompt logits of <paramref name="candidate"/> equal the fp32 conversion's to 1e-4 (max abs).</summary>

@@ -1,7 +1,7 @@
 // CUDA-EP wrapper of MoeExperts: the CPU wrapper's spec (common/op_specs.h) and validation. expert_ids stay on the
-// device (they come from MoeRouting on the GPU): the kernel skips and counts ids outside [0, n_experts) instead of
-// reading out of bounds; with GLM_OPS_CUDA_DEBUG_CHECKS=1 the ids are also copied to the host and checked like the
-// CPU op does.
+// device (they come from MoeRouting on the GPU): the kernel skips and counts ids outside the routed experts
+// [0, n_experts - shared_experts) instead of reading out of bounds or routing to a shared expert; with
+// GLM_OPS_CUDA_DEBUG_CHECKS=1 the ids are also copied to the host and checked like the CPU op does.
 #include <vector>
 
 #include "common/moe_experts_validation.h"
