@@ -103,4 +103,30 @@ public sealed class FusedProjectionGraphTests
             Assert.Contains(mlpInputs, n => n.OpType == sharedOp);
         }
     }
+
+    /// <summary>
+    /// Two shared experts (one MLP twice a routed expert's width) do not have a routed expert's shapes: the MLP stays a
+    /// projection of its own (MoeExperts could take it cut in two, but the converter writes whole tensors).
+    /// </summary>
+    [Fact]
+    public void SharedMlpWiderThanAnExpertStaysApart()
+    {
+        using var dir = Fixtures.NewTempDir("glm-fused");
+        var config = SynthPresets.Get("tiny", layers: 2) with { NSharedExperts = 2 };
+        CheckpointSynthesizer.Write(new SynthOptions(dir.File("ckpt"), config, Seed: 3));
+        ModelConverter.Convert(new ConvertOptions(dir.File("ckpt"), dir.File("out")) { Precision = TargetPrecision.Bf16 }, SilentProgress.Instance);
+        var manifest = ModelManifestJson.Load(dir.File("out"));
+        var graph = OnnxGraphReader.Read(Path.Combine(dir.File("out"), manifest.Stages[0].File));
+        int moeLayers = 0;
+        for (int layer = 0; layer < config.NumHiddenLayers; layer++)
+        {
+            if (config.MlpLayerTypes[layer] == MlpLayerType.Dense) continue;
+            moeLayers++;
+            var mlpInputs = graph.Consumers($"layers.{layer}.mlp_norm").ToList();
+            Assert.False(Assert.Single(mlpInputs, n => n.OpType == "MoeExperts").IntAttributes.ContainsKey("shared_experts"));
+            var gateUp = Assert.Single(mlpInputs, n => n.OpType == "DenseProjection");
+            Assert.Equal(2L * 2 * config.MoeIntermediateSize, graph.Initializers[gateUp.Inputs[1]].Dims[0]);
+        }
+        Assert.True(moeLayers > 0);
+    }
 }
