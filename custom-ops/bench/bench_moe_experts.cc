@@ -6,7 +6,8 @@
 // Also measures, on one thread over an L2-resident buffer, the e4m3 decoders considered for the kernel, and the
 // accuracy of the int8/int4 integer path (activations rounded to int8) against the exact reference.
 // And, on one thread over one L2-resident matrix, each format's projection kernel per ISA (the per-core ceiling).
-// `small`: the same at the small preset's shapes (RunSmall; GLM_BENCH_BLOCK=G: int8/int4 only with groups of G).
+// `small`: the same at the small preset's shapes, float32 weights too (RunSmall; GLM_BENCH_FORMAT=fp32|bf16|fp8|int8|
+// int4: that format only; GLM_BENCH_BLOCK=G: int8/int4 only with groups of G).
 // GLM_BENCH_MAX_TOKENS=N: only token counts up to N; GLM_BENCH_TOKENS=a,b,..: these token counts instead (e.g. 32 on
 // 32 experts: a slice prefill of prompt 32, ~8 tokens per expert). The op's loops run on a pool that outlives the calls
 // (bench_pool.h), as in a session; threads: GLM_OPS_THREADS (default one per core).
@@ -84,7 +85,7 @@ Weights MakeIntegerWeights(ExpertWeightFormat format, int64_t experts) {
 
 Weights MakeWeights(ExpertWeightFormat format, int64_t experts) {
   if (IsInteger(format)) return MakeIntegerWeights(format, experts);
-  const int64_t element = format == ExpertWeightFormat::kBFloat16 ? 2 : 1;
+  const int64_t element = format == ExpertWeightFormat::kFloat32 ? 4 : format == ExpertWeightFormat::kBFloat16 ? 2 : 1;
   const int64_t matrix = dims.inter * dims.hidden * element;
   Weights w;
   std::vector<float> values(static_cast<size_t>(dims.inter * dims.hidden));
@@ -94,7 +95,9 @@ Weights MakeWeights(ExpertWeightFormat format, int64_t experts) {
       FillUniform(values.data(), static_cast<int64_t>(values.size()), static_cast<uint64_t>(e + 1));
       uint8_t* dst = m->data() + e * matrix;
       for (size_t i = 0; i < values.size(); ++i) {
-        if (format == ExpertWeightFormat::kBFloat16) {
+        if (format == ExpertWeightFormat::kFloat32) {
+          std::memcpy(dst + 4 * i, &values[i], 4);
+        } else if (format == ExpertWeightFormat::kBFloat16) {
           uint32_t bits;
           std::memcpy(&bits, &values[i], 4);
           const uint16_t half = static_cast<uint16_t>(bits >> 16);
@@ -203,7 +206,8 @@ Call MakeCall(ExpertWeightFormat format, const Weights& w, int64_t experts, int6
   const bool int4 = format == ExpertWeightFormat::kInt4;
   const DType dtype = fp8 ? DType::kFloat8E4M3FN
                       : integer ? (int4 ? DType::kUInt8 : DType::kInt8)
-                                : DType::kBFloat16;
+                      : format == ExpertWeightFormat::kFloat32 ? DType::kFloat32
+                                                               : DType::kBFloat16;
   const int64_t hidden_stored = int4 ? dims.hidden / 2 : dims.hidden, inter_stored = int4 ? dims.inter / 2 : dims.inter;
   MoeExpertsInputs in;
   in.hidden = {DType::kFloat32, {tokens, dims.hidden}};
@@ -408,8 +412,9 @@ void RunSmall(int repeats, Rate read, Rate peak) {
     return std::max<int64_t>(32, static_cast<int64_t>(std::ceil(192e6 / ExpertBytes(f))));
   };
   const std::vector<int64_t> tokens{1, 2, 4, 8, 32, 128};  // GLM_BENCH_MAX_TOKENS=8: decode only (Run)
-  const char* only = std::getenv("GLM_BENCH_FORMAT");  // bf16|fp8|int8|int4: just that one
+  const char* only = std::getenv("GLM_BENCH_FORMAT");  // fp32|bf16|fp8|int8|int4: just that one
   auto wanted = [&](const char* name) { return !only || std::strcmp(only, name) == 0; };
+  if (wanted("fp32")) Run(ExpertWeightFormat::kFloat32, "fp32", experts(ExpertWeightFormat::kFloat32), repeats, read, peak, tokens, 8);
   if (wanted("bf16")) Run(ExpertWeightFormat::kBFloat16, "bf16", experts(ExpertWeightFormat::kBFloat16), repeats, read, peak, tokens, 8);
   if (wanted("fp8")) Run(ExpertWeightFormat::kFloat8E4M3, "fp8", experts(ExpertWeightFormat::kFloat8E4M3), repeats, read, peak, tokens, 8);
   const char* only_block = std::getenv("GLM_BENCH_BLOCK");  // 32|64|128: just that group size
