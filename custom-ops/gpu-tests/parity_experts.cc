@@ -188,9 +188,12 @@ void RunExpertsParity(const ParityOptions& options, ParityReport& report) {
         cases.push_back({"tiny T1 64x32 E8 top2" + tag + " (decode)", 1, 64, 32, 8, 2, 16, f, shared});
         cases.push_back({"tiny T40 64x48 E6 top3" + tag + " (tiles)", 40, 64, 48, 6, 3, 16, f, shared});
         cases.push_back({"tiny odd 40x24 qb8" + tag + " (scalar path)", 7, 40, 24, 6, 2, 8, f, shared});
-        if (IsInteger(f))
+        if (IsInteger(f)) {
           cases.push_back(
               {"tiny T12 96x64 E8 top2 G32" + tag + " (CPU integer path)", 12, 96, 64, 8, 2, 32, f, shared});
+          // 24 tokens on each shared expert: the CPU's whole DenseProjection calls (cpu/moe_whole_calls.h).
+          cases.push_back({"tiny T24 96x64 E8 top2 G32" + tag + " (CPU whole calls)", 24, 96, 64, 8, 2, 32, f, shared});
+        }
       }
     if (options.real) {
       cases.push_back({"real T1 6144x2048 E16 top8 S1", 1, 6144, 2048, 16, 8, 128, f, 1});

@@ -11,10 +11,10 @@
 #include <cstring>
 #include <string>
 
-#include "cpu/dense_projection_int.h"
 #include "cpu/expert_projection.h"
 #include "cpu/isa_dispatch.h"
 #include "cpu/moe_experts.h"
+#include "cpu/moe_whole_calls.h"
 #include "int_weight_quantizer.h"
 #include "moe_shared_routes.h"
 #include "moe_token_bits.h"
@@ -244,7 +244,7 @@ TEST(MoeExpertsInt, IntegerPathMatchesReferenceWithinActivationRounding) {
   double worst_rms = 0;
   for (bool int4 : {false, true})
     for (int64_t g : {32, 128})
-      for (int64_t tokens : {1, 2, 3, 4, 5, 8, 9, 13, 16, 37}) {  // from 16 (int4 on AVX2: 96): whole calls
+      for (int64_t tokens : {1, 2, 3, 4, 5, 8, 9, 13, 16, 37}) {  // many tokens: whole calls (ExpertRunsWhole)
         for (auto [hidden, inter] : {std::pair<int64_t, int64_t>{64, 32}, {37, 45}, {200, 30}, {129, 71}, {300, 260}}) {
           SCOPED_TRACE(std::string(int4 ? "int4" : "int8") + " G " + std::to_string(g) + " tokens " +
                        std::to_string(tokens) + " hidden " + std::to_string(hidden) + " inter " +
@@ -258,9 +258,13 @@ TEST(MoeExpertsInt, IntegerPathMatchesReferenceWithinActivationRounding) {
           worst_rms = std::max(worst_rms, c.RelativeRms());
         }
       }
-  // Several experts with top-k routing.
+  // Several experts with top-k routing; then ~27 scattered tokens on each of 3 experts (whole calls on gathered rows).
   const Comparison c = RunOp(rng, true, 6, 96, 64, 5, 3, 32);
   EXPECT_LE(c.RelativeRms(), 2e-2);
+  for (bool int4 : {false, true}) {
+    const Comparison scattered = RunOp(rng, int4, 3, 96, 64, 40, 2, 32);
+    EXPECT_LE(scattered.RelativeRms(), 2e-2) << (int4 ? "int4" : "int8") << ", scattered tokens";
+  }
   // Shared experts after the routed ones (every token on each, weight 1), decode- and prefill-sized.
   for (bool int4 : {false, true})
     for (int64_t shared : {1, 2})
@@ -318,16 +322,13 @@ TEST(MoeExpertsInt, TokenResultDoesNotDependOnHowManyTokensShareItsExpert) {
       in.gate_scales = {DType::kFloat16, {1, kInter, (kHidden + g - 1) / g}};
       in.up_scales = in.gate_scales;
       in.down_scales = {DType::kFloat16, {1, kHidden, (kInter + g - 1) / g}};
-      // Whether an expert with this many tokens runs as whole DenseProjection calls (cpu/moe_experts.cc).
-      auto whole = [&](int64_t tokens) {
-        DenseProjectionShape call;
-        call.tokens = tokens;
-        call.in = kHidden;
-        call.out = kInter;
-        call.quant_block_size = g;
-        call.format = Format(int4);
-        return cpu::DenseIntGemmTakes(call);
-      };
+      // Whether an expert with this many tokens runs as whole DenseProjection calls (cpu/moe_whole_calls.h).
+      MoeExpertsShape shape;
+      shape.hidden = kHidden;
+      shape.inter = kInter;
+      shape.quant_block_size = g;
+      shape.format = Format(int4);
+      auto whole = [&](int64_t tokens) { return cpu::ExpertRunsWhole(shape, tokens); };
       std::vector<float> one, first;
       for (int64_t tokens = 1; tokens <= kMaxTokens; ++tokens) {
         SCOPED_TRACE(std::string(int4 ? "int4" : "int8") + " G " + std::to_string(g) + " tokens " +

@@ -301,8 +301,8 @@ public sealed class StageGraphBuilder
             OnnxAttribute.Int("topk_group", _c.TopkGroup), OnnxAttribute.Int("norm_topk_prob", _c.NormTopkProb ? 1 : 0),
             OnnxAttribute.Float("routed_scaling_factor", (float)_c.RoutedScalingFactor));
 
-        // The shared expert runs as one more expert of the stacks where it can (every token, weight 1): its projections
-        // join the routed experts' parallel sections instead of two projection nodes of their own.
+        // The shared expert runs as one more expert of the stacks where it can (every token, weight 1): in MoeExperts'
+        // parallel sections instead of two projection nodes of its own.
         var shared = w.SharedExperts;
         bool stackShared = shared is not null && _w.CanStackWithExperts(shared, w.Experts.All().First());
         var experts = stackShared ? w.Experts.All().Append(shared!) : w.Experts.All();

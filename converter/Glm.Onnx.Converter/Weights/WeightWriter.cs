@@ -193,7 +193,8 @@ public sealed class WeightWriter
     /// Whether a MoE layer's shared expert (<paramref name="shared"/>: gate, up, down) can be stored as one more expert
     /// after the routed ones in the MoeExperts stacks (<see cref="Experts"/>; the op's <c>shared_experts</c>,
     /// docs/onnx-contract.md): the shapes of a routed expert's (<paramref name="routed"/>), the routed experts'
-    /// precision, and block-FP8 scales on both or on neither (so the stack keeps the routed experts' storage). Not at
+    /// precision, and block-FP8 scales of one shape on both or on neither (so the stack keeps the routed experts'
+    /// storage). Not at
     /// fp32, whose shared expert runs on Gemm (MLAS's SGEMM prefills faster than MoeExperts' float tiles: 12 % of the
     /// `small` prompt-32 prefill, docs/benchmarks.md), nor with <c>--dense-op matmulnbits</c> (the op asked for).
     /// </summary>
@@ -206,7 +207,10 @@ public sealed class WeightWriter
         for (int i = 0; i < s.Length; i++)
         {
             if (s[i].Rows != r[i].Rows || s[i].Cols != r[i].Cols || _policy.For(s[i]) != precision) return false;
-            if (_reader.ScaleOf(_reader.Require(s[i])) is null != _reader.ScaleOf(_reader.Require(r[i])) is null) return false;
+            string? sharedScale = _reader.ScaleOf(_reader.Require(s[i])), routedScale = _reader.ScaleOf(_reader.Require(r[i]));
+            if ((sharedScale is null) != (routedScale is null)) return false;
+            if (sharedScale is not null && !_reader.Checkpoint.GetInfo(sharedScale).Shape.AsSpan()
+                    .SequenceEqual(_reader.Checkpoint.GetInfo(routedScale!).Shape)) return false;
         }
         return true;
     }

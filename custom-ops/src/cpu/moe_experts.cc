@@ -6,10 +6,10 @@
 #include <vector>
 
 #include "cpu/amx_support.h"
-#include "cpu/dense_projection_int.h"
 #include "cpu/expert_amx.h"
 #include "cpu/expert_projection.h"
 #include "cpu/isa_dispatch.h"
+#include "cpu/moe_whole_calls.h"
 
 namespace glm_ops::cpu {
 
@@ -97,86 +97,6 @@ bool ExpertAmxApplies(const MoeExpertsShape& s) {
          s.inter >= kExpertAmxTileColumns && ActiveIsa() == Isa::kAvx512 && AmxEnabled();
 }
 
-float Swish(float g) { return g / (1.0f + std::exp(-g)); }
-
-// One expert's projection of n token rows as a DenseProjection call (int8 / int4 weights).
-DenseProjectionShape ExpertCall(const MoeExpertsShape& s, int64_t n, int64_t in, int64_t out) {
-  DenseProjectionShape d;
-  d.tokens = n;
-  d.in = in;
-  d.out = out;
-  d.quant_block_size = s.quant_block_size;
-  d.format = s.format;
-  return d;
-}
-
-// int8 / int4 experts with enough tokens for DenseProjection's many-token kernels (cpu/dense_projection_int.h: 16-row
-// panels or AMX tiles, from 16 tokens; a shared expert at prefill, routed experts in long prompts) run each
-// projection as one DenseProjection call across the pool, one expert after another, instead of the per-token-block
-// kernels of the work items below. Same quantization of the activations (int8 per 32 columns); the summation order
-// differs, so a token's result is the same bits for any number of tokens on its expert on one side of that count.
-// The caller sizes up_done and down_at (all 0 / -1) before the calls.
-struct WholeExpertCalls {
-  // Phase 1: whether routing.active[i]'s SiLU(gate) * up rows were written by whole calls.
-  std::vector<char> up_done;
-  // Phase 2: where routing.active[i]'s down projections [n, hidden] start in `down`, or -1.
-  std::vector<int64_t> down_at;
-  std::vector<float> down;
-};
-
-void GateUpAsWholeCalls(const Parallel& parallel, const MoeExpertsShape& s, const Routing& routing,
-                        const float* hidden, const ExpertWeights& weights, float* act, WholeExpertCalls& calls) {
-  thread_local std::vector<float> rows, gate_buffer, up_buffer;
-  // (References: the pool threads' own thread_local objects are not these.)
-  std::vector<float>& gate_y = gate_buffer;
-  std::vector<float>& up_y = up_buffer;
-  for (size_t i = 0; i < routing.active.size(); ++i) {
-    const int64_t e = routing.active[i], first = routing.begin[e], n = routing.begin[e + 1] - first;
-    const DenseProjectionShape call = ExpertCall(s, n, s.hidden, s.inter);
-    if (!DenseIntGemmTakes(call)) continue;
-    rows.resize(static_cast<size_t>(n * s.hidden));
-    for (int64_t a = 0; a < n; ++a)
-      std::copy_n(hidden + routing.token[first + a] * s.hidden, s.hidden, rows.data() + a * s.hidden);
-    gate_y.resize(static_cast<size_t>(n * s.inter));
-    up_y.resize(gate_y.size());
-    const WeightMatrix gate = WeightMatrix::Of(s, weights.gate, weights.gate_scales, e, s.inter, s.hidden);
-    const WeightMatrix up = WeightMatrix::Of(s, weights.up, weights.up_scales, e, s.inter, s.hidden);
-    // false: a token holds a NaN or infinity; the work items' exact path takes the expert.
-    if (!DenseProjectionInt(parallel, call, rows.data(), {gate.data, gate.scales}, gate_y.data()) ||
-        !DenseProjectionInt(parallel, call, rows.data(), {up.data, up.scales}, up_y.data()))
-      continue;
-    parallel.For(n, [&](int64_t begin, int64_t end) {
-      for (int64_t a = begin; a < end; ++a)
-        for (int64_t r = 0; r < s.inter; ++r)
-          act[(first + a) * s.inter + r] = Swish(gate_y[a * s.inter + r]) * up_y[a * s.inter + r];
-    });
-    calls.up_done[i] = 1;
-  }
-}
-
-void DownAsWholeCalls(const Parallel& parallel, const MoeExpertsShape& s, const Routing& routing, const float* act,
-                      const ExpertWeights& weights, WholeExpertCalls& calls) {
-  int64_t rows = 0;
-  for (size_t i = 0; i < routing.active.size(); ++i) {
-    const int64_t e = routing.active[i], n = routing.begin[e + 1] - routing.begin[e];
-    if (DenseIntGemmTakes(ExpertCall(s, n, s.inter, s.hidden))) rows += n;
-  }
-  calls.down.resize(static_cast<size_t>(rows * s.hidden));
-  int64_t at = 0;
-  for (size_t i = 0; i < routing.active.size(); ++i) {
-    const int64_t e = routing.active[i], first = routing.begin[e], n = routing.begin[e + 1] - first;
-    const DenseProjectionShape call = ExpertCall(s, n, s.inter, s.hidden);
-    if (!DenseIntGemmTakes(call)) continue;
-    // An expert's phase-2 rows (its assignments) are contiguous in act.
-    const WeightMatrix down = WeightMatrix::Of(s, weights.down, weights.down_scales, e, s.hidden, s.inter);
-    if (!DenseProjectionInt(parallel, call, act + first * s.inter, {down.data, down.scales},
-                            calls.down.data() + at * s.hidden))
-      continue;
-    calls.down_at[i] = at * s.hidden;
-    at += n;
-  }
-}
-
 }  // namespace
 
 int64_t SetMoeExpertsAmxMinTokens(int64_t tokens) {
@@ -210,14 +130,19 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
   auto amx_expert = [&](int64_t e) { return amx && routing.begin[e + 1] - routing.begin[e] >= amx_min; };
   const int64_t item_rows = amx ? kAmxRowsPerItem : kRowsPerItem;
 
-  // int8 / int4 experts with many tokens: whole DenseProjection calls (WholeExpertCalls); the items take the rest.
-  thread_local WholeExpertCalls whole_buffer;
-  WholeExpertCalls& whole = whole_buffer;
-  whole.up_done.assign(routing.active.size(), 0);
-  if (integer) GateUpAsWholeCalls(parallel, s, routing, hidden, weights, act, whole);
+  // int8 / int4 experts with many tokens: whole DenseProjection calls (cpu/moe_whole_calls.h); the items take the
+  // rest, and an expert whose tokens' activations are not all finite (its exact path).
+  auto tokens_of = [&](int64_t e) {
+    const int64_t first = routing.begin[e];
+    return ExpertTokens{e, routing.token.data() + first, routing.weight.data() + first, routing.begin[e + 1] - first};
+  };
   std::vector<int32_t> up_experts;
-  for (size_t i = 0; i < routing.active.size(); ++i)
-    if (!whole.up_done[i]) up_experts.push_back(routing.active[i]);
+  for (const int32_t e : routing.active) {
+    const ExpertTokens t = tokens_of(e);
+    if (!(integer && ExpertRunsWhole(s, t.n) &&
+          GateUpWhole(parallel, s, weights, hidden, t, act + routing.begin[e] * s.inter)))
+      up_experts.push_back(e);
+  }
 
   // Phase 1: gate and up projections, item = (expert, item_rows rows of inter).
   const int64_t up_tiles = (s.inter + item_rows - 1) / item_rows;
@@ -266,13 +191,17 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
       for (int64_t a = 0; a < n; ++a)
         for (int64_t r = r0; r < r1; ++r) {
           const float g = gate_out[a * item_rows + (r - r0)];
-          act[(first + a) * s.inter + r] = Swish(g) * up_out[a * item_rows + (r - r0)];
+          act[(first + a) * s.inter + r] = g / (1.0f + std::exp(-g)) * up_out[a * item_rows + (r - r0)];
         }
     }
   });
 
-  whole.down_at.assign(routing.active.size(), -1);
-  if (integer) DownAsWholeCalls(parallel, s, routing, act, weights, whole);
+  // Down projections of the experts with many tokens run after the items (which zero `out`), when finite.
+  std::vector<char> down_whole(routing.active.size(), 0);
+  for (size_t i = 0; i < routing.active.size(); ++i) {
+    const int64_t e = routing.active[i], n = routing.begin[e + 1] - routing.begin[e];
+    down_whole[i] = integer && ExpertRunsWhole(s, n) && AllFinite(act + routing.begin[e] * s.inter, n * s.inter);
+  }
   QuantizeRows(parallel, s, act, assignments, s.inter, act_q);
   if (pairs) PairRowsOf(parallel, s, act, assignments, s.inter, act_pairs);
   // AMX: each AMX expert's routed pairs split once (cpu/expert_amx.h), at split_at[i] for routing.active[i].
@@ -314,15 +243,7 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
       for (size_t i = 0; i < routing.active.size(); ++i) {
         const int64_t e = routing.active[i];
         const int64_t first = routing.begin[e], n = routing.begin[e + 1] - first;
-        if (whole.down_at[i] >= 0) {  // projected by a whole call: add its rows
-          const float* y = whole.down.data() + whole.down_at[i];
-          for (int64_t a = 0; a < n; ++a) {
-            float* dst = out + routing.token[first + a] * s.hidden;
-            const float w = routing.weight[first + a];
-            for (int64_t r = r0; r < r1; ++r) dst[r] += w * y[a * s.hidden + r];
-          }
-          continue;
-        }
+        if (down_whole[i]) continue;
         rows.resize(static_cast<size_t>(n));
         for (int64_t a = 0; a < n; ++a) rows[a] = act + (first + a) * s.inter;
         down_out.resize(static_cast<size_t>(n * item_rows));
@@ -346,6 +267,10 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
       }
     }
   });
+  for (size_t i = 0; i < routing.active.size(); ++i) {
+    const int64_t e = routing.active[i];
+    if (down_whole[i]) AddDownWhole(parallel, s, weights, act + routing.begin[e] * s.inter, tokens_of(e), out);
+  }
 }
 
 }  // namespace glm_ops::cpu

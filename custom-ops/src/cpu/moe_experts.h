@@ -1,6 +1,6 @@
 // CPU kernel of MoeExperts: routed (and shared) SwiGLU experts with float32, bf16, block-FP8, int8 or int4 weights,
 // decoded on the fly (never expanded in memory), parallel over (expert, row tile) work items; int8 / int4 experts
-// with many tokens as whole DenseProjection calls (cpu/moe_experts.cc, WholeExpertCalls).
+// with many tokens as whole DenseProjection calls (cpu/moe_whole_calls.h).
 #pragma once
 
 #include <cstdint>

@@ -50,8 +50,9 @@ public sealed class FusedProjectionGraphTests
             {
                 // MoE: the router and MoeExperts, whose stacks hold the routed experts and then the shared one.
                 var experts = Assert.Single(mlpInputs, n => n.OpType == "MoeExperts");
-                Assert.Equal(c.NSharedExperts, experts.IntAttributes["shared_experts"]);
-                Assert.Equal(c.NRoutedExperts + c.NSharedExperts, graph.Initializers[experts.Inputs[3]].Dims[0]);
+                Assert.Equal(1, c.NSharedExperts);
+                Assert.Equal(1, experts.IntAttributes["shared_experts"]);
+                Assert.Equal(c.NRoutedExperts + 1, graph.Initializers[experts.Inputs[3]].Dims[0]);
                 Assert.Equal($"layers.{layer}.moe.out", Assert.Single(experts.Outputs));
                 Assert.Equal(2, mlpInputs.Count);
                 continue;

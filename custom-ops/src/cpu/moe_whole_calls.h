@@ -1,0 +1,41 @@
+// MoeExperts' int8 / int4 experts with many tokens as whole DenseProjection calls (docs/onnx-contract.md, MoeExperts,
+// "Execution (CPU)"): such an expert's gate, up and down projections each run as one DenseProjection call over its
+// tokens, on DenseProjection's many-token kernels (16-row panels or AMX-INT8 tiles, cpu/dense_projection_int.h),
+// one expert after another, each across the pool, where the op's work items would run its tokens in blocks of four.
+// The same activation quantization (int8 per 32 columns); another summation order, so a token's result is the same
+// bits for any number of tokens on its expert on one side of ExpertRunsWhole's count.
+#pragma once
+
+#include <cstdint>
+
+#include "common/moe_experts_validation.h"
+#include "cpu/parallel.h"
+
+namespace glm_ops::cpu {
+
+// Whether an int8 / int4 expert with `tokens` tokens runs as whole calls: where DenseProjection would run that many
+// tokens on its many-token kernels (DenseIntGemmTakes).
+bool ExpertRunsWhole(const MoeExpertsShape& shape, int64_t tokens);
+
+// One expert's routed tokens as the op grouped them: hidden row token[a] and routing weight weight[a], a < n.
+struct ExpertTokens {
+  int64_t expert;
+  const int64_t* token;
+  const float* weight;
+  int64_t n;
+};
+
+// act[a * inter + r] = SiLU(gate(x)) * up(x) of the expert's tokens; false, with act unusable, when a token's
+// activations hold a NaN or an infinity (the caller's exact path then takes the expert).
+bool GateUpWhole(const Parallel& parallel, const MoeExpertsShape& shape, const ExpertWeights& weights,
+                 const float* hidden, const ExpertTokens& tokens, float* act);
+
+// out[token[a]] += weight[a] * down(act[a]) for the expert's tokens (act [n, inter]). Requires finite act (the caller
+// checks, AllFinite); distinct tokens, so the pool adds into distinct rows.
+void AddDownWhole(const Parallel& parallel, const MoeExpertsShape& shape, const ExpertWeights& weights,
+                  const float* act, const ExpertTokens& tokens, float* out);
+
+// Whether every one of `count` floats is finite.
+bool AllFinite(const float* x, int64_t count);
+
+}  // namespace glm_ops::cpu
