@@ -196,13 +196,16 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
     }
   });
 
-  // Down projections of the experts with many tokens run after the items (which zero `out`), when finite.
+  QuantizeRows(parallel, s, act, assignments, s.inter, act_q);
+  // Down projections of the experts with many tokens run after the items (which zero `out`), where every one of
+  // their activation rows is finite (the quantized rows say so).
   std::vector<char> down_whole(routing.active.size(), 0);
   for (size_t i = 0; i < routing.active.size(); ++i) {
-    const int64_t e = routing.active[i], n = routing.begin[e + 1] - routing.begin[e];
-    down_whole[i] = integer && ExpertRunsWhole(s, n) && AllFinite(act + routing.begin[e] * s.inter, n * s.inter);
+    const int64_t e = routing.active[i], first = routing.begin[e], n = routing.begin[e + 1] - first;
+    down_whole[i] = integer && ExpertRunsWhole(s, n) &&
+                    std::all_of(act_q.Rows() + first, act_q.Rows() + first + n,
+                                [](const QuantizedRow& row) { return row.finite; });
   }
-  QuantizeRows(parallel, s, act, assignments, s.inter, act_q);
   if (pairs) PairRowsOf(parallel, s, act, assignments, s.inter, act_pairs);
   // AMX: each AMX expert's routed pairs split once (cpu/expert_amx.h), at split_at[i] for routing.active[i].
   thread_local std::vector<uint32_t> act_split_buffer;

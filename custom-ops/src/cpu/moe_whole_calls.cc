@@ -36,12 +36,6 @@ bool ExpertRunsWhole(const MoeExpertsShape& s, int64_t tokens) {
   return IntegerPathApplies(s.format, s.quant_block_size) && DenseIntGemmTakes(Call(s, tokens, s.hidden, s.inter));
 }
 
-bool AllFinite(const float* x, int64_t count) {
-  for (int64_t i = 0; i < count; ++i)
-    if (!std::isfinite(x[i])) return false;
-  return true;
-}
-
 bool GateUpWhole(const Parallel& parallel, const MoeExpertsShape& s, const ExpertWeights& weights,
                  const float* hidden, const ExpertTokens& t, float* act) {
   thread_local std::vector<float> gathered_buffer, gate_buffer, up_buffer;

@@ -31,11 +31,8 @@ bool GateUpWhole(const Parallel& parallel, const MoeExpertsShape& shape, const E
                  const float* hidden, const ExpertTokens& tokens, float* act);
 
 // out[token[a]] += weight[a] * down(act[a]) for the expert's tokens (act [n, inter]). Requires finite act (the caller
-// checks, AllFinite); distinct tokens, so the pool adds into distinct rows.
+// checks); distinct tokens, so the pool adds into distinct rows.
 void AddDownWhole(const Parallel& parallel, const MoeExpertsShape& shape, const ExpertWeights& weights,
                   const float* act, const ExpertTokens& tokens, float* out);
-
-// Whether every one of `count` floats is finite.
-bool AllFinite(const float* x, int64_t count);
 
 }  // namespace glm_ops::cpu
