@@ -51,9 +51,7 @@ public sealed class AbsorbedFp8Tests(ITestOutputHelper log)
     {
         using var dir = Fixtures.NewTempDir("glm-absorbed");
         var config = SynthPresets.Get("tiny", layers: 2, fp8: true) with { QkNopeHeadDim = 128, VHeadDim = 64, KvLoraRank = 256 };
-        CheckpointSynthesizer.Write(new SynthOptions(dir.File("ckpt"), config, Seed: 5));
-        ModelConverter.Convert(new ConvertOptions(dir.File("ckpt"), dir.File("fp32")) { Precision = TargetPrecision.Fp32 }, SilentProgress.Instance);
-        ModelConverter.Convert(new ConvertOptions(dir.File("ckpt"), dir.File("fp8")) { Precision = TargetPrecision.Fp8 }, SilentProgress.Instance);
+        ConvertAtFp32And(dir, config, seed: 5, TargetPrecision.Fp8);
         var absorbed = ModelManifestJson.Load(dir.File("fp8")).Precision.Parts!.Single(p => p.Part == "attention").Absorbed!;
         Assert.Equal(("float8e4m3fn", 64), (absorbed.Format, absorbed.BlockSize!.Value));
 
@@ -73,9 +71,7 @@ public sealed class AbsorbedFp8Tests(ITestOutputHelper log)
     {
         using var dir = Fixtures.NewTempDir("glm-fp8-gate-up");
         var config = SynthPresets.Get("tiny", layers: 2, fp8: true) with { HiddenSize = 128, IntermediateSize = 256, MoeIntermediateSize = 128 };
-        CheckpointSynthesizer.Write(new SynthOptions(dir.File("ckpt"), config, Seed: 7));
-        ModelConverter.Convert(new ConvertOptions(dir.File("ckpt"), dir.File("fp32")) { Precision = TargetPrecision.Fp32 }, SilentProgress.Instance);
-        ModelConverter.Convert(new ConvertOptions(dir.File("ckpt"), dir.File("bf16")) { Precision = TargetPrecision.Bf16 }, SilentProgress.Instance);
+        ConvertAtFp32And(dir, config, seed: 7, TargetPrecision.Bf16);
 
         var manifest = ModelManifestJson.Load(dir.File("bf16"));
         var graph = Onnx.OnnxGraphReader.Read(Path.Combine(dir.File("bf16"), manifest.Stages[0].File));
@@ -99,6 +95,17 @@ public sealed class AbsorbedFp8Tests(ITestOutputHelper log)
         }
 
         await AssertSameLogits(dir.File("fp32"), dir.File("bf16"), "bf16 (stacked FP8 gate / up, fused SwiGLU, FP8 shared expert in MoeExperts)");
+    }
+
+    /// <summary>
+    /// A synthetic checkpoint of <paramref name="config"/> in <c>ckpt</c>, converted at fp32 and at
+    /// <paramref name="candidate"/>, each into the folder of its precision's name.
+    /// </summary>
+    private static void ConvertAtFp32And(TempDir dir, GlmConfig config, ulong seed, TargetPrecision candidate)
+    {
+        CheckpointSynthesizer.Write(new SynthOptions(dir.File("ckpt"), config, Seed: seed));
+        ModelConverter.Convert(new ConvertOptions(dir.File("ckpt"), dir.File("fp32")) { Precision = TargetPrecision.Fp32 }, SilentProgress.Instance);
+        ModelConverter.Convert(new ConvertOptions(dir.File("ckpt"), dir.File(candidate.Name())) { Precision = candidate }, SilentProgress.Instance);
     }
 
     /// <summary>The prompt logits of <paramref name="candidate"/> equal the fp32 conversion's to 1e-4 (max abs).</summary>

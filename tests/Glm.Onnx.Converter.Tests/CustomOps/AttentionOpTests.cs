@@ -22,11 +22,7 @@ public sealed class AttentionOpTests
         const float scale = 0.3f;
         var rng = new Random(3);
         int T = NewTokens.Sum();
-        var pool = SingleNodeGraph.RandomFloats(rng, NumBlocks * BlockSize * width);
-        var qLat = SingleNodeGraph.RandomFloats(rng, T * heads * rank);
-        var qRope = SingleNodeGraph.RandomFloats(rng, T * heads * rope);
-        var kvLat = SingleNodeGraph.RandomFloats(rng, T * rank);
-        var kRope = SingleNodeGraph.RandomFloats(rng, T * rope);
+        var (pool, qLat, qRope, kvLat, kRope) = MlaInputs(rng, heads, rank, rope);
         // Per-sequence contiguous caches: past rows from the pool, new rows from the inputs.
         var caches = BuildCaches(pool, width, (tok, row) => { kvLat.AsSpan(tok * rank, rank).CopyTo(row); kRope.AsSpan(tok * rope, rope).CopyTo(row[rank..]); });
 
@@ -73,10 +69,7 @@ public sealed class AttentionOpTests
         float scale = 1f / MathF.Sqrt(dim);
         var rng = new Random(5);
         int T = NewTokens.Sum();
-        var pool = SingleNodeGraph.RandomFloats(rng, NumBlocks * BlockSize * dim);
-        var q = SingleNodeGraph.RandomFloats(rng, T * heads * dim);
-        var k = SingleNodeGraph.RandomFloats(rng, T * dim);
-        var w = SingleNodeGraph.RandomFloats(rng, T * heads);
+        var (pool, q, k, w) = IndexerInputs(rng, heads, dim);
         var caches = BuildCaches(pool, dim, (tok, row) => k.AsSpan(tok * dim, dim).CopyTo(row));
 
         using var poolV = OrtValue.CreateTensorValueFromMemory(pool, [NumBlocks, BlockSize, dim]);
@@ -112,11 +105,7 @@ public sealed class AttentionOpTests
         const int heads = 3, rank = 8, rope = 6;
         var rng = new Random(7);
         int T = NewTokens.Sum();
-        var pool = SingleNodeGraph.RandomFloats(rng, NumBlocks * BlockSize * (rank + rope));
-        var qLat = SingleNodeGraph.RandomFloats(rng, T * heads * rank);
-        var qRope = SingleNodeGraph.RandomFloats(rng, T * heads * rope);
-        var kvLat = SingleNodeGraph.RandomFloats(rng, T * rank);
-        var kRope = SingleNodeGraph.RandomFloats(rng, T * rope);
+        var (pool, qLat, qRope, kvLat, kRope) = MlaInputs(rng, heads, rank, rope);
         var (cos, sin) = RopeTables(rng, T, rope);
         var topk = CausalSelection(T);
 
@@ -152,10 +141,7 @@ public sealed class AttentionOpTests
         const int heads = 3, dim = 8, rotary = 4, topK = 3;
         var rng = new Random(9);
         int T = NewTokens.Sum();
-        var pool = SingleNodeGraph.RandomFloats(rng, NumBlocks * BlockSize * dim);
-        var q = SingleNodeGraph.RandomFloats(rng, T * heads * dim);
-        var k = SingleNodeGraph.RandomFloats(rng, T * dim);
-        var w = SingleNodeGraph.RandomFloats(rng, T * heads);
+        var (pool, q, k, w) = IndexerInputs(rng, heads, dim);
         var (cos, sin) = RopeTables(rng, T, rotary);
         var qRotated = RotaryEmbedding(q, T, heads, dim, rotary, cos, sin);
         var kRotated = RotaryEmbedding(k, T, 1, dim, rotary, cos, sin);
@@ -184,6 +170,30 @@ public sealed class AttentionOpTests
         Assert.Equal(expected.Length, actual.Length);
         for (int i = 0; i < expected.Length; i++)
             Assert.True(Math.Abs(expected[i] - actual[i]) <= tolerance, $"element {i}: expected {expected[i]}, got {actual[i]}");
+    }
+
+    /// <summary>
+    /// Random SparseMlaAttention inputs for the test batch, drawn in this order: the latent pool [blocks, block size,
+    /// rank + rope], q_latent, q_rope, kv_latent, k_rope.
+    /// </summary>
+    private static (float[] Pool, float[] QLatent, float[] QRope, float[] KvLatent, float[] KRope) MlaInputs(
+        Random rng, int heads, int rank, int rope)
+    {
+        int t = NewTokens.Sum();
+        return (SingleNodeGraph.RandomFloats(rng, NumBlocks * BlockSize * (rank + rope)),
+            SingleNodeGraph.RandomFloats(rng, t * heads * rank), SingleNodeGraph.RandomFloats(rng, t * heads * rope),
+            SingleNodeGraph.RandomFloats(rng, t * rank), SingleNodeGraph.RandomFloats(rng, t * rope));
+    }
+
+    /// <summary>
+    /// Random LightningIndexer inputs for the test batch, drawn in this order: the key pool [blocks, block size, dim],
+    /// index_q, index_k, head_weights.
+    /// </summary>
+    private static (float[] Pool, float[] Q, float[] K, float[] W) IndexerInputs(Random rng, int heads, int dim)
+    {
+        int t = NewTokens.Sum();
+        return (SingleNodeGraph.RandomFloats(rng, NumBlocks * BlockSize * dim), SingleNodeGraph.RandomFloats(rng, t * heads * dim),
+            SingleNodeGraph.RandomFloats(rng, t * dim), SingleNodeGraph.RandomFloats(rng, t * heads));
     }
 
     /// <summary>cos / sin rows [tokens, rotary / 2] of random positions (0..4095) at theta 10000.</summary>
