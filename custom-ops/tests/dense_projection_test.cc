@@ -1,6 +1,6 @@
 // DenseProjection: the CPU kernel against the reference (src/reference: every weight dequantised by its formula,
 // sums in double) on grids of token counts that cross both CPU paths (row projection below 64 tokens, blocked GEMM
-// from 64, with partial 6-token blocks; the row projection is also run alone at every count), widths that are not
+// from 64, with partial token blocks; the row projection is also run alone at every count), widths that are not
 // multiples of 8, 16 or the quant block (cropped FP8 edge blocks), every weight format of this build; bf16 weights
 // against a float32 GEMM of the same values (the result ONNX Gemm gives on a float32 copy); and the validation's
 // errors.
@@ -18,6 +18,8 @@
 
 #include "common/dense_projection_validation.h"
 #include "cpu/amx_support.h"
+#include "cpu/dense_gemm_kernels.h"
+#include "cpu/dense_projection_gemm.h"
 #include "cpu/dense_projection_int.h"
 #include "cpu/dense_projection_int_amx.h"
 #include "cpu/dense_projection_kernels.h"
@@ -262,6 +264,42 @@ TEST(DenseProjection, MatchesReferenceOnTheTokenGrid) {
       RunCase(rng, f, tokens, 37, 29, 8);    // in odd, not a multiple of 8: scalar tails in every path
       RunCase(rng, f, tokens, 101, 13, 48);  // int: groups not a multiple of 32 (exact float decode)
     }
+}
+
+// The blocked GEMM (cpu/dense_projection_gemm.h, from 64 tokens) around its micro-kernel's token blocks (6 on AVX2, 12
+// on AVX-512: full blocks only, one short block of 1, 5 or 11 padding tokens) and over several passes of the weights:
+// at 40000 input columns a pass takes 48 tokens, so 100 tokens are two full passes and a 4-token one.
+TEST(DenseProjection, GemmMatchesReferenceAcrossTokenBlocksAndPasses) {
+  std::mt19937 rng(29);
+  for (ExpertWeightFormat f : {ExpertWeightFormat::kFloat32, ExpertWeightFormat::kFloat8E4M3})
+    for (int64_t tokens : {66, 72, 73, 77, 83}) RunCase(rng, f, tokens, 300, 40, 64);
+  const int64_t block = cpu::ActiveDenseGemmKernels().token_block;
+  ASSERT_EQ(cpu::DenseGemmPassTokens(40000, block), 48);
+  RunCase(rng, ExpertWeightFormat::kFloat32, 100, 40000, 12, 128);
+}
+
+// Every (token, row) sum of the GEMM runs over the columns in order through one FMA chain on both instruction sets
+// (cpu/dense_gemm_kernels.h), so the AVX2 and AVX-512 micro-kernels give the same bits.
+TEST(DenseProjection, GemmGivesTheSameBitsOnEachIsa) {
+  if (!cpu::CpuHasAvx512Kernels()) GTEST_SKIP() << "no AVX-512 kernels on this CPU";
+  std::mt19937 rng(31);
+  const cpu::Isa process_isa = cpu::ActiveIsa();
+  for (ExpertWeightFormat f : {ExpertWeightFormat::kFloat32, ExpertWeightFormat::kFloat8E4M3,
+                               ExpertWeightFormat::kBFloat16}) {
+    SCOPED_TRACE(Name(f));
+    const int64_t tokens = 77, in = 300, out = 40, qb = 64;
+    const Weight w = MakeWeight(rng, f, out, in, qb);
+    const std::vector<float> x = test::RandomFloats(rng, tokens * in);
+    const DenseProjectionShape shape = ValidateDenseProjection(Inputs(f, tokens, in, out, qb), Attributes(qb, f));
+    std::vector<std::vector<float>> results;
+    for (cpu::Isa isa : {cpu::Isa::kAvx2, cpu::Isa::kAvx512}) {
+      ASSERT_TRUE(cpu::ForceIsa(isa));
+      results.emplace_back(static_cast<size_t>(tokens * out), -7.0f);
+      cpu::DenseProjectionGemm(test::Threads(), shape, x.data(), w.View(f), results.back().data());
+    }
+    cpu::ForceIsa(process_isa);
+    EXPECT_EQ(0, std::memcmp(results[0].data(), results[1].data(), results[0].size() * sizeof(float)));
+  }
 }
 
 // The bf16 kernels (cpu/dense_projection_kernels.h: float32 at up to 8 tokens; on AVX512_BF16 the split-activation
