@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <vector>
 
 #include "cpu/amx_support.h"
@@ -10,6 +9,7 @@
 #include "cpu/expert_projection.h"
 #include "cpu/isa_dispatch.h"
 #include "cpu/moe_whole_calls.h"
+#include "cpu/swiglu.h"
 
 namespace glm_ops::cpu {
 
@@ -189,10 +189,7 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
         ProjectRows(up, r0, r1, rows.data(), xq, n, up_out.data(), item_rows, scratch);
       }
       for (int64_t a = 0; a < n; ++a)
-        for (int64_t r = r0; r < r1; ++r) {
-          const float g = gate_out[a * item_rows + (r - r0)];
-          act[(first + a) * s.inter + r] = g / (1.0f + std::exp(-g)) * up_out[a * item_rows + (r - r0)];
-        }
+        SwiGlu(gate_out.data() + a * item_rows, up_out.data() + a * item_rows, r1 - r0, act + (first + a) * s.inter + r0);
     }
   });
 

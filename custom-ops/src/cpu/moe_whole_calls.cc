@@ -1,12 +1,12 @@
 #include "cpu/moe_whole_calls.h"
 
 #include <algorithm>
-#include <cmath>
 #include <stdexcept>
 #include <vector>
 
 #include "cpu/dense_projection_int.h"
 #include "cpu/expert_projection.h"
+#include "cpu/swiglu.h"
 
 namespace glm_ops::cpu {
 
@@ -58,10 +58,8 @@ bool GateUpWhole(const Parallel& parallel, const MoeExpertsShape& s, const Exper
       !DenseProjectionInt(parallel, call, rows, {up.data, up.scales}, up_y.data()))
     return false;
   parallel.For(t.n, [&](int64_t begin, int64_t end) {
-    for (int64_t i = begin * s.inter; i < end * s.inter; ++i) {
-      const float g = gate_y[i];
-      act[i] = g / (1.0f + std::exp(-g)) * up_y[i];
-    }
+    for (int64_t i = begin; i < end; ++i)
+      SwiGlu(gate_y.data() + i * s.inter, up_y.data() + i * s.inter, s.inter, act + i * s.inter);
   });
   return true;
 }

@@ -14,7 +14,9 @@ namespace {
 // cost more than the second thread saves (a decode row of a few thousand elements takes ~1 us).
 constexpr int64_t kParallelMinElements = int64_t{1} << 16;
 
-void SwiGluRow(const float* gate, const float* up, int64_t width, float* out) {
+}  // namespace
+
+void SwiGlu(const float* gate, const float* up, int64_t width, float* out) {
   const __m256 one = _mm256_set1_ps(1.0f);
   const __m256 sign = _mm256_set1_ps(-0.0f);
   int64_t i = 0;
@@ -27,12 +29,10 @@ void SwiGluRow(const float* gate, const float* up, int64_t width, float* out) {
   for (; i < width; ++i) out[i] = gate[i] / (1.0f + std::exp(-gate[i])) * up[i];
 }
 
-}  // namespace
-
 void SwiGluRows(const Parallel& parallel, const float* gate_up, int64_t tokens, int64_t width, float* out) {
   auto rows = [&](int64_t begin, int64_t end) {
     for (int64_t t = begin; t < end; ++t)
-      SwiGluRow(gate_up + t * 2 * width, gate_up + t * 2 * width + width, width, out + t * width);
+      SwiGlu(gate_up + t * 2 * width, gate_up + t * 2 * width + width, width, out + t * width);
   };
   if (tokens * width < kParallelMinElements) {
     rows(0, tokens);
