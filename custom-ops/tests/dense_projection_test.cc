@@ -267,15 +267,16 @@ TEST(DenseProjection, MatchesReferenceOnTheTokenGrid) {
 }
 
 // The blocked GEMM (cpu/dense_projection_gemm.h, from 64 tokens) around its micro-kernel's token blocks (6 on AVX2, 12
-// on AVX-512: full blocks only, one short block of 1, 5 or 11 padding tokens) and over several passes of the weights:
-// at 40000 input columns a pass takes 48 tokens, so 100 tokens are two full passes and a 4-token one.
+// on AVX-512: whole blocks only, and last blocks of 1 to 11 tokens) and over several passes of the weights: at 40000
+// input columns a pass takes 48 tokens, so 100 tokens are two full passes and a 4-token one, over two 16-row panels
+// (the second of 4 rows).
 TEST(DenseProjection, GemmMatchesReferenceAcrossTokenBlocksAndPasses) {
   std::mt19937 rng(29);
   for (ExpertWeightFormat f : {ExpertWeightFormat::kFloat32, ExpertWeightFormat::kFloat8E4M3})
     for (int64_t tokens : {66, 72, 73, 77, 83}) RunCase(rng, f, tokens, 300, 40, 64);
   const int64_t block = cpu::ActiveDenseGemmKernels().token_block;
   ASSERT_EQ(cpu::DenseGemmPassTokens(40000, block), 48);
-  RunCase(rng, ExpertWeightFormat::kFloat32, 100, 40000, 12, 128);
+  RunCase(rng, ExpertWeightFormat::kFloat32, 100, 40000, 20, 128);  // the passes are the activations': one format
 }
 
 // Every (token, row) sum of the GEMM runs over the columns in order through one FMA chain on both instruction sets
@@ -283,7 +284,11 @@ TEST(DenseProjection, GemmMatchesReferenceAcrossTokenBlocksAndPasses) {
 TEST(DenseProjection, GemmGivesTheSameBitsOnEachIsa) {
   if (!cpu::CpuHasAvx512Kernels()) GTEST_SKIP() << "no AVX-512 kernels on this CPU";
   std::mt19937 rng(31);
-  const cpu::Isa process_isa = cpu::ActiveIsa();
+  // Puts the process's kernels back however the test ends.
+  struct RestoreIsa {
+    cpu::Isa isa = cpu::ActiveIsa();
+    ~RestoreIsa() { cpu::ForceIsa(isa); }
+  } restore;
   for (ExpertWeightFormat f : {ExpertWeightFormat::kFloat32, ExpertWeightFormat::kFloat8E4M3,
                                ExpertWeightFormat::kBFloat16}) {
     SCOPED_TRACE(Name(f));
@@ -294,10 +299,12 @@ TEST(DenseProjection, GemmGivesTheSameBitsOnEachIsa) {
     std::vector<std::vector<float>> results;
     for (cpu::Isa isa : {cpu::Isa::kAvx2, cpu::Isa::kAvx512}) {
       ASSERT_TRUE(cpu::ForceIsa(isa));
+      // The table the GEMM takes is the forced ISA's (else this would compare one kernel with itself).
+      ASSERT_STREQ(cpu::ActiveDenseGemmKernels().isa, cpu::IsaName(isa));
+      ASSERT_EQ(cpu::ActiveDenseGemmKernels().token_block, isa == cpu::Isa::kAvx512 ? 12 : 6);
       results.emplace_back(static_cast<size_t>(tokens * out), -7.0f);
       cpu::DenseProjectionGemm(test::Threads(), shape, x.data(), w.View(f), results.back().data());
     }
-    cpu::ForceIsa(process_isa);
     EXPECT_EQ(0, std::memcmp(results[0].data(), results[1].data(), results[0].size() * sizeof(float)));
   }
 }

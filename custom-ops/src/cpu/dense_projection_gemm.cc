@@ -18,8 +18,9 @@ namespace {
 
 constexpr int kPanelRows = kDenseGemmPanelRows;
 constexpr int64_t kChunk = 256;  // columns per packed panel: 256 x 16 floats = 16 KiB, in L1 beside the tokens
-// Panels that share one pass over the tokens' columns: each 256-column slice of the input (T x 1 KiB) is read once
-// per group of 8 panels instead of once per panel, while the group's running sums (8 x T x 64 B) stay in L2.
+// Panels that share one sweep over the tokens' columns: each 256-column slice of a pass's transposed activations
+// (T x 1 KiB, T the pass's tokens padded to whole blocks) is read once per group of 8 panels instead of once per
+// panel, while the group's running sums (8 x T x 64 B) stay in L2.
 constexpr int64_t kPanelGroup = 8;
 static_assert(kChunk % 8 == 0, "chunks start on an 8-column boundary, so no vector straddles an FP8 scale block");
 
@@ -150,7 +151,8 @@ void DenseProjectionGemm(const Parallel& parallel, const DenseProjectionShape& s
   const int64_t block = kernels.token_block;
   const int64_t panels = (s.out + kPanelRows - 1) / kPanelRows;
   const int64_t pass = DenseGemmPassTokens(s.in, block);
-  // The calling thread's; the work items only read it.
+  // The calling thread's (a pool thread's, in the grouped path), kept between calls: at most 8 MiB, a block's more
+  // where one token block's row alone is larger (in > ~175k columns). The work items only read it.
   thread_local std::vector<float> columns_buffer;
   std::vector<float>& columns = columns_buffer;
   for (int64_t t0 = 0; t0 < s.tokens; t0 += pass) {

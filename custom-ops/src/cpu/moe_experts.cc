@@ -189,7 +189,8 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
         ProjectRows(up, r0, r1, rows.data(), xq, n, up_out.data(), item_rows, scratch);
       }
       for (int64_t a = 0; a < n; ++a)
-        SwiGlu(gate_out.data() + a * item_rows, up_out.data() + a * item_rows, r1 - r0, act + (first + a) * s.inter + r0);
+        SwiGlu(gate_out.data() + a * item_rows, up_out.data() + a * item_rows, r1 - r0,
+               act + (first + a) * s.inter + r0);
     }
   });
 

@@ -1,6 +1,8 @@
 // The SwiGLU activation SiLU(gate) * up, for DenseProjection's input_activation "swiglu" (the down projection of a
-// dense MLP reading its gate / up projection's output directly, without Split, Sigmoid and Mul nodes between them)
-// and for MoeExperts' experts (their gate and up outputs as two matrices).
+// dense MLP, or of a shared expert kept apart from MoeExperts, reading its gate / up projection's output directly,
+// without Split, Sigmoid and Mul nodes between them) and for MoeExperts' experts (their gate and up outputs as two
+// matrices). The vectorized exp clamps its argument (exp(-g) finite for g >= -88.4), so a gate of -inf gives -inf * up
+// where g / (1 + exp(-g)) in IEEE arithmetic gives NaN.
 #pragma once
 
 #include <cstdint>

@@ -11,6 +11,7 @@ namespace glm_ops::cpu {
 namespace {
 
 constexpr int64_t kRows = kDenseGemmPanelRows;
+static_assert(kRows == 16, "Panel is written out for 16-row panels (one zmm, or two ymm, per column)");
 
 #if defined(GLM_OPS_ISA_AVX512)
 constexpr int64_t kTokens = 12;
