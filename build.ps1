@@ -65,6 +65,22 @@ function Invoke-Tests {
         $passed += [int]$ctestSummary.Matches[0].Groups[2].Value - $nativeFailed
     } elseif ($LASTEXITCODE -ne 0) { $failed += 1 }
     $failedNames += $ctest | Select-String -Pattern '^\s*\d+ - (\S+) \(Failed' | ForEach-Object { $_.Matches[0].Groups[1].Value }
+    # The benchmark scripts' own unit tests (Python standard library only): scripts/test_*.py, unittest's summary.
+    foreach ($script in Get-ChildItem (Join-Path $Root 'scripts') -Filter 'test_*.py') {
+        Write-Host "==> python3 $($script.Name)" -ForegroundColor Cyan
+        $py = python3 $script.FullName 2>&1 | ForEach-Object { Write-Host $_; "$_" }
+        $ran = $py | Select-String -Pattern '^Ran (\d+) tests?' | Select-Object -Last 1
+        $bad = 0
+        foreach ($kind in 'failures', 'errors') {
+            $m = $py | Select-String -Pattern "^FAILED \(.*$kind=(\d+)" | Select-Object -Last 1
+            if ($m) { $bad += [int]$m.Matches[0].Groups[1].Value }
+        }
+        if (-not $ran) { $bad = [Math]::Max($bad, 1) }
+        elseif ($LASTEXITCODE -ne 0 -and $bad -eq 0) { $bad = 1 }
+        if ($ran) { $passed += [int]$ran.Matches[0].Groups[1].Value - $bad }
+        $failed += $bad
+        if ($bad -gt 0) { $failedNames += $script.Name }
+    }
     # Repeated here so that a log's tail (all a CI summary may keep) names what failed.
     foreach ($name in $failedNames) { Write-Host "failed: $name" -ForegroundColor Red }
     Write-Host "tests: $passed passed, $failed failed"

@@ -105,7 +105,8 @@ def ours(folder, label):
     manifest_path = os.path.join(folder, "glm-model.json")
     if not os.path.isfile(manifest_path):
         raise ValueError(f"{folder}: no glm-model.json (not an artifact folder of glm-convert convert)")
-    manifest = json.load(open(manifest_path))
+    with open(manifest_path) as f:
+        manifest = json.load(f)
     config = need(manifest, "source_config", manifest_path)
     dims = need(manifest, "dimensions", manifest_path)
     tensors = []
