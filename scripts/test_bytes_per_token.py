@@ -90,7 +90,8 @@ class GgufTest(unittest.TestCase):
     def test_rejects_a_file_that_is_not_gguf(self):
         with tempfile.TemporaryDirectory() as d:
             path = os.path.join(d, "x.gguf")
-            open(path, "wb").write(b"NOPE" + b"\0" * 64)
+            with open(path, "wb") as f:
+                f.write(b"NOPE" + b"\0" * 64)
             with self.assertRaisesRegex(ValueError, "not a GGUF file"):
                 bpt.gguf(path, "t")
 
