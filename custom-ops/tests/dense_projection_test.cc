@@ -344,6 +344,20 @@ TEST(DenseProjection, Float32DecodeKernelMatchesReferenceAtBlockEdges) {
   for (int64_t tokens : {1, 2, 3, 4}) RunCase(rng, ExpertWeightFormat::kFloat32, tokens, 1040, 300, 128);
 }
 
+// The FP8 decode kernel (cpu/dense_projection_kernels.h, gemv_fp8: AVX-512, up to 4 tokens; the AVX2 run of this
+// test takes the row projection) around its 16-column vectors and 64-column lines within scale blocks of 8, 64 and
+// 128 columns (the scalar tail past a block's last whole vector, a cropped last block), rows around the 8- / 4- /
+// 2-row steps, rows past a 128-row block of scales (130 rows), and NaN codes in a vector and in a tail.
+TEST(DenseProjection, Fp8DecodeKernelMatchesReferenceAtBlockEdges) {
+  std::mt19937 rng(23);
+  for (int64_t tokens = 1; tokens <= 5; ++tokens)
+    for (int64_t qb : {8, 64, 128})
+      for (int64_t in : {8, 15, 16, 17, 63, 64, 65, 200, 1040})
+        for (int64_t out : {1, 7, 9, 25, 130}) RunCase(rng, ExpertWeightFormat::kFloat8E4M3, tokens, in, out, qb);
+  for (int64_t tokens = 1; tokens <= 4; ++tokens)
+    RunCase(rng, ExpertWeightFormat::kFloat8E4M3, tokens, 200, 40, 64, {3 * 200 + 70, 11 * 200 + 199});
+}
+
 // The AMX kernel (cpu/dense_projection_amx.h: bf16 weights, more than 4 tokens, at least 32 columns, where the CPU
 // has AMX-BF16 and the AVX-512 kernels are active): token counts around its 16-token tiles and 2-tile blocks (the
 // last block of one tile, zero tokens padding the last tile), passes of 256 tokens (259: a 3-token pass, which the

@@ -119,6 +119,21 @@ void ProjectF32Items(const Parallel& parallel, const DenseProjectionShape& s, co
   parallel.For(items, run);
 }
 
+// Block-FP8 weights at decode sizes on AVX-512: DenseProjection's own FP8 gemv kernel, items as for float32.
+void ProjectFp8Items(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,
+                     float* y) {
+  const DenseKernels& k = ActiveDenseKernels();
+  const uint8_t* weights = static_cast<const uint8_t*>(w.data);
+  const float* scales = static_cast<const float*>(w.scales);
+  auto run = [&](int64_t begin, int64_t end) {
+    const int64_t r0 = begin * kRowsPerItem, r1 = std::min(s.out, end * kRowsPerItem);
+    k.gemv_fp8(weights, scales, s.in, s.quant_block_size, r0, r1, x, s.in, s.tokens, y + r0, s.out);
+  };
+  const int64_t items = (s.out + kRowsPerItem - 1) / kRowsPerItem;
+  if (DenseRunsOnCaller(s)) return run(0, items);
+  parallel.For(items, run);
+}
+
 // A Parallel that runs every loop on the calling thread: the groups of DenseProjectionGrouped are the parallel items.
 class CallerOnly final : public Parallel {
  public:
@@ -354,6 +369,8 @@ void DenseProjection(const Parallel& parallel, const DenseProjectionShape& s, co
     if (s.tokens <= kDenseBf16GemvMaxTokens) return ProjectBf16Items(parallel, s, x, w, y);
   }
   if (s.format == ExpertWeightFormat::kFloat32 && s.tokens <= kDenseGemvMaxTokens) return ProjectF32Items(parallel, s, x, w, y);
+  if (s.format == ExpertWeightFormat::kFloat8E4M3 && s.tokens <= kDenseGemvMaxTokens && ActiveDenseKernels().gemv_fp8)
+    return ProjectFp8Items(parallel, s, x, w, y);
   if (DenseIntApplies(s) && DenseProjectionInt(parallel, s, x, w, y)) return;
   if (s.tokens >= kDenseGemmMinTokens && DenseGemmDecodes(s.format)) return DenseProjectionGemm(parallel, s, x, w, y);
   DenseProjectionByRows(parallel, s, x, w, y);

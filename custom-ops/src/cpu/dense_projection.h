@@ -3,7 +3,8 @@
 // (cpu/dense_projection_kernels.h): on AVX512_BF16 the vdpbf16ps kernels at every token count (activations split
 // into two bf16 terms, near-exact; above 4 tokens cache-blocked so each weight is read from memory once per call),
 // else the float32 kernel at up to 8 tokens; above 4 tokens on CPUs with AMX-BF16 the same split activations on AMX
-// tiles (cpu/dense_projection_amx.h). Other calls below 64 tokens (decode,
+// tiles (cpu/dense_projection_amx.h). float32 weights at up to 4 tokens, and block-FP8 ones on AVX-512, take its own
+// decode kernels too (gemv_f32, gemv_fp8). Other calls below 64 tokens (decode,
 // short prompts, speculative verification) stream the weights through MoeExperts' row projection
 // (cpu/expert_projection.h). Both split the output rows across the pool, except calls of at most 64 KiB of weights,
 // which run on the calling thread. From 64 tokens a blocked micro-kernel reuses each decoded weight panel for every

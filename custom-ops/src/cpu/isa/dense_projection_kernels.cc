@@ -169,6 +169,108 @@ void GemvF32Any(const float* w, int64_t cols, int64_t r0, int64_t r1, const floa
 }
 
 #if defined(GLM_OPS_ISA_AVX512)
+// Block-FP8 (e4m3) weights, 16 at a time decoded exactly to value * 2^-8 through float16 (as DecodeE4M3x8Half, at 16
+// lanes), the 2^8 folded into the block scale: per row and scale block of qb columns, 16-lane partial sums over the
+// block's whole vectors, then times the block's scale into the row's total; the block's columns past its last whole
+// vector as scalars, scaled likewise. R rows side by side (RowsFor), a scan for NaN codes folded into the stream (a
+// row holding one gives NaN, as its dequantised product would).
+inline Vec DecodeFp8x16(const uint8_t* p) {
+  const __m256i wide = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  const __m256i half = _mm256_and_si256(_mm256_slli_epi16(wide, 7), _mm256_set1_epi16(static_cast<int16_t>(0xBF80)));
+  return _mm512_cvtph_ps(half);
+}
+
+template <int T>
+void GemvFp8(const uint8_t* w, const float* scales, int64_t cols, int64_t qb, int64_t r0, int64_t r1, const float* x,
+             int64_t ldx, float* y, int64_t ldy) {
+  constexpr int R = RowsFor(T);
+  const int64_t scale_cols = (cols + qb - 1) / qb;
+  for (int64_t rq = r0; rq < r1; rq += R) {
+    const int rows = static_cast<int>(r1 - rq < R ? r1 - rq : R);
+    const uint8_t* rp[R];
+    for (int j = 0; j < R; ++j) rp[j] = w + (rq + (j < rows ? j : rows - 1)) * cols;
+    // The step's rows share one row of scale blocks: rq is a multiple of R (items start on multiples of 24), and R
+    // divides 8, hence every quant block (a multiple of 8, validated).
+    const float* scale_row = scales + (rq / qb) * scale_cols;
+    Vec total[T][R];
+    float tail_total[T][R];
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < R; ++j) {
+        total[t][j] = Zero();
+        tail_total[t][j] = 0.0f;
+      }
+    E4M3NanScan nan_scan;
+    const bool prefetch = rq + kPrefetchRows + R <= r1;
+    const uint8_t* ahead = w + (rq + kPrefetchRows) * cols;
+    for (int64_t b0 = 0, block = 0; b0 < cols; b0 += qb, ++block) {
+      const int64_t b1 = b0 + qb < cols ? b0 + qb : cols;
+      const int64_t whole = b0 + (b1 - b0) / kLanes * kLanes;
+      Vec acc[T][R];
+      float tail[T][R];
+      for (int t = 0; t < T; ++t)
+        for (int j = 0; j < R; ++j) {
+          acc[t][j] = Zero();
+          tail[t][j] = 0.0f;
+        }
+      auto step = [&](int64_t c) {
+        Vec xv[T];
+        for (int t = 0; t < T; ++t) xv[t] = Load(x + t * ldx + c);
+        for (int j = 0; j < R; ++j) {
+          const Vec wv = DecodeFp8x16(rp[j] + c);
+          for (int t = 0; t < T; ++t) acc[t][j] = Fma(wv, xv[t], acc[t][j]);
+        }
+      };
+      int64_t c = b0;
+      for (; c + 64 <= whole; c += 64) {  // one 64-byte line of each row: prefetch ahead, scan, four steps
+        for (int j = 0; j < R; ++j) {
+          if (prefetch) _mm_prefetch(reinterpret_cast<const char*>(ahead + j * cols + c), _MM_HINT_T0);
+          nan_scan.Add32(rp[j] + c);
+          nan_scan.Add32(rp[j] + c + 32);
+        }
+        for (int u = 0; u < 64; u += kLanes) step(c + u);
+      }
+      for (; c < whole; c += kLanes) {
+        for (int j = 0; j < R; ++j) {
+          nan_scan.Add8(rp[j] + c);
+          nan_scan.Add8(rp[j] + c + 8);
+        }
+        step(c);
+      }
+      for (c = whole; c < b1; ++c)  // exact scalar decoding (a NaN code decodes to NaN here)
+        for (int j = 0; j < R; ++j) {
+          const float wf = DecodeE4M3(rp[j][c]);
+          for (int t = 0; t < T; ++t) tail[t][j] += wf * x[t * ldx + c];
+        }
+      const float scale = scale_row[block];
+      const Vec vscale = _mm512_set1_ps(scale * kE4M3HalfRescale);
+      for (int j = 0; j < R; ++j)
+        for (int t = 0; t < T; ++t) {
+          total[t][j] = Fma(acc[t][j], vscale, total[t][j]);
+          tail_total[t][j] += tail[t][j] * scale;
+        }
+    }
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < rows; ++j) y[t * ldy + (rq - r0) + j] = Sum(total[t][j]) + tail_total[t][j];
+    if (nan_scan.Found())
+      for (int j = 0; j < rows; ++j)
+        if (HasE4M3Nan(rp[j], cols))
+          for (int t = 0; t < T; ++t) y[t * ldy + (rq - r0) + j] = __builtin_nanf("");
+  }
+}
+
+void GemvFp8Any(const uint8_t* w, const float* scales, int64_t cols, int64_t qb, int64_t r0, int64_t r1,
+                const float* x, int64_t ldx, int64_t n, float* y, int64_t ldy) {
+  switch (n) {
+    case 1: return GemvFp8<1>(w, scales, cols, qb, r0, r1, x, ldx, y, ldy);
+    case 2: return GemvFp8<2>(w, scales, cols, qb, r0, r1, x, ldx, y, ldy);
+    case 3: return GemvFp8<3>(w, scales, cols, qb, r0, r1, x, ldx, y, ldy);
+    default: return GemvFp8<4>(w, scales, cols, qb, r0, r1, x, ldx, y, ldy);
+  }
+}
+
+#endif
+
+#if defined(GLM_OPS_ISA_AVX512)
 // AVX512_BF16. Per block of 32 columns, in column order: hi = bf16(x) (round to nearest even), then lo = bf16(x - hi);
 // hi + lo is x within 2^-16 |x| (each rounding keeps 8 significant bits). out: the whole blocks' hi, then their lo.
 void SplitBf16Activations(const float* x, int64_t cols, uint16_t* out) {
@@ -331,13 +433,13 @@ void GemmBf16Dot(const uint16_t* w, int64_t cols, int64_t r0, int64_t r1, const 
 #if defined(GLM_OPS_ISA_AVX512)
 const DenseKernels& DenseKernelsAvx512() {
   static const DenseKernels table{"avx512", kBlock, &PermuteBf16Activations, &GemvBf16Any, &SplitBf16Activations,
-                                  &GemvBf16DotAny, &GemmBf16Dot, &GemvF32Any};
+                                  &GemvBf16DotAny, &GemmBf16Dot, &GemvF32Any, &GemvFp8Any};
   return table;
 }
 #else
 const DenseKernels& DenseKernelsAvx2() {
   static const DenseKernels table{"avx2", kBlock, &PermuteBf16Activations, &GemvBf16Any, nullptr, nullptr, nullptr,
-                                  &GemvF32Any};
+                                  &GemvF32Any, nullptr};
   return table;
 }
 #endif
