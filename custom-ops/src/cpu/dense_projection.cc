@@ -80,6 +80,16 @@ void ProjectItems(const Parallel& parallel, const DenseProjectionShape& s, const
   parallel.For(items, run);
 }
 
+// Calls project(r0, r1) over the output rows in items of kRowsPerItem rows: all on the calling thread for a small call
+// (DenseRunsOnCaller), else split across the pool. The decode kernels' callers below.
+template <typename Project>
+void ForRowItems(const Parallel& parallel, const DenseProjectionShape& s, const Project& project) {
+  auto run = [&](int64_t begin, int64_t end) { project(begin * kRowsPerItem, std::min(s.out, end * kRowsPerItem)); };
+  const int64_t items = (s.out + kRowsPerItem - 1) / kRowsPerItem;
+  if (DenseRunsOnCaller(s)) return run(0, items);
+  parallel.For(items, run);
+}
+
 // bf16 weights at decode sizes: DenseProjection's own kernels (cpu/dense_projection_kernels.h), the activations
 // permuted once per call, the rows split in items across the pool, each item's rows streamed once per block of up
 // to kDenseGemvMaxTokens tokens (the later blocks find them in L2: 24 rows of 6144 bf16 columns are 295 KB).
@@ -93,15 +103,11 @@ void ProjectBf16Items(const Parallel& parallel, const DenseProjectionShape& s, c
   for (int64_t t = 0; t < s.tokens; ++t) k.permute_bf16_activations(x + t * s.in, s.in, permuted.data() + t * whole);
   const uint16_t* weights = static_cast<const uint16_t*>(w.data);
   const float* xp = permuted.data();
-  auto run = [&](int64_t begin, int64_t end) {
-    const int64_t r0 = begin * kRowsPerItem, r1 = std::min(s.out, end * kRowsPerItem);
+  ForRowItems(parallel, s, [&](int64_t r0, int64_t r1) {
     for (int64_t t0 = 0; t0 < s.tokens; t0 += kDenseGemvMaxTokens)
       k.gemv_bf16(weights, s.in, r0, r1, xp + t0 * whole, whole, x + t0 * s.in, s.in,
                   std::min(kDenseGemvMaxTokens, s.tokens - t0), y + t0 * s.out + r0, s.out);
-  };
-  const int64_t items = (s.out + kRowsPerItem - 1) / kRowsPerItem;
-  if (DenseRunsOnCaller(s)) return run(0, items);
-  parallel.For(items, run);
+  });
 }
 
 // float32 weights at decode sizes (up to kDenseGemvMaxTokens tokens): DenseProjection's own gemv kernel, the rows
@@ -110,13 +116,9 @@ void ProjectF32Items(const Parallel& parallel, const DenseProjectionShape& s, co
                      float* y) {
   const DenseKernels& k = ActiveDenseKernels();
   const float* weights = static_cast<const float*>(w.data);
-  auto run = [&](int64_t begin, int64_t end) {
-    const int64_t r0 = begin * kRowsPerItem, r1 = std::min(s.out, end * kRowsPerItem);
+  ForRowItems(parallel, s, [&](int64_t r0, int64_t r1) {
     k.gemv_f32(weights, s.in, r0, r1, x, s.in, s.tokens, y + r0, s.out);
-  };
-  const int64_t items = (s.out + kRowsPerItem - 1) / kRowsPerItem;
-  if (DenseRunsOnCaller(s)) return run(0, items);
-  parallel.For(items, run);
+  });
 }
 
 // Block-FP8 weights at decode sizes on AVX-512: DenseProjection's own FP8 gemv kernel, items as for float32.
@@ -125,13 +127,9 @@ void ProjectFp8Items(const Parallel& parallel, const DenseProjectionShape& s, co
   const DenseKernels& k = ActiveDenseKernels();
   const uint8_t* weights = static_cast<const uint8_t*>(w.data);
   const float* scales = static_cast<const float*>(w.scales);
-  auto run = [&](int64_t begin, int64_t end) {
-    const int64_t r0 = begin * kRowsPerItem, r1 = std::min(s.out, end * kRowsPerItem);
+  ForRowItems(parallel, s, [&](int64_t r0, int64_t r1) {
     k.gemv_fp8(weights, scales, s.in, s.quant_block_size, r0, r1, x, s.in, s.tokens, y + r0, s.out);
-  };
-  const int64_t items = (s.out + kRowsPerItem - 1) / kRowsPerItem;
-  if (DenseRunsOnCaller(s)) return run(0, items);
-  parallel.For(items, run);
+  });
 }
 
 // A Parallel that runs every loop on the calling thread: the groups of DenseProjectionGrouped are the parallel items.

@@ -56,6 +56,16 @@ inline __m256 DecodeE4M3x8Half(const uint8_t* p) {
   return _mm256_cvtph_ps(half);
 }
 
+#if defined(GLM_OPS_ISA_AVX512)
+// Sixteen e4m3fn values, times 2^-8: DecodeE4M3x8Half's widening, shift and mask at 16 lanes, one 16-lane float16
+// conversion (AVX-512 kernel files only).
+inline __m512 DecodeE4M3x16Half(const uint8_t* p) {
+  const __m256i wide = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
+  const __m256i half = _mm256_and_si256(_mm256_slli_epi16(wide, 7), _mm256_set1_epi16(static_cast<int16_t>(0xBF80)));
+  return _mm512_cvtph_ps(half);
+}
+#endif
+
 // Finds e4m3fn NaN codes (0x7F, 0xFF) in bytes folded in as they stream past a decoder. Adding a byte to itself
 // drops the sign, which turns the NaN codes into 0xFE, the largest possible sum: a running unsigned max is all the
 // loop carries (two cheap ops per 32 bytes), and the question is asked once at the end.

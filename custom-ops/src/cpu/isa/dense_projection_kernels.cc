@@ -169,16 +169,11 @@ void GemvF32Any(const float* w, int64_t cols, int64_t r0, int64_t r1, const floa
 }
 
 #if defined(GLM_OPS_ISA_AVX512)
-// Block-FP8 (e4m3) weights, 16 at a time decoded exactly to value * 2^-8 through float16 (as DecodeE4M3x8Half, at 16
-// lanes), the 2^8 folded into the block scale: per row and scale block of qb columns, 16-lane partial sums over the
-// block's whole vectors, then times the block's scale into the row's total; the block's columns past its last whole
-// vector as scalars, scaled likewise. R rows side by side (RowsFor), a scan for NaN codes folded into the stream (a
-// row holding one gives NaN, as its dequantised product would).
-inline Vec DecodeFp8x16(const uint8_t* p) {
-  const __m256i wide = _mm256_cvtepi8_epi16(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p)));
-  const __m256i half = _mm256_and_si256(_mm256_slli_epi16(wide, 7), _mm256_set1_epi16(static_cast<int16_t>(0xBF80)));
-  return _mm512_cvtph_ps(half);
-}
+// Block-FP8 (e4m3) weights, 16 at a time decoded exactly to value * 2^-8 through float16 (DecodeE4M3x16Half), the
+// 2^8 folded into the block scale: per row and scale block of qb columns, 16-lane partial sums over the block's whole
+// vectors, then times the block's scale into the row's total; the block's columns past its last whole vector as
+// scalars, scaled likewise. R rows side by side (RowsFor), a scan for NaN codes folded into the stream (a row holding
+// one gives NaN, as its dequantised product would).
 
 template <int T>
 void GemvFp8(const uint8_t* w, const float* scales, int64_t cols, int64_t qb, int64_t r0, int64_t r1, const float* x,
@@ -216,7 +211,7 @@ void GemvFp8(const uint8_t* w, const float* scales, int64_t cols, int64_t qb, in
         Vec xv[T];
         for (int t = 0; t < T; ++t) xv[t] = Load(x + t * ldx + c);
         for (int j = 0; j < R; ++j) {
-          const Vec wv = DecodeFp8x16(rp[j] + c);
+          const Vec wv = DecodeE4M3x16Half(rp[j] + c);
           for (int t = 0; t < T; ++t) acc[t][j] = Fma(wv, xv[t], acc[t][j]);
         }
       };
