@@ -12,6 +12,9 @@ namespace glm_ops::cpu {
 
 namespace {
 
+// Output columns per item of the weighted add: a few cache lines of every token's row.
+constexpr int64_t kAddColumns = 64;
+
 // The expert's projection of n token rows as a DenseProjection call.
 DenseProjectionShape Call(const MoeExpertsShape& s, int64_t n, int64_t in, int64_t out) {
   DenseProjectionShape d;
@@ -72,11 +75,14 @@ void AddDownWhole(const Parallel& parallel, const MoeExpertsShape& s, const Expe
   const WeightMatrix down = WeightMatrix::Of(s, weights.down, weights.down_scales, t.expert, s.hidden, s.inter);
   if (!DenseProjectionInt(parallel, Call(s, t.n, s.inter, s.hidden), act, {down.data, down.scales}, y.data()))
     throw std::logic_error("MoeExperts: AddDownWhole was given non-finite activations");
-  parallel.For(t.n, [&](int64_t begin, int64_t end) {
-    for (int64_t a = begin; a < end; ++a) {
+  // Items are column blocks over every token, so a token routed to this expert twice (legal: the two routes add up)
+  // is added to by one thread, in route order.
+  parallel.For((s.hidden + kAddColumns - 1) / kAddColumns, [&](int64_t begin, int64_t end) {
+    const int64_t r0 = begin * kAddColumns, r1 = std::min(s.hidden, end * kAddColumns);
+    for (int64_t a = 0; a < t.n; ++a) {
       float* dst = out + t.token[a] * s.hidden;
       const float w = t.weight[a];
-      for (int64_t r = 0; r < s.hidden; ++r) dst[r] += w * y[a * s.hidden + r];
+      for (int64_t r = r0; r < r1; ++r) dst[r] += w * y[a * s.hidden + r];
     }
   });
 }

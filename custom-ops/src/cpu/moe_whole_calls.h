@@ -30,8 +30,8 @@ struct ExpertTokens {
 bool GateUpWhole(const Parallel& parallel, const MoeExpertsShape& shape, const ExpertWeights& weights,
                  const float* hidden, const ExpertTokens& tokens, float* act);
 
-// out[token[a]] += weight[a] * down(act[a]) for the expert's tokens (act [n, inter]). Requires finite act (the caller
-// checks); distinct tokens, so the pool adds into distinct rows.
+// out[token[a]] += weight[a] * down(act[a]) for the expert's tokens (act [n, inter]), in route order. Requires finite
+// act (the caller checks); a token may appear twice (routed to the expert twice).
 void AddDownWhole(const Parallel& parallel, const MoeExpertsShape& shape, const ExpertWeights& weights,
                   const float* act, const ExpertTokens& tokens, float* out);
 
