@@ -347,7 +347,8 @@ TEST(DenseProjection, Float32DecodeKernelMatchesReferenceAtBlockEdges) {
 // The FP8 decode kernel (cpu/dense_projection_kernels.h, gemv_fp8: AVX-512, up to 4 tokens; the AVX2 run of this
 // test takes the row projection) around its 16-column vectors and 64-column lines within scale blocks of 8, 64 and
 // 128 columns (the scalar tail past a block's last whole vector, a cropped last block), rows around the 8- / 4- /
-// 2-row steps, rows past a 128-row block of scales (130 rows), and NaN codes in a vector and in a tail.
+// 2-row steps, rows past a 128-row block of scales (130 rows), NaN codes in a vector and in a tail, and row ranges
+// starting off the row steps.
 TEST(DenseProjection, Fp8DecodeKernelMatchesReferenceAtBlockEdges) {
   std::mt19937 rng(23);
   for (int64_t tokens = 1; tokens <= 5; ++tokens)
@@ -356,6 +357,33 @@ TEST(DenseProjection, Fp8DecodeKernelMatchesReferenceAtBlockEdges) {
         for (int64_t out : {1, 7, 9, 25, 130}) RunCase(rng, ExpertWeightFormat::kFloat8E4M3, tokens, in, out, qb);
   for (int64_t tokens = 1; tokens <= 4; ++tokens)
     RunCase(rng, ExpertWeightFormat::kFloat8E4M3, tokens, 200, 40, 64, {3 * 200 + 70, 11 * 200 + 199});
+  // Row ranges that start off the kernel's row steps (MoeExperts calls it on its items' rows, token rows anywhere):
+  // a step's rows then lie in two blocks of 8 scale rows, each row scaled by its own.
+  if (const auto gemv = cpu::ActiveDenseKernels().gemv_fp8) {
+    constexpr int64_t kIn = 70, kOut = 40, kQb = 8;
+    const ExpertWeightFormat f = ExpertWeightFormat::kFloat8E4M3;
+    const Weight w = MakeWeight(rng, f, kOut, kIn, kQb);
+    const std::vector<float> x = test::RandomFloats(rng, 4 * kIn);
+    const DenseProjectionShape shape = ValidateDenseProjection(Inputs(f, 4, kIn, kOut, kQb), Attributes(kQb, f));
+    const DenseWeight view = w.View(f);
+    const std::vector<double> expected = reference::DenseProjection(shape, x.data(), view);
+    const float* rows[4] = {x.data(), x.data() + kIn, x.data() + 2 * kIn, x.data() + 3 * kIn};
+    for (int64_t r0 : {3, 5, 13})
+      for (int64_t n = 1; n <= 4; ++n) {
+        std::vector<float> y(static_cast<size_t>(n * kOut), -7.0f);
+        gemv(static_cast<const uint8_t*>(view.data), static_cast<const float*>(view.scales), kOut, kIn, kQb, r0, kOut,
+             rows, n, y.data(), kOut);
+        for (int64_t t = 0; t < n; ++t)
+          for (int64_t r = r0; r < kOut; ++r) {
+            double magnitude = 0;
+            for (int64_t c = 0; c < kIn; ++c)
+              magnitude += std::fabs(reference::WeightAt(f, view.data, view.scales, kOut, kIn, kQb, r * kIn + c) *
+                                     x[t * kIn + c]);
+            ASSERT_NEAR(y[t * kOut + r - r0], expected[t * kOut + r], 1e-6 * magnitude + 1e-9)
+                << "r0 " << r0 << " tokens " << n << " token " << t << " row " << r;
+          }
+      }
+  }
 }
 
 // The AMX kernel (cpu/dense_projection_amx.h: bf16 weights, more than 4 tokens, at least 32 columns, where the CPU

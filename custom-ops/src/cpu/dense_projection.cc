@@ -127,8 +127,10 @@ void ProjectFp8Items(const Parallel& parallel, const DenseProjectionShape& s, co
   const DenseKernels& k = ActiveDenseKernels();
   const uint8_t* weights = static_cast<const uint8_t*>(w.data);
   const float* scales = static_cast<const float*>(w.scales);
+  const float* rows[kDenseGemvMaxTokens];
+  for (int64_t t = 0; t < s.tokens; ++t) rows[t] = x + t * s.in;
   ForRowItems(parallel, s, [&](int64_t r0, int64_t r1) {
-    k.gemv_fp8(weights, scales, s.in, s.quant_block_size, r0, r1, x, s.in, s.tokens, y + r0, s.out);
+    k.gemv_fp8(weights, scales, s.out, s.in, s.quant_block_size, r0, r1, rows, s.tokens, y + r0, s.out);
   });
 }
 

@@ -59,11 +59,13 @@ struct DenseKernels {
   // memory once per call).
   void (*gemv_f32)(const float* w, int64_t cols, int64_t r0, int64_t r1, const float* x, int64_t ldx, int64_t n,
                    float* y, int64_t ldy);
-  // AVX-512 only (null in the AVX2 table, where the row projection takes FP8): block-FP8 weights (e4m3 bytes, float
-  // scales [ceil(rows / qb), ceil(cols / qb)]), otherwise as gemv_f32: 16 weights per step decoded exactly, each scale
-  // block's partial sums scaled into the row's total; a row holding a NaN code gives NaN.
-  void (*gemv_fp8)(const uint8_t* w, const float* scales, int64_t cols, int64_t qb, int64_t r0, int64_t r1,
-                   const float* x, int64_t ldx, int64_t n, float* y, int64_t ldy);
+  // AVX-512 only (null in the AVX2 table, where the expert kernels' row projection takes FP8): block-FP8 weights w
+  // [rows, cols] (e4m3 bytes, float scales [ceil(rows / qb), ceil(cols / qb)]), otherwise as gemv_f32 with token t's
+  // activations at x[t] (DenseProjection's rows, or the rows MoeExperts routed to an expert): 16 weights per step
+  // decoded exactly, each scale block's partial sums scaled into the row's total; a row holding a NaN code gives NaN.
+  // Lines are prefetched ahead up to the matrix's last row, past r1 (the next work item's rows).
+  void (*gemv_fp8)(const uint8_t* w, const float* scales, int64_t rows, int64_t cols, int64_t qb, int64_t r0,
+                   int64_t r1, const float* const* x, int64_t n, float* y, int64_t ldy);
 };
 
 // The two tables (defined in the two compilations of src/cpu/isa/dense_projection_kernels.cc).

@@ -1,8 +1,10 @@
 // One expert weight matrix times a few routed tokens: y = W[r0:r1, :] . x_t, weights decoded on the fly from their
 // stored format (float32, bf16, block FP8, int8 or int4), never expanded in memory. Internal to the MoeExperts
-// kernel. The arithmetic lives in the per-ISA kernel tables of cpu/expert_kernels.h (float32, bf16, FP8) and, for
-// int8 / int4, of cpu/dense_projection_int_kernels.h (DenseProjection's own one-token kernels); these wrappers size
-// the scratch and call the tables chosen at load (cpu/isa_dispatch.h).
+// kernel. The arithmetic lives in the per-ISA kernel tables of cpu/expert_kernels.h (float32, bf16, FP8) and of
+// DenseProjection's own kernels: cpu/dense_projection_int_kernels.h for int8 / int4, and on AVX-512 FP8 at up to
+// kDirectMaxTokens tokens cpu/dense_projection_kernels.h's gemv_fp8 (16 weights per step, where the expert table's
+// row kernel decodes 8: about twice as fast per core). These wrappers size the scratch and call the tables chosen at
+// load (cpu/isa_dispatch.h).
 #pragma once
 
 #include <cstdint>
@@ -136,7 +138,10 @@ constexpr int64_t kIntegerMaxTokens = 8;
 // y[t * ldy + (r - r0)] = sum_c W[r, c] * x[t][c] for r in [r0, r1), t < n. xq: the tokens' quantized activations
 // (QuantizedRows) for int8/int4 weights where IntegerPathApplies, else may be null; given, any n takes the integer
 // path (unless a token's activations are not finite), in blocks of up to four tokens (the later blocks find the rows
-// in L1/L2), each token's result computed the same way whatever block it falls in.
+// in L1/L2), each token's result computed the same way whatever block it falls in. float32 / bf16: a token's sums
+// are the same bits at any n (the register-decoded and tile paths share their order); FP8 on AVX-512 sums in another
+// order at up to kDirectMaxTokens tokens than on the tiles above it (last bits only; nothing compares FP8 runs bit
+// for bit).
 void ProjectRows(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* x, const QuantizedRow* xq,
                  int64_t n, float* y, int64_t ldy, ProjectionScratch& scratch);
 

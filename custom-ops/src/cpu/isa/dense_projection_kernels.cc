@@ -176,17 +176,20 @@ void GemvF32Any(const float* w, int64_t cols, int64_t r0, int64_t r1, const floa
 // one gives NaN, as its dequantised product would).
 
 template <int T>
-void GemvFp8(const uint8_t* w, const float* scales, int64_t cols, int64_t qb, int64_t r0, int64_t r1, const float* x,
-             int64_t ldx, float* y, int64_t ldy) {
+void GemvFp8(const uint8_t* w, const float* scales, int64_t rows_in_w, int64_t cols, int64_t qb, int64_t r0,
+             int64_t r1, const float* const* x, float* y, int64_t ldy) {
   constexpr int R = RowsFor(T);
   const int64_t scale_cols = (cols + qb - 1) / qb;
   for (int64_t rq = r0; rq < r1; rq += R) {
     const int rows = static_cast<int>(r1 - rq < R ? r1 - rq : R);
     const uint8_t* rp[R];
-    for (int j = 0; j < R; ++j) rp[j] = w + (rq + (j < rows ? j : rows - 1)) * cols;
-    // The step's rows share one row of scale blocks: rq is a multiple of R (items start on multiples of 24), and R
-    // divides 8, hence every quant block (a multiple of 8, validated).
-    const float* scale_row = scales + (rq / qb) * scale_cols;
+    // Each row's row of scale blocks (a step's rows may straddle a quant block where r0 is not a multiple of R).
+    const float* scale_row[R];
+    for (int j = 0; j < R; ++j) {
+      const int64_t r = rq + (j < rows ? j : rows - 1);
+      rp[j] = w + r * cols;
+      scale_row[j] = scales + (r / qb) * scale_cols;
+    }
     Vec total[T][R];
     float tail_total[T][R];
     for (int t = 0; t < T; ++t)
@@ -195,7 +198,8 @@ void GemvFp8(const uint8_t* w, const float* scales, int64_t cols, int64_t qb, in
         tail_total[t][j] = 0.0f;
       }
     E4M3NanScan nan_scan;
-    const bool prefetch = rq + kPrefetchRows + R <= r1;
+    // Past r1 too: a caller's next call (MoeExperts' next item) usually reads the rows that follow.
+    const bool prefetch = rq + kPrefetchRows + R <= rows_in_w;
     const uint8_t* ahead = w + (rq + kPrefetchRows) * cols;
     for (int64_t b0 = 0, block = 0; b0 < cols; b0 += qb, ++block) {
       const int64_t b1 = b0 + qb < cols ? b0 + qb : cols;
@@ -209,7 +213,7 @@ void GemvFp8(const uint8_t* w, const float* scales, int64_t cols, int64_t qb, in
         }
       auto step = [&](int64_t c) {
         Vec xv[T];
-        for (int t = 0; t < T; ++t) xv[t] = Load(x + t * ldx + c);
+        for (int t = 0; t < T; ++t) xv[t] = Load(x[t] + c);
         for (int j = 0; j < R; ++j) {
           const Vec wv = DecodeE4M3x16Half(rp[j] + c);
           for (int t = 0; t < T; ++t) acc[t][j] = Fma(wv, xv[t], acc[t][j]);
@@ -234,15 +238,16 @@ void GemvFp8(const uint8_t* w, const float* scales, int64_t cols, int64_t qb, in
       for (c = whole; c < b1; ++c)  // exact scalar decoding (a NaN code decodes to NaN here)
         for (int j = 0; j < R; ++j) {
           const float wf = DecodeE4M3(rp[j][c]);
-          for (int t = 0; t < T; ++t) tail[t][j] += wf * x[t * ldx + c];
+          for (int t = 0; t < T; ++t) tail[t][j] += wf * x[t][c];
         }
-      const float scale = scale_row[block];
-      const Vec vscale = _mm512_set1_ps(scale * kE4M3HalfRescale);
-      for (int j = 0; j < R; ++j)
+      for (int j = 0; j < R; ++j) {
+        const float scale = scale_row[j][block];
+        const Vec vscale = _mm512_set1_ps(scale * kE4M3HalfRescale);
         for (int t = 0; t < T; ++t) {
           total[t][j] = Fma(acc[t][j], vscale, total[t][j]);
           tail_total[t][j] += tail[t][j] * scale;
         }
+      }
     }
     for (int t = 0; t < T; ++t)
       for (int j = 0; j < rows; ++j) y[t * ldy + (rq - r0) + j] = Sum(total[t][j]) + tail_total[t][j];
@@ -253,13 +258,13 @@ void GemvFp8(const uint8_t* w, const float* scales, int64_t cols, int64_t qb, in
   }
 }
 
-void GemvFp8Any(const uint8_t* w, const float* scales, int64_t cols, int64_t qb, int64_t r0, int64_t r1,
-                const float* x, int64_t ldx, int64_t n, float* y, int64_t ldy) {
+void GemvFp8Any(const uint8_t* w, const float* scales, int64_t rows, int64_t cols, int64_t qb, int64_t r0, int64_t r1,
+                const float* const* x, int64_t n, float* y, int64_t ldy) {
   switch (n) {
-    case 1: return GemvFp8<1>(w, scales, cols, qb, r0, r1, x, ldx, y, ldy);
-    case 2: return GemvFp8<2>(w, scales, cols, qb, r0, r1, x, ldx, y, ldy);
-    case 3: return GemvFp8<3>(w, scales, cols, qb, r0, r1, x, ldx, y, ldy);
-    default: return GemvFp8<4>(w, scales, cols, qb, r0, r1, x, ldx, y, ldy);
+    case 1: return GemvFp8<1>(w, scales, rows, cols, qb, r0, r1, x, y, ldy);
+    case 2: return GemvFp8<2>(w, scales, rows, cols, qb, r0, r1, x, y, ldy);
+    case 3: return GemvFp8<3>(w, scales, rows, cols, qb, r0, r1, x, y, ldy);
+    default: return GemvFp8<4>(w, scales, rows, cols, qb, r0, r1, x, y, ldy);
   }
 }
 
