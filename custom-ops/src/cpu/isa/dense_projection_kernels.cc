@@ -7,6 +7,7 @@
 
 #include <immintrin.h>
 
+#include "cpu/dense_fp8_table.h"
 #include "cpu/dense_projection_kernels.h"
 #include "cpu/simd.h"
 #include "cpu/weight_decode.h"
@@ -260,6 +261,7 @@ void GemvFp8(const uint8_t* w, const float* scales, int64_t rows_in_w, int64_t c
 
 void GemvFp8Any(const uint8_t* w, const float* scales, int64_t rows, int64_t cols, int64_t qb, int64_t r0, int64_t r1,
                 const float* const* x, int64_t n, float* y, int64_t ldy) {
+  if (Fp8TableApplies(n, qb)) return GemvFp8TableAvx512(w, scales, rows, cols, qb, r0, r1, x, n, y, ldy);
   switch (n) {
     case 1: return GemvFp8<1>(w, scales, rows, cols, qb, r0, r1, x, y, ldy);
     case 2: return GemvFp8<2>(w, scales, rows, cols, qb, r0, r1, x, y, ldy);
