@@ -18,6 +18,7 @@
 
 #include "common/dense_projection_validation.h"
 #include "cpu/amx_support.h"
+#include "cpu/dense_fp8_table.h"
 #include "cpu/dense_gemm_kernels.h"
 #include "cpu/dense_projection_gemm.h"
 #include "cpu/dense_projection_int.h"
@@ -348,41 +349,49 @@ TEST(DenseProjection, Float32DecodeKernelMatchesReferenceAtBlockEdges) {
 // test takes the row projection) around its 16-column vectors and 64-column lines within scale blocks of 8, 64 and
 // 128 columns (the scalar tail past a block's last whole vector, a cropped last block), rows around the 8- / 4- /
 // 2-row steps, rows past a 128-row block of scales (130 rows), NaN codes in a vector and in a tail, and row ranges
-// starting off the row steps.
+// starting off the row steps; with the byte-table kernel (cpu/dense_fp8_table.h: 1-2 tokens, blocks of 64 and 128,
+// where the CPU has VBMI) on and off, so both decoders' one- and two-token kernels run on such a CPU.
 TEST(DenseProjection, Fp8DecodeKernelMatchesReferenceAtBlockEdges) {
   std::mt19937 rng(23);
-  for (int64_t tokens = 1; tokens <= 5; ++tokens)
-    for (int64_t qb : {8, 64, 128})
-      for (int64_t in : {8, 15, 16, 17, 63, 64, 65, 200, 1040})
-        for (int64_t out : {1, 7, 9, 25, 130}) RunCase(rng, ExpertWeightFormat::kFloat8E4M3, tokens, in, out, qb);
-  for (int64_t tokens = 1; tokens <= 4; ++tokens)
-    RunCase(rng, ExpertWeightFormat::kFloat8E4M3, tokens, 200, 40, 64, {3 * 200 + 70, 11 * 200 + 199});
-  // Row ranges that start off the kernel's row steps (MoeExperts calls it on its items' rows, token rows anywhere):
-  // a step's rows then lie in two blocks of 8 scale rows, each row scaled by its own.
+  for (bool table : {true, false}) {
+    SCOPED_TRACE(table ? "byte table where usable" : "byte table off");
+    cpu::SetFp8TableEnabled(table);
+    for (int64_t tokens = 1; tokens <= 5; ++tokens)
+      for (int64_t qb : {8, 64, 128})
+        for (int64_t in : {8, 15, 16, 17, 63, 64, 65, 200, 1040})
+          for (int64_t out : {1, 7, 9, 25, 130}) RunCase(rng, ExpertWeightFormat::kFloat8E4M3, tokens, in, out, qb);
+    for (int64_t tokens = 1; tokens <= 4; ++tokens)
+      RunCase(rng, ExpertWeightFormat::kFloat8E4M3, tokens, 200, 40, 64, {3 * 200 + 70, 11 * 200 + 199});
+  }
+  cpu::SetFp8TableEnabled(true);
+  // Row ranges that start off the kernels' row steps (MoeExperts calls them on its items' rows, token rows anywhere):
+  // a step's rows then lie in two blocks of scale rows, each row scaled by its own (qb 64: the byte table's too).
   if (const auto gemv = cpu::ActiveDenseKernels().gemv_fp8) {
-    constexpr int64_t kIn = 70, kOut = 40, kQb = 8;
     const ExpertWeightFormat f = ExpertWeightFormat::kFloat8E4M3;
-    const Weight w = MakeWeight(rng, f, kOut, kIn, kQb);
-    const std::vector<float> x = test::RandomFloats(rng, 4 * kIn);
-    const DenseProjectionShape shape = ValidateDenseProjection(Inputs(f, 4, kIn, kOut, kQb), Attributes(kQb, f));
-    const DenseWeight view = w.View(f);
-    const std::vector<double> expected = reference::DenseProjection(shape, x.data(), view);
-    const float* rows[4] = {x.data(), x.data() + kIn, x.data() + 2 * kIn, x.data() + 3 * kIn};
-    for (int64_t r0 : {3, 5, 13})
-      for (int64_t n = 1; n <= 4; ++n) {
-        std::vector<float> y(static_cast<size_t>(n * kOut), -7.0f);
-        gemv(static_cast<const uint8_t*>(view.data), static_cast<const float*>(view.scales), kOut, kIn, kQb, r0, kOut,
-             rows, n, y.data(), kOut);
-        for (int64_t t = 0; t < n; ++t)
-          for (int64_t r = r0; r < kOut; ++r) {
-            double magnitude = 0;
-            for (int64_t c = 0; c < kIn; ++c)
-              magnitude += std::fabs(reference::WeightAt(f, view.data, view.scales, kOut, kIn, kQb, r * kIn + c) *
-                                     x[t * kIn + c]);
-            ASSERT_NEAR(y[t * kOut + r - r0], expected[t * kOut + r], 1e-6 * magnitude + 1e-9)
-                << "r0 " << r0 << " tokens " << n << " token " << t << " row " << r;
-          }
-      }
+    for (int64_t qb : {8, 64}) {
+      const int64_t in = 2 * qb + 6, out = 2 * qb + 10;
+      const Weight w = MakeWeight(rng, f, out, in, qb);
+      const std::vector<float> x = test::RandomFloats(rng, 4 * in);
+      const DenseProjectionShape shape = ValidateDenseProjection(Inputs(f, 4, in, out, qb), Attributes(qb, f));
+      const DenseWeight view = w.View(f);
+      const std::vector<double> expected = reference::DenseProjection(shape, x.data(), view);
+      const float* rows[4] = {x.data(), x.data() + in, x.data() + 2 * in, x.data() + 3 * in};
+      for (int64_t r0 : {int64_t{3}, int64_t{5}, qb - 3})
+        for (int64_t n = 1; n <= 4; ++n) {
+          std::vector<float> y(static_cast<size_t>(n * out), -7.0f);
+          gemv(static_cast<const uint8_t*>(view.data), static_cast<const float*>(view.scales), out, in, qb, r0, out,
+               rows, n, y.data(), out);
+          for (int64_t t = 0; t < n; ++t)
+            for (int64_t r = r0; r < out; ++r) {
+              double magnitude = 0;
+              for (int64_t c = 0; c < in; ++c)
+                magnitude += std::fabs(reference::WeightAt(f, view.data, view.scales, out, in, qb, r * in + c) *
+                                       x[t * in + c]);
+              ASSERT_NEAR(y[t * out + r - r0], expected[t * out + r], 1e-6 * magnitude + 1e-9)
+                  << "qb " << qb << " r0 " << r0 << " tokens " << n << " token " << t << " row " << r;
+            }
+        }
+    }
   }
 }
 

@@ -166,6 +166,8 @@ GLM_VBMI void GemvFp8Table(const uint8_t* w, const float* scales, int64_t rows_i
   }
 }
 
+#undef GLM_VBMI
+
 }  // namespace
 
 bool Fp8TableApplies(int64_t tokens, int64_t qb) {
@@ -173,7 +175,7 @@ bool Fp8TableApplies(int64_t tokens, int64_t qb) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512vbmi") != 0;
   }();
-  return cpu_has_vbmi && tokens >= 1 && tokens <= kFp8TableMaxTokens && qb % kStep == 0;
+  return cpu_has_vbmi && Fp8TableEnabled() && tokens >= 1 && tokens <= kFp8TableMaxTokens && qb % kStep == 0;
 }
 
 void GemvFp8TableAvx512(const uint8_t* w, const float* scales, int64_t rows, int64_t cols, int64_t qb, int64_t r0,
