@@ -2,9 +2,10 @@
 // stored format (float32, bf16, block FP8, int8 or int4), never expanded in memory. Internal to the MoeExperts
 // kernel. The arithmetic lives in the per-ISA kernel tables of cpu/expert_kernels.h (float32, bf16, FP8) and of
 // DenseProjection's own kernels: cpu/dense_projection_int_kernels.h for int8 / int4, and on AVX-512 FP8 at up to
-// kDirectMaxTokens tokens cpu/dense_projection_kernels.h's gemv_fp8 (16 weights per step, where the expert table's
-// row kernel decodes 8: about twice as fast per core). These wrappers size the scratch and call the tables chosen at
-// load (cpu/isa_dispatch.h).
+// kDirectMaxTokens tokens cpu/dense_projection_kernels.h's gemv_fp8 (16 weights decoded per step, or 64 through
+// cpu/dense_fp8_table.h's byte table, where the expert table's row kernel decodes 8: 1.4x / 1.8x its weights per
+// CPU-second, docs/benchmarks.md). These wrappers size the scratch and call the tables chosen at load
+// (cpu/isa_dispatch.h).
 #pragma once
 
 #include <cstdint>
