@@ -123,6 +123,13 @@ TEST(LightningIndexerValidation, RejectsBadShapesTypesAndAttributes) {
                    {"'index_q'", "not n_heads x head_dim", "[5, 66]"});
   in.index_q.shape = {5, 4, 16, 1};
   ExpectInputError([&] { ValidateLightningIndexer(in, {8, std::nullopt}); }, {"'index_q'", "wrong rank", "got [5, 4, 16, 1]"});
+  in.index_q.shape = {5, 64};
+  in.head_weights.shape = {5};  // a flat index_q takes n_heads from head_weights, which has none here
+  ExpectInputError([&] { ValidateLightningIndexer(in, {8, std::nullopt}); },
+                   {"'head_weights'", "wrong shape", "n_heads for a 2-D index_q", "got [5]"});
+  in = IndexerInputs(b);
+  in.index_q.shape = {5, 4, 0};
+  ExpectInputError([&] { ValidateLightningIndexer(in, {8, std::nullopt}); }, {"'index_q'", "index_head_dim"});
   in = IndexerInputs(b);
   in.index_pool.shape = {4, 4, 32};
   ExpectInputError([&] { ValidateLightningIndexer(in, {8, std::nullopt}); },
@@ -204,6 +211,12 @@ TEST(SparseMlaValidation, RejectsBadShapesTypesAndAttributes) {
   ExpectInputError([&] { ValidateSparseMla(in, {0.1f}); }, {"'q_latent'", "not n_heads x kv_lora_rank", "[5, 25]"});
   in.q_latent.shape = {5, 2, 12, 1};
   ExpectInputError([&] { ValidateSparseMla(in, {0.1f}); }, {"'q_latent'", "wrong rank"});
+  in.q_latent.shape = {5, 24};
+  in.q_rope.shape = {5, 2};  // a flat q_latent takes n_heads from q_rope, which must be [T, n_heads, rope_dim]
+  ExpectInputError([&] { ValidateSparseMla(in, {0.1f}); }, {"'q_rope'", "n_heads for a 2-D q_latent", "got [5, 2]"});
+  in = MlaInputs(b);
+  in.q_latent.shape = {5, 2, 0};
+  ExpectInputError([&] { ValidateSparseMla(in, {0.1f}); }, {"'q_latent'", "kv_lora_rank"});
 }
 
 }  // namespace

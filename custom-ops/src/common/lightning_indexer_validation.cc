@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "common/head_rows.h"
 #include "common/input_error.h"
 
 namespace glm_ops {
@@ -20,23 +21,10 @@ void ValidateLightningIndexerAttributes(const LightningIndexerAttributes& a) {
 LightningIndexerShape ValidateLightningIndexer(const LightningIndexerInputs& in, const LightningIndexerAttributes& a) {
   ValidateLightningIndexerAttributes(a);
   CheckDType(kOp, "index_q", in.index_q, DType::kFloat32);
-  // [T, n_heads, head_dim], or the same rows as [T, n_heads * head_dim] (a projection's output) with n_heads taken
-  // from head_weights.
-  const auto& q = in.index_q.shape;
-  if (q.size() != 2 && q.size() != 3)
-    FailInput(kOp, "index_q", "has the wrong rank", "3 ([T, n_heads, head_dim]) or 2 ([T, n_heads * head_dim])",
-              FormatShape(q));
-  if (q.size() == 2 && (in.head_weights.shape.size() != 2 || in.head_weights.shape[1] < 1))
-    FailInput(kOp, "head_weights", "has the wrong shape", "[T, n_heads] (n_heads for a 2-D index_q)",
-              FormatShape(in.head_weights.shape));
-  const int64_t heads = q.size() == 3 ? q[1] : in.head_weights.shape[1];
-  CheckDimAtLeast(kOp, "index_q", q, 1, q.size() == 3 ? 1 : heads, "index_n_heads");
-  if (q.size() == 3) CheckDimAtLeast(kOp, "index_q", q, 2, 1, "index_head_dim");
-  if (q.size() == 2 && q[1] % heads != 0)
-    FailInput(kOp, "index_q", "has a width that is not n_heads x head_dim",
-              "[T, n_heads * head_dim] with n_heads " + std::to_string(heads) + " from head_weights", FormatShape(q));
-  const int64_t tokens = q[0];
-  const int64_t dim = q.size() == 3 ? q[2] : q[1] / heads;
+  // [T, n_heads, head_dim], or the same rows flat (a projection's output) with n_heads from head_weights.
+  const HeadRows q = ValidateHeadRows(kOp, "index_q", in.index_q.shape, in.head_weights.shape,
+                                      {"index_n_heads", "head_dim", "index_head_dim", "head_weights", "[T, n_heads]", 2});
+  const int64_t tokens = q.tokens, heads = q.heads, dim = q.width;
 
   CheckDType(kOp, "index_k", in.index_k, DType::kFloat32);
   CheckRank(kOp, "index_k", in.index_k.shape, 2);

@@ -3,6 +3,7 @@
 #include <cmath>
 #include <string>
 
+#include "common/head_rows.h"
 #include "common/input_error.h"
 
 namespace glm_ops {
@@ -19,23 +20,10 @@ void ValidateSparseMlaAttributes(const SparseMlaAttributes& a) {
 SparseMlaShape ValidateSparseMla(const SparseMlaInputs& in, const SparseMlaAttributes& a) {
   ValidateSparseMlaAttributes(a);
   CheckDType(kOp, "q_latent", in.q_latent, DType::kFloat32);
-  // [T, n_heads, kv_lora_rank], or the same rows as [T, n_heads * kv_lora_rank] (a grouped DenseProjection's output)
-  // with n_heads taken from q_rope.
-  const auto& ql = in.q_latent.shape;
-  if (ql.size() != 2 && ql.size() != 3)
-    FailInput(kOp, "q_latent", "has the wrong rank", "3 ([T, n_heads, kv_lora_rank]) or 2 ([T, n_heads * kv_lora_rank])",
-              FormatShape(ql));
-  if (ql.size() == 2 && (in.q_rope.shape.size() != 3 || in.q_rope.shape[1] < 1))
-    FailInput(kOp, "q_rope", "has the wrong shape", "[T, n_heads, rope_dim] (n_heads for a 2-D q_latent)",
-              FormatShape(in.q_rope.shape));
-  CheckDimAtLeast(kOp, "q_latent", ql, ql.size() - 1, 1, "kv_lora_rank");
-  const int64_t tokens = ql[0];
-  const int64_t heads = ql.size() == 3 ? ql[1] : in.q_rope.shape[1];
-  CheckDimAtLeast(kOp, "q_latent", ql, 1, ql.size() == 3 ? 1 : heads, "n_heads");
-  if (ql.size() == 2 && ql[1] % heads != 0)
-    FailInput(kOp, "q_latent", "has a width that is not n_heads x kv_lora_rank",
-              "[T, n_heads * kv_lora_rank] with n_heads " + std::to_string(heads) + " from q_rope", FormatShape(ql));
-  const int64_t rank = ql.size() == 3 ? ql[2] : ql[1] / heads;
+  // [T, n_heads, kv_lora_rank], or the same rows flat (a grouped DenseProjection's output) with n_heads from q_rope.
+  const HeadRows q = ValidateHeadRows(kOp, "q_latent", in.q_latent.shape, in.q_rope.shape,
+                                      {"n_heads", "kv_lora_rank", "kv_lora_rank", "q_rope", "[T, n_heads, rope_dim]", 3});
+  const int64_t tokens = q.tokens, heads = q.heads, rank = q.width;
 
   CheckDType(kOp, "q_rope", in.q_rope, DType::kFloat32);
   CheckRank(kOp, "q_rope", in.q_rope.shape, 3);
