@@ -77,7 +77,6 @@ case "$MODEL" in
 esac
 MDIR="$WORK/$MODEL"
 export ANCHOR_BUILD="$WORK/llamacpp-build" THREADS LLAMACPP_TOOLS="$TOOLS" PYTHON
-ANCHOR="$ANCHOR_BUILD/bin/LlamaAnchor/release/LlamaAnchor.dll"
 HELPER="$ROOT/bench/Glm.Onnx.DecodeBench/bin/$BIN/Glm.Onnx.DecodeBench.dll"
 RESULTS="$MDIR/results.jsonl"; WEIGHTS="$MDIR/weights.jsonl"
 
@@ -89,6 +88,8 @@ done
 "$PYTHON" -c 'import numpy' 2>/dev/null ||
     { echo "error: $PYTHON has no numpy (Debian: apt-get install python3-numpy; or set PYTHON)" >&2; exit 2; }
 [[ -x /usr/bin/time ]] || { echo "error: /usr/bin/time is missing (apt-get install time): it measures CPU time and peak RSS" >&2; exit 2; }
+# Before any run: a group whose GGUFs need no quantizer (the slice's bf16) would otherwise reach llama.cpp unbuilt.
+ANCHOR="$("$ROOT/scripts/llamacpp-anchor.sh")"
 mkdir -p "$MDIR"
 load() { cut -d' ' -f1-3 /proc/loadavg; }
 

@@ -45,10 +45,7 @@ for t in "$@"; do
         direct "$t"
     else
         direct "$SOURCE_TYPE"
-        if [[ ! -f "$ANCHOR" ]]; then
-            echo "building LlamaAnchor into $ANCHOR_BUILD"
-            dotnet build "$TOOLS/LlamaAnchor" -c Release -v q --nologo --artifacts-path "$ANCHOR_BUILD" >/dev/null
-        fi
+        [[ -f "$ANCHOR" ]] || ANCHOR="$(ANCHOR_BUILD="$ANCHOR_BUILD" LLAMACPP_TOOLS="$TOOLS" "$ROOT/scripts/llamacpp-anchor.sh")"
         echo "llama_model_quantize $SOURCE_TYPE -> $t   [$(mem)]"
         dotnet "$ANCHOR" quantize "$(gguf "$SOURCE_TYPE")" "$(gguf "$t").part" "$t" --threads "$THREADS" |
             grep 'llama_model_quantize rc=' || { echo "error: llama.cpp's quantizer failed on $(gguf "$SOURCE_TYPE") -> $t" >&2; exit 1; }
