@@ -19,6 +19,7 @@
 #include "common/dense_projection_validation.h"
 #include "cpu/amx_support.h"
 #include "cpu/dense_fp8_table.h"
+#include "cpu/dense_projection_amx.h"
 #include "cpu/dense_gemm_kernels.h"
 #include "cpu/dense_projection_gemm.h"
 #include "cpu/dense_projection_int.h"
@@ -156,11 +157,15 @@ void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t tokens, int64
   const std::vector<double> expected = reference::DenseProjection(shape, x.data(), w.View(format));
   for (bool by_rows : {false, true}) {
     SCOPED_TRACE(by_rows ? "row-projection path" : "DenseProjection");
-    // bf16 weights on AVX512_BF16 (DenseProjection itself, every token count): each activation enters as two bf16
-    // terms hi + lo, within 2^-16 |x| of it (cpu/dense_projection_kernels.h), so a sum may move by 2^-16 of its
-    // terms' magnitude on top of float32 summation (a single bf16 rounding, 2^-8, would fail this by far).
-    const bool split_activations =
-        !by_rows && format == ExpertWeightFormat::kBFloat16 && cpu::ActiveDenseKernels().gemv_bf16_dot != nullptr;
+    // bf16 weights on AVX512_BF16 (DenseProjection itself, below kDenseBf16GemmMinTokens, or on AMX tiles from 5):
+    // each activation enters as two bf16 terms hi + lo, within 2^-16 |x| of it (cpu/dense_projection_kernels.h), so
+    // a sum may move by 2^-16 of its terms' magnitude on top of float32 summation (a single bf16 rounding, 2^-8, would
+    // fail this by far). From 12 tokens without AMX the blocked GEMM multiplies in float32: the float32 bound holds.
+    const bool amx = tokens > cpu::kDenseGemvMaxTokens && in >= cpu::kAmxTileColumns &&
+                     cpu::ActiveIsa() == cpu::Isa::kAvx512 && cpu::AmxEnabled();
+    const bool split_activations = !by_rows && format == ExpertWeightFormat::kBFloat16 &&
+                                   cpu::ActiveDenseKernels().gemv_bf16_dot != nullptr &&
+                                   (tokens < cpu::kDenseBf16GemmMinTokens || amx);
     std::vector<float> y(static_cast<size_t>(tokens * out), -7.0f);
     if (by_rows)
       cpu::DenseProjectionByRows(test::Threads(), shape, x.data(), w.View(format), y.data());
@@ -322,12 +327,12 @@ TEST(DenseProjection, Bf16DecodeKernelsMatchReferenceAtBlockEdges) {
       for (int64_t out : {1, 7, 8, 9, 24, 25, 49}) RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, in, out, 128);
   for (int64_t tokens : {1, 2, 3, 4, 5, 8, 13, 33, 64, 130, 259})  // 259: a 256-token pass and a 3-token one
     RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, 1040, 200, 128);
-  // The many-token dot kernel (gemm_bf16_dot, from 5 tokens): 16-row blocks (200 rows: 24-row items of one block
-  // and an 8-row rest; 800 rows: two items per piece of the 4-thread pool), 512-column chunks with a short last one
-  // (in 10000: 19 whole chunks, 256 columns, then the 16-column tail past the last 32-column block), the last
-  // 4-token block of 1, 2 or 3 tokens.
-  for (int64_t tokens : {5, 6, 7, 33}) RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, 10000, 200, 128);
-  RunCase(rng, ExpertWeightFormat::kBFloat16, 33, 10000, 800, 128);
+  // The many-token dot kernel (gemm_bf16_dot, 5-11 tokens; from 12 the blocked GEMM): 16-row blocks (200 rows:
+  // 24-row items of one block and an 8-row rest; 800 rows: two items per piece of the 4-thread pool), 512-column
+  // chunks with a short last one (in 10000: 19 whole chunks, 256 columns, then the 16-column tail past the last
+  // 32-column block), the last 4-token block of 1, 2 or 3 tokens after one or two whole ones; 12 and 33 tokens: the GEMM.
+  for (int64_t tokens : {5, 6, 7, 11, 12, 33}) RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, 10000, 200, 128);
+  RunCase(rng, ExpertWeightFormat::kBFloat16, 11, 10000, 800, 128);
   // Below 2048 input columns, more than 4 tokens: the gemv kernel per 4-token block over 184-row L2 blocks (in
   // 1040) inside pieces of 8 items (3100 rows: 130 items on the 4-thread pool), the last block and item short.
   RunCase(rng, ExpertWeightFormat::kBFloat16, 9, 1040, 3100, 128);

@@ -1,7 +1,8 @@
 // CPU kernel of DenseProjection: output[T, out] = input[T, in] . W^T with W read at its stored width (float32, bf16,
 // block-FP8, int8 or int4), never expanded in memory. bf16 weights take DenseProjection's own kernels
-// (cpu/dense_projection_kernels.h): on AVX512_BF16 the vdpbf16ps kernels at every token count (activations split
-// into two bf16 terms, near-exact; above 4 tokens cache-blocked so each weight is read from memory once per call),
+// (cpu/dense_projection_kernels.h): on AVX512_BF16 the vdpbf16ps kernels up to 11 tokens (activations split into two
+// bf16 terms, near-exact; above 4 tokens cache-blocked so each weight is read from memory once per call) and the
+// blocked GEMM from 12 (kDenseBf16GemmMinTokens),
 // else the float32 kernel at up to 8 tokens; above 4 tokens on CPUs with AMX-BF16 the same split activations on AMX
 // tiles (cpu/dense_projection_amx.h). float32 weights at up to 4 tokens, and block-FP8 ones on AVX-512, take its own
 // decode kernels too (gemv_f32, gemv_fp8). Other calls below 64 tokens (decode,
@@ -31,6 +32,13 @@ constexpr int64_t kDenseGemmMinTokens = 64;
 // weight read once from memory, decoded by shifts in registers, blocks of 4 tokens) where AVX512_BF16 is absent;
 // above, the row projection's decoded tile (below kDenseGemmMinTokens) or the GEMM.
 constexpr int64_t kDenseBf16GemvMaxTokens = 8;
+
+// Tokens from which bf16 weights on AVX512_BF16 without AMX take the blocked GEMM instead of the vdpbf16ps kernels:
+// the GEMM decodes each weight once per panel to float32 for 12 tokens of FMAs, where the split-activation dot
+// product spends two vdpbf16ps per 32 products per token, at half an FMA's rate on the Intel Xeons measured.
+// GLM-5.2 shapes, 2 threads (docs/benchmarks.md, "bf16 prefill without AMX"): 12 tokens 1.0-1.7x, 32 tokens 2.0-2.3x
+// faster; 5 tokens 0.6-0.9x, so below 12 the dot kernels stay.
+constexpr int64_t kDenseBf16GemmMinTokens = 12;
 
 // Whether a call is small enough (weight bytes x tokens <= 64 KiB) to run on the calling thread alone: waking a
 // pool thread and handing it pieces costs more than the work it would take over.
