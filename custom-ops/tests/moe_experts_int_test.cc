@@ -15,7 +15,7 @@
 #include "cpu/isa_dispatch.h"
 #include "cpu/moe_experts.h"
 #include "cpu/moe_whole_calls.h"
-#include "int_weight_quantizer.h"
+#include "int_experts_inputs.h"
 #include "moe_shared_routes.h"
 #include "moe_token_bits.h"
 #include "reference/moe_experts.h"
@@ -27,9 +27,6 @@ namespace {
 
 ExpertWeightFormat Format(bool int4) { return int4 ? ExpertWeightFormat::kInt4 : ExpertWeightFormat::kInt8; }
 
-const void* Data(const test::QuantizedMatrix& m, bool int4) {
-  return int4 ? static_cast<const void*>(m.int4.data()) : static_cast<const void*>(m.int8.data());
-}
 
 // Random weights [rows, cols] in [-0.2, 0.2], the first group of row 0 all zero (scale 0).
 std::vector<float> RandomWeights(std::mt19937& rng, int64_t rows, int64_t cols, int64_t g) {
@@ -51,7 +48,8 @@ TEST(MoeExpertsInt, ContractQuantizerRoundTripsWithinHalfAStep) {
         const int64_t groups = (cols + g - 1) / g;
         double worst = 0;
         for (int64_t i = 0; i < rows * cols; ++i) {
-          const double back = reference::WeightAt(Format(int4), Data(m, int4), m.scales.data(), rows, cols, g, i);
+          const double back =
+              reference::WeightAt(Format(int4), test::StoredData(m, int4), m.scales.data(), rows, cols, g, i);
           const double scale = reference::Float16(m.scales[(i / cols) * groups + (i % cols) / g]);
           ASSERT_LE(std::abs(back - w[i]), scale / 2 + 1e-12) << "weight " << i;
           if (w[i] == 0.0f) ASSERT_EQ(back, 0.0) << "weight " << i;
@@ -142,7 +140,7 @@ TEST(MoeExpertsInt, IntegerPathOfEachIsaMatchesItsQuantizedActivations) {
                 std::vector<uint16_t> scales_then_nan = m.scales;
                 scales_then_nan.insert(scales_then_nan.end(), 8, 0x7E00);
                 const cpu::WeightMatrix w =
-                    cpu::WeightMatrix::Of(shape, Data(m, int4), scales_then_nan.data(), 0, rows, cols);
+                    cpu::WeightMatrix::Of(shape, test::StoredData(m, int4), scales_then_nan.data(), 0, rows, cols);
                 const int64_t stored = spread ? 2 * n : n;
                 const auto x = test::RandomFloats(rng, static_cast<size_t>(stored * cols), -2.0f, 2.0f);
                 cpu::QuantizedRows quantized;
@@ -164,7 +162,7 @@ TEST(MoeExpertsInt, IntegerPathOfEachIsaMatchesItsQuantizedActivations) {
                     double expected = 0, magnitude = 0;
                     for (int64_t c = 0; c < cols; ++c) {
                       const double term =
-                          reference::WeightAt(shape.format, Data(m, int4), m.scales.data(), rows, cols, g,
+                          reference::WeightAt(shape.format, test::StoredData(m, int4), m.scales.data(), rows, cols, g,
                                               r * cols + c) *
                           mine[t].q[c] * static_cast<double>(mine[t].scales[c / 32]);
                       expected += term;
@@ -201,23 +199,10 @@ Comparison RunOp(std::mt19937& rng, bool int4, int64_t experts, int64_t hidden, 
   const std::vector<int32_t> ids = test::RoutedIds(rng, tokens, top_k, experts, shared);
   const auto weights = test::RandomFloats(rng, static_cast<size_t>(tokens * top_k), 0.0f, 2.0f);
 
-  const DType wtype = int4 ? DType::kUInt8 : DType::kInt8;
-  auto stored = [&](int64_t cols) { return int4 ? (cols + 1) / 2 : cols; };
-  MoeExpertsInputs in;
-  in.hidden = {DType::kFloat32, {tokens, hidden}};
-  in.expert_ids = {DType::kInt32, {tokens, top_k}};
-  in.expert_weights = {DType::kFloat32, {tokens, top_k}};
-  in.gate_weights = {wtype, {experts, inter, stored(hidden)}};
-  in.up_weights = {wtype, {experts, inter, stored(hidden)}};
-  in.down_weights = {wtype, {experts, hidden, stored(inter)}};
-  in.has_gate_scales = in.has_up_scales = in.has_down_scales = true;
-  in.gate_scales = {DType::kFloat16, {experts, inter, (hidden + g - 1) / g}};
-  in.up_scales = in.gate_scales;
-  in.down_scales = {DType::kFloat16, {experts, hidden, (inter + g - 1) / g}};
+  const MoeExpertsInputs in = test::IntExpertsInputs(int4, experts, hidden, inter, g, tokens, top_k);
   const MoeExpertsShape shape = ValidateMoeExperts(in, {g, int4 ? "int4" : "", shared});
   EXPECT_EQ(shape.format, Format(int4));
-  const cpu::ExpertWeights ew{Data(gate, int4),   Data(up, int4),   Data(down, int4),
-                              gate.scales.data(), up.scales.data(), down.scales.data()};
+  const cpu::ExpertWeights ew = test::IntExpertWeights(gate, up, down, int4);
   std::vector<float> out(static_cast<size_t>(tokens * hidden), -5.0f);
   cpu::MoeExperts(test::Threads(), shape, x.data(), ids.data(), weights.data(), ew, out.data());
   const auto expected = reference::MoeExperts(shape, x.data(), ids.data(), weights.data(), ew);
@@ -310,18 +295,9 @@ TEST(MoeExpertsInt, TokenResultDoesNotDependOnHowManyTokensShareItsExpert) {
       const auto up = test::QuantizeWeights(RandomWeights(rng, kInter, kHidden, g), kInter, kHidden, g, int4);
       const auto down = test::QuantizeWeights(RandomWeights(rng, kHidden, kInter, g), kHidden, kInter, g, int4);
       const auto x = test::RandomFloats(rng, kMaxTokens * kHidden);
-      const cpu::ExpertWeights ew{Data(gate, int4),   Data(up, int4),   Data(down, int4),
-                                  gate.scales.data(), up.scales.data(), down.scales.data()};
-      const DType wtype = int4 ? DType::kUInt8 : DType::kInt8;
-      auto stored = [&](int64_t cols) { return int4 ? (cols + 1) / 2 : cols; };
-      MoeExpertsInputs in;
-      in.gate_weights = {wtype, {1, kInter, stored(kHidden)}};
-      in.up_weights = {wtype, {1, kInter, stored(kHidden)}};
-      in.down_weights = {wtype, {1, kHidden, stored(kInter)}};
-      in.has_gate_scales = in.has_up_scales = in.has_down_scales = true;
-      in.gate_scales = {DType::kFloat16, {1, kInter, (kHidden + g - 1) / g}};
-      in.up_scales = in.gate_scales;
-      in.down_scales = {DType::kFloat16, {1, kHidden, (kInter + g - 1) / g}};
+      const cpu::ExpertWeights ew = test::IntExpertWeights(gate, up, down, int4);
+      // (TokenZeroOnOneExpert sets the token dimensions.)
+      const MoeExpertsInputs in = test::IntExpertsInputs(int4, 1, kHidden, kInter, g, 1, 1);
       // Whether an expert with this many tokens runs as whole DenseProjection calls (cpu/moe_whole_calls.h).
       MoeExpertsShape shape;
       shape.hidden = kHidden;

@@ -13,7 +13,7 @@
 #include "cpu/moe_experts.h"
 #include "cpu/moe_whole_calls.h"
 #include "cpu/spawned_threads.h"
-#include "int_weight_quantizer.h"
+#include "int_experts_inputs.h"
 #include "moe_token_bits.h"
 #include "reference/moe_experts.h"
 #include "test_support.h"
@@ -38,26 +38,10 @@ TEST(MoeRepeatedRoutes, ATokenRoutedTwiceToABusyExpertAddsBothRoutesOnEveryRun) 
     };
     const auto gate = matrix(experts * inter, hidden), up = matrix(experts * inter, hidden);
     const auto down = matrix(experts * hidden, inter);
-    auto data = [&](const test::QuantizedMatrix& m) {
-      return int4 ? static_cast<const void*>(m.int4.data()) : static_cast<const void*>(m.int8.data());
-    };
-    const DType wtype = int4 ? DType::kUInt8 : DType::kInt8;
-    auto stored = [&](int64_t cols) { return int4 ? (cols + 1) / 2 : cols; };
-    MoeExpertsInputs in;
-    in.hidden = {DType::kFloat32, {tokens, hidden}};
-    in.expert_ids = {DType::kInt32, {tokens, top_k}};
-    in.expert_weights = {DType::kFloat32, {tokens, top_k}};
-    in.gate_weights = {wtype, {experts, inter, stored(hidden)}};
-    in.up_weights = in.gate_weights;
-    in.down_weights = {wtype, {experts, hidden, stored(inter)}};
-    in.has_gate_scales = in.has_up_scales = in.has_down_scales = true;
-    in.gate_scales = {DType::kFloat16, {experts, inter, hidden / g}};
-    in.up_scales = in.gate_scales;
-    in.down_scales = {DType::kFloat16, {experts, hidden, inter / g}};
+    const MoeExpertsInputs in = test::IntExpertsInputs(int4, experts, hidden, inter, g, tokens, top_k);
     const MoeExpertsShape shape = ValidateMoeExperts(in, {g, int4 ? "int4" : "", 0});
     ASSERT_TRUE(cpu::ExpertRunsWhole(shape, 2 * tokens - 1));  // expert 0's routes take the whole calls
-    const cpu::ExpertWeights ew{data(gate), data(up), data(down), gate.scales.data(), up.scales.data(),
-                                down.scales.data()};
+    const cpu::ExpertWeights ew = test::IntExpertWeights(gate, up, down, int4);
 
     std::vector<float> one_thread(static_cast<size_t>(tokens * hidden));
     cpu::MoeExperts(cpu::SpawnedThreads(1), shape, x.data(), ids.data(), routing.data(), ew, one_thread.data());
