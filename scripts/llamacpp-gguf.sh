@@ -11,7 +11,7 @@
 # Knobs (environment): SOURCE_TYPE (bf16: what the quantizer reads; f32 doubles the disk), DIRECT_TYPES (types the
 # converter writes itself, default "f32 f16 bf16"; add q8_0 to get the converter's q8_0 on small models, as the
 # `small` figures in docs/benchmarks.md were made), ANCHOR (LlamaAnchor.dll; built into ANCHOR_BUILD if missing),
-# ANCHOR_BUILD (out/bench-vs-llamacpp/llamacpp-build), THREADS (2), LLAMACPP_TOOLS, PYTHON (/usr/bin/python3 with numpy).
+# ANCHOR_BUILD (scripts/llamacpp-anchor.sh's default), THREADS (2), LLAMACPP_TOOLS, PYTHON (/usr/bin/python3 with numpy).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -20,8 +20,6 @@ CHECKPOINT="$1"; GGUF_DIR="$2"; shift 2
 SOURCE_TYPE="${SOURCE_TYPE:-bf16}"; DIRECT_TYPES="${DIRECT_TYPES:-f32 f16 bf16}"; THREADS="${THREADS:-2}"
 TOOLS="$(cd "${LLAMACPP_TOOLS:-$ROOT/../shared/tools/llamacpp}" 2>/dev/null && pwd || true)"
 PYTHON="${PYTHON:-/usr/bin/python3}"
-ANCHOR_BUILD="${ANCHOR_BUILD:-$ROOT/out/bench-vs-llamacpp/llamacpp-build}"
-ANCHOR="${ANCHOR:-$ANCHOR_BUILD/bin/LlamaAnchor/release/LlamaAnchor.dll}"
 [[ -f "$CHECKPOINT/config.json" ]] || { echo "error: $CHECKPOINT/config.json is missing (not a checkpoint folder)" >&2; exit 2; }
 [[ -n "$TOOLS" && -f "$TOOLS/hf_to_gguf.py" && -d "$TOOLS/LlamaAnchor" ]] ||
     { echo "error: llama.cpp tools not found (hf_to_gguf.py, LlamaAnchor/); set LLAMACPP_TOOLS" >&2; exit 2; }
@@ -45,7 +43,7 @@ for t in "$@"; do
         direct "$t"
     else
         direct "$SOURCE_TYPE"
-        [[ -f "$ANCHOR" ]] || ANCHOR="$(ANCHOR_BUILD="$ANCHOR_BUILD" LLAMACPP_TOOLS="$TOOLS" "$ROOT/scripts/llamacpp-anchor.sh")"
+        ANCHOR="${ANCHOR:-$(LLAMACPP_TOOLS="$TOOLS" "$ROOT/scripts/llamacpp-anchor.sh")}"  # built if missing
         echo "llama_model_quantize $SOURCE_TYPE -> $t   [$(mem)]"
         dotnet "$ANCHOR" quantize "$(gguf "$SOURCE_TYPE")" "$(gguf "$t").part" "$t" --threads "$THREADS" |
             grep 'llama_model_quantize rc=' || { echo "error: llama.cpp's quantizer failed on $(gguf "$SOURCE_TYPE") -> $t" >&2; exit 1; }
