@@ -120,9 +120,10 @@ void ProjectRows(const WeightMatrix& w, int64_t r0, int64_t r1, const float* con
     for (int64_t t = 0; t < n; ++t) finite = finite && xq[t].finite;
     if (finite) return ProjectInteger(w, r0, r1, xq, n, y, ldy, scratch);
   }
-  if (n <= kDirectMaxTokens && w.format == ExpertWeightFormat::kFloat8E4M3 && ActiveDenseKernels().gemv_fp8)
-    return ActiveDenseKernels().gemv_fp8(static_cast<const uint8_t*>(w.data), static_cast<const float*>(w.scales),
-                                         w.rows, w.cols, w.quant_block, r0, r1, x, n, y, ldy);
+  const auto gemv_fp8 = ActiveDenseKernels().gemv_fp8;
+  if (n <= kDirectMaxTokens && w.format == ExpertWeightFormat::kFloat8E4M3 && gemv_fp8)
+    return gemv_fp8(static_cast<const uint8_t*>(w.data), static_cast<const float*>(w.scales), w.rows, w.cols,
+                    w.quant_block, r0, r1, x, n, y, ldy);
   if (!integer && n <= kDirectMaxTokens) return k.project_direct(w, r0, r1, x, n, y, ldy);
   scratch.tile.resize(static_cast<size_t>(kTileRows * kTileCols));
   scratch.partial.resize(static_cast<size_t>(n * kTileRows * 8));
