@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <initializer_list>
 #include <limits>
 #include <string>
 #include <vector>
@@ -21,6 +22,7 @@
 #include "cpu/dense_fp8_table.h"
 #include "cpu/dense_projection_amx.h"
 #include "cpu/dense_gemm_kernels.h"
+#include "cpu/dense_gemm_panels.h"
 #include "cpu/dense_projection_gemm.h"
 #include "cpu/dense_projection_int.h"
 #include "cpu/dense_projection_int_amx.h"
@@ -130,9 +132,24 @@ DenseProjectionAttributes Attributes(int64_t qb, ExpertWeightFormat format = Exp
   return a;
 }
 
+// The CPU paths a case runs: DenseProjection itself, its row projection alone, and its GEMM's two kernels alone (for
+// any token count, whatever DenseProjection would pick).
+enum class Path { kDense, kByRows, kRowTiles, kPanels };
+
+const char* PathName(Path p) {
+  switch (p) {
+    case Path::kDense: return "DenseProjection";
+    case Path::kByRows: return "row-projection path";
+    case Path::kRowTiles: return "GEMM row tiles";
+    case Path::kPanels: return "GEMM panels";
+  }
+  return "?";
+}
+
 // Runs the CPU kernel and the reference; nan_codes: flat weight indices that hold an FP8 NaN code.
 void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t tokens, int64_t in, int64_t out, int64_t qb,
-             const std::vector<int64_t>& nan_codes = {}) {
+             const std::vector<int64_t>& nan_codes = {},
+             std::initializer_list<Path> paths = {Path::kDense, Path::kByRows}) {
   SCOPED_TRACE(std::string(Name(format)) + " T " + std::to_string(tokens) + " in " + std::to_string(in) + " out " +
                std::to_string(out) + " qb " + std::to_string(qb));
   Weight w = MakeWeight(rng, format, out, in, qb);
@@ -155,22 +172,28 @@ void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t tokens, int64
       for (int64_t k = g0; k < std::min(in, g0 + 32); ++k) group_max[t * in + k] = m;
     }
   const std::vector<double> expected = reference::DenseProjection(shape, x.data(), w.View(format));
-  for (bool by_rows : {false, true}) {
-    SCOPED_TRACE(by_rows ? "row-projection path" : "DenseProjection");
+  for (Path path : paths) {
+    SCOPED_TRACE(PathName(path));
+    const bool by_rows = path == Path::kByRows;
     // bf16 weights on AVX512_BF16 (DenseProjection itself, below kDenseBf16GemmMinTokens, or on AMX tiles from 5):
     // each activation enters as two bf16 terms hi + lo, within 2^-16 |x| of it (cpu/dense_projection_kernels.h), so
     // a sum may move by 2^-16 of its terms' magnitude on top of float32 summation (a single bf16 rounding, 2^-8, would
     // fail this by far). From 12 tokens without AMX the blocked GEMM multiplies in float32: the float32 bound holds.
     const bool amx = tokens > cpu::kDenseGemvMaxTokens && in >= cpu::kAmxTileColumns &&
                      cpu::ActiveIsa() == cpu::Isa::kAvx512 && cpu::AmxEnabled();
-    const bool split_activations = !by_rows && format == ExpertWeightFormat::kBFloat16 &&
+    const bool split_activations = path == Path::kDense && format == ExpertWeightFormat::kBFloat16 &&
                                    cpu::ActiveDenseKernels().gemv_bf16_dot != nullptr &&
                                    (tokens < cpu::kDenseBf16GemmMinTokens || amx);
+    // The GEMM's kernels decode every format exactly (no integer path).
+    const bool integer_path =
+        path == Path::kByRows ? row_integer_path : path == Path::kDense ? dense_integer_path : false;
     std::vector<float> y(static_cast<size_t>(tokens * out), -7.0f);
-    if (by_rows)
-      cpu::DenseProjectionByRows(test::Threads(), shape, x.data(), w.View(format), y.data());
-    else
-      cpu::DenseProjection(test::Threads(), shape, x.data(), w.View(format), y.data());
+    switch (path) {
+      case Path::kDense: cpu::DenseProjection(test::Threads(), shape, x.data(), w.View(format), y.data()); break;
+      case Path::kByRows: cpu::DenseProjectionByRows(test::Threads(), shape, x.data(), w.View(format), y.data()); break;
+      case Path::kRowTiles: cpu::DenseGemmRowTiles(test::Threads(), shape, x.data(), w.View(format), y.data()); break;
+      case Path::kPanels: cpu::DenseGemmPanels(test::Threads(), shape, x.data(), w.View(format), y.data()); break;
+    }
     // Tolerance: float32 summation error grows with the sum of |terms| (weights dequantised by the reference's
     // formula); the reference sums in double.
     const DenseWeight view = w.View(format);
@@ -189,7 +212,7 @@ void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t tokens, int64
         }
         ASSERT_NEAR(y[i], expected[i],
                     (split_activations ? 1e-6 + std::ldexp(1.0, -16) : 1e-6) * magnitude +
-                        ((by_rows ? row_integer_path : dense_integer_path) ? rounding : 0.0) + 1e-9)
+                        (integer_path ? rounding : 0.0) + 1e-9)
             << "token " << t << " row " << n;
       }
   }
@@ -265,29 +288,45 @@ TEST(DenseProjection, NodeAppliesSwiGluToItsInputAndAddsTheAddend) {
 TEST(DenseProjection, MatchesReferenceOnTheTokenGrid) {
   std::mt19937 rng(13);
   for (ExpertWeightFormat f : kFormats)
-    for (int64_t tokens : {1, 3, 8, 33, 64, 71}) {
+    for (int64_t tokens : {1, 3, 8, 33, 64, 71, 130}) {
       RunCase(rng, f, tokens, 200, 61, 64);  // odd out, in not a multiple of the block or of 16 (int: integer path)
       RunCase(rng, f, tokens, 37, 29, 8);    // in odd, not a multiple of 8: scalar tails in every path
       RunCase(rng, f, tokens, 101, 13, 48);  // int: groups not a multiple of 32 (exact float decode)
     }
 }
 
-// The blocked GEMM (cpu/dense_projection_gemm.h, from 64 tokens) around its micro-kernel's token blocks (6 on AVX2, 12
-// on AVX-512: whole blocks only, and last blocks of 1 to 11 tokens) and over several passes of the weights: at 40000
-// input columns a pass takes 48 tokens, so 100 tokens are two full passes and a 4-token one, over two 16-row panels
-// (the second of 4 rows).
-TEST(DenseProjection, GemmMatchesReferenceAcrossTokenBlocksAndPasses) {
+// The GEMM's row tiles (cpu/dense_projection_gemm.h) around their tiles (12 rows x 2 vectors of 16 tokens on
+// AVX-512, 6 x 2 of 8 on AVX2: whole tiles, and last ones of fewer rows, of one vector, of padding tokens), their
+// 24-row work items (the last of 16 rows), their 128-column chunks (the last of 44) and their passes (two full passes
+// and a 4-token one, at two widths); DenseProjection takes them for 64 to 127 tokens, and bf16 from 12.
+TEST(DenseProjection, GemmRowTilesMatchReferenceAcrossTilesChunksAndPasses) {
   std::mt19937 rng(29);
-  for (ExpertWeightFormat f : {ExpertWeightFormat::kFloat32, ExpertWeightFormat::kFloat8E4M3})
-    for (int64_t tokens : {66, 72, 73, 77, 83}) RunCase(rng, f, tokens, 300, 40, 64);
-  const int64_t block = cpu::ActiveDenseGemmKernels().token_block;
-  ASSERT_EQ(cpu::DenseGemmPassTokens(40000, block), 48);
-  RunCase(rng, ExpertWeightFormat::kFloat32, 100, 40000, 20, 128);  // the passes are the activations': one format
+  for (ExpertWeightFormat f : {ExpertWeightFormat::kFloat32, ExpertWeightFormat::kFloat8E4M3,
+                               ExpertWeightFormat::kBFloat16, ExpertWeightFormat::kInt4})
+    for (int64_t tokens : {1, 12, 17, 32, 33, 66, 77}) RunCase(rng, f, tokens, 300, 40, 64, {}, {Path::kRowTiles});
+  ASSERT_EQ(cpu::DenseGemmPassTokens(300), 192);
+  RunCase(rng, ExpertWeightFormat::kFloat32, 2 * 192 + 4, 300, 24, 128, {}, {Path::kRowTiles});
+  ASSERT_EQ(cpu::DenseGemmPassTokens(20000), 96);  // 8 MiB of activations, in whole 16-token blocks
+  RunCase(rng, ExpertWeightFormat::kFloat32, 2 * 96 + 4, 20000, 24, 128, {}, {Path::kRowTiles});
 }
 
-// Every (token, row) sum of the GEMM runs over the columns in order through one FMA chain on both instruction sets
-// (cpu/dense_gemm_kernels.h), so the AVX2 and AVX-512 micro-kernels give the same bits.
-TEST(DenseProjection, GemmGivesTheSameBitsOnEachIsa) {
+// The GEMM's panels (cpu/dense_gemm_panels.h, from kDenseGemmPanelMinTokens) around their micro-kernel's token
+// blocks (6 on AVX2, 12 on AVX-512: whole blocks only, and last blocks of 1 to 11 tokens) and over several passes of
+// the weights: at 40000 input columns a pass takes 48 tokens, so 100 tokens are two full passes and a 4-token one,
+// over two 16-row panels (the second of 4 rows).
+TEST(DenseProjection, GemmPanelsMatchReferenceAcrossTokenBlocksAndPasses) {
+  std::mt19937 rng(37);
+  for (ExpertWeightFormat f : {ExpertWeightFormat::kFloat32, ExpertWeightFormat::kFloat8E4M3})
+    for (int64_t tokens : {66, 72, 73, 77, 83}) RunCase(rng, f, tokens, 300, 40, 64, {}, {Path::kPanels});
+  RunCase(rng, ExpertWeightFormat::kBFloat16, cpu::kDenseGemmPanelMinTokens + 3, 300, 40, 64);
+  const int64_t block = cpu::ActiveDenseGemmKernels().panel_tokens;
+  ASSERT_EQ(cpu::DenseGemmPanelPassTokens(40000, block), 48);
+  RunCase(rng, ExpertWeightFormat::kFloat32, 100, 40000, 20, 128, {}, {Path::kPanels});
+}
+
+// Every (token, row) sum of both GEMM kernels is one FMA chain over the columns in order on both instruction sets
+// (cpu/dense_gemm_kernels.h), so the AVX2 and AVX-512 row tiles and panels all give the same bits.
+TEST(DenseProjection, GemmKernelsGiveTheSameBitsOnEachIsa) {
   if (!cpu::CpuHasAvx512Kernels()) GTEST_SKIP() << "no AVX-512 kernels on this CPU";
   std::mt19937 rng(31);
   // Puts the process's kernels back however the test ends.
@@ -307,11 +346,15 @@ TEST(DenseProjection, GemmGivesTheSameBitsOnEachIsa) {
       ASSERT_TRUE(cpu::ForceIsa(isa));
       // The table the GEMM takes is the forced ISA's (else this would compare one kernel with itself).
       ASSERT_STREQ(cpu::ActiveDenseGemmKernels().isa, cpu::IsaName(isa));
-      ASSERT_EQ(cpu::ActiveDenseGemmKernels().token_block, isa == cpu::Isa::kAvx512 ? 12 : 6);
+      ASSERT_EQ(cpu::ActiveDenseGemmKernels().lanes, isa == cpu::Isa::kAvx512 ? 16 : 8);
       results.emplace_back(static_cast<size_t>(tokens * out), -7.0f);
-      cpu::DenseProjectionGemm(test::Threads(), shape, x.data(), w.View(f), results.back().data());
+      cpu::DenseGemmRowTiles(test::Threads(), shape, x.data(), w.View(f), results.back().data());
+      results.emplace_back(static_cast<size_t>(tokens * out), -7.0f);
+      cpu::DenseGemmPanels(test::Threads(), shape, x.data(), w.View(f), results.back().data());
     }
-    EXPECT_EQ(0, std::memcmp(results[0].data(), results[1].data(), results[0].size() * sizeof(float)));
+    for (size_t i = 1; i < results.size(); ++i)
+      EXPECT_EQ(0, std::memcmp(results[0].data(), results[i].data(), results[0].size() * sizeof(float)))
+          << "result " << i << " (AVX2 row tiles, AVX2 panels, AVX-512 row tiles, AVX-512 panels) differs";
   }
 }
 

@@ -3,136 +3,49 @@
 #include <immintrin.h>
 
 #include <algorithm>
-#include <cmath>
 #include <cstring>
 #include <vector>
 
+#include "cpu/dense_gemm_decode.h"
 #include "cpu/dense_gemm_kernels.h"
+#include "cpu/dense_gemm_panels.h"
 #include "cpu/isa_dispatch.h"
-#include "cpu/simd.h"
-#include "cpu/weight_decode.h"
 
 namespace glm_ops::cpu {
 
 namespace {
 
-constexpr int kPanelRows = kDenseGemmPanelRows;
-constexpr int64_t kChunk = 256;  // columns per packed panel: 256 x 16 floats = 16 KiB, in L1 beside the tokens
-// Panels that share one sweep over the tokens' columns: each 256-column slice of a pass's transposed activations
-// (T x 1 KiB, T the pass's tokens padded to whole blocks) is read once per group of 8 panels instead of once per
-// panel, while the group's running sums (8 x T x 64 B) stay in L2.
-constexpr int64_t kPanelGroup = 8;
+// Weight rows per work item (two AVX-512 tiles, four AVX2 ones) and columns per decoded chunk: the item's chunk
+// (24 x 128 floats, 12 KiB) and a tile's activations (128 columns x 32 tokens, 16 KiB) share L1 while every token
+// group of the pass runs over them. (96-row items, their chunk in L2 and each group's activations reused by 8 row
+// tiles, took 1.5x as long at 32 tokens.)
+constexpr int64_t kItemRows = 24;
+constexpr int64_t kChunk = 128;
 static_assert(kChunk % 8 == 0, "chunks start on an 8-column boundary, so no vector straddles an FP8 scale block");
-
-// Columns [c0, c0 + count) of weight row r as float32 into dst, FP8 block scales applied.
-void DecodeRow(const DenseProjectionShape& s, const DenseWeight& w, int64_t r, int64_t c0, int64_t count, float* dst) {
-  const int64_t count8 = count & ~int64_t{7};
-  switch (s.format) {
-    case ExpertWeightFormat::kFloat32:
-      std::memcpy(dst, static_cast<const float*>(w.data) + r * s.in + c0, static_cast<size_t>(count) * sizeof(float));
-      return;
-    case ExpertWeightFormat::kBFloat16: {
-      const uint16_t* src = static_cast<const uint16_t*>(w.data) + r * s.in + c0;
-      for (int64_t c = 0; c < count8; c += 8) _mm256_storeu_ps(dst + c, DecodeBf16x8(src + c));
-      for (int64_t c = count8; c < count; ++c) dst[c] = DecodeBf16(src[c]);
-      return;
-    }
-    case ExpertWeightFormat::kFloat8E4M3: {
-      const uint8_t* src = static_cast<const uint8_t*>(w.data) + r * s.in + c0;
-      const int64_t qb = s.quant_block_size;
-      const float* scale_row = static_cast<const float*>(w.scales) + (r / qb) * s.ScaleCols();
-      if (HasE4M3Nan(src, count)) {  // rare: the exact scalar decoder yields the NaNs
-        for (int64_t c = 0; c < count; ++c) dst[c] = DecodeE4M3(src[c]) * scale_row[(c0 + c) / qb];
-        return;
-      }
-      // One scale block at a time; the vector decoder's 2^-8 is folded into the scale.
-      for (int64_t c = 0, block = c0 / qb; c < count; ++block) {
-        const int64_t end = std::min(count, (block + 1) * qb - c0);
-        const __m256 scale = _mm256_set1_ps(scale_row[block] * kE4M3HalfRescale);
-        for (; c + 8 <= end; c += 8) _mm256_storeu_ps(dst + c, _mm256_mul_ps(DecodeE4M3x8Half(src + c), scale));
-        for (; c < end; ++c) dst[c] = DecodeE4M3(src[c]) * scale_row[block];
-      }
-      return;
-    }
-    case ExpertWeightFormat::kInt8:
-    case ExpertWeightFormat::kInt4: {
-      // One float16 scale per row and group of qb columns; c0 and qb are multiples of 8, so each 8-vector lies in
-      // one group (and starts on a whole int4 byte).
-      const bool int4 = s.format == ExpertWeightFormat::kInt4;
-      const uint8_t* row = static_cast<const uint8_t*>(w.data) + r * s.RowBytes();
-      const uint16_t* scale_row = static_cast<const uint16_t*>(w.scales) + r * s.ScaleCols();
-      const int64_t qb = s.quant_block_size;
-      for (int64_t c = 0, group = c0 / qb; c < count; ++group) {
-        const int64_t end = std::min(count, (group + 1) * qb - c0);
-        const float scale = DecodeF16(scale_row[group]);
-        const __m256 vscale = _mm256_set1_ps(scale);
-        for (; c + 8 <= end; c += 8)
-          _mm256_storeu_ps(dst + c, int4 ? DecodeInt4x8(row + (c0 + c) / 2, vscale)
-                                         : DecodeInt8x8(reinterpret_cast<const int8_t*>(row) + c0 + c, vscale));
-        for (; c < end; ++c)
-          dst[c] = static_cast<float>(int4 ? DecodeInt4(row, c0 + c) : static_cast<int8_t>(row[c0 + c])) * scale;
-      }
-      return;
-    }
-  }
-}
-
-// Packs rows [n0, n0 + rows) x columns [c0, c0 + count) as packed[k * 16 + j] (column-major panel: one column's 16
-// rows are two vectors); rows past `rows` are zero. `rows_buffer` holds 16 decoded rows of kChunk.
-void PackPanel(const DenseProjectionShape& s, const DenseWeight& w, int64_t n0, int rows, int64_t c0, int64_t count,
-               float* rows_buffer, float* packed) {
-  for (int j = 0; j < rows; ++j) DecodeRow(s, w, n0 + j, c0, count, rows_buffer + j * kChunk);
-  for (int j = rows; j < kPanelRows; ++j) std::fill(rows_buffer + j * kChunk, rows_buffer + j * kChunk + count, 0.0f);
-  // 8 x 8 transposes: rows j0..j0+7 of columns k..k+7 become columns' halves.
-  const int64_t count8 = count & ~int64_t{7};
-  for (int j0 = 0; j0 < kPanelRows; j0 += 8) {
-    for (int64_t k = 0; k < count8; k += 8) {
-      __m256 r[8];
-      for (int i = 0; i < 8; ++i) r[i] = _mm256_loadu_ps(rows_buffer + (j0 + i) * kChunk + k);
-      __m256 c[8];
-      simd::Transpose8x8(r, c);
-      for (int i = 0; i < 8; ++i) _mm256_storeu_ps(packed + (k + i) * kPanelRows + j0, c[i]);
-    }
-    for (int64_t k = count8; k < count; ++k)
-      for (int i = 0; i < 8; ++i) packed[k * kPanelRows + j0 + i] = rows_buffer[(j0 + i) * kChunk + k];
-  }
-}
-
-// Requests rows [n0, n0 + 16) x columns [c0, c0 + kChunk) of the stored weight into the caches: 16 short strided
-// streams (one 256-column segment per row) that the hardware prefetcher misses. Measured, one thread, 12 tokens x
-// 6144 -> 2048 bf16: without it the GEMM took 11.8 ms per call against 4.7 ms for the row projection at 8 tokens.
-void Prefetch(const DenseProjectionShape& s, const DenseWeight& w, int64_t n0, int64_t c0) {
-  // Stored bytes of columns [c0, c0 + count): c0 is a multiple of 256, so an int4 segment starts on a whole byte.
+static_assert(kItemRows % 12 == 0, "items are whole tiles on both ISAs");
+// Lines of one item's chunk at most: 24 rows of 128 float32 columns (8 lines each; each may straddle one more).
+constexpr int64_t kMaxChunkLines = kItemRows * (kChunk * 4 / 64 + 1);
+// The activations of one pass at most, laid out column by column per group of tokens (DenseGemmPassTokens).
+constexpr int64_t kGemmActivationBytes = int64_t{8} << 20;
+// The 64-byte lines of rows [r0, r1) x columns [c0, c0 + kChunk) of the stored weight (the chunk the item decodes
+// next), into `lines`; returns their count (at most kMaxChunkLines). The tiles request them one per column: many
+// short strided streams that the hardware prefetcher misses, and as one burst of requests they stalled the tiles
+// (measured, one thread, 32 tokens x 6144 -> 12288 bf16: 43-45 ms without prefetching or with a burst per chunk,
+// 39-40 spread over the tiles, 35-37 when the weights are already in L2).
+int64_t ChunkLines(const DenseProjectionShape& s, const DenseWeight& w, int64_t r0, int64_t r1, int64_t c0,
+                   const char** lines) {
+  // Stored bytes of columns [c0, c0 + count): c0 is a multiple of 128, so an int4 segment starts on a whole byte.
   const int64_t first = ExpertRowBytes(s.format, c0);
   const int64_t bytes = ExpertRowBytes(s.format, std::min(kChunk, s.in - c0));
-  const int64_t n1 = std::min(s.out, n0 + kPanelRows);
-  for (int64_t r = n0; r < n1; ++r) {
+  int64_t count = 0;
+  for (int64_t r = r0; r < r1; ++r) {
     const char* row = static_cast<const char*>(w.data) + r * s.RowBytes() + first;
-    for (int64_t b = 0; b < bytes; b += 64) _mm_prefetch(row + b, _MM_HINT_T0);
+    for (int64_t b = 0; b < bytes; b += 64) lines[count++] = row + b;
   }
-}
-
-// The transposed activations of one pass at most (DenseGemmPassTokens).
-constexpr int64_t kGemmColumnsBytes = int64_t{8} << 20;
-
-// One token block's activations column-major: out[c * block + i] = x[i * in + c] for i < rows, 0 for rows <= i <
-// block (padding tokens, whose sums are dropped). The micro-kernel then reads one column's activations of every token
-// of the block from one cache line: read from `block` rows `in` apart, the same loads ran at less than half its speed
-// (measured, AVX-512, one thread, 16 x 256 panel in L1: 55-75 GFLOP/s strided, 131 column-major, the FMA peak).
-void TransposeTokens(const float* x, int64_t in, int64_t rows, int64_t block, float* out) {
-  for (int64_t c = 0; c < in; ++c) {
-    float* column = out + c * block;
-    for (int64_t i = 0; i < rows; ++i) column[i] = x[i * in + c];
-    for (int64_t i = rows; i < block; ++i) column[i] = 0.0f;
-  }
+  return count;
 }
 
 }  // namespace
-
-int64_t DenseGemmPassTokens(int64_t in, int64_t block) {
-  const int64_t tokens = kGemmColumnsBytes / (in * static_cast<int64_t>(sizeof(float))) / block * block;
-  return std::max(block, tokens);
-}
 
 bool DenseGemmDecodes(ExpertWeightFormat format) {
   switch (format) {
@@ -145,61 +58,76 @@ bool DenseGemmDecodes(ExpertWeightFormat format) {
   return false;
 }
 
-void DenseProjectionGemm(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,
-                         float* y) {
-  const DenseGemmKernels& kernels = ActiveDenseGemmKernels();
-  const int64_t block = kernels.token_block;
-  const int64_t panels = (s.out + kPanelRows - 1) / kPanelRows;
-  const int64_t pass = DenseGemmPassTokens(s.in, block);
-  // The calling thread's (a pool thread's, in the grouped path), kept between calls: at most 8 MiB, a block's more
-  // where one token block's row alone is larger (in > ~175k columns). The work items only read it.
+void DenseGemmRowTiles(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,
+                       float* y) {
+  const DenseGemmKernels& k = ActiveDenseGemmKernels();
+  const int64_t group = k.tile_vectors * k.lanes;  // tokens per tile at most: one group's columns lie together
+  const int64_t items = (s.out + kItemRows - 1) / kItemRows;
+  const int64_t pass = DenseGemmPassTokens(s.in);
+  const int64_t group_floats = s.in * group;
+  // The calling thread's (a pool thread's, in the grouped path), kept between calls; the work items only read it.
   thread_local std::vector<float> columns_buffer;
   std::vector<float>& columns = columns_buffer;
+  columns.resize(static_cast<size_t>((std::min(pass, s.tokens) + group - 1) / group * group_floats));
   for (int64_t t0 = 0; t0 < s.tokens; t0 += pass) {
     const int64_t n = std::min(pass, s.tokens - t0);
-    const int64_t blocks = (n + block - 1) / block;
-    const int64_t panel_acc = blocks * block * kPanelRows;  // one panel's running sums for every (padded) token
-    columns.resize(static_cast<size_t>(blocks * block * s.in));
-    parallel.For(blocks, [&](int64_t begin, int64_t end) {
-      for (int64_t b = begin; b < end; ++b) {
-        const int64_t first = t0 + b * block, rows = std::min(block, t0 + n - first);
-        TransposeTokens(x + first * s.in, s.in, rows, block, columns.data() + b * block * s.in);
+    const int64_t groups = (n + group - 1) / group, padded = groups * group;
+    // columns[(g * in + c) * group + i] = token g * group + i's column c (0 past the pass's last token).
+    parallel.For(groups, [&](int64_t begin, int64_t end) {
+      for (int64_t g = begin; g < end; ++g) {
+        float* block = columns.data() + g * group_floats;
+        const int64_t live = std::min(group, n - g * group);
+        for (int64_t i = 0; i < live; ++i) {
+          const float* row = x + (t0 + g * group + i) * s.in;
+          for (int64_t c = 0; c < s.in; ++c) block[c * group + i] = row[c];
+        }
+        for (int64_t i = live; i < group; ++i)
+          for (int64_t c = 0; c < s.in; ++c) block[c * group + i] = 0.0f;
       }
     });
-    parallel.For(panels, [&](int64_t begin, int64_t end) {
-      thread_local std::vector<float> rows_buffer, packed, acc;
-      rows_buffer.resize(static_cast<size_t>(kPanelRows * kChunk));
-      packed.resize(static_cast<size_t>(kPanelRows * kChunk));
-      for (int64_t g0 = begin; g0 < end; g0 += kPanelGroup) {
-        const int64_t g1 = std::min(end, g0 + kPanelGroup);
-        acc.assign(static_cast<size_t>((g1 - g0) * panel_acc), 0.0f);
+    parallel.For(items, [&](int64_t begin, int64_t end) {
+      thread_local std::vector<float> rows_buffer, acc;  // acc[j * padded + t]: row r0 + j, token t0 + t
+      rows_buffer.resize(static_cast<size_t>(kItemRows * kChunk));
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t r0 = item * kItemRows, rows = std::min(kItemRows, s.out - r0);
+        acc.assign(static_cast<size_t>(rows * padded), 0.0f);
         for (int64_t c0 = 0; c0 < s.in; c0 += kChunk) {
           const int64_t count = std::min(kChunk, s.in - c0);
-          for (int64_t p = g0; p < g1; ++p) {
-            const int64_t n0 = p * kPanelRows;
-            const int rows = static_cast<int>(std::min<int64_t>(kPanelRows, s.out - n0));
-            float* panel = acc.data() + (p - g0) * panel_acc;
-            PackPanel(s, w, n0, rows, c0, count, rows_buffer.data(), packed.data());
-            // The next panel to pack, fetched while the tokens run on this one.
-            if (p + 1 < g1)
-              Prefetch(s, w, n0 + kPanelRows, c0);
-            else if (c0 + kChunk < s.in)
-              Prefetch(s, w, g0 * kPanelRows, c0 + kChunk);
-            for (int64_t b = 0; b < blocks; ++b)
-              kernels.panel(packed.data(), count, columns.data() + b * block * s.in + c0 * block,
-                            panel + b * block * kPanelRows);
+          for (int64_t j = 0; j < rows; ++j) DecodeWeightRow(k, s, w, r0 + j, c0, count, rows_buffer.data() + j * kChunk);
+          // The next chunk to decode, requested while the tokens run on this one.
+          const char* lines[kMaxChunkLines];
+          int64_t pending = 0, asked = 0;
+          if (c0 + kChunk < s.in)
+            pending = ChunkLines(s, w, r0, r0 + rows, c0 + kChunk, lines);
+          else if (item + 1 < end)
+            pending = ChunkLines(s, w, r0 + rows, std::min(s.out, r0 + rows + kItemRows), 0, lines);
+          for (int64_t g = 0; g < groups; ++g) {
+            const int64_t vectors = std::min(k.tile_vectors, (n - g * group + k.lanes - 1) / k.lanes);
+            const float* xt = columns.data() + g * group_floats + c0 * group;
+            for (int64_t j = 0; j < rows; j += k.tile_rows) {
+              const int64_t ask = std::min(count, pending - asked);
+              k.tile(rows_buffer.data() + j * kChunk, kChunk, std::min(k.tile_rows, rows - j), xt, group, vectors,
+                     count, acc.data() + j * padded + g * group, padded, lines + asked, ask);
+              asked += ask;
+            }
           }
         }
-        for (int64_t p = g0; p < g1; ++p) {
-          const int64_t n0 = p * kPanelRows;
-          const size_t rows = static_cast<size_t>(std::min<int64_t>(kPanelRows, s.out - n0));
-          const float* panel = acc.data() + (p - g0) * panel_acc;
-          for (int64_t t = 0; t < n; ++t)
-            std::memcpy(y + (t0 + t) * s.out + n0, panel + t * kPanelRows, rows * sizeof(float));
-        }
+        for (int64_t t = 0; t < n; ++t)
+          for (int64_t j = 0; j < rows; ++j) y[(t0 + t) * s.out + r0 + j] = acc[static_cast<size_t>(j * padded + t)];
       }
     });
   }
+}
+
+int64_t DenseGemmPassTokens(int64_t in) {
+  const int64_t fit = kGemmActivationBytes / (in * static_cast<int64_t>(sizeof(float))) / 16 * 16;
+  return std::clamp<int64_t>(fit, 16, kDenseGemmMaxPassTokens);
+}
+
+void DenseProjectionGemm(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,
+                         float* y) {
+  if (s.tokens >= kDenseGemmPanelMinTokens) return DenseGemmPanels(parallel, s, x, w, y);
+  DenseGemmRowTiles(parallel, s, x, w, y);
 }
 
 const DenseGemmKernels& ActiveDenseGemmKernels() {

@@ -1,32 +1,107 @@
-// DenseProjection's GEMM micro-kernel (cpu/dense_gemm_kernels.h), compiled once per instruction set
-// (custom-ops/cmake/kernels.cmake globs src/cpu/isa/). The accumulators are named locals, which GCC keeps in
-// registers for the whole loop: written as an array it stored every accumulator on each step (measured, AVX2, one
-// thread, 512 x 1024 x 1024 bf16: 34 -> 79 GFLOP per CPU-second, FMA peak 107).
+// DenseProjection's GEMM micro-kernels (cpu/dense_gemm_kernels.h), compiled once per instruction set
+// (custom-ops/cmake/kernels.cmake globs src/cpu/isa/). The row tiles: one instantiation per tile shape (rows x vectors
+// up to the largest), so every loop over the tile is unrolled and its sums stay in registers. The panels: the
+// accumulators are named locals, which GCC keeps in registers for the whole loop: written as an array it stored every
+// accumulator on each step (measured, AVX2, one thread, 512 x 1024 x 1024 bf16: 34 -> 79 GFLOP per CPU-second, FMA
+// peak 107).
 #include <immintrin.h>
 
+// GCC 12's 512-bit intrinsics pass _mm512_undefined_*() as unused merge sources, which -Wmaybe-uninitialized reports
+// under -Werror (as in dense_projection_int_kernels.cc).
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
 #include "cpu/dense_gemm_kernels.h"
+#include "cpu/weight_decode.h"
 
 namespace glm_ops::cpu {
 
 namespace {
 
-constexpr int64_t kRows = kDenseGemmPanelRows;
-static_assert(kRows == 16, "Panel is written out for 16-row panels (one zmm, or two ymm, per column)");
+#if defined(GLM_OPS_ISA_AVX512)
+using Vec = __m512;
+constexpr int kLanes = 16, kRows = 12;
+inline Vec Load(const float* p) { return _mm512_loadu_ps(p); }
+inline void Store(float* p, Vec v) { _mm512_storeu_ps(p, v); }
+inline Vec Broadcast(const float* p) { return _mm512_set1_ps(*p); }
+inline Vec Fma(Vec a, Vec b, Vec c) { return _mm512_fmadd_ps(a, b, c); }
+inline Vec DecodeBf16Vec(const uint16_t* p) {
+  const __m512i wide = _mm512_cvtepu16_epi32(_mm256_loadu_si256(reinterpret_cast<const __m256i*>(p)));
+  return _mm512_castsi512_ps(_mm512_slli_epi32(wide, 16));
+}
+#else
+using Vec = __m256;
+constexpr int kLanes = 8, kRows = 6;
+inline Vec Load(const float* p) { return _mm256_loadu_ps(p); }
+inline void Store(float* p, Vec v) { _mm256_storeu_ps(p, v); }
+inline Vec Broadcast(const float* p) { return _mm256_broadcast_ss(p); }
+inline Vec Fma(Vec a, Vec b, Vec c) { return _mm256_fmadd_ps(a, b, c); }
+inline Vec DecodeBf16Vec(const uint16_t* p) { return DecodeBf16x8(p); }
+#endif
+constexpr int kVectors = 2;
+
+template <int R, int V>
+void Tile(const float* w, int64_t ldw, const float* xt, int64_t ld_column, int64_t count, float* acc, int64_t ld_acc,
+          const char* const* prefetch, int64_t prefetches) {
+  Vec a[R][V];
+#pragma GCC unroll 16
+  for (int j = 0; j < R; ++j)
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v) a[j][v] = Load(acc + j * ld_acc + v * kLanes);
+  for (int64_t c = 0; c < count; ++c) {
+    if (c < prefetches) _mm_prefetch(prefetch[c], _MM_HINT_T0);
+    Vec x[V];
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v) x[v] = Load(xt + c * ld_column + v * kLanes);
+#pragma GCC unroll 16
+    for (int j = 0; j < R; ++j) {
+      const Vec wj = Broadcast(w + j * ldw + c);
+#pragma GCC unroll 2
+      for (int v = 0; v < V; ++v) a[j][v] = Fma(wj, x[v], a[j][v]);
+    }
+  }
+#pragma GCC unroll 16
+  for (int j = 0; j < R; ++j)
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v) Store(acc + j * ld_acc + v * kLanes, a[j][v]);
+}
+
+using TileFn = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t, const char* const*,
+                       int64_t);
+
+// kTiles[R - 1][V - 1] = Tile<R, V>.
+template <int... Rs>
+struct TileTable {
+  static constexpr TileFn fns[sizeof...(Rs)][kVectors] = {{&Tile<Rs, 1>, &Tile<Rs, 2>}...};
+};
+#if defined(GLM_OPS_ISA_AVX512)
+using Tiles = TileTable<1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12>;
+#else
+using Tiles = TileTable<1, 2, 3, 4, 5, 6>;
+#endif
+static_assert(sizeof(Tiles::fns) / sizeof(Tiles::fns[0]) == kRows, "one table row per tile height");
+
+void AnyTile(const float* w, int64_t ldw, int64_t rows, const float* xt, int64_t ld_column, int64_t vectors,
+             int64_t count, float* acc, int64_t ld_acc, const char* const* prefetch, int64_t prefetches) {
+  Tiles::fns[rows - 1][vectors - 1](w, ldw, xt, ld_column, count, acc, ld_acc, prefetch, prefetches);
+}
+
+constexpr int64_t kPanelRows = kDenseGemmPanelRows;
+static_assert(kPanelRows == 16, "Panel is written out for 16-row panels (one zmm, or two ymm, per column)");
 
 #if defined(GLM_OPS_ISA_AVX512)
-constexpr int64_t kTokens = 12;
+constexpr int64_t kPanelTokens = 12;
 
 // 12 tokens x 16 rows: per column one 16-row weight vector, 12 broadcast activations, 12 FMAs.
 void Panel(const float* packed, int64_t count, const float* x, float* acc) {
-  __m512 c0 = _mm512_loadu_ps(acc + 0 * kRows), c1 = _mm512_loadu_ps(acc + 1 * kRows);
-  __m512 c2 = _mm512_loadu_ps(acc + 2 * kRows), c3 = _mm512_loadu_ps(acc + 3 * kRows);
-  __m512 c4 = _mm512_loadu_ps(acc + 4 * kRows), c5 = _mm512_loadu_ps(acc + 5 * kRows);
-  __m512 c6 = _mm512_loadu_ps(acc + 6 * kRows), c7 = _mm512_loadu_ps(acc + 7 * kRows);
-  __m512 c8 = _mm512_loadu_ps(acc + 8 * kRows), c9 = _mm512_loadu_ps(acc + 9 * kRows);
-  __m512 c10 = _mm512_loadu_ps(acc + 10 * kRows), c11 = _mm512_loadu_ps(acc + 11 * kRows);
+  __m512 c0 = _mm512_loadu_ps(acc + 0 * kPanelRows), c1 = _mm512_loadu_ps(acc + 1 * kPanelRows);
+  __m512 c2 = _mm512_loadu_ps(acc + 2 * kPanelRows), c3 = _mm512_loadu_ps(acc + 3 * kPanelRows);
+  __m512 c4 = _mm512_loadu_ps(acc + 4 * kPanelRows), c5 = _mm512_loadu_ps(acc + 5 * kPanelRows);
+  __m512 c6 = _mm512_loadu_ps(acc + 6 * kPanelRows), c7 = _mm512_loadu_ps(acc + 7 * kPanelRows);
+  __m512 c8 = _mm512_loadu_ps(acc + 8 * kPanelRows), c9 = _mm512_loadu_ps(acc + 9 * kPanelRows);
+  __m512 c10 = _mm512_loadu_ps(acc + 10 * kPanelRows), c11 = _mm512_loadu_ps(acc + 11 * kPanelRows);
   for (int64_t k = 0; k < count; ++k) {
-    const __m512 w = _mm512_loadu_ps(packed + k * kRows);
-    const float* xk = x + k * kTokens;
+    const __m512 w = _mm512_loadu_ps(packed + k * kPanelRows);
+    const float* xk = x + k * kPanelTokens;
     c0 = _mm512_fmadd_ps(w, _mm512_set1_ps(xk[0]), c0);
     c1 = _mm512_fmadd_ps(w, _mm512_set1_ps(xk[1]), c1);
     c2 = _mm512_fmadd_ps(w, _mm512_set1_ps(xk[2]), c2);
@@ -40,21 +115,21 @@ void Panel(const float* packed, int64_t count, const float* x, float* acc) {
     c10 = _mm512_fmadd_ps(w, _mm512_set1_ps(xk[10]), c10);
     c11 = _mm512_fmadd_ps(w, _mm512_set1_ps(xk[11]), c11);
   }
-  _mm512_storeu_ps(acc + 0 * kRows, c0);
-  _mm512_storeu_ps(acc + 1 * kRows, c1);
-  _mm512_storeu_ps(acc + 2 * kRows, c2);
-  _mm512_storeu_ps(acc + 3 * kRows, c3);
-  _mm512_storeu_ps(acc + 4 * kRows, c4);
-  _mm512_storeu_ps(acc + 5 * kRows, c5);
-  _mm512_storeu_ps(acc + 6 * kRows, c6);
-  _mm512_storeu_ps(acc + 7 * kRows, c7);
-  _mm512_storeu_ps(acc + 8 * kRows, c8);
-  _mm512_storeu_ps(acc + 9 * kRows, c9);
-  _mm512_storeu_ps(acc + 10 * kRows, c10);
-  _mm512_storeu_ps(acc + 11 * kRows, c11);
+  _mm512_storeu_ps(acc + 0 * kPanelRows, c0);
+  _mm512_storeu_ps(acc + 1 * kPanelRows, c1);
+  _mm512_storeu_ps(acc + 2 * kPanelRows, c2);
+  _mm512_storeu_ps(acc + 3 * kPanelRows, c3);
+  _mm512_storeu_ps(acc + 4 * kPanelRows, c4);
+  _mm512_storeu_ps(acc + 5 * kPanelRows, c5);
+  _mm512_storeu_ps(acc + 6 * kPanelRows, c6);
+  _mm512_storeu_ps(acc + 7 * kPanelRows, c7);
+  _mm512_storeu_ps(acc + 8 * kPanelRows, c8);
+  _mm512_storeu_ps(acc + 9 * kPanelRows, c9);
+  _mm512_storeu_ps(acc + 10 * kPanelRows, c10);
+  _mm512_storeu_ps(acc + 11 * kPanelRows, c11);
 }
 #else
-constexpr int64_t kTokens = 6;
+constexpr int64_t kPanelTokens = 6;
 
 // 6 tokens x 16 rows: per column two 8-row weight vectors, 6 broadcast activations, 12 FMAs.
 void Panel(const float* packed, int64_t count, const float* x, float* acc) {
@@ -65,8 +140,8 @@ void Panel(const float* packed, int64_t count, const float* x, float* acc) {
   __m256 c40 = _mm256_loadu_ps(acc + 64), c41 = _mm256_loadu_ps(acc + 72);
   __m256 c50 = _mm256_loadu_ps(acc + 80), c51 = _mm256_loadu_ps(acc + 88);
   for (int64_t k = 0; k < count; ++k) {
-    const __m256 w0 = _mm256_loadu_ps(packed + k * kRows), w1 = _mm256_loadu_ps(packed + k * kRows + 8);
-    const float* xk = x + k * kTokens;
+    const __m256 w0 = _mm256_loadu_ps(packed + k * kPanelRows), w1 = _mm256_loadu_ps(packed + k * kPanelRows + 8);
+    const float* xk = x + k * kPanelTokens;
     __m256 xv = _mm256_broadcast_ss(xk + 0);
     c00 = _mm256_fmadd_ps(w0, xv, c00);
     c01 = _mm256_fmadd_ps(w1, xv, c01);
@@ -101,16 +176,23 @@ void Panel(const float* packed, int64_t count, const float* x, float* acc) {
 }
 #endif
 
+
+void DecodeBf16Row(const uint16_t* w, int64_t count, float* dst) {
+  int64_t c = 0;
+  for (; c + kLanes <= count; c += kLanes) Store(dst + c, DecodeBf16Vec(w + c));
+  for (; c < count; ++c) dst[c] = DecodeBf16(w[c]);
+}
+
 }  // namespace
 
 #if defined(GLM_OPS_ISA_AVX512)
 const DenseGemmKernels& DenseGemmKernelsAvx512() {
-  static const DenseGemmKernels table{"avx512", kTokens, &Panel};
+  static const DenseGemmKernels table{"avx512", kLanes, kRows, kVectors, &AnyTile, kPanelTokens, &Panel, &DecodeBf16Row};
   return table;
 }
 #else
 const DenseGemmKernels& DenseGemmKernelsAvx2() {
-  static const DenseGemmKernels table{"avx2", kTokens, &Panel};
+  static const DenseGemmKernels table{"avx2", kLanes, kRows, kVectors, &AnyTile, kPanelTokens, &Panel, &DecodeBf16Row};
   return table;
 }
 #endif
