@@ -1,6 +1,7 @@
 // DenseProjection: the CPU kernel against the reference (src/reference: every weight dequantised by its formula,
 // sums in double) on grids of token counts that cross both CPU paths (row projection below 64 tokens, blocked GEMM
-// from 64, with partial token blocks; the row projection is also run alone at every count), widths that are not
+// from 64: row tiles, then panels from 128, with partial tiles and token blocks; the row projection is also run
+// alone at every count, the GEMM's two kernels alone over their edges), widths that are not
 // multiples of 8, 16 or the quant block (cropped FP8 edge blocks), every weight format of this build; bf16 weights
 // against a float32 GEMM of the same values (the result ONNX Gemm gives on a float32 copy); and the validation's
 // errors.
@@ -178,7 +179,7 @@ void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t tokens, int64
     // bf16 weights on AVX512_BF16 (DenseProjection itself, below kDenseBf16GemmMinTokens, or on AMX tiles from 5):
     // each activation enters as two bf16 terms hi + lo, within 2^-16 |x| of it (cpu/dense_projection_kernels.h), so
     // a sum may move by 2^-16 of its terms' magnitude on top of float32 summation (a single bf16 rounding, 2^-8, would
-    // fail this by far). From 12 tokens without AMX the blocked GEMM multiplies in float32: the float32 bound holds.
+    // fail this by far). From 9 tokens without AMX the blocked GEMM multiplies in float32: the float32 bound holds.
     const bool amx = tokens > cpu::kDenseGemvMaxTokens && in >= cpu::kAmxTileColumns &&
                      cpu::ActiveIsa() == cpu::Isa::kAvx512 && cpu::AmxEnabled();
     const bool split_activations = path == Path::kDense && format == ExpertWeightFormat::kBFloat16 &&
@@ -298,7 +299,7 @@ TEST(DenseProjection, MatchesReferenceOnTheTokenGrid) {
 // The GEMM's row tiles (cpu/dense_projection_gemm.h) around their tiles (12 rows x 2 vectors of 16 tokens on
 // AVX-512, 6 x 2 of 8 on AVX2: whole tiles, and last ones of fewer rows, of one vector, of padding tokens), their
 // 24-row work items (the last of 16 rows), their 128-column chunks (the last of 44) and their passes (two full passes
-// and a 4-token one, at two widths); DenseProjection takes them for 64 to 127 tokens, and bf16 from 12.
+// and a 4-token one, at two widths); DenseProjection takes them for 64 to 127 tokens, and bf16 from 9.
 TEST(DenseProjection, GemmRowTilesMatchReferenceAcrossTilesChunksAndPasses) {
   std::mt19937 rng(29);
   for (ExpertWeightFormat f : {ExpertWeightFormat::kFloat32, ExpertWeightFormat::kFloat8E4M3,
@@ -370,15 +371,16 @@ TEST(DenseProjection, Bf16DecodeKernelsMatchReferenceAtBlockEdges) {
       for (int64_t out : {1, 7, 8, 9, 24, 25, 49}) RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, in, out, 128);
   for (int64_t tokens : {1, 2, 3, 4, 5, 8, 13, 33, 64, 130, 259})  // 259: a 256-token pass and a 3-token one
     RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, 1040, 200, 128);
-  // The many-token dot kernel (gemm_bf16_dot, 5-11 tokens; from 12 the blocked GEMM): 16-row blocks (200 rows:
+  // The many-token dot kernel (gemm_bf16_dot, 5-8 tokens; from 9 the blocked GEMM): 16-row blocks (200 rows:
   // 24-row items of one block and an 8-row rest; 800 rows: two items per piece of the 4-thread pool), 512-column
   // chunks with a short last one (in 10000: 19 whole chunks, 256 columns, then the 16-column tail past the last
-  // 32-column block), the last 4-token block of 1, 2 or 3 tokens after one or two whole ones; 12 and 33 tokens: the GEMM.
-  for (int64_t tokens : {5, 6, 7, 11, 12, 33}) RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, 10000, 200, 128);
-  RunCase(rng, ExpertWeightFormat::kBFloat16, 11, 10000, 800, 128);
+  // 32-column block), the last 4-token block of 1, 2 or 3 tokens after a whole one, or two whole ones; 9 and 33
+  // tokens: the GEMM.
+  for (int64_t tokens : {5, 6, 7, 8, 9, 33}) RunCase(rng, ExpertWeightFormat::kBFloat16, tokens, 10000, 200, 128);
+  RunCase(rng, ExpertWeightFormat::kBFloat16, 7, 10000, 800, 128);
   // Below 2048 input columns, more than 4 tokens: the gemv kernel per 4-token block over 184-row L2 blocks (in
   // 1040) inside pieces of 8 items (3100 rows: 130 items on the 4-thread pool), the last block and item short.
-  RunCase(rng, ExpertWeightFormat::kBFloat16, 9, 1040, 3100, 128);
+  RunCase(rng, ExpertWeightFormat::kBFloat16, 7, 1040, 3100, 128);
 }
 
 // The float32 decode kernel (cpu/dense_projection_kernels.h, gemv_f32: up to 4 tokens, 8- / 4- / 2-row steps, one
