@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "cpu/moe_experts.h"
+#include "cpu/moe_whole_calls.h"
 #include "reference/moe_experts.h"
 #include "reference/weight_decode.h"
 #include "moe_shared_routes.h"
@@ -128,6 +129,10 @@ TEST(MoeExperts, BFloat16MatchesReference) {
   for (int64_t tokens : {1, 4, 9}) RunCase(rng, ExpertWeightFormat::kBFloat16, 5, 48, 32, tokens, 2, 128);
   RunCase(rng, ExpertWeightFormat::kBFloat16, 3, 29, 19, 6, 2, 128);
   RunCase(rng, ExpertWeightFormat::kBFloat16, 2, 520, 70, 2, 2, 128);
+  // Experts with 24 tokens and more: whole DenseProjection calls on AVX512_BF16 without AMX (cpu/moe_whole_calls.h),
+  // beside experts of a few tokens on the op's own kernels; a shared expert over all 40 tokens.
+  RunCase(rng, ExpertWeightFormat::kBFloat16, 3, 300, 70, 40, 2, 128);
+  RunCase(rng, ExpertWeightFormat::kBFloat16, 4, 48, 32, 40, 1, 128, {}, 1);
 }
 
 TEST(MoeExperts, BlockFp8WithCroppedEdgeBlocksMatchesReference) {
@@ -191,13 +196,17 @@ TEST(MoeExperts, StreamedRowStepsAndColumnEdgesMatchReference) {
 TEST(MoeExperts, FloatTokenResultDoesNotDependOnHowManyTokensShareItsExpert) {
   // float32 / bf16: 1-4 tokens on an expert take the register-decoded path, more the decoded tile; both sum a row in
   // the same order, so token 0's output is the same bits whatever the batch (the runtime compares MTP draft rows
-  // across runs bit for bit; those run fp32 artifacts). 21 inner columns keep bf16 off the AMX kernel, which needs
-  // 32 (its own test: MoeExpertsAmx.TokenResultIsTheSameBitsOnEachSideOfTheAmxCount). 300 columns = two tile segments + a scalar tail; 21 inner columns end in a tail too.
-  // 2101 columns: rows of 4 KiB and more, read side by side on the register-decoded path.
+  // across runs bit for bit; those run fp32 artifacts). bf16 experts with at least 24 tokens, where DenseProjection
+  // runs them on its float32 GEMM (ExpertRunsWhole: AVX512_BF16 without AMX), take whole DenseProjection calls, another
+  // summation order but again one whatever the batch: the same bits on each side of that count, and within float32
+  // rounding across it. 21 inner columns keep bf16 off the AMX kernel, which needs 32 (its own test:
+  // MoeExpertsAmx.TokenResultIsTheSameBitsOnEachSideOfTheAmxCount). 300 columns = two tile segments + a scalar tail;
+  // 21 inner columns end in a tail too. 2101 columns: rows of 4 KiB and more, read side by side on the
+  // register-decoded path.
   for (int64_t hidden : {300, 2101})
   for (ExpertWeightFormat format : {ExpertWeightFormat::kFloat32, ExpertWeightFormat::kBFloat16}) {
     std::mt19937 rng(41);
-    constexpr int64_t kInter = 21, kMaxTokens = 9;
+    constexpr int64_t kInter = 21, kMaxTokens = 26;
     const Stacked gate = MakeStacked(rng, format, 1, kInter, hidden, 128);
     const Stacked up = MakeStacked(rng, format, 1, kInter, hidden, 128);
     const Stacked down = MakeStacked(rng, format, 1, hidden, kInter, 128);
@@ -209,13 +218,23 @@ TEST(MoeExperts, FloatTokenResultDoesNotDependOnHowManyTokensShareItsExpert) {
     in.up_weights = {dtype, {1, kInter, hidden}};
     in.down_weights = {dtype, {1, hidden, kInter}};
     in.gate_scales = in.up_scales = in.down_scales = {DType::kFloat32, {1, 1, 1}};
-    std::vector<float> first;
+    MoeExpertsShape shape;
+    shape.hidden = hidden;
+    shape.inter = kInter;
+    shape.format = format;
+    auto whole = [&](int64_t tokens) { return cpu::ExpertRunsWhole(shape, tokens); };
+    if (format == ExpertWeightFormat::kFloat32) ASSERT_FALSE(whole(kMaxTokens));
+    std::vector<float> one, first;
     for (int64_t tokens = 1; tokens <= kMaxTokens; ++tokens) {
       SCOPED_TRACE("format " + std::to_string(static_cast<int>(format)) + " hidden " + std::to_string(hidden) +
                    " tokens " + std::to_string(tokens));
       const std::vector<float> token0 = test::TokenZeroOnOneExpert(in, {128}, tokens, hidden, x.data(), ew);
-      if (tokens == 1) first = token0;
-      ASSERT_TRUE(test::SameBits(token0, first)) << "against the one-token run";
+      if (tokens == 1) one = token0;
+      if (tokens == 1 || whole(tokens) != whole(tokens - 1)) first = token0;
+      ASSERT_TRUE(test::SameBits(token0, first)) << "against the first run on this side of the count";
+      // Two float32 summation orders over up to 2101 columns and back through 21: within 1e-4 (|outputs| ~ 1).
+      for (size_t i = 0; i < token0.size(); ++i)
+        ASSERT_NEAR(token0[i], one[i], 1e-4 + 1e-4 * std::abs(one[i])) << "against the one-token run, element " << i;
     }
   }
 }

@@ -355,6 +355,11 @@ void DenseProjectionByRows(const Parallel& parallel, const DenseProjectionShape&
   ProjectItems(parallel, s, x, w, y, (s.tokens + chunks - 1) / chunks);  // equal chunks: 33 tokens are 17 + 16
 }
 
+bool DenseBf16GemmTakes(const DenseProjectionShape& s) {
+  if (s.format != ExpertWeightFormat::kBFloat16 || s.groups != 1 || AmxApplies(s)) return false;
+  return s.tokens >= (ActiveDenseKernels().gemv_bf16_dot ? kDenseBf16GemmMinTokens : kDenseGemmMinTokens);
+}
+
 const DenseKernels& ActiveDenseKernels() {
   return ActiveIsa() == Isa::kAvx512 ? DenseKernelsAvx512() : DenseKernelsAvx2();
 }
@@ -365,10 +370,8 @@ void DenseProjection(const Parallel& parallel, const DenseProjectionShape& s, co
   if (s.groups > 1) return DenseProjectionGrouped(parallel, s, x, w, y);
   if (s.format == ExpertWeightFormat::kBFloat16) {
     if (AmxApplies(s)) return ProjectBf16AmxItems(parallel, s, x, w, y);
-    if (ActiveDenseKernels().gemv_bf16_dot) {
-      if (s.tokens >= kDenseBf16GemmMinTokens) return DenseProjectionGemm(parallel, s, x, w, y);
-      return ProjectBf16DotItems(parallel, s, x, w, y);
-    }
+    if (DenseBf16GemmTakes(s)) return DenseProjectionGemm(parallel, s, x, w, y);
+    if (ActiveDenseKernels().gemv_bf16_dot) return ProjectBf16DotItems(parallel, s, x, w, y);
     if (s.tokens <= kDenseBf16GemvMaxTokens) return ProjectBf16Items(parallel, s, x, w, y);
   }
   if (s.format == ExpertWeightFormat::kFloat32 && s.tokens <= kDenseGemvMaxTokens) return ProjectF32Items(parallel, s, x, w, y);

@@ -42,6 +42,11 @@ constexpr int64_t kDenseBf16GemvMaxTokens = 8;
 // alone slower), 12 tokens 69-116 / 68-79, 16 tokens 93-159 / 70-77.
 constexpr int64_t kDenseBf16GemmMinTokens = 9;
 
+// Whether DenseProjection runs this bf16 call (groups 1) on the blocked GEMM's float32 kernels: where AMX-BF16 is not
+// in use, from kDenseBf16GemmMinTokens on AVX512_BF16 (below, its vdpbf16ps kernels), else from kDenseGemmMinTokens.
+// MoeExperts runs its bf16 experts with that many tokens as whole DenseProjection calls (cpu/moe_whole_calls.h).
+bool DenseBf16GemmTakes(const DenseProjectionShape& shape);
+
 // Whether a call is small enough (weight bytes x tokens <= 64 KiB) to run on the calling thread alone: waking a
 // pool thread and handing it pieces costs more than the work it would take over.
 bool DenseRunsOnCaller(const DenseProjectionShape& shape);

@@ -130,8 +130,8 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
   auto amx_expert = [&](int64_t e) { return amx && routing.begin[e + 1] - routing.begin[e] >= amx_min; };
   const int64_t item_rows = amx ? kAmxRowsPerItem : kRowsPerItem;
 
-  // int8 / int4 experts with many tokens: whole DenseProjection calls (cpu/moe_whole_calls.h); the items take the
-  // rest, and an expert whose tokens' activations are not all finite (its exact path).
+  // Experts with many tokens: whole DenseProjection calls (cpu/moe_whole_calls.h); the items take the rest, and an
+  // int8 / int4 expert whose tokens' activations are not all finite (its exact path).
   auto tokens_of = [&](int64_t e) {
     const int64_t first = routing.begin[e];
     return ExpertTokens{e, routing.token.data() + first, routing.weight.data() + first, routing.begin[e + 1] - first};
@@ -139,8 +139,7 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
   std::vector<int32_t> up_experts;
   for (const int32_t e : routing.active) {
     const ExpertTokens t = tokens_of(e);
-    if (!(integer && ExpertRunsWhole(s, t.n) &&
-          GateUpWhole(parallel, s, weights, hidden, t, act + routing.begin[e] * s.inter)))
+    if (!(ExpertRunsWhole(s, t.n) && GateUpWhole(parallel, s, weights, hidden, t, act + routing.begin[e] * s.inter)))
       up_experts.push_back(e);
   }
 
@@ -195,14 +194,14 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
   });
 
   QuantizeRows(parallel, s, act, assignments, s.inter, act_q);
-  // Down projections of the experts with many tokens run after the items (which zero `out`), where every one of
-  // their activation rows is finite (the quantized rows say so).
+  // Down projections of the experts with many tokens run after the items (which zero `out`); int8 / int4 ones where
+  // every one of their activation rows is finite (the quantized rows say so).
   std::vector<char> down_whole(routing.active.size(), 0);
   for (size_t i = 0; i < routing.active.size(); ++i) {
     const int64_t e = routing.active[i], first = routing.begin[e], n = routing.begin[e + 1] - first;
-    down_whole[i] = integer && ExpertRunsWhole(s, n) &&
-                    std::all_of(act_q.Rows() + first, act_q.Rows() + first + n,
-                                [](const QuantizedRow& row) { return row.finite; });
+    down_whole[i] = ExpertRunsWhole(s, n) &&
+                    (!integer || std::all_of(act_q.Rows() + first, act_q.Rows() + first + n,
+                                             [](const QuantizedRow& row) { return row.finite; }));
   }
   if (pairs) PairRowsOf(parallel, s, act, assignments, s.inter, act_pairs);
   // AMX: each AMX expert's routed pairs split once (cpu/expert_amx.h), at split_at[i] for routing.active[i].

@@ -4,6 +4,7 @@
 #include <stdexcept>
 #include <vector>
 
+#include "cpu/dense_projection.h"
 #include "cpu/dense_projection_int.h"
 #include "cpu/expert_projection.h"
 #include "cpu/swiglu.h"
@@ -11,6 +12,13 @@
 namespace glm_ops::cpu {
 
 namespace {
+
+// bf16 experts with fewer tokens stay on the op's pair kernel even where DenseProjection would take its GEMM: one
+// expert at a time across the pool lost to it below ~24 tokens. Measured, GLM-5.2 widths, 32 experts, top-8, 2 threads
+// (bench_moe_experts bf16, ms per call; whole calls from 16 / 24 / 40 tokens, and none): 64 tokens (~16 per expert)
+// 321-328 / 306-311 / 305-309 / 304-310; 96 tokens 397-399 / 381-383 / 457-464 / 463; 128 tokens 487-492 / 487-493 /
+// 568-576 / 584-602.
+constexpr int64_t kBf16WholeMinTokens = 24;
 
 // Output columns per item of the weighted add: a few cache lines of every token's row.
 constexpr int64_t kAddColumns = 64;
@@ -33,10 +41,23 @@ bool InOrder(const ExpertTokens& t) {
   return true;
 }
 
+// One projection of the expert's rows as a DenseProjection call: bf16 on its blocked GEMM, int8 / int4 on its integer
+// kernels, which return false where a row's activations are not all finite.
+bool Project(const Parallel& parallel, const MoeExpertsShape& s, const DenseProjectionShape& call, const float* x,
+             const WeightMatrix& m, float* y) {
+  if (s.format == ExpertWeightFormat::kBFloat16) {
+    DenseProjection(parallel, call, x, {m.data, nullptr}, y);
+    return true;
+  }
+  return DenseProjectionInt(parallel, call, x, {m.data, m.scales}, y);
+}
+
 }  // namespace
 
 bool ExpertRunsWhole(const MoeExpertsShape& s, int64_t tokens) {
-  return IntegerPathApplies(s.format, s.quant_block_size) && DenseIntGemmTakes(Call(s, tokens, s.hidden, s.inter));
+  const DenseProjectionShape call = Call(s, tokens, s.hidden, s.inter);
+  if (s.format == ExpertWeightFormat::kBFloat16) return tokens >= kBf16WholeMinTokens && DenseBf16GemmTakes(call);
+  return IntegerPathApplies(s.format, s.quant_block_size) && DenseIntGemmTakes(call);
 }
 
 bool GateUpWhole(const Parallel& parallel, const MoeExpertsShape& s, const ExpertWeights& weights,
@@ -57,8 +78,7 @@ bool GateUpWhole(const Parallel& parallel, const MoeExpertsShape& s, const Exper
   const DenseProjectionShape call = Call(s, t.n, s.hidden, s.inter);
   const WeightMatrix gate = WeightMatrix::Of(s, weights.gate, weights.gate_scales, t.expert, s.inter, s.hidden);
   const WeightMatrix up = WeightMatrix::Of(s, weights.up, weights.up_scales, t.expert, s.inter, s.hidden);
-  if (!DenseProjectionInt(parallel, call, rows, {gate.data, gate.scales}, gate_y.data()) ||
-      !DenseProjectionInt(parallel, call, rows, {up.data, up.scales}, up_y.data()))
+  if (!Project(parallel, s, call, rows, gate, gate_y.data()) || !Project(parallel, s, call, rows, up, up_y.data()))
     return false;
   parallel.For(t.n, [&](int64_t begin, int64_t end) {
     for (int64_t i = begin; i < end; ++i)
@@ -73,7 +93,7 @@ void AddDownWhole(const Parallel& parallel, const MoeExpertsShape& s, const Expe
   std::vector<float>& y = down_buffer;
   y.resize(static_cast<size_t>(t.n * s.hidden));
   const WeightMatrix down = WeightMatrix::Of(s, weights.down, weights.down_scales, t.expert, s.hidden, s.inter);
-  if (!DenseProjectionInt(parallel, Call(s, t.n, s.inter, s.hidden), act, {down.data, down.scales}, y.data()))
+  if (!Project(parallel, s, Call(s, t.n, s.inter, s.hidden), act, down, y.data()))
     throw std::logic_error("MoeExperts: AddDownWhole was given non-finite activations");
   // Items are column blocks over every token, so a token routed to this expert twice (legal: the two routes add up)
   // is added to by one thread, in route order.

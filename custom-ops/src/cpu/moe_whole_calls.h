@@ -1,9 +1,10 @@
-// MoeExperts' int8 / int4 experts with many tokens as whole DenseProjection calls (docs/onnx-contract.md, MoeExperts,
-// "Execution (CPU)"): such an expert's gate, up and down projections each run as one DenseProjection call over its
-// tokens, on DenseProjection's many-token kernels (16-row panels or AMX-INT8 tiles, cpu/dense_projection_int.h),
-// one expert after another, each across the pool, where the op's work items would run its tokens in blocks of four.
-// The same activation quantization (int8 per 32 columns); another summation order, so a token's result is the same
-// bits for any number of tokens on its expert on one side of ExpertRunsWhole's count.
+// MoeExperts' experts with many tokens as whole DenseProjection calls (docs/onnx-contract.md, MoeExperts, "Execution
+// (CPU)"): such an expert's gate, up and down projections each run as one DenseProjection call over its tokens, one
+// expert after another, each across the pool, where the op's work items would run its tokens in blocks of four:
+// int8 / int4 experts on DenseProjection's many-token integer kernels (16-row panels or AMX-INT8 tiles,
+// cpu/dense_projection_int.h; the same activation quantization, int8 per 32 columns), bf16 experts on its blocked
+// float32 GEMM (cpu/dense_projection_gemm.h) where AMX-BF16 is not in use. Another summation order, so a token's
+// result is the same bits for any number of tokens on its expert on one side of ExpertRunsWhole's count.
 #pragma once
 
 #include <cstdint>
@@ -13,8 +14,9 @@
 
 namespace glm_ops::cpu {
 
-// Whether an int8 / int4 expert with `tokens` tokens runs as whole calls: where DenseProjection would run that many
-// tokens on its many-token kernels (DenseIntGemmTakes).
+// Whether an expert with `tokens` tokens runs as whole calls: where DenseProjection would run that many tokens on its
+// many-token kernels (int8 / int4: DenseIntGemmTakes; bf16: DenseBf16GemmTakes, and at least 24 tokens; other formats
+// never).
 bool ExpertRunsWhole(const MoeExpertsShape& shape, int64_t tokens);
 
 // One expert's routed tokens as the op grouped them: hidden row token[a] and routing weight weight[a], a < n.
