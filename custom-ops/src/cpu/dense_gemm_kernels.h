@@ -29,8 +29,8 @@ struct DenseGemmKernels {
   // For j < rows <= tile_rows, v < vectors <= tile_vectors, i < lanes: acc[j * ld_acc + v * lanes + i] += the
   // products w[j * ldw + c] * xt[c * ld_column + v * lanes + i] over c < count, in column order (xt: the tokens'
   // activations column-major, ld_column floats per column). Meanwhile it asks for the lines prefetch[0 .. prefetches)
-  // (prefetches <= count), one per column: the weights the caller decodes next arrive while the FMAs run, instead of
-  // a burst of requests that holds the core's line-fill buffers.
+  // (prefetches <= count), spread evenly over the columns: the weights the caller decodes next arrive while the FMAs
+  // run, instead of a burst of requests that holds the core's line-fill buffers.
   void (*tile)(const float* w, int64_t ldw, int64_t rows, const float* xt, int64_t ld_column, int64_t vectors,
                int64_t count, float* acc, int64_t ld_acc, const char* const* prefetch, int64_t prefetches);
   // Panels: tokens per micro-kernel call.

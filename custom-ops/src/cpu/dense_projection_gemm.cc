@@ -101,11 +101,14 @@ void DenseGemmRowTiles(const Parallel& parallel, const DenseProjectionShape& s, 
             pending = ChunkLines(s, w, r0, r0 + rows, c0 + kChunk, lines);
           else if (item + 1 < end)
             pending = ChunkLines(s, w, r0 + rows, std::min(s.out, r0 + rows + kItemRows), 0, lines);
+          // Spread over the chunk's tiles, at most one per column.
+          const int64_t tiles = groups * ((rows + k.tile_rows - 1) / k.tile_rows);
+          const int64_t per_tile = std::min(count, (pending + tiles - 1) / tiles);
           for (int64_t g = 0; g < groups; ++g) {
             const int64_t vectors = std::min(k.tile_vectors, (n - g * group + k.lanes - 1) / k.lanes);
             const float* xt = columns.data() + g * group_floats + c0 * group;
             for (int64_t j = 0; j < rows; j += k.tile_rows) {
-              const int64_t ask = std::min(count, pending - asked);
+              const int64_t ask = std::min(per_tile, pending - asked);
               k.tile(rows_buffer.data() + j * kChunk, kChunk, std::min(k.tile_rows, rows - j), xt, group, vectors,
                      count, acc.data() + j * padded + g * group, padded, lines + asked, ask);
               asked += ask;

@@ -47,8 +47,9 @@ void Tile(const float* w, int64_t ldw, const float* xt, int64_t ld_column, int64
   for (int j = 0; j < R; ++j)
 #pragma GCC unroll 2
     for (int v = 0; v < V; ++v) a[j][v] = Load(acc + j * ld_acc + v * kLanes);
+  int64_t asked = 0;  // the requests spread evenly over the columns
   for (int64_t c = 0; c < count; ++c) {
-    if (c < prefetches) _mm_prefetch(prefetch[c], _MM_HINT_T0);
+    if (asked < prefetches && asked * count <= c * prefetches) _mm_prefetch(prefetch[asked++], _MM_HINT_T0);
     Vec x[V];
 #pragma GCC unroll 2
     for (int v = 0; v < V; ++v) x[v] = Load(xt + c * ld_column + v * kLanes);
