@@ -307,7 +307,7 @@ TEST(DenseProjection, GemmRowTilesMatchReferenceAcrossTilesChunksAndPasses) {
     for (int64_t tokens : {1, 12, 17, 32, 33, 66, 77}) RunCase(rng, f, tokens, 300, 40, 64, {}, {Path::kRowTiles});
   ASSERT_EQ(cpu::DenseGemmPassTokens(300), 192);
   RunCase(rng, ExpertWeightFormat::kFloat32, 2 * 192 + 4, 300, 24, 128, {}, {Path::kRowTiles});
-  ASSERT_EQ(cpu::DenseGemmPassTokens(20000), 96);  // 8 MiB of activations, in whole 16-token blocks
+  ASSERT_EQ(cpu::DenseGemmPassTokens(20000), 96);  // 8 MiB of activations, in whole 32-token tiles
   RunCase(rng, ExpertWeightFormat::kFloat32, 2 * 96 + 4, 20000, 24, 128, {}, {Path::kRowTiles});
 }
 

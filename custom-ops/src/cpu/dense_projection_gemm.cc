@@ -1,7 +1,5 @@
 #include "cpu/dense_projection_gemm.h"
 
-#include <immintrin.h>
-
 #include <algorithm>
 #include <cstring>
 #include <vector>
@@ -23,13 +21,14 @@ constexpr int64_t kItemRows = 24;
 constexpr int64_t kChunk = 128;
 static_assert(kChunk % 8 == 0, "chunks start on an 8-column boundary, so no vector straddles an FP8 scale block");
 static_assert(kItemRows % 12 == 0, "items are whole tiles on both ISAs");
-// Lines of one item's chunk at most: 24 rows of 128 float32 columns (8 lines each; each may straddle one more).
-constexpr int64_t kMaxChunkLines = kItemRows * (kChunk * 4 / 64 + 1);
+// Lines of one item's chunk at most: 24 rows of 128 float32 columns, 8 lines each.
+constexpr int64_t kMaxChunkLines = kItemRows * (kChunk * 4 / 64);
 // The activations of one pass at most, laid out column by column per group of tokens (DenseGemmPassTokens).
 constexpr int64_t kGemmActivationBytes = int64_t{8} << 20;
+
 // The 64-byte lines of rows [r0, r1) x columns [c0, c0 + kChunk) of the stored weight (the chunk the item decodes
-// next), into `lines`; returns their count (at most kMaxChunkLines). The tiles request them one per column: many
-// short strided streams that the hardware prefetcher misses, and as one burst of requests they stalled the tiles
+// next), into `lines`; returns their count (at most kMaxChunkLines). The tiles request them spread over the columns:
+// many short strided streams that the hardware prefetcher misses, and as one burst of requests they stalled the tiles
 // (measured, one thread, 32 tokens x 6144 -> 12288 bf16: 43-45 ms without prefetching or with a burst per chunk,
 // 39-40 spread over the tiles, 35-37 when the weights are already in L2).
 int64_t ChunkLines(const DenseProjectionShape& s, const DenseWeight& w, int64_t r0, int64_t r1, int64_t c0,
@@ -93,7 +92,8 @@ void DenseGemmRowTiles(const Parallel& parallel, const DenseProjectionShape& s, 
         acc.assign(static_cast<size_t>(rows * padded), 0.0f);
         for (int64_t c0 = 0; c0 < s.in; c0 += kChunk) {
           const int64_t count = std::min(kChunk, s.in - c0);
-          for (int64_t j = 0; j < rows; ++j) DecodeWeightRow(k, s, w, r0 + j, c0, count, rows_buffer.data() + j * kChunk);
+          for (int64_t j = 0; j < rows; ++j)
+            DecodeWeightRow(k, s, w, r0 + j, c0, count, rows_buffer.data() + j * kChunk);
           // The next chunk to decode, requested while the tokens run on this one.
           const char* lines[kMaxChunkLines];
           int64_t pending = 0, asked = 0;
@@ -123,8 +123,8 @@ void DenseGemmRowTiles(const Parallel& parallel, const DenseProjectionShape& s, 
 }
 
 int64_t DenseGemmPassTokens(int64_t in) {
-  const int64_t fit = kGemmActivationBytes / (in * static_cast<int64_t>(sizeof(float))) / 16 * 16;
-  return std::clamp<int64_t>(fit, 16, kDenseGemmMaxPassTokens);
+  const int64_t fit = kGemmActivationBytes / (in * static_cast<int64_t>(sizeof(float))) / 32 * 32;
+  return std::clamp<int64_t>(fit, 32, kDenseGemmMaxPassTokens);
 }
 
 void DenseProjectionGemm(const Parallel& parallel, const DenseProjectionShape& s, const float* x, const DenseWeight& w,

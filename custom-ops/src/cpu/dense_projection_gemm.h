@@ -23,7 +23,7 @@ bool DenseGemmDecodes(ExpertWeightFormat format);
 constexpr int64_t kDenseGemmPanelMinTokens = 128;
 
 // Tokens per pass of the row tiles over the weights for `in` input columns: at most kDenseGemmMaxPassTokens, and the
-// pass's activations, laid out column by column, within 8 MiB (a multiple of 16 tokens, at least 16). Each pass
+// pass's activations, laid out column by column, within 8 MiB (whole 32-token tiles, at least one). Each pass
 // decodes the weights again.
 constexpr int64_t kDenseGemmMaxPassTokens = 192;
 int64_t DenseGemmPassTokens(int64_t in);

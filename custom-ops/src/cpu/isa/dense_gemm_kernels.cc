@@ -188,7 +188,8 @@ void DecodeBf16Row(const uint16_t* w, int64_t count, float* dst) {
 
 #if defined(GLM_OPS_ISA_AVX512)
 const DenseGemmKernels& DenseGemmKernelsAvx512() {
-  static const DenseGemmKernels table{"avx512", kLanes, kRows, kVectors, &AnyTile, kPanelTokens, &Panel, &DecodeBf16Row};
+  static const DenseGemmKernels table{"avx512", kLanes, kRows, kVectors, &AnyTile, kPanelTokens,
+                                      &Panel, &DecodeBf16Row};
   return table;
 }
 #else
