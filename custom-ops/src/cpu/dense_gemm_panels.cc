@@ -24,9 +24,9 @@ static_assert(kChunk % 8 == 0, "chunks start on an 8-column boundary, so no vect
 
 // Packs rows [n0, n0 + rows) x columns [c0, c0 + count) as packed[k * 16 + j] (column-major panel: one column's 16
 // rows are two vectors); rows past `rows` are zero. `rows_buffer` holds 16 decoded rows of kChunk.
-void PackPanel(const DenseGemmKernels& k, const DenseProjectionShape& s, const DenseWeight& w, int64_t n0, int rows,
-               int64_t c0, int64_t count, float* rows_buffer, float* packed) {
-  for (int j = 0; j < rows; ++j) DecodeWeightRow(k, s, w, n0 + j, c0, count, rows_buffer + j * kChunk);
+void PackPanel(const DenseGemmKernels& kernels, const DenseProjectionShape& s, const DenseWeight& w, int64_t n0,
+               int rows, int64_t c0, int64_t count, float* rows_buffer, float* packed) {
+  for (int j = 0; j < rows; ++j) DecodeWeightRow(kernels, s, w, n0 + j, c0, count, rows_buffer + j * kChunk);
   for (int j = rows; j < kPanelRows; ++j) std::fill(rows_buffer + j * kChunk, rows_buffer + j * kChunk + count, 0.0f);
   // 8 x 8 transposes: rows j0..j0+7 of columns k..k+7 become columns' halves.
   const int64_t count8 = count & ~int64_t{7};
