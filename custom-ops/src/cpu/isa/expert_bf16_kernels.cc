@@ -31,45 +31,76 @@ constexpr int64_t kStep = 32;  // columns per 64-byte load of weights
 // x 4 tokens = 16 chains otherwise (beside 8 decoded weight and 2 activation registers of AVX-512's 32).
 constexpr int RowsFor(int tokens) { return tokens == 1 ? 8 : 4; }
 
+// Steps per column chunk with two tokens or more: the tokens' activations of a chunk (1024 columns, 16 KiB at four
+// tokens) stay in L1 while every row block of the span runs over them. Run over whole rows instead, each 4-row block
+// read all four tokens' activations again from L2 (96 KiB at GLM-5.2's 6144 columns): 8 vector loads from L2 per 32
+// FMAs. One token's activations stay in L1 over whole rows.
+constexpr int64_t kChunkSteps = 32;
+// Rows whose partial sums wait between chunks (at most 64 / 4 blocks x 4 tokens x 4 rows x 64 B = 16 KiB).
+constexpr int64_t kSpanRows = 64;
+
 // T tokens (xp[0..T), pair-ordered, PairColumns long) against rows [r0, r1). Per row and token one chain of 16 lanes,
 // per step the even half then the odd half, summed by _mm512_reduce_add_ps at the end: a token's result does not
-// depend on T or on which rows share its step. The last step of a row whose width is not a multiple of 32 loads its
-// weights under a mask (zeros past the row, no read there), against zero-padded activations. Prefetch: each row's
-// stream continues R rows further on (the next step's rows of this item, or the next item's, which the same thread
-// usually reads next), up to the matrix's end.
+// depend on T, on which rows share its step or on the chunks (a chain's partial sums are stored and reloaded
+// exactly). The last step of a row whose width is not a multiple of 32 loads its weights under a mask (zeros past the
+// row, no read there), against zero-padded activations. Prefetch: each row's stream continues R rows further on (the
+// next block of this chunk, or the next item's rows, which the same thread usually reads next), up to the matrix's
+// end; the span's last block asks for its first block's next chunk.
 template <int T>
 void ProjectPairs(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* xp, float* y, int64_t ldy) {
   constexpr int R = RowsFor(T);
   const int64_t steps = PairColumns(w.cols) / kStep, whole = w.cols / kStep;
+  const int64_t chunk = T == 1 ? steps : kChunkSteps;
   const __mmask32 tail = static_cast<__mmask32>((uint64_t{1} << (w.cols % kStep)) - 1);
   const __m512i high_half = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
   const uint16_t* base = static_cast<const uint16_t*>(w.data);
   const int64_t ld = w.row_bytes / 2;  // bf16 elements per stored row
-  for (int64_t rq = r0; rq < r1; rq += R) {
-    const int rows = static_cast<int>(r1 - rq < R ? r1 - rq : R);
-    const uint16_t* rp[R];
-    for (int j = 0; j < R; ++j) rp[j] = base + (rq + (j < rows ? j : rows - 1)) * ld;
-    const bool prefetch = rq + 2 * R <= w.rows;
-    __m512 acc[T][R];
-    for (int t = 0; t < T; ++t)
-      for (int j = 0; j < R; ++j) acc[t][j] = _mm512_setzero_ps();
-    for (int64_t s = 0; s < steps; ++s) {
-      const int64_t c = s * kStep;
-      if (prefetch)  // one 64-byte line per step and row
-        for (int j = 0; j < R; ++j) _mm_prefetch(reinterpret_cast<const char*>(rp[j] + R * ld + c), _MM_HINT_T0);
-      __m512 even[R], odd[R];
-      for (int j = 0; j < R; ++j) {
-        const __m512i v = s < whole ? _mm512_loadu_si512(rp[j] + c) : _mm512_maskz_loadu_epi16(tail, rp[j] + c);
-        even[j] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
-        odd[j] = _mm512_castsi512_ps(_mm512_and_si512(v, high_half));
-      }
-      for (int t = 0; t < T; ++t) {
-        const __m512 xe = _mm512_loadu_ps(xp[t] + c), xo = _mm512_loadu_ps(xp[t] + c + 16);
-        for (int j = 0; j < R; ++j) acc[t][j] = _mm512_fmadd_ps(odd[j], xo, _mm512_fmadd_ps(even[j], xe, acc[t][j]));
+  __m512 saved[kSpanRows / R][T][R];
+  for (int64_t span = r0; span < r1; span += kSpanRows) {
+    const int64_t span_end = span + kSpanRows < r1 ? span + kSpanRows : r1;
+    for (int64_t s0 = 0; s0 < steps; s0 += chunk) {
+      const int64_t s1 = s0 + chunk < steps ? s0 + chunk : steps;
+      for (int64_t rq = span; rq < span_end; rq += R) {
+        const int rows = static_cast<int>(span_end - rq < R ? span_end - rq : R);
+        const uint16_t* rp[R];
+        for (int j = 0; j < R; ++j) rp[j] = base + (rq + (j < rows ? j : rows - 1)) * ld;
+        // Where this block's stream continues: R rows on, at the same columns; after the span's last block, the
+        // span's first rows at the next chunk's columns.
+        const bool last_block = rq + R >= span_end;
+        const uint16_t* ahead[R];
+        for (int j = 0; j < R; ++j)
+          ahead[j] = last_block && s1 < steps ? base + (span + (span + j < span_end ? j : 0)) * ld + (s1 - s0) * kStep
+                                              : rp[j] + R * ld;
+        const bool prefetch = (last_block && s1 < steps) || rq + 2 * R <= w.rows;
+        __m512(&kept)[T][R] = saved[(rq - span) / R];
+        __m512 acc[T][R];
+        for (int t = 0; t < T; ++t)
+          for (int j = 0; j < R; ++j) acc[t][j] = s0 == 0 ? _mm512_setzero_ps() : kept[t][j];
+        for (int64_t s = s0; s < s1; ++s) {
+          const int64_t c = s * kStep;
+          if (prefetch)  // one 64-byte line per step and row
+            for (int j = 0; j < R; ++j) _mm_prefetch(reinterpret_cast<const char*>(ahead[j] + c), _MM_HINT_T0);
+          __m512 even[R], odd[R];
+          for (int j = 0; j < R; ++j) {
+            const __m512i v = s < whole ? _mm512_loadu_si512(rp[j] + c) : _mm512_maskz_loadu_epi16(tail, rp[j] + c);
+            even[j] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+            odd[j] = _mm512_castsi512_ps(_mm512_and_si512(v, high_half));
+          }
+          for (int t = 0; t < T; ++t) {
+            const __m512 xe = _mm512_loadu_ps(xp[t] + c), xo = _mm512_loadu_ps(xp[t] + c + 16);
+            for (int j = 0; j < R; ++j)
+              acc[t][j] = _mm512_fmadd_ps(odd[j], xo, _mm512_fmadd_ps(even[j], xe, acc[t][j]));
+          }
+        }
+        if (s1 < steps) {
+          for (int t = 0; t < T; ++t)
+            for (int j = 0; j < R; ++j) kept[t][j] = acc[t][j];
+        } else {
+          for (int t = 0; t < T; ++t)
+            for (int j = 0; j < rows; ++j) y[t * ldy + (rq - r0) + j] = _mm512_reduce_add_ps(acc[t][j]);
+        }
       }
     }
-    for (int t = 0; t < T; ++t)
-      for (int j = 0; j < rows; ++j) y[t * ldy + (rq - r0) + j] = _mm512_reduce_add_ps(acc[t][j]);
   }
 }
 
