@@ -129,10 +129,10 @@ TEST(MoeExperts, BFloat16MatchesReference) {
   for (int64_t tokens : {1, 4, 9}) RunCase(rng, ExpertWeightFormat::kBFloat16, 5, 48, 32, tokens, 2, 128);
   RunCase(rng, ExpertWeightFormat::kBFloat16, 3, 29, 19, 6, 2, 128);
   RunCase(rng, ExpertWeightFormat::kBFloat16, 2, 520, 70, 2, 2, 128);
-  // Experts with 24 tokens and more: whole DenseProjection calls on AVX512_BF16 without AMX (cpu/moe_whole_calls.h),
-  // beside experts of a few tokens on the op's own kernels; a shared expert over all 40 tokens.
-  RunCase(rng, ExpertWeightFormat::kBFloat16, 3, 300, 70, 40, 2, 128);
-  RunCase(rng, ExpertWeightFormat::kBFloat16, 4, 48, 32, 40, 1, 128, {}, 1);
+  // Experts with 40 tokens and more: whole DenseProjection calls on AVX512_BF16 without AMX (cpu/moe_whole_calls.h),
+  // beside experts of a few tokens on the op's own kernels; a shared expert over all 50 tokens.
+  RunCase(rng, ExpertWeightFormat::kBFloat16, 3, 300, 70, 60, 2, 128);
+  RunCase(rng, ExpertWeightFormat::kBFloat16, 4, 48, 32, 50, 1, 128, {}, 1);
 }
 
 TEST(MoeExperts, BlockFp8WithCroppedEdgeBlocksMatchesReference) {
@@ -196,7 +196,7 @@ TEST(MoeExperts, StreamedRowStepsAndColumnEdgesMatchReference) {
 TEST(MoeExperts, FloatTokenResultDoesNotDependOnHowManyTokensShareItsExpert) {
   // float32 / bf16: 1-4 tokens on an expert take the register-decoded path, more the decoded tile; both sum a row in
   // the same order, so token 0's output is the same bits whatever the batch (the runtime compares MTP draft rows
-  // across runs bit for bit; those run fp32 artifacts). bf16 experts with at least 24 tokens, where DenseProjection
+  // across runs bit for bit; those run fp32 artifacts). bf16 experts with at least 40 tokens, where DenseProjection
   // runs them on its float32 GEMM (ExpertRunsWhole: AVX512_BF16 without AMX), take whole DenseProjection calls, another
   // summation order but again one whatever the batch: the same bits on each side of that count, and within float32
   // rounding across it. 21 inner columns keep bf16 off the AMX kernel, which needs 32 (its own test:
@@ -206,7 +206,7 @@ TEST(MoeExperts, FloatTokenResultDoesNotDependOnHowManyTokensShareItsExpert) {
   for (int64_t hidden : {300, 2101})
   for (ExpertWeightFormat format : {ExpertWeightFormat::kFloat32, ExpertWeightFormat::kBFloat16}) {
     std::mt19937 rng(41);
-    constexpr int64_t kInter = 21, kMaxTokens = 26;
+    constexpr int64_t kInter = 21, kMaxTokens = 42;
     const Stacked gate = MakeStacked(rng, format, 1, kInter, hidden, 128);
     const Stacked up = MakeStacked(rng, format, 1, kInter, hidden, 128);
     const Stacked down = MakeStacked(rng, format, 1, hidden, kInter, 128);

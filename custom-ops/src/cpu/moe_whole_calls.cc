@@ -14,11 +14,11 @@ namespace glm_ops::cpu {
 namespace {
 
 // bf16 experts with fewer tokens stay on the op's pair kernel even where DenseProjection would take its GEMM: one
-// expert at a time across the pool lost to it below ~24 tokens. Measured, GLM-5.2 widths, 32 experts, top-8, 2 threads
-// (bench_moe_experts bf16, ms per call; whole calls from 16 / 24 / 40 tokens, and none): 64 tokens (~16 per expert)
-// 321-328 / 306-311 / 305-309 / 304-310; 96 tokens 397-399 / 381-383 / 457-464 / 463; 128 tokens 487-492 / 487-493 /
-// 568-576 / 584-602.
-constexpr int64_t kBf16WholeMinTokens = 24;
+// expert at a time across the pool gains little over it below ~40 tokens. Measured, GLM-5.2 widths, 32 experts,
+// top-8 (~tokens / 4 per expert), 2 threads (bench_moe_experts bf16, ms per call, two rounds; whole calls from 24 / 40
+// tokens, and none): 96 tokens 347-357 / 336-340 / 340-395; 128 tokens 501-505 / 447-449 / 430-501; 160 tokens
+// 600-606 / 580-599 / 605-608; 256 tokens 781-814 / 755-809 / 819-829.
+constexpr int64_t kBf16WholeMinTokens = 40;
 
 // Output columns per item of the weighted add: a few cache lines of every token's row.
 constexpr int64_t kAddColumns = 64;

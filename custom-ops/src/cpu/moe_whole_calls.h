@@ -15,7 +15,7 @@
 namespace glm_ops::cpu {
 
 // Whether an expert with `tokens` tokens runs as whole calls: where DenseProjection would run that many tokens on its
-// many-token kernels (int8 / int4: DenseIntGemmTakes; bf16: DenseBf16GemmTakes, and at least 24 tokens; other formats
+// many-token kernels (int8 / int4: DenseIntGemmTakes; bf16: DenseBf16GemmTakes, and at least 40 tokens; other formats
 // never).
 bool ExpertRunsWhole(const MoeExpertsShape& shape, int64_t tokens);
 
