@@ -56,9 +56,11 @@ TEST(MoeExpertsBf16, PairProjectionMatchesDoubleReferenceAtBlockingEdges) {
   const cpu::ExpertKernels& k = cpu::ExpertKernelsFor(cpu::Isa::kAvx512);
   std::mt19937 rng(62);
   // Widths around the 32-column step (masked last step) and rows around the 8- / 4-row steps; token counts across
-  // the 4-token blocks. A sub-range of rows [r0, r1) checks the output offsets.
+  // the 4-token blocks. A sub-range of rows [r0, r1) checks the output offsets. From two tokens the rows run in
+  // 1024-column chunks over spans of 64 rows: 2101 columns are two whole chunks and one of 2 steps, 70 rows (69 from
+  // r0 = 1) a whole span and one of 5 rows.
   for (int64_t cols : {1, 31, 32, 33, 95, 300, 2101})
-    for (int64_t rows : {1, 3, 8, 13, 26}) {
+    for (int64_t rows : {1, 3, 8, 13, 26, 70}) {
       const auto wf = test::RandomFloats(rng, static_cast<size_t>(rows * cols), -0.2f, 0.2f);
       std::vector<uint16_t> wb(wf.size());
       for (size_t i = 0; i < wf.size(); ++i) wb[i] = ToBf16Truncated(wf[i]);
