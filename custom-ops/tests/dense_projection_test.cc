@@ -175,7 +175,6 @@ void RunCase(std::mt19937& rng, ExpertWeightFormat format, int64_t tokens, int64
   const std::vector<double> expected = reference::DenseProjection(shape, x.data(), w.View(format));
   for (Path path : paths) {
     SCOPED_TRACE(PathName(path));
-    const bool by_rows = path == Path::kByRows;
     // bf16 weights on AVX512_BF16 (DenseProjection itself, below kDenseBf16GemmMinTokens, or on AMX tiles from 5):
     // each activation enters as two bf16 terms hi + lo, within 2^-16 |x| of it (cpu/dense_projection_kernels.h), so
     // a sum may move by 2^-16 of its terms' magnitude on top of float32 summation (a single bf16 rounding, 2^-8, would
