@@ -57,4 +57,12 @@ void DecodeWeightRow(const DenseGemmKernels& k, const DenseProjectionShape& s, c
   }
 }
 
+void TransposeTokens(const float* x, int64_t in, int64_t rows, int64_t block, float* out) {
+  for (int64_t c = 0; c < in; ++c) {
+    float* column = out + c * block;
+    for (int64_t i = 0; i < rows; ++i) column[i] = x[i * in + c];
+    for (int64_t i = rows; i < block; ++i) column[i] = 0.0f;
+  }
+}
+
 }  // namespace glm_ops::cpu

@@ -60,18 +60,6 @@ void Prefetch(const DenseProjectionShape& s, const DenseWeight& w, int64_t n0, i
 // The transposed activations of one pass at most (DenseGemmPassTokens).
 constexpr int64_t kGemmColumnsBytes = int64_t{8} << 20;
 
-// One token block's activations column-major: out[c * block + i] = x[i * in + c] for i < rows, 0 for rows <= i <
-// block (padding tokens, whose sums are dropped). The micro-kernel then reads one column's activations of every token
-// of the block from one cache line: read from `block` rows `in` apart, the same loads ran at less than half its speed
-// (measured, AVX-512, one thread, 16 x 256 panel in L1: 55-75 GFLOP/s strided, 131 column-major, the FMA peak).
-void TransposeTokens(const float* x, int64_t in, int64_t rows, int64_t block, float* out) {
-  for (int64_t c = 0; c < in; ++c) {
-    float* column = out + c * block;
-    for (int64_t i = 0; i < rows; ++i) column[i] = x[i * in + c];
-    for (int64_t i = rows; i < block; ++i) column[i] = 0.0f;
-  }
-}
-
 }  // namespace
 
 int64_t DenseGemmPanelPassTokens(int64_t in, int64_t block) {

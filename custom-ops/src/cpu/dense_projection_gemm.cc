@@ -73,16 +73,9 @@ void DenseGemmRowTiles(const Parallel& parallel, const DenseProjectionShape& s, 
     const int64_t groups = (n + group - 1) / group, padded = groups * group;
     // columns[(g * in + c) * group + i] = token g * group + i's column c (0 past the pass's last token).
     parallel.For(groups, [&](int64_t begin, int64_t end) {
-      for (int64_t g = begin; g < end; ++g) {
-        float* block = columns.data() + g * group_floats;
-        const int64_t live = std::min(group, n - g * group);
-        for (int64_t i = 0; i < live; ++i) {
-          const float* row = x + (t0 + g * group + i) * s.in;
-          for (int64_t c = 0; c < s.in; ++c) block[c * group + i] = row[c];
-        }
-        for (int64_t i = live; i < group; ++i)
-          for (int64_t c = 0; c < s.in; ++c) block[c * group + i] = 0.0f;
-      }
+      for (int64_t g = begin; g < end; ++g)
+        TransposeTokens(x + (t0 + g * group) * s.in, s.in, std::min(group, n - g * group), group,
+                        columns.data() + g * group_floats);
     });
     parallel.For(items, [&](int64_t begin, int64_t end) {
       thread_local std::vector<float> rows_buffer, acc;  // acc[j * padded + t]: row r0 + j, token t0 + t
