@@ -26,6 +26,7 @@
 #include "bench_util.h"
 #include "cpu/amx_support.h"
 #include "cpu/isa_dispatch.h"
+#include "cpu/line_vector.h"
 #include "cpu/moe_experts.h"
 #include "cpu/weight_decode.h"
 #include "reference/moe_experts.h"
@@ -51,7 +52,8 @@ const cpu::Parallel& Pool() {
 bool IsInteger(ExpertWeightFormat f) { return f == ExpertWeightFormat::kInt8 || f == ExpertWeightFormat::kInt4; }
 
 struct Weights {
-  std::vector<uint8_t> gate, up, down;  // raw bytes in the format's element type
+  // Raw bytes in the format's element type, starting on a cache line as the artifacts' tensors do (4 KiB-aligned).
+  cpu::LineVector<uint8_t> gate, up, down;
   std::vector<float> gate_scales, up_scales, down_scales;      // FP8
   std::vector<uint16_t> gate_half, up_half, down_half;         // int8/int4: float16 [E, rows, cols / dims.block]
 };
@@ -63,7 +65,7 @@ Weights MakeIntegerWeights(ExpertWeightFormat format, int64_t experts) {
   const int64_t row_bytes = int4 ? dims.hidden / 2 : dims.hidden;  // dims.hidden and dims.inter are even
   Weights w;
   std::vector<float> values(static_cast<size_t>(dims.inter * dims.hidden));
-  for (std::vector<uint8_t>* m : {&w.gate, &w.up, &w.down}) {
+  for (cpu::LineVector<uint8_t>* m : {&w.gate, &w.up, &w.down}) {
     m->resize(static_cast<size_t>(experts * dims.inter * row_bytes));
     for (int64_t e = 0; e < experts; ++e) {
       FillUniform(values.data(), static_cast<int64_t>(values.size()), static_cast<uint64_t>(e + 1));
@@ -89,7 +91,7 @@ Weights MakeWeights(ExpertWeightFormat format, int64_t experts) {
   const int64_t matrix = dims.inter * dims.hidden * element;
   Weights w;
   std::vector<float> values(static_cast<size_t>(dims.inter * dims.hidden));
-  for (std::vector<uint8_t>* m : {&w.gate, &w.up, &w.down}) {
+  for (cpu::LineVector<uint8_t>* m : {&w.gate, &w.up, &w.down}) {
     m->resize(static_cast<size_t>(experts * matrix));
     for (int64_t e = 0; e < experts; ++e) {
       FillUniform(values.data(), static_cast<int64_t>(values.size()), static_cast<uint64_t>(e + 1));

@@ -56,15 +56,16 @@ TEST(MoeExpertsBf16, PairProjectionMatchesDoubleReferenceAtBlockingEdges) {
   const cpu::ExpertKernels& k = cpu::ExpertKernelsFor(cpu::Isa::kAvx512);
   std::mt19937 rng(62);
   // Widths around the 32-column step (masked last step) and rows around the 8- / 4-row steps; token counts across
-  // the 4-token blocks. A sub-range of rows [r0, r1) checks the output offsets. From two tokens the rows run in
-  // 1024-column chunks over spans of 64 rows: 2101 columns are two whole chunks and one of 2 steps, 70 rows (69 from
-  // r0 = 1) a whole span and one of 5 rows.
+  // the token blocks (up to 4, near-equal: 5 = 2 + 3) and the groups of up to 16 (17 = 8 + 9, 20 = 10 + 10). A
+  // sub-range of rows [r0, r1) checks the output offsets. From two tokens the rows run in column chunks (1024 columns
+  // up to 4 tokens, 512 beyond) over spans of 64 / 32 / 16 rows (up to 4 / 8 / 16 tokens): 2101 columns end each
+  // chunk size on a partial chunk, 70 rows (69 from r0 = 1) hold whole spans and a last one of 5 rows.
   for (int64_t cols : {1, 31, 32, 33, 95, 300, 2101})
     for (int64_t rows : {1, 3, 8, 13, 26, 70}) {
       const auto wf = test::RandomFloats(rng, static_cast<size_t>(rows * cols), -0.2f, 0.2f);
       std::vector<uint16_t> wb(wf.size());
       for (size_t i = 0; i < wf.size(); ++i) wb[i] = ToBf16Truncated(wf[i]);
-      constexpr int64_t kMaxTokens = 9;
+      constexpr int64_t kMaxTokens = 20;
       const auto x = test::RandomFloats(rng, static_cast<size_t>(kMaxTokens * cols), -2.0f, 2.0f);
       const int64_t padded = cpu::PairColumns(cols);
       std::vector<float> paired(static_cast<size_t>(kMaxTokens * padded));
@@ -79,7 +80,7 @@ TEST(MoeExpertsBf16, PairProjectionMatchesDoubleReferenceAtBlockingEdges) {
       const cpu::WeightMatrix w = cpu::WeightMatrix::Of(shape, wb.data(), nullptr, 0, rows, cols);
       const int64_t r0 = rows > 2 ? 1 : 0, r1 = rows;
       std::vector<float> first;  // token 0's outputs with one token
-      for (int64_t n : {1, 2, 3, 4, 5, 8, 9}) {
+      for (int64_t n : {1, 2, 3, 4, 5, 7, 8, 9, 13, 16, 17, 20}) {
         SCOPED_TRACE("cols " + std::to_string(cols) + " rows " + std::to_string(rows) + " tokens " +
                      std::to_string(n));
         std::vector<float> y(static_cast<size_t>(n * rows), -7.0f);

@@ -8,6 +8,7 @@
 
 #include "cpu/dense_gemm_decode.h"
 #include "cpu/dense_gemm_kernels.h"
+#include "cpu/line_vector.h"
 #include "cpu/simd.h"
 
 namespace glm_ops::cpu {
@@ -75,8 +76,8 @@ void DenseGemmPanels(const Parallel& parallel, const DenseProjectionShape& s, co
   const int64_t pass = DenseGemmPanelPassTokens(s.in, block);
   // The calling thread's (a pool thread's, in the grouped path), kept between calls: at most 8 MiB, a block's more
   // where one token block's row alone is larger (in > ~175k columns). The work items only read it.
-  thread_local std::vector<float> columns_buffer;
-  std::vector<float>& columns = columns_buffer;
+  thread_local LineVector<float> columns_buffer;
+  LineVector<float>& columns = columns_buffer;
   for (int64_t t0 = 0; t0 < s.tokens; t0 += pass) {
     const int64_t n = std::min(pass, s.tokens - t0);
     const int64_t blocks = (n + block - 1) / block;
@@ -89,7 +90,7 @@ void DenseGemmPanels(const Parallel& parallel, const DenseProjectionShape& s, co
       }
     });
     parallel.For(panels, [&](int64_t begin, int64_t end) {
-      thread_local std::vector<float> rows_buffer, packed, acc;
+      thread_local LineVector<float> rows_buffer, packed, acc;
       rows_buffer.resize(static_cast<size_t>(kPanelRows * kChunk));
       packed.resize(static_cast<size_t>(kPanelRows * kChunk));
       for (int64_t g0 = begin; g0 < end; g0 += kPanelGroup) {

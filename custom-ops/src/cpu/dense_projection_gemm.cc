@@ -8,6 +8,7 @@
 #include "cpu/dense_gemm_kernels.h"
 #include "cpu/dense_gemm_panels.h"
 #include "cpu/isa_dispatch.h"
+#include "cpu/line_vector.h"
 
 namespace glm_ops::cpu {
 
@@ -65,8 +66,8 @@ void DenseGemmRowTiles(const Parallel& parallel, const DenseProjectionShape& s, 
   const int64_t pass = DenseGemmPassTokens(s.in);
   const int64_t group_floats = s.in * group;
   // The calling thread's (a pool thread's, in the grouped path), kept between calls; the work items only read it.
-  thread_local std::vector<float> columns_buffer;
-  std::vector<float>& columns = columns_buffer;
+  thread_local LineVector<float> columns_buffer;
+  LineVector<float>& columns = columns_buffer;
   columns.resize(static_cast<size_t>((std::min(pass, s.tokens) + group - 1) / group * group_floats));
   for (int64_t t0 = 0; t0 < s.tokens; t0 += pass) {
     const int64_t n = std::min(pass, s.tokens - t0);
@@ -78,7 +79,7 @@ void DenseGemmRowTiles(const Parallel& parallel, const DenseProjectionShape& s, 
                         columns.data() + g * group_floats);
     });
     parallel.For(items, [&](int64_t begin, int64_t end) {
-      thread_local std::vector<float> rows_buffer, acc;  // acc[j * padded + t]: row r0 + j, token t0 + t
+      thread_local LineVector<float> rows_buffer, acc;  // acc[j * padded + t]: row r0 + j, token t0 + t
       rows_buffer.resize(static_cast<size_t>(kItemRows * kChunk));
       for (int64_t item = begin; item < end; ++item) {
         const int64_t r0 = item * kItemRows, rows = std::min(kItemRows, s.out - r0);

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "common/moe_experts_validation.h"
+#include "cpu/line_vector.h"
 
 namespace glm_ops::cpu {
 
@@ -96,7 +97,7 @@ class PairedRows {
 
  private:
   int64_t cols_ = 0;
-  std::vector<float> values_;
+  LineVector<float> values_;  // rows start on cache lines (PairColumns is a multiple of 32 floats)
   std::vector<float*> rows_;
 };
 

@@ -27,77 +27,175 @@ namespace {
 
 constexpr int64_t kStep = 32;  // columns per 64-byte load of weights
 
-// Rows side by side per step: 8 accumulator chains for one token (decode: more rows in flight from memory), 4 rows
-// x 4 tokens = 16 chains otherwise (beside 8 decoded weight and 2 activation registers of AVX-512's 32).
-constexpr int RowsFor(int tokens) { return tokens == 1 ? 8 : 4; }
+// One token: 8 rows side by side (8 accumulator chains, more rows in flight from memory), over whole rows (its
+// activations stay in L1). Two tokens or more: 4-row blocks, each against blocks of up to 4 tokens (16 chains beside
+// 8 decoded weight and 2 activation registers of AVX-512's 32), over column chunks.
+constexpr int kOneTokenRows = 8;
+constexpr int kRows = 4;
+constexpr int kBlockTokens = 4;
+// Tokens that share one decode of a chunk's weights (a group); larger counts run group after group, each reading the
+// item's rows again from L2.
+constexpr int64_t kGroupTokens = 16;
 
-// Steps per column chunk with two tokens or more: the tokens' activations of a chunk (1024 columns, 16 KiB at four
-// tokens) stay in L1 while every row block of the span runs over them. Run over whole rows instead, each 4-row block
-// read all four tokens' activations again from L2 (96 KiB at GLM-5.2's 6144 columns): 8 vector loads from L2 per 32
-// FMAs. One token's activations stay in L1 over whole rows.
-constexpr int64_t kChunkSteps = 32;
-// Rows whose partial sums wait between chunks (at most 64 / 4 blocks x 4 tokens x 4 rows x 64 B = 16 KiB).
-constexpr int64_t kSpanRows = 64;
+// A group's column chunk: its tokens' activations of the chunk stay in L1 (16 KiB up to 8 tokens, 32 at 16) while
+// every row block of the span runs over them. Run over whole rows instead, each block read the activations again from
+// L2 (96 KiB per 4 tokens at GLM-5.2's 6144 columns: 8 vector loads from L2 per 32 FMAs). Measured (docs/benchmarks.md,
+// "MoeExperts bf16: line-aligned activations, decode-once token blocks"): 256-column chunks from 9 tokens were no
+// faster than 512, 1024-column chunks from 5 tokens slower.
+constexpr int64_t ChunkSteps(int64_t tokens) { return tokens <= 4 ? 32 : 16; }
+// The chains whose partial sums wait between chunks: span rows x group tokens = 256 registers' worth (16 KiB).
+constexpr int64_t kSavedChains = 256;
+constexpr int64_t SpanRows(int64_t tokens) { return kSavedChains / (tokens <= 4 ? 4 : tokens <= 8 ? 8 : 16); }
+// With several token blocks the first decodes a chunk's weights of its row block and keeps them here (float32, in
+// step order: per step each row's 16 even then 16 odd columns); the others load them (no decode on the FMA ports;
+// decoding again in every block measured ~10 % slower at 8 tokens per expert).
+constexpr int64_t kKeptSteps = ChunkSteps(kBlockTokens + 1);
 
-// T tokens (xp[0..T), pair-ordered, PairColumns long) against rows [r0, r1). Per row and token one chain of 16 lanes,
-// per step the even half then the odd half, summed by _mm512_reduce_add_ps at the end: a token's result does not
-// depend on T, on which rows share its step or on the chunks (a chain's partial sums are stored and reloaded
-// exactly). The last step of a row whose width is not a multiple of 32 loads its weights under a mask (zeros past the
-// row, no read there), against zero-padded activations. Prefetch: each row's stream continues R rows further on (the
-// next block of this chunk, or the next item's rows, which the same thread usually reads next), up to the matrix's
-// end; the span's last block asks for its first block's next chunk.
-template <int T>
-void ProjectPairs(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* xp, float* y, int64_t ldy) {
-  constexpr int R = RowsFor(T);
-  const int64_t steps = PairColumns(w.cols) / kStep, whole = w.cols / kStep;
-  const int64_t chunk = T == 1 ? steps : kChunkSteps;
-  const __mmask32 tail = static_cast<__mmask32>((uint64_t{1} << (w.cols % kStep)) - 1);
+enum class Source { kDecode, kDecodeAndKeep, kKept };
+
+// One row block's rows and where their streams continue (see ProjectGroup).
+template <int R>
+struct RowBlock {
+  const uint16_t* rows[R];
+  const uint16_t* ahead[R];
+  bool prefetch;
+  int64_t whole;   // steps with a whole 32-column load
+  __mmask32 tail;  // the last step's columns past the row's end
+};
+
+// T tokens (xp[0..T), pair-ordered) against a block's R rows over steps [s0, s1): per row and token one chain of 16
+// lanes, per step the even half then the odd half. `pass` of `passes` over the block: each step's next lines are
+// requested by one pass only, spread so that memory keeps streaming while later passes compute.
+template <int T, int R, Source kSource>
+void Steps(const RowBlock<R>& b, const float* const* xp, int64_t s0, int64_t s1, float* kept_weights, int pass,
+           int passes, __m512 (&acc)[T][R]) {
   const __m512i high_half = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
+  int phase = 0;
+  for (int64_t s = s0; s < s1; ++s) {
+    const int64_t c = s * kStep;
+    if (b.prefetch && phase == pass)  // one 64-byte line per step and row
+      for (int j = 0; j < R; ++j) _mm_prefetch(reinterpret_cast<const char*>(b.ahead[j] + c), _MM_HINT_T0);
+    if (++phase == passes) phase = 0;
+    float* kw = kept_weights + (s - s0) * (2 * R * 16);
+    __m512 even[R], odd[R];
+    for (int j = 0; j < R; ++j) {
+      if constexpr (kSource == Source::kKept) {
+        even[j] = _mm512_load_ps(kw + 32 * j);
+        odd[j] = _mm512_load_ps(kw + 32 * j + 16);
+      } else {
+        const __m512i v =
+            s < b.whole ? _mm512_loadu_si512(b.rows[j] + c) : _mm512_maskz_loadu_epi16(b.tail, b.rows[j] + c);
+        even[j] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
+        odd[j] = _mm512_castsi512_ps(_mm512_and_si512(v, high_half));
+        if constexpr (kSource == Source::kDecodeAndKeep) {
+          _mm512_store_ps(kw + 32 * j, even[j]);
+          _mm512_store_ps(kw + 32 * j + 16, odd[j]);
+        }
+      }
+    }
+    for (int t = 0; t < T; ++t) {
+      const __m512 xe = _mm512_loadu_ps(xp[t] + c), xo = _mm512_loadu_ps(xp[t] + c + 16);
+      for (int j = 0; j < R; ++j) acc[t][j] = _mm512_fmadd_ps(odd[j], xo, _mm512_fmadd_ps(even[j], xe, acc[t][j]));
+    }
+  }
+}
+
+// A token block's chains over one chunk: started from zero on the first chunk, else from the partial sums kept
+// (stored and reloaded exactly, so a token's result does not depend on the chunks); after the last chunk summed by
+// _mm512_reduce_add_ps into y (the block's first `rows` rows), else kept.
+template <int T, int R, Source kSource>
+void Chunk(const RowBlock<R>& b, const float* const* xp, int64_t s0, int64_t s1, int64_t steps, float* kept_weights,
+           int pass, int passes, __m512* kept, float* y, int64_t ldy, int rows) {
+  __m512 acc[T][R];
+  for (int t = 0; t < T; ++t)
+    for (int j = 0; j < R; ++j) acc[t][j] = s0 == 0 ? _mm512_setzero_ps() : kept[t * R + j];
+  Steps<T, R, kSource>(b, xp, s0, s1, kept_weights, pass, passes, acc);
+  if (s1 < steps) {
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < R; ++j) kept[t * R + j] = acc[t][j];
+  } else {
+    for (int t = 0; t < T; ++t)
+      for (int j = 0; j < rows; ++j) y[t * ldy + j] = _mm512_reduce_add_ps(acc[t][j]);
+  }
+}
+
+template <Source kSource>
+void ChunkOfBlock(int tokens, const RowBlock<kRows>& b, const float* const* xp, int64_t s0, int64_t s1,
+                  int64_t steps, float* kept_weights, int pass, int passes, __m512* kept, float* y, int64_t ldy,
+                  int rows) {
+  switch (tokens) {
+    case 1: Chunk<1, kRows, kSource>(b, xp, s0, s1, steps, kept_weights, pass, passes, kept, y, ldy, rows); break;
+    case 2: Chunk<2, kRows, kSource>(b, xp, s0, s1, steps, kept_weights, pass, passes, kept, y, ldy, rows); break;
+    case 3: Chunk<3, kRows, kSource>(b, xp, s0, s1, steps, kept_weights, pass, passes, kept, y, ldy, rows); break;
+    default: Chunk<4, kRows, kSource>(b, xp, s0, s1, steps, kept_weights, pass, passes, kept, y, ldy, rows); break;
+  }
+}
+
+// The block's rows (the last repeated past r1, its results not written) and where each stream continues: R rows on
+// at the same columns, or after the span's last block the span's first rows at the next chunk's columns, up to the
+// matrix's end.
+template <int R>
+RowBlock<R> BlockAt(const WeightMatrix& w, int64_t rq, int64_t span, int64_t span_end, int64_t next_chunk_offset,
+                    int64_t s1, int64_t steps) {
   const uint16_t* base = static_cast<const uint16_t*>(w.data);
   const int64_t ld = w.row_bytes / 2;  // bf16 elements per stored row
-  __m512 saved[kSpanRows / R][T][R];
-  for (int64_t span = r0; span < r1; span += kSpanRows) {
-    const int64_t span_end = span + kSpanRows < r1 ? span + kSpanRows : r1;
+  const int rows = static_cast<int>(span_end - rq < R ? span_end - rq : R);
+  RowBlock<R> b;
+  const bool last_block = rq + R >= span_end;
+  for (int j = 0; j < R; ++j) {
+    b.rows[j] = base + (rq + (j < rows ? j : rows - 1)) * ld;
+    b.ahead[j] = last_block && s1 < steps ? base + (span + (span + j < span_end ? j : 0)) * ld + next_chunk_offset
+                                          : b.rows[j] + R * ld;
+  }
+  b.prefetch = (last_block && s1 < steps) || rq + 2 * R <= w.rows;
+  b.whole = w.cols / kStep;
+  b.tail = static_cast<__mmask32>((uint64_t{1} << (w.cols % kStep)) - 1);
+  return b;
+}
+
+// One token against rows [r0, r1), 8 rows at a time over whole rows.
+void ProjectOne(const WeightMatrix& w, int64_t r0, int64_t r1, const float* x, float* y) {
+  const int64_t steps = PairColumns(w.cols) / kStep;
+  for (int64_t rq = r0; rq < r1; rq += kOneTokenRows) {
+    const RowBlock<kOneTokenRows> b = BlockAt<kOneTokenRows>(w, rq, rq, r1, 0, steps, steps);
+    const int rows = static_cast<int>(r1 - rq < kOneTokenRows ? r1 - rq : kOneTokenRows);
+    Chunk<1, kOneTokenRows, Source::kDecode>(b, &x, 0, steps, steps, nullptr, 0, 1, nullptr, y + (rq - r0), 0, rows);
+  }
+}
+
+// A group of 2..kGroupTokens tokens against rows [r0, r1): spans of rows, each over column chunks; per chunk every
+// 4-row block of the span, and per block every token block in turn while its rows' chunk is hot (blocks of near-equal
+// sizes, at most 4). With one token block the weights are decoded in registers as they are used; with more the
+// first block keeps the decoded chunk for the others (the same float32 values, so the same bits).
+void ProjectGroup(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* xp, int64_t n, float* y,
+                  int64_t ldy) {
+  const int64_t steps = PairColumns(w.cols) / kStep, chunk = ChunkSteps(n), span_rows = SpanRows(n);
+  const int passes = static_cast<int>((n + kBlockTokens - 1) / kBlockTokens);
+  int64_t first[kGroupTokens / kBlockTokens + 1];  // token block k is [first[k], first[k + 1])
+  for (int k = 0; k <= passes; ++k) first[k] = n * k / passes;
+  alignas(64) float kept_weights[kKeptSteps * 2 * kRows * 16];
+  __m512 saved[kSavedChains];
+  for (int64_t span = r0; span < r1; span += span_rows) {
+    const int64_t span_end = span + span_rows < r1 ? span + span_rows : r1;
     for (int64_t s0 = 0; s0 < steps; s0 += chunk) {
       const int64_t s1 = s0 + chunk < steps ? s0 + chunk : steps;
-      for (int64_t rq = span; rq < span_end; rq += R) {
-        const int rows = static_cast<int>(span_end - rq < R ? span_end - rq : R);
-        const uint16_t* rp[R];
-        for (int j = 0; j < R; ++j) rp[j] = base + (rq + (j < rows ? j : rows - 1)) * ld;
-        // Where this block's stream continues: R rows on, at the same columns; after the span's last block, the
-        // span's first rows at the next chunk's columns.
-        const bool last_block = rq + R >= span_end;
-        const uint16_t* ahead[R];
-        for (int j = 0; j < R; ++j)
-          ahead[j] = last_block && s1 < steps ? base + (span + (span + j < span_end ? j : 0)) * ld + (s1 - s0) * kStep
-                                              : rp[j] + R * ld;
-        const bool prefetch = (last_block && s1 < steps) || rq + 2 * R <= w.rows;
-        __m512(&kept)[T][R] = saved[(rq - span) / R];
-        __m512 acc[T][R];
-        for (int t = 0; t < T; ++t)
-          for (int j = 0; j < R; ++j) acc[t][j] = s0 == 0 ? _mm512_setzero_ps() : kept[t][j];
-        for (int64_t s = s0; s < s1; ++s) {
-          const int64_t c = s * kStep;
-          if (prefetch)  // one 64-byte line per step and row
-            for (int j = 0; j < R; ++j) _mm_prefetch(reinterpret_cast<const char*>(ahead[j] + c), _MM_HINT_T0);
-          __m512 even[R], odd[R];
-          for (int j = 0; j < R; ++j) {
-            const __m512i v = s < whole ? _mm512_loadu_si512(rp[j] + c) : _mm512_maskz_loadu_epi16(tail, rp[j] + c);
-            even[j] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
-            odd[j] = _mm512_castsi512_ps(_mm512_and_si512(v, high_half));
-          }
-          for (int t = 0; t < T; ++t) {
-            const __m512 xe = _mm512_loadu_ps(xp[t] + c), xo = _mm512_loadu_ps(xp[t] + c + 16);
-            for (int j = 0; j < R; ++j)
-              acc[t][j] = _mm512_fmadd_ps(odd[j], xo, _mm512_fmadd_ps(even[j], xe, acc[t][j]));
-          }
-        }
-        if (s1 < steps) {
-          for (int t = 0; t < T; ++t)
-            for (int j = 0; j < R; ++j) kept[t][j] = acc[t][j];
-        } else {
-          for (int t = 0; t < T; ++t)
-            for (int j = 0; j < rows; ++j) y[t * ldy + (rq - r0) + j] = _mm512_reduce_add_ps(acc[t][j]);
+      for (int64_t rq = span; rq < span_end; rq += kRows) {
+        const RowBlock<kRows> b = BlockAt<kRows>(w, rq, span, span_end, (s1 - s0) * kStep, s1, steps);
+        const int rows = static_cast<int>(span_end - rq < kRows ? span_end - rq : kRows);
+        __m512* kept = saved + (rq - span) / kRows * n * kRows;
+        for (int k = 0; k < passes; ++k) {
+          const int tokens = static_cast<int>(first[k + 1] - first[k]);
+          const int64_t t0 = first[k];
+          const float* const* xk = xp + t0;
+          float* yk = y + t0 * ldy + (rq - r0);
+          __m512* kk = kept + t0 * kRows;
+          if (passes == 1)
+            ChunkOfBlock<Source::kDecode>(tokens, b, xk, s0, s1, steps, nullptr, 0, 1, kk, yk, ldy, rows);
+          else if (k == 0)
+            ChunkOfBlock<Source::kDecodeAndKeep>(tokens, b, xk, s0, s1, steps, kept_weights, k, passes, kk, yk, ldy,
+                                                 rows);
+          else
+            ChunkOfBlock<Source::kKept>(tokens, b, xk, s0, s1, steps, kept_weights, k, passes, kk, yk, ldy, rows);
         }
       }
     }
@@ -124,16 +222,13 @@ void PairBf16Avx512(const float* x, int64_t cols, float* out) {
 
 void ProjectBf16PairsAvx512(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* xp, int64_t n,
                             float* y, int64_t ldy) {
-  // Blocks of up to four tokens: the first streams the rows from memory, the later ones find them in L1/L2 (an
-  // item's rows are at most 24 x 12 KiB at GLM-5.2 widths).
-  for (int64_t t0 = 0; t0 < n; t0 += 4) {
-    const int64_t size = n - t0 < 4 ? n - t0 : 4;
-    switch (size) {
-      case 1: ProjectPairs<1>(w, r0, r1, xp + t0, y + t0 * ldy, ldy); break;
-      case 2: ProjectPairs<2>(w, r0, r1, xp + t0, y + t0 * ldy, ldy); break;
-      case 3: ProjectPairs<3>(w, r0, r1, xp + t0, y + t0 * ldy, ldy); break;
-      default: ProjectPairs<4>(w, r0, r1, xp + t0, y + t0 * ldy, ldy); break;
-    }
+  if (n == 1) return ProjectOne(w, r0, r1, xp[0], y);
+  // Groups of near-equal sizes, at most kGroupTokens each: the first streams the rows from memory, the later ones
+  // find them in L2 (an item's rows are at most 24 x 12 KiB at GLM-5.2 widths).
+  const int64_t groups = (n + kGroupTokens - 1) / kGroupTokens;
+  for (int64_t g = 0; g < groups; ++g) {
+    const int64_t t0 = n * g / groups, t1 = n * (g + 1) / groups;
+    ProjectGroup(w, r0, r1, xp + t0, t1 - t0, y + t0 * ldy, ldy);
   }
 }
 

@@ -1,0 +1,29 @@
+// Buffers whose data start on a 64-byte cache line: a 512-bit load at a multiple of 64 bytes from the start then
+// reads one line, not two. Misaligned, the MoE bf16 kernel's activation loads each split over two lines; measured on
+// the AVX-512 host (docs/benchmarks.md, "Line-aligned activations"), its GMAC per second fell by a third.
+#pragma once
+
+#include <cstddef>
+#include <new>
+#include <vector>
+
+namespace glm_ops::cpu {
+
+constexpr std::size_t kCacheLine = 64;
+
+template <typename T>
+struct LineAllocator {
+  using value_type = T;
+  LineAllocator() = default;
+  template <typename U>
+  LineAllocator(const LineAllocator<U>&) {}
+  T* allocate(std::size_t n) { return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t{kCacheLine})); }
+  void deallocate(T* p, std::size_t n) { ::operator delete(p, n * sizeof(T), std::align_val_t{kCacheLine}); }
+  template <typename U>
+  bool operator==(const LineAllocator<U>&) const { return true; }
+};
+
+template <typename T>
+using LineVector = std::vector<T, LineAllocator<T>>;
+
+}  // namespace glm_ops::cpu
