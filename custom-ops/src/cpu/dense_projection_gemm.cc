@@ -65,6 +65,8 @@ void DenseGemmRowTiles(const Parallel& parallel, const DenseProjectionShape& s, 
   const int64_t items = (s.out + kItemRows - 1) / kItemRows;
   const int64_t pass = DenseGemmPassTokens(s.in);
   const int64_t group_floats = s.in * group;
+  // bf16 rows decoded in pair order (half the decode's work; the tiles still sum in column order).
+  const bool pairs = s.format == ExpertWeightFormat::kBFloat16;
   // The calling thread's (a pool thread's, in the grouped path), kept between calls; the work items only read it.
   thread_local LineVector<float> columns_buffer;
   LineVector<float>& columns = columns_buffer;
@@ -86,8 +88,13 @@ void DenseGemmRowTiles(const Parallel& parallel, const DenseProjectionShape& s, 
         acc.assign(static_cast<size_t>(rows * padded), 0.0f);
         for (int64_t c0 = 0; c0 < s.in; c0 += kChunk) {
           const int64_t count = std::min(kChunk, s.in - c0);
-          for (int64_t j = 0; j < rows; ++j)
-            DecodeWeightRow(k, s, w, r0 + j, c0, count, rows_buffer.data() + j * kChunk);
+          for (int64_t j = 0; j < rows; ++j) {
+            float* dst = rows_buffer.data() + j * kChunk;
+            if (pairs)
+              k.decode_bf16_pairs(static_cast<const uint16_t*>(w.data) + (r0 + j) * s.in + c0, count, dst);
+            else
+              DecodeWeightRow(k, s, w, r0 + j, c0, count, dst);
+          }
           // The next chunk to decode, requested while the tokens run on this one.
           const char* lines[kMaxChunkLines];
           int64_t pending = 0, asked = 0;
@@ -103,8 +110,8 @@ void DenseGemmRowTiles(const Parallel& parallel, const DenseProjectionShape& s, 
             const float* xt = columns.data() + g * group_floats + c0 * group;
             for (int64_t j = 0; j < rows; j += k.tile_rows) {
               const int64_t ask = std::min(per_tile, pending - asked);
-              k.tile(rows_buffer.data() + j * kChunk, kChunk, std::min(k.tile_rows, rows - j), xt, group, vectors,
-                     count, acc.data() + j * padded + g * group, padded, lines + asked, ask);
+              k.tile(rows_buffer.data() + j * kChunk, kChunk, pairs, std::min(k.tile_rows, rows - j), xt, group,
+                     vectors, count, acc.data() + j * padded + g * group, padded, lines + asked, ask);
               asked += ask;
             }
           }

@@ -39,7 +39,23 @@ inline Vec DecodeBf16Vec(const uint16_t* p) { return DecodeBf16x8(p); }
 #endif
 constexpr int kVectors = 2;
 
+// One column of a tile: the tokens' activations of column c (xt + c * ld_column) against each row's weight at
+// position wc of its decoded row (c itself, or its place in pair order).
 template <int R, int V>
+inline __attribute__((always_inline)) void TileColumn(Vec (&a)[R][V], const float* w, int64_t ldw, const float* xt,
+                                                      int64_t ld_column, int64_t c, int64_t wc) {
+  Vec x[V];
+#pragma GCC unroll 2
+  for (int v = 0; v < V; ++v) x[v] = Load(xt + c * ld_column + v * kLanes);
+#pragma GCC unroll 16
+  for (int j = 0; j < R; ++j) {
+    const Vec wj = Broadcast(w + j * ldw + wc);
+#pragma GCC unroll 2
+    for (int v = 0; v < V; ++v) a[j][v] = Fma(wj, x[v], a[j][v]);
+  }
+}
+
+template <int R, int V, bool kPairs>
 void Tile(const float* w, int64_t ldw, const float* xt, int64_t ld_column, int64_t count, float* acc, int64_t ld_acc,
           const char* const* prefetch, int64_t prefetches) {
   Vec a[R][V];
@@ -48,17 +64,21 @@ void Tile(const float* w, int64_t ldw, const float* xt, int64_t ld_column, int64
 #pragma GCC unroll 2
     for (int v = 0; v < V; ++v) a[j][v] = Load(acc + j * ld_acc + v * kLanes);
   int64_t asked = 0;  // the requests spread evenly over the columns
-  for (int64_t c = 0; c < count; ++c) {
+  auto ask = [&](int64_t c) {
     if (asked < prefetches && asked * count <= c * prefetches) _mm_prefetch(prefetch[asked++], _MM_HINT_T0);
-    Vec x[V];
-#pragma GCC unroll 2
-    for (int v = 0; v < V; ++v) x[v] = Load(xt + c * ld_column + v * kLanes);
-#pragma GCC unroll 16
-    for (int j = 0; j < R; ++j) {
-      const Vec wj = Broadcast(w + j * ldw + c);
-#pragma GCC unroll 2
-      for (int v = 0; v < V; ++v) a[j][v] = Fma(wj, x[v], a[j][v]);
-    }
+  };
+  int64_t c = 0;
+  if constexpr (kPairs) {  // whole blocks of 32 columns: column 2i's weight at i, column 2i + 1's at 16 + i
+    for (; c + 32 <= count; c += 32)
+      for (int64_t i = 0; i < 16; ++i) {
+        ask(c + 2 * i);
+        TileColumn<R, V>(a, w, ldw, xt, ld_column, c + 2 * i, c + i);
+        TileColumn<R, V>(a, w, ldw, xt, ld_column, c + 2 * i + 1, c + 16 + i);
+      }
+  }
+  for (; c < count; ++c) {
+    ask(c);
+    TileColumn<R, V>(a, w, ldw, xt, ld_column, c, c);
   }
 #pragma GCC unroll 16
   for (int j = 0; j < R; ++j)
@@ -69,21 +89,23 @@ void Tile(const float* w, int64_t ldw, const float* xt, int64_t ld_column, int64
 using TileFn = void (*)(const float*, int64_t, const float*, int64_t, int64_t, float*, int64_t, const char* const*,
                        int64_t);
 
-// kTiles[R - 1][V - 1] = Tile<R, V>.
+// fns[pairs][R - 1][V - 1] = Tile<R, V, pairs>.
 template <int... Rs>
 struct TileTable {
-  static constexpr TileFn fns[sizeof...(Rs)][kVectors] = {{&Tile<Rs, 1>, &Tile<Rs, 2>}...};
+  static constexpr TileFn fns[2][sizeof...(Rs)][kVectors] = {{{&Tile<Rs, 1, false>, &Tile<Rs, 2, false>}...},
+                                                             {{&Tile<Rs, 1, true>, &Tile<Rs, 2, true>}...}};
 };
 #if defined(GLM_OPS_ISA_AVX512)
 using Tiles = TileTable<1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12>;
 #else
 using Tiles = TileTable<1, 2, 3, 4, 5, 6>;
 #endif
-static_assert(sizeof(Tiles::fns) / sizeof(Tiles::fns[0]) == kRows, "one table row per tile height");
+static_assert(sizeof(Tiles::fns[0]) / sizeof(Tiles::fns[0][0]) == kRows, "one table row per tile height");
 
-void AnyTile(const float* w, int64_t ldw, int64_t rows, const float* xt, int64_t ld_column, int64_t vectors,
-             int64_t count, float* acc, int64_t ld_acc, const char* const* prefetch, int64_t prefetches) {
-  Tiles::fns[rows - 1][vectors - 1](w, ldw, xt, ld_column, count, acc, ld_acc, prefetch, prefetches);
+void AnyTile(const float* w, int64_t ldw, bool pairs, int64_t rows, const float* xt, int64_t ld_column,
+             int64_t vectors, int64_t count, float* acc, int64_t ld_acc, const char* const* prefetch,
+             int64_t prefetches) {
+  Tiles::fns[pairs][rows - 1][vectors - 1](w, ldw, xt, ld_column, count, acc, ld_acc, prefetch, prefetches);
 }
 
 constexpr int64_t kPanelRows = kDenseGemmPanelRows;
@@ -184,17 +206,44 @@ void DecodeBf16Row(const uint16_t* w, int64_t count, float* dst) {
   for (; c < count; ++c) dst[c] = DecodeBf16(w[c]);
 }
 
+// Pair order: a 32-bit lane holds columns 2k (low half) and 2k + 1 (high half), so a shift gives the even column and
+// a mask the odd one: per 32 weights one 64-byte load (AVX2: two 32-byte ones) and two ALU operations, where the
+// in-order decode widens 16 at a time (a shuffle and a shift each).
+void DecodeBf16Pairs(const uint16_t* w, int64_t count, float* dst) {
+  int64_t c = 0;
+#if defined(GLM_OPS_ISA_AVX512)
+  const __m512i high = _mm512_set1_epi32(static_cast<int>(0xFFFF0000u));
+  for (; c + 32 <= count; c += 32) {
+    const __m512i v = _mm512_loadu_si512(w + c);
+    _mm512_storeu_si512(dst + c, _mm512_slli_epi32(v, 16));
+    _mm512_storeu_si512(dst + c + 16, _mm512_and_si512(v, high));
+  }
+#else
+  const __m256i high = _mm256_set1_epi32(static_cast<int>(0xFFFF0000u));
+  for (; c + 32 <= count; c += 32) {
+    const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + c));
+    const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + c + 16));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + c), _mm256_slli_epi32(v0, 16));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + c + 8), _mm256_slli_epi32(v1, 16));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + c + 16), _mm256_and_si256(v0, high));
+    _mm256_storeu_si256(reinterpret_cast<__m256i*>(dst + c + 24), _mm256_and_si256(v1, high));
+  }
+#endif
+  DecodeBf16Row(w + c, count - c, dst + c);  // past the last whole block: in order
+}
+
 }  // namespace
 
 #if defined(GLM_OPS_ISA_AVX512)
 const DenseGemmKernels& DenseGemmKernelsAvx512() {
   static const DenseGemmKernels table{"avx512", kLanes, kRows, kVectors, &AnyTile, kPanelTokens,
-                                      &Panel, &DecodeBf16Row};
+                                      &Panel, &DecodeBf16Row, &DecodeBf16Pairs};
   return table;
 }
 #else
 const DenseGemmKernels& DenseGemmKernelsAvx2() {
-  static const DenseGemmKernels table{"avx2", kLanes, kRows, kVectors, &AnyTile, kPanelTokens, &Panel, &DecodeBf16Row};
+  static const DenseGemmKernels table{"avx2",       kLanes, kRows,          kVectors,        &AnyTile,
+                                      kPanelTokens, &Panel, &DecodeBf16Row, &DecodeBf16Pairs};
   return table;
 }
 #endif
