@@ -84,7 +84,7 @@ TEST(MoeExpertsBf16, PairProjectionMatchesDoubleReferenceAtBlockingEdges) {
         SCOPED_TRACE("cols " + std::to_string(cols) + " rows " + std::to_string(rows) + " tokens " +
                      std::to_string(n));
         std::vector<float> y(static_cast<size_t>(n * rows), -7.0f);
-        k.project_bf16_pairs(w, r0, r1, xp.data(), n, y.data(), rows);
+        k.project_bf16_pairs(w, r0, r1, xp.data(), n, y.data(), rows, {});
         for (int64_t t = 0; t < n; ++t)
           for (int64_t r = r0; r < r1; ++r) {
             const test::RowDot d = test::Bf16RowDot(wb.data() + r * cols, x.data() + t * cols, cols);

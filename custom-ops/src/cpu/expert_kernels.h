@@ -32,7 +32,7 @@ struct ExpertKernels {
   // bf16 weights against pair-ordered activations (PairBf16Row), any number of tokens; null where the ISA has no
   // such kernel (AVX2: bf16 takes project_direct / project_tiled).
   void (*project_bf16_pairs)(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* xp, int64_t n,
-                             float* y, int64_t ldy);
+                             float* y, int64_t ldy, const NextRows& next);
   // PairBf16Row's arithmetic (null with project_bf16_pairs).
   void (*pair_bf16)(const float* x, int64_t cols, float* out);
 };
@@ -43,7 +43,7 @@ const ExpertKernels& ExpertKernelsAvx512();
 
 // The AVX-512 table's bf16 kernels (src/cpu/isa/expert_bf16_kernels.cc, AVX-512 compilation only).
 void ProjectBf16PairsAvx512(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* xp, int64_t n,
-                            float* y, int64_t ldy);
+                            float* y, int64_t ldy, const NextRows& next);
 void PairBf16Avx512(const float* x, int64_t cols, float* out);
 
 }  // namespace glm_ops::cpu

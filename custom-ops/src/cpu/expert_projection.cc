@@ -69,8 +69,8 @@ void PairedRows::Reset(int64_t count, int64_t cols) {
 }
 
 void ProjectRowsBf16Pairs(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* xp, int64_t n, float* y,
-                          int64_t ldy) {
-  ActiveExpertKernels().project_bf16_pairs(w, r0, r1, xp, n, y, ldy);
+                          int64_t ldy, const NextRows& next) {
+  ActiveExpertKernels().project_bf16_pairs(w, r0, r1, xp, n, y, ldy, next);
 }
 
 namespace {

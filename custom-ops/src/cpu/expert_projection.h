@@ -16,6 +16,13 @@
 
 namespace glm_ops::cpu {
 
+// The stored rows a caller projects next (the first of them, and the stride between rows), so that a kernel can
+// request their first lines while it finishes its own rows instead of leaving them to be read cold. Null: none.
+struct NextRows {
+  const void* data = nullptr;
+  int64_t row_bytes = 0;
+};
+
 // One expert's [rows, cols] matrix in its stored format.
 struct WeightMatrix {
   ExpertWeightFormat format;
@@ -27,6 +34,8 @@ struct WeightMatrix {
   // Expert `expert` of a stacked [E, rows, cols] tensor (and its stacked scales, null unless quantized).
   static WeightMatrix Of(const MoeExpertsShape& shape, const void* stacked, const void* stacked_scales,
                          int64_t expert, int64_t rows, int64_t cols);
+  // Its rows from `row` on, as the rows a caller projects next.
+  NextRows From(int64_t row) const { return {static_cast<const char*>(data) + row * row_bytes, row_bytes}; }
 };
 
 // int8 / int4 weights take the integer path where DenseProjection's integer kernels take their group size G
@@ -103,7 +112,7 @@ class PairedRows {
 
 // y[t * ldy + (r - r0)] = sum_c W[r, c] * x_t[c] for bf16 weights, xp[t] token t's pair-ordered row.
 void ProjectRowsBf16Pairs(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* xp, int64_t n, float* y,
-                          int64_t ldy);
+                          int64_t ldy, const NextRows& next = {});
 
 // Per-thread buffers of ProjectRows, reused between calls.
 struct ProjectionScratch {

@@ -181,8 +181,14 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
       } else if (pairs) {
         pair_rows.resize(static_cast<size_t>(n));
         for (int64_t a = 0; a < n; ++a) pair_rows[a] = hidden_pairs.Rows()[routing.token[first + a]];
-        ProjectRowsBf16Pairs(gate, r0, r1, pair_rows.data(), n, gate_out.data(), item_rows);
-        ProjectRowsBf16Pairs(up, r0, r1, pair_rows.data(), n, up_out.data(), item_rows);
+        // What this thread reads next: the up rows, then the next item's gate rows.
+        NextRows after;
+        if (item + 1 < end)
+          after = WeightMatrix::Of(s, weights.gate, weights.gate_scales, up_experts[(item + 1) / up_tiles], s.inter,
+                                   s.hidden)
+                      .From(((item + 1) % up_tiles) * item_rows);
+        ProjectRowsBf16Pairs(gate, r0, r1, pair_rows.data(), n, gate_out.data(), item_rows, up.From(r0));
+        ProjectRowsBf16Pairs(up, r0, r1, pair_rows.data(), n, up_out.data(), item_rows, after);
       } else {
         ProjectRows(gate, r0, r1, rows.data(), xq, n, gate_out.data(), item_rows, scratch);
         ProjectRows(up, r0, r1, rows.data(), xq, n, up_out.data(), item_rows, scratch);
@@ -229,6 +235,19 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
     });
   }
 
+  // The down rows a thread reads after routing.active[i]'s in `item` (bf16 pair kernel): the next such expert's rows
+  // of the item, else the first one's of the next item when this thread runs it.
+  auto down_of = [&](size_t i) {
+    return WeightMatrix::Of(s, weights.down, weights.down_scales, routing.active[i], s.hidden, s.inter);
+  };
+  auto next_down = [&](size_t i, int64_t item, int64_t end) {
+    for (size_t k = i + 1; k < routing.active.size(); ++k)
+      if (!down_whole[k] && split_at[k] < 0) return down_of(k).From(item * item_rows);
+    for (size_t k = 0; item + 1 < end && k < routing.active.size(); ++k)
+      if (!down_whole[k] && split_at[k] < 0) return down_of(k).From((item + 1) * item_rows);
+    return NextRows{};
+  };
+
   // Phase 2: down projection and weighted sum, item = item_rows output columns across all experts, so every
   // item owns its slice of `out` and no two threads add into the same element.
   const int64_t down_tiles = (s.hidden + item_rows - 1) / item_rows;
@@ -255,7 +274,8 @@ void MoeExperts(const Parallel& parallel, const MoeExpertsShape& s, const float*
           ExpertAmxKernelsAvx512().project(down, r0, r1, act_split.data() + split_at[i], rows.data(), n,
                                            down_out.data(), item_rows, pad.data());
         } else if (pairs) {
-          ProjectRowsBf16Pairs(down, r0, r1, act_pairs.Rows() + first, n, down_out.data(), item_rows);
+          ProjectRowsBf16Pairs(down, r0, r1, act_pairs.Rows() + first, n, down_out.data(), item_rows,
+                               next_down(i, item, end));
         } else {
           ProjectRows(down, r0, r1, rows.data(), xq, n, down_out.data(), item_rows, scratch);
         }

@@ -57,7 +57,7 @@ enum class Source { kDecode, kDecodeAndKeep, kKept };
 template <int R>
 struct RowBlock {
   const uint16_t* rows[R];
-  const uint16_t* ahead[R];
+  const uint16_t* ahead[R];  // where each row's stream continues, at the first column the block's chunk will request
   bool prefetch;
   int64_t whole;   // steps with a whole 32-column load
   __mmask32 tail;  // the last step's columns past the row's end
@@ -74,7 +74,7 @@ void Steps(const RowBlock<R>& b, const float* const* xp, int64_t s0, int64_t s1,
   for (int64_t s = s0; s < s1; ++s) {
     const int64_t c = s * kStep;
     if (b.prefetch && phase == pass)  // one 64-byte line per step and row
-      for (int j = 0; j < R; ++j) _mm_prefetch(reinterpret_cast<const char*>(b.ahead[j] + c), _MM_HINT_T0);
+      for (int j = 0; j < R; ++j) _mm_prefetch(reinterpret_cast<const char*>(b.ahead[j] + (c - s0 * kStep)), _MM_HINT_T0);
     if (++phase == passes) phase = 0;
     float* kw = kept_weights + (s - s0) * (2 * R * 16);
     __m512 even[R], odd[R];
@@ -131,33 +131,42 @@ void ChunkOfBlock(int tokens, const RowBlock<kRows>& b, const float* const* xp, 
   }
 }
 
-// The block's rows (the last repeated past r1, its results not written) and where each stream continues: R rows on
-// at the same columns, or after the span's last block the span's first rows at the next chunk's columns, up to the
-// matrix's end.
+// The block's rows (the last repeated past the span's end, its results not written) and where each stream
+// continues: R rows on at the same columns; after the span's last block, its first rows at the next chunk's columns;
+// after the last chunk, the next span's first rows, and after the last span the caller's next rows (`next`), at
+// their first columns.
 template <int R>
-RowBlock<R> BlockAt(const WeightMatrix& w, int64_t rq, int64_t span, int64_t span_end, int64_t next_chunk_offset,
-                    int64_t s1, int64_t steps) {
+RowBlock<R> BlockAt(const WeightMatrix& w, int64_t rq, int64_t span, int64_t span_end, int64_t r1, int64_t s0,
+                    int64_t s1, int64_t steps, const NextRows& next) {
   const uint16_t* base = static_cast<const uint16_t*>(w.data);
   const int64_t ld = w.row_bytes / 2;  // bf16 elements per stored row
   const int rows = static_cast<int>(span_end - rq < R ? span_end - rq : R);
   RowBlock<R> b;
   const bool last_block = rq + R >= span_end;
+  b.prefetch = true;
   for (int j = 0; j < R; ++j) {
     b.rows[j] = base + (rq + (j < rows ? j : rows - 1)) * ld;
-    b.ahead[j] = last_block && s1 < steps ? base + (span + (span + j < span_end ? j : 0)) * ld + next_chunk_offset
-                                          : b.rows[j] + R * ld;
+    if (!last_block)
+      b.ahead[j] = base + (rq + R + (rq + R + j < span_end ? j : 0)) * ld + s0 * kStep;
+    else if (s1 < steps)
+      b.ahead[j] = base + (span + (span + j < span_end ? j : 0)) * ld + s1 * kStep;
+    else if (span_end < r1)
+      b.ahead[j] = base + (span_end + (span_end + j < r1 ? j : 0)) * ld;
+    else if (next.data != nullptr)
+      b.ahead[j] = static_cast<const uint16_t*>(next.data) + j * (next.row_bytes / 2);
+    else
+      b.prefetch = false;
   }
-  b.prefetch = (last_block && s1 < steps) || rq + 2 * R <= w.rows;
   b.whole = w.cols / kStep;
   b.tail = static_cast<__mmask32>((uint64_t{1} << (w.cols % kStep)) - 1);
   return b;
 }
 
 // One token against rows [r0, r1), 8 rows at a time over whole rows.
-void ProjectOne(const WeightMatrix& w, int64_t r0, int64_t r1, const float* x, float* y) {
+void ProjectOne(const WeightMatrix& w, int64_t r0, int64_t r1, const float* x, float* y, const NextRows& next) {
   const int64_t steps = PairColumns(w.cols) / kStep;
   for (int64_t rq = r0; rq < r1; rq += kOneTokenRows) {
-    const RowBlock<kOneTokenRows> b = BlockAt<kOneTokenRows>(w, rq, rq, r1, 0, steps, steps);
+    const RowBlock<kOneTokenRows> b = BlockAt<kOneTokenRows>(w, rq, rq, r1, r1, 0, steps, steps, next);
     const int rows = static_cast<int>(r1 - rq < kOneTokenRows ? r1 - rq : kOneTokenRows);
     Chunk<1, kOneTokenRows, Source::kDecode>(b, &x, 0, steps, steps, nullptr, 0, 1, nullptr, y + (rq - r0), 0, rows);
   }
@@ -168,7 +177,7 @@ void ProjectOne(const WeightMatrix& w, int64_t r0, int64_t r1, const float* x, f
 // sizes, at most 4). With one token block the weights are decoded in registers as they are used; with more the
 // first block keeps the decoded chunk for the others (the same float32 values, so the same bits).
 void ProjectGroup(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* xp, int64_t n, float* y,
-                  int64_t ldy) {
+                  int64_t ldy, const NextRows& next) {
   const int64_t steps = PairColumns(w.cols) / kStep, chunk = ChunkSteps(n), span_rows = SpanRows(n);
   const int passes = static_cast<int>((n + kBlockTokens - 1) / kBlockTokens);
   int64_t first[kGroupTokens / kBlockTokens + 1];  // token block k is [first[k], first[k + 1])
@@ -180,7 +189,7 @@ void ProjectGroup(const WeightMatrix& w, int64_t r0, int64_t r1, const float* co
     for (int64_t s0 = 0; s0 < steps; s0 += chunk) {
       const int64_t s1 = s0 + chunk < steps ? s0 + chunk : steps;
       for (int64_t rq = span; rq < span_end; rq += kRows) {
-        const RowBlock<kRows> b = BlockAt<kRows>(w, rq, span, span_end, (s1 - s0) * kStep, s1, steps);
+        const RowBlock<kRows> b = BlockAt<kRows>(w, rq, span, span_end, r1, s0, s1, steps, next);
         const int rows = static_cast<int>(span_end - rq < kRows ? span_end - rq : kRows);
         __m512* kept = saved + (rq - span) / kRows * n * kRows;
         for (int k = 0; k < passes; ++k) {
@@ -221,14 +230,15 @@ void PairBf16Avx512(const float* x, int64_t cols, float* out) {
 }
 
 void ProjectBf16PairsAvx512(const WeightMatrix& w, int64_t r0, int64_t r1, const float* const* xp, int64_t n,
-                            float* y, int64_t ldy) {
-  if (n == 1) return ProjectOne(w, r0, r1, xp[0], y);
+                            float* y, int64_t ldy, const NextRows& next) {
+  if (n == 1) return ProjectOne(w, r0, r1, xp[0], y, next);
   // Groups of near-equal sizes, at most kGroupTokens each: the first streams the rows from memory, the later ones
   // find them in L2 (an item's rows are at most 24 x 12 KiB at GLM-5.2 widths).
   const int64_t groups = (n + kGroupTokens - 1) / kGroupTokens;
   for (int64_t g = 0; g < groups; ++g) {
     const int64_t t0 = n * g / groups, t1 = n * (g + 1) / groups;
-    ProjectGroup(w, r0, r1, xp + t0, t1 - t0, y + t0 * ldy, ldy);
+    const NextRows again{static_cast<const char*>(w.data) + r0 * w.row_bytes, w.row_bytes};  // the next group's
+    ProjectGroup(w, r0, r1, xp + t0, t1 - t0, y + t0 * ldy, ldy, g + 1 < groups ? again : next);
   }
 }
 
