@@ -371,7 +371,8 @@ void DenseProjection(const Parallel& parallel, const DenseProjectionShape& s, co
   if (s.format == ExpertWeightFormat::kBFloat16) {
     if (AmxApplies(s)) return ProjectBf16AmxItems(parallel, s, x, w, y);
     if (DenseBf16GemmTakes(s)) return DenseProjectionGemm(parallel, s, x, w, y);
-    if (ActiveDenseKernels().gemv_bf16_dot) return ProjectBf16DotItems(parallel, s, x, w, y);
+    if (ActiveDenseKernels().gemv_bf16_dot && s.tokens > kDenseBf16DecodeKernelMaxTokens)
+      return ProjectBf16DotItems(parallel, s, x, w, y);
     if (s.tokens <= kDenseBf16GemvMaxTokens) return ProjectBf16Items(parallel, s, x, w, y);
   }
   if (s.format == ExpertWeightFormat::kFloat32 && s.tokens <= kDenseGemvMaxTokens) return ProjectF32Items(parallel, s, x, w, y);

@@ -34,6 +34,13 @@ constexpr int64_t kDenseGemmMinTokens = 64;
 // above, the row projection's decoded tile (below kDenseGemmMinTokens) or the GEMM.
 constexpr int64_t kDenseBf16GemvMaxTokens = 8;
 
+// Tokens up to which bf16 weights take that float32 decode kernel on AVX512_BF16 too (above: the vdpbf16ps kernels).
+// One token streams its weights at the memory's pace, and two vdpbf16ps per 32 weights held it back where the
+// instruction retires at a quarter of a 512-bit FMA's rate (an Intel Xeon without AMX, docs/benchmarks.md "One token
+// of bf16 without vdpbf16ps": GLM-5.2 shapes, 2 threads, cold weights, q_b 2.3-2.7 -> 2.2-2.3 ms, lm_head ~72-78 ->
+// ~70); on the Zen 4 host both ran alike at one token, and the dot kernels win from 2-4 tokens there.
+constexpr int64_t kDenseBf16DecodeKernelMaxTokens = 1;
+
 // Tokens from which bf16 weights on AVX512_BF16 without AMX take the blocked GEMM instead of the vdpbf16ps kernels:
 // the GEMM's row tiles decode each weight once per call to float32 and broadcast it against vectors of 16 tokens,
 // where the split-activation dot product spends two vdpbf16ps per 32 products per token, at half an FMA's rate on the
