@@ -10,13 +10,14 @@
 namespace glm_ops::cpu {
 
 void DecodeWeightRow(const DenseGemmKernels& k, const DenseProjectionShape& s, const DenseWeight& w, int64_t r,
-                     int64_t c0, int64_t count, float* dst) {
+                     int64_t c0, int64_t count, float* dst, bool bf16_pairs) {
   switch (s.format) {
     case ExpertWeightFormat::kFloat32:
       std::memcpy(dst, static_cast<const float*>(w.data) + r * s.in + c0, static_cast<size_t>(count) * sizeof(float));
       return;
     case ExpertWeightFormat::kBFloat16:
-      return k.decode_bf16(static_cast<const uint16_t*>(w.data) + r * s.in + c0, count, dst);
+      return (bf16_pairs ? k.decode_bf16_pairs : k.decode_bf16)(static_cast<const uint16_t*>(w.data) + r * s.in + c0,
+                                                                count, dst);
     case ExpertWeightFormat::kFloat8E4M3: {
       const uint8_t* src = static_cast<const uint8_t*>(w.data) + r * s.in + c0;
       const int64_t qb = s.quant_block_size;

@@ -11,8 +11,10 @@ namespace glm_ops::cpu {
 
 // Columns [c0, c0 + count) of weight row r as float32 into dst. c0 must be a multiple of 8 (no 8-column vector then
 // straddles an FP8 scale block or an int group, and an int4 segment starts on a whole byte).
+// With `bf16_pairs`, bf16 rows come out in decode_bf16_pairs' order instead (cpu/dense_gemm_kernels.h; the row
+// tiles read them so); other formats ignore it.
 void DecodeWeightRow(const DenseGemmKernels& kernels, const DenseProjectionShape& shape, const DenseWeight& weight,
-                     int64_t r, int64_t c0, int64_t count, float* dst);
+                     int64_t r, int64_t c0, int64_t count, float* dst, bool bf16_pairs = false);
 
 // One token block's activations column-major: out[c * block + i] = x[i * in + c] for i < rows, 0 for rows <= i <
 // block (padding tokens, whose sums are dropped). The micro-kernels then read one column's activations of every token

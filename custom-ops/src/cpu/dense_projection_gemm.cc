@@ -88,13 +88,8 @@ void DenseGemmRowTiles(const Parallel& parallel, const DenseProjectionShape& s, 
         acc.assign(static_cast<size_t>(rows * padded), 0.0f);
         for (int64_t c0 = 0; c0 < s.in; c0 += kChunk) {
           const int64_t count = std::min(kChunk, s.in - c0);
-          for (int64_t j = 0; j < rows; ++j) {
-            float* dst = rows_buffer.data() + j * kChunk;
-            if (pairs)
-              k.decode_bf16_pairs(static_cast<const uint16_t*>(w.data) + (r0 + j) * s.in + c0, count, dst);
-            else
-              DecodeWeightRow(k, s, w, r0 + j, c0, count, dst);
-          }
+          for (int64_t j = 0; j < rows; ++j)
+            DecodeWeightRow(k, s, w, r0 + j, c0, count, rows_buffer.data() + j * kChunk, pairs);
           // The next chunk to decode, requested while the tokens run on this one.
           const char* lines[kMaxChunkLines];
           int64_t pending = 0, asked = 0;

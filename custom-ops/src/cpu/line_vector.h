@@ -1,6 +1,7 @@
 // Buffers whose data start on a 64-byte cache line: a 512-bit load at a multiple of 64 bytes from the start then
-// reads one line, not two. Misaligned, the MoE bf16 kernel's activation loads each split over two lines; measured on
-// the AVX-512 host (docs/benchmarks.md, "Line-aligned activations"), its GMAC per second fell by a third.
+// reads one line, not two. Misaligned (16 bytes past a line, where glibc places large blocks), the MoE bf16 kernel's
+// activation loads each split over two lines: its step ran 42 GMAC/s against 68 aligned (docs/benchmarks.md,
+// "MoeExperts bf16: line-aligned activations, decode-once token blocks").
 #pragma once
 
 #include <cstddef>

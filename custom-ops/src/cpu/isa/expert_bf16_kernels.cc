@@ -74,12 +74,13 @@ void Steps(const RowBlock<R>& b, const float* const* xp, int64_t s0, int64_t s1,
   for (int64_t s = s0; s < s1; ++s) {
     const int64_t c = s * kStep;
     if (b.prefetch && phase == pass)  // one 64-byte line per step and row
-      for (int j = 0; j < R; ++j) _mm_prefetch(reinterpret_cast<const char*>(b.ahead[j] + (c - s0 * kStep)), _MM_HINT_T0);
+      for (int j = 0; j < R; ++j)
+        _mm_prefetch(reinterpret_cast<const char*>(b.ahead[j] + (c - s0 * kStep)), _MM_HINT_T0);
     if (++phase == passes) phase = 0;
-    float* kw = kept_weights + (s - s0) * (2 * R * 16);
     __m512 even[R], odd[R];
     for (int j = 0; j < R; ++j) {
       if constexpr (kSource == Source::kKept) {
+        const float* kw = kept_weights + (s - s0) * (2 * R * 16);
         even[j] = _mm512_load_ps(kw + 32 * j);
         odd[j] = _mm512_load_ps(kw + 32 * j + 16);
       } else {
@@ -88,6 +89,7 @@ void Steps(const RowBlock<R>& b, const float* const* xp, int64_t s0, int64_t s1,
         even[j] = _mm512_castsi512_ps(_mm512_slli_epi32(v, 16));
         odd[j] = _mm512_castsi512_ps(_mm512_and_si512(v, high_half));
         if constexpr (kSource == Source::kDecodeAndKeep) {
+          float* kw = kept_weights + (s - s0) * (2 * R * 16);
           _mm512_store_ps(kw + 32 * j, even[j]);
           _mm512_store_ps(kw + 32 * j + 16, odd[j]);
         }
@@ -235,9 +237,9 @@ void ProjectBf16PairsAvx512(const WeightMatrix& w, int64_t r0, int64_t r1, const
   // Groups of near-equal sizes, at most kGroupTokens each: the first streams the rows from memory, the later ones
   // find them in L2 (an item's rows are at most 24 x 12 KiB at GLM-5.2 widths).
   const int64_t groups = (n + kGroupTokens - 1) / kGroupTokens;
+  const NextRows again = w.From(r0);  // what a group other than the last reads next: the same rows
   for (int64_t g = 0; g < groups; ++g) {
     const int64_t t0 = n * g / groups, t1 = n * (g + 1) / groups;
-    const NextRows again{static_cast<const char*>(w.data) + r0 * w.row_bytes, w.row_bytes};  // the next group's
     ProjectGroup(w, r0, r1, xp + t0, t1 - t0, y + t0 * ldy, ldy, g + 1 < groups ? again : next);
   }
 }
