@@ -183,6 +183,35 @@ TEST(SparseMlaAttention, TileBoundariesMatchReference) {
   }
 }
 
+TEST(SparseMlaAttention, DecodeSplitsMatchReference) {
+  // One to three decode tokens against long contexts: too few (token, head group) items for the threads, so each
+  // token's attended positions split into ranges merged afterwards. Dense walks and selections (with -1 padding and
+  // future positions, so the splits share the compacted causal entries), 1 / 5 / 16 / 70 heads (70: two head
+  // groups), widths off multiples of 16, a context shorter than a split, and a token whose selection holds no valid
+  // position beside tokens whose selections do.
+  std::mt19937 rng(28);
+  struct Case {
+    int64_t heads, rank, rope;
+    std::vector<int64_t> past;
+  };
+  for (const Case& c : {Case{1, 16, 8, {300}}, Case{16, 64, 16, {1000}}, Case{5, 33, 7, {129, 700}},
+                        Case{70, 32, 16, {200}}, Case{3, 24, 8, {130, 3, 520}}}) {
+    const std::vector<int64_t> fresh(c.past.size(), 1);
+    const MlaProblem p = MakeMla(rng, c.heads, c.rank, c.rope, c.past, fresh);
+    const float scale = 1.0f / std::sqrt(static_cast<float>(c.rank + c.rope));
+    SCOPED_TRACE("heads " + std::to_string(c.heads) + " rank " + std::to_string(c.rank) + " contexts " +
+                 std::to_string(c.past.size()));
+    CheckMla(p, RunMla(rng, p, 16, nullptr, 0, scale));
+    for (int64_t k : {256, 2048}) {
+      std::vector<int32_t> sel = RandomSelection(rng, p, k);
+      if (c.past.size() == 3)  // the middle token (position 3) attends nothing
+        std::fill(sel.begin() + k, sel.begin() + 2 * k, -1);
+      SCOPED_TRACE("k " + std::to_string(k));
+      CheckMla(p, RunMla(rng, p, 4, &sel, k, scale));
+    }
+  }
+}
+
 TEST(SparseMlaAttention, RopeTablesRotateTheQueryAndTheNewKeys) {
   // Unrotated q_rope / k_rope with tables must give what the rotated ones give without: the reference (which rotates
   // by its own code) and the problem's rotated rows in the pool; prefill and decode tokens, with and without a

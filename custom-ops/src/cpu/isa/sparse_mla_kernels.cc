@@ -2,8 +2,8 @@
 // (custom-ops/CMakeLists.txt globs src/cpu/isa/). AVX2: tiles of 8 rows, one head at a time, 8-lane vectors, every
 // row of the tile read once per head. AVX-512: tiles of 16 rows (one softmax step and one load / store of a head's
 // output per 16 rows), blocks of kHeadBlock heads against the tile, 16-lane vectors, each row vector loaded once per
-// head block (scores in kHeadBlock x 4 register blocks, the weighted sum with kHeadBlock accumulators per 16 latent
-// columns); widths that are not multiples of 16 end in masked loads. Same online-softmax arithmetic on both.
+// head block (scores in kHeadBlock x 4 register blocks, the weighted sum in kHeadBlock x 3 output vectors held in
+// registers over the tile's rows); widths that are not multiples of 16 end in masked loads. Same online-softmax arithmetic on both.
 // GCC 12's 512-bit extract intrinsic passes _mm512_undefined_*() as the unused merge source, which its
 // -W(maybe-)uninitialized reports once inlined (a false positive: the mask selects every lane of the result).
 #pragma GCC diagnostic ignored "-Wuninitialized"
@@ -87,26 +87,40 @@ inline void DotBlock(const float* const* q, int64_t n, const float* const* rows,
   }
 }
 
-// o[h][0..rank) = o[h] * alpha[h] + sum_j p[h][j] * rows[j][0..rank).
+// o[h][d..d + C * 16) = o[h] * alpha[h] + sum_j p[h][j] * rows[j][d..d + C * 16), the last vector masked by `tail`:
+// the H x C output vectors stay in registers while the tile's 16 rows stream past, so each row vector is loaded once
+// per head block and each p[h][j] broadcast once per C vectors (not the outputs stored and reloaded per row).
+template <int H, int C>
+inline void AccumulateColumns(float* const* o, const float* alpha, const float (*p)[kTile], const float* const* rows,
+                              int64_t d, __mmask16 tail) {
+  auto mask = [&](int c) { return c == C - 1 ? tail : static_cast<__mmask16>(0xFFFF); };
+  __m512 acc[H][C];
+  for (int h = 0; h < H; ++h)
+    for (int c = 0; c < C; ++c)
+      acc[h][c] = _mm512_mul_ps(_mm512_maskz_loadu_ps(mask(c), o[h] + d + c * kLanes), _mm512_set1_ps(alpha[h]));
+  for (int j = 0; j < kTile; ++j) {
+    __m512 r[C];
+    for (int c = 0; c < C; ++c) r[c] = _mm512_maskz_loadu_ps(mask(c), rows[j] + d + c * kLanes);
+    for (int h = 0; h < H; ++h) {
+      const __m512 pj = _mm512_set1_ps(p[h][j]);
+      for (int c = 0; c < C; ++c) acc[h][c] = _mm512_fmadd_ps(pj, r[c], acc[h][c]);
+    }
+  }
+  for (int h = 0; h < H; ++h)
+    for (int c = 0; c < C; ++c) _mm512_mask_storeu_ps(o[h] + d + c * kLanes, mask(c), acc[h][c]);
+}
+
+// o[h][0..rank) = o[h] * alpha[h] + sum_j p[h][j] * rows[j][0..rank): three vectors (48 columns) at a time, then
+// one (H x 3 accumulators, 3 row vectors and a broadcast fit the registers; with 4 GCC spills and reloads them).
 template <int H>
 inline void AccumulateBlock(float* const* o, const float* alpha, const float (*p)[kTile], const float* const* rows,
                             int64_t rank) {
-  for (int64_t d = 0; d < rank; d += kLanes) {
-    const __mmask16 m = rank - d >= kLanes ? static_cast<__mmask16>(0xFFFF) : FirstLanes(rank - d);
-    __m512 r[kTile];
-    for (int j = 0; j < kTile; ++j) r[j] = _mm512_maskz_loadu_ps(m, rows[j] + d);
-    for (int h = 0; h < H; ++h) {
-      // Two chains (even and odd rows) halve the dependent FMA latency.
-      __m512 even = _mm512_mul_ps(_mm512_maskz_loadu_ps(m, o[h] + d), _mm512_set1_ps(alpha[h]));
-      __m512 odd = _mm512_mul_ps(_mm512_set1_ps(p[h][1]), r[1]);
-      even = _mm512_fmadd_ps(_mm512_set1_ps(p[h][0]), r[0], even);
-      for (int j = 2; j < kTile; j += 2) {
-        even = _mm512_fmadd_ps(_mm512_set1_ps(p[h][j]), r[j], even);
-        odd = _mm512_fmadd_ps(_mm512_set1_ps(p[h][j + 1]), r[j + 1], odd);
-      }
-      _mm512_mask_storeu_ps(o[h] + d, m, _mm512_add_ps(even, odd));
-    }
-  }
+  constexpr int kWide = 3;
+  constexpr __mmask16 kAll = 0xFFFF;
+  int64_t d = 0;
+  for (; d + kWide * kLanes <= rank; d += kWide * kLanes) AccumulateColumns<H, kWide>(o, alpha, p, rows, d, kAll);
+  for (; d < rank; d += kLanes)
+    AccumulateColumns<H, 1>(o, alpha, p, rows, d, rank - d >= kLanes ? kAll : FirstLanes(rank - d));
 }
 
 template <int H>
