@@ -10,12 +10,14 @@
 // one sequence: a 512-token prompt (no past), and one decode token at contexts 512 and 4096, the AVX2 and AVX-512
 // kernels in alternating calls.
 //   bench_attention small [repeats]
+// The ops' loops run on a pool that outlives the calls (bench_pool.h), as in a session; threads: GLM_OPS_THREADS.
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <vector>
 
+#include "bench_pool.h"
 #include "bench_util.h"
 #include "cpu/isa_dispatch.h"
 #include "cpu/lightning_indexer.h"
@@ -23,6 +25,13 @@
 
 namespace glm_ops::bench {
 namespace {
+
+// The ops' loops: a pool that outlives the calls, as ONNX Runtime's is in a session (bench_pool.h), so a decode
+// call's tens of microseconds are not a thread start per loop.
+const cpu::Parallel& Pool() {
+  static const PooledThreads pool(Threads().Threads());
+  return pool;
+}
 
 constexpr int64_t kIndexHeads = 32, kIndexDim = 128, kTopK = 2048;
 constexpr int64_t kHeads = 64, kRank = 512, kRope = 64, kBlock = 64;
@@ -107,7 +116,7 @@ void Run(int64_t batch, int64_t context, int repeats, Rate read, Rate peak) {
   const LightningIndexerShape ishape = ValidateLightningIndexer(ix.inputs, {kTopK, std::nullopt});
   std::vector<int32_t> topk(static_cast<size_t>(batch * kTopK));
   const Timing index_t = Measure(repeats, [&] {
-    cpu::LightningIndexer(Threads(), ishape, ix.q.data(), ix.k.data(), ix.w.data(), RopeTables{}, ix.pool.data(), topk.data());
+    cpu::LightningIndexer(Pool(), ishape, ix.q.data(), ix.k.data(), ix.w.data(), RopeTables{}, ix.pool.data(), topk.data());
   });
   const double index_bytes = static_cast<double>(batch * context * kIndexDim * 4);
   const double index_flops = 2.0 * batch * context * kIndexHeads * kIndexDim;
@@ -119,7 +128,7 @@ void Run(int64_t batch, int64_t context, int repeats, Rate read, Rate peak) {
   mi.topk_indices = {DType::kInt32, {batch, kTopK}};
   const SparseMlaShape mshape = ValidateSparseMla(mi, {1.0f / 16.0f});
   const Timing mla_t = Measure(repeats, [&] {
-    cpu::SparseMlaAttention(Threads(), mshape, m.ql.data(), m.qr.data(), m.kv.data(), m.kr.data(),
+    cpu::SparseMlaAttention(Pool(), mshape, m.ql.data(), m.qr.data(), m.kv.data(), m.kr.data(),
                             RopeTables{}, latent_pool.data(), topk.data(), m.out.data());
   });
   const int64_t attended = std::min(context, kTopK);
@@ -153,7 +162,7 @@ void RunPrefill(const char* name, int64_t heads, int64_t rank, int64_t rope, int
   if (cpu::CpuHasAvx512Kernels()) isas.push_back(cpu::Isa::kAvx512);
   const std::vector<Timing> t = MeasureAlternating(repeats, isas.size(), [&](size_t i) {
     cpu::ForceIsa(isas[i]);
-    cpu::SparseMlaAttention(Threads(), shape, m.ql.data(), m.qr.data(), m.kv.data(), m.kr.data(), RopeTables{},
+    cpu::SparseMlaAttention(Pool(), shape, m.ql.data(), m.qr.data(), m.kv.data(), m.kr.data(), RopeTables{},
                             pool.data(), nullptr, m.out.data());
   });
   const double flops = 2.0 * (tokens * (tokens + 1) / 2) * heads * (rank + rope + rank);
@@ -193,10 +202,10 @@ void RunSmall(const char* phase, int64_t past, int64_t fresh, int repeats) {
   const std::vector<Timing> t = MeasureAlternating(repeats, 2 * isas.size(), [&](size_t v) {
     cpu::ForceIsa(isas[v / 2]);
     if (v % 2 == 0)
-      cpu::LightningIndexer(Threads(), ishape, ix.q.data(), ix.k.data(), ix.w.data(), RopeTables{}, ix.pool.data(),
+      cpu::LightningIndexer(Pool(), ishape, ix.q.data(), ix.k.data(), ix.w.data(), RopeTables{}, ix.pool.data(),
                             selected.data());
     else
-      cpu::SparseMlaAttention(Threads(), mshape, m.ql.data(), m.qr.data(), m.kv.data(), m.kr.data(),
+      cpu::SparseMlaAttention(Pool(), mshape, m.ql.data(), m.qr.data(), m.kv.data(), m.kr.data(),
                               RopeTables{}, latent_pool.data(), selected.data(), m.out.data());
   });
   for (size_t i = 0; i < isas.size(); ++i)

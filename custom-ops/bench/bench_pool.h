@@ -4,6 +4,8 @@
 // (ORT's pool spins too) and then sleep on a condition variable, so an idle benchmark does not hold a core.
 #pragma once
 
+#include <immintrin.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
