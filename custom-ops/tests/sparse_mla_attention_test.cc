@@ -212,6 +212,51 @@ TEST(SparseMlaAttention, DecodeSplitsMatchReference) {
   }
 }
 
+TEST(SparseMlaAttention, LongContextsInAPrefillMatchReference) {
+  // Enough tokens to keep every thread busy without chunk items, at contexts past a chunk (256 attended positions):
+  // each token runs its chunks one after the other and merges them; dense walks and selections of 700 (causal ones
+  // counted across chunk boundaries, -1 padding and future positions skipped).
+  std::mt19937 rng(29);
+  const MlaProblem p = MakeMla(rng, 6, 40, 8, {600, 255, 0}, {9, 3, 20});
+  const float scale = 1.0f / std::sqrt(48.0f);
+  CheckMla(p, RunMla(rng, p, 16, nullptr, 0, scale));
+  const std::vector<int32_t> sel = RandomSelection(rng, p, 700);
+  CheckMla(p, RunMla(rng, p, 16, &sel, 700, scale));
+}
+
+TEST(SparseMlaAttention, TokenResultDoesNotDependOnTheBatch) {
+  // A long-context token decoded alone (its chunks spread over the pool as items, merged afterwards) and the same
+  // token among 20 others (its chunks run in turn in one work item) give the same bits: chunk boundaries and the merge
+  // order belong to the token, not to the call.
+  std::mt19937 rng(30);
+  for (int64_t k : {0, 900}) {
+    const MlaProblem alone = MakeMla(rng, 9, 48, 16, {1000}, {1});
+    MlaProblem batch = alone;
+    std::vector<int64_t> past{1000}, fresh{1};
+    for (int i = 0; i < 20; ++i) {
+      past.push_back(30 + i);
+      fresh.push_back(1);
+    }
+    const MlaProblem others = MakeMla(rng, 9, 48, 16, past, fresh);
+    batch = others;
+    batch.rows[0] = alone.rows[0];
+    std::copy(alone.q_latent.begin(), alone.q_latent.end(), batch.q_latent.begin());
+    std::copy(alone.q_rope.begin(), alone.q_rope.end(), batch.q_rope.begin());
+    std::vector<int32_t> sel_alone, sel_batch;
+    if (k) {
+      sel_alone = RandomSelection(rng, alone, k);
+      sel_batch = RandomSelection(rng, batch, k);
+      std::copy(sel_alone.begin(), sel_alone.end(), sel_batch.begin());
+    }
+    const MlaRun one = RunMla(rng, alone, 16, k ? &sel_alone : nullptr, k, 0.1f);
+    const MlaRun many = RunMla(rng, batch, 16, k ? &sel_batch : nullptr, k, 0.1f);
+    CheckMla(alone, one);
+    CheckMla(batch, many);
+    const size_t row = static_cast<size_t>(alone.heads * alone.rank);
+    for (size_t i = 0; i < row; ++i) ASSERT_EQ(one.out[i], many.out[i]) << "k " << k << " element " << i;
+  }
+}
+
 TEST(SparseMlaAttention, RopeTablesRotateTheQueryAndTheNewKeys) {
   // Unrotated q_rope / k_rope with tables must give what the rotated ones give without: the reference (which rotates
   // by its own code) and the problem's rotated rows in the pool; prefill and decode tokens, with and without a

@@ -17,8 +17,15 @@ namespace {
 constexpr int kMaxTile = kSparseMlaMaxTile;
 // Heads per work item at most: their running states live on the stack.
 constexpr int64_t kMaxHeadGroup = 64;
-// Attended positions per split of a token's walk at least (a split's partial output costs a merge).
-constexpr int64_t kMinSplitPositions = 64;
+// Attended positions per chunk. A token attending more takes its positions in chunks of this many, each from a fresh
+// softmax state, and merges the chunks' results in order (MergeChunks), whether one work item runs them one after the
+// other or several run them side by side: a token's result does not depend on the other tokens of the call or the
+// threads. A multiple of every kernel's tile rows, so chunks end on tile boundaries.
+constexpr int64_t kChunkPositions = 256;
+static_assert(kChunkPositions % kMaxTile == 0, "chunks end on tile boundaries");
+
+// Whether a selected position takes part for a token at `position`: -1 padding and future positions do not.
+bool Attends(int64_t selected, int64_t position) { return selected >= 0 && selected <= position; }
 
 // Walks entries [first, last) of one token's attended positions: of its selection (causal ones only), or of the
 // positions 0..position when there is no selection.
@@ -37,7 +44,7 @@ class PositionCursor {
     }
     while (n < tile_ && next_ < last_) {
       const int64_t p = selection_[next_++];
-      if (p >= 0 && p <= position_) positions[n++] = p;  // -1 padding and future positions are ignored
+      if (Attends(p, position_)) positions[n++] = p;
     }
     return n;
   }
@@ -50,25 +57,25 @@ class PositionCursor {
   int tile_;
 };
 
-// Heads [head_begin, head_end) of one token over entries [first, last) of its walk: o [heads, rank] unnormalised and
-// the heads' softmax states (an empty walk leaves o zero and the sums zero).
-void AttendRange(const SparseMlaKernels& kernels, const SparseMlaShape& s, const float* pool, int64_t sequence,
-                 int64_t position, const int32_t* selection, int64_t first, int64_t last, const float* q_latent,
-                 const float* q_rope, int64_t head_begin, int64_t head_end, float* o, SparseMlaHeadState* state) {
+// Heads [head_begin, head_end) of one token over the cursor's next `limit` positions (fewer where its walk ends):
+// o [heads, rank] unnormalised and the heads' softmax states, from a fresh state (nothing attended: o zero, sums
+// zero). `limit` is a multiple of the tile rows, so the tiles are those of a walk from the chunk's start.
+void AttendChunk(const SparseMlaKernels& kernels, const SparseMlaShape& s, const float* pool, int64_t sequence,
+                 PositionCursor& cursor, int64_t limit, const float* q_latent, const float* q_rope, int64_t head_begin,
+                 int64_t head_end, float* o, SparseMlaHeadState* state) {
   const int64_t rank = s.kv_lora_rank, rope = s.rope_dim, width = rank + rope;
   const int64_t heads = head_end - head_begin;
   std::fill(o, o + heads * rank, 0.0f);
   for (int64_t h = 0; h < heads; ++h) state[h] = {-std::numeric_limits<float>::infinity(), 0.0f};
 
   const int tile = kernels.tile_rows;
-  PositionCursor cursor(selection, position, first, last, tile);
   int64_t positions[kMaxTile];
   const float* rows[kMaxTile];
-  for (int n; (n = cursor.Next(positions)) > 0;) {
+  for (int64_t done = 0, n; done < limit && (n = cursor.Next(positions)) > 0; done += n) {
     for (int j = 0; j < n; ++j) rows[j] = pool + s.batch.PoolRow(sequence, positions[j]) * width;
-    for (int j = n; j < tile; ++j) rows[j] = rows[0];
-    kernels.attend_tile(rows, n, heads, q_latent + head_begin * rank, q_rope + head_begin * rope, rank, rope,
-                        s.softmax_scale, state, o);
+    for (int j = static_cast<int>(n); j < tile; ++j) rows[j] = rows[0];
+    kernels.attend_tile(rows, static_cast<int>(n), heads, q_latent + head_begin * rank, q_rope + head_begin * rope,
+                        rank, rope, s.softmax_scale, state, o);
   }
 }
 
@@ -81,9 +88,10 @@ void Normalize(const SparseMlaHeadState* state, int64_t heads, int64_t rank, flo
   }
 }
 
-// One head's splits merged: out = sum_i e^(m_i - M) o_i / sum_i e^(m_i - M) s_i, M the largest m_i of a split that
-// attended anything (o_i, s_i, m_i: split i's unnormalised output, sum and maximum; o_i at stride `o_stride`).
-void MergeSplits(const float* o, int64_t o_stride, const SparseMlaHeadState* state, int64_t state_stride,
+// One head's chunks merged in order: out = sum_i e^(m_i - M) o_i / sum_i e^(m_i - M) s_i, M the largest m_i of a chunk
+// that attended anything (o_i, s_i, m_i: chunk i's unnormalised output, sum and maximum; o_i at stride `o_stride`).
+// One chunk gives Normalize's bits.
+void MergeChunks(const float* o, int64_t o_stride, const SparseMlaHeadState* state, int64_t state_stride,
                  int64_t splits, int64_t rank, float* out) {
   float top = -std::numeric_limits<float>::infinity();
   for (int64_t i = 0; i < splits; ++i)
@@ -103,60 +111,83 @@ void MergeSplits(const float* o, int64_t o_stride, const SparseMlaHeadState* sta
   for (int64_t d = 0; d < rank; ++d) out[d] *= inv;
 }
 
-// The work items of a call: (token, group of `group` heads, split `splits` ways of the token's attended positions).
-struct WorkPlan {
-  int64_t group;
-  int64_t splits;
+// Attended positions of one token: a selection's causal entries, or the positions 0..position.
+int64_t AttendedCount(const int32_t* selection, int64_t topk, int64_t position) {
+  if (!selection) return position + 1;
+  int64_t n = 0;
+  for (int64_t k = 0; k < topk; ++k) n += Attends(selection[k], position);
+  return n;
+}
 
-  int64_t GroupsPerToken(const SparseMlaShape& s) const { return (s.n_heads + group - 1) / group; }
-  int64_t Items(const SparseMlaShape& s) const { return s.tokens * GroupsPerToken(s) * splits; }
-};
+int64_t ChunksOf(int64_t attended) { return std::max<int64_t>(1, (attended + kChunkPositions - 1) / kChunkPositions); }
 
-// What a call whose walks split keeps: each token's attended count (and, with a selection, its causal entries in
-// order at attended[t * topk], so the splits share them evenly), and the splits' unnormalised outputs
-// [T, splits, n_heads, rank] and softmax states [T, splits, n_heads].
-struct SplitScratch {
-  std::vector<int32_t> attended;
-  std::vector<int64_t> counts;
-  std::vector<float> partial;
-  std::vector<SparseMlaHeadState> states;
+// What the chunks of a call keep: their unnormalised outputs [chunks, heads, rank] and states [chunks, heads].
+struct ChunkResults {
+  std::vector<float> o;
+  std::vector<SparseMlaHeadState> state;
 
-  void Count(const SparseMlaShape& s, const std::vector<int64_t>& token_sequence, const int32_t* topk_indices) {
-    counts.assign(static_cast<size_t>(s.tokens), 0);
-    if (topk_indices) attended.resize(static_cast<size_t>(s.tokens * s.topk));
-    for (int64_t t = 0; t < s.tokens; ++t) {
-      const int64_t b = token_sequence[t], position = s.batch.past[b] + (t - s.batch.cu[b]);
-      if (!topk_indices) {
-        counts[t] = position + 1;
-        continue;
-      }
-      int32_t* kept = attended.data() + t * s.topk;
-      for (int64_t k = 0; k < s.topk; ++k) {
-        const int32_t p = topk_indices[t * s.topk + k];
-        if (p >= 0 && p <= position) kept[counts[t]++] = p;
-      }
-    }
+  void Reset(int64_t chunks, int64_t heads, int64_t rank) {
+    o.resize(static_cast<size_t>(chunks * heads * rank));
+    state.resize(static_cast<size_t>(chunks * heads));
   }
 };
 
-// A group shares each loaded cache row between its heads (the kernel walks the group's head blocks over a tile in
-// cache), so a token's heads form as few groups as the stack's states allow. When that leaves threads idle (decode),
-// each token's attended positions split into ranges whose unnormalised outputs and softmax states merge afterwards
-// (flash decoding), rather than smaller head groups each reading every attended row again; only walks too short to
-// split (kMinSplitPositions) take smaller groups, down to 4 heads. Counts the attended positions into `scratch` when
-// it considers splitting.
-WorkPlan PlanWork(const SparseMlaShape& s, int threads, const int32_t* topk_indices,
-                  const std::vector<int64_t>& token_sequence, SplitScratch& scratch) {
-  const int64_t wanted = 4 * static_cast<int64_t>(threads);
-  WorkPlan plan{std::min(s.n_heads, kMaxHeadGroup), 1};
-  if (s.tokens == 0 || plan.Items(s) >= wanted) return plan;
-  scratch.Count(s, token_sequence, topk_indices);
-  const int64_t longest = *std::max_element(scratch.counts.begin(), scratch.counts.end());
-  const int64_t items = plan.Items(s);
-  plan.splits = std::max<int64_t>(1, std::min((wanted + items - 1) / items, longest / kMinSplitPositions));
-  while (plan.group > 4 && plan.Items(s) < wanted) plan.group = (plan.group + 1) / 2;
-  return plan;
+// Heads [head_begin, head_end) of one token over all its attended positions into out [heads, rank]: its chunks one
+// after the other, normalised in place when there is one, else merged from `chunks`.
+void AttendToken(const SparseMlaKernels& kernels, const SparseMlaShape& s, const float* pool, int64_t sequence,
+                 int64_t position, const int32_t* selection, const float* q_latent, const float* q_rope,
+                 int64_t head_begin, int64_t head_end, float* out, ChunkResults& chunks) {
+  const int64_t heads = head_end - head_begin, rank = s.kv_lora_rank;
+  const int64_t chunk_count = ChunksOf(AttendedCount(selection, s.topk, position));
+  PositionCursor cursor(selection, position, 0, selection ? s.topk : position + 1, kernels.tile_rows);
+  SparseMlaHeadState state[kMaxHeadGroup];
+  if (chunk_count == 1) {
+    AttendChunk(kernels, s, pool, sequence, cursor, kChunkPositions, q_latent, q_rope, head_begin, head_end, out,
+                state);
+    return Normalize(state, heads, rank, out);
+  }
+  chunks.Reset(chunk_count, heads, rank);
+  for (int64_t c = 0; c < chunk_count; ++c)
+    AttendChunk(kernels, s, pool, sequence, cursor, kChunkPositions, q_latent, q_rope, head_begin, head_end,
+                chunks.o.data() + c * heads * rank, chunks.state.data() + c * heads);
+  for (int64_t h = 0; h < heads; ++h)
+    MergeChunks(chunks.o.data() + h * rank, heads * rank, chunks.state.data() + h, heads, chunk_count, rank,
+                out + h * rank);
 }
+
+// A decode call's chunks as work items of their own: each token's attended positions (a selection's causal entries
+// compacted in order, so a chunk is a range of them), its chunks as units (token, chunk) with the index of its first,
+// and the units' results [units, n_heads, rank].
+struct SplitTokens {
+  struct Unit {
+    int64_t token, chunk;
+  };
+  std::vector<int32_t> attended;  // [T, topk]: token t's causal selected positions first
+  std::vector<int64_t> count, first_unit;
+  std::vector<Unit> units;
+  ChunkResults results;
+
+  void Plan(const SparseMlaShape& s, const std::vector<int64_t>& token_sequence, const int32_t* topk_indices) {
+    count.assign(static_cast<size_t>(s.tokens), 0);
+    first_unit.assign(static_cast<size_t>(s.tokens), 0);
+    units.clear();
+    if (topk_indices) attended.resize(static_cast<size_t>(s.tokens * s.topk));
+    for (int64_t t = 0; t < s.tokens; ++t) {
+      const int64_t b = token_sequence[t], position = s.batch.past[b] + (t - s.batch.cu[b]);
+      if (topk_indices) {
+        int32_t* kept = attended.data() + t * s.topk;
+        for (int64_t k = 0; k < s.topk; ++k) {
+          const int32_t p = topk_indices[t * s.topk + k];
+          if (Attends(p, position)) kept[count[t]++] = p;
+        }
+      } else {
+        count[t] = position + 1;
+      }
+      first_unit[t] = static_cast<int64_t>(units.size());
+      for (int64_t c = 0; c < ChunksOf(count[t]); ++c) units.push_back({t, c});
+    }
+  }
+};
 
 void WriteNewRows(const SparseMlaShape& s, const float* kv_latent, const float* k_rope, float* pool) {
   const int64_t rank = s.kv_lora_rank, rope = s.rope_dim, width = rank + rope;
@@ -183,56 +214,75 @@ void SparseMlaAttention(const Parallel& parallel, const SparseMlaShape& s, const
   for (int64_t b = 0; b < s.batch.num_sequences; ++b)
     for (int64_t t = s.batch.cu[b]; t < s.batch.cu[b + 1]; ++t) token_sequence[t] = b;
 
-  thread_local SplitScratch scratch_buffer;  // the calling thread's; the items only read its counts and entries
-  SplitScratch& scratch = scratch_buffer;
-  const WorkPlan plan = PlanWork(s, parallel.Threads(), topk_indices, token_sequence, scratch);
-  const int64_t splits = plan.splits, groups_per_token = plan.GroupsPerToken(s), rank = s.kv_lora_rank;
-  if (splits > 1) {
-    scratch.partial.resize(static_cast<size_t>(s.tokens * splits * s.n_heads * rank));
-    scratch.states.resize(static_cast<size_t>(s.tokens * splits * s.n_heads));
-  }
-  const int64_t walk = topk_indices ? s.topk : std::numeric_limits<int64_t>::max();  // an unsplit token's whole walk
-
+  // Work item = (token, group of heads), or at decode (token, group of heads, chunk). A group shares each loaded cache
+  // row between its heads (the kernel walks the group's head blocks over a tile in cache), so a token's heads form as
+  // few groups as the stack's states allow. When that leaves threads idle (decode), a token's chunks become items of
+  // their own, merged afterwards (flash decoding), rather than smaller head groups each reading every attended row
+  // again; groups shrink (down to 4 heads) only where a token has too few chunks. Head groups never change a head's
+  // arithmetic, nor do chunks run side by side rather than in turn, so a token's result is the same bits either way.
   const SparseMlaKernels& kernels = ActiveSparseMlaKernels();
-  parallel.For(plan.Items(s), [&](int64_t begin, int64_t end) {
+  const int64_t wanted = 4 * static_cast<int64_t>(parallel.Threads()), rank = s.kv_lora_rank;
+  int64_t group = std::min(s.n_heads, kMaxHeadGroup);
+  auto groups = [&] { return (s.n_heads + group - 1) / group; };
+  auto position_of = [&](int64_t token) {
+    const int64_t b = token_sequence[token];
+    return s.batch.past[b] + (token - s.batch.cu[b]);
+  };
+  if (s.tokens * groups() >= wanted) {
+    parallel.For(s.tokens * groups(), [&](int64_t begin, int64_t end) {
+      thread_local ChunkResults chunks;
+      for (int64_t item = begin; item < end; ++item) {
+        const int64_t token = item / groups(), head_begin = item % groups() * group;
+        AttendToken(kernels, s, latent_pool, token_sequence[token], position_of(token),
+                    topk_indices ? topk_indices + token * s.topk : nullptr, q_latent + token * s.n_heads * rank,
+                    q_rope + token * s.n_heads * s.rope_dim, head_begin, std::min(s.n_heads, head_begin + group),
+                    out + (token * s.n_heads + head_begin) * rank, chunks);
+      }
+    });
+    return;
+  }
+
+  thread_local SplitTokens split_buffer;  // the calling thread's; the items read it and write their units' results
+  SplitTokens& split = split_buffer;
+  split.Plan(s, token_sequence, topk_indices);
+  const int64_t units = static_cast<int64_t>(split.units.size());
+  while (group > 4 && units * groups() < wanted) group = (group + 1) / 2;
+  split.results.Reset(units, s.n_heads, rank);
+  parallel.For(units * groups(), [&](int64_t begin, int64_t end) {
     SparseMlaHeadState state[kMaxHeadGroup];
     for (int64_t item = begin; item < end; ++item) {
-      const int64_t split = item % splits, token = item / splits / groups_per_token;
-      const int64_t head_begin = (item / splits % groups_per_token) * plan.group;
-      const int64_t head_end = std::min(s.n_heads, head_begin + plan.group);
-      const int64_t b = token_sequence[token];
-      const int64_t position = s.batch.past[b] + (token - s.batch.cu[b]);
-      const int32_t* selection = topk_indices ? topk_indices + token * s.topk : nullptr;
+      const SplitTokens::Unit unit = split.units[item / groups()];
+      const int64_t token = unit.token, head_begin = item % groups() * group;
+      const int64_t head_end = std::min(s.n_heads, head_begin + group), position = position_of(token);
+      const int64_t first = unit.chunk * kChunkPositions;
+      PositionCursor cursor(topk_indices ? split.attended.data() + token * s.topk : nullptr, position, first,
+                            std::min(split.count[token], first + kChunkPositions), kernels.tile_rows);
       const float* ql = q_latent + token * s.n_heads * rank;
       const float* qr = q_rope + token * s.n_heads * s.rope_dim;
-      if (splits == 1) {
-        float* o = out + (token * s.n_heads + head_begin) * rank;
-        AttendRange(kernels, s, latent_pool, b, position, selection, 0, walk, ql, qr, head_begin, head_end, o, state);
+      const bool whole = ChunksOf(split.count[token]) == 1;  // its only chunk: straight into out, normalised
+      float* o = whole ? out + (token * s.n_heads + head_begin) * rank
+                       : split.results.o.data() + ((item / groups()) * s.n_heads + head_begin) * rank;
+      AttendChunk(kernels, s, latent_pool, token_sequence[token], cursor, kChunkPositions, ql, qr, head_begin,
+                  head_end, o, state);
+      if (whole) {
         Normalize(state, head_end - head_begin, rank, o);
-        continue;
+      } else {
+        std::copy(state, state + (head_end - head_begin),
+                  split.results.state.data() + (item / groups()) * s.n_heads + head_begin);
       }
-      const int64_t count = scratch.counts[token], length = (count + splits - 1) / splits, first = split * length;
-      const int64_t at = (token * splits + split) * s.n_heads + head_begin;
-      AttendRange(kernels, s, latent_pool, b, position, selection ? scratch.attended.data() + token * s.topk : nullptr,
-                  first, std::min(count, first + length), ql, qr, head_begin, head_end,
-                  scratch.partial.data() + at * rank, state);
-      std::copy(state, state + (head_end - head_begin), scratch.states.data() + at);
     }
   });
-  if (splits == 1) return;
-  // The merge, (token, head) pairs across the pool in pieces of at least ~16K floats of partial outputs.
-  const int64_t grain = std::max<int64_t>(1, 16384 / (splits * rank));
-  parallel.For(
-      s.tokens * s.n_heads,
-      [&](int64_t begin, int64_t end) {
-        for (int64_t pair = begin; pair < end; ++pair) {
-          const int64_t token = pair / s.n_heads, h = pair % s.n_heads;
-          const int64_t at = token * splits * s.n_heads + h;  // split 0's entry; split i is i * n_heads further
-          MergeSplits(scratch.partial.data() + at * rank, s.n_heads * rank, scratch.states.data() + at, s.n_heads,
-                      splits, rank, out + pair * rank);
-        }
-      },
-      grain);
+  if (units == s.tokens) return;  // every token had one chunk
+  // The merge of the tokens with more than one chunk, (token, head) pairs across the pool.
+  parallel.For(s.tokens * s.n_heads, [&](int64_t begin, int64_t end) {
+    for (int64_t pair = begin; pair < end; ++pair) {
+      const int64_t token = pair / s.n_heads, h = pair % s.n_heads, chunks = ChunksOf(split.count[token]);
+      if (chunks == 1) continue;
+      const int64_t at = split.first_unit[token] * s.n_heads + h;  // chunk 0's entry; chunk c is c * n_heads further
+      MergeChunks(split.results.o.data() + at * rank, s.n_heads * rank, split.results.state.data() + at, s.n_heads,
+                  chunks, rank, out + pair * rank);
+    }
+  });
 }
 
 const SparseMlaKernels& ActiveSparseMlaKernels() {
