@@ -227,12 +227,12 @@ TEST(SparseMlaAttention, LongContextsInAPrefillMatchReference) {
 TEST(SparseMlaAttention, TokenResultDoesNotDependOnTheBatch) {
   // A long-context token decoded alone (its chunks spread over the pool as items, merged afterwards) and the same
   // token among 20 others (its chunks run in turn in one work item) give the same bits: chunk boundaries and the merge
-  // order belong to the token, not to the call.
+  // order belong to the token, not to the call. Contexts of 4 chunks of 256 and of 5001 positions (16 longer chunks).
   std::mt19937 rng(30);
-  for (int64_t k : {0, 900}) {
-    const MlaProblem alone = MakeMla(rng, 9, 48, 16, {1000}, {1});
+  for (auto [context, k] : {std::pair<int64_t, int64_t>{1000, 0}, {1000, 900}, {5000, 0}, {5000, 4500}}) {
+    const MlaProblem alone = MakeMla(rng, 9, 48, 16, {context}, {1});
     MlaProblem batch = alone;
-    std::vector<int64_t> past{1000}, fresh{1};
+    std::vector<int64_t> past{context}, fresh{1};
     for (int i = 0; i < 20; ++i) {
       past.push_back(30 + i);
       fresh.push_back(1);
@@ -253,7 +253,8 @@ TEST(SparseMlaAttention, TokenResultDoesNotDependOnTheBatch) {
     CheckMla(alone, one);
     CheckMla(batch, many);
     const size_t row = static_cast<size_t>(alone.heads * alone.rank);
-    for (size_t i = 0; i < row; ++i) ASSERT_EQ(one.out[i], many.out[i]) << "k " << k << " element " << i;
+    for (size_t i = 0; i < row; ++i)
+      ASSERT_EQ(one.out[i], many.out[i]) << "context " << context << " k " << k << " element " << i;
   }
 }
 

@@ -17,12 +17,16 @@ namespace {
 constexpr int kMaxTile = kSparseMlaMaxTile;
 // Heads per work item at most: their running states live on the stack.
 constexpr int64_t kMaxHeadGroup = 64;
-// Attended positions per chunk. A token attending more takes its positions in chunks of this many, each from a fresh
-// softmax state, and merges the chunks' results in order (MergeChunks), whether one work item runs them one after the
-// other or several run them side by side: a token's result does not depend on the other tokens of the call or the
-// threads. A multiple of every kernel's tile rows, so chunks end on tile boundaries.
+// A token attending more than kChunkPositions positions takes them in chunks, each from a fresh softmax state, and
+// merges the chunks' results in order (MergeChunks), whether one work item runs them one after the other or several
+// run them side by side: a token's result does not depend on the other tokens of the call or the threads. Chunks hold
+// kChunkPositions positions, more for a walk past kMaxChunks of those (its scratch stays bounded), always a multiple
+// of every kernel's tile rows, so chunks end on tile boundaries.
 constexpr int64_t kChunkPositions = 256;
+constexpr int64_t kMaxChunks = 16;
 static_assert(kChunkPositions % kMaxTile == 0, "chunks end on tile boundaries");
+// Bytes of chunk results a decode call may keep to run its chunks as work items of their own (else in turn).
+constexpr int64_t kSplitBytes = int64_t{32} << 20;
 
 // Whether a selected position takes part for a token at `position`: -1 padding and future positions do not.
 bool Attends(int64_t selected, int64_t position) { return selected >= 0 && selected <= position; }
@@ -119,7 +123,15 @@ int64_t AttendedCount(const int32_t* selection, int64_t topk, int64_t position) 
   return n;
 }
 
-int64_t ChunksOf(int64_t attended) { return std::max<int64_t>(1, (attended + kChunkPositions - 1) / kChunkPositions); }
+// Positions per chunk of a token attending `attended` positions, and its number of chunks (at least one).
+int64_t ChunkLength(int64_t attended) {
+  const int64_t spread = (attended + kMaxChunks - 1) / kMaxChunks;
+  return std::max(kChunkPositions, (spread + kMaxTile - 1) / kMaxTile * kMaxTile);
+}
+int64_t ChunksOf(int64_t attended) {
+  const int64_t length = ChunkLength(attended);
+  return std::max<int64_t>(1, (attended + length - 1) / length);
+}
 
 // What the chunks of a call keep: their unnormalised outputs [chunks, heads, rank] and states [chunks, heads].
 struct ChunkResults {
@@ -138,17 +150,17 @@ void AttendToken(const SparseMlaKernels& kernels, const SparseMlaShape& s, const
                  int64_t position, const int32_t* selection, const float* q_latent, const float* q_rope,
                  int64_t head_begin, int64_t head_end, float* out, ChunkResults& chunks) {
   const int64_t heads = head_end - head_begin, rank = s.kv_lora_rank;
-  const int64_t chunk_count = ChunksOf(AttendedCount(selection, s.topk, position));
+  const int64_t attended = AttendedCount(selection, s.topk, position);
+  const int64_t chunk_count = ChunksOf(attended), length = ChunkLength(attended);
   PositionCursor cursor(selection, position, 0, selection ? s.topk : position + 1, kernels.tile_rows);
   SparseMlaHeadState state[kMaxHeadGroup];
   if (chunk_count == 1) {
-    AttendChunk(kernels, s, pool, sequence, cursor, kChunkPositions, q_latent, q_rope, head_begin, head_end, out,
-                state);
+    AttendChunk(kernels, s, pool, sequence, cursor, length, q_latent, q_rope, head_begin, head_end, out, state);
     return Normalize(state, heads, rank, out);
   }
   chunks.Reset(chunk_count, heads, rank);
   for (int64_t c = 0; c < chunk_count; ++c)
-    AttendChunk(kernels, s, pool, sequence, cursor, kChunkPositions, q_latent, q_rope, head_begin, head_end,
+    AttendChunk(kernels, s, pool, sequence, cursor, length, q_latent, q_rope, head_begin, head_end,
                 chunks.o.data() + c * heads * rank, chunks.state.data() + c * heads);
   for (int64_t h = 0; h < heads; ++h)
     MergeChunks(chunks.o.data() + h * rank, heads * rank, chunks.state.data() + h, heads, chunk_count, rank,
@@ -228,7 +240,7 @@ void SparseMlaAttention(const Parallel& parallel, const SparseMlaShape& s, const
     const int64_t b = token_sequence[token];
     return s.batch.past[b] + (token - s.batch.cu[b]);
   };
-  if (s.tokens * groups() >= wanted) {
+  auto whole_tokens = [&] {
     parallel.For(s.tokens * groups(), [&](int64_t begin, int64_t end) {
       thread_local ChunkResults chunks;
       for (int64_t item = begin; item < end; ++item) {
@@ -239,13 +251,14 @@ void SparseMlaAttention(const Parallel& parallel, const SparseMlaShape& s, const
                     out + (token * s.n_heads + head_begin) * rank, chunks);
       }
     });
-    return;
-  }
+  };
+  if (s.tokens * groups() >= wanted) return whole_tokens();
 
   thread_local SplitTokens split_buffer;  // the calling thread's; the items read it and write their units' results
   SplitTokens& split = split_buffer;
   split.Plan(s, token_sequence, topk_indices);
   const int64_t units = static_cast<int64_t>(split.units.size());
+  if (units * s.n_heads * rank * static_cast<int64_t>(sizeof(float)) > kSplitBytes) return whole_tokens();
   while (group > 4 && units * groups() < wanted) group = (group + 1) / 2;
   split.results.Reset(units, s.n_heads, rank);
   parallel.For(units * groups(), [&](int64_t begin, int64_t end) {
@@ -254,16 +267,16 @@ void SparseMlaAttention(const Parallel& parallel, const SparseMlaShape& s, const
       const SplitTokens::Unit unit = split.units[item / groups()];
       const int64_t token = unit.token, head_begin = item % groups() * group;
       const int64_t head_end = std::min(s.n_heads, head_begin + group), position = position_of(token);
-      const int64_t first = unit.chunk * kChunkPositions;
+      const int64_t length = ChunkLength(split.count[token]), first = unit.chunk * length;
       PositionCursor cursor(topk_indices ? split.attended.data() + token * s.topk : nullptr, position, first,
-                            std::min(split.count[token], first + kChunkPositions), kernels.tile_rows);
+                            std::min(split.count[token], first + length), kernels.tile_rows);
       const float* ql = q_latent + token * s.n_heads * rank;
       const float* qr = q_rope + token * s.n_heads * s.rope_dim;
       const bool whole = ChunksOf(split.count[token]) == 1;  // its only chunk: straight into out, normalised
       float* o = whole ? out + (token * s.n_heads + head_begin) * rank
                        : split.results.o.data() + ((item / groups()) * s.n_heads + head_begin) * rank;
-      AttendChunk(kernels, s, latent_pool, token_sequence[token], cursor, kChunkPositions, ql, qr, head_begin,
-                  head_end, o, state);
+      AttendChunk(kernels, s, latent_pool, token_sequence[token], cursor, length, ql, qr, head_begin, head_end, o,
+                  state);
       if (whole) {
         Normalize(state, head_end - head_begin, rank, o);
       } else {
