@@ -36,7 +36,10 @@ bool Attends(int64_t selected, int64_t position) { return selected >= 0 && selec
 class PositionCursor {
  public:
   PositionCursor(const int32_t* selection, int64_t position, int64_t first, int64_t last, int tile)
-      : selection_(selection), position_(position), next_(first), last_(selection ? last : std::min(last, position + 1)),
+      : selection_(selection),
+        position_(position),
+        next_(first),
+        last_(selection ? last : std::min(last, position + 1)),
         tile_(tile) {}
 
   // Fills up to `tile` positions; returns how many.
@@ -212,6 +215,89 @@ void WriteNewRows(const SparseMlaShape& s, const float* kv_latent, const float* 
     }
 }
 
+// One call's operands as its work items see them.
+struct Call {
+  const SparseMlaKernels& kernels;
+  const SparseMlaShape& s;
+  const float* pool;
+  const int32_t* topk_indices;
+  const float* q_latent;
+  const float* q_rope;
+  const std::vector<int64_t>& token_sequence;
+  float* out;
+
+  int64_t Position(int64_t token) const {
+    const int64_t b = token_sequence[token];
+    return s.batch.past[b] + (token - s.batch.cu[b]);
+  }
+  const float* QueryLatent(int64_t token) const { return q_latent + token * s.n_heads * s.kv_lora_rank; }
+  const float* QueryRope(int64_t token) const { return q_rope + token * s.n_heads * s.rope_dim; }
+};
+
+int64_t GroupsOf(const SparseMlaShape& s, int64_t group) { return (s.n_heads + group - 1) / group; }
+
+// Work items (token, group of `group` heads), each running its token's chunks in turn.
+void RunTokens(const Parallel& parallel, const Call& c, int64_t group) {
+  const SparseMlaShape& s = c.s;
+  const int64_t groups = GroupsOf(s, group);
+  parallel.For(s.tokens * groups, [&](int64_t begin, int64_t end) {
+    thread_local ChunkResults chunks;
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t token = item / groups, head_begin = item % groups * group;
+      float* o = c.out + (token * s.n_heads + head_begin) * s.kv_lora_rank;
+      AttendToken(c.kernels, s, c.pool, c.token_sequence[token], c.Position(token),
+                  c.topk_indices ? c.topk_indices + token * s.topk : nullptr, c.QueryLatent(token), c.QueryRope(token),
+                  head_begin, std::min(s.n_heads, head_begin + group), o, chunks);
+    }
+  });
+}
+
+// Work items (token, group of heads, chunk), then the merge of each token with more than one chunk; the groups shrink
+// (down to 4 heads) while the items are fewer than `wanted`. False, with nothing run, when the chunks' results would
+// pass kSplitBytes.
+bool RunChunks(const Parallel& parallel, const Call& c, int64_t wanted, int64_t group) {
+  const SparseMlaShape& s = c.s;
+  const int64_t rank = s.kv_lora_rank;
+  thread_local SplitTokens split_buffer;  // the calling thread's; the items read it and write their units' results
+  SplitTokens& split = split_buffer;
+  split.Plan(s, c.token_sequence, c.topk_indices);
+  const int64_t units = static_cast<int64_t>(split.units.size());
+  if (units * s.n_heads * rank * static_cast<int64_t>(sizeof(float)) > kSplitBytes) return false;
+  while (group > 4 && units * GroupsOf(s, group) < wanted) group = (group + 1) / 2;
+  const int64_t groups = GroupsOf(s, group);
+  split.results.Reset(units, s.n_heads, rank);
+  parallel.For(units * groups, [&](int64_t begin, int64_t end) {
+    SparseMlaHeadState state[kMaxHeadGroup];
+    for (int64_t item = begin; item < end; ++item) {
+      const int64_t u = item / groups, token = split.units[u].token, head_begin = item % groups * group;
+      const int64_t head_end = std::min(s.n_heads, head_begin + group), count = split.count[token];
+      const int64_t length = ChunkLength(count), first = split.units[u].chunk * length;
+      PositionCursor cursor(c.topk_indices ? split.attended.data() + token * s.topk : nullptr, c.Position(token), first,
+                            std::min(count, first + length), c.kernels.tile_rows);
+      const bool only = ChunksOf(count) == 1;  // its only chunk: straight into out, normalised
+      float* o = only ? c.out + (token * s.n_heads + head_begin) * rank
+                      : split.results.o.data() + (u * s.n_heads + head_begin) * rank;
+      AttendChunk(c.kernels, s, c.pool, c.token_sequence[token], cursor, length, c.QueryLatent(token),
+                  c.QueryRope(token), head_begin, head_end, o, state);
+      if (only)
+        Normalize(state, head_end - head_begin, rank, o);
+      else
+        std::copy(state, state + (head_end - head_begin), split.results.state.data() + u * s.n_heads + head_begin);
+    }
+  });
+  if (units == s.tokens) return true;  // every token had one chunk
+  parallel.For(s.tokens * s.n_heads, [&](int64_t begin, int64_t end) {
+    for (int64_t pair = begin; pair < end; ++pair) {
+      const int64_t token = pair / s.n_heads, h = pair % s.n_heads, chunks = ChunksOf(split.count[token]);
+      if (chunks == 1) continue;
+      const int64_t at = split.first_unit[token] * s.n_heads + h;  // chunk 0's entry; chunk c is c * n_heads further
+      MergeChunks(split.results.o.data() + at * rank, s.n_heads * rank, split.results.state.data() + at, s.n_heads,
+                  chunks, rank, c.out + pair * rank);
+    }
+  });
+  return true;
+}
+
 }  // namespace
 
 void SparseMlaAttention(const Parallel& parallel, const SparseMlaShape& s, const float* q_latent, const float* q_rope,
@@ -232,70 +318,11 @@ void SparseMlaAttention(const Parallel& parallel, const SparseMlaShape& s, const
   // their own, merged afterwards (flash decoding), rather than smaller head groups each reading every attended row
   // again; groups shrink (down to 4 heads) only where a token has too few chunks. Head groups never change a head's
   // arithmetic, nor do chunks run side by side rather than in turn, so a token's result is the same bits either way.
-  const SparseMlaKernels& kernels = ActiveSparseMlaKernels();
-  const int64_t wanted = 4 * static_cast<int64_t>(parallel.Threads()), rank = s.kv_lora_rank;
-  int64_t group = std::min(s.n_heads, kMaxHeadGroup);
-  auto groups = [&] { return (s.n_heads + group - 1) / group; };
-  auto position_of = [&](int64_t token) {
-    const int64_t b = token_sequence[token];
-    return s.batch.past[b] + (token - s.batch.cu[b]);
-  };
-  auto whole_tokens = [&] {
-    parallel.For(s.tokens * groups(), [&](int64_t begin, int64_t end) {
-      thread_local ChunkResults chunks;
-      for (int64_t item = begin; item < end; ++item) {
-        const int64_t token = item / groups(), head_begin = item % groups() * group;
-        AttendToken(kernels, s, latent_pool, token_sequence[token], position_of(token),
-                    topk_indices ? topk_indices + token * s.topk : nullptr, q_latent + token * s.n_heads * rank,
-                    q_rope + token * s.n_heads * s.rope_dim, head_begin, std::min(s.n_heads, head_begin + group),
-                    out + (token * s.n_heads + head_begin) * rank, chunks);
-      }
-    });
-  };
-  if (s.tokens * groups() >= wanted) return whole_tokens();
-
-  thread_local SplitTokens split_buffer;  // the calling thread's; the items read it and write their units' results
-  SplitTokens& split = split_buffer;
-  split.Plan(s, token_sequence, topk_indices);
-  const int64_t units = static_cast<int64_t>(split.units.size());
-  if (units * s.n_heads * rank * static_cast<int64_t>(sizeof(float)) > kSplitBytes) return whole_tokens();
-  while (group > 4 && units * groups() < wanted) group = (group + 1) / 2;
-  split.results.Reset(units, s.n_heads, rank);
-  parallel.For(units * groups(), [&](int64_t begin, int64_t end) {
-    SparseMlaHeadState state[kMaxHeadGroup];
-    for (int64_t item = begin; item < end; ++item) {
-      const SplitTokens::Unit unit = split.units[item / groups()];
-      const int64_t token = unit.token, head_begin = item % groups() * group;
-      const int64_t head_end = std::min(s.n_heads, head_begin + group), position = position_of(token);
-      const int64_t length = ChunkLength(split.count[token]), first = unit.chunk * length;
-      PositionCursor cursor(topk_indices ? split.attended.data() + token * s.topk : nullptr, position, first,
-                            std::min(split.count[token], first + length), kernels.tile_rows);
-      const float* ql = q_latent + token * s.n_heads * rank;
-      const float* qr = q_rope + token * s.n_heads * s.rope_dim;
-      const bool whole = ChunksOf(split.count[token]) == 1;  // its only chunk: straight into out, normalised
-      float* o = whole ? out + (token * s.n_heads + head_begin) * rank
-                       : split.results.o.data() + ((item / groups()) * s.n_heads + head_begin) * rank;
-      AttendChunk(kernels, s, latent_pool, token_sequence[token], cursor, length, ql, qr, head_begin, head_end, o,
-                  state);
-      if (whole) {
-        Normalize(state, head_end - head_begin, rank, o);
-      } else {
-        std::copy(state, state + (head_end - head_begin),
-                  split.results.state.data() + (item / groups()) * s.n_heads + head_begin);
-      }
-    }
-  });
-  if (units == s.tokens) return;  // every token had one chunk
-  // The merge of the tokens with more than one chunk, (token, head) pairs across the pool.
-  parallel.For(s.tokens * s.n_heads, [&](int64_t begin, int64_t end) {
-    for (int64_t pair = begin; pair < end; ++pair) {
-      const int64_t token = pair / s.n_heads, h = pair % s.n_heads, chunks = ChunksOf(split.count[token]);
-      if (chunks == 1) continue;
-      const int64_t at = split.first_unit[token] * s.n_heads + h;  // chunk 0's entry; chunk c is c * n_heads further
-      MergeChunks(split.results.o.data() + at * rank, s.n_heads * rank, split.results.state.data() + at, s.n_heads,
-                  chunks, rank, out + pair * rank);
-    }
-  });
+  const Call call{ActiveSparseMlaKernels(), s, latent_pool, topk_indices, q_latent, q_rope, token_sequence, out};
+  const int64_t wanted = 4 * static_cast<int64_t>(parallel.Threads());
+  const int64_t group = std::min(s.n_heads, kMaxHeadGroup);
+  if (s.tokens * GroupsOf(s, group) < wanted && RunChunks(parallel, call, wanted, group)) return;
+  RunTokens(parallel, call, group);
 }
 
 const SparseMlaKernels& ActiveSparseMlaKernels() {
