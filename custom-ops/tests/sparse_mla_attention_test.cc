@@ -231,14 +231,12 @@ TEST(SparseMlaAttention, TokenResultDoesNotDependOnTheBatch) {
   std::mt19937 rng(30);
   for (auto [context, k] : {std::pair<int64_t, int64_t>{1000, 0}, {1000, 900}, {5000, 0}, {5000, 4500}}) {
     const MlaProblem alone = MakeMla(rng, 9, 48, 16, {context}, {1});
-    MlaProblem batch = alone;
     std::vector<int64_t> past{context}, fresh{1};
     for (int i = 0; i < 20; ++i) {
       past.push_back(30 + i);
       fresh.push_back(1);
     }
-    const MlaProblem others = MakeMla(rng, 9, 48, 16, past, fresh);
-    batch = others;
+    MlaProblem batch = MakeMla(rng, 9, 48, 16, past, fresh);
     batch.rows[0] = alone.rows[0];
     std::copy(alone.q_latent.begin(), alone.q_latent.end(), batch.q_latent.begin());
     std::copy(alone.q_rope.begin(), alone.q_rope.end(), batch.q_rope.begin());

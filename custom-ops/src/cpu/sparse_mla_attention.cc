@@ -78,11 +78,14 @@ void AttendChunk(const SparseMlaKernels& kernels, const SparseMlaShape& s, const
   const int tile = kernels.tile_rows;
   int64_t positions[kMaxTile];
   const float* rows[kMaxTile];
-  for (int64_t done = 0, n; done < limit && (n = cursor.Next(positions)) > 0; done += n) {
+  for (int64_t done = 0; done < limit;) {
+    const int n = cursor.Next(positions);
+    if (n == 0) break;
     for (int j = 0; j < n; ++j) rows[j] = pool + s.batch.PoolRow(sequence, positions[j]) * width;
-    for (int j = static_cast<int>(n); j < tile; ++j) rows[j] = rows[0];
-    kernels.attend_tile(rows, static_cast<int>(n), heads, q_latent + head_begin * rank, q_rope + head_begin * rope,
-                        rank, rope, s.softmax_scale, state, o);
+    for (int j = n; j < tile; ++j) rows[j] = rows[0];
+    kernels.attend_tile(rows, n, heads, q_latent + head_begin * rank, q_rope + head_begin * rope, rank, rope,
+                        s.softmax_scale, state, o);
+    done += n;
   }
 }
 
@@ -99,13 +102,13 @@ void Normalize(const SparseMlaHeadState* state, int64_t heads, int64_t rank, flo
 // that attended anything (o_i, s_i, m_i: chunk i's unnormalised output, sum and maximum; o_i at stride `o_stride`).
 // One chunk gives Normalize's bits.
 void MergeChunks(const float* o, int64_t o_stride, const SparseMlaHeadState* state, int64_t state_stride,
-                 int64_t splits, int64_t rank, float* out) {
+                 int64_t chunks, int64_t rank, float* out) {
   float top = -std::numeric_limits<float>::infinity();
-  for (int64_t i = 0; i < splits; ++i)
+  for (int64_t i = 0; i < chunks; ++i)
     if (state[i * state_stride].sum > 0.0f) top = std::max(top, state[i * state_stride].max);
   std::fill(out, out + rank, 0.0f);
   float total = 0.0f;
-  for (int64_t i = 0; i < splits; ++i) {
+  for (int64_t i = 0; i < chunks; ++i) {
     const SparseMlaHeadState& st = state[i * state_stride];
     if (st.sum <= 0.0f) continue;
     const float weight = std::exp(st.max - top);
@@ -170,6 +173,26 @@ void AttendToken(const SparseMlaKernels& kernels, const SparseMlaShape& s, const
                 out + h * rank);
 }
 
+// One call's operands as its work items see them.
+struct Call {
+  const SparseMlaKernels& kernels;
+  const SparseMlaShape& s;
+  const float* pool;
+  const int32_t* topk_indices;
+  const float* q_latent;
+  const float* q_rope;
+  const std::vector<int64_t>& token_sequence;
+  float* out;
+
+  int64_t Position(int64_t token) const {
+    const int64_t b = token_sequence[token];
+    return s.batch.past[b] + (token - s.batch.cu[b]);
+  }
+  const int32_t* Selection(int64_t token) const { return topk_indices ? topk_indices + token * s.topk : nullptr; }
+  const float* QueryLatent(int64_t token) const { return q_latent + token * s.n_heads * s.kv_lora_rank; }
+  const float* QueryRope(int64_t token) const { return q_rope + token * s.n_heads * s.rope_dim; }
+};
+
 // A decode call's chunks as work items of their own: each token's attended positions (a selection's causal entries
 // compacted in order, so a chunk is a range of them), its chunks as units (token, chunk) with the index of its first,
 // and the units' results [units, n_heads, rank].
@@ -182,19 +205,18 @@ struct SplitTokens {
   std::vector<Unit> units;
   ChunkResults results;
 
-  void Plan(const SparseMlaShape& s, const std::vector<int64_t>& token_sequence, const int32_t* topk_indices) {
+  void Plan(const Call& c) {
+    const SparseMlaShape& s = c.s;
     count.assign(static_cast<size_t>(s.tokens), 0);
     first_unit.assign(static_cast<size_t>(s.tokens), 0);
     units.clear();
-    if (topk_indices) attended.resize(static_cast<size_t>(s.tokens * s.topk));
+    if (c.topk_indices) attended.resize(static_cast<size_t>(s.tokens * s.topk));
     for (int64_t t = 0; t < s.tokens; ++t) {
-      const int64_t b = token_sequence[t], position = s.batch.past[b] + (t - s.batch.cu[b]);
-      if (topk_indices) {
+      const int64_t position = c.Position(t);
+      if (const int32_t* selection = c.Selection(t)) {
         int32_t* kept = attended.data() + t * s.topk;
-        for (int64_t k = 0; k < s.topk; ++k) {
-          const int32_t p = topk_indices[t * s.topk + k];
-          if (Attends(p, position)) kept[count[t]++] = p;
-        }
+        for (int64_t k = 0; k < s.topk; ++k)
+          if (Attends(selection[k], position)) kept[count[t]++] = selection[k];
       } else {
         count[t] = position + 1;
       }
@@ -215,25 +237,6 @@ void WriteNewRows(const SparseMlaShape& s, const float* kv_latent, const float* 
     }
 }
 
-// One call's operands as its work items see them.
-struct Call {
-  const SparseMlaKernels& kernels;
-  const SparseMlaShape& s;
-  const float* pool;
-  const int32_t* topk_indices;
-  const float* q_latent;
-  const float* q_rope;
-  const std::vector<int64_t>& token_sequence;
-  float* out;
-
-  int64_t Position(int64_t token) const {
-    const int64_t b = token_sequence[token];
-    return s.batch.past[b] + (token - s.batch.cu[b]);
-  }
-  const float* QueryLatent(int64_t token) const { return q_latent + token * s.n_heads * s.kv_lora_rank; }
-  const float* QueryRope(int64_t token) const { return q_rope + token * s.n_heads * s.rope_dim; }
-};
-
 int64_t GroupsOf(const SparseMlaShape& s, int64_t group) { return (s.n_heads + group - 1) / group; }
 
 // Work items (token, group of `group` heads), each running its token's chunks in turn.
@@ -245,9 +248,9 @@ void RunTokens(const Parallel& parallel, const Call& c, int64_t group) {
     for (int64_t item = begin; item < end; ++item) {
       const int64_t token = item / groups, head_begin = item % groups * group;
       float* o = c.out + (token * s.n_heads + head_begin) * s.kv_lora_rank;
-      AttendToken(c.kernels, s, c.pool, c.token_sequence[token], c.Position(token),
-                  c.topk_indices ? c.topk_indices + token * s.topk : nullptr, c.QueryLatent(token), c.QueryRope(token),
-                  head_begin, std::min(s.n_heads, head_begin + group), o, chunks);
+      AttendToken(c.kernels, s, c.pool, c.token_sequence[token], c.Position(token), c.Selection(token),
+                  c.QueryLatent(token), c.QueryRope(token), head_begin, std::min(s.n_heads, head_begin + group), o,
+                  chunks);
     }
   });
 }
@@ -260,7 +263,7 @@ bool RunChunks(const Parallel& parallel, const Call& c, int64_t wanted, int64_t 
   const int64_t rank = s.kv_lora_rank;
   thread_local SplitTokens split_buffer;  // the calling thread's; the items read it and write their units' results
   SplitTokens& split = split_buffer;
-  split.Plan(s, c.token_sequence, c.topk_indices);
+  split.Plan(c);
   const int64_t units = static_cast<int64_t>(split.units.size());
   if (units * s.n_heads * rank * static_cast<int64_t>(sizeof(float)) > kSplitBytes) return false;
   while (group > 4 && units * GroupsOf(s, group) < wanted) group = (group + 1) / 2;

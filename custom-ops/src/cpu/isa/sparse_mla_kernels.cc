@@ -3,7 +3,8 @@
 // row of the tile read once per head. AVX-512: tiles of 16 rows (one softmax step and one load / store of a head's
 // output per 16 rows), blocks of kHeadBlock heads against the tile, 16-lane vectors, each row vector loaded once per
 // head block (scores in kHeadBlock x 4 register blocks, the weighted sum in kHeadBlock x 3 output vectors held in
-// registers over the tile's rows); widths that are not multiples of 16 end in masked loads. Same online-softmax arithmetic on both.
+// registers over the tile's rows); widths that are not multiples of 16 end in masked loads. Same online-softmax
+// arithmetic on both.
 // GCC 12's 512-bit extract intrinsic passes _mm512_undefined_*() as the unused merge source, which its
 // -W(maybe-)uninitialized reports once inlined (a false positive: the mask selects every lane of the result).
 #pragma GCC diagnostic ignored "-Wuninitialized"
