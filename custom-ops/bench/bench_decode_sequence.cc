@@ -3,10 +3,12 @@
 // o_proj, the shared expert's gate_up and down, four routed experts' gate_up and down; then lm_head; left out: the
 // dense first layer, the indexer's query projection and the grouped bf16 W_UK / W_UV), each call's
 // rows split across a pool of spinning threads (bench_pool.h) as the runtime's are, against a plain read of the same
-// bytes with the same split. Enough copies of the step that together they exceed the caches (every call reads its
-// weights from memory, as in a model's decode). The ratio kernel / read is how close the kernels come to what the
-// memory system gives these threads at these call sizes; what the step adds on top (ONNX Runtime's own nodes, the
-// pool's sections) is left out on purpose (docs/benchmarks.md, "Where a `small` int8 decode step goes").
+// bytes (each row range's weights, then its float16 scales) with the same split. Enough copies of the step that
+// together they hold GLM_BENCH_COLD_MB megabytes (default 512: past this workplace's hosts' last-level caches, so every
+// call reads its weights from memory; a size under the L3 shows the cache-resident rate instead). The ratio kernel /
+// read is how close the kernels come to what the memory system gives these threads at these call sizes; what the step
+// adds on top (ONNX Runtime's own nodes, the pool's sections) is left out on purpose (docs/benchmarks.md, "Where a
+// `small` int8 decode step goes").
 //   bench_decode_sequence [int8|int4] [repeats]      threads: GLM_OPS_THREADS or one per core
 #include <immintrin.h>
 
@@ -63,12 +65,17 @@ int Main(int argc, char** argv) {
   }
   const int threads = Threads().Threads();  // GLM_OPS_THREADS or one per core (bench_util.h)
   PooledThreads pool(threads);
-  constexpr double kColdBytes = 512e6;  // ~5x this machine's L3
+  const char* cold_mb = std::getenv("GLM_BENCH_COLD_MB");
+  const double cold_bytes = (cold_mb ? std::atof(cold_mb) : 512.0) * 1e6;
+  if (cold_bytes <= 0) {
+    std::fprintf(stderr, "bench_decode_sequence: GLM_BENCH_COLD_MB must be a positive number of megabytes\n");
+    return 2;
+  }
   const std::vector<std::pair<int64_t, int64_t>> shapes = StepShapes();
   std::vector<Projection> calls;
   double step_bytes = 0, total = 0;
   uint32_t state = 1;
-  while (total < kColdBytes) {
+  while (total < cold_bytes) {
     for (const auto& [in, out] : shapes) {
       Projection p;
       p.shape.tokens = 1;
@@ -96,7 +103,9 @@ int Main(int argc, char** argv) {
       const int64_t row_bytes = p.shape.RowBytes();
       pool.For(p.shape.out, [&](int64_t r0, int64_t r1) {
         static thread_local volatile float keep;
-        keep = PlainRead(p.weight.data() + r0 * row_bytes, (r1 - r0) * row_bytes);
+        const int64_t scale_bytes = p.shape.ScaleCols() * static_cast<int64_t>(sizeof(uint16_t));
+        keep = PlainRead(p.weight.data() + r0 * row_bytes, (r1 - r0) * row_bytes) +
+               PlainRead(reinterpret_cast<const uint8_t*>(p.scales.data()) + r0 * scale_bytes, (r1 - r0) * scale_bytes);
       }, 24);
     }
   });
